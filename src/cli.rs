@@ -1,0 +1,216 @@
+//! The command line: `deriv run | diff | check | latex | fmt`, built on the library.
+//!
+//! Exit status: 0 success, 1 a failed check, 2 bad input.
+
+use crate::expr::Expr;
+use crate::syntax::{self, Diagnostic, Document};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::Read;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "deriv",
+    version,
+    about = "A formally checked symbolic derivation engine",
+    long_about = "deriv derives derivatives step by step. Every step applies a named rule, is replayed \
+by a small trusted kernel, and is checked numerically before it is printed.\n\n\
+Exit status: 0 on success, 1 when a check fails (naming the step), 2 on bad input."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Derive every `derive` goal of a .deriv file and print the step-by-step writeup.
+    Run {
+        /// The .deriv file, or `-` for standard input.
+        file: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = RunFormat::Markdown)]
+        format: RunFormat,
+        /// Write the output to this file instead of standard output.
+        #[arg(short = 'o', long = "output")]
+        output: Option<String>,
+        /// How much of the kernel's work to show: `brief` groups micro-steps, `full` shows every step.
+        #[arg(long, value_enum, default_value_t = Detail::Brief)]
+        detail: Detail,
+    },
+    /// Differentiate one expression and print the simplified derivative.
+    Diff {
+        /// The expression, e.g. 'sigmoid(x)'. Any identifier used as an index ranges over 1..n.
+        #[arg(allow_hyphen_values = true)]
+        expr: String,
+        /// The variable to differentiate with respect to, e.g. `x` or `z_j`.
+        #[arg(long)]
+        wrt: String,
+        /// Output format: `plain` prints exactly one line that deriv parses back.
+        #[arg(long, value_enum, default_value_t = DiffFormat::Plain)]
+        format: DiffFormat,
+        /// Print the numbered steps, each with its rule's caption.
+        #[arg(long)]
+        steps: bool,
+    },
+    /// Replay a saved proof certificate (the JSON of `run --format json`) with the kernel alone.
+    Check {
+        /// The certificate, or `-` for standard input.
+        file: String,
+    },
+    /// Print the LaTeX of an expression.
+    Latex {
+        /// The expression, e.g. 'exp(z_i)/sum_k(exp(z_k))'.
+        #[arg(allow_hyphen_values = true)]
+        expr: String,
+    },
+    /// Print a .deriv file canonically formatted: title, indices, definitions, hypotheses,
+    /// goals, one statement per line (comments are not kept).
+    Fmt {
+        /// The .deriv file, or `-` for standard input.
+        file: String,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RunFormat {
+    Markdown,
+    Latex,
+    Html,
+    Json,
+    Text,
+    Rust,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Plain,
+    Latex,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Detail {
+    Brief,
+    Full,
+}
+
+/// Why a command failed, mapped to the exit status.
+pub enum Failure {
+    /// Bad input: exit 2.
+    Input(String),
+    /// A failed check: exit 1.
+    Check(String),
+}
+
+impl From<Diagnostic> for Failure {
+    fn from(d: Diagnostic) -> Self {
+        Failure::Input(d.to_string())
+    }
+}
+
+/// Run the command line; returns the exit status.
+pub fn main() -> i32 {
+    // Deep but bounded recursion gets a roomy stack on every platform.
+    let worker = std::thread::Builder::new()
+        .stack_size(256 << 20)
+        .spawn(|| {
+            let cli = match Cli::try_parse() {
+                Ok(cli) => cli,
+                Err(e) => {
+                    let code = if e.use_stderr() { 2 } else { 0 };
+                    let _ = e.print();
+                    return code;
+                }
+            };
+            match execute(cli.command) {
+                Ok(out) => {
+                    print!("{out}");
+                    0
+                }
+                Err(Failure::Input(msg)) => {
+                    eprintln!("{msg}");
+                    2
+                }
+                Err(Failure::Check(msg)) => {
+                    eprintln!("{msg}");
+                    1
+                }
+            }
+        });
+    match worker.map(|h| h.join()) {
+        Ok(Ok(code)) => code,
+        _ => {
+            eprintln!("error: internal failure");
+            1
+        }
+    }
+}
+
+/// Execute one command, returning what it prints on success.
+pub fn execute(command: Command) -> Result<String, Failure> {
+    match command {
+        Command::Latex { expr } => {
+            let e = parse_arg(&expr, "<expr>")?;
+            Ok(format!("{}\n", crate::render::latex::latex(&e)))
+        }
+        Command::Fmt { file } => {
+            let (src, origin) = read_input(&file)?;
+            let doc = syntax::parse_file(&src).map_err(|d| d.with_origin(&origin))?;
+            Ok(format_document(&doc))
+        }
+        Command::Run { file, .. } => {
+            let (src, origin) = read_input(&file)?;
+            syntax::parse_file(&src).map_err(|d| d.with_origin(&origin))?;
+            Err(Failure::Check("error: `deriv run` derivations are not implemented yet".into()))
+        }
+        Command::Diff { expr, wrt, .. } => {
+            parse_arg(&expr, "<expr>")?;
+            syntax::parse_variable(&wrt, syntax::IndexScope::Any).map_err(|d| d.with_origin("<wrt>"))?;
+            Err(Failure::Check("error: `deriv diff` is not implemented yet".into()))
+        }
+        Command::Check { file } => {
+            read_input(&file)?;
+            Err(Failure::Check("error: `deriv check` is not implemented yet".into()))
+        }
+    }
+}
+
+fn parse_arg(src: &str, origin: &str) -> Result<Expr, Failure> {
+    Ok(syntax::parse_expr(src).map_err(|d| d.with_origin(origin))?)
+}
+
+/// Read a file, or standard input for `-`.
+pub fn read_input(path: &str) -> Result<(String, String), Failure> {
+    if path == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| Failure::Input(format!("error: cannot read standard input: {e}")))?;
+        Ok((s, "<stdin>".into()))
+    } else {
+        std::fs::read_to_string(path)
+            .map(|s| (s, path.to_string()))
+            .map_err(|e| Failure::Input(format!("error: cannot read `{path}`: {e}")))
+    }
+}
+
+/// The canonical text of a document.
+pub fn format_document(doc: &Document) -> String {
+    let mut out = String::new();
+    if let Some(t) = &doc.title {
+        out.push_str(&format!("title \"{}\"\n", t.replace('\\', "\\\\").replace('"', "\\\"")));
+    }
+    for d in &doc.indices {
+        out.push_str(&format!("index {} in {}..{}\n", d.names.join(", "), d.lo, d.hi));
+    }
+    for d in &doc.definitions {
+        out.push_str(&format!("let {} = {}\n", d.name, d.body));
+    }
+    for a in &doc.assumptions {
+        out.push_str(&format!("assume {} = {}\n", a.lhs, a.rhs));
+    }
+    for g in &doc.goals {
+        out.push_str(&format!("derive {} wrt {}\n", g.of, g.wrt));
+    }
+    out
+}

@@ -1,0 +1,267 @@
+//! The core term type: exact numbers, symbols, indexed symbols, sums, deltas, calls and `D(f, x)`.
+//!
+//! Terms keep the shape the user wrote (`x - t` stays `x - t`); commutativity and
+//! associativity are the ring normaliser's business, not the term type's.
+//! Equality, ordering and hashing identify sums that differ only in the name
+//! of their bound index (see `order.rs`).
+
+mod build;
+mod order;
+mod subst;
+
+pub use subst::{fresh_index, Subst};
+
+use num_bigint::BigInt;
+use num_rational::BigRational;
+use std::fmt;
+
+/// Exact rational numbers over big integers.
+pub type Rat = BigRational;
+
+/// Deepest expression nesting accepted anywhere; keeps recursion bounded.
+pub const MAX_DEPTH: usize = 400;
+
+/// An index: a name (`i`) or a concrete integer (`1`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Index {
+    Name(String),
+    Int(i64),
+}
+
+/// One end of a summation range: an integer or a symbol such as `n`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Bound {
+    Int(i64),
+    Sym(String),
+}
+
+/// The elementary functions of the language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Func {
+    Exp,
+    Log,
+    Sqrt,
+    Sin,
+    Cos,
+    Tan,
+    Tanh,
+    Sigmoid,
+    Softplus,
+}
+
+impl Func {
+    pub const ALL: [Func; 9] = [
+        Func::Exp,
+        Func::Log,
+        Func::Sqrt,
+        Func::Sin,
+        Func::Cos,
+        Func::Tan,
+        Func::Tanh,
+        Func::Sigmoid,
+        Func::Softplus,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Func::Exp => "exp",
+            Func::Log => "log",
+            Func::Sqrt => "sqrt",
+            Func::Sin => "sin",
+            Func::Cos => "cos",
+            Func::Tan => "tan",
+            Func::Tanh => "tanh",
+            Func::Sigmoid => "sigmoid",
+            Func::Softplus => "softplus",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Func> {
+        Func::ALL.into_iter().find(|f| f.name() == name)
+    }
+}
+
+/// A summation: `sum_{index=lo}^{hi}(body)`.
+#[derive(Clone, Debug)]
+pub struct Sum {
+    pub index: String,
+    pub lo: Bound,
+    pub hi: Bound,
+    /// Whether the bounds were written out; only affects printing.
+    pub explicit_bounds: bool,
+    pub body: Box<Expr>,
+}
+
+/// A term of the language.
+#[derive(Clone, Debug)]
+pub enum Expr {
+    Num(Rat),
+    Sym(String),
+    /// An indexed symbol such as `z_i` or `W_{i,k}`.
+    Idx(String, Vec<Index>),
+    Add(Vec<Expr>),
+    Mul(Vec<Expr>),
+    Div(Box<Expr>, Box<Expr>),
+    Neg(Box<Expr>),
+    Pow(Box<Expr>, Box<Expr>),
+    Call(Func, Box<Expr>),
+    Delta(Index, Index),
+    Sum(Sum),
+    /// `D(f, x)`: the derivative of `f` with respect to the variable `x`.
+    D(Box<Expr>, Box<Expr>),
+}
+
+impl Expr {
+    pub fn int(n: i64) -> Expr {
+        Expr::Num(Rat::from_integer(BigInt::from(n)))
+    }
+
+    pub fn rat(n: i64, d: i64) -> Expr {
+        Expr::Num(Rat::new(BigInt::from(n), BigInt::from(d)))
+    }
+
+    pub fn sym(name: &str) -> Expr {
+        Expr::Sym(name.to_string())
+    }
+
+    pub fn idx(name: &str, indices: &[&str]) -> Expr {
+        Expr::Idx(
+            name.to_string(),
+            indices.iter().map(|i| Index::Name(i.to_string())).collect(),
+        )
+    }
+
+    pub fn call(f: Func, arg: Expr) -> Expr {
+        Expr::Call(f, Box::new(arg))
+    }
+
+    pub fn pow(base: Expr, exp: Expr) -> Expr {
+        Expr::Pow(Box::new(base), Box::new(exp))
+    }
+
+    pub fn div(num: Expr, den: Expr) -> Expr {
+        if let (Expr::Num(a), Expr::Num(b)) = (&num, &den) {
+            if !num_traits::Zero::is_zero(b) {
+                return Expr::Num(a / b);
+            }
+        }
+        Expr::Div(Box::new(num), Box::new(den))
+    }
+
+    pub fn d(f: Expr, var: Expr) -> Expr {
+        Expr::D(Box::new(f), Box::new(var))
+    }
+
+    pub fn as_num(&self) -> Option<&Rat> {
+        match self {
+            Expr::Num(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    pub fn is_zero(&self) -> bool {
+        matches!(self, Expr::Num(r) if num_traits::Zero::is_zero(r))
+    }
+
+    pub fn is_one(&self) -> bool {
+        matches!(self, Expr::Num(r) if num_traits::One::is_one(r))
+    }
+
+    /// Whether this is a variable one can differentiate with respect to.
+    pub fn is_variable(&self) -> bool {
+        matches!(self, Expr::Sym(_) | Expr::Idx(_, _))
+    }
+
+    /// The immediate subterms, in order. Positions index into this list.
+    pub fn children(&self) -> Vec<&Expr> {
+        match self {
+            Expr::Num(_) | Expr::Sym(_) | Expr::Idx(_, _) | Expr::Delta(_, _) => vec![],
+            Expr::Add(xs) | Expr::Mul(xs) => xs.iter().collect(),
+            Expr::Div(a, b) | Expr::Pow(a, b) | Expr::D(a, b) => vec![a, b],
+            Expr::Neg(a) | Expr::Call(_, a) => vec![a],
+            Expr::Sum(s) => vec![&s.body],
+        }
+    }
+
+    /// Mutable access to the `i`-th immediate subterm.
+    pub fn child_mut(&mut self, i: usize) -> Option<&mut Expr> {
+        match self {
+            Expr::Add(xs) | Expr::Mul(xs) => xs.get_mut(i),
+            Expr::Div(a, b) | Expr::Pow(a, b) | Expr::D(a, b) => match i {
+                0 => Some(a),
+                1 => Some(b),
+                _ => None,
+            },
+            Expr::Neg(a) | Expr::Call(_, a) if i == 0 => Some(a),
+            Expr::Sum(s) if i == 0 => Some(&mut s.body),
+            _ => None,
+        }
+    }
+
+    /// The subterm at a position (a path of child numbers), if there is one.
+    pub fn at(&self, path: &[usize]) -> Option<&Expr> {
+        let mut e = self;
+        for &i in path {
+            e = *e.children().get(i)?;
+        }
+        Some(e)
+    }
+
+    /// Nesting depth, computed iteratively-bounded: stops counting past `MAX_DEPTH + 1`.
+    pub fn depth(&self) -> usize {
+        fn go(e: &Expr, d: usize) -> usize {
+            if d > MAX_DEPTH {
+                return d;
+            }
+            e.children()
+                .into_iter()
+                .map(|c| go(c, d + 1))
+                .max()
+                .unwrap_or(d)
+        }
+        go(self, 1)
+    }
+
+    /// Number of nodes; the size measure that simplification minimises starts from this.
+    pub fn size(&self) -> usize {
+        1 + self.children().into_iter().map(Expr::size).sum::<usize>()
+    }
+
+    /// Whether `pred` holds for this term or any subterm.
+    pub fn any(&self, pred: &mut dyn FnMut(&Expr) -> bool) -> bool {
+        if pred(self) {
+            return true;
+        }
+        self.children().into_iter().any(|c| c.any(pred))
+    }
+
+    /// Whether `var` (a symbol or indexed symbol) occurs free, up to the names of its indices
+    /// when `any_index` is set.
+    pub fn mentions_name(&self, name: &str) -> bool {
+        self.any(&mut |e| matches!(e, Expr::Sym(s) | Expr::Idx(s, _) if s == name))
+    }
+}
+
+impl fmt::Display for Index {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Index::Name(n) => f.write_str(n),
+            Index::Int(i) => write!(f, "{i}"),
+        }
+    }
+}
+
+impl fmt::Display for Bound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Bound::Int(i) => write!(f, "{i}"),
+            Bound::Sym(s) => f.write_str(s),
+        }
+    }
+}
+
+impl fmt::Display for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&crate::render::plain::print(self))
+    }
+}

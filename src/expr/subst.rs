@@ -1,0 +1,208 @@
+//! Free indices and capture-avoiding substitution.
+
+use super::{Expr, Index, Sum};
+use std::collections::BTreeSet;
+
+/// A simultaneous substitution of terms for variables (symbols or indexed symbols)
+/// and of indices for index names.
+#[derive(Clone, Debug, Default)]
+pub struct Subst {
+    pub indices: Vec<(String, Index)>,
+}
+
+/// A name based on `base` that is not in `avoid`: `k`, `k1`, `k2`, …
+pub fn fresh_index(base: &str, avoid: &BTreeSet<String>) -> String {
+    let stem = base.trim_end_matches(|c: char| c.is_ascii_digit());
+    if !avoid.contains(stem) {
+        return stem.to_string();
+    }
+    (1..)
+        .map(|n| format!("{stem}{n}"))
+        .find(|c| !avoid.contains(c))
+        .unwrap_or_else(|| format!("{stem}_"))
+}
+
+impl Expr {
+    /// The index names occurring free (not bound by a sum).
+    pub fn free_indices(&self) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        collect_free(self, &mut Vec::new(), &mut out);
+        out
+    }
+
+    /// Every index name occurring anywhere, bound or free.
+    pub fn all_index_names(&self) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        self.any(&mut |e| {
+            match e {
+                Expr::Idx(_, ix) => {
+                    for i in ix {
+                        if let Index::Name(n) = i {
+                            out.insert(n.clone());
+                        }
+                    }
+                }
+                Expr::Delta(a, b) => {
+                    for i in [a, b] {
+                        if let Index::Name(n) = i {
+                            out.insert(n.clone());
+                        }
+                    }
+                }
+                Expr::Sum(s) => {
+                    out.insert(s.index.clone());
+                }
+                _ => {}
+            }
+            false
+        });
+        out
+    }
+
+    /// Replace the free index `from` by `to`, renaming bound indices that would capture `to`.
+    pub fn subst_index(&self, from: &str, to: &Index) -> Expr {
+        let map = |ix: &Index| match ix {
+            Index::Name(n) if n == from => to.clone(),
+            other => other.clone(),
+        };
+        match self {
+            Expr::Idx(name, ix) => Expr::Idx(name.clone(), ix.iter().map(map).collect()),
+            Expr::Delta(a, b) => Expr::Delta(map(a), map(b)),
+            Expr::Sum(s) => {
+                if s.index == from {
+                    return self.clone();
+                }
+                let captures = matches!(to, Index::Name(t) if *t == s.index);
+                if captures && s.body.free_indices().contains(from) {
+                    let renamed = rename_bound(s, &[from.to_string(), s.index.clone()]);
+                    return renamed.subst_index(from, to);
+                }
+                Expr::Sum(Sum {
+                    body: Box::new(s.body.subst_index(from, to)),
+                    ..s.clone()
+                })
+            }
+            _ => self.map_children(|c| c.subst_index(from, to)),
+        }
+    }
+
+    /// Replace every free occurrence of the variable `var` by `with`, renaming bound
+    /// indices that would capture a free index of `with`.
+    pub fn subst_var(&self, var: &Expr, with: &Expr) -> Expr {
+        if self == var {
+            return with.clone();
+        }
+        match self {
+            Expr::Sum(s) => {
+                if var.free_indices().contains(&s.index) {
+                    // `var` mentions the bound index, so inside the sum it names something else.
+                    return self.clone();
+                }
+                if with.free_indices().contains(&s.index) {
+                    let mut avoid = with.free_indices();
+                    avoid.extend(self.all_index_names());
+                    avoid.extend(var.free_indices());
+                    let avoid: Vec<String> = avoid.into_iter().collect();
+                    return rename_bound(s, &avoid).subst_var(var, with);
+                }
+                Expr::Sum(Sum {
+                    body: Box::new(s.body.subst_var(var, with)),
+                    ..s.clone()
+                })
+            }
+            _ => self.map_children(|c| c.subst_var(var, with)),
+        }
+    }
+
+    /// Rebuild this node with each immediate subterm mapped by `f`.
+    pub fn map_children(&self, mut f: impl FnMut(&Expr) -> Expr) -> Expr {
+        match self {
+            Expr::Num(_) | Expr::Sym(_) | Expr::Idx(_, _) | Expr::Delta(_, _) => self.clone(),
+            Expr::Add(xs) => Expr::Add(xs.iter().map(f).collect()),
+            Expr::Mul(xs) => Expr::Mul(xs.iter().map(f).collect()),
+            Expr::Div(a, b) => Expr::Div(Box::new(f(a)), Box::new(f(b))),
+            Expr::Pow(a, b) => Expr::Pow(Box::new(f(a)), Box::new(f(b))),
+            Expr::D(a, b) => Expr::D(Box::new(f(a)), Box::new(f(b))),
+            Expr::Neg(a) => Expr::Neg(Box::new(f(a))),
+            Expr::Call(g, a) => Expr::Call(*g, Box::new(f(a))),
+            Expr::Sum(s) => Expr::Sum(Sum {
+                body: Box::new(f(&s.body)),
+                ..s.clone()
+            }),
+        }
+    }
+
+    /// Replace the subterm at `path` by `with`; `None` if the path leads nowhere.
+    pub fn replace_at(&self, path: &[usize], with: Expr) -> Option<Expr> {
+        let mut out = self.clone();
+        let mut slot = &mut out;
+        for &i in path {
+            slot = slot.child_mut(i)?;
+        }
+        *slot = with;
+        Some(out)
+    }
+}
+
+/// The sum with its bound index renamed to a name avoiding `avoid` and every name in the body.
+fn rename_bound(s: &Sum, avoid: &[String]) -> Expr {
+    let mut taken: BTreeSet<String> = avoid.iter().cloned().collect();
+    taken.extend(s.body.all_index_names());
+    let fresh = fresh_index(&s.index, &taken);
+    Expr::Sum(Sum {
+        index: fresh.clone(),
+        body: Box::new(s.body.subst_index(&s.index, &Index::Name(fresh))),
+        ..s.clone()
+    })
+}
+
+fn collect_free(e: &Expr, bound: &mut Vec<String>, out: &mut BTreeSet<String>) {
+    let mut note = |ix: &Index, bound: &Vec<String>| {
+        if let Index::Name(n) = ix {
+            if !bound.contains(n) {
+                out.insert(n.clone());
+            }
+        }
+    };
+    match e {
+        Expr::Idx(_, ix) => ix.iter().for_each(|i| note(i, bound)),
+        Expr::Delta(a, b) => {
+            note(a, bound);
+            note(b, bound);
+        }
+        Expr::Sum(s) => {
+            bound.push(s.index.clone());
+            collect_free(&s.body, bound, out);
+            bound.pop();
+        }
+        _ => e.children().into_iter().for_each(|c| collect_free(c, bound, out)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::parse_expr;
+
+    #[test]
+    fn substitution_renames_instead_of_capturing() {
+        let e = parse_expr("sum_k(z_k * w_j)").unwrap();
+        let out = e.subst_index("j", &Index::Name("k".into()));
+        // The free j became k, and the bound k was renamed so it does not capture it.
+        assert_eq!(out.free_indices().into_iter().collect::<Vec<_>>(), vec!["k"]);
+        assert_eq!(out, parse_expr("sum_m(z_m * w_k)").unwrap());
+    }
+
+    #[test]
+    fn shadowed_index_is_untouched() {
+        let e = parse_expr("sum_k(z_k)").unwrap();
+        assert_eq!(e.subst_index("k", &Index::Int(1)), e);
+    }
+
+    #[test]
+    fn var_substitution_avoids_capture() {
+        let e = parse_expr("sum_k(x * z_k)").unwrap();
+        let out = e.subst_var(&parse_expr("x").unwrap(), &parse_expr("y_k").unwrap());
+        assert_eq!(out, parse_expr("sum_m(y_k * z_m)").unwrap());
+    }
+}

@@ -1,0 +1,11 @@
+//! Text to terms: the pest grammar in `grammar/deriv.pest`, wrapped so that every
+//! failure is a [`Diagnostic`] in the project's own words and nothing panics or
+//! overflows the stack.
+
+mod diagnostic;
+mod document;
+mod parser;
+
+pub use diagnostic::Diagnostic;
+pub use document::{Assumption, Definition, Document, Goal, IndexDecl};
+pub use parser::{parse_expr, parse_expr_in, parse_file, parse_variable, IndexScope};

@@ -1,0 +1,470 @@
+//! The pest parser and the conversion from its parse tree to [`Expr`] and [`Document`].
+
+use super::document::{Assumption, Definition, Document, Goal, IndexDecl};
+use super::Diagnostic;
+use crate::expr::{Bound, Expr, Func, Index, Rat, Sum, MAX_DEPTH};
+use num_bigint::BigInt;
+
+use pest::iterators::Pair;
+use pest::Parser;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/deriv.pest"]
+struct Grammar;
+
+/// Inputs larger than this are refused before parsing.
+const MAX_INPUT_BYTES: usize = 1 << 20;
+/// Deepest bracket nesting accepted; bounds the parser's recursion.
+const MAX_BRACKETS: usize = 128;
+/// Most `^` operators in one input; `x^x^x^…` recurses once per operator.
+const MAX_POWERS: usize = 512;
+/// Most unary minus signs in a row.
+const MAX_MINUSES: usize = 64;
+/// Longest number literal, in digits.
+const MAX_DIGITS: usize = 1000;
+
+/// Which index names an expression may use, and the range a bare `sum_k` runs over.
+#[derive(Clone, Copy, Debug)]
+pub enum IndexScope<'a> {
+    /// Any identifier is an index over `1..n` (the `deriv diff` convention).
+    Any,
+    /// Only the declared names (the `.deriv` file convention).
+    Declared(&'a [IndexDecl]),
+}
+
+impl IndexScope<'_> {
+    fn range(&self, name: &str) -> Option<(Bound, Bound)> {
+        match self {
+            IndexScope::Any => Some((Bound::Int(1), Bound::Sym("n".into()))),
+            IndexScope::Declared(decls) => decls
+                .iter()
+                .find(|d| d.names.iter().any(|n| n == name))
+                .map(|d| (d.lo.clone(), d.hi.clone())),
+        }
+    }
+}
+
+/// Parse one expression, any identifier being usable as an index.
+pub fn parse_expr(src: &str) -> Result<Expr, Diagnostic> {
+    parse_expr_in(src, IndexScope::Any)
+}
+
+/// Parse one expression under the given index declarations.
+pub fn parse_expr_in(src: &str, scope: IndexScope) -> Result<Expr, Diagnostic> {
+    prescan(src)?;
+    let mut pairs = Grammar::parse(Rule::expr_input, src).map_err(|e| from_pest(src, e))?;
+    let input = pairs.next().ok_or_else(|| Diagnostic::at(src, 0, "empty input"))?;
+    let expr = first_inner(input, src)?;
+    Builder { src, scope, bound: Vec::new() }.expr(expr, 0)
+}
+
+/// Parse a variable: a symbol or an indexed symbol such as `z_j` or `W_{p,q}`.
+pub fn parse_variable(src: &str, scope: IndexScope) -> Result<Expr, Diagnostic> {
+    prescan(src)?;
+    let mut pairs = Grammar::parse(Rule::var_input, src).map_err(|e| from_pest(src, e))?;
+    let input = pairs.next().ok_or_else(|| Diagnostic::at(src, 0, "empty input"))?;
+    let var = first_inner(input, src)?;
+    Builder { src, scope, bound: Vec::new() }.variable(var)
+}
+
+/// Parse a `.deriv` file.
+pub fn parse_file(src: &str) -> Result<Document, Diagnostic> {
+    prescan(src)?;
+    let mut pairs = Grammar::parse(Rule::file, src).map_err(|e| from_pest(src, e))?;
+    let file = pairs.next().ok_or_else(|| Diagnostic::at(src, 0, "empty input"))?;
+    let mut doc = Document::default();
+    // Index declarations come first in meaning, wherever they stand, so collect them first.
+    let statements: Vec<Pair<Rule>> = file.into_inner().filter(|p| p.as_rule() != Rule::EOI).collect();
+    for st in statements.iter().filter(|p| p.as_rule() == Rule::index_stmt) {
+        let pos = st.as_span().start();
+        let mut inner: Vec<Pair<Rule>> = st.clone().into_inner().collect();
+        let hi = inner.pop().ok_or_else(|| Diagnostic::at(src, pos, "missing range"))?;
+        let lo = inner.pop().ok_or_else(|| Diagnostic::at(src, pos, "missing range"))?;
+        let names: Vec<String> = inner.iter().map(|p| p.as_str().to_string()).collect();
+        for (p, name) in inner.iter().zip(&names) {
+            if doc.indices.iter().any(|d| d.names.contains(name)) {
+                return Err(Diagnostic::at(src, p.as_span().start(), format!("index `{name}` is declared twice")));
+            }
+        }
+        doc.indices.push(IndexDecl { names, lo: bound(&lo, src)?, hi: bound(&hi, src)? });
+    }
+    let decls = doc.indices.clone();
+    let scope = IndexScope::Declared(&decls);
+    for st in statements {
+        let pos = st.as_span().start();
+        let line = st.as_span().start_pos().line_col().0;
+        let b = || Builder { src, scope, bound: Vec::new() };
+        match st.as_rule() {
+            Rule::title_stmt => {
+                if doc.title.is_some() {
+                    return Err(Diagnostic::at(src, pos, "a file has at most one title"));
+                }
+                let s = first_inner(st, src)?;
+                let body = first_inner(s, src)?.as_str();
+                doc.title = Some(body.replace("\\\"", "\"").replace("\\\\", "\\"));
+            }
+            Rule::index_stmt => {}
+            Rule::let_stmt => {
+                let mut it = st.into_inner();
+                let (name_p, body_p) = two(&mut it, src, pos)?;
+                let name_pos = name_p.as_span().start();
+                let name = b().variable(name_p)?;
+                let body = b().expr(body_p, 0)?;
+                check_definition(&doc, &name, &body, src, name_pos)?;
+                doc.definitions.push(Definition { name, body, line });
+            }
+            Rule::assume_stmt => {
+                let mut it = st.into_inner();
+                let (l, r) = two(&mut it, src, pos)?;
+                let lhs = b().expr(l, 0)?;
+                let rhs = b().expr(r, 0)?;
+                doc.assumptions.push(Assumption { lhs, rhs, line });
+            }
+            Rule::derive_stmt => {
+                let mut it = st.into_inner();
+                let (of_p, wrt_p) = two(&mut it, src, pos)?;
+                let wrt_pos = wrt_p.as_span().start();
+                let of = b().expr(of_p, 0)?;
+                let wrt = b().variable(wrt_p)?;
+                if let Some(d) = doc.definitions.iter().find(|d| same_name(&d.name, &wrt)) {
+                    return Err(Diagnostic::at(
+                        src,
+                        wrt_pos,
+                        format!("cannot differentiate with respect to `{}`: it is a defined name", d.name),
+                    ));
+                }
+                doc.goals.push(Goal { of, wrt, line });
+            }
+            _ => {}
+        }
+    }
+    Ok(doc)
+}
+
+fn same_name(a: &Expr, b: &Expr) -> bool {
+    let name = |e: &Expr| match e {
+        Expr::Sym(s) | Expr::Idx(s, _) => Some(s.clone()),
+        _ => None,
+    };
+    name(a).is_some() && name(a) == name(b)
+}
+
+/// A definition may use only names defined before it, never itself, and its body's
+/// free indices must appear on its left side.
+fn check_definition(doc: &Document, name: &Expr, body: &Expr, src: &str, pos: usize) -> Result<(), Diagnostic> {
+    let (Expr::Sym(n) | Expr::Idx(n, _)) = name else {
+        return Err(Diagnostic::at(src, pos, "a definition names a symbol"));
+    };
+    if doc.definitions.iter().any(|d| same_name(&d.name, name)) {
+        return Err(Diagnostic::at(src, pos, format!("`{n}` is defined twice")));
+    }
+    if body.mentions_name(n) {
+        return Err(Diagnostic::at(src, pos, format!("the definition of `{n}` refers to itself")));
+    }
+    if let Expr::Idx(_, ix) = name {
+        for i in ix {
+            if !matches!(i, Index::Name(_)) {
+                return Err(Diagnostic::at(src, pos, "a definition's indices must be index names, not numbers"));
+            }
+        }
+    }
+    let lhs = name.free_indices();
+    if let Some(extra) = body.free_indices().difference(&lhs).next() {
+        return Err(Diagnostic::at(
+            src,
+            pos,
+            format!("index `{extra}` is free in the definition of `{n}` but does not appear on its left side"),
+        ));
+    }
+    Ok(())
+}
+
+fn two<'a>(it: &mut impl Iterator<Item = Pair<'a, Rule>>, src: &str, pos: usize) -> Result<(Pair<'a, Rule>, Pair<'a, Rule>), Diagnostic> {
+    match (it.next(), it.next()) {
+        (Some(a), Some(b)) => Ok((a, b)),
+        _ => Err(Diagnostic::at(src, pos, "incomplete statement")),
+    }
+}
+
+fn first_inner<'a>(p: Pair<'a, Rule>, src: &str) -> Result<Pair<'a, Rule>, Diagnostic> {
+    let pos = p.as_span().start();
+    p.into_inner().next().ok_or_else(|| Diagnostic::at(src, pos, "incomplete input"))
+}
+
+fn bound(p: &Pair<Rule>, src: &str) -> Result<Bound, Diagnostic> {
+    let s = p.as_str();
+    if s.chars().all(|c| c.is_ascii_digit()) {
+        s.parse::<i64>()
+            .map(Bound::Int)
+            .map_err(|_| Diagnostic::at(src, p.as_span().start(), "range bound is too large"))
+    } else {
+        Ok(Bound::Sym(s.to_string()))
+    }
+}
+
+/// Refuse inputs whose nesting would make the recursive-descent parser recurse too deep.
+fn prescan(src: &str) -> Result<(), Diagnostic> {
+    if src.len() > MAX_INPUT_BYTES {
+        return Err(Diagnostic::at(src, 0, format!("input is larger than {MAX_INPUT_BYTES} bytes")));
+    }
+    let mut depth = 0usize;
+    let mut powers = 0usize;
+    for (i, c) in src.char_indices() {
+        match c {
+            '(' | '{' => {
+                depth += 1;
+                if depth > MAX_BRACKETS {
+                    return Err(Diagnostic::at(src, i, format!("brackets nest more than {MAX_BRACKETS} deep")));
+                }
+            }
+            ')' | '}' => depth = depth.saturating_sub(1),
+            '^' => {
+                powers += 1;
+                if powers > MAX_POWERS {
+                    return Err(Diagnostic::at(src, i, format!("more than {MAX_POWERS} `^` operators in one input")));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Turns the parse tree into terms, checking indices and bounding depth.
+struct Builder<'s, 'd> {
+    src: &'s str,
+    scope: IndexScope<'d>,
+    /// Indices bound by enclosing sums.
+    bound: Vec<String>,
+}
+
+impl Builder<'_, '_> {
+    fn err(&self, p: &Pair<Rule>, msg: impl Into<String>) -> Diagnostic {
+        Diagnostic::at(self.src, p.as_span().start(), msg)
+    }
+
+    fn deeper(&self, p: &Pair<Rule>, depth: usize) -> Result<usize, Diagnostic> {
+        if depth >= MAX_DEPTH {
+            Err(self.err(p, format!("expression nests more than {MAX_DEPTH} levels deep")))
+        } else {
+            Ok(depth + 1)
+        }
+    }
+
+    fn expr(&mut self, p: Pair<Rule>, depth: usize) -> Result<Expr, Diagnostic> {
+        let d = self.deeper(&p, depth)?;
+        match p.as_rule() {
+            Rule::expr => {
+                let mut it = p.into_inner();
+                let first = it.next().ok_or_else(|| Diagnostic::at(self.src, 0, "empty expression"))?;
+                let mut terms = vec![self.expr(first, d)?];
+                while let (Some(op), Some(t)) = (it.next(), it.next()) {
+                    let term = self.expr(t, d)?;
+                    terms.push(if op.as_str() == "-" { Expr::neg(term) } else { term });
+                }
+                Ok(Expr::add(terms))
+            }
+            Rule::signed | Rule::factor => {
+                let mut minuses = 0;
+                let mut last = None;
+                let at = p.clone();
+                for q in p.into_inner() {
+                    if q.as_rule() == Rule::minus {
+                        minuses += 1;
+                    } else {
+                        last = Some(q);
+                    }
+                }
+                if minuses > MAX_MINUSES {
+                    return Err(self.err(&at, format!("more than {MAX_MINUSES} minus signs in a row")));
+                }
+                let inner = last.ok_or_else(|| self.err(&at, "expected an expression"))?;
+                let mut e = self.expr(inner, d + minuses)?;
+                for _ in 0..minuses {
+                    e = Expr::neg(e);
+                }
+                Ok(e)
+            }
+            Rule::term => self.term(p, d),
+            Rule::power => {
+                let mut it = p.into_inner();
+                let base = it.next().ok_or_else(|| Diagnostic::at(self.src, 0, "empty power"))?;
+                let base = self.expr(base, d)?;
+                match (it.next(), it.next()) {
+                    (Some(_op), Some(exp)) => Ok(Expr::pow(base, self.expr(exp, d)?)),
+                    _ => Ok(base),
+                }
+            }
+            Rule::paren => {
+                let inner = first_inner(p, self.src)?;
+                self.expr(inner, d)
+            }
+            Rule::number => self.number(&p),
+            Rule::call => {
+                let mut it = p.clone().into_inner();
+                let name = it.next().ok_or_else(|| self.err(&p, "expected a function"))?;
+                let f = Func::from_name(name.as_str()).ok_or_else(|| self.err(&name, "unknown function"))?;
+                let arg = it.next().ok_or_else(|| self.err(&p, "expected an argument"))?;
+                Ok(Expr::call(f, self.expr(arg, d)?))
+            }
+            Rule::delta => {
+                let mut it = p.clone().into_inner();
+                let (a, b) = two(&mut it, self.src, p.as_span().start())?;
+                Ok(Expr::Delta(self.index(&a)?, self.index(&b)?))
+            }
+            Rule::derivative => {
+                let mut it = p.clone().into_inner();
+                let (f, x) = two(&mut it, self.src, p.as_span().start())?;
+                let f = self.expr(f, d)?;
+                Ok(Expr::d(f, self.variable(x)?))
+            }
+            Rule::variable => self.variable(p),
+            Rule::sum => self.sum(p, d),
+            r => Err(self.err(&p, format!("unexpected {r:?}"))),
+        }
+    }
+
+    /// `a*b/c*d` reads left to right: `((a*b)/c)*d`, with runs of `*` kept flat.
+    fn term(&mut self, p: Pair<Rule>, d: usize) -> Result<Expr, Diagnostic> {
+        let mut it = p.into_inner();
+        let first = it.next().ok_or_else(|| Diagnostic::at(self.src, 0, "empty term"))?;
+        let mut factors = vec![self.expr(first, d)?];
+        while let (Some(op), Some(f)) = (it.next(), it.next()) {
+            let rhs = self.expr(f, d)?;
+            if op.as_str() == "*" {
+                factors.push(rhs);
+            } else {
+                let lhs = Expr::mul(std::mem::take(&mut factors));
+                factors.push(Expr::div(lhs, rhs));
+            }
+        }
+        Ok(Expr::mul(factors))
+    }
+
+    fn number(&self, p: &Pair<Rule>) -> Result<Expr, Diagnostic> {
+        let s = p.as_str();
+        if s.len() > MAX_DIGITS {
+            return Err(self.err(p, format!("number has more than {MAX_DIGITS} digits")));
+        }
+        let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+        let digits: BigInt = format!("{int}{frac}")
+            .parse()
+            .map_err(|_| self.err(p, "malformed number"))?;
+        let scale = num_traits::pow(BigInt::from(10), frac.len());
+        Ok(Expr::Num(Rat::new(digits, scale)))
+    }
+
+    fn index(&self, p: &Pair<Rule>) -> Result<Index, Diagnostic> {
+        let s = p.as_str();
+        if s.chars().all(|c| c.is_ascii_digit()) {
+            return s
+                .parse::<i64>()
+                .map(Index::Int)
+                .map_err(|_| self.err(p, "index number is too large"));
+        }
+        if self.bound.iter().any(|b| b == s) || self.scope.range(s).is_some() {
+            Ok(Index::Name(s.to_string()))
+        } else {
+            Err(self.err(p, format!("undeclared index `{s}`: declare it with `index {s} in 1..n`")))
+        }
+    }
+
+    fn variable(&self, p: Pair<Rule>) -> Result<Expr, Diagnostic> {
+        let mut it = p.into_inner();
+        let name = it.next().map(|n| n.as_str().to_string()).unwrap_or_default();
+        match it.next() {
+            None => Ok(Expr::Sym(name)),
+            Some(list) => {
+                let ix = list.into_inner().map(|q| self.index(&q)).collect::<Result<Vec<_>, _>>()?;
+                Ok(Expr::Idx(name, ix))
+            }
+        }
+    }
+
+    fn sum(&mut self, p: Pair<Rule>, d: usize) -> Result<Expr, Diagnostic> {
+        let at = p.clone();
+        let mut it = p.into_inner();
+        let head = it.next().ok_or_else(|| self.err(&at, "expected `sum_k(…)`"))?;
+        let body = it.next().ok_or_else(|| self.err(&at, "expected the summand"))?;
+        let binder = first_inner(head, self.src)?;
+        let binder_inner = first_inner(binder, self.src)?;
+        let (index, lo, hi, explicit) = if binder_inner.as_rule() == Rule::bounded_binder {
+            let parts: Vec<Pair<Rule>> = binder_inner.into_inner().collect();
+            let [name, lo, hi] = parts.as_slice() else {
+                return Err(self.err(&at, "expected `sum_{k=1}^{n}(…)`"));
+            };
+            (name.as_str().to_string(), bound(lo, self.src)?, bound(hi, self.src)?, true)
+        } else {
+            let name = binder_inner.as_str().to_string();
+            let (lo, hi) = self.scope.range(&name).ok_or_else(|| {
+                self.err(&binder_inner, format!("undeclared index `{name}`: declare it with `index {name} in 1..n`, or write `sum_{{{name}=1}}^{{n}}(…)`"))
+            })?;
+            (name, lo, hi, false)
+        };
+        self.bound.push(index.clone());
+        let body = self.expr(body, d);
+        self.bound.pop();
+        Ok(Expr::Sum(Sum { index, lo, hi, explicit_bounds: explicit, body: Box::new(body?) }))
+    }
+}
+
+/// Words for what the grammar expected at the point of failure.
+fn describe(rule: Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::expr | Rule::signed | Rule::term | Rule::factor | Rule::power | Rule::paren => "an expression",
+        Rule::number => "a number",
+        Rule::variable | Rule::ident => "a name",
+        Rule::index | Rule::index_list => "an index",
+        Rule::sum | Rule::sum_head => "a sum",
+        Rule::sum_binder | Rule::bounded_binder => "a summation index such as `k` or `{k=1}^{n}`",
+        Rule::bound => "a range bound (a number or a name)",
+        Rule::call | Rule::func_name => "a function call",
+        Rule::delta => "`delta(i, j)`",
+        Rule::derivative => "`D(f, x)`",
+        Rule::add_op => "`+` or `-`",
+        Rule::mul_op => "`*` or `/`",
+        Rule::pow_op => "`^`",
+        Rule::minus => "`-`",
+        Rule::EOI => "the end of the input",
+        Rule::title_stmt | Rule::index_stmt | Rule::let_stmt | Rule::assume_stmt | Rule::derive_stmt => {
+            "a statement (`title`, `index`, `let`, `assume` or `derive`)"
+        }
+        Rule::string => "a quoted string",
+        _ => return None,
+    })
+}
+
+fn from_pest(src: &str, e: pest::error::Error<Rule>) -> Diagnostic {
+    let pos = match e.location {
+        pest::error::InputLocation::Pos(p) => p,
+        pest::error::InputLocation::Span((p, _)) => p,
+    };
+    let found = match src[pos.min(src.len())..].chars().next() {
+        None => "the end of the input".to_string(),
+        Some('\n') | Some('\r') => "the end of the line".to_string(),
+        Some(c) => format!("`{c}`"),
+    };
+    let message = match &e.variant {
+        pest::error::ErrorVariant::ParsingError { positives, .. } => {
+            let mut words: Vec<&str> = positives.iter().filter_map(|r| describe(*r)).collect();
+            words.dedup();
+            let mut seen = Vec::new();
+            words.retain(|w| {
+                let new = !seen.contains(w);
+                seen.push(w);
+                new
+            });
+            match words.len() {
+                0 => format!("unexpected {found}"),
+                1 => format!("expected {}, found {found}", words[0]),
+                _ => {
+                    let last = words.pop().unwrap_or_default();
+                    format!("expected {} or {last}, found {found}", words.join(", "))
+                }
+            }
+        }
+        pest::error::ErrorVariant::CustomError { message } => message.clone(),
+    };
+    Diagnostic::at(src, pos, message)
+}
+
