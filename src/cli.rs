@@ -200,13 +200,13 @@ pub fn format_document(doc: &Document) -> String {
     if let Some(t) = &doc.title {
         out.push_str(&format!("title \"{}\"\n", t.replace('\\', "\\\\").replace('"', "\\\"")));
     }
-    for d in &doc.indices {
+    for d in &doc.context.indices {
         out.push_str(&format!("index {} in {}..{}\n", d.names.join(", "), d.lo, d.hi));
     }
-    for d in &doc.definitions {
+    for d in &doc.context.definitions {
         out.push_str(&format!("let {} = {}\n", d.name, d.body));
     }
-    for a in &doc.assumptions {
+    for a in &doc.context.assumptions {
         out.push_str(&format!("assume {} = {}\n", a.lhs, a.rhs));
     }
     for g in &doc.goals {

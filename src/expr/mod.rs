@@ -6,10 +6,12 @@
 //! of their bound index (see `order.rs`).
 
 mod build;
+mod context;
 mod order;
 mod subst;
 
-pub use subst::{fresh_index, Subst};
+pub use context::{Assumption, Context, Definition, IndexDecl};
+pub use subst::fresh_index;
 
 use num_bigint::BigInt;
 use num_rational::BigRational;

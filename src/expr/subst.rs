@@ -3,13 +3,6 @@
 use super::{Expr, Index, Sum};
 use std::collections::BTreeSet;
 
-/// A simultaneous substitution of terms for variables (symbols or indexed symbols)
-/// and of indices for index names.
-#[derive(Clone, Debug, Default)]
-pub struct Subst {
-    pub indices: Vec<(String, Index)>,
-}
-
 /// A name based on `base` that is not in `avoid`: `k`, `k1`, `k2`, …
 pub fn fresh_index(base: &str, avoid: &BTreeSet<String>) -> String {
     let stem = base.trim_end_matches(|c: char| c.is_ascii_digit());

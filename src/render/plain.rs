@@ -18,8 +18,10 @@ enum Ctx {
     Top,
     /// A term of a sum after `+` or `-`.
     AddTerm,
-    /// The first factor of a product, or the numerator of a division.
+    /// The first factor of a product.
     Leading,
+    /// The numerator of a division.
+    Numerator,
     /// A later factor of a product, or a denominator.
     Factor,
     /// The operand of a unary minus.
@@ -38,7 +40,7 @@ fn needs_parens(e: &Expr, ctx: Ctx) -> bool {
         Expr::Div(_, _) => matches!(ctx, Ctx::Factor | Ctx::Negated | Ctx::Base | Ctx::Exponent),
         Expr::Neg(_) => matches!(ctx, Ctx::Base),
         Expr::Num(r) => match ctx {
-            Ctx::Top | Ctx::AddTerm | Ctx::Leading => false,
+            Ctx::Top | Ctx::AddTerm | Ctx::Leading | Ctx::Numerator => false,
             Ctx::Base => r.is_negative() || fractional(r),
             Ctx::Factor | Ctx::Exponent | Ctx::Negated => fractional(r),
         },
@@ -80,7 +82,7 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
             }
         }
         Expr::Div(a, b) => {
-            write(a, Ctx::Leading, out);
+            write(a, Ctx::Numerator, out);
             out.push('/');
             write(b, Ctx::Factor, out);
         }

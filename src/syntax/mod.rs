@@ -7,5 +7,5 @@ mod document;
 mod parser;
 
 pub use diagnostic::Diagnostic;
-pub use document::{Assumption, Definition, Document, Goal, IndexDecl};
+pub use document::{Document, Goal};
 pub use parser::{parse_expr, parse_expr_in, parse_file, parse_variable, IndexScope};

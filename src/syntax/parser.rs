@@ -1,8 +1,8 @@
 //! The pest parser and the conversion from its parse tree to [`Expr`] and [`Document`].
 
-use super::document::{Assumption, Definition, Document, Goal, IndexDecl};
+use super::document::{Document, Goal};
 use super::Diagnostic;
-use crate::expr::{Bound, Expr, Func, Index, Rat, Sum, MAX_DEPTH};
+use crate::expr::{Assumption, Bound, Definition, Expr, Func, Index, IndexDecl, Rat, Sum, MAX_DEPTH};
 use num_bigint::BigInt;
 
 use pest::iterators::Pair;
@@ -82,13 +82,13 @@ pub fn parse_file(src: &str) -> Result<Document, Diagnostic> {
         let lo = inner.pop().ok_or_else(|| Diagnostic::at(src, pos, "missing range"))?;
         let names: Vec<String> = inner.iter().map(|p| p.as_str().to_string()).collect();
         for (p, name) in inner.iter().zip(&names) {
-            if doc.indices.iter().any(|d| d.names.contains(name)) {
+            if doc.context.indices.iter().any(|d| d.names.contains(name)) {
                 return Err(Diagnostic::at(src, p.as_span().start(), format!("index `{name}` is declared twice")));
             }
         }
-        doc.indices.push(IndexDecl { names, lo: bound(&lo, src)?, hi: bound(&hi, src)? });
+        doc.context.indices.push(IndexDecl { names, lo: bound(&lo, src)?, hi: bound(&hi, src)? });
     }
-    let decls = doc.indices.clone();
+    let decls = doc.context.indices.clone();
     let scope = IndexScope::Declared(&decls);
     for st in statements {
         let pos = st.as_span().start();
@@ -111,14 +111,16 @@ pub fn parse_file(src: &str) -> Result<Document, Diagnostic> {
                 let name = b().variable(name_p)?;
                 let body = b().expr(body_p, 0)?;
                 check_definition(&doc, &name, &body, src, name_pos)?;
-                doc.definitions.push(Definition { name, body, line });
+                doc.context.definitions.push(Definition { name, body });
+                doc.definition_lines.push(line);
             }
             Rule::assume_stmt => {
                 let mut it = st.into_inner();
                 let (l, r) = two(&mut it, src, pos)?;
                 let lhs = b().expr(l, 0)?;
                 let rhs = b().expr(r, 0)?;
-                doc.assumptions.push(Assumption { lhs, rhs, line });
+                doc.context.assumptions.push(Assumption { lhs, rhs });
+                doc.assumption_lines.push(line);
             }
             Rule::derive_stmt => {
                 let mut it = st.into_inner();
@@ -126,7 +128,7 @@ pub fn parse_file(src: &str) -> Result<Document, Diagnostic> {
                 let wrt_pos = wrt_p.as_span().start();
                 let of = b().expr(of_p, 0)?;
                 let wrt = b().variable(wrt_p)?;
-                if let Some(d) = doc.definitions.iter().find(|d| same_name(&d.name, &wrt)) {
+                if let Some(d) = doc.context.definitions.iter().find(|d| same_name(&d.name, &wrt)) {
                     return Err(Diagnostic::at(
                         src,
                         wrt_pos,
@@ -155,7 +157,7 @@ fn check_definition(doc: &Document, name: &Expr, body: &Expr, src: &str, pos: us
     let (Expr::Sym(n) | Expr::Idx(n, _)) = name else {
         return Err(Diagnostic::at(src, pos, "a definition names a symbol"));
     };
-    if doc.definitions.iter().any(|d| same_name(&d.name, name)) {
+    if doc.context.definitions.iter().any(|d| same_name(&d.name, name)) {
         return Err(Diagnostic::at(src, pos, format!("`{n}` is defined twice")));
     }
     if body.mentions_name(n) {
