@@ -15,3 +15,5 @@ pub mod cli;
 pub mod expr;
 pub mod render;
 pub mod syntax;
+pub mod kernel;
+pub mod rules;
