@@ -163,16 +163,40 @@ pub fn execute(command: Command) -> Result<String, Failure> {
             syntax::parse_file(&src).map_err(|d| d.with_origin(&origin))?;
             Err(Failure::Check("error: `deriv run` derivations are not implemented yet".into()))
         }
-        Command::Diff { expr, wrt, .. } => {
-            parse_arg(&expr, "<expr>")?;
-            syntax::parse_variable(&wrt, syntax::IndexScope::Any).map_err(|d| d.with_origin("<wrt>"))?;
-            Err(Failure::Check("error: `deriv diff` is not implemented yet".into()))
+        Command::Diff { expr, wrt, steps, .. } => {
+            let e = parse_arg(&expr, "<expr>")?;
+            let x = syntax::parse_variable(&wrt, syntax::IndexScope::Any).map_err(|d| d.with_origin("<wrt>"))?;
+            let ctx = std::sync::Arc::new(diff_context(&e, &x));
+            let proof = crate::engine::derive(ctx, &e, &x).map_err(|err| Failure::Check(format!("error: {err}")))?;
+            let mut out = String::new();
+            if steps {
+                for (i, s) in proof.steps().iter().enumerate() {
+                    out.push_str(&format!("{:>3}. {:<28} {}\n", i + 1, s.step().rule, s.after()));
+                }
+            }
+            out.push_str(&format!("{}\n", proof.current()));
+            Ok(out)
         }
         Command::Check { file } => {
             read_input(&file)?;
             Err(Failure::Check("error: `deriv check` is not implemented yet".into()))
         }
     }
+}
+
+/// The `deriv diff` convention: every index name used ranges over `1..n`.
+fn diff_context(e: &Expr, x: &Expr) -> crate::expr::Context {
+    let mut names = e.all_index_names();
+    names.extend(x.all_index_names());
+    let mut ctx = crate::expr::Context::default();
+    if !names.is_empty() {
+        ctx.indices.push(crate::expr::IndexDecl {
+            names: names.into_iter().collect(),
+            lo: crate::expr::Bound::Int(1),
+            hi: crate::expr::Bound::Sym("n".into()),
+        });
+    }
+    ctx
 }
 
 fn parse_arg(src: &str, origin: &str) -> Result<Expr, Failure> {

@@ -17,3 +17,4 @@ pub mod render;
 pub mod syntax;
 pub mod kernel;
 pub mod rules;
+pub mod engine;
