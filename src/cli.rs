@@ -160,8 +160,18 @@ pub fn execute(command: Command) -> Result<String, Failure> {
         }
         Command::Run { file, .. } => {
             let (src, origin) = read_input(&file)?;
-            syntax::parse_file(&src).map_err(|d| d.with_origin(&origin))?;
-            Err(Failure::Check("error: `deriv run` derivations are not implemented yet".into()))
+            let doc = syntax::parse_file(&src).map_err(|d| d.with_origin(&origin))?;
+            let ctx = std::sync::Arc::new(doc.context.clone());
+            let mut out = String::new();
+            for g in &doc.goals {
+                let proof = crate::engine::derive(ctx.clone(), &g.of, &g.wrt).map_err(|err| Failure::Check(format!("error: {err}")))?;
+                for (i, s) in proof.steps().iter().enumerate() {
+                    out.push_str(&format!("{:>3}. {:<28} {}\n", i + 1, s.step().rule, s.after()));
+                }
+                out.push_str(&format!("D({}, {}) = {}\n", g.of, g.wrt, proof.current()));
+                for h in proof.hypotheses() { out.push_str(&format!("  given {h}\n")); }
+            }
+            Ok(out)
         }
         Command::Diff { expr, wrt, steps, .. } => {
             let e = parse_arg(&expr, "<expr>")?;

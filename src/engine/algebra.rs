@@ -204,11 +204,11 @@ fn terms_at(e: &Expr, expand: bool, depth: usize) -> Result<Vec<Term>, TooLarge>
 fn kind(e: &Expr) -> u8 {
     match e {
         Expr::Sym(_) | Expr::Idx(_, _) => 0,
-        Expr::Delta(_, _) => 1,
         Expr::Pow(b, _) => kind(b),
-        Expr::Add(_) => 4,
+        Expr::Delta(_, _) => 2,
         Expr::Sum(_) => 3,
-        _ => 2,
+        Expr::Add(_) => 4,
+        _ => 1,
     }
 }
 

@@ -149,7 +149,14 @@ fn depends_on_index(e: &Expr, k: &str) -> bool {
 fn move_sum(d: &mut Driver, path: &[usize]) -> Result<bool, EngineError> {
     let Some(Expr::Sum(s)) = d.at(path).cloned() else { return Ok(false) };
     let body_path: Vec<usize> = path.iter().copied().chain([0]).collect();
-    let Ok(terms) = to_terms(&s.body, false) else { return Ok(false) };
+    let Ok(mut terms) = to_terms(&s.body, false) else { return Ok(false) };
+    if terms.len() == 1 && !single_term_has_move(&s, &terms[0]) {
+        // A product with a sum inside may split once multiplied out.
+        match to_terms(&s.body, true) {
+            Ok(expanded) if expanded.len() > 1 => terms = expanded,
+            _ => return Ok(false),
+        }
+    }
     match terms.len() {
         0 => {
             // A sum of zeros.
@@ -180,7 +187,9 @@ fn move_sum(d: &mut Driver, path: &[usize]) -> Result<bool, EngineError> {
             }
             use_hypotheses(&mut trial)?;
             tidy(&mut trial, &[])?;
-            if trial.current().size() < d.current().size() {
+            let mut baseline = d.clone();
+            tidy(&mut baseline, &[])?;
+            if trial.current().size() < baseline.current().size() {
                 *d = trial;
                 Ok(true)
             } else {
@@ -206,6 +215,14 @@ fn split_term(t: &Term, k: &str) -> (Term, Term) {
         Term { coeff: t.coeff.clone(), factors: free },
         Term { coeff: num_traits::One::one(), factors: dep },
     )
+}
+
+/// Whether [`single_term_move`] would change the sum.
+fn single_term_has_move(s: &Sum, t: &Term) -> bool {
+    let k = Index::Name(s.index.clone());
+    let has_delta = t.factors.iter().any(|f| f.exp == 1 && matches!(&f.base, Expr::Delta(a, b) if (*a == k) != (*b == k)));
+    let (c, u) = split_term(t, &s.index);
+    has_delta || u.factors.is_empty() || !(c.coeff.is_one() && c.factors.is_empty())
 }
 
 fn single_term_move(d: &mut Driver, path: &[usize], s: &Sum, t: &Term) -> Result<bool, EngineError> {

@@ -275,6 +275,8 @@ fn check_binding_domain(b: &Binding, lhs: &Expr, rhs: &Expr, conds: &[Condition]
     for e in all {
         metavars(e, &mut terms, &mut indices, &mut bounds);
     }
+    // A range metavariable may also stand in a term, as in `(B - A + 1)*C`.
+    terms.retain(|t| !bounds.contains(t));
     let same = |want: &BTreeSet<String>, got: Vec<&String>, kind: &str| -> Result<(), KernelError> {
         let got: BTreeSet<String> = got.into_iter().cloned().collect();
         if let Some(m) = want.difference(&got).next() {
@@ -344,9 +346,12 @@ fn inst_bound(x: &Bound, b: &Binding) -> Result<Bound, KernelError> {
 /// a summand metavariable is meant to mention the sum's bound index.
 pub fn instantiate(p: &Expr, b: &Binding) -> Result<Expr, KernelError> {
     Ok(match p {
-        Expr::Sym(s) if is_metavar(s) => {
-            b.terms.get(s).cloned().ok_or_else(|| KernelError::Binding(format!("`{s}` is unbound")))?
-        }
+        Expr::Sym(s) if is_metavar(s) => match (b.terms.get(s), b.bounds.get(s)) {
+            (Some(t), _) => t.clone(),
+            (None, Some(Bound::Int(i))) => Expr::int(*i),
+            (None, Some(Bound::Sym(n))) => Expr::Sym(n.clone()),
+            (None, None) => return Err(KernelError::Binding(format!("`{s}` is unbound"))),
+        },
         Expr::Idx(name, ix) => Expr::Idx(name.clone(), ix.iter().map(|i| inst_index(i, b)).collect::<Result<_, _>>()?),
         Expr::Delta(x, y) => Expr::Delta(inst_index(x, b)?, inst_index(y, b)?),
         Expr::Sum(s) => {
