@@ -3,6 +3,7 @@
 //! Exit status: 0 success, 1 a failed check, 2 bad input.
 
 use crate::expr::Expr;
+use crate::render::plain::print_in;
 use crate::syntax::{self, Diagnostic, Document};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::Read;
@@ -158,38 +159,70 @@ pub fn execute(command: Command) -> Result<String, Failure> {
             let doc = syntax::parse_file(&src).map_err(|d| d.with_origin(&origin))?;
             Ok(format_document(&doc))
         }
-        Command::Run { file, .. } => {
+        Command::Run { file, format, output, detail: _ } => {
             let (src, origin) = read_input(&file)?;
             let doc = syntax::parse_file(&src).map_err(|d| d.with_origin(&origin))?;
-            let ctx = std::sync::Arc::new(doc.context.clone());
-            let mut out = String::new();
-            for g in &doc.goals {
-                let proof = crate::engine::derive(ctx.clone(), &g.of, &g.wrt).map_err(|err| Failure::Check(format!("error: {err}")))?;
-                for (i, s) in proof.steps().iter().enumerate() {
-                    out.push_str(&format!("{:>3}. {:<28} {}\n", i + 1, s.step().rule, s.after()));
+            let report = derive_report(&doc, &origin)?;
+            let text = match format {
+                RunFormat::Json => to_json(&crate::report::certificate(&report)),
+                RunFormat::Text => render_text(&report),
+                other => {
+                    return Err(Failure::Check(format!("error: the {other:?} format is not implemented yet")));
                 }
-                out.push_str(&format!("D({}, {}) = {}\n", g.of, g.wrt, proof.current()));
-                for h in proof.hypotheses() { out.push_str(&format!("  given {h}\n")); }
+            };
+            match output {
+                Some(path) => {
+                    std::fs::write(&path, text).map_err(|e| Failure::Input(format!("error: cannot write `{path}`: {e}")))?;
+                    Ok(String::new())
+                }
+                None => Ok(text),
             }
-            Ok(out)
         }
-        Command::Diff { expr, wrt, steps, .. } => {
+        Command::Diff { expr, wrt, format, steps } => {
             let e = parse_arg(&expr, "<expr>")?;
             let x = syntax::parse_variable(&wrt, syntax::IndexScope::Any).map_err(|d| d.with_origin("<wrt>"))?;
-            let ctx = std::sync::Arc::new(diff_context(&e, &x));
-            let proof = crate::engine::derive(ctx, &e, &x).map_err(|err| Failure::Check(format!("error: {err}")))?;
+            let doc = Document {
+                title: None,
+                context: diff_context(&e, &x),
+                goals: vec![syntax::Goal { of: e, wrt: x, line: 1 }],
+                ..Document::default()
+            };
+            let report = derive_report(&doc, "<expr>")?;
+            let ctx = report.context.clone();
+            let proof = &report.goals[0].proof;
             let mut out = String::new();
-            if steps {
-                for (i, s) in proof.steps().iter().enumerate() {
-                    out.push_str(&format!("{:>3}. {:<28} {}\n", i + 1, s.step().rule, s.after()));
+            match format {
+                DiffFormat::Json => return Ok(to_json(&crate::report::certificate(&report))),
+                DiffFormat::Latex => {
+                    if steps {
+                        for (i, s) in proof.steps().iter().enumerate() {
+                            out.push_str(&format!("{}. {}: {}\n", i + 1, caption(&s.step().rule), crate::render::latex::latex(s.after())));
+                        }
+                    }
+                    out.push_str(&format!("{}\n", crate::render::latex::latex(proof.current())));
+                }
+                DiffFormat::Plain => {
+                    if steps {
+                        for (i, s) in proof.steps().iter().enumerate() {
+                            out.push_str(&format!("{}. {}: {}\n", i + 1, caption(&s.step().rule), print_in(s.after(), &ctx)));
+                        }
+                    }
+                    out.push_str(&format!("{}\n", print_in(proof.current(), &ctx)));
                 }
             }
-            out.push_str(&format!("{}\n", proof.current()));
             Ok(out)
         }
         Command::Check { file } => {
-            read_input(&file)?;
-            Err(Failure::Check("error: `deriv check` is not implemented yet".into()))
+            let (src, origin) = read_input(&file)?;
+            let cert: crate::certificate::Certificate = serde_json::from_str(&src)
+                .map_err(|e| Failure::Input(format!("error: `{origin}` is not a deriv certificate: {e}")))?;
+            match crate::certificate::check(&cert) {
+                Ok(proofs) => {
+                    let steps: usize = proofs.iter().map(|p| p.steps().len()).sum();
+                    Ok(format!("ok: {} derivations, {steps} steps replayed by the kernel\n", proofs.len()))
+                }
+                Err(r) => Err(Failure::Check(format!("error: certificate rejected: {r}"))),
+            }
         }
     }
 }
@@ -207,6 +240,37 @@ fn diff_context(e: &Expr, x: &Expr) -> crate::expr::Context {
         });
     }
     ctx
+}
+
+fn caption(rule: &str) -> &'static str {
+    crate::rules::rule(rule).map_or("", |r| r.spec.caption)
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// Derive every goal; a refused step or an unsupported goal is a failed check (exit 1).
+fn derive_report(doc: &Document, origin: &str) -> Result<crate::report::Report, Failure> {
+    crate::report::derive_document(doc).map_err(|f| {
+        Failure::Check(format!("error: {origin}:{}: goal {} failed: {}", f.line, f.goal + 1, f.error))
+    })
+}
+
+/// A plain-text listing of every goal's steps.
+fn render_text(report: &crate::report::Report) -> String {
+    let ctx = &report.context;
+    let mut out = String::new();
+    for g in &report.goals {
+        out.push_str(&format!("D({}, {})\n", print_in(&g.of, ctx), print_in(&g.wrt, ctx)));
+        for (i, s) in g.proof.steps().iter().enumerate() {
+            out.push_str(&format!("  {:>3}. {:<45} {}\n", i + 1, caption(&s.step().rule), print_in(s.after(), ctx)));
+        }
+        out.push_str(&format!("  = {}\n\n", print_in(g.proof.current(), ctx)));
+    }
+    out
 }
 
 fn parse_arg(src: &str, origin: &str) -> Result<Expr, Failure> {

@@ -11,9 +11,11 @@
 //! The modules follow that pipeline: [`syntax`] → [`expr`] → `rules` → `kernel` →
 //! `engine` → `numeric` → [`render`] → [`cli`]. See ARCHITECTURE.md.
 
+pub mod certificate;
 pub mod cli;
 pub mod expr;
 pub mod render;
+pub mod report;
 pub mod syntax;
 pub mod kernel;
 pub mod rules;

@@ -208,6 +208,7 @@ pub fn rewrite(ctx: &Context, term: &Expr, step: &Step) -> Result<(Expr, Vec<Con
         }
         RuleBody::Builtin(b) => builtin::apply(*b, ctx, sub, step)?,
     };
+    let new = new.reshape_all();
     // A rewrite never introduces a free index: that would let an outer sum capture it.
     let before_free = sub.free_indices();
     if let Some(extra) = new.free_indices().difference(&before_free).next() {
@@ -225,13 +226,23 @@ pub fn rewrite(ctx: &Context, term: &Expr, step: &Step) -> Result<(Expr, Vec<Con
             }
         }
     }
-    let after = term
-        .replace_at(&step.position, new)
-        .ok_or_else(|| KernelError::NoSuchPosition(step.position.clone()))?;
+    let after = splice(term, &step.position, new).ok_or_else(|| KernelError::NoSuchPosition(step.position.clone()))?;
     if after.depth() > crate::expr::MAX_DEPTH {
         return Err(KernelError::TooLarge("the result nests too deeply".into()));
     }
     Ok((after, open))
+}
+
+/// `term` with the subterm at `path` replaced, each enclosing node put back in parser
+/// shape (so `-x` with `x := 3` is the number `-3`).
+fn splice(term: &Expr, path: &[usize], new: Expr) -> Option<Expr> {
+    let Some((&first, rest)) = path.split_first() else {
+        return Some(new);
+    };
+    let child = splice(*term.children().get(first)?, rest, new)?;
+    let mut out = term.clone();
+    *out.child_mut(first)? = child;
+    Some(out.reshape())
 }
 
 /// The subterm at `path` and the sums enclosing it (index and range).

@@ -1,13 +1,21 @@
 //! The plain printer: the expression syntax of LANGUAGE.md with the fewest parentheses
 //! that still parse back to the same term.
 
-use crate::expr::{Expr, Index, Rat};
+use crate::expr::{Context, Expr, Index, Rat};
 use num_traits::Signed;
 
 /// Print a term in the input syntax; `parse_expr(&print(e)) == e` for parser-shaped terms.
 pub fn print(e: &Expr) -> String {
     let mut out = String::new();
-    write(e, Ctx::Top, &mut out);
+    write(e, Ctx::Top, &mut out, None);
+    out
+}
+
+/// Print a term so that it parses back the same under `ctx`'s index declarations:
+/// a sum whose range is not its index's declared range is written with its bounds.
+pub fn print_in(e: &Expr, ctx: &Context) -> String {
+    let mut out = String::new();
+    write(e, Ctx::Top, &mut out, Some(ctx));
     out
 }
 
@@ -36,12 +44,17 @@ fn needs_parens(e: &Expr, ctx: Ctx) -> bool {
     let fractional = |r: &Rat| !r.is_integer();
     match e {
         Expr::Add(_) => ctx != Ctx::Top,
-        Expr::Mul(_) => matches!(ctx, Ctx::Leading | Ctx::Factor | Ctx::Negated | Ctx::Base | Ctx::Exponent),
-        Expr::Div(_, _) => matches!(ctx, Ctx::Factor | Ctx::Negated | Ctx::Base | Ctx::Exponent),
-        Expr::Neg(_) => matches!(ctx, Ctx::Base),
+        Expr::Mul(_) => matches!(ctx, Ctx::Leading | Ctx::Factor | Ctx::Base | Ctx::Exponent),
+        Expr::Div(_, _) => matches!(ctx, Ctx::Factor | Ctx::Base | Ctx::Exponent),
+        // A leading minus reads as negating the whole product or quotient that follows.
+        Expr::Neg(x) => match ctx {
+            Ctx::Leading | Ctx::Numerator | Ctx::Base => true,
+            Ctx::Factor | Ctx::Exponent | Ctx::Negated => matches!(**x, Expr::Mul(_) | Expr::Div(_, _)),
+            Ctx::Top | Ctx::AddTerm => false,
+        },
         Expr::Num(r) => match ctx {
-            Ctx::Top | Ctx::AddTerm | Ctx::Leading | Ctx::Numerator => false,
-            Ctx::Base => r.is_negative() || fractional(r),
+            Ctx::Top | Ctx::AddTerm => false,
+            Ctx::Leading | Ctx::Numerator | Ctx::Base => r.is_negative() || (ctx == Ctx::Base && fractional(r)),
             Ctx::Factor | Ctx::Exponent | Ctx::Negated => fractional(r),
         },
         Expr::Pow(_, _) => ctx == Ctx::Base,
@@ -49,10 +62,10 @@ fn needs_parens(e: &Expr, ctx: Ctx) -> bool {
     }
 }
 
-fn write(e: &Expr, ctx: Ctx, out: &mut String) {
+fn write(e: &Expr, ctx: Ctx, out: &mut String, decl: Option<&Context>) {
     if needs_parens(e, ctx) {
         out.push('(');
-        write(e, Ctx::Top, out);
+        write(e, Ctx::Top, out, decl);
         out.push(')');
         return;
     }
@@ -63,13 +76,13 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
         Expr::Add(terms) => {
             for (i, t) in terms.iter().enumerate() {
                 if i == 0 {
-                    write(t, Ctx::AddTerm, out);
+                    write(t, Ctx::AddTerm, out, decl);
                 } else if let Some(positive) = t.unneg() {
                     out.push_str(" - ");
-                    write(&positive, Ctx::AddTerm, out);
+                    write(&positive, Ctx::AddTerm, out, decl);
                 } else {
                     out.push_str(" + ");
-                    write(t, Ctx::AddTerm, out);
+                    write(t, Ctx::AddTerm, out, decl);
                 }
             }
         }
@@ -78,52 +91,53 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
                 if i > 0 {
                     out.push('*');
                 }
-                write(f, if i == 0 { Ctx::Leading } else { Ctx::Factor }, out);
+                write(f, if i == 0 { Ctx::Leading } else { Ctx::Factor }, out, decl);
             }
         }
         Expr::Div(a, b) => {
-            write(a, Ctx::Numerator, out);
+            write(a, Ctx::Numerator, out, decl);
             out.push('/');
-            write(b, Ctx::Factor, out);
+            write(b, Ctx::Factor, out, decl);
         }
         Expr::Neg(x) => {
             out.push('-');
             if matches!(**x, Expr::Neg(_)) {
                 out.push('(');
-                write(x, Ctx::Top, out);
+                write(x, Ctx::Top, out, decl);
                 out.push(')');
             } else {
-                write(x, Ctx::Negated, out);
+                write(x, Ctx::Negated, out, decl);
             }
         }
         Expr::Pow(b, x) => {
-            write(b, Ctx::Base, out);
+            write(b, Ctx::Base, out, decl);
             out.push('^');
-            write(x, Ctx::Exponent, out);
+            write(x, Ctx::Exponent, out, decl);
         }
         Expr::Call(f, a) => {
             out.push_str(f.name());
             out.push('(');
-            write(a, Ctx::Top, out);
+            write(a, Ctx::Top, out, decl);
             out.push(')');
         }
         Expr::Delta(a, b) => {
             out.push_str(&format!("delta({a},{b})"));
         }
         Expr::Sum(s) => {
-            if s.explicit_bounds {
+            let declared = decl.map(|c| c.range_of(&s.index) == Some((&s.lo, &s.hi)));
+            if declared == Some(false) || (decl.is_none() && s.explicit_bounds) {
                 out.push_str(&format!("sum_{{{}={}}}^{{{}}}(", s.index, s.lo, s.hi));
             } else {
                 out.push_str(&format!("sum_{}(", s.index));
             }
-            write(&s.body, Ctx::Top, out);
+            write(&s.body, Ctx::Top, out, decl);
             out.push(')');
         }
         Expr::D(f, x) => {
             out.push_str("D(");
-            write(f, Ctx::Top, out);
+            write(f, Ctx::Top, out, decl);
             out.push_str(", ");
-            write(x, Ctx::Top, out);
+            write(x, Ctx::Top, out, decl);
             out.push(')');
         }
     }
