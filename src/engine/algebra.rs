@@ -194,7 +194,11 @@ fn terms_at(e: &Expr, expand: bool, depth: usize) -> Result<Vec<Term>, TooLarge>
                     vec![as_single(tb).pow(k)?]
                 }
             }
-            None => vec![Term::base(e.clone())],
+            // `b^(-1/2)` is `1/b^(1/2)`: the power goes to the denominator.
+            None => match k.as_num() {
+                Some(r) if r.is_negative() => vec![Term::base(Expr::pow((**b).clone(), Expr::Num(-r.clone()))).pow(-1)?],
+                _ => vec![Term::base(e.clone())],
+            },
         },
         _ => vec![Term::base(e.clone())],
     })

@@ -17,6 +17,25 @@ pub enum Verdict {
 /// How deep the deciders look through definitions.
 const MAX_UNFOLD: usize = 16;
 
+/// An equivalent list of simpler conditions: a product is non-zero when each factor is,
+/// a power or a negation when its base is. Numbers drop out when non-zero.
+pub fn split(cond: Condition) -> Vec<Condition> {
+    match cond {
+        Condition::NonZero(Expr::Mul(fs)) => fs.into_iter().flat_map(|f| split(Condition::NonZero(f))).collect(),
+        Condition::NonZero(Expr::Div(a, b)) => {
+            let mut out = split(Condition::NonZero(*a));
+            out.extend(split(Condition::NonZero(*b)));
+            out
+        }
+        Condition::NonZero(Expr::Neg(x)) => split(Condition::NonZero(*x)),
+        Condition::NonZero(Expr::Pow(b, k)) if k.as_num().is_some_and(|r| r.is_positive()) => {
+            split(Condition::NonZero(*b))
+        }
+        Condition::NonZero(Expr::Num(r)) if !r.is_zero() => vec![],
+        other => vec![other],
+    }
+}
+
 /// Decide `cond`; `binders` are the sums enclosing the rewritten position.
 pub fn decide(ctx: &Context, cond: &Condition, binders: &[(String, Bound, Bound)]) -> Verdict {
     match cond {

@@ -141,7 +141,8 @@ impl Proof {
         &self.steps
     }
 
-    /// Every undischarged side condition and every hypothesis used, without repeats, in order.
+    /// Every undischarged side condition, without repeats, in order; a non-zero condition
+    /// implied by a positivity condition in the list is left out.
     pub fn hypotheses(&self) -> Vec<Condition> {
         let mut seen = BTreeSet::new();
         let mut out = Vec::new();
@@ -150,6 +151,17 @@ impl Proof {
                 out.push(c.clone());
             }
         }
+        let positive: Vec<Expr> = out
+            .iter()
+            .filter_map(|c| match c {
+                Condition::Positive(e) => Some(e.clone()),
+                _ => None,
+            })
+            .collect();
+        out.retain(|c| match c {
+            Condition::NonZero(e) => !positive.iter().any(|p| p == e || *e == Expr::call(crate::expr::Func::Sqrt, p.clone())),
+            _ => true,
+        });
         out
     }
 
@@ -215,7 +227,7 @@ pub fn rewrite(ctx: &Context, term: &Expr, step: &Step) -> Result<(Expr, Vec<Con
         return Err(KernelError::NotApplicable(format!("the result would introduce the free index `{extra}`")));
     }
     let mut open = Vec::new();
-    for c in conditions {
+    for c in conditions.into_iter().flat_map(conditions::split) {
         match conditions::decide(ctx, &c, &binders) {
             Verdict::Holds => {}
             Verdict::Fails => return Err(KernelError::ConditionFails(c)),

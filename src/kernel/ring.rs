@@ -208,7 +208,14 @@ fn norm(e: &Expr, depth: usize) -> Result<Frac, KernelError> {
                     p
                 }
             }
-            None => Frac::poly(Poly::atom(canonical_atom(e, d)?)),
+            // `b^(-r)` is `1/b^r`, so both spellings meet in one atom.
+            None => match k.as_num() {
+                Some(r) if r.is_negative() => {
+                    let positive = Expr::pow((**b).clone(), Expr::Num(-r.clone()));
+                    Frac::poly(Poly::atom(canonical_atom(&positive, d)?)).recip()?
+                }
+                _ => Frac::poly(Poly::atom(canonical_atom(e, d)?)),
+            },
         },
         Expr::Delta(Index::Int(a), Index::Int(b)) => Frac::poly(Poly::constant(Rat::from_integer((a == b).into()))),
         Expr::Delta(a, b) if a == b => Frac::poly(Poly::constant(Rat::one())),
