@@ -5,6 +5,7 @@
 
 use super::{Expr, Rat};
 use num_traits::Signed;
+use std::sync::Arc;
 
 impl Expr {
     /// `-e` as the parser reads it: a number takes the sign, anything else is wrapped,
@@ -12,7 +13,7 @@ impl Expr {
     pub fn neg(e: Expr) -> Expr {
         match e {
             Expr::Num(c) => Expr::Num(-c),
-            other => Expr::Neg(Box::new(other)),
+            other => Expr::Neg(Arc::new(other)),
         }
     }
 
@@ -30,11 +31,11 @@ impl Expr {
     /// changes are made, so positions of the other subterms stay valid.
     pub fn reshape(self) -> Expr {
         match self {
-            Expr::Neg(x) => match *x {
+            Expr::Neg(x) => match Arc::unwrap_or_clone(x) {
                 Expr::Num(c) => Expr::Num(-c),
-                other => Expr::Neg(Box::new(other)),
+                other => Expr::Neg(Arc::new(other)),
             },
-            Expr::Div(a, b) => Expr::div(*a, *b),
+            Expr::Div(a, b) => Expr::div(Arc::unwrap_or_clone(a), Arc::unwrap_or_clone(b)),
             Expr::Add(mut ts) if ts.len() == 1 => ts.pop().unwrap_or_else(|| Expr::int(0)),
             Expr::Mul(mut fs) if fs.len() == 1 => fs.pop().unwrap_or_else(|| Expr::int(1)),
             Expr::Add(ts) if ts.is_empty() => Expr::int(0),

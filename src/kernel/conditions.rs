@@ -4,6 +4,7 @@
 use crate::expr::{Bound, Context, Expr, Func, Index};
 use crate::rules::Condition;
 use num_traits::{Signed, Zero};
+use std::sync::Arc;
 
 /// What the kernel concluded about a side condition.
 #[derive(Debug, PartialEq, Eq)]
@@ -21,15 +22,18 @@ const MAX_UNFOLD: usize = 16;
 /// a power or a negation when its base is. Numbers drop out when non-zero.
 pub fn split(cond: Condition) -> Vec<Condition> {
     match cond {
-        Condition::NonZero(Expr::Mul(fs)) => fs.into_iter().flat_map(|f| split(Condition::NonZero(f))).collect(),
+        Condition::NonZero(Expr::Mul(fs)) => fs
+            .into_iter()
+            .flat_map(|f| split(Condition::NonZero(f)))
+            .collect(),
         Condition::NonZero(Expr::Div(a, b)) => {
-            let mut out = split(Condition::NonZero(*a));
-            out.extend(split(Condition::NonZero(*b)));
+            let mut out = split(Condition::NonZero(Arc::unwrap_or_clone(a)));
+            out.extend(split(Condition::NonZero(Arc::unwrap_or_clone(b))));
             out
         }
-        Condition::NonZero(Expr::Neg(x)) => split(Condition::NonZero(*x)),
+        Condition::NonZero(Expr::Neg(x)) => split(Condition::NonZero(Arc::unwrap_or_clone(x))),
         Condition::NonZero(Expr::Pow(b, k)) if k.as_num().is_some_and(|r| r.is_positive()) => {
-            split(Condition::NonZero(*b))
+            split(Condition::NonZero(Arc::unwrap_or_clone(b)))
         }
         Condition::NonZero(Expr::Num(r)) if !r.is_zero() => vec![],
         other => vec![other],
@@ -46,7 +50,10 @@ pub fn decide(ctx: &Context, cond: &Condition, binders: &[(String, Bound, Bound)
             _ => Verdict::Fails,
         },
         Condition::Integer(e) => verdict(e.as_num().is_some_and(|r| r.is_integer())),
-        Condition::Natural(e) => verdict(e.as_num().is_some_and(|r| r.is_integer() && r.is_positive())),
+        Condition::Natural(e) => verdict(
+            e.as_num()
+                .is_some_and(|r| r.is_integer() && r.is_positive()),
+        ),
         Condition::InRange(j, lo, hi) => in_range(ctx, j, lo, hi, binders),
         Condition::Positive(e) => match sign(ctx, e, 0) {
             Sign::Pos => Verdict::Holds,
@@ -76,13 +83,22 @@ pub fn depends_on(ctx: &Context, e: &Expr, name: &str, depth: usize) -> bool {
     }
     e.any(&mut |t| match t {
         Expr::Sym(s) | Expr::Idx(s, _) => {
-            s == name || ctx.definition(s).is_some_and(|d| depends_on(ctx, &d.body, name, depth + 1))
+            s == name
+                || ctx
+                    .definition(s)
+                    .is_some_and(|d| depends_on(ctx, &d.body, name, depth + 1))
         }
         _ => false,
     })
 }
 
-fn in_range(ctx: &Context, j: &Index, lo: &Bound, hi: &Bound, binders: &[(String, Bound, Bound)]) -> Verdict {
+fn in_range(
+    ctx: &Context,
+    j: &Index,
+    lo: &Bound,
+    hi: &Bound,
+    binders: &[(String, Bound, Bound)],
+) -> Verdict {
     match j {
         Index::Int(v) => match (lo, hi) {
             (Bound::Int(a), Bound::Int(b)) => verdict(a <= v && v <= b),
