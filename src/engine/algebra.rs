@@ -63,7 +63,7 @@ impl Term {
         out.coeff = &self.coeff * &o.coeff;
         for f in &o.factors {
             match out.factors.iter_mut().find(|g| g.key == f.key) {
-                Some(g) => g.exp += f.exp,
+                Some(g) => g.exp = g.exp.saturating_add(f.exp),
                 None => out.factors.push(f.clone()),
             }
         }
@@ -75,6 +75,10 @@ impl Term {
         if self.coeff.is_zero() && k < 0 {
             return Err(TooLarge);
         }
+        let bits = self.coeff.numer().bits().max(self.coeff.denom().bits());
+        if bits > 1 && bits.saturating_mul(k.unsigned_abs()) > 2048 {
+            return Err(TooLarge);
+        }
         let coeff = if k >= 0 {
             num_traits::pow(self.coeff.clone(), k as usize)
         } else {
@@ -83,15 +87,17 @@ impl Term {
         if coeff.numer().bits() > 2048 || coeff.denom().bits() > 2048 {
             return Err(TooLarge);
         }
-        let factors = self
-            .factors
-            .iter()
-            .map(|f| Factor {
-                exp: f.exp * k,
-                ..f.clone()
-            })
-            .filter(|f| f.exp != 0)
-            .collect();
+        let mut factors = Vec::with_capacity(self.factors.len());
+        for f in &self.factors {
+            let exp = f
+                .exp
+                .checked_mul(k)
+                .filter(|e| e.unsigned_abs() <= u64::from(u32::MAX))
+                .ok_or(TooLarge)?;
+            if exp != 0 {
+                factors.push(Factor { exp, ..f.clone() });
+            }
+        }
         Ok(Term { coeff, factors })
     }
 
@@ -131,7 +137,7 @@ fn product(a: &[Term], b: &[Term]) -> Result<Vec<Term>, TooLarge> {
 
 fn small_integer(e: &Expr) -> Option<i64> {
     let r = e.as_num()?;
-    if !r.is_integer() || r.numer().abs() > BigInt::from(MAX_EXPONENT) {
+    if !r.is_integer() || r.numer().abs() > BigInt::from(u32::MAX / 4) {
         return None;
     }
     i64::try_from(r.numer().clone()).ok()
@@ -207,7 +213,9 @@ fn terms_at(e: &Expr, expand: bool, depth: usize) -> Result<Vec<Term>, TooLarge>
         Expr::Pow(b, k) => match small_integer(k) {
             Some(k) => {
                 let tb = terms_at(b, expand, d)?;
-                if k > 0 && expand && tb.len() > 1 {
+                if tb.len() > 1 && k.abs() > MAX_EXPONENT {
+                    vec![Term::base(e.clone())]
+                } else if k > 0 && expand && tb.len() > 1 {
                     let mut acc = vec![Term::constant(Rat::one())];
                     for _ in 0..k {
                         acc = product(&acc, &tb)?;

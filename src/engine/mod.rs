@@ -23,6 +23,13 @@ pub enum EngineError {
         at: String,
         reason: KernelError,
     },
+    /// The derivative does not exist as written: a side condition is false (`0^x`,
+    /// `log(-1)`) or a term divides by zero.
+    Undefined {
+        step: String,
+        at: String,
+        reason: KernelError,
+    },
     /// The input is outside what the engine handles.
     Unsupported(String),
     TooLarge(String),
@@ -33,6 +40,9 @@ impl fmt::Display for EngineError {
         match self {
             EngineError::Refused { step, at, reason } => {
                 write!(f, "the kernel refused step `{step}` at `{at}`: {reason}")
+            }
+            EngineError::Undefined { step, at, reason } => {
+                write!(f, "undefined: step `{step}` at `{at}` needs {reason}")
             }
             EngineError::Unsupported(m) => write!(f, "{m}"),
             EngineError::TooLarge(m) => write!(f, "{m}"),
@@ -88,6 +98,13 @@ impl Driver {
         let name = step.rule.clone();
         self.proof.apply(step).map_err(|reason| match reason {
             KernelError::TooLarge(m) => EngineError::TooLarge(m),
+            reason @ (KernelError::ConditionFails(_) | KernelError::Undefined(_)) => {
+                EngineError::Undefined {
+                    step: name,
+                    at,
+                    reason,
+                }
+            }
             reason => EngineError::Refused {
                 step: name,
                 at,
