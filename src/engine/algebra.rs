@@ -173,7 +173,16 @@ fn terms_at(e: &Expr, expand: bool, depth: usize) -> Result<Vec<Term>, TooLarge>
         Expr::Add(ts) => {
             let mut all = Vec::new();
             for t in ts {
-                all.extend(terms_at(t, expand, d)?);
+                for term in terms_at(t, expand, d)? {
+                    // `c*(a + b)` standing alone in a sum is just `c*a + c*b`.
+                    match term.factors.as_slice() {
+                        [f] if f.exp == 1 && matches!(f.base, Expr::Add(_)) => {
+                            let scale = Term::constant(term.coeff.clone());
+                            all.extend(terms_at(&f.base, expand, d)?.iter().map(|u| u.mul(&scale)));
+                        }
+                        _ => all.push(term),
+                    }
+                }
             }
             combine(all)
         }
@@ -257,6 +266,16 @@ fn kind(e: &Expr) -> u8 {
     }
 }
 
+/// Variables sort by name within their kind (`a*x^2`, not `x^2*a`); other factors keep
+/// their order of appearance.
+fn variable_name(e: &Expr) -> String {
+    match e {
+        Expr::Sym(s) | Expr::Idx(s, _) => s.clone(),
+        Expr::Pow(b, _) => variable_name(b),
+        _ => String::new(),
+    }
+}
+
 fn power(base: &Expr, exp: i64) -> Expr {
     if exp == 1 {
         base.clone()
@@ -274,7 +293,7 @@ pub fn term_expr(t: &Term) -> Expr {
     let negative = t.coeff.is_negative();
     let c = t.coeff.abs();
     let mut factors: Vec<&Factor> = t.factors.iter().collect();
-    factors.sort_by_key(|f| kind(&f.base));
+    factors.sort_by_key(|f| (kind(&f.base), variable_name(&f.base)));
     let mut num: Vec<Expr> = factors
         .iter()
         .filter(|f| f.exp > 0)
@@ -360,7 +379,14 @@ pub fn factor(terms: &[Term]) -> Option<Expr> {
     };
     let inv = g.pow(-1).ok()?;
     let rest: Vec<Term> = terms.iter().map(|t| t.mul(&inv)).collect();
-    let inner = to_expr(&rest);
+    let mut inner = to_expr(&rest);
+    // `3*(x - 1) + (2*x + 1)` inside is better as `5*x - 2`.
+    if let Ok(expanded) = to_terms(&inner, true) {
+        let candidate = to_expr(&expanded);
+        if candidate.size() < inner.size() && expanded.len() > 1 {
+            inner = candidate;
+        }
+    }
     // Put the sum among the numerator factors of the common term.
     let mut with_sum = g.clone();
     with_sum.factors.push(Factor {
@@ -369,4 +395,103 @@ pub fn factor(terms: &[Term]) -> Option<Expr> {
         key: inner,
     });
     Some(term_expr(&with_sum))
+}
+
+/// Total degree, then bases in canonical order: a monomial order for division.
+fn monomial_key(t: &Term) -> (i64, Vec<(Expr, i64)>) {
+    let mut m: Vec<(Expr, i64)> = t.factors.iter().map(|f| (f.key.clone(), f.exp)).collect();
+    m.sort();
+    (t.factors.iter().map(|f| f.exp).sum(), m)
+}
+
+fn leading(ts: &[Term]) -> Option<&Term> {
+    ts.iter()
+        .max_by(|a, b| monomial_key(a).cmp(&monomial_key(b)))
+}
+
+/// `num / den` when the division of polynomials is exact; `None` otherwise.
+pub fn divide(num: &[Term], den: &[Term]) -> Option<Vec<Term>> {
+    let polynomial = |ts: &[Term]| ts.iter().all(|t| t.factors.iter().all(|f| f.exp > 0));
+    if !polynomial(num) || !polynomial(den) || den.is_empty() {
+        return None;
+    }
+    let lead = leading(den)?.clone();
+    let mut rest: Vec<Term> = num.to_vec();
+    let mut quotient = Vec::new();
+    for _ in 0..500 {
+        let Some(top) = leading(&rest).cloned() else {
+            return Some(combine(quotient));
+        };
+        let divides = lead
+            .factors
+            .iter()
+            .all(|f| top.factors.iter().any(|g| g.key == f.key && g.exp >= f.exp));
+        if !divides {
+            return None;
+        }
+        let q = top.mul(&lead.pow(-1).ok()?);
+        let mut minus = q.clone();
+        minus.coeff = -minus.coeff.clone();
+        let mut next = rest.clone();
+        next.extend(den.iter().map(|d| d.mul(&minus)));
+        rest = combine(next);
+        quotient.push(q);
+    }
+    None
+}
+
+/// Cancel polynomial factors of a single term: `(x^2 - 2*x + 1)/(x - 1)^2` → `1`.
+pub fn cancel(t: &Term) -> Option<Term> {
+    let sums: Vec<&Factor> = t
+        .factors
+        .iter()
+        .filter(|f| matches!(f.base, Expr::Add(_)))
+        .collect();
+    let (ups, downs): (Vec<&Factor>, Vec<&Factor>) = sums.into_iter().partition(|f| f.exp > 0);
+    if ups.is_empty() || downs.is_empty() {
+        return None;
+    }
+    let mut numerator = vec![Term::constant(Rat::one())];
+    for f in &ups {
+        let ft = to_terms(&f.base, true).ok()?;
+        for _ in 0..f.exp {
+            numerator = product(&numerator, &ft).ok()?;
+        }
+    }
+    let mut changed = false;
+    let mut kept_downs = Vec::new();
+    for f in &downs {
+        let ft = to_terms(&f.base, true).ok()?;
+        let mut e = -f.exp;
+        while e > 0 {
+            match divide(&numerator, &ft) {
+                Some(q) => {
+                    numerator = q;
+                    e -= 1;
+                    changed = true;
+                }
+                None => break,
+            }
+        }
+        if e > 0 {
+            kept_downs.push(Factor {
+                exp: -e,
+                ..(*f).clone()
+            });
+        }
+    }
+    if !changed {
+        return None;
+    }
+    let mut out = Term {
+        coeff: t.coeff.clone(),
+        factors: t
+            .factors
+            .iter()
+            .filter(|f| !matches!(f.base, Expr::Add(_)))
+            .cloned()
+            .collect(),
+    };
+    out.factors.extend(kept_downs);
+    Some(out.mul(&as_single(numerator)))
 }

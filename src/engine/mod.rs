@@ -7,7 +7,8 @@
 pub mod algebra;
 mod differentiate;
 mod fold;
-mod simplify;
+mod identities;
+pub mod simplify;
 
 use crate::expr::{Context, Expr};
 use crate::kernel::{KernelError, Proof, Step};
