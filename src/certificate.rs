@@ -5,7 +5,7 @@
 //! accepts every step, each stated term is the one the kernel computed, and the stated
 //! hypotheses include every condition the kernel left open.
 
-use crate::expr::{Assumption, Bound, Context, Definition, Expr, Index, IndexDecl};
+use crate::expr::{Bound, Context, Definition, Expr, Index, IndexDecl, Assumption};
 use crate::kernel::{Proof, Step};
 use crate::render::plain::print_in;
 use crate::rules::{self, Binding};
@@ -129,9 +129,7 @@ pub fn vector_form(result: &Expr, wrt: &Expr) -> Option<String> {
 /// The vector form as a term: every `x_j` of the result written as the vector `x`.
 pub fn vector_expr(result: &Expr, wrt: &Expr) -> Option<Expr> {
     let Expr::Idx(_, wi) = wrt else { return None };
-    let [Index::Name(j)] = wi.as_slice() else {
-        return None;
-    };
+    let [Index::Name(j)] = wi.as_slice() else { return None };
     if result.free_indices().into_iter().collect::<Vec<_>>() != vec![j.clone()] {
         return None;
     }
@@ -162,37 +160,23 @@ pub fn context_json(ctx: &Context) -> ContextJson {
         indices: ctx
             .indices
             .iter()
-            .map(|d| IndexJson {
-                names: d.names.clone(),
-                range: format!("{}..{}", d.lo, d.hi),
-            })
+            .map(|d| IndexJson { names: d.names.clone(), range: format!("{}..{}", d.lo, d.hi) })
             .collect(),
         definitions: ctx
             .definitions
             .iter()
-            .map(|d| DefinitionJson {
-                name: print_in(&d.name, ctx),
-                body: print_in(&d.body, ctx),
-            })
+            .map(|d| DefinitionJson { name: print_in(&d.name, ctx), body: print_in(&d.body, ctx) })
             .collect(),
         assumptions: ctx
             .assumptions
             .iter()
-            .map(|a| AssumptionJson {
-                lhs: print_in(&a.lhs, ctx),
-                rhs: print_in(&a.rhs, ctx),
-            })
+            .map(|a| AssumptionJson { lhs: print_in(&a.lhs, ctx), rhs: print_in(&a.rhs, ctx) })
             .collect(),
     }
 }
 
 /// The certificate entry for one checked derivation of `D(of, wrt)`.
-pub fn derivation_json(
-    proof: &Proof,
-    of: &Expr,
-    wrt: &Expr,
-    checks: serde_json::Value,
-) -> DerivationJson {
+pub fn derivation_json(proof: &Proof, of: &Expr, wrt: &Expr, checks: serde_json::Value) -> DerivationJson {
     let ctx = proof.context();
     let p = |e: &Expr| print_in(e, ctx);
     let steps = proof
@@ -203,31 +187,17 @@ pub fn derivation_json(
             let b = &st.binding;
             StepJson {
                 rule: st.rule.clone(),
-                caption: rules::rule(&st.rule)
-                    .map(|r| r.spec.caption.to_string())
-                    .unwrap_or_default(),
+                caption: rules::rule(&st.rule).map(|r| r.spec.caption.to_string()).unwrap_or_default(),
                 position: st.position.clone(),
                 substitution: SubstitutionJson {
                     terms: b.terms.iter().map(|(k, v)| (k.clone(), p(v))).collect(),
-                    indices: b
-                        .indices
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.to_string()))
-                        .collect(),
-                    bounds: b
-                        .bounds
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.to_string()))
-                        .collect(),
+                    indices: b.indices.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
+                    bounds: b.bounds.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
                 },
                 uses: st.uses.clone(),
                 reversed: st.reversed,
                 replacement: st.replacement.as_ref().map(p),
-                conditions: s
-                    .conditions()
-                    .iter()
-                    .map(|c| condition_text(c, ctx))
-                    .collect(),
+                conditions: s.conditions().iter().map(|c| condition_text(c, ctx)).collect(),
                 before: p(s.before()),
                 after: p(s.after()),
                 latex: crate::render::latex::latex(s.after()),
@@ -257,68 +227,44 @@ pub struct Rejection {
 impl std::fmt::Display for Rejection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.step {
-            Some(s) => write!(
-                f,
-                "derivation {}, step {}: {}",
-                self.derivation + 1,
-                s,
-                self.reason
-            ),
+            Some(s) => write!(f, "derivation {}, step {}: {}", self.derivation + 1, s, self.reason),
             None => write!(f, "derivation {}: {}", self.derivation + 1, self.reason),
         }
     }
 }
 
 fn parse_bound(s: &str) -> Bound {
-    s.trim()
-        .parse::<i64>()
-        .map(Bound::Int)
-        .unwrap_or_else(|_| Bound::Sym(s.trim().to_string()))
+    s.trim().parse::<i64>().map(Bound::Int).unwrap_or_else(|_| Bound::Sym(s.trim().to_string()))
 }
 
 fn parse_index(s: &str) -> Index {
-    s.trim()
-        .parse::<i64>()
-        .map(Index::Int)
-        .unwrap_or_else(|_| Index::Name(s.trim().to_string()))
+    s.trim().parse::<i64>().map(Index::Int).unwrap_or_else(|_| Index::Name(s.trim().to_string()))
 }
 
 /// Rebuild the context a certificate states.
 pub fn read_context(c: &ContextJson) -> Result<Context, String> {
     let mut ctx = Context::default();
     for ix in &c.indices {
-        let (lo, hi) = ix
-            .range
-            .split_once("..")
-            .ok_or_else(|| format!("bad range `{}`", ix.range))?;
-        ctx.indices.push(IndexDecl {
-            names: ix.names.clone(),
-            lo: parse_bound(lo),
-            hi: parse_bound(hi),
-        });
+        let (lo, hi) = ix.range.split_once("..").ok_or_else(|| format!("bad range `{}`", ix.range))?;
+        ctx.indices.push(IndexDecl { names: ix.names.clone(), lo: parse_bound(lo), hi: parse_bound(hi) });
     }
     let decls = ctx.indices.clone();
     let scope = IndexScope::Declared(&decls);
     for d in &c.definitions {
-        let name = parse_variable(&d.name, scope)
-            .map_err(|e| format!("definition `{}`: {}", d.name, e.message))?;
-        let body = parse_expr_in(&d.body, scope)
-            .map_err(|e| format!("definition `{}`: {}", d.name, e.message))?;
+        let name = parse_variable(&d.name, scope).map_err(|e| format!("definition `{}`: {}", d.name, e.message))?;
+        let body = parse_expr_in(&d.body, scope).map_err(|e| format!("definition `{}`: {}", d.name, e.message))?;
         ctx.definitions.push(Definition { name, body });
     }
     for a in &c.assumptions {
-        let lhs = parse_expr_in(&a.lhs, scope)
-            .map_err(|e| format!("hypothesis `{}`: {}", a.lhs, e.message))?;
-        let rhs = parse_expr_in(&a.rhs, scope)
-            .map_err(|e| format!("hypothesis `{}`: {}", a.rhs, e.message))?;
+        let lhs = parse_expr_in(&a.lhs, scope).map_err(|e| format!("hypothesis `{}`: {}", a.lhs, e.message))?;
+        let rhs = parse_expr_in(&a.rhs, scope).map_err(|e| format!("hypothesis `{}`: {}", a.rhs, e.message))?;
         ctx.assumptions.push(Assumption { lhs, rhs });
     }
     Ok(ctx)
 }
 
 fn read_step(s: &StepJson, scope: IndexScope) -> Result<Step, String> {
-    let term =
-        |t: &str| parse_expr_in(t, scope).map_err(|e| format!("cannot read `{t}`: {}", e.message));
+    let term = |t: &str| parse_expr_in(t, scope).map_err(|e| format!("cannot read `{t}`: {}", e.message));
     let mut binding = Binding::default();
     for (k, v) in &s.substitution.terms {
         binding.terms.insert(k.clone(), term(v)?);
@@ -341,72 +287,35 @@ fn read_step(s: &StepJson, scope: IndexScope) -> Result<Step, String> {
 
 /// Replay every derivation of a certificate with the kernel alone.
 pub fn check(cert: &Certificate) -> Result<Vec<Proof>, Rejection> {
-    let whole = |reason: String| Rejection {
-        derivation: 0,
-        step: None,
-        reason,
-    };
+    let whole = |reason: String| Rejection { derivation: 0, step: None, reason };
     if cert.format != FORMAT {
-        return Err(whole(format!(
-            "unknown certificate format `{}` (expected `{FORMAT}`)",
-            cert.format
-        )));
+        return Err(whole(format!("unknown certificate format `{}` (expected `{FORMAT}`)", cert.format)));
     }
     let ctx = Arc::new(read_context(&cert.context).map_err(whole)?);
     let decls = ctx.indices.clone();
     let scope = IndexScope::Declared(&decls);
     let mut proofs = Vec::new();
     for (n, d) in cert.derivations.iter().enumerate() {
-        let fail = |step: Option<usize>, reason: String| Rejection {
-            derivation: n,
-            step,
-            reason,
-        };
-        let of = parse_expr_in(&d.of, scope)
-            .map_err(|e| fail(None, format!("cannot read `of`: {}", e.message)))?;
-        let wrt = parse_variable(&d.wrt, scope)
-            .map_err(|e| fail(None, format!("cannot read `wrt`: {}", e.message)))?;
+        let fail = |step: Option<usize>, reason: String| Rejection { derivation: n, step, reason };
+        let of = parse_expr_in(&d.of, scope).map_err(|e| fail(None, format!("cannot read `of`: {}", e.message)))?;
+        let wrt = parse_variable(&d.wrt, scope).map_err(|e| fail(None, format!("cannot read `wrt`: {}", e.message)))?;
         let mut proof = Proof::start(ctx.clone(), Expr::d(of, wrt));
         for (i, s) in d.steps.iter().enumerate() {
             let at = Some(i + 1);
-            let stated_before = parse_expr_in(&s.before, scope)
-                .map_err(|e| fail(at, format!("cannot read `before`: {}", e.message)))?;
+            let stated_before = parse_expr_in(&s.before, scope).map_err(|e| fail(at, format!("cannot read `before`: {}", e.message)))?;
             if &stated_before != proof.current() {
-                return Err(fail(
-                    at,
-                    format!(
-                        "chain broken: the step starts from `{}`, but the previous term is `{}`",
-                        s.before,
-                        print_in(proof.current(), &ctx)
-                    ),
-                ));
+                return Err(fail(at, format!("chain broken: the step starts from `{}`, but the previous term is `{}`", s.before, print_in(proof.current(), &ctx))));
             }
             let step = read_step(s, scope).map_err(|r| fail(at, r))?;
             proof.apply(step).map_err(|e| fail(at, e.to_string()))?;
-            let stated_after = parse_expr_in(&s.after, scope)
-                .map_err(|e| fail(at, format!("cannot read `after`: {}", e.message)))?;
+            let stated_after = parse_expr_in(&s.after, scope).map_err(|e| fail(at, format!("cannot read `after`: {}", e.message)))?;
             if &stated_after != proof.current() {
-                return Err(fail(
-                    at,
-                    format!(
-                        "chain broken: the rule gives `{}`, not `{}`",
-                        print_in(proof.current(), &ctx),
-                        s.after
-                    ),
-                ));
+                return Err(fail(at, format!("chain broken: the rule gives `{}`, not `{}`", print_in(proof.current(), &ctx), s.after)));
             }
         }
-        let result = parse_expr_in(&d.result, scope)
-            .map_err(|e| fail(None, format!("cannot read `result`: {}", e.message)))?;
+        let result = parse_expr_in(&d.result, scope).map_err(|e| fail(None, format!("cannot read `result`: {}", e.message)))?;
         if &result != proof.current() {
-            return Err(fail(
-                None,
-                format!(
-                    "chain broken: the steps end at `{}`, not at the stated result `{}`",
-                    print_in(proof.current(), &ctx),
-                    d.result
-                ),
-            ));
+            return Err(fail(None, format!("chain broken: the steps end at `{}`, not at the stated result `{}`", print_in(proof.current(), &ctx), d.result)));
         }
         for h in hypotheses(&proof) {
             if !d.hypotheses.contains(&h) {

@@ -113,30 +113,32 @@ impl From<Diagnostic> for Failure {
 /// Run the command line; returns the exit status.
 pub fn main() -> i32 {
     // Deep but bounded recursion gets a roomy stack on every platform.
-    let worker = std::thread::Builder::new().stack_size(256 << 20).spawn(|| {
-        let cli = match Cli::try_parse() {
-            Ok(cli) => cli,
-            Err(e) => {
-                let code = if e.use_stderr() { 2 } else { 0 };
-                let _ = e.print();
-                return code;
+    let worker = std::thread::Builder::new()
+        .stack_size(256 << 20)
+        .spawn(|| {
+            let cli = match Cli::try_parse() {
+                Ok(cli) => cli,
+                Err(e) => {
+                    let code = if e.use_stderr() { 2 } else { 0 };
+                    let _ = e.print();
+                    return code;
+                }
+            };
+            match execute(cli.command) {
+                Ok(out) => {
+                    print!("{out}");
+                    0
+                }
+                Err(Failure::Input(msg)) => {
+                    eprintln!("{msg}");
+                    2
+                }
+                Err(Failure::Check(msg)) => {
+                    eprintln!("{msg}");
+                    1
+                }
             }
-        };
-        match execute(cli.command) {
-            Ok(out) => {
-                print!("{out}");
-                0
-            }
-            Err(Failure::Input(msg)) => {
-                eprintln!("{msg}");
-                2
-            }
-            Err(Failure::Check(msg)) => {
-                eprintln!("{msg}");
-                1
-            }
-        }
-    });
+        });
     match worker.map(|h| h.join()) {
         Ok(Ok(code)) => code,
         _ => {
@@ -158,12 +160,7 @@ pub fn execute(command: Command) -> Result<String, Failure> {
             let doc = syntax::parse_file(&src).map_err(|d| d.with_origin(&origin))?;
             Ok(format_document(&doc))
         }
-        Command::Run {
-            file,
-            format,
-            output,
-            detail,
-        } => {
+        Command::Run { file, format, output, detail } => {
             let (src, origin) = read_input(&file)?;
             let doc = syntax::parse_file(&src).map_err(|d| d.with_origin(&origin))?;
             let report = derive_report(&doc, &origin)?;
@@ -179,38 +176,24 @@ pub fn execute(command: Command) -> Result<String, Failure> {
                 RunFormat::Html => writeup(WriteupFormat::Html),
                 RunFormat::Text => writeup(WriteupFormat::Text),
                 other => {
-                    return Err(Failure::Check(format!(
-                        "error: the {other:?} format is not implemented yet"
-                    )));
+                    return Err(Failure::Check(format!("error: the {other:?} format is not implemented yet")));
                 }
             };
             match output {
                 Some(path) => {
-                    std::fs::write(&path, text).map_err(|e| {
-                        Failure::Input(format!("error: cannot write `{path}`: {e}"))
-                    })?;
+                    std::fs::write(&path, text).map_err(|e| Failure::Input(format!("error: cannot write `{path}`: {e}")))?;
                     Ok(String::new())
                 }
                 None => Ok(text),
             }
         }
-        Command::Diff {
-            expr,
-            wrt,
-            format,
-            steps,
-        } => {
+        Command::Diff { expr, wrt, format, steps } => {
             let e = parse_arg(&expr, "<expr>")?;
-            let x = syntax::parse_variable(&wrt, syntax::IndexScope::Any)
-                .map_err(|d| d.with_origin("<wrt>"))?;
+            let x = syntax::parse_variable(&wrt, syntax::IndexScope::Any).map_err(|d| d.with_origin("<wrt>"))?;
             let doc = Document {
                 title: None,
                 context: diff_context(&e, &x),
-                goals: vec![syntax::Goal {
-                    of: e,
-                    wrt: x,
-                    line: 1,
-                }],
+                goals: vec![syntax::Goal { of: e, wrt: x, line: 1 }],
                 ..Document::default()
             };
             let report = derive_report(&doc, "<expr>")?;
@@ -222,28 +205,15 @@ pub fn execute(command: Command) -> Result<String, Failure> {
                 DiffFormat::Latex => {
                     if steps {
                         for (i, s) in proof.steps().iter().enumerate() {
-                            out.push_str(&format!(
-                                "{}. {}: {}\n",
-                                i + 1,
-                                caption(&s.step().rule),
-                                crate::render::latex::latex(s.after())
-                            ));
+                            out.push_str(&format!("{}. {}: {}\n", i + 1, caption(&s.step().rule), crate::render::latex::latex(s.after())));
                         }
                     }
-                    out.push_str(&format!(
-                        "{}\n",
-                        crate::render::latex::latex(proof.current())
-                    ));
+                    out.push_str(&format!("{}\n", crate::render::latex::latex(proof.current())));
                 }
                 DiffFormat::Plain => {
                     if steps {
                         for (i, s) in proof.steps().iter().enumerate() {
-                            out.push_str(&format!(
-                                "{}. {}: {}\n",
-                                i + 1,
-                                caption(&s.step().rule),
-                                print_in(s.after(), &ctx)
-                            ));
+                            out.push_str(&format!("{}. {}: {}\n", i + 1, caption(&s.step().rule), print_in(s.after(), &ctx)));
                         }
                     }
                     out.push_str(&format!("{}\n", print_in(proof.current(), &ctx)));
@@ -253,17 +223,12 @@ pub fn execute(command: Command) -> Result<String, Failure> {
         }
         Command::Check { file } => {
             let (src, origin) = read_input(&file)?;
-            let cert: crate::certificate::Certificate =
-                serde_json::from_str(&src).map_err(|e| {
-                    Failure::Input(format!("error: `{origin}` is not a deriv certificate: {e}"))
-                })?;
+            let cert: crate::certificate::Certificate = serde_json::from_str(&src)
+                .map_err(|e| Failure::Input(format!("error: `{origin}` is not a deriv certificate: {e}")))?;
             match crate::certificate::check(&cert) {
                 Ok(proofs) => {
                     let steps: usize = proofs.iter().map(|p| p.steps().len()).sum();
-                    Ok(format!(
-                        "ok: {} derivations, {steps} steps replayed by the kernel\n",
-                        proofs.len()
-                    ))
+                    Ok(format!("ok: {} derivations, {steps} steps replayed by the kernel\n", proofs.len()))
                 }
                 Err(r) => Err(Failure::Check(format!("error: certificate rejected: {r}"))),
             }
@@ -299,12 +264,7 @@ fn to_json<T: serde::Serialize>(v: &T) -> String {
 /// Derive every goal; a refused step or an unsupported goal is a failed check (exit 1).
 fn derive_report(doc: &Document, origin: &str) -> Result<crate::report::Report, Failure> {
     crate::report::derive_document(doc).map_err(|f| {
-        Failure::Check(format!(
-            "error: {origin}:{}: goal {} failed: {}",
-            f.line,
-            f.goal + 1,
-            f.error
-        ))
+        Failure::Check(format!("error: {origin}:{}: goal {} failed: {}", f.line, f.goal + 1, f.error))
     })
 }
 
@@ -331,18 +291,10 @@ pub fn read_input(path: &str) -> Result<(String, String), Failure> {
 pub fn format_document(doc: &Document) -> String {
     let mut out = String::new();
     if let Some(t) = &doc.title {
-        out.push_str(&format!(
-            "title \"{}\"\n",
-            t.replace('\\', "\\\\").replace('"', "\\\"")
-        ));
+        out.push_str(&format!("title \"{}\"\n", t.replace('\\', "\\\\").replace('"', "\\\"")));
     }
     for d in &doc.context.indices {
-        out.push_str(&format!(
-            "index {} in {}..{}\n",
-            d.names.join(", "),
-            d.lo,
-            d.hi
-        ));
+        out.push_str(&format!("index {} in {}..{}\n", d.names.join(", "), d.lo, d.hi));
     }
     for d in &doc.context.definitions {
         out.push_str(&format!("let {} = {}\n", d.name, d.body));

@@ -13,10 +13,10 @@
 
 pub mod certificate;
 pub mod cli;
-pub mod engine;
 pub mod expr;
-pub mod kernel;
 pub mod render;
 pub mod report;
-pub mod rules;
 pub mod syntax;
+pub mod kernel;
+pub mod rules;
+pub mod engine;

@@ -49,24 +49,11 @@ pub fn derive_document(doc: &Document) -> Result<Report, GoalFailure> {
         .enumerate()
         .map(|(i, g)| {
             engine::derive(context.clone(), &g.of, &g.wrt)
-                .map(|proof| Derived {
-                    of: g.of.clone(),
-                    wrt: g.wrt.clone(),
-                    proof,
-                    checks: Checks::default(),
-                })
-                .map_err(|error| GoalFailure {
-                    goal: i,
-                    line: g.line,
-                    error,
-                })
+                .map(|proof| Derived { of: g.of.clone(), wrt: g.wrt.clone(), proof, checks: Checks::default() })
+                .map_err(|error| GoalFailure { goal: i, line: g.line, error })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Report {
-        title: doc.title.clone(),
-        context,
-        goals,
-    })
+    Ok(Report { title: doc.title.clone(), context, goals })
 }
 
 /// The certificate of a report.
@@ -78,9 +65,7 @@ pub fn certificate(report: &Report) -> crate::certificate::Certificate {
         derivations: report
             .goals
             .iter()
-            .map(|g| {
-                crate::certificate::derivation_json(&g.proof, &g.of, &g.wrt, g.checks.json.clone())
-            })
+            .map(|g| crate::certificate::derivation_json(&g.proof, &g.of, &g.wrt, g.checks.json.clone()))
             .collect(),
     }
 }

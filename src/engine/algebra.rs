@@ -39,22 +39,12 @@ fn key_of(e: &Expr) -> Expr {
 
 impl Term {
     fn constant(c: Rat) -> Term {
-        Term {
-            coeff: c,
-            factors: vec![],
-        }
+        Term { coeff: c, factors: vec![] }
     }
 
     pub fn base(e: Expr) -> Term {
         let key = key_of(&e);
-        Term {
-            coeff: Rat::one(),
-            factors: vec![Factor {
-                base: e,
-                exp: 1,
-                key,
-            }],
-        }
+        Term { coeff: Rat::one(), factors: vec![Factor { base: e, exp: 1, key }] }
     }
 
     fn mul(&self, o: &Term) -> Term {
@@ -85,10 +75,7 @@ impl Term {
         let factors = self
             .factors
             .iter()
-            .map(|f| Factor {
-                exp: f.exp * k,
-                ..f.clone()
-            })
+            .map(|f| Factor { exp: f.exp * k, ..f.clone() })
             .filter(|f| f.exp != 0)
             .collect();
         Ok(Term { coeff, factors })
@@ -97,10 +84,7 @@ impl Term {
     /// Same bases with the same exponents: the terms combine.
     fn like(&self, o: &Term) -> bool {
         self.factors.len() == o.factors.len()
-            && self
-                .factors
-                .iter()
-                .all(|f| o.factors.iter().any(|g| g.key == f.key && g.exp == f.exp))
+            && self.factors.iter().all(|f| o.factors.iter().any(|g| g.key == f.key && g.exp == f.exp))
     }
 }
 
@@ -121,11 +105,7 @@ fn product(a: &[Term], b: &[Term]) -> Result<Vec<Term>, TooLarge> {
     if a.len() * b.len() > MAX_TERMS {
         return Err(TooLarge);
     }
-    Ok(combine(
-        a.iter()
-            .flat_map(|x| b.iter().map(move |y| x.mul(y)))
-            .collect(),
-    ))
+    Ok(combine(a.iter().flat_map(|x| b.iter().map(move |y| x.mul(y))).collect()))
 }
 
 fn small_integer(e: &Expr) -> Option<i64> {
@@ -139,9 +119,7 @@ fn small_integer(e: &Expr) -> Option<i64> {
 /// A multi-term list as one base (a parenthesised sum), or the single term itself.
 fn as_single(ts: Vec<Term>) -> Term {
     if ts.len() == 1 {
-        ts.into_iter()
-            .next()
-            .unwrap_or_else(|| Term::constant(Rat::zero()))
+        ts.into_iter().next().unwrap_or_else(|| Term::constant(Rat::zero()))
     } else if ts.is_empty() {
         Term::constant(Rat::zero())
     } else {
@@ -181,11 +159,7 @@ fn terms_at(e: &Expr, expand: bool, depth: usize) -> Result<Vec<Term>, TooLarge>
             let mut acc = vec![Term::constant(Rat::one())];
             for f in fs {
                 let tf = terms_at(f, expand, d)?;
-                acc = if expand || tf.len() <= 1 {
-                    product(&acc, &tf)?
-                } else {
-                    product(&acc, &[as_single(tf)])?
-                };
+                acc = if expand || tf.len() <= 1 { product(&acc, &tf)? } else { product(&acc, &[as_single(tf)])? };
             }
             if !expand && acc.len() > 1 {
                 acc = vec![as_single(acc)];
@@ -196,11 +170,7 @@ fn terms_at(e: &Expr, expand: bool, depth: usize) -> Result<Vec<Term>, TooLarge>
             let ta = terms_at(a, expand, d)?;
             let tb = terms_at(b, false, d)?;
             let inv = as_single(tb).pow(-1)?;
-            let ta = if expand || ta.len() <= 1 {
-                ta
-            } else {
-                vec![as_single(ta)]
-            };
+            let ta = if expand || ta.len() <= 1 { ta } else { vec![as_single(ta)] };
             product(&ta, &[inv])?
         }
         Expr::Pow(b, k) => match small_integer(k) {
@@ -260,16 +230,8 @@ pub fn term_expr(t: &Term) -> Expr {
     let c = t.coeff.abs();
     let mut factors: Vec<&Factor> = t.factors.iter().collect();
     factors.sort_by_key(|f| kind(&f.base));
-    let mut num: Vec<Expr> = factors
-        .iter()
-        .filter(|f| f.exp > 0)
-        .map(|f| power(&f.base, f.exp))
-        .collect();
-    let mut den: Vec<Expr> = factors
-        .iter()
-        .filter(|f| f.exp < 0)
-        .map(|f| power(&f.base, -f.exp))
-        .collect();
+    let mut num: Vec<Expr> = factors.iter().filter(|f| f.exp > 0).map(|f| power(&f.base, f.exp)).collect();
+    let mut den: Vec<Expr> = factors.iter().filter(|f| f.exp < 0).map(|f| power(&f.base, -f.exp)).collect();
     if !c.numer().is_one() || num.is_empty() {
         num.insert(0, int_expr(c.numer()));
     }
@@ -310,11 +272,7 @@ pub fn factor(terms: &[Term]) -> Option<Expr> {
         for t in &terms[1..] {
             match t.factors.iter().find(|g| g.key == f.key) {
                 Some(g) if g.exp.signum() == f.exp.signum() => {
-                    exp = if exp > 0 {
-                        exp.min(g.exp)
-                    } else {
-                        exp.max(g.exp)
-                    };
+                    exp = if exp > 0 { exp.min(g.exp) } else { exp.max(g.exp) };
                 }
                 _ => {
                     exp = 0;
@@ -326,12 +284,8 @@ pub fn factor(terms: &[Term]) -> Option<Expr> {
             common.push(Factor { exp, ..f.clone() });
         }
     }
-    let num_gcd = terms
-        .iter()
-        .fold(BigInt::zero(), |g, t| g.gcd(t.coeff.numer()));
-    let den_lcm = terms
-        .iter()
-        .fold(BigInt::one(), |l, t| l.lcm(t.coeff.denom()));
+    let num_gcd = terms.iter().fold(BigInt::zero(), |g, t| g.gcd(t.coeff.numer()));
+    let den_lcm = terms.iter().fold(BigInt::one(), |l, t| l.lcm(t.coeff.denom()));
     let mut content = Rat::new(num_gcd, den_lcm);
     if terms.iter().all(|t| t.coeff.is_negative()) {
         content = -content;
@@ -339,19 +293,12 @@ pub fn factor(terms: &[Term]) -> Option<Expr> {
     if common.is_empty() && content.is_one() {
         return None;
     }
-    let g = Term {
-        coeff: content,
-        factors: common,
-    };
+    let g = Term { coeff: content, factors: common };
     let inv = g.pow(-1).ok()?;
     let rest: Vec<Term> = terms.iter().map(|t| t.mul(&inv)).collect();
     let inner = to_expr(&rest);
     // Put the sum among the numerator factors of the common term.
     let mut with_sum = g.clone();
-    with_sum.factors.push(Factor {
-        base: inner.clone(),
-        exp: 1,
-        key: inner,
-    });
+    with_sum.factors.push(Factor { base: inner.clone(), exp: 1, key: inner });
     Some(term_expr(&with_sum))
 }

@@ -53,9 +53,7 @@ pub fn unfold_all(d: &mut Driver, path: &[usize]) -> Result<(), EngineError> {
 pub fn unfold_all_expr(ctx: &Context, e: &Expr) -> Option<Expr> {
     let mut e = e.clone();
     for _ in 0..10_000 {
-        let Some(path) = defined_name_path(ctx, &e) else {
-            return Some(e);
-        };
+        let Some(path) = defined_name_path(ctx, &e) else { return Some(e) };
         let step = unfold_step(ctx, &e, path);
         e = rewrite(ctx, &e, &step).ok()?.0;
     }
@@ -130,31 +128,21 @@ fn fold_with(insts: &[(Expr, Expr)], e: &Expr, depth: usize) -> Expr {
         return name.clone();
     }
     let e = e.map_children(|c| fold_with(insts, c, depth + 1));
-    if !matches!(
-        e,
-        Expr::Mul(_) | Expr::Div(_, _) | Expr::Add(_) | Expr::Neg(_)
-    ) {
+    if !matches!(e, Expr::Mul(_) | Expr::Div(_, _) | Expr::Add(_) | Expr::Neg(_)) {
         return e;
     }
-    let Ok(terms) = to_terms(&e, false) else {
-        return e;
-    };
+    let Ok(terms) = to_terms(&e, false) else { return e };
     let monomials: Vec<(Expr, Term)> = insts
         .iter()
         .filter_map(|(name, body)| match to_terms(body, false) {
-            Ok(ts) if ts.len() == 1 && !ts[0].factors.is_empty() => {
-                Some((name.clone(), ts[0].clone()))
-            }
+            Ok(ts) if ts.len() == 1 && !ts[0].factors.is_empty() => Some((name.clone(), ts[0].clone())),
             _ => None,
         })
         .collect();
     if monomials.is_empty() {
         return e;
     }
-    let folded: Vec<Term> = terms
-        .into_iter()
-        .map(|t| fold_term(t, &monomials))
-        .collect();
+    let folded: Vec<Term> = terms.into_iter().map(|t| fold_term(t, &monomials)).collect();
     to_expr(&folded)
 }
 
@@ -163,21 +151,14 @@ fn fold_term(mut t: Term, monomials: &[(Expr, Term)]) -> Term {
     for _ in 0..32 {
         let hit = monomials.iter().find(|(_, m)| divides(m, &t));
         let Some((name, m)) = hit else { break };
-        let mut out = Term {
-            coeff: &t.coeff / &m.coeff,
-            factors: t.factors.clone(),
-        };
+        let mut out = Term { coeff: &t.coeff / &m.coeff, factors: t.factors.clone() };
         for f in &m.factors {
             if let Some(g) = out.factors.iter_mut().find(|g| g.key == f.key) {
                 g.exp -= f.exp;
             }
         }
         out.factors.retain(|g| g.exp != 0);
-        out.factors.push(Factor {
-            base: name.clone(),
-            exp: 1,
-            key: name.clone(),
-        });
+        out.factors.push(Factor { base: name.clone(), exp: 1, key: name.clone() });
         t = out;
     }
     t
@@ -185,9 +166,9 @@ fn fold_term(mut t: Term, monomials: &[(Expr, Term)]) -> Term {
 
 fn divides(m: &Term, t: &Term) -> bool {
     m.factors.iter().all(|f| {
-        t.factors.iter().any(|g| {
-            g.key == f.key && g.exp.signum() == f.exp.signum() && g.exp.abs() >= f.exp.abs()
-        })
+        t.factors
+            .iter()
+            .any(|g| g.key == f.key && g.exp.signum() == f.exp.signum() && g.exp.abs() >= f.exp.abs())
     })
 }
 
@@ -226,8 +207,7 @@ pub fn finish(d: &mut Driver) -> Result<(), EngineError> {
 /// Reach `target` (which mentions defined names) from the current term.
 fn prove_folded(d: &mut Driver, target: &Expr) -> Result<(), EngineError> {
     let ctx = d.ctx().clone();
-    let unfolded = unfold_all_expr(&ctx, target)
-        .ok_or_else(|| EngineError::Unsupported("cannot unfold".into()))?;
+    let unfolded = unfold_all_expr(&ctx, target).ok_or_else(|| EngineError::Unsupported("cannot unfold".into()))?;
     d.ring(&[], unfolded)?;
     fold_into(d, target, &mut Vec::new())
 }
@@ -238,11 +218,7 @@ fn fold_into(d: &mut Driver, target: &Expr, path: &mut Vec<usize>) -> Result<(),
     if ctx.is_defined(target) {
         // Fold the definitions inside this one's body first.
         let once = rewrite(&ctx, target, &unfold_step(&ctx, target, vec![]))
-            .map_err(|reason| EngineError::Refused {
-                step: "unfold-definition".into(),
-                at: target.to_string(),
-                reason,
-            })?
+            .map_err(|reason| EngineError::Refused { step: "unfold-definition".into(), at: target.to_string(), reason })?
             .0;
         fold_into(d, &once, path)?;
         let mut step = Step::new("fold-definition", path.clone());
@@ -262,13 +238,8 @@ fn fold_into(d: &mut Driver, target: &Expr, path: &mut Vec<usize>) -> Result<(),
 fn unpower(d: &mut Driver) -> Result<(), EngineError> {
     for _ in 0..64 {
         let hit = find_exp_log(d.current());
-        let Some((path, u, v)) = hit else {
-            return Ok(());
-        };
-        let target = Expr::call(
-            Func::Exp,
-            Expr::Mul(vec![v.clone(), Expr::call(Func::Log, u.clone())]),
-        );
+        let Some((path, u, v)) = hit else { return Ok(()) };
+        let target = Expr::call(Func::Exp, Expr::Mul(vec![v.clone(), Expr::call(Func::Log, u.clone())]));
         let mut trial = d.clone();
         let ok = trial.ring(&path, target).is_ok() && {
             let mut step = step_with("power-as-exp", &path, &[("U", &u), ("V", &v)]);
@@ -287,17 +258,10 @@ fn unpower(d: &mut Driver) -> Result<(), EngineError> {
 fn find_exp_log(e: &Expr) -> Option<(Vec<usize>, Expr, Expr)> {
     if let Expr::Call(Func::Exp, arg) = e {
         if let Expr::Mul(fs) = &**arg {
-            let logs: Vec<usize> = (0..fs.len())
-                .filter(|&i| matches!(fs[i], Expr::Call(Func::Log, _)))
-                .collect();
+            let logs: Vec<usize> = (0..fs.len()).filter(|&i| matches!(fs[i], Expr::Call(Func::Log, _))).collect();
             if let [i] = logs.as_slice() {
                 if let Expr::Call(Func::Log, u) = &fs[*i] {
-                    let rest: Vec<Expr> = fs
-                        .iter()
-                        .enumerate()
-                        .filter(|(j, _)| j != i)
-                        .map(|(_, f)| f.clone())
-                        .collect();
+                    let rest: Vec<Expr> = fs.iter().enumerate().filter(|(j, _)| j != i).map(|(_, f)| f.clone()).collect();
                     return Some((vec![], (**u).clone(), Expr::mul(rest)));
                 }
             }
@@ -311,3 +275,4 @@ fn find_exp_log(e: &Expr) -> Option<(Vec<usize>, Expr, Expr)> {
     }
     None
 }
+

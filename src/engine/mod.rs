@@ -18,11 +18,7 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 pub enum EngineError {
     /// The kernel refused a step the engine proposed.
-    Refused {
-        step: String,
-        at: String,
-        reason: KernelError,
-    },
+    Refused { step: String, at: String, reason: KernelError },
     /// The input is outside what the engine handles.
     Unsupported(String),
     TooLarge(String),
@@ -55,10 +51,7 @@ const STEP_BUDGET: usize = 20_000;
 
 impl Driver {
     pub fn new(ctx: Arc<Context>, goal: Expr) -> Driver {
-        Driver {
-            proof: Proof::start(ctx, goal),
-            budget: STEP_BUDGET,
-        }
+        Driver { proof: Proof::start(ctx, goal), budget: STEP_BUDGET }
     }
 
     pub fn ctx(&self) -> &Context {
@@ -76,32 +69,20 @@ impl Driver {
     /// Propose a step; the kernel decides.
     pub fn apply(&mut self, step: Step) -> Result<(), EngineError> {
         if self.budget == 0 {
-            return Err(EngineError::TooLarge(
-                "the derivation needs too many steps".into(),
-            ));
+            return Err(EngineError::TooLarge("the derivation needs too many steps".into()));
         }
         self.budget -= 1;
-        let at = self
-            .at(&step.position)
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+        let at = self.at(&step.position).map(|e| e.to_string()).unwrap_or_default();
         let name = step.rule.clone();
         self.proof.apply(step).map_err(|reason| match reason {
             KernelError::TooLarge(m) => EngineError::TooLarge(m),
-            reason => EngineError::Refused {
-                step: name,
-                at,
-                reason,
-            },
+            reason => EngineError::Refused { step: name, at, reason },
         })
     }
 
     /// Replace the subterm at `path` by a ring-equal term (no step if it is unchanged).
     pub fn ring(&mut self, path: &[usize], new: Expr) -> Result<(), EngineError> {
-        if self
-            .at(path)
-            .is_some_and(|old| old.to_string() == new.to_string() && *old == new)
-        {
+        if self.at(path).is_some_and(|old| old.to_string() == new.to_string() && *old == new) {
             return Ok(());
         }
         let mut s = Step::new("ring-normalize", path.to_vec());
@@ -113,9 +94,7 @@ impl Driver {
 /// Derive `D(of, wrt)` in `ctx`: differentiate, simplify, fold definitions back.
 pub fn derive(ctx: Arc<Context>, of: &Expr, wrt: &Expr) -> Result<Proof, EngineError> {
     if !wrt.is_variable() {
-        return Err(EngineError::Unsupported(format!(
-            "`{wrt}` is not a variable"
-        )));
+        return Err(EngineError::Unsupported(format!("`{wrt}` is not a variable")));
     }
     let mut d = Driver::new(ctx, Expr::d(of.clone(), wrt.clone()));
     fold::unfold_all(&mut d, &[])?;

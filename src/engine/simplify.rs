@@ -35,18 +35,14 @@ fn is_ring_node(e: &Expr) -> bool {
 
 /// Tidy the subterm at `path`: atoms inside first, then the region as a whole.
 pub fn tidy(d: &mut Driver, path: &[usize]) -> Result<(), EngineError> {
-    let Some(e) = d.at(path).cloned() else {
-        return Ok(());
-    };
+    let Some(e) = d.at(path).cloned() else { return Ok(()) };
     if is_ring_node(&e) {
         let mut atoms = Vec::new();
         region_atoms(&e, &mut path.to_vec(), &mut atoms);
         for a in atoms {
             tidy(d, &a)?;
         }
-        let Some(e) = d.at(path).cloned() else {
-            return Ok(());
-        };
+        let Some(e) = d.at(path).cloned() else { return Ok(()) };
         if let Some(best) = best_form(&e) {
             if best.to_string() != e.to_string() {
                 d.ring(path, best)?;
@@ -78,9 +74,7 @@ fn region_atoms(e: &Expr, path: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
 /// Candidate forms of a region, smallest first; ties keep the earlier candidate.
 pub fn candidates(e: &Expr) -> Vec<Expr> {
     let mut out = Vec::new();
-    let Ok(structural) = to_terms(e, false) else {
-        return out;
-    };
+    let Ok(structural) = to_terms(e, false) else { return out };
     let b = to_expr(&structural);
     out.push(b.clone());
     if let Some(f) = factor(&structural) {
@@ -142,9 +136,7 @@ fn move_sums(d: &mut Driver) -> Result<(), EngineError> {
 }
 
 fn bind_sum(step: &mut Step, s: &Sum) {
-    step.binding
-        .indices
-        .insert("k".into(), Index::Name(s.index.clone()));
+    step.binding.indices.insert("k".into(), Index::Name(s.index.clone()));
     step.binding.bounds.insert("A".into(), s.lo.clone());
     step.binding.bounds.insert("B".into(), s.hi.clone());
 }
@@ -155,13 +147,9 @@ fn depends_on_index(e: &Expr, k: &str) -> bool {
 
 /// One move on the sum at `path`; whether anything changed.
 fn move_sum(d: &mut Driver, path: &[usize]) -> Result<bool, EngineError> {
-    let Some(Expr::Sum(s)) = d.at(path).cloned() else {
-        return Ok(false);
-    };
+    let Some(Expr::Sum(s)) = d.at(path).cloned() else { return Ok(false) };
     let body_path: Vec<usize> = path.iter().copied().chain([0]).collect();
-    let Ok(mut terms) = to_terms(&s.body, false) else {
-        return Ok(false);
-    };
+    let Ok(mut terms) = to_terms(&s.body, false) else { return Ok(false) };
     if terms.len() == 1 && !single_term_has_move(&s, &terms[0]) {
         // A product with a sum inside may split once multiplied out.
         match to_terms(&s.body, true) {
@@ -214,10 +202,7 @@ fn move_sum(d: &mut Driver, path: &[usize]) -> Result<bool, EngineError> {
 /// A term as `C*U`, index-free factors first, so constants can be taken out.
 fn arranged(t: &Term, k: &str) -> Expr {
     let (c, u) = split_term(t, k);
-    match (
-        c.coeff.is_one() && c.factors.is_empty(),
-        u.factors.is_empty(),
-    ) {
+    match (c.coeff.is_one() && c.factors.is_empty(), u.factors.is_empty()) {
         (true, _) | (_, true) => term_expr(t),
         _ => Expr::Mul(vec![term_expr(&c), term_expr(&u)]),
     }
@@ -225,47 +210,28 @@ fn arranged(t: &Term, k: &str) -> Expr {
 
 /// Split a term into its index-free part (with the coefficient) and the rest.
 fn split_term(t: &Term, k: &str) -> (Term, Term) {
-    let (dep, free): (Vec<_>, Vec<_>) = t
-        .factors
-        .iter()
-        .cloned()
-        .partition(|f| depends_on_index(&f.base, k));
+    let (dep, free): (Vec<_>, Vec<_>) = t.factors.iter().cloned().partition(|f| depends_on_index(&f.base, k));
     (
-        Term {
-            coeff: t.coeff.clone(),
-            factors: free,
-        },
-        Term {
-            coeff: num_traits::One::one(),
-            factors: dep,
-        },
+        Term { coeff: t.coeff.clone(), factors: free },
+        Term { coeff: num_traits::One::one(), factors: dep },
     )
 }
 
 /// Whether [`single_term_move`] would change the sum.
 fn single_term_has_move(s: &Sum, t: &Term) -> bool {
     let k = Index::Name(s.index.clone());
-    let has_delta = t
-        .factors
-        .iter()
-        .any(|f| f.exp == 1 && matches!(&f.base, Expr::Delta(a, b) if (*a == k) != (*b == k)));
+    let has_delta = t.factors.iter().any(|f| f.exp == 1 && matches!(&f.base, Expr::Delta(a, b) if (*a == k) != (*b == k)));
     let (c, u) = split_term(t, &s.index);
     has_delta || u.factors.is_empty() || !(c.coeff.is_one() && c.factors.is_empty())
 }
 
-fn single_term_move(
-    d: &mut Driver,
-    path: &[usize],
-    s: &Sum,
-    t: &Term,
-) -> Result<bool, EngineError> {
+fn single_term_move(d: &mut Driver, path: &[usize], s: &Sum, t: &Term) -> Result<bool, EngineError> {
     let body_path: Vec<usize> = path.iter().copied().chain([0]).collect();
     let k = Index::Name(s.index.clone());
     // A Kronecker delta on the summation index collapses the sum.
-    let delta = t
-        .factors
-        .iter()
-        .position(|f| f.exp == 1 && matches!(&f.base, Expr::Delta(a, b) if (*a == k) != (*b == k)));
+    let delta = t.factors.iter().position(|f| {
+        f.exp == 1 && matches!(&f.base, Expr::Delta(a, b) if (*a == k) != (*b == k))
+    });
     if let Some(pos) = delta {
         let mut rest = t.clone();
         let delta = rest.factors.remove(pos).base;
@@ -291,10 +257,7 @@ fn single_term_move(
         return Ok(false);
     }
     let (ce, ue) = (term_expr(&c), term_expr(&u));
-    if c.coeff.is_negative()
-        && c.factors.is_empty()
-        && c.coeff == -num_traits::one::<crate::expr::Rat>()
-    {
+    if c.coeff.is_negative() && c.factors.is_empty() && c.coeff == -num_traits::one::<crate::expr::Rat>() {
         d.ring(&body_path, Expr::neg(ue.clone()))?;
         if matches!(d.at(&body_path), Some(Expr::Neg(_))) {
             let mut step = step_with("sum-of-negation", path, &[("U", &ue)]);
@@ -322,9 +285,7 @@ pub fn use_hypotheses(d: &mut Driver) -> Result<(), EngineError> {
         .collect();
     for (n, lhs) in hyps {
         for _ in 0..64 {
-            let Some(path) = find(d.current(), &lhs) else {
-                break;
-            };
+            let Some(path) = find(d.current(), &lhs) else { break };
             let mut step = Step::new("use-hypothesis", path);
             step.uses = Some(n.to_string());
             d.apply(step)?;

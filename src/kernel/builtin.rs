@@ -14,10 +14,7 @@ fn no(msg: &str) -> KernelError {
 
 /// Apply builtin `b` to the subterm `sub`.
 pub fn apply(b: Builtin, ctx: &Context, sub: &Expr, step: &super::Step) -> Outcome {
-    let takes_replacement = matches!(
-        b,
-        Builtin::Ring | Builtin::Rename | Builtin::Fold | Builtin::DeltaSubstitute
-    );
+    let takes_replacement = matches!(b, Builtin::Ring | Builtin::Rename | Builtin::Fold | Builtin::DeltaSubstitute);
     let takes_uses = matches!(b, Builtin::Unfold | Builtin::Fold | Builtin::Hypothesis);
     let takes_indices = matches!(b, Builtin::Hypothesis);
     if takes_replacement != step.replacement.is_some() {
@@ -28,31 +25,23 @@ pub fn apply(b: Builtin, ctx: &Context, sub: &Expr, step: &super::Step) -> Outco
         }));
     }
     if takes_uses != step.uses.is_some() {
-        return Err(KernelError::Binding(
-            "`uses` names a definition or hypothesis, for those rules only".into(),
-        ));
+        return Err(KernelError::Binding("`uses` names a definition or hypothesis, for those rules only".into()));
     }
     let b_ok = step.binding.terms.is_empty()
         && step.binding.bounds.is_empty()
         && (takes_indices || step.binding.indices.is_empty());
     if !b_ok {
-        return Err(KernelError::Binding(
-            "this rule takes no metavariables".into(),
-        ));
+        return Err(KernelError::Binding("this rule takes no metavariables".into()));
     }
     if step.reversed && !matches!(b, Builtin::Hypothesis) {
-        return Err(KernelError::Binding(
-            "only hypotheses are used right to left".into(),
-        ));
+        return Err(KernelError::Binding("only hypotheses are used right to left".into()));
     }
     let replacement = step.replacement.as_ref();
     match b {
         Builtin::Ring => {
             let new = replacement.cloned().unwrap_or_else(|| sub.clone());
             if !ring_equal(sub, &new)? {
-                return Err(KernelError::ChainBroken(format!(
-                    "`{sub}` and `{new}` are not equal by ring arithmetic"
-                )));
+                return Err(KernelError::ChainBroken(format!("`{sub}` and `{new}` are not equal by ring arithmetic")));
             }
             let mut ds = Vec::new();
             divisors(sub, &mut ds);
@@ -69,14 +58,7 @@ pub fn apply(b: Builtin, ctx: &Context, sub: &Expr, step: &super::Step) -> Outco
         Builtin::DerivativeOfVariable => derivative_of_variable(ctx, sub),
         Builtin::SumRule => match sub {
             Expr::D(f, x) => match &**f {
-                Expr::Add(ts) => Ok((
-                    Expr::Add(
-                        ts.iter()
-                            .map(|t| Expr::d(t.clone(), (**x).clone()))
-                            .collect(),
-                    ),
-                    vec![],
-                )),
+                Expr::Add(ts) => Ok((Expr::Add(ts.iter().map(|t| Expr::d(t.clone(), (**x).clone())).collect()), vec![])),
                 _ => Err(no("the sum rule needs the derivative of a sum")),
             },
             _ => Err(no("the sum rule needs a derivative")),
@@ -100,16 +82,7 @@ pub fn apply(b: Builtin, ctx: &Context, sub: &Expr, step: &super::Step) -> Outco
         Builtin::SumLinearity => match sub {
             Expr::Sum(s) => match &*s.body {
                 Expr::Add(ts) => Ok((
-                    Expr::Add(
-                        ts.iter()
-                            .map(|t| {
-                                Expr::Sum(Sum {
-                                    body: Box::new(t.clone()),
-                                    ..s.clone()
-                                })
-                            })
-                            .collect(),
-                    ),
+                    Expr::Add(ts.iter().map(|t| Expr::Sum(Sum { body: Box::new(t.clone()), ..s.clone() })).collect()),
                     vec![],
                 )),
                 _ => Err(no("only a sum of a sum splits")),
@@ -139,29 +112,18 @@ fn derivative_of_variable(ctx: &Context, sub: &Expr) -> Outcome {
         return Err(no("needs a derivative"));
     };
     if !v.is_variable() || !w.is_variable() {
-        return Err(no(
-            "needs the derivative of a variable with respect to a variable",
-        ));
+        return Err(no("needs the derivative of a variable with respect to a variable"));
     }
     if ctx.is_defined(v) || ctx.is_defined(w) {
-        return Err(no(
-            "a defined name is not an independent variable; unfold it first",
-        ));
+        return Err(no("a defined name is not an independent variable; unfold it first"));
     }
     let out = match (&**v, &**w) {
         (Expr::Sym(a), Expr::Sym(b)) if a == b => Expr::int(1),
         (Expr::Idx(a, ai), Expr::Idx(b, bi)) if a == b => {
             if ai.len() != bi.len() {
-                return Err(no(
-                    "the same name is used with different numbers of indices",
-                ));
+                return Err(no("the same name is used with different numbers of indices"));
             }
-            Expr::mul(
-                ai.iter()
-                    .zip(bi)
-                    .map(|(i, j)| Expr::Delta(i.clone(), j.clone()))
-                    .collect(),
-            )
+            Expr::mul(ai.iter().zip(bi).map(|(i, j)| Expr::Delta(i.clone(), j.clone())).collect())
         }
         (Expr::Sym(a), Expr::Idx(b, _)) | (Expr::Idx(a, _), Expr::Sym(b)) if a == b => {
             return Err(no("the same name is used with and without indices"));
@@ -194,10 +156,7 @@ fn delta_collapse(sub: &Expr) -> Outcome {
     let mut rest = factors;
     rest.remove(pos);
     let collapsed = Expr::mul(rest).subst_index(&s.index, &j);
-    Ok((
-        collapsed,
-        vec![Condition::InRange(j, s.lo.clone(), s.hi.clone())],
-    ))
+    Ok((collapsed, vec![Condition::InRange(j, s.lo.clone(), s.hi.clone())]))
 }
 
 /// `delta(i, j) * F = delta(i, j) * F[i := j]` for a delta factor of the product.
@@ -213,13 +172,7 @@ fn delta_substitute(sub: &Expr, replacement: Option<&Expr>) -> Outcome {
             let candidate: Vec<Expr> = fs
                 .iter()
                 .enumerate()
-                .map(|(i, g)| {
-                    if i == pos {
-                        g.clone()
-                    } else {
-                        g.subst_index(from, to)
-                    }
-                })
+                .map(|(i, g)| if i == pos { g.clone() } else { g.subst_index(from, to) })
                 .collect();
             let candidate = Expr::Mul(candidate);
             if &candidate == new {
@@ -227,16 +180,12 @@ fn delta_substitute(sub: &Expr, replacement: Option<&Expr>) -> Outcome {
             }
         }
     }
-    Err(no(
-        "the replacement is not a substitution through a delta factor",
-    ))
+    Err(no("the replacement is not a substitution through a delta factor"))
 }
 
 /// The body of the definition called `name` at the indices of `sub`.
 fn unfold(ctx: &Context, sub: &Expr, name: &str) -> Result<Expr, KernelError> {
-    let def = ctx
-        .definition(name)
-        .ok_or_else(|| no(&format!("`{name}` is not defined")))?;
+    let def = ctx.definition(name).ok_or_else(|| no(&format!("`{name}` is not defined")))?;
     match (&def.name, sub) {
         (Expr::Sym(a), Expr::Sym(b)) if a == b => Ok(def.body.clone()),
         (Expr::Idx(a, formal), Expr::Idx(b, actual)) if a == b && formal.len() == actual.len() => {
@@ -259,10 +208,7 @@ fn unfold(ctx: &Context, sub: &Expr, name: &str) -> Result<Expr, KernelError> {
             }
             Ok(body)
         }
-        _ => Err(no(&format!(
-            "the term is not an instance of `{}`",
-            def.name
-        ))),
+        _ => Err(no(&format!("the term is not an instance of `{}`", def.name))),
     }
 }
 
@@ -278,31 +224,17 @@ fn hypothesis(ctx: &Context, sub: &Expr, step: &super::Step) -> Outcome {
         .checked_sub(1)
         .and_then(|i| ctx.assumptions.get(i))
         .ok_or_else(|| no(&format!("there is no hypothesis {n}")))?;
-    let (mut from, mut to) = if step.reversed {
-        (h.rhs.clone(), h.lhs.clone())
-    } else {
-        (h.lhs.clone(), h.rhs.clone())
-    };
-    let free = h
-        .lhs
-        .free_indices()
-        .union(&h.rhs.free_indices())
-        .cloned()
-        .collect::<Vec<_>>();
+    let (mut from, mut to) = if step.reversed { (h.rhs.clone(), h.lhs.clone()) } else { (h.lhs.clone(), h.rhs.clone()) };
+    let free = h.lhs.free_indices().union(&h.rhs.free_indices()).cloned().collect::<Vec<_>>();
     for (name, value) in &step.binding.indices {
         if !free.contains(name) {
-            return Err(KernelError::Binding(format!(
-                "`{name}` is not a free index of hypothesis {n}"
-            )));
+            return Err(KernelError::Binding(format!("`{name}` is not a free index of hypothesis {n}")));
         }
         from = from.subst_index(name, value);
         to = to.subst_index(name, value);
     }
     if &from != sub {
-        return Err(KernelError::Mismatch {
-            expected: from,
-            found: sub.clone(),
-        });
+        return Err(KernelError::Mismatch { expected: from, found: sub.clone() });
     }
     Ok((to, vec![]))
 }

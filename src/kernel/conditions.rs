@@ -27,10 +27,7 @@ pub fn decide(ctx: &Context, cond: &Condition, binders: &[(String, Bound, Bound)
             _ => Verdict::Fails,
         },
         Condition::Integer(e) => verdict(e.as_num().is_some_and(|r| r.is_integer())),
-        Condition::Natural(e) => verdict(
-            e.as_num()
-                .is_some_and(|r| r.is_integer() && r.is_positive()),
-        ),
+        Condition::Natural(e) => verdict(e.as_num().is_some_and(|r| r.is_integer() && r.is_positive())),
         Condition::InRange(j, lo, hi) => in_range(ctx, j, lo, hi, binders),
         Condition::Positive(e) => match sign(ctx, e, 0) {
             Sign::Pos => Verdict::Holds,
@@ -60,22 +57,13 @@ pub fn depends_on(ctx: &Context, e: &Expr, name: &str, depth: usize) -> bool {
     }
     e.any(&mut |t| match t {
         Expr::Sym(s) | Expr::Idx(s, _) => {
-            s == name
-                || ctx
-                    .definition(s)
-                    .is_some_and(|d| depends_on(ctx, &d.body, name, depth + 1))
+            s == name || ctx.definition(s).is_some_and(|d| depends_on(ctx, &d.body, name, depth + 1))
         }
         _ => false,
     })
 }
 
-fn in_range(
-    ctx: &Context,
-    j: &Index,
-    lo: &Bound,
-    hi: &Bound,
-    binders: &[(String, Bound, Bound)],
-) -> Verdict {
+fn in_range(ctx: &Context, j: &Index, lo: &Bound, hi: &Bound, binders: &[(String, Bound, Bound)]) -> Verdict {
     match j {
         Index::Int(v) => match (lo, hi) {
             (Bound::Int(a), Bound::Int(b)) => verdict(a <= v && v <= b),

@@ -57,10 +57,7 @@ pub enum KernelError {
     Binding(String),
     NoSuchPosition(Vec<usize>),
     /// The instantiated left side is not the subterm at the position.
-    Mismatch {
-        expected: Expr,
-        found: Expr,
-    },
+    Mismatch { expected: Expr, found: Expr },
     /// A side condition is decidably false.
     ConditionFails(Condition),
     /// The rule does not apply here, with the reason.
@@ -128,12 +125,7 @@ pub struct Proof {
 impl Proof {
     /// The trivial chain `goal = goal`.
     pub fn start(context: Arc<Context>, goal: Expr) -> Proof {
-        Proof {
-            context,
-            start: goal.clone(),
-            current: goal,
-            steps: Vec::new(),
-        }
+        Proof { context, start: goal.clone(), current: goal, steps: Vec::new() }
     }
 
     pub fn context(&self) -> &Context {
@@ -178,21 +170,12 @@ impl Proof {
     pub fn apply(&mut self, step: Step) -> Result<(), KernelError> {
         let (after, conditions) = rewrite(&self.context, &self.current, &step)?;
         let before = std::mem::replace(&mut self.current, after.clone());
-        self.steps.push(CheckedStep {
-            step,
-            before,
-            after,
-            conditions,
-        });
+        self.steps.push(CheckedStep { step, before, after, conditions });
         Ok(())
     }
 
     /// Replay steps in order, failing with the number (from zero) of the first bad one.
-    pub fn replay(
-        context: Arc<Context>,
-        goal: Expr,
-        steps: Vec<Step>,
-    ) -> Result<Proof, (usize, KernelError)> {
+    pub fn replay(context: Arc<Context>, goal: Expr, steps: Vec<Step>) -> Result<Proof, (usize, KernelError)> {
         let mut proof = Proof::start(context, goal);
         for (i, s) in steps.into_iter().enumerate() {
             proof.apply(s).map_err(|e| (i, e))?;
@@ -202,37 +185,19 @@ impl Proof {
 }
 
 /// What `step` turns `term` into, and the side conditions left open. Pure: no proof changes.
-pub fn rewrite(
-    ctx: &Context,
-    term: &Expr,
-    step: &Step,
-) -> Result<(Expr, Vec<Condition>), KernelError> {
-    let rule =
-        rules::rule(&step.rule).ok_or_else(|| KernelError::UnknownRule(step.rule.clone()))?;
+pub fn rewrite(ctx: &Context, term: &Expr, step: &Step) -> Result<(Expr, Vec<Condition>), KernelError> {
+    let rule = rules::rule(&step.rule).ok_or_else(|| KernelError::UnknownRule(step.rule.clone()))?;
     let (sub, binders) = locate(term, &step.position)?;
     let (new, conditions) = match &rule.body {
-        RuleBody::Rewrite {
-            lhs,
-            rhs,
-            conditions,
-        } => {
+        RuleBody::Rewrite { lhs, rhs, conditions } => {
             check_binding_domain(&step.binding, lhs, rhs, conditions)?;
             if step.uses.is_some() || step.replacement.is_some() {
-                return Err(KernelError::Binding(
-                    "this rule takes no `uses` or `replacement`".into(),
-                ));
+                return Err(KernelError::Binding("this rule takes no `uses` or `replacement`".into()));
             }
-            let (from, to) = if step.reversed {
-                (rhs, lhs)
-            } else {
-                (lhs, rhs)
-            };
+            let (from, to) = if step.reversed { (rhs, lhs) } else { (lhs, rhs) };
             let from = instantiate(from, &step.binding)?;
             if &from != sub {
-                return Err(KernelError::Mismatch {
-                    expected: from,
-                    found: sub.clone(),
-                });
+                return Err(KernelError::Mismatch { expected: from, found: sub.clone() });
             }
             let to = instantiate(to, &step.binding)?;
             let conds = conditions
@@ -247,9 +212,7 @@ pub fn rewrite(
     // A rewrite never introduces a free index: that would let an outer sum capture it.
     let before_free = sub.free_indices();
     if let Some(extra) = new.free_indices().difference(&before_free).next() {
-        return Err(KernelError::NotApplicable(format!(
-            "the result would introduce the free index `{extra}`"
-        )));
+        return Err(KernelError::NotApplicable(format!("the result would introduce the free index `{extra}`")));
     }
     let mut open = Vec::new();
     for c in conditions {
@@ -263,8 +226,7 @@ pub fn rewrite(
             }
         }
     }
-    let after = splice(term, &step.position, new)
-        .ok_or_else(|| KernelError::NoSuchPosition(step.position.clone()))?;
+    let after = splice(term, &step.position, new).ok_or_else(|| KernelError::NoSuchPosition(step.position.clone()))?;
     if after.depth() > crate::expr::MAX_DEPTH {
         return Err(KernelError::TooLarge("the result nests too deeply".into()));
     }
@@ -284,31 +246,20 @@ fn splice(term: &Expr, path: &[usize], new: Expr) -> Option<Expr> {
 }
 
 /// The subterm at `path` and the sums enclosing it (index and range).
-fn locate<'a>(
-    term: &'a Expr,
-    path: &[usize],
-) -> Result<(&'a Expr, Vec<(String, Bound, Bound)>), KernelError> {
+fn locate<'a>(term: &'a Expr, path: &[usize]) -> Result<(&'a Expr, Vec<(String, Bound, Bound)>), KernelError> {
     let mut e = term;
     let mut binders = Vec::new();
     for &i in path {
         if let Expr::Sum(s) = e {
             binders.push((s.index.clone(), s.lo.clone(), s.hi.clone()));
         }
-        e = *e
-            .children()
-            .get(i)
-            .ok_or_else(|| KernelError::NoSuchPosition(path.to_vec()))?;
+        e = *e.children().get(i).ok_or_else(|| KernelError::NoSuchPosition(path.to_vec()))?;
     }
     Ok((e, binders))
 }
 
 /// The metavariables of a rule must be exactly those the binding gives values to.
-fn check_binding_domain(
-    b: &Binding,
-    lhs: &Expr,
-    rhs: &Expr,
-    conds: &[Condition],
-) -> Result<(), KernelError> {
+fn check_binding_domain(b: &Binding, lhs: &Expr, rhs: &Expr, conds: &[Condition]) -> Result<(), KernelError> {
     let mut terms = BTreeSet::new();
     let mut indices = BTreeSet::new();
     let mut bounds = BTreeSet::new();
@@ -337,40 +288,28 @@ fn check_binding_domain(
     }
     // A range metavariable may also stand in a term, as in `(B - A + 1)*C`.
     terms.retain(|t| !bounds.contains(t));
-    let same =
-        |want: &BTreeSet<String>, got: Vec<&String>, kind: &str| -> Result<(), KernelError> {
-            let got: BTreeSet<String> = got.into_iter().cloned().collect();
-            if let Some(m) = want.difference(&got).next() {
-                return Err(KernelError::Binding(format!(
-                    "{kind} metavariable `{m}` is unbound"
-                )));
-            }
-            if let Some(m) = got.difference(want).next() {
-                return Err(KernelError::Binding(format!(
-                    "`{m}` is not a {kind} metavariable of this rule"
-                )));
-            }
-            Ok(())
-        };
+    let same = |want: &BTreeSet<String>, got: Vec<&String>, kind: &str| -> Result<(), KernelError> {
+        let got: BTreeSet<String> = got.into_iter().cloned().collect();
+        if let Some(m) = want.difference(&got).next() {
+            return Err(KernelError::Binding(format!("{kind} metavariable `{m}` is unbound")));
+        }
+        if let Some(m) = got.difference(want).next() {
+            return Err(KernelError::Binding(format!("`{m}` is not a {kind} metavariable of this rule")));
+        }
+        Ok(())
+    };
     same(&terms, b.terms.keys().collect(), "term")?;
     same(&indices, b.indices.keys().collect(), "index")?;
     same(&bounds, b.bounds.keys().collect(), "range")?;
     for (name, value) in &b.terms {
         if is_variable_metavar(name) && !value.is_variable() {
-            return Err(KernelError::Binding(format!(
-                "`{name}` must be a variable, not `{value}`"
-            )));
+            return Err(KernelError::Binding(format!("`{name}` must be a variable, not `{value}`")));
         }
     }
     Ok(())
 }
 
-fn metavars(
-    e: &Expr,
-    terms: &mut BTreeSet<String>,
-    indices: &mut BTreeSet<String>,
-    bounds: &mut BTreeSet<String>,
-) {
+fn metavars(e: &Expr, terms: &mut BTreeSet<String>, indices: &mut BTreeSet<String>, bounds: &mut BTreeSet<String>) {
     let note_index = |i: &Index, indices: &mut BTreeSet<String>| {
         if let Index::Name(n) = i {
             indices.insert(n.clone());
@@ -402,22 +341,14 @@ fn metavars(
 
 fn inst_index(i: &Index, b: &Binding) -> Result<Index, KernelError> {
     match i {
-        Index::Name(n) => b
-            .indices
-            .get(n)
-            .cloned()
-            .ok_or_else(|| KernelError::Binding(format!("index `{n}` is unbound"))),
+        Index::Name(n) => b.indices.get(n).cloned().ok_or_else(|| KernelError::Binding(format!("index `{n}` is unbound"))),
         Index::Int(_) => Ok(i.clone()),
     }
 }
 
 fn inst_bound(x: &Bound, b: &Binding) -> Result<Bound, KernelError> {
     match x {
-        Bound::Sym(s) => b
-            .bounds
-            .get(s)
-            .cloned()
-            .ok_or_else(|| KernelError::Binding(format!("range `{s}` is unbound"))),
+        Bound::Sym(s) => b.bounds.get(s).cloned().ok_or_else(|| KernelError::Binding(format!("range `{s}` is unbound"))),
         Bound::Int(_) => Ok(x.clone()),
     }
 }
@@ -432,18 +363,11 @@ pub fn instantiate(p: &Expr, b: &Binding) -> Result<Expr, KernelError> {
             (None, Some(Bound::Sym(n))) => Expr::Sym(n.clone()),
             (None, None) => return Err(KernelError::Binding(format!("`{s}` is unbound"))),
         },
-        Expr::Idx(name, ix) => Expr::Idx(
-            name.clone(),
-            ix.iter()
-                .map(|i| inst_index(i, b))
-                .collect::<Result<_, _>>()?,
-        ),
+        Expr::Idx(name, ix) => Expr::Idx(name.clone(), ix.iter().map(|i| inst_index(i, b)).collect::<Result<_, _>>()?),
         Expr::Delta(x, y) => Expr::Delta(inst_index(x, b)?, inst_index(y, b)?),
         Expr::Sum(s) => {
             let Index::Name(index) = inst_index(&Index::Name(s.index.clone()), b)? else {
-                return Err(KernelError::Binding(
-                    "a summation index must be a name".into(),
-                ));
+                return Err(KernelError::Binding("a summation index must be a name".into()));
             };
             Expr::Sum(Sum {
                 index,
@@ -478,8 +402,6 @@ fn instantiate_condition(c: &Condition, b: &Binding) -> Result<Condition, Kernel
         Condition::Natural(e) => Condition::Natural(instantiate(e, b)?),
         Condition::IndexFree(k, e) => Condition::IndexFree(inst_index(k, b)?, instantiate(e, b)?),
         Condition::FreeOf(x, e) => Condition::FreeOf(instantiate(x, b)?, instantiate(e, b)?),
-        Condition::InRange(j, lo, hi) => {
-            Condition::InRange(inst_index(j, b)?, inst_bound(lo, b)?, inst_bound(hi, b)?)
-        }
+        Condition::InRange(j, lo, hi) => Condition::InRange(inst_index(j, b)?, inst_bound(lo, b)?, inst_bound(hi, b)?),
     })
 }

@@ -107,11 +107,7 @@ impl Poly {
 }
 
 fn check_size(p: Poly) -> Result<Poly, KernelError> {
-    if p.0.len() > MAX_TERMS
-        || p.0
-            .values()
-            .any(|c| c.numer().bits() > MAX_BITS || c.denom().bits() > MAX_BITS)
-    {
+    if p.0.len() > MAX_TERMS || p.0.values().any(|c| c.numer().bits() > MAX_BITS || c.denom().bits() > MAX_BITS) {
         return Err(too_large());
     }
     Ok(p)
@@ -128,18 +124,12 @@ fn mul_monomials(a: &Monomial, b: &Monomial) -> Result<Monomial, KernelError> {
 
 impl Frac {
     fn poly(p: Poly) -> Frac {
-        Frac {
-            num: p,
-            den: Poly::constant(Rat::one()),
-        }
+        Frac { num: p, den: Poly::constant(Rat::one()) }
     }
 
     fn add(&self, o: &Frac) -> Result<Frac, KernelError> {
         if self.den == o.den {
-            return Ok(Frac {
-                num: self.num.add(&o.num)?,
-                den: self.den.clone(),
-            });
+            return Ok(Frac { num: self.num.add(&o.num)?, den: self.den.clone() });
         }
         Ok(Frac {
             num: self.num.mul(&o.den)?.add(&o.num.mul(&self.den)?)?,
@@ -148,20 +138,14 @@ impl Frac {
     }
 
     fn mul(&self, o: &Frac) -> Result<Frac, KernelError> {
-        Ok(Frac {
-            num: self.num.mul(&o.num)?,
-            den: self.den.mul(&o.den)?,
-        })
+        Ok(Frac { num: self.num.mul(&o.num)?, den: self.den.mul(&o.den)? })
     }
 
     fn recip(&self) -> Result<Frac, KernelError> {
         if self.num.is_zero() {
             return Err(KernelError::Undefined("division by zero".into()));
         }
-        Ok(Frac {
-            num: self.den.clone(),
-            den: self.num.clone(),
-        })
+        Ok(Frac { num: self.den.clone(), den: self.num.clone() })
     }
 
     /// Scale so the denominator's leading coefficient is 1, a cheap partial canonical form.
@@ -169,10 +153,7 @@ impl Frac {
         match self.den.0.iter().next_back().map(|(_, c)| c.clone()) {
             Some(lead) if !lead.is_one() => {
                 let inv = lead.recip();
-                Frac {
-                    num: self.num.scale(&inv),
-                    den: self.den.scale(&inv),
-                }
+                Frac { num: self.num.scale(&inv), den: self.den.scale(&inv) }
             }
             _ => self,
         }
@@ -215,18 +196,12 @@ fn norm(e: &Expr, depth: usize) -> Result<Frac, KernelError> {
         Expr::Div(a, b) => norm(a, d)?.mul(&norm(b, d)?.recip()?)?,
         Expr::Neg(a) => {
             let f = norm(a, d)?;
-            Frac {
-                num: f.num.scale(&-Rat::one()),
-                den: f.den,
-            }
+            Frac { num: f.num.scale(&-Rat::one()), den: f.den }
         }
         Expr::Pow(b, k) => match small_integer(k) {
             Some(k) => {
                 let base = norm(b, d)?;
-                let p = Frac {
-                    num: base.num.pow(k.unsigned_abs() as u32)?,
-                    den: base.den.pow(k.unsigned_abs() as u32)?,
-                };
+                let p = Frac { num: base.num.pow(k.unsigned_abs() as u32)?, den: base.den.pow(k.unsigned_abs() as u32)? };
                 if k < 0 {
                     p.recip()?
                 } else {
@@ -235,9 +210,7 @@ fn norm(e: &Expr, depth: usize) -> Result<Frac, KernelError> {
             }
             None => Frac::poly(Poly::atom(canonical_atom(e, d)?)),
         },
-        Expr::Delta(Index::Int(a), Index::Int(b)) => {
-            Frac::poly(Poly::constant(Rat::from_integer((a == b).into())))
-        }
+        Expr::Delta(Index::Int(a), Index::Int(b)) => Frac::poly(Poly::constant(Rat::from_integer((a == b).into()))),
         Expr::Delta(a, b) if a == b => Frac::poly(Poly::constant(Rat::one())),
         _ => Frac::poly(Poly::atom(canonical_atom(e, d)?)),
     }
@@ -285,23 +258,20 @@ pub fn canonical(e: &Expr, depth: usize) -> Result<Expr, KernelError> {
 }
 
 fn poly_to_expr(p: &Poly) -> Expr {
-    let terms: Vec<Expr> =
-        p.0.iter()
-            .map(|(m, c)| {
-                let mut fs: Vec<Expr> = Vec::new();
-                if !c.is_one() || m.is_empty() {
-                    fs.push(Expr::Num(c.clone()));
-                }
-                for (a, k) in m {
-                    fs.push(if *k == 1 {
-                        a.clone()
-                    } else {
-                        Expr::pow(a.clone(), Expr::int(i64::from(*k)))
-                    });
-                }
-                Expr::mul(fs)
-            })
-            .collect();
+    let terms: Vec<Expr> = p
+        .0
+        .iter()
+        .map(|(m, c)| {
+            let mut fs: Vec<Expr> = Vec::new();
+            if !c.is_one() || m.is_empty() {
+                fs.push(Expr::Num(c.clone()));
+            }
+            for (a, k) in m {
+                fs.push(if *k == 1 { a.clone() } else { Expr::pow(a.clone(), Expr::int(i64::from(*k))) });
+            }
+            Expr::mul(fs)
+        })
+        .collect();
     Expr::add(terms)
 }
 

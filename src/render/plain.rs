@@ -49,16 +49,12 @@ fn needs_parens(e: &Expr, ctx: Ctx) -> bool {
         // A leading minus reads as negating the whole product or quotient that follows.
         Expr::Neg(x) => match ctx {
             Ctx::Leading | Ctx::Numerator | Ctx::Base => true,
-            Ctx::Factor | Ctx::Exponent | Ctx::Negated => {
-                matches!(**x, Expr::Mul(_) | Expr::Div(_, _))
-            }
+            Ctx::Factor | Ctx::Exponent | Ctx::Negated => matches!(**x, Expr::Mul(_) | Expr::Div(_, _)),
             Ctx::Top | Ctx::AddTerm => false,
         },
         Expr::Num(r) => match ctx {
             Ctx::Top | Ctx::AddTerm => false,
-            Ctx::Leading | Ctx::Numerator | Ctx::Base => {
-                r.is_negative() || (ctx == Ctx::Base && fractional(r))
-            }
+            Ctx::Leading | Ctx::Numerator | Ctx::Base => r.is_negative() || (ctx == Ctx::Base && fractional(r)),
             Ctx::Factor | Ctx::Exponent | Ctx::Negated => fractional(r),
         },
         Expr::Pow(_, _) => ctx == Ctx::Base,
@@ -95,12 +91,7 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String, decl: Option<&Context>) {
                 if i > 0 {
                     out.push('*');
                 }
-                write(
-                    f,
-                    if i == 0 { Ctx::Leading } else { Ctx::Factor },
-                    out,
-                    decl,
-                );
+                write(f, if i == 0 { Ctx::Leading } else { Ctx::Factor }, out, decl);
             }
         }
         Expr::Div(a, b) => {

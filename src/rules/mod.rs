@@ -144,15 +144,8 @@ pub fn parse_rule(spec: &'static RuleSpec) -> Result<Rule, String> {
         Shape::Rewrite { lhs, rhs, when } => {
             let lhs = parse_expr(lhs).map_err(|e| e.to_string())?;
             let rhs = parse_expr(rhs).map_err(|e| e.to_string())?;
-            let conditions = when
-                .iter()
-                .map(|c| parse_condition(c))
-                .collect::<Result<_, _>>()?;
-            RuleBody::Rewrite {
-                lhs,
-                rhs,
-                conditions,
-            }
+            let conditions = when.iter().map(|c| parse_condition(c)).collect::<Result<_, _>>()?;
+            RuleBody::Rewrite { lhs, rhs, conditions }
         }
     };
     Ok(Rule { spec, body })
@@ -160,9 +153,7 @@ pub fn parse_rule(spec: &'static RuleSpec) -> Result<Rule, String> {
 
 /// Parse `nonzero(V)`, `index-free(k, C)`, `in-range(j, A, B)`, ….
 pub fn parse_condition(text: &str) -> Result<Condition, String> {
-    let (name, rest) = text
-        .split_once('(')
-        .ok_or_else(|| format!("bad condition `{text}`"))?;
+    let (name, rest) = text.split_once('(').ok_or_else(|| format!("bad condition `{text}`"))?;
     let args: Vec<&str> = rest
         .strip_suffix(')')
         .ok_or_else(|| format!("bad condition `{text}`"))?
@@ -171,15 +162,9 @@ pub fn parse_condition(text: &str) -> Result<Condition, String> {
         .collect();
     let term = |s: &str| parse_expr(s).map_err(|e| e.to_string());
     let index = |s: &str| -> Index {
-        s.parse::<i64>()
-            .map(Index::Int)
-            .unwrap_or_else(|_| Index::Name(s.to_string()))
+        s.parse::<i64>().map(Index::Int).unwrap_or_else(|_| Index::Name(s.to_string()))
     };
-    let bound = |s: &str| -> Bound {
-        s.parse::<i64>()
-            .map(Bound::Int)
-            .unwrap_or_else(|_| Bound::Sym(s.to_string()))
-    };
+    let bound = |s: &str| -> Bound { s.parse::<i64>().map(Bound::Int).unwrap_or_else(|_| Bound::Sym(s.to_string())) };
     Ok(match (name, args.as_slice()) {
         ("nonzero", [e]) => Condition::NonZero(term(e)?),
         ("positive", [e]) => Condition::Positive(term(e)?),
@@ -199,10 +184,7 @@ impl Condition {
     /// The condition's terms, for walking and instantiating.
     pub fn terms(&self) -> Vec<&Expr> {
         match self {
-            Condition::NonZero(e)
-            | Condition::Positive(e)
-            | Condition::Integer(e)
-            | Condition::Natural(e) => {
+            Condition::NonZero(e) | Condition::Positive(e) | Condition::Integer(e) | Condition::Natural(e) => {
                 vec![e]
             }
             Condition::IndexFree(_, e) => vec![e],

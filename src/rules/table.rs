@@ -16,11 +16,7 @@ const fn rw(lhs: &'static str, rhs: &'static str, when: &'static [&'static str])
 }
 
 const fn builtin(b: Builtin, lhs: &'static str, rhs: &'static str) -> Shape {
-    Shape::Builtin {
-        builtin: b,
-        lhs,
-        rhs,
-    }
+    Shape::Builtin { builtin: b, lhs, rhs }
 }
 
 pub static RULES: &[RuleSpec] = &[
@@ -40,11 +36,7 @@ pub static RULES: &[RuleSpec] = &[
     // ---------------------------------------------------------------- differentiation
     RuleSpec {
         name: "derivative-of-variable",
-        shape: builtin(
-            Builtin::DerivativeOfVariable,
-            "D(x_{i..}, x_{p..})",
-            "delta(i,p)*…",
-        ),
+        shape: builtin(Builtin::DerivativeOfVariable, "D(x_{i..}, x_{p..})", "delta(i,p)*…"),
         caption: "the derivative of a variable",
         latex: r"\frac{\partial x_i}{\partial x_j} = \delta_{ij},\quad \frac{\partial W_{ik}}{\partial W_{pq}} = \delta_{ip}\delta_{kq},\quad \frac{\partial y}{\partial x} = 0",
     },
@@ -56,21 +48,13 @@ pub static RULES: &[RuleSpec] = &[
     },
     RuleSpec {
         name: "sum-rule",
-        shape: builtin(
-            Builtin::SumRule,
-            "D(U1 + … + Um, X)",
-            "D(U1, X) + … + D(Um, X)",
-        ),
+        shape: builtin(Builtin::SumRule, "D(U1 + … + Um, X)", "D(U1, X) + … + D(Um, X)"),
         caption: "the sum rule",
         latex: r"\frac{\partial}{\partial x}(u + v) = \frac{\partial u}{\partial x} + \frac{\partial v}{\partial x}",
     },
     RuleSpec {
         name: "product-rule",
-        shape: builtin(
-            Builtin::ProductRule,
-            "D(U1*…*Um, X)",
-            "D(U1, X)*U2*…*Um + … + U1*…*D(Um, X)",
-        ),
+        shape: builtin(Builtin::ProductRule, "D(U1*…*Um, X)", "D(U1, X)*U2*…*Um + … + U1*…*D(Um, X)"),
         caption: "the product rule",
         latex: r"\frac{\partial}{\partial x}(uv) = \frac{\partial u}{\partial x}v + u\frac{\partial v}{\partial x}",
     },
@@ -112,21 +96,13 @@ pub static RULES: &[RuleSpec] = &[
     },
     RuleSpec {
         name: "power-rule-integer",
-        shape: rw(
-            "D(U^N, X)",
-            "N*U^(N - 1)*D(U, X)",
-            &["integer(N)", "nonzero(U)"],
-        ),
+        shape: rw("D(U^N, X)", "N*U^(N - 1)*D(U, X)", &["integer(N)", "nonzero(U)"]),
         caption: "the power rule",
         latex: r"\frac{\partial}{\partial x}u^n = n u^{n-1}\frac{\partial u}{\partial x}",
     },
     RuleSpec {
         name: "power-rule-real",
-        shape: rw(
-            "D(U^C, X)",
-            "C*U^(C - 1)*D(U, X)",
-            &["free-of(X, C)", "positive(U)"],
-        ),
+        shape: rw("D(U^C, X)", "C*U^(C - 1)*D(U, X)", &["free-of(X, C)", "positive(U)"]),
         caption: "the power rule",
         latex: r"\frac{\partial}{\partial x}u^c = c u^{c-1}\frac{\partial u}{\partial x}",
     },
@@ -162,11 +138,7 @@ pub static RULES: &[RuleSpec] = &[
     },
     RuleSpec {
         name: "derivative-of-tan",
-        shape: rw(
-            "D(tan(U), X)",
-            "(1 + tan(U)^2)*D(U, X)",
-            &["nonzero(cos(U))"],
-        ),
+        shape: rw("D(tan(U), X)", "(1 + tan(U)^2)*D(U, X)", &["nonzero(cos(U))"]),
         caption: "the derivative of the tangent",
         latex: r"\frac{\partial}{\partial x}\tan u = (1 + \tan^2 u)\frac{\partial u}{\partial x}",
     },
@@ -178,11 +150,7 @@ pub static RULES: &[RuleSpec] = &[
     },
     RuleSpec {
         name: "derivative-of-sigmoid",
-        shape: rw(
-            "D(sigmoid(U), X)",
-            "sigmoid(U)*(1 - sigmoid(U))*D(U, X)",
-            &[],
-        ),
+        shape: rw("D(sigmoid(U), X)", "sigmoid(U)*(1 - sigmoid(U))*D(U, X)", &[]),
         caption: "the derivative of the sigmoid",
         latex: r"\frac{\partial}{\partial x}\sigma(u) = \sigma(u)(1 - \sigma(u))\frac{\partial u}{\partial x}",
     },
@@ -200,11 +168,7 @@ pub static RULES: &[RuleSpec] = &[
     },
     RuleSpec {
         name: "derivative-into-sum",
-        shape: rw(
-            "D(sum_{k=A}^{B}(U), X)",
-            "sum_{k=A}^{B}(D(U, X))",
-            &["index-free(k, X)"],
-        ),
+        shape: rw("D(sum_{k=A}^{B}(U), X)", "sum_{k=A}^{B}(D(U, X))", &["index-free(k, X)"]),
         caption: "differentiate the sum term by term",
         latex: r"\frac{\partial}{\partial x}\sum_{k} u_k = \sum_{k}\frac{\partial u_k}{\partial x}",
     },
@@ -223,21 +187,13 @@ pub static RULES: &[RuleSpec] = &[
     },
     RuleSpec {
         name: "log-of-product",
-        shape: rw(
-            "log(U*V)",
-            "log(U) + log(V)",
-            &["positive(U)", "positive(V)"],
-        ),
+        shape: rw("log(U*V)", "log(U) + log(V)", &["positive(U)", "positive(V)"]),
         caption: "the logarithm of a product",
         latex: r"\log(uv) = \log u + \log v",
     },
     RuleSpec {
         name: "log-of-quotient",
-        shape: rw(
-            "log(U/V)",
-            "log(U) - log(V)",
-            &["positive(U)", "positive(V)"],
-        ),
+        shape: rw("log(U/V)", "log(U) - log(V)", &["positive(U)", "positive(V)"]),
         caption: "the logarithm of a quotient",
         latex: r"\log\frac{u}{v} = \log u - \log v",
     },
@@ -310,21 +266,13 @@ pub static RULES: &[RuleSpec] = &[
     // ---------------------------------------------------------------- Kronecker deltas and sums
     RuleSpec {
         name: "delta-collapse",
-        shape: builtin(
-            Builtin::DeltaCollapse,
-            "sum_{k=A}^{B}(F*delta(k,j))",
-            "F[k:=j]",
-        ),
+        shape: builtin(Builtin::DeltaCollapse, "sum_{k=A}^{B}(F*delta(k,j))", "F[k:=j]"),
         caption: "the sum of Kronecker deltas collapses",
         latex: r"\sum_{k} f(k)\,\delta_{kj} = f(j)",
     },
     RuleSpec {
         name: "delta-substitute",
-        shape: builtin(
-            Builtin::DeltaSubstitute,
-            "delta(i,j)*F",
-            "delta(i,j)*F[i:=j]",
-        ),
+        shape: builtin(Builtin::DeltaSubstitute, "delta(i,j)*F", "delta(i,j)*F[i:=j]"),
         caption: "substitute through the Kronecker delta",
         latex: r"\delta_{ij} f(i) = \delta_{ij} f(j)",
     },
@@ -348,11 +296,7 @@ pub static RULES: &[RuleSpec] = &[
     },
     RuleSpec {
         name: "sum-linearity",
-        shape: builtin(
-            Builtin::SumLinearity,
-            "sum_k(U1 + … + Um)",
-            "sum_k(U1) + … + sum_k(Um)",
-        ),
+        shape: builtin(Builtin::SumLinearity, "sum_k(U1 + … + Um)", "sum_k(U1) + … + sum_k(Um)"),
         caption: "split the sum",
         latex: r"\sum_{k}(u_k + v_k) = \sum_{k} u_k + \sum_{k} v_k",
     },
@@ -364,21 +308,13 @@ pub static RULES: &[RuleSpec] = &[
     },
     RuleSpec {
         name: "pull-factor-out-of-sum",
-        shape: rw(
-            "sum_{k=A}^{B}(C*U)",
-            "C*sum_{k=A}^{B}(U)",
-            &["index-free(k, C)"],
-        ),
+        shape: rw("sum_{k=A}^{B}(C*U)", "C*sum_{k=A}^{B}(U)", &["index-free(k, C)"]),
         caption: "take the constant factor out of the sum",
         latex: r"\sum_{k} c\,u_k = c\sum_{k} u_k",
     },
     RuleSpec {
         name: "pull-divisor-out-of-sum",
-        shape: rw(
-            "sum_{k=A}^{B}(U/C)",
-            "sum_{k=A}^{B}(U)/C",
-            &["index-free(k, C)", "nonzero(C)"],
-        ),
+        shape: rw("sum_{k=A}^{B}(U/C)", "sum_{k=A}^{B}(U)/C", &["index-free(k, C)", "nonzero(C)"]),
         caption: "take the constant divisor out of the sum",
         latex: r"\sum_{k} \frac{u_k}{c} = \frac{1}{c}\sum_{k} u_k",
     },

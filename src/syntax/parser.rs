@@ -2,9 +2,7 @@
 
 use super::document::{Document, Goal};
 use super::Diagnostic;
-use crate::expr::{
-    Assumption, Bound, Definition, Expr, Func, Index, IndexDecl, Rat, Sum, MAX_DEPTH,
-};
+use crate::expr::{Assumption, Bound, Definition, Expr, Func, Index, IndexDecl, Rat, Sum, MAX_DEPTH};
 use num_bigint::BigInt;
 
 use pest::iterators::Pair;
@@ -55,85 +53,47 @@ pub fn parse_expr(src: &str) -> Result<Expr, Diagnostic> {
 pub fn parse_expr_in(src: &str, scope: IndexScope) -> Result<Expr, Diagnostic> {
     prescan(src)?;
     let mut pairs = Grammar::parse(Rule::expr_input, src).map_err(|e| from_pest(src, e))?;
-    let input = pairs
-        .next()
-        .ok_or_else(|| Diagnostic::at(src, 0, "empty input"))?;
+    let input = pairs.next().ok_or_else(|| Diagnostic::at(src, 0, "empty input"))?;
     let expr = first_inner(input, src)?;
-    Builder {
-        src,
-        scope,
-        bound: Vec::new(),
-    }
-    .expr(expr, 0)
+    Builder { src, scope, bound: Vec::new() }.expr(expr, 0)
 }
 
 /// Parse a variable: a symbol or an indexed symbol such as `z_j` or `W_{p,q}`.
 pub fn parse_variable(src: &str, scope: IndexScope) -> Result<Expr, Diagnostic> {
     prescan(src)?;
     let mut pairs = Grammar::parse(Rule::var_input, src).map_err(|e| from_pest(src, e))?;
-    let input = pairs
-        .next()
-        .ok_or_else(|| Diagnostic::at(src, 0, "empty input"))?;
+    let input = pairs.next().ok_or_else(|| Diagnostic::at(src, 0, "empty input"))?;
     let var = first_inner(input, src)?;
-    Builder {
-        src,
-        scope,
-        bound: Vec::new(),
-    }
-    .variable(var)
+    Builder { src, scope, bound: Vec::new() }.variable(var)
 }
 
 /// Parse a `.deriv` file.
 pub fn parse_file(src: &str) -> Result<Document, Diagnostic> {
     prescan(src)?;
     let mut pairs = Grammar::parse(Rule::file, src).map_err(|e| from_pest(src, e))?;
-    let file = pairs
-        .next()
-        .ok_or_else(|| Diagnostic::at(src, 0, "empty input"))?;
+    let file = pairs.next().ok_or_else(|| Diagnostic::at(src, 0, "empty input"))?;
     let mut doc = Document::default();
     // Index declarations come first in meaning, wherever they stand, so collect them first.
-    let statements: Vec<Pair<Rule>> = file
-        .into_inner()
-        .filter(|p| p.as_rule() != Rule::EOI)
-        .collect();
-    for st in statements
-        .iter()
-        .filter(|p| p.as_rule() == Rule::index_stmt)
-    {
+    let statements: Vec<Pair<Rule>> = file.into_inner().filter(|p| p.as_rule() != Rule::EOI).collect();
+    for st in statements.iter().filter(|p| p.as_rule() == Rule::index_stmt) {
         let pos = st.as_span().start();
         let mut inner: Vec<Pair<Rule>> = st.clone().into_inner().collect();
-        let hi = inner
-            .pop()
-            .ok_or_else(|| Diagnostic::at(src, pos, "missing range"))?;
-        let lo = inner
-            .pop()
-            .ok_or_else(|| Diagnostic::at(src, pos, "missing range"))?;
+        let hi = inner.pop().ok_or_else(|| Diagnostic::at(src, pos, "missing range"))?;
+        let lo = inner.pop().ok_or_else(|| Diagnostic::at(src, pos, "missing range"))?;
         let names: Vec<String> = inner.iter().map(|p| p.as_str().to_string()).collect();
         for (p, name) in inner.iter().zip(&names) {
             if doc.context.indices.iter().any(|d| d.names.contains(name)) {
-                return Err(Diagnostic::at(
-                    src,
-                    p.as_span().start(),
-                    format!("index `{name}` is declared twice"),
-                ));
+                return Err(Diagnostic::at(src, p.as_span().start(), format!("index `{name}` is declared twice")));
             }
         }
-        doc.context.indices.push(IndexDecl {
-            names,
-            lo: bound(&lo, src)?,
-            hi: bound(&hi, src)?,
-        });
+        doc.context.indices.push(IndexDecl { names, lo: bound(&lo, src)?, hi: bound(&hi, src)? });
     }
     let decls = doc.context.indices.clone();
     let scope = IndexScope::Declared(&decls);
     for st in statements {
         let pos = st.as_span().start();
         let line = st.as_span().start_pos().line_col().0;
-        let b = || Builder {
-            src,
-            scope,
-            bound: Vec::new(),
-        };
+        let b = || Builder { src, scope, bound: Vec::new() };
         match st.as_rule() {
             Rule::title_stmt => {
                 if doc.title.is_some() {
@@ -168,19 +128,11 @@ pub fn parse_file(src: &str) -> Result<Document, Diagnostic> {
                 let wrt_pos = wrt_p.as_span().start();
                 let of = b().expr(of_p, 0)?;
                 let wrt = b().variable(wrt_p)?;
-                if let Some(d) = doc
-                    .context
-                    .definitions
-                    .iter()
-                    .find(|d| same_name(&d.name, &wrt))
-                {
+                if let Some(d) = doc.context.definitions.iter().find(|d| same_name(&d.name, &wrt)) {
                     return Err(Diagnostic::at(
                         src,
                         wrt_pos,
-                        format!(
-                            "cannot differentiate with respect to `{}`: it is a defined name",
-                            d.name
-                        ),
+                        format!("cannot differentiate with respect to `{}`: it is a defined name", d.name),
                     ));
                 }
                 doc.goals.push(Goal { of, wrt, line });
@@ -201,39 +153,20 @@ fn same_name(a: &Expr, b: &Expr) -> bool {
 
 /// A definition may use only names defined before it, never itself, and its body's
 /// free indices must appear on its left side.
-fn check_definition(
-    doc: &Document,
-    name: &Expr,
-    body: &Expr,
-    src: &str,
-    pos: usize,
-) -> Result<(), Diagnostic> {
+fn check_definition(doc: &Document, name: &Expr, body: &Expr, src: &str, pos: usize) -> Result<(), Diagnostic> {
     let (Expr::Sym(n) | Expr::Idx(n, _)) = name else {
         return Err(Diagnostic::at(src, pos, "a definition names a symbol"));
     };
-    if doc
-        .context
-        .definitions
-        .iter()
-        .any(|d| same_name(&d.name, name))
-    {
+    if doc.context.definitions.iter().any(|d| same_name(&d.name, name)) {
         return Err(Diagnostic::at(src, pos, format!("`{n}` is defined twice")));
     }
     if body.mentions_name(n) {
-        return Err(Diagnostic::at(
-            src,
-            pos,
-            format!("the definition of `{n}` refers to itself"),
-        ));
+        return Err(Diagnostic::at(src, pos, format!("the definition of `{n}` refers to itself")));
     }
     if let Expr::Idx(_, ix) = name {
         for i in ix {
             if !matches!(i, Index::Name(_)) {
-                return Err(Diagnostic::at(
-                    src,
-                    pos,
-                    "a definition's indices must be index names, not numbers",
-                ));
+                return Err(Diagnostic::at(src, pos, "a definition's indices must be index names, not numbers"));
             }
         }
     }
@@ -248,11 +181,7 @@ fn check_definition(
     Ok(())
 }
 
-fn two<'a>(
-    it: &mut impl Iterator<Item = Pair<'a, Rule>>,
-    src: &str,
-    pos: usize,
-) -> Result<(Pair<'a, Rule>, Pair<'a, Rule>), Diagnostic> {
+fn two<'a>(it: &mut impl Iterator<Item = Pair<'a, Rule>>, src: &str, pos: usize) -> Result<(Pair<'a, Rule>, Pair<'a, Rule>), Diagnostic> {
     match (it.next(), it.next()) {
         (Some(a), Some(b)) => Ok((a, b)),
         _ => Err(Diagnostic::at(src, pos, "incomplete statement")),
@@ -261,9 +190,7 @@ fn two<'a>(
 
 fn first_inner<'a>(p: Pair<'a, Rule>, src: &str) -> Result<Pair<'a, Rule>, Diagnostic> {
     let pos = p.as_span().start();
-    p.into_inner()
-        .next()
-        .ok_or_else(|| Diagnostic::at(src, pos, "incomplete input"))
+    p.into_inner().next().ok_or_else(|| Diagnostic::at(src, pos, "incomplete input"))
 }
 
 fn bound(p: &Pair<Rule>, src: &str) -> Result<Bound, Diagnostic> {
@@ -280,11 +207,7 @@ fn bound(p: &Pair<Rule>, src: &str) -> Result<Bound, Diagnostic> {
 /// Refuse inputs whose nesting would make the recursive-descent parser recurse too deep.
 fn prescan(src: &str) -> Result<(), Diagnostic> {
     if src.len() > MAX_INPUT_BYTES {
-        return Err(Diagnostic::at(
-            src,
-            0,
-            format!("input is larger than {MAX_INPUT_BYTES} bytes"),
-        ));
+        return Err(Diagnostic::at(src, 0, format!("input is larger than {MAX_INPUT_BYTES} bytes")));
     }
     let mut depth = 0usize;
     let mut powers = 0usize;
@@ -293,22 +216,14 @@ fn prescan(src: &str) -> Result<(), Diagnostic> {
             '(' | '{' => {
                 depth += 1;
                 if depth > MAX_BRACKETS {
-                    return Err(Diagnostic::at(
-                        src,
-                        i,
-                        format!("brackets nest more than {MAX_BRACKETS} deep"),
-                    ));
+                    return Err(Diagnostic::at(src, i, format!("brackets nest more than {MAX_BRACKETS} deep")));
                 }
             }
             ')' | '}' => depth = depth.saturating_sub(1),
             '^' => {
                 powers += 1;
                 if powers > MAX_POWERS {
-                    return Err(Diagnostic::at(
-                        src,
-                        i,
-                        format!("more than {MAX_POWERS} `^` operators in one input"),
-                    ));
+                    return Err(Diagnostic::at(src, i, format!("more than {MAX_POWERS} `^` operators in one input")));
                 }
             }
             _ => {}
@@ -332,10 +247,7 @@ impl Builder<'_, '_> {
 
     fn deeper(&self, p: &Pair<Rule>, depth: usize) -> Result<usize, Diagnostic> {
         if depth >= MAX_DEPTH {
-            Err(self.err(
-                p,
-                format!("expression nests more than {MAX_DEPTH} levels deep"),
-            ))
+            Err(self.err(p, format!("expression nests more than {MAX_DEPTH} levels deep")))
         } else {
             Ok(depth + 1)
         }
@@ -346,17 +258,11 @@ impl Builder<'_, '_> {
         match p.as_rule() {
             Rule::expr => {
                 let mut it = p.into_inner();
-                let first = it
-                    .next()
-                    .ok_or_else(|| Diagnostic::at(self.src, 0, "empty expression"))?;
+                let first = it.next().ok_or_else(|| Diagnostic::at(self.src, 0, "empty expression"))?;
                 let mut terms = vec![self.expr(first, d)?];
                 while let (Some(op), Some(t)) = (it.next(), it.next()) {
                     let term = self.expr(t, d)?;
-                    terms.push(if op.as_str() == "-" {
-                        Expr::neg(term)
-                    } else {
-                        term
-                    });
+                    terms.push(if op.as_str() == "-" { Expr::neg(term) } else { term });
                 }
                 Ok(Expr::add(terms))
             }
@@ -372,9 +278,7 @@ impl Builder<'_, '_> {
                     }
                 }
                 if minuses > MAX_MINUSES {
-                    return Err(
-                        self.err(&at, format!("more than {MAX_MINUSES} minus signs in a row"))
-                    );
+                    return Err(self.err(&at, format!("more than {MAX_MINUSES} minus signs in a row")));
                 }
                 let inner = last.ok_or_else(|| self.err(&at, "expected an expression"))?;
                 let mut e = self.expr(inner, d + minuses)?;
@@ -386,9 +290,7 @@ impl Builder<'_, '_> {
             Rule::term => self.term(p, d),
             Rule::power => {
                 let mut it = p.into_inner();
-                let base = it
-                    .next()
-                    .ok_or_else(|| Diagnostic::at(self.src, 0, "empty power"))?;
+                let base = it.next().ok_or_else(|| Diagnostic::at(self.src, 0, "empty power"))?;
                 let base = self.expr(base, d)?;
                 match (it.next(), it.next()) {
                     (Some(_op), Some(exp)) => Ok(Expr::pow(base, self.expr(exp, d)?)),
@@ -402,14 +304,9 @@ impl Builder<'_, '_> {
             Rule::number => self.number(&p),
             Rule::call => {
                 let mut it = p.clone().into_inner();
-                let name = it
-                    .next()
-                    .ok_or_else(|| self.err(&p, "expected a function"))?;
-                let f = Func::from_name(name.as_str())
-                    .ok_or_else(|| self.err(&name, "unknown function"))?;
-                let arg = it
-                    .next()
-                    .ok_or_else(|| self.err(&p, "expected an argument"))?;
+                let name = it.next().ok_or_else(|| self.err(&p, "expected a function"))?;
+                let f = Func::from_name(name.as_str()).ok_or_else(|| self.err(&name, "unknown function"))?;
+                let arg = it.next().ok_or_else(|| self.err(&p, "expected an argument"))?;
                 Ok(Expr::call(f, self.expr(arg, d)?))
             }
             Rule::delta => {
@@ -432,9 +329,7 @@ impl Builder<'_, '_> {
     /// `a*b/c*d` reads left to right: `((a*b)/c)*d`, with runs of `*` kept flat.
     fn term(&mut self, p: Pair<Rule>, d: usize) -> Result<Expr, Diagnostic> {
         let mut it = p.into_inner();
-        let first = it
-            .next()
-            .ok_or_else(|| Diagnostic::at(self.src, 0, "empty term"))?;
+        let first = it.next().ok_or_else(|| Diagnostic::at(self.src, 0, "empty term"))?;
         let mut factors = vec![self.expr(first, d)?];
         while let (Some(op), Some(f)) = (it.next(), it.next()) {
             let rhs = self.expr(f, d)?;
@@ -472,26 +367,17 @@ impl Builder<'_, '_> {
         if self.bound.iter().any(|b| b == s) || self.scope.range(s).is_some() {
             Ok(Index::Name(s.to_string()))
         } else {
-            Err(self.err(
-                p,
-                format!("undeclared index `{s}`: declare it with `index {s} in 1..n`"),
-            ))
+            Err(self.err(p, format!("undeclared index `{s}`: declare it with `index {s} in 1..n`")))
         }
     }
 
     fn variable(&self, p: Pair<Rule>) -> Result<Expr, Diagnostic> {
         let mut it = p.into_inner();
-        let name = it
-            .next()
-            .map(|n| n.as_str().to_string())
-            .unwrap_or_default();
+        let name = it.next().map(|n| n.as_str().to_string()).unwrap_or_default();
         match it.next() {
             None => Ok(Expr::Sym(name)),
             Some(list) => {
-                let ix = list
-                    .into_inner()
-                    .map(|q| self.index(&q))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let ix = list.into_inner().map(|q| self.index(&q)).collect::<Result<Vec<_>, _>>()?;
                 Ok(Expr::Idx(name, ix))
             }
         }
@@ -500,12 +386,8 @@ impl Builder<'_, '_> {
     fn sum(&mut self, p: Pair<Rule>, d: usize) -> Result<Expr, Diagnostic> {
         let at = p.clone();
         let mut it = p.into_inner();
-        let head = it
-            .next()
-            .ok_or_else(|| self.err(&at, "expected `sum_k(…)`"))?;
-        let body = it
-            .next()
-            .ok_or_else(|| self.err(&at, "expected the summand"))?;
+        let head = it.next().ok_or_else(|| self.err(&at, "expected `sum_k(…)`"))?;
+        let body = it.next().ok_or_else(|| self.err(&at, "expected the summand"))?;
         let binder = first_inner(head, self.src)?;
         let binder_inner = first_inner(binder, self.src)?;
         let (index, lo, hi, explicit) = if binder_inner.as_rule() == Rule::bounded_binder {
@@ -513,12 +395,7 @@ impl Builder<'_, '_> {
             let [name, lo, hi] = parts.as_slice() else {
                 return Err(self.err(&at, "expected `sum_{k=1}^{n}(…)`"));
             };
-            (
-                name.as_str().to_string(),
-                bound(lo, self.src)?,
-                bound(hi, self.src)?,
-                true,
-            )
+            (name.as_str().to_string(), bound(lo, self.src)?, bound(hi, self.src)?, true)
         } else {
             let name = binder_inner.as_str().to_string();
             let (lo, hi) = self.scope.range(&name).ok_or_else(|| {
@@ -529,22 +406,14 @@ impl Builder<'_, '_> {
         self.bound.push(index.clone());
         let body = self.expr(body, d);
         self.bound.pop();
-        Ok(Expr::Sum(Sum {
-            index,
-            lo,
-            hi,
-            explicit_bounds: explicit,
-            body: Box::new(body?),
-        }))
+        Ok(Expr::Sum(Sum { index, lo, hi, explicit_bounds: explicit, body: Box::new(body?) }))
     }
 }
 
 /// Words for what the grammar expected at the point of failure.
 fn describe(rule: Rule) -> Option<&'static str> {
     Some(match rule {
-        Rule::expr | Rule::signed | Rule::term | Rule::factor | Rule::power | Rule::paren => {
-            "an expression"
-        }
+        Rule::expr | Rule::signed | Rule::term | Rule::factor | Rule::power | Rule::paren => "an expression",
         Rule::number => "a number",
         Rule::variable | Rule::ident => "a name",
         Rule::index | Rule::index_list => "an index",
@@ -559,11 +428,9 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::pow_op => "`^`",
         Rule::minus => "`-`",
         Rule::EOI => "the end of the input",
-        Rule::title_stmt
-        | Rule::index_stmt
-        | Rule::let_stmt
-        | Rule::assume_stmt
-        | Rule::derive_stmt => "a statement (`title`, `index`, `let`, `assume` or `derive`)",
+        Rule::title_stmt | Rule::index_stmt | Rule::let_stmt | Rule::assume_stmt | Rule::derive_stmt => {
+            "a statement (`title`, `index`, `let`, `assume` or `derive`)"
+        }
         Rule::string => "a quoted string",
         _ => return None,
     })
@@ -602,3 +469,4 @@ fn from_pest(src: &str, e: pest::error::Error<Rule>) -> Diagnostic {
     };
     Diagnostic::at(src, pos, message)
 }
+
