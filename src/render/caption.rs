@@ -189,7 +189,6 @@ fn instance(s: &CheckedStep) -> Option<Formula> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::rules::{Shape, RULES};
 
     /// Every caption can be typeset by every format: plain ASCII words, or a pattern rule

@@ -10,7 +10,8 @@ use crate::expr::Expr;
 pub fn markdown(w: &Writeup) -> String {
     let mut m = Markdown(String::new());
     lay_out(w, &mut m);
-    m.0
+    // One newline at the end, whatever the last block left.
+    format!("{}\n", m.0.trim_end())
 }
 
 struct Markdown(String);

@@ -374,7 +374,7 @@ mod tests {
     }
 
     #[test]
-    fn names_are_escaped_and_greek_is_greek() {
+    fn greek_names_are_greek_letters() {
         assert!(ml("alpha*x").contains("<mi>\u{3b1}</mi>"));
         assert!(ml("sigmoid(x)").contains("<mi>\u{3c3}</mi>"));
     }

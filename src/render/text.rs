@@ -11,7 +11,8 @@ use crate::expr::Expr;
 pub fn text(w: &Writeup) -> String {
     let mut t = Text(String::new());
     lay_out(w, &mut t);
-    t.0
+    // One newline at the end, whatever the last block left.
+    format!("{}\n", t.0.trim_end())
 }
 
 struct Text(String);
