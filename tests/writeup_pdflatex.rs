@@ -51,10 +51,12 @@ fn every_latex_writeup_compiles() {
         return;
     }
     for path in examples() {
-        let dir = scratch(&format!("pdflatex-{}", name(&path)));
-        let tex = render(&path, WriteupFormat::Latex, Detail::Brief);
-        if let Err(log) = compile(&tex, &dir) {
-            panic!("{}: pdflatex failed:\n{log}", name(&path));
+        for detail in [Detail::Brief, Detail::Full] {
+            let dir = scratch(&format!("pdflatex-{}-{detail:?}", name(&path)));
+            let tex = render(&path, WriteupFormat::Latex, detail);
+            if let Err(log) = compile(&tex, &dir) {
+                panic!("{} ({detail:?}): pdflatex failed:\n{log}", name(&path));
+            }
         }
     }
 }

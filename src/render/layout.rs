@@ -64,7 +64,10 @@ fn goal(f: &mut impl Format, n: usize, g: &Goal) {
         Span::Text(format!("{n}. ")),
         Span::Math(Formula::Term(g.statement.clone())),
     ]);
-    f.chain(&g.statement, &g.lines);
+    // A derivation always has steps; an empty chain would only repeat the statement.
+    if !g.lines.is_empty() {
+        f.chain(&g.statement, &g.lines);
+    }
     if let Some(j) = &g.jacobian {
         f.paragraph(&vec![text(
             "The two cases of the Kronecker delta, each simplified by the kernel:",

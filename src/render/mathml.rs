@@ -5,6 +5,7 @@
 //! Every name is escaped, so the output can go straight into an HTML page.
 
 use super::html::escape;
+use super::shape::reads_negative;
 use crate::expr::{Bound, Expr, Func, Index};
 use num_traits::Signed;
 
@@ -54,17 +55,6 @@ fn needs_brackets(e: &Expr, ctx: Ctx) -> bool {
             Expr::Call(f, _) => matches!(f, Func::Exp | Func::Sqrt),
             _ => true,
         },
-    }
-}
-
-/// Whether a term prints with a leading minus sign.
-fn reads_negative(e: &Expr) -> bool {
-    match e {
-        Expr::Num(r) => r.is_negative(),
-        Expr::Neg(_) => true,
-        Expr::Mul(fs) => fs.first().is_some_and(reads_negative),
-        Expr::Div(a, _) => reads_negative(a),
-        _ => false,
     }
 }
 

@@ -15,6 +15,7 @@ pub mod latex_doc;
 pub mod layout;
 pub mod markdown;
 pub mod mathml;
+pub mod shape;
 pub mod texmath;
 pub mod text;
 pub mod unicode;

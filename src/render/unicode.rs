@@ -3,6 +3,7 @@
 //! Brackets make every quotient and product read one way without precedence rules.
 
 use super::mathml::greek;
+use super::shape::reads_negative;
 use crate::expr::{Expr, Func, Index};
 use num_traits::Signed;
 
@@ -28,16 +29,6 @@ enum Ctx {
 /// Whether a term reads as a quotient at its root (`a/b`, `∂f/∂x`).
 fn slashed(e: &Expr) -> bool {
     matches!(e, Expr::Div(_, _) | Expr::D(_, _)) || matches!(e, Expr::Num(r) if !r.is_integer())
-}
-
-fn reads_negative(e: &Expr) -> bool {
-    match e {
-        Expr::Num(r) => r.is_negative(),
-        Expr::Neg(_) => true,
-        Expr::Mul(fs) => fs.first().is_some_and(reads_negative),
-        Expr::Div(a, _) => reads_negative(a),
-        _ => false,
-    }
 }
 
 /// Whether a term ends in an unbracketed `Σ`, which would take in whatever follows.
