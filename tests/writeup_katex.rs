@@ -9,7 +9,7 @@ mod writeups;
 
 use deriv::render::writeup::Detail;
 use deriv::render::WriteupFormat;
-use writeups::{examples, name, render, render_source};
+use writeups::{examples, name, render, render_source, scalar_document};
 
 /// The `$…$` and `$$…$$` spans of Markdown, skipping backslash-escaped characters in text.
 fn markdown_math(md: &str) -> Vec<String> {
@@ -113,6 +113,21 @@ fn latex_math_passes_katex_strict() {
             );
             check_all(&format!("{} ({detail:?})", name(&path)), &spans);
         }
+    }
+}
+
+#[test]
+fn scalar_derivatives_with_side_conditions_pass_katex_strict() {
+    let src = scalar_document();
+    for detail in [Detail::Brief, Detail::Full] {
+        check_all(
+            "scalar markdown",
+            &markdown_math(&render_source(&src, WriteupFormat::Markdown, detail)),
+        );
+        check_all(
+            "scalar latex",
+            &latex_math(&render_source(&src, WriteupFormat::Latex, detail)),
+        );
     }
 }
 

@@ -8,7 +8,7 @@ use deriv::render::writeup::Detail;
 use deriv::render::WriteupFormat;
 use std::path::Path;
 use std::process::Command;
-use writeups::{examples, name, render, render_source, required, scratch};
+use writeups::{examples, name, render, render_source, required, scalar_document, scratch};
 
 fn pdflatex_available() -> bool {
     let found = Command::new("pdflatex")
@@ -58,6 +58,18 @@ fn every_latex_writeup_compiles() {
                 panic!("{} ({detail:?}): pdflatex failed:\n{log}", name(&path));
             }
         }
+    }
+}
+
+#[test]
+fn scalar_derivatives_with_side_conditions_compile() {
+    if !pdflatex_available() {
+        return;
+    }
+    let dir = scratch("pdflatex-scalar");
+    let tex = render_source(&scalar_document(), WriteupFormat::Latex, Detail::Full);
+    if let Err(log) = compile(&tex, &dir) {
+        panic!("pdflatex failed:\n{log}");
     }
 }
 

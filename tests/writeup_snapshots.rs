@@ -5,7 +5,7 @@ mod writeups;
 
 use deriv::render::writeup::Detail;
 use deriv::render::WriteupFormat;
-use writeups::{render, FORMATS};
+use writeups::{render, render_source, scalar_document, FORMATS};
 
 fn settings() -> insta::Settings {
     let mut s = insta::Settings::clone_current();
@@ -37,5 +37,17 @@ fn every_kernel_step_of_every_example() {
                 render(path, WriteupFormat::Text, Detail::Full)
             );
         });
+    });
+}
+
+#[test]
+fn every_format_of_the_scalar_derivatives() {
+    settings().bind(|| {
+        for (format, ext) in FORMATS {
+            insta::assert_snapshot!(
+                format!("writeup_scalar_{ext}"),
+                render_source(&scalar_document(), format, Detail::Brief)
+            );
+        }
     });
 }

@@ -33,6 +33,20 @@ pub fn examples() -> Vec<PathBuf> {
     out
 }
 
+/// A derivation file with one goal per line of `examples/scalar.txt` (`EXPR ; VAR ; RESULT`):
+/// the elementary functions, and side conditions the kernel cannot discharge.
+pub fn scalar_document() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/scalar.txt");
+    let cases =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut doc = String::from("title \"Scalar derivatives\"\n");
+    for line in cases.lines().filter(|l| !l.trim().is_empty()) {
+        let parts: Vec<&str> = line.split(';').map(str::trim).collect();
+        doc.push_str(&format!("derive {} wrt {}\n", parts[0], parts[1]));
+    }
+    doc
+}
+
 /// The writeup of a `.deriv` source.
 pub fn render_source(src: &str, format: WriteupFormat, detail: Detail) -> String {
     let doc = parse_file(src).unwrap_or_else(|e| panic!("{e}"));
