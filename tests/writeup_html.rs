@@ -75,6 +75,7 @@ fn screenshot(page: &Path, png: &Path, dir: &Path) -> Option<Result<(), String>>
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
+            "--disable-dev-shm-usage",
             "--disable-quic",
             "--no-first-run",
             "--disable-background-networking",
