@@ -142,3 +142,10 @@ pub fn derive(ctx: Arc<Context>, of: &Expr, wrt: &Expr) -> Result<Proof, EngineE
     fold::finish(&mut d)?;
     Ok(d.proof)
 }
+
+/// Simplify the driver's current term toward the textbook form and fold definitions back,
+/// as at the end of a derivation; used to specialise results, e.g. to the case `i = j`.
+pub fn simplify_current(d: &mut Driver) -> Result<(), EngineError> {
+    simplify::simplify(d)?;
+    fold::finish(d)
+}
