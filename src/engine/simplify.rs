@@ -203,12 +203,15 @@ fn move_sum(d: &mut Driver, path: &[usize]) -> Result<bool, EngineError> {
             trial.ring(&body_path, Expr::Add(pieces))?;
             trial.apply(Step::new("sum-linearity", path.to_vec()))?;
             for i in 0..n {
-                let p: Vec<usize> = path.iter().copied().chain([i]).collect();
+                let mut p: Vec<usize> = path.iter().copied().chain([i]).collect();
                 for _ in 0..8 {
-                    if !move_sum(&mut trial, &p)? {
-                        break;
+                    // Follow the sum through a sign taken out of it.
+                    if let Some(Expr::Neg(inner)) = trial.at(&p) {
+                        if matches!(**inner, Expr::Sum(_)) {
+                            p.push(0);
+                        }
                     }
-                    if !matches!(trial.at(&p), Some(Expr::Sum(_))) {
+                    if !matches!(trial.at(&p), Some(Expr::Sum(_))) || !move_sum(&mut trial, &p)? {
                         break;
                     }
                 }
@@ -229,6 +232,12 @@ fn move_sum(d: &mut Driver, path: &[usize]) -> Result<bool, EngineError> {
 
 /// A term as `C*U`, index-free factors first, so constants can be taken out.
 fn arranged(t: &Term, k: &str) -> Expr {
+    if t.coeff.is_negative() {
+        // `-(c*u)`: the sign leaves the sum first, then the constant.
+        let mut positive = t.clone();
+        positive.coeff = -positive.coeff.clone();
+        return Expr::neg(arranged(&positive, k));
+    }
     let (c, u) = split_term(t, k);
     match (
         c.coeff.is_one() && c.factors.is_empty(),
@@ -306,19 +315,17 @@ fn single_term_move(
     if c.coeff.is_one() && c.factors.is_empty() {
         return Ok(false);
     }
-    let (ce, ue) = (term_expr(&c), term_expr(&u));
-    if c.coeff.is_negative()
-        && c.factors.is_empty()
-        && c.coeff == -num_traits::one::<crate::expr::Rat>()
-    {
-        d.ring(&body_path, Expr::neg(ue.clone()))?;
-        if matches!(d.at(&body_path), Some(Expr::Neg(_))) {
-            let mut step = step_with("sum-of-negation", path, &[("U", &ue)]);
-            bind_sum(&mut step, s);
-            d.apply(step)?;
-            return Ok(true);
-        }
+    if t.coeff.is_negative() {
+        let mut positive = t.clone();
+        positive.coeff = -positive.coeff.clone();
+        let inner = arranged(&positive, &s.index);
+        d.ring(&body_path, Expr::neg(inner.clone()))?;
+        let mut step = step_with("sum-of-negation", path, &[("U", &inner)]);
+        bind_sum(&mut step, s);
+        d.apply(step)?;
+        return Ok(true);
     }
+    let (ce, ue) = (term_expr(&c), term_expr(&u));
     d.ring(&body_path, Expr::Mul(vec![ce.clone(), ue.clone()]))?;
     let mut step = step_with("pull-factor-out-of-sum", path, &[("C", &ce), ("U", &ue)]);
     bind_sum(&mut step, s);
