@@ -22,6 +22,7 @@ pub fn simplify(d: &mut Driver) -> Result<(), EngineError> {
             break;
         }
     }
+    signs_into_sums(d)?;
     super::identities::through_exp(d)
 }
 
@@ -368,4 +369,41 @@ pub fn find(e: &Expr, target: &Expr) -> Option<Vec<usize>> {
         }
     }
     None
+}
+
+/// `-sum_i(x_i*(t_i - p_i))` → `sum_i(x_i*(p_i - t_i))` where that is shorter.
+fn signs_into_sums(d: &mut Driver) -> Result<(), EngineError> {
+    'again: for _ in 0..64 {
+        let negated: Vec<Vec<usize>> = all_sums(d.current())
+            .into_iter()
+            .filter_map(|mut p| {
+                p.pop()?;
+                Some(p)
+            })
+            .filter(|p| matches!(d.at(p), Some(Expr::Neg(_))))
+            .collect();
+        for path in negated {
+            let Some(Expr::Neg(inner)) = d.at(&path).cloned() else {
+                continue;
+            };
+            let Expr::Sum(s) = &*inner else { continue };
+            let mut trial = d.clone();
+            let negated_body = Expr::neg((*s.body).clone());
+            let mut step = step_with("sum-of-negation", &path, &[("U", &s.body)]);
+            step.reversed = true;
+            bind_sum(&mut step, s);
+            if trial.apply(step).is_err() {
+                continue;
+            }
+            let body_path: Vec<usize> = path.iter().copied().chain([0]).collect();
+            let _ = negated_body;
+            tidy(&mut trial, &body_path)?;
+            if trial.current().size() < d.current().size() {
+                *d = trial;
+                continue 'again;
+            }
+        }
+        break;
+    }
+    Ok(())
 }
