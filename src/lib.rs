@@ -13,5 +13,6 @@
 
 pub mod cli;
 pub mod expr;
+pub mod numeric;
 pub mod render;
 pub mod syntax;

@@ -1,0 +1,24 @@
+//! Numeric evidence for derivations, independent of the engine and the kernel.
+//!
+//! - evaluators: exact rationals, f64 and forward-mode dual numbers (`eval`);
+//! - random valid points that satisfy the context's hypotheses (`sample`);
+//! - step checks and result checks against dual numbers and finite differences (`check`);
+//! - hand-written, numerically stable reference kernels ([`reference`]) and the
+//!   recognition of a goal as one of them (`recognise`);
+//! - derived results compiled into fast, stable kernels (`compile`) or emitted as
+//!   standalone Rust source (`emit_rust`).
+
+mod check;
+mod dual;
+mod eval;
+mod funcs;
+mod number;
+mod point;
+mod rng;
+mod sample;
+
+pub use check::{check_derivative, check_equal, rel_error, CheckError, CheckOptions, CheckSummary};
+pub use dual::Dual;
+pub use eval::{eval_dual, eval_exact, eval_f64, is_rational, resolve_variable, EvalError};
+pub use funcs::{sigmoid, softplus};
+pub use point::{Point, Value, Variable};
