@@ -280,7 +280,6 @@ mod tests {
     use super::*;
     use crate::syntax::{parse_expr, parse_file, parse_variable, IndexScope};
 
-    const SEED: &str = "index i, j, k in 1..n\nlet a_i = exp(z_i) / sum_k(exp(z_k))\nlet l = -sum_i(y_i * log(a_i))\nassume sum_i(y_i) = 1\n";
 
     fn e(s: &str) -> Expr {
         parse_expr(s).unwrap_or_else(|d| panic!("{d}"))
@@ -288,7 +287,7 @@ mod tests {
 
     #[test]
     fn catches_a_wrong_softmax_step_and_accepts_the_right_one() {
-        let doc = parse_file(SEED).unwrap();
+        let doc = parse_file(crate::numeric::SOFTMAX_CE).unwrap();
         let ctx = &doc.context;
         let opts = CheckOptions::default();
         let right = check_equal(ctx, &e("D(a_i, z_j)"), &e("a_i*(delta(i,j) - a_j)"), &opts).unwrap();
@@ -354,7 +353,7 @@ mod tests {
 
     #[test]
     fn softmax_ce_gradient_against_dual_numbers_and_finite_differences() {
-        let doc = parse_file(SEED).unwrap();
+        let doc = parse_file(crate::numeric::SOFTMAX_CE).unwrap();
         let ctx = &doc.context;
         let scope = IndexScope::Declared(&ctx.indices);
         let zj = parse_variable("z_j", scope).unwrap();

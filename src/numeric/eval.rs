@@ -319,11 +319,10 @@ mod tests {
         p
     }
 
-    const SEED: &str = "index i, j, k in 1..n\nlet a_i = exp(z_i) / sum_k(exp(z_k))\nlet l = -sum_i(y_i * log(a_i))\nassume sum_i(y_i) = 1\n";
 
     #[test]
     fn definitions_sums_and_deltas() {
-        let doc = parse_file(SEED).unwrap();
+        let doc = parse_file(crate::numeric::SOFTMAX_CE).unwrap();
         let z = [0.5, -1.0, 2.0];
         let y = [0.2, 0.3, 0.5];
         let mut p = softmax_point(&z, &y);
@@ -342,7 +341,7 @@ mod tests {
 
     #[test]
     fn d_terms_evaluate_by_dual_numbers() {
-        let doc = parse_file(SEED).unwrap();
+        let doc = parse_file(crate::numeric::SOFTMAX_CE).unwrap();
         let z = [0.5, -1.0, 2.0];
         let y = [0.2, 0.3, 0.5];
         let mut p = softmax_point(&z, &y);

@@ -14,6 +14,8 @@ mod eval;
 mod funcs;
 mod number;
 mod point;
+mod recognise;
+pub mod reference;
 mod rng;
 mod sample;
 
@@ -22,3 +24,15 @@ pub use dual::Dual;
 pub use eval::{eval_dual, eval_exact, eval_f64, is_rational, resolve_variable, EvalError};
 pub use funcs::{sigmoid, softplus};
 pub use point::{Point, Value, Variable};
+pub use recognise::cross_check_with_references;
+
+/// The seed example's context (shared/cases/softmax_ce.deriv), for tests.
+#[cfg(test)]
+pub(crate) const SOFTMAX_CE: &str = "title \"The derivative of cross-entropy with softmax\"
+index i, j, k in 1..n
+let a_i = exp(z_i) / sum_k(exp(z_k))
+let l = -sum_i(y_i * log(a_i))
+assume sum_i(y_i) = 1
+derive a_i wrt z_j
+derive l wrt z_j
+";

@@ -38,11 +38,6 @@ impl SplitMix64 {
         let offset = u128::from(self.next_u64()) % span;
         (i128::from(lo) + offset as i128) as i64
     }
-
-    /// A uniform float in `[0, 1)`.
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
 }
 
 #[cfg(test)]
@@ -64,7 +59,5 @@ mod tests {
         assert_eq!(a.int_in(5, 5), 5);
         // The widest range must not overflow.
         let _ = a.int_in(i64::MIN, i64::MAX);
-        let u = a.unit();
-        assert!((0.0..1.0).contains(&u));
     }
 }

@@ -107,6 +107,16 @@ impl Symbols {
     }
 }
 
+/// The undefined variables a term mentions, through its definitions: the scalars and the
+/// names of the one-index vectors, each sorted.
+pub(crate) fn variables_of(ctx: &Context, e: &Expr) -> Result<(Vec<String>, Vec<String>), EvalError> {
+    let mut symbols = Symbols::default();
+    symbols.visit(ctx, e, &mut Vec::new(), 0)?;
+    let scalars = symbols.scalars.difference(&symbols.sizes).cloned().collect();
+    let vectors = symbols.arrays.keys().filter(|(_, arity)| *arity == 1).map(|(n, _)| n.clone()).collect();
+    Ok((scalars, vectors))
+}
+
 /// A hypothesis the sampler can make true by choosing values.
 #[derive(Clone, Debug)]
 enum Construction {
@@ -215,6 +225,7 @@ impl<'a> Sampler<'a> {
         !self.sizes.is_empty()
     }
 
+    #[cfg(test)]
     pub fn hypotheses(&self) -> &[Assumption] {
         &self.hypotheses
     }
