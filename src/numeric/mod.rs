@@ -9,6 +9,7 @@
 //!   standalone Rust source (`emit_rust`).
 
 mod check;
+mod compile;
 mod dual;
 mod eval;
 mod funcs;
@@ -20,6 +21,7 @@ mod rng;
 mod sample;
 
 pub use check::{check_derivative, check_equal, rel_error, CheckError, CheckOptions, CheckSummary};
+pub use compile::{Kernel, KernelError, KernelInput, Scratch};
 pub use dual::Dual;
 pub use eval::{eval_dual, eval_exact, eval_f64, is_rational, resolve_variable, EvalError};
 pub use funcs::{sigmoid, softplus};
