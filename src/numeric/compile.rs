@@ -105,6 +105,19 @@ pub(crate) enum Item {
     Store,
 }
 
+/// Where a node's value lives while the kernel runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Slot {
+    /// One value, in the node's register.
+    Scalar,
+    /// A chunk of values (the node is in a leaf loop), in this vector buffer.
+    Vector(usize),
+    /// A contiguous input read in a leaf loop: read in place, never copied.
+    View,
+    /// The root in the innermost output loop: computed straight into the output.
+    Output,
+}
+
 /// The top level (block 0) or the body of the loop over one variable (block v + 1).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Block {
@@ -141,8 +154,7 @@ pub struct Kernel {
     pub(crate) axes: Vec<VarId>,
     pub(crate) root: NodeId,
     pub(crate) blocks: Vec<Block>,
-    /// The vector slot of each node placed in a leaf loop.
-    pub(crate) vslot: Vec<Option<usize>>,
+    pub(crate) slot: Vec<Slot>,
     vslots: usize,
     max_arity: usize,
 }
@@ -744,13 +756,23 @@ impl<'c> Builder<'c> {
             b.leaf = !b.items.iter().any(|i| matches!(i, Item::Reduce(_) | Item::Output(_)));
         }
         let mut vslots = 0;
-        let vslot = place
+        let slot = place
             .iter()
-            .map(|&b| {
-                (b != 0 && blocks[b].leaf).then(|| {
-                    vslots += 1;
-                    vslots - 1
-                })
+            .enumerate()
+            .map(|(id, &b)| {
+                if b == 0 || !blocks[b].leaf {
+                    return Slot::Scalar;
+                }
+                let var = Ix::Var(b - 1);
+                match &self.ops[id] {
+                    // Contiguous when the loop variable is the last index and only there.
+                    Op::Load(_, ix) if ix.last() == Some(&var) && ix.iter().filter(|i| **i == var).count() == 1 => Slot::View,
+                    _ if id == root => Slot::Output,
+                    _ => {
+                        vslots += 1;
+                        Slot::Vector(vslots - 1)
+                    }
+                }
             })
             .collect();
         // Sizes and inputs in name order, whatever order they were met in.
@@ -782,7 +804,7 @@ impl<'c> Builder<'c> {
         let mut sizes = self.sizes.clone();
         sizes.sort();
         let max_arity = inputs.iter().map(KernelInput::arity).max().unwrap_or(0);
-        Ok(Kernel { ops: self.ops, vars: self.vars, inputs, sizes, axes, root, blocks, vslot, vslots, max_arity })
+        Ok(Kernel { ops: self.ops, vars: self.vars, inputs, sizes, axes, root, blocks, slot, vslots, max_arity })
     }
 }
 
@@ -891,13 +913,17 @@ impl Run<'_> {
                 }
                 for item in &block.items {
                     match item {
-                        Item::Node(id) => self.vector_node(*id, v, len)?,
-                        Item::Store => self.store(Some(len))?,
+                        Item::Node(id) => match k.slot.get(*id) {
+                            Some(Slot::View) => {}
+                            Some(Slot::Output) => self.output_node(*id, v, len)?,
+                            _ => self.vector_node(*id, v, len)?,
+                        },
+                        Item::Store if k.slot.get(k.root) != Some(&Slot::Output) => self.store(Some((v, len)))?,
                         _ => {}
                     }
                 }
                 if let (Some(kind), Some(r)) = (kind, reduction) {
-                    let total = match self.src(body) {
+                    let total = match self.src(body, v, len)? {
                         Src::Vector(xs) => fold(kind, xs.iter().take(len).copied()),
                         Src::Scalar(x) if kind == Reduce::Sum => x * len as f64,
                         Src::Scalar(x) => x,
@@ -978,16 +1004,25 @@ impl Run<'_> {
         })
     }
 
-    fn src(&self, id: NodeId) -> Src<'_> {
-        match self.k.vslot.get(id).copied().flatten().and_then(|s| self.s.vecs.get(s)) {
-            Some(v) => Src::Vector(v),
-            None => Src::Scalar(self.reg(id)),
+    /// A node's values for the current chunk of `var` (`len` values), or its one value.
+    fn src(&self, id: NodeId, var: VarId, len: usize) -> Result<Src<'_>, KernelError> {
+        match self.k.slot.get(id) {
+            Some(Slot::Vector(s)) => Ok(Src::Vector(self.s.vecs.get(*s).ok_or_else(missing)?)),
+            Some(Slot::View) => {
+                let Some(Op::Load(p, ix)) = self.k.ops.get(id) else {
+                    return Err(missing());
+                };
+                let (offset, _) = self.offset(*p, ix, Some(var))?;
+                let data = self.inputs.get(*p).and_then(|d| d.get(offset..offset + len));
+                Ok(Src::Vector(data.ok_or_else(missing)?))
+            }
+            _ => Ok(Src::Scalar(self.reg(id))),
         }
     }
 
     /// Compute a node for the `len` values of `var` from the current chunk start.
     fn vector_node(&mut self, id: NodeId, var: VarId, len: usize) -> Result<(), KernelError> {
-        let Some(slot) = self.k.vslot.get(id).copied().flatten() else {
+        let Some(Slot::Vector(slot)) = self.k.slot.get(id).copied() else {
             return Err(missing());
         };
         let mut out = std::mem::take(self.s.vecs.get_mut(slot).ok_or_else(missing)?);
@@ -995,6 +1030,18 @@ impl Run<'_> {
         if let Some(v) = self.s.vecs.get_mut(slot) {
             *v = out;
         }
+        r
+    }
+
+    /// Compute the root for the current chunk straight into its place in the output.
+    fn output_node(&mut self, id: NodeId, var: VarId, len: usize) -> Result<(), KernelError> {
+        let offset = self.output_offset()?;
+        let out = std::mem::take(&mut self.out);
+        let r = match out.get_mut(offset..offset + len) {
+            Some(target) => self.fill(id, var, len, target),
+            None => Err(missing()),
+        };
+        self.out = out;
         r
     }
 
@@ -1023,15 +1070,19 @@ impl Run<'_> {
                     *o = f64::from(u8::from(at(a, t) == at(b, t)));
                 }
             }
-            Op::Add(a, b) => binary(out, self.src(*a), self.src(*b), |x, y| x + y),
-            Op::Sub(a, b) => binary(out, self.src(*a), self.src(*b), |x, y| x - y),
-            Op::Mul(a, b) => binary(out, self.src(*a), self.src(*b), |x, y| x * y),
-            Op::Div(a, b) => binary(out, self.src(*a), self.src(*b), |x, y| x / y),
-            Op::Pow(a, b) => binary(out, self.src(*a), self.src(*b), f64::powf),
-            Op::Neg(a) => unary(out, self.src(*a), |x| -x),
-            Op::Powi(a, n) => unary(out, self.src(*a), |x| x.powi(*n)),
+            Op::Add(a, b) => binary(out, self.src(*a, var, len)?, self.src(*b, var, len)?, |x, y| x + y),
+            Op::Sub(a, b) => binary(out, self.src(*a, var, len)?, self.src(*b, var, len)?, |x, y| x - y),
+            Op::Mul(a, b) => binary(out, self.src(*a, var, len)?, self.src(*b, var, len)?, |x, y| x * y),
+            Op::Div(a, b) => match self.src(*b, var, len)? {
+                // One division per chunk instead of one per element.
+                Src::Scalar(y) => binary(out, self.src(*a, var, len)?, Src::Scalar(1.0 / y), |x, r| x * r),
+                b => binary(out, self.src(*a, var, len)?, b, |x, y| x / y),
+            },
+            Op::Pow(a, b) => binary(out, self.src(*a, var, len)?, self.src(*b, var, len)?, f64::powf),
+            Op::Neg(a) => unary(out, self.src(*a, var, len)?, |x| -x),
+            Op::Powi(a, n) => unary(out, self.src(*a, var, len)?, |x| x.powi(*n)),
             Op::Call(f, a) => {
-                let a = self.src(*a);
+                let a = self.src(*a, var, len)?;
                 match f {
                     Func::Exp => unary(out, a, f64::exp),
                     Func::Log => unary(out, a, f64::ln),
@@ -1048,23 +1099,37 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Write the root's value (or a chunk of values along the innermost output index).
-    fn store(&mut self, chunk: Option<usize>) -> Result<(), KernelError> {
+    /// Where the current output indices (or the current chunk's start) land in the output.
+    fn output_offset(&self) -> Result<usize, KernelError> {
         let mut offset = 0i64;
         for (&v, &(lo, _, stride)) in self.k.axes.iter().zip(&self.s.out_layout) {
             offset += (self.s.ivars.get(v).copied().unwrap_or(lo) - lo) * stride;
         }
-        let offset = usize::try_from(offset).map_err(|_| missing())?;
-        let len = chunk.unwrap_or(1);
-        let root = self.k.root;
-        let value = self.reg(root);
-        let slot = self.k.vslot.get(root).copied().flatten();
-        let target = self.out.get_mut(offset..offset + len).ok_or_else(missing)?;
-        match slot.and_then(|s| self.s.vecs.get(s)) {
-            Some(v) => target.copy_from_slice(v.get(..len).ok_or_else(missing)?),
-            None => target.fill(value),
-        }
-        Ok(())
+        usize::try_from(offset).map_err(|_| missing())
+    }
+
+    /// Write the root's value, or a chunk of values along the innermost output index.
+    fn store(&mut self, chunk: Option<(VarId, usize)>) -> Result<(), KernelError> {
+        let offset = self.output_offset()?;
+        let (var, len) = chunk.unwrap_or((0, 1));
+        let out = std::mem::take(&mut self.out);
+        let r = match (out.get_mut(offset..offset + len), self.src(self.k.root, var, len)) {
+            (Some(target), Ok(Src::Vector(v))) => match v.get(..len) {
+                Some(v) => {
+                    target.copy_from_slice(v);
+                    Ok(())
+                }
+                None => Err(missing()),
+            },
+            (Some(target), Ok(Src::Scalar(x))) => {
+                target.fill(x);
+                Ok(())
+            }
+            (_, Err(e)) => Err(e),
+            (None, _) => Err(missing()),
+        };
+        self.out = out;
+        r
     }
 }
 

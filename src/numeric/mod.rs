@@ -11,6 +11,7 @@
 mod check;
 mod compile;
 mod dual;
+mod emit_rust;
 mod eval;
 mod funcs;
 mod number;
@@ -23,6 +24,7 @@ mod sample;
 pub use check::{check_derivative, check_equal, rel_error, CheckError, CheckOptions, CheckSummary};
 pub use compile::{Kernel, KernelError, KernelInput, Scratch};
 pub use dual::Dual;
+pub use emit_rust::{emit_rust, goal_axes, RustGoal};
 pub use eval::{eval_dual, eval_exact, eval_f64, is_rational, resolve_variable, EvalError};
 pub use funcs::{sigmoid, softplus};
 pub use point::{Point, Value, Variable};
