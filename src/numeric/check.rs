@@ -6,6 +6,7 @@
 use super::eval::{eval_dual, eval_exact, eval_f64, is_rational, resolve_variable, EvalError};
 use super::point::Point;
 use super::sample::Sampler;
+use super::stack::guarded;
 use crate::expr::{Context, Expr};
 use serde::{Deserialize, Serialize};
 
@@ -148,6 +149,10 @@ pub(crate) fn for_each_point(
 /// Check that `lhs = rhs` under the context: exactly at rational points when both sides
 /// are rational, else in f64 with relative tolerance [`REL_TOLERANCE`].
 pub fn check_equal(ctx: &Context, lhs: &Expr, rhs: &Expr, opts: &CheckOptions) -> Result<CheckSummary, CheckError> {
+    guarded(ctx, &[lhs, rhs], || check_equal_here(ctx, lhs, rhs, opts))
+}
+
+fn check_equal_here(ctx: &Context, lhs: &Expr, rhs: &Expr, opts: &CheckOptions) -> Result<CheckSummary, CheckError> {
     let sampler = Sampler::new(ctx, &[lhs, rhs], opts.seed)?;
     let rational = is_rational(ctx, lhs) && is_rational(ctx, rhs);
     let mut all_exact = rational;
@@ -218,6 +223,10 @@ pub fn check_derivative(
     result: &Expr,
     opts: &CheckOptions,
 ) -> Result<Vec<CheckSummary>, CheckError> {
+    guarded(ctx, &[of, wrt, result], || check_derivative_here(ctx, of, wrt, result, opts))
+}
+
+fn check_derivative_here(ctx: &Context, of: &Expr, wrt: &Expr, result: &Expr, opts: &CheckOptions) -> Result<Vec<CheckSummary>, CheckError> {
     if !wrt.is_variable() {
         return Err(EvalError::Unsupported(format!("cannot differentiate with respect to `{wrt}`")).into());
     }

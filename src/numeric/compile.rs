@@ -10,9 +10,10 @@
 //! `log(sum_k(exp(f_k)))` becomes `m + log(sum_k(exp(f_k - m)))` with `m = max_k f_k`,
 //! so logits of ±1000 neither overflow nor produce NaN.
 
-use super::eval::find_definition;
+use super::eval::{find_definition, EvalError};
 use super::funcs::apply_ieee;
 use super::sample::index_range;
+use super::stack::guarded;
 use crate::expr::{Bound, Context, Definition, Expr, Func, Index, Sum, MAX_DEPTH};
 use num_traits::ToPrimitive;
 use std::collections::{BTreeSet, HashMap};
@@ -135,6 +136,12 @@ pub enum KernelError {
     Arguments(String),
 }
 
+impl From<EvalError> for KernelError {
+    fn from(e: EvalError) -> Self {
+        KernelError::Compile(e.to_string())
+    }
+}
+
 fn compile_error(msg: impl Into<String>) -> KernelError {
     KernelError::Compile(msg.into())
 }
@@ -182,6 +189,10 @@ impl Kernel {
     /// Compile `expr` under `ctx` for the output indices `axes` (free indices of `expr`,
     /// in the order of the output's dimensions; each runs over its declared range).
     pub fn compile(ctx: &Context, expr: &Expr, axes: &[String]) -> Result<Kernel, KernelError> {
+        guarded(ctx, &[expr], || Kernel::compile_here(ctx, expr, axes))
+    }
+
+    fn compile_here(ctx: &Context, expr: &Expr, axes: &[String]) -> Result<Kernel, KernelError> {
         let mut b = Builder::new(ctx, expr);
         let mut scope = Vec::new();
         let mut axis_vars = Vec::new();

@@ -8,6 +8,7 @@
 use super::dual::Dual;
 use super::number::{Mode, Number};
 use super::point::{Point, Variable};
+use super::stack::guarded;
 use crate::expr::{Bound, Context, Definition, Expr, Index, Rat, Sum, MAX_DEPTH};
 use std::collections::HashMap;
 
@@ -50,17 +51,17 @@ impl EvalError {
 
 /// The value of `e` at `point`, in f64.
 pub fn eval_f64(ctx: &Context, e: &Expr, point: &Point) -> Result<f64, EvalError> {
-    Evaluator::<f64>::new(ctx, point, None).eval(e)
+    guarded(ctx, &[e], || Evaluator::<f64>::new(ctx, point, None).eval(e))
 }
 
 /// The exact value of `e` at `point`; `NotRational` when a function or `D` appears.
 pub fn eval_exact(ctx: &Context, e: &Expr, point: &Point) -> Result<Rat, EvalError> {
-    Evaluator::<Rat>::new(ctx, point, None).eval(e)
+    guarded(ctx, &[e], || Evaluator::<Rat>::new(ctx, point, None).eval(e))
 }
 
 /// The value of `e` and its derivative with respect to `var` at `point`.
 pub fn eval_dual(ctx: &Context, e: &Expr, point: &Point, var: &Variable) -> Result<Dual, EvalError> {
-    Evaluator::<Dual>::new(ctx, point, Some(var)).eval(e)
+    guarded(ctx, &[e], || Evaluator::<Dual>::new(ctx, point, Some(var)).eval(e))
 }
 
 /// The concrete variable a (possibly indexed) variable term names at `point`.
@@ -401,5 +402,43 @@ mod tests {
         assert!(matches!(eval_f64(&ctx, &nested, &p), Err(EvalError::TooLarge(_))));
         assert!(matches!(eval_f64(&ctx, &parse_expr("log(0)").unwrap(), &p), Err(EvalError::Domain(_))));
         assert!(matches!(eval_f64(&ctx, &parse_expr("x").unwrap(), &p), Err(EvalError::Unbound(_))));
+    }
+}
+
+#[cfg(test)]
+mod deep_terms {
+    use super::*;
+    use crate::expr::{Definition, Func};
+    use crate::numeric::check::{check_derivative, check_equal, CheckOptions};
+    use crate::numeric::compile::Kernel;
+
+    /// `f(f(…f(x)…))`, `depth` calls deep, alternating functions that stay in range.
+    fn tower(depth: usize, leaf: Expr) -> Expr {
+        (0..depth).fold(leaf, |e, k| {
+            if k % 2 == 0 {
+                Expr::call(Func::Sin, e)
+            } else {
+                Expr::Add(vec![e, Expr::rat(1, 2)])
+            }
+        })
+    }
+
+    #[test]
+    fn the_deepest_terms_stay_within_the_default_test_stack() {
+        // A defined name as deep as the parser allows, used at the bottom of an equally deep term.
+        let mut ctx = Context::default();
+        ctx.definitions.push(Definition { name: Expr::sym("f"), body: tower(MAX_DEPTH - 2, Expr::sym("x")) });
+        let e = tower(MAX_DEPTH - 2, Expr::sym("f"));
+        let opts = CheckOptions { points: 2, ..CheckOptions::default() };
+        assert!(check_equal(&ctx, &e, &e, &opts).is_ok());
+        assert!(check_derivative(&ctx, &e, &Expr::sym("x"), &Expr::d(e.clone(), Expr::sym("x")), &opts).is_ok());
+        assert!(Kernel::compile(&ctx, &e, &[]).is_ok());
+        // Past the bound, an error rather than a stack overflow.
+        let mut deeper = ctx.clone();
+        deeper.definitions[0].body = tower(3 * MAX_DEPTH, Expr::sym("x"));
+        let mut p = Point::new();
+        p.set_scalar("x", 0.5);
+        assert!(matches!(eval_f64(&deeper, &e, &p), Err(EvalError::TooLarge(_))));
+        assert!(Kernel::compile(&deeper, &e, &[]).is_err());
     }
 }

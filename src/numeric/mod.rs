@@ -16,10 +16,13 @@ mod eval;
 mod funcs;
 mod number;
 mod point;
+#[cfg(test)]
+mod random_terms;
 mod recognise;
 pub mod reference;
 mod rng;
 mod sample;
+mod stack;
 
 pub use check::{check_derivative, check_equal, rel_error, CheckError, CheckOptions, CheckSummary};
 pub use compile::{Kernel, KernelError, KernelInput, Scratch};

@@ -7,6 +7,7 @@ use super::eval::{bound_value, eval_f64, EvalError};
 use super::point::Point;
 use super::reference::{Reference, Shape, REFERENCES};
 use super::sample::{index_range, variables_of, Sampler};
+use super::stack::guarded;
 use crate::expr::{Context, Expr, Index};
 
 /// What the goal maps from and to.
@@ -42,6 +43,10 @@ pub fn cross_check_with_references(
     result: &Expr,
     opts: &CheckOptions,
 ) -> Result<Vec<CheckSummary>, CheckError> {
+    guarded(ctx, &[of, wrt, result], || cross_check_here(ctx, of, wrt, result, opts))
+}
+
+fn cross_check_here(ctx: &Context, of: &Expr, wrt: &Expr, result: &Expr, opts: &CheckOptions) -> Result<Vec<CheckSummary>, CheckError> {
     let Some(shape) = goal_shape(ctx, of, wrt) else {
         return Ok(Vec::new());
     };
