@@ -34,7 +34,10 @@ fn main() {
 "#;
 
 fn scratch_dir() -> PathBuf {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     let dir = std::env::temp_dir().join(format!("deriv-emit-rust-{}-{nanos}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a temporary directory");
     dir
@@ -44,9 +47,20 @@ fn scratch_dir() -> PathBuf {
 fn emitted_softmax_ce_gradient_compiles_runs_and_matches_the_reference() {
     let doc = parse_file(SOFTMAX_CE).expect("the seed parses");
     // Textbook results, derived by hand; the emitted code is checked against the reference below.
-    let results = [parse_expr("a_i*(delta(i,j) - a_j)").expect("parses"), parse_expr("a_j - y_j").expect("parses")];
-    let goals: Vec<RustGoal> =
-        doc.goals.iter().zip(&results).map(|(g, r)| RustGoal { of: &g.of, wrt: &g.wrt, result: r }).collect();
+    let results = [
+        parse_expr("a_i*(delta(i,j) - a_j)").expect("parses"),
+        parse_expr("a_j - y_j").expect("parses"),
+    ];
+    let goals: Vec<RustGoal> = doc
+        .goals
+        .iter()
+        .zip(&results)
+        .map(|(g, r)| RustGoal {
+            of: &g.of,
+            wrt: &g.wrt,
+            result: r,
+        })
+        .collect();
     let source = emit_rust(&doc.context, &goals).expect("the results compile to Rust");
 
     let dir = scratch_dir();
@@ -60,12 +74,22 @@ fn emitted_softmax_ce_gradient_compiles_runs_and_matches_the_reference() {
         .arg(&file)
         .output()
         .expect("rustc runs");
-    assert!(compiled.status.success(), "rustc failed:\n{}\n{source}", String::from_utf8_lossy(&compiled.stderr));
+    assert!(
+        compiled.status.success(),
+        "rustc failed:\n{}\n{source}",
+        String::from_utf8_lossy(&compiled.stderr)
+    );
     let run = Command::new(&binary).output().expect("the kernel runs");
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    let values: Vec<f64> =
-        String::from_utf8_lossy(&run.stdout).lines().map(|l| l.parse().expect("a number per line")).collect();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let values: Vec<f64> = String::from_utf8_lossy(&run.stdout)
+        .lines()
+        .map(|l| l.parse().expect("a number per line"))
+        .collect();
     assert_eq!(values.len(), 5 + 25);
 
     let z = [1000.0, -1000.0, 3.5, 999.0, 0.0];
@@ -73,12 +97,18 @@ fn emitted_softmax_ce_gradient_compiles_runs_and_matches_the_reference() {
     let mut want = [0.0; 5];
     reference::softmax_cross_entropy_grad(&z, &y, &mut want);
     for (got, want) in values.iter().zip(&want) {
-        assert!(got.is_finite() && (got - want).abs() < 1e-15, "{got} vs {want}");
+        assert!(
+            got.is_finite() && (got - want).abs() < 1e-15,
+            "{got} vs {want}"
+        );
     }
     for i in 0..5 {
         for j in 0..5 {
             let (got, want) = (values[5 + 5 * i + j], reference::softmax_jacobian(&z, i, j));
-            assert!(got.is_finite() && (got - want).abs() < 1e-15, "({i},{j}): {got} vs {want}");
+            assert!(
+                got.is_finite() && (got - want).abs() < 1e-15,
+                "({i},{j}): {got} vs {want}"
+            );
         }
     }
 }

@@ -32,7 +32,12 @@ pub struct CheckOptions {
 
 impl Default for CheckOptions {
     fn default() -> Self {
-        CheckOptions { seed: 0x5EED_DE71_u64, points: 8, n_min: 2, n_max: 6 }
+        CheckOptions {
+            seed: 0x5EED_DE71_u64,
+            points: 8,
+            n_min: 2,
+            n_max: 6,
+        }
     }
 }
 
@@ -61,10 +66,20 @@ pub struct CheckSummary {
 pub enum CheckError {
     /// The compared values differ at a valid point.
     #[error("{what}: {lhs} ≠ {rhs} (relative error {rel_error:.3e}) at {point}")]
-    Mismatch { what: String, lhs: String, rhs: String, rel_error: f64, point: String },
+    Mismatch {
+        what: String,
+        lhs: String,
+        rhs: String,
+        rel_error: f64,
+        point: String,
+    },
     /// No point could be found where everything is defined and the hypotheses hold.
     #[error("no valid sample point{} after {attempts} attempts; last reason: {reason}", n.map(|n| format!(" for n = {n}")).unwrap_or_default())]
-    NoValidPoints { n: Option<i64>, attempts: usize, reason: String },
+    NoValidPoints {
+        n: Option<i64>,
+        attempts: usize,
+        reason: String,
+    },
     /// The terms cannot be evaluated at all (an unbound name, an oversized computation…).
     #[error("cannot evaluate: {0}")]
     Eval(#[from] EvalError),
@@ -89,7 +104,9 @@ pub(crate) struct Coverage {
 }
 
 /// Turn an evaluation error into "discard this point" or a hard failure.
-pub(crate) fn invalid_or_fail<T>(r: Result<T, EvalError>) -> Result<Result<T, Outcome>, CheckError> {
+pub(crate) fn invalid_or_fail<T>(
+    r: Result<T, EvalError>,
+) -> Result<Result<T, Outcome>, CheckError> {
     match r {
         Ok(v) => Ok(Ok(v)),
         Err(e) if e.is_invalid_point() => Ok(Err(Outcome::Invalid(e.to_string()))),
@@ -112,14 +129,22 @@ pub(crate) fn for_each_point(
         vec![None]
     };
     let wanted = opts.points.max(1);
-    let mut coverage = Coverage { points: 0, rejected: 0, n_values: sizes.iter().flatten().copied().collect() };
+    let mut coverage = Coverage {
+        points: 0,
+        rejected: 0,
+        n_values: sizes.iter().flatten().copied().collect(),
+    };
     for n in sizes {
         let mut accepted = 0;
         let mut attempt = 0;
         let mut reason = String::from("none tried");
         while accepted < wanted {
             if attempt >= wanted * ATTEMPTS_PER_POINT {
-                return Err(CheckError::NoValidPoints { n, attempts: attempt, reason });
+                return Err(CheckError::NoValidPoints {
+                    n,
+                    attempts: attempt,
+                    reason,
+                });
             }
             let drawn = sampler.draw(n, accepted, attempt)?;
             attempt += 1;
@@ -148,11 +173,21 @@ pub(crate) fn for_each_point(
 
 /// Check that `lhs = rhs` under the context: exactly at rational points when both sides
 /// are rational, else in f64 with relative tolerance [`REL_TOLERANCE`].
-pub fn check_equal(ctx: &Context, lhs: &Expr, rhs: &Expr, opts: &CheckOptions) -> Result<CheckSummary, CheckError> {
+pub fn check_equal(
+    ctx: &Context,
+    lhs: &Expr,
+    rhs: &Expr,
+    opts: &CheckOptions,
+) -> Result<CheckSummary, CheckError> {
     guarded(ctx, &[lhs, rhs], || check_equal_here(ctx, lhs, rhs, opts))
 }
 
-fn check_equal_here(ctx: &Context, lhs: &Expr, rhs: &Expr, opts: &CheckOptions) -> Result<CheckSummary, CheckError> {
+fn check_equal_here(
+    ctx: &Context,
+    lhs: &Expr,
+    rhs: &Expr,
+    opts: &CheckOptions,
+) -> Result<CheckSummary, CheckError> {
     let sampler = Sampler::new(ctx, &[lhs, rhs], opts.seed)?;
     let rational = is_rational(ctx, lhs) && is_rational(ctx, rhs);
     let mut all_exact = rational;
@@ -171,7 +206,9 @@ fn check_equal_here(ctx: &Context, lhs: &Expr, rhs: &Expr, opts: &CheckOptions) 
                         point: point.describe(),
                     });
                 }
-                (Err(e), _) | (_, Err(e)) if e.is_invalid_point() => return Ok(Outcome::Invalid(e.to_string())),
+                (Err(e), _) | (_, Err(e)) if e.is_invalid_point() => {
+                    return Ok(Outcome::Invalid(e.to_string()))
+                }
                 // Too large (or not rational after all) for exact arithmetic: fall back to f64.
                 _ => all_exact = false,
             }
@@ -203,7 +240,11 @@ fn check_equal_here(ctx: &Context, lhs: &Expr, rhs: &Expr, opts: &CheckOptions) 
         n_values: coverage.n_values,
         max_rel_error: max_rel,
         exact: all_exact,
-        tolerance: if all_exact { "exact".into() } else { format!("rel {REL_TOLERANCE:e}") },
+        tolerance: if all_exact {
+            "exact".into()
+        } else {
+            format!("rel {REL_TOLERANCE:e}")
+        },
         rejected: coverage.rejected,
     })
 }
@@ -223,12 +264,23 @@ pub fn check_derivative(
     result: &Expr,
     opts: &CheckOptions,
 ) -> Result<Vec<CheckSummary>, CheckError> {
-    guarded(ctx, &[of, wrt, result], || check_derivative_here(ctx, of, wrt, result, opts))
+    guarded(ctx, &[of, wrt, result], || {
+        check_derivative_here(ctx, of, wrt, result, opts)
+    })
 }
 
-fn check_derivative_here(ctx: &Context, of: &Expr, wrt: &Expr, result: &Expr, opts: &CheckOptions) -> Result<Vec<CheckSummary>, CheckError> {
+fn check_derivative_here(
+    ctx: &Context,
+    of: &Expr,
+    wrt: &Expr,
+    result: &Expr,
+    opts: &CheckOptions,
+) -> Result<Vec<CheckSummary>, CheckError> {
     if !wrt.is_variable() {
-        return Err(EvalError::Unsupported(format!("cannot differentiate with respect to `{wrt}`")).into());
+        return Err(EvalError::Unsupported(format!(
+            "cannot differentiate with respect to `{wrt}`"
+        ))
+        .into());
     }
     let sampler = Sampler::new(ctx, &[of, wrt, result], opts.seed)?;
     let (mut max_dual, mut max_fd) = (0.0f64, 0.0f64);
@@ -248,18 +300,33 @@ fn check_derivative_here(ctx: &Context, of: &Expr, wrt: &Expr, result: &Expr, op
             q.set(&var, x + h);
             eval_f64(ctx, of, &q)
         };
-        let (plus, minus) = match (invalid_or_fail(shifted(FD_EPS))?, invalid_or_fail(shifted(-FD_EPS))?) {
+        let (plus, minus) = match (
+            invalid_or_fail(shifted(FD_EPS))?,
+            invalid_or_fail(shifted(-FD_EPS))?,
+        ) {
             (Ok(p), Ok(m)) => (p, m),
             (Err(o), _) | (_, Err(o)) => return Ok(o),
         };
         let fd = (plus - minus) / (2.0 * FD_EPS);
         let err = rel_error(claimed, dual);
         if err > REL_TOLERANCE {
-            return Err(mismatch("the result differs from the dual-number derivative", claimed, dual, err, point));
+            return Err(mismatch(
+                "the result differs from the dual-number derivative",
+                claimed,
+                dual,
+                err,
+                point,
+            ));
         }
         if (claimed - fd).abs() > FD_ATOL + FD_RTOL * fd.abs() {
             let e = rel_error(claimed, fd);
-            return Err(mismatch("the result differs from central finite differences", claimed, fd, e, point));
+            return Err(mismatch(
+                "the result differs from central finite differences",
+                claimed,
+                fd,
+                e,
+                point,
+            ));
         }
         max_dual = max_dual.max(err);
         max_fd = max_fd.max(rel_error(claimed, fd));
@@ -276,19 +343,28 @@ fn check_derivative_here(ctx: &Context, of: &Expr, wrt: &Expr, result: &Expr, op
     };
     Ok(vec![
         summary("dual numbers", max_dual, format!("rel {REL_TOLERANCE:e}")),
-        summary("finite differences", max_fd, format!("eps {FD_EPS:e}, atol {FD_ATOL:e} + rtol {FD_RTOL:e}")),
+        summary(
+            "finite differences",
+            max_fd,
+            format!("eps {FD_EPS:e}, atol {FD_ATOL:e} + rtol {FD_RTOL:e}"),
+        ),
     ])
 }
 
 pub(crate) fn mismatch(what: &str, a: f64, b: f64, rel_error: f64, point: &Point) -> CheckError {
-    CheckError::Mismatch { what: what.into(), lhs: a.to_string(), rhs: b.to_string(), rel_error, point: point.describe() }
+    CheckError::Mismatch {
+        what: what.into(),
+        lhs: a.to_string(),
+        rhs: b.to_string(),
+        rel_error,
+        point: point.describe(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::syntax::{parse_expr, parse_file, parse_variable, IndexScope};
-
 
     fn e(s: &str) -> Expr {
         parse_expr(s).unwrap_or_else(|d| panic!("{d}"))
@@ -299,12 +375,18 @@ mod tests {
         let doc = parse_file(crate::numeric::SOFTMAX_CE).unwrap();
         let ctx = &doc.context;
         let opts = CheckOptions::default();
-        let right = check_equal(ctx, &e("D(a_i, z_j)"), &e("a_i*(delta(i,j) - a_j)"), &opts).unwrap();
+        let right =
+            check_equal(ctx, &e("D(a_i, z_j)"), &e("a_i*(delta(i,j) - a_j)"), &opts).unwrap();
         assert_eq!(right.n_values, vec![2, 3, 4, 5, 6]);
         assert_eq!(right.points, 40);
         assert!(!right.exact);
         assert!(right.max_rel_error <= REL_TOLERANCE);
-        let wrong = check_equal(ctx, &e("a_i*(delta(i,j) - a_j)"), &e("a_i*(delta(i,j) + a_j)"), &opts);
+        let wrong = check_equal(
+            ctx,
+            &e("a_i*(delta(i,j) - a_j)"),
+            &e("a_i*(delta(i,j) + a_j)"),
+            &opts,
+        );
         match wrong {
             Err(CheckError::Mismatch { point, .. }) => assert!(point.contains("z_1 = "), "{point}"),
             other => panic!("expected a mismatch, got {other:?}"),
@@ -315,16 +397,29 @@ mod tests {
         // Without the hypothesis the same step is caught.
         let mut bare = ctx.clone();
         bare.assumptions.clear();
-        assert!(matches!(check_equal(&bare, &e("sum_i(y_i)*a_j - y_j"), &e("a_j - y_j"), &opts), Err(CheckError::Mismatch { .. })));
+        assert!(matches!(
+            check_equal(&bare, &e("sum_i(y_i)*a_j - y_j"), &e("a_j - y_j"), &opts),
+            Err(CheckError::Mismatch { .. })
+        ));
     }
 
     #[test]
     fn an_equal_index_bug_is_caught() {
         // Right whenever i ≠ j, wrong when i = j: only points with equal indices expose it.
         let ctx = parse_file("index i, j in 1..n\n").unwrap().context;
-        let r = check_equal(&ctx, &e("D(z_i^2, z_j)"), &e("0*z_i"), &CheckOptions::default());
+        let r = check_equal(
+            &ctx,
+            &e("D(z_i^2, z_j)"),
+            &e("0*z_i"),
+            &CheckOptions::default(),
+        );
         assert!(matches!(r, Err(CheckError::Mismatch { .. })), "{r:?}");
-        let ok = check_equal(&ctx, &e("D(z_i^2, z_j)"), &e("2*z_i*delta(i,j)"), &CheckOptions::default());
+        let ok = check_equal(
+            &ctx,
+            &e("D(z_i^2, z_j)"),
+            &e("2*z_i*delta(i,j)"),
+            &CheckOptions::default(),
+        );
         assert!(ok.is_ok(), "{ok:?}");
     }
 
@@ -350,7 +445,9 @@ mod tests {
         let ctx = Context::default();
         let r = check_equal(&ctx, &e("log(-1 - x^2)"), &e("x"), &CheckOptions::default());
         match r {
-            Err(CheckError::NoValidPoints { attempts, reason, .. }) => {
+            Err(CheckError::NoValidPoints {
+                attempts, reason, ..
+            }) => {
                 assert_eq!(attempts, 8 * ATTEMPTS_PER_POINT);
                 assert!(reason.contains("log"), "{reason}");
             }
@@ -371,16 +468,29 @@ mod tests {
         assert_eq!(checks.len(), 2);
         assert_eq!(checks[0].against, "dual numbers");
         assert_eq!(checks[1].against, "finite differences");
-        assert!(checks.iter().all(|c| c.points == 40 && c.n_values == vec![2, 3, 4, 5, 6]));
+        assert!(checks
+            .iter()
+            .all(|c| c.points == 40 && c.n_values == vec![2, 3, 4, 5, 6]));
         let jac = check_derivative(ctx, &e("a_i"), &zj, &e("a_i*(delta(i,j) - a_j)"), &opts);
         assert!(jac.is_ok(), "{jac:?}");
         let wrong = check_derivative(ctx, &e("a_i"), &zj, &e("a_i*(1 - a_j)"), &opts);
-        assert!(matches!(wrong, Err(CheckError::Mismatch { .. })), "{wrong:?}");
+        assert!(
+            matches!(wrong, Err(CheckError::Mismatch { .. })),
+            "{wrong:?}"
+        );
         let json = serde_json::to_string(&checks[1]).unwrap();
-        assert!(json.contains("\"against\":\"finite differences\""), "{json}");
+        assert!(
+            json.contains("\"against\":\"finite differences\""),
+            "{json}"
+        );
         let back: CheckSummary = serde_json::from_str(&json).unwrap();
-        assert_eq!((back.points, &back.n_values, &back.tolerance), (40, &checks[1].n_values, &checks[1].tolerance));
-        assert!((back.max_rel_error - checks[1].max_rel_error).abs() <= 1e-12 * checks[1].max_rel_error);
+        assert_eq!(
+            (back.points, &back.n_values, &back.tolerance),
+            (40, &checks[1].n_values, &checks[1].tolerance)
+        );
+        assert!(
+            (back.max_rel_error - checks[1].max_rel_error).abs() <= 1e-12 * checks[1].max_rel_error
+        );
     }
 
     #[test]

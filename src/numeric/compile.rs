@@ -198,7 +198,9 @@ impl Kernel {
         let mut axis_vars = Vec::new();
         for name in axes {
             if scope.iter().any(|(n, _)| n == name) {
-                return Err(compile_error(format!("the output index `{name}` is given twice")));
+                return Err(compile_error(format!(
+                    "the output index `{name}` is given twice"
+                )));
             }
             let (lo, hi) = index_range(ctx, name);
             let v = b.new_var(name, &lo, &hi);
@@ -206,7 +208,9 @@ impl Kernel {
             scope.push((name.clone(), Ix::Var(v)));
         }
         if let Some(free) = expr.free_indices().iter().find(|i| !axes.contains(i)) {
-            return Err(compile_error(format!("the index `{free}` is free in the expression but not an output index")));
+            return Err(compile_error(format!(
+                "the index `{free}` is free in the expression but not an output index"
+            )));
         }
         let root = b.build(expr, &scope, 0)?;
         b.finish(root, axis_vars)
@@ -224,7 +228,11 @@ impl Kernel {
 
     /// The names of the output indices, in the order of the output's dimensions.
     pub fn axes(&self) -> Vec<&str> {
-        self.axes.iter().filter_map(|&v| self.vars.get(v)).map(|v| v.name.as_str()).collect()
+        self.axes
+            .iter()
+            .filter_map(|&v| self.vars.get(v))
+            .map(|v| v.name.as_str())
+            .collect()
     }
 
     pub fn scratch(&self) -> Scratch {
@@ -242,31 +250,65 @@ impl Kernel {
     pub fn output_len(&self, sizes: &[i64]) -> Result<usize, KernelError> {
         let mut len: i64 = 1;
         for &v in &self.axes {
-            let var = self.vars.get(v).ok_or_else(|| argument_error("no such output index"))?;
+            let var = self
+                .vars
+                .get(v)
+                .ok_or_else(|| argument_error("no such output index"))?;
             let (lo, hi) = (lim_value(var.lo, sizes)?, lim_value(var.hi, sizes)?);
-            len = len.checked_mul((hi - lo + 1).max(0)).ok_or_else(|| argument_error("the output is too large"))?;
+            len = len
+                .checked_mul((hi - lo + 1).max(0))
+                .ok_or_else(|| argument_error("the output is too large"))?;
         }
         usize::try_from(len).map_err(|_| argument_error("the output is too large"))
     }
 
     /// Evaluate into `out` (row-major over the output indices). `sizes` and `inputs` follow
     /// [`Kernel::sizes`] and [`Kernel::inputs`]; arrays are row-major over their index ranges.
-    pub fn eval(&self, sizes: &[i64], inputs: &[&[f64]], out: &mut [f64], scratch: &mut Scratch) -> Result<(), KernelError> {
+    pub fn eval(
+        &self,
+        sizes: &[i64],
+        inputs: &[&[f64]],
+        out: &mut [f64],
+        scratch: &mut Scratch,
+    ) -> Result<(), KernelError> {
         self.prepare(sizes, inputs, out, scratch)?;
-        Run { k: self, sizes, inputs, out, s: scratch }.block(0, None)
+        Run {
+            k: self,
+            sizes,
+            inputs,
+            out,
+            s: scratch,
+        }
+        .block(0, None)
     }
 
     /// [`Kernel::eval`] with arguments by name, allocating the output; for tests and tools.
-    pub fn eval_named(&self, sizes: &[(&str, i64)], inputs: &[(&str, &[f64])]) -> Result<Vec<f64>, KernelError> {
+    pub fn eval_named(
+        &self,
+        sizes: &[(&str, i64)],
+        inputs: &[(&str, &[f64])],
+    ) -> Result<Vec<f64>, KernelError> {
         let sizes: Vec<i64> = self
             .sizes
             .iter()
-            .map(|s| sizes.iter().find(|(n, _)| n == s).map(|(_, v)| *v).ok_or_else(|| argument_error(format!("no size `{s}`"))))
+            .map(|s| {
+                sizes
+                    .iter()
+                    .find(|(n, _)| n == s)
+                    .map(|(_, v)| *v)
+                    .ok_or_else(|| argument_error(format!("no size `{s}`")))
+            })
             .collect::<Result<_, _>>()?;
         let inputs: Vec<&[f64]> = self
             .inputs
             .iter()
-            .map(|i| inputs.iter().find(|(n, _)| *n == i.name).map(|(_, v)| *v).ok_or_else(|| argument_error(format!("no input `{}`", i.name))))
+            .map(|i| {
+                inputs
+                    .iter()
+                    .find(|(n, _)| *n == i.name)
+                    .map(|(_, v)| *v)
+                    .ok_or_else(|| argument_error(format!("no input `{}`", i.name)))
+            })
             .collect::<Result<_, _>>()?;
         let mut out = vec![0.0; self.output_len(&sizes)?];
         self.eval(&sizes, &inputs, &mut out, &mut self.scratch())?;
@@ -274,7 +316,13 @@ impl Kernel {
     }
 
     /// Check the arguments and lay out the inputs and the output.
-    fn prepare(&self, sizes: &[i64], inputs: &[&[f64]], out: &[f64], s: &mut Scratch) -> Result<(), KernelError> {
+    fn prepare(
+        &self,
+        sizes: &[i64],
+        inputs: &[&[f64]],
+        out: &[f64],
+        s: &mut Scratch,
+    ) -> Result<(), KernelError> {
         if sizes.len() != self.sizes.len() || inputs.len() != self.inputs.len() {
             return Err(argument_error(format!(
                 "expected {} sizes and {} inputs, got {} and {}",
@@ -284,23 +332,43 @@ impl Kernel {
                 inputs.len()
             )));
         }
-        if s.regs.len() != self.ops.len() || s.vecs.len() != self.vslots || s.bounds.len() != self.vars.len() {
-            return Err(argument_error("the scratch space belongs to another kernel"));
+        if s.regs.len() != self.ops.len()
+            || s.vecs.len() != self.vslots
+            || s.bounds.len() != self.vars.len()
+        {
+            return Err(argument_error(
+                "the scratch space belongs to another kernel",
+            ));
         }
         for (slot, var) in s.bounds.iter_mut().zip(&self.vars) {
             *slot = (lim_value(var.lo, sizes)?, lim_value(var.hi, sizes)?);
         }
         for (k, (input, data)) in self.inputs.iter().zip(inputs).enumerate() {
-            let dims = s.layout.get_mut(k * self.max_arity..(k + 1) * self.max_arity).ok_or_else(|| argument_error("layout"))?;
+            let dims = s
+                .layout
+                .get_mut(k * self.max_arity..(k + 1) * self.max_arity)
+                .ok_or_else(|| argument_error("layout"))?;
             let len = lay_out(input.shape.iter().map(|ranges| extent(ranges, sizes)), dims)?;
             if data.len() as i64 != len {
-                return Err(argument_error(format!("`{}` has {} values, expected {len}", input.name, data.len())));
+                return Err(argument_error(format!(
+                    "`{}` has {} values, expected {len}",
+                    input.name,
+                    data.len()
+                )));
             }
         }
-        let axes = self.axes.iter().map(|&v| s.bounds.get(v).copied().ok_or_else(|| argument_error("output index")));
+        let axes = self.axes.iter().map(|&v| {
+            s.bounds
+                .get(v)
+                .copied()
+                .ok_or_else(|| argument_error("output index"))
+        });
         let len = lay_out(axes, &mut s.out_layout)?;
         if out.len() as i64 != len {
-            return Err(argument_error(format!("the output has {} places, expected {len}", out.len())));
+            return Err(argument_error(format!(
+                "the output has {} places, expected {len}",
+                out.len()
+            )));
         }
         Ok(())
     }
@@ -309,7 +377,10 @@ impl Kernel {
 fn lim_value(l: Lim, sizes: &[i64]) -> Result<i64, KernelError> {
     match l {
         Lim::Int(v) => Ok(v),
-        Lim::Size(k) => sizes.get(k).copied().ok_or_else(|| argument_error("missing size")),
+        Lim::Size(k) => sizes
+            .get(k)
+            .copied()
+            .ok_or_else(|| argument_error("missing size")),
     }
 }
 
@@ -325,7 +396,10 @@ fn extent(ranges: &[(Lim, Lim)], sizes: &[i64]) -> Result<(i64, i64), KernelErro
 }
 
 /// Row-major strides for the given ranges, written to `dims`; returns the total length.
-fn lay_out(ranges: impl DoubleEndedIterator<Item = Result<(i64, i64), KernelError>>, dims: &mut [(i64, i64, i64)]) -> Result<i64, KernelError> {
+fn lay_out(
+    ranges: impl DoubleEndedIterator<Item = Result<(i64, i64), KernelError>>,
+    dims: &mut [(i64, i64, i64)],
+) -> Result<i64, KernelError> {
     let ranges: Vec<Result<(i64, i64), KernelError>> = ranges.collect();
     let mut stride: i64 = 1;
     for (k, r) in ranges.into_iter().enumerate().rev() {
@@ -335,7 +409,9 @@ fn lay_out(ranges: impl DoubleEndedIterator<Item = Result<(i64, i64), KernelErro
         if let Some(d) = dims.get_mut(k) {
             *d = (lo, len, stride);
         }
-        stride = stride.checked_mul(len).ok_or_else(|| argument_error("an array is too large"))?;
+        stride = stride
+            .checked_mul(len)
+            .ok_or_else(|| argument_error("an array is too large"))?;
     }
     Ok(stride)
 }
@@ -415,7 +491,11 @@ impl<'c> Builder<'c> {
 
     fn new_var(&mut self, name: &str, lo: &Bound, hi: &Bound) -> VarId {
         let (lo, hi) = (self.lim(lo), self.lim(hi));
-        self.vars.push(LoopVar { name: name.to_string(), lo, hi });
+        self.vars.push(LoopVar {
+            name: name.to_string(),
+            lo,
+            hi,
+        });
         self.var_reduction.push(None);
         self.vars.len() - 1
     }
@@ -425,7 +505,9 @@ impl<'c> Builder<'c> {
             return Ok(id);
         }
         if self.ops.len() >= MAX_NODES {
-            return Err(compile_error(format!("the kernel would have more than {MAX_NODES} nodes")));
+            return Err(compile_error(format!(
+                "the kernel would have more than {MAX_NODES} nodes"
+            )));
         }
         let mut deps = BTreeSet::new();
         let mut uses = |ix: &Ix| {
@@ -482,19 +564,30 @@ impl<'c> Builder<'c> {
             .iter()
             .map(|i| match i {
                 Ix::Int(v) => (Lim::Int(*v), Lim::Int(*v)),
-                Ix::Var(v) => self.vars.get(*v).map(|var| (var.lo, var.hi)).unwrap_or((Lim::Int(1), Lim::Int(0))),
+                Ix::Var(v) => self
+                    .vars
+                    .get(*v)
+                    .map(|var| (var.lo, var.hi))
+                    .unwrap_or((Lim::Int(1), Lim::Int(0))),
             })
             .collect();
         let k = match self.inputs.iter().position(|i| i.name == name) {
             Some(k) => k,
             None => {
-                self.inputs.push(KernelInput { name: name.to_string(), shape: vec![Vec::new(); ix.len()] });
+                self.inputs.push(KernelInput {
+                    name: name.to_string(),
+                    shape: vec![Vec::new(); ix.len()],
+                });
                 self.inputs.len() - 1
             }
         };
         let input = &mut self.inputs[k];
         if input.shape.len() != ix.len() {
-            return Err(compile_error(format!("`{name}` is used with {} and with {} indices", input.shape.len(), ix.len())));
+            return Err(compile_error(format!(
+                "`{name}` is used with {} and with {} indices",
+                input.shape.len(),
+                ix.len()
+            )));
         }
         for (slot, r) in input.shape.iter_mut().zip(ranges) {
             if !slot.contains(&r) {
@@ -504,9 +597,16 @@ impl<'c> Builder<'c> {
         Ok(k)
     }
 
-    fn build(&mut self, e: &Expr, scope: &[(String, Ix)], depth: usize) -> Result<NodeId, KernelError> {
+    fn build(
+        &mut self,
+        e: &Expr,
+        scope: &[(String, Ix)],
+        depth: usize,
+    ) -> Result<NodeId, KernelError> {
         if depth > MAX_BUILD_DEPTH {
-            return Err(compile_error(format!("the expression nests more than {MAX_BUILD_DEPTH} levels")));
+            return Err(compile_error(format!(
+                "the expression nests more than {MAX_BUILD_DEPTH} levels"
+            )));
         }
         let d = depth + 1;
         match e {
@@ -523,7 +623,10 @@ impl<'c> Builder<'c> {
                 self.push(Op::Scalar(k))
             }
             Expr::Idx(name, ix) => {
-                let ix = ix.iter().map(|i| self.resolve(i, scope)).collect::<Result<Vec<_>, _>>()?;
+                let ix = ix
+                    .iter()
+                    .map(|i| self.resolve(i, scope))
+                    .collect::<Result<Vec<_>, _>>()?;
                 if let Some((k, def)) = find_definition(self.ctx, name) {
                     return self.instance(k, def, ix, d);
                 }
@@ -586,12 +689,20 @@ impl<'c> Builder<'c> {
                 (a, b) => self.push(Op::Delta(a, b)),
             },
             Expr::Sum(s) => self.reduction(0, s, scope, None, d),
-            Expr::D(_, _) => Err(compile_error("a derivative D(…) remains; compile the derived result")),
+            Expr::D(_, _) => Err(compile_error(
+                "a derivative D(…) remains; compile the derived result",
+            )),
         }
     }
 
     /// A definition's body at concrete kernel indices, built once per index tuple.
-    fn instance(&mut self, k: usize, def: &Definition, args: Vec<Ix>, depth: usize) -> Result<NodeId, KernelError> {
+    fn instance(
+        &mut self,
+        k: usize,
+        def: &Definition,
+        args: Vec<Ix>,
+        depth: usize,
+    ) -> Result<NodeId, KernelError> {
         let key = (k, args);
         if let Some(&id) = self.instances.get(&key) {
             return Ok(id);
@@ -629,7 +740,13 @@ impl<'c> Builder<'c> {
     }
 
     /// `… exp(e) … / sum_k(exp(f_k))` with both exponentials shifted by `m = max_k f_k`.
-    fn softmax_quotient(&mut self, num: &Expr, den: &Expr, scope: &[(String, Ix)], depth: usize) -> Result<Option<NodeId>, KernelError> {
+    fn softmax_quotient(
+        &mut self,
+        num: &Expr,
+        den: &Expr,
+        scope: &[(String, Ix)],
+        depth: usize,
+    ) -> Result<Option<NodeId>, KernelError> {
         let Some(sum) = exp_sum(den) else {
             return Ok(None);
         };
@@ -637,20 +754,35 @@ impl<'c> Builder<'c> {
             Expr::Mul(fs) => fs.iter().collect(),
             other => vec![other],
         };
-        let Some(p) = factors.iter().position(|f| matches!(f, Expr::Call(Func::Exp, _))) else {
+        let Some(p) = factors
+            .iter()
+            .position(|f| matches!(f, Expr::Call(Func::Exp, _)))
+        else {
             return Ok(None);
         };
         let (m, shifted) = self.shifted_sum(sum, scope, depth)?;
-        let numerator = self.product(factors.into_iter().enumerate().map(|(q, f)| (f, q == p)), scope, Some(m), depth)?;
+        let numerator = self.product(
+            factors.into_iter().enumerate().map(|(q, f)| (f, q == p)),
+            scope,
+            Some(m),
+            depth,
+        )?;
         Ok(Some(self.push(Op::Div(numerator, shifted))?))
     }
 
     /// `log(sum_k(exp(f_k))) = m + log(sum_k(exp(f_k - m)))`, and the log of a softmax
     /// quotient `log(exp(e)/sum_k(exp(f_k))) = (e - m) - log(sum_k(exp(f_k - m)))`,
     /// looking through a definition such as `a_i`.
-    fn stable_log(&mut self, arg: &Expr, scope: &[(String, Ix)], depth: usize) -> Result<Option<NodeId>, KernelError> {
+    fn stable_log(
+        &mut self,
+        arg: &Expr,
+        scope: &[(String, Ix)],
+        depth: usize,
+    ) -> Result<Option<NodeId>, KernelError> {
         if depth > MAX_BUILD_DEPTH {
-            return Err(compile_error(format!("the expression nests more than {MAX_BUILD_DEPTH} levels")));
+            return Err(compile_error(format!(
+                "the expression nests more than {MAX_BUILD_DEPTH} levels"
+            )));
         }
         if let Some(sum) = exp_sum(arg) {
             let (m, shifted) = self.shifted_sum(sum, scope, depth)?;
@@ -673,7 +805,10 @@ impl<'c> Builder<'c> {
                     return Ok(None);
                 };
                 let args = match arg {
-                    Expr::Idx(_, ix) => ix.iter().map(|i| self.resolve(i, scope)).collect::<Result<Vec<_>, _>>()?,
+                    Expr::Idx(_, ix) => ix
+                        .iter()
+                        .map(|i| self.resolve(i, scope))
+                        .collect::<Result<Vec<_>, _>>()?,
                     _ => Vec::new(),
                 };
                 let inner = definition_scope(def, &args)?;
@@ -684,7 +819,12 @@ impl<'c> Builder<'c> {
     }
 
     /// The max `m = max_k f_k` and the shifted sum `sum_k(exp(f_k - m))` of `sum_k(exp(f_k))`.
-    fn shifted_sum(&mut self, sum: &Sum, scope: &[(String, Ix)], depth: usize) -> Result<(NodeId, NodeId), KernelError> {
+    fn shifted_sum(
+        &mut self,
+        sum: &Sum,
+        scope: &[(String, Ix)],
+        depth: usize,
+    ) -> Result<(NodeId, NodeId), KernelError> {
         let m = self.reduction(1, sum, scope, None, depth)?;
         let shifted = self.reduction(2, sum, scope, Some(m), depth)?;
         Ok((m, shifted))
@@ -692,9 +832,20 @@ impl<'c> Builder<'c> {
 
     /// A reduction over a fresh loop variable: kind 0 sums the body, 1 takes the max of the
     /// exponent of an `exp` body, 2 sums `exp(exponent - shift)`.
-    fn reduction(&mut self, kind: u8, s: &Sum, scope: &[(String, Ix)], shift: Option<NodeId>, depth: usize) -> Result<NodeId, KernelError> {
+    fn reduction(
+        &mut self,
+        kind: u8,
+        s: &Sum,
+        scope: &[(String, Ix)],
+        shift: Option<NodeId>,
+        depth: usize,
+    ) -> Result<NodeId, KernelError> {
         let term = Expr::Sum(s.clone());
-        let free = term.free_indices().iter().map(|n| self.resolve(&Index::Name(n.clone()), scope)).collect::<Result<Vec<_>, _>>()?;
+        let free = term
+            .free_indices()
+            .iter()
+            .map(|n| self.resolve(&Index::Name(n.clone()), scope))
+            .collect::<Result<Vec<_>, _>>()?;
         let key = (kind, term, free);
         if let Some(&id) = self.reductions.get(&key) {
             return Ok(id);
@@ -728,9 +879,18 @@ impl<'c> Builder<'c> {
         let nvars = self.vars.len();
         // Block of a variable's loop is v + 1; its depth orders variables along a chain.
         let mut var_depth = vec![0usize; nvars];
-        let block_depth = |b: usize, var_depth: &[usize]| if b == 0 { 0 } else { var_depth.get(b - 1).copied().unwrap_or(0) };
+        let block_depth = |b: usize, var_depth: &[usize]| {
+            if b == 0 {
+                0
+            } else {
+                var_depth.get(b - 1).copied().unwrap_or(0)
+            }
+        };
         let deepest = |deps: &[VarId], var_depth: &[usize]| {
-            deps.iter().copied().max_by_key(|&v| (var_depth.get(v).copied().unwrap_or(0), v)).map_or(0, |v| v + 1)
+            deps.iter()
+                .copied()
+                .max_by_key(|&v| (var_depth.get(v).copied().unwrap_or(0), v))
+                .map_or(0, |v| v + 1)
         };
         for (t, &v) in axes.iter().enumerate() {
             if let Some(d) = var_depth.get_mut(v) {
@@ -754,7 +914,11 @@ impl<'c> Builder<'c> {
         let place: Vec<usize> = self.deps.iter().map(|d| deepest(d, &var_depth)).collect();
         let mut blocks = vec![Block::default(); nvars + 1];
         for (id, op) in self.ops.iter().enumerate() {
-            let item = if matches!(op, Op::Reduce(..)) { Item::Reduce(id) } else { Item::Node(id) };
+            let item = if matches!(op, Op::Reduce(..)) {
+                Item::Reduce(id)
+            } else {
+                Item::Node(id)
+            };
             blocks[place[id]].items.push(item);
         }
         let mut outer = 0;
@@ -764,7 +928,10 @@ impl<'c> Builder<'c> {
         }
         blocks[outer].items.push(Item::Store);
         for b in blocks.iter_mut() {
-            b.leaf = !b.items.iter().any(|i| matches!(i, Item::Reduce(_) | Item::Output(_)));
+            b.leaf = !b
+                .items
+                .iter()
+                .any(|i| matches!(i, Item::Reduce(_) | Item::Output(_)));
         }
         let mut vslots = 0;
         let slot = place
@@ -777,7 +944,12 @@ impl<'c> Builder<'c> {
                 let var = Ix::Var(b - 1);
                 match &self.ops[id] {
                     // Contiguous when the loop variable is the last index and only there.
-                    Op::Load(_, ix) if ix.last() == Some(&var) && ix.iter().filter(|i| **i == var).count() == 1 => Slot::View,
+                    Op::Load(_, ix)
+                        if ix.last() == Some(&var)
+                            && ix.iter().filter(|i| **i == var).count() == 1 =>
+                    {
+                        Slot::View
+                    }
                     _ if id == root => Slot::Output,
                     _ => {
                         vslots += 1;
@@ -808,14 +980,29 @@ impl<'c> Builder<'c> {
         let mut inputs = self.inputs.clone();
         for (k, input) in self.inputs.into_iter().enumerate() {
             inputs[input_order[k]] = KernelInput {
-                shape: input.shape.into_iter().map(|r| r.into_iter().map(|(l, h)| (remap(l), remap(h))).collect()).collect(),
+                shape: input
+                    .shape
+                    .into_iter()
+                    .map(|r| r.into_iter().map(|(l, h)| (remap(l), remap(h))).collect())
+                    .collect(),
                 ..input
             };
         }
         let mut sizes = self.sizes.clone();
         sizes.sort();
         let max_arity = inputs.iter().map(KernelInput::arity).max().unwrap_or(0);
-        Ok(Kernel { ops: self.ops, vars: self.vars, inputs, sizes, axes, root, blocks, slot, vslots, max_arity })
+        Ok(Kernel {
+            ops: self.ops,
+            vars: self.vars,
+            inputs,
+            sizes,
+            axes,
+            root,
+            blocks,
+            slot,
+            vslots,
+            max_arity,
+        })
     }
 }
 
@@ -845,14 +1032,22 @@ fn definition_scope(def: &Definition, args: &[Ix]) -> Result<Vec<(String, Ix)>, 
         _ => Vec::new(),
     };
     if params.len() != args.len() {
-        return Err(compile_error(format!("`{}` is used with {} indices, defined with {}", def.name, args.len(), params.len())));
+        return Err(compile_error(format!(
+            "`{}` is used with {} indices, defined with {}",
+            def.name,
+            args.len(),
+            params.len()
+        )));
     }
     params
         .into_iter()
         .zip(args)
         .map(|(p, a)| match p {
             Index::Name(n) => Ok((n.clone(), *a)),
-            Index::Int(_) => Err(compile_error(format!("the definition of `{}` has a number as an index", def.name))),
+            Index::Int(_) => Err(compile_error(format!(
+                "the definition of `{}` has a number as an index",
+                def.name
+            ))),
         })
         .collect()
 }
@@ -883,8 +1078,17 @@ impl Run<'_> {
     }
 
     /// The flat offset of an input element, and how it moves as `var` advances by one.
-    fn offset(&self, input: usize, ix: &[Ix], var: Option<VarId>) -> Result<(usize, i64), KernelError> {
-        let dims = self.s.layout.get(input * self.k.max_arity..).ok_or_else(missing)?;
+    fn offset(
+        &self,
+        input: usize,
+        ix: &[Ix],
+        var: Option<VarId>,
+    ) -> Result<(usize, i64), KernelError> {
+        let dims = self
+            .s
+            .layout
+            .get(input * self.k.max_arity..)
+            .ok_or_else(missing)?;
         let mut offset = 0i64;
         let mut step = 0i64;
         for (i, &(lo, len, stride)) in ix.iter().zip(dims) {
@@ -929,7 +1133,9 @@ impl Run<'_> {
                             Some(Slot::Output) => self.output_node(*id, v, len)?,
                             _ => self.vector_node(*id, v, len)?,
                         },
-                        Item::Store if k.slot.get(k.root) != Some(&Slot::Output) => self.store(Some((v, len)))?,
+                        Item::Store if k.slot.get(k.root) != Some(&Slot::Output) => {
+                            self.store(Some((v, len)))?
+                        }
                         _ => {}
                     }
                 }
@@ -982,7 +1188,11 @@ impl Run<'_> {
                     return Err(missing());
                 };
                 if let Some(r) = self.s.regs.get_mut(id) {
-                    *r = if *kind == Reduce::Sum { 0.0 } else { f64::NEG_INFINITY };
+                    *r = if *kind == Reduce::Sum {
+                        0.0
+                    } else {
+                        f64::NEG_INFINITY
+                    };
                 }
                 self.block(var + 1, Some(id))?;
             }
@@ -996,11 +1206,20 @@ impl Run<'_> {
         let r = |a: &NodeId| self.reg(*a);
         Ok(match self.k.ops.get(id).ok_or_else(missing)? {
             Op::Const(bits) => f64::from_bits(*bits),
-            Op::Scalar(p) => self.inputs.get(*p).and_then(|x| x.first()).copied().ok_or_else(missing)?,
+            Op::Scalar(p) => self
+                .inputs
+                .get(*p)
+                .and_then(|x| x.first())
+                .copied()
+                .ok_or_else(missing)?,
             Op::Size(k) => self.sizes.get(*k).copied().unwrap_or(0) as f64,
             Op::Load(p, ix) => {
                 let (offset, _) = self.offset(*p, ix, None)?;
-                self.inputs.get(*p).and_then(|x| x.get(offset)).copied().ok_or_else(missing)?
+                self.inputs
+                    .get(*p)
+                    .and_then(|x| x.get(offset))
+                    .copied()
+                    .ok_or_else(missing)?
             }
             Op::Delta(a, b) => f64::from(u8::from(self.ix(*a) == self.ix(*b))),
             Op::Add(a, b) => r(a) + r(b),
@@ -1024,7 +1243,10 @@ impl Run<'_> {
                     return Err(missing());
                 };
                 let (offset, _) = self.offset(*p, ix, Some(var))?;
-                let data = self.inputs.get(*p).and_then(|d| d.get(offset..offset + len));
+                let data = self
+                    .inputs
+                    .get(*p)
+                    .and_then(|d| d.get(offset..offset + len));
                 Ok(Src::Vector(data.ok_or_else(missing)?))
             }
             _ => Ok(Src::Scalar(self.reg(id))),
@@ -1068,7 +1290,11 @@ impl Run<'_> {
                 } else {
                     for (t, o) in out.iter_mut().enumerate() {
                         let at = offset as i64 + step * t as i64;
-                        *o = usize::try_from(at).ok().and_then(|a| data.get(a)).copied().ok_or_else(missing)?;
+                        *o = usize::try_from(at)
+                            .ok()
+                            .and_then(|a| data.get(a))
+                            .copied()
+                            .ok_or_else(missing)?;
                     }
                 }
             }
@@ -1081,15 +1307,40 @@ impl Run<'_> {
                     *o = f64::from(u8::from(at(a, t) == at(b, t)));
                 }
             }
-            Op::Add(a, b) => binary(out, self.src(*a, var, len)?, self.src(*b, var, len)?, |x, y| x + y),
-            Op::Sub(a, b) => binary(out, self.src(*a, var, len)?, self.src(*b, var, len)?, |x, y| x - y),
-            Op::Mul(a, b) => binary(out, self.src(*a, var, len)?, self.src(*b, var, len)?, |x, y| x * y),
+            Op::Add(a, b) => binary(
+                out,
+                self.src(*a, var, len)?,
+                self.src(*b, var, len)?,
+                |x, y| x + y,
+            ),
+            Op::Sub(a, b) => binary(
+                out,
+                self.src(*a, var, len)?,
+                self.src(*b, var, len)?,
+                |x, y| x - y,
+            ),
+            Op::Mul(a, b) => binary(
+                out,
+                self.src(*a, var, len)?,
+                self.src(*b, var, len)?,
+                |x, y| x * y,
+            ),
             Op::Div(a, b) => match self.src(*b, var, len)? {
                 // One division per chunk instead of one per element.
-                Src::Scalar(y) => binary(out, self.src(*a, var, len)?, Src::Scalar(1.0 / y), |x, r| x * r),
+                Src::Scalar(y) => binary(
+                    out,
+                    self.src(*a, var, len)?,
+                    Src::Scalar(1.0 / y),
+                    |x, r| x * r,
+                ),
                 b => binary(out, self.src(*a, var, len)?, b, |x, y| x / y),
             },
-            Op::Pow(a, b) => binary(out, self.src(*a, var, len)?, self.src(*b, var, len)?, f64::powf),
+            Op::Pow(a, b) => binary(
+                out,
+                self.src(*a, var, len)?,
+                self.src(*b, var, len)?,
+                f64::powf,
+            ),
             Op::Neg(a) => unary(out, self.src(*a, var, len)?, |x| -x),
             Op::Powi(a, n) => unary(out, self.src(*a, var, len)?, |x| x.powi(*n)),
             Op::Call(f, a) => {
@@ -1124,7 +1375,10 @@ impl Run<'_> {
         let offset = self.output_offset()?;
         let (var, len) = chunk.unwrap_or((0, 1));
         let out = std::mem::take(&mut self.out);
-        let r = match (out.get_mut(offset..offset + len), self.src(self.k.root, var, len)) {
+        let r = match (
+            out.get_mut(offset..offset + len),
+            self.src(self.k.root, var, len),
+        ) {
             (Some(target), Ok(Src::Vector(v))) => match v.get(..len) {
                 Some(v) => {
                     target.copy_from_slice(v);
@@ -1212,7 +1466,11 @@ mod tests {
             .inputs
             .iter()
             .map(|input| {
-                let extents: Vec<(i64, i64)> = input.shape.iter().map(|r| extent(r, sizes).unwrap()).collect();
+                let extents: Vec<(i64, i64)> = input
+                    .shape
+                    .iter()
+                    .map(|r| extent(r, sizes).unwrap())
+                    .collect();
                 let mut values = Vec::new();
                 let mut ix: Vec<i64> = extents.iter().map(|e| e.0).collect();
                 if extents.iter().any(|(lo, hi)| lo > hi) {
@@ -1240,20 +1498,34 @@ mod tests {
     /// Compile and compare with the evaluator at sampled points for n = 2..=6.
     fn agrees_with_evaluator(ctx: &Context, src: &str, out_axes: &[&str]) {
         let expr = e(src);
-        let kernel = Kernel::compile(ctx, &expr, &axes(out_axes)).unwrap_or_else(|err| panic!("{src}: {err}"));
+        let kernel = Kernel::compile(ctx, &expr, &axes(out_axes))
+            .unwrap_or_else(|err| panic!("{src}: {err}"));
         let sampler = Sampler::new(ctx, &[&expr], 11).unwrap();
         for n in 2..=6 {
             let point = sampler.draw(Some(n), 2, 0).unwrap().unwrap();
-            let sizes: Vec<i64> = kernel.sizes.iter().map(|s| point.range(s).unwrap_or(n)).collect();
+            let sizes: Vec<i64> = kernel
+                .sizes
+                .iter()
+                .map(|s| point.range(s).unwrap_or(n))
+                .collect();
             let data = inputs_from(&kernel, &sizes, &point);
             let slices: Vec<&[f64]> = data.iter().map(Vec::as_slice).collect();
             let mut out = vec![0.0; kernel.output_len(&sizes).unwrap()];
-            kernel.eval(&sizes, &slices, &mut out, &mut kernel.scratch()).unwrap();
+            kernel
+                .eval(&sizes, &slices, &mut out, &mut kernel.scratch())
+                .unwrap();
             let mut q = point.clone();
-            let extents: Vec<(i64, i64)> = kernel.axes.iter().map(|&v| {
-                let var = &kernel.vars[v];
-                (lim_value(var.lo, &sizes).unwrap(), lim_value(var.hi, &sizes).unwrap())
-            }).collect();
+            let extents: Vec<(i64, i64)> = kernel
+                .axes
+                .iter()
+                .map(|&v| {
+                    let var = &kernel.vars[v];
+                    (
+                        lim_value(var.lo, &sizes).unwrap(),
+                        lim_value(var.hi, &sizes).unwrap(),
+                    )
+                })
+                .collect();
             let mut flat = 0;
             let mut ix: Vec<i64> = extents.iter().map(|e| e.0).collect();
             loop {
@@ -1261,7 +1533,11 @@ mod tests {
                     q.set_index(name, *v);
                 }
                 let want = eval_f64(ctx, &expr, &q).unwrap();
-                assert!((out[flat] - want).abs() <= 1e-12 * want.abs().max(1.0), "{src} at {ix:?}, n = {n}: {} vs {want}", out[flat]);
+                assert!(
+                    (out[flat] - want).abs() <= 1e-12 * want.abs().max(1.0),
+                    "{src} at {ix:?}, n = {n}: {} vs {want}",
+                    out[flat]
+                );
                 flat += 1;
                 let mut p = ix.len();
                 let done = loop {
@@ -1290,14 +1566,22 @@ mod tests {
         agrees_with_evaluator(&ctx, "a_i*(delta(i,j) - a_j)", &["i", "j"]);
         agrees_with_evaluator(&ctx, "l", &[]);
         agrees_with_evaluator(&ctx, "sum_i(y_i)*a_j - y_j/n + 2^(-3)", &["j"]);
-        let layer = parse_file("index i, j, k in 1..n\nlet h_i = tanh(sum_k(W_{i,k} * x_k))\n").unwrap().context;
+        let layer = parse_file("index i, j, k in 1..n\nlet h_i = tanh(sum_k(W_{i,k} * x_k))\n")
+            .unwrap()
+            .context;
         agrees_with_evaluator(&layer, "(1 - h_i^2)*W_{i,j}", &["i", "j"]);
         agrees_with_evaluator(&layer, "sum_k(W_{k,j}*x_k)*delta(j, 2) + x_1", &["j"]);
-        let regression = parse_file("index i in 1..n\nlet l = sum_i((w*x_i + b - t_i)^2) / 2\n").unwrap().context;
+        let regression = parse_file("index i in 1..n\nlet l = sum_i((w*x_i + b - t_i)^2) / 2\n")
+            .unwrap()
+            .context;
         agrees_with_evaluator(&regression, "sum_i((w*x_i + b - t_i)*x_i)", &[]);
         agrees_with_evaluator(&regression, "l", &[]);
         let scalars = Context::default();
-        agrees_with_evaluator(&scalars, "sigmoid(x)*(1 - sigmoid(x)) + softplus(x)^x0 / sqrt(2)", &[]);
+        agrees_with_evaluator(
+            &scalars,
+            "sigmoid(x)*(1 - sigmoid(x)) + softplus(x)^x0 / sqrt(2)",
+            &[],
+        );
     }
 
     #[test]
@@ -1305,8 +1589,15 @@ mod tests {
         let kernel = Kernel::compile(&seed(), &e("a_j - y_j"), &axes(&["j"])).unwrap();
         let output_block = &kernel.blocks[kernel.axes[0] + 1];
         assert!(output_block.leaf, "the per-j loop contains no inner loop");
-        let top_reductions = kernel.blocks[0].items.iter().filter(|i| matches!(i, Item::Reduce(_))).count();
-        assert_eq!(top_reductions, 2, "the max and the shifted sum run once per call");
+        let top_reductions = kernel.blocks[0]
+            .items
+            .iter()
+            .filter(|i| matches!(i, Item::Reduce(_)))
+            .count();
+        assert_eq!(
+            top_reductions, 2,
+            "the max and the shifted sum run once per call"
+        );
         assert_eq!(kernel.sizes(), ["n"]);
         let names: Vec<&str> = kernel.inputs().iter().map(|i| i.name.as_str()).collect();
         assert_eq!(names, ["y", "z"]);
@@ -1316,10 +1607,20 @@ mod tests {
     fn stable_at_extreme_logits() {
         let ctx = seed();
         let n = 1000;
-        let z: Vec<f64> = (0..n).map(|k| if k % 2 == 0 { 1000.0 - k as f64 } else { -1000.0 + k as f64 }).collect();
+        let z: Vec<f64> = (0..n)
+            .map(|k| {
+                if k % 2 == 0 {
+                    1000.0 - k as f64
+                } else {
+                    -1000.0 + k as f64
+                }
+            })
+            .collect();
         let y: Vec<f64> = (0..n).map(|_| 1.0 / n as f64).collect();
         let grad = Kernel::compile(&ctx, &e("a_j - y_j"), &axes(&["j"])).unwrap();
-        let got = grad.eval_named(&[("n", n as i64)], &[("z", &z), ("y", &y)]).unwrap();
+        let got = grad
+            .eval_named(&[("n", n as i64)], &[("z", &z), ("y", &y)])
+            .unwrap();
         let mut want = vec![0.0; n];
         reference::softmax_cross_entropy_grad(&z, &y, &mut want);
         assert!(got.iter().all(|v| v.is_finite()));
@@ -1327,16 +1628,26 @@ mod tests {
             assert!((g - w).abs() < 1e-15, "{g} vs {w}");
         }
         let loss = Kernel::compile(&ctx, &e("l"), &[]).unwrap();
-        let got = loss.eval_named(&[("n", n as i64)], &[("z", &z), ("y", &y)]).unwrap();
+        let got = loss
+            .eval_named(&[("n", n as i64)], &[("z", &z), ("y", &y)])
+            .unwrap();
         let want = reference::softmax_cross_entropy(&z, &y);
-        assert!((got[0] - want).abs() <= 1e-12 * want.abs(), "{} vs {want}", got[0]);
+        assert!(
+            (got[0] - want).abs() <= 1e-12 * want.abs(),
+            "{} vs {want}",
+            got[0]
+        );
         let small = [1000.0, -1000.0, 1000.0];
         let jac = Kernel::compile(&ctx, &e("a_i*(delta(i,j) - a_j)"), &axes(&["i", "j"])).unwrap();
         let got = jac.eval_named(&[("n", 3)], &[("z", &small)]).unwrap();
         for i in 0..3 {
             for j in 0..3 {
                 let want = reference::softmax_jacobian(&small, i, j);
-                assert!((got[3 * i + j] - want).abs() < 1e-15, "({i},{j}): {} vs {want}", got[3 * i + j]);
+                assert!(
+                    (got[3 * i + j] - want).abs() < 1e-15,
+                    "({i},{j}): {} vs {want}",
+                    got[3 * i + j]
+                );
             }
         }
         let lse = Kernel::compile(&Context::default(), &e("log(sum_k(exp(z_k)))"), &[]).unwrap();
@@ -1351,12 +1662,22 @@ mod tests {
         let z = [0.0; 3];
         let mut out = [0.0; 3];
         let short = [0.0; 2];
-        assert!(kernel.eval(&[3], &[&z, &short], &mut out, &mut kernel.scratch()).is_err());
-        assert!(kernel.eval(&[3], &[&z], &mut out, &mut kernel.scratch()).is_err());
-        assert!(kernel.eval(&[4], &[&z, &z], &mut out, &mut kernel.scratch()).is_err());
-        assert!(kernel.eval(&[3], &[&z, &z], &mut out, &mut kernel.scratch()).is_ok());
+        assert!(kernel
+            .eval(&[3], &[&z, &short], &mut out, &mut kernel.scratch())
+            .is_err());
+        assert!(kernel
+            .eval(&[3], &[&z], &mut out, &mut kernel.scratch())
+            .is_err());
+        assert!(kernel
+            .eval(&[4], &[&z, &z], &mut out, &mut kernel.scratch())
+            .is_err());
+        assert!(kernel
+            .eval(&[3], &[&z, &z], &mut out, &mut kernel.scratch())
+            .is_ok());
         let other = Kernel::compile(&ctx, &e("l"), &[]).unwrap();
-        assert!(kernel.eval(&[3], &[&z, &z], &mut out, &mut other.scratch()).is_err());
+        assert!(kernel
+            .eval(&[3], &[&z, &z], &mut out, &mut other.scratch())
+            .is_err());
         assert!(Kernel::compile(&ctx, &e("a_j"), &[]).is_err());
         assert!(Kernel::compile(&ctx, &e("D(a_j, z_j)"), &axes(&["j"])).is_err());
         assert!(Kernel::compile(&ctx, &e("z_j + z"), &axes(&["j"])).is_err());

@@ -34,16 +34,20 @@ pub fn goal_axes(of: &Expr, wrt: &Expr) -> Vec<String> {
 }
 
 const KEYWORDS: &[&str] = &[
-    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate", "do", "dyn", "else", "enum",
-    "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "macro", "match", "mod", "move", "mut",
-    "override", "priv", "pub", "ref", "return", "self", "static", "struct", "super", "trait", "true", "try", "type", "typeof",
+    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate",
+    "do", "dyn", "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl",
+    "in", "let", "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref",
+    "return", "self", "static", "struct", "super", "trait", "true", "try", "type", "typeof",
     "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
 ];
+
+/// Prelude names a parameter would shadow in the generated body.
+const PRELUDE: &[&str] = &["Ok", "Err", "Some", "None", "Self", "drop"];
 
 /// A user name as a Rust identifier. User names have no `_`, generated ones always do,
 /// so the two never clash.
 fn ident(name: &str) -> String {
-    if KEYWORDS.contains(&name) || name == "Self" {
+    if KEYWORDS.contains(&name) || PRELUDE.contains(&name) {
         format!("{name}_")
     } else {
         name.to_string()
@@ -68,13 +72,26 @@ fn emit_rust_here(ctx: &Context, goals: &[RustGoal]) -> Result<String, KernelErr
         let axes = goal_axes(goal.of, goal.wrt);
         let kernel = Kernel::compile(ctx, goal.result, &axes)?;
         let base = match (goal.of, goal.wrt) {
-            (Expr::Sym(f) | Expr::Idx(f, _), Expr::Sym(x) | Expr::Idx(x, _)) => format!("d_{f}_d_{x}"),
+            (Expr::Sym(f) | Expr::Idx(f, _), Expr::Sym(x) | Expr::Idx(x, _)) => {
+                format!("d_{f}_d_{x}")
+            }
             _ => format!("derivative_{}", k + 1),
         };
-        let name = if used_names.contains(&base) { format!("{base}_{}", k + 1) } else { base };
+        let name = if used_names.contains(&base) {
+            format!("{base}_{}", k + 1)
+        } else {
+            base
+        };
         used_names.insert(name.clone());
         bodies.push('\n');
-        bodies.push_str(&Emitter { k: &kernel, text: String::new(), helpers: &mut helpers }.function(&name, goal, &axes));
+        bodies.push_str(
+            &Emitter {
+                k: &kernel,
+                text: String::new(),
+                helpers: &mut helpers,
+            }
+            .function(&name, goal, &axes),
+        );
     }
     if helpers.contains(&Func::Sigmoid) {
         out.push_str(
@@ -106,7 +123,11 @@ impl Emitter<'_, '_> {
     fn lim(&self, l: Lim) -> String {
         match l {
             Lim::Int(v) => format!("{v}i64"),
-            Lim::Size(k) => self.k.sizes.get(k).map_or_else(|| "0i64".into(), |s| ident(s)),
+            Lim::Size(k) => self
+                .k
+                .sizes
+                .get(k)
+                .map_or_else(|| "0i64".into(), |s| ident(s)),
         }
     }
 
@@ -117,7 +138,11 @@ impl Emitter<'_, '_> {
 
     fn function(mut self, name: &str, goal: &RustGoal, axes: &[String]) -> String {
         let k = self.k;
-        let mut params: Vec<String> = k.sizes.iter().map(|s| format!("{}: usize", ident(s))).collect();
+        let mut params: Vec<String> = k
+            .sizes
+            .iter()
+            .map(|s| format!("{}: usize", ident(s)))
+            .collect();
         for input in &k.inputs {
             let ty = if input.arity() == 0 { "f64" } else { "&[f64]" };
             params.push(format!("{}: {ty}", ident(&input.name)));
@@ -126,16 +151,35 @@ impl Emitter<'_, '_> {
         if !scalar {
             params.push("out_: &mut [f64]".into());
         }
-        let ret = if scalar { "Result<f64, &'static str>" } else { "Result<(), &'static str>" };
-        self.line(0, &format!("/// d({}) / d({}) = {}", goal.of, goal.wrt, goal.result));
+        let ret = if scalar {
+            "Result<f64, &'static str>"
+        } else {
+            "Result<(), &'static str>"
+        };
+        self.line(
+            0,
+            &format!("/// d({}) / d({}) = {}", goal.of, goal.wrt, goal.result),
+        );
         if !scalar {
-            self.line(0, &format!("/// Fills `out_` row-major over ({}), each index over its declared range.", axes.join(", ")));
+            self.line(
+                0,
+                &format!(
+                    "/// Fills `out_` row-major over ({}), each index over its declared range.",
+                    axes.join(", ")
+                ),
+            );
         }
         for input in k.inputs.iter().filter(|i| i.arity() > 0) {
             self.line(0, &format!("/// `{}`: row-major over its {} index position(s), from the lowest index used.", input.name, input.arity()));
         }
-        self.line(0, "#[allow(non_snake_case, unused_variables, unused_parens, clippy::all)]");
-        self.line(0, &format!("pub fn {name}({}) -> {ret} {{", params.join(", ")));
+        self.line(
+            0,
+            "#[allow(non_snake_case, unused_variables, unused_parens, clippy::all)]",
+        );
+        self.line(
+            0,
+            &format!("pub fn {name}({}) -> {ret} {{", params.join(", ")),
+        );
         for s in &k.sizes {
             let s = ident(s);
             self.line(1, &format!("let {s}: i64 = {s} as i64;"));
@@ -163,11 +207,20 @@ impl Emitter<'_, '_> {
             for (q, ranges) in input.shape.iter().enumerate() {
                 let (lo, hi) = self.union(ranges);
                 self.line(1, &format!("let {name}_lo_{q}: i64 = {lo};"));
-                self.line(1, &format!("let {name}_len_{q}: i64 = ({hi} - {name}_lo_{q} + 1).max(0);"));
+                self.line(
+                    1,
+                    &format!("let {name}_len_{q}: i64 = ({hi} - {name}_lo_{q} + 1).max(0);"),
+                );
                 lens.push(format!("{name}_len_{q}"));
             }
-            self.line(1, &format!("if {name}.len() as i64 != {} {{", lens.join(" * ")));
-            self.line(2, &format!("return Err(\"`{}` has the wrong length\");", input.name));
+            self.line(
+                1,
+                &format!("if {name}.len() as i64 != {} {{", lens.join(" * ")),
+            );
+            self.line(
+                2,
+                &format!("return Err(\"`{}` has the wrong length\");", input.name),
+            );
             self.line(1, "}");
         }
         let mut lens = Vec::new();
@@ -175,11 +228,17 @@ impl Emitter<'_, '_> {
             let Some(var) = k.vars.get(v) else { continue };
             let (lo, hi) = (self.lim(var.lo), self.lim(var.hi));
             self.line(1, &format!("let out_lo_{t}: i64 = {lo};"));
-            self.line(1, &format!("let out_len_{t}: i64 = ({hi} - out_lo_{t} + 1).max(0);"));
+            self.line(
+                1,
+                &format!("let out_len_{t}: i64 = ({hi} - out_lo_{t} + 1).max(0);"),
+            );
             lens.push(format!("out_len_{t}"));
         }
         if !lens.is_empty() {
-            self.line(1, &format!("if out_.len() as i64 != {} {{", lens.join(" * ")));
+            self.line(
+                1,
+                &format!("if out_.len() as i64 != {} {{", lens.join(" * ")),
+            );
             self.line(2, "return Err(\"the output has the wrong length\");");
             self.line(1, "}");
         }
@@ -207,12 +266,22 @@ impl Emitter<'_, '_> {
                     self.line(depth, &format!("let t_{id}: f64 = {e};"));
                 }
                 Item::Reduce(id) => {
-                    let Some(Op::Reduce(kind, v, body)) = k.ops.get(id) else { continue };
-                    let init = if *kind == Reduce::Sum { "0.0" } else { "f64::NEG_INFINITY" };
+                    let Some(Op::Reduce(kind, v, body)) = k.ops.get(id) else {
+                        continue;
+                    };
+                    let init = if *kind == Reduce::Sum {
+                        "0.0"
+                    } else {
+                        "f64::NEG_INFINITY"
+                    };
                     self.line(depth, &format!("let mut t_{id}: f64 = {init};"));
                     self.open_loop(*v, depth);
                     self.block(v + 1, depth + 1);
-                    let update = if *kind == Reduce::Sum { format!("t_{id} += t_{body};") } else { format!("t_{id} = t_{id}.max(t_{body});") };
+                    let update = if *kind == Reduce::Sum {
+                        format!("t_{id} += t_{body};")
+                    } else {
+                        format!("t_{id} = t_{id}.max(t_{body});")
+                    };
                     self.line(depth + 1, &update);
                     self.line(depth, "}");
                 }
@@ -225,7 +294,11 @@ impl Emitter<'_, '_> {
                     let mut offset = String::new();
                     for (t, &v) in k.axes.iter().enumerate() {
                         let term = format!("{} - out_lo_{t}", self.var(v));
-                        offset = if t == 0 { term } else { format!("({offset}) * out_len_{t} + ({term})") };
+                        offset = if t == 0 {
+                            term
+                        } else {
+                            format!("({offset}) * out_len_{t} + ({term})")
+                        };
                     }
                     self.line(depth, &format!("out_[({offset}) as usize] = t_{};", k.root));
                 }
@@ -235,7 +308,9 @@ impl Emitter<'_, '_> {
     }
 
     fn open_loop(&mut self, v: usize, depth: usize) {
-        let Some(var) = self.k.vars.get(v) else { return };
+        let Some(var) = self.k.vars.get(v) else {
+            return;
+        };
         let (lo, hi) = (self.lim(var.lo), self.lim(var.hi));
         let name = self.var(v);
         self.line(depth, &format!("for {name} in {lo}..={hi} {{"));
@@ -253,19 +328,35 @@ impl Emitter<'_, '_> {
         let t = |a: &usize| format!("t_{a}");
         match k.ops.get(id) {
             Some(Op::Const(bits)) => literal(f64::from_bits(*bits)),
-            Some(Op::Scalar(p)) => k.inputs.get(*p).map_or_else(|| "0.0".into(), |i| ident(&i.name)),
-            Some(Op::Size(s)) => format!("({} as f64)", k.sizes.get(*s).map_or_else(|| "0".into(), |s| ident(s))),
+            Some(Op::Scalar(p)) => k
+                .inputs
+                .get(*p)
+                .map_or_else(|| "0.0".into(), |i| ident(&i.name)),
+            Some(Op::Size(s)) => format!(
+                "({} as f64)",
+                k.sizes.get(*s).map_or_else(|| "0".into(), |s| ident(s))
+            ),
             Some(Op::Load(p, ix)) => {
-                let Some(input) = k.inputs.get(*p) else { return "f64::NAN".into() };
+                let Some(input) = k.inputs.get(*p) else {
+                    return "f64::NAN".into();
+                };
                 let name = ident(&input.name);
                 let mut offset = String::new();
                 for (q, i) in ix.iter().enumerate() {
                     let term = format!("{} - {name}_lo_{q}", self.ix(i));
-                    offset = if q == 0 { term } else { format!("({offset}) * {name}_len_{q} + ({term})") };
+                    offset = if q == 0 {
+                        term
+                    } else {
+                        format!("({offset}) * {name}_len_{q} + ({term})")
+                    };
                 }
                 format!("{name}[({offset}) as usize]")
             }
-            Some(Op::Delta(a, b)) => format!("if {} == {} {{ 1.0 }} else {{ 0.0 }}", self.ix(a), self.ix(b)),
+            Some(Op::Delta(a, b)) => format!(
+                "if {} == {} {{ 1.0 }} else {{ 0.0 }}",
+                self.ix(a),
+                self.ix(b)
+            ),
             Some(Op::Add(a, b)) => format!("{} + {}", t(a), t(b)),
             Some(Op::Sub(a, b)) => format!("{} - {}", t(a), t(b)),
             Some(Op::Mul(a, b)) => format!("{} * {}", t(a), t(b)),
@@ -291,11 +382,23 @@ fn literal(x: f64) -> String {
     if x.is_nan() {
         "f64::NAN".into()
     } else if x.is_infinite() {
-        if x > 0.0 { "f64::INFINITY".into() } else { "f64::NEG_INFINITY".into() }
+        if x > 0.0 {
+            "f64::INFINITY".into()
+        } else {
+            "f64::NEG_INFINITY".into()
+        }
     } else {
         let s = format!("{x:?}");
-        let s = if s.contains(['.', 'e', 'E']) { s } else { format!("{s}.0") };
-        if x.is_sign_negative() { format!("({s})") } else { s }
+        let s = if s.contains(['.', 'e', 'E']) {
+            s
+        } else {
+            format!("{s}.0")
+        };
+        if x.is_sign_negative() {
+            format!("({s})")
+        } else {
+            s
+        }
     }
 }
 
@@ -313,25 +416,45 @@ mod tests {
         }
         assert_eq!(literal(f64::NEG_INFINITY), "f64::NEG_INFINITY");
         assert_eq!(ident("type"), "type_");
+        assert_eq!(ident("Ok"), "Ok_");
         assert_eq!(ident("z"), "z");
     }
 
     #[test]
     fn emits_one_function_per_goal_with_the_max_shift() {
         let doc = parse_file(crate::numeric::SOFTMAX_CE).unwrap();
-        let results = [parse_expr("a_i*(delta(i,j) - a_j)").unwrap(), parse_expr("a_j - y_j").unwrap()];
+        let results = [
+            parse_expr("a_i*(delta(i,j) - a_j)").unwrap(),
+            parse_expr("a_j - y_j").unwrap(),
+        ];
         let goals: Vec<RustGoal> = doc
             .goals
             .iter()
             .zip(&results)
-            .map(|(g, r)| RustGoal { of: &g.of, wrt: &g.wrt, result: r })
+            .map(|(g, r)| RustGoal {
+                of: &g.of,
+                wrt: &g.wrt,
+                result: r,
+            })
             .collect();
         let src = emit_rust(&doc.context, &goals).unwrap();
-        assert!(src.contains("pub fn d_a_d_z(n: usize, z: &[f64], out_: &mut [f64]) -> Result<(), &'static str>"), "{src}");
-        assert!(src.contains("pub fn d_l_d_z(n: usize, y: &[f64], z: &[f64], out_: &mut [f64])"), "{src}");
+        assert!(
+            src.contains(
+                "pub fn d_a_d_z(n: usize, z: &[f64], out_: &mut [f64]) -> Result<(), &'static str>"
+            ),
+            "{src}"
+        );
+        assert!(
+            src.contains("pub fn d_l_d_z(n: usize, y: &[f64], z: &[f64], out_: &mut [f64])"),
+            "{src}"
+        );
         assert!(src.contains(".max(t_"), "the max shift is emitted: {src}");
         assert!(!src.contains("Vec"), "nothing allocates");
-        assert_eq!(src, emit_rust(&doc.context, &goals).unwrap(), "deterministic");
+        assert_eq!(
+            src,
+            emit_rust(&doc.context, &goals).unwrap(),
+            "deterministic"
+        );
         assert_eq!(goal_axes(&doc.goals[0].of, &doc.goals[0].wrt), ["i", "j"]);
     }
 }

@@ -45,23 +45,37 @@ pub enum EvalError {
 impl EvalError {
     /// Whether the error says "this point is outside the domain", so another point may do.
     pub fn is_invalid_point(&self) -> bool {
-        matches!(self, EvalError::Domain(_) | EvalError::DivisionByZero | EvalError::Overflow(_))
+        matches!(
+            self,
+            EvalError::Domain(_) | EvalError::DivisionByZero | EvalError::Overflow(_)
+        )
     }
 }
 
 /// The value of `e` at `point`, in f64.
 pub fn eval_f64(ctx: &Context, e: &Expr, point: &Point) -> Result<f64, EvalError> {
-    guarded(ctx, &[e], || Evaluator::<f64>::new(ctx, point, None).eval(e))
+    guarded(ctx, &[e], || {
+        Evaluator::<f64>::new(ctx, point, None).eval(e)
+    })
 }
 
 /// The exact value of `e` at `point`; `NotRational` when a function or `D` appears.
 pub fn eval_exact(ctx: &Context, e: &Expr, point: &Point) -> Result<Rat, EvalError> {
-    guarded(ctx, &[e], || Evaluator::<Rat>::new(ctx, point, None).eval(e))
+    guarded(ctx, &[e], || {
+        Evaluator::<Rat>::new(ctx, point, None).eval(e)
+    })
 }
 
 /// The value of `e` and its derivative with respect to `var` at `point`.
-pub fn eval_dual(ctx: &Context, e: &Expr, point: &Point, var: &Variable) -> Result<Dual, EvalError> {
-    guarded(ctx, &[e], || Evaluator::<Dual>::new(ctx, point, Some(var)).eval(e))
+pub fn eval_dual(
+    ctx: &Context,
+    e: &Expr,
+    point: &Point,
+    var: &Variable,
+) -> Result<Dual, EvalError> {
+    guarded(ctx, &[e], || {
+        Evaluator::<Dual>::new(ctx, point, Some(var)).eval(e)
+    })
 }
 
 /// The concrete variable a (possibly indexed) variable term names at `point`.
@@ -90,7 +104,10 @@ fn rational_in(ctx: &Context, e: &Expr, seen: &mut Vec<usize>, depth: usize) -> 
             }
             None => true,
         },
-        _ => e.children().into_iter().all(|c| rational_in(ctx, c, seen, depth + 1)),
+        _ => e
+            .children()
+            .into_iter()
+            .all(|c| rational_in(ctx, c, seen, depth + 1)),
     }
 }
 
@@ -105,7 +122,9 @@ pub(crate) fn find_definition<'c>(ctx: &'c Context, name: &str) -> Option<(usize
 pub fn bound_value(b: &Bound, point: &Point) -> Result<i64, EvalError> {
     match b {
         Bound::Int(v) => Ok(*v),
-        Bound::Sym(s) => point.range(s).ok_or_else(|| EvalError::Unbound(format!("the size `{s}`"))),
+        Bound::Sym(s) => point
+            .range(s)
+            .ok_or_else(|| EvalError::Unbound(format!("the size `{s}`"))),
     }
 }
 
@@ -123,16 +142,28 @@ struct Evaluator<'a, T: Number> {
 
 impl<'a, T: Number> Evaluator<'a, T> {
     fn new(ctx: &'a Context, point: &'a Point, seed: Option<&'a Variable>) -> Self {
-        Evaluator { ctx, point, seed, bound: Vec::new(), cache: HashMap::new(), work: 0, depth: 0 }
+        Evaluator {
+            ctx,
+            point,
+            seed,
+            bound: Vec::new(),
+            cache: HashMap::new(),
+            work: 0,
+            depth: 0,
+        }
     }
 
     fn eval(&mut self, e: &Expr) -> Result<T, EvalError> {
         self.work += 1;
         if self.work > MAX_WORK {
-            return Err(EvalError::TooLarge(format!("evaluation needs more than {MAX_WORK} steps")));
+            return Err(EvalError::TooLarge(format!(
+                "evaluation needs more than {MAX_WORK} steps"
+            )));
         }
         if self.depth >= MAX_EVAL_DEPTH {
-            return Err(EvalError::TooLarge(format!("evaluation nests more than {MAX_EVAL_DEPTH} levels")));
+            return Err(EvalError::TooLarge(format!(
+                "evaluation nests more than {MAX_EVAL_DEPTH} levels"
+            )));
         }
         self.depth += 1;
         let r = self.eval_node(e);
@@ -145,7 +176,10 @@ impl<'a, T: Number> Evaluator<'a, T> {
             Expr::Num(r) => T::from_rat(r),
             Expr::Sym(s) => self.symbol(s),
             Expr::Idx(name, ix) => {
-                let ix = ix.iter().map(|i| self.index(i)).collect::<Result<Vec<_>, _>>()?;
+                let ix = ix
+                    .iter()
+                    .map(|i| self.index(i))
+                    .collect::<Result<Vec<_>, _>>()?;
                 self.named(name, ix)
             }
             Expr::Add(xs) => {
@@ -170,7 +204,9 @@ impl<'a, T: Number> Evaluator<'a, T> {
             Expr::Pow(b, x) => {
                 let base = self.eval(b)?;
                 if let Expr::Num(r) = &**x {
-                    if let (true, Some(n)) = (r.is_integer(), num_traits::ToPrimitive::to_i64(r.numer())) {
+                    if let (true, Some(n)) =
+                        (r.is_integer(), num_traits::ToPrimitive::to_i64(r.numer()))
+                    {
                         return base.powi(n);
                     }
                 }
@@ -222,7 +258,9 @@ impl<'a, T: Number> Evaluator<'a, T> {
                 .iter()
                 .map(|p| match p {
                     Index::Name(n) => Ok(n.clone()),
-                    Index::Int(_) => Err(EvalError::Unsupported(format!("the definition of `{name}` has a number as an index"))),
+                    Index::Int(_) => Err(EvalError::Unsupported(format!(
+                        "the definition of `{name}` has a number as an index"
+                    ))),
                 })
                 .collect::<Result<_, _>>()?,
             _ => Vec::new(),
@@ -257,7 +295,9 @@ impl<'a, T: Number> Evaluator<'a, T> {
         let lo = bound_value(&s.lo, self.point)?;
         let hi = bound_value(&s.hi, self.point)?;
         if i128::from(hi) - i128::from(lo) >= i128::from(MAX_SUM_TERMS) {
-            return Err(EvalError::TooLarge(format!("a sum with more than {MAX_SUM_TERMS} terms")));
+            return Err(EvalError::TooLarge(format!(
+                "a sum with more than {MAX_SUM_TERMS} terms"
+            )));
         }
         let mut acc = T::from_int(0);
         for k in lo..=hi {
@@ -273,15 +313,27 @@ impl<'a, T: Number> Evaluator<'a, T> {
     fn variable(&self, x: &Expr) -> Result<Variable, EvalError> {
         let (name, ix) = match x {
             Expr::Sym(s) => (s, Vec::new()),
-            Expr::Idx(s, ix) => (s, ix.iter().map(|i| self.index(i)).collect::<Result<Vec<_>, _>>()?),
-            other => return Err(EvalError::Unsupported(format!("cannot differentiate with respect to `{other}`"))),
+            Expr::Idx(s, ix) => (
+                s,
+                ix.iter()
+                    .map(|i| self.index(i))
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+            other => {
+                return Err(EvalError::Unsupported(format!(
+                    "cannot differentiate with respect to `{other}`"
+                )))
+            }
         };
         if find_definition(self.ctx, name).is_some() {
             return Err(EvalError::Unsupported(format!(
                 "cannot differentiate with respect to `{name}`: it is a defined name"
             )));
         }
-        Ok(Variable { name: name.clone(), indices: ix })
+        Ok(Variable {
+            name: name.clone(),
+            indices: ix,
+        })
     }
 
     /// `D(f, x)` by dual numbers, in the current index scope.
@@ -289,7 +341,9 @@ impl<'a, T: Number> Evaluator<'a, T> {
         match T::MODE {
             Mode::Exact => return Err(EvalError::NotRational("a derivative D(…)".into())),
             Mode::Dual => {
-                return Err(EvalError::Unsupported("a derivative D(…) nested inside another D(…)".into()))
+                return Err(EvalError::Unsupported(
+                    "a derivative D(…) nested inside another D(…)".into(),
+                ))
             }
             Mode::Float => {}
         }
@@ -320,7 +374,6 @@ mod tests {
         p
     }
 
-
     #[test]
     fn definitions_sums_and_deltas() {
         let doc = parse_file(crate::numeric::SOFTMAX_CE).unwrap();
@@ -335,9 +388,15 @@ mod tests {
         let l = eval_f64(&doc.context, &parse_expr("l").unwrap(), &p).unwrap();
         let want: f64 = -(0..3).map(|k| y[k] * (z[k].exp() / s).ln()).sum::<f64>();
         assert!((l - want).abs() < 1e-14);
-        assert_eq!(eval_f64(&doc.context, &parse_expr("delta(i,j)").unwrap(), &p), Ok(1.0));
+        assert_eq!(
+            eval_f64(&doc.context, &parse_expr("delta(i,j)").unwrap(), &p),
+            Ok(1.0)
+        );
         p.set_index("j", 1);
-        assert_eq!(eval_f64(&doc.context, &parse_expr("delta(i,j)").unwrap(), &p), Ok(0.0));
+        assert_eq!(
+            eval_f64(&doc.context, &parse_expr("delta(i,j)").unwrap(), &p),
+            Ok(0.0)
+        );
     }
 
     #[test]
@@ -366,10 +425,16 @@ mod tests {
         let total = eval_f64(ctx, &parse_expr("sum_k(D(a_i, z_k))").unwrap(), &p).unwrap();
         assert!(total.abs() < 1e-15);
         let nested = eval_f64(ctx, &parse_expr("D(D(a_i, z_j), z_k)").unwrap(), &p);
-        assert!(matches!(nested, Err(EvalError::Unbound(_)) | Err(EvalError::Unsupported(_))));
+        assert!(matches!(
+            nested,
+            Err(EvalError::Unbound(_)) | Err(EvalError::Unsupported(_))
+        ));
         p.set_index("k", 1);
         let nested = eval_f64(ctx, &parse_expr("D(D(a_i, z_j), z_k)").unwrap(), &p);
-        assert!(matches!(nested, Err(EvalError::Unsupported(_))), "{nested:?}");
+        assert!(
+            matches!(nested, Err(EvalError::Unsupported(_))),
+            "{nested:?}"
+        );
         let by_defined = eval_f64(ctx, &parse_expr("D(l, a_j)").unwrap(), &p);
         assert!(matches!(by_defined, Err(EvalError::Unsupported(_))));
     }
@@ -378,16 +443,31 @@ mod tests {
     fn exact_evaluation_of_rational_terms() {
         let ctx = Context::default();
         let mut p = Point::new();
-        p.set_exact(&Variable::scalar("x"), Rat::new(BigInt::from(1), BigInt::from(3)));
+        p.set_exact(
+            &Variable::scalar("x"),
+            Rat::new(BigInt::from(1), BigInt::from(3)),
+        );
         p.set_range("n", 4);
         let e = parse_expr("(x + 1)^2 / x - sum_{k=1}^{n}(x)").unwrap_or_else(|d| panic!("{d}"));
         let v = eval_exact(&ctx, &e, &p).unwrap();
         // (4/3)^2 * 3 - 4/3 = 16/3 - 4/3 = 4
         assert_eq!(v, Rat::from_integer(BigInt::from(4)));
-        assert!(matches!(eval_exact(&ctx, &parse_expr("exp(x)").unwrap(), &p), Err(EvalError::NotRational(_))));
-        assert!(matches!(eval_exact(&ctx, &parse_expr("2^100000000").unwrap(), &p), Err(EvalError::TooLarge(_))));
-        assert!(matches!(eval_f64(&ctx, &parse_expr("2^100000000").unwrap(), &p), Err(EvalError::Overflow(_))));
-        assert_eq!(eval_exact(&ctx, &parse_expr("1/(x - x)").unwrap(), &p), Err(EvalError::DivisionByZero));
+        assert!(matches!(
+            eval_exact(&ctx, &parse_expr("exp(x)").unwrap(), &p),
+            Err(EvalError::NotRational(_))
+        ));
+        assert!(matches!(
+            eval_exact(&ctx, &parse_expr("2^100000000").unwrap(), &p),
+            Err(EvalError::TooLarge(_))
+        ));
+        assert!(matches!(
+            eval_f64(&ctx, &parse_expr("2^100000000").unwrap(), &p),
+            Err(EvalError::Overflow(_))
+        ));
+        assert_eq!(
+            eval_exact(&ctx, &parse_expr("1/(x - x)").unwrap(), &p),
+            Err(EvalError::DivisionByZero)
+        );
         assert!(is_rational(&ctx, &parse_expr("x^2/(1+x)").unwrap()));
         assert!(!is_rational(&ctx, &parse_expr("x^2/(1+exp(x))").unwrap()));
     }
@@ -397,11 +477,23 @@ mod tests {
         let ctx = Context::default();
         let p = Point::new();
         let long = parse_expr("sum_{k=1}^{1000000000}(1)").unwrap();
-        assert!(matches!(eval_f64(&ctx, &long, &p), Err(EvalError::TooLarge(_))));
+        assert!(matches!(
+            eval_f64(&ctx, &long, &p),
+            Err(EvalError::TooLarge(_))
+        ));
         let nested = parse_expr("sum_{a=1}^{1000}(sum_{b=1}^{1000}(sum_{c=1}^{1000}(1)))").unwrap();
-        assert!(matches!(eval_f64(&ctx, &nested, &p), Err(EvalError::TooLarge(_))));
-        assert!(matches!(eval_f64(&ctx, &parse_expr("log(0)").unwrap(), &p), Err(EvalError::Domain(_))));
-        assert!(matches!(eval_f64(&ctx, &parse_expr("x").unwrap(), &p), Err(EvalError::Unbound(_))));
+        assert!(matches!(
+            eval_f64(&ctx, &nested, &p),
+            Err(EvalError::TooLarge(_))
+        ));
+        assert!(matches!(
+            eval_f64(&ctx, &parse_expr("log(0)").unwrap(), &p),
+            Err(EvalError::Domain(_))
+        ));
+        assert!(matches!(
+            eval_f64(&ctx, &parse_expr("x").unwrap(), &p),
+            Err(EvalError::Unbound(_))
+        ));
     }
 }
 
@@ -427,18 +519,34 @@ mod deep_terms {
     fn the_deepest_terms_stay_within_the_default_test_stack() {
         // A defined name as deep as the parser allows, used at the bottom of an equally deep term.
         let mut ctx = Context::default();
-        ctx.definitions.push(Definition { name: Expr::sym("f"), body: tower(MAX_DEPTH - 2, Expr::sym("x")) });
+        ctx.definitions.push(Definition {
+            name: Expr::sym("f"),
+            body: tower(MAX_DEPTH - 2, Expr::sym("x")),
+        });
         let e = tower(MAX_DEPTH - 2, Expr::sym("f"));
-        let opts = CheckOptions { points: 2, ..CheckOptions::default() };
+        let opts = CheckOptions {
+            points: 2,
+            ..CheckOptions::default()
+        };
         assert!(check_equal(&ctx, &e, &e, &opts).is_ok());
-        assert!(check_derivative(&ctx, &e, &Expr::sym("x"), &Expr::d(e.clone(), Expr::sym("x")), &opts).is_ok());
+        assert!(check_derivative(
+            &ctx,
+            &e,
+            &Expr::sym("x"),
+            &Expr::d(e.clone(), Expr::sym("x")),
+            &opts
+        )
+        .is_ok());
         assert!(Kernel::compile(&ctx, &e, &[]).is_ok());
         // Past the bound, an error rather than a stack overflow.
         let mut deeper = ctx.clone();
         deeper.definitions[0].body = tower(3 * MAX_DEPTH, Expr::sym("x"));
         let mut p = Point::new();
         p.set_scalar("x", 0.5);
-        assert!(matches!(eval_f64(&deeper, &e, &p), Err(EvalError::TooLarge(_))));
+        assert!(matches!(
+            eval_f64(&deeper, &e, &p),
+            Err(EvalError::TooLarge(_))
+        ));
         assert!(Kernel::compile(&deeper, &e, &[]).is_err());
     }
 }

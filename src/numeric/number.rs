@@ -122,7 +122,10 @@ impl Number for f64 {
 
 impl Dual {
     fn checked(value: f64, derivative: f64, what: &str) -> Result<Dual, EvalError> {
-        Ok(Dual { value: finite(value, what)?, derivative: finite(derivative, what)? })
+        Ok(Dual {
+            value: finite(value, what)?,
+            derivative: finite(derivative, what)?,
+        })
     }
 }
 
@@ -146,11 +149,17 @@ impl Number for Dual {
     }
 
     fn from_derivative(_d: f64) -> Result<Dual, EvalError> {
-        Err(EvalError::Unsupported("a derivative D(…) nested inside another D(…)".into()))
+        Err(EvalError::Unsupported(
+            "a derivative D(…) nested inside another D(…)".into(),
+        ))
     }
 
     fn add(&self, o: &Dual) -> Result<Dual, EvalError> {
-        Dual::checked(self.value + o.value, self.derivative + o.derivative, "a sum")
+        Dual::checked(
+            self.value + o.value,
+            self.derivative + o.derivative,
+            "a sum",
+        )
     }
 
     fn mul(&self, o: &Dual) -> Result<Dual, EvalError> {
@@ -163,11 +172,18 @@ impl Number for Dual {
             return Err(EvalError::DivisionByZero);
         }
         let v = self.value / o.value;
-        Dual::checked(v, (self.derivative - v * o.derivative) / o.value, "a quotient")
+        Dual::checked(
+            v,
+            (self.derivative - v * o.derivative) / o.value,
+            "a quotient",
+        )
     }
 
     fn neg(&self) -> Dual {
-        Dual { value: -self.value, derivative: -self.derivative }
+        Dual {
+            value: -self.value,
+            derivative: -self.derivative,
+        }
     }
 
     fn powi(&self, n: i64) -> Result<Dual, EvalError> {
@@ -191,7 +207,11 @@ impl Number for Dual {
             let d = v * (e.derivative * self.value.ln() + e.value * self.derivative / self.value);
             Dual::checked(v, d, "a power")
         } else if self.value == 0.0 && e.derivative == 0.0 && e.value > 0.0 {
-            let d = if self.derivative == 0.0 { 0.0 } else { e.value * 0f64.powf(e.value - 1.0) * self.derivative };
+            let d = if self.derivative == 0.0 {
+                0.0
+            } else {
+                e.value * 0f64.powf(e.value - 1.0) * self.derivative
+            };
             Dual::checked(0.0, d, "a power")
         } else {
             Err(not_real(self.value, e.value))
@@ -200,7 +220,11 @@ impl Number for Dual {
 
     fn apply(f: Func, x: &Dual) -> Result<Dual, EvalError> {
         let v = funcs::apply(f, x.value)?;
-        let d = if x.derivative == 0.0 { 0.0 } else { funcs::derivative(f, x.value)? * x.derivative };
+        let d = if x.derivative == 0.0 {
+            0.0
+        } else {
+            funcs::derivative(f, x.value)? * x.derivative
+        };
         Dual::checked(v, d, f.name())
     }
 }
@@ -208,7 +232,9 @@ impl Number for Dual {
 /// Refuse exact numbers past [`MAX_BITS`], so no computation runs away.
 fn bounded(r: Rat) -> Result<Rat, EvalError> {
     if r.numer().bits() + r.denom().bits() > MAX_BITS {
-        return Err(EvalError::TooLarge(format!("an exact number exceeds {MAX_BITS} bits")));
+        return Err(EvalError::TooLarge(format!(
+            "an exact number exceeds {MAX_BITS} bits"
+        )));
     }
     Ok(r)
 }
@@ -270,7 +296,9 @@ impl Number for Rat {
         let wanted = u128::from(bits) * u128::from(n.unsigned_abs());
         match i32::try_from(n) {
             Ok(k) if wanted <= u128::from(MAX_BITS) => bounded(self.pow(k)),
-            _ => Err(EvalError::TooLarge(format!("an exact power with exponent {n} exceeds {MAX_BITS} bits"))),
+            _ => Err(EvalError::TooLarge(format!(
+                "an exact power with exponent {n} exceeds {MAX_BITS} bits"
+            ))),
         }
     }
 
@@ -282,10 +310,13 @@ impl Number for Rat {
             Some(n) => self.powi(n),
             // Only 0, 1 and -1 have huge powers of a manageable size.
             None if self.is_zero() || self.abs().is_one() => {
-                let n = if e.numer().is_even() { 2 } else { 1 } * if e.is_negative() { -1 } else { 1 };
+                let n =
+                    if e.numer().is_even() { 2 } else { 1 } * if e.is_negative() { -1 } else { 1 };
                 self.powi(n)
             }
-            None => Err(EvalError::TooLarge(format!("an exact power with exponent {e}"))),
+            None => Err(EvalError::TooLarge(format!(
+                "an exact power with exponent {e}"
+            ))),
         }
     }
 
@@ -308,12 +339,21 @@ mod tests {
         assert_eq!(two.powi(10), Ok(rat(1024, 1)));
         assert_eq!(two.powi(-2), Ok(rat(1, 4)));
         assert!(matches!(two.powi(100_000_000), Err(EvalError::TooLarge(_))));
-        assert!(matches!(Number::pow(&two, &rat(100_000_000, 1)), Err(EvalError::TooLarge(_))));
+        assert!(matches!(
+            Number::pow(&two, &rat(100_000_000, 1)),
+            Err(EvalError::TooLarge(_))
+        ));
         let huge = Rat::from_integer(BigInt::from(10).pow(40u32));
         assert_eq!(Number::pow(&rat(-1, 1), &huge), Ok(rat(1, 1)));
-        assert!(matches!(Number::pow(&two, &huge), Err(EvalError::TooLarge(_))));
+        assert!(matches!(
+            Number::pow(&two, &huge),
+            Err(EvalError::TooLarge(_))
+        ));
         assert_eq!(rat(0, 1).powi(-1), Err(EvalError::DivisionByZero));
-        assert!(matches!(Number::pow(&two, &rat(1, 2)), Err(EvalError::NotRational(_))));
+        assert!(matches!(
+            Number::pow(&two, &rat(1, 2)),
+            Err(EvalError::NotRational(_))
+        ));
     }
 
     #[test]

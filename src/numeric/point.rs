@@ -15,11 +15,17 @@ pub struct Variable {
 
 impl Variable {
     pub fn scalar(name: &str) -> Variable {
-        Variable { name: name.to_string(), indices: Vec::new() }
+        Variable {
+            name: name.to_string(),
+            indices: Vec::new(),
+        }
     }
 
     pub fn component(name: &str, indices: &[i64]) -> Variable {
-        Variable { name: name.to_string(), indices: indices.to_vec() }
+        Variable {
+            name: name.to_string(),
+            indices: indices.to_vec(),
+        }
     }
 }
 
@@ -97,7 +103,10 @@ impl Point {
     }
 
     pub fn set_value(&mut self, var: &Variable, value: Value) {
-        self.values.entry(var.name.clone()).or_default().insert(var.indices.clone(), value);
+        self.values
+            .entry(var.name.clone())
+            .or_default()
+            .insert(var.indices.clone(), value);
     }
 
     pub fn set_scalar(&mut self, name: &str, value: f64) {
@@ -118,7 +127,9 @@ impl Point {
 
     /// The components `name_lo, …, name_hi` of a vector, if all are bound.
     pub fn vector(&self, name: &str, lo: i64, hi: i64) -> Option<Vec<f64>> {
-        (lo..=hi).map(|k| self.value(name, &[k]).map(|v| v.float)).collect()
+        (lo..=hi)
+            .map(|k| self.value(name, &[k]).map(|v| v.float))
+            .collect()
     }
 
     /// A one-line description for error messages, in a fixed order.
@@ -136,7 +147,10 @@ impl Point {
                 if k > 0 {
                     text.push_str(", ");
                 }
-                let var = Variable { name: name.clone(), indices: ix.clone() };
+                let var = Variable {
+                    name: name.clone(),
+                    indices: ix.clone(),
+                };
                 let _ = write!(text, "{var} = {}", value.float);
             }
             parts.push(text);

@@ -41,9 +41,21 @@ fn smooth_term() -> impl Strategy<Value = Expr> {
             (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::Mul(vec![a, b])),
             (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::Div(Box::new(a), Box::new(b))),
             (inner.clone(), -2i64..=3).prop_map(|(a, n)| Expr::pow(a, Expr::int(n))),
-            (inner.clone(), prop::sample::select(vec![Func::Exp, Func::Sin, Func::Cos, Func::Tanh, Func::Sigmoid, Func::Softplus]))
+            (
+                inner.clone(),
+                prop::sample::select(vec![
+                    Func::Exp,
+                    Func::Sin,
+                    Func::Cos,
+                    Func::Tanh,
+                    Func::Sigmoid,
+                    Func::Softplus
+                ])
+            )
                 .prop_map(|(a, f)| Expr::call(f, a)),
-            inner.clone().prop_map(move |a| Expr::call(Func::Log, one_plus_square(a))),
+            inner
+                .clone()
+                .prop_map(move |a| Expr::call(Func::Log, one_plus_square(a))),
             inner.prop_map(move |a| Expr::call(Func::Sqrt, one_plus_square(a))),
         ]
     })
@@ -51,8 +63,14 @@ fn smooth_term() -> impl Strategy<Value = Expr> {
 
 fn point(x: i64, y: i64) -> Point {
     let mut p = Point::new();
-    p.set_exact(&Variable::scalar("x"), Rat::new(BigInt::from(x), BigInt::from(32)));
-    p.set_exact(&Variable::scalar("y"), Rat::new(BigInt::from(y), BigInt::from(32)));
+    p.set_exact(
+        &Variable::scalar("x"),
+        Rat::new(BigInt::from(x), BigInt::from(32)),
+    );
+    p.set_exact(
+        &Variable::scalar("y"),
+        Rat::new(BigInt::from(y), BigInt::from(32)),
+    );
     p
 }
 
@@ -66,7 +84,10 @@ fn nearest_singularity(e: &Expr, p: &Point) -> f64 {
         }
         _ => f64::INFINITY,
     };
-    e.children().into_iter().map(|c| nearest_singularity(c, p)).fold(own, f64::min)
+    e.children()
+        .into_iter()
+        .map(|c| nearest_singularity(c, p))
+        .fold(own, f64::min)
 }
 
 /// The same term with the operands of every sum and product in reverse order.

@@ -2,7 +2,10 @@
 //! the goal's original must agree with the kernel's value and the derived result with the
 //! kernel's gradient (or Jacobian). Every kernel whose shape fits is tried.
 
-use super::check::{for_each_point, invalid_or_fail, rel_error, CheckError, CheckOptions, CheckSummary, Outcome, REL_TOLERANCE};
+use super::check::{
+    for_each_point, invalid_or_fail, rel_error, CheckError, CheckOptions, CheckSummary, Outcome,
+    REL_TOLERANCE,
+};
 use super::eval::{bound_value, eval_f64, EvalError};
 use super::point::Point;
 use super::reference::{Reference, Shape, REFERENCES};
@@ -15,7 +18,11 @@ enum GoalShape {
     /// `d f / d x` for scalars.
     Scalar { x: String },
     /// `d f / d z_j` (f a scalar) or `d f_i / d z_j` (`out` = i).
-    Vector { z: String, j: String, out: Option<String> },
+    Vector {
+        z: String,
+        j: String,
+        out: Option<String>,
+    },
 }
 
 fn goal_shape(ctx: &Context, of: &Expr, wrt: &Expr) -> Option<GoalShape> {
@@ -23,9 +30,17 @@ fn goal_shape(ctx: &Context, of: &Expr, wrt: &Expr) -> Option<GoalShape> {
     match wrt {
         Expr::Sym(x) if free.is_empty() => Some(GoalShape::Scalar { x: x.clone() }),
         Expr::Idx(z, ix) => match (ix.as_slice(), free.as_slice()) {
-            ([Index::Name(j)], []) => Some(GoalShape::Vector { z: z.clone(), j: j.clone(), out: None }),
+            ([Index::Name(j)], []) => Some(GoalShape::Vector {
+                z: z.clone(),
+                j: j.clone(),
+                out: None,
+            }),
             ([Index::Name(j)], [i]) if i != j && index_range(ctx, i) == index_range(ctx, j) => {
-                Some(GoalShape::Vector { z: z.clone(), j: j.clone(), out: Some(i.clone()) })
+                Some(GoalShape::Vector {
+                    z: z.clone(),
+                    j: j.clone(),
+                    out: Some(i.clone()),
+                })
             }
             _ => None,
         },
@@ -43,10 +58,18 @@ pub fn cross_check_with_references(
     result: &Expr,
     opts: &CheckOptions,
 ) -> Result<Vec<CheckSummary>, CheckError> {
-    guarded(ctx, &[of, wrt, result], || cross_check_here(ctx, of, wrt, result, opts))
+    guarded(ctx, &[of, wrt, result], || {
+        cross_check_here(ctx, of, wrt, result, opts)
+    })
 }
 
-fn cross_check_here(ctx: &Context, of: &Expr, wrt: &Expr, result: &Expr, opts: &CheckOptions) -> Result<Vec<CheckSummary>, CheckError> {
+fn cross_check_here(
+    ctx: &Context,
+    of: &Expr,
+    wrt: &Expr,
+    result: &Expr,
+    opts: &CheckOptions,
+) -> Result<Vec<CheckSummary>, CheckError> {
     let Some(shape) = goal_shape(ctx, of, wrt) else {
         return Ok(Vec::new());
     };
@@ -56,17 +79,34 @@ fn cross_check_here(ctx: &Context, of: &Expr, wrt: &Expr, result: &Expr, opts: &
     for reference in REFERENCES {
         let targets: Vec<Option<&String>> = match (&shape, reference.shape) {
             (GoalShape::Scalar { .. }, Shape::Scalar { .. })
-            | (GoalShape::Vector { out: Some(_), .. }, Shape::Scalar { .. } | Shape::VectorMap { .. })
+            | (
+                GoalShape::Vector { out: Some(_), .. },
+                Shape::Scalar { .. } | Shape::VectorMap { .. },
+            )
             | (GoalShape::Vector { out: None, .. }, Shape::Reduction { .. }) => vec![None],
-            (GoalShape::Scalar { x }, Shape::ScalarTarget { .. }) => scalars.iter().filter(|t| *t != x).map(Some).collect(),
-            (GoalShape::Vector { z, out: Some(_), .. }, Shape::ScalarTarget { .. })
+            (GoalShape::Scalar { x }, Shape::ScalarTarget { .. }) => {
+                scalars.iter().filter(|t| *t != x).map(Some).collect()
+            }
+            (
+                GoalShape::Vector {
+                    z, out: Some(_), ..
+                },
+                Shape::ScalarTarget { .. },
+            )
             | (GoalShape::Vector { z, out: None, .. }, Shape::ReductionTarget { .. }) => {
                 vectors.iter().filter(|t| *t != z).map(Some).collect()
             }
             _ => Vec::new(),
         };
         for target in targets {
-            let goal = Goal { ctx, of, result, shape: &shape, target: target.map(String::as_str), reference };
+            let goal = Goal {
+                ctx,
+                of,
+                result,
+                shape: &shape,
+                target: target.map(String::as_str),
+                reference,
+            };
             let mut max_rel = 0.0f64;
             let outcome = for_each_point(&sampler, opts, |point| goal.compare(point, &mut max_rel));
             match outcome {
@@ -111,8 +151,16 @@ impl Goal<'_> {
             Ok(v) => v,
             Err(o) => return Ok(o),
         };
-        if kernel.value.iter().chain(kernel.derivative.iter().flatten()).any(|v| !v.is_finite()) {
-            return Ok(Outcome::Invalid(format!("the kernel {} is not finite here", self.reference.name)));
+        if kernel
+            .value
+            .iter()
+            .chain(kernel.derivative.iter().flatten())
+            .any(|v| !v.is_finite())
+        {
+            return Ok(Outcome::Invalid(format!(
+                "the kernel {} is not finite here",
+                self.reference.name
+            )));
         }
         let (out, j) = match self.shape {
             GoalShape::Scalar { .. } => (None, None),
@@ -142,10 +190,20 @@ impl Goal<'_> {
         Ok(Outcome::Counted)
     }
 
-    fn agree(&self, got: f64, want: f64, what: &str, point: &Point, max_rel: &mut f64) -> Result<(), CheckError> {
+    fn agree(
+        &self,
+        got: f64,
+        want: f64,
+        what: &str,
+        point: &Point,
+        max_rel: &mut f64,
+    ) -> Result<(), CheckError> {
         let err = rel_error(got, want);
         if err > REL_TOLERANCE {
-            let what = format!("the goal's {what} differs from the reference kernel {}", self.reference.name);
+            let what = format!(
+                "the goal's {what} differs from the reference kernel {}",
+                self.reference.name
+            );
             return Err(super::check::mismatch(&what, got, want, err, point));
         }
         *max_rel = max_rel.max(err);
@@ -154,12 +212,17 @@ impl Goal<'_> {
 
     /// The kernel evaluated on the point's vectors; the range is that of the vector index.
     #[allow(clippy::type_complexity)]
-    fn kernel_values(&self, point: &Point) -> Result<Result<((i64, i64), KernelValues), Outcome>, EvalError> {
+    fn kernel_values(
+        &self,
+        point: &Point,
+    ) -> Result<Result<((i64, i64), KernelValues), Outcome>, EvalError> {
         let missing = |name: &str| Outcome::Invalid(format!("no values for {name}"));
         let (input, target, range) = match self.shape {
             GoalShape::Scalar { x } => {
                 let scalar = |name: &str| point.value(name, &[]).map(|v| vec![v.float]);
-                let Some(x) = scalar(x) else { return Ok(Err(missing(x))) };
+                let Some(x) = scalar(x) else {
+                    return Ok(Err(missing(x)));
+                };
                 let t = match self.target.map(scalar) {
                     Some(None) => return Ok(Err(missing("the target"))),
                     Some(Some(t)) => t,
@@ -170,7 +233,9 @@ impl Goal<'_> {
             GoalShape::Vector { z, j, .. } => {
                 let (lo, hi) = index_range(self.ctx, j);
                 let (lo, hi) = (bound_value(&lo, point)?, bound_value(&hi, point)?);
-                let Some(zv) = point.vector(z, lo, hi) else { return Ok(Err(missing(z))) };
+                let Some(zv) = point.vector(z, lo, hi) else {
+                    return Ok(Err(missing(z)));
+                };
                 let t = match self.target.map(|t| point.vector(t, lo, hi)) {
                     Some(None) => return Ok(Err(missing("the target"))),
                     Some(Some(t)) => t,
@@ -180,34 +245,59 @@ impl Goal<'_> {
             }
         };
         if self.reference.target_on_simplex && (target.iter().sum::<f64>() - 1.0).abs() > 1e-12 {
-            return Ok(Err(Outcome::Invalid("the target does not sum to one".into())));
+            return Ok(Err(Outcome::Invalid(
+                "the target does not sum to one".into(),
+            )));
         }
         let n = input.len();
         let delta = |i: usize, j: usize| f64::from(u8::from(i == j));
         let values = match self.reference.shape {
             Shape::Scalar { value, grad } => KernelValues {
                 value: input.iter().map(|&x| value(x)).collect(),
-                derivative: (0..n).map(|i| (0..n).map(|j| delta(i, j) * grad(input[i])).collect()).collect(),
+                derivative: (0..n)
+                    .map(|i| (0..n).map(|j| delta(i, j) * grad(input[i])).collect())
+                    .collect(),
             },
             Shape::ScalarTarget { value, grad } => KernelValues {
-                value: input.iter().zip(&target).map(|(&x, &t)| value(x, t)).collect(),
-                derivative: (0..n).map(|i| (0..n).map(|j| delta(i, j) * grad(input[i], target[i])).collect()).collect(),
+                value: input
+                    .iter()
+                    .zip(&target)
+                    .map(|(&x, &t)| value(x, t))
+                    .collect(),
+                derivative: (0..n)
+                    .map(|i| {
+                        (0..n)
+                            .map(|j| delta(i, j) * grad(input[i], target[i]))
+                            .collect()
+                    })
+                    .collect(),
             },
             Shape::VectorMap { value, jacobian } => {
                 let mut out = vec![0.0; n];
                 value(&input, &mut out);
-                let derivative = (0..n).map(|i| (0..n).map(|j| jacobian(&input, i, j)).collect()).collect();
-                KernelValues { value: out, derivative }
+                let derivative = (0..n)
+                    .map(|i| (0..n).map(|j| jacobian(&input, i, j)).collect())
+                    .collect();
+                KernelValues {
+                    value: out,
+                    derivative,
+                }
             }
             Shape::Reduction { value, grad } => {
                 let mut g = vec![0.0; n];
                 grad(&input, &mut g);
-                KernelValues { value: vec![value(&input)], derivative: vec![g] }
+                KernelValues {
+                    value: vec![value(&input)],
+                    derivative: vec![g],
+                }
             }
             Shape::ReductionTarget { value, grad } => {
                 let mut g = vec![0.0; n];
                 grad(&input, &target, &mut g);
-                KernelValues { value: vec![value(&input, &target)], derivative: vec![g] }
+                KernelValues {
+                    value: vec![value(&input, &target)],
+                    derivative: vec![g],
+                }
             }
         };
         Ok(Ok((range, values)))
@@ -229,18 +319,46 @@ mod tests {
         let ctx = &doc.context;
         let zj = parse_variable("z_j", IndexScope::Declared(&ctx.indices)).unwrap();
         let opts = CheckOptions::default();
-        let found = cross_check_with_references(ctx, &parse_expr("l").unwrap(), &zj, &parse_expr("a_j - y_j").unwrap(), &opts).unwrap();
+        let found = cross_check_with_references(
+            ctx,
+            &parse_expr("l").unwrap(),
+            &zj,
+            &parse_expr("a_j - y_j").unwrap(),
+            &opts,
+        )
+        .unwrap();
         assert_eq!(names(&found), vec!["reference kernel softmax-ce"]);
         assert_eq!(found[0].points, 40);
-        let jac = cross_check_with_references(ctx, &parse_expr("a_i").unwrap(), &zj, &parse_expr("a_i*(delta(i,j) - a_j)").unwrap(), &opts).unwrap();
+        let jac = cross_check_with_references(
+            ctx,
+            &parse_expr("a_i").unwrap(),
+            &zj,
+            &parse_expr("a_i*(delta(i,j) - a_j)").unwrap(),
+            &opts,
+        )
+        .unwrap();
         assert_eq!(names(&jac), vec!["reference kernel softmax"]);
         // A wrong gradient matches nothing.
-        let wrong = cross_check_with_references(ctx, &parse_expr("l").unwrap(), &zj, &parse_expr("a_j + y_j").unwrap(), &opts).unwrap();
+        let wrong = cross_check_with_references(
+            ctx,
+            &parse_expr("l").unwrap(),
+            &zj,
+            &parse_expr("a_j + y_j").unwrap(),
+            &opts,
+        )
+        .unwrap();
         assert!(wrong.is_empty());
         // Without Σy = 1 the fused gradient does not apply.
         let mut bare = ctx.clone();
         bare.assumptions.clear();
-        let found = cross_check_with_references(&bare, &parse_expr("l").unwrap(), &zj, &parse_expr("a_j - y_j").unwrap(), &opts).unwrap();
+        let found = cross_check_with_references(
+            &bare,
+            &parse_expr("l").unwrap(),
+            &zj,
+            &parse_expr("a_j - y_j").unwrap(),
+            &opts,
+        )
+        .unwrap();
         assert!(found.is_empty(), "{found:?}");
     }
 
@@ -249,19 +367,57 @@ mod tests {
         let ctx = Context::default();
         let opts = CheckOptions::default();
         let e = |s: &str| parse_expr(s).unwrap();
-        let found = cross_check_with_references(&ctx, &e("softplus(x)"), &e("x"), &e("sigmoid(x)"), &opts).unwrap();
+        let found =
+            cross_check_with_references(&ctx, &e("softplus(x)"), &e("x"), &e("sigmoid(x)"), &opts)
+                .unwrap();
         assert_eq!(names(&found), vec!["reference kernel softplus"]);
-        let found = cross_check_with_references(&ctx, &e("log(1 + exp(x)) - t*x"), &e("x"), &e("sigmoid(x) - t"), &opts).unwrap();
+        let found = cross_check_with_references(
+            &ctx,
+            &e("log(1 + exp(x)) - t*x"),
+            &e("x"),
+            &e("sigmoid(x) - t"),
+            &opts,
+        )
+        .unwrap();
         assert_eq!(names(&found), vec!["reference kernel bce-with-logits"]);
-        let found = cross_check_with_references(&ctx, &e("tanh(z_i)"), &e("z_j"), &e("(1 - tanh(z_i)^2)*delta(i,j)"), &opts).unwrap();
+        let found = cross_check_with_references(
+            &ctx,
+            &e("tanh(z_i)"),
+            &e("z_j"),
+            &e("(1 - tanh(z_i)^2)*delta(i,j)"),
+            &opts,
+        )
+        .unwrap();
         assert_eq!(names(&found), vec!["reference kernel tanh"]);
-        let found = cross_check_with_references(&ctx, &e("log(sum_k(exp(z_k)))"), &e("z_j"), &e("exp(z_j)/sum_k(exp(z_k))"), &opts).unwrap();
+        let found = cross_check_with_references(
+            &ctx,
+            &e("log(sum_k(exp(z_k)))"),
+            &e("z_j"),
+            &e("exp(z_j)/sum_k(exp(z_k))"),
+            &opts,
+        )
+        .unwrap();
         assert_eq!(names(&found), vec!["reference kernel log-sum-exp"]);
-        let found = cross_check_with_references(&ctx, &e("sum_k((x_k - t_k)^2)/2"), &e("x_j"), &e("x_j - t_j"), &opts).unwrap();
+        let found = cross_check_with_references(
+            &ctx,
+            &e("sum_k((x_k - t_k)^2)/2"),
+            &e("x_j"),
+            &e("x_j - t_j"),
+            &opts,
+        )
+        .unwrap();
         assert_eq!(names(&found), vec!["reference kernel squared-error"]);
-        let found = cross_check_with_references(&ctx, &e("z_i - log(sum_k(exp(z_k)))"), &e("z_j"), &e("delta(i,j) - exp(z_j)/sum_k(exp(z_k))"), &opts).unwrap();
+        let found = cross_check_with_references(
+            &ctx,
+            &e("z_i - log(sum_k(exp(z_k)))"),
+            &e("z_j"),
+            &e("delta(i,j) - exp(z_j)/sum_k(exp(z_k))"),
+            &opts,
+        )
+        .unwrap();
         assert_eq!(names(&found), vec!["reference kernel log-softmax"]);
-        let found = cross_check_with_references(&ctx, &e("x^2"), &e("x"), &e("2*x"), &opts).unwrap();
+        let found =
+            cross_check_with_references(&ctx, &e("x^2"), &e("x"), &e("2*x"), &opts).unwrap();
         assert!(found.is_empty());
     }
 }

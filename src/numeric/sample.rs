@@ -4,7 +4,9 @@
 //! true by construction (`sum_i(y_i) = c` puts y on the scaled simplex, `x = c` sets x)
 //! or checked afterwards, so that points violating them are never used.
 
-use super::eval::{bound_value, eval_exact, eval_f64, find_definition, is_rational, EvalError, MAX_EVAL_DEPTH};
+use super::eval::{
+    bound_value, eval_exact, eval_f64, find_definition, is_rational, EvalError, MAX_EVAL_DEPTH,
+};
 use super::point::{Point, Variable};
 use super::rng::SplitMix64;
 use crate::expr::{Assumption, Bound, Context, Expr, Index, Rat};
@@ -26,23 +28,38 @@ fn default_range() -> (Bound, Bound) {
 
 /// The declared range of a free index.
 pub(crate) fn index_range(ctx: &Context, name: &str) -> (Bound, Bound) {
-    ctx.range_of(name).map(|(lo, hi)| (lo.clone(), hi.clone())).unwrap_or_else(default_range)
+    ctx.range_of(name)
+        .map(|(lo, hi)| (lo.clone(), hi.clone()))
+        .unwrap_or_else(default_range)
 }
+
+/// The ranges an index position of an indexed symbol is used with.
+type RangeSet = BTreeSet<(Bound, Bound)>;
+/// An indexed symbol to sample: its name and, per index position, the ranges used there.
+type ArrayPlan = (String, Vec<Vec<(Bound, Bound)>>);
 
 /// The variables, sizes and index ranges a set of terms mentions, definitions included.
 #[derive(Default)]
 struct Symbols {
     scalars: BTreeSet<String>,
     /// Indexed symbols by name and arity: for each index position, the ranges it is used with.
-    arrays: BTreeMap<(String, usize), Vec<BTreeSet<(Bound, Bound)>>>,
+    arrays: BTreeMap<(String, usize), Vec<RangeSet>>,
     sizes: BTreeSet<String>,
     definitions_seen: BTreeSet<usize>,
 }
 
 impl Symbols {
-    fn visit(&mut self, ctx: &Context, e: &Expr, scope: &mut Vec<(String, Bound, Bound)>, depth: usize) -> Result<(), EvalError> {
+    fn visit(
+        &mut self,
+        ctx: &Context,
+        e: &Expr,
+        scope: &mut Vec<(String, Bound, Bound)>,
+        depth: usize,
+    ) -> Result<(), EvalError> {
         if depth > MAX_EVAL_DEPTH {
-            return Err(EvalError::TooLarge(format!("terms nest more than {MAX_EVAL_DEPTH} levels")));
+            return Err(EvalError::TooLarge(format!(
+                "terms nest more than {MAX_EVAL_DEPTH} levels"
+            )));
         }
         match e {
             Expr::Sym(s) | Expr::Idx(s, _) if find_definition(ctx, s).is_some() => {
@@ -69,7 +86,10 @@ impl Symbols {
                 for range in &ranges {
                     self.note_sizes(range);
                 }
-                let slots = self.arrays.entry((name.clone(), ix.len())).or_insert_with(|| vec![BTreeSet::new(); ix.len()]);
+                let slots = self
+                    .arrays
+                    .entry((name.clone(), ix.len()))
+                    .or_insert_with(|| vec![BTreeSet::new(); ix.len()]);
                 for (slot, range) in slots.iter_mut().zip(ranges) {
                     slot.insert(range);
                 }
@@ -109,11 +129,23 @@ impl Symbols {
 
 /// The undefined variables a term mentions, through its definitions: the scalars and the
 /// names of the one-index vectors, each sorted.
-pub(crate) fn variables_of(ctx: &Context, e: &Expr) -> Result<(Vec<String>, Vec<String>), EvalError> {
+pub(crate) fn variables_of(
+    ctx: &Context,
+    e: &Expr,
+) -> Result<(Vec<String>, Vec<String>), EvalError> {
     let mut symbols = Symbols::default();
     symbols.visit(ctx, e, &mut Vec::new(), 0)?;
-    let scalars = symbols.scalars.difference(&symbols.sizes).cloned().collect();
-    let vectors = symbols.arrays.keys().filter(|(_, arity)| *arity == 1).map(|(n, _)| n.clone()).collect();
+    let scalars = symbols
+        .scalars
+        .difference(&symbols.sizes)
+        .cloned()
+        .collect();
+    let vectors = symbols
+        .arrays
+        .keys()
+        .filter(|(_, arity)| *arity == 1)
+        .map(|(n, _)| n.clone())
+        .collect();
     Ok((scalars, vectors))
 }
 
@@ -121,7 +153,12 @@ pub(crate) fn variables_of(ctx: &Context, e: &Expr) -> Result<(Vec<String>, Vec<
 #[derive(Clone, Debug)]
 enum Construction {
     /// `sum_k(v_k) = total`, k over `lo..=hi`.
-    SumTo { var: String, lo: Bound, hi: Bound, total: Expr },
+    SumTo {
+        var: String,
+        lo: Bound,
+        hi: Bound,
+        total: Expr,
+    },
     /// `x = value`.
     Equals { var: String, value: Expr },
 }
@@ -133,12 +170,20 @@ fn construction(ctx: &Context, h: &Assumption) -> Option<Construction> {
                 if let Expr::Idx(v, ix) = &*s.body {
                     let own = matches!(ix.as_slice(), [Index::Name(k)] if *k == s.index);
                     if own && find_definition(ctx, v).is_none() && !rhs.mentions_name(v) {
-                        return Some(Construction::SumTo { var: v.clone(), lo: s.lo.clone(), hi: s.hi.clone(), total: rhs.clone() });
+                        return Some(Construction::SumTo {
+                            var: v.clone(),
+                            lo: s.lo.clone(),
+                            hi: s.hi.clone(),
+                            total: rhs.clone(),
+                        });
                     }
                 }
             }
             Expr::Sym(x) if find_definition(ctx, x).is_none() && !rhs.mentions_name(x) => {
-                return Some(Construction::Equals { var: x.clone(), value: rhs.clone() });
+                return Some(Construction::Equals {
+                    var: x.clone(),
+                    value: rhs.clone(),
+                });
             }
             _ => {}
         }
@@ -153,7 +198,7 @@ pub(crate) struct Sampler<'a> {
     free: Vec<(String, Bound, Bound)>,
     sizes: Vec<String>,
     scalars: Vec<String>,
-    arrays: Vec<(String, Vec<Vec<(Bound, Bound)>>)>,
+    arrays: Vec<ArrayPlan>,
     constructions: Vec<Construction>,
     hypotheses: Vec<Assumption>,
 }
@@ -201,13 +246,28 @@ impl<'a> Sampler<'a> {
                 (i, lo, hi)
             })
             .collect();
-        let scalars = symbols.scalars.difference(&symbols.sizes).cloned().collect();
+        let scalars = symbols
+            .scalars
+            .difference(&symbols.sizes)
+            .cloned()
+            .collect();
         let arrays = symbols
             .arrays
             .iter()
-            .map(|((name, _), positions)| (name.clone(), positions.iter().map(|s| s.iter().cloned().collect()).collect()))
+            .map(|((name, _), positions)| {
+                (
+                    name.clone(),
+                    positions
+                        .iter()
+                        .map(|s| s.iter().cloned().collect())
+                        .collect(),
+                )
+            })
             .collect();
-        let constructions = hypotheses.iter().filter_map(|h| construction(ctx, h)).collect();
+        let constructions = hypotheses
+            .iter()
+            .filter_map(|h| construction(ctx, h))
+            .collect();
         Ok(Sampler {
             ctx,
             seed,
@@ -233,7 +293,12 @@ impl<'a> Sampler<'a> {
     /// A candidate point: number `p` for size `n`, try `attempt`. Odd attempts draw only
     /// positive values, so terms that need positive arguments (logs) still find points.
     /// `Ok(None)` when no point exists for this n (an empty index range).
-    pub fn draw(&self, n: Option<i64>, p: usize, attempt: usize) -> Result<Option<Point>, EvalError> {
+    pub fn draw(
+        &self,
+        n: Option<i64>,
+        p: usize,
+        attempt: usize,
+    ) -> Result<Option<Point>, EvalError> {
         let labels = [n.unwrap_or(0) as u64, p as u64, attempt as u64];
         let mut rng = SplitMix64::for_stream(self.seed, &labels);
         let positive = attempt % 2 == 1;
@@ -263,7 +328,10 @@ impl<'a> Sampler<'a> {
                 extents.push((lo, hi));
             }
             for ix in tuples(&extents)? {
-                point.set_exact(&Variable::component(name, &ix), draw_value(&mut rng, positive));
+                point.set_exact(
+                    &Variable::component(name, &ix),
+                    draw_value(&mut rng, positive),
+                );
             }
         }
         for c in &self.constructions {
@@ -274,7 +342,12 @@ impl<'a> Sampler<'a> {
 
     /// Free indices: all equal on every third point, all distinct (where the ranges allow)
     /// on the next, independent on the third. `false` when a range is empty.
-    fn draw_indices(&self, point: &mut Point, rng: &mut SplitMix64, p: usize) -> Result<bool, EvalError> {
+    fn draw_indices(
+        &self,
+        point: &mut Point,
+        rng: &mut SplitMix64,
+        p: usize,
+    ) -> Result<bool, EvalError> {
         let mut ranges = Vec::with_capacity(self.free.len());
         for (name, lo, hi) in &self.free {
             let (lo, hi) = (bound_value(lo, point)?, bound_value(hi, point)?);
@@ -283,7 +356,10 @@ impl<'a> Sampler<'a> {
             }
             ranges.push((name, lo, hi));
         }
-        let common = (ranges.iter().map(|r| r.1).max(), ranges.iter().map(|r| r.2).min());
+        let common = (
+            ranges.iter().map(|r| r.1).max(),
+            ranges.iter().map(|r| r.2).min(),
+        );
         let start = rng.int_in(0, 1 << 20);
         for (t, (name, lo, hi)) in ranges.iter().enumerate() {
             let value = match (p % 3, common) {
@@ -297,7 +373,12 @@ impl<'a> Sampler<'a> {
         Ok(true)
     }
 
-    fn construct(&self, c: &Construction, point: &mut Point, rng: &mut SplitMix64) -> Result<(), EvalError> {
+    fn construct(
+        &self,
+        c: &Construction,
+        point: &mut Point,
+        rng: &mut SplitMix64,
+    ) -> Result<(), EvalError> {
         match c {
             Construction::SumTo { var, lo, hi, total } => {
                 let (lo, hi) = (bound_value(lo, point)?, bound_value(hi, point)?);
@@ -309,11 +390,18 @@ impl<'a> Sampler<'a> {
                 let sum: i64 = weights.iter().sum();
                 match self.value_of(total, point)? {
                     Some(Some(t)) => {
-                        let (count, sum) = (Rat::from_integer(count.into()), Rat::from_integer(sum.into()));
+                        let (count, sum) = (
+                            Rat::from_integer(count.into()),
+                            Rat::from_integer(sum.into()),
+                        );
                         for (k, w) in (lo..=hi).zip(&weights) {
                             let w = Rat::from_integer(BigInt::from(*w));
                             // Positive weights scaled to the total: y on the simplex when it is 1.
-                            let v = if t.is_zero() { &w - &sum / &count } else { &t * &w / &sum };
+                            let v = if t.is_zero() {
+                                &w - &sum / &count
+                            } else {
+                                &t * &w / &sum
+                            };
                             point.set_exact(&Variable::component(var, &[k]), v);
                         }
                     }
@@ -322,7 +410,11 @@ impl<'a> Sampler<'a> {
                             let (count, sum) = (count as f64, sum as f64);
                             for (k, w) in (lo..=hi).zip(&weights) {
                                 let w = *w as f64;
-                                let v = if t == 0.0 { w - sum / count } else { t * w / sum };
+                                let v = if t == 0.0 {
+                                    w - sum / count
+                                } else {
+                                    t * w / sum
+                                };
                                 point.set(&Variable::component(var, &[k]), v);
                             }
                         }
@@ -357,7 +449,12 @@ impl<'a> Sampler<'a> {
     /// `None` when every relevant hypothesis holds at the point, else the first that fails.
     pub fn violated_hypothesis(&self, point: &Point) -> Result<Option<String>, EvalError> {
         for h in &self.hypotheses {
-            let free: BTreeSet<String> = h.lhs.free_indices().into_iter().chain(h.rhs.free_indices()).collect();
+            let free: BTreeSet<String> = h
+                .lhs
+                .free_indices()
+                .into_iter()
+                .chain(h.rhs.free_indices())
+                .collect();
             let mut extents = Vec::new();
             for i in &free {
                 let (lo, hi) = index_range(self.ctx, i);
@@ -370,8 +467,15 @@ impl<'a> Sampler<'a> {
                 }
                 match self.holds(h, &q) {
                     Ok(true) => {}
-                    Ok(false) => return Ok(Some(format!("the hypothesis {} = {} does not hold", h.lhs, h.rhs))),
-                    Err(e) if e.is_invalid_point() => return Ok(Some(format!("the hypothesis {} = {}: {e}", h.lhs, h.rhs))),
+                    Ok(false) => {
+                        return Ok(Some(format!(
+                            "the hypothesis {} = {} does not hold",
+                            h.lhs, h.rhs
+                        )))
+                    }
+                    Err(e) if e.is_invalid_point() => {
+                        return Ok(Some(format!("the hypothesis {} = {}: {e}", h.lhs, h.rhs)))
+                    }
                     Err(e) => return Err(e),
                 }
             }
@@ -381,7 +485,10 @@ impl<'a> Sampler<'a> {
 
     fn holds(&self, h: &Assumption, point: &Point) -> Result<bool, EvalError> {
         if is_rational(self.ctx, &h.lhs) && is_rational(self.ctx, &h.rhs) {
-            match (eval_exact(self.ctx, &h.lhs, point), eval_exact(self.ctx, &h.rhs, point)) {
+            match (
+                eval_exact(self.ctx, &h.lhs, point),
+                eval_exact(self.ctx, &h.rhs, point),
+            ) {
                 (Ok(a), Ok(b)) => return Ok(a == b),
                 (Err(e), _) | (_, Err(e)) if !matches!(e, EvalError::TooLarge(_)) => return Err(e),
                 _ => {}
@@ -395,7 +502,11 @@ impl<'a> Sampler<'a> {
 
 /// A value on the grid: in [-2, 2], or in [1/8, 2] when only positive values are wanted.
 fn draw_value(rng: &mut SplitMix64, positive: bool) -> Rat {
-    let k = if positive { rng.int_in(GRID / 8, 2 * GRID) } else { rng.int_in(-2 * GRID, 2 * GRID) };
+    let k = if positive {
+        rng.int_in(GRID / 8, 2 * GRID)
+    } else {
+        rng.int_in(-2 * GRID, 2 * GRID)
+    };
     Rat::new(BigInt::from(k), BigInt::from(GRID))
 }
 
@@ -407,7 +518,9 @@ fn tuples(extents: &[(i64, i64)]) -> Result<Vec<Vec<i64>>, EvalError> {
         count = count.saturating_mul(len);
     }
     if count > MAX_COMPONENTS {
-        return Err(EvalError::TooLarge(format!("more than {MAX_COMPONENTS} index combinations to sample")));
+        return Err(EvalError::TooLarge(format!(
+            "more than {MAX_COMPONENTS} index combinations to sample"
+        )));
     }
     let mut out = Vec::with_capacity(count as usize);
     if count == 0 {
@@ -460,7 +573,10 @@ mod tests {
         }
         assert!(saw_equal && saw_distinct);
         // The same request gives the same point.
-        assert_eq!(s.draw(Some(3), 1, 2).unwrap(), s.draw(Some(3), 1, 2).unwrap());
+        assert_eq!(
+            s.draw(Some(3), 1, 2).unwrap(),
+            s.draw(Some(3), 1, 2).unwrap()
+        );
         // A point whose y does not sum to one is caught.
         let mut bad = s.draw(Some(3), 0, 0).unwrap().unwrap();
         bad.set_component("y", &[1], 5.0);
@@ -475,7 +591,10 @@ mod tests {
         assert!(!s.is_indexed());
         assert_eq!(s.hypotheses().len(), 1);
         let point = s.draw(None, 0, 0).unwrap().unwrap();
-        assert_eq!(point.get(&Variable::scalar("x")), point.get(&Variable::scalar("t")).map(|t| 2.0 * t));
+        assert_eq!(
+            point.get(&Variable::scalar("x")),
+            point.get(&Variable::scalar("t")).map(|t| 2.0 * t)
+        );
     }
 
     #[test]
@@ -488,7 +607,10 @@ mod tests {
         for ix in tuples(&[(1, 3), (1, 3)]).unwrap() {
             assert!(point.get(&Variable::component("w", &ix)).unwrap() > 0.0);
         }
-        assert_eq!(tuples(&[(1, 2), (5, 6)]).unwrap(), vec![vec![1, 5], vec![1, 6], vec![2, 5], vec![2, 6]]);
+        assert_eq!(
+            tuples(&[(1, 2), (5, 6)]).unwrap(),
+            vec![vec![1, 5], vec![1, 6], vec![2, 5], vec![2, 6]]
+        );
         assert!(tuples(&[(1, 1000), (1, 1000)]).is_err());
     }
 }
