@@ -1,5 +1,7 @@
-//! The emitted Rust for the seed example compiles with rustc, runs, and agrees with the
-//! hand-written reference kernels, also at logits of ±1000.
+//! Emitted Rust compiles with rustc, runs, and agrees with hand-written computations:
+//! the seed's softmax cross-entropy gradient and Jacobian against the reference kernels
+//! (also at logits of ±1000), a scalar-output regression gradient and a matrix-input
+//! Jacobian against direct loops.
 
 use deriv::numeric::{emit_rust, reference, RustGoal};
 use deriv::syntax::{parse_expr, parse_file};
@@ -14,24 +16,58 @@ assume sum_i(y_i) = 1
 derive a_i wrt z_j
 derive l wrt z_j
 ";
+const REGRESSION: &str = "index i in 1..n
+let l = sum_i((w*x_i + b - t_i)^2) / 2
+derive l wrt w
+derive l wrt b
+";
+const TANH_LAYER: &str = "index i, j, k in 1..n
+let h_i = tanh(sum_k(W_{i,k} * x_k))
+derive h_i wrt x_j
+";
 
-/// Calls both emitted functions and prints the gradient, then the Jacobian, one value a line.
+/// Calls every emitted function and prints the results, one value a line.
 const MAIN: &str = r#"
 fn main() {
     let z = [1000.0, -1000.0, 3.5, 999.0, 0.0];
     let y = [0.1, 0.2, 0.3, 0.25, 0.15];
-    let n = z.len();
     let mut grad = [0.0; 5];
-    d_l_d_z(n, &y, &z, &mut grad).unwrap();
+    softmax::d_l_d_z(5, &y, &z, &mut grad).unwrap();
     let mut jac = [0.0; 25];
-    d_a_d_z(n, &z, &mut jac).unwrap();
+    softmax::d_a_d_z(5, &z, &mut jac).unwrap();
     let mut wrong = [0.0; 4];
-    assert!(d_l_d_z(n, &y, &z, &mut wrong).is_err());
-    for v in grad.iter().chain(jac.iter()) {
+    assert!(softmax::d_l_d_z(5, &y, &z, &mut wrong).is_err());
+    let (x, t) = ([0.5, -1.0, 2.0], [1.0, 0.25, -0.5]);
+    let dw = regression::d_l_d_w(3, 0.75, &t, -1.5, &x).unwrap();
+    let db = regression::d_l_d_b(3, 0.75, &t, -1.5, &x).unwrap();
+    let w = [0.1, -0.2, 0.3, 0.4, 0.5, -0.6];
+    let mut layer_jac = [0.0; 4];
+    assert!(layer::d_h_d_x(2, &w, &x[..2], &mut layer_jac).is_err());
+    layer::d_h_d_x(2, &w[..4], &x[..2], &mut layer_jac).unwrap();
+    for v in grad.iter().chain(&jac).chain(&[dw, db]).chain(&layer_jac) {
         println!("{v:e}");
     }
 }
 "#;
+
+fn emitted(file: &str, results: &[&str]) -> String {
+    let doc = parse_file(file).expect("the file parses");
+    let results: Vec<_> = results
+        .iter()
+        .map(|r| parse_expr(r).expect("the result parses"))
+        .collect();
+    let goals: Vec<RustGoal> = doc
+        .goals
+        .iter()
+        .zip(&results)
+        .map(|(g, r)| RustGoal {
+            of: &g.of,
+            wrt: &g.wrt,
+            result: r,
+        })
+        .collect();
+    emit_rust(&doc.context, &goals).expect("the results compile to Rust")
+}
 
 fn scratch_dir() -> PathBuf {
     let nanos = std::time::SystemTime::now()
@@ -43,30 +79,12 @@ fn scratch_dir() -> PathBuf {
     dir
 }
 
-#[test]
-fn emitted_softmax_ce_gradient_compiles_runs_and_matches_the_reference() {
-    let doc = parse_file(SOFTMAX_CE).expect("the seed parses");
-    // Textbook results, derived by hand; the emitted code is checked against the reference below.
-    let results = [
-        parse_expr("a_i*(delta(i,j) - a_j)").expect("parses"),
-        parse_expr("a_j - y_j").expect("parses"),
-    ];
-    let goals: Vec<RustGoal> = doc
-        .goals
-        .iter()
-        .zip(&results)
-        .map(|(g, r)| RustGoal {
-            of: &g.of,
-            wrt: &g.wrt,
-            result: r,
-        })
-        .collect();
-    let source = emit_rust(&doc.context, &goals).expect("the results compile to Rust");
-
+/// Compile `source` with rustc (warnings are errors), run it, and read one number a line.
+fn compile_and_run(source: &str) -> Vec<f64> {
     let dir = scratch_dir();
     let file = dir.join("kernels.rs");
     let binary = dir.join("kernels");
-    std::fs::write(&file, format!("{source}{MAIN}")).expect("the source is written");
+    std::fs::write(&file, source).expect("the source is written");
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     let compiled = Command::new(rustc)
         .args(["--edition", "2021", "-O", "-D", "warnings", "-o"])
@@ -74,40 +92,80 @@ fn emitted_softmax_ce_gradient_compiles_runs_and_matches_the_reference() {
         .arg(&file)
         .output()
         .expect("rustc runs");
+    let run = compiled
+        .status
+        .success()
+        .then(|| Command::new(&binary).output().expect("the kernels run"));
+    let _ = std::fs::remove_dir_all(&dir);
     assert!(
         compiled.status.success(),
         "rustc failed:\n{}\n{source}",
         String::from_utf8_lossy(&compiled.stderr)
     );
-    let run = Command::new(&binary).output().expect("the kernel runs");
-    let _ = std::fs::remove_dir_all(&dir);
+    let run = run.expect("compiled");
     assert!(
         run.status.success(),
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    let values: Vec<f64> = String::from_utf8_lossy(&run.stdout)
+    String::from_utf8_lossy(&run.stdout)
         .lines()
-        .map(|l| l.parse().expect("a number per line"))
-        .collect();
-    assert_eq!(values.len(), 5 + 25);
+        .map(|l| l.parse().expect("a number a line"))
+        .collect()
+}
+
+fn close(got: f64, want: f64, what: &str) {
+    assert!(
+        got.is_finite() && (got - want).abs() <= 1e-14 * want.abs().max(1.0),
+        "{what}: {got} vs {want}"
+    );
+}
+
+#[test]
+fn emitted_kernels_compile_run_and_match_hand_written_computations() {
+    // Textbook results, derived by hand; the emitted code is checked against the references below.
+    let softmax = emitted(SOFTMAX_CE, &["a_i*(delta(i,j) - a_j)", "a_j - y_j"]);
+    let regression = emitted(
+        REGRESSION,
+        &["sum_i((w*x_i + b - t_i)*x_i)", "sum_i(w*x_i + b - t_i)"],
+    );
+    let layer = emitted(TANH_LAYER, &["(1 - h_i^2)*W_{i,j}"]);
+    let source = format!("mod softmax {{\n{softmax}}}\nmod regression {{\n{regression}}}\nmod layer {{\n{layer}}}\n{MAIN}");
+    let values = compile_and_run(&source);
+    assert_eq!(values.len(), 5 + 25 + 2 + 4);
 
     let z = [1000.0, -1000.0, 3.5, 999.0, 0.0];
     let y = [0.1, 0.2, 0.3, 0.25, 0.15];
     let mut want = [0.0; 5];
     reference::softmax_cross_entropy_grad(&z, &y, &mut want);
-    for (got, want) in values.iter().zip(&want) {
-        assert!(
-            got.is_finite() && (got - want).abs() < 1e-15,
-            "{got} vs {want}"
-        );
+    for (j, want) in want.iter().enumerate() {
+        close(values[j], *want, "softmax-ce gradient");
     }
     for i in 0..5 {
         for j in 0..5 {
-            let (got, want) = (values[5 + 5 * i + j], reference::softmax_jacobian(&z, i, j));
-            assert!(
-                got.is_finite() && (got - want).abs() < 1e-15,
-                "({i},{j}): {got} vs {want}"
+            close(
+                values[5 + 5 * i + j],
+                reference::softmax_jacobian(&z, i, j),
+                "softmax Jacobian",
+            );
+        }
+    }
+    let (x, t, w, b) = ([0.5, -1.0, 2.0], [1.0, 0.25, -0.5], -1.5, 0.75);
+    let residual = |k: usize| w * x[k] + b - t[k];
+    close(
+        values[30],
+        (0..3).map(|k| residual(k) * x[k]).sum(),
+        "regression d/dw",
+    );
+    close(values[31], (0..3).map(residual).sum(), "regression d/db");
+    let weights = [[0.1, -0.2], [0.3, 0.4]];
+    for i in 0..2 {
+        let h = (weights[i][0] * x[0] + weights[i][1] * x[1]).tanh();
+        for j in 0..2 {
+            close(
+                values[32 + 2 * i + j],
+                (1.0 - h * h) * weights[i][j],
+                "tanh layer Jacobian",
             );
         }
     }

@@ -179,73 +179,66 @@ pub fn check_equal(
     rhs: &Expr,
     opts: &CheckOptions,
 ) -> Result<CheckSummary, CheckError> {
-    guarded(ctx, &[lhs, rhs], || check_equal_here(ctx, lhs, rhs, opts))
-}
-
-fn check_equal_here(
-    ctx: &Context,
-    lhs: &Expr,
-    rhs: &Expr,
-    opts: &CheckOptions,
-) -> Result<CheckSummary, CheckError> {
-    let sampler = Sampler::new(ctx, &[lhs, rhs], opts.seed)?;
-    let rational = is_rational(ctx, lhs) && is_rational(ctx, rhs);
-    let mut all_exact = rational;
-    let mut max_rel = 0.0f64;
-    let coverage = for_each_point(&sampler, opts, |point| {
-        if rational {
-            match (eval_exact(ctx, lhs, point), eval_exact(ctx, rhs, point)) {
-                (Ok(a), Ok(b)) if a == b => return Ok(Outcome::Counted),
-                (Ok(a), Ok(b)) => {
-                    let (fa, fb) = (to_f64(&a), to_f64(&b));
-                    return Err(CheckError::Mismatch {
-                        what: "the two sides differ exactly".into(),
-                        lhs: a.to_string(),
-                        rhs: b.to_string(),
-                        rel_error: rel_error(fa, fb),
-                        point: point.describe(),
-                    });
+    guarded(ctx, &[lhs, rhs], || {
+        let sampler = Sampler::new(ctx, &[lhs, rhs], opts.seed)?;
+        let rational = is_rational(ctx, lhs) && is_rational(ctx, rhs);
+        let mut all_exact = rational;
+        let mut max_rel = 0.0f64;
+        let coverage = for_each_point(&sampler, opts, |point| {
+            if rational {
+                match (eval_exact(ctx, lhs, point), eval_exact(ctx, rhs, point)) {
+                    (Ok(a), Ok(b)) if a == b => return Ok(Outcome::Counted),
+                    (Ok(a), Ok(b)) => {
+                        let (fa, fb) = (to_f64(&a), to_f64(&b));
+                        return Err(CheckError::Mismatch {
+                            what: "the two sides differ exactly".into(),
+                            lhs: a.to_string(),
+                            rhs: b.to_string(),
+                            rel_error: rel_error(fa, fb),
+                            point: point.describe(),
+                        });
+                    }
+                    (Err(e), _) | (_, Err(e)) if e.is_invalid_point() => {
+                        return Ok(Outcome::Invalid(e.to_string()))
+                    }
+                    // Too large (or not rational after all) for exact arithmetic: fall back to f64.
+                    _ => all_exact = false,
                 }
-                (Err(e), _) | (_, Err(e)) if e.is_invalid_point() => {
-                    return Ok(Outcome::Invalid(e.to_string()))
-                }
-                // Too large (or not rational after all) for exact arithmetic: fall back to f64.
-                _ => all_exact = false,
             }
-        }
-        let a = match invalid_or_fail(eval_f64(ctx, lhs, point))? {
-            Ok(v) => v,
-            Err(o) => return Ok(o),
-        };
-        let b = match invalid_or_fail(eval_f64(ctx, rhs, point))? {
-            Ok(v) => v,
-            Err(o) => return Ok(o),
-        };
-        let err = rel_error(a, b);
-        if err > REL_TOLERANCE {
-            return Err(CheckError::Mismatch {
-                what: "the two sides differ".into(),
-                lhs: a.to_string(),
-                rhs: b.to_string(),
-                rel_error: err,
-                point: point.describe(),
-            });
-        }
-        max_rel = max_rel.max(err);
-        Ok(Outcome::Counted)
-    })?;
-    Ok(CheckSummary {
-        against: "the other side of the step".into(),
-        points: coverage.points,
-        n_values: coverage.n_values,
-        max_rel_error: max_rel,
-        exact: all_exact,
-        tolerance: if all_exact {
-            "exact".into()
-        } else {
-            format!("rel {REL_TOLERANCE:e}")
-        },
-        rejected: coverage.rejected,
+            let a = match invalid_or_fail(eval_f64(ctx, lhs, point))? {
+                Ok(v) => v,
+                Err(o) => return Ok(o),
+            };
+            let b = match invalid_or_fail(eval_f64(ctx, rhs, point))? {
+                Ok(v) => v,
+                Err(o) => return Ok(o),
+            };
+            let err = rel_error(a, b);
+            if err > REL_TOLERANCE {
+                return Err(CheckError::Mismatch {
+                    what: "the two sides differ".into(),
+                    lhs: a.to_string(),
+                    rhs: b.to_string(),
+                    rel_error: err,
+                    point: point.describe(),
+                });
+            }
+            max_rel = max_rel.max(err);
+            Ok(Outcome::Counted)
+        })?;
+        Ok(CheckSummary {
+            against: "the other side of the step".into(),
+            points: coverage.points,
+            n_values: coverage.n_values,
+            max_rel_error: max_rel,
+            exact: all_exact,
+            tolerance: if all_exact {
+                "exact".into()
+            } else {
+                format!("rel {REL_TOLERANCE:e}")
+            },
+            rejected: coverage.rejected,
+        })
     })
 }
 
@@ -265,90 +258,80 @@ pub fn check_derivative(
     opts: &CheckOptions,
 ) -> Result<Vec<CheckSummary>, CheckError> {
     guarded(ctx, &[of, wrt, result], || {
-        check_derivative_here(ctx, of, wrt, result, opts)
+        if !wrt.is_variable() {
+            return Err(EvalError::Unsupported(format!(
+                "cannot differentiate with respect to `{wrt}`"
+            ))
+            .into());
+        }
+        let sampler = Sampler::new(ctx, &[of, wrt, result], opts.seed)?;
+        let (mut max_dual, mut max_fd) = (0.0f64, 0.0f64);
+        let coverage = for_each_point(&sampler, opts, |point| {
+            let var = resolve_variable(ctx, wrt, point)?;
+            let claimed = match invalid_or_fail(eval_f64(ctx, result, point))? {
+                Ok(v) => v,
+                Err(o) => return Ok(o),
+            };
+            let dual = match invalid_or_fail(eval_dual(ctx, of, point, &var))? {
+                Ok(d) => d.derivative,
+                Err(o) => return Ok(o),
+            };
+            let x = point.get(&var).unwrap_or(0.0);
+            let shifted = |h: f64| {
+                let mut q = point.clone();
+                q.set(&var, x + h);
+                eval_f64(ctx, of, &q)
+            };
+            let (plus, minus) = match (
+                invalid_or_fail(shifted(FD_EPS))?,
+                invalid_or_fail(shifted(-FD_EPS))?,
+            ) {
+                (Ok(p), Ok(m)) => (p, m),
+                (Err(o), _) | (_, Err(o)) => return Ok(o),
+            };
+            let fd = (plus - minus) / (2.0 * FD_EPS);
+            let err = rel_error(claimed, dual);
+            if err > REL_TOLERANCE {
+                return Err(mismatch(
+                    "the result differs from the dual-number derivative",
+                    claimed,
+                    dual,
+                    err,
+                    point,
+                ));
+            }
+            if (claimed - fd).abs() > FD_ATOL + FD_RTOL * fd.abs() {
+                let e = rel_error(claimed, fd);
+                return Err(mismatch(
+                    "the result differs from central finite differences",
+                    claimed,
+                    fd,
+                    e,
+                    point,
+                ));
+            }
+            max_dual = max_dual.max(err);
+            max_fd = max_fd.max(rel_error(claimed, fd));
+            Ok(Outcome::Counted)
+        })?;
+        let summary = |against: &str, max_rel_error: f64, tolerance: String| CheckSummary {
+            against: against.into(),
+            points: coverage.points,
+            n_values: coverage.n_values.clone(),
+            max_rel_error,
+            exact: false,
+            tolerance,
+            rejected: coverage.rejected,
+        };
+        Ok(vec![
+            summary("dual numbers", max_dual, format!("rel {REL_TOLERANCE:e}")),
+            summary(
+                "finite differences",
+                max_fd,
+                format!("eps {FD_EPS:e}, atol {FD_ATOL:e} + rtol {FD_RTOL:e}"),
+            ),
+        ])
     })
-}
-
-fn check_derivative_here(
-    ctx: &Context,
-    of: &Expr,
-    wrt: &Expr,
-    result: &Expr,
-    opts: &CheckOptions,
-) -> Result<Vec<CheckSummary>, CheckError> {
-    if !wrt.is_variable() {
-        return Err(EvalError::Unsupported(format!(
-            "cannot differentiate with respect to `{wrt}`"
-        ))
-        .into());
-    }
-    let sampler = Sampler::new(ctx, &[of, wrt, result], opts.seed)?;
-    let (mut max_dual, mut max_fd) = (0.0f64, 0.0f64);
-    let coverage = for_each_point(&sampler, opts, |point| {
-        let var = resolve_variable(ctx, wrt, point)?;
-        let claimed = match invalid_or_fail(eval_f64(ctx, result, point))? {
-            Ok(v) => v,
-            Err(o) => return Ok(o),
-        };
-        let dual = match invalid_or_fail(eval_dual(ctx, of, point, &var))? {
-            Ok(d) => d.derivative,
-            Err(o) => return Ok(o),
-        };
-        let x = point.get(&var).unwrap_or(0.0);
-        let shifted = |h: f64| {
-            let mut q = point.clone();
-            q.set(&var, x + h);
-            eval_f64(ctx, of, &q)
-        };
-        let (plus, minus) = match (
-            invalid_or_fail(shifted(FD_EPS))?,
-            invalid_or_fail(shifted(-FD_EPS))?,
-        ) {
-            (Ok(p), Ok(m)) => (p, m),
-            (Err(o), _) | (_, Err(o)) => return Ok(o),
-        };
-        let fd = (plus - minus) / (2.0 * FD_EPS);
-        let err = rel_error(claimed, dual);
-        if err > REL_TOLERANCE {
-            return Err(mismatch(
-                "the result differs from the dual-number derivative",
-                claimed,
-                dual,
-                err,
-                point,
-            ));
-        }
-        if (claimed - fd).abs() > FD_ATOL + FD_RTOL * fd.abs() {
-            let e = rel_error(claimed, fd);
-            return Err(mismatch(
-                "the result differs from central finite differences",
-                claimed,
-                fd,
-                e,
-                point,
-            ));
-        }
-        max_dual = max_dual.max(err);
-        max_fd = max_fd.max(rel_error(claimed, fd));
-        Ok(Outcome::Counted)
-    })?;
-    let summary = |against: &str, max_rel_error: f64, tolerance: String| CheckSummary {
-        against: against.into(),
-        points: coverage.points,
-        n_values: coverage.n_values.clone(),
-        max_rel_error,
-        exact: false,
-        tolerance,
-        rejected: coverage.rejected,
-    };
-    Ok(vec![
-        summary("dual numbers", max_dual, format!("rel {REL_TOLERANCE:e}")),
-        summary(
-            "finite differences",
-            max_fd,
-            format!("eps {FD_EPS:e}, atol {FD_ATOL:e} + rtol {FD_RTOL:e}"),
-        ),
-    ])
 }
 
 pub(crate) fn mismatch(what: &str, a: f64, b: f64, rel_error: f64, point: &Point) -> CheckError {

@@ -59,73 +59,64 @@ pub fn cross_check_with_references(
     opts: &CheckOptions,
 ) -> Result<Vec<CheckSummary>, CheckError> {
     guarded(ctx, &[of, wrt, result], || {
-        cross_check_here(ctx, of, wrt, result, opts)
-    })
-}
-
-fn cross_check_here(
-    ctx: &Context,
-    of: &Expr,
-    wrt: &Expr,
-    result: &Expr,
-    opts: &CheckOptions,
-) -> Result<Vec<CheckSummary>, CheckError> {
-    let Some(shape) = goal_shape(ctx, of, wrt) else {
-        return Ok(Vec::new());
-    };
-    let (scalars, vectors) = variables_of(ctx, of)?;
-    let sampler = Sampler::new(ctx, &[of, wrt, result], opts.seed)?;
-    let mut matches = Vec::new();
-    for reference in REFERENCES {
-        let targets: Vec<Option<&String>> = match (&shape, reference.shape) {
-            (GoalShape::Scalar { .. }, Shape::Scalar { .. })
-            | (
-                GoalShape::Vector { out: Some(_), .. },
-                Shape::Scalar { .. } | Shape::VectorMap { .. },
-            )
-            | (GoalShape::Vector { out: None, .. }, Shape::Reduction { .. }) => vec![None],
-            (GoalShape::Scalar { x }, Shape::ScalarTarget { .. }) => {
-                scalars.iter().filter(|t| *t != x).map(Some).collect()
-            }
-            (
-                GoalShape::Vector {
-                    z, out: Some(_), ..
-                },
-                Shape::ScalarTarget { .. },
-            )
-            | (GoalShape::Vector { z, out: None, .. }, Shape::ReductionTarget { .. }) => {
-                vectors.iter().filter(|t| *t != z).map(Some).collect()
-            }
-            _ => Vec::new(),
+        let Some(shape) = goal_shape(ctx, of, wrt) else {
+            return Ok(Vec::new());
         };
-        for target in targets {
-            let goal = Goal {
-                ctx,
-                of,
-                result,
-                shape: &shape,
-                target: target.map(String::as_str),
-                reference,
+        let (scalars, vectors) = variables_of(ctx, of)?;
+        let sampler = Sampler::new(ctx, &[of, wrt, result], opts.seed)?;
+        let mut matches = Vec::new();
+        for reference in REFERENCES {
+            let targets: Vec<Option<&String>> = match (&shape, reference.shape) {
+                (GoalShape::Scalar { .. }, Shape::Scalar { .. })
+                | (
+                    GoalShape::Vector { out: Some(_), .. },
+                    Shape::Scalar { .. } | Shape::VectorMap { .. },
+                )
+                | (GoalShape::Vector { out: None, .. }, Shape::Reduction { .. }) => vec![None],
+                (GoalShape::Scalar { x }, Shape::ScalarTarget { .. }) => {
+                    scalars.iter().filter(|t| *t != x).map(Some).collect()
+                }
+                (
+                    GoalShape::Vector {
+                        z, out: Some(_), ..
+                    },
+                    Shape::ScalarTarget { .. },
+                )
+                | (GoalShape::Vector { z, out: None, .. }, Shape::ReductionTarget { .. }) => {
+                    vectors.iter().filter(|t| *t != z).map(Some).collect()
+                }
+                _ => Vec::new(),
             };
-            let mut max_rel = 0.0f64;
-            let outcome = for_each_point(&sampler, opts, |point| goal.compare(point, &mut max_rel));
-            match outcome {
-                Ok(coverage) => matches.push(CheckSummary {
-                    against: format!("reference kernel {}", reference.name),
-                    points: coverage.points,
-                    n_values: coverage.n_values,
-                    max_rel_error: max_rel,
-                    exact: false,
-                    tolerance: format!("rel {REL_TOLERANCE:e}"),
-                    rejected: coverage.rejected,
-                }),
-                // This kernel is not the goal's.
-                Err(CheckError::Mismatch { .. }) | Err(CheckError::NoValidPoints { .. }) => {}
-                Err(e) => return Err(e),
+            for target in targets {
+                let goal = Goal {
+                    ctx,
+                    of,
+                    result,
+                    shape: &shape,
+                    target: target.map(String::as_str),
+                    reference,
+                };
+                let mut max_rel = 0.0f64;
+                let outcome =
+                    for_each_point(&sampler, opts, |point| goal.compare(point, &mut max_rel));
+                match outcome {
+                    Ok(coverage) => matches.push(CheckSummary {
+                        against: format!("reference kernel {}", reference.name),
+                        points: coverage.points,
+                        n_values: coverage.n_values,
+                        max_rel_error: max_rel,
+                        exact: false,
+                        tolerance: format!("rel {REL_TOLERANCE:e}"),
+                        rejected: coverage.rejected,
+                    }),
+                    // This kernel is not the goal's.
+                    Err(CheckError::Mismatch { .. }) | Err(CheckError::NoValidPoints { .. }) => {}
+                    Err(e) => return Err(e),
+                }
             }
         }
-    }
-    Ok(matches)
+        Ok(matches)
+    })
 }
 
 /// One goal paired with one kernel (and target).
@@ -363,61 +354,52 @@ mod tests {
     }
 
     #[test]
-    fn scalar_and_elementwise_kernels() {
+    fn scalar_elementwise_and_vector_kernels() {
         let ctx = Context::default();
         let opts = CheckOptions::default();
         let e = |s: &str| parse_expr(s).unwrap();
-        let found =
-            cross_check_with_references(&ctx, &e("softplus(x)"), &e("x"), &e("sigmoid(x)"), &opts)
-                .unwrap();
-        assert_eq!(names(&found), vec!["reference kernel softplus"]);
-        let found = cross_check_with_references(
-            &ctx,
-            &e("log(1 + exp(x)) - t*x"),
-            &e("x"),
-            &e("sigmoid(x) - t"),
-            &opts,
-        )
-        .unwrap();
-        assert_eq!(names(&found), vec!["reference kernel bce-with-logits"]);
-        let found = cross_check_with_references(
-            &ctx,
-            &e("tanh(z_i)"),
-            &e("z_j"),
-            &e("(1 - tanh(z_i)^2)*delta(i,j)"),
-            &opts,
-        )
-        .unwrap();
-        assert_eq!(names(&found), vec!["reference kernel tanh"]);
-        let found = cross_check_with_references(
-            &ctx,
-            &e("log(sum_k(exp(z_k)))"),
-            &e("z_j"),
-            &e("exp(z_j)/sum_k(exp(z_k))"),
-            &opts,
-        )
-        .unwrap();
-        assert_eq!(names(&found), vec!["reference kernel log-sum-exp"]);
-        let found = cross_check_with_references(
-            &ctx,
-            &e("sum_k((x_k - t_k)^2)/2"),
-            &e("x_j"),
-            &e("x_j - t_j"),
-            &opts,
-        )
-        .unwrap();
-        assert_eq!(names(&found), vec!["reference kernel squared-error"]);
-        let found = cross_check_with_references(
-            &ctx,
-            &e("z_i - log(sum_k(exp(z_k)))"),
-            &e("z_j"),
-            &e("delta(i,j) - exp(z_j)/sum_k(exp(z_k))"),
-            &opts,
-        )
-        .unwrap();
-        assert_eq!(names(&found), vec!["reference kernel log-softmax"]);
-        let found =
-            cross_check_with_references(&ctx, &e("x^2"), &e("x"), &e("2*x"), &opts).unwrap();
-        assert!(found.is_empty());
+        // (original, variable, derivative, the kernels it must match)
+        let cases: [(&str, &str, &str, &[&str]); 7] = [
+            ("softplus(x)", "x", "sigmoid(x)", &["softplus"]),
+            (
+                "log(1 + exp(x)) - t*x",
+                "x",
+                "sigmoid(x) - t",
+                &["bce-with-logits"],
+            ),
+            (
+                "tanh(z_i)",
+                "z_j",
+                "(1 - tanh(z_i)^2)*delta(i,j)",
+                &["tanh"],
+            ),
+            (
+                "log(sum_k(exp(z_k)))",
+                "z_j",
+                "exp(z_j)/sum_k(exp(z_k))",
+                &["log-sum-exp"],
+            ),
+            (
+                "sum_k((x_k - t_k)^2)/2",
+                "x_j",
+                "x_j - t_j",
+                &["squared-error"],
+            ),
+            (
+                "z_i - log(sum_k(exp(z_k)))",
+                "z_j",
+                "delta(i,j) - exp(z_j)/sum_k(exp(z_k))",
+                &["log-softmax"],
+            ),
+            ("x^2", "x", "2*x", &[]),
+        ];
+        for (of, wrt, result, kernels) in cases {
+            let found = cross_check_with_references(&ctx, &e(of), &e(wrt), &e(result), &opts);
+            let want: Vec<String> = kernels
+                .iter()
+                .map(|k| format!("reference kernel {k}"))
+                .collect();
+            assert_eq!(names(&found.unwrap()), want, "{of}");
+        }
     }
 }
