@@ -1,7 +1,7 @@
 //! Emitted Rust compiles with rustc, runs, and agrees with hand-written computations:
 //! the seed's softmax cross-entropy gradient and Jacobian against the reference kernels
 //! (also at logits of ±1000), a scalar-output regression gradient and a matrix-input
-//! Jacobian against direct loops.
+//! Jacobian against direct loops, and a sigmoid derivative far in its tail.
 
 use deriv::numeric::{emit_rust, reference, RustGoal};
 use deriv::syntax::{parse_expr, parse_file};
@@ -25,6 +25,7 @@ const TANH_LAYER: &str = "index i, j, k in 1..n
 let h_i = tanh(sum_k(W_{i,k} * x_k))
 derive h_i wrt x_j
 ";
+const SIGMOID: &str = "derive sigmoid(x) wrt x\n";
 
 /// Calls every emitted function and prints the results, one value a line.
 const MAIN: &str = r#"
@@ -44,7 +45,8 @@ fn main() {
     let mut layer_jac = [0.0; 4];
     assert!(layer::d_h_d_x(2, &w, &x[..2], &mut layer_jac).is_err());
     layer::d_h_d_x(2, &w[..4], &x[..2], &mut layer_jac).unwrap();
-    for v in grad.iter().chain(&jac).chain(&[dw, db]).chain(&layer_jac) {
+    let ds = sigmoid::derivative_1(-800.0).unwrap();
+    for v in grad.iter().chain(&jac).chain(&[dw, db]).chain(&layer_jac).chain(&[ds]) {
         println!("{v:e}");
     }
 }
@@ -130,9 +132,33 @@ fn emitted_kernels_compile_run_and_match_hand_written_computations() {
         &["sum_i((w*x_i + b - t_i)*x_i)", "sum_i(w*x_i + b - t_i)"],
     );
     let layer = emitted(TANH_LAYER, &["(1 - h_i^2)*W_{i,j}"]);
-    let source = format!("mod softmax {{\n{softmax}}}\nmod regression {{\n{regression}}}\nmod layer {{\n{layer}}}\n{MAIN}");
+    let sigmoid = emitted(SIGMOID, &["sigmoid(x)*(1 - sigmoid(x))"]);
+    // The signatures follow the goals' shapes: filled slices for indexed variables,
+    // a returned value for scalar ones; inputs in name order after the sizes.
+    let jacobian =
+        "pub fn d_a_d_z(n: usize, z: &[f64], out_: &mut [f64]) -> Result<(), &'static str>";
+    assert!(softmax.contains(jacobian), "{softmax}");
+    assert!(softmax.contains("pub fn d_l_d_z(n: usize, y: &[f64], z: &[f64], out_: &mut [f64])"));
+    assert!(
+        softmax.contains(".max(t_"),
+        "the max shift is emitted: {softmax}"
+    );
+    let scalar = "pub fn d_l_d_w(n: usize, b: f64, t: &[f64], w: f64, x: &[f64]) -> Result<f64, &'static str>";
+    assert!(regression.contains(scalar), "{regression}");
+    assert!(sigmoid.contains("fn stable_sigmoid(x: f64)"), "{sigmoid}");
+    for src in [&softmax, &regression, &layer, &sigmoid] {
+        assert!(!src.contains("Vec"), "nothing allocates: {src}");
+    }
+    assert_eq!(
+        softmax,
+        emitted(SOFTMAX_CE, &["a_i*(delta(i,j) - a_j)", "a_j - y_j"]),
+        "deterministic"
+    );
+    let source = format!(
+        "mod softmax {{\n{softmax}}}\nmod regression {{\n{regression}}}\nmod layer {{\n{layer}}}\nmod sigmoid {{\n{sigmoid}}}\n{MAIN}"
+    );
     let values = compile_and_run(&source);
-    assert_eq!(values.len(), 5 + 25 + 2 + 4);
+    assert_eq!(values.len(), 5 + 25 + 2 + 4 + 1);
 
     let z = [1000.0, -1000.0, 3.5, 999.0, 0.0];
     let y = [0.1, 0.2, 0.3, 0.25, 0.15];
