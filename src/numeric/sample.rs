@@ -119,9 +119,14 @@ impl Symbols {
         }
     }
 
-    /// The names of the variables (sizes excluded).
+    /// The scalar variables: symbols that are not sizes.
+    fn scalar_variables(&self) -> Vec<String> {
+        self.scalars.difference(&self.sizes).cloned().collect()
+    }
+
+    /// The names of all variables, scalar and indexed (sizes excluded).
     fn variables(&self) -> BTreeSet<String> {
-        let mut out: BTreeSet<String> = self.scalars.difference(&self.sizes).cloned().collect();
+        let mut out: BTreeSet<String> = self.scalar_variables().into_iter().collect();
         out.extend(self.arrays.keys().map(|(n, _)| n.clone()));
         out
     }
@@ -135,11 +140,7 @@ pub(crate) fn variables_of(
 ) -> Result<(Vec<String>, Vec<String>), EvalError> {
     let mut symbols = Symbols::default();
     symbols.visit(ctx, e, &mut Vec::new(), 0)?;
-    let scalars = symbols
-        .scalars
-        .difference(&symbols.sizes)
-        .cloned()
-        .collect();
+    let scalars = symbols.scalar_variables();
     let vectors = symbols
         .arrays
         .keys()
@@ -246,11 +247,7 @@ impl<'a> Sampler<'a> {
                 (i, lo, hi)
             })
             .collect();
-        let scalars = symbols
-            .scalars
-            .difference(&symbols.sizes)
-            .cloned()
-            .collect();
+        let scalars = symbols.scalar_variables();
         let arrays = symbols
             .arrays
             .iter()
