@@ -124,10 +124,15 @@ impl Symbols {
         self.scalars.difference(&self.sizes).cloned().collect()
     }
 
-    /// The names of all variables, scalar and indexed (sizes excluded).
-    fn variables(&self) -> BTreeSet<String> {
-        let mut out: BTreeSet<String> = self.scalar_variables().into_iter().collect();
-        out.extend(self.arrays.keys().map(|(n, _)| n.clone()));
+    /// All variables by name and number of indices (sizes excluded): a scalar `y` and
+    /// a vector `y_i` are different variables.
+    fn variables(&self) -> BTreeSet<(String, usize)> {
+        let mut out: BTreeSet<(String, usize)> = self
+            .scalar_variables()
+            .into_iter()
+            .map(|s| (s, 0))
+            .collect();
+        out.extend(self.arrays.keys().cloned());
         out
     }
 }
@@ -582,7 +587,8 @@ mod tests {
 
     #[test]
     fn irrelevant_hypotheses_are_ignored_and_scalar_ones_constructed() {
-        let doc = parse_file("assume sum_{k=1}^{3}(w_k^2) = 1\nassume x = 2*t\n").unwrap();
+        // The vector t_k is not the scalar t, so its hypothesis does not matter here.
+        let doc = parse_file("assume sum_{k=1}^{3}(t_k^2) = 1\nassume x = 2*t\n").unwrap();
         let e = parse_expr("x*t").unwrap();
         let s = Sampler::new(&doc.context, &[&e], 1).unwrap();
         assert!(!s.is_indexed());
