@@ -21,17 +21,19 @@ mod random_terms;
 mod recognise;
 pub mod reference;
 mod rng;
+mod run;
 mod sample;
 mod stack;
 
 pub use check::{check_derivative, check_equal, rel_error, CheckError, CheckOptions, CheckSummary};
-pub use compile::{Kernel, KernelError, KernelInput, Scratch};
+pub use compile::{Kernel, KernelError, KernelInput};
 pub use dual::Dual;
 pub use emit_rust::{emit_rust, goal_axes, RustGoal};
 pub use eval::{eval_dual, eval_exact, eval_f64, is_rational, resolve_variable, EvalError};
 pub use funcs::{sigmoid, softplus};
 pub use point::{Point, Value, Variable};
 pub use recognise::cross_check_with_references;
+pub use run::Scratch;
 
 /// The seed example's context (shared/cases/softmax_ce.deriv), for tests.
 #[cfg(test)]
