@@ -61,6 +61,31 @@ pub struct CheckSummary {
     pub rejected: usize,
 }
 
+impl CheckSummary {
+    /// One summary for several checks (e.g. every step of a derivation): points and
+    /// rejections added, sizes merged, the largest error, exact only if all were.
+    pub fn combine(against: &str, checks: &[CheckSummary]) -> CheckSummary {
+        let mut n_values: Vec<i64> = checks
+            .iter()
+            .flat_map(|c| c.n_values.iter().copied())
+            .collect();
+        n_values.sort_unstable();
+        n_values.dedup();
+        let mut tolerances: Vec<&str> = checks.iter().map(|c| c.tolerance.as_str()).collect();
+        tolerances.sort_unstable();
+        tolerances.dedup();
+        CheckSummary {
+            against: against.to_string(),
+            points: checks.iter().map(|c| c.points).sum(),
+            n_values,
+            max_rel_error: checks.iter().map(|c| c.max_rel_error).fold(0.0, f64::max),
+            exact: !checks.is_empty() && checks.iter().all(|c| c.exact),
+            tolerance: tolerances.join("; "),
+            rejected: checks.iter().map(|c| c.rejected).sum(),
+        }
+    }
+}
+
 /// Why a check failed.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum CheckError {
@@ -384,6 +409,23 @@ mod tests {
             check_equal(&bare, &e("sum_i(y_i)*a_j - y_j"), &e("a_j - y_j"), &opts),
             Err(CheckError::Mismatch { .. })
         ));
+    }
+
+    #[test]
+    fn summaries_combine() {
+        let ctx = parse_file(crate::numeric::SOFTMAX_CE).unwrap().context;
+        let opts = CheckOptions::default();
+        let float =
+            check_equal(&ctx, &e("D(a_i, z_j)"), &e("a_i*(delta(i,j) - a_j)"), &opts).unwrap();
+        let exact = check_equal(&ctx, &e("(x + 1)^2"), &e("x^2 + 2*x + 1"), &opts).unwrap();
+        let all = CheckSummary::combine("the steps", &[float.clone(), exact.clone()]);
+        assert_eq!(all.points, 48);
+        assert_eq!(all.n_values, vec![2, 3, 4, 5, 6]);
+        assert!(!all.exact);
+        assert_eq!(all.max_rel_error, float.max_rel_error);
+        assert_eq!(all.tolerance, "exact; rel 1e-9");
+        assert!(CheckSummary::combine("the steps", &[exact.clone(), exact]).exact);
+        assert!(!CheckSummary::combine("nothing", &[]).exact);
     }
 
     #[test]

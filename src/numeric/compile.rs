@@ -252,8 +252,6 @@ impl<'c> Builder<'c> {
                 false
             });
         }
-        // An undeclared output index runs over 1..n.
-        size_names.insert("n".into());
         Builder {
             ctx,
             ops: Vec::new(),
@@ -287,6 +285,12 @@ impl<'c> Builder<'c> {
     }
 
     fn new_var(&mut self, name: &str, lo: &Bound, hi: &Bound) -> VarId {
+        // An undeclared output index runs over 1..n, which makes `n` a size.
+        for b in [lo, hi] {
+            if let Bound::Sym(s) = b {
+                self.size_names.insert(s.clone());
+            }
+        }
         let (lo, hi) = (self.lim(lo), self.lim(hi));
         self.vars.push(LoopVar {
             name: name.to_string(),
@@ -892,5 +896,18 @@ mod tests {
         assert!(Kernel::compile(&ctx, &e("D(a_j, z_j)"), &axes(&["j"])).is_err());
         assert!(Kernel::compile(&ctx, &e("z_j + z"), &axes(&["j"])).is_err());
         assert!(Kernel::compile(&ctx, &e("z_j"), &axes(&["j", "j"])).is_err());
+    }
+
+    #[test]
+    fn n_is_a_size_only_where_it_bounds_an_index() {
+        let scalar = Kernel::compile(&Context::default(), &e("x^n"), &[]).unwrap();
+        assert!(scalar.sizes().is_empty());
+        assert_eq!(scalar.inputs().len(), 2);
+        let vector = Kernel::compile(&Context::default(), &e("z_q/n"), &axes(&["q"])).unwrap();
+        assert_eq!(vector.sizes(), ["n"]);
+        let got = vector
+            .eval_named(&[("n", 2)], &[("z", &[1.0, 3.0])])
+            .unwrap();
+        assert_eq!(got, [0.5, 1.5]);
     }
 }

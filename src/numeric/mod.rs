@@ -5,8 +5,16 @@
 //! - step checks and result checks against dual numbers and finite differences (`check`);
 //! - hand-written, numerically stable reference kernels ([`reference`]) and the
 //!   recognition of a goal as one of them (`recognise`);
-//! - derived results compiled into fast, stable kernels (`compile`) or emitted as
-//!   standalone Rust source (`emit_rust`).
+//! - derived results compiled into fast, stable kernels (`compile`, `run`) or emitted
+//!   as standalone Rust source (`emit_rust`).
+//!
+//! What `run` and `diff` call:
+//! - each kernel-accepted step `before = after`: [`check_equal`];
+//! - each result `d of / d wrt = result`: [`check_derivative`] (dual numbers and finite
+//!   differences) and [`cross_check_with_references`] (the matching reference kernels);
+//! - the JSON `checks` and the check lines: the returned [`CheckSummary`]s, or
+//!   [`CheckSummary::combine`] of the per-step ones;
+//! - `run --format rust`: [`emit_rust`].
 
 mod check;
 mod compile;
