@@ -3,7 +3,7 @@
 //! - evaluators: exact rationals, f64 and forward-mode dual numbers (`eval`);
 //! - random valid points that satisfy the context's hypotheses (`sample`);
 //! - step checks and result checks against dual numbers and finite differences (`check`);
-//! - hand-written, numerically stable reference kernels ([`reference`]) and the
+//! - hand-written, numerically stable reference kernels ([`reference`](mod@reference)) and the
 //!   recognition of a goal as one of them (`recognise`);
 //! - derived results compiled into fast, stable kernels (`compile`, `run`) or emitted
 //!   as standalone Rust source (`emit_rust`).
@@ -33,7 +33,10 @@ mod run;
 mod sample;
 mod stack;
 
-pub use check::{check_derivative, check_equal, rel_error, CheckError, CheckOptions, CheckSummary};
+pub use check::{
+    check_derivative, check_equal, rel_error, CheckError, CheckOptions, CheckSummary, FD_ATOL,
+    FD_EPS, FD_RTOL, REL_TOLERANCE,
+};
 pub use compile::{Kernel, KernelError, KernelInput};
 pub use dual::Dual;
 pub use emit_rust::{emit_rust, goal_axes, RustGoal};
