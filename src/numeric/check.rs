@@ -380,7 +380,7 @@ mod tests {
 
     #[test]
     fn catches_a_wrong_softmax_step_and_accepts_the_right_one() {
-        let doc = parse_file(crate::numeric::SOFTMAX_CE).unwrap();
+        let doc = parse_file(crate::numeric::fixtures::SOFTMAX_CE).unwrap();
         let ctx = &doc.context;
         let opts = CheckOptions::default();
         let right =
@@ -413,7 +413,9 @@ mod tests {
 
     #[test]
     fn summaries_combine() {
-        let ctx = parse_file(crate::numeric::SOFTMAX_CE).unwrap().context;
+        let ctx = parse_file(crate::numeric::fixtures::SOFTMAX_CE)
+            .unwrap()
+            .context;
         let opts = CheckOptions::default();
         let float =
             check_equal(&ctx, &e("D(a_i, z_j)"), &e("a_i*(delta(i,j) - a_j)"), &opts).unwrap();
@@ -484,7 +486,7 @@ mod tests {
 
     #[test]
     fn softmax_ce_gradient_against_dual_numbers_and_finite_differences() {
-        let doc = parse_file(crate::numeric::SOFTMAX_CE).unwrap();
+        let doc = parse_file(crate::numeric::fixtures::SOFTMAX_CE).unwrap();
         let ctx = &doc.context;
         let scope = IndexScope::Declared(&ctx.indices);
         let zj = parse_variable("z_j", scope).unwrap();

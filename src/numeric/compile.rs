@@ -856,19 +856,7 @@ fn definition_scope(def: &Definition, args: &[Ix]) -> Result<Vec<(String, Ix)>, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::syntax::{parse_expr, parse_file};
-
-    fn seed() -> Context {
-        parse_file(crate::numeric::SOFTMAX_CE).unwrap().context
-    }
-
-    fn e(s: &str) -> Expr {
-        parse_expr(s).unwrap_or_else(|d| panic!("{d}"))
-    }
-
-    fn axes(names: &[&str]) -> Vec<String> {
-        names.iter().map(|s| s.to_string()).collect()
-    }
+    use crate::numeric::fixtures::{names as axes, softmax_ce as seed, term as e};
 
     #[test]
     fn sums_that_do_not_depend_on_the_output_index_are_hoisted() {

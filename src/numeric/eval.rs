@@ -376,7 +376,7 @@ mod tests {
 
     #[test]
     fn definitions_sums_and_deltas() {
-        let doc = parse_file(crate::numeric::SOFTMAX_CE).unwrap();
+        let doc = parse_file(crate::numeric::fixtures::SOFTMAX_CE).unwrap();
         let z = [0.5, -1.0, 2.0];
         let y = [0.2, 0.3, 0.5];
         let mut p = softmax_point(&z, &y);
@@ -401,7 +401,7 @@ mod tests {
 
     #[test]
     fn d_terms_evaluate_by_dual_numbers() {
-        let doc = parse_file(crate::numeric::SOFTMAX_CE).unwrap();
+        let doc = parse_file(crate::numeric::fixtures::SOFTMAX_CE).unwrap();
         let z = [0.5, -1.0, 2.0];
         let y = [0.2, 0.3, 0.5];
         let mut p = softmax_point(&z, &y);

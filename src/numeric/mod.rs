@@ -46,9 +46,14 @@ pub use point::{Point, Value, Variable};
 pub use recognise::cross_check_with_references;
 pub use run::Scratch;
 
-/// The seed example's context (shared/cases/softmax_ce.deriv), for tests.
+/// Shared test fixtures.
 #[cfg(test)]
-pub(crate) const SOFTMAX_CE: &str = "title \"The derivative of cross-entropy with softmax\"
+pub(crate) mod fixtures {
+    use crate::expr::{Context, Expr};
+    use crate::syntax::{parse_expr, parse_file};
+
+    /// The seed example (shared/cases/softmax_ce.deriv).
+    pub const SOFTMAX_CE: &str = "title \"The derivative of cross-entropy with softmax\"
 index i, j, k in 1..n
 let a_i = exp(z_i) / sum_k(exp(z_k))
 let l = -sum_i(y_i * log(a_i))
@@ -56,3 +61,21 @@ assume sum_i(y_i) = 1
 derive a_i wrt z_j
 derive l wrt z_j
 ";
+
+    /// The seed example's context.
+    pub fn softmax_ce() -> Context {
+        parse_file(SOFTMAX_CE)
+            .unwrap_or_else(|d| panic!("{d}"))
+            .context
+    }
+
+    /// A term in the expression syntax, any identifier usable as an index.
+    pub fn term(s: &str) -> Expr {
+        parse_expr(s).unwrap_or_else(|d| panic!("{d}"))
+    }
+
+    /// Owned index names.
+    pub fn names(xs: &[&str]) -> Vec<String> {
+        xs.iter().map(|s| s.to_string()).collect()
+    }
+}

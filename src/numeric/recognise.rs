@@ -306,7 +306,7 @@ mod tests {
 
     #[test]
     fn the_seed_gradient_matches_fused_softmax_ce() {
-        let doc = parse_file(crate::numeric::SOFTMAX_CE).unwrap();
+        let doc = parse_file(crate::numeric::fixtures::SOFTMAX_CE).unwrap();
         let ctx = &doc.context;
         let zj = parse_variable("z_j", IndexScope::Declared(&ctx.indices)).unwrap();
         let opts = CheckOptions::default();

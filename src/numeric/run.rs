@@ -602,24 +602,13 @@ fn unary(out: &mut [f64], a: Src, f: impl Fn(f64) -> f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::expr::{Context, Expr};
+    use crate::expr::Context;
     use crate::numeric::eval::eval_f64;
+    use crate::numeric::fixtures::{names as axes, softmax_ce as seed, term as e};
     use crate::numeric::point::Point;
     use crate::numeric::reference;
     use crate::numeric::sample::Sampler;
-    use crate::syntax::{parse_expr, parse_file};
-
-    fn seed() -> Context {
-        parse_file(crate::numeric::SOFTMAX_CE).unwrap().context
-    }
-
-    fn e(s: &str) -> Expr {
-        parse_expr(s).unwrap_or_else(|d| panic!("{d}"))
-    }
-
-    fn axes(names: &[&str]) -> Vec<String> {
-        names.iter().map(|s| s.to_string()).collect()
-    }
+    use crate::syntax::parse_file;
 
     /// The kernel's inputs taken from a sample point, row-major over their extents.
     fn inputs_from(kernel: &Kernel, sizes: &[i64], point: &Point) -> Vec<Vec<f64>> {
