@@ -298,13 +298,18 @@ fn to_json<T: serde::Serialize>(v: &T) -> String {
 
 /// Derive every goal; a refused step or an unsupported goal is a failed check (exit 1).
 fn derive_report(doc: &Document, origin: &str) -> Result<crate::report::Report, Failure> {
-    crate::report::derive_document(doc).map_err(|f| {
-        Failure::Check(format!(
+    use crate::report::ReportError;
+    crate::report::derive_and_check(doc).map_err(|e| match e {
+        ReportError::Goal(f) => Failure::Check(format!(
             "error: {origin}:{}: goal {} failed: {}",
             f.line,
             f.goal + 1,
             f.error
-        ))
+        )),
+        ReportError::Check(f) => Failure::Check(format!(
+            "error: {origin}:{}: numeric check failed: {f}",
+            f.line
+        )),
     })
 }
 

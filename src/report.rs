@@ -4,6 +4,7 @@
 use crate::engine::{self, EngineError};
 use crate::expr::{Context, Expr};
 use crate::kernel::Proof;
+use crate::numeric;
 use crate::syntax::Document;
 use std::sync::Arc;
 
@@ -67,6 +68,132 @@ pub fn derive_document(doc: &Document) -> Result<Report, GoalFailure> {
         context,
         goals,
     })
+}
+
+/// A numeric check that failed: which goal and step, and what differed.
+#[derive(Clone, Debug)]
+pub struct CheckFailure {
+    pub goal: usize,
+    pub line: usize,
+    /// The step (from one), or `None` for the final result.
+    pub step: Option<usize>,
+    pub rule: String,
+    pub error: String,
+}
+
+impl std::fmt::Display for CheckFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.step {
+            Some(s) => write!(
+                f,
+                "goal {}, step {} ({}): {}",
+                self.goal + 1,
+                s,
+                self.rule,
+                self.error
+            ),
+            None => write!(f, "goal {}, the result: {}", self.goal + 1, self.error),
+        }
+    }
+}
+
+/// Options for the per-step checks: at least 8 points in all, and every n in 2..=6
+/// for indexed terms.
+fn step_options(terms: &[&Expr]) -> numeric::CheckOptions {
+    let indexed = terms
+        .iter()
+        .any(|t| t.any(&mut |e| matches!(e, Expr::Idx(_, _) | Expr::Sum(_) | Expr::Delta(_, _))));
+    let defaults = numeric::CheckOptions::default();
+    let sizes = (defaults.n_max - defaults.n_min + 1) as usize;
+    numeric::CheckOptions {
+        points: if indexed { 8usize.div_ceil(sizes) } else { 8 },
+        ..defaults
+    }
+}
+
+/// Check every step of every goal numerically, and every result against dual numbers,
+/// finite differences and the matching reference kernels; fill in `checks`.
+pub fn check_numerically(report: &mut Report, lines: &[usize]) -> Result<(), CheckFailure> {
+    let ctx = report.context.clone();
+    for (g, derived) in report.goals.iter_mut().enumerate() {
+        let line = lines.get(g).copied().unwrap_or(0);
+        let fail = |step: Option<usize>, rule: &str, error: String| CheckFailure {
+            goal: g,
+            line,
+            step,
+            rule: rule.to_string(),
+            error,
+        };
+        let mut per_step = Vec::new();
+        for (i, s) in derived.proof.steps().iter().enumerate() {
+            let opts = step_options(&[s.before(), s.after()]);
+            let summary = numeric::check_equal(&ctx, s.before(), s.after(), &opts)
+                .map_err(|e| fail(Some(i + 1), &s.step().rule, e.to_string()))?;
+            per_step.push(summary);
+        }
+        let result = derived.proof.current();
+        let opts = numeric::CheckOptions::default();
+        let finals = numeric::check_derivative(&ctx, &derived.of, &derived.wrt, result, &opts)
+            .map_err(|e| fail(None, "", e.to_string()))?;
+        let references =
+            numeric::cross_check_with_references(&ctx, &derived.of, &derived.wrt, result, &opts)
+                .map_err(|e| fail(None, "", e.to_string()))?;
+        let steps = numeric::CheckSummary::combine("the other side of each step", &per_step);
+        derived.checks = Checks {
+            json: serde_json::json!({ "steps": steps, "result": finals, "references": references }),
+            summary: summary_line(&steps, &finals, &references),
+        };
+    }
+    Ok(())
+}
+
+fn describe(s: &numeric::CheckSummary) -> String {
+    let sizes = match (s.n_values.first(), s.n_values.last()) {
+        (Some(a), Some(b)) if a != b => format!(", n = {a}..{b}"),
+        (Some(a), _) => format!(", n = {a}"),
+        _ => String::new(),
+    };
+    let error = if s.exact {
+        "exactly".to_string()
+    } else {
+        format!("max relative error {:.1e}", s.max_rel_error)
+    };
+    format!("{} points{sizes}, {error}", s.points)
+}
+
+/// The sentence for the writeups' check line.
+fn summary_line(
+    steps: &numeric::CheckSummary,
+    finals: &[numeric::CheckSummary],
+    refs: &[numeric::CheckSummary],
+) -> String {
+    let mut out = format!("every step checked numerically ({})", describe(steps));
+    for f in finals.iter().chain(refs) {
+        out.push_str(&format!(
+            "; the result against {} ({})",
+            f.against,
+            describe(f)
+        ));
+    }
+    out
+}
+
+/// Why a document could not be derived and checked.
+#[derive(Clone, Debug)]
+pub enum ReportError {
+    /// The engine could not derive a goal.
+    Goal(GoalFailure),
+    /// A step or result failed its numeric check.
+    Check(CheckFailure),
+}
+
+/// The whole pipeline after parsing: derive every goal (kernel-checked), then check every
+/// step and result numerically.
+pub fn derive_and_check(doc: &Document) -> Result<Report, ReportError> {
+    let mut report = derive_document(doc).map_err(ReportError::Goal)?;
+    let lines: Vec<usize> = doc.goals.iter().map(|g| g.line).collect();
+    check_numerically(&mut report, &lines).map_err(ReportError::Check)?;
+    Ok(report)
 }
 
 /// The certificate of a report.

@@ -8,15 +8,15 @@ use deriv::expr::Expr;
 use deriv::kernel::ring::ring_equal;
 use deriv::kernel::Proof;
 use deriv::render::writeup::{build, Detail, Formula, Rel, Span, Writeup};
-use deriv::report::{derive_document, Report};
+use deriv::report::{derive_and_check, Report};
 use deriv::syntax::{parse_expr, parse_expr_in, parse_file, IndexScope};
 use std::path::Path;
 use writeups::{examples, name};
 
 fn report(path: &Path) -> Report {
     let src = std::fs::read_to_string(path).expect("readable");
-    derive_document(&parse_file(&src).expect("parses"))
-        .unwrap_or_else(|f| panic!("{}: {}", name(path), f.error))
+    derive_and_check(&parse_file(&src).expect("parses"))
+        .unwrap_or_else(|f| panic!("{}: {f:?}", name(path)))
 }
 
 fn seed() -> Report {

@@ -25,8 +25,11 @@ fn rational_term() -> impl Strategy<Value = Expr> {
         prop_oneof![
             (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::Add(vec![a, b])),
             (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::Mul(vec![a, b])),
-            (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::Div(Box::new(a), Box::new(b))),
-            inner.clone().prop_map(|a| Expr::Neg(Box::new(a))),
+            (inner.clone(), inner.clone())
+                .prop_map(|(a, b)| Expr::Div(std::sync::Arc::new(a), std::sync::Arc::new(b))),
+            inner
+                .clone()
+                .prop_map(|a| Expr::Neg(std::sync::Arc::new(a))),
             (inner, -2i64..=3).prop_map(|(a, n)| Expr::pow(a, Expr::int(n))),
         ]
     })
@@ -39,7 +42,8 @@ fn smooth_term() -> impl Strategy<Value = Expr> {
         prop_oneof![
             (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::Add(vec![a, b])),
             (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::Mul(vec![a, b])),
-            (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::Div(Box::new(a), Box::new(b))),
+            (inner.clone(), inner.clone())
+                .prop_map(|(a, b)| Expr::Div(std::sync::Arc::new(a), std::sync::Arc::new(b))),
             (inner.clone(), -2i64..=3).prop_map(|(a, n)| Expr::pow(a, Expr::int(n))),
             (
                 inner.clone(),

@@ -5,7 +5,7 @@
 
 use deriv::render::writeup::Detail;
 use deriv::render::{writeup, WriteupFormat};
-use deriv::report::derive_document;
+use deriv::report::derive_and_check;
 use deriv::syntax::parse_file;
 use std::path::{Path, PathBuf};
 
@@ -50,8 +50,7 @@ pub fn scalar_document() -> String {
 /// The writeup of a `.deriv` source.
 pub fn render_source(src: &str, format: WriteupFormat, detail: Detail) -> String {
     let doc = parse_file(src).unwrap_or_else(|e| panic!("{e}"));
-    let report =
-        derive_document(&doc).unwrap_or_else(|f| panic!("goal {} failed: {}", f.goal + 1, f.error));
+    let report = derive_and_check(&doc).unwrap_or_else(|f| panic!("{f:?}"));
     writeup(&report, format, detail)
 }
 
