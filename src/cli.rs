@@ -111,32 +111,30 @@ impl From<Diagnostic> for Failure {
 /// Run the command line; returns the exit status.
 pub fn main() -> i32 {
     // Deep but bounded recursion gets a roomy stack on every platform.
-    let worker = std::thread::Builder::new()
-        .stack_size(256 << 20)
-        .spawn(|| {
-            let cli = match Cli::try_parse() {
-                Ok(cli) => cli,
-                Err(e) => {
-                    let code = if e.use_stderr() { 2 } else { 0 };
-                    let _ = e.print();
-                    return code;
-                }
-            };
-            match execute(cli.command) {
-                Ok(out) => {
-                    print!("{out}");
-                    0
-                }
-                Err(Failure::Input(msg)) => {
-                    eprintln!("{msg}");
-                    2
-                }
-                Err(Failure::Check(msg)) => {
-                    eprintln!("{msg}");
-                    1
-                }
+    let worker = std::thread::Builder::new().stack_size(256 << 20).spawn(|| {
+        let cli = match Cli::try_parse() {
+            Ok(cli) => cli,
+            Err(e) => {
+                let code = if e.use_stderr() { 2 } else { 0 };
+                let _ = e.print();
+                return code;
             }
-        });
+        };
+        match execute(cli.command) {
+            Ok(out) => {
+                print!("{out}");
+                0
+            }
+            Err(Failure::Input(msg)) => {
+                eprintln!("{msg}");
+                2
+            }
+            Err(Failure::Check(msg)) => {
+                eprintln!("{msg}");
+                1
+            }
+        }
+    });
     match worker.map(|h| h.join()) {
         Ok(Ok(code)) => code,
         _ => {
@@ -161,16 +159,23 @@ pub fn execute(command: Command) -> Result<String, Failure> {
         Command::Run { file, .. } => {
             let (src, origin) = read_input(&file)?;
             syntax::parse_file(&src).map_err(|d| d.with_origin(&origin))?;
-            Err(Failure::Check("error: `deriv run` derivations are not implemented yet".into()))
+            Err(Failure::Check(
+                "error: `deriv run` derivations are not implemented yet".into(),
+            ))
         }
         Command::Diff { expr, wrt, .. } => {
             parse_arg(&expr, "<expr>")?;
-            syntax::parse_variable(&wrt, syntax::IndexScope::Any).map_err(|d| d.with_origin("<wrt>"))?;
-            Err(Failure::Check("error: `deriv diff` is not implemented yet".into()))
+            syntax::parse_variable(&wrt, syntax::IndexScope::Any)
+                .map_err(|d| d.with_origin("<wrt>"))?;
+            Err(Failure::Check(
+                "error: `deriv diff` is not implemented yet".into(),
+            ))
         }
         Command::Check { file } => {
             read_input(&file)?;
-            Err(Failure::Check("error: `deriv check` is not implemented yet".into()))
+            Err(Failure::Check(
+                "error: `deriv check` is not implemented yet".into(),
+            ))
         }
     }
 }
@@ -198,10 +203,18 @@ pub fn read_input(path: &str) -> Result<(String, String), Failure> {
 pub fn format_document(doc: &Document) -> String {
     let mut out = String::new();
     if let Some(t) = &doc.title {
-        out.push_str(&format!("title \"{}\"\n", t.replace('\\', "\\\\").replace('"', "\\\"")));
+        out.push_str(&format!(
+            "title \"{}\"\n",
+            t.replace('\\', "\\\\").replace('"', "\\\"")
+        ));
     }
     for d in &doc.context.indices {
-        out.push_str(&format!("index {} in {}..{}\n", d.names.join(", "), d.lo, d.hi));
+        out.push_str(&format!(
+            "index {} in {}..{}\n",
+            d.names.join(", "),
+            d.lo,
+            d.hi
+        ));
     }
     for d in &doc.context.definitions {
         out.push_str(&format!("let {} = {}\n", d.name, d.body));

@@ -50,7 +50,12 @@ fn cmp_indices(a: &[Index], ab: &[&str], b: &[Index], bb: &[&str]) -> Ordering {
     })
 }
 
-fn cmp_lists<'a>(a: &'a [Expr], ab: &mut Vec<&'a str>, b: &'a [Expr], bb: &mut Vec<&'a str>) -> Ordering {
+fn cmp_lists<'a>(
+    a: &'a [Expr],
+    ab: &mut Vec<&'a str>,
+    b: &'a [Expr],
+    bb: &mut Vec<&'a str>,
+) -> Ordering {
     a.len().cmp(&b.len()).then_with(|| {
         for (x, y) in a.iter().zip(b) {
             let o = cmp_in(x, ab, y, bb);
@@ -71,14 +76,13 @@ fn cmp_in<'a>(a: &'a Expr, ab: &mut Vec<&'a str>, b: &'a Expr, bb: &mut Vec<&'a 
         (Expr::Num(x), Expr::Num(y)) => x.cmp(y),
         (Expr::Sym(x), Expr::Sym(y)) => x.cmp(y),
         (Expr::Idx(x, xi), Expr::Idx(y, yi)) => x.cmp(y).then_with(|| cmp_indices(xi, ab, yi, bb)),
-        (Expr::Delta(x1, x2), Expr::Delta(y1, y2)) => cmp_indices(
-            &[x1.clone(), x2.clone()],
-            ab,
-            &[y1.clone(), y2.clone()],
-            bb,
-        ),
+        (Expr::Delta(x1, x2), Expr::Delta(y1, y2)) => {
+            cmp_indices(&[x1.clone(), x2.clone()], ab, &[y1.clone(), y2.clone()], bb)
+        }
         (Expr::Call(f, x), Expr::Call(g, y)) => f.cmp(g).then_with(|| cmp_in(x, ab, y, bb)),
-        (Expr::Add(xs), Expr::Add(ys)) | (Expr::Mul(xs), Expr::Mul(ys)) => cmp_lists(xs, ab, ys, bb),
+        (Expr::Add(xs), Expr::Add(ys)) | (Expr::Mul(xs), Expr::Mul(ys)) => {
+            cmp_lists(xs, ab, ys, bb)
+        }
         (Expr::Pow(x1, x2), Expr::Pow(y1, y2))
         | (Expr::Div(x1, x2), Expr::Div(y1, y2))
         | (Expr::D(x1, x2), Expr::D(y1, y2)) => {

@@ -168,7 +168,10 @@ fn collect_free(e: &Expr, bound: &mut Vec<String>, out: &mut BTreeSet<String>) {
             collect_free(&s.body, bound, out);
             bound.pop();
         }
-        _ => e.children().into_iter().for_each(|c| collect_free(c, bound, out)),
+        _ => e
+            .children()
+            .into_iter()
+            .for_each(|c| collect_free(c, bound, out)),
     }
 }
 
@@ -182,7 +185,10 @@ mod tests {
         let e = parse_expr("sum_k(z_k * w_j)").unwrap();
         let out = e.subst_index("j", &Index::Name("k".into()));
         // The free j became k, and the bound k was renamed so it does not capture it.
-        assert_eq!(out.free_indices().into_iter().collect::<Vec<_>>(), vec!["k"]);
+        assert_eq!(
+            out.free_indices().into_iter().collect::<Vec<_>>(),
+            vec!["k"]
+        );
         assert_eq!(out, parse_expr("sum_m(z_m * w_k)").unwrap());
     }
 

@@ -1,4 +1,4 @@
 //! Printers: plain expression syntax, LaTeX, and the derivation writeups built on them.
 
-pub mod plain;
 pub mod latex;
+pub mod plain;

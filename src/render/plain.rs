@@ -36,7 +36,10 @@ fn needs_parens(e: &Expr, ctx: Ctx) -> bool {
     let fractional = |r: &Rat| !r.is_integer();
     match e {
         Expr::Add(_) => ctx != Ctx::Top,
-        Expr::Mul(_) => matches!(ctx, Ctx::Leading | Ctx::Factor | Ctx::Negated | Ctx::Base | Ctx::Exponent),
+        Expr::Mul(_) => matches!(
+            ctx,
+            Ctx::Leading | Ctx::Factor | Ctx::Negated | Ctx::Base | Ctx::Exponent
+        ),
         Expr::Div(_, _) => matches!(ctx, Ctx::Factor | Ctx::Negated | Ctx::Base | Ctx::Exponent),
         Expr::Neg(_) => matches!(ctx, Ctx::Base),
         Expr::Num(r) => match ctx {

@@ -2,7 +2,9 @@
 
 use super::document::{Document, Goal};
 use super::Diagnostic;
-use crate::expr::{Assumption, Bound, Definition, Expr, Func, Index, IndexDecl, Rat, Sum, MAX_DEPTH};
+use crate::expr::{
+    Assumption, Bound, Definition, Expr, Func, Index, IndexDecl, Rat, Sum, MAX_DEPTH,
+};
 use num_bigint::BigInt;
 
 use pest::iterators::Pair;
@@ -22,6 +24,10 @@ const MAX_POWERS: usize = 512;
 const MAX_MINUSES: usize = 64;
 /// Longest number literal, in digits.
 const MAX_DIGITS: usize = 1000;
+/// Stack for parsing: pest's generated parser recurses through several rules per bracket,
+/// with large frames in unoptimised builds, so it gets its own thread with room to spare
+/// whatever stack the caller has.
+const PARSE_STACK_BYTES: usize = 64 << 20;
 
 /// Which index names an expression may use, and the range a bare `sum_k` runs over.
 #[derive(Clone, Copy, Debug)]
@@ -52,48 +58,123 @@ pub fn parse_expr(src: &str) -> Result<Expr, Diagnostic> {
 /// Parse one expression under the given index declarations.
 pub fn parse_expr_in(src: &str, scope: IndexScope) -> Result<Expr, Diagnostic> {
     prescan(src)?;
-    let mut pairs = Grammar::parse(Rule::expr_input, src).map_err(|e| from_pest(src, e))?;
-    let input = pairs.next().ok_or_else(|| Diagnostic::at(src, 0, "empty input"))?;
+    on_parser_stack(src, || expr_input(src, scope))
+}
+
+fn expr_input(src: &str, scope: IndexScope) -> Result<Expr, Diagnostic> {
+    let mut pairs = Grammar::parse(Rule::expr_input, src).map_err(|e| from_pest(src, e, false))?;
+    let input = pairs
+        .next()
+        .ok_or_else(|| Diagnostic::at(src, 0, "empty input"))?;
     let expr = first_inner(input, src)?;
-    Builder { src, scope, bound: Vec::new() }.expr(expr, 0)
+    Builder {
+        src,
+        scope,
+        bound: Vec::new(),
+    }
+    .expr(expr, 0)
 }
 
 /// Parse a variable: a symbol or an indexed symbol such as `z_j` or `W_{p,q}`.
 pub fn parse_variable(src: &str, scope: IndexScope) -> Result<Expr, Diagnostic> {
     prescan(src)?;
-    let mut pairs = Grammar::parse(Rule::var_input, src).map_err(|e| from_pest(src, e))?;
-    let input = pairs.next().ok_or_else(|| Diagnostic::at(src, 0, "empty input"))?;
+    on_parser_stack(src, || var_input(src, scope))
+}
+
+fn var_input(src: &str, scope: IndexScope) -> Result<Expr, Diagnostic> {
+    let mut pairs = Grammar::parse(Rule::var_input, src).map_err(|e| from_pest(src, e, false))?;
+    let input = pairs
+        .next()
+        .ok_or_else(|| Diagnostic::at(src, 0, "empty input"))?;
     let var = first_inner(input, src)?;
-    Builder { src, scope, bound: Vec::new() }.variable(var)
+    Builder {
+        src,
+        scope,
+        bound: Vec::new(),
+    }
+    .variable(var)
 }
 
 /// Parse a `.deriv` file.
 pub fn parse_file(src: &str) -> Result<Document, Diagnostic> {
     prescan(src)?;
-    let mut pairs = Grammar::parse(Rule::file, src).map_err(|e| from_pest(src, e))?;
-    let file = pairs.next().ok_or_else(|| Diagnostic::at(src, 0, "empty input"))?;
+    on_parser_stack(src, || file_input(src))
+}
+
+/// Run `parse` on a thread of its own with [`PARSE_STACK_BYTES`] of stack.
+fn on_parser_stack<T: Send>(
+    src: &str,
+    parse: impl FnOnce() -> Result<T, Diagnostic> + Send,
+) -> Result<T, Diagnostic> {
+    // Track the literal tokens the parse expected (`,`, `)`, `wrt`) for clearer diagnostics.
+    pest::set_error_detail(true);
+    std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .name("deriv-parser".into())
+            .stack_size(PARSE_STACK_BYTES)
+            .spawn_scoped(scope, parse);
+        match worker {
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(e) => Err(Diagnostic::at(
+                src,
+                0,
+                format!("cannot start the parser: {e}"),
+            )),
+        }
+    })
+}
+
+fn file_input(src: &str) -> Result<Document, Diagnostic> {
+    let mut pairs = Grammar::parse(Rule::file, src).map_err(|e| from_pest(src, e, true))?;
+    let file = pairs
+        .next()
+        .ok_or_else(|| Diagnostic::at(src, 0, "empty input"))?;
     let mut doc = Document::default();
     // Index declarations come first in meaning, wherever they stand, so collect them first.
-    let statements: Vec<Pair<Rule>> = file.into_inner().filter(|p| p.as_rule() != Rule::EOI).collect();
-    for st in statements.iter().filter(|p| p.as_rule() == Rule::index_stmt) {
+    let statements: Vec<Pair<Rule>> = file
+        .into_inner()
+        .filter(|p| p.as_rule() != Rule::EOI)
+        .collect();
+    for st in statements
+        .iter()
+        .filter(|p| p.as_rule() == Rule::index_stmt)
+    {
         let pos = st.as_span().start();
         let mut inner: Vec<Pair<Rule>> = st.clone().into_inner().collect();
-        let hi = inner.pop().ok_or_else(|| Diagnostic::at(src, pos, "missing range"))?;
-        let lo = inner.pop().ok_or_else(|| Diagnostic::at(src, pos, "missing range"))?;
+        let hi = inner
+            .pop()
+            .ok_or_else(|| Diagnostic::at(src, pos, "missing range"))?;
+        let lo = inner
+            .pop()
+            .ok_or_else(|| Diagnostic::at(src, pos, "missing range"))?;
         let names: Vec<String> = inner.iter().map(|p| p.as_str().to_string()).collect();
         for (p, name) in inner.iter().zip(&names) {
             if doc.context.indices.iter().any(|d| d.names.contains(name)) {
-                return Err(Diagnostic::at(src, p.as_span().start(), format!("index `{name}` is declared twice")));
+                return Err(Diagnostic::at(
+                    src,
+                    p.as_span().start(),
+                    format!("index `{name}` is declared twice"),
+                ));
             }
         }
-        doc.context.indices.push(IndexDecl { names, lo: bound(&lo, src)?, hi: bound(&hi, src)? });
+        doc.context.indices.push(IndexDecl {
+            names,
+            lo: bound(&lo, src)?,
+            hi: bound(&hi, src)?,
+        });
     }
     let decls = doc.context.indices.clone();
     let scope = IndexScope::Declared(&decls);
     for st in statements {
         let pos = st.as_span().start();
         let line = st.as_span().start_pos().line_col().0;
-        let b = || Builder { src, scope, bound: Vec::new() };
+        let b = || Builder {
+            src,
+            scope,
+            bound: Vec::new(),
+        };
         match st.as_rule() {
             Rule::title_stmt => {
                 if doc.title.is_some() {
@@ -128,11 +209,19 @@ pub fn parse_file(src: &str) -> Result<Document, Diagnostic> {
                 let wrt_pos = wrt_p.as_span().start();
                 let of = b().expr(of_p, 0)?;
                 let wrt = b().variable(wrt_p)?;
-                if let Some(d) = doc.context.definitions.iter().find(|d| same_name(&d.name, &wrt)) {
+                if let Some(d) = doc
+                    .context
+                    .definitions
+                    .iter()
+                    .find(|d| same_name(&d.name, &wrt))
+                {
                     return Err(Diagnostic::at(
                         src,
                         wrt_pos,
-                        format!("cannot differentiate with respect to `{}`: it is a defined name", d.name),
+                        format!(
+                            "cannot differentiate with respect to `{}`: it is a defined name",
+                            d.name
+                        ),
                     ));
                 }
                 doc.goals.push(Goal { of, wrt, line });
@@ -153,20 +242,39 @@ fn same_name(a: &Expr, b: &Expr) -> bool {
 
 /// A definition may use only names defined before it, never itself, and its body's
 /// free indices must appear on its left side.
-fn check_definition(doc: &Document, name: &Expr, body: &Expr, src: &str, pos: usize) -> Result<(), Diagnostic> {
+fn check_definition(
+    doc: &Document,
+    name: &Expr,
+    body: &Expr,
+    src: &str,
+    pos: usize,
+) -> Result<(), Diagnostic> {
     let (Expr::Sym(n) | Expr::Idx(n, _)) = name else {
         return Err(Diagnostic::at(src, pos, "a definition names a symbol"));
     };
-    if doc.context.definitions.iter().any(|d| same_name(&d.name, name)) {
+    if doc
+        .context
+        .definitions
+        .iter()
+        .any(|d| same_name(&d.name, name))
+    {
         return Err(Diagnostic::at(src, pos, format!("`{n}` is defined twice")));
     }
     if body.mentions_name(n) {
-        return Err(Diagnostic::at(src, pos, format!("the definition of `{n}` refers to itself")));
+        return Err(Diagnostic::at(
+            src,
+            pos,
+            format!("the definition of `{n}` refers to itself"),
+        ));
     }
     if let Expr::Idx(_, ix) = name {
         for i in ix {
             if !matches!(i, Index::Name(_)) {
-                return Err(Diagnostic::at(src, pos, "a definition's indices must be index names, not numbers"));
+                return Err(Diagnostic::at(
+                    src,
+                    pos,
+                    "a definition's indices must be index names, not numbers",
+                ));
             }
         }
     }
@@ -181,7 +289,11 @@ fn check_definition(doc: &Document, name: &Expr, body: &Expr, src: &str, pos: us
     Ok(())
 }
 
-fn two<'a>(it: &mut impl Iterator<Item = Pair<'a, Rule>>, src: &str, pos: usize) -> Result<(Pair<'a, Rule>, Pair<'a, Rule>), Diagnostic> {
+fn two<'a>(
+    it: &mut impl Iterator<Item = Pair<'a, Rule>>,
+    src: &str,
+    pos: usize,
+) -> Result<(Pair<'a, Rule>, Pair<'a, Rule>), Diagnostic> {
     match (it.next(), it.next()) {
         (Some(a), Some(b)) => Ok((a, b)),
         _ => Err(Diagnostic::at(src, pos, "incomplete statement")),
@@ -190,7 +302,9 @@ fn two<'a>(it: &mut impl Iterator<Item = Pair<'a, Rule>>, src: &str, pos: usize)
 
 fn first_inner<'a>(p: Pair<'a, Rule>, src: &str) -> Result<Pair<'a, Rule>, Diagnostic> {
     let pos = p.as_span().start();
-    p.into_inner().next().ok_or_else(|| Diagnostic::at(src, pos, "incomplete input"))
+    p.into_inner()
+        .next()
+        .ok_or_else(|| Diagnostic::at(src, pos, "incomplete input"))
 }
 
 fn bound(p: &Pair<Rule>, src: &str) -> Result<Bound, Diagnostic> {
@@ -207,7 +321,11 @@ fn bound(p: &Pair<Rule>, src: &str) -> Result<Bound, Diagnostic> {
 /// Refuse inputs whose nesting would make the recursive-descent parser recurse too deep.
 fn prescan(src: &str) -> Result<(), Diagnostic> {
     if src.len() > MAX_INPUT_BYTES {
-        return Err(Diagnostic::at(src, 0, format!("input is larger than {MAX_INPUT_BYTES} bytes")));
+        return Err(Diagnostic::at(
+            src,
+            0,
+            format!("input is larger than {MAX_INPUT_BYTES} bytes"),
+        ));
     }
     let mut depth = 0usize;
     let mut powers = 0usize;
@@ -216,14 +334,22 @@ fn prescan(src: &str) -> Result<(), Diagnostic> {
             '(' | '{' => {
                 depth += 1;
                 if depth > MAX_BRACKETS {
-                    return Err(Diagnostic::at(src, i, format!("brackets nest more than {MAX_BRACKETS} deep")));
+                    return Err(Diagnostic::at(
+                        src,
+                        i,
+                        format!("brackets nest more than {MAX_BRACKETS} deep"),
+                    ));
                 }
             }
             ')' | '}' => depth = depth.saturating_sub(1),
             '^' => {
                 powers += 1;
                 if powers > MAX_POWERS {
-                    return Err(Diagnostic::at(src, i, format!("more than {MAX_POWERS} `^` operators in one input")));
+                    return Err(Diagnostic::at(
+                        src,
+                        i,
+                        format!("more than {MAX_POWERS} `^` operators in one input"),
+                    ));
                 }
             }
             _ => {}
@@ -245,24 +371,41 @@ impl Builder<'_, '_> {
         Diagnostic::at(self.src, p.as_span().start(), msg)
     }
 
-    fn deeper(&self, p: &Pair<Rule>, depth: usize) -> Result<usize, Diagnostic> {
-        if depth >= MAX_DEPTH {
-            Err(self.err(p, format!("expression nests more than {MAX_DEPTH} levels deep")))
+    /// The depth of the children of a node at `depth` that wraps them in `levels` terms;
+    /// an error once the term would nest more than [`MAX_DEPTH`] deep.
+    fn deeper(&self, p: &Pair<Rule>, depth: usize, levels: usize) -> Result<usize, Diagnostic> {
+        if depth + levels >= MAX_DEPTH {
+            Err(self.err(
+                p,
+                format!("expression nests more than {MAX_DEPTH} levels deep"),
+            ))
         } else {
-            Ok(depth + 1)
+            Ok(depth + levels)
         }
     }
 
+    /// Build the term of `p`, which sits under `depth` enclosing terms. Rules that only pass
+    /// a term through (brackets, a lone factor) do not count; a term that wraps its parts does.
     fn expr(&mut self, p: Pair<Rule>, depth: usize) -> Result<Expr, Diagnostic> {
-        let d = self.deeper(&p, depth)?;
         match p.as_rule() {
             Rule::expr => {
+                let d = if p.clone().into_inner().nth(1).is_some() {
+                    self.deeper(&p, depth, 1)?
+                } else {
+                    depth
+                };
                 let mut it = p.into_inner();
-                let first = it.next().ok_or_else(|| Diagnostic::at(self.src, 0, "empty expression"))?;
+                let first = it
+                    .next()
+                    .ok_or_else(|| Diagnostic::at(self.src, 0, "empty expression"))?;
                 let mut terms = vec![self.expr(first, d)?];
                 while let (Some(op), Some(t)) = (it.next(), it.next()) {
                     let term = self.expr(t, d)?;
-                    terms.push(if op.as_str() == "-" { Expr::neg(term) } else { term });
+                    terms.push(if op.as_str() == "-" {
+                        Expr::neg(term)
+                    } else {
+                        term
+                    });
                 }
                 Ok(Expr::add(terms))
             }
@@ -278,19 +421,29 @@ impl Builder<'_, '_> {
                     }
                 }
                 if minuses > MAX_MINUSES {
-                    return Err(self.err(&at, format!("more than {MAX_MINUSES} minus signs in a row")));
+                    return Err(
+                        self.err(&at, format!("more than {MAX_MINUSES} minus signs in a row"))
+                    );
                 }
                 let inner = last.ok_or_else(|| self.err(&at, "expected an expression"))?;
-                let mut e = self.expr(inner, d + minuses)?;
+                let d = self.deeper(&at, depth, minuses)?;
+                let mut e = self.expr(inner, d)?;
                 for _ in 0..minuses {
                     e = Expr::neg(e);
                 }
                 Ok(e)
             }
-            Rule::term => self.term(p, d),
+            Rule::term => self.term(p, depth),
             Rule::power => {
+                let d = if p.clone().into_inner().nth(1).is_some() {
+                    self.deeper(&p, depth, 1)?
+                } else {
+                    depth
+                };
                 let mut it = p.into_inner();
-                let base = it.next().ok_or_else(|| Diagnostic::at(self.src, 0, "empty power"))?;
+                let base = it
+                    .next()
+                    .ok_or_else(|| Diagnostic::at(self.src, 0, "empty power"))?;
                 let base = self.expr(base, d)?;
                 match (it.next(), it.next()) {
                     (Some(_op), Some(exp)) => Ok(Expr::pow(base, self.expr(exp, d)?)),
@@ -299,14 +452,20 @@ impl Builder<'_, '_> {
             }
             Rule::paren => {
                 let inner = first_inner(p, self.src)?;
-                self.expr(inner, d)
+                self.expr(inner, depth)
             }
             Rule::number => self.number(&p),
             Rule::call => {
+                let d = self.deeper(&p, depth, 1)?;
                 let mut it = p.clone().into_inner();
-                let name = it.next().ok_or_else(|| self.err(&p, "expected a function"))?;
-                let f = Func::from_name(name.as_str()).ok_or_else(|| self.err(&name, "unknown function"))?;
-                let arg = it.next().ok_or_else(|| self.err(&p, "expected an argument"))?;
+                let name = it
+                    .next()
+                    .ok_or_else(|| self.err(&p, "expected a function"))?;
+                let f = Func::from_name(name.as_str())
+                    .ok_or_else(|| self.err(&name, "unknown function"))?;
+                let arg = it
+                    .next()
+                    .ok_or_else(|| self.err(&p, "expected an argument"))?;
                 Ok(Expr::call(f, self.expr(arg, d)?))
             }
             Rule::delta => {
@@ -315,21 +474,44 @@ impl Builder<'_, '_> {
                 Ok(Expr::Delta(self.index(&a)?, self.index(&b)?))
             }
             Rule::derivative => {
+                let d = self.deeper(&p, depth, 1)?;
                 let mut it = p.clone().into_inner();
                 let (f, x) = two(&mut it, self.src, p.as_span().start())?;
                 let f = self.expr(f, d)?;
                 Ok(Expr::d(f, self.variable(x)?))
             }
             Rule::variable => self.variable(p),
-            Rule::sum => self.sum(p, d),
+            Rule::sum => {
+                let d = self.deeper(&p, depth, 1)?;
+                self.sum(p, d)
+            }
             r => Err(self.err(&p, format!("unexpected {r:?}"))),
         }
     }
 
     /// `a*b/c*d` reads left to right: `((a*b)/c)*d`, with runs of `*` kept flat.
-    fn term(&mut self, p: Pair<Rule>, d: usize) -> Result<Expr, Diagnostic> {
+    fn term(&mut self, p: Pair<Rule>, depth: usize) -> Result<Expr, Diagnostic> {
+        // How deep the first factor, the deepest, ends up: each `/` wraps what precedes it,
+        // and a run of two or more factors is a product.
+        let (mut levels, mut run) = (0, 1);
+        for op in p
+            .clone()
+            .into_inner()
+            .filter(|q| q.as_rule() == Rule::mul_op)
+        {
+            if op.as_str() == "*" {
+                run += 1;
+            } else {
+                levels += 1 + usize::from(run > 1);
+                run = 1;
+            }
+        }
+        levels += usize::from(run > 1);
+        let d = self.deeper(&p, depth, levels)?;
         let mut it = p.into_inner();
-        let first = it.next().ok_or_else(|| Diagnostic::at(self.src, 0, "empty term"))?;
+        let first = it
+            .next()
+            .ok_or_else(|| Diagnostic::at(self.src, 0, "empty term"))?;
         let mut factors = vec![self.expr(first, d)?];
         while let (Some(op), Some(f)) = (it.next(), it.next()) {
             let rhs = self.expr(f, d)?;
@@ -367,17 +549,26 @@ impl Builder<'_, '_> {
         if self.bound.iter().any(|b| b == s) || self.scope.range(s).is_some() {
             Ok(Index::Name(s.to_string()))
         } else {
-            Err(self.err(p, format!("undeclared index `{s}`: declare it with `index {s} in 1..n`")))
+            Err(self.err(
+                p,
+                format!("undeclared index `{s}`: declare it with `index {s} in 1..n`"),
+            ))
         }
     }
 
     fn variable(&self, p: Pair<Rule>) -> Result<Expr, Diagnostic> {
         let mut it = p.into_inner();
-        let name = it.next().map(|n| n.as_str().to_string()).unwrap_or_default();
+        let name = it
+            .next()
+            .map(|n| n.as_str().to_string())
+            .unwrap_or_default();
         match it.next() {
             None => Ok(Expr::Sym(name)),
             Some(list) => {
-                let ix = list.into_inner().map(|q| self.index(&q)).collect::<Result<Vec<_>, _>>()?;
+                let ix = list
+                    .into_inner()
+                    .map(|q| self.index(&q))
+                    .collect::<Result<Vec<_>, _>>()?;
                 Ok(Expr::Idx(name, ix))
             }
         }
@@ -386,8 +577,12 @@ impl Builder<'_, '_> {
     fn sum(&mut self, p: Pair<Rule>, d: usize) -> Result<Expr, Diagnostic> {
         let at = p.clone();
         let mut it = p.into_inner();
-        let head = it.next().ok_or_else(|| self.err(&at, "expected `sum_k(…)`"))?;
-        let body = it.next().ok_or_else(|| self.err(&at, "expected the summand"))?;
+        let head = it
+            .next()
+            .ok_or_else(|| self.err(&at, "expected `sum_k(…)`"))?;
+        let body = it
+            .next()
+            .ok_or_else(|| self.err(&at, "expected the summand"))?;
         let binder = first_inner(head, self.src)?;
         let binder_inner = first_inner(binder, self.src)?;
         let (index, lo, hi, explicit) = if binder_inner.as_rule() == Rule::bounded_binder {
@@ -395,7 +590,12 @@ impl Builder<'_, '_> {
             let [name, lo, hi] = parts.as_slice() else {
                 return Err(self.err(&at, "expected `sum_{k=1}^{n}(…)`"));
             };
-            (name.as_str().to_string(), bound(lo, self.src)?, bound(hi, self.src)?, true)
+            (
+                name.as_str().to_string(),
+                bound(lo, self.src)?,
+                bound(hi, self.src)?,
+                true,
+            )
         } else {
             let name = binder_inner.as_str().to_string();
             let (lo, hi) = self.scope.range(&name).ok_or_else(|| {
@@ -406,14 +606,22 @@ impl Builder<'_, '_> {
         self.bound.push(index.clone());
         let body = self.expr(body, d);
         self.bound.pop();
-        Ok(Expr::Sum(Sum { index, lo, hi, explicit_bounds: explicit, body: Box::new(body?) }))
+        Ok(Expr::Sum(Sum {
+            index,
+            lo,
+            hi,
+            explicit_bounds: explicit,
+            body: Box::new(body?),
+        }))
     }
 }
 
 /// Words for what the grammar expected at the point of failure.
 fn describe(rule: Rule) -> Option<&'static str> {
     Some(match rule {
-        Rule::expr | Rule::signed | Rule::term | Rule::factor | Rule::power | Rule::paren => "an expression",
+        Rule::expr | Rule::signed | Rule::term | Rule::factor | Rule::power | Rule::paren => {
+            "an expression"
+        }
         Rule::number => "a number",
         Rule::variable | Rule::ident => "a name",
         Rule::index | Rule::index_list => "an index",
@@ -423,50 +631,210 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::call | Rule::func_name => "a function call",
         Rule::delta => "`delta(i, j)`",
         Rule::derivative => "`D(f, x)`",
-        Rule::add_op => "`+` or `-`",
-        Rule::mul_op => "`*` or `/`",
-        Rule::pow_op => "`^`",
+        Rule::add_op | Rule::mul_op | Rule::pow_op => "an operator",
         Rule::minus => "`-`",
         Rule::EOI => "the end of the input",
-        Rule::title_stmt | Rule::index_stmt | Rule::let_stmt | Rule::assume_stmt | Rule::derive_stmt => {
-            "a statement (`title`, `index`, `let`, `assume` or `derive`)"
-        }
+        Rule::title_stmt
+        | Rule::index_stmt
+        | Rule::let_stmt
+        | Rule::assume_stmt
+        | Rule::derive_stmt => "a statement (`title`, `index`, `let`, `assume` or `derive`)",
         Rule::string => "a quoted string",
         _ => return None,
     })
 }
 
-fn from_pest(src: &str, e: pest::error::Error<Rule>) -> Diagnostic {
-    let pos = match e.location {
-        pest::error::InputLocation::Pos(p) => p,
-        pest::error::InputLocation::Span((p, _)) => p,
-    };
-    let found = match src[pos.min(src.len())..].chars().next() {
-        None => "the end of the input".to_string(),
-        Some('\n') | Some('\r') => "the end of the line".to_string(),
-        Some(c) => format!("`{c}`"),
-    };
-    let message = match &e.variant {
-        pest::error::ErrorVariant::ParsingError { positives, .. } => {
-            let mut words: Vec<&str> = positives.iter().filter_map(|r| describe(*r)).collect();
-            words.dedup();
-            let mut seen = Vec::new();
-            words.retain(|w| {
-                let new = !seen.contains(w);
-                seen.push(w);
-                new
-            });
-            match words.len() {
-                0 => format!("unexpected {found}"),
-                1 => format!("expected {}, found {found}", words[0]),
-                _ => {
-                    let last = words.pop().unwrap_or_default();
-                    format!("expected {} or {last}, found {found}", words.join(", "))
-                }
-            }
+/// Literal tokens worth naming when the parse got furthest while expecting them
+/// (operators are named by the rules, as "an operator").
+const PUNCTUATION: [&str; 9] = ["(", ")", ",", "=", "{", "}", "..", "wrt", "in"];
+
+/// How a reserved word is written, for input that uses it wrongly.
+fn usage(word: &str) -> Option<String> {
+    Some(match word {
+        "sum" => "`sum` needs an index and a summand in brackets: `sum_k(…)` or `sum_{k=1}^{n}(…)`"
+            .into(),
+        "delta" => "`delta` takes two indices: `delta(i, j)`".into(),
+        "D" => "`D` takes an expression and a variable: `D(f, x)`".into(),
+        f if Func::from_name(f).is_some() => {
+            format!("`{f}` is a function: write its argument in brackets, `{f}(…)`")
         }
-        pest::error::ErrorVariant::CustomError { message } => message.clone(),
-    };
-    Diagnostic::at(src, pos, message)
+        _ => return None,
+    })
 }
 
+/// The project's own words for a pest error; `in_file` when parsing a `.deriv` file,
+/// where input ends line by line.
+fn from_pest(src: &str, e: pest::error::Error<Rule>, in_file: bool) -> Diagnostic {
+    let rule_pos = match e.location {
+        pest::error::InputLocation::Pos(p) => p,
+        pest::error::InputLocation::Span((p, _)) => p,
+    }
+    .min(src.len());
+    let rules = match &e.variant {
+        pest::error::ErrorVariant::ParsingError { positives, .. } => positives.clone(),
+        pest::error::ErrorVariant::CustomError { message } => {
+            return Diagnostic::at(src, rule_pos, message.clone())
+        }
+    };
+    let found = |pos: usize| {
+        let rest = &src[pos..];
+        let word = &rest[..rest
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(rest.len())];
+        match rest.chars().next() {
+            None => "the end of the input".to_string(),
+            Some('\n') | Some('\r') => "the end of the line".to_string(),
+            Some(_) if !word.is_empty() => format!("`{word}`"),
+            Some(c) => format!("`{c}`"),
+        }
+    };
+    let line_start = src[..rule_pos].rfind('\n').map_or(0, |i| i + 1);
+    let next = src[rule_pos..].chars().next();
+
+    // The literal tokens the parse expected where it got furthest.
+    let (furthest, tokens) = match e.parse_attempts() {
+        Some(attempts) => (
+            attempts.max_position.min(src.len()),
+            attempts
+                .expected_tokens()
+                .iter()
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>(),
+        ),
+        None => (rule_pos, Vec::new()),
+    };
+    let named = |extra: &[&str]| -> Vec<String> {
+        let mut named: Vec<String> = Vec::new();
+        for t in &tokens {
+            if (PUNCTUATION.contains(&t.as_str()) || extra.contains(&t.as_str()))
+                && !named.contains(t)
+            {
+                named.push(t.clone());
+            }
+        }
+        named.into_iter().map(|t| format!("`{t}`")).collect()
+    };
+    // Inside a construct, further than the rules say: name the missing token.
+    let further = named(&["^"]);
+    if furthest > rule_pos && !further.is_empty() {
+        return Diagnostic::at(
+            src,
+            furthest,
+            format!("expected {}, found {}", or_list(further), found(furthest)),
+        );
+    }
+
+    // Brackets: an unclosed one at the end of the line, or a closing one with no partner.
+    let mut open: Vec<(usize, char)> = Vec::new();
+    for (i, c) in src[line_start..rule_pos].char_indices() {
+        match c {
+            '(' | '{' => open.push((line_start + i, c)),
+            ')' | '}' => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    match next {
+        None | Some('\n') | Some('\r') => {
+            if let Some(&(at, c)) = open.last() {
+                return Diagnostic::at(src, at, format!("this `{c}` is never closed"));
+            }
+        }
+        Some(c @ (')' | '}')) if open.is_empty() => {
+            return Diagnostic::at(
+                src,
+                rule_pos,
+                format!("`{c}` has no matching opening bracket"),
+            );
+        }
+        Some('"')
+            if !src[rule_pos + 1..]
+                .split(['\n', '\r'])
+                .next()
+                .unwrap_or("")
+                .contains('"') =>
+        {
+            return Diagnostic::at(src, rule_pos, "this `\"` is never closed");
+        }
+        _ => {}
+    }
+
+    // A name where an operator was expected: `foo(x)` or `2x`.
+    let before = &src[line_start..rule_pos];
+    let word_start = before
+        .trim_end_matches(|c: char| c.is_ascii_alphanumeric())
+        .len();
+    let word = &before[word_start..];
+    if next == Some('(') && word.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        let names: Vec<&str> = Func::ALL.iter().map(|f| f.name()).collect();
+        return Diagnostic::at(
+            src,
+            line_start + word_start,
+            format!(
+                "unknown function `{word}`; the functions are {}",
+                names.join(", ")
+            ),
+        );
+    }
+
+    // A reserved word used as a name.
+    let rest = &src[rule_pos..];
+    let word_at = &rest[..rest
+        .find(|c: char| !c.is_ascii_alphanumeric())
+        .unwrap_or(rest.len())];
+    if let Some(how) = usage(word_at) {
+        if !rest[word_at.len()..]
+            .trim_start_matches([' ', '\t'])
+            .starts_with('(')
+            || word_at == "sum"
+        {
+            return Diagnostic::at(src, rule_pos, how);
+        }
+    }
+
+    let statement = rules
+        .iter()
+        .any(|r| matches!(r, Rule::title_stmt | Rule::let_stmt | Rule::derive_stmt));
+    let mut words: Vec<String> = Vec::new();
+    for r in &rules {
+        let w = match (r, describe(*r)) {
+            // A line that is not a statement: only a statement could stand there.
+            (Rule::EOI, _) if statement => continue,
+            (Rule::EOI, _) if in_file => "the end of the line",
+            (_, Some(w)) => w,
+            (_, None) => continue,
+        };
+        if !words.iter().any(|x| x == w) {
+            words.push(w.to_string());
+        }
+    }
+    let tokens_here = if furthest == rule_pos {
+        named(&[])
+    } else {
+        Vec::new()
+    };
+    let operator_only = tokens_here.is_empty();
+    words.extend(tokens_here);
+    let mut message = match words.len() {
+        0 => format!("unexpected {}", found(rule_pos)),
+        _ => format!("expected {}, found {}", or_list(words), found(rule_pos)),
+    };
+    if operator_only
+        && rules.contains(&Rule::mul_op)
+        && next.is_some_and(|c| c.is_ascii_alphanumeric() || c == '(')
+    {
+        message.push_str(" (a product needs `*`, as in `2*x`)");
+    }
+    Diagnostic::at(src, rule_pos, message)
+}
+
+/// `a`, `a or b`, `a, b or c`.
+fn or_list<S: AsRef<str>>(items: Vec<S>) -> String {
+    let items: Vec<&str> = items.iter().map(AsRef::as_ref).collect();
+    match items.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.to_string(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+    }
+}
