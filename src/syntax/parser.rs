@@ -809,11 +809,13 @@ fn from_pest(src: &str, e: pest::error::Error<Rule>, in_file: bool) -> Diagnosti
             words.push(w.to_string());
         }
     }
-    let tokens_here = if furthest == rule_pos {
+    // Opening brackets start constructs the rules already name ("an expression").
+    let mut tokens_here = if furthest == rule_pos {
         named(&[])
     } else {
         Vec::new()
     };
+    tokens_here.retain(|t| t != "`(`" && t != "`{`");
     let operator_only = tokens_here.is_empty();
     words.extend(tokens_here);
     let mut message = match words.len() {
