@@ -23,8 +23,8 @@ enum Ctx {
     AddTerm,
     /// A factor of a product, juxtaposed with its neighbours.
     Factor { first: bool, last: bool },
-    /// The operand of a unary minus.
-    Negated,
+    /// The operand of a unary minus; `closed` when something follows that a `\sum` would swallow.
+    Negated { closed: bool },
     /// The summand of `\sum`, which runs to the end of the enclosing expression.
     Summand,
     /// The base of a power.
@@ -37,13 +37,15 @@ fn needs_brackets(e: &Expr, ctx: Ctx) -> bool {
         Ctx::Top => false,
         Ctx::AddTerm => is_add,
         // A nested product keeps its brackets: `(a b) c` is a different term from `a b c`.
+        // A leading `-\sum …` brackets only its sum: `-\left(\sum …\right) y`.
         Ctx::Factor { first, last } => {
             is_add
                 || matches!(e, Expr::Mul(_))
                 || (!first && reads_negative(e))
-                || (!last && right_open(e))
+                || (!last && right_open(e) && !matches!(e, Expr::Neg(_)))
         }
-        Ctx::Negated | Ctx::Summand => is_add || reads_negative(e),
+        Ctx::Negated { closed } => is_add || reads_negative(e) || (closed && right_open(e)),
+        Ctx::Summand => is_add || reads_negative(e),
         Ctx::Base => {
             !matches!(e, Expr::Sym(_) | Expr::Idx(_, _) | Expr::Delta(_, _))
                 && !matches!(e, Expr::Num(r) if r.is_integer() && !r.is_negative())
@@ -157,7 +159,8 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
         }
         Expr::Neg(x) => {
             out.push('-');
-            write(x, Ctx::Negated, out);
+            let closed = matches!(ctx, Ctx::Factor { last: false, .. });
+            write(x, Ctx::Negated { closed }, out);
         }
         Expr::Pow(b, x) => {
             write(b, Ctx::Base, out);
@@ -234,14 +237,17 @@ fn write_product(fs: &[Expr], out: &mut String) {
         if i > 0 {
             let prev = &parts[i - 1];
             let upright = |s: &str| s.starts_with("\\mathrm");
-            // `2 \cdot 3`, `x \cdot 2^{n}`, `2 \cdot \frac{1}{3}` (not a mixed number), `\mathrm{lr} \cdot x`.
+            let bracketed = part.starts_with('(') || part.starts_with("\\left(");
+            // `2 \cdot 3`, `x \cdot 2^{n}`, `2 \cdot \frac{1}{3}` (not a mixed number),
+            // `\mathrm{lr} \cdot x`, and `\sigma \cdot (x + 1)`, which would read as the sigmoid.
             let dot = part.starts_with(|c: char| c.is_ascii_digit())
                 || matches!(fs[i], Expr::Num(_))
                 || upright(prev)
-                || upright(part);
+                || upright(part)
+                || (bracketed && prev == func_name(Func::Sigmoid));
             if dot {
                 out.push_str(" \\cdot ");
-            } else if !(part.starts_with('(') || part.starts_with("\\left(")) {
+            } else if !bracketed {
                 out.push(' ');
             }
         }
