@@ -24,9 +24,10 @@ const MAX_POWERS: usize = 512;
 const MAX_MINUSES: usize = 64;
 /// Longest number literal, in digits.
 const MAX_DIGITS: usize = 1000;
-/// Stack for parsing: pest's generated parser recurses through several rules per bracket,
-/// with large frames in unoptimised builds, so it gets its own thread with room to spare
-/// whatever stack the caller has.
+/// Stack for parsing. pest's generated parser recurses through several rules per bracket,
+/// with frames so large in unoptimised builds (some 150 KB a bracket) that even shallow
+/// input can overflow a test thread, so parsing gets a thread of its own with room for the
+/// deepest accepted input several times over.
 const PARSE_STACK_BYTES: usize = 64 << 20;
 
 /// Which index names an expression may use, and the range a bare `sum_k` runs over.
@@ -58,41 +59,32 @@ pub fn parse_expr(src: &str) -> Result<Expr, Diagnostic> {
 /// Parse one expression under the given index declarations.
 pub fn parse_expr_in(src: &str, scope: IndexScope) -> Result<Expr, Diagnostic> {
     prescan(src)?;
-    on_parser_stack(src, || expr_input(src, scope))
+    on_parser_stack(src, || single(src, scope, Rule::expr_input))
 }
 
-fn expr_input(src: &str, scope: IndexScope) -> Result<Expr, Diagnostic> {
-    let mut pairs = Grammar::parse(Rule::expr_input, src).map_err(|e| from_pest(src, e, false))?;
+/// Parse the whole of `src` as one expression (`Rule::expr_input`) or variable (`Rule::var_input`).
+fn single(src: &str, scope: IndexScope, rule: Rule) -> Result<Expr, Diagnostic> {
+    let mut pairs = Grammar::parse(rule, src).map_err(|e| from_pest(src, e, false))?;
     let input = pairs
         .next()
         .ok_or_else(|| Diagnostic::at(src, 0, "empty input"))?;
-    let expr = first_inner(input, src)?;
-    Builder {
+    let inner = first_inner(input, src)?;
+    let mut builder = Builder {
         src,
         scope,
         bound: Vec::new(),
+    };
+    if rule == Rule::var_input {
+        builder.variable(inner)
+    } else {
+        builder.expr(inner, 0)
     }
-    .expr(expr, 0)
 }
 
 /// Parse a variable: a symbol or an indexed symbol such as `z_j` or `W_{p,q}`.
 pub fn parse_variable(src: &str, scope: IndexScope) -> Result<Expr, Diagnostic> {
     prescan(src)?;
-    on_parser_stack(src, || var_input(src, scope))
-}
-
-fn var_input(src: &str, scope: IndexScope) -> Result<Expr, Diagnostic> {
-    let mut pairs = Grammar::parse(Rule::var_input, src).map_err(|e| from_pest(src, e, false))?;
-    let input = pairs
-        .next()
-        .ok_or_else(|| Diagnostic::at(src, 0, "empty input"))?;
-    let var = first_inner(input, src)?;
-    Builder {
-        src,
-        scope,
-        bound: Vec::new(),
-    }
-    .variable(var)
+    on_parser_stack(src, || single(src, scope, Rule::var_input))
 }
 
 /// Parse a `.deriv` file.

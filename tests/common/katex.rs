@@ -35,7 +35,10 @@ pub fn katex_strict(latex: &str) -> Result<(), String> {
         let engine = engine.as_ref().map_err(Clone::clone)?;
         for display in [false, true] {
             let verdict = engine
-                .call_function("derivKatexStrict", [quick_js::JsValue::from(latex), display.into()])
+                .call_function(
+                    "derivKatexStrict",
+                    [quick_js::JsValue::from(latex), display.into()],
+                )
                 .map_err(|e| e.to_string())?;
             match verdict {
                 quick_js::JsValue::String(s) if s.is_empty() => {}
@@ -65,7 +68,8 @@ fn strict_engine() -> Result<quick_js::Context, String> {
 /// cargo home, or failing that through `cargo metadata`.
 fn katex_js() -> Result<PathBuf, String> {
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let lock = std::fs::read_to_string(manifest_dir.join("Cargo.lock")).map_err(|e| e.to_string())?;
+    let lock =
+        std::fs::read_to_string(manifest_dir.join("Cargo.lock")).map_err(|e| e.to_string())?;
     let version = lock
         .split("[[package]]")
         .find(|p| p.contains("\nname = \"katex\"\n"))
