@@ -91,13 +91,7 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
         }
         Expr::Neg(x) => {
             out.push('-');
-            if matches!(**x, Expr::Neg(_)) {
-                out.push('(');
-                write(x, Ctx::Top, out);
-                out.push(')');
-            } else {
-                write(x, Ctx::Negated, out);
-            }
+            write(x, Ctx::Negated, out);
         }
         Expr::Pow(b, x) => {
             write(b, Ctx::Base, out);

@@ -20,8 +20,9 @@ const MAX_INPUT_BYTES: usize = 1 << 20;
 const MAX_BRACKETS: usize = 128;
 /// Most `^` operators in one input; `x^x^x^…` recurses once per operator.
 const MAX_POWERS: usize = 512;
-/// Most unary minus signs in a row.
-const MAX_MINUSES: usize = 64;
+/// Most unary minus signs in a row: as many as the depth allows, so that every term within
+/// [`MAX_DEPTH`], `--x` included, prints and parses back.
+const MAX_MINUSES: usize = MAX_DEPTH;
 /// Longest number literal, in digits.
 const MAX_DIGITS: usize = 1000;
 /// Stack for parsing. pest's generated parser recurses through several rules per bracket,
