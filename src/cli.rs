@@ -3,6 +3,7 @@
 //! Exit status: 0 success, 1 a failed check, 2 bad input.
 
 use crate::expr::Expr;
+use crate::render::plain::print_in;
 use crate::syntax::{self, Diagnostic, Document};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::Read;
@@ -156,28 +157,169 @@ pub fn execute(command: Command) -> Result<String, Failure> {
             let doc = syntax::parse_file(&src).map_err(|d| d.with_origin(&origin))?;
             Ok(format_document(&doc))
         }
-        Command::Run { file, .. } => {
+        Command::Run {
+            file,
+            format,
+            output,
+            detail: _,
+        } => {
             let (src, origin) = read_input(&file)?;
-            syntax::parse_file(&src).map_err(|d| d.with_origin(&origin))?;
-            Err(Failure::Check(
-                "error: `deriv run` derivations are not implemented yet".into(),
-            ))
+            let doc = syntax::parse_file(&src).map_err(|d| d.with_origin(&origin))?;
+            let report = derive_report(&doc, &origin)?;
+            let text = match format {
+                RunFormat::Json => to_json(&crate::report::certificate(&report)),
+                RunFormat::Text => render_text(&report),
+                other => {
+                    return Err(Failure::Check(format!(
+                        "error: the {other:?} format is not implemented yet"
+                    )));
+                }
+            };
+            match output {
+                Some(path) => {
+                    std::fs::write(&path, text).map_err(|e| {
+                        Failure::Input(format!("error: cannot write `{path}`: {e}"))
+                    })?;
+                    Ok(String::new())
+                }
+                None => Ok(text),
+            }
         }
-        Command::Diff { expr, wrt, .. } => {
-            parse_arg(&expr, "<expr>")?;
-            syntax::parse_variable(&wrt, syntax::IndexScope::Any)
+        Command::Diff {
+            expr,
+            wrt,
+            format,
+            steps,
+        } => {
+            let e = parse_arg(&expr, "<expr>")?;
+            let x = syntax::parse_variable(&wrt, syntax::IndexScope::Any)
                 .map_err(|d| d.with_origin("<wrt>"))?;
-            Err(Failure::Check(
-                "error: `deriv diff` is not implemented yet".into(),
-            ))
+            let doc = Document {
+                title: None,
+                context: diff_context(&e, &x),
+                goals: vec![syntax::Goal {
+                    of: e,
+                    wrt: x,
+                    line: 1,
+                }],
+                ..Document::default()
+            };
+            let report = derive_report(&doc, "<expr>")?;
+            let ctx = report.context.clone();
+            let proof = &report.goals[0].proof;
+            let mut out = String::new();
+            match format {
+                DiffFormat::Json => return Ok(to_json(&crate::report::certificate(&report))),
+                DiffFormat::Latex => {
+                    if steps {
+                        for (i, s) in proof.steps().iter().enumerate() {
+                            out.push_str(&format!(
+                                "{}. {}: {}\n",
+                                i + 1,
+                                caption(&s.step().rule),
+                                crate::render::latex::latex(s.after())
+                            ));
+                        }
+                    }
+                    out.push_str(&format!(
+                        "{}\n",
+                        crate::render::latex::latex(proof.current())
+                    ));
+                }
+                DiffFormat::Plain => {
+                    if steps {
+                        for (i, s) in proof.steps().iter().enumerate() {
+                            out.push_str(&format!(
+                                "{}. {}: {}\n",
+                                i + 1,
+                                caption(&s.step().rule),
+                                print_in(s.after(), &ctx)
+                            ));
+                        }
+                    }
+                    out.push_str(&format!("{}\n", print_in(proof.current(), &ctx)));
+                }
+            }
+            Ok(out)
         }
         Command::Check { file } => {
-            read_input(&file)?;
-            Err(Failure::Check(
-                "error: `deriv check` is not implemented yet".into(),
-            ))
+            let (src, origin) = read_input(&file)?;
+            let cert: crate::certificate::Certificate =
+                serde_json::from_str(&src).map_err(|e| {
+                    Failure::Input(format!("error: `{origin}` is not a deriv certificate: {e}"))
+                })?;
+            match crate::certificate::check(&cert) {
+                Ok(proofs) => {
+                    let steps: usize = proofs.iter().map(|p| p.steps().len()).sum();
+                    Ok(format!(
+                        "ok: {} derivations, {steps} steps replayed by the kernel\n",
+                        proofs.len()
+                    ))
+                }
+                Err(r) => Err(Failure::Check(format!("error: certificate rejected: {r}"))),
+            }
         }
     }
+}
+
+/// The `deriv diff` convention: every index name used ranges over `1..n`.
+fn diff_context(e: &Expr, x: &Expr) -> crate::expr::Context {
+    let mut names = e.all_index_names();
+    names.extend(x.all_index_names());
+    let mut ctx = crate::expr::Context::default();
+    if !names.is_empty() {
+        ctx.indices.push(crate::expr::IndexDecl {
+            names: names.into_iter().collect(),
+            lo: crate::expr::Bound::Int(1),
+            hi: crate::expr::Bound::Sym("n".into()),
+        });
+    }
+    ctx
+}
+
+fn caption(rule: &str) -> &'static str {
+    crate::rules::rule(rule).map_or("", |r| r.spec.caption)
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// Derive every goal; a refused step or an unsupported goal is a failed check (exit 1).
+fn derive_report(doc: &Document, origin: &str) -> Result<crate::report::Report, Failure> {
+    crate::report::derive_document(doc).map_err(|f| {
+        Failure::Check(format!(
+            "error: {origin}:{}: goal {} failed: {}",
+            f.line,
+            f.goal + 1,
+            f.error
+        ))
+    })
+}
+
+/// A plain-text listing of every goal's steps.
+fn render_text(report: &crate::report::Report) -> String {
+    let ctx = &report.context;
+    let mut out = String::new();
+    for g in &report.goals {
+        out.push_str(&format!(
+            "D({}, {})\n",
+            print_in(&g.of, ctx),
+            print_in(&g.wrt, ctx)
+        ));
+        for (i, s) in g.proof.steps().iter().enumerate() {
+            out.push_str(&format!(
+                "  {:>3}. {:<45} {}\n",
+                i + 1,
+                caption(&s.step().rule),
+                print_in(s.after(), ctx)
+            ));
+        }
+        out.push_str(&format!("  = {}\n\n", print_in(g.proof.current(), ctx)));
+    }
+    out
 }
 
 fn parse_arg(src: &str, origin: &str) -> Result<Expr, Failure> {

@@ -11,7 +11,12 @@
 //! The modules follow that pipeline: [`syntax`] → [`expr`] → `rules` → `kernel` →
 //! `engine` → `numeric` → [`render`] → [`cli`]. See ARCHITECTURE.md.
 
+pub mod certificate;
 pub mod cli;
+pub mod engine;
 pub mod expr;
+pub mod kernel;
 pub mod render;
+pub mod report;
+pub mod rules;
 pub mod syntax;

@@ -5,20 +5,15 @@
 
 use super::{Expr, Rat};
 use num_traits::Signed;
+use std::sync::Arc;
 
 impl Expr {
-    /// `-e`, with the sign pushed into a leading number or the first factor,
-    /// exactly as the parser reads `-2*x` or `-x/y`.
+    /// `-e` as the parser reads it: a number takes the sign, anything else is wrapped,
+    /// so `-2*x` is `Neg(2*x)` and `-x/y` is `Neg(x/y)`.
     pub fn neg(e: Expr) -> Expr {
         match e {
             Expr::Num(c) => Expr::Num(-c),
-            Expr::Mul(mut fs) if !fs.is_empty() => {
-                let first = std::mem::replace(&mut fs[0], Expr::int(0));
-                fs[0] = Expr::neg(first);
-                Expr::Mul(fs)
-            }
-            Expr::Div(a, b) => Expr::Div(Box::new(Expr::neg(*a)), b),
-            other => Expr::Neg(Box::new(other)),
+            other => Expr::Neg(Arc::new(other)),
         }
     }
 
@@ -27,15 +22,31 @@ impl Expr {
         match self {
             Expr::Num(c) if c.is_negative() => Some(Expr::Num(-c)),
             Expr::Neg(x) => Some((**x).clone()),
-            Expr::Mul(fs) if !fs.is_empty() => {
-                let first = fs[0].unneg()?;
-                let mut out = fs.clone();
-                out[0] = first;
-                Some(Expr::Mul(out))
-            }
-            Expr::Div(a, b) => Some(Expr::Div(Box::new(a.unneg()?), b.clone())),
             _ => None,
         }
+    }
+
+    /// This term in the parser's shape: numbers under a minus or a division are folded,
+    /// and one-element sums and products stand alone. Only these local, value-preserving
+    /// changes are made, so positions of the other subterms stay valid.
+    pub fn reshape(self) -> Expr {
+        match self {
+            Expr::Neg(x) => match Arc::unwrap_or_clone(x) {
+                Expr::Num(c) => Expr::Num(-c),
+                other => Expr::Neg(Arc::new(other)),
+            },
+            Expr::Div(a, b) => Expr::div(Arc::unwrap_or_clone(a), Arc::unwrap_or_clone(b)),
+            Expr::Add(mut ts) if ts.len() == 1 => ts.pop().unwrap_or_else(|| Expr::int(0)),
+            Expr::Mul(mut fs) if fs.len() == 1 => fs.pop().unwrap_or_else(|| Expr::int(1)),
+            Expr::Add(ts) if ts.is_empty() => Expr::int(0),
+            Expr::Mul(fs) if fs.is_empty() => Expr::int(1),
+            other => other,
+        }
+    }
+
+    /// [`Expr::reshape`] at every node, bottom-up.
+    pub fn reshape_all(&self) -> Expr {
+        self.map_children(Expr::reshape_all).reshape()
     }
 
     /// A sum of terms; the empty sum is 0 and a single term stands alone.

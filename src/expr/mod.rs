@@ -16,6 +16,7 @@ pub use subst::fresh_index;
 use num_bigint::BigInt;
 use num_rational::BigRational;
 use std::fmt;
+use std::sync::Arc;
 
 /// Exact rational numbers over big integers.
 pub type Rat = BigRational;
@@ -91,7 +92,7 @@ pub struct Sum {
     pub hi: Bound,
     /// Whether the bounds were written out; only affects printing.
     pub explicit_bounds: bool,
-    pub body: Box<Expr>,
+    pub body: Arc<Expr>,
 }
 
 /// A term of the language.
@@ -103,14 +104,14 @@ pub enum Expr {
     Idx(String, Vec<Index>),
     Add(Vec<Expr>),
     Mul(Vec<Expr>),
-    Div(Box<Expr>, Box<Expr>),
-    Neg(Box<Expr>),
-    Pow(Box<Expr>, Box<Expr>),
-    Call(Func, Box<Expr>),
+    Div(Arc<Expr>, Arc<Expr>),
+    Neg(Arc<Expr>),
+    Pow(Arc<Expr>, Arc<Expr>),
+    Call(Func, Arc<Expr>),
     Delta(Index, Index),
     Sum(Sum),
     /// `D(f, x)`: the derivative of `f` with respect to the variable `x`.
-    D(Box<Expr>, Box<Expr>),
+    D(Arc<Expr>, Arc<Expr>),
 }
 
 impl Expr {
@@ -134,11 +135,11 @@ impl Expr {
     }
 
     pub fn call(f: Func, arg: Expr) -> Expr {
-        Expr::Call(f, Box::new(arg))
+        Expr::Call(f, Arc::new(arg))
     }
 
     pub fn pow(base: Expr, exp: Expr) -> Expr {
-        Expr::Pow(Box::new(base), Box::new(exp))
+        Expr::Pow(Arc::new(base), Arc::new(exp))
     }
 
     pub fn div(num: Expr, den: Expr) -> Expr {
@@ -147,11 +148,11 @@ impl Expr {
                 return Expr::Num(a / b);
             }
         }
-        Expr::Div(Box::new(num), Box::new(den))
+        Expr::Div(Arc::new(num), Arc::new(den))
     }
 
     pub fn d(f: Expr, var: Expr) -> Expr {
-        Expr::D(Box::new(f), Box::new(var))
+        Expr::D(Arc::new(f), Arc::new(var))
     }
 
     pub fn as_num(&self) -> Option<&Rat> {
@@ -190,12 +191,12 @@ impl Expr {
         match self {
             Expr::Add(xs) | Expr::Mul(xs) => xs.get_mut(i),
             Expr::Div(a, b) | Expr::Pow(a, b) | Expr::D(a, b) => match i {
-                0 => Some(a),
-                1 => Some(b),
+                0 => Some(Arc::make_mut(a)),
+                1 => Some(Arc::make_mut(b)),
                 _ => None,
             },
-            Expr::Neg(a) | Expr::Call(_, a) if i == 0 => Some(a),
-            Expr::Sum(s) if i == 0 => Some(&mut s.body),
+            Expr::Neg(a) | Expr::Call(_, a) if i == 0 => Some(Arc::make_mut(a)),
+            Expr::Sum(s) if i == 0 => Some(Arc::make_mut(&mut s.body)),
             _ => None,
         }
     }

@@ -2,6 +2,7 @@
 
 use super::{Expr, Index, Sum};
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 /// A name based on `base` that is not in `avoid`: `k`, `k1`, `k2`, …
 pub fn fresh_index(base: &str, avoid: &BTreeSet<String>) -> String {
@@ -71,7 +72,7 @@ impl Expr {
                     return renamed.subst_index(from, to);
                 }
                 Expr::Sum(Sum {
-                    body: Box::new(s.body.subst_index(from, to)),
+                    body: Arc::new(s.body.subst_index(from, to)),
                     ..s.clone()
                 })
             }
@@ -99,7 +100,7 @@ impl Expr {
                     return rename_bound(s, &avoid).subst_var(var, with);
                 }
                 Expr::Sum(Sum {
-                    body: Box::new(s.body.subst_var(var, with)),
+                    body: Arc::new(s.body.subst_var(var, with)),
                     ..s.clone()
                 })
             }
@@ -113,13 +114,13 @@ impl Expr {
             Expr::Num(_) | Expr::Sym(_) | Expr::Idx(_, _) | Expr::Delta(_, _) => self.clone(),
             Expr::Add(xs) => Expr::Add(xs.iter().map(f).collect()),
             Expr::Mul(xs) => Expr::Mul(xs.iter().map(f).collect()),
-            Expr::Div(a, b) => Expr::Div(Box::new(f(a)), Box::new(f(b))),
-            Expr::Pow(a, b) => Expr::Pow(Box::new(f(a)), Box::new(f(b))),
-            Expr::D(a, b) => Expr::D(Box::new(f(a)), Box::new(f(b))),
-            Expr::Neg(a) => Expr::Neg(Box::new(f(a))),
-            Expr::Call(g, a) => Expr::Call(*g, Box::new(f(a))),
+            Expr::Div(a, b) => Expr::Div(Arc::new(f(a)), Arc::new(f(b))),
+            Expr::Pow(a, b) => Expr::Pow(Arc::new(f(a)), Arc::new(f(b))),
+            Expr::D(a, b) => Expr::D(Arc::new(f(a)), Arc::new(f(b))),
+            Expr::Neg(a) => Expr::Neg(Arc::new(f(a))),
+            Expr::Call(g, a) => Expr::Call(*g, Arc::new(f(a))),
             Expr::Sum(s) => Expr::Sum(Sum {
-                body: Box::new(f(&s.body)),
+                body: Arc::new(f(&s.body)),
                 ..s.clone()
             }),
         }
@@ -144,7 +145,7 @@ fn rename_bound(s: &Sum, avoid: &[String]) -> Expr {
     let fresh = fresh_index(&s.index, &taken);
     Expr::Sum(Sum {
         index: fresh.clone(),
-        body: Box::new(s.body.subst_index(&s.index, &Index::Name(fresh))),
+        body: Arc::new(s.body.subst_index(&s.index, &Index::Name(fresh))),
         ..s.clone()
     })
 }

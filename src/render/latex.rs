@@ -22,9 +22,9 @@ enum Ctx {
     /// A term of a sum, after its sign.
     AddTerm,
     /// A factor of a product, juxtaposed with its neighbours.
-    Factor { first: bool, last: bool },
-    /// The operand of a unary minus; `closed` when something follows that a `\sum` would swallow.
-    Negated { closed: bool },
+    Factor { last: bool },
+    /// The operand of a unary minus.
+    Negated,
     /// The summand of `\sum`, which runs to the end of the enclosing expression.
     Summand,
     /// The base of a power.
@@ -36,16 +36,12 @@ fn needs_brackets(e: &Expr, ctx: Ctx) -> bool {
     match ctx {
         Ctx::Top => false,
         Ctx::AddTerm => is_add,
-        // A nested product keeps its brackets: `(a b) c` is a different term from `a b c`.
-        // A leading `-\sum …` brackets only its sum: `-\left(\sum …\right) y`.
-        Ctx::Factor { first, last } => {
-            is_add
-                || matches!(e, Expr::Mul(_))
-                || (!first && reads_negative(e))
-                || (!last && right_open(e) && !matches!(e, Expr::Neg(_)))
+        // A nested product keeps its brackets: `(a b) c` is a different term from `a b c`,
+        // and `(-x) y` from `-x y`, which is the negation of the product.
+        Ctx::Factor { last } => {
+            is_add || matches!(e, Expr::Mul(_)) || reads_negative(e) || (!last && right_open(e))
         }
-        Ctx::Negated { closed } => is_add || reads_negative(e) || (closed && right_open(e)),
-        Ctx::Summand => is_add || reads_negative(e),
+        Ctx::Negated | Ctx::Summand => is_add || reads_negative(e),
         Ctx::Base => {
             !matches!(e, Expr::Sym(_) | Expr::Idx(_, _) | Expr::Delta(_, _))
                 && !matches!(e, Expr::Num(r) if r.is_integer() && !r.is_negative())
@@ -54,13 +50,11 @@ fn needs_brackets(e: &Expr, ctx: Ctx) -> bool {
     }
 }
 
-/// Whether a term prints with a leading minus sign (the shapes [`Expr::unneg`] accepts).
+/// Whether a term prints with a leading minus sign (the terms [`Expr::unneg`] accepts).
 fn reads_negative(e: &Expr) -> bool {
     match e {
         Expr::Num(r) => r.is_negative(),
         Expr::Neg(_) => true,
-        Expr::Mul(fs) => fs.first().is_some_and(reads_negative),
-        Expr::Div(a, _) => reads_negative(a),
         _ => false,
     }
 }
@@ -146,21 +140,15 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
         }
         Expr::Mul(fs) => write_product(fs, out),
         Expr::Div(a, b) => {
-            // `-\frac{x}{y}` rather than `\frac{-x}{y}`.
-            let positive = a.unneg();
-            if positive.is_some() {
-                out.push('-');
-            }
             out.push_str("\\frac{");
-            write(positive.as_ref().unwrap_or(a), Ctx::Top, out);
+            write(a, Ctx::Top, out);
             out.push_str("}{");
             write(b, Ctx::Top, out);
             out.push('}');
         }
         Expr::Neg(x) => {
             out.push('-');
-            let closed = matches!(ctx, Ctx::Factor { last: false, .. });
-            write(x, Ctx::Negated { closed }, out);
+            write(x, Ctx::Negated, out);
         }
         Expr::Pow(b, x) => {
             write(b, Ctx::Base, out);
@@ -222,14 +210,7 @@ fn write_product(fs: &[Expr], out: &mut String) {
         .enumerate()
         .map(|(i, f)| {
             let mut s = String::new();
-            write(
-                f,
-                Ctx::Factor {
-                    first: i == 0,
-                    last: i + 1 == n,
-                },
-                &mut s,
-            );
+            write(f, Ctx::Factor { last: i + 1 == n }, &mut s);
             s
         })
         .collect();

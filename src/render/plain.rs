@@ -1,61 +1,98 @@
 //! The plain printer: the expression syntax of LANGUAGE.md with the fewest parentheses
 //! that still parse back to the same term.
 
-use crate::expr::{Expr, Index, Rat};
+use crate::expr::{Context, Expr, Index, Rat};
 use num_traits::Signed;
 
 /// Print a term in the input syntax; `parse_expr(&print(e)) == e` for parser-shaped terms.
 pub fn print(e: &Expr) -> String {
     let mut out = String::new();
-    write(e, Ctx::Top, &mut out);
+    write(e, Ctx::Top, &mut out, None);
+    out
+}
+
+/// Print a term so that it parses back the same under `ctx`'s index declarations:
+/// a sum whose range is not its index's declared range is written with its bounds.
+pub fn print_in(e: &Expr, ctx: &Context) -> String {
+    let mut out = String::new();
+    write(e, Ctx::Top, &mut out, Some(ctx));
     out
 }
 
 /// Where a term is printed, which decides whether it needs parentheses.
+///
+/// The grammar reads minus signs two ways: at the start of an expression they negate the
+/// whole product or quotient that follows (`-x*y` is `-(x*y)`), anywhere else only the
+/// power that follows (`a + -x*y` is `a + (-x)*y`). `signed` marks the leftmost path of
+/// a term that starts an expression, where the first reading applies.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Ctx {
     /// Anywhere a whole expression may stand: top level, inside parentheses or a call.
     Top,
-    /// A term of a sum after `+` or `-`.
-    AddTerm,
+    /// A term of a sum: the first, or one after `+` or `-`.
+    AddTerm { first: bool },
     /// The first factor of a product.
-    Leading,
+    Leading { signed: bool },
     /// The numerator of a division.
-    Numerator,
+    Numerator { signed: bool },
     /// A later factor of a product, or a denominator.
     Factor,
     /// The operand of a unary minus.
-    Negated,
+    Negated { signed: bool },
     /// The base of a power.
     Base,
     /// The exponent of a power.
     Exponent,
 }
 
+impl Ctx {
+    /// Whether a minus sign printed first here starts an expression (see [`Ctx`]).
+    fn signed(self) -> bool {
+        match self {
+            Ctx::Top | Ctx::AddTerm { first: true } => true,
+            Ctx::Leading { signed } | Ctx::Numerator { signed } | Ctx::Negated { signed } => signed,
+            _ => false,
+        }
+    }
+}
+
 fn needs_parens(e: &Expr, ctx: Ctx) -> bool {
     let fractional = |r: &Rat| !r.is_integer();
+    // Where only a power may follow a minus sign.
+    let power_only = !ctx.signed();
     match e {
         Expr::Add(_) => ctx != Ctx::Top,
-        Expr::Mul(_) => matches!(
-            ctx,
-            Ctx::Leading | Ctx::Factor | Ctx::Negated | Ctx::Base | Ctx::Exponent
-        ),
-        Expr::Div(_, _) => matches!(ctx, Ctx::Factor | Ctx::Negated | Ctx::Base | Ctx::Exponent),
-        Expr::Neg(_) => matches!(ctx, Ctx::Base),
+        Expr::Mul(_) => match ctx {
+            Ctx::Leading { .. } | Ctx::Factor | Ctx::Base | Ctx::Exponent => true,
+            Ctx::Negated { signed } => !signed,
+            _ => false,
+        },
+        Expr::Div(_, _) => match ctx {
+            Ctx::Factor | Ctx::Base | Ctx::Exponent => true,
+            Ctx::Negated { signed } => !signed,
+            _ => false,
+        },
+        Expr::Neg(x) => match ctx {
+            Ctx::Base => true,
+            // `-x*y` here would negate the whole term, not its first factor.
+            Ctx::Leading { signed: true } | Ctx::Numerator { signed: true } => true,
+            _ => power_only && matches!(**x, Expr::Mul(_) | Expr::Div(_, _)),
+        },
         Expr::Num(r) => match ctx {
-            Ctx::Top | Ctx::AddTerm | Ctx::Leading | Ctx::Numerator => false,
             Ctx::Base => r.is_negative() || fractional(r),
-            Ctx::Factor | Ctx::Exponent | Ctx::Negated => fractional(r),
+            Ctx::Leading { signed: true } | Ctx::Numerator { signed: true } => r.is_negative(),
+            Ctx::Factor | Ctx::Exponent | Ctx::Negated { .. } => fractional(r),
+            _ => false,
         },
         Expr::Pow(_, _) => ctx == Ctx::Base,
         _ => false,
     }
 }
 
-fn write(e: &Expr, ctx: Ctx, out: &mut String) {
+fn write(e: &Expr, ctx: Ctx, out: &mut String, decl: Option<&Context>) {
     if needs_parens(e, ctx) {
         out.push('(');
-        write(e, Ctx::Top, out);
+        write(e, Ctx::Top, out, decl);
         out.push(')');
         return;
     }
@@ -66,13 +103,13 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
         Expr::Add(terms) => {
             for (i, t) in terms.iter().enumerate() {
                 if i == 0 {
-                    write(t, Ctx::AddTerm, out);
+                    write(t, Ctx::AddTerm { first: true }, out, decl);
                 } else if let Some(positive) = t.unneg() {
                     out.push_str(" - ");
-                    write(&positive, Ctx::AddTerm, out);
+                    write(&positive, Ctx::AddTerm { first: false }, out, decl);
                 } else {
                     out.push_str(" + ");
-                    write(t, Ctx::AddTerm, out);
+                    write(t, Ctx::AddTerm { first: false }, out, decl);
                 }
             }
         }
@@ -81,46 +118,67 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
                 if i > 0 {
                     out.push('*');
                 }
-                write(f, if i == 0 { Ctx::Leading } else { Ctx::Factor }, out);
+                let signed = ctx.signed();
+                let f_ctx = if i == 0 {
+                    Ctx::Leading { signed }
+                } else {
+                    Ctx::Factor
+                };
+                write(f, f_ctx, out, decl);
             }
         }
         Expr::Div(a, b) => {
-            write(a, Ctx::Numerator, out);
+            write(
+                a,
+                Ctx::Numerator {
+                    signed: ctx.signed(),
+                },
+                out,
+                decl,
+            );
             out.push('/');
-            write(b, Ctx::Factor, out);
+            write(b, Ctx::Factor, out, decl);
         }
         Expr::Neg(x) => {
             out.push('-');
-            write(x, Ctx::Negated, out);
+            write(
+                x,
+                Ctx::Negated {
+                    signed: ctx.signed(),
+                },
+                out,
+                decl,
+            );
         }
         Expr::Pow(b, x) => {
-            write(b, Ctx::Base, out);
+            write(b, Ctx::Base, out, decl);
             out.push('^');
-            write(x, Ctx::Exponent, out);
+            write(x, Ctx::Exponent, out, decl);
         }
         Expr::Call(f, a) => {
             out.push_str(f.name());
             out.push('(');
-            write(a, Ctx::Top, out);
+            write(a, Ctx::Top, out, decl);
             out.push(')');
         }
         Expr::Delta(a, b) => {
             out.push_str(&format!("delta({a},{b})"));
         }
         Expr::Sum(s) => {
-            if s.explicit_bounds {
+            let declared = decl.map(|c| c.range_of(&s.index) == Some((&s.lo, &s.hi)));
+            if declared == Some(false) || (decl.is_none() && s.explicit_bounds) {
                 out.push_str(&format!("sum_{{{}={}}}^{{{}}}(", s.index, s.lo, s.hi));
             } else {
                 out.push_str(&format!("sum_{}(", s.index));
             }
-            write(&s.body, Ctx::Top, out);
+            write(&s.body, Ctx::Top, out, decl);
             out.push(')');
         }
         Expr::D(f, x) => {
             out.push_str("D(");
-            write(f, Ctx::Top, out);
+            write(f, Ctx::Top, out, decl);
             out.push_str(", ");
-            write(x, Ctx::Top, out);
+            write(x, Ctx::Top, out, decl);
             out.push(')');
         }
     }

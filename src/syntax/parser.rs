@@ -6,6 +6,7 @@ use crate::expr::{
     Assumption, Bound, Definition, Expr, Func, Index, IndexDecl, Rat, Sum, MAX_DEPTH,
 };
 use num_bigint::BigInt;
+use std::sync::Arc;
 
 use pest::iterators::Pair;
 use pest::Parser;
@@ -604,7 +605,7 @@ impl Builder<'_, '_> {
             lo,
             hi,
             explicit_bounds: explicit,
-            body: Box::new(body?),
+            body: Arc::new(body?),
         }))
     }
 }

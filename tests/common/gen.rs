@@ -78,7 +78,7 @@ fn sum(body: BoxedStrategy<Expr>) -> impl Strategy<Value = Expr> {
                 lo,
                 hi,
                 explicit_bounds: explicit,
-                body: Box::new(body),
+                body: std::sync::Arc::new(body),
             })
         })
 }
@@ -91,7 +91,9 @@ pub fn expr() -> impl Strategy<Value = Expr> {
             3 => prop::collection::vec(inner.clone(), 2..4).prop_map(Expr::Add),
             3 => prop::collection::vec(inner.clone(), 2..4).prop_map(Expr::Mul),
             2 => (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::div(a, b)),
-            2 => inner.clone().prop_map(Expr::neg),
+            3 => inner.clone().prop_map(Expr::neg),
+            // Minus signs stack differently at the start of an expression and elsewhere.
+            1 => inner.clone().prop_map(|x| Expr::neg(Expr::neg(x))),
             2 => (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::pow(a, b)),
             2 => (prop::sample::select(&Func::ALL[..]), inner.clone()).prop_map(|(f, a)| Expr::call(f, a)),
             1 => sum(boxed),

@@ -1,0 +1,94 @@
+//! Benchmarks for the derivation pipeline: `deriv diff` over a scalar corpus (issue 4)
+//! and the seed file end to end (issue 5), each against a baseline measured in the same run.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use deriv::expr::Expr;
+use deriv::syntax::{parse_expr, parse_file};
+use std::hint::black_box;
+use std::path::PathBuf;
+
+/// The public scalar cases plus the kinds of expression the acceptance corpus names.
+fn corpus() -> Vec<(Expr, Expr)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut lines: Vec<String> = std::fs::read_to_string(dir.join("examples/scalar.txt"))
+        .expect("examples/scalar.txt")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect();
+    lines.extend(
+        [
+            "-(t*log(sigmoid(x)) + (1 - t)*log(1 - sigmoid(x))) ; x",
+            "(w*x + b - t)^2 ; w",
+            "x^x ; x",
+            "sin(x)^2 + cos(x)^2 ; x",
+            "exp(x)*sin(x) ; x",
+            "log(log(x)) ; x",
+            "x*exp(-x^2/2) ; x",
+            "softplus(2*x + 1) ; x",
+        ]
+        .map(String::from),
+    );
+    lines
+        .iter()
+        .map(|l| {
+            let parts: Vec<&str> = l.split(';').map(str::trim).collect();
+            (
+                parse_expr(parts[0]).expect("expr"),
+                parse_expr(parts[1]).expect("var"),
+            )
+        })
+        .collect()
+}
+
+fn bench_diff(c: &mut Criterion) {
+    let corpus = corpus();
+    let mut group = c.benchmark_group("diff");
+    // Baseline: parsing alone, the floor any `deriv diff` pays.
+    let texts: Vec<String> = corpus.iter().map(|(e, _)| e.to_string()).collect();
+    group.bench_function("parse (baseline)", |b| {
+        b.iter(|| {
+            for t in &texts {
+                black_box(parse_expr(t).expect("parses"));
+            }
+        })
+    });
+    group.bench_function("derive+simplify+kernel", |b| {
+        b.iter(|| {
+            for (e, x) in &corpus {
+                black_box(deriv::engine::derive(Default::default(), e, x).expect("derives"));
+            }
+        })
+    });
+    let mut nested = parse_expr("x").expect("x");
+    for _ in 0..50 {
+        nested = Expr::call(deriv::expr::Func::Sin, nested);
+    }
+    let x = parse_expr("x").expect("x");
+    group.bench_with_input(BenchmarkId::new("nested sin", 50), &nested, |b, e| {
+        b.iter(|| black_box(deriv::engine::derive(Default::default(), e, &x).expect("derives")))
+    });
+    group.finish();
+}
+
+fn bench_seed(c: &mut Criterion) {
+    let src = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/softmax_ce.deriv"),
+    )
+    .expect("seed");
+    let mut group = c.benchmark_group("seed");
+    group.bench_function("parse (baseline)", |b| {
+        b.iter(|| black_box(parse_file(&src).expect("parses")))
+    });
+    group.bench_function("derive+kernel+certificate", |b| {
+        b.iter(|| {
+            let doc = parse_file(&src).expect("parses");
+            let report = deriv::report::derive_document(&doc).expect("derives");
+            black_box(serde_json::to_string(&deriv::report::certificate(&report)).expect("json"))
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_diff, bench_seed);
+criterion_main!(benches);

@@ -1,0 +1,364 @@
+//! Terms as lists of monomials over opaque bases, for proposing simplified forms.
+//!
+//! Untrusted: every form built here reaches the proof only through a `ring-normalize`
+//! step that the kernel checks. The printing order here is what makes results read
+//! like a textbook: coefficient first, then variables, then functions, then sums.
+
+use crate::expr::{Expr, Rat, MAX_DEPTH};
+use crate::kernel::ring;
+use num_bigint::BigInt;
+use num_integer::Integer;
+use num_traits::{One, Signed, Zero};
+use std::sync::Arc;
+
+/// Largest integer power expanded; larger ones stay powers.
+const MAX_EXPONENT: i64 = 64;
+/// Most terms an expansion may produce.
+const MAX_TERMS: usize = 2000;
+
+#[derive(Clone, Debug)]
+pub struct Factor {
+    pub base: Expr,
+    pub exp: i64,
+    /// The base's ring-canonical form, so `1 - s` and `-s + 1` are one base.
+    pub key: Expr,
+}
+
+/// `coeff * Π base^exp`.
+#[derive(Clone, Debug)]
+pub struct Term {
+    pub coeff: Rat,
+    pub factors: Vec<Factor>,
+}
+
+#[derive(Debug)]
+pub struct TooLarge;
+
+fn key_of(e: &Expr) -> Expr {
+    ring::canonical(e, 0).unwrap_or_else(|_| e.clone())
+}
+
+impl Term {
+    fn constant(c: Rat) -> Term {
+        Term {
+            coeff: c,
+            factors: vec![],
+        }
+    }
+
+    pub fn base(e: Expr) -> Term {
+        let key = key_of(&e);
+        Term {
+            coeff: Rat::one(),
+            factors: vec![Factor {
+                base: e,
+                exp: 1,
+                key,
+            }],
+        }
+    }
+
+    fn mul(&self, o: &Term) -> Term {
+        let mut out = self.clone();
+        out.coeff = &self.coeff * &o.coeff;
+        for f in &o.factors {
+            match out.factors.iter_mut().find(|g| g.key == f.key) {
+                Some(g) => g.exp += f.exp,
+                None => out.factors.push(f.clone()),
+            }
+        }
+        out.factors.retain(|g| g.exp != 0);
+        out
+    }
+
+    fn pow(&self, k: i64) -> Result<Term, TooLarge> {
+        if self.coeff.is_zero() && k < 0 {
+            return Err(TooLarge);
+        }
+        let coeff = if k >= 0 {
+            num_traits::pow(self.coeff.clone(), k as usize)
+        } else {
+            num_traits::pow(self.coeff.recip(), k.unsigned_abs() as usize)
+        };
+        if coeff.numer().bits() > 2048 || coeff.denom().bits() > 2048 {
+            return Err(TooLarge);
+        }
+        let factors = self
+            .factors
+            .iter()
+            .map(|f| Factor {
+                exp: f.exp * k,
+                ..f.clone()
+            })
+            .filter(|f| f.exp != 0)
+            .collect();
+        Ok(Term { coeff, factors })
+    }
+
+    /// Same bases with the same exponents: the terms combine.
+    fn like(&self, o: &Term) -> bool {
+        self.factors.len() == o.factors.len()
+            && self
+                .factors
+                .iter()
+                .all(|f| o.factors.iter().any(|g| g.key == f.key && g.exp == f.exp))
+    }
+}
+
+/// Add terms, combining like ones and keeping the order of first appearance.
+pub fn combine(terms: Vec<Term>) -> Vec<Term> {
+    let mut out: Vec<Term> = Vec::new();
+    for t in terms {
+        match out.iter_mut().find(|u| u.like(&t)) {
+            Some(u) => u.coeff = &u.coeff + &t.coeff,
+            None => out.push(t),
+        }
+    }
+    out.retain(|t| !t.coeff.is_zero());
+    out
+}
+
+fn product(a: &[Term], b: &[Term]) -> Result<Vec<Term>, TooLarge> {
+    if a.len() * b.len() > MAX_TERMS {
+        return Err(TooLarge);
+    }
+    Ok(combine(
+        a.iter()
+            .flat_map(|x| b.iter().map(move |y| x.mul(y)))
+            .collect(),
+    ))
+}
+
+fn small_integer(e: &Expr) -> Option<i64> {
+    let r = e.as_num()?;
+    if !r.is_integer() || r.numer().abs() > BigInt::from(MAX_EXPONENT) {
+        return None;
+    }
+    i64::try_from(r.numer().clone()).ok()
+}
+
+/// A multi-term list as one base (a parenthesised sum), or the single term itself.
+fn as_single(ts: Vec<Term>) -> Term {
+    if ts.len() == 1 {
+        ts.into_iter()
+            .next()
+            .unwrap_or_else(|| Term::constant(Rat::zero()))
+    } else if ts.is_empty() {
+        Term::constant(Rat::zero())
+    } else {
+        Term::base(to_expr(&ts))
+    }
+}
+
+/// The monomials of `e`. With `expand`, products and positive powers of sums are
+/// multiplied out; without, a sum inside a product stays one base.
+pub fn to_terms(e: &Expr, expand: bool) -> Result<Vec<Term>, TooLarge> {
+    terms_at(e, expand, 0)
+}
+
+fn terms_at(e: &Expr, expand: bool, depth: usize) -> Result<Vec<Term>, TooLarge> {
+    if depth > MAX_DEPTH {
+        return Err(TooLarge);
+    }
+    let d = depth + 1;
+    Ok(match e {
+        Expr::Num(c) if c.is_zero() => vec![],
+        Expr::Num(c) => vec![Term::constant(c.clone())],
+        Expr::Add(ts) => {
+            let mut all = Vec::new();
+            for t in ts {
+                all.extend(terms_at(t, expand, d)?);
+            }
+            combine(all)
+        }
+        Expr::Neg(x) => terms_at(x, expand, d)?
+            .into_iter()
+            .map(|mut t| {
+                t.coeff = -t.coeff;
+                t
+            })
+            .collect(),
+        Expr::Mul(fs) => {
+            let mut acc = vec![Term::constant(Rat::one())];
+            for f in fs {
+                let tf = terms_at(f, expand, d)?;
+                acc = if expand || tf.len() <= 1 {
+                    product(&acc, &tf)?
+                } else {
+                    product(&acc, &[as_single(tf)])?
+                };
+            }
+            if !expand && acc.len() > 1 {
+                acc = vec![as_single(acc)];
+            }
+            acc
+        }
+        Expr::Div(a, b) => {
+            let ta = terms_at(a, expand, d)?;
+            let tb = terms_at(b, false, d)?;
+            let inv = as_single(tb).pow(-1)?;
+            let ta = if expand || ta.len() <= 1 {
+                ta
+            } else {
+                vec![as_single(ta)]
+            };
+            product(&ta, &[inv])?
+        }
+        Expr::Pow(b, k) => match small_integer(k) {
+            Some(k) => {
+                let tb = terms_at(b, expand, d)?;
+                if k > 0 && expand && tb.len() > 1 {
+                    let mut acc = vec![Term::constant(Rat::one())];
+                    for _ in 0..k {
+                        acc = product(&acc, &tb)?;
+                    }
+                    acc
+                } else if tb.is_empty() {
+                    if k > 0 {
+                        vec![]
+                    } else if k == 0 {
+                        vec![Term::constant(Rat::one())]
+                    } else {
+                        return Err(TooLarge);
+                    }
+                } else {
+                    vec![as_single(tb).pow(k)?]
+                }
+            }
+            // `b^(-1/2)` is `1/b^(1/2)`: the power goes to the denominator.
+            None => match k.as_num() {
+                Some(r) if r.is_negative() => {
+                    vec![Term::base(Expr::pow((**b).clone(), Expr::Num(-r.clone()))).pow(-1)?]
+                }
+                _ => vec![Term::base(e.clone())],
+            },
+        },
+        _ => vec![Term::base(e.clone())],
+    })
+}
+
+/// How a factor sorts within a product: variables, then functions, then sums.
+fn kind(e: &Expr) -> u8 {
+    match e {
+        Expr::Sym(_) | Expr::Idx(_, _) => 0,
+        Expr::Pow(b, _) => kind(b),
+        Expr::Delta(_, _) => 2,
+        Expr::Sum(_) => 3,
+        Expr::Add(_) => 4,
+        _ => 1,
+    }
+}
+
+fn power(base: &Expr, exp: i64) -> Expr {
+    if exp == 1 {
+        base.clone()
+    } else {
+        Expr::pow(base.clone(), Expr::int(exp))
+    }
+}
+
+fn int_expr(n: &BigInt) -> Expr {
+    Expr::Num(Rat::from_integer(n.clone()))
+}
+
+/// One term as an expression: `-2*x*exp(x)/(1 + x^2)^2`.
+pub fn term_expr(t: &Term) -> Expr {
+    let negative = t.coeff.is_negative();
+    let c = t.coeff.abs();
+    let mut factors: Vec<&Factor> = t.factors.iter().collect();
+    factors.sort_by_key(|f| kind(&f.base));
+    let mut num: Vec<Expr> = factors
+        .iter()
+        .filter(|f| f.exp > 0)
+        .map(|f| power(&f.base, f.exp))
+        .collect();
+    let mut den: Vec<Expr> = factors
+        .iter()
+        .filter(|f| f.exp < 0)
+        .map(|f| power(&f.base, -f.exp))
+        .collect();
+    if !c.numer().is_one() || num.is_empty() {
+        num.insert(0, int_expr(c.numer()));
+    }
+    if !c.denom().is_one() {
+        den.insert(0, int_expr(c.denom()));
+    }
+    let body = if den.is_empty() {
+        Expr::mul(num)
+    } else {
+        Expr::Div(Arc::new(Expr::mul(num)), Arc::new(Expr::mul(den)))
+    };
+    if negative {
+        Expr::neg(body)
+    } else {
+        body
+    }
+}
+
+/// A sum of terms, led by a positive term where there is one (`x - t`, not `-t + x`).
+pub fn to_expr(terms: &[Term]) -> Expr {
+    let mut ts: Vec<&Term> = terms.iter().collect();
+    if let Some(p) = ts.iter().position(|t| t.coeff.is_positive()) {
+        let lead = ts.remove(p);
+        ts.insert(0, lead);
+    }
+    Expr::add(ts.into_iter().map(term_expr).collect())
+}
+
+/// Take out the common monomial and content: `2*x*y + 4*x` → `2*x*(y + 2)`.
+pub fn factor(terms: &[Term]) -> Option<Expr> {
+    if terms.len() < 2 {
+        return None;
+    }
+    let first = &terms[0];
+    let mut common: Vec<Factor> = Vec::new();
+    for f in &first.factors {
+        let mut exp = f.exp;
+        for t in &terms[1..] {
+            match t.factors.iter().find(|g| g.key == f.key) {
+                Some(g) if g.exp.signum() == f.exp.signum() => {
+                    exp = if exp > 0 {
+                        exp.min(g.exp)
+                    } else {
+                        exp.max(g.exp)
+                    };
+                }
+                _ => {
+                    exp = 0;
+                    break;
+                }
+            }
+        }
+        if exp != 0 {
+            common.push(Factor { exp, ..f.clone() });
+        }
+    }
+    let num_gcd = terms
+        .iter()
+        .fold(BigInt::zero(), |g, t| g.gcd(t.coeff.numer()));
+    let den_lcm = terms
+        .iter()
+        .fold(BigInt::one(), |l, t| l.lcm(t.coeff.denom()));
+    let mut content = Rat::new(num_gcd, den_lcm);
+    if terms.iter().all(|t| t.coeff.is_negative()) {
+        content = -content;
+    }
+    if common.is_empty() && content.is_one() {
+        return None;
+    }
+    let g = Term {
+        coeff: content,
+        factors: common,
+    };
+    let inv = g.pow(-1).ok()?;
+    let rest: Vec<Term> = terms.iter().map(|t| t.mul(&inv)).collect();
+    let inner = to_expr(&rest);
+    // Put the sum among the numerator factors of the common term.
+    let mut with_sum = g.clone();
+    with_sum.factors.push(Factor {
+        base: inner.clone(),
+        exp: 1,
+        key: inner,
+    });
+    Some(term_expr(&with_sum))
+}

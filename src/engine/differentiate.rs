@@ -1,0 +1,174 @@
+//! Differentiation: rewrite each innermost `D(f, x)` with the rule its shape calls for.
+
+use super::{Driver, EngineError};
+use crate::expr::{fresh_index, Expr, Func, Index};
+use crate::kernel::{decide, Step, Verdict};
+use crate::rules::{Binding, Condition};
+use num_traits::Signed;
+use std::sync::Arc;
+
+/// A step with term metavariables bound.
+pub fn step_with(rule: &str, path: &[usize], terms: &[(&str, &Expr)]) -> Step {
+    let mut s = Step::new(rule, path.to_vec());
+    s.binding = Binding {
+        terms: terms
+            .iter()
+            .map(|(k, v)| (k.to_string(), (*v).clone()))
+            .collect(),
+        ..Binding::default()
+    };
+    s
+}
+
+/// Path to the first `D(f, x)` (pre-order) whose `f` has no derivative inside.
+fn innermost_derivative(e: &Expr) -> Option<Vec<usize>> {
+    fn go(e: &Expr, path: &mut Vec<usize>) -> bool {
+        for (i, c) in e.children().into_iter().enumerate() {
+            path.push(i);
+            if go(c, path) {
+                return true;
+            }
+            path.pop();
+        }
+        matches!(e, Expr::D(_, _))
+    }
+    let mut path = Vec::new();
+    go(e, &mut path).then_some(path)
+}
+
+/// Apply derivative rules until no `D` is left.
+pub fn differentiate(d: &mut Driver) -> Result<(), EngineError> {
+    while let Some(path) = innermost_derivative(d.current()) {
+        differentiate_at(d, &path)?;
+    }
+    Ok(())
+}
+
+fn free_of(d: &Driver, x: &Expr, e: &Expr) -> bool {
+    decide(d.ctx(), &Condition::FreeOf(x.clone(), e.clone()), &[]) == Verdict::Holds
+}
+
+fn differentiate_at(d: &mut Driver, path: &[usize]) -> Result<(), EngineError> {
+    let Some(Expr::D(f, x)) = d.at(path).cloned() else {
+        return Err(EngineError::Unsupported("expected a derivative".into()));
+    };
+    let (f, x) = (Arc::unwrap_or_clone(f), Arc::unwrap_or_clone(x));
+    let inner: Vec<usize> = path.iter().copied().chain([0]).collect();
+    if f.is_variable() {
+        return d.apply(Step::new("derivative-of-variable", path.to_vec()));
+    }
+    if free_of(d, &x, &f) {
+        return d.apply(step_with(
+            "derivative-of-constant",
+            path,
+            &[("C", &f), ("X", &x)],
+        ));
+    }
+    match &f {
+        Expr::Add(_) => d.apply(Step::new("sum-rule", path.to_vec())),
+        Expr::Neg(u) => d.apply(step_with("negation-rule", path, &[("U", u), ("X", &x)])),
+        Expr::Mul(fs) => {
+            let (consts, vars): (Vec<&Expr>, Vec<&Expr>) =
+                fs.iter().partition(|g| free_of(d, &x, g));
+            match (consts.len(), fs.len()) {
+                (0, _) => d.apply(Step::new("product-rule", path.to_vec())),
+                (1, 2) if free_of(d, &x, &fs[0]) => d.apply(step_with(
+                    "constant-factor",
+                    path,
+                    &[("C", &fs[0]), ("U", &fs[1]), ("X", &x)],
+                )),
+                (1, 2) => d.apply(step_with(
+                    "constant-factor-right",
+                    path,
+                    &[("U", &fs[0]), ("C", &fs[1]), ("X", &x)],
+                )),
+                _ => {
+                    // Group the constant factors in front, then take them out.
+                    let c = Expr::mul(consts.into_iter().cloned().collect());
+                    let u = Expr::mul(vars.into_iter().cloned().collect());
+                    d.ring(&inner, Expr::Mul(vec![c.clone(), u.clone()]))?;
+                    d.apply(step_with(
+                        "constant-factor",
+                        path,
+                        &[("C", &c), ("U", &u), ("X", &x)],
+                    ))
+                }
+            }
+        }
+        Expr::Div(u, v) => {
+            if free_of(d, &x, v) {
+                d.apply(step_with(
+                    "constant-divisor",
+                    path,
+                    &[("U", u), ("C", v), ("X", &x)],
+                ))
+            } else {
+                d.apply(step_with(
+                    "quotient-rule",
+                    path,
+                    &[("U", u), ("V", v), ("X", &x)],
+                ))
+            }
+        }
+        Expr::Pow(u, k) => match k.as_num() {
+            Some(r) if r.is_integer() && r.is_positive() => d.apply(step_with(
+                "power-rule",
+                path,
+                &[("U", u), ("N", k), ("X", &x)],
+            )),
+            Some(r) if r.is_integer() => d.apply(step_with(
+                "power-rule-integer",
+                path,
+                &[("U", u), ("N", k), ("X", &x)],
+            )),
+            _ if free_of(d, &x, k) => d.apply(step_with(
+                "power-rule-real",
+                path,
+                &[("U", u), ("C", k), ("X", &x)],
+            )),
+            _ => d.apply(step_with("power-as-exp", &inner, &[("U", u), ("V", k)])),
+        },
+        Expr::Call(func, u) => {
+            let rule = match func {
+                Func::Exp => "derivative-of-exp",
+                Func::Log => "derivative-of-log",
+                Func::Sqrt => "derivative-of-sqrt",
+                Func::Sin => "derivative-of-sin",
+                Func::Cos => "derivative-of-cos",
+                Func::Tan => "derivative-of-tan",
+                Func::Tanh => "derivative-of-tanh",
+                Func::Sigmoid => "derivative-of-sigmoid",
+                Func::Softplus => "derivative-of-softplus",
+            };
+            d.apply(step_with(rule, path, &[("U", u), ("X", &x)]))
+        }
+        Expr::Sum(s) => {
+            let mut s = s.clone();
+            if x.free_indices().contains(&s.index) {
+                // The variable mentions the bound index's name: rename the bound index first.
+                let mut avoid = f.all_index_names();
+                avoid.extend(x.free_indices());
+                let fresh = fresh_index(&s.index, &avoid);
+                let renamed = crate::expr::Sum {
+                    body: Arc::new(s.body.subst_index(&s.index, &Index::Name(fresh.clone()))),
+                    index: fresh,
+                    ..s.clone()
+                };
+                let mut step = Step::new("rename-bound-index", inner.clone());
+                step.replacement = Some(Expr::Sum(renamed.clone()));
+                d.apply(step)?;
+                s = renamed;
+            }
+            let mut step = step_with("derivative-into-sum", path, &[("U", &s.body), ("X", &x)]);
+            step.binding
+                .indices
+                .insert("k".into(), Index::Name(s.index.clone()));
+            step.binding.bounds.insert("A".into(), s.lo.clone());
+            step.binding.bounds.insert("B".into(), s.hi.clone());
+            d.apply(step)
+        }
+        other => Err(EngineError::Unsupported(format!(
+            "cannot differentiate `{other}`"
+        ))),
+    }
+}

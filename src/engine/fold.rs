@@ -1,0 +1,313 @@
+//! Definitions: unfold every defined name before differentiating, and fold the result
+//! back into the user's names wherever that is shorter (`exp(z_i)/sum_k(exp(z_k))` → `a_i`).
+
+use super::algebra::{factor, to_expr, to_terms, Factor, Term};
+use super::differentiate::step_with;
+use super::simplify::candidates;
+use super::{Driver, EngineError};
+use crate::expr::{Context, Expr, Func, Index};
+use crate::kernel::{rewrite, Step};
+use std::collections::BTreeSet;
+
+/// Most index assignments tried when looking for an instance of a definition.
+const MAX_ASSIGNMENTS: usize = 64;
+
+fn defined_name_path(ctx: &Context, e: &Expr) -> Option<Vec<usize>> {
+    if ctx.is_defined(e) {
+        return Some(vec![]);
+    }
+    for (i, c) in e.children().into_iter().enumerate() {
+        if let Some(mut p) = defined_name_path(ctx, c) {
+            p.insert(0, i);
+            return Some(p);
+        }
+    }
+    None
+}
+
+fn name_of(e: &Expr) -> String {
+    match e {
+        Expr::Sym(s) | Expr::Idx(s, _) => s.clone(),
+        _ => String::new(),
+    }
+}
+
+fn unfold_step(ctx: &Context, e: &Expr, path: Vec<usize>) -> Step {
+    let mut step = Step::new("unfold-definition", path);
+    step.uses = e.at(&step.position).map(name_of);
+    let _ = ctx;
+    step
+}
+
+/// Unfold every defined name below `path`, in the proof.
+pub fn unfold_all(d: &mut Driver, path: &[usize]) -> Result<(), EngineError> {
+    while let Some(rel) = d.at(path).and_then(|e| defined_name_path(d.ctx(), e)) {
+        let full: Vec<usize> = path.iter().copied().chain(rel).collect();
+        let step = unfold_step(d.ctx(), d.current(), full);
+        d.apply(step)?;
+    }
+    Ok(())
+}
+
+/// `e` with every defined name unfolded, as the kernel unfolds it.
+pub fn unfold_all_expr(ctx: &Context, e: &Expr) -> Option<Expr> {
+    let mut e = e.clone();
+    for _ in 0..10_000 {
+        let Some(path) = defined_name_path(ctx, &e) else {
+            return Some(e);
+        };
+        let step = unfold_step(ctx, &e, path);
+        e = rewrite(ctx, &e, &step).ok()?.0;
+    }
+    None
+}
+
+/// Every assignment of `values` to `arity` formal indices, up to a bound.
+fn assignments(values: &[Index], arity: usize) -> Vec<Vec<Index>> {
+    let mut out = vec![vec![]];
+    for _ in 0..arity {
+        out = out
+            .into_iter()
+            .flat_map(|prefix| {
+                values.iter().map(move |v| {
+                    let mut p = prefix.clone();
+                    p.push(v.clone());
+                    p
+                })
+            })
+            .take(MAX_ASSIGNMENTS)
+            .collect();
+    }
+    out
+}
+
+fn index_values(e: &Expr) -> Vec<Index> {
+    let mut vals: BTreeSet<Index> = e.free_indices().into_iter().map(Index::Name).collect();
+    e.any(&mut |t| {
+        if let Expr::Idx(_, ix) = t {
+            vals.extend(ix.iter().filter(|i| matches!(i, Index::Int(_))).cloned());
+        }
+        false
+    });
+    vals.into_iter().collect()
+}
+
+/// Instances of every definition over the given index values, with their full unfoldings.
+fn instances(ctx: &Context, values: &[Index]) -> Vec<(Expr, Expr)> {
+    let mut out = Vec::new();
+    for def in &ctx.definitions {
+        let names: Vec<Expr> = match &def.name {
+            Expr::Sym(_) => vec![def.name.clone()],
+            Expr::Idx(n, formal) => assignments(values, formal.len())
+                .into_iter()
+                .map(|ix| Expr::Idx(n.clone(), ix))
+                .collect(),
+            _ => vec![],
+        };
+        for name in names {
+            if let Some(body) = unfold_all_expr(ctx, &name) {
+                out.push((name, body));
+            }
+        }
+    }
+    out
+}
+
+/// Fold definitions into `e`: whole subterms, and monomial definitions inside products.
+pub fn fold_expr(ctx: &Context, e: &Expr) -> Expr {
+    let insts = instances(ctx, &index_values(e));
+    if insts.is_empty() {
+        return e.clone();
+    }
+    fold_with(&insts, e, 0)
+}
+
+fn fold_with(insts: &[(Expr, Expr)], e: &Expr, depth: usize) -> Expr {
+    if depth > crate::expr::MAX_DEPTH {
+        return e.clone();
+    }
+    if let Some((name, _)) = insts.iter().find(|(_, body)| body == e) {
+        return name.clone();
+    }
+    let e = e.map_children(|c| fold_with(insts, c, depth + 1));
+    if !matches!(
+        e,
+        Expr::Mul(_) | Expr::Div(_, _) | Expr::Add(_) | Expr::Neg(_)
+    ) {
+        return e;
+    }
+    let Ok(terms) = to_terms(&e, false) else {
+        return e;
+    };
+    let monomials: Vec<(Expr, Term)> = insts
+        .iter()
+        .filter_map(|(name, body)| match to_terms(body, false) {
+            Ok(ts) if ts.len() == 1 && !ts[0].factors.is_empty() => {
+                Some((name.clone(), ts[0].clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    if monomials.is_empty() {
+        return e;
+    }
+    let folded: Vec<Term> = terms
+        .into_iter()
+        .map(|t| fold_term(t, &monomials))
+        .collect();
+    to_expr(&folded)
+}
+
+/// Divide out monomial definitions while one divides the term.
+fn fold_term(mut t: Term, monomials: &[(Expr, Term)]) -> Term {
+    for _ in 0..32 {
+        let hit = monomials.iter().find(|(_, m)| divides(m, &t));
+        let Some((name, m)) = hit else { break };
+        let mut out = Term {
+            coeff: &t.coeff / &m.coeff,
+            factors: t.factors.clone(),
+        };
+        for f in &m.factors {
+            if let Some(g) = out.factors.iter_mut().find(|g| g.key == f.key) {
+                g.exp -= f.exp;
+            }
+        }
+        out.factors.retain(|g| g.exp != 0);
+        out.factors.push(Factor {
+            base: name.clone(),
+            exp: 1,
+            key: name.clone(),
+        });
+        t = out;
+    }
+    t
+}
+
+fn divides(m: &Term, t: &Term) -> bool {
+    m.factors.iter().all(|f| {
+        t.factors.iter().any(|g| {
+            g.key == f.key && g.exp.signum() == f.exp.signum() && g.exp.abs() >= f.exp.abs()
+        })
+    })
+}
+
+/// The last pass: pick the smallest form with definitions folded, prove it, and write
+/// `exp(v*log(u))` back as `u^v`.
+pub fn finish(d: &mut Driver) -> Result<(), EngineError> {
+    let e = d.current().clone();
+    let ctx = d.ctx().clone();
+    let mut cands: Vec<Expr> = Vec::new();
+    if !ctx.definitions.is_empty() {
+        for c in std::iter::once(e.clone()).chain(candidates(&e)) {
+            let folded = fold_expr(&ctx, &c);
+            if let Ok(terms) = to_terms(&folded, false) {
+                if let Some(f) = factor(&terms) {
+                    cands.push(f);
+                }
+            }
+            cands.extend(candidates(&folded));
+            cands.push(folded);
+        }
+    }
+    cands.sort_by_key(Expr::size);
+    for c in cands {
+        if c.size() >= e.size() {
+            break;
+        }
+        let mut trial = d.clone();
+        if prove_folded(&mut trial, &c).is_ok() {
+            *d = trial;
+            break;
+        }
+    }
+    unpower(d)
+}
+
+/// Reach `target` (which mentions defined names) from the current term.
+fn prove_folded(d: &mut Driver, target: &Expr) -> Result<(), EngineError> {
+    let ctx = d.ctx().clone();
+    let unfolded = unfold_all_expr(&ctx, target)
+        .ok_or_else(|| EngineError::Unsupported("cannot unfold".into()))?;
+    d.ring(&[], unfolded)?;
+    fold_into(d, target, &mut Vec::new())
+}
+
+/// Fold, innermost first, every defined name of `target` at its position.
+fn fold_into(d: &mut Driver, target: &Expr, path: &mut Vec<usize>) -> Result<(), EngineError> {
+    let ctx = d.ctx().clone();
+    if ctx.is_defined(target) {
+        // Fold the definitions inside this one's body first.
+        let once = rewrite(&ctx, target, &unfold_step(&ctx, target, vec![]))
+            .map_err(|reason| EngineError::Refused {
+                step: "unfold-definition".into(),
+                at: target.to_string(),
+                reason,
+            })?
+            .0;
+        fold_into(d, &once, path)?;
+        let mut step = Step::new("fold-definition", path.clone());
+        step.uses = Some(name_of(target));
+        step.replacement = Some(target.clone());
+        return d.apply(step);
+    }
+    for (i, c) in target.children().into_iter().enumerate() {
+        path.push(i);
+        fold_into(d, c, path)?;
+        path.pop();
+    }
+    Ok(())
+}
+
+/// `exp(v*log(u))` → `u^v`, where the kernel accepts it.
+fn unpower(d: &mut Driver) -> Result<(), EngineError> {
+    for _ in 0..64 {
+        let hit = find_exp_log(d.current());
+        let Some((path, u, v)) = hit else {
+            return Ok(());
+        };
+        let target = Expr::call(
+            Func::Exp,
+            Expr::Mul(vec![v.clone(), Expr::call(Func::Log, u.clone())]),
+        );
+        let mut trial = d.clone();
+        let ok = trial.ring(&path, target).is_ok() && {
+            let mut step = step_with("power-as-exp", &path, &[("U", &u), ("V", &v)]);
+            step.reversed = true;
+            trial.apply(step).is_ok()
+        };
+        if !ok {
+            return Ok(());
+        }
+        *d = trial;
+    }
+    Ok(())
+}
+
+/// An `exp(…)` whose argument is a product with one `log(u)` factor: `(path, u, rest)`.
+fn find_exp_log(e: &Expr) -> Option<(Vec<usize>, Expr, Expr)> {
+    if let Expr::Call(Func::Exp, arg) = e {
+        if let Expr::Mul(fs) = &**arg {
+            let logs: Vec<usize> = (0..fs.len())
+                .filter(|&i| matches!(fs[i], Expr::Call(Func::Log, _)))
+                .collect();
+            if let [i] = logs.as_slice() {
+                if let Expr::Call(Func::Log, u) = &fs[*i] {
+                    let rest: Vec<Expr> = fs
+                        .iter()
+                        .enumerate()
+                        .filter(|(j, _)| j != i)
+                        .map(|(_, f)| f.clone())
+                        .collect();
+                    return Some((vec![], (**u).clone(), Expr::mul(rest)));
+                }
+            }
+        }
+    }
+    for (i, c) in e.children().into_iter().enumerate() {
+        if let Some((mut p, u, v)) = find_exp_log(c) {
+            p.insert(0, i);
+            return Some((p, u, v));
+        }
+    }
+    None
+}

@@ -1,0 +1,126 @@
+//! Strategies that propose steps: differentiate top-down, simplify toward the textbook
+//! form, collapse Kronecker deltas, use hypotheses and fold definitions back.
+//!
+//! Nothing here is trusted. Every step goes through [`kernel::Proof::apply`]; a step the
+//! kernel refuses is an engine bug reported as [`EngineError::Refused`].
+
+pub mod algebra;
+mod differentiate;
+mod fold;
+mod simplify;
+
+use crate::expr::{Context, Expr};
+use crate::kernel::{KernelError, Proof, Step};
+use std::fmt;
+use std::sync::Arc;
+
+/// Why the engine could not finish a derivation.
+#[derive(Debug, Clone)]
+pub enum EngineError {
+    /// The kernel refused a step the engine proposed.
+    Refused {
+        step: String,
+        at: String,
+        reason: KernelError,
+    },
+    /// The input is outside what the engine handles.
+    Unsupported(String),
+    TooLarge(String),
+}
+
+impl fmt::Display for EngineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EngineError::Refused { step, at, reason } => {
+                write!(f, "the kernel refused step `{step}` at `{at}`: {reason}")
+            }
+            EngineError::Unsupported(m) => write!(f, "{m}"),
+            EngineError::TooLarge(m) => write!(f, "{m}"),
+        }
+    }
+}
+
+impl std::error::Error for EngineError {}
+
+/// A proof under construction, with helpers to propose steps at positions.
+#[derive(Clone)]
+pub struct Driver {
+    pub proof: Proof,
+    /// Steps taken, as a budget against runaway strategies.
+    budget: usize,
+}
+
+/// Most steps one derivation may take.
+const STEP_BUDGET: usize = 20_000;
+
+impl Driver {
+    pub fn new(ctx: Arc<Context>, goal: Expr) -> Driver {
+        Driver {
+            proof: Proof::start(ctx, goal),
+            budget: STEP_BUDGET,
+        }
+    }
+
+    pub fn ctx(&self) -> &Context {
+        self.proof.context()
+    }
+
+    pub fn current(&self) -> &Expr {
+        self.proof.current()
+    }
+
+    pub fn at(&self, path: &[usize]) -> Option<&Expr> {
+        self.current().at(path)
+    }
+
+    /// Propose a step; the kernel decides.
+    pub fn apply(&mut self, step: Step) -> Result<(), EngineError> {
+        if self.budget == 0 {
+            return Err(EngineError::TooLarge(
+                "the derivation needs too many steps".into(),
+            ));
+        }
+        self.budget -= 1;
+        let at = self
+            .at(&step.position)
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        let name = step.rule.clone();
+        self.proof.apply(step).map_err(|reason| match reason {
+            KernelError::TooLarge(m) => EngineError::TooLarge(m),
+            reason => EngineError::Refused {
+                step: name,
+                at,
+                reason,
+            },
+        })
+    }
+
+    /// Replace the subterm at `path` by a ring-equal term (no step if it is unchanged).
+    pub fn ring(&mut self, path: &[usize], new: Expr) -> Result<(), EngineError> {
+        if self
+            .at(path)
+            .is_some_and(|old| old.to_string() == new.to_string() && *old == new)
+        {
+            return Ok(());
+        }
+        let mut s = Step::new("ring-normalize", path.to_vec());
+        s.replacement = Some(new);
+        self.apply(s)
+    }
+}
+
+/// Derive `D(of, wrt)` in `ctx`: differentiate, simplify, fold definitions back.
+pub fn derive(ctx: Arc<Context>, of: &Expr, wrt: &Expr) -> Result<Proof, EngineError> {
+    if !wrt.is_variable() {
+        return Err(EngineError::Unsupported(format!(
+            "`{wrt}` is not a variable"
+        )));
+    }
+    let mut d = Driver::new(ctx, Expr::d(of.clone(), wrt.clone()));
+    fold::unfold_all(&mut d, &[])?;
+    differentiate::differentiate(&mut d)?;
+    simplify::simplify(&mut d)?;
+    fold::finish(&mut d)?;
+    Ok(d.proof)
+}

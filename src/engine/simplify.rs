@@ -1,0 +1,348 @@
+//! Simplification toward the textbook form: tidy each rational region to its smallest
+//! candidate form, and move sums (collapse deltas, take out constants, split, use hypotheses).
+
+use super::algebra::{factor, term_expr, to_expr, to_terms, Term};
+use super::differentiate::step_with;
+use super::{Driver, EngineError};
+use crate::expr::{Expr, Index, Sum};
+use crate::kernel::Step;
+use num_traits::{One, Signed};
+
+/// Rounds of tidy-and-move before giving up on reaching a fixpoint.
+const MAX_ROUNDS: usize = 12;
+
+pub fn simplify(d: &mut Driver) -> Result<(), EngineError> {
+    for _ in 0..MAX_ROUNDS {
+        tidy(d, &[])?;
+        let steps = d.proof.steps().len();
+        move_sums(d)?;
+        use_hypotheses(d)?;
+        if d.proof.steps().len() == steps {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Whether `e` is built by ring operations at its root.
+fn is_ring_node(e: &Expr) -> bool {
+    match e {
+        Expr::Num(_) | Expr::Add(_) | Expr::Mul(_) | Expr::Div(_, _) | Expr::Neg(_) => true,
+        Expr::Pow(_, k) => k.as_num().is_some_and(|r| r.is_integer()),
+        _ => false,
+    }
+}
+
+/// Tidy the subterm at `path`: atoms inside first, then the region as a whole.
+pub fn tidy(d: &mut Driver, path: &[usize]) -> Result<(), EngineError> {
+    let Some(e) = d.at(path).cloned() else {
+        return Ok(());
+    };
+    if is_ring_node(&e) {
+        let mut atoms = Vec::new();
+        region_atoms(&e, &mut path.to_vec(), &mut atoms);
+        for a in atoms {
+            tidy(d, &a)?;
+        }
+        let Some(e) = d.at(path).cloned() else {
+            return Ok(());
+        };
+        if let Some(best) = best_form(&e) {
+            if best.to_string() != e.to_string() {
+                d.ring(path, best)?;
+            }
+        }
+    } else {
+        for i in 0..e.children().len() {
+            let mut p = path.to_vec();
+            p.push(i);
+            tidy(d, &p)?;
+        }
+    }
+    Ok(())
+}
+
+/// Paths of the maximal non-ring subterms of the region rooted at `e`.
+fn region_atoms(e: &Expr, path: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
+    if !is_ring_node(e) {
+        out.push(path.clone());
+        return;
+    }
+    for (i, c) in e.children().into_iter().enumerate() {
+        path.push(i);
+        region_atoms(c, path, out);
+        path.pop();
+    }
+}
+
+/// Candidate forms of a region, smallest first; ties keep the earlier candidate.
+pub fn candidates(e: &Expr) -> Vec<Expr> {
+    let mut out = Vec::new();
+    let Ok(structural) = to_terms(e, false) else {
+        return out;
+    };
+    let b = to_expr(&structural);
+    out.push(b.clone());
+    if let Some(f) = factor(&structural) {
+        out.push(f);
+    }
+    if let Ok(expanded) = to_terms(&b, true) {
+        out.push(to_expr(&expanded));
+        if let Some(f) = factor(&expanded) {
+            out.push(f);
+        }
+    }
+    out
+}
+
+/// The smallest candidate form of a region.
+pub fn best_form(e: &Expr) -> Option<Expr> {
+    smallest(candidates(e))
+}
+
+pub fn smallest(cands: Vec<Expr>) -> Option<Expr> {
+    let mut best: Option<Expr> = None;
+    for c in cands {
+        if best.as_ref().is_none_or(|b| c.size() < b.size()) {
+            best = Some(c);
+        }
+    }
+    best
+}
+
+/// Paths of all sums, innermost first.
+fn sum_paths(e: &Expr, path: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
+    for (i, c) in e.children().into_iter().enumerate() {
+        path.push(i);
+        sum_paths(c, path, out);
+        path.pop();
+    }
+    if matches!(e, Expr::Sum(_)) {
+        out.push(path.clone());
+    }
+}
+
+fn all_sums(e: &Expr) -> Vec<Vec<usize>> {
+    let mut out = Vec::new();
+    sum_paths(e, &mut Vec::new(), &mut out);
+    out
+}
+
+/// Apply sum moves until none applies.
+fn move_sums(d: &mut Driver) -> Result<(), EngineError> {
+    'again: for _ in 0..256 {
+        for path in all_sums(d.current()) {
+            if move_sum(d, &path)? {
+                continue 'again;
+            }
+        }
+        break;
+    }
+    Ok(())
+}
+
+fn bind_sum(step: &mut Step, s: &Sum) {
+    step.binding
+        .indices
+        .insert("k".into(), Index::Name(s.index.clone()));
+    step.binding.bounds.insert("A".into(), s.lo.clone());
+    step.binding.bounds.insert("B".into(), s.hi.clone());
+}
+
+fn depends_on_index(e: &Expr, k: &str) -> bool {
+    e.free_indices().contains(k)
+}
+
+/// One move on the sum at `path`; whether anything changed.
+fn move_sum(d: &mut Driver, path: &[usize]) -> Result<bool, EngineError> {
+    let Some(Expr::Sum(s)) = d.at(path).cloned() else {
+        return Ok(false);
+    };
+    let body_path: Vec<usize> = path.iter().copied().chain([0]).collect();
+    let Ok(mut terms) = to_terms(&s.body, false) else {
+        return Ok(false);
+    };
+    if terms.len() == 1 && !single_term_has_move(&s, &terms[0]) {
+        // A product with a sum inside may split once multiplied out.
+        match to_terms(&s.body, true) {
+            Ok(expanded) if expanded.len() > 1 => terms = expanded,
+            _ => return Ok(false),
+        }
+    }
+    match terms.len() {
+        0 => {
+            // A sum of zeros.
+            d.ring(&body_path, Expr::int(0))?;
+            let mut step = step_with("sum-of-constant", path, &[("C", &Expr::int(0))]);
+            bind_sum(&mut step, &s);
+            d.apply(step)?;
+            Ok(true)
+        }
+        1 => single_term_move(d, path, &s, &terms[0]),
+        _ => {
+            // Splitting pays only if the pieces simplify: try it, keep it if smaller.
+            let mut trial = d.clone();
+            let pieces: Vec<Expr> = terms.iter().map(|t| arranged(t, &s.index)).collect();
+            let n = pieces.len();
+            trial.ring(&body_path, Expr::Add(pieces))?;
+            trial.apply(Step::new("sum-linearity", path.to_vec()))?;
+            for i in 0..n {
+                let p: Vec<usize> = path.iter().copied().chain([i]).collect();
+                for _ in 0..8 {
+                    if !move_sum(&mut trial, &p)? {
+                        break;
+                    }
+                    if !matches!(trial.at(&p), Some(Expr::Sum(_))) {
+                        break;
+                    }
+                }
+            }
+            use_hypotheses(&mut trial)?;
+            tidy(&mut trial, &[])?;
+            let mut baseline = d.clone();
+            tidy(&mut baseline, &[])?;
+            if trial.current().size() < baseline.current().size() {
+                *d = trial;
+                Ok(true)
+            } else {
+                Ok(false)
+            }
+        }
+    }
+}
+
+/// A term as `C*U`, index-free factors first, so constants can be taken out.
+fn arranged(t: &Term, k: &str) -> Expr {
+    let (c, u) = split_term(t, k);
+    match (
+        c.coeff.is_one() && c.factors.is_empty(),
+        u.factors.is_empty(),
+    ) {
+        (true, _) | (_, true) => term_expr(t),
+        _ => Expr::Mul(vec![term_expr(&c), term_expr(&u)]),
+    }
+}
+
+/// Split a term into its index-free part (with the coefficient) and the rest.
+fn split_term(t: &Term, k: &str) -> (Term, Term) {
+    let (dep, free): (Vec<_>, Vec<_>) = t
+        .factors
+        .iter()
+        .cloned()
+        .partition(|f| depends_on_index(&f.base, k));
+    (
+        Term {
+            coeff: t.coeff.clone(),
+            factors: free,
+        },
+        Term {
+            coeff: num_traits::One::one(),
+            factors: dep,
+        },
+    )
+}
+
+/// Whether [`single_term_move`] would change the sum.
+fn single_term_has_move(s: &Sum, t: &Term) -> bool {
+    let k = Index::Name(s.index.clone());
+    let has_delta = t
+        .factors
+        .iter()
+        .any(|f| f.exp == 1 && matches!(&f.base, Expr::Delta(a, b) if (*a == k) != (*b == k)));
+    let (c, u) = split_term(t, &s.index);
+    has_delta || u.factors.is_empty() || !(c.coeff.is_one() && c.factors.is_empty())
+}
+
+fn single_term_move(
+    d: &mut Driver,
+    path: &[usize],
+    s: &Sum,
+    t: &Term,
+) -> Result<bool, EngineError> {
+    let body_path: Vec<usize> = path.iter().copied().chain([0]).collect();
+    let k = Index::Name(s.index.clone());
+    // A Kronecker delta on the summation index collapses the sum.
+    let delta = t
+        .factors
+        .iter()
+        .position(|f| f.exp == 1 && matches!(&f.base, Expr::Delta(a, b) if (*a == k) != (*b == k)));
+    if let Some(pos) = delta {
+        let mut rest = t.clone();
+        let delta = rest.factors.remove(pos).base;
+        let body = if rest.coeff.is_one() && rest.factors.is_empty() {
+            delta
+        } else {
+            Expr::Mul(vec![term_expr(&rest), delta])
+        };
+        d.ring(&body_path, body)?;
+        d.apply(Step::new("delta-collapse", path.to_vec()))?;
+        return Ok(true);
+    }
+    let (c, u) = split_term(t, &s.index);
+    if u.factors.is_empty() {
+        let body = term_expr(t);
+        d.ring(&body_path, body.clone())?;
+        let mut step = step_with("sum-of-constant", path, &[("C", &body)]);
+        bind_sum(&mut step, s);
+        d.apply(step)?;
+        return Ok(true);
+    }
+    if c.coeff.is_one() && c.factors.is_empty() {
+        return Ok(false);
+    }
+    let (ce, ue) = (term_expr(&c), term_expr(&u));
+    if c.coeff.is_negative()
+        && c.factors.is_empty()
+        && c.coeff == -num_traits::one::<crate::expr::Rat>()
+    {
+        d.ring(&body_path, Expr::neg(ue.clone()))?;
+        if matches!(d.at(&body_path), Some(Expr::Neg(_))) {
+            let mut step = step_with("sum-of-negation", path, &[("U", &ue)]);
+            bind_sum(&mut step, s);
+            d.apply(step)?;
+            return Ok(true);
+        }
+    }
+    d.ring(&body_path, Expr::Mul(vec![ce.clone(), ue.clone()]))?;
+    let mut step = step_with("pull-factor-out-of-sum", path, &[("C", &ce), ("U", &ue)]);
+    bind_sum(&mut step, s);
+    d.apply(step)?;
+    Ok(true)
+}
+
+/// Rewrite with every closed hypothesis wherever its left side occurs.
+pub fn use_hypotheses(d: &mut Driver) -> Result<(), EngineError> {
+    let hyps: Vec<(usize, Expr)> = d
+        .ctx()
+        .assumptions
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| h.lhs.free_indices().is_empty() && h.rhs.free_indices().is_empty())
+        .map(|(i, h)| (i + 1, h.lhs.clone()))
+        .collect();
+    for (n, lhs) in hyps {
+        for _ in 0..64 {
+            let Some(path) = find(d.current(), &lhs) else {
+                break;
+            };
+            let mut step = Step::new("use-hypothesis", path);
+            step.uses = Some(n.to_string());
+            d.apply(step)?;
+        }
+    }
+    Ok(())
+}
+
+/// The path of the first subterm equal to `target`.
+pub fn find(e: &Expr, target: &Expr) -> Option<Vec<usize>> {
+    if e == target {
+        return Some(vec![]);
+    }
+    for (i, c) in e.children().into_iter().enumerate() {
+        if let Some(mut p) = find(c, target) {
+            p.insert(0, i);
+            return Some(p);
+        }
+    }
+    None
+}

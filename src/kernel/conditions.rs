@@ -1,0 +1,224 @@
+//! Deciding side conditions: those the kernel can settle are discharged or refused,
+//! the rest become hypotheses of the result. Nothing is assumed silently.
+
+use crate::expr::{Bound, Context, Expr, Func, Index};
+use crate::rules::Condition;
+use num_traits::{Signed, Zero};
+use std::sync::Arc;
+
+/// What the kernel concluded about a side condition.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Holds,
+    Fails,
+    /// Not decidable here: carried as a hypothesis.
+    Unknown,
+}
+
+/// How deep the deciders look through definitions.
+const MAX_UNFOLD: usize = 16;
+
+/// An equivalent list of simpler conditions: a product is non-zero when each factor is,
+/// a power or a negation when its base is. Numbers drop out when non-zero.
+pub fn split(cond: Condition) -> Vec<Condition> {
+    match cond {
+        Condition::NonZero(Expr::Mul(fs)) => fs
+            .into_iter()
+            .flat_map(|f| split(Condition::NonZero(f)))
+            .collect(),
+        Condition::NonZero(Expr::Div(a, b)) => {
+            let mut out = split(Condition::NonZero(Arc::unwrap_or_clone(a)));
+            out.extend(split(Condition::NonZero(Arc::unwrap_or_clone(b))));
+            out
+        }
+        Condition::NonZero(Expr::Neg(x)) => split(Condition::NonZero(Arc::unwrap_or_clone(x))),
+        Condition::NonZero(Expr::Pow(b, k)) if k.as_num().is_some_and(|r| r.is_positive()) => {
+            split(Condition::NonZero(Arc::unwrap_or_clone(b)))
+        }
+        Condition::NonZero(Expr::Num(r)) if !r.is_zero() => vec![],
+        other => vec![other],
+    }
+}
+
+/// Decide `cond`; `binders` are the sums enclosing the rewritten position.
+pub fn decide(ctx: &Context, cond: &Condition, binders: &[(String, Bound, Bound)]) -> Verdict {
+    match cond {
+        Condition::IndexFree(Index::Name(k), e) => verdict(!e.free_indices().contains(k)),
+        Condition::IndexFree(Index::Int(_), _) => Verdict::Holds,
+        Condition::FreeOf(x, e) => match x {
+            Expr::Sym(name) | Expr::Idx(name, _) => verdict(!depends_on(ctx, e, name, 0)),
+            _ => Verdict::Fails,
+        },
+        Condition::Integer(e) => verdict(e.as_num().is_some_and(|r| r.is_integer())),
+        Condition::Natural(e) => verdict(
+            e.as_num()
+                .is_some_and(|r| r.is_integer() && r.is_positive()),
+        ),
+        Condition::InRange(j, lo, hi) => in_range(ctx, j, lo, hi, binders),
+        Condition::Positive(e) => match sign(ctx, e, 0) {
+            Sign::Pos => Verdict::Holds,
+            Sign::Neg | Sign::Zero => Verdict::Fails,
+            Sign::NonNeg | Sign::Unknown => Verdict::Unknown,
+        },
+        Condition::NonZero(e) => match sign(ctx, e, 0) {
+            Sign::Pos | Sign::Neg => Verdict::Holds,
+            Sign::Zero => Verdict::Fails,
+            Sign::NonNeg | Sign::Unknown => Verdict::Unknown,
+        },
+    }
+}
+
+fn verdict(b: bool) -> Verdict {
+    if b {
+        Verdict::Holds
+    } else {
+        Verdict::Fails
+    }
+}
+
+/// Whether `e` mentions the variable name, directly or through definitions.
+pub fn depends_on(ctx: &Context, e: &Expr, name: &str, depth: usize) -> bool {
+    if depth > MAX_UNFOLD {
+        return true;
+    }
+    e.any(&mut |t| match t {
+        Expr::Sym(s) | Expr::Idx(s, _) => {
+            s == name
+                || ctx
+                    .definition(s)
+                    .is_some_and(|d| depends_on(ctx, &d.body, name, depth + 1))
+        }
+        _ => false,
+    })
+}
+
+fn in_range(
+    ctx: &Context,
+    j: &Index,
+    lo: &Bound,
+    hi: &Bound,
+    binders: &[(String, Bound, Bound)],
+) -> Verdict {
+    match j {
+        Index::Int(v) => match (lo, hi) {
+            (Bound::Int(a), Bound::Int(b)) => verdict(a <= v && v <= b),
+            (Bound::Int(a), Bound::Sym(_)) if v < a => Verdict::Fails,
+            _ => Verdict::Unknown,
+        },
+        Index::Name(name) => {
+            let range = binders
+                .iter()
+                .rev()
+                .find(|(b, _, _)| b == name)
+                .map(|(_, l, h)| (l, h))
+                .or_else(|| ctx.range_of(name));
+            match range {
+                Some((l, h)) if l == lo && h == hi => Verdict::Holds,
+                _ => Verdict::Unknown,
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sign {
+    Pos,
+    Neg,
+    Zero,
+    NonNeg,
+    Unknown,
+}
+
+fn negate(s: Sign) -> Sign {
+    match s {
+        Sign::Pos => Sign::Neg,
+        Sign::Neg => Sign::Pos,
+        Sign::Zero => Sign::Zero,
+        _ => Sign::Unknown,
+    }
+}
+
+fn times(a: Sign, b: Sign) -> Sign {
+    use Sign::*;
+    match (a, b) {
+        (Zero, _) | (_, Zero) => Zero,
+        (Pos, x) | (x, Pos) => x,
+        (Neg, Neg) => Pos,
+        (Neg, NonNeg) | (NonNeg, Neg) => Unknown,
+        (NonNeg, NonNeg) => NonNeg,
+        _ => Unknown,
+    }
+}
+
+fn plus(a: Sign, b: Sign) -> Sign {
+    use Sign::*;
+    match (a, b) {
+        (Zero, x) | (x, Zero) => x,
+        (Pos, Pos) | (Pos, NonNeg) | (NonNeg, Pos) => Pos,
+        (NonNeg, NonNeg) => NonNeg,
+        (Neg, Neg) => Neg,
+        _ => Unknown,
+    }
+}
+
+/// A sound, incomplete sign analysis. Declared index ranges are taken as non-empty.
+fn sign(ctx: &Context, e: &Expr, depth: usize) -> Sign {
+    if depth > MAX_UNFOLD * 8 {
+        return Sign::Unknown;
+    }
+    let d = depth + 1;
+    match e {
+        Expr::Num(r) if r.is_zero() => Sign::Zero,
+        Expr::Num(r) => {
+            if r.is_positive() {
+                Sign::Pos
+            } else {
+                Sign::Neg
+            }
+        }
+        Expr::Call(Func::Exp | Func::Sigmoid | Func::Softplus, _) => Sign::Pos,
+        Expr::Call(Func::Sqrt, a) => match sign(ctx, a, d) {
+            Sign::Pos => Sign::Pos,
+            Sign::Zero => Sign::Zero,
+            _ => Sign::NonNeg,
+        },
+        Expr::Call(Func::Tanh, a) => sign(ctx, a, d),
+        Expr::Add(ts) => ts.iter().map(|t| sign(ctx, t, d)).fold(Sign::Zero, plus),
+        Expr::Mul(fs) => fs.iter().map(|f| sign(ctx, f, d)).fold(Sign::Pos, times),
+        Expr::Div(a, b) => match sign(ctx, b, d) {
+            s @ (Sign::Pos | Sign::Neg) => times(sign(ctx, a, d), s),
+            _ => Sign::Unknown,
+        },
+        Expr::Neg(a) => negate(sign(ctx, a, d)),
+        Expr::Pow(b, k) => {
+            let base = sign(ctx, b, d);
+            match k.as_num() {
+                Some(r) if r.is_integer() && (r.numer() % 2u32).is_zero() => match base {
+                    Sign::Pos | Sign::Neg => Sign::Pos,
+                    Sign::Zero if r.is_positive() => Sign::Zero,
+                    _ if r.is_positive() => Sign::NonNeg,
+                    _ => Sign::Unknown,
+                },
+                Some(r) if r.is_integer() => match base {
+                    Sign::Zero if !r.is_positive() => Sign::Unknown,
+                    s => s,
+                },
+                _ if base == Sign::Pos => Sign::Pos,
+                _ => Sign::Unknown,
+            }
+        }
+        Expr::Sum(s) => match sign(ctx, &s.body, d) {
+            Sign::Pos => Sign::Pos,
+            Sign::NonNeg | Sign::Zero => Sign::NonNeg,
+            Sign::Neg => Sign::Neg,
+            Sign::Unknown => Sign::Unknown,
+        },
+        Expr::Delta(a, b) if a == b => Sign::Pos,
+        Expr::Delta(_, _) => Sign::NonNeg,
+        Expr::Sym(name) | Expr::Idx(name, _) => match ctx.definition(name) {
+            Some(def) if depth < MAX_UNFOLD => sign(ctx, &def.body, d),
+            _ => Sign::Unknown,
+        },
+        _ => Sign::Unknown,
+    }
+}

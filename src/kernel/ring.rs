@@ -1,0 +1,344 @@
+//! The ring normaliser: terms as quotients of polynomials over opaque atoms with exact
+//! rational coefficients. Two terms are ring-equal when `n1*d2 == n2*d1`.
+//!
+//! Atoms are every subterm that is not `+ - * /`, a number, or an integer power; their
+//! arguments are normalised recursively so that `exp(x + y)` and `exp(y + x)` are one atom.
+
+use super::KernelError;
+use crate::expr::{Expr, Index, Rat, MAX_DEPTH};
+use num_traits::{One, Signed, Zero};
+use std::collections::BTreeMap;
+
+/// Largest integer exponent expanded; larger powers stay atoms.
+const MAX_EXPONENT: i64 = 64;
+/// Most terms a polynomial may have before normalisation gives up.
+const MAX_TERMS: usize = 4000;
+/// Largest coefficient, in bits.
+const MAX_BITS: u64 = 4096;
+
+/// A product of atoms with positive exponents, sorted by atom.
+pub type Monomial = Vec<(Expr, u32)>;
+
+/// A polynomial: monomials with non-zero coefficients.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Poly(pub BTreeMap<Monomial, Rat>);
+
+/// A quotient of polynomials.
+#[derive(Clone, Debug)]
+pub struct Frac {
+    pub num: Poly,
+    pub den: Poly,
+}
+
+fn too_large() -> KernelError {
+    KernelError::TooLarge("the term is too large for the ring normaliser".into())
+}
+
+impl Poly {
+    pub fn constant(c: Rat) -> Poly {
+        let mut m = BTreeMap::new();
+        if !c.is_zero() {
+            m.insert(Vec::new(), c);
+        }
+        Poly(m)
+    }
+
+    fn atom(a: Expr) -> Poly {
+        Poly(BTreeMap::from([(vec![(a, 1)], Rat::one())]))
+    }
+
+    pub fn is_zero(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The constant value, if this polynomial is a constant.
+    pub fn as_constant(&self) -> Option<Rat> {
+        match self.0.len() {
+            0 => Some(Rat::zero()),
+            1 => self.0.get(&Vec::new()).cloned(),
+            _ => None,
+        }
+    }
+
+    fn add(&self, other: &Poly) -> Result<Poly, KernelError> {
+        let mut out = self.0.clone();
+        for (m, c) in &other.0 {
+            let sum = out.get(m).cloned().unwrap_or_else(Rat::zero) + c;
+            if sum.is_zero() {
+                out.remove(m);
+            } else {
+                out.insert(m.clone(), sum);
+            }
+        }
+        check_size(Poly(out))
+    }
+
+    fn scale(&self, c: &Rat) -> Poly {
+        if c.is_zero() {
+            return Poly::default();
+        }
+        Poly(self.0.iter().map(|(m, k)| (m.clone(), k * c)).collect())
+    }
+
+    pub fn mul(&self, other: &Poly) -> Result<Poly, KernelError> {
+        if self.0.len().saturating_mul(other.0.len()) > MAX_TERMS * 4 {
+            return Err(too_large());
+        }
+        let mut out: BTreeMap<Monomial, Rat> = BTreeMap::new();
+        for (m1, c1) in &self.0 {
+            for (m2, c2) in &other.0 {
+                let m = mul_monomials(m1, m2)?;
+                let c = out.remove(&m).unwrap_or_else(Rat::zero) + c1 * c2;
+                if !c.is_zero() {
+                    out.insert(m, c);
+                }
+            }
+        }
+        check_size(Poly(out))
+    }
+
+    fn pow(&self, k: u32) -> Result<Poly, KernelError> {
+        let mut out = Poly::constant(Rat::one());
+        for _ in 0..k {
+            out = out.mul(self)?;
+        }
+        Ok(out)
+    }
+}
+
+fn check_size(p: Poly) -> Result<Poly, KernelError> {
+    if p.0.len() > MAX_TERMS
+        || p.0
+            .values()
+            .any(|c| c.numer().bits() > MAX_BITS || c.denom().bits() > MAX_BITS)
+    {
+        return Err(too_large());
+    }
+    Ok(p)
+}
+
+fn mul_monomials(a: &Monomial, b: &Monomial) -> Result<Monomial, KernelError> {
+    let mut out: BTreeMap<Expr, u32> = a.iter().cloned().collect();
+    for (atom, k) in b {
+        let e = out.entry(atom.clone()).or_insert(0);
+        *e = e.checked_add(*k).ok_or_else(too_large)?;
+    }
+    Ok(out.into_iter().collect())
+}
+
+impl Frac {
+    fn poly(p: Poly) -> Frac {
+        Frac {
+            num: p,
+            den: Poly::constant(Rat::one()),
+        }
+    }
+
+    fn add(&self, o: &Frac) -> Result<Frac, KernelError> {
+        if self.den == o.den {
+            return Ok(Frac {
+                num: self.num.add(&o.num)?,
+                den: self.den.clone(),
+            });
+        }
+        Ok(Frac {
+            num: self.num.mul(&o.den)?.add(&o.num.mul(&self.den)?)?,
+            den: self.den.mul(&o.den)?,
+        })
+    }
+
+    fn mul(&self, o: &Frac) -> Result<Frac, KernelError> {
+        Ok(Frac {
+            num: self.num.mul(&o.num)?,
+            den: self.den.mul(&o.den)?,
+        })
+    }
+
+    fn recip(&self) -> Result<Frac, KernelError> {
+        if self.num.is_zero() {
+            return Err(KernelError::Undefined("division by zero".into()));
+        }
+        Ok(Frac {
+            num: self.den.clone(),
+            den: self.num.clone(),
+        })
+    }
+
+    /// Scale so the denominator's leading coefficient is 1, a cheap partial canonical form.
+    fn monic(self) -> Frac {
+        match self.den.0.iter().next_back().map(|(_, c)| c.clone()) {
+            Some(lead) if !lead.is_one() => {
+                let inv = lead.recip();
+                Frac {
+                    num: self.num.scale(&inv),
+                    den: self.den.scale(&inv),
+                }
+            }
+            _ => self,
+        }
+    }
+}
+
+/// Normalise a term to a quotient of polynomials.
+pub fn normalize(e: &Expr) -> Result<Frac, KernelError> {
+    norm(e, 0)
+}
+
+/// Whether two terms are equal as rational functions over their atoms.
+pub fn ring_equal(a: &Expr, b: &Expr) -> Result<bool, KernelError> {
+    let fa = normalize(a)?;
+    let fb = normalize(b)?;
+    Ok(fa.num.mul(&fb.den)? == fb.num.mul(&fa.den)?)
+}
+
+fn norm(e: &Expr, depth: usize) -> Result<Frac, KernelError> {
+    if depth > MAX_DEPTH {
+        return Err(too_large());
+    }
+    let d = depth + 1;
+    Ok(match e {
+        Expr::Num(c) => Frac::poly(Poly::constant(c.clone())),
+        Expr::Add(ts) => {
+            let mut acc = Frac::poly(Poly::default());
+            for t in ts {
+                acc = acc.add(&norm(t, d)?)?;
+            }
+            acc
+        }
+        Expr::Mul(fs) => {
+            let mut acc = Frac::poly(Poly::constant(Rat::one()));
+            for f in fs {
+                acc = acc.mul(&norm(f, d)?)?;
+            }
+            acc
+        }
+        Expr::Div(a, b) => norm(a, d)?.mul(&norm(b, d)?.recip()?)?,
+        Expr::Neg(a) => {
+            let f = norm(a, d)?;
+            Frac {
+                num: f.num.scale(&-Rat::one()),
+                den: f.den,
+            }
+        }
+        Expr::Pow(b, k) => match small_integer(k) {
+            Some(k) => {
+                let base = norm(b, d)?;
+                let p = Frac {
+                    num: base.num.pow(k.unsigned_abs() as u32)?,
+                    den: base.den.pow(k.unsigned_abs() as u32)?,
+                };
+                if k < 0 {
+                    p.recip()?
+                } else {
+                    p
+                }
+            }
+            // `b^(-r)` is `1/b^r`, so both spellings meet in one atom.
+            None => match k.as_num() {
+                Some(r) if r.is_negative() => {
+                    let positive = Expr::pow((**b).clone(), Expr::Num(-r.clone()));
+                    Frac::poly(Poly::atom(canonical_atom(&positive, d)?)).recip()?
+                }
+                _ => Frac::poly(Poly::atom(canonical_atom(e, d)?)),
+            },
+        },
+        Expr::Delta(Index::Int(a), Index::Int(b)) => {
+            Frac::poly(Poly::constant(Rat::from_integer((a == b).into())))
+        }
+        Expr::Delta(a, b) if a == b => Frac::poly(Poly::constant(Rat::one())),
+        _ => Frac::poly(Poly::atom(canonical_atom(e, d)?)),
+    }
+    .monic())
+}
+
+fn small_integer(k: &Expr) -> Option<i64> {
+    let r = k.as_num()?;
+    if !r.is_integer() || r.numer().abs() > MAX_EXPONENT.into() {
+        return None;
+    }
+    i64::try_from(r.numer().clone()).ok()
+}
+
+/// An atom with its arguments rewritten to canonical form.
+fn canonical_atom(e: &Expr, depth: usize) -> Result<Expr, KernelError> {
+    Ok(match e {
+        Expr::Delta(a, b) if b < a => Expr::Delta(b.clone(), a.clone()),
+        Expr::D(f, x) => Expr::d(canonical(f, depth)?, (**x).clone()),
+        _ => {
+            let mut failed = None;
+            let out = e.map_children(|c| {
+                canonical(c, depth).unwrap_or_else(|err| {
+                    failed = Some(err);
+                    c.clone()
+                })
+            });
+            if let Some(err) = failed {
+                return Err(err);
+            }
+            out
+        }
+    })
+}
+
+/// Whether normalising `e` could change it: it holds an arithmetic node somewhere.
+fn has_arithmetic(e: &Expr) -> bool {
+    e.any(&mut |t| {
+        matches!(
+            t,
+            Expr::Add(_)
+                | Expr::Mul(_)
+                | Expr::Div(_, _)
+                | Expr::Neg(_)
+                | Expr::Pow(_, _)
+                | Expr::Num(_)
+                | Expr::Delta(_, _)
+        )
+    })
+}
+
+/// A canonical term for `e`: its normal form written back as a term.
+pub fn canonical(e: &Expr, depth: usize) -> Result<Expr, KernelError> {
+    if !has_arithmetic(e) {
+        return Ok(e.clone());
+    }
+    let f = norm(e, depth)?;
+    let num = poly_to_expr(&f.num);
+    if f.den.as_constant().is_some_and(|c| c.is_one()) {
+        Ok(num)
+    } else {
+        Ok(Expr::div(num, poly_to_expr(&f.den)))
+    }
+}
+
+fn poly_to_expr(p: &Poly) -> Expr {
+    let terms: Vec<Expr> =
+        p.0.iter()
+            .map(|(m, c)| {
+                let mut fs: Vec<Expr> = Vec::new();
+                if !c.is_one() || m.is_empty() {
+                    fs.push(Expr::Num(c.clone()));
+                }
+                for (a, k) in m {
+                    fs.push(if *k == 1 {
+                        a.clone()
+                    } else {
+                        Expr::pow(a.clone(), Expr::int(i64::from(*k)))
+                    });
+                }
+                Expr::mul(fs)
+            })
+            .collect();
+    Expr::add(terms)
+}
+
+/// Denominators a term divides by (`b` in `a/b`, `b` in `b^-2`): each must be non-zero.
+pub fn divisors(e: &Expr, out: &mut Vec<Expr>) {
+    match e {
+        Expr::Div(_, b) => out.push((**b).clone()),
+        Expr::Pow(b, k) if k.as_num().is_some_and(|r| r.is_negative()) => out.push((**b).clone()),
+        _ => {}
+    }
+    for c in e.children() {
+        divisors(c, out);
+    }
+}

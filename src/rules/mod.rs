@@ -1,0 +1,228 @@
+//! The rule table as data ([`table::RULES`]), its parsed form, and side conditions.
+//!
+//! Nothing here is trusted: the kernel instantiates and checks rules itself. The
+//! pattern matcher in `matching.rs` is a convenience for the engine.
+
+pub mod matching;
+mod table;
+
+use crate::expr::{Bound, Expr, Index};
+use crate::syntax::{parse_expr, parse_variable, IndexScope};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::OnceLock;
+
+pub use table::RULES;
+
+/// A rule as written in the table.
+pub struct RuleSpec {
+    /// Kebab-case name, used in certificates.
+    pub name: &'static str,
+    pub shape: Shape,
+    /// One line for writeups: "the quotient rule".
+    pub caption: &'static str,
+    /// The rule itself in LaTeX, for writeups that state it.
+    pub latex: &'static str,
+}
+
+/// What a rule does.
+pub enum Shape {
+    /// `lhs = rhs` when every condition in `when` holds.
+    Rewrite {
+        lhs: &'static str,
+        rhs: &'static str,
+        when: &'static [&'static str],
+    },
+    /// A scheme the kernel applies itself; `lhs` and `rhs` describe it.
+    Builtin {
+        builtin: Builtin,
+        lhs: &'static str,
+        rhs: &'static str,
+    },
+}
+
+/// The rules the kernel implements directly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Builtin {
+    /// Equal as rational functions over opaque atoms.
+    Ring,
+    /// Equal up to the names of bound indices.
+    Rename,
+    DerivativeOfVariable,
+    SumRule,
+    ProductRule,
+    SumLinearity,
+    DeltaCollapse,
+    DeltaSubstitute,
+    Unfold,
+    Fold,
+    Hypothesis,
+}
+
+/// A parsed rule.
+pub struct Rule {
+    pub spec: &'static RuleSpec,
+    pub body: RuleBody,
+}
+
+pub enum RuleBody {
+    Rewrite {
+        lhs: Expr,
+        rhs: Expr,
+        conditions: Vec<Condition>,
+    },
+    Builtin(Builtin),
+}
+
+/// A side condition; in a rule its terms are patterns, in a step they are instances.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Condition {
+    NonZero(Expr),
+    Positive(Expr),
+    /// The index does not occur free in the term.
+    IndexFree(Index, Expr),
+    /// The term does not depend on the variable (directly or through definitions).
+    FreeOf(Expr, Expr),
+    /// The index lies in the range `lo..hi`.
+    InRange(Index, Bound, Bound),
+    /// The term is an integer literal.
+    Integer(Expr),
+    /// The term is an integer literal of at least 1.
+    Natural(Expr),
+}
+
+/// A substitution for a rule's metavariables.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Binding {
+    pub terms: BTreeMap<String, Expr>,
+    pub indices: BTreeMap<String, Index>,
+    pub bounds: BTreeMap<String, Bound>,
+}
+
+impl Binding {
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty() && self.indices.is_empty() && self.bounds.is_empty()
+    }
+}
+
+/// Whether a symbol name in a pattern is a term (or range) metavariable.
+pub fn is_metavar(name: &str) -> bool {
+    name.len() == 1 && name.chars().all(|c| c.is_ascii_uppercase())
+}
+
+/// Metavariables that only match variables.
+pub fn is_variable_metavar(name: &str) -> bool {
+    matches!(name, "X" | "Y")
+}
+
+/// The parsed rule called `name`.
+pub fn rule(name: &str) -> Option<&'static Rule> {
+    all().iter().find(|r| r.spec.name == name)
+}
+
+/// Every rule, parsed once. A malformed table is a programming error caught by the tests.
+pub fn all() -> &'static [Rule] {
+    static PARSED: OnceLock<Vec<Rule>> = OnceLock::new();
+    PARSED.get_or_init(|| {
+        RULES
+            .iter()
+            .filter_map(|spec| match parse_rule(spec) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    debug_assert!(false, "rule {} is malformed: {e}", spec.name);
+                    None
+                }
+            })
+            .collect()
+    })
+}
+
+/// Parse one table entry; `Err` names what is malformed.
+pub fn parse_rule(spec: &'static RuleSpec) -> Result<Rule, String> {
+    let body = match &spec.shape {
+        Shape::Builtin { builtin, .. } => RuleBody::Builtin(*builtin),
+        Shape::Rewrite { lhs, rhs, when } => {
+            let lhs = parse_expr(lhs).map_err(|e| e.to_string())?;
+            let rhs = parse_expr(rhs).map_err(|e| e.to_string())?;
+            let conditions = when
+                .iter()
+                .map(|c| parse_condition(c))
+                .collect::<Result<_, _>>()?;
+            RuleBody::Rewrite {
+                lhs,
+                rhs,
+                conditions,
+            }
+        }
+    };
+    Ok(Rule { spec, body })
+}
+
+/// Parse `nonzero(V)`, `index-free(k, C)`, `in-range(j, A, B)`, ….
+pub fn parse_condition(text: &str) -> Result<Condition, String> {
+    let (name, rest) = text
+        .split_once('(')
+        .ok_or_else(|| format!("bad condition `{text}`"))?;
+    let args: Vec<&str> = rest
+        .strip_suffix(')')
+        .ok_or_else(|| format!("bad condition `{text}`"))?
+        .split(',')
+        .map(str::trim)
+        .collect();
+    let term = |s: &str| parse_expr(s).map_err(|e| e.to_string());
+    let index = |s: &str| -> Index {
+        s.parse::<i64>()
+            .map(Index::Int)
+            .unwrap_or_else(|_| Index::Name(s.to_string()))
+    };
+    let bound = |s: &str| -> Bound {
+        s.parse::<i64>()
+            .map(Bound::Int)
+            .unwrap_or_else(|_| Bound::Sym(s.to_string()))
+    };
+    Ok(match (name, args.as_slice()) {
+        ("nonzero", [e]) => Condition::NonZero(term(e)?),
+        ("positive", [e]) => Condition::Positive(term(e)?),
+        ("integer", [e]) => Condition::Integer(term(e)?),
+        ("natural", [e]) => Condition::Natural(term(e)?),
+        ("index-free", [k, e]) => Condition::IndexFree(index(k), term(e)?),
+        ("free-of", [x, e]) => Condition::FreeOf(
+            parse_variable(x, IndexScope::Any).map_err(|e| e.to_string())?,
+            term(e)?,
+        ),
+        ("in-range", [j, lo, hi]) => Condition::InRange(index(j), bound(lo), bound(hi)),
+        _ => return Err(format!("unknown condition `{text}`")),
+    })
+}
+
+impl Condition {
+    /// The condition's terms, for walking and instantiating.
+    pub fn terms(&self) -> Vec<&Expr> {
+        match self {
+            Condition::NonZero(e)
+            | Condition::Positive(e)
+            | Condition::Integer(e)
+            | Condition::Natural(e) => {
+                vec![e]
+            }
+            Condition::IndexFree(_, e) => vec![e],
+            Condition::FreeOf(x, e) => vec![x, e],
+            Condition::InRange(..) => vec![],
+        }
+    }
+}
+
+/// In the expression syntax, e.g. `1 + x^2 != 0`, `x > 0`, `j in 1..n`.
+impl fmt::Display for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Condition::NonZero(e) => write!(f, "{e} != 0"),
+            Condition::Positive(e) => write!(f, "{e} > 0"),
+            Condition::IndexFree(k, e) => write!(f, "{e} does not depend on {k}"),
+            Condition::FreeOf(x, e) => write!(f, "{e} does not depend on {x}"),
+            Condition::InRange(j, lo, hi) => write!(f, "{j} in {lo}..{hi}"),
+            Condition::Integer(e) => write!(f, "{e} is an integer"),
+            Condition::Natural(e) => write!(f, "{e} is a positive integer"),
+        }
+    }
+}
