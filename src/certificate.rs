@@ -123,6 +123,11 @@ fn condition_text(c: &rules::Condition, ctx: &Context) -> String {
 
 /// The vector form of a result, e.g. `a - y` for `a_j - y_j` with respect to `z_j`.
 pub fn vector_form(result: &Expr, wrt: &Expr) -> Option<String> {
+    vector_expr(result, wrt).map(|v| v.to_string())
+}
+
+/// The vector form as a term: every `x_j` of the result written as the vector `x`.
+pub fn vector_expr(result: &Expr, wrt: &Expr) -> Option<Expr> {
     let Expr::Idx(_, wi) = wrt else { return None };
     let [Index::Name(j)] = wi.as_slice() else {
         return None;
@@ -142,7 +147,7 @@ pub fn vector_form(result: &Expr, wrt: &Expr) -> Option<String> {
     if !ok {
         return None;
     }
-    Some(strip_index(result).to_string())
+    Some(strip_index(result))
 }
 
 fn strip_index(e: &Expr) -> Expr {

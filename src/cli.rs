@@ -4,6 +4,7 @@
 
 use crate::expr::Expr;
 use crate::render::plain::print_in;
+use crate::render::WriteupFormat;
 use crate::syntax::{self, Diagnostic, Document};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::Read;
@@ -161,14 +162,22 @@ pub fn execute(command: Command) -> Result<String, Failure> {
             file,
             format,
             output,
-            detail: _,
+            detail,
         } => {
             let (src, origin) = read_input(&file)?;
             let doc = syntax::parse_file(&src).map_err(|d| d.with_origin(&origin))?;
             let report = derive_report(&doc, &origin)?;
+            let detail = match detail {
+                Detail::Brief => crate::render::writeup::Detail::Brief,
+                Detail::Full => crate::render::writeup::Detail::Full,
+            };
+            let writeup = |f| crate::render::writeup(&report, f, detail);
             let text = match format {
                 RunFormat::Json => to_json(&crate::report::certificate(&report)),
-                RunFormat::Text => render_text(&report),
+                RunFormat::Markdown => writeup(WriteupFormat::Markdown),
+                RunFormat::Latex => writeup(WriteupFormat::Latex),
+                RunFormat::Html => writeup(WriteupFormat::Html),
+                RunFormat::Text => writeup(WriteupFormat::Text),
                 other => {
                     return Err(Failure::Check(format!(
                         "error: the {other:?} format is not implemented yet"
@@ -297,29 +306,6 @@ fn derive_report(doc: &Document, origin: &str) -> Result<crate::report::Report, 
             f.error
         ))
     })
-}
-
-/// A plain-text listing of every goal's steps.
-fn render_text(report: &crate::report::Report) -> String {
-    let ctx = &report.context;
-    let mut out = String::new();
-    for g in &report.goals {
-        out.push_str(&format!(
-            "D({}, {})\n",
-            print_in(&g.of, ctx),
-            print_in(&g.wrt, ctx)
-        ));
-        for (i, s) in g.proof.steps().iter().enumerate() {
-            out.push_str(&format!(
-                "  {:>3}. {:<45} {}\n",
-                i + 1,
-                caption(&s.step().rule),
-                print_in(s.after(), ctx)
-            ));
-        }
-        out.push_str(&format!("  = {}\n\n", print_in(g.proof.current(), ctx)));
-    }
-    out
 }
 
 fn parse_arg(src: &str, origin: &str) -> Result<Expr, Failure> {

@@ -63,7 +63,7 @@ impl Term {
         out.coeff = &self.coeff * &o.coeff;
         for f in &o.factors {
             match out.factors.iter_mut().find(|g| g.key == f.key) {
-                Some(g) => g.exp += f.exp,
+                Some(g) => g.exp = g.exp.saturating_add(f.exp),
                 None => out.factors.push(f.clone()),
             }
         }
@@ -75,6 +75,10 @@ impl Term {
         if self.coeff.is_zero() && k < 0 {
             return Err(TooLarge);
         }
+        let bits = self.coeff.numer().bits().max(self.coeff.denom().bits());
+        if bits > 1 && bits.saturating_mul(k.unsigned_abs()) > 2048 {
+            return Err(TooLarge);
+        }
         let coeff = if k >= 0 {
             num_traits::pow(self.coeff.clone(), k as usize)
         } else {
@@ -83,15 +87,17 @@ impl Term {
         if coeff.numer().bits() > 2048 || coeff.denom().bits() > 2048 {
             return Err(TooLarge);
         }
-        let factors = self
-            .factors
-            .iter()
-            .map(|f| Factor {
-                exp: f.exp * k,
-                ..f.clone()
-            })
-            .filter(|f| f.exp != 0)
-            .collect();
+        let mut factors = Vec::with_capacity(self.factors.len());
+        for f in &self.factors {
+            let exp = f
+                .exp
+                .checked_mul(k)
+                .filter(|e| e.unsigned_abs() <= u64::from(u32::MAX))
+                .ok_or(TooLarge)?;
+            if exp != 0 {
+                factors.push(Factor { exp, ..f.clone() });
+            }
+        }
         Ok(Term { coeff, factors })
     }
 
@@ -131,7 +137,7 @@ fn product(a: &[Term], b: &[Term]) -> Result<Vec<Term>, TooLarge> {
 
 fn small_integer(e: &Expr) -> Option<i64> {
     let r = e.as_num()?;
-    if !r.is_integer() || r.numer().abs() > BigInt::from(MAX_EXPONENT) {
+    if !r.is_integer() || r.numer().abs() > BigInt::from(u32::MAX / 4) {
         return None;
     }
     i64::try_from(r.numer().clone()).ok()
@@ -167,7 +173,16 @@ fn terms_at(e: &Expr, expand: bool, depth: usize) -> Result<Vec<Term>, TooLarge>
         Expr::Add(ts) => {
             let mut all = Vec::new();
             for t in ts {
-                all.extend(terms_at(t, expand, d)?);
+                for term in terms_at(t, expand, d)? {
+                    // `c*(a + b)` standing alone in a sum is just `c*a + c*b`.
+                    match term.factors.as_slice() {
+                        [f] if f.exp == 1 && matches!(f.base, Expr::Add(_)) => {
+                            let scale = Term::constant(term.coeff.clone());
+                            all.extend(terms_at(&f.base, expand, d)?.iter().map(|u| u.mul(&scale)));
+                        }
+                        _ => all.push(term),
+                    }
+                }
             }
             combine(all)
         }
@@ -207,7 +222,9 @@ fn terms_at(e: &Expr, expand: bool, depth: usize) -> Result<Vec<Term>, TooLarge>
         Expr::Pow(b, k) => match small_integer(k) {
             Some(k) => {
                 let tb = terms_at(b, expand, d)?;
-                if k > 0 && expand && tb.len() > 1 {
+                if tb.len() > 1 && k.abs() > MAX_EXPONENT {
+                    vec![Term::base(e.clone())]
+                } else if k > 0 && expand && tb.len() > 1 {
                     let mut acc = vec![Term::constant(Rat::one())];
                     for _ in 0..k {
                         acc = product(&acc, &tb)?;
@@ -249,6 +266,16 @@ fn kind(e: &Expr) -> u8 {
     }
 }
 
+/// Variables sort by name within their kind (`a*x^2`, not `x^2*a`); other factors keep
+/// their order of appearance.
+fn variable_name(e: &Expr) -> String {
+    match e {
+        Expr::Sym(s) | Expr::Idx(s, _) => s.clone(),
+        Expr::Pow(b, _) => variable_name(b),
+        _ => String::new(),
+    }
+}
+
 fn power(base: &Expr, exp: i64) -> Expr {
     if exp == 1 {
         base.clone()
@@ -266,7 +293,7 @@ pub fn term_expr(t: &Term) -> Expr {
     let negative = t.coeff.is_negative();
     let c = t.coeff.abs();
     let mut factors: Vec<&Factor> = t.factors.iter().collect();
-    factors.sort_by_key(|f| kind(&f.base));
+    factors.sort_by_key(|f| (kind(&f.base), variable_name(&f.base)));
     let mut num: Vec<Expr> = factors
         .iter()
         .filter(|f| f.exp > 0)
@@ -352,7 +379,14 @@ pub fn factor(terms: &[Term]) -> Option<Expr> {
     };
     let inv = g.pow(-1).ok()?;
     let rest: Vec<Term> = terms.iter().map(|t| t.mul(&inv)).collect();
-    let inner = to_expr(&rest);
+    let mut inner = to_expr(&rest);
+    // `3*(x - 1) + (2*x + 1)` inside is better as `5*x - 2`.
+    if let Ok(expanded) = to_terms(&inner, true) {
+        let candidate = to_expr(&expanded);
+        if candidate.size() < inner.size() && expanded.len() > 1 {
+            inner = candidate;
+        }
+    }
     // Put the sum among the numerator factors of the common term.
     let mut with_sum = g.clone();
     with_sum.factors.push(Factor {
@@ -361,4 +395,103 @@ pub fn factor(terms: &[Term]) -> Option<Expr> {
         key: inner,
     });
     Some(term_expr(&with_sum))
+}
+
+/// Total degree, then bases in canonical order: a monomial order for division.
+fn monomial_key(t: &Term) -> (i64, Vec<(Expr, i64)>) {
+    let mut m: Vec<(Expr, i64)> = t.factors.iter().map(|f| (f.key.clone(), f.exp)).collect();
+    m.sort();
+    (t.factors.iter().map(|f| f.exp).sum(), m)
+}
+
+fn leading(ts: &[Term]) -> Option<&Term> {
+    ts.iter()
+        .max_by(|a, b| monomial_key(a).cmp(&monomial_key(b)))
+}
+
+/// `num / den` when the division of polynomials is exact; `None` otherwise.
+pub fn divide(num: &[Term], den: &[Term]) -> Option<Vec<Term>> {
+    let polynomial = |ts: &[Term]| ts.iter().all(|t| t.factors.iter().all(|f| f.exp > 0));
+    if !polynomial(num) || !polynomial(den) || den.is_empty() {
+        return None;
+    }
+    let lead = leading(den)?.clone();
+    let mut rest: Vec<Term> = num.to_vec();
+    let mut quotient = Vec::new();
+    for _ in 0..500 {
+        let Some(top) = leading(&rest).cloned() else {
+            return Some(combine(quotient));
+        };
+        let divides = lead
+            .factors
+            .iter()
+            .all(|f| top.factors.iter().any(|g| g.key == f.key && g.exp >= f.exp));
+        if !divides {
+            return None;
+        }
+        let q = top.mul(&lead.pow(-1).ok()?);
+        let mut minus = q.clone();
+        minus.coeff = -minus.coeff.clone();
+        let mut next = rest.clone();
+        next.extend(den.iter().map(|d| d.mul(&minus)));
+        rest = combine(next);
+        quotient.push(q);
+    }
+    None
+}
+
+/// Cancel polynomial factors of a single term: `(x^2 - 2*x + 1)/(x - 1)^2` → `1`.
+pub fn cancel(t: &Term) -> Option<Term> {
+    let sums: Vec<&Factor> = t
+        .factors
+        .iter()
+        .filter(|f| matches!(f.base, Expr::Add(_)))
+        .collect();
+    let (ups, downs): (Vec<&Factor>, Vec<&Factor>) = sums.into_iter().partition(|f| f.exp > 0);
+    if ups.is_empty() || downs.is_empty() {
+        return None;
+    }
+    let mut numerator = vec![Term::constant(Rat::one())];
+    for f in &ups {
+        let ft = to_terms(&f.base, true).ok()?;
+        for _ in 0..f.exp {
+            numerator = product(&numerator, &ft).ok()?;
+        }
+    }
+    let mut changed = false;
+    let mut kept_downs = Vec::new();
+    for f in &downs {
+        let ft = to_terms(&f.base, true).ok()?;
+        let mut e = -f.exp;
+        while e > 0 {
+            match divide(&numerator, &ft) {
+                Some(q) => {
+                    numerator = q;
+                    e -= 1;
+                    changed = true;
+                }
+                None => break,
+            }
+        }
+        if e > 0 {
+            kept_downs.push(Factor {
+                exp: -e,
+                ..(*f).clone()
+            });
+        }
+    }
+    if !changed {
+        return None;
+    }
+    let mut out = Term {
+        coeff: t.coeff.clone(),
+        factors: t
+            .factors
+            .iter()
+            .filter(|f| !matches!(f.base, Expr::Add(_)))
+            .cloned()
+            .collect(),
+    };
+    out.factors.extend(kept_downs);
+    Some(out.mul(&as_single(numerator)))
 }

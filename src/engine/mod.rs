@@ -7,7 +7,8 @@
 pub mod algebra;
 mod differentiate;
 mod fold;
-mod simplify;
+mod identities;
+pub mod simplify;
 
 use crate::expr::{Context, Expr};
 use crate::kernel::{KernelError, Proof, Step};
@@ -23,6 +24,13 @@ pub enum EngineError {
         at: String,
         reason: KernelError,
     },
+    /// The derivative does not exist as written: a side condition is false (`0^x`,
+    /// `log(-1)`) or a term divides by zero.
+    Undefined {
+        step: String,
+        at: String,
+        reason: KernelError,
+    },
     /// The input is outside what the engine handles.
     Unsupported(String),
     TooLarge(String),
@@ -33,6 +41,9 @@ impl fmt::Display for EngineError {
         match self {
             EngineError::Refused { step, at, reason } => {
                 write!(f, "the kernel refused step `{step}` at `{at}`: {reason}")
+            }
+            EngineError::Undefined { step, at, reason } => {
+                write!(f, "undefined: step `{step}` at `{at}` needs {reason}")
             }
             EngineError::Unsupported(m) => write!(f, "{m}"),
             EngineError::TooLarge(m) => write!(f, "{m}"),
@@ -88,6 +99,13 @@ impl Driver {
         let name = step.rule.clone();
         self.proof.apply(step).map_err(|reason| match reason {
             KernelError::TooLarge(m) => EngineError::TooLarge(m),
+            reason @ (KernelError::ConditionFails(_) | KernelError::Undefined(_)) => {
+                EngineError::Undefined {
+                    step: name,
+                    at,
+                    reason,
+                }
+            }
             reason => EngineError::Refused {
                 step: name,
                 at,
@@ -123,4 +141,11 @@ pub fn derive(ctx: Arc<Context>, of: &Expr, wrt: &Expr) -> Result<Proof, EngineE
     simplify::simplify(&mut d)?;
     fold::finish(&mut d)?;
     Ok(d.proof)
+}
+
+/// Simplify the driver's current term toward the textbook form and fold definitions back,
+/// as at the end of a derivation; used to specialise results, e.g. to the case `i = j`.
+pub fn simplify_current(d: &mut Driver) -> Result<(), EngineError> {
+    simplify::simplify(d)?;
+    fold::finish(d)
 }

@@ -13,15 +13,16 @@ const MAX_ROUNDS: usize = 12;
 
 pub fn simplify(d: &mut Driver) -> Result<(), EngineError> {
     for _ in 0..MAX_ROUNDS {
+        super::identities::shorten(d)?;
         tidy(d, &[])?;
         let steps = d.proof.steps().len();
         move_sums(d)?;
         use_hypotheses(d)?;
-        if d.proof.steps().len() == steps {
+        if d.proof.steps().len() == steps && !super::identities::shorten(d)? {
             break;
         }
     }
-    Ok(())
+    super::identities::through_exp(d)
 }
 
 /// Whether `e` is built by ring operations at its root.
@@ -78,11 +79,26 @@ fn region_atoms(e: &Expr, path: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
 /// Candidate forms of a region, smallest first; ties keep the earlier candidate.
 pub fn candidates(e: &Expr) -> Vec<Expr> {
     let mut out = Vec::new();
+    // A constant as a rational function (nested fractions included) is that constant.
+    if let Ok(f) = crate::kernel::ring::normalize(e) {
+        if f.num.is_zero() {
+            out.push(Expr::int(0));
+        } else if let (Some(n), Some(d)) = (f.num.as_constant(), f.den.as_constant()) {
+            if !num_traits::Zero::is_zero(&d) {
+                out.push(Expr::Num(n / d));
+            }
+        }
+    }
     let Ok(structural) = to_terms(e, false) else {
         return out;
     };
     let b = to_expr(&structural);
     out.push(b.clone());
+    if let [t] = structural.as_slice() {
+        if let Some(c) = super::algebra::cancel(t) {
+            out.push(to_expr(&[c]));
+        }
+    }
     if let Some(f) = factor(&structural) {
         out.push(f);
     }

@@ -80,7 +80,7 @@ impl fmt::Display for KernelError {
             KernelError::Mismatch { expected, found } => {
                 write!(f, "pattern does not match: the rule needs `{expected}` but the term has `{found}`")
             }
-            KernelError::ConditionFails(c) => write!(f, "side condition unmet: {c}"),
+            KernelError::ConditionFails(c) => write!(f, "side condition unmet: {c} is false"),
             KernelError::NotApplicable(m) => write!(f, "rule does not apply: {m}"),
             KernelError::ChainBroken(m) => write!(f, "chain broken: {m}"),
             KernelError::TooLarge(m) => write!(f, "{m}"),

@@ -154,6 +154,13 @@ impl Frac {
         })
     }
 
+    fn checked(self) -> Result<Frac, KernelError> {
+        if self.den.is_zero() {
+            return Err(KernelError::Undefined("division by zero".into()));
+        }
+        Ok(self)
+    }
+
     fn recip(&self) -> Result<Frac, KernelError> {
         if self.num.is_zero() {
             return Err(KernelError::Undefined("division by zero".into()));
@@ -220,7 +227,16 @@ fn norm(e: &Expr, depth: usize) -> Result<Frac, KernelError> {
                 den: f.den,
             }
         }
-        Expr::Pow(b, k) => match small_integer(k) {
+        Expr::Pow(b, k) => match integer_exponent(k) {
+            Some(k) if k.unsigned_abs() > MAX_EXPONENT as u64 => {
+                // A large power is expanded only when the base is a single monomial.
+                let base = norm(b, d)?;
+                match (monomial_power(&base.num, k)?, monomial_power(&base.den, k)?) {
+                    (Some(num), Some(den)) if k > 0 => Frac { num, den },
+                    (Some(num), Some(den)) => Frac { num: den, den: num }.checked()?,
+                    _ => Frac::poly(Poly::atom(canonical_atom(e, d)?)),
+                }
+            }
             Some(k) => {
                 let base = norm(b, d)?;
                 let p = Frac {
@@ -251,12 +267,43 @@ fn norm(e: &Expr, depth: usize) -> Result<Frac, KernelError> {
     .monic())
 }
 
-fn small_integer(k: &Expr) -> Option<i64> {
+/// An integer exponent that fits the monomial exponents.
+fn integer_exponent(k: &Expr) -> Option<i64> {
     let r = k.as_num()?;
-    if !r.is_integer() || r.numer().abs() > MAX_EXPONENT.into() {
+    if !r.is_integer() {
         return None;
     }
-    i64::try_from(r.numer().clone()).ok()
+    i64::try_from(r.numer().clone())
+        .ok()
+        .filter(|k| k.unsigned_abs() <= u32::MAX as u64 / 4)
+}
+
+/// `p^k` when `p` is a single monomial, computed on exponents; `None` for longer polynomials.
+fn monomial_power(p: &Poly, k: i64) -> Result<Option<Poly>, KernelError> {
+    let [(m, c)] = p.0.iter().collect::<Vec<_>>()[..] else {
+        return Ok(None);
+    };
+    let n = k.unsigned_abs();
+    let bits = c.numer().bits().max(c.denom().bits());
+    if bits > 1 && bits.saturating_mul(n) > MAX_BITS {
+        return Err(too_large());
+    }
+    let coeff = if c.is_one() || (c.abs().is_one() && n % 2 == 0) {
+        Rat::one()
+    } else if c.abs().is_one() {
+        c.clone()
+    } else {
+        num_traits::pow(c.clone(), n as usize)
+    };
+    let mut mono = Vec::with_capacity(m.len());
+    for (a, e) in m {
+        let e = u64::from(*e)
+            .checked_mul(n)
+            .and_then(|x| u32::try_from(x).ok())
+            .ok_or_else(too_large)?;
+        mono.push((a.clone(), e));
+    }
+    Ok(Some(Poly(BTreeMap::from([(mono, coeff)]))))
 }
 
 /// An atom with its arguments rewritten to canonical form.

@@ -1,4 +1,46 @@
 //! Printers: plain expression syntax, LaTeX, and the derivation writeups built on them.
+//!
+//! A writeup is built once as a format-free model ([`writeup`]) from the checked report,
+//! laid out in one order ([`layout`]), and set by each format: [`markdown`], [`latex_doc`],
+//! [`html`] (with [`mathml`]) and [`text`] (with [`unicode`]).
 
 pub mod latex;
 pub mod plain;
+
+pub mod caption;
+pub mod grouping;
+pub mod html;
+pub mod jacobian;
+pub mod latex_doc;
+pub mod layout;
+pub mod markdown;
+pub mod mathml;
+pub mod shape;
+pub mod texmath;
+pub mod text;
+pub mod unicode;
+pub mod writeup;
+
+/// The writeup formats of `deriv run`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteupFormat {
+    Markdown,
+    Latex,
+    Html,
+    Text,
+}
+
+/// The writeup of a checked report in one format.
+pub fn writeup(
+    report: &crate::report::Report,
+    format: WriteupFormat,
+    detail: writeup::Detail,
+) -> String {
+    let w = writeup::build(report, detail);
+    match format {
+        WriteupFormat::Markdown => markdown::markdown(&w),
+        WriteupFormat::Latex => latex_doc::latex_document(&w),
+        WriteupFormat::Html => html::html(&w),
+        WriteupFormat::Text => text::text(&w),
+    }
+}

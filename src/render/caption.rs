@@ -1,0 +1,207 @@
+//! Captions: why a line of a derivation holds, in words and small formulas, from the
+//! rule table and the terms the kernel checked ("by the quotient rule", "fold the
+//! definition of $a_i$", "use $\sum_i y_i = 1$", "$\partial z_k/\partial z_j = \delta_{kj}$").
+
+use super::grouping::{kind_of, StepKind};
+use super::writeup::{join_and, math, rel, text, tidy, Formula, Prose, Rel, Span};
+use crate::expr::{Context, Expr};
+use crate::kernel::{self, CheckedStep};
+use crate::rules::{self, RuleBody};
+
+/// The caption of a line made of `steps`, whose first `prefix` steps are preparatory ring steps.
+pub fn caption(ctx: &Context, steps: &[CheckedStep], prefix: usize) -> Prose {
+    let simplify = rule_caption("ring-normalize");
+    let Some(main) = steps.get(prefix..).filter(|m| !m.is_empty()) else {
+        return vec![text(simplify)];
+    };
+    let mut out = if prefix > 0 {
+        vec![Span::Text(format!("{simplify}, and "))]
+    } else {
+        Vec::new()
+    };
+    out.extend(match kind_of(&main[0]) {
+        StepKind::Ring => vec![text(simplify)],
+        StepKind::Unfold => definitions("unfold", ctx, main),
+        StepKind::Fold => definitions("fold", ctx, main),
+        StepKind::Collapse if main.len() > 1 => vec![text("the sums of Kronecker deltas collapse")],
+        StepKind::Leaf => join_and(leaf_equations(ctx, main)),
+        StepKind::Differentiate => differentiation(ctx, &main[0], &main[1..]),
+        StepKind::Collapse | StepKind::Other => step_caption(ctx, &main[0]),
+    });
+    tidy(out)
+}
+
+/// "unfold the definition of $a_i$", "fold the definitions of $l$ and $a_i$".
+fn definitions(verb: &str, ctx: &Context, steps: &[CheckedStep]) -> Prose {
+    let mut names: Vec<Expr> = Vec::new();
+    for s in steps {
+        let def = s.step().uses.as_deref().and_then(|u| ctx.definition(u));
+        if let Some(d) = def {
+            if !names.contains(&d.name) {
+                names.push(d.name.clone());
+            }
+        }
+    }
+    let noun = if names.len() > 1 {
+        "definitions"
+    } else {
+        "definition"
+    };
+    let mut out = vec![Span::Text(format!("{verb} the {noun} of "))];
+    out.extend(join_and(names.into_iter().map(|n| vec![math(n)]).collect()));
+    out
+}
+
+/// A differentiation step, and the leaf derivatives finished with it.
+fn differentiation(ctx: &Context, head: &CheckedStep, leaves: &[CheckedStep]) -> Prose {
+    let table = rule_caption(&head.step().rule);
+    if let Some((f, x, value)) =
+        derivative_worked_out(head, leaves).filter(|_| table.starts_with("the derivative of "))
+    {
+        return vec![
+            text("the derivative of "),
+            math(f),
+            text(" with respect to "),
+            math(x),
+            text(" is "),
+            math(value),
+        ];
+    }
+    let mut out = step_caption(ctx, head);
+    if !leaves.is_empty() {
+        out.push(text(", with "));
+        out.extend(join_and(leaf_equations(ctx, leaves)));
+    }
+    out
+}
+
+/// `(f, x, g)` when the steps turn the derivative `D(f, x)` at the head's position into a
+/// derivative-free `g`, and the last term shows `g` in its place.
+fn derivative_worked_out(head: &CheckedStep, rest: &[CheckedStep]) -> Option<(Expr, Expr, Expr)> {
+    let p = &head.step().position;
+    if !rest.iter().all(|s| s.step().position.starts_with(p)) {
+        return None;
+    }
+    let last = rest.last().unwrap_or(head);
+    let Some(Expr::D(f, x)) = head.before().at(p) else {
+        return None;
+    };
+    let value = last.after().at(p)?.clone();
+    let in_place = head.before().replace_at(p, value.clone()).as_ref() == Some(last.after());
+    let finished = !value.any(&mut |e| matches!(e, Expr::D(_, _)));
+    (in_place && finished).then(|| ((**f).clone(), (**x).clone(), value))
+}
+
+/// `∂z_k/∂z_j = δ_kj`, one per distinct leaf derivative.
+fn leaf_equations(ctx: &Context, leaves: &[CheckedStep]) -> Vec<Prose> {
+    let mut seen: Vec<Span> = Vec::new();
+    for s in leaves {
+        let eq = match (s.before().at(&s.step().position), rewritten(ctx, s)) {
+            (Some(d), Some(v)) => rel(d.clone(), Rel::Eq, v),
+            _ => Span::Text(rule_caption(&s.step().rule).to_string()),
+        };
+        if !seen.contains(&eq) {
+            seen.push(eq);
+        }
+    }
+    seen.into_iter().map(|s| vec![s]).collect()
+}
+
+/// The new subterm a step put at its position: read off the result where it stands
+/// there unchanged, else computed by the kernel from the old subterm alone.
+fn rewritten(ctx: &Context, s: &CheckedStep) -> Option<Expr> {
+    let p = &s.step().position;
+    if let Some(new) = s.after().at(p) {
+        if s.before().replace_at(p, new.clone()).as_ref() == Some(s.after()) {
+            return Some(new.clone());
+        }
+    }
+    let mut here = s.step().clone();
+    here.position = Vec::new();
+    kernel::rewrite(ctx, s.before().at(p)?, &here)
+        .ok()
+        .map(|(e, _)| e)
+}
+
+/// The caption of one step on its own.
+pub fn step_caption(ctx: &Context, s: &CheckedStep) -> Prose {
+    let rule = s.step().rule.as_str();
+    let uses = s.step().uses.as_deref();
+    match kind_of(s) {
+        StepKind::Unfold | StepKind::Fold => {
+            return definitions(
+                if rule == "fold-definition" {
+                    "fold"
+                } else {
+                    "unfold"
+                },
+                ctx,
+                std::slice::from_ref(s),
+            )
+        }
+        StepKind::Leaf => return join_and(leaf_equations(ctx, std::slice::from_ref(s))),
+        _ => {}
+    }
+    if rule == "use-hypothesis" {
+        let h = uses
+            .and_then(|u| u.parse::<usize>().ok())
+            .and_then(|n| ctx.assumptions.get(n.checked_sub(1)?));
+        if let Some(h) = h {
+            return vec![text("use "), rel(h.lhs.clone(), Rel::Eq, h.rhs.clone())];
+        }
+    }
+    let table = rule_caption(rule);
+    if !table.is_ascii() {
+        // Captions such as "δ_kk = 1" are formulas: show the rule's instance instead.
+        if let Some(f) = instance(s) {
+            return vec![Span::Math(f)];
+        }
+    }
+    if table.ends_with(" rule") {
+        return vec![Span::Text(format!("by {table}"))];
+    }
+    vec![Span::Text(table.to_string())]
+}
+
+/// The table's caption of a rule.
+pub fn rule_caption(rule: &str) -> &'static str {
+    rules::rule(rule).map_or("", |r| r.spec.caption)
+}
+
+/// The equation a pattern rule stated for this step: its sides instantiated by the binding.
+fn instance(s: &CheckedStep) -> Option<Formula> {
+    let r = rules::rule(&s.step().rule)?;
+    let RuleBody::Rewrite { lhs, rhs, .. } = &r.body else {
+        return None;
+    };
+    let (from, to) = if s.step().reversed {
+        (rhs, lhs)
+    } else {
+        (lhs, rhs)
+    };
+    let b = &s.step().binding;
+    Some(Formula::Rel(
+        kernel::instantiate(from, b).ok()?.reshape_all(),
+        Rel::Eq,
+        kernel::instantiate(to, b).ok()?.reshape_all(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::{Shape, RULES};
+
+    /// Every caption can be typeset by every format: plain ASCII words, or a pattern rule
+    /// whose instance is shown instead.
+    #[test]
+    fn every_caption_is_words_or_has_an_instance() {
+        for spec in RULES {
+            let pattern = matches!(spec.shape, Shape::Rewrite { .. });
+            assert!(
+                spec.caption.is_ascii() || pattern,
+                "rule {} needs an ASCII caption",
+                spec.name
+            );
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! Brief detail: which consecutive kernel steps a person writes as one line of a derivation.
+//!
+//! Grouping is a pure function of the steps' kinds. It only chooses where lines break:
+//! each line still shows the term the kernel produced after the line's last step.
+
+use crate::kernel::CheckedStep;
+use std::ops::Range;
+
+/// What a kernel step does, as far as grouping is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepKind {
+    /// `ring-normalize`: rearranging by ring arithmetic.
+    Ring,
+    /// A rule applied to a derivative `D(…)` that leaves derivatives of the parts.
+    Differentiate,
+    /// A derivative finished at a leaf: `∂x/∂x = 1`, `∂c/∂x = 0`, `∂z_k/∂z_j = δ_kj`.
+    Leaf,
+    /// A sum of Kronecker deltas collapses.
+    Collapse,
+    Unfold,
+    Fold,
+    /// Anything else: one line of its own.
+    Other,
+}
+
+/// The kind of a checked step, from its rule and the subterm it rewrites.
+pub fn kind_of(step: &CheckedStep) -> StepKind {
+    let rule = step.step().rule.as_str();
+    match rule {
+        "ring-normalize" => StepKind::Ring,
+        "derivative-of-variable" | "derivative-of-constant" => StepKind::Leaf,
+        "delta-collapse" => StepKind::Collapse,
+        "unfold-definition" => StepKind::Unfold,
+        "fold-definition" => StepKind::Fold,
+        _ if matches!(
+            step.before().at(&step.step().position),
+            Some(crate::expr::Expr::D(_, _))
+        ) =>
+        {
+            StepKind::Differentiate
+        }
+        _ => StepKind::Other,
+    }
+}
+
+/// One printed line: the steps `steps`, of which the first `prefix` are ring steps that
+/// only prepare the line's main step (a collapse or a fold).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Group {
+    pub steps: Range<usize>,
+    pub prefix: usize,
+}
+
+/// Every step a line of its own (`--detail full`).
+pub fn ungrouped(n: usize) -> Vec<Group> {
+    (0..n)
+        .map(|i| Group {
+            steps: i..i + 1,
+            prefix: 0,
+        })
+        .collect()
+}
+
+/// The lines of `--detail brief`, in order, covering every step exactly once:
+/// - consecutive ring steps form one "simplify" line;
+/// - ring steps right before a collapse or a fold belong to that line;
+/// - consecutive unfolds, folds or collapses form one line;
+/// - leaf derivatives join the differentiation line before them (or each other).
+pub fn group(kinds: &[StepKind]) -> Vec<Group> {
+    let n = kinds.len();
+    let run_end = |from: usize, kind: StepKind| (from..n).find(|&i| kinds[i] != kind).unwrap_or(n);
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < n {
+        let start = i;
+        let rings_end = run_end(i, StepKind::Ring);
+        let absorbs = |k: Option<&StepKind>| matches!(k, Some(StepKind::Collapse | StepKind::Fold));
+        if rings_end > start && !absorbs(kinds.get(rings_end)) {
+            out.push(Group {
+                steps: start..rings_end,
+                prefix: 0,
+            });
+            i = rings_end;
+            continue;
+        }
+        let head = rings_end;
+        let end = match kinds[head] {
+            StepKind::Differentiate => run_end(head + 1, StepKind::Leaf),
+            StepKind::Other => head + 1,
+            k => run_end(head, k),
+        };
+        out.push(Group {
+            steps: start..end,
+            prefix: head - start,
+        });
+        i = end;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StepKind::{self, *};
+    use super::{group, ungrouped, Group};
+
+    fn lines(kinds: &[StepKind]) -> Vec<(usize, usize, usize)> {
+        group(kinds)
+            .into_iter()
+            .map(|g| (g.steps.start, g.steps.end, g.prefix))
+            .collect()
+    }
+
+    #[test]
+    fn consecutive_ring_steps_are_one_line() {
+        assert_eq!(
+            lines(&[Other, Ring, Ring, Ring, Other]),
+            vec![(0, 1, 0), (1, 4, 0), (4, 5, 0)]
+        );
+    }
+
+    #[test]
+    fn ring_steps_before_a_collapse_or_fold_join_it() {
+        assert_eq!(
+            lines(&[Ring, Collapse, Ring, Ring, Fold, Fold]),
+            vec![(0, 2, 1), (2, 6, 2)]
+        );
+        // After the main step they do not.
+        assert_eq!(lines(&[Fold, Ring]), vec![(0, 1, 0), (1, 2, 0)]);
+    }
+
+    #[test]
+    fn leaf_derivatives_join_the_differentiation_before_them() {
+        assert_eq!(
+            lines(&[
+                Unfold,
+                Differentiate,
+                Leaf,
+                Differentiate,
+                Differentiate,
+                Leaf,
+                Leaf
+            ]),
+            vec![(0, 1, 0), (1, 3, 0), (3, 4, 0), (4, 7, 0)]
+        );
+        // With no differentiation before them, leaves stand together.
+        assert_eq!(lines(&[Leaf, Leaf, Ring]), vec![(0, 2, 0), (2, 3, 0)]);
+    }
+
+    #[test]
+    fn runs_of_unfolds_and_collapses_are_one_line_each() {
+        assert_eq!(
+            lines(&[Unfold, Unfold, Collapse, Collapse, Other, Other]),
+            vec![(0, 2, 0), (2, 4, 0), (4, 5, 0), (5, 6, 0)]
+        );
+    }
+
+    #[test]
+    fn the_softmax_derivative_reads_as_a_person_writes_it() {
+        // The kernel's steps for ∂a_i/∂z_j.
+        let kinds = [
+            Unfold,
+            Differentiate,
+            Differentiate,
+            Leaf,
+            Differentiate,
+            Differentiate,
+            Leaf,
+            Ring,
+            Collapse,
+            Ring,
+            Fold,
+            Fold,
+        ];
+        assert_eq!(
+            lines(&kinds),
+            vec![
+                (0, 1, 0),
+                (1, 2, 0),
+                (2, 4, 0),
+                (4, 5, 0),
+                (5, 7, 0),
+                (7, 9, 1),
+                (9, 12, 1)
+            ]
+        );
+    }
+
+    /// Lines partition the steps in order, whatever the kinds.
+    #[test]
+    fn groups_cover_every_step_once_in_order() {
+        let all = [Ring, Differentiate, Leaf, Collapse, Unfold, Fold, Other];
+        // Every sequence of length up to 5 over the kinds.
+        for len in 0..=5u32 {
+            for code in 0..(all.len() as u32).pow(len) {
+                let kinds: Vec<StepKind> = (0..len)
+                    .map(|p| all[(code / (all.len() as u32).pow(p)) as usize % all.len()])
+                    .collect();
+                let gs = group(&kinds);
+                let mut next = 0;
+                for g in &gs {
+                    assert_eq!(g.steps.start, next, "{kinds:?}");
+                    assert!(g.steps.end > g.steps.start, "{kinds:?}");
+                    assert!(g.prefix < g.steps.len() || g.prefix == 0, "{kinds:?}");
+                    assert!(kinds[g.steps.start..g.steps.start + g.prefix]
+                        .iter()
+                        .all(|k| *k == Ring));
+                    next = g.steps.end;
+                }
+                assert_eq!(next, kinds.len(), "{kinds:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn full_detail_is_one_step_a_line() {
+        assert_eq!(
+            ungrouped(3),
+            vec![
+                Group {
+                    steps: 0..1,
+                    prefix: 0
+                },
+                Group {
+                    steps: 1..2,
+                    prefix: 0
+                },
+                Group {
+                    steps: 2..3,
+                    prefix: 0
+                }
+            ]
+        );
+    }
+}

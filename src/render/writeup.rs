@@ -1,0 +1,304 @@
+//! The writeup model: what a derivation writeup says, built from a checked [`Report`],
+//! before any format (Markdown, LaTeX, HTML, text) decides how it looks.
+//!
+//! Every term in it is one the kernel produced (a step's result, a result, a hypothesis
+//! as declared) or an instance of one; captions are words and small formulas about them.
+
+use super::caption::caption;
+use super::grouping::{group, kind_of, ungrouped};
+use super::jacobian::{jacobian, Jacobian};
+use crate::expr::{Bound, Expr, Index};
+use crate::report::Report;
+use crate::rules::Condition;
+use std::ops::Range;
+
+/// How much of the kernel's work a writeup shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Detail {
+    /// Micro-steps grouped into the steps a person writes.
+    Brief,
+    /// Every kernel step on a line of its own.
+    Full,
+}
+
+/// The title used when a document has none.
+pub const DEFAULT_TITLE: &str = "Derivation";
+
+/// A relation between two terms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rel {
+    Eq,
+    Ne,
+    Gt,
+}
+
+/// A formula that the formats typeset.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Formula {
+    Term(Expr),
+    Rel(Expr, Rel, Expr),
+    /// `i, j, k ∈ {lo, …, hi}`.
+    Range(Vec<Expr>, Expr, Expr),
+    /// `∇_z l = value`: the gradient of a scalar with respect to the vector `z`.
+    Gradient {
+        of: Expr,
+        wrt: Expr,
+        value: Expr,
+    },
+}
+
+/// A piece of running text: words, or a formula set inline.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Span {
+    Text(String),
+    Math(Formula),
+}
+
+/// A sentence or caption.
+pub type Prose = Vec<Span>;
+
+pub fn text(s: &str) -> Span {
+    Span::Text(s.to_string())
+}
+
+pub fn math(e: Expr) -> Span {
+    Span::Math(Formula::Term(e))
+}
+
+pub fn rel(a: Expr, r: Rel, b: Expr) -> Span {
+    Span::Math(Formula::Rel(a, r, b))
+}
+
+/// The same prose with adjacent words joined into one span.
+pub fn tidy(p: Prose) -> Prose {
+    let mut out: Prose = Vec::new();
+    for s in p {
+        match (out.last_mut(), s) {
+            (Some(Span::Text(a)), Span::Text(b)) => a.push_str(&b),
+            (_, s) => out.push(s),
+        }
+    }
+    out
+}
+
+/// `a`, `a and b`, `a, b and c`.
+pub fn join_and(items: Vec<Prose>) -> Prose {
+    let n = items.len();
+    let mut out = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(text(if i + 1 == n { " and " } else { ", " }));
+        }
+        out.extend(item);
+    }
+    out
+}
+
+/// One line of a chain: `= term`, captioned, standing for the kernel steps `steps`.
+#[derive(Clone, Debug)]
+pub struct Line {
+    pub term: Expr,
+    pub caption: Prose,
+    pub steps: Range<usize>,
+}
+
+/// One derived goal.
+#[derive(Clone, Debug)]
+pub struct Goal {
+    /// `D(of, wrt)`, where the chain starts.
+    pub statement: Expr,
+    pub lines: Vec<Line>,
+    pub jacobian: Option<Jacobian>,
+    /// The last term of the chain.
+    pub result: Expr,
+    pub vector: Option<Formula>,
+    /// Hypotheses used and side conditions left open, one sentence each.
+    pub depends_on: Vec<Prose>,
+    /// "every step replayed by the kernel (12 steps); …"
+    pub checked: String,
+}
+
+/// A whole writeup.
+#[derive(Clone, Debug)]
+pub struct Writeup {
+    pub title: String,
+    pub indices: Vec<Formula>,
+    pub definitions: Vec<Formula>,
+    pub hypotheses: Vec<Formula>,
+    pub goals: Vec<Goal>,
+}
+
+/// The writeup of a report.
+pub fn build(report: &Report, detail: Detail) -> Writeup {
+    let ctx = &report.context;
+    Writeup {
+        title: report
+            .title
+            .clone()
+            .unwrap_or_else(|| DEFAULT_TITLE.to_string()),
+        indices: ctx
+            .indices
+            .iter()
+            .map(|d| {
+                Formula::Range(
+                    d.names.iter().map(|n| Expr::sym(n)).collect(),
+                    bound_expr(&d.lo),
+                    bound_expr(&d.hi),
+                )
+            })
+            .collect(),
+        definitions: ctx
+            .definitions
+            .iter()
+            .map(|d| Formula::Rel(d.name.clone(), Rel::Eq, d.body.clone()))
+            .collect(),
+        hypotheses: ctx
+            .assumptions
+            .iter()
+            .map(|a| Formula::Rel(a.lhs.clone(), Rel::Eq, a.rhs.clone()))
+            .collect(),
+        goals: report
+            .goals
+            .iter()
+            .map(|g| build_goal(report, g, detail))
+            .collect(),
+    }
+}
+
+fn build_goal(report: &Report, g: &crate::report::Derived, detail: Detail) -> Goal {
+    let ctx = g.proof.context();
+    let steps = g.proof.steps();
+    let groups = match detail {
+        Detail::Brief => group(&steps.iter().map(kind_of).collect::<Vec<_>>()),
+        Detail::Full => ungrouped(steps.len()),
+    };
+    let lines = groups
+        .into_iter()
+        .filter_map(|gr| {
+            let last = steps.get(gr.steps.end.checked_sub(1)?)?;
+            Some(Line {
+                term: last.after().clone(),
+                caption: caption(ctx, &steps[gr.steps.clone()], gr.prefix),
+                steps: gr.steps,
+            })
+        })
+        .collect();
+    let result = g.proof.current().clone();
+    let n = steps.len();
+    let mut checked = format!(
+        "every step replayed by the kernel ({n} step{})",
+        if n == 1 { "" } else { "s" }
+    );
+    if !g.checks.summary.is_empty() {
+        checked.push_str("; ");
+        checked.push_str(&g.checks.summary);
+    }
+    Goal {
+        statement: g.proof.start_term().clone(),
+        lines,
+        jacobian: jacobian(&report.context, &g.of, &g.wrt, &result),
+        vector: vector(&g.of, &g.wrt, &result),
+        depends_on: depends_on(&g.proof),
+        result,
+        checked,
+    }
+}
+
+/// The vector form of a result: `∇_z l = a - y` for a scalar, else the bare vector form.
+fn vector(of: &Expr, wrt: &Expr, result: &Expr) -> Option<Formula> {
+    let value = crate::certificate::vector_expr(result, wrt)?;
+    match wrt {
+        Expr::Idx(z, _) if of.free_indices().is_empty() => Some(Formula::Gradient {
+            of: of.clone(),
+            wrt: Expr::sym(z),
+            value,
+        }),
+        _ => Some(Formula::Term(value)),
+    }
+}
+
+/// What a result depends on: the hypotheses it used, then the side conditions left open.
+fn depends_on(proof: &crate::kernel::Proof) -> Vec<Prose> {
+    let ctx = proof.context();
+    let used = proof
+        .assumptions_used()
+        .into_iter()
+        .filter_map(|n| ctx.assumptions.get(n.checked_sub(1)?));
+    let mut out: Vec<Prose> = used
+        .map(|a| {
+            vec![
+                text("the hypothesis "),
+                rel(a.lhs.clone(), Rel::Eq, a.rhs.clone()),
+            ]
+        })
+        .collect();
+    out.extend(proof.hypotheses().iter().map(condition));
+    out
+}
+
+/// A side condition as a sentence fragment.
+pub fn condition(c: &Condition) -> Prose {
+    let index = |i: &Index| Expr::sym(&i.to_string());
+    match c {
+        Condition::NonZero(e) => vec![rel(e.clone(), Rel::Ne, Expr::int(0))],
+        Condition::Positive(e) => vec![rel(e.clone(), Rel::Gt, Expr::int(0))],
+        Condition::Integer(e) => vec![math(e.clone()), text(" is an integer")],
+        Condition::Natural(e) => vec![math(e.clone()), text(" is a positive integer")],
+        Condition::IndexFree(k, e) => vec![
+            math(e.clone()),
+            text(" does not depend on "),
+            math(index(k)),
+        ],
+        Condition::FreeOf(x, e) => vec![
+            math(e.clone()),
+            text(" does not depend on "),
+            math(x.clone()),
+        ],
+        Condition::InRange(j, lo, hi) => vec![Span::Math(Formula::Range(
+            vec![index(j)],
+            bound_expr(lo),
+            bound_expr(hi),
+        ))],
+    }
+}
+
+/// A summation bound as a term, for printing.
+pub fn bound_expr(b: &Bound) -> Expr {
+    match b {
+        Bound::Int(k) => Expr::int(*k),
+        Bound::Sym(s) => Expr::sym(s),
+    }
+}
+
+/// "$i = j$: $\delta_{ii} = 1$, so $\partial a_i/\partial z_i = a_i(1 - a_i)$", and the case $i \neq j$.
+pub fn case_sentences(j: &Jacobian) -> Vec<Prose> {
+    [(Rel::Eq, &j.same), (Rel::Ne, &j.distinct)]
+        .into_iter()
+        .map(|(r, case)| {
+            vec![
+                rel(j.i.clone(), r, j.j.clone()),
+                text(": "),
+                rel(case.delta.clone(), Rel::Eq, case.delta_value.clone()),
+                text(", so "),
+                rel(
+                    case.derivative.clone(),
+                    Rel::Eq,
+                    case.proof.current().clone(),
+                ),
+            ]
+        })
+        .collect()
+}
+
+/// "The result depends on the hypothesis $\sum_i y_i = 1$." or that it depends on nothing.
+pub fn depends_sentence(items: &[Prose]) -> Prose {
+    if items.is_empty() {
+        return vec![text(
+            "The result depends on no hypotheses or side conditions.",
+        )];
+    }
+    let mut out = vec![text("The result depends on ")];
+    out.extend(join_and(items.to_vec()));
+    out.push(text("."));
+    out
+}

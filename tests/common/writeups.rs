@@ -1,0 +1,82 @@
+//! The writeups of the examples in `examples/`, for the writeup tests. Include it with
+//! `#[path = "common/writeups.rs"] mod writeups;`.
+
+#![allow(dead_code)]
+
+use deriv::render::writeup::Detail;
+use deriv::render::{writeup, WriteupFormat};
+use deriv::report::derive_document;
+use deriv::syntax::parse_file;
+use std::path::{Path, PathBuf};
+
+pub const FORMATS: [(WriteupFormat, &str); 4] = [
+    (WriteupFormat::Markdown, "md"),
+    (WriteupFormat::Latex, "tex"),
+    (WriteupFormat::Html, "html"),
+    (WriteupFormat::Text, "txt"),
+];
+
+/// The `.deriv` files of `examples/`, sorted; there must be some.
+pub fn examples() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("readable directory entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "deriv"))
+        .collect();
+    out.sort();
+    assert!(
+        out.len() >= 4,
+        "expected the public examples in {}",
+        dir.display()
+    );
+    out
+}
+
+/// A derivation file with one goal per line of `examples/scalar.txt` (`EXPR ; VAR ; RESULT`):
+/// the elementary functions, and side conditions the kernel cannot discharge.
+pub fn scalar_document() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/scalar.txt");
+    let cases =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut doc = String::from("title \"Scalar derivatives\"\n");
+    for line in cases.lines().filter(|l| !l.trim().is_empty()) {
+        let parts: Vec<&str> = line.split(';').map(str::trim).collect();
+        doc.push_str(&format!("derive {} wrt {}\n", parts[0], parts[1]));
+    }
+    doc
+}
+
+/// The writeup of a `.deriv` source.
+pub fn render_source(src: &str, format: WriteupFormat, detail: Detail) -> String {
+    let doc = parse_file(src).unwrap_or_else(|e| panic!("{e}"));
+    let report =
+        derive_document(&doc).unwrap_or_else(|f| panic!("goal {} failed: {}", f.goal + 1, f.error));
+    writeup(&report, format, detail)
+}
+
+/// The writeup of an example file.
+pub fn render(path: &Path, format: WriteupFormat, detail: Detail) -> String {
+    let src = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    render_source(&src, format, detail)
+}
+
+/// The file name of an example, for messages.
+pub fn name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Whether a test that needs an external tool must fail rather than skip without it.
+pub fn required() -> bool {
+    std::env::var_os("CI").is_some()
+}
+
+/// A fresh, empty scratch directory for one test, under Cargo's temporary directory for tests.
+pub fn scratch(test: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(test);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    dir
+}

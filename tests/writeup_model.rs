@@ -1,0 +1,214 @@
+//! The writeup model: every printed line is a term the kernel produced, grouping only
+//! chooses where lines break, and the Jacobian's cases of the seed are proved by the kernel.
+
+#[path = "common/writeups.rs"]
+mod writeups;
+
+use deriv::expr::Expr;
+use deriv::kernel::ring::ring_equal;
+use deriv::kernel::Proof;
+use deriv::render::writeup::{build, Detail, Formula, Rel, Span, Writeup};
+use deriv::report::{derive_document, Report};
+use deriv::syntax::{parse_expr, parse_expr_in, parse_file, IndexScope};
+use std::path::Path;
+use writeups::{examples, name};
+
+fn report(path: &Path) -> Report {
+    let src = std::fs::read_to_string(path).expect("readable");
+    derive_document(&parse_file(&src).expect("parses"))
+        .unwrap_or_else(|f| panic!("{}: {}", name(path), f.error))
+}
+
+fn seed() -> Report {
+    report(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/softmax_ce.deriv"))
+}
+
+fn term(r: &Report, src: &str) -> Expr {
+    parse_expr_in(src, IndexScope::Declared(&r.context.indices)).expect("parses")
+}
+
+#[test]
+fn every_line_is_the_kernels_term_after_its_last_step() {
+    for path in examples() {
+        let r = report(&path);
+        for detail in [Detail::Brief, Detail::Full] {
+            let w = build(&r, detail);
+            for (g, d) in w.goals.iter().zip(&r.goals) {
+                let steps = d.proof.steps();
+                assert_eq!(g.statement, *d.proof.start_term());
+                let mut next = 0;
+                for line in &g.lines {
+                    assert_eq!(
+                        line.steps.start,
+                        next,
+                        "{}: lines cover the steps in order",
+                        name(&path)
+                    );
+                    assert!(!line.steps.is_empty());
+                    assert_eq!(
+                        line.term,
+                        *steps[line.steps.end - 1].after(),
+                        "{}",
+                        name(&path)
+                    );
+                    assert!(
+                        !line.caption.is_empty(),
+                        "{}: every line has a caption",
+                        name(&path)
+                    );
+                    next = line.steps.end;
+                }
+                assert_eq!(
+                    next,
+                    steps.len(),
+                    "{}: every step is on some line",
+                    name(&path)
+                );
+                assert_eq!(g.result, *d.proof.current());
+                if detail == Detail::Full {
+                    assert_eq!(
+                        g.lines.len(),
+                        steps.len(),
+                        "{}: full detail shows every step",
+                        name(&path)
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn captions(w: &Writeup) -> Vec<Vec<Span>> {
+    w.goals
+        .iter()
+        .flat_map(|g| g.lines.iter().map(|l| l.caption.clone()))
+        .collect()
+}
+
+fn words(c: &[Span]) -> String {
+    c.iter()
+        .filter_map(|s| {
+            if let Span::Text(t) = s {
+                Some(t.as_str())
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn the_seed_is_captioned_as_a_person_would() {
+    let r = seed();
+    let brief = build(&r, Detail::Brief);
+    let full = build(&r, Detail::Full);
+    assert!(
+        brief.goals[0].lines.len() < full.goals[0].lines.len(),
+        "brief groups micro-steps"
+    );
+    let all: Vec<String> = captions(&brief).iter().map(|c| words(c)).collect();
+    for want in [
+        "by the quotient rule",
+        "the sum of Kronecker deltas collapses",
+        "fold the definition of ",
+        "use ",
+    ] {
+        assert!(
+            all.iter().any(|c| c.contains(want)),
+            "no caption `{want}` in {all:?}"
+        );
+    }
+    // Folding names the definition; using a hypothesis quotes it.
+    let a_i = term(&r, "a_i");
+    let hypothesis = Span::Math(Formula::Rel(term(&r, "sum_i(y_i)"), Rel::Eq, Expr::int(1)));
+    let caps = captions(&brief);
+    assert!(caps
+        .iter()
+        .any(|c| words(c).contains("fold the definition of")
+            && c.contains(&Span::Math(Formula::Term(a_i.clone())))));
+    assert!(caps.iter().any(|c| c.contains(&hypothesis)));
+    // In full detail the derivative of a variable is its Kronecker delta.
+    let leaf = Span::Math(Formula::Rel(
+        term(&r, "D(z_k, z_j)"),
+        Rel::Eq,
+        term(&r, "delta(k,j)"),
+    ));
+    assert!(
+        captions(&full).iter().any(|c| c.contains(&leaf)),
+        "{:?}",
+        captions(&full)
+    );
+    // The brief line with the same derivative says what it is worth.
+    let worked = [
+        Span::Text("the derivative of ".into()),
+        Span::Math(Formula::Term(term(&r, "exp(z_k)"))),
+    ];
+    assert!(caps.iter().any(|c| c.starts_with(&worked)), "{caps:?}");
+}
+
+#[test]
+fn the_seeds_jacobian_cases_are_proved_by_the_kernel() {
+    let r = seed();
+    let w = build(&r, Detail::Brief);
+    let j = w.goals[0]
+        .jacobian
+        .as_ref()
+        .expect("∂a_i/∂z_j has a Jacobian");
+    assert!(
+        w.goals[1].jacobian.is_none(),
+        "∂l/∂z_j is a gradient, not a Jacobian"
+    );
+    // The textbook's cases: a_i(1 - a_i) on the diagonal, -a_i a_j off it.
+    for (case, want) in [(&j.same, "a_i*(1 - a_i)"), (&j.distinct, "-a_i*a_j")] {
+        let got = case.proof.current();
+        assert!(
+            ring_equal(got, &term(&r, want)).unwrap_or(false),
+            "got `{got}`, want `{want}`"
+        );
+        assert!(
+            got.size() <= term(&r, want).size(),
+            "`{got}` is no larger than `{want}`"
+        );
+        // Replaying the steps with the kernel alone gives the same chain.
+        let steps = case
+            .proof
+            .steps()
+            .iter()
+            .map(|s| s.step().clone())
+            .collect();
+        let replayed = Proof::replay(r.context.clone(), case.proof.start_term().clone(), steps)
+            .expect("the kernel accepts");
+        assert_eq!(replayed.current(), got);
+    }
+    // Each case starts from the unified result specialised to it.
+    let unified = r.goals[0].proof.current();
+    assert_eq!(
+        *j.same.proof.start_term(),
+        unified.subst_index("j", &deriv::expr::Index::Name("i".into()))
+    );
+    assert!(ring_equal(j.distinct.proof.start_term(), &term(&r, "a_i*(0 - a_j)")).unwrap_or(false));
+    let m = j.matrix.as_ref().expect("1..n gives a matrix");
+    // The corners index by the range's ends, 1 and n.
+    let corner = |src: &str| parse_expr(src).expect("parses");
+    assert_eq!(m.values[0][0], corner("a_1*(1 - a_1)"));
+    assert!(ring_equal(&m.values[1][0], &corner("-a_n*a_1")).unwrap_or(false));
+    assert_eq!(m.partials[0][1], corner("D(a_1, z_n)"));
+}
+
+#[test]
+fn vector_forms_and_hypotheses_of_the_seed() {
+    let r = seed();
+    let w = build(&r, Detail::Brief);
+    let l = &w.goals[1];
+    assert_eq!(
+        l.vector,
+        Some(Formula::Gradient {
+            of: term(&r, "l"),
+            wrt: term(&r, "z"),
+            value: term(&r, "a - y")
+        })
+    );
+    assert_eq!(l.depends_on.len(), 1, "{:?}", l.depends_on);
+    assert!(w.goals[0].vector.is_none() && w.goals[0].depends_on.is_empty());
+    assert!(l.checked.starts_with("every step replayed by the kernel"));
+}

@@ -1,0 +1,98 @@
+//! The LaTeX writeup of every example is a complete document that pdflatex compiles.
+//! Without pdflatex the test is skipped locally, and fails when `CI` is set.
+
+#[path = "common/writeups.rs"]
+mod writeups;
+
+use deriv::render::writeup::Detail;
+use deriv::render::WriteupFormat;
+use std::path::Path;
+use std::process::Command;
+use writeups::{examples, name, render, render_source, required, scalar_document, scratch};
+
+fn pdflatex_available() -> bool {
+    let found = Command::new("pdflatex")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(!required(), "pdflatex is missing (CI is set): install texlive-latex-base and texlive-latex-recommended");
+        eprintln!("pdflatex is missing: skipped (set CI to make this a failure)");
+    }
+    found
+}
+
+/// Compile `tex` in a fresh directory; `Err` carries the end of pdflatex's log.
+fn compile(tex: &str, dir: &Path) -> Result<(), String> {
+    std::fs::write(dir.join("writeup.tex"), tex).map_err(|e| e.to_string())?;
+    let out = Command::new("pdflatex")
+        .args([
+            "-interaction=nonstopmode",
+            "-halt-on-error",
+            "-no-shell-escape",
+            "writeup.tex",
+        ])
+        .current_dir(dir)
+        .output()
+        .map_err(|e| e.to_string())?;
+    let pdf = dir.join("writeup.pdf");
+    if out.status.success() && pdf.metadata().is_ok_and(|m| m.len() > 0) {
+        Ok(())
+    } else {
+        let log = String::from_utf8_lossy(&out.stdout);
+        let tail: Vec<&str> = log.lines().rev().take(30).collect();
+        Err(tail.into_iter().rev().collect::<Vec<_>>().join("\n"))
+    }
+}
+
+#[test]
+fn every_latex_writeup_compiles() {
+    if !pdflatex_available() {
+        return;
+    }
+    for path in examples() {
+        for detail in [Detail::Brief, Detail::Full] {
+            let dir = scratch(&format!("pdflatex-{}-{detail:?}", name(&path)));
+            let tex = render(&path, WriteupFormat::Latex, detail);
+            if let Err(log) = compile(&tex, &dir) {
+                panic!("{} ({detail:?}): pdflatex failed:\n{log}", name(&path));
+            }
+        }
+    }
+}
+
+#[test]
+fn scalar_derivatives_with_side_conditions_compile() {
+    if !pdflatex_available() {
+        return;
+    }
+    let dir = scratch("pdflatex-scalar");
+    let tex = render_source(&scalar_document(), WriteupFormat::Latex, Detail::Full);
+    if let Err(log) = compile(&tex, &dir) {
+        panic!("pdflatex failed:\n{log}");
+    }
+}
+
+#[test]
+fn a_title_full_of_special_characters_compiles() {
+    if !pdflatex_available() {
+        return;
+    }
+    let dir = scratch("pdflatex-special-title");
+    let src = "title \"50% of $x & {y}_#1 ^~ \\\\ <b> caf\u{e9} \u{2013} \u{3b1}\u{4e2d}\"\nderive x^2 wrt x\n";
+    let tex = render_source(src, WriteupFormat::Latex, Detail::Full);
+    if let Err(log) = compile(&tex, &dir) {
+        panic!("pdflatex failed:\n{log}\n\n{tex}");
+    }
+}
+
+/// The check can fail: a broken document is refused.
+#[test]
+fn a_broken_document_does_not_compile() {
+    if !pdflatex_available() {
+        return;
+    }
+    let dir = scratch("pdflatex-broken");
+    let tex = "\\documentclass{article}\n\\begin{document}\n$\\frac{1}{$\n\\end{document}\n";
+    assert!(compile(tex, &dir).is_err());
+}
