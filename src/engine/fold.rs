@@ -82,7 +82,8 @@ fn assignments(values: &[Index], arity: usize) -> Vec<Vec<Index>> {
 }
 
 fn index_values(e: &Expr) -> Vec<Index> {
-    let mut vals: BTreeSet<Index> = e.free_indices().into_iter().map(Index::Name).collect();
+    // Bound indices too: a definition may fold inside a sum (`p_i` in `sum_i(x_i*p_i)`).
+    let mut vals: BTreeSet<Index> = e.all_index_names().into_iter().map(Index::Name).collect();
     e.any(&mut |t| {
         if let Expr::Idx(_, ix) = t {
             vals.extend(ix.iter().filter(|i| matches!(i, Index::Int(_))).cloned());
@@ -220,7 +221,66 @@ pub fn finish(d: &mut Driver) -> Result<(), EngineError> {
             break;
         }
     }
-    unpower(d)
+    unpower(d)?;
+    rename_clashing_sums(d)
+}
+
+/// A sum whose bound index is also free outside it gets a fresh name, for the reader:
+/// `(r*delta(i,j) - …)/sum_k(x_k^2)`, not `…/sum_i(x_i^2)` beside a free `i`.
+fn rename_clashing_sums(d: &mut Driver) -> Result<(), EngineError> {
+    let free = d.current().free_indices();
+    for _ in 0..64 {
+        let Some(path) = first_sum_binding(d.current(), &free, &mut Vec::new()) else {
+            return Ok(());
+        };
+        let Some(Expr::Sum(s)) = d.at(&path).cloned() else {
+            return Ok(());
+        };
+        let mut avoid = d.current().all_index_names();
+        avoid.extend(free.iter().cloned());
+        // Prefer a declared index of the same range, so the sum prints without bounds.
+        let declared = d
+            .ctx()
+            .indices
+            .iter()
+            .filter(|decl| decl.lo == s.lo && decl.hi == s.hi)
+            .flat_map(|decl| decl.names.iter())
+            .find(|n| !avoid.contains(*n))
+            .cloned();
+        let fresh = declared.unwrap_or_else(|| {
+            crate::expr::fresh_index(if s.index == "k" { "m" } else { "k" }, &avoid)
+        });
+        let renamed = crate::expr::Sum {
+            body: std::sync::Arc::new(s.body.subst_index(&s.index, &Index::Name(fresh.clone()))),
+            index: fresh,
+            ..s
+        };
+        let mut step = Step::new("rename-bound-index", path);
+        step.replacement = Some(Expr::Sum(renamed));
+        d.apply(step)?;
+    }
+    Ok(())
+}
+
+fn first_sum_binding(
+    e: &Expr,
+    names: &BTreeSet<String>,
+    path: &mut Vec<usize>,
+) -> Option<Vec<usize>> {
+    if let Expr::Sum(s) = e {
+        if names.contains(&s.index) {
+            return Some(path.clone());
+        }
+    }
+    for (i, c) in e.children().into_iter().enumerate() {
+        path.push(i);
+        let found = first_sum_binding(c, names, path);
+        path.pop();
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
 }
 
 /// Reach `target` (which mentions defined names) from the current term.

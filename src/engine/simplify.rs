@@ -22,6 +22,7 @@ pub fn simplify(d: &mut Driver) -> Result<(), EngineError> {
             break;
         }
     }
+    signs_into_sums(d)?;
     super::identities::through_exp(d)
 }
 
@@ -203,12 +204,15 @@ fn move_sum(d: &mut Driver, path: &[usize]) -> Result<bool, EngineError> {
             trial.ring(&body_path, Expr::Add(pieces))?;
             trial.apply(Step::new("sum-linearity", path.to_vec()))?;
             for i in 0..n {
-                let p: Vec<usize> = path.iter().copied().chain([i]).collect();
+                let mut p: Vec<usize> = path.iter().copied().chain([i]).collect();
                 for _ in 0..8 {
-                    if !move_sum(&mut trial, &p)? {
-                        break;
+                    // Follow the sum through a sign taken out of it.
+                    if let Some(Expr::Neg(inner)) = trial.at(&p) {
+                        if matches!(**inner, Expr::Sum(_)) {
+                            p.push(0);
+                        }
                     }
-                    if !matches!(trial.at(&p), Some(Expr::Sum(_))) {
+                    if !matches!(trial.at(&p), Some(Expr::Sum(_))) || !move_sum(&mut trial, &p)? {
                         break;
                     }
                 }
@@ -229,6 +233,12 @@ fn move_sum(d: &mut Driver, path: &[usize]) -> Result<bool, EngineError> {
 
 /// A term as `C*U`, index-free factors first, so constants can be taken out.
 fn arranged(t: &Term, k: &str) -> Expr {
+    if t.coeff.is_negative() {
+        // `-(c*u)`: the sign leaves the sum first, then the constant.
+        let mut positive = t.clone();
+        positive.coeff = -positive.coeff.clone();
+        return Expr::neg(arranged(&positive, k));
+    }
     let (c, u) = split_term(t, k);
     match (
         c.coeff.is_one() && c.factors.is_empty(),
@@ -306,19 +316,17 @@ fn single_term_move(
     if c.coeff.is_one() && c.factors.is_empty() {
         return Ok(false);
     }
-    let (ce, ue) = (term_expr(&c), term_expr(&u));
-    if c.coeff.is_negative()
-        && c.factors.is_empty()
-        && c.coeff == -num_traits::one::<crate::expr::Rat>()
-    {
-        d.ring(&body_path, Expr::neg(ue.clone()))?;
-        if matches!(d.at(&body_path), Some(Expr::Neg(_))) {
-            let mut step = step_with("sum-of-negation", path, &[("U", &ue)]);
-            bind_sum(&mut step, s);
-            d.apply(step)?;
-            return Ok(true);
-        }
+    if t.coeff.is_negative() {
+        let mut positive = t.clone();
+        positive.coeff = -positive.coeff.clone();
+        let inner = arranged(&positive, &s.index);
+        d.ring(&body_path, Expr::neg(inner.clone()))?;
+        let mut step = step_with("sum-of-negation", path, &[("U", &inner)]);
+        bind_sum(&mut step, s);
+        d.apply(step)?;
+        return Ok(true);
     }
+    let (ce, ue) = (term_expr(&c), term_expr(&u));
     d.ring(&body_path, Expr::Mul(vec![ce.clone(), ue.clone()]))?;
     let mut step = step_with("pull-factor-out-of-sum", path, &[("C", &ce), ("U", &ue)]);
     bind_sum(&mut step, s);
@@ -361,4 +369,41 @@ pub fn find(e: &Expr, target: &Expr) -> Option<Vec<usize>> {
         }
     }
     None
+}
+
+/// `-sum_i(x_i*(t_i - p_i))` → `sum_i(x_i*(p_i - t_i))` where that is shorter.
+fn signs_into_sums(d: &mut Driver) -> Result<(), EngineError> {
+    'again: for _ in 0..64 {
+        let negated: Vec<Vec<usize>> = all_sums(d.current())
+            .into_iter()
+            .filter_map(|mut p| {
+                p.pop()?;
+                Some(p)
+            })
+            .filter(|p| matches!(d.at(p), Some(Expr::Neg(_))))
+            .collect();
+        for path in negated {
+            let Some(Expr::Neg(inner)) = d.at(&path).cloned() else {
+                continue;
+            };
+            let Expr::Sum(s) = &*inner else { continue };
+            let mut trial = d.clone();
+            let negated_body = Expr::neg((*s.body).clone());
+            let mut step = step_with("sum-of-negation", &path, &[("U", &s.body)]);
+            step.reversed = true;
+            bind_sum(&mut step, s);
+            if trial.apply(step).is_err() {
+                continue;
+            }
+            let body_path: Vec<usize> = path.iter().copied().chain([0]).collect();
+            let _ = negated_body;
+            tidy(&mut trial, &body_path)?;
+            if trial.current().size() < d.current().size() {
+                *d = trial;
+                continue 'again;
+            }
+        }
+        break;
+    }
+    Ok(())
 }

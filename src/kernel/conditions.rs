@@ -1,7 +1,7 @@
 //! Deciding side conditions: those the kernel can settle are discharged or refused,
 //! the rest become hypotheses of the result. Nothing is assumed silently.
 
-use crate::expr::{Bound, Context, Expr, Func, Index};
+use crate::expr::{Bound, Context, Expr, Func, Index, Rat};
 use crate::rules::Condition;
 use num_traits::{Signed, Zero};
 use std::sync::Arc;
@@ -120,6 +120,24 @@ fn in_range(
     }
 }
 
+/// `c - σ(u)` or `c - tanh(u)^2` with a constant `c ≥ 1`.
+fn is_one_minus_bounded(ts: &[Expr]) -> bool {
+    let [Expr::Num(c), Expr::Neg(x)] = ts else {
+        return false;
+    };
+    let tanh_squared = |b: &Expr, k: &Expr| {
+        matches!(b, Expr::Call(Func::Tanh, _))
+            && k.as_num()
+                .is_some_and(|r| *r == Rat::from_integer(2.into()))
+    };
+    let bounded = match &**x {
+        Expr::Call(Func::Sigmoid, _) => true,
+        Expr::Pow(b, k) => tanh_squared(b, k),
+        _ => false,
+    };
+    bounded && *c >= Rat::from_integer(1.into())
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Sign {
     Pos,
@@ -183,6 +201,8 @@ fn sign(ctx: &Context, e: &Expr, depth: usize) -> Sign {
             _ => Sign::NonNeg,
         },
         Expr::Call(Func::Tanh, a) => sign(ctx, a, d),
+        // 1 - σ(u) and 1 - tanh(u)² are positive: σ < 1 and tanh² < 1.
+        Expr::Add(ts) if is_one_minus_bounded(ts) => Sign::Pos,
         Expr::Add(ts) => ts.iter().map(|t| sign(ctx, t, d)).fold(Sign::Zero, plus),
         Expr::Mul(fs) => fs.iter().map(|f| sign(ctx, f, d)).fold(Sign::Pos, times),
         Expr::Div(a, b) => match sign(ctx, b, d) {

@@ -4,6 +4,7 @@
 //! The output follows the term's shape (a `Div` is a `\frac`, a nested product keeps its
 //! brackets) so that every step of a writeup shows exactly what the kernel checked.
 
+use super::shape::{exp_as_power, right_open, tall};
 use crate::expr::{Bound, Expr, Func, Index};
 use num_traits::Signed;
 
@@ -51,40 +52,15 @@ fn needs_brackets(e: &Expr, ctx: Ctx) -> bool {
 }
 
 /// Whether a term prints with a leading minus sign (the terms [`Expr::unneg`] accepts).
+/// Unlike [`super::shape::reads_negative`], a product or quotient that starts with a
+/// negative factor does not: that factor keeps its brackets, `(-x) y`, since the term
+/// differs from `-x y`, the negation of the product.
 fn reads_negative(e: &Expr) -> bool {
     match e {
         Expr::Num(r) => r.is_negative(),
         Expr::Neg(_) => true,
         _ => false,
     }
-}
-
-/// Whether a term ends in an unbracketed `\sum`, which would swallow whatever follows it.
-fn right_open(e: &Expr) -> bool {
-    match e {
-        Expr::Sum(_) => true,
-        Expr::Neg(x) => right_open(x),
-        Expr::Add(xs) | Expr::Mul(xs) => xs.last().is_some_and(right_open),
-        _ => false,
-    }
-}
-
-/// Whether a term is taller than a line of text, so brackets around it should grow.
-fn tall(e: &Expr) -> bool {
-    match e {
-        Expr::Num(r) => !r.is_integer(),
-        Expr::Div(_, _) | Expr::Sum(_) | Expr::D(_, _) => true,
-        Expr::Sym(_) | Expr::Idx(_, _) | Expr::Delta(_, _) => false,
-        // An exponent is set small, so only the base counts.
-        Expr::Pow(b, _) => tall(b),
-        Expr::Call(_, a) | Expr::Neg(a) => tall(a),
-        Expr::Add(xs) | Expr::Mul(xs) => xs.iter().any(tall),
-    }
-}
-
-/// `exp(a)` prints as `e^{a}` unless the exponent would be tall or itself hold an exponential.
-fn exp_as_power(a: &Expr) -> bool {
-    !tall(a) && !a.any(&mut |s| matches!(s, Expr::Call(Func::Exp, _)))
 }
 
 fn bracket(e: &Expr, out: &mut String) {
