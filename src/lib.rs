@@ -16,6 +16,7 @@ pub mod cli;
 pub mod engine;
 pub mod expr;
 pub mod kernel;
+pub mod numeric;
 pub mod render;
 pub mod report;
 pub mod rules;

@@ -1,0 +1,542 @@
+//! Numeric checks of derivation steps and results: both sides of a step at random
+//! valid points (exactly where both are rational), and a derivative against central
+//! finite differences and dual numbers. Each check returns a serialisable summary of
+//! what was compared, or an error that names the point where it failed.
+
+use super::eval::{eval_dual, eval_exact, eval_f64, is_rational, resolve_variable, EvalError};
+use super::point::Point;
+use super::sample::Sampler;
+use super::stack::guarded;
+use crate::expr::{Context, Expr};
+use serde::{Deserialize, Serialize};
+
+/// Relative tolerance for f64 comparisons of two forms of the same value.
+pub const REL_TOLERANCE: f64 = 1e-9;
+/// Central finite differences, as in PyTorch's gradcheck.
+pub const FD_EPS: f64 = 1e-6;
+pub const FD_ATOL: f64 = 1e-5;
+pub const FD_RTOL: f64 = 1e-3;
+/// How many candidate points may be drawn per point wanted before giving up.
+const ATTEMPTS_PER_POINT: usize = 64;
+
+/// How many points to check, and where to start the random stream.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckOptions {
+    pub seed: u64,
+    /// Valid points per size n (or in all, for terms without sizes).
+    pub points: usize,
+    /// Sizes tried for range symbols such as `n`.
+    pub n_min: i64,
+    pub n_max: i64,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            seed: 0x5EED_DE71_u64,
+            points: 8,
+            n_min: 2,
+            n_max: 6,
+        }
+    }
+}
+
+/// What one check compared, for the JSON `checks` and the writeups' check lines.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckSummary {
+    /// What the value was compared against: "the other side", "finite differences",
+    /// "dual numbers", "reference kernel softmax-ce", …
+    pub against: String,
+    /// Valid points used.
+    pub points: usize,
+    /// Sizes n used (empty when the terms have none).
+    pub n_values: Vec<i64>,
+    /// Largest |a - b| / max(1, |a|, |b|) seen; 0 for exact comparisons.
+    pub max_rel_error: f64,
+    /// Whether every point was compared exactly, in rationals.
+    pub exact: bool,
+    /// The acceptance rule: "exact", "rel 1e-9", "atol 1e-5 + rtol 1e-3".
+    pub tolerance: String,
+    /// Candidate points discarded (domain errors, hypotheses not holding).
+    pub rejected: usize,
+}
+
+impl CheckSummary {
+    /// One summary for several checks (e.g. every step of a derivation): points and
+    /// rejections added, sizes merged, the largest error, exact only if all were.
+    pub fn combine(against: &str, checks: &[CheckSummary]) -> CheckSummary {
+        let mut n_values: Vec<i64> = checks
+            .iter()
+            .flat_map(|c| c.n_values.iter().copied())
+            .collect();
+        n_values.sort_unstable();
+        n_values.dedup();
+        let mut tolerances: Vec<&str> = checks.iter().map(|c| c.tolerance.as_str()).collect();
+        tolerances.sort_unstable();
+        tolerances.dedup();
+        CheckSummary {
+            against: against.to_string(),
+            points: checks.iter().map(|c| c.points).sum(),
+            n_values,
+            max_rel_error: checks.iter().map(|c| c.max_rel_error).fold(0.0, f64::max),
+            exact: !checks.is_empty() && checks.iter().all(|c| c.exact),
+            tolerance: tolerances.join("; "),
+            rejected: checks.iter().map(|c| c.rejected).sum(),
+        }
+    }
+}
+
+/// Why a check failed.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum CheckError {
+    /// The compared values differ at a valid point.
+    #[error("{what}: {lhs} ≠ {rhs} (relative error {rel_error:.3e}) at {point}")]
+    Mismatch {
+        what: String,
+        lhs: String,
+        rhs: String,
+        rel_error: f64,
+        point: String,
+    },
+    /// No point could be found where everything is defined and the hypotheses hold.
+    #[error("no valid sample point{} after {attempts} attempts; last reason: {reason}", n.map(|n| format!(" for n = {n}")).unwrap_or_default())]
+    NoValidPoints {
+        n: Option<i64>,
+        attempts: usize,
+        reason: String,
+    },
+    /// The terms cannot be evaluated at all (an unbound name, an oversized computation…).
+    #[error("cannot evaluate: {0}")]
+    Eval(#[from] EvalError),
+}
+
+/// `|a - b| / max(1, |a|, |b|)`: relative for large values, absolute near zero.
+pub fn rel_error(a: f64, b: f64) -> f64 {
+    (a - b).abs() / a.abs().max(b.abs()).max(1.0)
+}
+
+/// Whether a point counted or was discarded (and why).
+pub(crate) enum Outcome {
+    Counted,
+    Invalid(String),
+}
+
+/// The points visited by [`for_each_point`].
+pub(crate) struct Coverage {
+    pub points: usize,
+    pub rejected: usize,
+    pub n_values: Vec<i64>,
+}
+
+/// Turn an evaluation error into "discard this point" or a hard failure.
+pub(crate) fn invalid_or_fail<T>(
+    r: Result<T, EvalError>,
+) -> Result<Result<T, Outcome>, CheckError> {
+    match r {
+        Ok(v) => Ok(Ok(v)),
+        Err(e) if e.is_invalid_point() => Ok(Err(Outcome::Invalid(e.to_string()))),
+        Err(e) => Err(CheckError::Eval(e)),
+    }
+}
+
+/// Visit `opts.points` valid points for each size n (when the terms have sizes),
+/// discarding points that break a hypothesis or that `visit` finds invalid.
+pub(crate) fn for_each_point(
+    sampler: &Sampler,
+    opts: &CheckOptions,
+    mut visit: impl FnMut(&mut Point) -> Result<Outcome, CheckError>,
+) -> Result<Coverage, CheckError> {
+    let sizes: Vec<Option<i64>> = if sampler.is_indexed() {
+        let lo = opts.n_min.clamp(1, 64);
+        let hi = opts.n_max.clamp(lo, 64);
+        (lo..=hi).map(Some).collect()
+    } else {
+        vec![None]
+    };
+    let wanted = opts.points.max(1);
+    let mut coverage = Coverage {
+        points: 0,
+        rejected: 0,
+        n_values: sizes.iter().flatten().copied().collect(),
+    };
+    for n in sizes {
+        let mut accepted = 0;
+        let mut attempt = 0;
+        let mut reason = String::from("none tried");
+        while accepted < wanted {
+            if attempt >= wanted * ATTEMPTS_PER_POINT {
+                return Err(CheckError::NoValidPoints {
+                    n,
+                    attempts: attempt,
+                    reason,
+                });
+            }
+            let drawn = sampler.draw(n, accepted, attempt)?;
+            attempt += 1;
+            let Some(mut point) = drawn else {
+                reason = "an index range is empty".into();
+                coverage.rejected += 1;
+                continue;
+            };
+            if let Some(why) = sampler.violated_hypothesis(&point)? {
+                reason = why;
+                coverage.rejected += 1;
+                continue;
+            }
+            match visit(&mut point)? {
+                Outcome::Counted => accepted += 1,
+                Outcome::Invalid(why) => {
+                    reason = why;
+                    coverage.rejected += 1;
+                }
+            }
+        }
+        coverage.points += accepted;
+    }
+    Ok(coverage)
+}
+
+/// Check that `lhs = rhs` under the context: exactly at rational points when both sides
+/// are rational, else in f64 with relative tolerance [`REL_TOLERANCE`].
+pub fn check_equal(
+    ctx: &Context,
+    lhs: &Expr,
+    rhs: &Expr,
+    opts: &CheckOptions,
+) -> Result<CheckSummary, CheckError> {
+    guarded(ctx, &[lhs, rhs], || {
+        let sampler = Sampler::new(ctx, &[lhs, rhs], opts.seed)?;
+        let rational = is_rational(ctx, lhs) && is_rational(ctx, rhs);
+        let mut all_exact = rational;
+        let mut max_rel = 0.0f64;
+        let coverage = for_each_point(&sampler, opts, |point| {
+            if rational {
+                match (eval_exact(ctx, lhs, point), eval_exact(ctx, rhs, point)) {
+                    (Ok(a), Ok(b)) if a == b => return Ok(Outcome::Counted),
+                    (Ok(a), Ok(b)) => {
+                        let (fa, fb) = (to_f64(&a), to_f64(&b));
+                        return Err(CheckError::Mismatch {
+                            what: "the two sides differ exactly".into(),
+                            lhs: a.to_string(),
+                            rhs: b.to_string(),
+                            rel_error: rel_error(fa, fb),
+                            point: point.describe(),
+                        });
+                    }
+                    (Err(e), _) | (_, Err(e)) if e.is_invalid_point() => {
+                        return Ok(Outcome::Invalid(e.to_string()))
+                    }
+                    // Too large (or not rational after all) for exact arithmetic: fall back to f64.
+                    _ => all_exact = false,
+                }
+            }
+            let a = match invalid_or_fail(eval_f64(ctx, lhs, point))? {
+                Ok(v) => v,
+                Err(o) => return Ok(o),
+            };
+            let b = match invalid_or_fail(eval_f64(ctx, rhs, point))? {
+                Ok(v) => v,
+                Err(o) => return Ok(o),
+            };
+            let err = rel_error(a, b);
+            if err > REL_TOLERANCE {
+                return Err(CheckError::Mismatch {
+                    what: "the two sides differ".into(),
+                    lhs: a.to_string(),
+                    rhs: b.to_string(),
+                    rel_error: err,
+                    point: point.describe(),
+                });
+            }
+            max_rel = max_rel.max(err);
+            Ok(Outcome::Counted)
+        })?;
+        Ok(CheckSummary {
+            against: "the other side of the step".into(),
+            points: coverage.points,
+            n_values: coverage.n_values,
+            max_rel_error: max_rel,
+            exact: all_exact,
+            tolerance: if all_exact {
+                "exact".into()
+            } else {
+                format!("rel {REL_TOLERANCE:e}")
+            },
+            rejected: coverage.rejected,
+        })
+    })
+}
+
+fn to_f64(q: &crate::expr::Rat) -> f64 {
+    num_traits::ToPrimitive::to_f64(q).unwrap_or(f64::NAN)
+}
+
+/// Check that `result` is the derivative of `of` with respect to `wrt` (a symbol, or an
+/// indexed symbol such as `z_j` whose indices are instantiated at each point): against
+/// dual numbers (tolerance [`REL_TOLERANCE`]) and against central finite differences
+/// (gradcheck tolerances). Returns one summary for each.
+pub fn check_derivative(
+    ctx: &Context,
+    of: &Expr,
+    wrt: &Expr,
+    result: &Expr,
+    opts: &CheckOptions,
+) -> Result<Vec<CheckSummary>, CheckError> {
+    guarded(ctx, &[of, wrt, result], || {
+        if !wrt.is_variable() {
+            return Err(EvalError::Unsupported(format!(
+                "cannot differentiate with respect to `{wrt}`"
+            ))
+            .into());
+        }
+        let sampler = Sampler::new(ctx, &[of, wrt, result], opts.seed)?;
+        let (mut max_dual, mut max_fd) = (0.0f64, 0.0f64);
+        let coverage = for_each_point(&sampler, opts, |point| {
+            let var = resolve_variable(ctx, wrt, point)?;
+            let claimed = match invalid_or_fail(eval_f64(ctx, result, point))? {
+                Ok(v) => v,
+                Err(o) => return Ok(o),
+            };
+            let dual = match invalid_or_fail(eval_dual(ctx, of, point, &var))? {
+                Ok(d) => d.derivative,
+                Err(o) => return Ok(o),
+            };
+            let x = point.get(&var).unwrap_or(0.0);
+            let shifted = |h: f64| {
+                let mut q = point.clone();
+                q.set(&var, x + h);
+                eval_f64(ctx, of, &q)
+            };
+            let (plus, minus) = match (
+                invalid_or_fail(shifted(FD_EPS))?,
+                invalid_or_fail(shifted(-FD_EPS))?,
+            ) {
+                (Ok(p), Ok(m)) => (p, m),
+                (Err(o), _) | (_, Err(o)) => return Ok(o),
+            };
+            let fd = (plus - minus) / (2.0 * FD_EPS);
+            let err = rel_error(claimed, dual);
+            if err > REL_TOLERANCE {
+                return Err(mismatch(
+                    "the result differs from the dual-number derivative",
+                    claimed,
+                    dual,
+                    err,
+                    point,
+                ));
+            }
+            if (claimed - fd).abs() > FD_ATOL + FD_RTOL * fd.abs() {
+                let e = rel_error(claimed, fd);
+                return Err(mismatch(
+                    "the result differs from central finite differences",
+                    claimed,
+                    fd,
+                    e,
+                    point,
+                ));
+            }
+            max_dual = max_dual.max(err);
+            max_fd = max_fd.max(rel_error(claimed, fd));
+            Ok(Outcome::Counted)
+        })?;
+        let summary = |against: &str, max_rel_error: f64, tolerance: String| CheckSummary {
+            against: against.into(),
+            points: coverage.points,
+            n_values: coverage.n_values.clone(),
+            max_rel_error,
+            exact: false,
+            tolerance,
+            rejected: coverage.rejected,
+        };
+        Ok(vec![
+            summary("dual numbers", max_dual, format!("rel {REL_TOLERANCE:e}")),
+            summary(
+                "finite differences",
+                max_fd,
+                format!("eps {FD_EPS:e}, atol {FD_ATOL:e} + rtol {FD_RTOL:e}"),
+            ),
+        ])
+    })
+}
+
+pub(crate) fn mismatch(what: &str, a: f64, b: f64, rel_error: f64, point: &Point) -> CheckError {
+    CheckError::Mismatch {
+        what: what.into(),
+        lhs: a.to_string(),
+        rhs: b.to_string(),
+        rel_error,
+        point: point.describe(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::{parse_expr, parse_file, parse_variable, IndexScope};
+
+    fn e(s: &str) -> Expr {
+        parse_expr(s).unwrap_or_else(|d| panic!("{d}"))
+    }
+
+    #[test]
+    fn catches_a_wrong_softmax_step_and_accepts_the_right_one() {
+        let doc = parse_file(crate::numeric::fixtures::SOFTMAX_CE).unwrap();
+        let ctx = &doc.context;
+        let opts = CheckOptions::default();
+        let right =
+            check_equal(ctx, &e("D(a_i, z_j)"), &e("a_i*(delta(i,j) - a_j)"), &opts).unwrap();
+        assert_eq!(right.n_values, vec![2, 3, 4, 5, 6]);
+        assert_eq!(right.points, 40);
+        assert!(!right.exact);
+        assert!(right.max_rel_error <= REL_TOLERANCE);
+        let wrong = check_equal(
+            ctx,
+            &e("a_i*(delta(i,j) - a_j)"),
+            &e("a_i*(delta(i,j) + a_j)"),
+            &opts,
+        );
+        match wrong {
+            Err(CheckError::Mismatch { point, .. }) => assert!(point.contains("z_1 = "), "{point}"),
+            other => panic!("expected a mismatch, got {other:?}"),
+        }
+        // Using the hypothesis is fine because y is sampled on the simplex.
+        let hyp = check_equal(ctx, &e("sum_i(y_i)*a_j - y_j"), &e("a_j - y_j"), &opts).unwrap();
+        assert_eq!(hyp.points, 40);
+        // Without the hypothesis the same step is caught.
+        let mut bare = ctx.clone();
+        bare.assumptions.clear();
+        assert!(matches!(
+            check_equal(&bare, &e("sum_i(y_i)*a_j - y_j"), &e("a_j - y_j"), &opts),
+            Err(CheckError::Mismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn summaries_combine() {
+        let ctx = parse_file(crate::numeric::fixtures::SOFTMAX_CE)
+            .unwrap()
+            .context;
+        let opts = CheckOptions::default();
+        let float =
+            check_equal(&ctx, &e("D(a_i, z_j)"), &e("a_i*(delta(i,j) - a_j)"), &opts).unwrap();
+        let exact = check_equal(&ctx, &e("(x + 1)^2"), &e("x^2 + 2*x + 1"), &opts).unwrap();
+        let all = CheckSummary::combine("the steps", &[float.clone(), exact.clone()]);
+        assert_eq!(all.points, 48);
+        assert_eq!(all.n_values, vec![2, 3, 4, 5, 6]);
+        assert!(!all.exact);
+        assert_eq!(all.max_rel_error, float.max_rel_error);
+        assert_eq!(all.tolerance, "exact; rel 1e-9");
+        assert!(CheckSummary::combine("the steps", &[exact.clone(), exact]).exact);
+        assert!(!CheckSummary::combine("nothing", &[]).exact);
+    }
+
+    #[test]
+    fn an_equal_index_bug_is_caught() {
+        // Right whenever i ≠ j, wrong when i = j: only points with equal indices expose it.
+        let ctx = parse_file("index i, j in 1..n\n").unwrap().context;
+        let r = check_equal(
+            &ctx,
+            &e("D(z_i^2, z_j)"),
+            &e("0*z_i"),
+            &CheckOptions::default(),
+        );
+        assert!(matches!(r, Err(CheckError::Mismatch { .. })), "{r:?}");
+        let ok = check_equal(
+            &ctx,
+            &e("D(z_i^2, z_j)"),
+            &e("2*z_i*delta(i,j)"),
+            &CheckOptions::default(),
+        );
+        assert!(ok.is_ok(), "{ok:?}");
+    }
+
+    #[test]
+    fn rational_steps_are_checked_exactly() {
+        let ctx = Context::default();
+        let opts = CheckOptions::default();
+        let ok = check_equal(&ctx, &e("(x + 1)^2"), &e("x^2 + 2*x + 1"), &opts).unwrap();
+        assert!(ok.exact);
+        assert_eq!(ok.tolerance, "exact");
+        assert_eq!(ok.points, 8);
+        assert!(ok.n_values.is_empty());
+        // Off by 2^-60: invisible in f64 relative terms, caught exactly.
+        let tiny = check_equal(&ctx, &e("x + 1/1152921504606846976"), &e("x"), &opts);
+        assert!(matches!(tiny, Err(CheckError::Mismatch { .. })), "{tiny:?}");
+        // A removable singularity: x = 0 is discarded, never counted as a pass.
+        let r = check_equal(&ctx, &e("x^2/x"), &e("x"), &opts).unwrap();
+        assert_eq!(r.points, 8);
+    }
+
+    #[test]
+    fn impossible_domains_give_a_clear_error() {
+        let ctx = Context::default();
+        let r = check_equal(&ctx, &e("log(-1 - x^2)"), &e("x"), &CheckOptions::default());
+        match r {
+            Err(CheckError::NoValidPoints {
+                attempts, reason, ..
+            }) => {
+                assert_eq!(attempts, 8 * ATTEMPTS_PER_POINT);
+                assert!(reason.contains("log"), "{reason}");
+            }
+            other => panic!("expected no valid points, got {other:?}"),
+        }
+        let unbound = check_equal(&ctx, &e("D(x, z_q)"), &e("0"), &CheckOptions::default());
+        assert!(unbound.is_ok(), "{unbound:?}");
+    }
+
+    #[test]
+    fn softmax_ce_gradient_against_dual_numbers_and_finite_differences() {
+        let doc = parse_file(crate::numeric::fixtures::SOFTMAX_CE).unwrap();
+        let ctx = &doc.context;
+        let scope = IndexScope::Declared(&ctx.indices);
+        let zj = parse_variable("z_j", scope).unwrap();
+        let opts = CheckOptions::default();
+        let checks = check_derivative(ctx, &e("l"), &zj, &e("a_j - y_j"), &opts).unwrap();
+        assert_eq!(checks.len(), 2);
+        assert_eq!(checks[0].against, "dual numbers");
+        assert_eq!(checks[1].against, "finite differences");
+        assert!(checks
+            .iter()
+            .all(|c| c.points == 40 && c.n_values == vec![2, 3, 4, 5, 6]));
+        let jac = check_derivative(ctx, &e("a_i"), &zj, &e("a_i*(delta(i,j) - a_j)"), &opts);
+        assert!(jac.is_ok(), "{jac:?}");
+        let wrong = check_derivative(ctx, &e("a_i"), &zj, &e("a_i*(1 - a_j)"), &opts);
+        assert!(
+            matches!(wrong, Err(CheckError::Mismatch { .. })),
+            "{wrong:?}"
+        );
+        let json = serde_json::to_string(&checks[1]).unwrap();
+        assert!(
+            json.contains("\"against\":\"finite differences\""),
+            "{json}"
+        );
+        let back: CheckSummary = serde_json::from_str(&json).unwrap();
+        assert_eq!(
+            (back.points, &back.n_values, &back.tolerance),
+            (40, &checks[1].n_values, &checks[1].tolerance)
+        );
+        assert!(
+            (back.max_rel_error - checks[1].max_rel_error).abs() <= 1e-12 * checks[1].max_rel_error
+        );
+    }
+
+    #[test]
+    fn scalar_derivatives_from_the_public_cases() {
+        let ctx = Context::default();
+        let opts = CheckOptions::default();
+        let cases = [
+            ("sigmoid(x)", "sigmoid(x)*(1 - sigmoid(x))"),
+            ("tanh(x)", "1 - tanh(x)^2"),
+            ("softplus(x)", "sigmoid(x)"),
+            ("log(1 + x^4)", "4*x^3/(1 + x^4)"),
+            ("sqrt(1 - x^2)", "-x/sqrt(1 - x^2)"),
+            ("x^2*sin(x)", "x*(2*sin(x) + x*cos(x))"),
+        ];
+        for (f, d) in cases {
+            let r = check_derivative(&ctx, &e(f), &e("x"), &e(d), &opts);
+            assert!(r.is_ok(), "{f}: {r:?}");
+        }
+        let wrong = check_derivative(&ctx, &e("tanh(x)"), &e("x"), &e("1 + tanh(x)^2"), &opts);
+        assert!(wrong.is_err());
+    }
+}

@@ -1,0 +1,901 @@
+//! Compiles a derived expression into a flat, allocation-free evaluator over slices
+//! (run by `run.rs`).
+//!
+//! The expression, with definitions instantiated (once per distinct index tuple), becomes
+//! a DAG of shared nodes. Each node is placed in the innermost loop among the indices it
+//! depends on, so a sum that does not depend on the output index (`sum_k(exp(z_k))` inside
+//! `a_j`) runs once per call, not once per j. Softmax-shaped terms get the max shift:
+//! `exp(e)/sum_k(exp(f_k))` becomes `exp(e - m)/sum_k(exp(f_k - m))` and
+//! `log(sum_k(exp(f_k)))` becomes `m + log(sum_k(exp(f_k - m)))` with `m = max_k f_k`,
+//! so logits of ±1000 neither overflow nor produce NaN.
+
+use super::eval::{find_definition, EvalError};
+use super::sample::index_range;
+use super::stack::guarded;
+use crate::expr::{Bound, Context, Definition, Expr, Func, Index, Sum, MAX_DEPTH};
+use num_traits::ToPrimitive;
+use std::collections::{BTreeSet, HashMap};
+
+/// Elements per chunk in vector mode: large enough to amortise dispatch, small enough for L1.
+pub(crate) const CHUNK: usize = 256;
+/// Most nodes in one kernel.
+const MAX_NODES: usize = 200_000;
+/// Deepest recursion while building, counting definitions entered.
+const MAX_BUILD_DEPTH: usize = 2 * MAX_DEPTH;
+
+pub(crate) type NodeId = usize;
+pub(crate) type VarId = usize;
+
+/// An index inside the kernel: a loop variable or a constant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Ix {
+    Var(VarId),
+    Int(i64),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Reduce {
+    Sum,
+    Max,
+}
+
+/// One node of the DAG; children are earlier nodes.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Op {
+    /// The bits of an f64 constant (so that the op can be hashed).
+    Const(u64),
+    /// A scalar input, by input position.
+    Scalar(usize),
+    /// The value of a size such as `n`, by size position.
+    Size(usize),
+    /// An indexed input at the given indices.
+    Load(usize, Vec<Ix>),
+    Delta(Ix, Ix),
+    Add(NodeId, NodeId),
+    Sub(NodeId, NodeId),
+    Mul(NodeId, NodeId),
+    Div(NodeId, NodeId),
+    Neg(NodeId),
+    Powi(NodeId, i32),
+    Pow(NodeId, NodeId),
+    Call(Func, NodeId),
+    /// A reduction of the body over the loop variable.
+    Reduce(Reduce, VarId, NodeId),
+}
+
+/// A loop bound: a constant or a size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum Lim {
+    Int(i64),
+    Size(usize),
+}
+
+/// A loop variable: an output index or the bound index of one reduction.
+#[derive(Clone, Debug)]
+pub(crate) struct LoopVar {
+    pub name: String,
+    pub lo: Lim,
+    pub hi: Lim,
+}
+
+/// An input of a compiled kernel: a scalar (no positions) or an array, row-major.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KernelInput {
+    pub name: String,
+    /// For each index position, every range it is used with; the extent is their union.
+    pub(crate) shape: Vec<Vec<(Lim, Lim)>>,
+}
+
+impl KernelInput {
+    pub fn arity(&self) -> usize {
+        self.shape.len()
+    }
+}
+
+/// What a block does at each step, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Item {
+    Node(NodeId),
+    /// Run the reduction's loop block and leave the result in the node's register.
+    Reduce(NodeId),
+    /// Run the loop block of the next output index.
+    Output(VarId),
+    /// Write the root's value to the output.
+    Store,
+}
+
+/// Where a node's value lives while the kernel runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Slot {
+    /// One value, in the node's register.
+    Scalar,
+    /// A chunk of values (the node is in a leaf loop), in this vector buffer.
+    Vector(usize),
+    /// A contiguous input read in a leaf loop: read in place, never copied.
+    View,
+    /// The root in the innermost output loop: computed straight into the output.
+    Output,
+}
+
+/// The top level (block 0) or the body of the loop over one variable (block v + 1).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Block {
+    pub items: Vec<Item>,
+    /// No inner loops: runs in chunks, its nodes hold a chunk of values each.
+    pub leaf: bool,
+}
+
+/// Why a kernel could not be compiled or run.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum KernelError {
+    #[error("cannot compile: {0}")]
+    Compile(String),
+    #[error("bad kernel arguments: {0}")]
+    Arguments(String),
+}
+
+impl From<EvalError> for KernelError {
+    fn from(e: EvalError) -> Self {
+        KernelError::Compile(e.to_string())
+    }
+}
+
+fn compile_error(msg: impl Into<String>) -> KernelError {
+    KernelError::Compile(msg.into())
+}
+
+/// A compiled expression: the values of the expression for every value of its output
+/// indices, written row-major into an output slice.
+#[derive(Clone, Debug)]
+pub struct Kernel {
+    pub(crate) ops: Vec<Op>,
+    pub(crate) vars: Vec<LoopVar>,
+    pub(crate) inputs: Vec<KernelInput>,
+    pub(crate) sizes: Vec<String>,
+    pub(crate) axes: Vec<VarId>,
+    pub(crate) root: NodeId,
+    pub(crate) blocks: Vec<Block>,
+    pub(crate) slot: Vec<Slot>,
+    /// How many chunk buffers the leaf loops need.
+    pub(crate) vslots: usize,
+    /// Most index positions of any input (the stride of the input layout table).
+    pub(crate) max_arity: usize,
+}
+
+impl Kernel {
+    /// Compile `expr` under `ctx` for the output indices `axes` (free indices of `expr`,
+    /// in the order of the output's dimensions; each runs over its declared range).
+    pub fn compile(ctx: &Context, expr: &Expr, axes: &[String]) -> Result<Kernel, KernelError> {
+        guarded(ctx, &[expr], || Kernel::compile_here(ctx, expr, axes))
+    }
+
+    fn compile_here(ctx: &Context, expr: &Expr, axes: &[String]) -> Result<Kernel, KernelError> {
+        let mut b = Builder::new(ctx, expr);
+        let mut scope = Vec::new();
+        let mut axis_vars = Vec::new();
+        for name in axes {
+            if scope.iter().any(|(n, _)| n == name) {
+                return Err(compile_error(format!(
+                    "the output index `{name}` is given twice"
+                )));
+            }
+            let (lo, hi) = index_range(ctx, name);
+            let v = b.new_var(name, &lo, &hi);
+            axis_vars.push(v);
+            scope.push((name.clone(), Ix::Var(v)));
+        }
+        if let Some(free) = expr.free_indices().iter().find(|i| !axes.contains(i)) {
+            return Err(compile_error(format!(
+                "the index `{free}` is free in the expression but not an output index"
+            )));
+        }
+        let root = b.build(expr, &scope, 0)?;
+        b.finish(root, axis_vars)
+    }
+
+    /// The sizes (such as `n`) to pass to [`Kernel::eval`], in order.
+    pub fn sizes(&self) -> &[String] {
+        &self.sizes
+    }
+
+    /// The inputs to pass to [`Kernel::eval`], in order; a scalar is a slice of length 1.
+    pub fn inputs(&self) -> &[KernelInput] {
+        &self.inputs
+    }
+
+    /// The names of the output indices, in the order of the output's dimensions.
+    pub fn axes(&self) -> Vec<&str> {
+        self.axes
+            .iter()
+            .filter_map(|&v| self.vars.get(v))
+            .map(|v| v.name.as_str())
+            .collect()
+    }
+}
+
+/// Builds the DAG: hash-consed nodes, memoised definition instances and reductions.
+struct Builder<'c> {
+    ctx: &'c Context,
+    ops: Vec<Op>,
+    deps: Vec<Vec<VarId>>,
+    memo: HashMap<Op, NodeId>,
+    /// Reductions by kind (0 sum, 1 max of the exponent, 2 shifted sum), the sum term
+    /// (equal up to the bound index's name) and the bindings of its free indices.
+    reductions: HashMap<(u8, Expr, Vec<Ix>), NodeId>,
+    instances: HashMap<(usize, Vec<Ix>), NodeId>,
+    vars: Vec<LoopVar>,
+    /// Reduction node of each loop variable (none for output indices).
+    var_reduction: Vec<Option<NodeId>>,
+    inputs: Vec<KernelInput>,
+    size_names: BTreeSet<String>,
+    sizes: Vec<String>,
+}
+
+impl<'c> Builder<'c> {
+    fn new(ctx: &'c Context, expr: &Expr) -> Builder<'c> {
+        let mut size_names = BTreeSet::new();
+        let mut note = |b: &Bound| {
+            if let Bound::Sym(s) = b {
+                size_names.insert(s.clone());
+            }
+        };
+        for d in &ctx.indices {
+            note(&d.lo);
+            note(&d.hi);
+        }
+        for e in std::iter::once(expr).chain(ctx.definitions.iter().map(|d: &Definition| &d.body)) {
+            e.any(&mut |t| {
+                if let Expr::Sum(s) = t {
+                    note(&s.lo);
+                    note(&s.hi);
+                }
+                false
+            });
+        }
+        Builder {
+            ctx,
+            ops: Vec::new(),
+            deps: Vec::new(),
+            memo: HashMap::new(),
+            reductions: HashMap::new(),
+            instances: HashMap::new(),
+            vars: Vec::new(),
+            var_reduction: Vec::new(),
+            inputs: Vec::new(),
+            size_names,
+            sizes: Vec::new(),
+        }
+    }
+
+    fn size(&mut self, name: &str) -> usize {
+        match self.sizes.iter().position(|s| s == name) {
+            Some(k) => k,
+            None => {
+                self.sizes.push(name.to_string());
+                self.sizes.len() - 1
+            }
+        }
+    }
+
+    fn lim(&mut self, b: &Bound) -> Lim {
+        match b {
+            Bound::Int(v) => Lim::Int(*v),
+            Bound::Sym(s) => Lim::Size(self.size(s)),
+        }
+    }
+
+    fn new_var(&mut self, name: &str, lo: &Bound, hi: &Bound) -> VarId {
+        // An undeclared output index runs over 1..n, which makes `n` a size.
+        for b in [lo, hi] {
+            if let Bound::Sym(s) = b {
+                self.size_names.insert(s.clone());
+            }
+        }
+        let (lo, hi) = (self.lim(lo), self.lim(hi));
+        self.vars.push(LoopVar {
+            name: name.to_string(),
+            lo,
+            hi,
+        });
+        self.var_reduction.push(None);
+        self.vars.len() - 1
+    }
+
+    fn push(&mut self, op: Op) -> Result<NodeId, KernelError> {
+        if let Some(&id) = self.memo.get(&op) {
+            return Ok(id);
+        }
+        if self.ops.len() >= MAX_NODES {
+            return Err(compile_error(format!(
+                "the kernel would have more than {MAX_NODES} nodes"
+            )));
+        }
+        let mut deps = BTreeSet::new();
+        let mut uses = |ix: &Ix| {
+            if let Ix::Var(v) = ix {
+                deps.insert(*v);
+            }
+        };
+        match &op {
+            Op::Const(_) | Op::Scalar(_) | Op::Size(_) => {}
+            Op::Load(_, ix) => ix.iter().for_each(&mut uses),
+            Op::Delta(a, b) => {
+                uses(a);
+                uses(b);
+            }
+            Op::Add(a, b) | Op::Sub(a, b) | Op::Mul(a, b) | Op::Div(a, b) | Op::Pow(a, b) => {
+                deps.extend(self.deps_of(*a));
+                deps.extend(self.deps_of(*b));
+            }
+            Op::Neg(a) | Op::Powi(a, _) | Op::Call(_, a) => deps.extend(self.deps_of(*a)),
+            Op::Reduce(_, v, body) => {
+                deps.extend(self.deps_of(*body));
+                deps.remove(v);
+            }
+        }
+        let id = self.ops.len();
+        self.ops.push(op.clone());
+        self.deps.push(deps.into_iter().collect());
+        self.memo.insert(op, id);
+        Ok(id)
+    }
+
+    fn deps_of(&self, id: NodeId) -> Vec<VarId> {
+        self.deps.get(id).cloned().unwrap_or_default()
+    }
+
+    fn constant(&mut self, v: f64) -> Result<NodeId, KernelError> {
+        self.push(Op::Const(v.to_bits()))
+    }
+
+    fn resolve(&self, ix: &Index, scope: &[(String, Ix)]) -> Result<Ix, KernelError> {
+        match ix {
+            Index::Int(v) => Ok(Ix::Int(*v)),
+            Index::Name(n) => scope
+                .iter()
+                .rev()
+                .find(|(b, _)| b == n)
+                .map(|(_, ix)| *ix)
+                .ok_or_else(|| compile_error(format!("the index `{n}` is not bound"))),
+        }
+    }
+
+    fn input(&mut self, name: &str, ix: &[Ix]) -> Result<usize, KernelError> {
+        let ranges: Vec<(Lim, Lim)> = ix
+            .iter()
+            .map(|i| match i {
+                Ix::Int(v) => (Lim::Int(*v), Lim::Int(*v)),
+                Ix::Var(v) => self
+                    .vars
+                    .get(*v)
+                    .map(|var| (var.lo, var.hi))
+                    .unwrap_or((Lim::Int(1), Lim::Int(0))),
+            })
+            .collect();
+        let k = match self.inputs.iter().position(|i| i.name == name) {
+            Some(k) => k,
+            None => {
+                self.inputs.push(KernelInput {
+                    name: name.to_string(),
+                    shape: vec![Vec::new(); ix.len()],
+                });
+                self.inputs.len() - 1
+            }
+        };
+        let input = &mut self.inputs[k];
+        if input.shape.len() != ix.len() {
+            return Err(compile_error(format!(
+                "`{name}` is used with {} and with {} indices",
+                input.shape.len(),
+                ix.len()
+            )));
+        }
+        for (slot, r) in input.shape.iter_mut().zip(ranges) {
+            if !slot.contains(&r) {
+                slot.push(r);
+            }
+        }
+        Ok(k)
+    }
+
+    fn build(
+        &mut self,
+        e: &Expr,
+        scope: &[(String, Ix)],
+        depth: usize,
+    ) -> Result<NodeId, KernelError> {
+        if depth > MAX_BUILD_DEPTH {
+            return Err(compile_error(format!(
+                "the expression nests more than {MAX_BUILD_DEPTH} levels"
+            )));
+        }
+        let d = depth + 1;
+        match e {
+            Expr::Num(r) => self.constant(r.to_f64().unwrap_or(f64::NAN)),
+            Expr::Sym(s) => {
+                if let Some((k, def)) = find_definition(self.ctx, s) {
+                    return self.instance(k, def, Vec::new(), d);
+                }
+                if self.size_names.contains(s) {
+                    let k = self.size(s);
+                    return self.push(Op::Size(k));
+                }
+                let k = self.input(s, &[])?;
+                self.push(Op::Scalar(k))
+            }
+            Expr::Idx(name, ix) => {
+                let ix = ix
+                    .iter()
+                    .map(|i| self.resolve(i, scope))
+                    .collect::<Result<Vec<_>, _>>()?;
+                if let Some((k, def)) = find_definition(self.ctx, name) {
+                    return self.instance(k, def, ix, d);
+                }
+                let k = self.input(name, &ix)?;
+                self.push(Op::Load(k, ix))
+            }
+            Expr::Add(xs) => {
+                let mut acc: Option<NodeId> = None;
+                for x in xs {
+                    acc = Some(match (acc, x.unneg()) {
+                        (Some(a), Some(positive)) => {
+                            let b = self.build(&positive, scope, d)?;
+                            self.push(Op::Sub(a, b))?
+                        }
+                        (Some(a), None) => {
+                            let b = self.build(x, scope, d)?;
+                            self.push(Op::Add(a, b))?
+                        }
+                        (None, _) => self.build(x, scope, d)?,
+                    });
+                }
+                acc.map_or_else(|| self.constant(0.0), Ok)
+            }
+            Expr::Mul(xs) => self.product(xs.iter().map(|x| (x, false)), scope, None, d),
+            Expr::Div(a, b) => {
+                if let Some(id) = self.softmax_quotient(a, b, scope, d)? {
+                    return Ok(id);
+                }
+                let a = self.build(a, scope, d)?;
+                let b = self.build(b, scope, d)?;
+                self.push(Op::Div(a, b))
+            }
+            Expr::Neg(a) => {
+                let a = self.build(a, scope, d)?;
+                self.push(Op::Neg(a))
+            }
+            Expr::Pow(base, x) => {
+                let b = self.build(base, scope, d)?;
+                if let Expr::Num(r) = &**x {
+                    if let (true, Some(n)) = (r.is_integer(), r.numer().to_i32()) {
+                        return self.push(Op::Powi(b, n));
+                    }
+                }
+                let x = self.build(x, scope, d)?;
+                self.push(Op::Pow(b, x))
+            }
+            Expr::Call(Func::Log, a) => match self.stable_log(a, scope, d)? {
+                Some(id) => Ok(id),
+                None => {
+                    let a = self.build(a, scope, d)?;
+                    self.push(Op::Call(Func::Log, a))
+                }
+            },
+            Expr::Call(f, a) => {
+                let a = self.build(a, scope, d)?;
+                self.push(Op::Call(*f, a))
+            }
+            Expr::Delta(a, b) => match (self.resolve(a, scope)?, self.resolve(b, scope)?) {
+                (Ix::Int(x), Ix::Int(y)) => self.constant(if x == y { 1.0 } else { 0.0 }),
+                (a, b) => self.push(Op::Delta(a, b)),
+            },
+            Expr::Sum(s) => self.reduction(0, s, scope, None, d),
+            Expr::D(_, _) => Err(compile_error(
+                "a derivative D(…) remains; compile the derived result",
+            )),
+        }
+    }
+
+    /// A definition's body at concrete kernel indices, built once per index tuple.
+    fn instance(
+        &mut self,
+        k: usize,
+        def: &Definition,
+        args: Vec<Ix>,
+        depth: usize,
+    ) -> Result<NodeId, KernelError> {
+        let key = (k, args);
+        if let Some(&id) = self.instances.get(&key) {
+            return Ok(id);
+        }
+        let scope = definition_scope(def, &key.1)?;
+        let id = self.build(&def.body, &scope, depth)?;
+        self.instances.insert(key, id);
+        Ok(id)
+    }
+
+    /// A product of factors; the factor flagged `true` is `exp(e)` to be built as `exp(e - m)`.
+    fn product<'e>(
+        &mut self,
+        factors: impl Iterator<Item = (&'e Expr, bool)>,
+        scope: &[(String, Ix)],
+        shift: Option<NodeId>,
+        depth: usize,
+    ) -> Result<NodeId, KernelError> {
+        let mut acc: Option<NodeId> = None;
+        for (f, shifted) in factors {
+            let node = match (f, shifted, shift) {
+                (Expr::Call(Func::Exp, arg), true, Some(m)) => {
+                    let a = self.build(arg, scope, depth)?;
+                    let s = self.push(Op::Sub(a, m))?;
+                    self.push(Op::Call(Func::Exp, s))?
+                }
+                _ => self.build(f, scope, depth)?,
+            };
+            acc = Some(match acc {
+                Some(a) => self.push(Op::Mul(a, node))?,
+                None => node,
+            });
+        }
+        acc.map_or_else(|| self.constant(1.0), Ok)
+    }
+
+    /// `… exp(e) … / sum_k(exp(f_k))` with both exponentials shifted by `m = max_k f_k`.
+    fn softmax_quotient(
+        &mut self,
+        num: &Expr,
+        den: &Expr,
+        scope: &[(String, Ix)],
+        depth: usize,
+    ) -> Result<Option<NodeId>, KernelError> {
+        let Some(sum) = exp_sum(den) else {
+            return Ok(None);
+        };
+        let factors: Vec<&Expr> = match num {
+            Expr::Mul(fs) => fs.iter().collect(),
+            other => vec![other],
+        };
+        let Some(p) = factors
+            .iter()
+            .position(|f| matches!(f, Expr::Call(Func::Exp, _)))
+        else {
+            return Ok(None);
+        };
+        let (m, shifted) = self.shifted_sum(sum, scope, depth)?;
+        let numerator = self.product(
+            factors.into_iter().enumerate().map(|(q, f)| (f, q == p)),
+            scope,
+            Some(m),
+            depth,
+        )?;
+        Ok(Some(self.push(Op::Div(numerator, shifted))?))
+    }
+
+    /// `log(sum_k(exp(f_k))) = m + log(sum_k(exp(f_k - m)))`, and the log of a softmax
+    /// quotient `log(exp(e)/sum_k(exp(f_k))) = (e - m) - log(sum_k(exp(f_k - m)))`,
+    /// looking through a definition such as `a_i`.
+    fn stable_log(
+        &mut self,
+        arg: &Expr,
+        scope: &[(String, Ix)],
+        depth: usize,
+    ) -> Result<Option<NodeId>, KernelError> {
+        if depth > MAX_BUILD_DEPTH {
+            return Err(compile_error(format!(
+                "the expression nests more than {MAX_BUILD_DEPTH} levels"
+            )));
+        }
+        if let Some(sum) = exp_sum(arg) {
+            let (m, shifted) = self.shifted_sum(sum, scope, depth)?;
+            let log = self.push(Op::Call(Func::Log, shifted))?;
+            return Ok(Some(self.push(Op::Add(m, log))?));
+        }
+        match arg {
+            Expr::Div(num, den) => {
+                let (Expr::Call(Func::Exp, e), Some(sum)) = (&**num, exp_sum(den)) else {
+                    return Ok(None);
+                };
+                let (m, shifted) = self.shifted_sum(sum, scope, depth)?;
+                let e = self.build(e, scope, depth + 1)?;
+                let centred = self.push(Op::Sub(e, m))?;
+                let log = self.push(Op::Call(Func::Log, shifted))?;
+                Ok(Some(self.push(Op::Sub(centred, log))?))
+            }
+            Expr::Sym(name) | Expr::Idx(name, _) => {
+                let Some((_, def)) = find_definition(self.ctx, name) else {
+                    return Ok(None);
+                };
+                let args = match arg {
+                    Expr::Idx(_, ix) => ix
+                        .iter()
+                        .map(|i| self.resolve(i, scope))
+                        .collect::<Result<Vec<_>, _>>()?,
+                    _ => Vec::new(),
+                };
+                let inner = definition_scope(def, &args)?;
+                self.stable_log(&def.body, &inner, depth + 1)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The max `m = max_k f_k` and the shifted sum `sum_k(exp(f_k - m))` of `sum_k(exp(f_k))`.
+    fn shifted_sum(
+        &mut self,
+        sum: &Sum,
+        scope: &[(String, Ix)],
+        depth: usize,
+    ) -> Result<(NodeId, NodeId), KernelError> {
+        let m = self.reduction(1, sum, scope, None, depth)?;
+        let shifted = self.reduction(2, sum, scope, Some(m), depth)?;
+        Ok((m, shifted))
+    }
+
+    /// A reduction over a fresh loop variable: kind 0 sums the body, 1 takes the max of the
+    /// exponent of an `exp` body, 2 sums `exp(exponent - shift)`.
+    fn reduction(
+        &mut self,
+        kind: u8,
+        s: &Sum,
+        scope: &[(String, Ix)],
+        shift: Option<NodeId>,
+        depth: usize,
+    ) -> Result<NodeId, KernelError> {
+        let term = Expr::Sum(s.clone());
+        let free = term
+            .free_indices()
+            .iter()
+            .map(|n| self.resolve(&Index::Name(n.clone()), scope))
+            .collect::<Result<Vec<_>, _>>()?;
+        let key = (kind, term, free);
+        if let Some(&id) = self.reductions.get(&key) {
+            return Ok(id);
+        }
+        let var = self.new_var(&s.index, &s.lo, &s.hi);
+        let mut inner = scope.to_vec();
+        inner.push((s.index.clone(), Ix::Var(var)));
+        let exponent = match &*s.body {
+            Expr::Call(Func::Exp, f) => Some(&**f),
+            _ => None,
+        };
+        let (op, body) = match (kind, exponent, shift) {
+            (1, Some(f), _) => (Reduce::Max, self.build(f, &inner, depth + 1)?),
+            (2, Some(f), Some(m)) => {
+                let f = self.build(f, &inner, depth + 1)?;
+                let centred = self.push(Op::Sub(f, m))?;
+                (Reduce::Sum, self.push(Op::Call(Func::Exp, centred))?)
+            }
+            _ => (Reduce::Sum, self.build(&s.body, &inner, depth + 1)?),
+        };
+        let id = self.push(Op::Reduce(op, var, body))?;
+        if let Some(slot) = self.var_reduction.get_mut(var) {
+            *slot = Some(id);
+        }
+        self.reductions.insert(key, id);
+        Ok(id)
+    }
+
+    /// Place every node in the innermost loop it depends on, order the blocks, assign slots.
+    fn finish(mut self, root: NodeId, axes: Vec<VarId>) -> Result<Kernel, KernelError> {
+        let nvars = self.vars.len();
+        // Block of a variable's loop is v + 1; its depth orders variables along a chain.
+        let mut var_depth = vec![0usize; nvars];
+        let block_depth = |b: usize, var_depth: &[usize]| {
+            if b == 0 {
+                0
+            } else {
+                var_depth.get(b - 1).copied().unwrap_or(0)
+            }
+        };
+        let deepest = |deps: &[VarId], var_depth: &[usize]| {
+            deps.iter()
+                .copied()
+                .max_by_key(|&v| (var_depth.get(v).copied().unwrap_or(0), v))
+                .map_or(0, |v| v + 1)
+        };
+        for (t, &v) in axes.iter().enumerate() {
+            if let Some(d) = var_depth.get_mut(v) {
+                *d = t + 1;
+            }
+        }
+        let mut parent = vec![0usize; nvars];
+        for (t, &v) in axes.iter().enumerate() {
+            if let (Some(p), true) = (parent.get_mut(v), t > 0) {
+                *p = axes[t - 1] + 1;
+            }
+        }
+        // Reduction variables are numbered after every variable their reduction depends on.
+        for v in 0..nvars {
+            if let Some(Some(r)) = self.var_reduction.get(v) {
+                let b = deepest(&self.deps[*r], &var_depth);
+                parent[v] = b;
+                var_depth[v] = block_depth(b, &var_depth) + 1;
+            }
+        }
+        let place: Vec<usize> = self.deps.iter().map(|d| deepest(d, &var_depth)).collect();
+        let mut blocks = vec![Block::default(); nvars + 1];
+        for (id, op) in self.ops.iter().enumerate() {
+            let item = if matches!(op, Op::Reduce(..)) {
+                Item::Reduce(id)
+            } else {
+                Item::Node(id)
+            };
+            blocks[place[id]].items.push(item);
+        }
+        let mut outer = 0;
+        for &v in &axes {
+            blocks[outer].items.push(Item::Output(v));
+            outer = v + 1;
+        }
+        blocks[outer].items.push(Item::Store);
+        for b in blocks.iter_mut() {
+            b.leaf = !b
+                .items
+                .iter()
+                .any(|i| matches!(i, Item::Reduce(_) | Item::Output(_)));
+        }
+        let mut vslots = 0;
+        let slot = place
+            .iter()
+            .enumerate()
+            .map(|(id, &b)| {
+                if b == 0 || !blocks[b].leaf {
+                    return Slot::Scalar;
+                }
+                let var = Ix::Var(b - 1);
+                match &self.ops[id] {
+                    // Contiguous when the loop variable is the last index and only there.
+                    Op::Load(_, ix)
+                        if ix.last() == Some(&var)
+                            && ix.iter().filter(|i| **i == var).count() == 1 =>
+                    {
+                        Slot::View
+                    }
+                    _ if id == root => Slot::Output,
+                    _ => {
+                        vslots += 1;
+                        Slot::Vector(vslots - 1)
+                    }
+                }
+            })
+            .collect();
+        // Sizes and inputs in name order, whatever order they were met in.
+        let size_order = sorted_positions(&self.sizes);
+        let names: Vec<String> = self.inputs.iter().map(|i| i.name.clone()).collect();
+        let input_order = sorted_positions(&names);
+        let remap = |l: Lim| match l {
+            Lim::Size(k) => Lim::Size(size_order[k]),
+            other => other,
+        };
+        for op in self.ops.iter_mut() {
+            match op {
+                Op::Size(k) => *k = size_order[*k],
+                Op::Scalar(k) | Op::Load(k, _) => *k = input_order[*k],
+                _ => {}
+            }
+        }
+        for var in self.vars.iter_mut() {
+            var.lo = remap(var.lo);
+            var.hi = remap(var.hi);
+        }
+        let mut inputs = self.inputs.clone();
+        for (k, input) in self.inputs.into_iter().enumerate() {
+            inputs[input_order[k]] = KernelInput {
+                shape: input
+                    .shape
+                    .into_iter()
+                    .map(|r| r.into_iter().map(|(l, h)| (remap(l), remap(h))).collect())
+                    .collect(),
+                ..input
+            };
+        }
+        let mut sizes = self.sizes.clone();
+        sizes.sort();
+        let max_arity = inputs.iter().map(KernelInput::arity).max().unwrap_or(0);
+        Ok(Kernel {
+            ops: self.ops,
+            vars: self.vars,
+            inputs,
+            sizes,
+            axes,
+            root,
+            blocks,
+            slot,
+            vslots,
+            max_arity,
+        })
+    }
+}
+
+/// For each name, its position in sorted order.
+fn sorted_positions(names: &[String]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..names.len()).collect();
+    order.sort_by(|&a, &b| names[a].cmp(&names[b]));
+    let mut position = vec![0; names.len()];
+    for (p, &k) in order.iter().enumerate() {
+        position[k] = p;
+    }
+    position
+}
+
+/// `sum_k(exp(f_k))`, if that is what `e` is.
+fn exp_sum(e: &Expr) -> Option<&Sum> {
+    match e {
+        Expr::Sum(s) if matches!(&*s.body, Expr::Call(Func::Exp, _)) => Some(s),
+        _ => None,
+    }
+}
+
+/// A definition's index names bound to the given kernel indices.
+fn definition_scope(def: &Definition, args: &[Ix]) -> Result<Vec<(String, Ix)>, KernelError> {
+    let params: Vec<&Index> = match &def.name {
+        Expr::Idx(_, ix) => ix.iter().collect(),
+        _ => Vec::new(),
+    };
+    if params.len() != args.len() {
+        return Err(compile_error(format!(
+            "`{}` is used with {} indices, defined with {}",
+            def.name,
+            args.len(),
+            params.len()
+        )));
+    }
+    params
+        .into_iter()
+        .zip(args)
+        .map(|(p, a)| match p {
+            Index::Name(n) => Ok((n.clone(), *a)),
+            Index::Int(_) => Err(compile_error(format!(
+                "the definition of `{}` has a number as an index",
+                def.name
+            ))),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::numeric::fixtures::{names as axes, softmax_ce as seed, term as e};
+
+    #[test]
+    fn sums_that_do_not_depend_on_the_output_index_are_hoisted() {
+        let kernel = Kernel::compile(&seed(), &e("a_j - y_j"), &axes(&["j"])).unwrap();
+        let output_block = &kernel.blocks[kernel.axes[0] + 1];
+        assert!(output_block.leaf, "the per-j loop contains no inner loop");
+        let top_reductions = kernel.blocks[0]
+            .items
+            .iter()
+            .filter(|i| matches!(i, Item::Reduce(_)))
+            .count();
+        assert_eq!(
+            top_reductions, 2,
+            "the max and the shifted sum run once per call"
+        );
+        assert_eq!(kernel.sizes(), ["n"]);
+        let names: Vec<&str> = kernel.inputs().iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(names, ["y", "z"]);
+    }
+
+    #[test]
+    fn uncompilable_terms_are_errors() {
+        let ctx = seed();
+        assert!(Kernel::compile(&ctx, &e("a_j"), &[]).is_err());
+        assert!(Kernel::compile(&ctx, &e("D(a_j, z_j)"), &axes(&["j"])).is_err());
+        assert!(Kernel::compile(&ctx, &e("z_j + z"), &axes(&["j"])).is_err());
+        assert!(Kernel::compile(&ctx, &e("z_j"), &axes(&["j", "j"])).is_err());
+    }
+
+    #[test]
+    fn n_is_a_size_only_where_it_bounds_an_index() {
+        let scalar = Kernel::compile(&Context::default(), &e("x^n"), &[]).unwrap();
+        assert!(scalar.sizes().is_empty());
+        assert_eq!(scalar.inputs().len(), 2);
+        let vector = Kernel::compile(&Context::default(), &e("z_q/n"), &axes(&["q"])).unwrap();
+        assert_eq!(vector.sizes(), ["n"]);
+        let got = vector
+            .eval_named(&[("n", 2)], &[("z", &[1.0, 3.0])])
+            .unwrap();
+        assert_eq!(got, [0.5, 1.5]);
+    }
+}

@@ -1,0 +1,552 @@
+//! Evaluation of terms at a point, exactly (rationals), in f64, and in dual numbers.
+//!
+//! One generic evaluator serves all three. Defined names evaluate their definition
+//! with its indices instantiated (memoised per point), sums iterate their range,
+//! and `D(f, x)` is evaluated by forward-mode dual numbers at the current point.
+//! Recursion depth, sum lengths, total work and exact number sizes are bounded.
+
+use super::dual::Dual;
+use super::number::{Mode, Number};
+use super::point::{Point, Variable};
+use super::stack::guarded;
+use crate::expr::{Bound, Context, Definition, Expr, Index, Rat, Sum, MAX_DEPTH};
+use std::collections::HashMap;
+
+/// Deepest evaluation recursion, counting definitions entered.
+pub const MAX_EVAL_DEPTH: usize = 2 * MAX_DEPTH;
+/// Longest sum evaluated term by term.
+pub const MAX_SUM_TERMS: i64 = 1 << 20;
+/// Most subterm evaluations in one evaluation.
+pub const MAX_WORK: u64 = 20_000_000;
+
+/// Why a term has no value at a point.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum EvalError {
+    /// Outside a function's domain: the point is invalid, not the term.
+    #[error("{0}")]
+    Domain(String),
+    #[error("division by zero")]
+    DivisionByZero,
+    #[error("{0} overflows")]
+    Overflow(String),
+    /// A variable, index or size the point does not bind.
+    #[error("no value for {0}")]
+    Unbound(String),
+    /// The exact evaluator met something that is not rational.
+    #[error("{0} is not rational")]
+    NotRational(String),
+    /// A computation past the evaluator's bounds.
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+impl EvalError {
+    /// Whether the error says "this point is outside the domain", so another point may do.
+    pub fn is_invalid_point(&self) -> bool {
+        matches!(
+            self,
+            EvalError::Domain(_) | EvalError::DivisionByZero | EvalError::Overflow(_)
+        )
+    }
+}
+
+/// The value of `e` at `point`, in f64.
+pub fn eval_f64(ctx: &Context, e: &Expr, point: &Point) -> Result<f64, EvalError> {
+    guarded(ctx, &[e], || {
+        Evaluator::<f64>::new(ctx, point, None).eval(e)
+    })
+}
+
+/// The exact value of `e` at `point`; `NotRational` when a function or `D` appears.
+pub fn eval_exact(ctx: &Context, e: &Expr, point: &Point) -> Result<Rat, EvalError> {
+    guarded(ctx, &[e], || {
+        Evaluator::<Rat>::new(ctx, point, None).eval(e)
+    })
+}
+
+/// The value of `e` and its derivative with respect to `var` at `point`.
+pub fn eval_dual(
+    ctx: &Context,
+    e: &Expr,
+    point: &Point,
+    var: &Variable,
+) -> Result<Dual, EvalError> {
+    guarded(ctx, &[e], || {
+        Evaluator::<Dual>::new(ctx, point, Some(var)).eval(e)
+    })
+}
+
+/// The concrete variable a (possibly indexed) variable term names at `point`.
+pub fn resolve_variable(ctx: &Context, x: &Expr, point: &Point) -> Result<Variable, EvalError> {
+    Evaluator::<f64>::new(ctx, point, None).variable(x)
+}
+
+/// Whether `e` (with the definitions it uses) is built from rational operations only,
+/// so that the exact evaluator can evaluate it.
+pub fn is_rational(ctx: &Context, e: &Expr) -> bool {
+    let mut seen = Vec::new();
+    rational_in(ctx, e, &mut seen, 0)
+}
+
+fn rational_in(ctx: &Context, e: &Expr, seen: &mut Vec<usize>, depth: usize) -> bool {
+    if depth > MAX_EVAL_DEPTH {
+        return false;
+    }
+    match e {
+        Expr::Call(_, _) | Expr::D(_, _) => false,
+        Expr::Sym(s) | Expr::Idx(s, _) => match find_definition(ctx, s) {
+            Some((k, _)) if seen.contains(&k) => true,
+            Some((k, def)) => {
+                seen.push(k);
+                rational_in(ctx, &def.body, seen, depth + 1)
+            }
+            None => true,
+        },
+        _ => e
+            .children()
+            .into_iter()
+            .all(|c| rational_in(ctx, c, seen, depth + 1)),
+    }
+}
+
+pub(crate) fn find_definition<'c>(ctx: &'c Context, name: &str) -> Option<(usize, &'c Definition)> {
+    ctx.definitions
+        .iter()
+        .enumerate()
+        .find(|(_, d)| matches!(&d.name, Expr::Sym(s) | Expr::Idx(s, _) if s == name))
+}
+
+/// The value of a range bound at a point.
+pub fn bound_value(b: &Bound, point: &Point) -> Result<i64, EvalError> {
+    match b {
+        Bound::Int(v) => Ok(*v),
+        Bound::Sym(s) => point
+            .range(s)
+            .ok_or_else(|| EvalError::Unbound(format!("the size `{s}`"))),
+    }
+}
+
+struct Evaluator<'a, T: Number> {
+    ctx: &'a Context,
+    point: &'a Point,
+    seed: Option<&'a Variable>,
+    /// Indices bound by enclosing sums or by the definition being evaluated, innermost last.
+    bound: Vec<(String, i64)>,
+    /// Values of defined names at concrete indices, for this point.
+    cache: HashMap<(usize, Vec<i64>), T>,
+    work: u64,
+    depth: usize,
+}
+
+impl<'a, T: Number> Evaluator<'a, T> {
+    fn new(ctx: &'a Context, point: &'a Point, seed: Option<&'a Variable>) -> Self {
+        Evaluator {
+            ctx,
+            point,
+            seed,
+            bound: Vec::new(),
+            cache: HashMap::new(),
+            work: 0,
+            depth: 0,
+        }
+    }
+
+    fn eval(&mut self, e: &Expr) -> Result<T, EvalError> {
+        self.work += 1;
+        if self.work > MAX_WORK {
+            return Err(EvalError::TooLarge(format!(
+                "evaluation needs more than {MAX_WORK} steps"
+            )));
+        }
+        if self.depth >= MAX_EVAL_DEPTH {
+            return Err(EvalError::TooLarge(format!(
+                "evaluation nests more than {MAX_EVAL_DEPTH} levels"
+            )));
+        }
+        self.depth += 1;
+        let r = self.eval_node(e);
+        self.depth -= 1;
+        r
+    }
+
+    fn eval_node(&mut self, e: &Expr) -> Result<T, EvalError> {
+        match e {
+            Expr::Num(r) => T::from_rat(r),
+            Expr::Sym(s) => self.symbol(s),
+            Expr::Idx(name, ix) => {
+                let ix = ix
+                    .iter()
+                    .map(|i| self.index(i))
+                    .collect::<Result<Vec<_>, _>>()?;
+                self.named(name, ix)
+            }
+            Expr::Add(xs) => {
+                let mut acc = T::from_int(0);
+                for x in xs {
+                    acc = acc.add(&self.eval(x)?)?;
+                }
+                Ok(acc)
+            }
+            Expr::Mul(xs) => {
+                let mut acc = T::from_int(1);
+                for x in xs {
+                    acc = acc.mul(&self.eval(x)?)?;
+                }
+                Ok(acc)
+            }
+            Expr::Div(a, b) => {
+                let a = self.eval(a)?;
+                a.div(&self.eval(b)?)
+            }
+            Expr::Neg(a) => Ok(self.eval(a)?.neg()),
+            Expr::Pow(b, x) => {
+                let base = self.eval(b)?;
+                if let Expr::Num(r) = &**x {
+                    if let (true, Some(n)) =
+                        (r.is_integer(), num_traits::ToPrimitive::to_i64(r.numer()))
+                    {
+                        return base.powi(n);
+                    }
+                }
+                base.pow(&self.eval(x)?)
+            }
+            Expr::Call(f, a) => T::apply(*f, &self.eval(a)?),
+            Expr::Delta(a, b) => Ok(T::from_int(i64::from(self.index(a)? == self.index(b)?))),
+            Expr::Sum(s) => self.sum(s),
+            Expr::D(f, x) => self.derivative(f, x),
+        }
+    }
+
+    fn index(&self, ix: &Index) -> Result<i64, EvalError> {
+        match ix {
+            Index::Int(v) => Ok(*v),
+            Index::Name(n) => self
+                .bound
+                .iter()
+                .rev()
+                .find(|(b, _)| b == n)
+                .map(|(_, v)| *v)
+                .or_else(|| self.point.index(n))
+                .ok_or_else(|| EvalError::Unbound(format!("the index `{n}`"))),
+        }
+    }
+
+    fn symbol(&mut self, s: &str) -> Result<T, EvalError> {
+        if find_definition(self.ctx, s).is_some() {
+            return self.named(s, Vec::new());
+        }
+        if let Some(size) = self.point.range(s) {
+            return Ok(T::from_int(size));
+        }
+        self.lookup(s, &[])
+    }
+
+    /// A symbol or indexed symbol at concrete indices: a definition or a point value.
+    fn named(&mut self, name: &str, ix: Vec<i64>) -> Result<T, EvalError> {
+        let Some((k, def)) = find_definition(self.ctx, name) else {
+            return self.lookup(name, &ix);
+        };
+        let key = (k, ix);
+        if let Some(v) = self.cache.get(&key) {
+            return Ok(v.clone());
+        }
+        let ix = &key.1;
+        let params: Vec<String> = match &def.name {
+            Expr::Idx(_, params) => params
+                .iter()
+                .map(|p| match p {
+                    Index::Name(n) => Ok(n.clone()),
+                    Index::Int(_) => Err(EvalError::Unsupported(format!(
+                        "the definition of `{name}` has a number as an index"
+                    ))),
+                })
+                .collect::<Result<_, _>>()?,
+            _ => Vec::new(),
+        };
+        if params.len() != ix.len() {
+            return Err(EvalError::Unsupported(format!(
+                "`{name}` is defined with {} indices but used with {}",
+                params.len(),
+                ix.len()
+            )));
+        }
+        // A definition's body sees only its own indices.
+        let scope = params.into_iter().zip(ix.iter().copied()).collect();
+        let saved = std::mem::replace(&mut self.bound, scope);
+        let r = self.eval(&def.body);
+        self.bound = saved;
+        let v = r?;
+        self.cache.insert(key, v.clone());
+        Ok(v)
+    }
+
+    fn lookup(&self, name: &str, ix: &[i64]) -> Result<T, EvalError> {
+        let value = self
+            .point
+            .value(name, ix)
+            .ok_or_else(|| EvalError::Unbound(Variable::component(name, ix).to_string()))?;
+        let seeded = self.seed.is_some_and(|s| s.name == name && s.indices == ix);
+        Ok(T::from_value(value, seeded))
+    }
+
+    fn sum(&mut self, s: &Sum) -> Result<T, EvalError> {
+        let lo = bound_value(&s.lo, self.point)?;
+        let hi = bound_value(&s.hi, self.point)?;
+        if i128::from(hi) - i128::from(lo) >= i128::from(MAX_SUM_TERMS) {
+            return Err(EvalError::TooLarge(format!(
+                "a sum with more than {MAX_SUM_TERMS} terms"
+            )));
+        }
+        let mut acc = T::from_int(0);
+        for k in lo..=hi {
+            self.bound.push((s.index.clone(), k));
+            let r = self.eval(&s.body);
+            self.bound.pop();
+            acc = acc.add(&r?)?;
+        }
+        Ok(acc)
+    }
+
+    /// The concrete variable that `x` names here: its indices resolved in the current scope.
+    fn variable(&self, x: &Expr) -> Result<Variable, EvalError> {
+        let (name, ix) = match x {
+            Expr::Sym(s) => (s, Vec::new()),
+            Expr::Idx(s, ix) => (
+                s,
+                ix.iter()
+                    .map(|i| self.index(i))
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+            other => {
+                return Err(EvalError::Unsupported(format!(
+                    "cannot differentiate with respect to `{other}`"
+                )))
+            }
+        };
+        if find_definition(self.ctx, name).is_some() {
+            return Err(EvalError::Unsupported(format!(
+                "cannot differentiate with respect to `{name}`: it is a defined name"
+            )));
+        }
+        Ok(Variable {
+            name: name.clone(),
+            indices: ix,
+        })
+    }
+
+    /// `D(f, x)` by dual numbers, in the current index scope.
+    fn derivative(&mut self, f: &Expr, x: &Expr) -> Result<T, EvalError> {
+        match T::MODE {
+            Mode::Exact => return Err(EvalError::NotRational("a derivative D(…)".into())),
+            Mode::Dual => {
+                return Err(EvalError::Unsupported(
+                    "a derivative D(…) nested inside another D(…)".into(),
+                ))
+            }
+            Mode::Float => {}
+        }
+        let var = self.variable(x)?;
+        let mut inner = Evaluator::<Dual>::new(self.ctx, self.point, Some(&var));
+        inner.bound = self.bound.clone();
+        inner.work = self.work;
+        inner.depth = self.depth;
+        let r = inner.eval(f);
+        self.work = inner.work;
+        T::from_derivative(r?.derivative)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::{parse_expr, parse_file};
+    use num_bigint::BigInt;
+
+    fn softmax_point(z: &[f64], y: &[f64]) -> Point {
+        let mut p = Point::new();
+        p.set_range("n", z.len() as i64);
+        for (k, (&zk, &yk)) in z.iter().zip(y).enumerate() {
+            p.set_component("z", &[k as i64 + 1], zk);
+            p.set_component("y", &[k as i64 + 1], yk);
+        }
+        p
+    }
+
+    #[test]
+    fn definitions_sums_and_deltas() {
+        let doc = parse_file(crate::numeric::fixtures::SOFTMAX_CE).unwrap();
+        let z = [0.5, -1.0, 2.0];
+        let y = [0.2, 0.3, 0.5];
+        let mut p = softmax_point(&z, &y);
+        let s: f64 = z.iter().map(|v| v.exp()).sum();
+        p.set_index("i", 3);
+        p.set_index("j", 3);
+        let a3 = eval_f64(&doc.context, &parse_expr("a_i").unwrap(), &p).unwrap();
+        assert!((a3 - 2f64.exp() / s).abs() < 1e-15);
+        let l = eval_f64(&doc.context, &parse_expr("l").unwrap(), &p).unwrap();
+        let want: f64 = -(0..3).map(|k| y[k] * (z[k].exp() / s).ln()).sum::<f64>();
+        assert!((l - want).abs() < 1e-14);
+        assert_eq!(
+            eval_f64(&doc.context, &parse_expr("delta(i,j)").unwrap(), &p),
+            Ok(1.0)
+        );
+        p.set_index("j", 1);
+        assert_eq!(
+            eval_f64(&doc.context, &parse_expr("delta(i,j)").unwrap(), &p),
+            Ok(0.0)
+        );
+    }
+
+    #[test]
+    fn d_terms_evaluate_by_dual_numbers() {
+        let doc = parse_file(crate::numeric::fixtures::SOFTMAX_CE).unwrap();
+        let z = [0.5, -1.0, 2.0];
+        let y = [0.2, 0.3, 0.5];
+        let mut p = softmax_point(&z, &y);
+        let ctx = &doc.context;
+        for (i, j) in [(1, 1), (1, 2), (3, 2)] {
+            p.set_index("i", i);
+            p.set_index("j", j);
+            let d = eval_f64(ctx, &parse_expr("D(a_i, z_j)").unwrap(), &p).unwrap();
+            let want = eval_f64(ctx, &parse_expr("a_i*(delta(i,j) - a_j)").unwrap(), &p).unwrap();
+            assert!((d - want).abs() < 1e-14, "{d} vs {want}");
+            let chain = eval_f64(ctx, &parse_expr("exp(z_i)*D(z_i, z_j)").unwrap(), &p).unwrap();
+            let want = if i == j { z[i as usize - 1].exp() } else { 0.0 };
+            assert_eq!(chain, want);
+        }
+        // The loss gradient is a_j - y_j because the y sum to one.
+        p.set_index("j", 2);
+        let d = eval_f64(ctx, &parse_expr("D(l, z_j)").unwrap(), &p).unwrap();
+        let want = eval_f64(ctx, &parse_expr("a_j - y_j").unwrap(), &p).unwrap();
+        assert!((d - want).abs() < 1e-14);
+        // A D whose variable is bound by an enclosing sum.
+        let total = eval_f64(ctx, &parse_expr("sum_k(D(a_i, z_k))").unwrap(), &p).unwrap();
+        assert!(total.abs() < 1e-15);
+        let nested = eval_f64(ctx, &parse_expr("D(D(a_i, z_j), z_k)").unwrap(), &p);
+        assert!(matches!(
+            nested,
+            Err(EvalError::Unbound(_)) | Err(EvalError::Unsupported(_))
+        ));
+        p.set_index("k", 1);
+        let nested = eval_f64(ctx, &parse_expr("D(D(a_i, z_j), z_k)").unwrap(), &p);
+        assert!(
+            matches!(nested, Err(EvalError::Unsupported(_))),
+            "{nested:?}"
+        );
+        let by_defined = eval_f64(ctx, &parse_expr("D(l, a_j)").unwrap(), &p);
+        assert!(matches!(by_defined, Err(EvalError::Unsupported(_))));
+    }
+
+    #[test]
+    fn exact_evaluation_of_rational_terms() {
+        let ctx = Context::default();
+        let mut p = Point::new();
+        p.set_exact(
+            &Variable::scalar("x"),
+            Rat::new(BigInt::from(1), BigInt::from(3)),
+        );
+        p.set_range("n", 4);
+        let e = parse_expr("(x + 1)^2 / x - sum_{k=1}^{n}(x)").unwrap_or_else(|d| panic!("{d}"));
+        let v = eval_exact(&ctx, &e, &p).unwrap();
+        // (4/3)^2 * 3 - 4/3 = 16/3 - 4/3 = 4
+        assert_eq!(v, Rat::from_integer(BigInt::from(4)));
+        assert!(matches!(
+            eval_exact(&ctx, &parse_expr("exp(x)").unwrap(), &p),
+            Err(EvalError::NotRational(_))
+        ));
+        assert!(matches!(
+            eval_exact(&ctx, &parse_expr("2^100000000").unwrap(), &p),
+            Err(EvalError::TooLarge(_))
+        ));
+        assert!(matches!(
+            eval_f64(&ctx, &parse_expr("2^100000000").unwrap(), &p),
+            Err(EvalError::Overflow(_))
+        ));
+        assert_eq!(
+            eval_exact(&ctx, &parse_expr("1/(x - x)").unwrap(), &p),
+            Err(EvalError::DivisionByZero)
+        );
+        assert!(is_rational(&ctx, &parse_expr("x^2/(1+x)").unwrap()));
+        assert!(!is_rational(&ctx, &parse_expr("x^2/(1+exp(x))").unwrap()));
+    }
+
+    #[test]
+    fn runaway_evaluations_are_refused() {
+        let ctx = Context::default();
+        let p = Point::new();
+        let long = parse_expr("sum_{k=1}^{1000000000}(1)").unwrap();
+        assert!(matches!(
+            eval_f64(&ctx, &long, &p),
+            Err(EvalError::TooLarge(_))
+        ));
+        let nested = parse_expr("sum_{a=1}^{1000}(sum_{b=1}^{1000}(sum_{c=1}^{1000}(1)))").unwrap();
+        assert!(matches!(
+            eval_f64(&ctx, &nested, &p),
+            Err(EvalError::TooLarge(_))
+        ));
+        assert!(matches!(
+            eval_f64(&ctx, &parse_expr("log(0)").unwrap(), &p),
+            Err(EvalError::Domain(_))
+        ));
+        assert!(matches!(
+            eval_f64(&ctx, &parse_expr("x").unwrap(), &p),
+            Err(EvalError::Unbound(_))
+        ));
+    }
+}
+
+#[cfg(test)]
+mod deep_terms {
+    use super::*;
+    use crate::expr::{Definition, Func};
+    use crate::numeric::check::{check_derivative, check_equal, CheckOptions};
+    use crate::numeric::compile::Kernel;
+
+    /// `f(f(…f(x)…))`, `depth` calls deep, alternating functions that stay in range.
+    fn tower(depth: usize, leaf: Expr) -> Expr {
+        (0..depth).fold(leaf, |e, k| {
+            if k % 2 == 0 {
+                Expr::call(Func::Sin, e)
+            } else {
+                Expr::Add(vec![e, Expr::rat(1, 2)])
+            }
+        })
+    }
+
+    #[test]
+    fn the_deepest_terms_stay_within_the_default_test_stack() {
+        // A defined name as deep as the parser allows, used at the bottom of an equally deep term.
+        let mut ctx = Context::default();
+        ctx.definitions.push(Definition {
+            name: Expr::sym("f"),
+            body: tower(MAX_DEPTH - 2, Expr::sym("x")),
+        });
+        let e = tower(MAX_DEPTH - 2, Expr::sym("f"));
+        let opts = CheckOptions {
+            points: 2,
+            ..CheckOptions::default()
+        };
+        assert!(check_equal(&ctx, &e, &e, &opts).is_ok());
+        assert!(check_derivative(
+            &ctx,
+            &e,
+            &Expr::sym("x"),
+            &Expr::d(e.clone(), Expr::sym("x")),
+            &opts
+        )
+        .is_ok());
+        assert!(Kernel::compile(&ctx, &e, &[]).is_ok());
+        // Past the bound, an error rather than a stack overflow.
+        let mut deeper = ctx.clone();
+        deeper.definitions[0].body = tower(3 * MAX_DEPTH, Expr::sym("x"));
+        let mut p = Point::new();
+        p.set_scalar("x", 0.5);
+        assert!(matches!(
+            eval_f64(&deeper, &e, &p),
+            Err(EvalError::TooLarge(_))
+        ));
+        assert!(Kernel::compile(&deeper, &e, &[]).is_err());
+    }
+}

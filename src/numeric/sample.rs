@@ -1,0 +1,619 @@
+//! Random sample points for a set of terms: a size for each range symbol, values for
+//! free indices (equal and distinct combinations, since `delta(i,j)` cares), values on a
+//! dyadic grid (exact as rationals and as floats), and the context's hypotheses made
+//! true by construction (`sum_i(y_i) = c` puts y on the scaled simplex, `x = c` sets x)
+//! or checked afterwards, so that points violating them are never used.
+
+use super::eval::{
+    bound_value, eval_exact, eval_f64, find_definition, is_rational, EvalError, MAX_EVAL_DEPTH,
+};
+use super::point::{Point, Variable};
+use super::rng::SplitMix64;
+use crate::expr::{Assumption, Bound, Context, Expr, Index, Rat};
+use num_bigint::BigInt;
+use num_traits::Zero;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Most components bound for one indexed symbol, and index combinations checked per hypothesis.
+const MAX_COMPONENTS: u128 = 100_000;
+/// Values are drawn as k/GRID: exact in binary, small as rationals.
+const GRID: i64 = 32;
+/// Relative tolerance for a hypothesis checked in f64.
+const HYPOTHESIS_TOLERANCE: f64 = 1e-9;
+
+/// The range `1..n` that an undeclared index runs over (the `deriv diff` convention).
+fn default_range() -> (Bound, Bound) {
+    (Bound::Int(1), Bound::Sym("n".into()))
+}
+
+/// The declared range of a free index.
+pub(crate) fn index_range(ctx: &Context, name: &str) -> (Bound, Bound) {
+    ctx.range_of(name)
+        .map(|(lo, hi)| (lo.clone(), hi.clone()))
+        .unwrap_or_else(default_range)
+}
+
+/// The ranges an index position of an indexed symbol is used with.
+type RangeSet = BTreeSet<(Bound, Bound)>;
+/// An indexed symbol to sample: its name and, per index position, the ranges used there.
+type ArrayPlan = (String, Vec<Vec<(Bound, Bound)>>);
+
+/// The variables, sizes and index ranges a set of terms mentions, definitions included.
+#[derive(Default)]
+struct Symbols {
+    scalars: BTreeSet<String>,
+    /// Indexed symbols by name and arity: for each index position, the ranges it is used with.
+    arrays: BTreeMap<(String, usize), Vec<RangeSet>>,
+    sizes: BTreeSet<String>,
+    definitions_seen: BTreeSet<usize>,
+}
+
+impl Symbols {
+    fn visit(
+        &mut self,
+        ctx: &Context,
+        e: &Expr,
+        scope: &mut Vec<(String, Bound, Bound)>,
+        depth: usize,
+    ) -> Result<(), EvalError> {
+        if depth > MAX_EVAL_DEPTH {
+            return Err(EvalError::TooLarge(format!(
+                "terms nest more than {MAX_EVAL_DEPTH} levels"
+            )));
+        }
+        match e {
+            Expr::Sym(s) | Expr::Idx(s, _) if find_definition(ctx, s).is_some() => {
+                if let Some((k, def)) = find_definition(ctx, s) {
+                    if self.definitions_seen.insert(k) {
+                        self.visit(ctx, &def.body, &mut Vec::new(), depth + 1)?;
+                    }
+                }
+            }
+            Expr::Sym(s) => {
+                self.scalars.insert(s.clone());
+            }
+            Expr::Idx(name, ix) => {
+                let ranges: Vec<(Bound, Bound)> = ix
+                    .iter()
+                    .map(|i| match i {
+                        Index::Int(v) => (Bound::Int(*v), Bound::Int(*v)),
+                        Index::Name(n) => match scope.iter().rev().find(|(b, _, _)| b == n) {
+                            Some((_, lo, hi)) => (lo.clone(), hi.clone()),
+                            None => index_range(ctx, n),
+                        },
+                    })
+                    .collect();
+                for range in &ranges {
+                    self.note_sizes(range);
+                }
+                let slots = self
+                    .arrays
+                    .entry((name.clone(), ix.len()))
+                    .or_insert_with(|| vec![BTreeSet::new(); ix.len()]);
+                for (slot, range) in slots.iter_mut().zip(ranges) {
+                    slot.insert(range);
+                }
+            }
+            Expr::Sum(s) => {
+                let range = (s.lo.clone(), s.hi.clone());
+                self.note_sizes(&range);
+                scope.push((s.index.clone(), range.0, range.1));
+                let r = self.visit(ctx, &s.body, scope, depth + 1);
+                scope.pop();
+                r?;
+            }
+            _ => {
+                for c in e.children() {
+                    self.visit(ctx, c, scope, depth + 1)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn note_sizes(&mut self, (lo, hi): &(Bound, Bound)) {
+        for b in [lo, hi] {
+            if let Bound::Sym(s) = b {
+                self.sizes.insert(s.clone());
+            }
+        }
+    }
+
+    /// The scalar variables: symbols that are not sizes.
+    fn scalar_variables(&self) -> Vec<String> {
+        self.scalars.difference(&self.sizes).cloned().collect()
+    }
+
+    /// All variables by name and number of indices (sizes excluded): a scalar `y` and
+    /// a vector `y_i` are different variables.
+    fn variables(&self) -> BTreeSet<(String, usize)> {
+        let mut out: BTreeSet<(String, usize)> = self
+            .scalar_variables()
+            .into_iter()
+            .map(|s| (s, 0))
+            .collect();
+        out.extend(self.arrays.keys().cloned());
+        out
+    }
+}
+
+/// The undefined variables a term mentions, through its definitions: the scalars and the
+/// names of the one-index vectors, each sorted.
+pub(crate) fn variables_of(
+    ctx: &Context,
+    e: &Expr,
+) -> Result<(Vec<String>, Vec<String>), EvalError> {
+    let mut symbols = Symbols::default();
+    symbols.visit(ctx, e, &mut Vec::new(), 0)?;
+    let scalars = symbols.scalar_variables();
+    let vectors = symbols
+        .arrays
+        .keys()
+        .filter(|(_, arity)| *arity == 1)
+        .map(|(n, _)| n.clone())
+        .collect();
+    Ok((scalars, vectors))
+}
+
+/// A hypothesis the sampler can make true by choosing values.
+#[derive(Clone, Debug)]
+enum Construction {
+    /// `sum_k(v_k) = total`, k over `lo..=hi`.
+    SumTo {
+        var: String,
+        lo: Bound,
+        hi: Bound,
+        total: Expr,
+    },
+    /// `x = value`.
+    Equals { var: String, value: Expr },
+}
+
+fn construction(ctx: &Context, h: &Assumption) -> Option<Construction> {
+    for (lhs, rhs) in [(&h.lhs, &h.rhs), (&h.rhs, &h.lhs)] {
+        match lhs {
+            Expr::Sum(s) => {
+                if let Expr::Idx(v, ix) = &*s.body {
+                    let own = matches!(ix.as_slice(), [Index::Name(k)] if *k == s.index);
+                    if own && find_definition(ctx, v).is_none() && !rhs.mentions_name(v) {
+                        return Some(Construction::SumTo {
+                            var: v.clone(),
+                            lo: s.lo.clone(),
+                            hi: s.hi.clone(),
+                            total: rhs.clone(),
+                        });
+                    }
+                }
+            }
+            Expr::Sym(x) if find_definition(ctx, x).is_none() && !rhs.mentions_name(x) => {
+                return Some(Construction::Equals {
+                    var: x.clone(),
+                    value: rhs.clone(),
+                });
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Draws points for a fixed set of terms under a context.
+pub(crate) struct Sampler<'a> {
+    ctx: &'a Context,
+    seed: u64,
+    free: Vec<(String, Bound, Bound)>,
+    sizes: Vec<String>,
+    scalars: Vec<String>,
+    arrays: Vec<ArrayPlan>,
+    constructions: Vec<Construction>,
+    hypotheses: Vec<Assumption>,
+}
+
+impl<'a> Sampler<'a> {
+    pub fn new(ctx: &'a Context, terms: &[&Expr], seed: u64) -> Result<Sampler<'a>, EvalError> {
+        let mut symbols = Symbols::default();
+        let mut free = BTreeSet::new();
+        for t in terms {
+            symbols.visit(ctx, t, &mut Vec::new(), 0)?;
+            free.extend(t.free_indices());
+        }
+        // A hypothesis matters when it shares a variable with the terms or a hypothesis that matters.
+        let mut hypotheses: Vec<Assumption> = Vec::new();
+        let mut pending: Vec<&Assumption> = ctx.assumptions.iter().collect();
+        loop {
+            let known = symbols.variables();
+            let before = pending.len();
+            let mut rest = Vec::new();
+            for h in pending {
+                let mut own = Symbols::default();
+                own.visit(ctx, &h.lhs, &mut Vec::new(), 0)?;
+                own.visit(ctx, &h.rhs, &mut Vec::new(), 0)?;
+                if own.variables().iter().any(|v| known.contains(v)) {
+                    for i in h.lhs.free_indices().into_iter().chain(h.rhs.free_indices()) {
+                        symbols.note_sizes(&index_range(ctx, &i));
+                    }
+                    symbols.visit(ctx, &h.lhs, &mut Vec::new(), 0)?;
+                    symbols.visit(ctx, &h.rhs, &mut Vec::new(), 0)?;
+                    hypotheses.push(h.clone());
+                } else {
+                    rest.push(h);
+                }
+            }
+            pending = rest;
+            if pending.len() == before || pending.is_empty() {
+                break;
+            }
+        }
+        let free: Vec<(String, Bound, Bound)> = free
+            .into_iter()
+            .map(|i| {
+                let (lo, hi) = index_range(ctx, &i);
+                symbols.note_sizes(&(lo.clone(), hi.clone()));
+                (i, lo, hi)
+            })
+            .collect();
+        let scalars = symbols.scalar_variables();
+        let arrays = symbols
+            .arrays
+            .iter()
+            .map(|((name, _), positions)| {
+                (
+                    name.clone(),
+                    positions
+                        .iter()
+                        .map(|s| s.iter().cloned().collect())
+                        .collect(),
+                )
+            })
+            .collect();
+        let constructions = hypotheses
+            .iter()
+            .filter_map(|h| construction(ctx, h))
+            .collect();
+        Ok(Sampler {
+            ctx,
+            seed,
+            free,
+            sizes: symbols.sizes.into_iter().collect(),
+            scalars,
+            arrays,
+            constructions,
+            hypotheses,
+        })
+    }
+
+    /// Whether the terms involve sizes, so that they are checked for several n.
+    pub fn is_indexed(&self) -> bool {
+        !self.sizes.is_empty()
+    }
+
+    #[cfg(test)]
+    pub fn hypotheses(&self) -> &[Assumption] {
+        &self.hypotheses
+    }
+
+    /// A candidate point: number `p` for size `n`, try `attempt`. Odd attempts draw only
+    /// positive values, so terms that need positive arguments (logs) still find points.
+    /// `Ok(None)` when no point exists for this n (an empty index range).
+    pub fn draw(
+        &self,
+        n: Option<i64>,
+        p: usize,
+        attempt: usize,
+    ) -> Result<Option<Point>, EvalError> {
+        let labels = [n.unwrap_or(0) as u64, p as u64, attempt as u64];
+        let mut rng = SplitMix64::for_stream(self.seed, &labels);
+        let positive = attempt % 2 == 1;
+        let mut point = Point::new();
+        for (k, s) in self.sizes.iter().enumerate() {
+            let size = match (k, n) {
+                (0, Some(n)) => n,
+                _ => rng.int_in(2, 6),
+            };
+            point.set_range(s, size);
+        }
+        if !self.draw_indices(&mut point, &mut rng, p)? {
+            return Ok(None);
+        }
+        for s in &self.scalars {
+            point.set_exact(&Variable::scalar(s), draw_value(&mut rng, positive));
+        }
+        for (name, positions) in &self.arrays {
+            let mut extents = Vec::with_capacity(positions.len());
+            for ranges in positions {
+                let mut lo = i64::MAX;
+                let mut hi = i64::MIN;
+                for (l, h) in ranges {
+                    lo = lo.min(bound_value(l, &point)?);
+                    hi = hi.max(bound_value(h, &point)?);
+                }
+                extents.push((lo, hi));
+            }
+            for ix in tuples(&extents)? {
+                point.set_exact(
+                    &Variable::component(name, &ix),
+                    draw_value(&mut rng, positive),
+                );
+            }
+        }
+        for c in &self.constructions {
+            self.construct(c, &mut point, &mut rng)?;
+        }
+        Ok(Some(point))
+    }
+
+    /// Free indices: all equal on every third point, all distinct (where the ranges allow)
+    /// on the next, independent on the third. `false` when a range is empty.
+    fn draw_indices(
+        &self,
+        point: &mut Point,
+        rng: &mut SplitMix64,
+        p: usize,
+    ) -> Result<bool, EvalError> {
+        let mut ranges = Vec::with_capacity(self.free.len());
+        for (name, lo, hi) in &self.free {
+            let (lo, hi) = (bound_value(lo, point)?, bound_value(hi, point)?);
+            if lo > hi {
+                return Ok(false);
+            }
+            ranges.push((name, lo, hi));
+        }
+        let common = (
+            ranges.iter().map(|r| r.1).max(),
+            ranges.iter().map(|r| r.2).min(),
+        );
+        let start = rng.int_in(0, 1 << 20);
+        for (t, (name, lo, hi)) in ranges.iter().enumerate() {
+            let value = match (p % 3, common) {
+                // The same draw for every index, so they come out equal.
+                (0, (Some(clo), Some(chi))) if clo <= chi => clo + start % (chi - clo + 1),
+                (1, _) => lo + (start + t as i64) % (hi - lo + 1),
+                _ => rng.int_in(*lo, *hi),
+            };
+            point.set_index(name, value);
+        }
+        Ok(true)
+    }
+
+    fn construct(
+        &self,
+        c: &Construction,
+        point: &mut Point,
+        rng: &mut SplitMix64,
+    ) -> Result<(), EvalError> {
+        match c {
+            Construction::SumTo { var, lo, hi, total } => {
+                let (lo, hi) = (bound_value(lo, point)?, bound_value(hi, point)?);
+                if lo > hi || i128::from(hi) - i128::from(lo) >= MAX_COMPONENTS as i128 {
+                    return Ok(());
+                }
+                let weights: Vec<i64> = (lo..=hi).map(|_| rng.int_in(1, GRID)).collect();
+                let count = weights.len() as i64;
+                let sum: i64 = weights.iter().sum();
+                match self.value_of(total, point)? {
+                    Some(Some(t)) => {
+                        let (count, sum) = (
+                            Rat::from_integer(count.into()),
+                            Rat::from_integer(sum.into()),
+                        );
+                        for (k, w) in (lo..=hi).zip(&weights) {
+                            let w = Rat::from_integer(BigInt::from(*w));
+                            // Positive weights scaled to the total: y on the simplex when it is 1.
+                            let v = if t.is_zero() {
+                                &w - &sum / &count
+                            } else {
+                                &t * &w / &sum
+                            };
+                            point.set_exact(&Variable::component(var, &[k]), v);
+                        }
+                    }
+                    Some(None) => {
+                        if let Ok(t) = eval_f64(self.ctx, total, point) {
+                            let (count, sum) = (count as f64, sum as f64);
+                            for (k, w) in (lo..=hi).zip(&weights) {
+                                let w = *w as f64;
+                                let v = if t == 0.0 {
+                                    w - sum / count
+                                } else {
+                                    t * w / sum
+                                };
+                                point.set(&Variable::component(var, &[k]), v);
+                            }
+                        }
+                    }
+                    None => {}
+                }
+            }
+            Construction::Equals { var, value } => match self.value_of(value, point)? {
+                Some(Some(q)) => point.set_exact(&Variable::scalar(var), q),
+                Some(None) => {
+                    if let Ok(v) = eval_f64(self.ctx, value, point) {
+                        point.set(&Variable::scalar(var), v);
+                    }
+                }
+                None => {}
+            },
+        }
+        Ok(())
+    }
+
+    /// A term's value for a construction: `Some(Some(q))` exactly, `Some(None)` when only a
+    /// float is available, `None` when it has no value at this point.
+    fn value_of(&self, e: &Expr, point: &Point) -> Result<Option<Option<Rat>>, EvalError> {
+        match eval_exact(self.ctx, e, point) {
+            Ok(q) => Ok(Some(Some(q))),
+            Err(EvalError::NotRational(_)) | Err(EvalError::TooLarge(_)) => Ok(Some(None)),
+            Err(e) if e.is_invalid_point() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `None` when every relevant hypothesis holds at the point, else the first that fails.
+    pub fn violated_hypothesis(&self, point: &Point) -> Result<Option<String>, EvalError> {
+        for h in &self.hypotheses {
+            let free: BTreeSet<String> = h
+                .lhs
+                .free_indices()
+                .into_iter()
+                .chain(h.rhs.free_indices())
+                .collect();
+            let mut extents = Vec::new();
+            for i in &free {
+                let (lo, hi) = index_range(self.ctx, i);
+                extents.push((bound_value(&lo, point)?, bound_value(&hi, point)?));
+            }
+            let mut q = point.clone();
+            for values in tuples(&extents)? {
+                for (i, v) in free.iter().zip(&values) {
+                    q.set_index(i, *v);
+                }
+                match self.holds(h, &q) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        return Ok(Some(format!(
+                            "the hypothesis {} = {} does not hold",
+                            h.lhs, h.rhs
+                        )))
+                    }
+                    Err(e) if e.is_invalid_point() => {
+                        return Ok(Some(format!("the hypothesis {} = {}: {e}", h.lhs, h.rhs)))
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn holds(&self, h: &Assumption, point: &Point) -> Result<bool, EvalError> {
+        if is_rational(self.ctx, &h.lhs) && is_rational(self.ctx, &h.rhs) {
+            match (
+                eval_exact(self.ctx, &h.lhs, point),
+                eval_exact(self.ctx, &h.rhs, point),
+            ) {
+                (Ok(a), Ok(b)) => return Ok(a == b),
+                (Err(e), _) | (_, Err(e)) if !matches!(e, EvalError::TooLarge(_)) => return Err(e),
+                _ => {}
+            }
+        }
+        let a = eval_f64(self.ctx, &h.lhs, point)?;
+        let b = eval_f64(self.ctx, &h.rhs, point)?;
+        Ok((a - b).abs() <= HYPOTHESIS_TOLERANCE * a.abs().max(b.abs()).max(1.0))
+    }
+}
+
+/// A value on the grid: in [-2, 2], or in [1/8, 2] when only positive values are wanted.
+fn draw_value(rng: &mut SplitMix64, positive: bool) -> Rat {
+    let k = if positive {
+        rng.int_in(GRID / 8, 2 * GRID)
+    } else {
+        rng.int_in(-2 * GRID, 2 * GRID)
+    };
+    Rat::new(BigInt::from(k), BigInt::from(GRID))
+}
+
+/// Every index tuple in the product of the ranges, in lexicographic order.
+fn tuples(extents: &[(i64, i64)]) -> Result<Vec<Vec<i64>>, EvalError> {
+    let mut count: u128 = 1;
+    for (lo, hi) in extents {
+        let len = (i128::from(*hi) - i128::from(*lo) + 1).max(0) as u128;
+        count = count.saturating_mul(len);
+    }
+    if count > MAX_COMPONENTS {
+        return Err(EvalError::TooLarge(format!(
+            "more than {MAX_COMPONENTS} index combinations to sample"
+        )));
+    }
+    let mut out = Vec::with_capacity(count as usize);
+    if count == 0 {
+        return Ok(out);
+    }
+    let mut current: Vec<i64> = extents.iter().map(|(lo, _)| *lo).collect();
+    loop {
+        out.push(current.clone());
+        let mut pos = extents.len();
+        loop {
+            if pos == 0 {
+                return Ok(out);
+            }
+            pos -= 1;
+            if current[pos] < extents[pos].1 {
+                current[pos] += 1;
+                break;
+            }
+            current[pos] = extents[pos].0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::{parse_expr, parse_file};
+
+    #[test]
+    fn simplex_targets_and_equal_and_distinct_indices() {
+        let doc = parse_file("index i, j, k in 1..n\nlet a_i = exp(z_i)/sum_k(exp(z_k))\nlet l = -sum_i(y_i*log(a_i))\nassume sum_i(y_i) = 1\n").unwrap();
+        let of = parse_expr("l").unwrap();
+        let result = parse_expr("a_j - y_j + a_i").unwrap();
+        let s = Sampler::new(&doc.context, &[&of, &result], 42).unwrap();
+        assert!(s.is_indexed());
+        assert_eq!(s.hypotheses().len(), 1);
+        let mut saw_equal = false;
+        let mut saw_distinct = false;
+        for p in 0..6 {
+            let point = s.draw(Some(4), p, 0).unwrap().unwrap();
+            let y = point.vector("y", 1, 4).unwrap();
+            assert!(y.iter().all(|v| *v > 0.0));
+            assert!((y.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+            assert!(point.vector("z", 1, 4).is_some());
+            assert_eq!(s.violated_hypothesis(&point), Ok(None));
+            let (i, j) = (point.index("i").unwrap(), point.index("j").unwrap());
+            assert!((1..=4).contains(&i) && (1..=4).contains(&j));
+            saw_equal |= i == j;
+            saw_distinct |= i != j;
+        }
+        assert!(saw_equal && saw_distinct);
+        // The same request gives the same point.
+        assert_eq!(
+            s.draw(Some(3), 1, 2).unwrap(),
+            s.draw(Some(3), 1, 2).unwrap()
+        );
+        // A point whose y does not sum to one is caught.
+        let mut bad = s.draw(Some(3), 0, 0).unwrap().unwrap();
+        bad.set_component("y", &[1], 5.0);
+        assert!(s.violated_hypothesis(&bad).unwrap().is_some());
+    }
+
+    #[test]
+    fn irrelevant_hypotheses_are_ignored_and_scalar_ones_constructed() {
+        // The vector t_k is not the scalar t, so its hypothesis does not matter here.
+        let doc = parse_file("assume sum_{k=1}^{3}(t_k^2) = 1\nassume x = 2*t\n").unwrap();
+        let e = parse_expr("x*t").unwrap();
+        let s = Sampler::new(&doc.context, &[&e], 1).unwrap();
+        assert!(!s.is_indexed());
+        assert_eq!(s.hypotheses().len(), 1);
+        let point = s.draw(None, 0, 0).unwrap().unwrap();
+        assert_eq!(
+            point.get(&Variable::scalar("x")),
+            point.get(&Variable::scalar("t")).map(|t| 2.0 * t)
+        );
+    }
+
+    #[test]
+    fn positive_attempts_draw_positive_values() {
+        let ctx = Context::default();
+        let e = parse_expr("log(x) + log(w_{i,k})").unwrap();
+        let s = Sampler::new(&ctx, &[&e], 9).unwrap();
+        let point = s.draw(Some(3), 0, 1).unwrap().unwrap();
+        assert!(point.get(&Variable::scalar("x")).unwrap() > 0.0);
+        for ix in tuples(&[(1, 3), (1, 3)]).unwrap() {
+            assert!(point.get(&Variable::component("w", &ix)).unwrap() > 0.0);
+        }
+        assert_eq!(
+            tuples(&[(1, 2), (5, 6)]).unwrap(),
+            vec![vec![1, 5], vec![1, 6], vec![2, 5], vec![2, 6]]
+        );
+        assert!(tuples(&[(1, 1000), (1, 1000)]).is_err());
+    }
+}
