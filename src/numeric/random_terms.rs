@@ -9,6 +9,7 @@ use crate::expr::{Context, Expr, Func, Rat};
 use num_bigint::BigInt;
 use num_traits::ToPrimitive;
 use proptest::prelude::*;
+use std::sync::Arc;
 
 fn leaf() -> impl Strategy<Value = Expr> {
     prop_oneof![
@@ -25,11 +26,8 @@ fn rational_term() -> impl Strategy<Value = Expr> {
         prop_oneof![
             (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::Add(vec![a, b])),
             (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::Mul(vec![a, b])),
-            (inner.clone(), inner.clone())
-                .prop_map(|(a, b)| Expr::Div(std::sync::Arc::new(a), std::sync::Arc::new(b))),
-            inner
-                .clone()
-                .prop_map(|a| Expr::Neg(std::sync::Arc::new(a))),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::Div(Arc::new(a), Arc::new(b))),
+            inner.clone().prop_map(|a| Expr::Neg(Arc::new(a))),
             (inner, -2i64..=3).prop_map(|(a, n)| Expr::pow(a, Expr::int(n))),
         ]
     })
@@ -42,8 +40,7 @@ fn smooth_term() -> impl Strategy<Value = Expr> {
         prop_oneof![
             (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::Add(vec![a, b])),
             (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::Mul(vec![a, b])),
-            (inner.clone(), inner.clone())
-                .prop_map(|(a, b)| Expr::Div(std::sync::Arc::new(a), std::sync::Arc::new(b))),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::Div(Arc::new(a), Arc::new(b))),
             (inner.clone(), -2i64..=3).prop_map(|(a, n)| Expr::pow(a, Expr::int(n))),
             (
                 inner.clone(),

@@ -5,7 +5,7 @@
 //! Every name is escaped, so the output can go straight into an HTML page.
 
 use super::html::escape;
-use super::shape::reads_negative;
+use super::shape::{exp_as_power, reads_negative, right_open};
 use crate::expr::{Bound, Expr, Func, Index};
 use num_traits::Signed;
 
@@ -56,33 +56,6 @@ fn needs_brackets(e: &Expr, ctx: Ctx) -> bool {
             _ => true,
         },
     }
-}
-
-/// Whether a term ends in an unbracketed sum, which would swallow what follows it.
-fn right_open(e: &Expr) -> bool {
-    match e {
-        Expr::Sum(_) => true,
-        Expr::Neg(x) => right_open(x),
-        Expr::Add(xs) | Expr::Mul(xs) => xs.last().is_some_and(right_open),
-        _ => false,
-    }
-}
-
-/// Whether a term is taller than a line of text.
-fn tall(e: &Expr) -> bool {
-    match e {
-        Expr::Num(r) => !r.is_integer(),
-        Expr::Div(_, _) | Expr::Sum(_) | Expr::D(_, _) => true,
-        Expr::Sym(_) | Expr::Idx(_, _) | Expr::Delta(_, _) => false,
-        Expr::Pow(b, _) => tall(b),
-        Expr::Call(_, a) | Expr::Neg(a) => tall(a),
-        Expr::Add(xs) | Expr::Mul(xs) => xs.iter().any(tall),
-    }
-}
-
-/// `exp(a)` is set as `e` to the power `a` unless `a` is tall or holds an exponential.
-fn exp_as_power(a: &Expr) -> bool {
-    !tall(a) && !a.any(&mut |s| matches!(s, Expr::Call(Func::Exp, _)))
 }
 
 fn bracket(e: &Expr, out: &mut String) {

@@ -20,46 +20,69 @@ pub fn print_in(e: &Expr, ctx: &Context) -> String {
 }
 
 /// Where a term is printed, which decides whether it needs parentheses.
+///
+/// The grammar reads minus signs two ways: at the start of an expression they negate the
+/// whole product or quotient that follows (`-x*y` is `-(x*y)`), anywhere else only the
+/// power that follows (`a + -x*y` is `a + (-x)*y`). `signed` marks the leftmost path of
+/// a term that starts an expression, where the first reading applies.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Ctx {
     /// Anywhere a whole expression may stand: top level, inside parentheses or a call.
     Top,
-    /// A term of a sum after `+` or `-`.
-    AddTerm,
+    /// A term of a sum: the first, or one after `+` or `-`.
+    AddTerm { first: bool },
     /// The first factor of a product.
-    Leading,
+    Leading { signed: bool },
     /// The numerator of a division.
-    Numerator,
+    Numerator { signed: bool },
     /// A later factor of a product, or a denominator.
     Factor,
     /// The operand of a unary minus.
-    Negated,
+    Negated { signed: bool },
     /// The base of a power.
     Base,
     /// The exponent of a power.
     Exponent,
 }
 
+impl Ctx {
+    /// Whether a minus sign printed first here starts an expression (see [`Ctx`]).
+    fn signed(self) -> bool {
+        match self {
+            Ctx::Top | Ctx::AddTerm { first: true } => true,
+            Ctx::Leading { signed } | Ctx::Numerator { signed } | Ctx::Negated { signed } => signed,
+            _ => false,
+        }
+    }
+}
+
 fn needs_parens(e: &Expr, ctx: Ctx) -> bool {
     let fractional = |r: &Rat| !r.is_integer();
+    // Where only a power may follow a minus sign.
+    let power_only = !ctx.signed();
     match e {
         Expr::Add(_) => ctx != Ctx::Top,
-        Expr::Mul(_) => matches!(ctx, Ctx::Leading | Ctx::Factor | Ctx::Base | Ctx::Exponent),
-        Expr::Div(_, _) => matches!(ctx, Ctx::Factor | Ctx::Base | Ctx::Exponent),
-        // A leading minus reads as negating the whole product or quotient that follows.
+        Expr::Mul(_) => match ctx {
+            Ctx::Leading { .. } | Ctx::Factor | Ctx::Base | Ctx::Exponent => true,
+            Ctx::Negated { signed } => !signed,
+            _ => false,
+        },
+        Expr::Div(_, _) => match ctx {
+            Ctx::Factor | Ctx::Base | Ctx::Exponent => true,
+            Ctx::Negated { signed } => !signed,
+            _ => false,
+        },
         Expr::Neg(x) => match ctx {
-            Ctx::Leading | Ctx::Numerator | Ctx::Base => true,
-            Ctx::Factor | Ctx::Exponent | Ctx::Negated => {
-                matches!(**x, Expr::Mul(_) | Expr::Div(_, _))
-            }
-            Ctx::Top | Ctx::AddTerm => false,
+            Ctx::Base => true,
+            // `-x*y` here would negate the whole term, not its first factor.
+            Ctx::Leading { signed: true } | Ctx::Numerator { signed: true } => true,
+            _ => power_only && matches!(**x, Expr::Mul(_) | Expr::Div(_, _)),
         },
         Expr::Num(r) => match ctx {
-            Ctx::Top | Ctx::AddTerm => false,
-            Ctx::Leading | Ctx::Numerator | Ctx::Base => {
-                r.is_negative() || (ctx == Ctx::Base && fractional(r))
-            }
-            Ctx::Factor | Ctx::Exponent | Ctx::Negated => fractional(r),
+            Ctx::Base => r.is_negative() || fractional(r),
+            Ctx::Leading { signed: true } | Ctx::Numerator { signed: true } => r.is_negative(),
+            Ctx::Factor | Ctx::Exponent | Ctx::Negated { .. } => fractional(r),
+            _ => false,
         },
         Expr::Pow(_, _) => ctx == Ctx::Base,
         _ => false,
@@ -80,13 +103,13 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String, decl: Option<&Context>) {
         Expr::Add(terms) => {
             for (i, t) in terms.iter().enumerate() {
                 if i == 0 {
-                    write(t, Ctx::AddTerm, out, decl);
+                    write(t, Ctx::AddTerm { first: true }, out, decl);
                 } else if let Some(positive) = t.unneg() {
                     out.push_str(" - ");
-                    write(&positive, Ctx::AddTerm, out, decl);
+                    write(&positive, Ctx::AddTerm { first: false }, out, decl);
                 } else {
                     out.push_str(" + ");
-                    write(t, Ctx::AddTerm, out, decl);
+                    write(t, Ctx::AddTerm { first: false }, out, decl);
                 }
             }
         }
@@ -95,28 +118,37 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String, decl: Option<&Context>) {
                 if i > 0 {
                     out.push('*');
                 }
-                write(
-                    f,
-                    if i == 0 { Ctx::Leading } else { Ctx::Factor },
-                    out,
-                    decl,
-                );
+                let signed = ctx.signed();
+                let f_ctx = if i == 0 {
+                    Ctx::Leading { signed }
+                } else {
+                    Ctx::Factor
+                };
+                write(f, f_ctx, out, decl);
             }
         }
         Expr::Div(a, b) => {
-            write(a, Ctx::Numerator, out, decl);
+            write(
+                a,
+                Ctx::Numerator {
+                    signed: ctx.signed(),
+                },
+                out,
+                decl,
+            );
             out.push('/');
             write(b, Ctx::Factor, out, decl);
         }
         Expr::Neg(x) => {
             out.push('-');
-            if matches!(**x, Expr::Neg(_)) {
-                out.push('(');
-                write(x, Ctx::Top, out, decl);
-                out.push(')');
-            } else {
-                write(x, Ctx::Negated, out, decl);
-            }
+            write(
+                x,
+                Ctx::Negated {
+                    signed: ctx.signed(),
+                },
+                out,
+                decl,
+            );
         }
         Expr::Pow(b, x) => {
             write(b, Ctx::Base, out, decl);

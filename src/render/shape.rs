@@ -1,7 +1,7 @@
 //! How a term reads when printed, as the two-dimensional printers (LaTeX, MathML, Unicode)
 //! all see it: facts they share so that their brackets agree.
 
-use crate::expr::Expr;
+use crate::expr::{Expr, Func};
 use num_traits::Signed;
 
 /// Whether a term prints with a leading minus sign (the shapes [`Expr::unneg`] accepts,
@@ -14,4 +14,32 @@ pub fn reads_negative(e: &Expr) -> bool {
         Expr::Div(a, _) => reads_negative(a),
         _ => false,
     }
+}
+
+/// Whether a term ends in an unbracketed sum, which would swallow whatever follows it.
+pub fn right_open(e: &Expr) -> bool {
+    match e {
+        Expr::Sum(_) => true,
+        Expr::Neg(x) => right_open(x),
+        Expr::Add(xs) | Expr::Mul(xs) => xs.last().is_some_and(right_open),
+        _ => false,
+    }
+}
+
+/// Whether a term is taller than a line of text, so brackets around it should grow.
+pub fn tall(e: &Expr) -> bool {
+    match e {
+        Expr::Num(r) => !r.is_integer(),
+        Expr::Div(_, _) | Expr::Sum(_) | Expr::D(_, _) => true,
+        Expr::Sym(_) | Expr::Idx(_, _) | Expr::Delta(_, _) => false,
+        // An exponent is set small, so only the base counts.
+        Expr::Pow(b, _) => tall(b),
+        Expr::Call(_, a) | Expr::Neg(a) => tall(a),
+        Expr::Add(xs) | Expr::Mul(xs) => xs.iter().any(tall),
+    }
+}
+
+/// `exp(a)` is set as `e` to the power `a` unless `a` is tall or itself holds an exponential.
+pub fn exp_as_power(a: &Expr) -> bool {
+    !tall(a) && !a.any(&mut |s| matches!(s, Expr::Call(Func::Exp, _)))
 }

@@ -21,10 +21,16 @@ const MAX_INPUT_BYTES: usize = 1 << 20;
 const MAX_BRACKETS: usize = 128;
 /// Most `^` operators in one input; `x^x^x^…` recurses once per operator.
 const MAX_POWERS: usize = 512;
-/// Most unary minus signs in a row.
-const MAX_MINUSES: usize = 64;
+/// Most unary minus signs in a row: as many as the depth allows, so that every term within
+/// [`MAX_DEPTH`], `--x` included, prints and parses back.
+const MAX_MINUSES: usize = MAX_DEPTH;
 /// Longest number literal, in digits.
 const MAX_DIGITS: usize = 1000;
+/// Stack for parsing. pest's generated parser recurses through several rules per bracket,
+/// with frames so large in unoptimised builds (some 150 KB a bracket) that even shallow
+/// input can overflow a test thread, so parsing gets a thread of its own with room for the
+/// deepest accepted input several times over.
+const PARSE_STACK_BYTES: usize = 64 << 20;
 
 /// Which index names an expression may use, and the range a bare `sum_k` runs over.
 #[derive(Clone, Copy, Debug)]
@@ -55,39 +61,67 @@ pub fn parse_expr(src: &str) -> Result<Expr, Diagnostic> {
 /// Parse one expression under the given index declarations.
 pub fn parse_expr_in(src: &str, scope: IndexScope) -> Result<Expr, Diagnostic> {
     prescan(src)?;
-    let mut pairs = Grammar::parse(Rule::expr_input, src).map_err(|e| from_pest(src, e))?;
+    on_parser_stack(src, || single(src, scope, Rule::expr_input))
+}
+
+/// Parse the whole of `src` as one expression (`Rule::expr_input`) or variable (`Rule::var_input`).
+fn single(src: &str, scope: IndexScope, rule: Rule) -> Result<Expr, Diagnostic> {
+    let mut pairs = Grammar::parse(rule, src).map_err(|e| from_pest(src, e, false))?;
     let input = pairs
         .next()
         .ok_or_else(|| Diagnostic::at(src, 0, "empty input"))?;
-    let expr = first_inner(input, src)?;
-    Builder {
+    let inner = first_inner(input, src)?;
+    let mut builder = Builder {
         src,
         scope,
         bound: Vec::new(),
+    };
+    if rule == Rule::var_input {
+        builder.variable(inner)
+    } else {
+        builder.expr(inner, 0)
     }
-    .expr(expr, 0)
 }
 
 /// Parse a variable: a symbol or an indexed symbol such as `z_j` or `W_{p,q}`.
 pub fn parse_variable(src: &str, scope: IndexScope) -> Result<Expr, Diagnostic> {
     prescan(src)?;
-    let mut pairs = Grammar::parse(Rule::var_input, src).map_err(|e| from_pest(src, e))?;
-    let input = pairs
-        .next()
-        .ok_or_else(|| Diagnostic::at(src, 0, "empty input"))?;
-    let var = first_inner(input, src)?;
-    Builder {
-        src,
-        scope,
-        bound: Vec::new(),
-    }
-    .variable(var)
+    on_parser_stack(src, || single(src, scope, Rule::var_input))
 }
 
 /// Parse a `.deriv` file.
 pub fn parse_file(src: &str) -> Result<Document, Diagnostic> {
     prescan(src)?;
-    let mut pairs = Grammar::parse(Rule::file, src).map_err(|e| from_pest(src, e))?;
+    on_parser_stack(src, || file_input(src))
+}
+
+/// Run `parse` on a thread of its own with [`PARSE_STACK_BYTES`] of stack.
+fn on_parser_stack<T: Send>(
+    src: &str,
+    parse: impl FnOnce() -> Result<T, Diagnostic> + Send,
+) -> Result<T, Diagnostic> {
+    // Track the literal tokens the parse expected (`,`, `)`, `wrt`) for clearer diagnostics.
+    pest::set_error_detail(true);
+    std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .name("deriv-parser".into())
+            .stack_size(PARSE_STACK_BYTES)
+            .spawn_scoped(scope, parse);
+        match worker {
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(e) => Err(Diagnostic::at(
+                src,
+                0,
+                format!("cannot start the parser: {e}"),
+            )),
+        }
+    })
+}
+
+fn file_input(src: &str) -> Result<Document, Diagnostic> {
+    let mut pairs = Grammar::parse(Rule::file, src).map_err(|e| from_pest(src, e, true))?;
     let file = pairs
         .next()
         .ok_or_else(|| Diagnostic::at(src, 0, "empty input"))?;
@@ -331,21 +365,29 @@ impl Builder<'_, '_> {
         Diagnostic::at(self.src, p.as_span().start(), msg)
     }
 
-    fn deeper(&self, p: &Pair<Rule>, depth: usize) -> Result<usize, Diagnostic> {
-        if depth >= MAX_DEPTH {
+    /// The depth of the children of a node at `depth` that wraps them in `levels` terms;
+    /// an error once the term would nest more than [`MAX_DEPTH`] deep.
+    fn deeper(&self, p: &Pair<Rule>, depth: usize, levels: usize) -> Result<usize, Diagnostic> {
+        if depth + levels >= MAX_DEPTH {
             Err(self.err(
                 p,
                 format!("expression nests more than {MAX_DEPTH} levels deep"),
             ))
         } else {
-            Ok(depth + 1)
+            Ok(depth + levels)
         }
     }
 
+    /// Build the term of `p`, which sits under `depth` enclosing terms. Rules that only pass
+    /// a term through (brackets, a lone factor) do not count; a term that wraps its parts does.
     fn expr(&mut self, p: Pair<Rule>, depth: usize) -> Result<Expr, Diagnostic> {
-        let d = self.deeper(&p, depth)?;
         match p.as_rule() {
             Rule::expr => {
+                let d = if p.clone().into_inner().nth(1).is_some() {
+                    self.deeper(&p, depth, 1)?
+                } else {
+                    depth
+                };
                 let mut it = p.into_inner();
                 let first = it
                     .next()
@@ -378,14 +420,20 @@ impl Builder<'_, '_> {
                     );
                 }
                 let inner = last.ok_or_else(|| self.err(&at, "expected an expression"))?;
-                let mut e = self.expr(inner, d + minuses)?;
+                let d = self.deeper(&at, depth, minuses)?;
+                let mut e = self.expr(inner, d)?;
                 for _ in 0..minuses {
                     e = Expr::neg(e);
                 }
                 Ok(e)
             }
-            Rule::term => self.term(p, d),
+            Rule::term => self.term(p, depth),
             Rule::power => {
+                let d = if p.clone().into_inner().nth(1).is_some() {
+                    self.deeper(&p, depth, 1)?
+                } else {
+                    depth
+                };
                 let mut it = p.into_inner();
                 let base = it
                     .next()
@@ -398,10 +446,11 @@ impl Builder<'_, '_> {
             }
             Rule::paren => {
                 let inner = first_inner(p, self.src)?;
-                self.expr(inner, d)
+                self.expr(inner, depth)
             }
             Rule::number => self.number(&p),
             Rule::call => {
+                let d = self.deeper(&p, depth, 1)?;
                 let mut it = p.clone().into_inner();
                 let name = it
                     .next()
@@ -419,19 +468,40 @@ impl Builder<'_, '_> {
                 Ok(Expr::Delta(self.index(&a)?, self.index(&b)?))
             }
             Rule::derivative => {
+                let d = self.deeper(&p, depth, 1)?;
                 let mut it = p.clone().into_inner();
                 let (f, x) = two(&mut it, self.src, p.as_span().start())?;
                 let f = self.expr(f, d)?;
                 Ok(Expr::d(f, self.variable(x)?))
             }
             Rule::variable => self.variable(p),
-            Rule::sum => self.sum(p, d),
+            Rule::sum => {
+                let d = self.deeper(&p, depth, 1)?;
+                self.sum(p, d)
+            }
             r => Err(self.err(&p, format!("unexpected {r:?}"))),
         }
     }
 
     /// `a*b/c*d` reads left to right: `((a*b)/c)*d`, with runs of `*` kept flat.
-    fn term(&mut self, p: Pair<Rule>, d: usize) -> Result<Expr, Diagnostic> {
+    fn term(&mut self, p: Pair<Rule>, depth: usize) -> Result<Expr, Diagnostic> {
+        // How deep the first factor, the deepest, ends up: each `/` wraps what precedes it,
+        // and a run of two or more factors is a product.
+        let (mut levels, mut run) = (0, 1);
+        for op in p
+            .clone()
+            .into_inner()
+            .filter(|q| q.as_rule() == Rule::mul_op)
+        {
+            if op.as_str() == "*" {
+                run += 1;
+            } else {
+                levels += 1 + usize::from(run > 1);
+                run = 1;
+            }
+        }
+        levels += usize::from(run > 1);
+        let d = self.deeper(&p, depth, levels)?;
         let mut it = p.into_inner();
         let first = it
             .next()
@@ -555,9 +625,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::call | Rule::func_name => "a function call",
         Rule::delta => "`delta(i, j)`",
         Rule::derivative => "`D(f, x)`",
-        Rule::add_op => "`+` or `-`",
-        Rule::mul_op => "`*` or `/`",
-        Rule::pow_op => "`^`",
+        Rule::add_op | Rule::mul_op | Rule::pow_op => "an operator",
         Rule::minus => "`-`",
         Rule::EOI => "the end of the input",
         Rule::title_stmt
@@ -570,36 +638,199 @@ fn describe(rule: Rule) -> Option<&'static str> {
     })
 }
 
-fn from_pest(src: &str, e: pest::error::Error<Rule>) -> Diagnostic {
-    let pos = match e.location {
+/// Literal tokens worth naming when the parse got furthest while expecting them
+/// (operators are named by the rules, as "an operator").
+const PUNCTUATION: [&str; 9] = ["(", ")", ",", "=", "{", "}", "..", "wrt", "in"];
+
+/// How a reserved word is written, for input that uses it wrongly.
+fn usage(word: &str) -> Option<String> {
+    Some(match word {
+        "sum" => "`sum` needs an index and a summand in brackets: `sum_k(…)` or `sum_{k=1}^{n}(…)`"
+            .into(),
+        "delta" => "`delta` takes two indices: `delta(i, j)`".into(),
+        "D" => "`D` takes an expression and a variable: `D(f, x)`".into(),
+        f if Func::from_name(f).is_some() => {
+            format!("`{f}` is a function: write its argument in brackets, `{f}(…)`")
+        }
+        _ => return None,
+    })
+}
+
+/// The project's own words for a pest error; `in_file` when parsing a `.deriv` file,
+/// where input ends line by line.
+fn from_pest(src: &str, e: pest::error::Error<Rule>, in_file: bool) -> Diagnostic {
+    let rule_pos = match e.location {
         pest::error::InputLocation::Pos(p) => p,
         pest::error::InputLocation::Span((p, _)) => p,
+    }
+    .min(src.len());
+    let rules = match &e.variant {
+        pest::error::ErrorVariant::ParsingError { positives, .. } => positives.clone(),
+        pest::error::ErrorVariant::CustomError { message } => {
+            return Diagnostic::at(src, rule_pos, message.clone())
+        }
     };
-    let found = match src[pos.min(src.len())..].chars().next() {
-        None => "the end of the input".to_string(),
-        Some('\n') | Some('\r') => "the end of the line".to_string(),
-        Some(c) => format!("`{c}`"),
+    let found = |pos: usize| {
+        let rest = &src[pos..];
+        let word = &rest[..rest
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(rest.len())];
+        match rest.chars().next() {
+            None => "the end of the input".to_string(),
+            Some('\n') | Some('\r') => "the end of the line".to_string(),
+            Some(_) if !word.is_empty() => format!("`{word}`"),
+            Some(c) => format!("`{c}`"),
+        }
     };
-    let message = match &e.variant {
-        pest::error::ErrorVariant::ParsingError { positives, .. } => {
-            let mut words: Vec<&str> = positives.iter().filter_map(|r| describe(*r)).collect();
-            words.dedup();
-            let mut seen = Vec::new();
-            words.retain(|w| {
-                let new = !seen.contains(w);
-                seen.push(w);
-                new
-            });
-            match words.len() {
-                0 => format!("unexpected {found}"),
-                1 => format!("expected {}, found {found}", words[0]),
-                _ => {
-                    let last = words.pop().unwrap_or_default();
-                    format!("expected {} or {last}, found {found}", words.join(", "))
-                }
+    let line_start = src[..rule_pos].rfind('\n').map_or(0, |i| i + 1);
+    let next = src[rule_pos..].chars().next();
+
+    // The literal tokens the parse expected where it got furthest.
+    let (furthest, tokens) = match e.parse_attempts() {
+        Some(attempts) => (
+            attempts.max_position.min(src.len()),
+            attempts
+                .expected_tokens()
+                .iter()
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>(),
+        ),
+        None => (rule_pos, Vec::new()),
+    };
+    let named = |extra: &[&str]| -> Vec<String> {
+        let mut named: Vec<String> = Vec::new();
+        for t in &tokens {
+            if (PUNCTUATION.contains(&t.as_str()) || extra.contains(&t.as_str()))
+                && !named.contains(t)
+            {
+                named.push(t.clone());
             }
         }
-        pest::error::ErrorVariant::CustomError { message } => message.clone(),
+        named.into_iter().map(|t| format!("`{t}`")).collect()
     };
-    Diagnostic::at(src, pos, message)
+    // Inside a construct, further than the rules say: name the missing token.
+    let further = named(&["^"]);
+    if furthest > rule_pos && !further.is_empty() {
+        return Diagnostic::at(
+            src,
+            furthest,
+            format!("expected {}, found {}", or_list(further), found(furthest)),
+        );
+    }
+
+    // Brackets: an unclosed one at the end of the line, or a closing one with no partner.
+    let mut open: Vec<(usize, char)> = Vec::new();
+    for (i, c) in src[line_start..rule_pos].char_indices() {
+        match c {
+            '(' | '{' => open.push((line_start + i, c)),
+            ')' | '}' => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    match next {
+        None | Some('\n') | Some('\r') => {
+            if let Some(&(at, c)) = open.last() {
+                return Diagnostic::at(src, at, format!("this `{c}` is never closed"));
+            }
+        }
+        Some(c @ (')' | '}')) if open.is_empty() => {
+            return Diagnostic::at(
+                src,
+                rule_pos,
+                format!("`{c}` has no matching opening bracket"),
+            );
+        }
+        Some('"')
+            if !src[rule_pos + 1..]
+                .split(['\n', '\r'])
+                .next()
+                .unwrap_or("")
+                .contains('"') =>
+        {
+            return Diagnostic::at(src, rule_pos, "this `\"` is never closed");
+        }
+        _ => {}
+    }
+
+    // A name where an operator was expected: `foo(x)` or `2x`.
+    let before = &src[line_start..rule_pos];
+    let word_start = before
+        .trim_end_matches(|c: char| c.is_ascii_alphanumeric())
+        .len();
+    let word = &before[word_start..];
+    if next == Some('(') && word.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        let names: Vec<&str> = Func::ALL.iter().map(|f| f.name()).collect();
+        return Diagnostic::at(
+            src,
+            line_start + word_start,
+            format!(
+                "unknown function `{word}`; the functions are {}",
+                names.join(", ")
+            ),
+        );
+    }
+
+    // A reserved word used as a name.
+    let rest = &src[rule_pos..];
+    let word_at = &rest[..rest
+        .find(|c: char| !c.is_ascii_alphanumeric())
+        .unwrap_or(rest.len())];
+    if let Some(how) = usage(word_at) {
+        if !rest[word_at.len()..]
+            .trim_start_matches([' ', '\t'])
+            .starts_with('(')
+            || word_at == "sum"
+        {
+            return Diagnostic::at(src, rule_pos, how);
+        }
+    }
+
+    let statement = rules
+        .iter()
+        .any(|r| matches!(r, Rule::title_stmt | Rule::let_stmt | Rule::derive_stmt));
+    let mut words: Vec<String> = Vec::new();
+    for r in &rules {
+        let w = match (r, describe(*r)) {
+            // A line that is not a statement: only a statement could stand there.
+            (Rule::EOI, _) if statement => continue,
+            (Rule::EOI, _) if in_file => "the end of the line",
+            (_, Some(w)) => w,
+            (_, None) => continue,
+        };
+        if !words.iter().any(|x| x == w) {
+            words.push(w.to_string());
+        }
+    }
+    // Opening brackets start constructs the rules already name ("an expression").
+    let mut tokens_here = if furthest == rule_pos {
+        named(&[])
+    } else {
+        Vec::new()
+    };
+    tokens_here.retain(|t| t != "`(`" && t != "`{`");
+    let operator_only = tokens_here.is_empty();
+    words.extend(tokens_here);
+    let mut message = match words.len() {
+        0 => format!("unexpected {}", found(rule_pos)),
+        _ => format!("expected {}, found {}", or_list(words), found(rule_pos)),
+    };
+    if operator_only
+        && rules.contains(&Rule::mul_op)
+        && next.is_some_and(|c| c.is_ascii_alphanumeric() || c == '(')
+    {
+        message.push_str(" (a product needs `*`, as in `2*x`)");
+    }
+    Diagnostic::at(src, rule_pos, message)
+}
+
+/// `a`, `a or b`, `a, b or c`.
+fn or_list<S: AsRef<str>>(items: Vec<S>) -> String {
+    let items: Vec<&str> = items.iter().map(AsRef::as_ref).collect();
+    match items.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.to_string(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+    }
 }
