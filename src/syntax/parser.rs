@@ -95,6 +95,26 @@ pub fn parse_file(src: &str) -> Result<Document, Diagnostic> {
     on_parser_stack(src, || file_input(src))
 }
 
+/// Deepest nesting parsed on the caller's stack (under 1 MB even in unoptimised builds).
+const INLINE_NESTING: usize = 5;
+
+/// A bound on how deep pest will recurse: brackets and powers, which nest to the right.
+fn nesting(src: &str) -> usize {
+    let (mut depth, mut deepest, mut powers) = (0usize, 0usize, 0usize);
+    for c in src.bytes() {
+        match c {
+            b'(' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b')' | b'}' => depth = depth.saturating_sub(1),
+            b'^' => powers += 1,
+            _ => {}
+        }
+    }
+    deepest + powers
+}
+
 /// Run `parse` on a thread of its own with [`PARSE_STACK_BYTES`] of stack.
 fn on_parser_stack<T: Send>(
     src: &str,
@@ -102,6 +122,10 @@ fn on_parser_stack<T: Send>(
 ) -> Result<T, Diagnostic> {
     // Track the literal tokens the parse expected (`,`, `)`, `wrt`) for clearer diagnostics.
     pest::set_error_detail(true);
+    // Most input is shallow: parse it here, and pay for a thread only for deep input.
+    if nesting(src) <= INLINE_NESTING {
+        return parse();
+    }
     std::thread::scope(|scope| {
         let worker = std::thread::Builder::new()
             .name("deriv-parser".into())
