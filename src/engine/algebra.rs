@@ -34,8 +34,24 @@ pub struct Term {
 #[derive(Debug)]
 pub struct TooLarge;
 
+thread_local! {
+    /// Ring-canonical forms already computed: bases recur across candidates and rounds.
+    static KEYS: std::cell::RefCell<std::collections::HashMap<Expr, Expr>> = Default::default();
+}
+
 fn key_of(e: &Expr) -> Expr {
-    ring::canonical(e, 0).unwrap_or_else(|_| e.clone())
+    if let Some(k) = KEYS.with(|m| m.borrow().get(e).cloned()) {
+        return k;
+    }
+    let k = ring::canonical(e, 0).unwrap_or_else(|_| e.clone());
+    KEYS.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() > 4096 {
+            m.clear();
+        }
+        m.insert(e.clone(), k.clone());
+    });
+    k
 }
 
 impl Term {

@@ -41,7 +41,17 @@ fn first_match<T>(
 /// Apply the shortening identities until none matches; whether anything changed.
 pub fn shorten(d: &mut Driver) -> Result<bool, EngineError> {
     let mut changed = false;
+    // The patterns are inverse pairs and a squared root: look only when one can be there.
+    let inverse_pair = |e: &Expr| match e {
+        Expr::Call(Func::Exp, a) => matches!(**a, Expr::Call(Func::Log, _)),
+        Expr::Call(Func::Log, a) => matches!(**a, Expr::Call(Func::Exp, _)),
+        Expr::Pow(b, _) => matches!(**b, Expr::Call(Func::Sqrt, _)),
+        _ => false,
+    };
     for _ in 0..256 {
+        if !d.current().any(&mut |e| inverse_pair(e)) {
+            break;
+        }
         let ctx = d.ctx().clone();
         let step = first_match(&d.current().clone(), &mut Vec::new(), &mut |e, path| {
             SHORTENING.iter().find_map(|name| {
@@ -72,6 +82,13 @@ pub fn shorten(d: &mut Driver) -> Result<bool, EngineError> {
 
 /// `c*sin(u)^2 + c*cos(u)^2 + …` → `c + …`.
 fn pythagoras(d: &mut Driver) -> Result<bool, EngineError> {
+    let has = |f: Func, e: &Expr| {
+        e.clone()
+            .any(&mut |t| matches!(t, Expr::Call(g, _) if *g == f))
+    };
+    if !has(Func::Sin, d.current()) || !has(Func::Cos, d.current()) {
+        return Ok(false);
+    }
     let found = first_match(&d.current().clone(), &mut Vec::new(), &mut |e, path| {
         let Expr::Add(_) = e else { return None };
         let terms = to_terms(e, false).ok()?;
@@ -141,10 +158,20 @@ fn one(t: &super::algebra::Term) -> super::algebra::Term {
 /// Write σ, tanh and `exp(-u)` with `exp(u)` and keep the result if it is smaller:
 /// this is how `σ(x) - 1/(1 + exp(-x))` is seen to be zero.
 pub fn through_exp(d: &mut Driver) -> Result<(), EngineError> {
-    let has = d
-        .current()
-        .any(&mut |e| matches!(e, Expr::Call(Func::Sigmoid | Func::Tanh, _)));
-    if !has {
+    // Worth a try only when two different exponential-family atoms could cancel
+    // (`sigmoid(x)` beside `exp(-x)` or `sigmoid(-x)`); one alone never does.
+    let mut atoms: Vec<Expr> = Vec::new();
+    d.current().any(&mut |e| {
+        if matches!(e, Expr::Call(Func::Sigmoid | Func::Tanh | Func::Exp, _)) && !atoms.contains(e)
+        {
+            atoms.push(e.clone());
+        }
+        false
+    });
+    let family = atoms
+        .iter()
+        .any(|a| matches!(a, Expr::Call(Func::Sigmoid | Func::Tanh, _)));
+    if !family || atoms.len() < 2 {
         return Ok(());
     }
     let mut trial = d.clone();

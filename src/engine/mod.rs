@@ -116,10 +116,7 @@ impl Driver {
 
     /// Replace the subterm at `path` by a ring-equal term (no step if it is unchanged).
     pub fn ring(&mut self, path: &[usize], new: Expr) -> Result<(), EngineError> {
-        if self
-            .at(path)
-            .is_some_and(|old| old.to_string() == new.to_string() && *old == new)
-        {
+        if self.at(path).is_some_and(|old| *old == new) {
             return Ok(());
         }
         let mut s = Step::new("ring-normalize", path.to_vec());

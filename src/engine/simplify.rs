@@ -50,7 +50,7 @@ pub fn tidy(d: &mut Driver, path: &[usize]) -> Result<(), EngineError> {
             return Ok(());
         };
         if let Some(best) = best_form(&e) {
-            if best.to_string() != e.to_string() {
+            if best != e {
                 d.ring(path, best)?;
             }
         }
@@ -80,13 +80,19 @@ fn region_atoms(e: &Expr, path: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
 /// Candidate forms of a region, smallest first; ties keep the earlier candidate.
 pub fn candidates(e: &Expr) -> Vec<Expr> {
     let mut out = Vec::new();
-    // A constant as a rational function (nested fractions included) is that constant.
-    if let Ok(f) = crate::kernel::ring::normalize(e) {
-        if f.num.is_zero() {
-            out.push(Expr::int(0));
-        } else if let (Some(n), Some(d)) = (f.num.as_constant(), f.den.as_constant()) {
-            if !num_traits::Zero::is_zero(&d) {
-                out.push(Expr::Num(n / d));
+    // Nested fractions that cancel (`1/(1 + 1/e) - e/(e + 1)`) are seen only by the full
+    // rational normal form: worth computing when a sum holds a division.
+    let nested = e.any(&mut |t| {
+        matches!(t, Expr::Add(ts) if ts.iter().any(|u| u.any(&mut |v| matches!(v, Expr::Div(_, _)))))
+    });
+    if nested {
+        if let Ok(f) = crate::kernel::ring::normalize(e) {
+            if f.num.is_zero() {
+                out.push(Expr::int(0));
+            } else if let (Some(n), Some(d)) = (f.num.as_constant(), f.den.as_constant()) {
+                if !num_traits::Zero::is_zero(&d) {
+                    out.push(Expr::Num(n / d));
+                }
             }
         }
     }

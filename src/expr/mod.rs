@@ -176,13 +176,15 @@ impl Expr {
     }
 
     /// The immediate subterms, in order. Positions index into this list.
-    pub fn children(&self) -> Vec<&Expr> {
+    pub fn children(&self) -> Children<'_> {
         match self {
-            Expr::Num(_) | Expr::Sym(_) | Expr::Idx(_, _) | Expr::Delta(_, _) => vec![],
-            Expr::Add(xs) | Expr::Mul(xs) => xs.iter().collect(),
-            Expr::Div(a, b) | Expr::Pow(a, b) | Expr::D(a, b) => vec![a, b],
-            Expr::Neg(a) | Expr::Call(_, a) => vec![a],
-            Expr::Sum(s) => vec![&s.body],
+            Expr::Num(_) | Expr::Sym(_) | Expr::Idx(_, _) | Expr::Delta(_, _) => {
+                Children::List(&[])
+            }
+            Expr::Add(xs) | Expr::Mul(xs) => Children::List(xs),
+            Expr::Div(a, b) | Expr::Pow(a, b) | Expr::D(a, b) => Children::Two(a, b),
+            Expr::Neg(a) | Expr::Call(_, a) => Children::One(a),
+            Expr::Sum(s) => Children::One(&s.body),
         }
     }
 
@@ -205,7 +207,7 @@ impl Expr {
     pub fn at(&self, path: &[usize]) -> Option<&Expr> {
         let mut e = self;
         for &i in path {
-            e = *e.children().get(i)?;
+            e = e.children().get(i)?;
         }
         Some(e)
     }
@@ -242,6 +244,63 @@ impl Expr {
     /// when `any_index` is set.
     pub fn mentions_name(&self, name: &str) -> bool {
         self.any(&mut |e| matches!(e, Expr::Sym(s) | Expr::Idx(s, _) if s == name))
+    }
+}
+
+/// The immediate subterms of a term, without allocating: walks run over every node.
+#[derive(Clone, Copy)]
+pub enum Children<'a> {
+    List(&'a [Expr]),
+    Two(&'a Expr, &'a Expr),
+    One(&'a Expr),
+}
+
+impl<'a> Children<'a> {
+    pub fn len(&self) -> usize {
+        match self {
+            Children::List(xs) => xs.len(),
+            Children::Two(..) => 2,
+            Children::One(_) => 1,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn get(&self, i: usize) -> Option<&'a Expr> {
+        match (self, i) {
+            (Children::List(xs), _) => xs.get(i),
+            (Children::Two(a, _), 0) | (Children::One(a), 0) => Some(a),
+            (Children::Two(_, b), 1) => Some(b),
+            _ => None,
+        }
+    }
+}
+
+impl<'a> IntoIterator for Children<'a> {
+    type Item = &'a Expr;
+    type IntoIter = ChildIter<'a>;
+    fn into_iter(self) -> ChildIter<'a> {
+        ChildIter {
+            children: self,
+            next: 0,
+        }
+    }
+}
+
+/// Iterator over [`Children`].
+pub struct ChildIter<'a> {
+    children: Children<'a>,
+    next: usize,
+}
+
+impl<'a> Iterator for ChildIter<'a> {
+    type Item = &'a Expr;
+    fn next(&mut self) -> Option<&'a Expr> {
+        let c = self.children.get(self.next)?;
+        self.next += 1;
+        Some(c)
     }
 }
 

@@ -291,7 +291,7 @@ fn splice(term: &Expr, path: &[usize], new: Expr) -> Option<Expr> {
     let Some((&first, rest)) = path.split_first() else {
         return Some(new);
     };
-    let child = splice(*term.children().get(first)?, rest, new)?;
+    let child = splice(term.children().get(first)?, rest, new)?;
     let mut out = term.clone();
     *out.child_mut(first)? = child;
     Some(out.reshape())
@@ -308,7 +308,7 @@ fn locate<'a>(
         if let Expr::Sum(s) = e {
             binders.push((s.index.clone(), s.lo.clone(), s.hi.clone()));
         }
-        e = *e
+        e = e
             .children()
             .get(i)
             .ok_or_else(|| KernelError::NoSuchPosition(path.to_vec()))?;

@@ -51,6 +51,10 @@ impl Poly {
         self.0.is_empty()
     }
 
+    fn is_one(&self) -> bool {
+        self.0.len() == 1 && self.0.get(&Vec::new()).is_some_and(|c| c.is_one())
+    }
+
     /// The constant value, if this polynomial is a constant.
     pub fn as_constant(&self) -> Option<Rat> {
         match self.0.len() {
@@ -88,7 +92,18 @@ impl Poly {
         for (m1, c1) in &self.0 {
             for (m2, c2) in &other.0 {
                 let m = mul_monomials(m1, m2)?;
-                let c = out.remove(&m).unwrap_or_else(Rat::zero) + c1 * c2;
+                // Most coefficients are 1: skip the big-rational product then.
+                let product = if c1.is_one() {
+                    c2.clone()
+                } else if c2.is_one() {
+                    c1.clone()
+                } else {
+                    c1 * c2
+                };
+                let c = match out.remove(&m) {
+                    Some(old) => old + product,
+                    None => product,
+                };
                 if !c.is_zero() {
                     out.insert(m, c);
                 }
@@ -98,6 +113,9 @@ impl Poly {
     }
 
     fn pow(&self, k: u32) -> Result<Poly, KernelError> {
+        if k == 1 {
+            return Ok(self.clone());
+        }
         let mut out = Poly::constant(Rat::one());
         for _ in 0..k {
             out = out.mul(self)?;
@@ -148,6 +166,9 @@ impl Frac {
     }
 
     fn mul(&self, o: &Frac) -> Result<Frac, KernelError> {
+        if o.den.is_one() && self.den.is_one() {
+            return Ok(Frac::poly(self.num.mul(&o.num)?));
+        }
         Ok(Frac {
             num: self.num.mul(&o.num)?,
             den: self.den.mul(&o.den)?,
