@@ -240,7 +240,7 @@ impl Bind {
         self
     }
     /// `X`: the sample's variable.
-    fn x(self, g: &mut Gen) -> Bind {
+    fn x(self, g: &Gen) -> Bind {
         let x = g.x.clone();
         self.t("X", x)
     }
@@ -562,27 +562,28 @@ fn ring_identity(g: &mut Gen) -> Built {
             break b;
         }
     };
-    let mut t = || g.term(&atoms, 1);
-    let (p, q, u, v) = (t(), t(), t(), t());
     let (lhs, rhs) = match g.below(5) {
         0 | 1 => expansion(g, &a, &b),
         2 => {
             let e = g.term(&atoms, 3);
             (e.clone(), mirrored(&e))
         }
-        3 => (
-            Expr::Add(vec![
+        3 => {
+            let mut t = || g.term(&atoms, 1);
+            let (p, q, u, v) = (t(), t(), t(), t());
+            let sum_of_quotients = Expr::Add(vec![
                 Expr::div(p.clone(), q.clone()),
                 Expr::div(u.clone(), v.clone()),
-            ]),
-            Expr::div(
-                Expr::Add(vec![
-                    Expr::Mul(vec![p, v.clone()]),
-                    Expr::Mul(vec![u, q.clone()]),
-                ]),
-                Expr::Mul(vec![q, v]),
-            ),
-        ),
+            ]);
+            let numerator = Expr::Add(vec![
+                Expr::Mul(vec![p, v.clone()]),
+                Expr::Mul(vec![u, q.clone()]),
+            ]);
+            (
+                sum_of_quotients,
+                Expr::div(numerator, Expr::Mul(vec![q, v])),
+            )
+        }
         _ => (
             Expr::div(
                 Expr::sub(
