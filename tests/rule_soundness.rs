@@ -498,9 +498,9 @@ impl Gen {
         self.term(&atoms, 2)
     }
 
-    /// A summation range: mostly the declared `1..n`, sometimes narrower; `3..n` is empty
-    /// at n = 2. Never emptier than that: `sum-of-constant` gives `(B - A + 1)*C`, which is
-    /// not the empty sum 0 when B < A - 1 (`sum_{k=4}^{n}` at n = 2).
+    /// A summation range: mostly the declared `1..n`, sometimes narrower or empty at small
+    /// n (`3..n` and `4..n` at n = 2, where `sum-of-constant` needs its range-length
+    /// condition).
     fn range(&mut self) -> (Bound, Bound) {
         let n = || Bound::Sym("n".into());
         self.pick(&[
@@ -509,6 +509,7 @@ impl Gen {
             (Bound::Int(1), n()),
             (Bound::Int(2), n()),
             (Bound::Int(3), n()),
+            (Bound::Int(4), n()),
             (Bound::Int(1), Bound::Int(3)),
         ])
     }
@@ -1048,6 +1049,15 @@ fn guard(c: &Condition) -> Result<Expr, String> {
         Condition::InRange(j, lo, hi) => {
             let hit = Expr::Delta(name("r"), j.clone());
             Expr::div(Expr::int(1), sum("r", (lo.clone(), hi.clone()), hit))
+        }
+        // hi - lo + 1 >= 0 exactly when hi - lo + 2 > 0 (integers).
+        Condition::RangeLength(lo, hi) => {
+            let bound = |b: &Bound| match b {
+                Bound::Int(i) => Expr::int(*i),
+                Bound::Sym(s) => Expr::sym(s),
+            };
+            let length = Expr::Add(vec![bound(hi), Expr::neg(bound(lo)), Expr::int(2)]);
+            Expr::call(Func::Log, length)
         }
         other => return Err(format!("the kernel left `{other}` open")),
     })

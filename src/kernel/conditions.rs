@@ -55,6 +55,12 @@ pub fn decide(ctx: &Context, cond: &Condition, binders: &[(String, Bound, Bound)
                 .is_some_and(|r| r.is_integer() && r.is_positive()),
         ),
         Condition::InRange(j, lo, hi) => in_range(ctx, j, lo, hi, binders),
+        Condition::RangeLength(lo, hi) => match (lo, hi) {
+            (Bound::Int(a), Bound::Int(b)) => verdict(*b >= a - 1),
+            // A range `1..n` is non-empty by the language's convention.
+            (Bound::Int(1), Bound::Sym(_)) => Verdict::Holds,
+            _ => Verdict::Unknown,
+        },
         Condition::Positive(e) => match sign(ctx, e, 0) {
             Sign::Pos => Verdict::Holds,
             Sign::Neg | Sign::Zero => Verdict::Fails,
@@ -106,17 +112,40 @@ fn in_range(
             _ => Verdict::Unknown,
         },
         Index::Name(name) => {
-            let range = binders
-                .iter()
-                .rev()
-                .find(|(b, _, _)| b == name)
-                .map(|(_, l, h)| (l, h))
-                .or_else(|| ctx.range_of(name));
-            match range {
-                Some((l, h)) if l == lo && h == hi => Verdict::Holds,
+            // An index bound by an enclosing sum ranges over that sum's range: the condition
+            // must hold for all of it, and cannot become a hypothesis about a bound name.
+            if let Some((_, l, h)) = binders.iter().rev().find(|(b, _, _)| b == name) {
+                return verdict(includes(lo, hi, l, h) == Some(true));
+            }
+            match ctx.range_of(name) {
+                Some((l, h)) if includes(lo, hi, l, h) == Some(true) => Verdict::Holds,
                 _ => Verdict::Unknown,
             }
         }
+    }
+}
+
+/// Whether a range surely has a term: `a..b` with `a <= b`, or `1..n` by the convention
+/// that a declared size is at least one.
+fn non_empty(lo: &Bound, hi: &Bound) -> bool {
+    match (lo, hi) {
+        (Bound::Int(a), Bound::Int(b)) => a <= b,
+        (Bound::Int(1), Bound::Sym(_)) => true,
+        _ => false,
+    }
+}
+
+/// Whether `inner_lo..inner_hi` lies within `lo..hi`, when that can be decided.
+fn includes(lo: &Bound, hi: &Bound, inner_lo: &Bound, inner_hi: &Bound) -> Option<bool> {
+    let le = |a: &Bound, b: &Bound| match (a, b) {
+        _ if a == b => Some(true),
+        (Bound::Int(x), Bound::Int(y)) => Some(x <= y),
+        _ => None,
+    };
+    match (le(lo, inner_lo), le(inner_hi, hi)) {
+        (Some(true), Some(true)) => Some(true),
+        (Some(false), _) | (_, Some(false)) => Some(false),
+        _ => None,
     }
 }
 
@@ -228,7 +257,9 @@ fn sign(ctx: &Context, e: &Expr, depth: usize) -> Sign {
             }
         }
         Expr::Sum(s) => match sign(ctx, &s.body, d) {
-            Sign::Pos => Sign::Pos,
+            // Positive terms make a positive sum only over a non-empty range.
+            Sign::Pos if non_empty(&s.lo, &s.hi) => Sign::Pos,
+            Sign::Pos => Sign::NonNeg,
             Sign::NonNeg | Sign::Zero => Sign::NonNeg,
             Sign::Neg => Sign::Neg,
             Sign::Unknown => Sign::Unknown,

@@ -333,6 +333,13 @@ fn check_binding_domain(
             Condition::IndexFree(Index::Name(k), _) => {
                 indices.insert(k.clone());
             }
+            Condition::RangeLength(lo, hi) => {
+                for bd in [lo, hi] {
+                    if let Bound::Sym(s) = bd {
+                        bounds.insert(s.clone());
+                    }
+                }
+            }
             Condition::InRange(j, lo, hi) => {
                 if let Index::Name(j) = j {
                     indices.insert(j.clone());
@@ -459,11 +466,14 @@ pub fn instantiate(p: &Expr, b: &Binding) -> Result<Expr, KernelError> {
                     "a summation index must be a name".into(),
                 ));
             };
+            let (lo, hi) = (inst_bound(&s.lo, b)?, inst_bound(&s.hi, b)?);
+            // Printers show the bounds of any range but the usual `1..n`.
+            let explicit_bounds = !(lo == Bound::Int(1) && matches!(hi, Bound::Sym(_)));
             Expr::Sum(Sum {
                 index,
-                lo: inst_bound(&s.lo, b)?,
-                hi: inst_bound(&s.hi, b)?,
-                explicit_bounds: false,
+                lo,
+                hi,
+                explicit_bounds,
                 body: Arc::new(instantiate(&s.body, b)?),
             })
         }
@@ -494,6 +504,9 @@ fn instantiate_condition(c: &Condition, b: &Binding) -> Result<Condition, Kernel
         Condition::FreeOf(x, e) => Condition::FreeOf(instantiate(x, b)?, instantiate(e, b)?),
         Condition::InRange(j, lo, hi) => {
             Condition::InRange(inst_index(j, b)?, inst_bound(lo, b)?, inst_bound(hi, b)?)
+        }
+        Condition::RangeLength(lo, hi) => {
+            Condition::RangeLength(inst_bound(lo, b)?, inst_bound(hi, b)?)
         }
     })
 }

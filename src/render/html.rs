@@ -62,6 +62,7 @@ pub fn formula(f: &Formula) -> String {
                 Rel::Eq => "=",
                 Rel::Ne => "\u{2260}",
                 Rel::Gt => ">",
+                Rel::Ge => "≥",
             };
             row(&format!("{}{}{}", mathml(a), mo(op), mathml(b)))
         }

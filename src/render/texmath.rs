@@ -36,6 +36,7 @@ fn relation(r: Rel) -> &'static str {
         Rel::Eq => "=",
         Rel::Ne => "\\neq",
         Rel::Gt => ">",
+        Rel::Ge => r"\geq",
     }
 }
 

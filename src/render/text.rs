@@ -28,6 +28,7 @@ pub fn formula(f: &Formula) -> String {
                 Rel::Eq => "=",
                 Rel::Ne => "≠",
                 Rel::Gt => ">",
+                Rel::Ge => "≥",
             };
             format!("{} {op} {}", unicode(a), unicode(b))
         }

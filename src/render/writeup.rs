@@ -30,6 +30,7 @@ pub enum Rel {
     Eq,
     Ne,
     Gt,
+    Ge,
 }
 
 /// A formula that the formats typeset.
@@ -259,6 +260,11 @@ pub fn condition(c: &Condition) -> Prose {
             bound_expr(lo),
             bound_expr(hi),
         ))],
+        Condition::RangeLength(lo, hi) => vec![rel(
+            bound_expr(hi),
+            Rel::Ge,
+            Expr::sub(bound_expr(lo), Expr::int(1)),
+        )],
     }
 }
 

@@ -85,6 +85,8 @@ pub enum Condition {
     FreeOf(Expr, Expr),
     /// The index lies in the range `lo..hi`.
     InRange(Index, Bound, Bound),
+    /// The range `lo..hi` has `hi - lo + 1 ≥ 0` terms (it is empty or longer).
+    RangeLength(Bound, Bound),
     /// The term is an integer literal.
     Integer(Expr),
     /// The term is an integer literal of at least 1.
@@ -191,6 +193,7 @@ pub fn parse_condition(text: &str) -> Result<Condition, String> {
             term(e)?,
         ),
         ("in-range", [j, lo, hi]) => Condition::InRange(index(j), bound(lo), bound(hi)),
+        ("range-length", [lo, hi]) => Condition::RangeLength(bound(lo), bound(hi)),
         _ => return Err(format!("unknown condition `{text}`")),
     })
 }
@@ -207,7 +210,7 @@ impl Condition {
             }
             Condition::IndexFree(_, e) => vec![e],
             Condition::FreeOf(x, e) => vec![x, e],
-            Condition::InRange(..) => vec![],
+            Condition::InRange(..) | Condition::RangeLength(..) => vec![],
         }
     }
 }
@@ -221,6 +224,7 @@ impl fmt::Display for Condition {
             Condition::IndexFree(k, e) => write!(f, "{e} does not depend on {k}"),
             Condition::FreeOf(x, e) => write!(f, "{e} does not depend on {x}"),
             Condition::InRange(j, lo, hi) => write!(f, "{j} in {lo}..{hi}"),
+            Condition::RangeLength(lo, hi) => write!(f, "{hi} >= {lo} - 1"),
             Condition::Integer(e) => write!(f, "{e} is an integer"),
             Condition::Natural(e) => write!(f, "{e} is a positive integer"),
         }

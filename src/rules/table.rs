@@ -384,7 +384,11 @@ pub static RULES: &[RuleSpec] = &[
     },
     RuleSpec {
         name: "sum-of-constant",
-        shape: rw("sum_{k=A}^{B}(C)", "(B - A + 1)*C", &["index-free(k, C)"]),
+        shape: rw(
+            "sum_{k=A}^{B}(C)",
+            "(B - A + 1)*C",
+            &["index-free(k, C)", "range-length(A, B)"],
+        ),
         caption: "a sum of equal terms",
         latex: r"\sum_{k=a}^{b} c = (b - a + 1)\,c",
     },

@@ -1,0 +1,66 @@
+//! Side conditions the kernel must refuse rather than carry: regressions found by the
+//! rule-soundness property (a bound index's range, an empty summation range).
+
+use deriv::expr::{Bound, Context, Expr, IndexDecl};
+use deriv::kernel::{rewrite, KernelError, Step};
+use deriv::syntax::{parse_expr_in, IndexScope};
+
+fn ctx() -> Context {
+    Context {
+        indices: vec![IndexDecl {
+            names: vec!["j".into(), "m".into()],
+            lo: Bound::Int(1),
+            hi: Bound::Sym("n".into()),
+        }],
+        ..Context::default()
+    }
+}
+
+fn term(ctx: &Context, s: &str) -> Expr {
+    parse_expr_in(s, IndexScope::Declared(&ctx.indices)).expect("parses")
+}
+
+#[test]
+fn a_delta_collapse_needing_a_bound_index_in_a_narrower_range_is_refused() {
+    let ctx = ctx();
+    // j runs over 1..n outside; collapsing over m in 2..n would drop the j = 1 term.
+    let e = term(&ctx, "sum_j(x_j*sum_{m=2}^{n}(z_m*delta(j,m)))");
+    let step = Step::new("delta-collapse", vec![0, 1]);
+    match rewrite(&ctx, &e, &step) {
+        Err(KernelError::ConditionFails(c)) => assert!(c.to_string().contains("j in 2..n"), "{c}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    // Over the same range it is fine, and no hypothesis is left.
+    let e = term(&ctx, "sum_j(x_j*sum_m(z_m*delta(j,m)))");
+    let (after, open) = rewrite(&ctx, &e, &step).expect("accepted");
+    assert_eq!(after, term(&ctx, "sum_j(x_j*z_j)"));
+    assert!(open.is_empty(), "{open:?}");
+}
+
+#[test]
+fn a_sum_of_constants_over_a_possibly_empty_range_carries_its_length_condition() {
+    let ctx = ctx();
+    let e = term(&ctx, "sum_{m=4}^{n}(c)");
+    let mut step = Step::new("sum-of-constant", vec![]);
+    step.binding.terms.insert("C".into(), Expr::sym("c"));
+    step.binding
+        .indices
+        .insert("k".into(), deriv::expr::Index::Name("m".into()));
+    step.binding.bounds.insert("A".into(), Bound::Int(4));
+    step.binding
+        .bounds
+        .insert("B".into(), Bound::Sym("n".into()));
+    let (_, open) = rewrite(&ctx, &e, &step).expect("accepted under a hypothesis");
+    assert_eq!(
+        open.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+        vec!["n >= 4 - 1"]
+    );
+    // With numbers the kernel decides: 5..3 is empty and has length 0, 5..2 is refused.
+    let e = term(&ctx, "sum_{m=5}^{2}(c)");
+    step.binding.bounds.insert("A".into(), Bound::Int(5));
+    step.binding.bounds.insert("B".into(), Bound::Int(2));
+    assert!(matches!(
+        rewrite(&ctx, &e, &step),
+        Err(KernelError::ConditionFails(_))
+    ));
+}
