@@ -58,7 +58,7 @@ impl Vocabulary {
 
 /// Whether `result` is in textbook form for the input `terms` (a goal and the definitions
 /// it may use): written with their functions and names only (plus `extra` names such as
-/// range symbols) and no larger than `textbook`.
+/// range symbols), without `delta(j,j)`, and no larger than `textbook`.
 pub fn textbook_form(
     terms: &[&Expr],
     extra: &[String],
@@ -78,6 +78,9 @@ pub fn textbook_form(
     }
     if let Some(n) = got.names.difference(&input.names).next() {
         return Err(format!("mentions `{n}`, which the input lacks"));
+    }
+    if result.any(&mut |t| matches!(t, Expr::Delta(a, b) if a == b)) {
+        return Err("keeps a Kronecker delta of an index with itself, which is 1".into());
     }
     if result.size() > textbook.size() {
         return Err(format!(
