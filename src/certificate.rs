@@ -354,7 +354,7 @@ pub fn check(cert: &Certificate) -> Result<Vec<Proof>, Rejection> {
     }
     let ctx = Arc::new(read_context(&cert.context).map_err(whole)?);
     let decls = ctx.indices.clone();
-    let scope = IndexScope::Declared(&decls);
+    let scope = IndexScope::Certificate(&decls);
     let mut proofs = Vec::new();
     for (n, d) in cert.derivations.iter().enumerate() {
         let fail = |step: Option<usize>, reason: String| Rejection {

@@ -124,14 +124,18 @@ pub fn check_numerically(report: &mut Report, lines: &[usize]) -> Result<(), Che
             rule: rule.to_string(),
             error,
         };
+        // Points where a hypothesis of the result fails prove nothing: the guards make
+        // them invalid, so the sampler draws others.
+        let guards = guards(&derived.proof.hypotheses());
         let mut per_step = Vec::new();
         for (i, s) in derived.proof.steps().iter().enumerate() {
-            let opts = step_options(&[s.before(), s.after()]);
-            let summary = numeric::check_equal(&ctx, s.before(), s.after(), &opts)
+            let (before, after) = (guarded(s.before(), &guards), guarded(s.after(), &guards));
+            let opts = step_options(&[&before, &after]);
+            let summary = numeric::check_equal(&ctx, &before, &after, &opts)
                 .map_err(|e| fail(Some(i + 1), &s.step().rule, e.to_string()))?;
             per_step.push(summary);
         }
-        let result = derived.proof.current();
+        let result = &guarded(derived.proof.current(), &guards);
         let opts = numeric::CheckOptions::default();
         let finals = numeric::check_derivative(&ctx, &derived.of, &derived.wrt, result, &opts)
             .map_err(|e| fail(None, "", e.to_string()))?;
@@ -145,6 +149,61 @@ pub fn check_numerically(report: &mut Report, lines: &[usize]) -> Result<(), Che
         };
     }
     Ok(())
+}
+
+/// For each side condition, a term that has no value exactly where the condition fails:
+/// `1/e` for `e != 0`, `log(e)` for `e > 0`, `1/Σ_r δ(r,j)` for `j in lo..hi`.
+fn guards(conditions: &[crate::rules::Condition]) -> Vec<Expr> {
+    use crate::expr::{Bound, Func, Index, Sum};
+    use crate::rules::Condition;
+    let bound = |b: &Bound| match b {
+        Bound::Int(i) => Expr::int(*i),
+        Bound::Sym(s) => Expr::sym(s),
+    };
+    conditions
+        .iter()
+        .filter_map(|c| match c {
+            Condition::NonZero(e) => Some(Expr::div(Expr::int(1), e.clone())),
+            Condition::Positive(e) => Some(Expr::call(Func::Log, e.clone())),
+            Condition::InRange(j, lo, hi) => {
+                let mut avoid = std::collections::BTreeSet::new();
+                if let Index::Name(n) = j {
+                    avoid.insert(n.clone());
+                }
+                let r = crate::expr::fresh_index("r", &avoid);
+                let hits = Expr::Sum(Sum {
+                    index: r.clone(),
+                    lo: lo.clone(),
+                    hi: hi.clone(),
+                    explicit_bounds: true,
+                    body: std::sync::Arc::new(Expr::Delta(Index::Name(r), j.clone())),
+                });
+                Some(Expr::div(Expr::int(1), hits))
+            }
+            Condition::RangeLength(lo, hi) => Some(Expr::call(
+                Func::Log,
+                Expr::Add(vec![bound(hi), Expr::neg(bound(lo)), Expr::int(2)]),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The result of a proof as a term that has a value only where the proof's hypotheses hold,
+/// for numeric comparisons.
+pub fn guarded_result(proof: &Proof) -> Expr {
+    guarded(proof.current(), &guards(&proof.hypotheses()))
+}
+
+/// `e + 0*g1 + 0*g2 + …`: the value of `e` wherever every guard has one.
+fn guarded(e: &Expr, guards: &[Expr]) -> Expr {
+    if guards.is_empty() {
+        return e.clone();
+    }
+    let zeros = guards
+        .iter()
+        .map(|g| Expr::Mul(vec![Expr::int(0), g.clone()]));
+    Expr::Add(std::iter::once(e.clone()).chain(zeros).collect())
 }
 
 fn describe(s: &numeric::CheckSummary) -> String {

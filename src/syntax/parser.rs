@@ -39,13 +39,16 @@ pub enum IndexScope<'a> {
     Any,
     /// Only the declared names (the `.deriv` file convention).
     Declared(&'a [IndexDecl]),
+    /// Any name as an index, bare sums over declared indices only: terms of a certificate,
+    /// which may mention a bound index outside its sum (a summand in a substitution).
+    Certificate(&'a [IndexDecl]),
 }
 
 impl IndexScope<'_> {
     fn range(&self, name: &str) -> Option<(Bound, Bound)> {
         match self {
             IndexScope::Any => Some((Bound::Int(1), Bound::Sym("n".into()))),
-            IndexScope::Declared(decls) => decls
+            IndexScope::Declared(decls) | IndexScope::Certificate(decls) => decls
                 .iter()
                 .find(|d| d.names.iter().any(|n| n == name))
                 .map(|d| (d.lo.clone(), d.hi.clone())),
@@ -564,7 +567,8 @@ impl Builder<'_, '_> {
                 .map(Index::Int)
                 .map_err(|_| self.err(p, "index number is too large"));
         }
-        if self.bound.iter().any(|b| b == s) || self.scope.range(s).is_some() {
+        let lenient = matches!(self.scope, IndexScope::Certificate(_));
+        if lenient || self.bound.iter().any(|b| b == s) || self.scope.range(s).is_some() {
             Ok(Index::Name(s.to_string()))
         } else {
             Err(self.err(
