@@ -137,9 +137,25 @@ fn fold_with(insts: &[(Expr, Expr)], e: &Expr, depth: usize) -> Expr {
     ) {
         return e;
     }
-    let Ok(terms) = to_terms(&e, false) else {
+    let Ok(mut terms) = to_terms(&e, false) else {
         return e;
     };
+    // A definition whose body is a sum folds where its terms stand among a sum's terms:
+    // `sum_k(W_{p,k}*x_k) + b_p - t_p` with `y_p = sum_k(W_{p,k}*x_k) + b_p` is `y_p - t_p`.
+    if matches!(e, Expr::Add(_)) {
+        for (name, body) in insts {
+            let Ok(parts) = to_terms(body, false) else {
+                continue;
+            };
+            if parts.len() < 2 || parts.len() >= terms.len() + 1 {
+                continue;
+            }
+            if let Some(rest) = remove_terms(&terms, &parts) {
+                terms = rest;
+                terms.insert(0, Term::base(name.clone()));
+            }
+        }
+    }
     let monomials: Vec<(Expr, Term)> = insts
         .iter()
         .filter_map(|(name, body)| match to_terms(body, false) {
@@ -150,13 +166,32 @@ fn fold_with(insts: &[(Expr, Expr)], e: &Expr, depth: usize) -> Expr {
         })
         .collect();
     if monomials.is_empty() {
-        return e;
+        return to_expr(&terms);
     }
     let folded: Vec<Term> = terms
         .into_iter()
         .map(|t| fold_term(t, &monomials))
         .collect();
     to_expr(&folded)
+}
+
+/// `terms` without each of `parts` (same bases and coefficient), if all are there.
+fn remove_terms(terms: &[Term], parts: &[Term]) -> Option<Vec<Term>> {
+    let mut rest: Vec<Term> = terms.to_vec();
+    for p in parts {
+        let at = rest
+            .iter()
+            .position(|t| t.coeff == p.coeff && same_bases(t, p))?;
+        rest.remove(at);
+    }
+    Some(rest)
+}
+
+fn same_bases(a: &Term, b: &Term) -> bool {
+    a.factors.len() == b.factors.len()
+        && a.factors
+            .iter()
+            .all(|f| b.factors.iter().any(|g| g.key == f.key && g.exp == f.exp))
 }
 
 /// Divide out monomial definitions while one divides the term.

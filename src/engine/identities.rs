@@ -9,7 +9,12 @@ use crate::kernel::{decide, Step, Verdict};
 use crate::rules::{self, matching::match_pattern, Condition, RuleBody};
 
 /// Rules that only ever shorten a term, applied wherever they match.
-const SHORTENING: &[&str] = &["exp-of-log", "log-of-exp", "sqrt-squared"];
+const SHORTENING: &[&str] = &[
+    "exp-of-log",
+    "log-of-exp",
+    "sqrt-squared",
+    "delta-same-index",
+];
 
 fn lhs_of(name: &str) -> Option<&'static Expr> {
     match &rules::rule(name)?.body {
@@ -46,6 +51,7 @@ pub fn shorten(d: &mut Driver) -> Result<bool, EngineError> {
         Expr::Call(Func::Exp, a) => matches!(**a, Expr::Call(Func::Log, _)),
         Expr::Call(Func::Log, a) => matches!(**a, Expr::Call(Func::Exp, _)),
         Expr::Pow(b, _) => matches!(**b, Expr::Call(Func::Sqrt, _)),
+        Expr::Delta(a, b) => a == b,
         _ => false,
     };
     for _ in 0..256 {
@@ -56,10 +62,11 @@ pub fn shorten(d: &mut Driver) -> Result<bool, EngineError> {
         let step = first_match(&d.current().clone(), &mut Vec::new(), &mut |e, path| {
             SHORTENING.iter().find_map(|name| {
                 let b = match_pattern(lhs_of(name)?, e)?;
-                let u = b.terms.get("U")?;
-                let positive = decide(&ctx, &Condition::Positive(u.clone()), &[]);
-                if *name != "log-of-exp" && positive == Verdict::Fails {
-                    return None;
+                if let Some(u) = b.terms.get("U") {
+                    let positive = decide(&ctx, &Condition::Positive(u.clone()), &[]);
+                    if *name != "log-of-exp" && positive == Verdict::Fails {
+                        return None;
+                    }
                 }
                 let mut s = Step::new(name, path.to_vec());
                 s.binding = b;
