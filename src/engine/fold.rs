@@ -378,22 +378,24 @@ fn unpower(d: &mut Driver) -> Result<(), EngineError> {
     Ok(())
 }
 
-/// An `exp(…)` whose argument is a product with one `log(u)` factor: `(path, u, rest)`.
+/// An `exp(…)` whose argument is one term with a single `log(u)` factor, such as
+/// `x*log(x)`, `-x*log(x)` or `log(x)/x`: `(path, u, the rest)`.
 fn find_exp_log(e: &Expr) -> Option<(Vec<usize>, Expr, Expr)> {
     if let Expr::Call(Func::Exp, arg) = e {
-        if let Expr::Mul(fs) = &**arg {
-            let logs: Vec<usize> = (0..fs.len())
-                .filter(|&i| matches!(fs[i], Expr::Call(Func::Log, _)))
-                .collect();
-            if let [i] = logs.as_slice() {
-                if let Expr::Call(Func::Log, u) = &fs[*i] {
-                    let rest: Vec<Expr> = fs
-                        .iter()
-                        .enumerate()
-                        .filter(|(j, _)| j != i)
-                        .map(|(_, f)| f.clone())
-                        .collect();
-                    return Some((vec![], (**u).clone(), Expr::mul(rest)));
+        if let Ok(terms) = to_terms(arg, false) {
+            if let [t] = terms.as_slice() {
+                let logs: Vec<usize> = (0..t.factors.len())
+                    .filter(|&i| {
+                        t.factors[i].exp == 1
+                            && matches!(t.factors[i].base, Expr::Call(Func::Log, _))
+                    })
+                    .collect();
+                if let [i] = logs.as_slice() {
+                    if let Expr::Call(Func::Log, u) = &t.factors[*i].base {
+                        let mut rest = t.clone();
+                        rest.factors.remove(*i);
+                        return Some((vec![], (**u).clone(), super::algebra::term_expr(&rest)));
+                    }
                 }
             }
         }
