@@ -41,7 +41,8 @@ pub enum Command {
     },
     /// Differentiate one expression and print the simplified derivative.
     Diff {
-        /// The expression, e.g. 'sigmoid(x)'. Any identifier used as an index ranges over 1..n.
+        /// The expression, e.g. 'sigmoid(x)', or `-` for standard input. Any identifier used
+        /// as an index ranges over 1..n.
         #[arg(allow_hyphen_values = true)]
         expr: String,
         /// The variable to differentiate with respect to, e.g. `x` or `z_j`.
@@ -61,7 +62,7 @@ pub enum Command {
     },
     /// Print the LaTeX of an expression.
     Latex {
-        /// The expression, e.g. 'exp(z_i)/sum_k(exp(z_k))'.
+        /// The expression, e.g. 'exp(z_i)/sum_k(exp(z_k))', or `-` for standard input.
         #[arg(allow_hyphen_values = true)]
         expr: String,
     },
@@ -313,7 +314,12 @@ fn derive_report(doc: &Document, origin: &str) -> Result<crate::report::Report, 
     })
 }
 
+/// Parse an expression argument; `-` reads the expression from standard input.
 fn parse_arg(src: &str, origin: &str) -> Result<Expr, Failure> {
+    if src == "-" {
+        let (text, stdin) = read_input("-")?;
+        return Ok(syntax::parse_expr(text.trim_end()).map_err(|d| d.with_origin(&stdin))?);
+    }
     Ok(syntax::parse_expr(src).map_err(|d| d.with_origin(origin))?)
 }
 
