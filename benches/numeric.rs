@@ -4,6 +4,7 @@
 //! checks against the derivation itself (engine and kernel), also in the same run.
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use deriv::expr::Expr;
 use deriv::numeric::{check_derivative, check_equal, reference, CheckOptions, Kernel};
 use deriv::syntax::{parse_expr, parse_file, parse_variable, IndexScope};
 use std::hint::black_box;
@@ -132,6 +133,25 @@ fn seed_run(c: &mut Criterion) {
     group.sample_size(20);
     group.bench_function("derive_document (engine + kernel)", |b| {
         b.iter(|| deriv::report::derive_document(black_box(&doc)).expect("the seed derives"))
+    });
+    let ctx = report.context.clone();
+    let steps: Vec<Vec<(&Expr, &Expr, &str)>> = report
+        .goals
+        .iter()
+        .map(|g| {
+            g.proof
+                .steps()
+                .iter()
+                .map(|s| (s.before(), s.after(), s.step().rule.as_str()))
+                .collect()
+        })
+        .collect();
+    group.bench_function("check_steps (every step)", |b| {
+        b.iter(|| {
+            for goal in &steps {
+                deriv::report::check_steps(&ctx, black_box(goal)).expect("the steps hold");
+            }
+        })
     });
     group.bench_function("check_numerically (every step and result)", |b| {
         b.iter_batched_ref(

@@ -111,6 +111,60 @@ fn step_options(terms: &[&Expr]) -> numeric::CheckOptions {
     }
 }
 
+/// A step that failed its numeric check.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepFailure {
+    /// The step, from one.
+    pub step: usize,
+    pub rule: String,
+    pub error: String,
+}
+
+impl std::fmt::Display for StepFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "step {} ({}): {}", self.step, self.rule, self.error)
+    }
+}
+
+/// Check steps `before = after` (each with its rule's name) numerically: each at ≥ 8 valid
+/// points, at every n in 2..=6 when indexed, exactly where both sides are rational. Steps
+/// that continue one another (one's `after` is the next one's `before`) are checked as one
+/// chain, sharing sample points and evaluations; a step that does not continue the one
+/// before starts a new chain. Returns the combined summary, or the first failing step.
+pub fn check_steps(
+    ctx: &Context,
+    steps: &[(&Expr, &Expr, &str)],
+) -> Result<numeric::CheckSummary, StepFailure> {
+    let mut per_step = Vec::with_capacity(steps.len());
+    let mut start = 0;
+    while start < steps.len() {
+        let mut end = start + 1;
+        while end < steps.len() && steps[end].0 == steps[end - 1].1 {
+            end += 1;
+        }
+        let chain = &steps[start..end];
+        let terms: Vec<&Expr> = chain
+            .iter()
+            .map(|s| s.0)
+            .chain(chain.last().map(|s| s.1))
+            .collect();
+        let summaries = numeric::check_chain(ctx, &terms, &step_options(&terms)).map_err(|e| {
+            let step = start + e.step;
+            StepFailure {
+                step: step + 1,
+                rule: steps.get(step).map_or("", |s| s.2).to_string(),
+                error: e.error.to_string(),
+            }
+        })?;
+        per_step.extend(summaries);
+        start = end;
+    }
+    Ok(numeric::CheckSummary::combine(
+        "the other side of each step",
+        &per_step,
+    ))
+}
+
 /// Check every step of every goal numerically, and every result against dual numbers,
 /// finite differences and the matching reference kernels; fill in `checks`.
 pub fn check_numerically(report: &mut Report, lines: &[usize]) -> Result<(), CheckFailure> {
@@ -124,13 +178,13 @@ pub fn check_numerically(report: &mut Report, lines: &[usize]) -> Result<(), Che
             rule: rule.to_string(),
             error,
         };
-        let mut per_step = Vec::new();
-        for (i, s) in derived.proof.steps().iter().enumerate() {
-            let opts = step_options(&[s.before(), s.after()]);
-            let summary = numeric::check_equal(&ctx, s.before(), s.after(), &opts)
-                .map_err(|e| fail(Some(i + 1), &s.step().rule, e.to_string()))?;
-            per_step.push(summary);
-        }
+        let steps: Vec<(&Expr, &Expr, &str)> = derived
+            .proof
+            .steps()
+            .iter()
+            .map(|s| (s.before(), s.after(), s.step().rule.as_str()))
+            .collect();
+        let steps = check_steps(&ctx, &steps).map_err(|f| fail(Some(f.step), &f.rule, f.error))?;
         let result = derived.proof.current();
         let opts = numeric::CheckOptions::default();
         let finals = numeric::check_derivative(&ctx, &derived.of, &derived.wrt, result, &opts)
@@ -138,7 +192,6 @@ pub fn check_numerically(report: &mut Report, lines: &[usize]) -> Result<(), Che
         let references =
             numeric::cross_check_with_references(&ctx, &derived.of, &derived.wrt, result, &opts)
                 .map_err(|e| fail(None, "", e.to_string()))?;
-        let steps = numeric::CheckSummary::combine("the other side of each step", &per_step);
         derived.checks = Checks {
             json: serde_json::json!({ "steps": steps, "result": finals, "references": references }),
             summary: summary_line(&steps, &finals, &references),

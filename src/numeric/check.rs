@@ -3,7 +3,8 @@
 //! finite differences and dual numbers. Each check returns a serialisable summary of
 //! what was compared, or an error that names the point where it failed.
 
-use super::eval::{eval_dual, eval_exact, eval_f64, is_rational, resolve_variable, EvalError};
+use super::chain::check_chain;
+use super::eval::{eval_dual, eval_f64, resolve_variable, EvalError};
 use super::point::Point;
 use super::sample::Sampler;
 use super::stack::guarded;
@@ -17,7 +18,7 @@ pub const FD_EPS: f64 = 1e-6;
 pub const FD_ATOL: f64 = 1e-5;
 pub const FD_RTOL: f64 = 1e-3;
 /// How many candidate points may be drawn per point wanted before giving up.
-const ATTEMPTS_PER_POINT: usize = 64;
+pub(crate) const ATTEMPTS_PER_POINT: usize = 64;
 
 /// How many points to check, and where to start the random stream.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,6 +140,17 @@ pub(crate) fn invalid_or_fail<T>(
     }
 }
 
+/// The sizes n to check at: `opts.n_min..=opts.n_max` when the terms have sizes, else none.
+pub(crate) fn sizes(sampler: &Sampler, opts: &CheckOptions) -> Vec<Option<i64>> {
+    if sampler.is_indexed() {
+        let lo = opts.n_min.clamp(1, 64);
+        let hi = opts.n_max.clamp(lo, 64);
+        (lo..=hi).map(Some).collect()
+    } else {
+        vec![None]
+    }
+}
+
 /// Visit `opts.points` valid points for each size n (when the terms have sizes),
 /// discarding points that break a hypothesis or that `visit` finds invalid.
 pub(crate) fn for_each_point(
@@ -146,13 +158,7 @@ pub(crate) fn for_each_point(
     opts: &CheckOptions,
     mut visit: impl FnMut(&mut Point) -> Result<Outcome, CheckError>,
 ) -> Result<Coverage, CheckError> {
-    let sizes: Vec<Option<i64>> = if sampler.is_indexed() {
-        let lo = opts.n_min.clamp(1, 64);
-        let hi = opts.n_max.clamp(lo, 64);
-        (lo..=hi).map(Some).collect()
-    } else {
-        vec![None]
-    };
+    let sizes = sizes(sampler, opts);
     let wanted = opts.points.max(1);
     let mut coverage = Coverage {
         points: 0,
@@ -204,71 +210,10 @@ pub fn check_equal(
     rhs: &Expr,
     opts: &CheckOptions,
 ) -> Result<CheckSummary, CheckError> {
-    guarded(ctx, &[lhs, rhs], || {
-        let sampler = Sampler::new(ctx, &[lhs, rhs], opts.seed)?;
-        let rational = is_rational(ctx, lhs) && is_rational(ctx, rhs);
-        let mut all_exact = rational;
-        let mut max_rel = 0.0f64;
-        let coverage = for_each_point(&sampler, opts, |point| {
-            if rational {
-                match (eval_exact(ctx, lhs, point), eval_exact(ctx, rhs, point)) {
-                    (Ok(a), Ok(b)) if a == b => return Ok(Outcome::Counted),
-                    (Ok(a), Ok(b)) => {
-                        let (fa, fb) = (to_f64(&a), to_f64(&b));
-                        return Err(CheckError::Mismatch {
-                            what: "the two sides differ exactly".into(),
-                            lhs: a.to_string(),
-                            rhs: b.to_string(),
-                            rel_error: rel_error(fa, fb),
-                            point: point.describe(),
-                        });
-                    }
-                    (Err(e), _) | (_, Err(e)) if e.is_invalid_point() => {
-                        return Ok(Outcome::Invalid(e.to_string()))
-                    }
-                    // Too large (or not rational after all) for exact arithmetic: fall back to f64.
-                    _ => all_exact = false,
-                }
-            }
-            let a = match invalid_or_fail(eval_f64(ctx, lhs, point))? {
-                Ok(v) => v,
-                Err(o) => return Ok(o),
-            };
-            let b = match invalid_or_fail(eval_f64(ctx, rhs, point))? {
-                Ok(v) => v,
-                Err(o) => return Ok(o),
-            };
-            let err = rel_error(a, b);
-            if err > REL_TOLERANCE {
-                return Err(CheckError::Mismatch {
-                    what: "the two sides differ".into(),
-                    lhs: a.to_string(),
-                    rhs: b.to_string(),
-                    rel_error: err,
-                    point: point.describe(),
-                });
-            }
-            max_rel = max_rel.max(err);
-            Ok(Outcome::Counted)
-        })?;
-        Ok(CheckSummary {
-            against: "the other side of the step".into(),
-            points: coverage.points,
-            n_values: coverage.n_values,
-            max_rel_error: max_rel,
-            exact: all_exact,
-            tolerance: if all_exact {
-                "exact".into()
-            } else {
-                format!("rel {REL_TOLERANCE:e}")
-            },
-            rejected: coverage.rejected,
-        })
-    })
-}
-
-fn to_f64(q: &crate::expr::Rat) -> f64 {
-    num_traits::ToPrimitive::to_f64(q).unwrap_or(f64::NAN)
+    let mut summaries = check_chain(ctx, &[lhs, rhs], opts).map_err(|e| e.error)?;
+    summaries
+        .pop()
+        .ok_or_else(|| EvalError::Unsupported("nothing was compared".into()).into())
 }
 
 /// Check that `result` is the derivative of `of` with respect to `wrt` (a symbol, or an

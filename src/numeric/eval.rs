@@ -78,6 +78,28 @@ pub fn eval_dual(
     })
 }
 
+/// Several terms evaluated at one point, sharing the values of defined names: a chain of
+/// step terms mentions `a_i` in most of its terms, computed here once per index.
+pub(crate) struct AtPoint<'a, T: Number> {
+    ev: Evaluator<'a, T>,
+}
+
+impl<'a, T: Number> AtPoint<'a, T> {
+    pub fn new(ctx: &'a Context, point: &'a Point) -> Self {
+        AtPoint {
+            ev: Evaluator::new(ctx, point, None),
+        }
+    }
+
+    /// The value of `e`; each term gets the work and depth bounds of a fresh evaluation.
+    pub fn eval(&mut self, e: &Expr) -> Result<T, EvalError> {
+        self.ev.bound.clear();
+        self.ev.work = 0;
+        self.ev.depth = 0;
+        self.ev.eval(e)
+    }
+}
+
 /// The concrete variable a (possibly indexed) variable term names at `point`.
 pub fn resolve_variable(ctx: &Context, x: &Expr, point: &Point) -> Result<Variable, EvalError> {
     Evaluator::<f64>::new(ctx, point, None).variable(x)
