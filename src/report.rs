@@ -187,11 +187,11 @@ pub fn check_numerically(report: &mut Report, lines: &[usize]) -> Result<(), Che
         let steps = check_steps(&ctx, &steps).map_err(|f| fail(Some(f.step), &f.rule, f.error))?;
         let result = derived.proof.current();
         let opts = numeric::CheckOptions::default();
-        let finals = numeric::check_derivative(&ctx, &derived.of, &derived.wrt, result, &opts)
+        let numeric::ResultChecks {
+            derivative: finals,
+            references,
+        } = numeric::check_result(&ctx, &derived.of, &derived.wrt, result, &opts)
             .map_err(|e| fail(None, "", e.to_string()))?;
-        let references =
-            numeric::cross_check_with_references(&ctx, &derived.of, &derived.wrt, result, &opts)
-                .map_err(|e| fail(None, "", e.to_string()))?;
         derived.checks = Checks {
             json: serde_json::json!({ "steps": steps, "result": finals, "references": references }),
             summary: summary_line(&steps, &finals, &references),

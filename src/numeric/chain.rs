@@ -10,8 +10,9 @@ use super::check::{
     ATTEMPTS_PER_POINT, REL_TOLERANCE,
 };
 use super::eval::{is_rational, AtPoint, EvalError};
+use super::number::rat_to_f64;
 use super::point::Point;
-use super::sample::Sampler;
+use super::sample::{Candidate, Sampler};
 use super::stack::guarded;
 use crate::expr::{Context, Expr, Rat};
 
@@ -100,7 +101,7 @@ impl AtOnePoint<'_> {
             match (self.exact(s), self.exact(s + 1)) {
                 (Ok(a), Ok(b)) if a == b => return Ok(Outcome::Counted),
                 (Ok(a), Ok(b)) => {
-                    let f = |q: &Rat| num_traits::ToPrimitive::to_f64(q).unwrap_or(f64::NAN);
+                    let f = |q: &Rat| rat_to_f64(q).unwrap_or(f64::NAN);
                     return Err(CheckError::Mismatch {
                         what: "the two sides differ exactly".into(),
                         lhs: a.to_string(),
@@ -205,22 +206,22 @@ fn chain_here(
                 step: first,
                 error: e.into(),
             };
-            let drawn = sampler.draw(n, p, attempt).map_err(at_first)?;
+            let drawn = sampler.candidate(n, p, attempt).map_err(at_first)?;
             attempt += 1;
-            let discard = |tallies: &mut [Tally], why: String| {
-                for &s in &offered {
-                    tallies[s].rejected += 1;
-                    tallies[s].reason = why.clone();
+            let point = match drawn {
+                Candidate::Valid(point) => point,
+                other => {
+                    let why = match other {
+                        Candidate::Violates(why) => why,
+                        _ => "an index range is empty".into(),
+                    };
+                    for &s in &offered {
+                        tallies[s].rejected += 1;
+                        tallies[s].reason = why.clone();
+                    }
+                    continue;
                 }
             };
-            let Some(point) = drawn else {
-                discard(&mut tallies, "an index range is empty".into());
-                continue;
-            };
-            if let Some(why) = sampler.violated_hypothesis(&point).map_err(at_first)? {
-                discard(&mut tallies, why);
-                continue;
-            }
             let mut at = AtOnePoint {
                 terms,
                 point: &point,

@@ -6,7 +6,8 @@
 use super::chain::check_chain;
 use super::eval::{eval_dual, eval_f64, resolve_variable, EvalError};
 use super::point::Point;
-use super::sample::Sampler;
+use super::recognise::references_at;
+use super::sample::{Candidate, Sampler};
 use super::stack::guarded;
 use crate::expr::{Context, Expr};
 use serde::{Deserialize, Serialize};
@@ -177,18 +178,21 @@ pub(crate) fn for_each_point(
                     reason,
                 });
             }
-            let drawn = sampler.draw(n, accepted, attempt)?;
+            let drawn = sampler.candidate(n, accepted, attempt)?;
             attempt += 1;
-            let Some(mut point) = drawn else {
-                reason = "an index range is empty".into();
-                coverage.rejected += 1;
-                continue;
+            let mut point = match drawn {
+                Candidate::Valid(point) => point,
+                Candidate::Empty => {
+                    reason = "an index range is empty".into();
+                    coverage.rejected += 1;
+                    continue;
+                }
+                Candidate::Violates(why) => {
+                    reason = why;
+                    coverage.rejected += 1;
+                    continue;
+                }
             };
-            if let Some(why) = sampler.violated_hypothesis(&point)? {
-                reason = why;
-                coverage.rejected += 1;
-                continue;
-            }
             match visit(&mut point)? {
                 Outcome::Counted => accepted += 1,
                 Outcome::Invalid(why) => {
@@ -228,80 +232,120 @@ pub fn check_derivative(
     opts: &CheckOptions,
 ) -> Result<Vec<CheckSummary>, CheckError> {
     guarded(ctx, &[of, wrt, result], || {
-        if !wrt.is_variable() {
-            return Err(EvalError::Unsupported(format!(
-                "cannot differentiate with respect to `{wrt}`"
-            ))
-            .into());
-        }
         let sampler = Sampler::new(ctx, &[of, wrt, result], opts.seed)?;
-        let (mut max_dual, mut max_fd) = (0.0f64, 0.0f64);
-        let coverage = for_each_point(&sampler, opts, |point| {
-            let var = resolve_variable(ctx, wrt, point)?;
-            let claimed = match invalid_or_fail(eval_f64(ctx, result, point))? {
-                Ok(v) => v,
-                Err(o) => return Ok(o),
-            };
-            let dual = match invalid_or_fail(eval_dual(ctx, of, point, &var))? {
-                Ok(d) => d.derivative,
-                Err(o) => return Ok(o),
-            };
-            let x = point.get(&var).unwrap_or(0.0);
-            let shifted = |h: f64| {
-                let mut q = point.clone();
-                q.set(&var, x + h);
-                eval_f64(ctx, of, &q)
-            };
-            let (plus, minus) = match (
-                invalid_or_fail(shifted(FD_EPS))?,
-                invalid_or_fail(shifted(-FD_EPS))?,
-            ) {
-                (Ok(p), Ok(m)) => (p, m),
-                (Err(o), _) | (_, Err(o)) => return Ok(o),
-            };
-            let fd = (plus - minus) / (2.0 * FD_EPS);
-            let err = rel_error(claimed, dual);
-            if err > REL_TOLERANCE {
-                return Err(mismatch(
-                    "the result differs from the dual-number derivative",
-                    claimed,
-                    dual,
-                    err,
-                    point,
-                ));
-            }
-            if (claimed - fd).abs() > FD_ATOL + FD_RTOL * fd.abs() {
-                let e = rel_error(claimed, fd);
-                return Err(mismatch(
-                    "the result differs from central finite differences",
-                    claimed,
-                    fd,
-                    e,
-                    point,
-                ));
-            }
-            max_dual = max_dual.max(err);
-            max_fd = max_fd.max(rel_error(claimed, fd));
-            Ok(Outcome::Counted)
-        })?;
-        let summary = |against: &str, max_rel_error: f64, tolerance: String| CheckSummary {
-            against: against.into(),
-            points: coverage.points,
-            n_values: coverage.n_values.clone(),
-            max_rel_error,
-            exact: false,
-            tolerance,
-            rejected: coverage.rejected,
-        };
-        Ok(vec![
-            summary("dual numbers", max_dual, format!("rel {REL_TOLERANCE:e}")),
-            summary(
-                "finite differences",
-                max_fd,
-                format!("eps {FD_EPS:e}, atol {FD_ATOL:e} + rtol {FD_RTOL:e}"),
-            ),
-        ])
+        derivative_at(ctx, of, wrt, result, opts, &sampler)
     })
+}
+
+/// What [`check_result`] found: the result against dual numbers and finite differences
+/// ([`check_derivative`]), and against every matching reference kernel
+/// ([`cross_check_with_references`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResultChecks {
+    pub derivative: Vec<CheckSummary>,
+    pub references: Vec<CheckSummary>,
+}
+
+/// [`check_derivative`] and [`cross_check_with_references`] together, at the same points
+/// as each would use alone, each point drawn once for both.
+pub fn check_result(
+    ctx: &Context,
+    of: &Expr,
+    wrt: &Expr,
+    result: &Expr,
+    opts: &CheckOptions,
+) -> Result<ResultChecks, CheckError> {
+    guarded(ctx, &[of, wrt, result], || {
+        let sampler = Sampler::new(ctx, &[of, wrt, result], opts.seed)?;
+        Ok(ResultChecks {
+            derivative: derivative_at(ctx, of, wrt, result, opts, &sampler)?,
+            references: references_at(ctx, of, wrt, result, opts, &sampler)?,
+        })
+    })
+}
+
+/// [`check_derivative`] at the points of `sampler` (made for `[of, wrt, result]`).
+fn derivative_at(
+    ctx: &Context,
+    of: &Expr,
+    wrt: &Expr,
+    result: &Expr,
+    opts: &CheckOptions,
+    sampler: &Sampler,
+) -> Result<Vec<CheckSummary>, CheckError> {
+    if !wrt.is_variable() {
+        return Err(EvalError::Unsupported(format!(
+            "cannot differentiate with respect to `{wrt}`"
+        ))
+        .into());
+    }
+    let (mut max_dual, mut max_fd) = (0.0f64, 0.0f64);
+    let coverage = for_each_point(sampler, opts, |point| {
+        let var = resolve_variable(ctx, wrt, point)?;
+        let claimed = match invalid_or_fail(eval_f64(ctx, result, point))? {
+            Ok(v) => v,
+            Err(o) => return Ok(o),
+        };
+        let dual = match invalid_or_fail(eval_dual(ctx, of, point, &var))? {
+            Ok(d) => d.derivative,
+            Err(o) => return Ok(o),
+        };
+        let x = point.get(&var).unwrap_or(0.0);
+        let original = point.value(&var.name, &var.indices).cloned();
+        let mut shifted = |h: f64| {
+            point.set(&var, x + h);
+            eval_f64(ctx, of, point)
+        };
+        let (plus, minus) = (shifted(FD_EPS), shifted(-FD_EPS));
+        if let Some(v) = original {
+            point.set_value(&var, v);
+        }
+        let (plus, minus) = match (invalid_or_fail(plus)?, invalid_or_fail(minus)?) {
+            (Ok(p), Ok(m)) => (p, m),
+            (Err(o), _) | (_, Err(o)) => return Ok(o),
+        };
+        let fd = (plus - minus) / (2.0 * FD_EPS);
+        let err = rel_error(claimed, dual);
+        if err > REL_TOLERANCE {
+            return Err(mismatch(
+                "the result differs from the dual-number derivative",
+                claimed,
+                dual,
+                err,
+                point,
+            ));
+        }
+        if (claimed - fd).abs() > FD_ATOL + FD_RTOL * fd.abs() {
+            let e = rel_error(claimed, fd);
+            return Err(mismatch(
+                "the result differs from central finite differences",
+                claimed,
+                fd,
+                e,
+                point,
+            ));
+        }
+        max_dual = max_dual.max(err);
+        max_fd = max_fd.max(rel_error(claimed, fd));
+        Ok(Outcome::Counted)
+    })?;
+    let summary = |against: &str, max_rel_error: f64, tolerance: String| CheckSummary {
+        against: against.into(),
+        points: coverage.points,
+        n_values: coverage.n_values.clone(),
+        max_rel_error,
+        exact: false,
+        tolerance,
+        rejected: coverage.rejected,
+    };
+    Ok(vec![
+        summary("dual numbers", max_dual, format!("rel {REL_TOLERANCE:e}")),
+        summary(
+            "finite differences",
+            max_fd,
+            format!("eps {FD_EPS:e}, atol {FD_ATOL:e} + rtol {FD_RTOL:e}"),
+        ),
+    ])
 }
 
 pub(crate) fn mismatch(what: &str, a: f64, b: f64, rel_error: f64, point: &Point) -> CheckError {

@@ -93,7 +93,14 @@ impl<'a, T: Number> AtPoint<'a, T> {
 
     /// The value of `e`; each term gets the work and depth bounds of a fresh evaluation.
     pub fn eval(&mut self, e: &Expr) -> Result<T, EvalError> {
+        self.eval_with(e, &[])
+    }
+
+    /// The value of `e` with the free indices `indices` bound to values (they take
+    /// precedence over the point's own values of those indices).
+    pub fn eval_with(&mut self, e: &Expr, indices: &[(String, i64)]) -> Result<T, EvalError> {
         self.ev.bound.clear();
+        self.ev.bound.extend_from_slice(indices);
         self.ev.work = 0;
         self.ev.depth = 0;
         self.ev.eval(e)

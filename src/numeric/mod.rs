@@ -37,8 +37,8 @@ mod stack;
 
 pub use chain::{check_chain, ChainError};
 pub use check::{
-    check_derivative, check_equal, rel_error, CheckError, CheckOptions, CheckSummary, FD_ATOL,
-    FD_EPS, FD_RTOL, REL_TOLERANCE,
+    check_derivative, check_equal, check_result, rel_error, CheckError, CheckOptions, CheckSummary,
+    ResultChecks, FD_ATOL, FD_EPS, FD_RTOL, REL_TOLERANCE,
 };
 pub use compile::{Kernel, KernelError, KernelInput};
 pub use dual::Dual;
