@@ -171,11 +171,11 @@ impl Goal<'_> {
         let lo = range.0;
         // One evaluator for the whole point: every entry shares the values of defined names.
         let mut at = AtPoint::<f64>::new(self.ctx, point);
-        let mut indices: Vec<(String, i64)> = Vec::new();
+        let mut indices: Vec<(&str, i64)> = Vec::new();
         for (row, (value, derivatives)) in kernel.value.iter().zip(&kernel.derivative).enumerate() {
             indices.clear();
             if let Some(i) = out {
-                indices.push((i.to_string(), lo + row as i64));
+                indices.push((i, lo + row as i64));
             }
             let got = match invalid_or_fail(at.eval_with(self.of, &indices))? {
                 Ok(v) => v,
@@ -185,7 +185,7 @@ impl Goal<'_> {
             for (col, want) in derivatives.iter().enumerate() {
                 if let Some(j) = j {
                     indices.truncate(usize::from(out.is_some()));
-                    indices.push((j.to_string(), lo + col as i64));
+                    indices.push((j, lo + col as i64));
                 }
                 let got = match invalid_or_fail(at.eval_with(self.result, &indices))? {
                     Ok(v) => v,
@@ -203,7 +203,7 @@ impl Goal<'_> {
         got: f64,
         want: f64,
         what: &str,
-        at: (&Point, &[(String, i64)]),
+        at: (&Point, &[(&str, i64)]),
         max_rel: &mut f64,
     ) -> Result<(), CheckError> {
         let err = rel_error(got, want);

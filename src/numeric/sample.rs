@@ -663,10 +663,21 @@ mod tests {
 
     #[test]
     fn small_ratios_are_the_reduced_rationals() {
-        for (n, d) in [(6, 4), (-6, 4), (6, -4), (0, -5), (7, 32), (-64, 32), (1 << 40, 3)] {
+        for (n, d) in [
+            (6, 4),
+            (-6, 4),
+            (6, -4),
+            (0, -5),
+            (7, 32),
+            (-64, 32),
+            (1 << 40, 3),
+        ] {
             let want = Rat::new(BigInt::from(n), BigInt::from(d));
             assert_eq!(small_ratio(n, d), Some(want.clone()), "{n}/{d}");
-            assert_eq!(small_ratio(n, d).map(|q| q.denom().clone()), Some(want.denom().clone()));
+            assert_eq!(
+                small_ratio(n, d).map(|q| q.denom().clone()),
+                Some(want.denom().clone())
+            );
         }
         assert_eq!(small_ratio(1, 0), None);
         assert_eq!(small_ratio(i128::MAX, 1), None);
