@@ -12,7 +12,7 @@ use std::sync::Arc;
 #[derive(Clone, Debug, Default)]
 pub struct Checks {
     pub json: serde_json::Value,
-    /// "checked numerically at 40 points, …"
+    /// "every step checked numerically (120 points, n = 2..6, …); …"
     pub summary: String,
 }
 
@@ -97,9 +97,9 @@ impl std::fmt::Display for CheckFailure {
     }
 }
 
-/// Options for the per-step checks: at least 8 points in all, and every n in 2..=6
-/// for indexed terms.
-fn step_options(terms: &[&Expr]) -> numeric::CheckOptions {
+/// Options for the numeric checks of steps and results: at least 8 valid points in all,
+/// and every n in 2..=6 for indexed terms (2 points per n).
+fn check_options(terms: &[&Expr]) -> numeric::CheckOptions {
     let indexed = terms
         .iter()
         .any(|t| t.any(&mut |e| matches!(e, Expr::Idx(_, _) | Expr::Sum(_) | Expr::Delta(_, _))));
@@ -148,7 +148,7 @@ pub fn check_steps(
             .map(|s| s.0)
             .chain(chain.last().map(|s| s.1))
             .collect();
-        let summaries = numeric::check_chain(ctx, &terms, &step_options(&terms)).map_err(|e| {
+        let summaries = numeric::check_chain(ctx, &terms, &check_options(&terms)).map_err(|e| {
             let step = start + e.step;
             StepFailure {
                 step: step + 1,
@@ -186,7 +186,7 @@ pub fn check_numerically(report: &mut Report, lines: &[usize]) -> Result<(), Che
             .collect();
         let steps = check_steps(&ctx, &steps).map_err(|f| fail(Some(f.step), &f.rule, f.error))?;
         let result = derived.proof.current();
-        let opts = numeric::CheckOptions::default();
+        let opts = check_options(&[&derived.of, &derived.wrt, result]);
         let numeric::ResultChecks {
             derivative: finals,
             references,

@@ -226,30 +226,34 @@ const INLINE_INDICES: usize = 4;
 struct Evaluator<'a, T: Number> {
     ctx: &'a Context,
     point: &'a Point,
-    seed: Option<&'a Variable>,
+    seed: Option<Variable>,
     /// Indices bound by enclosing sums or by the definition being evaluated, innermost last.
     bound: Vec<(&'a str, i64)>,
     /// Values of defined names (by position in the context) at concrete indices, for this point.
     cache: FastMap<usize, FastMap<Vec<i64>, T>>,
-    /// Values of sums, by address and the values of their free indices, for this point:
-    /// `sum_k(exp(z_k))` inside `a_i` is summed once, not once per i.
-    sums: FastMap<(usize, Vec<i64>), T>,
-    /// The free indices of each sum met, by address.
-    sum_free: FastMap<usize, Vec<&'a str>>,
+    /// Values of sums and derivatives `D(f, x)`, by address and the values of their free
+    /// indices, for this point: `sum_k(exp(z_k))` inside `a_i` is summed once, not once per
+    /// i, and a subterm shared by several steps' terms is evaluated once for all of them.
+    memo: FastMap<(usize, Vec<i64>), T>,
+    /// The free indices of each memoised term met, by address.
+    free: FastMap<usize, Vec<&'a str>>,
+    /// Dual-number evaluators for `D(f, x)`, one per variable, kept for their memos.
+    duals: FastMap<Variable, Evaluator<'a, Dual>>,
     work: u64,
     depth: usize,
 }
 
 impl<'a, T: Number> Evaluator<'a, T> {
-    fn new(ctx: &'a Context, point: &'a Point, seed: Option<&'a Variable>) -> Self {
+    fn new(ctx: &'a Context, point: &'a Point, seed: Option<&Variable>) -> Self {
         Evaluator {
             ctx,
             point,
-            seed,
+            seed: seed.cloned(),
             bound: Vec::new(),
             cache: FastMap::default(),
-            sums: FastMap::default(),
-            sum_free: FastMap::default(),
+            memo: FastMap::default(),
+            free: FastMap::default(),
+            duals: FastMap::default(),
             work: 0,
             depth: 0,
         }
@@ -323,8 +327,8 @@ impl<'a, T: Number> Evaluator<'a, T> {
             }
             Expr::Call(f, a) => T::apply(*f, &self.eval(a)?),
             Expr::Delta(a, b) => Ok(T::from_int(i64::from(self.index(a)? == self.index(b)?))),
-            Expr::Sum(s) => self.sum(s),
-            Expr::D(f, x) => self.derivative(f, x),
+            Expr::Sum(s) => self.memoised(e, |ev| ev.sum_terms(s)),
+            Expr::D(f, x) => self.memoised(e, |ev| ev.derivative(f, x)),
         }
     }
 
@@ -402,31 +406,40 @@ impl<'a, T: Number> Evaluator<'a, T> {
             .point
             .value(name, ix)
             .ok_or_else(|| EvalError::Unbound(Variable::component(name, ix).to_string()))?;
-        let seeded = self.seed.is_some_and(|s| s.name == name && s.indices == ix);
+        let seeded = self
+            .seed
+            .as_ref()
+            .is_some_and(|s| s.name == name && s.indices == ix);
         Ok(T::from_value(value, seeded))
     }
 
-    fn sum(&mut self, s: &'a Sum) -> Result<T, EvalError> {
-        let key = self.sum_key(s);
-        if let Some(v) = key.as_ref().and_then(|k| self.sums.get(k)) {
+    /// A sum or a derivative, computed once per point for each value of its free indices.
+    fn memoised(
+        &mut self,
+        e: &'a Expr,
+        compute: impl FnOnce(&mut Self) -> Result<T, EvalError>,
+    ) -> Result<T, EvalError> {
+        let key = self.memo_key(e);
+        if let Some(v) = key.as_ref().and_then(|k| self.memo.get(k)) {
             return Ok(v.clone());
         }
-        let v = self.sum_terms(s)?;
+        let v = compute(self)?;
         if let Some(k) = key {
-            self.sums.insert(k, v.clone());
+            self.memo.insert(k, v.clone());
         }
         Ok(v)
     }
 
-    /// A sum's address and the values of its free indices here, if they all have one.
-    fn sum_key(&mut self, s: &'a Sum) -> Option<(usize, Vec<i64>)> {
-        let address = s as *const Sum as usize;
-        if !self.sum_free.contains_key(&address) {
+    /// A term's address and the values of its free indices here, if they all have one.
+    /// The value of a term at a point depends on nothing else (the seed is fixed).
+    fn memo_key(&mut self, e: &'a Expr) -> Option<(usize, Vec<i64>)> {
+        let address = e as *const Expr as usize;
+        if !self.free.contains_key(&address) {
             let mut free = Vec::new();
-            free_names(&s.body, &mut vec![s.index.as_str()], &mut free);
-            self.sum_free.insert(address, free);
+            free_names(e, &mut Vec::new(), &mut free);
+            self.free.insert(address, free);
         }
-        let free = self.sum_free.get(&address)?;
+        let free = self.free.get(&address)?;
         let values = free
             .iter()
             .map(|n| self.index_named(n))
@@ -491,12 +504,16 @@ impl<'a, T: Number> Evaluator<'a, T> {
             Mode::Float => {}
         }
         let var = self.variable(x)?;
-        let mut inner = Evaluator::<Dual>::new(self.ctx, self.point, Some(&var));
-        inner.bound = self.bound.clone();
+        let mut inner = match self.duals.remove(&var) {
+            Some(inner) => inner,
+            None => Evaluator::<Dual>::new(self.ctx, self.point, Some(&var)),
+        };
+        inner.bound.clone_from(&self.bound);
         inner.work = self.work;
         inner.depth = self.depth;
         let r = inner.eval(f);
         self.work = inner.work;
+        self.duals.insert(var, inner);
         T::from_derivative(r?.derivative)
     }
 }
