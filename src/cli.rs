@@ -104,6 +104,31 @@ pub enum Failure {
     Check(String),
 }
 
+impl Failure {
+    /// The exit status: 2 for bad input, 1 for a failed check.
+    pub fn status(&self) -> i32 {
+        match self {
+            Failure::Input(_) => 2,
+            Failure::Check(_) => 1,
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        match self {
+            Failure::Input(m) | Failure::Check(m) => m,
+        }
+    }
+}
+
+/// A step or result of `origin` that failed its numeric check: exit status 1, naming
+/// the goal's line, the step and its rule.
+pub fn numeric_failure(origin: &str, f: &crate::report::CheckFailure) -> Failure {
+    Failure::Check(format!(
+        "error: {origin}:{}: numeric check failed: {f}",
+        f.line
+    ))
+}
+
 impl From<Diagnostic> for Failure {
     fn from(d: Diagnostic) -> Self {
         Failure::Input(d.to_string())
@@ -127,13 +152,9 @@ pub fn main() -> i32 {
                 print!("{out}");
                 0
             }
-            Err(Failure::Input(msg)) => {
-                eprintln!("{msg}");
-                2
-            }
-            Err(Failure::Check(msg)) => {
-                eprintln!("{msg}");
-                1
+            Err(failure) => {
+                eprintln!("{}", failure.message());
+                failure.status()
             }
         }
     });
@@ -306,10 +327,7 @@ fn derive_report(doc: &Document, origin: &str) -> Result<crate::report::Report, 
             f.goal + 1,
             f.error
         )),
-        ReportError::Check(f) => Failure::Check(format!(
-            "error: {origin}:{}: numeric check failed: {f}",
-            f.line
-        )),
+        ReportError::Check(f) => numeric_failure(origin, &f),
     })
 }
 

@@ -81,6 +81,19 @@ pub struct CheckFailure {
     pub error: String,
 }
 
+impl CheckFailure {
+    /// A failed step of goal `goal` (from zero), declared on line `line`.
+    pub fn at_step(goal: usize, line: usize, step: StepFailure) -> CheckFailure {
+        CheckFailure {
+            goal,
+            line,
+            step: Some(step.step),
+            rule: step.rule,
+            error: step.error,
+        }
+    }
+}
+
 impl std::fmt::Display for CheckFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.step {
@@ -171,11 +184,11 @@ pub fn check_numerically(report: &mut Report, lines: &[usize]) -> Result<(), Che
     let ctx = report.context.clone();
     for (g, derived) in report.goals.iter_mut().enumerate() {
         let line = lines.get(g).copied().unwrap_or(0);
-        let fail = |step: Option<usize>, rule: &str, error: String| CheckFailure {
+        let fail = |error: String| CheckFailure {
             goal: g,
             line,
-            step,
-            rule: rule.to_string(),
+            step: None,
+            rule: String::new(),
             error,
         };
         let steps: Vec<(&Expr, &Expr, &str)> = derived
@@ -184,14 +197,14 @@ pub fn check_numerically(report: &mut Report, lines: &[usize]) -> Result<(), Che
             .iter()
             .map(|s| (s.before(), s.after(), s.step().rule.as_str()))
             .collect();
-        let steps = check_steps(&ctx, &steps).map_err(|f| fail(Some(f.step), &f.rule, f.error))?;
+        let steps = check_steps(&ctx, &steps).map_err(|f| CheckFailure::at_step(g, line, f))?;
         let result = derived.proof.current();
         let opts = check_options(&[&derived.of, &derived.wrt, result]);
         let numeric::ResultChecks {
             derivative: finals,
             references,
         } = numeric::check_result(&ctx, &derived.of, &derived.wrt, result, &opts)
-            .map_err(|e| fail(None, "", e.to_string()))?;
+            .map_err(|e| fail(e.to_string()))?;
         derived.checks = Checks {
             json: serde_json::json!({ "steps": steps, "result": finals, "references": references }),
             summary: summary_line(&steps, &finals, &references),

@@ -280,3 +280,53 @@ fn step_by_step(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::numeric::fixtures::{softmax_ce, term};
+
+    #[test]
+    fn each_step_is_checked_as_on_its_own_and_the_wrong_one_is_named() {
+        let ctx = Context::default();
+        let opts = CheckOptions::default();
+        let terms = [
+            term("(x + 1)^2"),
+            term("x^2 + 2*x + 1"),
+            term("exp(log(x^2 + 1)) + 2*x"),
+            term("x^2 + 2*x + 1"),
+        ];
+        let refs: Vec<&Expr> = terms.iter().collect();
+        let steps = check_chain(&ctx, &refs, &opts).unwrap();
+        let exact: Vec<bool> = steps.iter().map(|s| s.exact).collect();
+        assert_eq!(exact, [true, false, false]);
+        assert!(steps.iter().all(|s| s.points == 8));
+        let mut wrong = terms.clone();
+        wrong[3] = term("x^2 + 2*x + 2");
+        let refs: Vec<&Expr> = wrong.iter().collect();
+        let err = check_chain(&ctx, &refs, &opts).unwrap_err();
+        assert_eq!(err.step, 2);
+        assert!(matches!(err.error, CheckError::Mismatch { .. }));
+        assert!(err.to_string().starts_with("step 3: "), "{err}");
+        // The same step alone fails the same way.
+        assert!(super::super::check_equal(&ctx, &wrong[2], &wrong[3], &opts).is_err());
+    }
+
+    #[test]
+    fn a_step_without_valid_points_is_named() {
+        let ctx = softmax_ce();
+        let opts = CheckOptions {
+            points: 2,
+            ..CheckOptions::default()
+        };
+        let terms = [term("a_j"), term("a_j + 0*log(-1 - z_j^2)"), term("a_j")];
+        let refs: Vec<&Expr> = terms.iter().collect();
+        let err = check_chain(&ctx, &refs, &opts).unwrap_err();
+        assert_eq!(err.step, 0);
+        assert!(
+            matches!(err.error, CheckError::NoValidPoints { n: Some(2), .. }),
+            "{err}"
+        );
+        assert_eq!(check_chain(&ctx, &refs[..1], &opts), Ok(Vec::new()));
+    }
+}
