@@ -29,7 +29,9 @@ pub enum Command {
     Run {
         /// The .deriv file, or `-` for standard input.
         file: String,
-        /// Output format.
+        /// Output format: a writeup (markdown, latex, html, text), the proof certificate
+        /// (json), or Rust source with one function per goal computing its derivative
+        /// (rust).
         #[arg(long, value_enum, default_value_t = RunFormat::Markdown)]
         format: RunFormat,
         /// Write the output to this file instead of standard output.
@@ -75,11 +77,20 @@ pub enum Command {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum RunFormat {
+    /// The step-by-step writeup in Markdown with LaTeX math.
     Markdown,
+    /// The writeup as a LaTeX document.
     Latex,
+    /// The writeup as a standalone HTML page.
     Html,
+    /// The proof certificate, which `deriv check` replays.
     Json,
+    /// The writeup as plain text.
     Text,
+    /// A standalone Rust source file: for each goal a function `d_<of>_d_<wrt>` that
+    /// computes the derivative from input slices (a gradient or Jacobian is written to
+    /// `out_`, row-major), numerically stable (the max shift on softmax terms), allocating
+    /// nothing. A goal whose result cannot be compiled is an error (exit status 1).
     Rust,
 }
 
@@ -199,11 +210,7 @@ pub fn execute(command: Command) -> Result<String, Failure> {
                 RunFormat::Latex => writeup(WriteupFormat::Latex),
                 RunFormat::Html => writeup(WriteupFormat::Html),
                 RunFormat::Text => writeup(WriteupFormat::Text),
-                other => {
-                    return Err(Failure::Check(format!(
-                        "error: the {other:?} format is not implemented yet"
-                    )));
-                }
+                RunFormat::Rust => rust_source(&report, &doc, &origin)?,
             };
             match output {
                 Some(path) => {
@@ -290,6 +297,37 @@ pub fn execute(command: Command) -> Result<String, Failure> {
             }
         }
     }
+}
+
+/// The Rust source of every goal's derivative, from the kernel-checked results.
+fn rust_source(
+    report: &crate::report::Report,
+    doc: &Document,
+    origin: &str,
+) -> Result<String, Failure> {
+    let goals: Vec<crate::numeric::RustGoal> = report
+        .goals
+        .iter()
+        .map(|g| crate::numeric::RustGoal {
+            of: &g.of,
+            wrt: &g.wrt,
+            result: g.proof.current(),
+        })
+        .collect();
+    let source = crate::numeric::emit_rust(&report.context, &goals).map_err(|e| {
+        let line = doc.goals.get(e.goal).map_or(0, |g| g.line);
+        let what = goals
+            .get(e.goal)
+            .map(|g| format!(" (d({}) / d({}) = {})", g.of, g.wrt, g.result))
+            .unwrap_or_default();
+        Failure::Check(format!("error: {origin}:{line}: {e}{what}"))
+    })?;
+    let title = report
+        .title
+        .as_ref()
+        .map(|t| format!("//! {t}\n//!\n"))
+        .unwrap_or_default();
+    Ok(format!("{title}{source}"))
 }
 
 /// The `deriv diff` convention: every index name used ranges over `1..n`.

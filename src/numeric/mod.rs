@@ -42,7 +42,7 @@ pub use check::{
 };
 pub use compile::{Kernel, KernelError, KernelInput};
 pub use dual::Dual;
-pub use emit_rust::{emit_rust, goal_axes, RustGoal};
+pub use emit_rust::{emit_rust, goal_axes, EmitError, RustGoal};
 pub use eval::{eval_dual, eval_exact, eval_f64, is_rational, resolve_variable, EvalError};
 pub use funcs::{sigmoid, softplus};
 pub use point::{Point, Value, Variable};
