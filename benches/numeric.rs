@@ -1,8 +1,10 @@
 //! Benchmarks for the numeric module: the compiled softmax cross-entropy gradient kernel
-//! at n = 10^6 against the hand-written reference loop, measured in the same run, and
-//! the cost of one per-step numeric check.
+//! at n = 10^6 against the hand-written reference loop, measured in the same run; the
+//! cost of one per-step numeric check; and, for `deriv run` of the seed, the numeric
+//! checks against the derivation itself (engine and kernel), also in the same run.
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use deriv::expr::Expr;
 use deriv::numeric::{check_derivative, check_equal, reference, CheckOptions, Kernel};
 use deriv::syntax::{parse_expr, parse_file, parse_variable, IndexScope};
 use std::hint::black_box;
@@ -118,5 +120,48 @@ fn step_checks(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, softmax_ce_gradient, step_checks);
+/// `deriv run` of the seed, split: the derivation (engine + kernel) and the numeric checks.
+fn seed_run(c: &mut Criterion) {
+    let src = std::fs::read_to_string(
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/softmax_ce.deriv"),
+    )
+    .expect("the seed file");
+    let doc = parse_file(&src).expect("the seed parses");
+    let lines: Vec<usize> = doc.goals.iter().map(|g| g.line).collect();
+    let report = deriv::report::derive_document(&doc).expect("the seed derives");
+    let mut group = c.benchmark_group("seed_run");
+    group.sample_size(20);
+    group.bench_function("derive_document (engine + kernel)", |b| {
+        b.iter(|| deriv::report::derive_document(black_box(&doc)).expect("the seed derives"))
+    });
+    let ctx = report.context.clone();
+    let steps: Vec<Vec<(&Expr, &Expr, &str)>> = report
+        .goals
+        .iter()
+        .map(|g| {
+            g.proof
+                .steps()
+                .iter()
+                .map(|s| (s.before(), s.after(), s.step().rule.as_str()))
+                .collect()
+        })
+        .collect();
+    group.bench_function("check_steps (every step)", |b| {
+        b.iter(|| {
+            for goal in &steps {
+                deriv::report::check_steps(&ctx, black_box(goal)).expect("the steps hold");
+            }
+        })
+    });
+    group.bench_function("check_numerically (every step and result)", |b| {
+        b.iter_batched_ref(
+            || report.clone(),
+            |r| deriv::report::check_numerically(r, &lines).expect("the checks pass"),
+            criterion::BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, softmax_ce_gradient, step_checks, seed_run);
 criterion_main!(benches);

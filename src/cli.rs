@@ -29,7 +29,9 @@ pub enum Command {
     Run {
         /// The .deriv file, or `-` for standard input.
         file: String,
-        /// Output format.
+        /// Output format: a writeup (markdown, latex, html, text), the proof certificate
+        /// (json), or Rust source with one function per goal computing its derivative
+        /// (rust).
         #[arg(long, value_enum, default_value_t = RunFormat::Markdown)]
         format: RunFormat,
         /// Write the output to this file instead of standard output.
@@ -76,11 +78,20 @@ pub enum Command {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum RunFormat {
+    /// The step-by-step writeup in Markdown with LaTeX math.
     Markdown,
+    /// The writeup as a LaTeX document.
     Latex,
+    /// The writeup as a standalone HTML page.
     Html,
+    /// The proof certificate, which `deriv check` replays.
     Json,
+    /// The writeup as plain text.
     Text,
+    /// A standalone Rust source file: for each goal a function `d_<of>_d_<wrt>` that
+    /// computes the derivative from input slices (a gradient or Jacobian is written to
+    /// `out_`, row-major), numerically stable (the max shift on softmax terms), allocating
+    /// nothing. A goal whose result cannot be compiled is an error (exit status 1).
     Rust,
 }
 
@@ -103,6 +114,31 @@ pub enum Failure {
     Input(String),
     /// A failed check: exit 1.
     Check(String),
+}
+
+impl Failure {
+    /// The exit status: 2 for bad input, 1 for a failed check.
+    pub fn status(&self) -> i32 {
+        match self {
+            Failure::Input(_) => 2,
+            Failure::Check(_) => 1,
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        match self {
+            Failure::Input(m) | Failure::Check(m) => m,
+        }
+    }
+}
+
+/// A step or result of `origin` that failed its numeric check: exit status 1, naming
+/// the goal's line, the step and its rule.
+pub fn numeric_failure(origin: &str, f: &crate::report::CheckFailure) -> Failure {
+    Failure::Check(format!(
+        "error: {origin}:{}: numeric check failed: {f}",
+        f.line
+    ))
 }
 
 impl From<Diagnostic> for Failure {
@@ -128,13 +164,9 @@ pub fn main() -> i32 {
                 print!("{out}");
                 0
             }
-            Err(Failure::Input(msg)) => {
-                eprintln!("{msg}");
-                2
-            }
-            Err(Failure::Check(msg)) => {
-                eprintln!("{msg}");
-                1
+            Err(failure) => {
+                eprintln!("{}", failure.message());
+                failure.status()
             }
         }
     });
@@ -179,11 +211,7 @@ pub fn execute(command: Command) -> Result<String, Failure> {
                 RunFormat::Latex => writeup(WriteupFormat::Latex),
                 RunFormat::Html => writeup(WriteupFormat::Html),
                 RunFormat::Text => writeup(WriteupFormat::Text),
-                other => {
-                    return Err(Failure::Check(format!(
-                        "error: the {other:?} format is not implemented yet"
-                    )));
-                }
+                RunFormat::Rust => rust_source(&report, &doc, &origin)?,
             };
             match output {
                 Some(path) => {
@@ -272,6 +300,37 @@ pub fn execute(command: Command) -> Result<String, Failure> {
     }
 }
 
+/// The Rust source of every goal's derivative, from the kernel-checked results.
+fn rust_source(
+    report: &crate::report::Report,
+    doc: &Document,
+    origin: &str,
+) -> Result<String, Failure> {
+    let goals: Vec<crate::numeric::RustGoal> = report
+        .goals
+        .iter()
+        .map(|g| crate::numeric::RustGoal {
+            of: &g.of,
+            wrt: &g.wrt,
+            result: g.proof.current(),
+        })
+        .collect();
+    let source = crate::numeric::emit_rust(&report.context, &goals).map_err(|e| {
+        let line = doc.goals.get(e.goal).map_or(0, |g| g.line);
+        let what = goals
+            .get(e.goal)
+            .map(|g| format!(" (d({}) / d({}) = {})", g.of, g.wrt, g.result))
+            .unwrap_or_default();
+        Failure::Check(format!("error: {origin}:{line}: {e}{what}"))
+    })?;
+    let title = report
+        .title
+        .as_ref()
+        .map(|t| format!("//! {t}\n//!\n"))
+        .unwrap_or_default();
+    Ok(format!("{title}{source}"))
+}
+
 /// The `deriv diff` convention: every index name used ranges over `1..n`.
 fn diff_context(e: &Expr, x: &Expr) -> crate::expr::Context {
     let mut names = e.all_index_names();
@@ -307,10 +366,7 @@ fn derive_report(doc: &Document, origin: &str) -> Result<crate::report::Report, 
             f.goal + 1,
             f.error
         )),
-        ReportError::Check(f) => Failure::Check(format!(
-            "error: {origin}:{}: numeric check failed: {f}",
-            f.line
-        )),
+        ReportError::Check(f) => numeric_failure(origin, &f),
     })
 }
 

@@ -12,7 +12,7 @@ use std::sync::Arc;
 #[derive(Clone, Debug, Default)]
 pub struct Checks {
     pub json: serde_json::Value,
-    /// "checked numerically at 40 points, …"
+    /// "every step checked numerically (120 points, n = 2..6, …); …"
     pub summary: String,
 }
 
@@ -81,6 +81,19 @@ pub struct CheckFailure {
     pub error: String,
 }
 
+impl CheckFailure {
+    /// A failed step of goal `goal` (from zero), declared on line `line`.
+    pub fn at_step(goal: usize, line: usize, step: StepFailure) -> CheckFailure {
+        CheckFailure {
+            goal,
+            line,
+            step: Some(step.step),
+            rule: step.rule,
+            error: step.error,
+        }
+    }
+}
+
 impl std::fmt::Display for CheckFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.step {
@@ -97,9 +110,9 @@ impl std::fmt::Display for CheckFailure {
     }
 }
 
-/// Options for the per-step checks: at least 8 points in all, and every n in 2..=6
-/// for indexed terms.
-fn step_options(terms: &[&Expr]) -> numeric::CheckOptions {
+/// Options for the numeric checks of steps and results: at least 8 valid points in all,
+/// and every n in 2..=6 for indexed terms (2 points per n).
+fn check_options(terms: &[&Expr]) -> numeric::CheckOptions {
     let indexed = terms
         .iter()
         .any(|t| t.any(&mut |e| matches!(e, Expr::Idx(_, _) | Expr::Sum(_) | Expr::Delta(_, _))));
@@ -111,38 +124,97 @@ fn step_options(terms: &[&Expr]) -> numeric::CheckOptions {
     }
 }
 
+/// A step that failed its numeric check.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepFailure {
+    /// The step, from one.
+    pub step: usize,
+    pub rule: String,
+    pub error: String,
+}
+
+impl std::fmt::Display for StepFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "step {} ({}): {}", self.step, self.rule, self.error)
+    }
+}
+
+/// Check steps `before = after` (each with its rule's name) numerically: each at ≥ 8 valid
+/// points, at every n in 2..=6 when indexed, exactly where both sides are rational. Steps
+/// that continue one another (one's `after` is the next one's `before`) are checked as one
+/// chain, sharing sample points and evaluations; a step that does not continue the one
+/// before starts a new chain. Returns the combined summary, or the first failing step.
+pub fn check_steps(
+    ctx: &Context,
+    steps: &[(&Expr, &Expr, &str)],
+) -> Result<numeric::CheckSummary, StepFailure> {
+    let mut per_step = Vec::with_capacity(steps.len());
+    let mut start = 0;
+    while start < steps.len() {
+        let mut end = start + 1;
+        while end < steps.len() && steps[end].0 == steps[end - 1].1 {
+            end += 1;
+        }
+        let chain = &steps[start..end];
+        let terms: Vec<&Expr> = chain
+            .iter()
+            .map(|s| s.0)
+            .chain(chain.last().map(|s| s.1))
+            .collect();
+        let summaries = numeric::check_chain(ctx, &terms, &check_options(&terms)).map_err(|e| {
+            let step = start + e.step;
+            StepFailure {
+                step: step + 1,
+                rule: steps.get(step).map_or("", |s| s.2).to_string(),
+                error: e.error.to_string(),
+            }
+        })?;
+        per_step.extend(summaries);
+        start = end;
+    }
+    Ok(numeric::CheckSummary::combine(
+        "the other side of each step",
+        &per_step,
+    ))
+}
+
 /// Check every step of every goal numerically, and every result against dual numbers,
 /// finite differences and the matching reference kernels; fill in `checks`.
 pub fn check_numerically(report: &mut Report, lines: &[usize]) -> Result<(), CheckFailure> {
     let ctx = report.context.clone();
     for (g, derived) in report.goals.iter_mut().enumerate() {
         let line = lines.get(g).copied().unwrap_or(0);
-        let fail = |step: Option<usize>, rule: &str, error: String| CheckFailure {
+        let fail = |error: String| CheckFailure {
             goal: g,
             line,
-            step,
-            rule: rule.to_string(),
+            step: None,
+            rule: String::new(),
             error,
         };
         // Points where a hypothesis of the result fails prove nothing: the guards make
         // them invalid, so the sampler draws others.
         let guards = guards(&derived.proof.hypotheses());
-        let mut per_step = Vec::new();
-        for (i, s) in derived.proof.steps().iter().enumerate() {
-            let (before, after) = (guarded(s.before(), &guards), guarded(s.after(), &guards));
-            let opts = step_options(&[&before, &after]);
-            let summary = numeric::check_equal(&ctx, &before, &after, &opts)
-                .map_err(|e| fail(Some(i + 1), &s.step().rule, e.to_string()))?;
-            per_step.push(summary);
-        }
+        let chain: Vec<(Expr, Expr, &str)> = derived
+            .proof
+            .steps()
+            .iter()
+            .map(|s| {
+                (
+                    guarded(s.before(), &guards),
+                    guarded(s.after(), &guards),
+                    s.step().rule.as_str(),
+                )
+            })
+            .collect();
+        let steps: Vec<(&Expr, &Expr, &str)> = chain.iter().map(|(b, a, r)| (b, a, *r)).collect();
+        let steps = check_steps(&ctx, &steps).map_err(|f| CheckFailure::at_step(g, line, f))?;
         let result = &guarded(derived.proof.current(), &guards);
-        let opts = numeric::CheckOptions::default();
-        let finals = numeric::check_derivative(&ctx, &derived.of, &derived.wrt, result, &opts)
-            .map_err(|e| fail(None, "", e.to_string()))?;
-        let references =
-            numeric::cross_check_with_references(&ctx, &derived.of, &derived.wrt, result, &opts)
-                .map_err(|e| fail(None, "", e.to_string()))?;
-        let steps = numeric::CheckSummary::combine("the other side of each step", &per_step);
+        let opts = check_options(&[&derived.of, &derived.wrt, result]);
+        let numeric::ResultChecks {
+            derivative: finals,
+            references,
+        } = numeric::check_result(&ctx, &derived.of, &derived.wrt, result, &opts)
+            .map_err(|e| fail(e.to_string()))?;
         derived.checks = Checks {
             json: serde_json::json!({ "steps": steps, "result": finals, "references": references }),
             summary: summary_line(&steps, &finals, &references),

@@ -1,7 +1,9 @@
 //! Emitted Rust compiles with rustc, runs, and agrees with hand-written computations:
 //! the seed's softmax cross-entropy gradient and Jacobian against the reference kernels
 //! (also at logits of ±1000), a scalar-output regression gradient and a matrix-input
-//! Jacobian against direct loops, and a sigmoid derivative far in its tail.
+//! Jacobian against direct loops, a three-index derivative whose parts are kept in tables,
+//! and a sigmoid derivative far in its tail. The Jacobian's exponentials are counted: n per
+//! table, not n² (a counting `exp` is swapped in for the emitted one).
 
 use deriv::numeric::{emit_rust, reference, RustGoal};
 use deriv::syntax::{parse_expr, parse_file};
@@ -26,16 +28,28 @@ let h_i = tanh(sum_k(W_{i,k} * x_k))
 derive h_i wrt x_j
 ";
 const SIGMOID: &str = "derive sigmoid(x) wrt x\n";
+const THREE: &str = "index i, k, p, q in 1..n
+let h_i = tanh(sum_k(W_{i,k} * x_k))
+derive h_i wrt W_{p,q}
+";
+/// Not the derivative of `h_i`: any result will do to exercise tables over p and q at the
+/// top level and over q inside the loop over i.
+const THREE_RESULT: &str = "h_p*exp(W_{i,q})*x_q/(1 + h_q^2) + delta(i,p)*sigmoid(x_p)";
 
 /// Calls every emitted function and prints the results, one value a line.
 const MAIN: &str = r#"
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 fn main() {
     let z = [1000.0, -1000.0, 3.5, 999.0, 0.0];
     let y = [0.1, 0.2, 0.3, 0.25, 0.15];
     let mut grad = [0.0; 5];
     softmax::d_l_d_z(5, &y, &z, &mut grad).unwrap();
     let mut jac = [0.0; 25];
-    softmax::d_a_d_z(5, &z, &mut jac).unwrap();
+    let mut work = [0.0; 5];
+    assert_eq!(softmax::d_a_d_z_work_len(5), 5);
+    assert!(softmax::d_a_d_z(5, &z, &mut work[..4], &mut jac).is_err());
+    softmax::d_a_d_z(5, &z, &mut work, &mut jac).unwrap();
     let mut wrong = [0.0; 4];
     assert!(softmax::d_l_d_z(5, &y, &z, &mut wrong).is_err());
     let (x, t) = ([0.5, -1.0, 2.0], [1.0, 0.25, -0.5]);
@@ -46,8 +60,33 @@ fn main() {
     assert!(layer::d_h_d_x(2, &w, &x[..2], &mut layer_jac).is_err());
     layer::d_h_d_x(2, &w[..4], &x[..2], &mut layer_jac).unwrap();
     let ds = sigmoid::derivative_1(-800.0).unwrap();
-    for v in grad.iter().chain(&jac).chain(&[dw, db]).chain(&layer_jac).chain(&[ds]) {
+    let w3 = [0.1, -0.2, 0.3, 0.4, 0.5, -0.6, 0.7, -0.8, 0.9];
+    let mut work3 = vec![0.0; three::d_h_d_W_work_len(3)];
+    let mut out3 = [0.0; 27];
+    three::d_h_d_W(3, &w3, &t, &mut work3, &mut out3).unwrap();
+    // n = 300: count the Jacobian's exponentials.
+    let big: Vec<f64> = (0..300).map(|k| (k as f64 * 0.37).sin() * 3.0).collect();
+    let mut big_work = vec![0.0; softmax::d_a_d_z_work_len(300)];
+    let mut big_jac = vec![0.0; 300 * 300];
+    EXPS.store(0, Ordering::Relaxed);
+    softmax::d_a_d_z(300, &big, &mut big_work, &mut big_jac).unwrap();
+    let exps = EXPS.load(Ordering::Relaxed) as f64;
+    for v in grad.iter().chain(&jac).chain(&[dw, db]).chain(&layer_jac).chain(&[ds]).chain(&out3).chain(&[exps]) {
         println!("{v:e}");
+    }
+}
+
+static EXPS: AtomicUsize = AtomicUsize::new(0);
+
+/// `exp`, counted.
+pub trait CountedExp {
+    fn counted_exp(self) -> f64;
+}
+
+impl CountedExp for f64 {
+    fn counted_exp(self) -> f64 {
+        EXPS.fetch_add(1, Ordering::Relaxed);
+        self.exp()
     }
 }
 "#;
@@ -133,10 +172,10 @@ fn emitted_kernels_compile_run_and_match_hand_written_computations() {
     );
     let layer = emitted(TANH_LAYER, &["(1 - h_i^2)*W_{i,j}"]);
     let sigmoid = emitted(SIGMOID, &["sigmoid(x)*(1 - sigmoid(x))"]);
+    let three = emitted(THREE, &[THREE_RESULT]);
     // The signatures follow the goals' shapes: filled slices for indexed variables,
     // a returned value for scalar ones; inputs in name order after the sizes.
-    let jacobian =
-        "pub fn d_a_d_z(n: usize, z: &[f64], out_: &mut [f64]) -> Result<(), &'static str>";
+    let jacobian = "pub fn d_a_d_z(n: usize, z: &[f64], work_: &mut [f64], out_: &mut [f64]) -> Result<(), &'static str>";
     assert!(softmax.contains(jacobian), "{softmax}");
     assert!(softmax.contains("pub fn d_l_d_z(n: usize, y: &[f64], z: &[f64], out_: &mut [f64])"));
     assert!(
@@ -146,7 +185,8 @@ fn emitted_kernels_compile_run_and_match_hand_written_computations() {
     let scalar = "pub fn d_l_d_w(n: usize, b: f64, t: &[f64], w: f64, x: &[f64]) -> Result<f64, &'static str>";
     assert!(regression.contains(scalar), "{regression}");
     assert!(sigmoid.contains("fn stable_sigmoid(x: f64)"), "{sigmoid}");
-    for src in [&softmax, &regression, &layer, &sigmoid] {
+    assert!(softmax.contains("pub fn d_a_d_z_work_len(n: usize) -> usize"));
+    for src in [&softmax, &regression, &layer, &sigmoid, &three] {
         assert!(!src.contains("Vec"), "nothing allocates: {src}");
     }
     assert_eq!(
@@ -154,11 +194,18 @@ fn emitted_kernels_compile_run_and_match_hand_written_computations() {
         emitted(SOFTMAX_CE, &["a_i*(delta(i,j) - a_j)", "a_j - y_j"]),
         "deterministic"
     );
+    let counted = softmax.replace(".exp()", ".counted_exp()");
+    assert_ne!(counted, softmax, "the softmax kernels call exp");
     let source = format!(
-        "mod softmax {{\n{softmax}}}\nmod regression {{\n{regression}}}\nmod layer {{\n{layer}}}\nmod sigmoid {{\n{sigmoid}}}\n{MAIN}"
+        "mod softmax {{\n{counted}use super::CountedExp;\n}}\nmod regression {{\n{regression}}}\nmod layer {{\n{layer}}}\nmod sigmoid {{\n{sigmoid}}}\nmod three {{\n{three}}}\n{MAIN}"
     );
     let values = compile_and_run(&source);
-    assert_eq!(values.len(), 5 + 25 + 2 + 4 + 1);
+    assert_eq!(values.len(), 5 + 25 + 2 + 4 + 1 + 27 + 1);
+    // The shifted sum, a_i for each row, and the table of a_j: 3n exponentials, not n².
+    assert_eq!(
+        values[64], 900.0,
+        "exponentials for the 300x300 softmax Jacobian"
+    );
 
     let z = [1000.0, -1000.0, 3.5, 999.0, 0.0];
     let y = [0.1, 0.2, 0.3, 0.25, 0.15];
@@ -193,6 +240,22 @@ fn emitted_kernels_compile_run_and_match_hand_written_computations() {
                 (1.0 - h * h) * weights[i][j],
                 "tanh layer Jacobian",
             );
+        }
+    }
+    // The three-index kernel against direct loops: W row-major 3x3, x = t.
+    let w3 = [[0.1, -0.2, 0.3], [0.4, 0.5, -0.6], [0.7, -0.8, 0.9]];
+    let h: Vec<f64> = (0..3)
+        .map(|r| (0..3).map(|k| w3[r][k] * t[k]).sum::<f64>().tanh())
+        .collect();
+    let sigmoid = |v: f64| 1.0 / (1.0 + (-v).exp());
+    for i in 0..3 {
+        for p in 0..3 {
+            for q in 0..3 {
+                let delta = if i == p { 1.0 } else { 0.0 };
+                let want =
+                    h[p] * w3[i][q].exp() * t[q] / (1.0 + h[q] * h[q]) + delta * sigmoid(t[p]);
+                close(values[37 + 9 * i + 3 * p + q], want, "three-index kernel");
+            }
         }
     }
 }

@@ -3,9 +3,11 @@
 //! finite differences and dual numbers. Each check returns a serialisable summary of
 //! what was compared, or an error that names the point where it failed.
 
-use super::eval::{eval_dual, eval_exact, eval_f64, is_rational, resolve_variable, EvalError};
+use super::chain::check_chain;
+use super::eval::{eval_dual, eval_f64, resolve_variable, EvalError};
 use super::point::Point;
-use super::sample::Sampler;
+use super::recognise::references_at;
+use super::sample::{Candidate, Sampler};
 use super::stack::guarded;
 use crate::expr::{Context, Expr};
 use serde::{Deserialize, Serialize};
@@ -17,7 +19,7 @@ pub const FD_EPS: f64 = 1e-6;
 pub const FD_ATOL: f64 = 1e-5;
 pub const FD_RTOL: f64 = 1e-3;
 /// How many candidate points may be drawn per point wanted before giving up.
-const ATTEMPTS_PER_POINT: usize = 64;
+pub(crate) const ATTEMPTS_PER_POINT: usize = 64;
 
 /// How many points to check, and where to start the random stream.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,6 +141,17 @@ pub(crate) fn invalid_or_fail<T>(
     }
 }
 
+/// The sizes n to check at: `opts.n_min..=opts.n_max` when the terms have sizes, else none.
+pub(crate) fn sizes(sampler: &Sampler, opts: &CheckOptions) -> Vec<Option<i64>> {
+    if sampler.is_indexed() {
+        let lo = opts.n_min.clamp(1, 64);
+        let hi = opts.n_max.clamp(lo, 64);
+        (lo..=hi).map(Some).collect()
+    } else {
+        vec![None]
+    }
+}
+
 /// Visit `opts.points` valid points for each size n (when the terms have sizes),
 /// discarding points that break a hypothesis or that `visit` finds invalid.
 pub(crate) fn for_each_point(
@@ -146,13 +159,7 @@ pub(crate) fn for_each_point(
     opts: &CheckOptions,
     mut visit: impl FnMut(&mut Point) -> Result<Outcome, CheckError>,
 ) -> Result<Coverage, CheckError> {
-    let sizes: Vec<Option<i64>> = if sampler.is_indexed() {
-        let lo = opts.n_min.clamp(1, 64);
-        let hi = opts.n_max.clamp(lo, 64);
-        (lo..=hi).map(Some).collect()
-    } else {
-        vec![None]
-    };
+    let sizes = sizes(sampler, opts);
     let wanted = opts.points.max(1);
     let mut coverage = Coverage {
         points: 0,
@@ -171,18 +178,21 @@ pub(crate) fn for_each_point(
                     reason,
                 });
             }
-            let drawn = sampler.draw(n, accepted, attempt)?;
+            let drawn = sampler.candidate(n, accepted, attempt)?;
             attempt += 1;
-            let Some(mut point) = drawn else {
-                reason = "an index range is empty".into();
-                coverage.rejected += 1;
-                continue;
+            let mut point = match drawn {
+                Candidate::Valid(point) => point,
+                Candidate::Empty => {
+                    reason = "an index range is empty".into();
+                    coverage.rejected += 1;
+                    continue;
+                }
+                Candidate::Violates(why) => {
+                    reason = why;
+                    coverage.rejected += 1;
+                    continue;
+                }
             };
-            if let Some(why) = sampler.violated_hypothesis(&point)? {
-                reason = why;
-                coverage.rejected += 1;
-                continue;
-            }
             match visit(&mut point)? {
                 Outcome::Counted => accepted += 1,
                 Outcome::Invalid(why) => {
@@ -204,71 +214,10 @@ pub fn check_equal(
     rhs: &Expr,
     opts: &CheckOptions,
 ) -> Result<CheckSummary, CheckError> {
-    guarded(ctx, &[lhs, rhs], || {
-        let sampler = Sampler::new(ctx, &[lhs, rhs], opts.seed)?;
-        let rational = is_rational(ctx, lhs) && is_rational(ctx, rhs);
-        let mut all_exact = rational;
-        let mut max_rel = 0.0f64;
-        let coverage = for_each_point(&sampler, opts, |point| {
-            if rational {
-                match (eval_exact(ctx, lhs, point), eval_exact(ctx, rhs, point)) {
-                    (Ok(a), Ok(b)) if a == b => return Ok(Outcome::Counted),
-                    (Ok(a), Ok(b)) => {
-                        let (fa, fb) = (to_f64(&a), to_f64(&b));
-                        return Err(CheckError::Mismatch {
-                            what: "the two sides differ exactly".into(),
-                            lhs: a.to_string(),
-                            rhs: b.to_string(),
-                            rel_error: rel_error(fa, fb),
-                            point: point.describe(),
-                        });
-                    }
-                    (Err(e), _) | (_, Err(e)) if e.is_invalid_point() => {
-                        return Ok(Outcome::Invalid(e.to_string()))
-                    }
-                    // Too large (or not rational after all) for exact arithmetic: fall back to f64.
-                    _ => all_exact = false,
-                }
-            }
-            let a = match invalid_or_fail(eval_f64(ctx, lhs, point))? {
-                Ok(v) => v,
-                Err(o) => return Ok(o),
-            };
-            let b = match invalid_or_fail(eval_f64(ctx, rhs, point))? {
-                Ok(v) => v,
-                Err(o) => return Ok(o),
-            };
-            let err = rel_error(a, b);
-            if err > REL_TOLERANCE {
-                return Err(CheckError::Mismatch {
-                    what: "the two sides differ".into(),
-                    lhs: a.to_string(),
-                    rhs: b.to_string(),
-                    rel_error: err,
-                    point: point.describe(),
-                });
-            }
-            max_rel = max_rel.max(err);
-            Ok(Outcome::Counted)
-        })?;
-        Ok(CheckSummary {
-            against: "the other side of the step".into(),
-            points: coverage.points,
-            n_values: coverage.n_values,
-            max_rel_error: max_rel,
-            exact: all_exact,
-            tolerance: if all_exact {
-                "exact".into()
-            } else {
-                format!("rel {REL_TOLERANCE:e}")
-            },
-            rejected: coverage.rejected,
-        })
-    })
-}
-
-fn to_f64(q: &crate::expr::Rat) -> f64 {
-    num_traits::ToPrimitive::to_f64(q).unwrap_or(f64::NAN)
+    let mut summaries = check_chain(ctx, &[lhs, rhs], opts).map_err(|e| e.error)?;
+    summaries
+        .pop()
+        .ok_or_else(|| EvalError::Unsupported("nothing was compared".into()).into())
 }
 
 /// Check that `result` is the derivative of `of` with respect to `wrt` (a symbol, or an
@@ -283,84 +232,124 @@ pub fn check_derivative(
     opts: &CheckOptions,
 ) -> Result<Vec<CheckSummary>, CheckError> {
     guarded(ctx, &[of, wrt, result], || {
-        if !wrt.is_variable() {
-            return Err(EvalError::Unsupported(format!(
-                "cannot differentiate with respect to `{wrt}`"
-            ))
-            .into());
-        }
         let sampler = Sampler::new(ctx, &[of, wrt, result], opts.seed)?;
-        let (mut max_dual, mut max_fd) = (0.0f64, 0.0f64);
-        let coverage = for_each_point(&sampler, opts, |point| {
-            let var = resolve_variable(ctx, wrt, point)?;
-            let claimed = match invalid_or_fail(eval_f64(ctx, result, point))? {
-                Ok(v) => v,
-                Err(o) => return Ok(o),
-            };
-            let dual = match invalid_or_fail(eval_dual(ctx, of, point, &var))? {
-                Ok(d) => d.derivative,
-                Err(o) => return Ok(o),
-            };
-            let x = point.get(&var).unwrap_or(0.0);
-            let shifted = |h: f64| {
-                let mut q = point.clone();
-                q.set(&var, x + h);
-                eval_f64(ctx, of, &q)
-            };
-            let (plus, minus) = match (
-                invalid_or_fail(shifted(FD_EPS))?,
-                invalid_or_fail(shifted(-FD_EPS))?,
-            ) {
-                (Ok(p), Ok(m)) => (p, m),
-                (Err(o), _) | (_, Err(o)) => return Ok(o),
-            };
-            let fd = (plus - minus) / (2.0 * FD_EPS);
-            let err = rel_error(claimed, dual);
-            if err > REL_TOLERANCE {
-                return Err(mismatch(
-                    "the result differs from the dual-number derivative",
-                    claimed,
-                    dual,
-                    err,
-                    point,
-                ));
-            }
-            // Rounding in f(x ± h) is amplified by 1/h: with |f| near 1e22 the difference
-            // quotient carries an absolute error near 1e22 * 1e-16 / 1e-6, which no
-            // derivative error could explain, so it is added to the tolerance.
-            let roundoff = 8.0 * f64::EPSILON * plus.abs().max(minus.abs()) / FD_EPS;
-            if (claimed - fd).abs() > FD_ATOL + FD_RTOL * fd.abs() + roundoff {
-                let e = rel_error(claimed, fd);
-                return Err(mismatch(
-                    "the result differs from central finite differences",
-                    claimed,
-                    fd,
-                    e,
-                    point,
-                ));
-            }
-            max_dual = max_dual.max(err);
-            max_fd = max_fd.max(rel_error(claimed, fd));
-            Ok(Outcome::Counted)
-        })?;
-        let summary = |against: &str, max_rel_error: f64, tolerance: String| CheckSummary {
-            against: against.into(),
-            points: coverage.points,
-            n_values: coverage.n_values.clone(),
-            max_rel_error,
-            exact: false,
-            tolerance,
-            rejected: coverage.rejected,
-        };
-        Ok(vec![
-            summary("dual numbers", max_dual, format!("rel {REL_TOLERANCE:e}")),
-            summary(
-                "finite differences",
-                max_fd,
-                format!("eps {FD_EPS:e}, atol {FD_ATOL:e} + rtol {FD_RTOL:e}"),
-            ),
-        ])
+        derivative_at(ctx, of, wrt, result, opts, &sampler)
     })
+}
+
+/// What [`check_result`] found: the result against dual numbers and finite differences
+/// ([`check_derivative`]), and against every matching reference kernel
+/// ([`cross_check_with_references`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResultChecks {
+    pub derivative: Vec<CheckSummary>,
+    pub references: Vec<CheckSummary>,
+}
+
+/// [`check_derivative`] and [`cross_check_with_references`] together, at the same points
+/// as each would use alone, each point drawn once for both.
+pub fn check_result(
+    ctx: &Context,
+    of: &Expr,
+    wrt: &Expr,
+    result: &Expr,
+    opts: &CheckOptions,
+) -> Result<ResultChecks, CheckError> {
+    guarded(ctx, &[of, wrt, result], || {
+        let sampler = Sampler::new(ctx, &[of, wrt, result], opts.seed)?;
+        Ok(ResultChecks {
+            derivative: derivative_at(ctx, of, wrt, result, opts, &sampler)?,
+            references: references_at(ctx, of, wrt, result, opts, &sampler)?,
+        })
+    })
+}
+
+/// [`check_derivative`] at the points of `sampler` (made for `[of, wrt, result]`).
+fn derivative_at(
+    ctx: &Context,
+    of: &Expr,
+    wrt: &Expr,
+    result: &Expr,
+    opts: &CheckOptions,
+    sampler: &Sampler,
+) -> Result<Vec<CheckSummary>, CheckError> {
+    if !wrt.is_variable() {
+        return Err(EvalError::Unsupported(format!(
+            "cannot differentiate with respect to `{wrt}`"
+        ))
+        .into());
+    }
+    let (mut max_dual, mut max_fd) = (0.0f64, 0.0f64);
+    let coverage = for_each_point(sampler, opts, |point| {
+        let var = resolve_variable(ctx, wrt, point)?;
+        let claimed = match invalid_or_fail(eval_f64(ctx, result, point))? {
+            Ok(v) => v,
+            Err(o) => return Ok(o),
+        };
+        let dual = match invalid_or_fail(eval_dual(ctx, of, point, &var))? {
+            Ok(d) => d.derivative,
+            Err(o) => return Ok(o),
+        };
+        let x = point.get(&var).unwrap_or(0.0);
+        let original = point.value(&var.name, &var.indices).cloned();
+        let mut shifted = |h: f64| {
+            point.set(&var, x + h);
+            eval_f64(ctx, of, point)
+        };
+        let (plus, minus) = (shifted(FD_EPS), shifted(-FD_EPS));
+        if let Some(v) = original {
+            point.set_value(&var, v);
+        }
+        let (plus, minus) = match (invalid_or_fail(plus)?, invalid_or_fail(minus)?) {
+            (Ok(p), Ok(m)) => (p, m),
+            (Err(o), _) | (_, Err(o)) => return Ok(o),
+        };
+        let fd = (plus - minus) / (2.0 * FD_EPS);
+        let err = rel_error(claimed, dual);
+        if err > REL_TOLERANCE {
+            return Err(mismatch(
+                "the result differs from the dual-number derivative",
+                claimed,
+                dual,
+                err,
+                point,
+            ));
+        }
+        // Rounding in f(x ± h) is amplified by 1/h: with |f| near 1e22 the difference
+        // quotient carries an absolute error near 1e22 * 1e-16 / 1e-6, which no
+        // derivative error could explain, so it is added to the tolerance.
+        let roundoff = 8.0 * f64::EPSILON * plus.abs().max(minus.abs()) / FD_EPS;
+        if (claimed - fd).abs() > FD_ATOL + FD_RTOL * fd.abs() + roundoff {
+            let e = rel_error(claimed, fd);
+            return Err(mismatch(
+                "the result differs from central finite differences",
+                claimed,
+                fd,
+                e,
+                point,
+            ));
+        }
+        max_dual = max_dual.max(err);
+        max_fd = max_fd.max(rel_error(claimed, fd));
+        Ok(Outcome::Counted)
+    })?;
+    let summary = |against: &str, max_rel_error: f64, tolerance: String| CheckSummary {
+        against: against.into(),
+        points: coverage.points,
+        n_values: coverage.n_values.clone(),
+        max_rel_error,
+        exact: false,
+        tolerance,
+        rejected: coverage.rejected,
+    };
+    Ok(vec![
+        summary("dual numbers", max_dual, format!("rel {REL_TOLERANCE:e}")),
+        summary(
+            "finite differences",
+            max_fd,
+            format!("eps {FD_EPS:e}, atol {FD_ATOL:e} + rtol {FD_RTOL:e}"),
+        ),
+    ])
 }
 
 pub(crate) fn mismatch(what: &str, a: f64, b: f64, rel_error: f64, point: &Point) -> CheckError {

@@ -102,6 +102,8 @@ pub(crate) enum Item {
     Output(VarId),
     /// Write the root's value to the output.
     Store,
+    /// Run a table block (by block number): fill its tables over the block's variable.
+    Table(usize),
 }
 
 /// Where a node's value lives while the kernel runs.
@@ -115,11 +117,25 @@ pub(crate) enum Slot {
     View,
     /// The root in the innermost output loop: computed straight into the output.
     Output,
+    /// Hoisted out of the loops of the output indices it does not depend on: kept in this
+    /// table (see [`Table`]) for every value of its variable, and read from there.
+    Table(usize),
 }
 
-/// The top level (block 0) or the body of the loop over one variable (block v + 1).
+/// The values of one hoisted node for every value of one loop variable: `a_j` in the
+/// Jacobian `a_i*(delta(i,j) - a_j)` is computed for each j once, not once per (i, j).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Table {
+    pub var: VarId,
+    pub node: NodeId,
+}
+
+/// The top level (block 0), the body of the loop over one variable (block v + 1), or a
+/// table block (after those): a loop over an output index that fills tables.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Block {
+    /// The loop variable; `None` for the top level.
+    pub var: Option<VarId>,
     pub items: Vec<Item>,
     /// No inner loops: runs in chunks, its nodes hold a chunk of values each.
     pub leaf: bool,
@@ -156,6 +172,7 @@ pub struct Kernel {
     pub(crate) root: NodeId,
     pub(crate) blocks: Vec<Block>,
     pub(crate) slot: Vec<Slot>,
+    pub(crate) tables: Vec<Table>,
     /// How many chunk buffers the leaf loops need.
     pub(crate) vslots: usize,
     /// Most index positions of any input (the stride of the input layout table).
@@ -713,14 +730,42 @@ impl<'c> Builder<'c> {
             }
         }
         let place: Vec<usize> = self.deps.iter().map(|d| deepest(d, &var_depth)).collect();
-        let mut blocks = vec![Block::default(); nvars + 1];
+        let hoisted = self.hoist(&place, &axes);
+        let mut blocks: Vec<Block> = (0..=nvars)
+            .map(|b| Block {
+                var: b.checked_sub(1),
+                ..Block::default()
+            })
+            .collect();
+        // One table block per (variable, host block), in the order the hosts run them.
+        let mut table_blocks: Vec<((usize, VarId), usize)> = Vec::new();
+        for h in hoisted.iter().flatten() {
+            if !table_blocks.iter().any(|(key, _)| key == h) {
+                table_blocks.push((*h, blocks.len()));
+                blocks.push(Block {
+                    var: Some(h.1),
+                    ..Block::default()
+                });
+            }
+        }
+        table_blocks.sort_by_key(|((host, v), _)| (*host, var_depth[*v], *v));
+        let block_of = |id: usize| match hoisted[id] {
+            Some(h) => table_blocks
+                .iter()
+                .find(|(key, _)| *key == h)
+                .map_or(place[id], |(_, b)| *b),
+            None => place[id],
+        };
         for (id, op) in self.ops.iter().enumerate() {
             let item = if matches!(op, Op::Reduce(..)) {
                 Item::Reduce(id)
             } else {
                 Item::Node(id)
             };
-            blocks[place[id]].items.push(item);
+            blocks[block_of(id)].items.push(item);
+        }
+        for ((host, _), b) in &table_blocks {
+            blocks[*host].items.push(Item::Table(*b));
         }
         let mut outer = 0;
         for &v in &axes {
@@ -729,20 +774,49 @@ impl<'c> Builder<'c> {
         }
         blocks[outer].items.push(Item::Store);
         for b in blocks.iter_mut() {
-            b.leaf = !b
-                .items
-                .iter()
-                .any(|i| matches!(i, Item::Reduce(_) | Item::Output(_)));
+            b.leaf = b.var.is_some()
+                && !b
+                    .items
+                    .iter()
+                    .any(|i| matches!(i, Item::Reduce(_) | Item::Output(_) | Item::Table(_)));
+        }
+        // A hoisted node used outside its own table block is kept in a table.
+        let mut tables = Vec::new();
+        let mut table_of = vec![None; self.ops.len()];
+        for (id, op) in self.ops.iter().enumerate() {
+            for child in children(op) {
+                let Some(h) = hoisted.get(child).copied().flatten() else {
+                    continue;
+                };
+                if block_of(id) != block_of(child) && table_of[child].is_none() {
+                    table_of[child] = Some(tables.len());
+                    tables.push(Table {
+                        var: h.1,
+                        node: child,
+                    });
+                }
+            }
+        }
+        if let Some(Some(h)) = hoisted.get(root).copied() {
+            if table_of[root].is_none() {
+                table_of[root] = Some(tables.len());
+                tables.push(Table {
+                    var: h.1,
+                    node: root,
+                });
+            }
         }
         let mut vslots = 0;
-        let slot = place
-            .iter()
-            .enumerate()
-            .map(|(id, &b)| {
-                if b == 0 || !blocks[b].leaf {
-                    return Slot::Scalar;
+        let slot = (0..self.ops.len())
+            .map(|id| {
+                if let Some(t) = table_of[id] {
+                    return Slot::Table(t);
                 }
-                let var = Ix::Var(b - 1);
+                let b = block_of(id);
+                let Some(v) = blocks[b].var.filter(|_| blocks[b].leaf) else {
+                    return Slot::Scalar;
+                };
+                let var = Ix::Var(v);
                 match &self.ops[id] {
                     // Contiguous when the loop variable is the last index and only there.
                     Op::Load(_, ix)
@@ -801,9 +875,72 @@ impl<'c> Builder<'c> {
             root,
             blocks,
             slot,
+            tables,
             vslots,
             max_arity,
         })
+    }
+}
+
+impl Builder<'_> {
+    /// Where each node is hoisted to, if anywhere: `(host block, variable)`. A node placed
+    /// in the loop of output index v that does not depend on some output index outside v
+    /// (`a_j` inside the loops over i and j) runs in a loop over v of its own, in the
+    /// innermost loop of the output indices it does depend on (the host), and is kept in a
+    /// table. Only work worth a table is hoisted: calls, divisions, powers and reductions,
+    /// with what they are computed from in the same loop.
+    fn hoist(&self, place: &[usize], axes: &[VarId]) -> Vec<Option<(usize, VarId)>> {
+        let position = |v: VarId| axes.iter().position(|&a| a == v);
+        let candidate = |id: usize| -> Option<(usize, VarId)> {
+            let v = place.get(id)?.checked_sub(1)?;
+            let t = position(v)?;
+            let deps = self.deps.get(id)?;
+            // Depends on the output indices before position s only (besides v).
+            let s = deps
+                .iter()
+                .filter(|&&d| d != v)
+                .map(|&d| position(d).map(|p| p + 1))
+                .try_fold(0, |acc, p| p.map(|p| acc.max(p)))?;
+            (s < t).then(|| (if s == 0 { 0 } else { axes[s - 1] + 1 }, v))
+        };
+        let mut hoisted = vec![None; self.ops.len()];
+        let mut wanted = vec![false; self.ops.len()];
+        for id in (0..self.ops.len()).rev() {
+            let expensive = matches!(
+                self.ops[id],
+                Op::Call(..) | Op::Div(..) | Op::Pow(..) | Op::Reduce(..)
+            );
+            if !(expensive || wanted[id]) {
+                continue;
+            }
+            // What a hoisted reduction's body reads in the loop it leaves must leave with it.
+            let in_reduction = place
+                .get(id)
+                .and_then(|b| b.checked_sub(1))
+                .is_some_and(|v| position(v).is_none());
+            let h = candidate(id);
+            hoisted[id] = h;
+            if h.is_some() || (wanted[id] && in_reduction) {
+                for child in children(&self.ops[id]) {
+                    if let Some(w) = wanted.get_mut(child) {
+                        *w = true;
+                    }
+                }
+            }
+        }
+        hoisted
+    }
+}
+
+/// The nodes an op reads (a reduction reads its body).
+pub(crate) fn children(op: &Op) -> Vec<NodeId> {
+    match op {
+        Op::Const(_) | Op::Scalar(_) | Op::Size(_) | Op::Load(..) | Op::Delta(..) => Vec::new(),
+        Op::Add(a, b) | Op::Sub(a, b) | Op::Mul(a, b) | Op::Div(a, b) | Op::Pow(a, b) => {
+            vec![*a, *b]
+        }
+        Op::Neg(a) | Op::Powi(a, _) | Op::Call(_, a) => vec![*a],
+        Op::Reduce(_, _, body) => vec![*body],
     }
 }
 

@@ -78,6 +78,35 @@ pub fn eval_dual(
     })
 }
 
+/// Several terms evaluated at one point, sharing the values of defined names: a chain of
+/// step terms mentions `a_i` in most of its terms, computed here once per index.
+pub(crate) struct AtPoint<'a, T: Number> {
+    ev: Evaluator<'a, T>,
+}
+
+impl<'a, T: Number> AtPoint<'a, T> {
+    pub fn new(ctx: &'a Context, point: &'a Point) -> Self {
+        AtPoint {
+            ev: Evaluator::new(ctx, point, None),
+        }
+    }
+
+    /// The value of `e`; each term gets the work and depth bounds of a fresh evaluation.
+    pub fn eval(&mut self, e: &'a Expr) -> Result<T, EvalError> {
+        self.eval_with(e, &[])
+    }
+
+    /// The value of `e` with the free indices `indices` bound to values (they take
+    /// precedence over the point's own values of those indices).
+    pub fn eval_with(&mut self, e: &'a Expr, indices: &[(&'a str, i64)]) -> Result<T, EvalError> {
+        self.ev.bound.clear();
+        self.ev.bound.extend_from_slice(indices);
+        self.ev.work = 0;
+        self.ev.depth = 0;
+        self.ev.eval(e)
+    }
+}
+
 /// The concrete variable a (possibly indexed) variable term names at `point`.
 pub fn resolve_variable(ctx: &Context, x: &Expr, point: &Point) -> Result<Variable, EvalError> {
     Evaluator::<f64>::new(ctx, point, None).variable(x)
@@ -128,32 +157,109 @@ pub fn bound_value(b: &Bound, point: &Point) -> Result<i64, EvalError> {
     }
 }
 
+/// The free index names of `e` that `bound` does not bind, each once, in order of appearance.
+fn free_names<'e>(e: &'e Expr, bound: &mut Vec<&'e str>, out: &mut Vec<&'e str>) {
+    let mut note = |i: &'e Index, bound: &[&'e str]| {
+        if let Index::Name(n) = i {
+            if !bound.contains(&n.as_str()) && !out.contains(&n.as_str()) {
+                out.push(n);
+            }
+        }
+    };
+    match e {
+        Expr::Num(_) | Expr::Sym(_) => {}
+        Expr::Idx(_, ix) => ix.iter().for_each(|i| note(i, bound)),
+        Expr::Delta(a, b) => {
+            note(a, bound);
+            note(b, bound);
+        }
+        Expr::Add(xs) | Expr::Mul(xs) => xs.iter().for_each(|x| free_names(x, bound, out)),
+        Expr::Div(a, b) | Expr::Pow(a, b) | Expr::D(a, b) => {
+            free_names(a, bound, out);
+            free_names(b, bound, out);
+        }
+        Expr::Neg(a) | Expr::Call(_, a) => free_names(a, bound, out),
+        Expr::Sum(s) => {
+            bound.push(&s.index);
+            free_names(&s.body, bound, out);
+            bound.pop();
+        }
+    }
+}
+
+/// FxHash (as in rustc): the memo keys are small integers, hashed far faster than by SipHash,
+/// and nothing here is exposed to adversarial keys.
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
+
+    fn write_i64(&mut self, v: i64) {
+        self.write_u64(v as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
+
+/// Most indices of one indexed symbol resolved without allocating.
+const INLINE_INDICES: usize = 4;
+
 struct Evaluator<'a, T: Number> {
     ctx: &'a Context,
     point: &'a Point,
-    seed: Option<&'a Variable>,
+    seed: Option<Variable>,
     /// Indices bound by enclosing sums or by the definition being evaluated, innermost last.
-    bound: Vec<(String, i64)>,
-    /// Values of defined names at concrete indices, for this point.
-    cache: HashMap<(usize, Vec<i64>), T>,
+    bound: Vec<(&'a str, i64)>,
+    /// Values of defined names (by position in the context) at concrete indices, for this point.
+    cache: FastMap<usize, FastMap<Vec<i64>, T>>,
+    /// Values of sums and derivatives `D(f, x)`, by address and the values of their free
+    /// indices, for this point: `sum_k(exp(z_k))` inside `a_i` is summed once, not once per
+    /// i, and a subterm shared by several steps' terms is evaluated once for all of them.
+    memo: FastMap<(usize, Vec<i64>), T>,
+    /// The free indices of each memoised term met, by address.
+    free: FastMap<usize, Vec<&'a str>>,
+    /// Dual-number evaluators for `D(f, x)`, one per variable, kept for their memos.
+    duals: FastMap<Variable, Evaluator<'a, Dual>>,
     work: u64,
     depth: usize,
 }
 
 impl<'a, T: Number> Evaluator<'a, T> {
-    fn new(ctx: &'a Context, point: &'a Point, seed: Option<&'a Variable>) -> Self {
+    fn new(ctx: &'a Context, point: &'a Point, seed: Option<&Variable>) -> Self {
         Evaluator {
             ctx,
             point,
-            seed,
+            seed: seed.cloned(),
             bound: Vec::new(),
-            cache: HashMap::new(),
+            cache: FastMap::default(),
+            memo: FastMap::default(),
+            free: FastMap::default(),
+            duals: FastMap::default(),
             work: 0,
             depth: 0,
         }
     }
 
-    fn eval(&mut self, e: &Expr) -> Result<T, EvalError> {
+    fn eval(&mut self, e: &'a Expr) -> Result<T, EvalError> {
         self.work += 1;
         if self.work > MAX_WORK {
             return Err(EvalError::TooLarge(format!(
@@ -171,16 +277,23 @@ impl<'a, T: Number> Evaluator<'a, T> {
         r
     }
 
-    fn eval_node(&mut self, e: &Expr) -> Result<T, EvalError> {
+    fn eval_node(&mut self, e: &'a Expr) -> Result<T, EvalError> {
         match e {
             Expr::Num(r) => T::from_rat(r),
             Expr::Sym(s) => self.symbol(s),
+            Expr::Idx(name, ix) if ix.len() <= INLINE_INDICES => {
+                let mut values = [0i64; INLINE_INDICES];
+                for (v, i) in values.iter_mut().zip(ix) {
+                    *v = self.index(i)?;
+                }
+                self.named(name, &values[..ix.len()])
+            }
             Expr::Idx(name, ix) => {
                 let ix = ix
                     .iter()
                     .map(|i| self.index(i))
                     .collect::<Result<Vec<_>, _>>()?;
-                self.named(name, ix)
+                self.named(name, &ix)
             }
             Expr::Add(xs) => {
                 let mut acc = T::from_int(0);
@@ -214,8 +327,8 @@ impl<'a, T: Number> Evaluator<'a, T> {
             }
             Expr::Call(f, a) => T::apply(*f, &self.eval(a)?),
             Expr::Delta(a, b) => Ok(T::from_int(i64::from(self.index(a)? == self.index(b)?))),
-            Expr::Sum(s) => self.sum(s),
-            Expr::D(f, x) => self.derivative(f, x),
+            Expr::Sum(s) => self.memoised(e, |ev| ev.sum_terms(s)),
+            Expr::D(f, x) => self.memoised(e, |ev| ev.derivative(f, x)),
         }
     }
 
@@ -223,19 +336,24 @@ impl<'a, T: Number> Evaluator<'a, T> {
         match ix {
             Index::Int(v) => Ok(*v),
             Index::Name(n) => self
-                .bound
-                .iter()
-                .rev()
-                .find(|(b, _)| b == n)
-                .map(|(_, v)| *v)
-                .or_else(|| self.point.index(n))
+                .index_named(n)
                 .ok_or_else(|| EvalError::Unbound(format!("the index `{n}`"))),
         }
     }
 
+    /// The value of an index name: bound by a sum or definition here, else the point's.
+    fn index_named(&self, n: &str) -> Option<i64> {
+        self.bound
+            .iter()
+            .rev()
+            .find(|(b, _)| *b == n)
+            .map(|(_, v)| *v)
+            .or_else(|| self.point.index(n))
+    }
+
     fn symbol(&mut self, s: &str) -> Result<T, EvalError> {
         if find_definition(self.ctx, s).is_some() {
-            return self.named(s, Vec::new());
+            return self.named(s, &[]);
         }
         if let Some(size) = self.point.range(s) {
             return Ok(T::from_int(size));
@@ -244,20 +362,18 @@ impl<'a, T: Number> Evaluator<'a, T> {
     }
 
     /// A symbol or indexed symbol at concrete indices: a definition or a point value.
-    fn named(&mut self, name: &str, ix: Vec<i64>) -> Result<T, EvalError> {
+    fn named(&mut self, name: &str, ix: &[i64]) -> Result<T, EvalError> {
         let Some((k, def)) = find_definition(self.ctx, name) else {
-            return self.lookup(name, &ix);
+            return self.lookup(name, ix);
         };
-        let key = (k, ix);
-        if let Some(v) = self.cache.get(&key) {
+        if let Some(v) = self.cache.get(&k).and_then(|values| values.get(ix)) {
             return Ok(v.clone());
         }
-        let ix = &key.1;
-        let params: Vec<String> = match &def.name {
+        let params: Vec<&'a str> = match &def.name {
             Expr::Idx(_, params) => params
                 .iter()
                 .map(|p| match p {
-                    Index::Name(n) => Ok(n.clone()),
+                    Index::Name(n) => Ok(n.as_str()),
                     Index::Int(_) => Err(EvalError::Unsupported(format!(
                         "the definition of `{name}` has a number as an index"
                     ))),
@@ -278,7 +394,10 @@ impl<'a, T: Number> Evaluator<'a, T> {
         let r = self.eval(&def.body);
         self.bound = saved;
         let v = r?;
-        self.cache.insert(key, v.clone());
+        self.cache
+            .entry(k)
+            .or_default()
+            .insert(ix.to_vec(), v.clone());
         Ok(v)
     }
 
@@ -287,11 +406,48 @@ impl<'a, T: Number> Evaluator<'a, T> {
             .point
             .value(name, ix)
             .ok_or_else(|| EvalError::Unbound(Variable::component(name, ix).to_string()))?;
-        let seeded = self.seed.is_some_and(|s| s.name == name && s.indices == ix);
+        let seeded = self
+            .seed
+            .as_ref()
+            .is_some_and(|s| s.name == name && s.indices == ix);
         Ok(T::from_value(value, seeded))
     }
 
-    fn sum(&mut self, s: &Sum) -> Result<T, EvalError> {
+    /// A sum or a derivative, computed once per point for each value of its free indices.
+    fn memoised(
+        &mut self,
+        e: &'a Expr,
+        compute: impl FnOnce(&mut Self) -> Result<T, EvalError>,
+    ) -> Result<T, EvalError> {
+        let key = self.memo_key(e);
+        if let Some(v) = key.as_ref().and_then(|k| self.memo.get(k)) {
+            return Ok(v.clone());
+        }
+        let v = compute(self)?;
+        if let Some(k) = key {
+            self.memo.insert(k, v.clone());
+        }
+        Ok(v)
+    }
+
+    /// A term's address and the values of its free indices here, if they all have one.
+    /// The value of a term at a point depends on nothing else (the seed is fixed).
+    fn memo_key(&mut self, e: &'a Expr) -> Option<(usize, Vec<i64>)> {
+        let address = e as *const Expr as usize;
+        if !self.free.contains_key(&address) {
+            let mut free = Vec::new();
+            free_names(e, &mut Vec::new(), &mut free);
+            self.free.insert(address, free);
+        }
+        let free = self.free.get(&address)?;
+        let values = free
+            .iter()
+            .map(|n| self.index_named(n))
+            .collect::<Option<Vec<i64>>>()?;
+        Some((address, values))
+    }
+
+    fn sum_terms(&mut self, s: &'a Sum) -> Result<T, EvalError> {
         let lo = bound_value(&s.lo, self.point)?;
         let hi = bound_value(&s.hi, self.point)?;
         if i128::from(hi) - i128::from(lo) >= i128::from(MAX_SUM_TERMS) {
@@ -301,7 +457,7 @@ impl<'a, T: Number> Evaluator<'a, T> {
         }
         let mut acc = T::from_int(0);
         for k in lo..=hi {
-            self.bound.push((s.index.clone(), k));
+            self.bound.push((s.index.as_str(), k));
             let r = self.eval(&s.body);
             self.bound.pop();
             acc = acc.add(&r?)?;
@@ -337,7 +493,7 @@ impl<'a, T: Number> Evaluator<'a, T> {
     }
 
     /// `D(f, x)` by dual numbers, in the current index scope.
-    fn derivative(&mut self, f: &Expr, x: &Expr) -> Result<T, EvalError> {
+    fn derivative(&mut self, f: &'a Expr, x: &Expr) -> Result<T, EvalError> {
         match T::MODE {
             Mode::Exact => return Err(EvalError::NotRational("a derivative D(…)".into())),
             Mode::Dual => {
@@ -348,12 +504,16 @@ impl<'a, T: Number> Evaluator<'a, T> {
             Mode::Float => {}
         }
         let var = self.variable(x)?;
-        let mut inner = Evaluator::<Dual>::new(self.ctx, self.point, Some(&var));
-        inner.bound = self.bound.clone();
+        let mut inner = match self.duals.remove(&var) {
+            Some(inner) => inner,
+            None => Evaluator::<Dual>::new(self.ctx, self.point, Some(&var)),
+        };
+        inner.bound.clone_from(&self.bound);
         inner.work = self.work;
         inner.depth = self.depth;
         let r = inner.eval(f);
         self.work = inner.work;
+        self.duals.insert(var, inner);
         T::from_derivative(r?.derivative)
     }
 }
@@ -473,6 +633,23 @@ mod tests {
     }
 
     #[test]
+    fn free_names_are_the_free_indices() {
+        for src in [
+            "sum_k(exp(z_k))",
+            "a_i*(delta(i,j) - a_j) + sum_k(W_{k,m}*delta(k,j))",
+            "D(sum_i(y_i*log(a_i)), z_j)",
+            "sum_i(sum_i(x_i) + x_i) + x_p^2",
+        ] {
+            let e = parse_expr(src).unwrap();
+            let mut names = Vec::new();
+            free_names(&e, &mut Vec::new(), &mut names);
+            names.sort_unstable();
+            let want: Vec<String> = e.free_indices().into_iter().collect();
+            assert_eq!(names, want, "{src}");
+        }
+    }
+
+    #[test]
     fn runaway_evaluations_are_refused() {
         let ctx = Context::default();
         let p = Point::new();
@@ -481,11 +658,22 @@ mod tests {
             eval_f64(&ctx, &long, &p),
             Err(EvalError::TooLarge(_))
         ));
-        let nested = parse_expr("sum_{a=1}^{1000}(sum_{b=1}^{1000}(sum_{c=1}^{1000}(1)))").unwrap();
+        let nested = parse_expr(
+            "sum_{a=1}^{1000}(sum_{b=1}^{1000}(sum_{c=1}^{1000}(delta(a,c) + delta(b,c))))",
+        )
+        .unwrap();
         assert!(matches!(
             eval_f64(&ctx, &nested, &p),
             Err(EvalError::TooLarge(_))
         ));
+        // Inner sums that do not depend on the outer indices are summed once, not 10^6 times.
+        let hoisted =
+            parse_expr("sum_{a=1}^{1000}(sum_{b=1}^{1000}(sum_{c=1}^{1000}(1)))").unwrap();
+        assert_eq!(eval_f64(&ctx, &hoisted, &p), Ok(1e9));
+        let inner =
+            parse_expr("sum_{a=1}^{3}(sum_{b=1}^{4}(delta(a,b) + sum_{c=1}^{2}(delta(c,b))))")
+                .unwrap();
+        assert_eq!(eval_f64(&ctx, &inner, &p), Ok(3.0 + 3.0 * 2.0));
         assert!(matches!(
             eval_f64(&ctx, &parse_expr("log(0)").unwrap(), &p),
             Err(EvalError::Domain(_))

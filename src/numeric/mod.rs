@@ -9,13 +9,15 @@
 //!   as standalone Rust source (`emit_rust`).
 //!
 //! What `run` and `diff` call:
-//! - each kernel-accepted step `before = after`: [`check_equal`];
+//! - each kernel-accepted step `before = after`: [`check_chain`] over a derivation's chain of
+//!   terms (each step as [`check_equal`] would check it alone);
 //! - each result `d of / d wrt = result`: [`check_derivative`] (dual numbers and finite
 //!   differences) and [`cross_check_with_references`] (the matching reference kernels);
 //! - the JSON `checks` and the check lines: the returned [`CheckSummary`]s, or
 //!   [`CheckSummary::combine`] of the per-step ones;
 //! - `run --format rust`: [`emit_rust`].
 
+mod chain;
 mod check;
 mod compile;
 mod dual;
@@ -33,13 +35,14 @@ mod run;
 mod sample;
 mod stack;
 
+pub use chain::{check_chain, ChainError};
 pub use check::{
-    check_derivative, check_equal, rel_error, CheckError, CheckOptions, CheckSummary, FD_ATOL,
-    FD_EPS, FD_RTOL, REL_TOLERANCE,
+    check_derivative, check_equal, check_result, rel_error, CheckError, CheckOptions, CheckSummary,
+    ResultChecks, FD_ATOL, FD_EPS, FD_RTOL, REL_TOLERANCE,
 };
 pub use compile::{Kernel, KernelError, KernelInput};
 pub use dual::Dual;
-pub use emit_rust::{emit_rust, goal_axes, RustGoal};
+pub use emit_rust::{emit_rust, goal_axes, EmitError, RustGoal};
 pub use eval::{eval_dual, eval_exact, eval_f64, is_rational, resolve_variable, EvalError};
 pub use funcs::{sigmoid, softplus};
 pub use point::{Point, Value, Variable};

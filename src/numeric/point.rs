@@ -2,7 +2,7 @@
 //! free indices, and concrete sizes for range symbols such as `n`.
 
 use crate::expr::Rat;
-use num_traits::{ToPrimitive, Zero};
+use num_traits::Zero;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -52,7 +52,7 @@ pub struct Value {
 
 impl Value {
     pub fn from_exact(exact: Rat) -> Value {
-        let float = exact.to_f64().unwrap_or(f64::NAN);
+        let float = super::number::rat_to_f64(&exact).unwrap_or(f64::NAN);
         Value { float, exact }
     }
 

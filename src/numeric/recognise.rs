@@ -6,7 +6,7 @@ use super::check::{
     for_each_point, invalid_or_fail, rel_error, CheckError, CheckOptions, CheckSummary, Outcome,
     REL_TOLERANCE,
 };
-use super::eval::{bound_value, eval_f64, EvalError};
+use super::eval::{bound_value, AtPoint, EvalError};
 use super::point::Point;
 use super::reference::{Reference, Shape, REFERENCES};
 use super::sample::{index_range, variables_of, Sampler};
@@ -59,64 +59,75 @@ pub fn cross_check_with_references(
     opts: &CheckOptions,
 ) -> Result<Vec<CheckSummary>, CheckError> {
     guarded(ctx, &[of, wrt, result], || {
-        let Some(shape) = goal_shape(ctx, of, wrt) else {
-            return Ok(Vec::new());
-        };
-        let (scalars, vectors) = variables_of(ctx, of)?;
         let sampler = Sampler::new(ctx, &[of, wrt, result], opts.seed)?;
-        let mut matches = Vec::new();
-        for reference in REFERENCES {
-            let targets: Vec<Option<&String>> = match (&shape, reference.shape) {
-                (GoalShape::Scalar { .. }, Shape::Scalar { .. })
-                | (
-                    GoalShape::Vector { out: Some(_), .. },
-                    Shape::Scalar { .. } | Shape::VectorMap { .. },
-                )
-                | (GoalShape::Vector { out: None, .. }, Shape::Reduction { .. }) => vec![None],
-                (GoalShape::Scalar { x }, Shape::ScalarTarget { .. }) => {
-                    scalars.iter().filter(|t| *t != x).map(Some).collect()
-                }
-                (
-                    GoalShape::Vector {
-                        z, out: Some(_), ..
-                    },
-                    Shape::ScalarTarget { .. },
-                )
-                | (GoalShape::Vector { z, out: None, .. }, Shape::ReductionTarget { .. }) => {
-                    vectors.iter().filter(|t| *t != z).map(Some).collect()
-                }
-                _ => Vec::new(),
+        references_at(ctx, of, wrt, result, opts, &sampler)
+    })
+}
+
+/// [`cross_check_with_references`] at the points of `sampler` (made for `[of, wrt, result]`).
+pub(crate) fn references_at(
+    ctx: &Context,
+    of: &Expr,
+    wrt: &Expr,
+    result: &Expr,
+    opts: &CheckOptions,
+    sampler: &Sampler,
+) -> Result<Vec<CheckSummary>, CheckError> {
+    let Some(shape) = goal_shape(ctx, of, wrt) else {
+        return Ok(Vec::new());
+    };
+    let (scalars, vectors) = variables_of(ctx, of)?;
+    let mut matches = Vec::new();
+    for reference in REFERENCES {
+        let targets: Vec<Option<&String>> = match (&shape, reference.shape) {
+            (GoalShape::Scalar { .. }, Shape::Scalar { .. })
+            | (
+                GoalShape::Vector { out: Some(_), .. },
+                Shape::Scalar { .. } | Shape::VectorMap { .. },
+            )
+            | (GoalShape::Vector { out: None, .. }, Shape::Reduction { .. }) => vec![None],
+            (GoalShape::Scalar { x }, Shape::ScalarTarget { .. }) => {
+                scalars.iter().filter(|t| *t != x).map(Some).collect()
+            }
+            (
+                GoalShape::Vector {
+                    z, out: Some(_), ..
+                },
+                Shape::ScalarTarget { .. },
+            )
+            | (GoalShape::Vector { z, out: None, .. }, Shape::ReductionTarget { .. }) => {
+                vectors.iter().filter(|t| *t != z).map(Some).collect()
+            }
+            _ => Vec::new(),
+        };
+        for target in targets {
+            let goal = Goal {
+                ctx,
+                of,
+                result,
+                shape: &shape,
+                target: target.map(String::as_str),
+                reference,
             };
-            for target in targets {
-                let goal = Goal {
-                    ctx,
-                    of,
-                    result,
-                    shape: &shape,
-                    target: target.map(String::as_str),
-                    reference,
-                };
-                let mut max_rel = 0.0f64;
-                let outcome =
-                    for_each_point(&sampler, opts, |point| goal.compare(point, &mut max_rel));
-                match outcome {
-                    Ok(coverage) => matches.push(CheckSummary {
-                        against: format!("reference kernel {}", reference.name),
-                        points: coverage.points,
-                        n_values: coverage.n_values,
-                        max_rel_error: max_rel,
-                        exact: false,
-                        tolerance: format!("rel {REL_TOLERANCE:e}"),
-                        rejected: coverage.rejected,
-                    }),
-                    // This kernel is not the goal's.
-                    Err(CheckError::Mismatch { .. }) | Err(CheckError::NoValidPoints { .. }) => {}
-                    Err(e) => return Err(e),
-                }
+            let mut max_rel = 0.0f64;
+            let outcome = for_each_point(sampler, opts, |point| goal.compare(point, &mut max_rel));
+            match outcome {
+                Ok(coverage) => matches.push(CheckSummary {
+                    against: format!("reference kernel {}", reference.name),
+                    points: coverage.points,
+                    n_values: coverage.n_values,
+                    max_rel_error: max_rel,
+                    exact: false,
+                    tolerance: format!("rel {REL_TOLERANCE:e}"),
+                    rejected: coverage.rejected,
+                }),
+                // This kernel is not the goal's.
+                Err(CheckError::Mismatch { .. }) | Err(CheckError::NoValidPoints { .. }) => {}
+                Err(e) => return Err(e),
             }
         }
-        Ok(matches)
-    })
+    }
+    Ok(matches)
 }
 
 /// One goal paired with one kernel (and target).
@@ -137,7 +148,7 @@ struct KernelValues {
 }
 
 impl Goal<'_> {
-    fn compare(&self, point: &mut Point, max_rel: &mut f64) -> Result<Outcome, CheckError> {
+    fn compare(&self, point: &Point, max_rel: &mut f64) -> Result<Outcome, CheckError> {
         let (range, kernel) = match self.kernel_values(point)? {
             Ok(v) => v,
             Err(o) => return Ok(o),
@@ -158,35 +169,41 @@ impl Goal<'_> {
             GoalShape::Vector { j, out, .. } => (out.as_deref(), Some(j.as_str())),
         };
         let lo = range.0;
+        // One evaluator for the whole point: every entry shares the values of defined names.
+        let mut at = AtPoint::<f64>::new(self.ctx, point);
+        let mut indices: Vec<(&str, i64)> = Vec::new();
         for (row, (value, derivatives)) in kernel.value.iter().zip(&kernel.derivative).enumerate() {
+            indices.clear();
             if let Some(i) = out {
-                point.set_index(i, lo + row as i64);
+                indices.push((i, lo + row as i64));
             }
-            let got = match invalid_or_fail(eval_f64(self.ctx, self.of, point))? {
+            let got = match invalid_or_fail(at.eval_with(self.of, &indices))? {
                 Ok(v) => v,
                 Err(o) => return Ok(o),
             };
-            self.agree(got, *value, "value", point, max_rel)?;
+            self.agree(got, *value, "value", (point, &indices), max_rel)?;
             for (col, want) in derivatives.iter().enumerate() {
                 if let Some(j) = j {
-                    point.set_index(j, lo + col as i64);
+                    indices.truncate(usize::from(out.is_some()));
+                    indices.push((j, lo + col as i64));
                 }
-                let got = match invalid_or_fail(eval_f64(self.ctx, self.result, point))? {
+                let got = match invalid_or_fail(at.eval_with(self.result, &indices))? {
                     Ok(v) => v,
                     Err(o) => return Ok(o),
                 };
-                self.agree(got, *want, "derivative", point, max_rel)?;
+                self.agree(got, *want, "derivative", (point, &indices), max_rel)?;
             }
         }
         Ok(Outcome::Counted)
     }
 
+    /// Fail unless `got` and `want` agree; `at` is the point and the output indices.
     fn agree(
         &self,
         got: f64,
         want: f64,
         what: &str,
-        point: &Point,
+        at: (&Point, &[(&str, i64)]),
         max_rel: &mut f64,
     ) -> Result<(), CheckError> {
         let err = rel_error(got, want);
@@ -195,7 +212,11 @@ impl Goal<'_> {
                 "the goal's {what} differs from the reference kernel {}",
                 self.reference.name
             );
-            return Err(super::check::mismatch(&what, got, want, err, point));
+            let mut point = at.0.clone();
+            for (name, v) in at.1 {
+                point.set_index(name, *v);
+            }
+            return Err(super::check::mismatch(&what, got, want, err, &point));
         }
         *max_rel = max_rel.max(err);
         Ok(())

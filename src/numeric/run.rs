@@ -21,6 +21,12 @@ pub struct Scratch {
     /// Per input and position: (lowest index, extent, stride).
     layout: Vec<(i64, i64, i64)>,
     out_layout: Vec<(i64, i64, i64)>,
+    /// The tables of hoisted nodes, one after another; grown to fit the largest sizes seen.
+    tables: Vec<f64>,
+    /// Per table: where it starts in `tables`, and the lowest index of its variable.
+    table_at: Vec<(usize, i64)>,
+    /// One chunk, where a hoisted node is computed before it is copied into its table.
+    chunk: Vec<f64>,
 }
 
 /// An operand in vector mode: a chunk of values or one value for the whole chunk.
@@ -39,6 +45,13 @@ impl Kernel {
             bounds: vec![(0, 0); self.vars.len()],
             layout: vec![(0, 0, 0); self.inputs.len() * self.max_arity],
             out_layout: vec![(0, 0, 0); self.axes.len()],
+            tables: Vec::new(),
+            table_at: vec![(0, 0); self.tables.len()],
+            chunk: if self.tables.is_empty() {
+                Vec::new()
+            } else {
+                vec![0.0; CHUNK]
+            },
         }
     }
 
@@ -131,6 +144,7 @@ impl Kernel {
         if s.regs.len() != self.ops.len()
             || s.vecs.len() != self.vslots
             || s.bounds.len() != self.vars.len()
+            || s.table_at.len() != self.tables.len()
         {
             return Err(argument_error(
                 "the scratch space belongs to another kernel",
@@ -165,6 +179,20 @@ impl Kernel {
                 "the output has {} places, expected {len}",
                 out.len()
             )));
+        }
+        let mut total = 0usize;
+        for (at, table) in s.table_at.iter_mut().zip(&self.tables) {
+            let (lo, hi) = s.bounds.get(table.var).copied().ok_or_else(missing)?;
+            *at = (total, lo);
+            let len = usize::try_from((i128::from(hi) - i128::from(lo) + 1).max(0))
+                .map_err(|_| argument_error("an index range is too large"))?;
+            total = total
+                .checked_add(len)
+                .ok_or_else(|| argument_error("the tables are too large"))?;
+        }
+        // Only a call with larger sizes than any before allocates.
+        if s.tables.len() < total {
+            s.tables.resize(total, 0.0);
         }
         Ok(())
     }
@@ -227,7 +255,23 @@ fn missing() -> KernelError {
 
 impl Run<'_> {
     fn reg(&self, id: NodeId) -> f64 {
-        self.s.regs.get(id).copied().unwrap_or(f64::NAN)
+        match self.k.slot.get(id) {
+            Some(Slot::Table(t)) => self
+                .table_place(*t)
+                .and_then(|p| self.s.tables.get(p))
+                .copied()
+                .unwrap_or(f64::NAN),
+            _ => self.s.regs.get(id).copied().unwrap_or(f64::NAN),
+        }
+    }
+
+    /// Where table `t` holds the value for the current value of its variable (in a leaf
+    /// loop over that variable: for the start of the current chunk).
+    fn table_place(&self, t: usize) -> Option<usize> {
+        let table = self.k.tables.get(t)?;
+        let (at, lo) = self.s.table_at.get(t).copied()?;
+        let v = self.s.ivars.get(table.var).copied()?;
+        at.checked_add(usize::try_from(v - lo).ok()?)
     }
 
     fn ix(&self, ix: Ix) -> i64 {
@@ -267,13 +311,12 @@ impl Run<'_> {
     fn block(&mut self, b: usize, reduction: Option<NodeId>) -> Result<(), KernelError> {
         let k = self.k;
         let block = k.blocks.get(b).ok_or_else(missing)?;
-        if b == 0 {
+        let Some(v) = block.var else {
             for item in &block.items {
                 self.item(*item)?;
             }
             return Ok(());
-        }
-        let v = b - 1;
+        };
         let (lo, hi) = self.s.bounds.get(v).copied().ok_or_else(missing)?;
         let (kind, body) = match reduction.and_then(|r| k.ops.get(r)) {
             Some(Op::Reduce(kind, _, body)) => (Some(*kind), *body),
@@ -291,6 +334,7 @@ impl Run<'_> {
                         Item::Node(id) => match k.slot.get(*id) {
                             Some(Slot::View) => {}
                             Some(Slot::Output) => self.output_node(*id, v, len)?,
+                            Some(Slot::Table(t)) => self.table_node(*id, *t, v, len)?,
                             _ => self.vector_node(*id, v, len)?,
                         },
                         Item::Store if k.slot.get(k.root) != Some(&Slot::Output) => {
@@ -339,9 +383,7 @@ impl Run<'_> {
         match item {
             Item::Node(id) => {
                 let x = self.scalar_node(id)?;
-                if let Some(r) = self.s.regs.get_mut(id) {
-                    *r = x;
-                }
+                self.set(id, x);
             }
             Item::Reduce(id) => {
                 let Some(Op::Reduce(kind, var, _)) = self.k.ops.get(id) else {
@@ -355,11 +397,52 @@ impl Run<'_> {
                     };
                 }
                 self.block(var + 1, Some(id))?;
+                if matches!(self.k.slot.get(id), Some(Slot::Table(_))) {
+                    let total = self.s.regs.get(id).copied().unwrap_or(f64::NAN);
+                    self.set(id, total);
+                }
             }
             Item::Output(v) => self.block(v + 1, None)?,
+            Item::Table(b) => self.block(b, None)?,
             Item::Store => self.store(None)?,
         }
         Ok(())
+    }
+
+    /// Keep a node's value: in its table, or in its register.
+    fn set(&mut self, id: NodeId, x: f64) {
+        let place = match self.k.slot.get(id) {
+            Some(Slot::Table(t)) => self.table_place(*t).and_then(|p| self.s.tables.get_mut(p)),
+            _ => self.s.regs.get_mut(id),
+        };
+        if let Some(place) = place {
+            *place = x;
+        }
+    }
+
+    /// Compute a hoisted node for the current chunk of its variable into its table.
+    fn table_node(
+        &mut self,
+        id: NodeId,
+        t: usize,
+        var: VarId,
+        len: usize,
+    ) -> Result<(), KernelError> {
+        let mut chunk = std::mem::take(&mut self.s.chunk);
+        let r = self.fill(id, var, len, &mut chunk);
+        let stored = match (r, self.table_place(t)) {
+            (Ok(()), Some(p)) => match (self.s.tables.get_mut(p..p + len), chunk.get(..len)) {
+                (Some(target), Some(values)) => {
+                    target.copy_from_slice(values);
+                    Ok(())
+                }
+                _ => Err(missing()),
+            },
+            (Ok(()), None) => Err(missing()),
+            (Err(e), _) => Err(e),
+        };
+        self.s.chunk = chunk;
+        stored
     }
 
     fn scalar_node(&self, id: NodeId) -> Result<f64, KernelError> {
@@ -389,7 +472,12 @@ impl Run<'_> {
             Op::Neg(a) => -r(a),
             Op::Powi(a, n) => r(a).powi(*n),
             Op::Pow(a, b) => r(a).powf(r(b)),
-            Op::Call(f, a) => apply_ieee(*f, r(a)),
+            Op::Call(f, a) => {
+                if *f == Func::Exp {
+                    count_exp(1);
+                }
+                apply_ieee(*f, r(a))
+            }
             Op::Reduce(..) => r(&id),
         })
     }
@@ -398,6 +486,11 @@ impl Run<'_> {
     fn src(&self, id: NodeId, var: VarId, len: usize) -> Result<Src<'_>, KernelError> {
         match self.k.slot.get(id) {
             Some(Slot::Vector(s)) => Ok(Src::Vector(self.s.vecs.get(*s).ok_or_else(missing)?)),
+            Some(Slot::Table(t)) if self.k.tables.get(*t).map(|tb| tb.var) == Some(var) => {
+                let p = self.table_place(*t).ok_or_else(missing)?;
+                let values = self.s.tables.get(p..p + len).ok_or_else(missing)?;
+                Ok(Src::Vector(values))
+            }
             Some(Slot::View) => {
                 let Some(Op::Load(p, ix)) = self.k.ops.get(id) else {
                     return Err(missing());
@@ -506,7 +599,13 @@ impl Run<'_> {
             Op::Call(f, a) => {
                 let a = self.src(*a, var, len)?;
                 match f {
-                    Func::Exp => unary(out, a, f64::exp),
+                    Func::Exp => {
+                        count_exp(match a {
+                            Src::Vector(_) => len,
+                            Src::Scalar(_) => 1,
+                        });
+                        unary(out, a, f64::exp)
+                    }
                     Func::Log => unary(out, a, f64::ln),
                     Func::Tanh => unary(out, a, f64::tanh),
                     other => unary(out, a, |x| apply_ieee(*other, x)),
@@ -557,6 +656,21 @@ impl Run<'_> {
         r
     }
 }
+
+#[cfg(test)]
+thread_local! {
+    /// Exponentials computed on this thread, so tests can count the work a kernel does.
+    pub(crate) static EXP_CALLS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+#[cfg(test)]
+fn count_exp(n: usize) {
+    EXP_CALLS.with(|c| c.set(c.get() + n));
+}
+
+#[cfg(not(test))]
+#[inline(always)]
+fn count_exp(_: usize) {}
 
 fn fold(kind: Reduce, xs: impl Iterator<Item = f64>) -> f64 {
     match kind {
@@ -732,6 +846,56 @@ mod tests {
             "sigmoid(x)*(1 - sigmoid(x)) + softplus(x)^x0 / sqrt(2)",
             &[],
         );
+    }
+
+    #[test]
+    fn hoisted_tables_agree_with_the_evaluator() {
+        let layer =
+            parse_file("index i, j, k, p, q in 1..n\nlet h_i = tanh(sum_k(W_{i,k} * x_k))\n")
+                .unwrap()
+                .context;
+        // h_p and x_q/(1 + h_q^2) do not depend on i: tables over p and q, filled once;
+        // exp(W_{i,q}) does not depend on p: a table over q, filled once per i.
+        let e3 = "h_p*exp(W_{i,q})*x_q/(1 + h_q^2) + delta(i,p)*sigmoid(x_p)";
+        agrees_with_evaluator(&layer, e3, &["i", "p", "q"]);
+        agrees_with_evaluator(&layer, e3, &["q", "i", "p"]);
+        let kernel = Kernel::compile(&layer, &e(e3), &axes(&["i", "p", "q"])).unwrap();
+        let hosts: Vec<(Option<VarId>, usize)> = kernel
+            .blocks
+            .iter()
+            .flat_map(|b| {
+                b.items.iter().filter_map(move |i| match i {
+                    Item::Table(t) => Some((b.var, *t)),
+                    _ => None,
+                })
+            })
+            .collect();
+        assert_eq!(hosts.len(), 3, "{hosts:?}");
+        assert_eq!(hosts.iter().filter(|(host, _)| host.is_none()).count(), 2);
+        // A root that does not depend on the outer index is kept in a table and stored from it.
+        agrees_with_evaluator(&seed(), "a_j*(1 - a_j)", &["i", "j"]);
+        agrees_with_evaluator(&seed(), "sum_k(exp(z_k - z_j))", &["i", "j"]);
+    }
+
+    /// Exponentials computed by one evaluation of the kernel.
+    fn exps(kernel: &Kernel, n: i64, inputs: &[(&str, &[f64])]) -> usize {
+        let before = EXP_CALLS.with(|c| c.get());
+        kernel.eval_named(&[("n", n)], inputs).unwrap();
+        EXP_CALLS.with(|c| c.get()) - before
+    }
+
+    #[test]
+    fn the_softmax_jacobian_takes_linear_exponentials() {
+        let ctx = seed();
+        let jac = Kernel::compile(&ctx, &e("a_i*(delta(i,j) - a_j)"), &axes(&["i", "j"])).unwrap();
+        for n in [10usize, 300, 1000] {
+            let z: Vec<f64> = (0..n).map(|k| (k as f64 * 0.37).sin() * 3.0).collect();
+            // The shifted sum, a_i per row and the table of a_j: 3n, not n^2.
+            assert_eq!(exps(&jac, n as i64, &[("z", &z)]), 3 * n, "n = {n}");
+        }
+        let grad = Kernel::compile(&ctx, &e("a_j - y_j"), &axes(&["j"])).unwrap();
+        let z = vec![0.5; 100];
+        assert_eq!(exps(&grad, 100, &[("z", &z), ("y", &z)]), 200);
     }
 
     #[test]

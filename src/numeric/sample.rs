@@ -11,8 +11,10 @@ use super::point::{Point, Variable};
 use super::rng::SplitMix64;
 use crate::expr::{Assumption, Bound, Context, Expr, Index, Rat};
 use num_bigint::BigInt;
-use num_traits::Zero;
-use std::collections::{BTreeMap, BTreeSet};
+use num_integer::Integer;
+use num_traits::{ToPrimitive, Zero};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Most components bound for one indexed symbol, and index combinations checked per hypothesis.
 const MAX_COMPONENTS: u128 = 100_000;
@@ -197,6 +199,19 @@ fn construction(ctx: &Context, h: &Assumption) -> Option<Construction> {
     None
 }
 
+/// A drawn point, checked against the relevant hypotheses.
+#[derive(Clone, Debug)]
+pub(crate) enum Candidate {
+    /// No point exists for this n (an index range is empty).
+    Empty,
+    /// The point breaks a hypothesis, for this reason.
+    Violates(String),
+    Valid(Point),
+}
+
+/// Which point: size n, point number p, attempt.
+type DrawKey = (Option<i64>, usize, usize);
+
 /// Draws points for a fixed set of terms under a context.
 pub(crate) struct Sampler<'a> {
     ctx: &'a Context,
@@ -207,6 +222,9 @@ pub(crate) struct Sampler<'a> {
     arrays: Vec<ArrayPlan>,
     constructions: Vec<Construction>,
     hypotheses: Vec<Assumption>,
+    /// Candidates drawn so far: checks that visit the same points (one per reference
+    /// kernel) draw and test each point once.
+    drawn: RefCell<HashMap<DrawKey, Candidate>>,
 }
 
 impl<'a> Sampler<'a> {
@@ -279,6 +297,7 @@ impl<'a> Sampler<'a> {
             arrays,
             constructions,
             hypotheses,
+            drawn: RefCell::new(HashMap::new()),
         })
     }
 
@@ -290,6 +309,28 @@ impl<'a> Sampler<'a> {
     #[cfg(test)]
     pub fn hypotheses(&self) -> &[Assumption] {
         &self.hypotheses
+    }
+
+    /// [`Sampler::draw`], checked against the hypotheses; remembered.
+    pub fn candidate(
+        &self,
+        n: Option<i64>,
+        p: usize,
+        attempt: usize,
+    ) -> Result<Candidate, EvalError> {
+        let key = (n, p, attempt);
+        if let Some(c) = self.drawn.borrow().get(&key) {
+            return Ok(c.clone());
+        }
+        let c = match self.draw(n, p, attempt)? {
+            None => Candidate::Empty,
+            Some(point) => match self.violated_hypothesis(&point)? {
+                Some(why) => Candidate::Violates(why),
+                None => Candidate::Valid(point),
+            },
+        };
+        self.drawn.borrow_mut().insert(key, c.clone());
+        Ok(c)
     }
 
     /// A candidate point: number `p` for size `n`, try `attempt`. Odd attempts draw only
@@ -392,18 +433,26 @@ impl<'a> Sampler<'a> {
                 let sum: i64 = weights.iter().sum();
                 match self.value_of(total, point)? {
                     Some(Some(t)) => {
-                        let (count, sum) = (
-                            Rat::from_integer(count.into()),
-                            Rat::from_integer(sum.into()),
-                        );
+                        let small = (t.numer().to_i64(), t.denom().to_i64());
+                        let (c, s) = (i128::from(count), i128::from(sum));
                         for (k, w) in (lo..=hi).zip(&weights) {
-                            let w = Rat::from_integer(BigInt::from(*w));
                             // Positive weights scaled to the total: y on the simplex when it is 1.
-                            let v = if t.is_zero() {
-                                &w - &sum / &count
-                            } else {
-                                &t * &w / &sum
+                            let w = i128::from(*w);
+                            let fast = match small {
+                                _ if t.is_zero() => small_ratio(w * c - s, c),
+                                (Some(tn), Some(td)) => {
+                                    small_ratio(i128::from(tn) * w, i128::from(td) * s)
+                                }
+                                _ => None,
                             };
+                            let v = fast.unwrap_or_else(|| {
+                                let int = |v: i128| Rat::from_integer(BigInt::from(v));
+                                if t.is_zero() {
+                                    int(w) - int(s) / int(c)
+                                } else {
+                                    &t * int(w) / int(s)
+                                }
+                            });
                             point.set_exact(&Variable::component(var, &[k]), v);
                         }
                     }
@@ -509,7 +558,19 @@ fn draw_value(rng: &mut SplitMix64, positive: bool) -> Rat {
     } else {
         rng.int_in(-2 * GRID, 2 * GRID)
     };
-    Rat::new(BigInt::from(k), BigInt::from(GRID))
+    small_ratio(i128::from(k), i128::from(GRID))
+        .unwrap_or_else(|| Rat::new(BigInt::from(k), BigInt::from(GRID)))
+}
+
+/// `n/d` in lowest terms, reduced in machine integers (BigInt's gcd is slow on small
+/// numbers and sampling makes many); `None` when `d` is 0 or the result does not fit i64.
+fn small_ratio(n: i128, d: i128) -> Option<Rat> {
+    if d == 0 {
+        return None;
+    }
+    let g = n.gcd(&d) * d.signum();
+    let (n, d) = (i64::try_from(n / g).ok()?, i64::try_from(d / g).ok()?);
+    Some(Rat::new_raw(BigInt::from(n), BigInt::from(d)))
 }
 
 /// Every index tuple in the product of the ranges, in lexicographic order.
@@ -598,6 +659,28 @@ mod tests {
             point.get(&Variable::scalar("x")),
             point.get(&Variable::scalar("t")).map(|t| 2.0 * t)
         );
+    }
+
+    #[test]
+    fn small_ratios_are_the_reduced_rationals() {
+        for (n, d) in [
+            (6, 4),
+            (-6, 4),
+            (6, -4),
+            (0, -5),
+            (7, 32),
+            (-64, 32),
+            (1 << 40, 3),
+        ] {
+            let want = Rat::new(BigInt::from(n), BigInt::from(d));
+            assert_eq!(small_ratio(n, d), Some(want.clone()), "{n}/{d}");
+            assert_eq!(
+                small_ratio(n, d).map(|q| q.denom().clone()),
+                Some(want.denom().clone())
+            );
+        }
+        assert_eq!(small_ratio(1, 0), None);
+        assert_eq!(small_ratio(i128::MAX, 1), None);
     }
 
     #[test]

@@ -1,0 +1,332 @@
+//! Numeric checks of a chain of equal terms `e0 = e1 = … = en` (a derivation's steps) at
+//! once. Each point is drawn once for the whole chain, each term is evaluated once per
+//! point (step s's right side is step s + 1's left side) with the values of defined names
+//! shared between terms, and every step still gets what a check of its own would give:
+//! its own run of valid points per size n, in the same index patterns, exact where both of
+//! its sides are rational, and its own attempt budget.
+
+use super::check::{
+    invalid_or_fail, rel_error, sizes, CheckError, CheckOptions, CheckSummary, Outcome,
+    ATTEMPTS_PER_POINT, REL_TOLERANCE,
+};
+use super::eval::{is_rational, AtPoint, EvalError};
+use super::number::rat_to_f64;
+use super::point::Point;
+use super::sample::{Candidate, Sampler};
+use super::stack::guarded;
+use crate::expr::{Context, Expr, Rat};
+
+/// A step of a chain that failed: `step` counts from zero (terms `step` and `step + 1`).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("step {}: {error}", step + 1)]
+pub struct ChainError {
+    pub step: usize,
+    pub error: CheckError,
+}
+
+/// Check every step `terms[s] = terms[s + 1]` under the context, as
+/// [`check_equal`](super::check_equal) would check it alone; one summary per step.
+pub fn check_chain(
+    ctx: &Context,
+    terms: &[&Expr],
+    opts: &CheckOptions,
+) -> Result<Vec<CheckSummary>, ChainError> {
+    if terms.len() < 2 {
+        return Ok(Vec::new());
+    }
+    let chain = || Ok::<_, EvalError>(chain_here(ctx, terms, opts));
+    guarded(ctx, terms, chain).unwrap_or_else(|e| {
+        Err(ChainError {
+            step: 0,
+            error: e.into(),
+        })
+    })
+}
+
+/// What one step has seen so far at the current size n and in all.
+struct Tally {
+    accepted: usize,
+    attempts: usize,
+    reason: String,
+    points: usize,
+    rejected: usize,
+    max_rel: f64,
+    exact: bool,
+}
+
+/// One term's values at the current point, computed when a step first needs them.
+#[derive(Default)]
+struct Values {
+    exact: Option<Result<Rat, EvalError>>,
+    float: Option<Result<f64, EvalError>>,
+}
+
+/// Evaluations at one point, shared by the steps.
+struct AtOnePoint<'a> {
+    terms: &'a [&'a Expr],
+    point: &'a Point,
+    exact: AtPoint<'a, Rat>,
+    float: AtPoint<'a, f64>,
+    values: Vec<Values>,
+}
+
+impl AtOnePoint<'_> {
+    fn exact(&mut self, t: usize) -> Result<Rat, EvalError> {
+        let (Some(slot), Some(term)) = (self.values.get_mut(t), self.terms.get(t)) else {
+            return Err(EvalError::Unsupported("no such term".into()));
+        };
+        slot.exact
+            .get_or_insert_with(|| self.exact.eval(term))
+            .clone()
+    }
+
+    fn float(&mut self, t: usize) -> Result<f64, EvalError> {
+        let (Some(slot), Some(term)) = (self.values.get_mut(t), self.terms.get(t)) else {
+            return Err(EvalError::Unsupported("no such term".into()));
+        };
+        slot.float
+            .get_or_insert_with(|| self.float.eval(term))
+            .clone()
+    }
+
+    /// Compare terms `s` and `s + 1`: exactly when both are rational (and small enough),
+    /// else in f64 with relative tolerance [`REL_TOLERANCE`].
+    fn compare(
+        &mut self,
+        s: usize,
+        rational: bool,
+        tally: &mut Tally,
+    ) -> Result<Outcome, CheckError> {
+        if rational {
+            match (self.exact(s), self.exact(s + 1)) {
+                (Ok(a), Ok(b)) if a == b => return Ok(Outcome::Counted),
+                (Ok(a), Ok(b)) => {
+                    let f = |q: &Rat| rat_to_f64(q).unwrap_or(f64::NAN);
+                    return Err(CheckError::Mismatch {
+                        what: "the two sides differ exactly".into(),
+                        lhs: a.to_string(),
+                        rhs: b.to_string(),
+                        rel_error: rel_error(f(&a), f(&b)),
+                        point: self.point.describe(),
+                    });
+                }
+                (Err(e), _) | (_, Err(e)) if e.is_invalid_point() => {
+                    return Ok(Outcome::Invalid(e.to_string()))
+                }
+                // Too large (or not rational after all) for exact arithmetic: fall back to f64.
+                _ => tally.exact = false,
+            }
+        }
+        let a = match invalid_or_fail(self.float(s))? {
+            Ok(v) => v,
+            Err(o) => return Ok(o),
+        };
+        let b = match invalid_or_fail(self.float(s + 1))? {
+            Ok(v) => v,
+            Err(o) => return Ok(o),
+        };
+        let err = rel_error(a, b);
+        if err > REL_TOLERANCE {
+            return Err(CheckError::Mismatch {
+                what: "the two sides differ".into(),
+                lhs: a.to_string(),
+                rhs: b.to_string(),
+                rel_error: err,
+                point: self.point.describe(),
+            });
+        }
+        tally.max_rel = tally.max_rel.max(err);
+        Ok(Outcome::Counted)
+    }
+}
+
+fn chain_here(
+    ctx: &Context,
+    terms: &[&Expr],
+    opts: &CheckOptions,
+) -> Result<Vec<CheckSummary>, ChainError> {
+    let steps = terms.len() - 1;
+    let sampler = match Sampler::new(ctx, terms, opts.seed) {
+        Ok(s) => s,
+        // The chain as a whole cannot be sampled: check step by step to name the culprit.
+        Err(_) if steps > 1 => return step_by_step(ctx, terms, opts),
+        Err(e) => {
+            return Err(ChainError {
+                step: 0,
+                error: e.into(),
+            })
+        }
+    };
+    let rational: Vec<bool> = terms.iter().map(|t| is_rational(ctx, t)).collect();
+    let both_rational = |s: usize| rational[s] && rational[s + 1];
+    let mut tallies: Vec<Tally> = (0..steps)
+        .map(|s| Tally {
+            accepted: 0,
+            attempts: 0,
+            reason: String::new(),
+            points: 0,
+            rejected: 0,
+            max_rel: 0.0,
+            exact: both_rational(s),
+        })
+        .collect();
+    let sizes = sizes(&sampler, opts);
+    let wanted = opts.points.max(1);
+    for &n in &sizes {
+        for t in tallies.iter_mut() {
+            t.accepted = 0;
+            t.attempts = 0;
+            t.reason = "none tried".into();
+        }
+        let mut attempt = 0;
+        // The steps behind all want a point in the pattern of their next point number p.
+        while let Some(p) = tallies
+            .iter()
+            .map(|t| t.accepted)
+            .filter(|&a| a < wanted)
+            .min()
+        {
+            let offered: Vec<usize> = (0..steps).filter(|&s| tallies[s].accepted == p).collect();
+            for &s in &offered {
+                let t = &mut tallies[s];
+                if t.attempts >= wanted * ATTEMPTS_PER_POINT {
+                    return Err(ChainError {
+                        step: s,
+                        error: CheckError::NoValidPoints {
+                            n,
+                            attempts: t.attempts,
+                            reason: t.reason.clone(),
+                        },
+                    });
+                }
+                t.attempts += 1;
+            }
+            let first = offered.first().copied().unwrap_or(0);
+            let at_first = |e: EvalError| ChainError {
+                step: first,
+                error: e.into(),
+            };
+            let drawn = sampler.candidate(n, p, attempt).map_err(at_first)?;
+            attempt += 1;
+            let point = match drawn {
+                Candidate::Valid(point) => point,
+                other => {
+                    let why = match other {
+                        Candidate::Violates(why) => why,
+                        _ => "an index range is empty".into(),
+                    };
+                    for &s in &offered {
+                        tallies[s].rejected += 1;
+                        tallies[s].reason = why.clone();
+                    }
+                    continue;
+                }
+            };
+            let mut at = AtOnePoint {
+                terms,
+                point: &point,
+                exact: AtPoint::new(ctx, &point),
+                float: AtPoint::new(ctx, &point),
+                values: (0..terms.len()).map(|_| Values::default()).collect(),
+            };
+            for &s in &offered {
+                let tally = &mut tallies[s];
+                match at.compare(s, both_rational(s), tally) {
+                    Ok(Outcome::Counted) => {
+                        tally.accepted += 1;
+                        tally.points += 1;
+                    }
+                    Ok(Outcome::Invalid(why)) => {
+                        tally.rejected += 1;
+                        tally.reason = why;
+                    }
+                    Err(error) => return Err(ChainError { step: s, error }),
+                }
+            }
+        }
+    }
+    let n_values: Vec<i64> = sizes.iter().flatten().copied().collect();
+    Ok(tallies
+        .into_iter()
+        .map(|t| CheckSummary {
+            against: "the other side of the step".into(),
+            points: t.points,
+            n_values: n_values.clone(),
+            max_rel_error: t.max_rel,
+            exact: t.exact,
+            tolerance: if t.exact {
+                "exact".into()
+            } else {
+                format!("rel {REL_TOLERANCE:e}")
+            },
+            rejected: t.rejected,
+        })
+        .collect())
+}
+
+/// Each step checked as a chain of its own.
+fn step_by_step(
+    ctx: &Context,
+    terms: &[&Expr],
+    opts: &CheckOptions,
+) -> Result<Vec<CheckSummary>, ChainError> {
+    let mut out = Vec::with_capacity(terms.len().saturating_sub(1));
+    for (s, pair) in terms.windows(2).enumerate() {
+        let summary = chain_here(ctx, pair, opts).map_err(|e| ChainError {
+            step: s,
+            error: e.error,
+        })?;
+        out.extend(summary);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::numeric::fixtures::{softmax_ce, term};
+
+    #[test]
+    fn each_step_is_checked_as_on_its_own_and_the_wrong_one_is_named() {
+        let ctx = Context::default();
+        let opts = CheckOptions::default();
+        let terms = [
+            term("(x + 1)^2"),
+            term("x^2 + 2*x + 1"),
+            term("exp(log(x^2 + 1)) + 2*x"),
+            term("x^2 + 2*x + 1"),
+        ];
+        let refs: Vec<&Expr> = terms.iter().collect();
+        let steps = check_chain(&ctx, &refs, &opts).unwrap();
+        let exact: Vec<bool> = steps.iter().map(|s| s.exact).collect();
+        assert_eq!(exact, [true, false, false]);
+        assert!(steps.iter().all(|s| s.points == 8));
+        let mut wrong = terms.clone();
+        wrong[3] = term("x^2 + 2*x + 2");
+        let refs: Vec<&Expr> = wrong.iter().collect();
+        let err = check_chain(&ctx, &refs, &opts).unwrap_err();
+        assert_eq!(err.step, 2);
+        assert!(matches!(err.error, CheckError::Mismatch { .. }));
+        assert!(err.to_string().starts_with("step 3: "), "{err}");
+        // The same step alone fails the same way.
+        assert!(super::super::check_equal(&ctx, &wrong[2], &wrong[3], &opts).is_err());
+    }
+
+    #[test]
+    fn a_step_without_valid_points_is_named() {
+        let ctx = softmax_ce();
+        let opts = CheckOptions {
+            points: 2,
+            ..CheckOptions::default()
+        };
+        let terms = [term("a_j"), term("a_j + 0*log(-1 - z_j^2)"), term("a_j")];
+        let refs: Vec<&Expr> = terms.iter().collect();
+        let err = check_chain(&ctx, &refs, &opts).unwrap_err();
+        assert_eq!(err.step, 0);
+        assert!(
+            matches!(err.error, CheckError::NoValidPoints { n: Some(2), .. }),
+            "{err}"
+        );
+        assert_eq!(check_chain(&ctx, &refs[..1], &opts), Ok(Vec::new()));
+    }
+}
