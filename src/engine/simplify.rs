@@ -89,10 +89,8 @@ pub fn candidates(e: &Expr) -> Vec<Expr> {
         if let Ok(f) = crate::kernel::ring::normalize(e) {
             if f.num.is_zero() {
                 out.push(Expr::int(0));
-            } else if let (Some(n), Some(d)) = (f.num.as_constant(), f.den.as_constant()) {
-                if !num_traits::Zero::is_zero(&d) {
-                    out.push(Expr::Num(n / d));
-                }
+            } else if let Some(c) = f.constant_ratio() {
+                out.push(Expr::Num(c));
             }
         }
     }

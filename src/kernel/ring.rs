@@ -175,6 +175,14 @@ impl Frac {
         })
     }
 
+    /// `c` when the quotient is the constant `c` (the numerator is `c` times the denominator).
+    pub fn constant_ratio(&self) -> Option<Rat> {
+        let (_, dl) = self.den.0.iter().next_back()?;
+        let (_, nl) = self.num.0.iter().next_back()?;
+        let c = nl / dl;
+        (self.den.scale(&c) == self.num).then_some(c)
+    }
+
     fn checked(self) -> Result<Frac, KernelError> {
         if self.den.is_zero() {
             return Err(KernelError::Undefined("division by zero".into()));
