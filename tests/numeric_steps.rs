@@ -9,8 +9,11 @@ use deriv::syntax::{parse_expr, parse_file};
 
 const SEED: &str = include_str!("../examples/softmax_ce.deriv");
 
-/// The seed's kernel-checked steps, goal by goal, as (before, after, rule).
-fn seed_steps() -> (deriv::report::Report, Vec<Vec<(Expr, Expr, String)>>) {
+/// A step taken apart: before, after, rule.
+type Step = (Expr, Expr, String);
+
+/// The seed's kernel-checked steps, goal by goal.
+fn seed_steps() -> (deriv::report::Report, Vec<Vec<Step>>) {
     let doc = parse_file(SEED).expect("the seed parses");
     let report = derive_document(&doc).expect("the seed derives");
     let steps = report
@@ -29,7 +32,7 @@ fn seed_steps() -> (deriv::report::Report, Vec<Vec<(Expr, Expr, String)>>) {
 
 fn check(
     report: &deriv::report::Report,
-    steps: &[(Expr, Expr, String)],
+    steps: &[Step],
 ) -> Result<deriv::numeric::CheckSummary, StepFailure> {
     let borrowed: Vec<(&Expr, &Expr, &str)> =
         steps.iter().map(|(b, a, r)| (b, a, r.as_str())).collect();

@@ -220,6 +220,16 @@ impl std::hash::Hasher for FxHasher {
 
 type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
 
+/// The value of an index name: bound by a sum or definition (innermost first), else the point's.
+fn index_value(bound: &[(&str, i64)], point: &Point, n: &str) -> Option<i64> {
+    bound
+        .iter()
+        .rev()
+        .find(|(b, _)| *b == n)
+        .map(|(_, v)| *v)
+        .or_else(|| point.index(n))
+}
+
 /// Most indices of one indexed symbol resolved without allocating.
 const INLINE_INDICES: usize = 4;
 
@@ -341,14 +351,8 @@ impl<'a, T: Number> Evaluator<'a, T> {
         }
     }
 
-    /// The value of an index name: bound by a sum or definition here, else the point's.
     fn index_named(&self, n: &str) -> Option<i64> {
-        self.bound
-            .iter()
-            .rev()
-            .find(|(b, _)| *b == n)
-            .map(|(_, v)| *v)
-            .or_else(|| self.point.index(n))
+        index_value(&self.bound, self.point, n)
     }
 
     fn symbol(&mut self, s: &str) -> Result<T, EvalError> {
@@ -434,15 +438,14 @@ impl<'a, T: Number> Evaluator<'a, T> {
     /// The value of a term at a point depends on nothing else (the seed is fixed).
     fn memo_key(&mut self, e: &'a Expr) -> Option<(usize, Vec<i64>)> {
         let address = e as *const Expr as usize;
-        if !self.free.contains_key(&address) {
+        let free = self.free.entry(address).or_insert_with(|| {
             let mut free = Vec::new();
             free_names(e, &mut Vec::new(), &mut free);
-            self.free.insert(address, free);
-        }
-        let free = self.free.get(&address)?;
+            free
+        });
         let values = free
             .iter()
-            .map(|n| self.index_named(n))
+            .map(|n| index_value(&self.bound, self.point, n))
             .collect::<Option<Vec<i64>>>()?;
         Some((address, values))
     }
