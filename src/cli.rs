@@ -245,39 +245,20 @@ pub fn execute(command: Command) -> Result<String, Failure> {
             let report = derive_report(&doc, "<expr>")?;
             let ctx = report.context.clone();
             let proof = &report.goals[0].proof;
-            let mut out = String::new();
-            match format {
+            // One printer for both text formats: the steps (with --steps), then the result.
+            let show: Box<dyn Fn(&Expr) -> String> = match format {
                 DiffFormat::Json => return Ok(to_json(&crate::report::certificate(&report))),
-                DiffFormat::Latex => {
-                    if steps {
-                        for (i, s) in proof.steps().iter().enumerate() {
-                            out.push_str(&format!(
-                                "{}. {}: {}\n",
-                                i + 1,
-                                caption(&s.step().rule),
-                                crate::render::latex::latex(s.after())
-                            ));
-                        }
-                    }
-                    out.push_str(&format!(
-                        "{}\n",
-                        crate::render::latex::latex(proof.current())
-                    ));
-                }
-                DiffFormat::Plain => {
-                    if steps {
-                        for (i, s) in proof.steps().iter().enumerate() {
-                            out.push_str(&format!(
-                                "{}. {}: {}\n",
-                                i + 1,
-                                caption(&s.step().rule),
-                                print_in(s.after(), &ctx)
-                            ));
-                        }
-                    }
-                    out.push_str(&format!("{}\n", print_in(proof.current(), &ctx)));
+                DiffFormat::Latex => Box::new(crate::render::latex::latex),
+                DiffFormat::Plain => Box::new(move |e: &Expr| print_in(e, &ctx)),
+            };
+            let mut out = String::new();
+            if steps {
+                for (i, s) in proof.steps().iter().enumerate() {
+                    let rule = caption(&s.step().rule);
+                    out.push_str(&format!("{}. {rule}: {}\n", i + 1, show(s.after())));
                 }
             }
+            out.push_str(&format!("{}\n", show(proof.current())));
             Ok(out)
         }
         Command::Check { file } => {
