@@ -203,8 +203,8 @@ pub fn derivation_json(
             let b = &st.binding;
             StepJson {
                 rule: st.rule.clone(),
-                caption: rules::rule(&st.rule)
-                    .map(|r| r.spec.caption.to_string())
+                caption: rules::spec(&st.rule)
+                    .map(|r| r.caption.to_string())
                     .unwrap_or_default(),
                 position: st.position.clone(),
                 substitution: SubstitutionJson {

@@ -328,7 +328,7 @@ fn diff_context(e: &Expr, x: &Expr) -> crate::expr::Context {
 }
 
 fn caption(rule: &str) -> &'static str {
-    crate::rules::rule(rule).map_or("", |r| r.spec.caption)
+    crate::rules::spec(rule).map_or("", |r| r.caption)
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> String {

@@ -44,30 +44,76 @@ pub struct GoalFailure {
 /// Derive every goal of `doc` with the engine; each proof is kernel-checked by construction.
 pub fn derive_document(doc: &Document) -> Result<Report, GoalFailure> {
     let context = Arc::new(doc.context.clone());
-    let goals = doc
-        .goals
-        .iter()
-        .enumerate()
-        .map(|(i, g)| {
-            engine::derive(context.clone(), &g.of, &g.wrt)
-                .map(|proof| Derived {
-                    of: g.of.clone(),
-                    wrt: g.wrt.clone(),
-                    proof,
-                    checks: Checks::default(),
-                })
-                .map_err(|error| GoalFailure {
-                    goal: i,
-                    line: g.line,
-                    error,
-                })
-        })
+    let goals = in_parallel(doc.goals.len(), |i| derive_goal(&context, doc, i))
+        .into_iter()
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Report {
         title: doc.title.clone(),
         context,
         goals,
     })
+}
+
+/// Derive goal `i` of `doc`.
+fn derive_goal(context: &Arc<Context>, doc: &Document, i: usize) -> Result<Derived, GoalFailure> {
+    let g = &doc.goals[i];
+    engine::derive(context.clone(), &g.of, &g.wrt)
+        .map(|proof| Derived {
+            of: g.of.clone(),
+            wrt: g.wrt.clone(),
+            proof,
+            checks: Checks::default(),
+        })
+        .map_err(|error| GoalFailure {
+            goal: i,
+            line: g.line,
+            error,
+        })
+}
+
+/// Stack for each goal's worker: the engine and the checkers recurse once per nesting level.
+const GOAL_STACK_BYTES: usize = 256 << 20;
+
+/// `f(0), …, f(count - 1)` in order, computed on up to as many threads as the machine has
+/// cores. Goals are independent, so this changes the time taken and nothing else; a
+/// thread that cannot start leaves its share to the calling thread.
+fn in_parallel<T: Send>(count: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(count);
+    if workers <= 1 {
+        return (0..count).map(f).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<T>>> = Mutex::new((0..count).map(|_| None).collect());
+    let work = || loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        if i >= count {
+            break;
+        }
+        let value = f(i);
+        if let Ok(mut r) = results.lock() {
+            r[i] = Some(value);
+        }
+    };
+    std::thread::scope(|scope| {
+        for _ in 1..workers {
+            let _ = std::thread::Builder::new()
+                .stack_size(GOAL_STACK_BYTES)
+                .spawn_scoped(scope, work);
+        }
+        work();
+    });
+    let results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    // Every slot is filled: a panicking worker makes `scope` re-raise before this point.
+    // Recomputing an empty slot keeps the function total without an `unwrap`.
+    results
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| r.unwrap_or_else(|| f(i)))
+        .collect()
 }
 
 /// A numeric check that failed: which goal and step, and what differed.
@@ -182,45 +228,58 @@ pub fn check_steps(
 /// finite differences and the matching reference kernels; fill in `checks`.
 pub fn check_numerically(report: &mut Report, lines: &[usize]) -> Result<(), CheckFailure> {
     let ctx = report.context.clone();
-    for (g, derived) in report.goals.iter_mut().enumerate() {
-        let line = lines.get(g).copied().unwrap_or(0);
-        let fail = |error: String| CheckFailure {
-            goal: g,
-            line,
-            step: None,
-            rule: String::new(),
-            error,
-        };
-        // Points where a hypothesis of the result fails prove nothing: the guards make
-        // them invalid, so the sampler draws others.
-        let guards = guards(&derived.proof.hypotheses());
-        let chain: Vec<(Expr, Expr, &str)> = derived
-            .proof
-            .steps()
-            .iter()
-            .map(|s| {
-                (
-                    guarded(s.before(), &guards),
-                    guarded(s.after(), &guards),
-                    s.step().rule.as_str(),
-                )
-            })
-            .collect();
-        let steps: Vec<(&Expr, &Expr, &str)> = chain.iter().map(|(b, a, r)| (b, a, *r)).collect();
-        let steps = check_steps(&ctx, &steps).map_err(|f| CheckFailure::at_step(g, line, f))?;
-        let result = &guarded(derived.proof.current(), &guards);
-        let opts = check_options(&[&derived.of, &derived.wrt, result]);
-        let numeric::ResultChecks {
-            derivative: finals,
-            references,
-        } = numeric::check_result(&ctx, &derived.of, &derived.wrt, result, &opts)
-            .map_err(|e| fail(e.to_string()))?;
-        derived.checks = Checks {
-            json: serde_json::json!({ "steps": steps, "result": finals, "references": references }),
-            summary: summary_line(&steps, &finals, &references),
-        };
+    let goals = &report.goals;
+    let checks = in_parallel(goals.len(), |g| {
+        check_goal(&ctx, &goals[g], g, lines.get(g).copied().unwrap_or(0))
+    });
+    for (derived, checks) in report.goals.iter_mut().zip(checks) {
+        derived.checks = checks?;
     }
     Ok(())
+}
+
+/// Check every step of one derived goal, and its result, numerically.
+fn check_goal(
+    ctx: &Context,
+    derived: &Derived,
+    g: usize,
+    line: usize,
+) -> Result<Checks, CheckFailure> {
+    let fail = |error: String| CheckFailure {
+        goal: g,
+        line,
+        step: None,
+        rule: String::new(),
+        error,
+    };
+    // Points where a hypothesis of the result fails prove nothing: the guards make
+    // them invalid, so the sampler draws others.
+    let guards = guards(&derived.proof.hypotheses());
+    let chain: Vec<(Expr, Expr, &str)> = derived
+        .proof
+        .steps()
+        .iter()
+        .map(|s| {
+            (
+                guarded(s.before(), &guards),
+                guarded(s.after(), &guards),
+                s.step().rule.as_str(),
+            )
+        })
+        .collect();
+    let steps: Vec<(&Expr, &Expr, &str)> = chain.iter().map(|(b, a, r)| (b, a, *r)).collect();
+    let steps = check_steps(ctx, &steps).map_err(|f| CheckFailure::at_step(g, line, f))?;
+    let result = &guarded(derived.proof.current(), &guards);
+    let opts = check_options(&[&derived.of, &derived.wrt, result]);
+    let numeric::ResultChecks {
+        derivative: finals,
+        references,
+    } = numeric::check_result(ctx, &derived.of, &derived.wrt, result, &opts)
+        .map_err(|e| fail(e.to_string()))?;
+    Ok(Checks {
+        json: serde_json::json!({ "steps": steps, "result": finals, "references": references }),
+        summary: summary_line(&steps, &finals, &references),
+    })
 }
 
 /// For each side condition, a term that has no value exactly where the condition fails:
@@ -320,11 +379,34 @@ pub enum ReportError {
 
 /// The whole pipeline after parsing: derive every goal (kernel-checked), then check every
 /// step and result numerically.
+///
+/// Each goal is derived and checked on its own thread where there are cores to spare. The
+/// outcome is the sequential one: the first goal the engine cannot derive, else the
+/// first goal whose check fails, else the report.
 pub fn derive_and_check(doc: &Document) -> Result<Report, ReportError> {
-    let mut report = derive_document(doc).map_err(ReportError::Goal)?;
-    let lines: Vec<usize> = doc.goals.iter().map(|g| g.line).collect();
-    check_numerically(&mut report, &lines).map_err(ReportError::Check)?;
-    Ok(report)
+    let context = Arc::new(doc.context.clone());
+    let outcomes = in_parallel(doc.goals.len(), |i| {
+        let derived = derive_goal(&context, doc, i)?;
+        let checks = check_goal(&context, &derived, i, doc.goals[i].line);
+        Ok::<_, GoalFailure>((derived, checks))
+    });
+    let outcomes = outcomes
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(ReportError::Goal)?;
+    let goals = outcomes
+        .into_iter()
+        .map(|(mut derived, checks)| {
+            derived.checks = checks?;
+            Ok(derived)
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(ReportError::Check)?;
+    Ok(Report {
+        title: doc.title.clone(),
+        context,
+        goals,
+    })
 }
 
 /// The certificate of a report.

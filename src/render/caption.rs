@@ -165,7 +165,7 @@ pub fn step_caption(ctx: &Context, s: &CheckedStep) -> Prose {
 
 /// The table's caption of a rule.
 pub fn rule_caption(rule: &str) -> &'static str {
-    rules::rule(rule).map_or("", |r| r.spec.caption)
+    rules::spec(rule).map_or("", |r| r.caption)
 }
 
 /// The equation a pattern rule stated for this step: its sides instantiated by the binding.

@@ -117,26 +117,25 @@ pub fn is_variable_metavar(name: &str) -> bool {
     matches!(name, "X" | "Y")
 }
 
-/// The parsed rule called `name`.
-pub fn rule(name: &str) -> Option<&'static Rule> {
-    all().iter().find(|r| r.spec.name == name)
+/// The table entry called `name`, unparsed (captions need no parsing).
+pub fn spec(name: &str) -> Option<&'static RuleSpec> {
+    RULES.iter().find(|r| r.name == name)
 }
 
-/// Every rule, parsed once. A malformed table is a programming error caught by the tests.
-pub fn all() -> &'static [Rule] {
-    static PARSED: OnceLock<Vec<Rule>> = OnceLock::new();
-    PARSED.get_or_init(|| {
-        RULES
-            .iter()
-            .filter_map(|spec| match parse_rule(spec) {
-                Ok(r) => Some(r),
-                Err(e) => {
-                    debug_assert!(false, "rule {} is malformed: {e}", spec.name);
-                    None
-                }
-            })
-            .collect()
-    })
+/// The parsed rule called `name`. Each rule is parsed on first use, so a run pays
+/// only for the rules it applies; a malformed entry reads as absent, which
+/// `tests/rule_soundness.rs` reports since it walks the whole table.
+pub fn rule(name: &str) -> Option<&'static Rule> {
+    static PARSED: OnceLock<Box<[OnceLock<Option<Rule>>]>> = OnceLock::new();
+    let slots = PARSED.get_or_init(|| RULES.iter().map(|_| OnceLock::new()).collect());
+    let at = RULES.iter().position(|r| r.name == name)?;
+    slots[at]
+        .get_or_init(|| {
+            let parsed = parse_rule(&RULES[at]);
+            debug_assert!(parsed.is_ok(), "rule {name} is malformed");
+            parsed.ok()
+        })
+        .as_ref()
 }
 
 /// Parse one table entry; `Err` names what is malformed.

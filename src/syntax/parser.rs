@@ -121,10 +121,9 @@ fn nesting(src: &str) -> usize {
 /// Run `parse` on a thread of its own with [`PARSE_STACK_BYTES`] of stack.
 fn on_parser_stack<T: Send>(
     src: &str,
-    parse: impl FnOnce() -> Result<T, Diagnostic> + Send,
+    parse: impl Fn() -> Result<T, Diagnostic> + Send + Sync,
 ) -> Result<T, Diagnostic> {
-    // Track the literal tokens the parse expected (`,`, `)`, `wrt`) for clearer diagnostics.
-    pest::set_error_detail(true);
+    let parse = || detailed_on_failure(&parse);
     // Most input is shallow: parse it here, and pay for a thread only for deep input.
     if nesting(src) <= INLINE_NESTING {
         return parse();
@@ -144,6 +143,19 @@ fn on_parser_stack<T: Send>(
                 format!("cannot start the parser: {e}"),
             )),
         }
+    })
+}
+
+/// Run `parse`; if it fails, run it again tracking the literal tokens it expected (`,`,
+/// `)`, `wrt`). The tracking makes diagnostics clearer and parsing several times slower, so
+/// only a failed parse pays for it. The setting is process-wide; another thread parsing
+/// meanwhile is only slowed, never changed.
+fn detailed_on_failure<T>(parse: impl Fn() -> Result<T, Diagnostic>) -> Result<T, Diagnostic> {
+    parse().or_else(|_| {
+        pest::set_error_detail(true);
+        let detailed = parse();
+        pest::set_error_detail(false);
+        detailed
     })
 }
 
