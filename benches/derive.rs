@@ -90,5 +90,39 @@ fn bench_seed(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_diff, bench_seed);
+/// Whole `deriv` processes, as a user runs them: start-up, parse, derive, kernel, numeric
+/// checks and rendering. `deriv --version` is the baseline: the cost of starting the binary.
+fn bench_process(c: &mut Criterion) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let seed = dir.join("examples/softmax_ce.deriv");
+    let seed = seed.to_str().expect("a UTF-8 path");
+    let runs: [(&str, Vec<&str>); 4] = [
+        ("deriv --version (baseline)", vec!["--version"]),
+        (
+            "deriv diff sigmoid(x)",
+            vec!["diff", "sigmoid(x)", "--wrt", "x"],
+        ),
+        ("deriv run seed (markdown)", vec!["run", seed]),
+        (
+            "deriv run seed --format json",
+            vec!["run", seed, "--format", "json"],
+        ),
+    ];
+    let mut group = c.benchmark_group("process");
+    for (name, args) in &runs {
+        group.bench_function(*name, |b| {
+            b.iter(|| {
+                let out = std::process::Command::new(env!("CARGO_BIN_EXE_deriv"))
+                    .args(args)
+                    .output()
+                    .expect("deriv runs");
+                assert!(out.status.success(), "{name} failed");
+                black_box(out.stdout)
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_diff, bench_seed, bench_process);
 criterion_main!(benches);

@@ -17,6 +17,7 @@ pub mod engine;
 pub mod expr;
 pub mod kernel;
 pub mod numeric;
+mod parallel;
 pub mod render;
 pub mod report;
 pub mod rules;

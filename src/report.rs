@@ -44,7 +44,7 @@ pub struct GoalFailure {
 /// Derive every goal of `doc` with the engine; each proof is kernel-checked by construction.
 pub fn derive_document(doc: &Document) -> Result<Report, GoalFailure> {
     let context = Arc::new(doc.context.clone());
-    let goals = in_parallel(doc.goals.len(), |i| derive_goal(&context, doc, i))
+    let goals = crate::parallel::in_parallel(doc.goals.len(), |i| derive_goal(&context, doc, i))
         .into_iter()
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Report {
@@ -69,51 +69,6 @@ fn derive_goal(context: &Arc<Context>, doc: &Document, i: usize) -> Result<Deriv
             line: g.line,
             error,
         })
-}
-
-/// Stack for each goal's worker: the engine and the checkers recurse once per nesting level.
-const GOAL_STACK_BYTES: usize = 256 << 20;
-
-/// `f(0), …, f(count - 1)` in order, computed on up to as many threads as the machine has
-/// cores. Goals are independent, so this changes the time taken and nothing else; a
-/// thread that cannot start leaves its share to the calling thread.
-fn in_parallel<T: Send>(count: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Mutex;
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(count);
-    if workers <= 1 {
-        return (0..count).map(f).collect();
-    }
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<T>>> = Mutex::new((0..count).map(|_| None).collect());
-    let work = || loop {
-        let i = next.fetch_add(1, Ordering::Relaxed);
-        if i >= count {
-            break;
-        }
-        let value = f(i);
-        if let Ok(mut r) = results.lock() {
-            r[i] = Some(value);
-        }
-    };
-    std::thread::scope(|scope| {
-        for _ in 1..workers {
-            let _ = std::thread::Builder::new()
-                .stack_size(GOAL_STACK_BYTES)
-                .spawn_scoped(scope, work);
-        }
-        work();
-    });
-    let results = results.into_inner().unwrap_or_else(|e| e.into_inner());
-    // Every slot is filled: a panicking worker makes `scope` re-raise before this point.
-    // Recomputing an empty slot keeps the function total without an `unwrap`.
-    results
-        .into_iter()
-        .enumerate()
-        .map(|(i, r)| r.unwrap_or_else(|| f(i)))
-        .collect()
 }
 
 /// A numeric check that failed: which goal and step, and what differed.
@@ -229,7 +184,7 @@ pub fn check_steps(
 pub fn check_numerically(report: &mut Report, lines: &[usize]) -> Result<(), CheckFailure> {
     let ctx = report.context.clone();
     let goals = &report.goals;
-    let checks = in_parallel(goals.len(), |g| {
+    let checks = crate::parallel::in_parallel(goals.len(), |g| {
         check_goal(&ctx, &goals[g], g, lines.get(g).copied().unwrap_or(0))
     });
     for (derived, checks) in report.goals.iter_mut().zip(checks) {
@@ -385,7 +340,7 @@ pub enum ReportError {
 /// first goal whose check fails, else the report.
 pub fn derive_and_check(doc: &Document) -> Result<Report, ReportError> {
     let context = Arc::new(doc.context.clone());
-    let outcomes = in_parallel(doc.goals.len(), |i| {
+    let outcomes = crate::parallel::in_parallel(doc.goals.len(), |i| {
         let derived = derive_goal(&context, doc, i)?;
         let checks = check_goal(&context, &derived, i, doc.goals[i].line);
         Ok::<_, GoalFailure>((derived, checks))

@@ -92,12 +92,18 @@ impl Driver {
             ));
         }
         self.budget -= 1;
+        let position = step.position.clone();
+        let name = step.rule.clone();
+        // A refused step leaves the term as it was, so the message can print it then.
+        let refused = self.proof.apply(step).err();
+        let Some(reason) = refused else {
+            return Ok(());
+        };
         let at = self
-            .at(&step.position)
+            .at(&position)
             .map(|e| e.to_string())
             .unwrap_or_default();
-        let name = step.rule.clone();
-        self.proof.apply(step).map_err(|reason| match reason {
+        Err(match reason {
             KernelError::TooLarge(m) => EngineError::TooLarge(m),
             reason @ (KernelError::ConditionFails(_) | KernelError::Undefined(_)) => {
                 EngineError::Undefined {

@@ -233,6 +233,9 @@ fn index_value(bound: &[(&str, i64)], point: &Point, n: &str) -> Option<i64> {
 /// Most indices of one indexed symbol resolved without allocating.
 const INLINE_INDICES: usize = 4;
 
+/// A memoised term's address and the values of its free indices (unused slots are 0).
+type MemoKey = (usize, [i64; INLINE_INDICES]);
+
 struct Evaluator<'a, T: Number> {
     ctx: &'a Context,
     point: &'a Point,
@@ -244,7 +247,7 @@ struct Evaluator<'a, T: Number> {
     /// Values of sums and derivatives `D(f, x)`, by address and the values of their free
     /// indices, for this point: `sum_k(exp(z_k))` inside `a_i` is summed once, not once per
     /// i, and a subterm shared by several steps' terms is evaluated once for all of them.
-    memo: FastMap<(usize, Vec<i64>), T>,
+    memo: FastMap<MemoKey, T>,
     /// The free indices of each memoised term met, by address.
     free: FastMap<usize, Vec<&'a str>>,
     /// Dual-number evaluators for `D(f, x)`, one per variable, kept for their memos.
@@ -436,17 +439,22 @@ impl<'a, T: Number> Evaluator<'a, T> {
 
     /// A term's address and the values of its free indices here, if they all have one.
     /// The value of a term at a point depends on nothing else (the seed is fixed).
-    fn memo_key(&mut self, e: &'a Expr) -> Option<(usize, Vec<i64>)> {
+    /// Terms with more than [`INLINE_INDICES`] free indices are not memoised: rare, and the
+    /// key then needs no allocation.
+    fn memo_key(&mut self, e: &'a Expr) -> Option<MemoKey> {
         let address = e as *const Expr as usize;
         let free = self.free.entry(address).or_insert_with(|| {
             let mut free = Vec::new();
             free_names(e, &mut Vec::new(), &mut free);
             free
         });
-        let values = free
-            .iter()
-            .map(|n| index_value(&self.bound, self.point, n))
-            .collect::<Option<Vec<i64>>>()?;
+        if free.len() > INLINE_INDICES {
+            return None;
+        }
+        let mut values = [0i64; INLINE_INDICES];
+        for (v, n) in values.iter_mut().zip(free.iter()) {
+            *v = index_value(&self.bound, self.point, n)?;
+        }
         Some((address, values))
     }
 

@@ -267,7 +267,7 @@ impl Number for Rat {
     }
 
     fn from_value(v: &Value, _seeded: bool) -> Rat {
-        v.exact.clone()
+        v.exact().clone()
     }
 
     fn from_derivative(_d: f64) -> Result<Rat, EvalError> {

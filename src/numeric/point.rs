@@ -5,6 +5,7 @@ use crate::expr::Rat;
 use num_traits::Zero;
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::sync::OnceLock;
 
 /// A concrete variable: a symbol (`x`, no indices) or one component (`z` at `[3]`).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -47,19 +48,31 @@ impl std::fmt::Display for Variable {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Value {
     pub float: f64,
-    pub exact: Rat,
+    /// Set at once for exact values; for a float, its binary value, made when first asked
+    /// for (most points are only ever evaluated in floating point).
+    exact: OnceLock<Rat>,
 }
 
 impl Value {
     pub fn from_exact(exact: Rat) -> Value {
         let float = super::number::rat_to_f64(&exact).unwrap_or(f64::NAN);
-        Value { float, exact }
+        Value {
+            float,
+            exact: OnceLock::from(exact),
+        }
     }
 
     /// A float value; its exact form is the float's own binary value.
     pub fn from_float(float: f64) -> Value {
-        let exact = Rat::from_float(float).unwrap_or_else(Rat::zero);
-        Value { float, exact }
+        Value {
+            float,
+            exact: OnceLock::new(),
+        }
+    }
+
+    pub fn exact(&self) -> &Rat {
+        self.exact
+            .get_or_init(|| Rat::from_float(self.float).unwrap_or_else(Rat::zero))
     }
 }
 

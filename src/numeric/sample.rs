@@ -72,7 +72,9 @@ impl Symbols {
                 }
             }
             Expr::Sym(s) => {
-                self.scalars.insert(s.clone());
+                if !self.scalars.contains(s) {
+                    self.scalars.insert(s.clone());
+                }
             }
             Expr::Idx(name, ix) => {
                 let ranges: Vec<(Bound, Bound)> = ix
@@ -116,7 +118,9 @@ impl Symbols {
     fn note_sizes(&mut self, (lo, hi): &(Bound, Bound)) {
         for b in [lo, hi] {
             if let Bound::Sym(s) = b {
-                self.sizes.insert(s.clone());
+                if !self.sizes.contains(s) {
+                    self.sizes.insert(s.clone());
+                }
             }
         }
     }

@@ -158,11 +158,10 @@ pub fn build(report: &Report, detail: Detail) -> Writeup {
             .iter()
             .map(|a| Formula::Rel(a.lhs.clone(), Rel::Eq, a.rhs.clone()))
             .collect(),
-        goals: report
-            .goals
-            .iter()
-            .map(|g| build_goal(report, g, detail))
-            .collect(),
+        // Each goal's Jacobian and captions cost kernel work of their own.
+        goals: crate::parallel::in_parallel(report.goals.len(), |g| {
+            build_goal(report, &report.goals[g], detail)
+        }),
     }
 }
 
