@@ -8,7 +8,7 @@ mod table;
 
 use crate::expr::{Bound, Expr, Index};
 use crate::syntax::{parse_expr, parse_variable, IndexScope};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -119,7 +119,21 @@ pub fn is_variable_metavar(name: &str) -> bool {
 
 /// The table entry called `name`, unparsed (captions need no parsing).
 pub fn spec(name: &str) -> Option<&'static RuleSpec> {
-    RULES.iter().find(|r| r.name == name)
+    position(name).map(|at| &RULES[at])
+}
+
+/// Where `name` stands in the table. Every kernel step looks its rule up, so by hash.
+fn position(name: &str) -> Option<usize> {
+    static BY_NAME: OnceLock<HashMap<&'static str, usize>> = OnceLock::new();
+    let by_name = BY_NAME.get_or_init(|| {
+        let mut map = HashMap::with_capacity(RULES.len());
+        for (at, r) in RULES.iter().enumerate() {
+            // The first entry of a name wins, as a linear search would have it.
+            map.entry(r.name).or_insert(at);
+        }
+        map
+    });
+    by_name.get(name).copied()
 }
 
 /// The parsed rule called `name`. Each rule is parsed on first use, so a run pays
@@ -128,7 +142,7 @@ pub fn spec(name: &str) -> Option<&'static RuleSpec> {
 pub fn rule(name: &str) -> Option<&'static Rule> {
     static PARSED: OnceLock<Box<[OnceLock<Option<Rule>>]>> = OnceLock::new();
     let slots = PARSED.get_or_init(|| RULES.iter().map(|_| OnceLock::new()).collect());
-    let at = RULES.iter().position(|r| r.name == name)?;
+    let at = position(name)?;
     slots[at]
         .get_or_init(|| {
             let parsed = parse_rule(&RULES[at]);
