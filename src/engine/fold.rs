@@ -353,8 +353,23 @@ fn fold_into(d: &mut Driver, target: &Expr, path: &mut Vec<usize>) -> Result<(),
     Ok(())
 }
 
-/// `exp(v*log(u))` → `u^v`, where the kernel accepts it.
+/// `exp(v*log(u))` → `u^v`, where the kernel accepts it; then tidy, if that is shorter
+/// (`2*x^2/x` from `exp(2*log(x))` is `2*x`).
 fn unpower(d: &mut Driver) -> Result<(), EngineError> {
+    let before = d.proof.steps().len();
+    write_powers(d)?;
+    if d.proof.steps().len() > before {
+        let mut trial = d.clone();
+        if super::simplify::tidy(&mut trial, &[]).is_ok()
+            && trial.current().size() < d.current().size()
+        {
+            *d = trial;
+        }
+    }
+    Ok(())
+}
+
+fn write_powers(d: &mut Driver) -> Result<(), EngineError> {
     for _ in 0..64 {
         let hit = find_exp_log(d.current());
         let Some((path, u, v)) = hit else {

@@ -1,7 +1,7 @@
 //! Simplification toward the textbook form: tidy each rational region to its smallest
 //! candidate form, and move sums (collapse deltas, take out constants, split, use hypotheses).
 
-use super::algebra::{factor, term_expr, to_expr, to_terms, Term};
+use super::algebra::{combine, factor, term_expr, to_expr, to_terms, Factor, Term};
 use super::differentiate::step_with;
 use super::{Driver, EngineError};
 use crate::expr::{Expr, Index, Sum};
@@ -23,6 +23,10 @@ pub fn simplify(d: &mut Driver) -> Result<(), EngineError> {
         }
     }
     signs_into_sums(d)?;
+    if super::identities::trials(d)? {
+        super::identities::shorten(d)?;
+        tidy(d, &[])?;
+    }
     super::identities::through_exp(d)
 }
 
@@ -107,10 +111,63 @@ pub fn candidates(e: &Expr) -> Vec<Expr> {
     if let Some(f) = factor(&structural) {
         out.push(f);
     }
+    out.extend(over_common_denominator(&structural));
     if let Ok(expanded) = to_terms(&b, true) {
         out.push(to_expr(&expanded));
         if let Some(f) = factor(&expanded) {
             out.push(f);
+        }
+        out.extend(over_common_denominator(&expanded));
+    }
+    out
+}
+
+/// `a/b ± c/d` as one fraction `(a*d ± c*b)/(b*d)`, the numerator as it stands,
+/// multiplied out, and factored: `(1 - t)/(1 - p) - t/p` → `(p - t)/(p*(1 - p))`.
+fn over_common_denominator(terms: &[Term]) -> Vec<Expr> {
+    if terms.len() < 2 || !terms.iter().any(|t| t.factors.iter().any(|f| f.exp < 0)) {
+        return vec![];
+    }
+    // The least common denominator: each base at its deepest power.
+    let mut den: Vec<Factor> = Vec::new();
+    for f in terms.iter().flat_map(|t| &t.factors).filter(|f| f.exp < 0) {
+        match den.iter_mut().find(|g| g.key == f.key) {
+            Some(g) => g.exp = g.exp.max(-f.exp),
+            None => den.push(Factor {
+                exp: -f.exp,
+                ..f.clone()
+            }),
+        }
+    }
+    let lcd = Term {
+        coeff: One::one(),
+        factors: den.clone(),
+    };
+    let Ok(inverse) = lcd.pow(-1) else {
+        return vec![];
+    };
+    let num = combine(terms.iter().map(|t| t.mul(&lcd)).collect());
+    let mut numerators = vec![num.clone()];
+    if let Ok(expanded) = to_terms(&to_expr(&num), true) {
+        numerators.push(expanded);
+    }
+    let mut out = Vec::new();
+    for n in numerators {
+        let mut forms = vec![to_expr(&n)];
+        forms.extend(factor(&n));
+        for f in forms {
+            let Ok(ts) = to_terms(&f, false) else {
+                continue;
+            };
+            let [t] = ts.as_slice() else {
+                let whole = Term::base(f).mul(&inverse);
+                out.extend(super::algebra::cancel(&whole).map(|c| to_expr(&[c])));
+                out.push(term_expr(&whole));
+                continue;
+            };
+            let whole = t.mul(&inverse);
+            out.extend(super::algebra::cancel(&whole).map(|c| to_expr(&[c])));
+            out.push(term_expr(&whole));
         }
     }
     out
