@@ -131,7 +131,7 @@ static TESTS: &[RuleTest] = &[
     rw("tanh-via-sigmoid", FLOAT, |g| bind().t("U", g.any())),
     rw("sqrt-squared", FLOAT, |g| bind().t("U", g.positive())),
     rw("sqrt-of-square", FLOAT, |g| bind().t("U", g.positive())),
-    rw("sqrt-of-product", FLOAT, |g| {
+    rw("sqrt-of-square-times", FLOAT, |g| {
         bind().t("U", g.positive()).t("V", g.positive())
     }),
     bi("delta-collapse", EXACT, delta_collapse),

@@ -6,8 +6,8 @@ use super::differentiate::step_with;
 use super::simplify::tidy;
 use super::{Driver, EngineError};
 use crate::expr::{Expr, Func, Rat};
-use crate::kernel::{rewrite, Step};
-use crate::rules::{self, matching::match_pattern, RuleBody};
+use crate::kernel::{decide, rewrite, Step, Verdict};
+use crate::rules::{self, matching::match_pattern, Condition, RuleBody};
 
 /// Rules that only ever shorten a term, applied wherever they match.
 const SHORTENING: &[&str] = &[
@@ -511,54 +511,49 @@ fn tanh_via_sigmoid(d: &mut Driver) -> Result<bool, EngineError> {
     })
 }
 
-/// `sqrt(u^n)` → `u^m*sqrt(u)` (for `u > 0`), then `u` → `sqrt(u)^2` where a power of
-/// `u` meets `sqrt(u)` in one product, so that `3*x^2/(2*sqrt(x^3))` becomes `3*sqrt(x)/2`.
+/// A square taken out of a square root: `sqrt(u^n)` → `u^m` or `u^m*sqrt(u)`, and
+/// `sqrt(4*v)` → `2*sqrt(v)` (for positive `u`, `v`); then `u` → `sqrt(u)^2` where `u`
+/// stands beside `sqrt(u)`, so that `3*x^2/(2*sqrt(x^3))` becomes `3/2*sqrt(x)`.
 fn roots(d: &mut Driver) -> Result<bool, EngineError> {
-    let power_root = |e: &Expr| match e {
-        Expr::Call(Func::Sqrt, a) => match &**a {
-            Expr::Pow(b, k) => {
-                let k = k.as_num()?;
-                let k: i64 = k.is_integer().then(|| k.to_integer().try_into().ok())??;
-                (2..=64).contains(&k).then(|| ((**b).clone(), k))
-            }
-            _ => None,
-        },
-        _ => None,
-    };
-    if !d.current().any(&mut |e| power_root(e).is_some()) {
+    let ctx = d.ctx().clone();
+    let positive = |e: &Expr| decide(&ctx, &Condition::Positive(e.clone()), &[]) == Verdict::Holds;
+    let current = d.current();
+    let beside = arguments(current, Func::Sqrt)
+        .into_iter()
+        .any(|u| u.as_num().is_none() && bare(current, &u, &mut Vec::new()).is_some());
+    if !beside && !current.any(&mut |e| square_out(e, &positive).is_some()) {
         return Ok(false);
     }
     trial(d, |t| {
         for _ in 0..16 {
             let found = first_match(&t.current().clone(), &mut Vec::new(), &mut |e, path| {
-                power_root(e).map(|(b, k)| (path.to_vec(), b, k))
+                square_out(e, &positive).map(|r| (path.to_vec(), r))
             });
-            let Some((path, b, k)) = found else { break };
-            let m = k / 2;
-            let half = if m == 1 {
-                b.clone()
-            } else {
-                Expr::pow(b.clone(), Expr::int(m))
+            let Some((path, (root, rest))) = found else {
+                break;
             };
-            let square = Expr::pow(half.clone(), Expr::int(2));
+            let square = Expr::pow(root.clone(), Expr::int(2));
             let arg: Vec<usize> = path.iter().copied().chain([0]).collect();
-            if k % 2 == 0 {
-                t.apply(ring_step(arg, square.clone()))?;
-                t.apply(step_with("sqrt-of-square", &path, &[("U", &half)]))?;
-            } else {
-                t.apply(ring_step(arg, Expr::Mul(vec![square.clone(), b.clone()])))?;
-                t.apply(step_with(
-                    "sqrt-of-product",
-                    &path,
-                    &[("U", &square), ("V", &b)],
-                ))?;
-                let first: Vec<usize> = path.iter().copied().chain([0]).collect();
-                t.apply(step_with("sqrt-of-square", &first, &[("U", &half)]))?;
+            match rest {
+                None => {
+                    t.apply(ring_step(arg, square))?;
+                    t.apply(step_with("sqrt-of-square", &path, &[("U", &root)]))?;
+                }
+                Some(v) => {
+                    t.apply(ring_step(arg, Expr::Mul(vec![square, v.clone()])))?;
+                    t.apply(step_with(
+                        "sqrt-of-square-times",
+                        &path,
+                        &[("U", &root), ("V", &v)],
+                    ))?;
+                }
             }
         }
         tidy(t, &[])?;
-        // A power of `u` beside `sqrt(u)`: write each bare `u` as `sqrt(u)^2`.
         for u in arguments(t.current(), Func::Sqrt) {
+            if u.as_num().is_some() {
+                continue;
+            }
             for _ in 0..16 {
                 let Some(path) = bare(t.current(), &u, &mut Vec::new()) else {
                     break;
@@ -570,6 +565,36 @@ fn roots(d: &mut Driver) -> Result<bool, EngineError> {
         }
         Ok(())
     })
+}
+
+/// For `sqrt(a)` with a square in `a`: the square's root and what is left under the root.
+fn square_out(e: &Expr, positive: &dyn Fn(&Expr) -> bool) -> Option<(Expr, Option<Expr>)> {
+    let Expr::Call(Func::Sqrt, a) = e else {
+        return None;
+    };
+    match &**a {
+        Expr::Pow(b, k) => {
+            let k = k.as_num()?;
+            let k: i64 = k.is_integer().then(|| k.to_integer().try_into().ok())??;
+            // `sqrt(x^2)` is `|x|`: an odd power under an even root stays unless its base
+            // is known positive (odd powers and `4*v` under the root are signed by the root).
+            if !(2..=64).contains(&k) || (k % 4 == 2 && !positive(b)) {
+                return None;
+            }
+            let root = if k / 2 == 1 {
+                (**b).clone()
+            } else {
+                Expr::pow((**b).clone(), Expr::int(k / 2))
+            };
+            Some((root, (k % 2 == 1).then(|| (**b).clone())))
+        }
+        Expr::Mul(fs) => {
+            let c = fs.first()?.as_num()?;
+            let root = square_root(c).filter(|r| *r != Rat::from_integer(1.into()))?;
+            Some((Expr::Num(root), Some(Expr::mul(fs[1..].to_vec()))))
+        }
+        _ => None,
+    }
 }
 
 /// The path of an occurrence of `u` outside every function call.

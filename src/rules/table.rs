@@ -405,14 +405,10 @@ pub static RULES: &[RuleSpec] = &[
         latex: r"\sqrt{u^2} = u \quad (u > 0)",
     },
     RuleSpec {
-        name: "sqrt-of-product",
-        shape: rw(
-            "sqrt(U*V)",
-            "sqrt(U)*sqrt(V)",
-            &["positive(U)", "positive(V)"],
-        ),
-        caption: "the square root of a product",
-        latex: r"\sqrt{uv} = \sqrt{u}\sqrt{v}",
+        name: "sqrt-of-square-times",
+        shape: rw("sqrt(U^2*V)", "U*sqrt(V)", &["positive(U)", "positive(V)"]),
+        caption: "take the square out of the square root",
+        latex: r"\sqrt{u^2 v} = u\sqrt{v} \quad (u > 0)",
     },
     // ---------------------------------------------------------------- Kronecker deltas and sums
     RuleSpec {
