@@ -6,6 +6,7 @@ use super::differentiate::step_with;
 use super::simplify::tidy;
 use super::{Driver, EngineError};
 use crate::expr::{Expr, Func, Rat};
+use crate::kernel::ring::ring_equal;
 use crate::kernel::{decide, rewrite, Step, Verdict};
 use crate::rules::{self, matching::match_pattern, Condition, RuleBody};
 
@@ -317,14 +318,14 @@ pub fn trials(d: &mut Driver) -> Result<bool, EngineError> {
     Ok(changed)
 }
 
-/// `σ(−u)` → `1 − σ(u)` when `σ(u)` occurs too, then `1 − σ(u)` back to `σ(−u)`: the
-/// binary cross-entropy `−y log σ(z) − (1 − y) log σ(−z)` has derivative `σ(z) − y`.
+/// `σ(−u)` → `1 − σ(u)`, tidy, then what is left as `1 − σ(u)` back to `σ(−u)`: the
+/// binary cross-entropy `−y log σ(z) − (1 − y) log σ(−z)` has derivative `σ(z) − y`, and
+/// `σ(−x)*(σ(−x) − 1)` is `−σ(x)*σ(−x)`.
 fn sigmoid_symmetry(d: &mut Driver) -> Result<bool, EngineError> {
-    let args = arguments(d.current(), Func::Sigmoid);
-    let negated: Vec<Expr> = args
+    let negated: Vec<Expr> = arguments(d.current(), Func::Sigmoid)
         .iter()
+        .filter(|a| matches!(a, Expr::Neg(_)))
         .filter_map(Expr::unneg)
-        .filter(|a| args.contains(a))
         .collect();
     if negated.is_empty() {
         return Ok(false);
@@ -496,7 +497,11 @@ fn tanh_via_sigmoid(d: &mut Driver) -> Result<bool, EngineError> {
     let sig = arguments(d.current(), Func::Sigmoid);
     let tanh: Vec<Expr> = arguments(d.current(), Func::Tanh)
         .into_iter()
-        .filter(|u| sig.contains(&Expr::Mul(vec![Expr::int(2), u.clone()])))
+        .filter(|u| {
+            let double = Expr::Mul(vec![Expr::int(2), u.clone()]);
+            sig.iter()
+                .any(|v| *v == double || ring_equal(v, &double).unwrap_or(false))
+        })
         .collect();
     if tanh.is_empty() {
         return Ok(false);
