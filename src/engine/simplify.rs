@@ -125,7 +125,13 @@ pub fn candidates(e: &Expr) -> Vec<Expr> {
 /// `a/b ± c/d` as one fraction `(a*d ± c*b)/(b*d)`, the numerator as it stands,
 /// multiplied out, and factored: `(1 - t)/(1 - p) - t/p` → `(p - t)/(p*(1 - p))`.
 fn over_common_denominator(terms: &[Term]) -> Vec<Expr> {
-    if terms.len() < 2 || !terms.iter().any(|t| t.factors.iter().any(|f| f.exp < 0)) {
+    // Worth it for a few terms over scalar denominators; sums over an index (the softmax
+    // family) do not cancel this way and would cost much of the derivation's time.
+    let dens = || terms.iter().flat_map(|t| &t.factors).filter(|f| f.exp < 0);
+    if !(2..=6).contains(&terms.len())
+        || dens().next().is_none()
+        || dens().any(|f| f.base.any(&mut |e| matches!(e, Expr::Sum(_))))
+    {
         return vec![];
     }
     // The least common denominator: each base at its deepest power.
