@@ -322,6 +322,12 @@ pub fn trials(d: &mut Driver) -> Result<bool, EngineError> {
 /// binary cross-entropy `−y log σ(z) − (1 − y) log σ(−z)` has derivative `σ(z) − y`, and
 /// `σ(−x)*(σ(−x) − 1)` is `−σ(x)*σ(−x)`.
 fn sigmoid_symmetry(d: &mut Driver) -> Result<bool, EngineError> {
+    if !d
+        .current()
+        .any(&mut |e| matches!(e, Expr::Call(Func::Sigmoid, a) if matches!(**a, Expr::Neg(_))))
+    {
+        return Ok(false);
+    }
     let negated: Vec<Expr> = arguments(d.current(), Func::Sigmoid)
         .iter()
         .filter(|a| matches!(a, Expr::Neg(_)))
@@ -391,6 +397,17 @@ fn odd_functions(d: &mut Driver) -> Result<bool, EngineError> {
 /// sin or cos of `u` occurs too; then, if that is not yet shorter, `sin(u)^2` → `1 − cos(u)^2`.
 fn trigonometry(d: &mut Driver) -> Result<bool, EngineError> {
     let e = d.current();
+    // A cheap look first: collecting arguments compares whole terms.
+    let doubles = |t: &Expr| match t {
+        Expr::Call(Func::Tan, _) => true,
+        Expr::Call(Func::Sin | Func::Cos, a) => {
+            matches!(&**a, Expr::Mul(fs) if fs.len() == 2 && fs[0] == Expr::int(2))
+        }
+        _ => false,
+    };
+    if !e.any(&mut |t| doubles(t)) {
+        return Ok(false);
+    }
     let (sin, cos, tan) = (
         arguments(e, Func::Sin),
         arguments(e, Func::Cos),
@@ -494,6 +511,10 @@ fn sine_squares(d: &mut Driver) -> Result<(), EngineError> {
 
 /// `tanh(u)` → `2σ(2u) − 1` when `σ(2u)` occurs too.
 fn tanh_via_sigmoid(d: &mut Driver) -> Result<bool, EngineError> {
+    let has = |f: Func, e: &Expr| e.any(&mut |t| matches!(t, Expr::Call(g, _) if *g == f));
+    if !has(Func::Tanh, d.current()) || !has(Func::Sigmoid, d.current()) {
+        return Ok(false);
+    }
     let sig = arguments(d.current(), Func::Sigmoid);
     let tanh: Vec<Expr> = arguments(d.current(), Func::Tanh)
         .into_iter()
@@ -523,6 +544,9 @@ fn roots(d: &mut Driver) -> Result<bool, EngineError> {
     let ctx = d.ctx().clone();
     let positive = |e: &Expr| decide(&ctx, &Condition::Positive(e.clone()), &[]) == Verdict::Holds;
     let current = d.current();
+    if !current.any(&mut |e| matches!(e, Expr::Call(Func::Sqrt, _))) {
+        return Ok(false);
+    }
     let beside = arguments(current, Func::Sqrt)
         .into_iter()
         .any(|u| u.as_num().is_none() && bare(current, &u, &mut Vec::new()).is_some());
