@@ -74,7 +74,7 @@ impl Term {
         }
     }
 
-    fn mul(&self, o: &Term) -> Term {
+    pub fn mul(&self, o: &Term) -> Term {
         let mut out = self.clone();
         out.coeff = &self.coeff * &o.coeff;
         for f in &o.factors {
@@ -87,7 +87,7 @@ impl Term {
         out
     }
 
-    fn pow(&self, k: i64) -> Result<Term, TooLarge> {
+    pub fn pow(&self, k: i64) -> Result<Term, TooLarge> {
         if self.coeff.is_zero() && k < 0 {
             return Err(TooLarge);
         }
@@ -320,11 +320,16 @@ pub fn term_expr(t: &Term) -> Expr {
         .filter(|f| f.exp < 0)
         .map(|f| power(&f.base, -f.exp))
         .collect();
-    if !c.numer().is_one() || num.is_empty() {
-        num.insert(0, int_expr(c.numer()));
-    }
-    if !c.denom().is_one() {
-        den.insert(0, int_expr(c.denom()));
+    if !c.is_integer() && !c.numer().is_one() && !num.is_empty() {
+        // `3/2*x^(1/2)` is two nodes shorter than `3*x^(1/2)/2`.
+        num.insert(0, Expr::Num(c));
+    } else {
+        if !c.numer().is_one() || num.is_empty() {
+            num.insert(0, int_expr(c.numer()));
+        }
+        if !c.denom().is_one() {
+            den.insert(0, int_expr(c.denom()));
+        }
     }
     let body = if den.is_empty() {
         Expr::mul(num)

@@ -7,6 +7,7 @@ use super::simplify::candidates;
 use super::{Driver, EngineError};
 use crate::expr::{Context, Expr, Func, Index};
 use crate::kernel::{rewrite, Step};
+use num_traits::Signed;
 use std::collections::BTreeSet;
 
 /// Most index assignments tried when looking for an instance of a definition.
@@ -353,8 +354,28 @@ fn fold_into(d: &mut Driver, target: &Expr, path: &mut Vec<usize>) -> Result<(),
     Ok(())
 }
 
-/// `exp(v*log(u))` → `u^v`, where the kernel accepts it.
+/// `exp(v*log(u))` → `u^v`, where the kernel accepts it; then tidy, if that is shorter
+/// (`2*x^2/x` from `exp(2*log(x))` is `2*x`).
 fn unpower(d: &mut Driver) -> Result<(), EngineError> {
+    let before = d.proof.steps().len();
+    write_powers(d)?;
+    if d.proof.steps().len() > before {
+        let mut trial = d.clone();
+        // `x^-1/x` (from `exp(-log(x))`) reads better as `1/x^2` even at the same size.
+        let reciprocal = d.current().any(&mut |e| {
+            matches!(e, Expr::Pow(_, k) if k.as_num().is_some_and(|r| r.is_integer() && r.is_negative()))
+        });
+        if super::simplify::tidy(&mut trial, &[]).is_ok()
+            && (trial.current().size() < d.current().size()
+                || reciprocal && trial.current().size() == d.current().size())
+        {
+            *d = trial;
+        }
+    }
+    Ok(())
+}
+
+fn write_powers(d: &mut Driver) -> Result<(), EngineError> {
     for _ in 0..64 {
         let hit = find_exp_log(d.current());
         let Some((path, u, v)) = hit else {

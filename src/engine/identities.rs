@@ -2,10 +2,12 @@
 //! last attempt to cancel through the exponential (σ, tanh written with `exp`).
 
 use super::algebra::{term_expr, to_terms};
+use super::differentiate::step_with;
 use super::simplify::tidy;
 use super::{Driver, EngineError};
-use crate::expr::{Expr, Func};
-use crate::kernel::{decide, Step, Verdict};
+use crate::expr::{Expr, Func, Rat};
+use crate::kernel::ring::ring_equal;
+use crate::kernel::{decide, rewrite, Step, Verdict};
 use crate::rules::{self, matching::match_pattern, Condition, RuleBody};
 
 /// Rules that only ever shorten a term, applied wherever they match.
@@ -14,6 +16,15 @@ const SHORTENING: &[&str] = &[
     "log-of-exp",
     "sqrt-squared",
     "delta-same-index",
+    "cos-of-negation",
+    "exp-of-zero",
+    "log-of-one",
+    "one-to-a-power",
+    "sin-of-zero",
+    "cos-of-zero",
+    "tan-of-zero",
+    "tanh-of-zero",
+    "sigmoid-of-zero",
 ];
 
 fn lhs_of(name: &str) -> Option<&'static Expr> {
@@ -43,39 +54,69 @@ fn first_match<T>(
     None
 }
 
+/// Whether `e` is the root of a shortening pattern, or a square root of a square number.
+fn shortens(e: &Expr) -> bool {
+    let num = |a: &Expr, v: i64| {
+        a.as_num()
+            .is_some_and(|r| *r == Rat::from_integer(v.into()))
+    };
+    match e {
+        Expr::Call(Func::Exp, a) => matches!(**a, Expr::Call(Func::Log, _)) || num(a, 0),
+        Expr::Call(Func::Log, a) => matches!(**a, Expr::Call(Func::Exp, _)) || num(a, 1),
+        Expr::Call(Func::Cos, a) => matches!(**a, Expr::Neg(_)) || num(a, 0),
+        Expr::Call(Func::Sin | Func::Tan | Func::Tanh | Func::Sigmoid, a) => num(a, 0),
+        Expr::Call(Func::Sqrt, a) => a.as_num().and_then(square_root).is_some(),
+        Expr::Pow(b, _) => matches!(**b, Expr::Call(Func::Sqrt, _)) || num(b, 1),
+        Expr::Delta(a, b) => a == b,
+        _ => false,
+    }
+}
+
+/// `s` with `s^2 = r`, for a positive rational square `r`.
+fn square_root(r: &Rat) -> Option<Rat> {
+    use num_traits::Signed;
+    if !r.is_positive() {
+        return None;
+    }
+    let (n, d) = (r.numer().sqrt(), r.denom().sqrt());
+    (&n * &n == *r.numer() && &d * &d == *r.denom()).then(|| Rat::new(n, d))
+}
+
 /// Apply the shortening identities until none matches; whether anything changed.
 pub fn shorten(d: &mut Driver) -> Result<bool, EngineError> {
     let mut changed = false;
-    // The patterns are inverse pairs and a squared root: look only when one can be there.
-    let inverse_pair = |e: &Expr| match e {
-        Expr::Call(Func::Exp, a) => matches!(**a, Expr::Call(Func::Log, _)),
-        Expr::Call(Func::Log, a) => matches!(**a, Expr::Call(Func::Exp, _)),
-        Expr::Pow(b, _) => matches!(**b, Expr::Call(Func::Sqrt, _)),
-        Expr::Delta(a, b) => a == b,
-        _ => false,
-    };
     for _ in 0..256 {
-        if !d.current().any(&mut |e| inverse_pair(e)) {
+        if !d.current().any(&mut |e| shortens(e)) {
             break;
         }
         let ctx = d.ctx().clone();
-        let step = first_match(&d.current().clone(), &mut Vec::new(), &mut |e, path| {
+        let current = d.current().clone();
+        let step = first_match(&current, &mut Vec::new(), &mut |e, path| {
+            if let Expr::Call(Func::Sqrt, a) = e {
+                // `sqrt(4)`: write the 4 as `2^2`, then take the root.
+                let root = Expr::Num(square_root(a.as_num()?)?);
+                return Some(vec![
+                    ring_step(
+                        path.iter().copied().chain([0]).collect(),
+                        Expr::pow(root.clone(), Expr::int(2)),
+                    ),
+                    step_with("sqrt-of-square", path, &[("U", &root)]),
+                ]);
+            }
             SHORTENING.iter().find_map(|name| {
                 let b = match_pattern(lhs_of(name)?, e)?;
-                if let Some(u) = b.terms.get("U") {
-                    let positive = decide(&ctx, &Condition::Positive(u.clone()), &[]);
-                    if *name != "log-of-exp" && positive == Verdict::Fails {
-                        return None;
-                    }
-                }
                 let mut s = Step::new(name, path.to_vec());
                 s.binding = b;
-                Some(s)
+                // A decidably false side condition (`exp(log(-1))`) leaves the term alone.
+                rewrite(&ctx, &current, &s).ok()?;
+                Some(vec![s])
             })
         });
         match step {
-            Some(s) => {
-                d.apply(s)?;
+            Some(steps) => {
+                for s in steps {
+                    d.apply(s)?;
+                }
                 changed = true;
             }
             None => break,
@@ -85,6 +126,12 @@ pub fn shorten(d: &mut Driver) -> Result<bool, EngineError> {
         changed = true;
     }
     Ok(changed)
+}
+
+fn ring_step(path: Vec<usize>, new: Expr) -> Step {
+    let mut s = Step::new("ring-normalize", path);
+    s.replacement = Some(new);
+    s
 }
 
 /// `c*sin(u)^2 + c*cos(u)^2 + …` → `c + …`.
@@ -213,4 +260,387 @@ pub fn through_exp(d: &mut Driver) -> Result<(), EngineError> {
         *d = trial;
     }
     Ok(())
+}
+
+/// Rewrite a copy of the proof with `rewrite`, tidy it, and keep it when it is smaller.
+fn trial(
+    d: &mut Driver,
+    rewrite: impl FnOnce(&mut Driver) -> Result<(), EngineError>,
+) -> Result<bool, EngineError> {
+    let mut t = d.clone();
+    if rewrite(&mut t).is_err() || tidy(&mut t, &[]).is_err() {
+        return Ok(false);
+    }
+    if t.current().size() < d.current().size() {
+        *d = t;
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+/// Apply the steps `pick` proposes, first match first, until it proposes none.
+fn rewrite_all(
+    d: &mut Driver,
+    pick: &mut dyn FnMut(&Expr, &[usize]) -> Option<Step>,
+) -> Result<(), EngineError> {
+    for _ in 0..256 {
+        match first_match(&d.current().clone(), &mut Vec::new(), pick) {
+            Some(s) => d.apply(s)?,
+            None => break,
+        }
+    }
+    Ok(())
+}
+
+/// The arguments of every call to `f` in `e`, without repeats.
+fn arguments(e: &Expr, f: Func) -> Vec<Expr> {
+    let mut out: Vec<Expr> = Vec::new();
+    e.any(&mut |t| {
+        if let Expr::Call(g, a) = t {
+            if *g == f && !out.contains(a) {
+                out.push((**a).clone());
+            }
+        }
+        false
+    });
+    out
+}
+
+/// Identities tried on the tidied result, each only where its functions occur and kept
+/// only when it shortens the term: σ(−u) beside σ(u), odd functions of −u, tan and
+/// double angles beside sin and cos, tanh beside σ(2u), and square roots of powers.
+pub fn trials(d: &mut Driver) -> Result<bool, EngineError> {
+    let mut changed = sigmoid_symmetry(d)?;
+    changed |= odd_functions(d)?;
+    changed |= trigonometry(d)?;
+    changed |= tanh_via_sigmoid(d)?;
+    changed |= roots(d)?;
+    Ok(changed)
+}
+
+/// `σ(−u)` → `1 − σ(u)`, tidy, then what is left as `1 − σ(u)` back to `σ(−u)`: the
+/// binary cross-entropy `−y log σ(z) − (1 − y) log σ(−z)` has derivative `σ(z) − y`, and
+/// `σ(−x)*(σ(−x) − 1)` is `−σ(x)*σ(−x)`.
+fn sigmoid_symmetry(d: &mut Driver) -> Result<bool, EngineError> {
+    if !d
+        .current()
+        .any(&mut |e| matches!(e, Expr::Call(Func::Sigmoid, a) if matches!(**a, Expr::Neg(_))))
+    {
+        return Ok(false);
+    }
+    let negated: Vec<Expr> = arguments(d.current(), Func::Sigmoid)
+        .iter()
+        .filter(|a| matches!(a, Expr::Neg(_)))
+        .filter_map(Expr::unneg)
+        .collect();
+    if negated.is_empty() {
+        return Ok(false);
+    }
+    trial(d, |t| {
+        rewrite_all(t, &mut |e, path| {
+            let Expr::Call(Func::Sigmoid, a) = e else {
+                return None;
+            };
+            let u = a.unneg().filter(|u| negated.contains(u))?;
+            let mut s = step_with("sigmoid-complement", path, &[("U", &u)]);
+            s.reversed = true;
+            Some(s)
+        })?;
+        tidy(t, &[])?;
+        // Where `1 − σ(u)` is left, the input's `σ(−u)` is shorter.
+        rewrite_all(t, &mut |e, path| {
+            let Expr::Add(ts) = e else { return None };
+            let [one, Expr::Neg(s)] = ts.as_slice() else {
+                return None;
+            };
+            let Expr::Call(Func::Sigmoid, u) = &**s else {
+                return None;
+            };
+            if one
+                .as_num()
+                .is_none_or(|r| *r != Rat::from_integer(1.into()))
+                || !negated.contains(u)
+            {
+                return None;
+            }
+            Some(step_with("sigmoid-complement", path, &[("U", u)]))
+        })
+    })
+}
+
+/// `sin(−u)` → `−sin(u)`, and likewise tan and tanh, when that lets terms combine.
+fn odd_functions(d: &mut Driver) -> Result<bool, EngineError> {
+    let odd = |e: &Expr| match e {
+        Expr::Call(f @ (Func::Sin | Func::Tan | Func::Tanh), a) => match &**a {
+            Expr::Neg(u) => Some((*f, (**u).clone())),
+            _ => None,
+        },
+        _ => None,
+    };
+    if !d.current().any(&mut |e| odd(e).is_some()) {
+        return Ok(false);
+    }
+    trial(d, |t| {
+        rewrite_all(t, &mut |e, path| {
+            let (f, u) = odd(e)?;
+            let name = match f {
+                Func::Sin => "sin-of-negation",
+                Func::Tan => "tan-of-negation",
+                _ => "tanh-of-negation",
+            };
+            Some(step_with(name, path, &[("U", &u)]))
+        })
+    })
+}
+
+/// `tan(u)` → `sin(u)/cos(u)` and `sin(2u)`, `cos(2u)` by the double-angle formulas when
+/// sin or cos of `u` occurs too; then, if that is not yet shorter, `sin(u)^2` → `1 − cos(u)^2`.
+fn trigonometry(d: &mut Driver) -> Result<bool, EngineError> {
+    let e = d.current();
+    // A cheap look first: collecting arguments compares whole terms.
+    let doubles = |t: &Expr| match t {
+        Expr::Call(Func::Tan, _) => true,
+        Expr::Call(Func::Sin | Func::Cos, a) => {
+            matches!(&**a, Expr::Mul(fs) if fs.len() == 2 && fs[0] == Expr::int(2))
+        }
+        _ => false,
+    };
+    if !e.any(&mut |t| doubles(t)) {
+        return Ok(false);
+    }
+    let (sin, cos, tan) = (
+        arguments(e, Func::Sin),
+        arguments(e, Func::Cos),
+        arguments(e, Func::Tan),
+    );
+    let plain = |u: &Expr| sin.contains(u) || cos.contains(u);
+    let half = |a: &Expr| match a {
+        Expr::Mul(fs) if fs.len() == 2 && fs[0] == Expr::int(2) => Some(fs[1].clone()),
+        _ => None,
+    };
+    let tan: Vec<Expr> = tan.into_iter().filter(|u| plain(u)).collect();
+    let doubled: Vec<Expr> = sin
+        .iter()
+        .chain(&cos)
+        .filter_map(half)
+        .filter(|u| plain(u))
+        .collect();
+    if tan.is_empty() && doubled.is_empty() {
+        return Ok(false);
+    }
+    let mut pick = |e: &Expr, path: &[usize]| {
+        let (name, u) = match e {
+            Expr::Call(Func::Tan, u) if tan.contains(u) => ("tan-as-quotient", (**u).clone()),
+            Expr::Call(f @ (Func::Sin | Func::Cos), a) => {
+                let u = half(a).filter(|u| doubled.contains(u))?;
+                let name = if *f == Func::Sin {
+                    "sin-double-angle"
+                } else {
+                    "cos-double-angle"
+                };
+                (name, u)
+            }
+            _ => return None,
+        };
+        Some(step_with(name, path, &[("U", &u)]))
+    };
+    let mut once = d.clone();
+    if rewrite_all(&mut once, &mut pick).is_err() {
+        return Ok(false);
+    }
+    if trial(d, |t| {
+        *t = once.clone();
+        Ok(())
+    })? {
+        return Ok(true);
+    }
+    trial(d, |t| {
+        *t = once;
+        tidy(t, &[])?;
+        sine_squares(t)
+    })
+}
+
+/// Every `sin(u)^k` with `k ≥ 2` as `(1 − cos(u)^2)^(k/2)` times what is left.
+fn sine_squares(d: &mut Driver) -> Result<(), EngineError> {
+    for _ in 0..64 {
+        let found = first_match(&d.current().clone(), &mut Vec::new(), &mut |e, path| {
+            let Expr::Pow(b, k) = e else { return None };
+            let Expr::Call(Func::Sin, u) = &**b else {
+                return None;
+            };
+            let k = k.as_num()?;
+            if !k.is_integer() || *k < Rat::from_integer(2.into()) {
+                return None;
+            }
+            let k: i64 = k.to_integer().try_into().ok()?;
+            Some((path.to_vec(), (**u).clone(), k))
+        });
+        let Some((path, u, k)) = found else {
+            return Ok(());
+        };
+        let (s, c) = (
+            Expr::call(Func::Sin, u.clone()),
+            Expr::call(Func::Cos, u.clone()),
+        );
+        let square = |e: &Expr| Expr::pow(e.clone(), Expr::int(2));
+        let pair = Expr::Add(vec![square(&s), square(&c)]);
+        let inner = Expr::Add(vec![pair, Expr::neg(square(&c))]);
+        let mut factors = vec![if k / 2 == 1 {
+            inner
+        } else {
+            Expr::pow(inner, Expr::int(k / 2))
+        }];
+        if k % 2 == 1 {
+            factors.push(s);
+        }
+        let whole = Expr::mul(factors);
+        let mut at = path.clone();
+        if k % 2 == 1 {
+            at.push(0);
+        }
+        if k / 2 > 1 {
+            at.push(0);
+        }
+        d.apply(ring_step(path, whole))?;
+        at.push(0);
+        d.apply(step_with("pythagorean-identity", &at, &[("U", &u)]))?;
+    }
+    Ok(())
+}
+
+/// `tanh(u)` → `2σ(2u) − 1` when `σ(2u)` occurs too.
+fn tanh_via_sigmoid(d: &mut Driver) -> Result<bool, EngineError> {
+    let has = |f: Func, e: &Expr| e.any(&mut |t| matches!(t, Expr::Call(g, _) if *g == f));
+    if !has(Func::Tanh, d.current()) || !has(Func::Sigmoid, d.current()) {
+        return Ok(false);
+    }
+    let sig = arguments(d.current(), Func::Sigmoid);
+    let tanh: Vec<Expr> = arguments(d.current(), Func::Tanh)
+        .into_iter()
+        .filter(|u| {
+            let double = Expr::Mul(vec![Expr::int(2), u.clone()]);
+            sig.iter()
+                .any(|v| *v == double || ring_equal(v, &double).unwrap_or(false))
+        })
+        .collect();
+    if tanh.is_empty() {
+        return Ok(false);
+    }
+    trial(d, |t| {
+        rewrite_all(t, &mut |e, path| match e {
+            Expr::Call(Func::Tanh, u) if tanh.contains(u) => {
+                Some(step_with("tanh-via-sigmoid", path, &[("U", u)]))
+            }
+            _ => None,
+        })
+    })
+}
+
+/// A square taken out of a square root: `sqrt(u^n)` → `u^m` or `u^m*sqrt(u)`, and
+/// `sqrt(4*v)` → `2*sqrt(v)` (for positive `u`, `v`); then `u` → `sqrt(u)^2` where `u`
+/// stands beside `sqrt(u)`, so that `3*x^2/(2*sqrt(x^3))` becomes `3/2*sqrt(x)`.
+fn roots(d: &mut Driver) -> Result<bool, EngineError> {
+    let ctx = d.ctx().clone();
+    let positive = |e: &Expr| decide(&ctx, &Condition::Positive(e.clone()), &[]) == Verdict::Holds;
+    let current = d.current();
+    if !current.any(&mut |e| matches!(e, Expr::Call(Func::Sqrt, _))) {
+        return Ok(false);
+    }
+    let beside = arguments(current, Func::Sqrt)
+        .into_iter()
+        .any(|u| u.as_num().is_none() && bare(current, &u, &mut Vec::new()).is_some());
+    if !beside && !current.any(&mut |e| square_out(e, &positive).is_some()) {
+        return Ok(false);
+    }
+    trial(d, |t| {
+        for _ in 0..16 {
+            let found = first_match(&t.current().clone(), &mut Vec::new(), &mut |e, path| {
+                square_out(e, &positive).map(|r| (path.to_vec(), r))
+            });
+            let Some((path, (root, rest))) = found else {
+                break;
+            };
+            let square = Expr::pow(root.clone(), Expr::int(2));
+            let arg: Vec<usize> = path.iter().copied().chain([0]).collect();
+            match rest {
+                None => {
+                    t.apply(ring_step(arg, square))?;
+                    t.apply(step_with("sqrt-of-square", &path, &[("U", &root)]))?;
+                }
+                Some(v) => {
+                    t.apply(ring_step(arg, Expr::Mul(vec![square, v.clone()])))?;
+                    t.apply(step_with(
+                        "sqrt-of-square-times",
+                        &path,
+                        &[("U", &root), ("V", &v)],
+                    ))?;
+                }
+            }
+        }
+        tidy(t, &[])?;
+        for u in arguments(t.current(), Func::Sqrt) {
+            if u.as_num().is_some() {
+                continue;
+            }
+            for _ in 0..16 {
+                let Some(path) = bare(t.current(), &u, &mut Vec::new()) else {
+                    break;
+                };
+                let mut s = step_with("sqrt-squared", &path, &[("U", &u)]);
+                s.reversed = true;
+                t.apply(s)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// For `sqrt(a)` with a square in `a`: the square's root and what is left under the root.
+fn square_out(e: &Expr, positive: &dyn Fn(&Expr) -> bool) -> Option<(Expr, Option<Expr>)> {
+    let Expr::Call(Func::Sqrt, a) = e else {
+        return None;
+    };
+    match &**a {
+        Expr::Pow(b, k) => {
+            let k = k.as_num()?;
+            let k: i64 = k.is_integer().then(|| k.to_integer().try_into().ok())??;
+            // `sqrt(x^2)` is `|x|`: an odd power under an even root stays unless its base
+            // is known positive (odd powers and `4*v` under the root are signed by the root).
+            if !(2..=64).contains(&k) || (k % 4 == 2 && !positive(b)) {
+                return None;
+            }
+            let root = if k / 2 == 1 {
+                (**b).clone()
+            } else {
+                Expr::pow((**b).clone(), Expr::int(k / 2))
+            };
+            Some((root, (k % 2 == 1).then(|| (**b).clone())))
+        }
+        Expr::Mul(fs) => {
+            let c = fs.first()?.as_num()?;
+            let root = square_root(c).filter(|r| *r != Rat::from_integer(1.into()))?;
+            Some((Expr::Num(root), Some(Expr::mul(fs[1..].to_vec()))))
+        }
+        _ => None,
+    }
+}
+
+/// The path of an occurrence of `u` outside every function call.
+fn bare(e: &Expr, u: &Expr, path: &mut Vec<usize>) -> Option<Vec<usize>> {
+    if e == u {
+        return Some(path.clone());
+    }
+    if matches!(e, Expr::Call(..) | Expr::Sum(_) | Expr::D(..)) {
+        return None;
+    }
+    for (i, c) in e.children().into_iter().enumerate() {
+        path.push(i);
+        let found = bare(c, u, path);
+        path.pop();
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
 }

@@ -1,7 +1,7 @@
 //! Simplification toward the textbook form: tidy each rational region to its smallest
 //! candidate form, and move sums (collapse deltas, take out constants, split, use hypotheses).
 
-use super::algebra::{factor, term_expr, to_expr, to_terms, Term};
+use super::algebra::{combine, factor, term_expr, to_expr, to_terms, Factor, Term};
 use super::differentiate::step_with;
 use super::{Driver, EngineError};
 use crate::expr::{Expr, Index, Sum};
@@ -23,6 +23,10 @@ pub fn simplify(d: &mut Driver) -> Result<(), EngineError> {
         }
     }
     signs_into_sums(d)?;
+    if super::identities::trials(d)? {
+        super::identities::shorten(d)?;
+        tidy(d, &[])?;
+    }
     super::identities::through_exp(d)
 }
 
@@ -107,10 +111,121 @@ pub fn candidates(e: &Expr) -> Vec<Expr> {
     if let Some(f) = factor(&structural) {
         out.push(f);
     }
+    out.extend(over_common_denominator(&structural));
+    if let Some(f) = out.last().and_then(sign_into_factor) {
+        out.push(f);
+    }
     if let Ok(expanded) = to_terms(&b, true) {
         out.push(to_expr(&expanded));
         if let Some(f) = factor(&expanded) {
+            out.extend(sign_into_factor(&f));
             out.push(f);
+        }
+        out.extend(over_common_denominator(&expanded));
+    }
+    out
+}
+
+/// `-2*x*(y - s)` as `2*x*(s - y)`: a negative product takes its sign into a sum factor,
+/// one that does not start with a number (`1 - σ(u)` keeps its textbook shape) if it can.
+fn sign_into_factor(e: &Expr) -> Option<Expr> {
+    let inner = e.unneg()?;
+    let Ok(ts) = to_terms(&inner, false) else {
+        return None;
+    };
+    let [t] = ts.as_slice() else { return None };
+    let sums: Vec<usize> = (0..t.factors.len())
+        .filter(|&i| t.factors[i].exp == 1 && matches!(t.factors[i].base, Expr::Add(_)))
+        .collect();
+    let leads_with_number =
+        |i: &usize| matches!(&t.factors[*i].base, Expr::Add(xs) if xs[0].as_num().is_some());
+    // Only a sum with a negative term: `2 + 1/x` would become `-2 - 1/x`.
+    let mixed = |i: &&usize| matches!(&t.factors[**i].base, Expr::Add(xs) if xs.iter().any(|x| x.unneg().is_some()));
+    let sums: Vec<usize> = sums.iter().filter(mixed).copied().collect();
+    let pick = sums
+        .iter()
+        .rev()
+        .find(|i| !leads_with_number(i))
+        .or(sums.last())?;
+    let negated: Vec<Term> = to_terms(&t.factors[*pick].base, false)
+        .ok()?
+        .into_iter()
+        .map(|mut u| {
+            u.coeff = -u.coeff;
+            u
+        })
+        .collect();
+    let base = to_expr(&negated);
+    let mut flipped = t.clone();
+    flipped.factors[*pick] = Factor {
+        base: base.clone(),
+        exp: 1,
+        key: base,
+    };
+    Some(term_expr(&flipped))
+}
+
+/// `a/b ± c/d` as one fraction `(a*d ± c*b)/(b*d)`, the numerator as it stands,
+/// multiplied out, and factored: `(1 - t)/(1 - p) - t/p` → `(p - t)/(p*(1 - p))`.
+fn over_common_denominator(terms: &[Term]) -> Vec<Expr> {
+    // Worth it for a few terms over scalar denominators; sums over an index (the softmax
+    // family) do not cancel this way and would cost much of the derivation's time.
+    let dens = || terms.iter().flat_map(|t| &t.factors).filter(|f| f.exp < 0);
+    if !(2..=6).contains(&terms.len())
+        || dens().next().is_none()
+        || dens().any(|f| f.base.any(&mut |e| matches!(e, Expr::Sum(_))))
+    {
+        return vec![];
+    }
+    // The least common denominator: each base at its deepest power.
+    let mut den: Vec<Factor> = Vec::new();
+    for f in terms.iter().flat_map(|t| &t.factors).filter(|f| f.exp < 0) {
+        match den.iter_mut().find(|g| g.key == f.key) {
+            Some(g) => g.exp = g.exp.max(-f.exp),
+            None => den.push(Factor {
+                exp: -f.exp,
+                ..f.clone()
+            }),
+        }
+    }
+    let lcd = Term {
+        coeff: One::one(),
+        factors: den.clone(),
+    };
+    let Ok(inverse) = lcd.pow(-1) else {
+        return vec![];
+    };
+    let num = combine(terms.iter().map(|t| t.mul(&lcd)).collect());
+    let mut numerators = vec![num.clone()];
+    if let Ok(expanded) = to_terms(&to_expr(&num), true) {
+        numerators.push(expanded);
+    }
+    let mut out = Vec::new();
+    for n in numerators {
+        // Factored first: at equal size `-(x + 2)/x^3` reads better than `(-x - 2)/x^3`.
+        let mut forms: Vec<Expr> = factor(&n).into_iter().collect();
+        forms.push(to_expr(&n));
+        for f in forms {
+            let Ok(ts) = to_terms(&f, false) else {
+                continue;
+            };
+            let [t] = ts.as_slice() else {
+                // `-(x + 2)` over the denominator is `-(x + 2)/x^3`, the sign outside.
+                let whole = match f.unneg() {
+                    Some(inner) => {
+                        let mut t = Term::base(inner).mul(&inverse);
+                        t.coeff = -t.coeff;
+                        t
+                    }
+                    None => Term::base(f).mul(&inverse),
+                };
+                out.extend(super::algebra::cancel(&whole).map(|c| to_expr(&[c])));
+                out.push(term_expr(&whole));
+                continue;
+            };
+            let whole = t.mul(&inverse);
+            out.extend(super::algebra::cancel(&whole).map(|c| to_expr(&[c])));
+            out.push(term_expr(&whole));
         }
     }
     out

@@ -272,6 +272,97 @@ pub static RULES: &[RuleSpec] = &[
         latex: r"\tan u = \frac{\sin u}{\cos u}",
     },
     RuleSpec {
+        name: "sin-double-angle",
+        shape: rw("sin(2*U)", "2*sin(U)*cos(U)", &[]),
+        caption: "the double-angle formula for the sine",
+        latex: r"\sin 2u = 2\sin u\cos u",
+    },
+    RuleSpec {
+        name: "cos-double-angle",
+        shape: rw("cos(2*U)", "cos(U)^2 - sin(U)^2", &[]),
+        caption: "the double-angle formula for the cosine",
+        latex: r"\cos 2u = \cos^2 u - \sin^2 u",
+    },
+    RuleSpec {
+        name: "sin-of-negation",
+        shape: rw("sin(-U)", "-sin(U)", &[]),
+        caption: "the sine is odd",
+        latex: r"\sin(-u) = -\sin u",
+    },
+    RuleSpec {
+        name: "cos-of-negation",
+        shape: rw("cos(-U)", "cos(U)", &[]),
+        caption: "the cosine is even",
+        latex: r"\cos(-u) = \cos u",
+    },
+    RuleSpec {
+        name: "tan-of-negation",
+        shape: rw("tan(-U)", "-tan(U)", &[]),
+        caption: "the tangent is odd",
+        latex: r"\tan(-u) = -\tan u",
+    },
+    RuleSpec {
+        name: "tanh-of-negation",
+        shape: rw("tanh(-U)", "-tanh(U)", &[]),
+        caption: "tanh is odd",
+        latex: r"\tanh(-u) = -\tanh u",
+    },
+    RuleSpec {
+        name: "softplus-of-negation",
+        shape: rw("softplus(-U)", "softplus(U) - U", &[]),
+        caption: "softplus(−u) = softplus(u) − u",
+        latex: r"\operatorname{softplus}(-u) = \operatorname{softplus}(u) - u",
+    },
+    // Values at 0 and 1: constants the input spells as calls.
+    RuleSpec {
+        name: "exp-of-zero",
+        shape: rw("exp(0)", "1", &[]),
+        caption: "e⁰ = 1",
+        latex: r"e^{0} = 1",
+    },
+    RuleSpec {
+        name: "log-of-one",
+        shape: rw("log(1)", "0", &[]),
+        caption: "log 1 = 0",
+        latex: r"\log 1 = 0",
+    },
+    RuleSpec {
+        name: "one-to-a-power",
+        shape: rw("1^U", "1", &[]),
+        caption: "a power of 1 is 1",
+        latex: r"1^{u} = 1",
+    },
+    RuleSpec {
+        name: "sin-of-zero",
+        shape: rw("sin(0)", "0", &[]),
+        caption: "sin 0 = 0",
+        latex: r"\sin 0 = 0",
+    },
+    RuleSpec {
+        name: "cos-of-zero",
+        shape: rw("cos(0)", "1", &[]),
+        caption: "cos 0 = 1",
+        latex: r"\cos 0 = 1",
+    },
+    RuleSpec {
+        name: "tan-of-zero",
+        shape: rw("tan(0)", "0", &[]),
+        caption: "tan 0 = 0",
+        latex: r"\tan 0 = 0",
+    },
+    RuleSpec {
+        name: "tanh-of-zero",
+        shape: rw("tanh(0)", "0", &[]),
+        caption: "tanh 0 = 0",
+        latex: r"\tanh 0 = 0",
+    },
+    RuleSpec {
+        name: "sigmoid-of-zero",
+        shape: rw("sigmoid(0)", "1/2", &[]),
+        caption: "σ(0) = 1/2",
+        latex: r"\sigma(0) = \frac{1}{2}",
+    },
+    RuleSpec {
         name: "sigmoid-definition",
         shape: rw("sigmoid(U)", "1/(1 + exp(-U))", &[]),
         caption: "the definition of the sigmoid",
@@ -306,6 +397,18 @@ pub static RULES: &[RuleSpec] = &[
         shape: rw("sqrt(U)^2", "U", &["positive(U)"]),
         caption: "the square of a square root",
         latex: r"\left(\sqrt{u}\right)^2 = u",
+    },
+    RuleSpec {
+        name: "sqrt-of-square",
+        shape: rw("sqrt(U^2)", "U", &["positive(U)"]),
+        caption: "the square root of a square",
+        latex: r"\sqrt{u^2} = u \quad (u > 0)",
+    },
+    RuleSpec {
+        name: "sqrt-of-square-times",
+        shape: rw("sqrt(U^2*V)", "U*sqrt(V)", &["positive(U)", "positive(V)"]),
+        caption: "take the square out of the square root",
+        latex: r"\sqrt{u^2 v} = u\sqrt{v} \quad (u > 0)",
     },
     // ---------------------------------------------------------------- Kronecker deltas and sums
     RuleSpec {
