@@ -16,7 +16,7 @@ const MAX_TERMS: usize = 4000;
 /// Largest coefficient, in bits.
 const MAX_BITS: u64 = 4096;
 
-/// A product of atoms with positive exponents, sorted by atom.
+/// A product of atoms with positive exponents, sorted by atom (every constructor keeps the order).
 pub type Monomial = Vec<(Expr, u32)>;
 
 /// A polynomial: monomials with non-zero coefficients.
@@ -136,12 +136,30 @@ fn check_size(p: Poly) -> Result<Poly, KernelError> {
 }
 
 fn mul_monomials(a: &Monomial, b: &Monomial) -> Result<Monomial, KernelError> {
-    let mut out: BTreeMap<Expr, u32> = a.iter().cloned().collect();
-    for (atom, k) in b {
-        let e = out.entry(atom.clone()).or_insert(0);
-        *e = e.checked_add(*k).ok_or_else(too_large)?;
+    // Both are sorted by atom: merge them, adding the exponents of shared atoms.
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            std::cmp::Ordering::Less => {
+                out.push(a[i].clone());
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                out.push(b[j].clone());
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                let k = a[i].1.checked_add(b[j].1).ok_or_else(too_large)?;
+                out.push((a[i].0.clone(), k));
+                i += 1;
+                j += 1;
+            }
+        }
     }
-    Ok(out.into_iter().collect())
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    Ok(out)
 }
 
 impl Frac {
