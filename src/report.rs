@@ -268,7 +268,7 @@ fn guards(conditions: &[crate::rules::Condition]) -> Vec<Expr> {
             }
             Condition::RangeLength(lo, hi) => Some(Expr::call(
                 Func::Log,
-                Expr::Add(vec![bound(hi), Expr::neg(bound(lo)), Expr::int(2)]),
+                Expr::Add(vec![bound(hi), Expr::neg(bound(lo)), Expr::int(2)].into()),
             )),
             _ => None,
         })
@@ -288,7 +288,7 @@ fn guarded(e: &Expr, guards: &[Expr]) -> Expr {
     }
     let zeros = guards
         .iter()
-        .map(|g| Expr::Mul(vec![Expr::int(0), g.clone()]));
+        .map(|g| Expr::Mul(vec![Expr::int(0), g.clone()].into()));
     Expr::Add(std::iter::once(e.clone()).chain(zeros).collect())
 }
 

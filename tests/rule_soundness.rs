@@ -41,11 +41,11 @@ static TESTS: &[RuleTest] = &[
     }),
     bi("sum-rule", FLOAT, |g| {
         let terms = g.several(Gen::any);
-        Built::at(Expr::d(Expr::Add(terms), g.x.clone()))
+        Built::at(Expr::d(Expr::Add(terms.into()), g.x.clone()))
     }),
     bi("product-rule", FLOAT, |g| {
         let factors = g.several(Gen::any);
-        Built::at(Expr::d(Expr::Mul(factors), g.x.clone()))
+        Built::at(Expr::d(Expr::Mul(factors.into()), g.x.clone()))
     }),
     rw("constant-factor", FLOAT, |g| {
         bind().x(g).t("C", g.free_of_x()).t("U", g.any())
@@ -145,7 +145,7 @@ static TESTS: &[RuleTest] = &[
     }),
     bi("sum-linearity", EXACT, |g| {
         let terms = g.several(Gen::with_k);
-        Built::at(g.sum(Expr::Add(terms)))
+        Built::at(g.sum(Expr::Add(terms.into())))
     }),
     rw("sum-of-negation", EXACT, |g| {
         bind().sum(g).t("U", g.with_k())
@@ -460,9 +460,15 @@ impl Gen {
         let t = self.term(atoms, depth.saturating_sub(1));
         let square = Expr::pow(t.clone(), Expr::int(2));
         match self.below(if self.rational { 5 } else { 7 }) {
-            0 | 1 => Expr::Add(vec![Expr::int(1), square]),
-            2 => Expr::Add(vec![square, Expr::rat(1, 4)]),
-            3 => Expr::Mul(vec![Expr::rat(3, 2), Expr::Add(vec![square, Expr::int(2)])]),
+            0 | 1 => Expr::Add(vec![Expr::int(1), square].into()),
+            2 => Expr::Add(vec![square, Expr::rat(1, 4)].into()),
+            3 => Expr::Mul(
+                vec![
+                    Expr::rat(3, 2),
+                    Expr::Add(vec![square, Expr::int(2)].into()),
+                ]
+                .into(),
+            ),
             4 => t,
             5 => Expr::call(Func::Exp, t),
             _ => Expr::call(self.pick(&[Func::Sigmoid, Func::Softplus]), t),
@@ -502,7 +508,7 @@ impl Gen {
         if t.free_indices().contains(&k) {
             t
         } else {
-            Expr::Mul(vec![idx("z", &[&k]), t])
+            Expr::Mul(vec![idx("z", &[&k]), t].into())
         }
     }
 
@@ -552,7 +558,7 @@ impl Gen {
         self.pick(&[
             sym("y"),
             Expr::rat(3, 2),
-            Expr::Add(vec![Expr::int(1), Expr::pow(sym("x"), Expr::int(2))]),
+            Expr::Add(vec![Expr::int(1), Expr::pow(sym("x"), Expr::int(2))].into()),
         ])
     }
 }
@@ -591,17 +597,23 @@ fn ring_identity(g: &mut Gen) -> Built {
         3 => {
             let mut t = || g.term(&atoms, 1);
             let (p, q, u, v) = (t(), t(), t(), t());
-            let sum_of_quotients = Expr::Add(vec![
-                Expr::div(p.clone(), q.clone()),
-                Expr::div(u.clone(), v.clone()),
-            ]);
-            let numerator = Expr::Add(vec![
-                Expr::Mul(vec![p, v.clone()]),
-                Expr::Mul(vec![u, q.clone()]),
-            ]);
+            let sum_of_quotients = Expr::Add(
+                vec![
+                    Expr::div(p.clone(), q.clone()),
+                    Expr::div(u.clone(), v.clone()),
+                ]
+                .into(),
+            );
+            let numerator = Expr::Add(
+                vec![
+                    Expr::Mul(vec![p, v.clone()].into()),
+                    Expr::Mul(vec![u, q.clone()].into()),
+                ]
+                .into(),
+            );
             (
                 sum_of_quotients,
-                Expr::div(numerator, Expr::Mul(vec![q, v])),
+                Expr::div(numerator, Expr::Mul(vec![q, v].into())),
             )
         }
         _ => (
@@ -612,7 +624,7 @@ fn ring_identity(g: &mut Gen) -> Built {
                 ),
                 Expr::sub(a.clone(), b.clone()),
             ),
-            Expr::Add(vec![a, b]),
+            Expr::Add(vec![a, b].into()),
         ),
     };
     let (lhs, rhs) = if g.chance(0.5) {
@@ -651,7 +663,7 @@ fn poly_expr(g: &mut Gen, p: &Poly, a: &Expr, b: &Expr) -> Expr {
             match (c, vars.is_empty()) {
                 (_, true) => Expr::int(c),
                 (1, false) => Expr::mul(vars),
-                _ => Expr::Mul([vec![Expr::int(c)], vars].concat()),
+                _ => Expr::Mul([vec![Expr::int(c)], vars].concat().into()),
             }
         })
         .collect();
@@ -758,10 +770,8 @@ fn delta_collapse(g: &mut Gen) -> Built {
     };
     let mut factors: Vec<Expr> = (0..g.below(3)).map(|_| g.with_k()).collect();
     if g.chance(0.3) {
-        let inner = Expr::Mul(vec![
-            idx("w", &["j"]),
-            Expr::Idx("z".into(), vec![k.clone()]),
-        ]);
+        let inner =
+            Expr::Mul(vec![idx("w", &["j"]), Expr::Idx("z".into(), vec![k.clone()])].into());
         factors.push(sum("j", (Bound::Int(1), Bound::Sym("n".into())), inner));
     }
     let at = g.below(factors.len() + 1);
@@ -776,7 +786,7 @@ fn delta_collapse(g: &mut Gen) -> Built {
     let collapsing = sum(&g.k, range, Expr::mul(factors));
     match j {
         Index::Name(j) if g.chance(0.3) => {
-            let outer = Expr::Mul(vec![Expr::Idx("x".into(), vec![name(&j)]), collapsing]);
+            let outer = Expr::Mul(vec![Expr::Idx("x".into(), vec![name(&j)]), collapsing].into());
             let n = Bound::Sym("n".into());
             Built::inside(sum(&j, (Bound::Int(1), n), outer), vec![0, 1])
         }
@@ -800,10 +810,13 @@ fn delta_substitute(g: &mut Gen) -> Built {
         .collect();
     if let (true, Index::Name(bn)) = (g.chance(0.3), &b) {
         // Substituting a := b under a sum over b must rename that sum's index.
-        let inner = Expr::Mul(vec![
-            Expr::Idx("z".into(), vec![b.clone()]),
-            Expr::Idx("w".into(), vec![a.clone()]),
-        ]);
+        let inner = Expr::Mul(
+            vec![
+                Expr::Idx("z".into(), vec![b.clone()]),
+                Expr::Idx("w".into(), vec![a.clone()]),
+            ]
+            .into(),
+        );
         factors.push(sum(bn, (Bound::Int(1), Bound::Sym("n".into())), inner));
     }
     let at = g.below(factors.len() + 1);
@@ -825,7 +838,7 @@ fn delta_substitute(g: &mut Gen) -> Built {
             }
         })
         .collect();
-    Built::at(Expr::Mul(factors)).replacement(Expr::Mul(substituted))
+    Built::at(Expr::Mul(factors.into())).replacement(Expr::Mul(substituted))
 }
 
 /// A defined name in a random host (`a_j`, `s`, `a_2`, or `a_k` under a sum over k) for
@@ -855,13 +868,13 @@ fn definition_use(g: &mut Gen, fold: bool) -> Built {
         (leaf.clone(), None)
     };
     let (term, position) = if leaf == idx("a", &["k"]) {
-        let summand = Expr::Mul(vec![here, idx("z", &["k"])]);
+        let summand = Expr::Mul(vec![here, idx("z", &["k"])].into());
         (
             sum("k", (Bound::Int(1), Bound::Sym("n".into())), summand),
             vec![0, 0],
         )
     } else {
-        (Expr::Add(vec![host, here]), vec![1])
+        (Expr::Add(vec![host, here].into()), vec![1])
     };
     let mut b = Built::inside(term, position);
     b.uses = Some(uses);
@@ -889,9 +902,9 @@ fn use_hypothesis(g: &mut Gen) -> Built {
     }
     let host = g.any();
     let mut b = if g.chance(0.5) {
-        Built::inside(Expr::Add(vec![host, from]), vec![1])
+        Built::inside(Expr::Add(vec![host, from].into()), vec![1])
     } else {
-        Built::inside(Expr::Mul(vec![from, host]), vec![0])
+        Built::inside(Expr::Mul(vec![from, host].into()), vec![0])
     };
     b.uses = Some(uses);
     b.reversed = reversed;
@@ -1037,8 +1050,8 @@ fn exercise(test: &RuleTest, mutation: Option<&Mutation>) -> Result<Tally, Strin
 fn embed(g: &mut Gen, e: Expr, sample: usize) -> (Expr, Vec<usize>) {
     match sample % 3 {
         0 => (e, vec![]),
-        1 => (Expr::Add(vec![g.host(), e]), vec![1]),
-        _ => (Expr::Mul(vec![e, g.host()]), vec![0]),
+        1 => (Expr::Add(vec![g.host(), e].into()), vec![1]),
+        _ => (Expr::Mul(vec![e, g.host()].into()), vec![0]),
     }
 }
 
@@ -1075,7 +1088,7 @@ fn guard(c: &Condition) -> Result<Expr, String> {
                 Bound::Int(i) => Expr::int(*i),
                 Bound::Sym(s) => Expr::sym(s),
             };
-            let length = Expr::Add(vec![bound(hi), Expr::neg(bound(lo)), Expr::int(2)]);
+            let length = Expr::Add(vec![bound(hi), Expr::neg(bound(lo)), Expr::int(2)].into());
             Expr::call(Func::Log, length)
         }
         other => return Err(format!("the kernel left `{other}` open")),
@@ -1091,7 +1104,7 @@ fn guarded(e: &Expr, position: &[usize], guards: &[Expr]) -> Expr {
     let add = |t: &Expr| {
         let zeros = guards
             .iter()
-            .map(|g| Expr::Mul(vec![Expr::int(0), g.clone()]));
+            .map(|g| Expr::Mul(vec![Expr::int(0), g.clone()].into()));
         Expr::Add(std::iter::once(t.clone()).chain(zeros).collect())
     };
     e.at(position)

@@ -188,7 +188,7 @@ fn terms_at(e: &Expr, expand: bool, depth: usize) -> Result<Vec<Term>, TooLarge>
         Expr::Num(c) => vec![Term::constant(c.clone())],
         Expr::Add(ts) => {
             let mut all = Vec::new();
-            for t in ts {
+            for t in ts.iter() {
                 for term in terms_at(t, expand, d)? {
                     // `c*(a + b)` standing alone in a sum is just `c*a + c*b`.
                     match term.factors.as_slice() {
@@ -211,7 +211,7 @@ fn terms_at(e: &Expr, expand: bool, depth: usize) -> Result<Vec<Term>, TooLarge>
             .collect(),
         Expr::Mul(fs) => {
             let mut acc = vec![Term::constant(Rat::one())];
-            for f in fs {
+            for f in fs.iter() {
                 let tf = terms_at(f, expand, d)?;
                 acc = if expand || tf.len() <= 1 {
                     product(&acc, &tf)?

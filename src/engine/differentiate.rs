@@ -86,7 +86,7 @@ fn differentiate_at(d: &mut Driver, path: &[usize]) -> Result<(), EngineError> {
                     // Group the constant factors in front, then take them out.
                     let c = Expr::mul(consts.into_iter().cloned().collect());
                     let u = Expr::mul(vars.into_iter().cloned().collect());
-                    d.ring(&inner, Expr::Mul(vec![c.clone(), u.clone()]))?;
+                    d.ring(&inner, Expr::Mul(vec![c.clone(), u.clone()].into()))?;
                     d.apply(step_with(
                         "constant-factor",
                         path,

@@ -383,7 +383,7 @@ fn write_powers(d: &mut Driver) -> Result<(), EngineError> {
         };
         let target = Expr::call(
             Func::Exp,
-            Expr::Mul(vec![v.clone(), Expr::call(Func::Log, u.clone())]),
+            Expr::Mul(vec![v.clone(), Expr::call(Func::Log, u.clone())].into()),
         );
         let mut trial = d.clone();
         let ok = trial.ring(&path, target).is_ok() && {

@@ -161,10 +161,10 @@ fn pythagoras(d: &mut Driver) -> Result<bool, EngineError> {
             };
             for (j, c) in terms.iter().enumerate() {
                 if square_of(c, Func::Cos).as_ref() == Some(&u) && c.coeff == s.coeff {
-                    let pair = Expr::Add(vec![term_expr(&one(s)), term_expr(&one(c))]);
+                    let pair = Expr::Add(vec![term_expr(&one(s)), term_expr(&one(c))].into());
                     let scaled = s.coeff != num_traits::One::one();
                     let lead = if scaled {
-                        Expr::Mul(vec![Expr::Num(s.coeff.clone()), pair])
+                        Expr::Mul(vec![Expr::Num(s.coeff.clone()), pair].into())
                     } else {
                         pair
                     };
@@ -350,7 +350,7 @@ fn sigmoid_symmetry(d: &mut Driver) -> Result<bool, EngineError> {
         // Where `1 − σ(u)` is left, the input's `σ(−u)` is shorter.
         rewrite_all(t, &mut |e, path| {
             let Expr::Add(ts) = e else { return None };
-            let [one, Expr::Neg(s)] = ts.as_slice() else {
+            let [one, Expr::Neg(s)] = &ts[..] else {
                 return None;
             };
             let Expr::Call(Func::Sigmoid, u) = &**s else {
@@ -484,8 +484,8 @@ fn sine_squares(d: &mut Driver) -> Result<(), EngineError> {
             Expr::call(Func::Cos, u.clone()),
         );
         let square = |e: &Expr| Expr::pow(e.clone(), Expr::int(2));
-        let pair = Expr::Add(vec![square(&s), square(&c)]);
-        let inner = Expr::Add(vec![pair, Expr::neg(square(&c))]);
+        let pair = Expr::Add(vec![square(&s), square(&c)].into());
+        let inner = Expr::Add(vec![pair, Expr::neg(square(&c))].into());
         let mut factors = vec![if k / 2 == 1 {
             inner
         } else {
@@ -519,7 +519,7 @@ fn tanh_via_sigmoid(d: &mut Driver) -> Result<bool, EngineError> {
     let tanh: Vec<Expr> = arguments(d.current(), Func::Tanh)
         .into_iter()
         .filter(|u| {
-            let double = Expr::Mul(vec![Expr::int(2), u.clone()]);
+            let double = Expr::Mul(vec![Expr::int(2), u.clone()].into());
             sig.iter()
                 .any(|v| *v == double || ring_equal(v, &double).unwrap_or(false))
         })
@@ -569,7 +569,7 @@ fn roots(d: &mut Driver) -> Result<bool, EngineError> {
                     t.apply(step_with("sqrt-of-square", &path, &[("U", &root)]))?;
                 }
                 Some(v) => {
-                    t.apply(ring_step(arg, Expr::Mul(vec![square, v.clone()])))?;
+                    t.apply(ring_step(arg, Expr::Mul(vec![square, v.clone()].into())))?;
                     t.apply(step_with(
                         "sqrt-of-square-times",
                         &path,

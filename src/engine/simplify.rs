@@ -320,7 +320,7 @@ fn move_sum(d: &mut Driver, path: &[usize]) -> Result<bool, EngineError> {
             let mut trial = d.clone();
             let pieces: Vec<Expr> = terms.iter().map(|t| arranged(t, &s.index)).collect();
             let n = pieces.len();
-            trial.ring(&body_path, Expr::Add(pieces))?;
+            trial.ring(&body_path, Expr::Add(pieces.into()))?;
             trial.apply(Step::new("sum-linearity", path.to_vec()))?;
             for i in 0..n {
                 let mut p: Vec<usize> = path.iter().copied().chain([i]).collect();
@@ -364,7 +364,7 @@ fn arranged(t: &Term, k: &str) -> Expr {
         u.factors.is_empty(),
     ) {
         (true, _) | (_, true) => term_expr(t),
-        _ => Expr::Mul(vec![term_expr(&c), term_expr(&u)]),
+        _ => Expr::Mul(vec![term_expr(&c), term_expr(&u)].into()),
     }
 }
 
@@ -417,7 +417,7 @@ fn single_term_move(
         let body = if rest.coeff.is_one() && rest.factors.is_empty() {
             delta
         } else {
-            Expr::Mul(vec![term_expr(&rest), delta])
+            Expr::Mul(vec![term_expr(&rest), delta].into())
         };
         d.ring(&body_path, body)?;
         d.apply(Step::new("delta-collapse", path.to_vec()))?;
@@ -446,7 +446,7 @@ fn single_term_move(
         return Ok(true);
     }
     let (ce, ue) = (term_expr(&c), term_expr(&u));
-    d.ring(&body_path, Expr::Mul(vec![ce.clone(), ue.clone()]))?;
+    d.ring(&body_path, Expr::Mul(vec![ce.clone(), ue.clone()].into()))?;
     let mut step = step_with("pull-factor-out-of-sum", path, &[("C", &ce), ("U", &ue)]);
     bind_sum(&mut step, s);
     d.apply(step)?;

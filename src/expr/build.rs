@@ -36,8 +36,8 @@ impl Expr {
                 other => Expr::Neg(Arc::new(other)),
             },
             Expr::Div(a, b) => Expr::div(Arc::unwrap_or_clone(a), Arc::unwrap_or_clone(b)),
-            Expr::Add(mut ts) if ts.len() == 1 => ts.pop().unwrap_or_else(|| Expr::int(0)),
-            Expr::Mul(mut fs) if fs.len() == 1 => fs.pop().unwrap_or_else(|| Expr::int(1)),
+            Expr::Add(ts) if ts.len() == 1 => ts[0].clone(),
+            Expr::Mul(fs) if fs.len() == 1 => fs[0].clone(),
             Expr::Add(ts) if ts.is_empty() => Expr::int(0),
             Expr::Mul(fs) if fs.is_empty() => Expr::int(1),
             other => other,
@@ -54,7 +54,7 @@ impl Expr {
         match terms.len() {
             0 => Expr::int(0),
             1 => terms.pop().unwrap_or_else(|| Expr::int(0)),
-            _ => Expr::Add(terms),
+            _ => Expr::Add(terms.into()),
         }
     }
 
@@ -63,13 +63,13 @@ impl Expr {
         match factors.len() {
             0 => Expr::int(1),
             1 => factors.pop().unwrap_or_else(|| Expr::int(1)),
-            _ => Expr::Mul(factors),
+            _ => Expr::Mul(factors.into()),
         }
     }
 
     /// `a - b` as the parser builds it.
     pub fn sub(a: Expr, b: Expr) -> Expr {
-        Expr::Add(vec![a, Expr::neg(b)])
+        Expr::Add(vec![a, Expr::neg(b)].into())
     }
 
     pub fn num(r: Rat) -> Expr {

@@ -102,8 +102,9 @@ pub enum Expr {
     Sym(String),
     /// An indexed symbol such as `z_i` or `W_{i,k}`.
     Idx(String, Vec<Index>),
-    Add(Vec<Expr>),
-    Mul(Vec<Expr>),
+    /// Terms and factors are shared, like every other child: cloning a term is cheap.
+    Add(Arc<[Expr]>),
+    Mul(Arc<[Expr]>),
     Div(Arc<Expr>, Arc<Expr>),
     Neg(Arc<Expr>),
     Pow(Arc<Expr>, Arc<Expr>),
@@ -191,7 +192,8 @@ impl Expr {
     /// Mutable access to the `i`-th immediate subterm.
     pub fn child_mut(&mut self, i: usize) -> Option<&mut Expr> {
         match self {
-            Expr::Add(xs) | Expr::Mul(xs) => xs.get_mut(i),
+            // Copy-on-write: a list shared with another term is copied first.
+            Expr::Add(xs) | Expr::Mul(xs) => make_mut_slice(xs).get_mut(i),
             Expr::Div(a, b) | Expr::Pow(a, b) | Expr::D(a, b) => match i {
                 0 => Some(Arc::make_mut(a)),
                 1 => Some(Arc::make_mut(b)),
@@ -326,4 +328,12 @@ impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&crate::render::plain::print(self))
     }
+}
+
+/// A list of subterms, made unique so it can be changed in place (cloned if shared).
+fn make_mut_slice(xs: &mut Arc<[Expr]>) -> &mut [Expr] {
+    if Arc::get_mut(xs).is_none() {
+        *xs = xs.iter().cloned().collect();
+    }
+    Arc::get_mut(xs).map_or(&mut [], |unique| unique)
 }

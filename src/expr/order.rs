@@ -130,7 +130,7 @@ fn hash_in<'a, H: Hasher>(e: &'a Expr, binders: &mut Vec<&'a str>, h: &mut H) {
         }
         Expr::Add(xs) | Expr::Mul(xs) => {
             xs.len().hash(h);
-            for x in xs {
+            for x in xs.iter() {
                 hash_in(x, binders, h);
             }
         }

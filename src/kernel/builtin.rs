@@ -87,9 +87,9 @@ pub fn apply(b: Builtin, ctx: &Context, sub: &Expr, step: &super::Step) -> Outco
                 Expr::Mul(fs) => {
                     let terms = (0..fs.len())
                         .map(|i| {
-                            let mut g = fs.clone();
+                            let mut g = fs.to_vec();
                             g[i] = Expr::d(fs[i].clone(), (**x).clone());
-                            Expr::Mul(g)
+                            Expr::Mul(g.into())
                         })
                         .collect();
                     Ok((Expr::Add(terms), vec![]))
@@ -179,7 +179,7 @@ fn delta_collapse(sub: &Expr) -> Outcome {
     };
     let k = Index::Name(s.index.clone());
     let factors: Vec<Expr> = match &*s.body {
-        Expr::Mul(fs) => fs.clone(),
+        Expr::Mul(fs) => fs.to_vec(),
         other => vec![other.clone()],
     };
     let other_of = |f: &Expr| match f {
@@ -222,7 +222,7 @@ fn delta_substitute(sub: &Expr, replacement: Option<&Expr>) -> Outcome {
                     }
                 })
                 .collect();
-            let candidate = Expr::Mul(candidate);
+            let candidate = Expr::Mul(candidate.into());
             if &candidate == new {
                 return Ok((candidate, vec![]));
             }

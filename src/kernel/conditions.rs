@@ -23,8 +23,8 @@ const MAX_UNFOLD: usize = 16;
 pub fn split(cond: Condition) -> Vec<Condition> {
     match cond {
         Condition::NonZero(Expr::Mul(fs)) => fs
-            .into_iter()
-            .flat_map(|f| split(Condition::NonZero(f)))
+            .iter()
+            .flat_map(|f| split(Condition::NonZero(f.clone())))
             .collect(),
         Condition::NonZero(Expr::Div(a, b)) => {
             let mut out = split(Condition::NonZero(Arc::unwrap_or_clone(a)));

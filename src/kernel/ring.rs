@@ -254,14 +254,14 @@ fn norm(e: &Expr, depth: usize) -> Result<Frac, KernelError> {
         Expr::Num(c) => Frac::poly(Poly::constant(c.clone())),
         Expr::Add(ts) => {
             let mut acc = Frac::poly(Poly::default());
-            for t in ts {
+            for t in ts.iter() {
                 acc = acc.add(&norm(t, d)?)?;
             }
             acc
         }
         Expr::Mul(fs) => {
             let mut acc = Frac::poly(Poly::constant(Rat::one()));
-            for f in fs {
+            for f in fs.iter() {
                 acc = acc.mul(&norm(f, d)?)?;
             }
             acc

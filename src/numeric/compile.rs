@@ -453,7 +453,7 @@ impl<'c> Builder<'c> {
             }
             Expr::Add(xs) => {
                 let mut acc: Option<NodeId> = None;
-                for x in xs {
+                for x in xs.iter() {
                     acc = Some(match (acc, x.unneg()) {
                         (Some(a), Some(positive)) => {
                             let b = self.build(&positive, scope, d)?;

@@ -310,14 +310,14 @@ impl<'a, T: Number> Evaluator<'a, T> {
             }
             Expr::Add(xs) => {
                 let mut acc = T::from_int(0);
-                for x in xs {
+                for x in xs.iter() {
                     acc = acc.add(&self.eval(x)?)?;
                 }
                 Ok(acc)
             }
             Expr::Mul(xs) => {
                 let mut acc = T::from_int(1);
-                for x in xs {
+                for x in xs.iter() {
                     acc = acc.mul(&self.eval(x)?)?;
                 }
                 Ok(acc)
@@ -709,7 +709,7 @@ mod deep_terms {
             if k % 2 == 0 {
                 Expr::call(Func::Sin, e)
             } else {
-                Expr::Add(vec![e, Expr::rat(1, 2)])
+                Expr::Add(vec![e, Expr::rat(1, 2)].into())
             }
         })
     }

@@ -24,8 +24,8 @@ fn leaf() -> impl Strategy<Value = Expr> {
 fn rational_term() -> impl Strategy<Value = Expr> {
     leaf().prop_recursive(4, 24, 2, |inner| {
         prop_oneof![
-            (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::Add(vec![a, b])),
-            (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::Mul(vec![a, b])),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::Add(vec![a, b].into())),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::Mul(vec![a, b].into())),
             (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::Div(Arc::new(a), Arc::new(b))),
             inner.clone().prop_map(|a| Expr::Neg(Arc::new(a))),
             (inner, -2i64..=3).prop_map(|(a, n)| Expr::pow(a, Expr::int(n))),
@@ -36,10 +36,11 @@ fn rational_term() -> impl Strategy<Value = Expr> {
 /// Terms with smooth functions as well (log and sqrt only of `1 + t^2`).
 fn smooth_term() -> impl Strategy<Value = Expr> {
     leaf().prop_recursive(4, 24, 2, |inner| {
-        let one_plus_square = |a: Expr| Expr::Add(vec![Expr::int(1), Expr::pow(a, Expr::int(2))]);
+        let one_plus_square =
+            |a: Expr| Expr::Add(vec![Expr::int(1), Expr::pow(a, Expr::int(2))].into());
         prop_oneof![
-            (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::Add(vec![a, b])),
-            (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::Mul(vec![a, b])),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::Add(vec![a, b].into())),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::Mul(vec![a, b].into())),
             (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::Div(Arc::new(a), Arc::new(b))),
             (inner.clone(), -2i64..=3).prop_map(|(a, n)| Expr::pow(a, Expr::int(n))),
             (
@@ -148,7 +149,7 @@ proptest! {
         }
         // A relative perturbation: an added 1/1000 is below the tolerance where |e| is huge
         // (exp(27) is 5e11), and the tolerance is relative by design.
-        let perturbed = Expr::Mul(vec![e.clone(), Expr::rat(1001, 1000)]);
+        let perturbed = Expr::Mul(vec![e.clone(), Expr::rat(1001, 1000)].into());
         match check_equal(&ctx, &e, &perturbed, &opts) {
             Err(CheckError::Mismatch { .. }) | Err(CheckError::NoValidPoints { .. }) => {}
             Ok(s) if s.max_rel_error == 0.0 => {} // e is 0 wherever it was evaluated

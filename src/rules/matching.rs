@@ -61,7 +61,7 @@ fn go(p: &Expr, t: &Expr, b: &mut Binding) -> bool {
         }
         (Expr::Delta(p1, p2), Expr::Delta(t1, t2)) => index(p1, t1, b) && index(p2, t2, b),
         (Expr::Add(ps), Expr::Add(ts)) | (Expr::Mul(ps), Expr::Mul(ts)) => {
-            ps.len() == ts.len() && ps.iter().zip(ts).all(|(p, t)| go(p, t, b))
+            ps.len() == ts.len() && ps.iter().zip(ts.iter()).all(|(p, t)| go(p, t, b))
         }
         (Expr::Div(p1, p2), Expr::Div(t1, t2))
         | (Expr::Pow(p1, p2), Expr::Pow(t1, t2))

@@ -88,8 +88,8 @@ pub fn expr() -> impl Strategy<Value = Expr> {
     leaf().prop_recursive(6, 64, 4, |inner| {
         let boxed = inner.clone().boxed();
         prop_oneof![
-            3 => prop::collection::vec(inner.clone(), 2..4).prop_map(Expr::Add),
-            3 => prop::collection::vec(inner.clone(), 2..4).prop_map(Expr::Mul),
+            3 => prop::collection::vec(inner.clone(), 2..4).prop_map(|ts| Expr::Add(ts.into())),
+            3 => prop::collection::vec(inner.clone(), 2..4).prop_map(|fs| Expr::Mul(fs.into())),
             2 => (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::div(a, b)),
             3 => inner.clone().prop_map(Expr::neg),
             // Minus signs stack differently at the start of an expression and elsewhere.

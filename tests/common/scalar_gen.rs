@@ -19,8 +19,8 @@ fn leaf() -> impl Strategy<Value = Expr> {
 pub fn expr() -> impl Strategy<Value = Expr> {
     leaf().prop_recursive(4, 24, 3, |inner| {
         prop_oneof![
-            prop::collection::vec(inner.clone(), 2..4).prop_map(Expr::Add),
-            prop::collection::vec(inner.clone(), 2..4).prop_map(Expr::Mul),
+            prop::collection::vec(inner.clone(), 2..4).prop_map(|ts| Expr::Add(ts.into())),
+            prop::collection::vec(inner.clone(), 2..4).prop_map(|fs| Expr::Mul(fs.into())),
             (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::div(a, b)),
             inner.clone().prop_map(Expr::neg),
             (inner.clone(), 1i64..4).prop_map(|(a, k)| Expr::pow(a, Expr::int(k))),
