@@ -383,6 +383,16 @@ pub static RULES: &[RuleSpec] = &[
         latex: r"\sum_{k} \frac{u_k}{c} = \frac{1}{c}\sum_{k} u_k",
     },
     RuleSpec {
+        name: "combine-sums",
+        shape: rw(
+            "sum_{k=A}^{B}(U) + sum_{k=A}^{B}(V)",
+            "sum_{k=A}^{B}(U + V)",
+            &[],
+        ),
+        caption: "combine the sums",
+        latex: r"\sum_{k} u_k + \sum_{k} v_k = \sum_{k}(u_k + v_k)",
+    },
+    RuleSpec {
         name: "sum-of-constant",
         shape: rw(
             "sum_{k=A}^{B}(C)",
