@@ -7,7 +7,7 @@ use super::differentiate::step_with;
 use super::fold::{fold_expr, folded_size, prove_folded};
 use super::simplify::tidy;
 use super::{Driver, EngineError};
-use crate::expr::{Expr, Index, Sum};
+use crate::expr::{Context, Expr, Index, Sum};
 use crate::kernel::Step;
 use num_traits::{One, Signed};
 
@@ -118,7 +118,7 @@ fn absorb_at(d: &mut Driver, path: &[usize]) -> Result<bool, EngineError> {
             )
         };
         let folded = fold_expr(&ctx, &inside);
-        if folded == inside {
+        if folded == inside || !consumes(&ctx, &folded, &rest, &s.index) {
             continue;
         }
         let new = Expr::Sum(Sum {
@@ -142,23 +142,14 @@ fn absorb_at(d: &mut Driver, path: &[usize]) -> Result<bool, EngineError> {
             path.to_vec()
         };
         let mut step = match &outside {
-            Expr::Div(_, den) => step_with(
-                "pull-divisor-out-of-sum",
-                &at,
-                &[("U", &s.body), ("C", den)],
-            ),
+            Expr::Div(_, den) => step_with("divisor-into-sum", &at, &[("U", &s.body), ("C", den)]),
             _ => {
                 let Expr::Mul(parts) = &outside else {
                     return Ok(false);
                 };
-                step_with(
-                    "pull-factor-out-of-sum",
-                    &at,
-                    &[("C", &parts[0]), ("U", &s.body)],
-                )
+                step_with("factor-into-sum", &at, &[("C", &parts[0]), ("U", &s.body)])
             }
         };
-        step.reversed = true;
         bind_sum(&mut step, s);
         d.apply(step)?;
         let body: Vec<usize> = at.iter().copied().chain([0]).collect();
@@ -166,6 +157,25 @@ fn absorb_at(d: &mut Driver, path: &[usize]) -> Result<bool, EngineError> {
         return Ok(true);
     }
     Ok(false)
+}
+
+/// Whether a fold in the summand used some of the factors taken in (folded themselves):
+/// otherwise they would only come out again.
+fn consumes(ctx: &Context, folded: &Expr, taken: &Term, k: &str) -> bool {
+    let Ok(terms) = to_terms(folded, false) else {
+        return false;
+    };
+    let [t] = terms.as_slice() else {
+        return true;
+    };
+    !taken.factors.iter().all(|f| {
+        let base = Term::base(fold_expr(ctx, &f.base));
+        t.factors.iter().any(|g| {
+            base.factors.iter().all(|b| b.key == g.key)
+                && g.exp == f.exp
+                && !g.base.free_indices().contains(k)
+        })
+    })
 }
 
 /// A sum, or a negated one, as `(sign, sum)`.
