@@ -5,7 +5,7 @@ use super::algebra::{factor, term_expr, to_expr, to_terms, Factor, Term};
 use super::differentiate::step_with;
 use super::simplify::candidates;
 use super::{Driver, EngineError};
-use crate::expr::{Context, Expr, Func, Index};
+use crate::expr::{Context, Definition, Expr, Func, Index};
 use crate::kernel::{rewrite, Step};
 use std::collections::BTreeSet;
 
@@ -93,8 +93,37 @@ fn index_values(e: &Expr) -> Vec<Index> {
     vals.into_iter().collect()
 }
 
-/// Instances of every definition over the given index values, with their full unfoldings.
-fn instances(ctx: &Context, values: &[Index]) -> Vec<(Expr, Expr)> {
+type Instances = std::rc::Rc<Vec<(Expr, Expr)>>;
+
+thread_local! {
+    /// Recent instance lists: every fold of a derivation's candidates needs the same ones.
+    static INSTANCES: std::cell::RefCell<Vec<((Vec<Definition>, Vec<Index>), Instances)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Instances of every definition over the given index values, with their unfoldings.
+fn instances(ctx: &Context, values: &[Index]) -> Instances {
+    let hit = INSTANCES.with(|c| {
+        c.borrow()
+            .iter()
+            .find(|((defs, vals), _)| *defs == ctx.definitions && vals == values)
+            .map(|(_, i)| i.clone())
+    });
+    if let Some(i) = hit {
+        return i;
+    }
+    let made = std::rc::Rc::new(compute_instances(ctx, values));
+    INSTANCES.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= 8 {
+            c.remove(0);
+        }
+        c.push(((ctx.definitions.clone(), values.to_vec()), made.clone()));
+    });
+    made
+}
+
+fn compute_instances(ctx: &Context, values: &[Index]) -> Vec<(Expr, Expr)> {
     let mut out = Vec::new();
     for def in &ctx.definitions {
         let names: Vec<Expr> = match &def.name {
@@ -328,11 +357,12 @@ pub fn finish(d: &mut Driver) -> Result<(), EngineError> {
     rename_clashing_sums(d)
 }
 
-/// Forms of `e` with definitions folded: folded candidates, and the candidates of those
-/// folded again (`(r*δ - x_i*x_j/r)/r^2` expands to `δ/r - x_i*x_j/r^3`, where `u_i` folds).
+/// Forms of `e` with definitions folded: each candidate form folded, and the candidates
+/// of that.
 fn folded_candidates(ctx: &Context, e: &Expr) -> Vec<Expr> {
     let mut cands: Vec<Expr> = Vec::new();
-    let push_forms = |cands: &mut Vec<Expr>, folded: Expr| {
+    for c in std::iter::once(e.clone()).chain(candidates(e)) {
+        let folded = fold_expr(ctx, &c);
         if let Ok(terms) = to_terms(&folded, false) {
             if let Some(f) = factor(&terms) {
                 cands.push(f);
@@ -340,18 +370,6 @@ fn folded_candidates(ctx: &Context, e: &Expr) -> Vec<Expr> {
         }
         cands.extend(candidates(&folded));
         cands.push(folded);
-    };
-    for c in std::iter::once(e.clone()).chain(candidates(e)) {
-        let folded = fold_expr(ctx, &c);
-        if folded != c {
-            for c2 in candidates(&folded) {
-                let again = fold_expr(ctx, &c2);
-                if again != c2 {
-                    push_forms(&mut cands, again);
-                }
-            }
-        }
-        push_forms(&mut cands, folded);
     }
     cands
 }
@@ -506,9 +524,9 @@ fn square_norms(d: &mut Driver, path: &[usize]) -> Result<bool, EngineError> {
         return Ok(false);
     };
     let radicands: Vec<Expr> = instances(&ctx, &index_values(&here))
-        .into_iter()
+        .iter()
         .filter_map(|(_, body)| match body {
-            Expr::Call(Func::Sqrt, inner) => Some((*inner).clone()),
+            Expr::Call(Func::Sqrt, inner) => Some((**inner).clone()),
             _ => None,
         })
         .collect();
