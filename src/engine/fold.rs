@@ -431,25 +431,40 @@ fn rename_clashing_sums(d: &mut Driver) -> Result<(), EngineError> {
     Ok(())
 }
 
+/// The first sum whose bound index is one of `names` or shadows an enclosing sum's
+/// (`sum_i(h_i*(y_i - a_i*sum_i(y_i)))` reads better with `sum_k(y_k)` inside).
 fn first_sum_binding(
     e: &Expr,
     names: &BTreeSet<String>,
     path: &mut Vec<usize>,
 ) -> Option<Vec<usize>> {
-    if let Expr::Sum(s) = e {
-        if names.contains(&s.index) {
-            return Some(path.clone());
+    fn go(
+        e: &Expr,
+        names: &BTreeSet<String>,
+        bound: &mut Vec<String>,
+        path: &mut Vec<usize>,
+    ) -> Option<Vec<usize>> {
+        if let Expr::Sum(s) = e {
+            if names.contains(&s.index) || bound.contains(&s.index) {
+                return Some(path.clone());
+            }
+            bound.push(s.index.clone());
         }
-    }
-    for (i, c) in e.children().into_iter().enumerate() {
-        path.push(i);
-        let found = first_sum_binding(c, names, path);
-        path.pop();
-        if found.is_some() {
-            return found;
+        let mut found = None;
+        for (i, c) in e.children().into_iter().enumerate() {
+            path.push(i);
+            found = go(c, names, bound, path);
+            path.pop();
+            if found.is_some() {
+                break;
+            }
         }
+        if matches!(e, Expr::Sum(_)) {
+            bound.pop();
+        }
+        found
     }
-    None
+    go(e, names, &mut Vec::new(), path)
 }
 
 /// Reach `target` (which mentions defined names) from the subterm at `path`: bring it to

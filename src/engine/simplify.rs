@@ -235,6 +235,10 @@ fn move_sum(d: &mut Driver, path: &[usize], outward: bool) -> Result<bool, Engin
             }
             use_hypotheses(&mut trial)?;
             tidy(&mut trial, &[])?;
+            if outward {
+                // The pieces may regroup into a sum that folds (`sum_i(a_i*W_{i,j}*(v_i - g))`).
+                super::sums::combine(&mut trial)?;
+            }
             let mut baseline = d.clone();
             tidy(&mut baseline, &[])?;
             // Compared folded: a piece may be a defined name's body (`sum_i(v_i*a_i)` is `g`).

@@ -178,22 +178,39 @@ fn consumes(ctx: &Context, folded: &Expr, taken: &Term, k: &str) -> bool {
     })
 }
 
-/// A sum, or a negated one, as `(sign, sum)`.
-fn as_sum(e: &Expr) -> Option<(bool, &Sum)> {
-    match e {
-        Expr::Sum(s) => Some((false, s)),
-        Expr::Neg(x) => match &**x {
-            Expr::Sum(s) => Some((true, s)),
-            _ => None,
-        },
-        _ => None,
+/// The sums a term of an addition could become by taking its other factors in: one per
+/// sum factor whose other factors are free of its index (`-c*sum_k(u_k)` → `sum_k(-c*u_k)`).
+/// Each is `(the term as a monomial, the factor's position)`.
+fn sum_choices(e: &Expr) -> Vec<(Term, usize)> {
+    if !matches!(e, Expr::Sum(_) | Expr::Neg(_) | Expr::Mul(_)) {
+        return vec![];
     }
+    let Ok(terms) = to_terms(e, false) else {
+        return vec![];
+    };
+    let [t] = terms.as_slice() else {
+        return vec![];
+    };
+    (0..t.factors.len())
+        .filter(|&i| {
+            let f = &t.factors[i];
+            let Expr::Sum(s) = &f.base else {
+                return false;
+            };
+            f.exp == 1
+                && t.factors
+                    .iter()
+                    .enumerate()
+                    .all(|(j, g)| j == i || !g.base.free_indices().contains(&s.index))
+        })
+        .map(|i| (t.clone(), i))
+        .collect()
 }
 
-/// Paths of the additions with two sums over one range among their terms.
+/// Paths of the additions with two sums among their terms.
 fn additions(e: &Expr, path: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
     if let Expr::Add(ts) = e {
-        if ts.iter().filter(|t| as_sum(t).is_some()).count() >= 2 {
+        if ts.iter().filter(|t| !sum_choices(t).is_empty()).count() >= 2 {
             out.push(path.clone());
         }
     }
@@ -204,24 +221,39 @@ fn additions(e: &Expr, path: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
     }
 }
 
-/// Combine two sums over one range into one (`sum_k(u_k) - sum_i(v_i)` →
-/// `sum_k(u_k - v_k)`) where the result, tidied and folded, is shorter.
+fn range_of(t: &Term, i: usize) -> Option<(&crate::expr::Bound, &crate::expr::Bound)> {
+    match &t.factors[i].base {
+        Expr::Sum(s) => Some((&s.lo, &s.hi)),
+        _ => None,
+    }
+}
+
+/// Combine two sums over one range into one (`sum_k(u_k) - c*sum_i(v_i)` →
+/// `sum_k(u_k - c*v_k)`) where the result, tidied and folded, is shorter.
 pub fn combine(d: &mut Driver) -> Result<(), EngineError> {
+    let ctx = d.ctx().clone();
     'again: for _ in 0..MAX_MOVES {
         let mut paths = Vec::new();
         additions(d.current(), &mut Vec::new(), &mut paths);
+        let before = folded_size(&ctx, d.current());
         for path in paths {
             let Some(Expr::Add(ts)) = d.at(&path).cloned() else {
                 continue;
             };
+            let choices: Vec<Vec<(Term, usize)>> = ts.iter().map(sum_choices).collect();
             for a in 0..ts.len() {
                 for b in a + 1..ts.len() {
-                    let mut trial = d.clone();
-                    if combine_at(&mut trial, &path, &ts, a, b).unwrap_or(false) {
-                        let ctx = d.ctx().clone();
-                        if folded_size(&ctx, trial.current()) < folded_size(&ctx, d.current()) {
-                            *d = trial;
-                            continue 'again;
+                    for ca in &choices[a] {
+                        for cb in &choices[b] {
+                            if range_of(&ca.0, ca.1) != range_of(&cb.0, cb.1) {
+                                continue;
+                            }
+                            let mut trial = d.clone();
+                            let ok = combine_at(&mut trial, &path, &ts, (a, ca), (b, cb));
+                            if ok.unwrap_or(false) && folded_size(&ctx, trial.current()) < before {
+                                *d = trial;
+                                continue 'again;
+                            }
                         }
                     }
                 }
@@ -232,27 +264,61 @@ pub fn combine(d: &mut Driver) -> Result<(), EngineError> {
     Ok(())
 }
 
+/// Bring the term at `p` (the monomial `t`) to a plain sum, its sum factor `i` taking in
+/// the other factors and the sign.
+fn to_plain_sum(d: &mut Driver, p: &[usize], t: &Term, i: usize) -> Result<(), EngineError> {
+    let Expr::Sum(s) = &t.factors[i].base else {
+        return Ok(());
+    };
+    let mut rest = t.clone();
+    rest.factors.remove(i);
+    let negative = rest.coeff.is_negative();
+    if negative {
+        rest.coeff = -rest.coeff.clone();
+    }
+    let plain = rest.coeff.is_one() && rest.factors.is_empty();
+    let sum = Expr::Sum(s.clone());
+    let shaped = if plain {
+        sum.clone()
+    } else {
+        Expr::Mul(vec![term_expr(&rest), sum.clone()])
+    };
+    d.ring(p, if negative { Expr::neg(shaped) } else { shaped })?;
+    let inner: Vec<usize> = if negative {
+        p.iter().copied().chain([0]).collect()
+    } else {
+        p.to_vec()
+    };
+    if !plain {
+        let c = term_expr(&rest);
+        let mut step = step_with("factor-into-sum", &inner, &[("C", &c), ("U", &s.body)]);
+        bind_sum(&mut step, s);
+        d.apply(step)?;
+    }
+    if negative {
+        let Some(Expr::Neg(x)) = d.at(p).cloned() else {
+            return Ok(());
+        };
+        let Expr::Sum(s) = &*x else {
+            return Ok(());
+        };
+        let mut step = step_with("sum-of-negation", p, &[("U", &s.body)]);
+        step.reversed = true;
+        bind_sum(&mut step, s);
+        d.apply(step)?;
+    }
+    Ok(())
+}
+
 fn combine_at(
     d: &mut Driver,
     path: &[usize],
     ts: &[Expr],
-    a: usize,
-    b: usize,
+    (a, ca): (usize, &(Term, usize)),
+    (b, cb): (usize, &(Term, usize)),
 ) -> Result<bool, EngineError> {
-    let (Some((na, sa)), Some((nb, sb))) = (as_sum(&ts[a]), as_sum(&ts[b])) else {
-        return Ok(false);
-    };
-    if sa.lo != sb.lo || sa.hi != sb.hi {
-        return Ok(false);
-    }
-    if sa.index != sb.index && sb.body.free_indices().contains(&sa.index) {
-        return Ok(false);
-    }
     // The pair first, on its own, the rest after it.
     let at: Vec<usize> = if ts.len() == 2 {
-        if a != 0 {
-            return Ok(false);
-        }
         path.to_vec()
     } else {
         let mut terms = vec![Expr::Add(vec![ts[a].clone(), ts[b].clone()])];
@@ -265,22 +331,19 @@ fn combine_at(
         d.ring(path, Expr::Add(terms))?;
         path.iter().copied().chain([0]).collect()
     };
-    // Signs go into the sums.
-    for (pos, neg, s) in [(0, na, sa), (1, nb, sb)] {
-        if neg {
-            let p: Vec<usize> = at.iter().copied().chain([pos]).collect();
-            let mut step = step_with("sum-of-negation", &p, &[("U", &s.body)]);
-            step.reversed = true;
-            bind_sum(&mut step, s);
-            d.apply(step)?;
-        }
+    for (pos, (t, i)) in [(0, ca), (1, cb)] {
+        let p: Vec<usize> = at.iter().copied().chain([pos]).collect();
+        to_plain_sum(d, &p, t, *i)?;
     }
     let Some(Expr::Add(pair)) = d.at(&at).cloned() else {
         return Ok(false);
     };
-    let (Some((_, s1)), Some((_, s2))) = (as_sum(&pair[0]), as_sum(&pair[1])) else {
+    let (Expr::Sum(s1), Expr::Sum(s2)) = (&pair[0], &pair[1]) else {
         return Ok(false);
     };
+    if s1.index != s2.index && s2.body.free_indices().contains(&s1.index) {
+        return Ok(false);
+    }
     let v = s2
         .body
         .subst_index(&s2.index, &Index::Name(s1.index.clone()));
