@@ -94,15 +94,16 @@ fn index_values(e: &Expr) -> Vec<Index> {
 }
 
 type Instances = std::rc::Rc<Vec<(Expr, Expr)>>;
+type SharedFolds = std::rc::Rc<Folds>;
 
 thread_local! {
     /// Recent instance lists: every fold of a derivation's candidates needs the same ones.
-    static INSTANCES: std::cell::RefCell<Vec<((Vec<Definition>, Vec<Index>), Instances)>> =
+    static INSTANCES: std::cell::RefCell<Vec<((Vec<Definition>, Vec<Index>), SharedFolds)>> =
         const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Instances of every definition over the given index values, with their unfoldings.
-fn instances(ctx: &Context, values: &[Index]) -> Instances {
+fn instances(ctx: &Context, values: &[Index]) -> SharedFolds {
     let hit = INSTANCES.with(|c| {
         c.borrow()
             .iter()
@@ -112,7 +113,7 @@ fn instances(ctx: &Context, values: &[Index]) -> Instances {
     if let Some(i) = hit {
         return i;
     }
-    let made = std::rc::Rc::new(compute_instances(ctx, values));
+    let made = std::rc::Rc::new(Folds::new(std::rc::Rc::new(compute_instances(ctx, values))));
     INSTANCES.with(|c| {
         let mut c = c.borrow_mut();
         if c.len() >= 8 {
@@ -172,6 +173,17 @@ pub fn folded_size(ctx: &Context, e: &Expr) -> usize {
     }
 }
 
+fn symbol_names(e: &Expr) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    e.any(&mut |t| {
+        if let Expr::Sym(s) | Expr::Idx(s, _) = t {
+            out.insert(s.clone());
+        }
+        false
+    });
+    out
+}
+
 /// Whether two sums over one range have ring-equal summands, up to the bound name.
 fn same_sum(a: &Expr, b: &Expr) -> bool {
     let (Expr::Sum(x), Expr::Sum(y)) = (a, b) else {
@@ -183,29 +195,67 @@ fn same_sum(a: &Expr, b: &Expr) -> bool {
     if x.index != y.index && y.body.free_indices().contains(&x.index) {
         return false;
     }
+    // Ring arithmetic keeps the names a summand mentions: a cheap test first.
+    if symbol_names(&x.body) != symbol_names(&y.body) {
+        return false;
+    }
     let yb = y.body.subst_index(&y.index, &Index::Name(x.index.clone()));
     crate::kernel::ring::ring_equal(&x.body, &yb).unwrap_or(false)
 }
 
-/// Fold definitions into `e`: whole subterms, and monomial definitions inside products.
-pub fn fold_expr(ctx: &Context, e: &Expr) -> Expr {
-    let insts = instances(ctx, &index_values(e));
-    if insts.is_empty() {
-        return e.clone();
-    }
-    fold_with(ctx, &insts, e, 0)
+/// Instances with the monomial and multi-term views of their bodies, computed once.
+pub struct Folds {
+    insts: Instances,
+    /// Bodies that are one monomial (`exp(z_i)/s`).
+    monomials: Vec<(Expr, Term)>,
+    /// Bodies of several terms (`sum_k(W_{p,k}*x_k) + b_p`).
+    parts: Vec<(Expr, Vec<Term>)>,
+    has_sums: bool,
 }
 
-fn fold_with(ctx: &Context, insts: &[(Expr, Expr)], e: &Expr, depth: usize) -> Expr {
+impl Folds {
+    fn new(insts: Instances) -> Folds {
+        let mut monomials = Vec::new();
+        let mut parts = Vec::new();
+        for (name, body) in insts.iter() {
+            match to_terms(body, false) {
+                Ok(ts) if ts.len() == 1 && !ts[0].factors.is_empty() => {
+                    monomials.push((name.clone(), ts[0].clone()))
+                }
+                Ok(ts) if ts.len() >= 2 => parts.push((name.clone(), ts)),
+                _ => {}
+            }
+        }
+        let has_sums = insts.iter().any(|(_, b)| matches!(b, Expr::Sum(_)));
+        Folds {
+            insts,
+            monomials,
+            parts,
+            has_sums,
+        }
+    }
+}
+
+/// Fold definitions into `e`: whole subterms, and monomial definitions inside products.
+pub fn fold_expr(ctx: &Context, e: &Expr) -> Expr {
+    let folds = instances(ctx, &index_values(e));
+    if folds.insts.is_empty() {
+        return e.clone();
+    }
+    fold_with(ctx, &folds, e, 0)
+}
+
+fn fold_with(ctx: &Context, folds: &Folds, e: &Expr, depth: usize) -> Expr {
     if depth > crate::expr::MAX_DEPTH {
         return e.clone();
     }
+    let insts = &folds.insts;
     if let Some((name, _)) = insts.iter().find(|(_, body)| body == e) {
         return name.clone();
     }
     // A sum matches a sum-bodied definition up to the order of its factors and the names
     // already folded into it (`sum_k(a_k*v_k)` is `g` when `g = sum_i(v_i*a_i)`).
-    if matches!(e, Expr::Sum(_)) && insts.iter().any(|(_, b)| matches!(b, Expr::Sum(_))) {
+    if folds.has_sums && matches!(e, Expr::Sum(_)) {
         let unfolded = unfold_all_expr(ctx, e).unwrap_or_else(|| e.clone());
         if let Some((name, _)) = insts
             .iter()
@@ -214,7 +264,7 @@ fn fold_with(ctx: &Context, insts: &[(Expr, Expr)], e: &Expr, depth: usize) -> E
             return name.clone();
         }
     }
-    let e = e.map_children(|c| fold_with(ctx, insts, c, depth + 1));
+    let e = e.map_children(|c| fold_with(ctx, folds, c, depth + 1));
     if !matches!(
         e,
         Expr::Mul(_) | Expr::Div(_, _) | Expr::Add(_) | Expr::Neg(_)
@@ -227,34 +277,22 @@ fn fold_with(ctx: &Context, insts: &[(Expr, Expr)], e: &Expr, depth: usize) -> E
     // A definition whose body is a sum folds where its terms stand among a sum's terms:
     // `sum_k(W_{p,k}*x_k) + b_p - t_p` with `y_p = sum_k(W_{p,k}*x_k) + b_p` is `y_p - t_p`.
     if matches!(e, Expr::Add(_)) {
-        for (name, body) in insts {
-            let Ok(parts) = to_terms(body, false) else {
-                continue;
-            };
-            if parts.len() < 2 || parts.len() >= terms.len() + 1 {
+        for (name, parts) in &folds.parts {
+            if parts.len() >= terms.len() + 1 {
                 continue;
             }
-            if let Some(rest) = remove_terms(&terms, &parts) {
+            if let Some(rest) = remove_terms(&terms, parts) {
                 terms = rest;
                 terms.insert(0, Term::base(name.clone()));
             }
         }
     }
-    let monomials: Vec<(Expr, Term)> = insts
-        .iter()
-        .filter_map(|(name, body)| match to_terms(body, false) {
-            Ok(ts) if ts.len() == 1 && !ts[0].factors.is_empty() => {
-                Some((name.clone(), ts[0].clone()))
-            }
-            _ => None,
-        })
-        .collect();
-    if monomials.is_empty() {
+    if folds.monomials.is_empty() {
         return to_expr(&terms);
     }
     let folded: Vec<Term> = terms
         .into_iter()
-        .map(|t| fold_term(t, &monomials))
+        .map(|t| fold_term(t, &folds.monomials))
         .collect();
     to_expr(&folded)
 }
@@ -539,6 +577,7 @@ fn square_norms(d: &mut Driver, path: &[usize]) -> Result<bool, EngineError> {
         return Ok(false);
     };
     let radicands: Vec<Expr> = instances(&ctx, &index_values(&here))
+        .insts
         .iter()
         .filter_map(|(_, body)| match body {
             Expr::Call(Func::Sqrt, inner) => Some((**inner).clone()),
