@@ -143,6 +143,13 @@ fn compute_instances(ctx: &Context, values: &[Index]) -> Vec<(Expr, Expr)> {
                 }
                 // The body with the names inside it folded, as folding bottom-up meets it.
                 if let Ok((once, _)) = rewrite(ctx, &name, &unfold_step(ctx, &name, vec![])) {
+                    if let (Expr::Call(Func::Sqrt, inner), Expr::Call(Func::Sqrt, _)) =
+                        (&once, &body)
+                    {
+                        if once != body {
+                            out.push((Expr::pow(name.clone(), Expr::int(2)), (**inner).clone()));
+                        }
+                    }
                     if once != body {
                         out.push((name.clone(), once));
                     }
@@ -159,7 +166,7 @@ fn compute_instances(ctx: &Context, values: &[Index]) -> Vec<(Expr, Expr)> {
 pub fn folds_sums(ctx: &Context) -> bool {
     ctx.definitions.iter().any(|def| match &def.body {
         Expr::Sum(_) => true,
-        Expr::Call(Func::Sqrt, inner) => matches!(**inner, Expr::Sum(_)),
+        Expr::Call(Func::Sqrt, inner) => matches!(**inner, Expr::Sum(_)) || ctx.is_defined(inner),
         _ => false,
     })
 }
@@ -167,7 +174,10 @@ pub fn folds_sums(ctx: &Context) -> bool {
 /// The size of `e` once definitions are folded into it, where a sum could fold.
 pub fn folded_size(ctx: &Context, e: &Expr) -> usize {
     if folds_sums(ctx) {
-        fold_expr(ctx, e).size().min(e.size())
+        fold_variants(ctx, e)
+            .iter()
+            .map(Expr::size)
+            .fold(e.size(), usize::min)
     } else {
         e.size()
     }
@@ -242,15 +252,40 @@ pub fn fold_expr(ctx: &Context, e: &Expr) -> Expr {
     if folds.insts.is_empty() {
         return e.clone();
     }
-    fold_with(ctx, &folds, e, 0)
+    fold_with(ctx, &folds, false, e, 0)
 }
 
-fn fold_with(ctx: &Context, folds: &Folds, e: &Expr, depth: usize) -> Expr {
+/// `e` folded, and also folded with `r^2` preferred for a radicand `s` that another name
+/// has too (`n2 = s`, `r = sqrt(n2)`): which reads shorter shows only afterwards.
+fn fold_variants(ctx: &Context, e: &Expr) -> Vec<Expr> {
+    let folds = instances(ctx, &index_values(e));
+    if folds.insts.is_empty() {
+        return vec![e.clone()];
+    }
+    let mut out = vec![fold_with(ctx, &folds, false, e, 0)];
+    if folds
+        .insts
+        .iter()
+        .any(|(n, _)| matches!(n, Expr::Pow(_, _)))
+    {
+        let powers = fold_with(ctx, &folds, true, e, 0);
+        if powers != out[0] {
+            out.push(powers);
+        }
+    }
+    out
+}
+
+fn fold_with(ctx: &Context, folds: &Folds, powers: bool, e: &Expr, depth: usize) -> Expr {
     if depth > crate::expr::MAX_DEPTH {
         return e.clone();
     }
     let insts = &folds.insts;
-    if let Some((name, _)) = insts.iter().find(|(_, body)| body == e) {
+    let is_power = |n: &Expr| matches!(n, Expr::Pow(_, _));
+    let first = powers
+        .then(|| insts.iter().find(|(n, body)| is_power(n) && body == e))
+        .flatten();
+    if let Some((name, _)) = first.or_else(|| insts.iter().find(|(_, body)| body == e)) {
         return name.clone();
     }
     // A sum matches a sum-bodied definition up to the order of its factors and the names
@@ -264,7 +299,7 @@ fn fold_with(ctx: &Context, folds: &Folds, e: &Expr, depth: usize) -> Expr {
             return name.clone();
         }
     }
-    let e = e.map_children(|c| fold_with(ctx, folds, c, depth + 1));
+    let e = e.map_children(|c| fold_with(ctx, folds, powers, c, depth + 1));
     if !matches!(
         e,
         Expr::Mul(_) | Expr::Div(_, _) | Expr::Add(_) | Expr::Neg(_)
@@ -400,14 +435,15 @@ pub fn finish(d: &mut Driver) -> Result<(), EngineError> {
 fn folded_candidates(ctx: &Context, e: &Expr) -> Vec<Expr> {
     let mut cands: Vec<Expr> = Vec::new();
     for c in std::iter::once(e.clone()).chain(candidates(e)) {
-        let folded = fold_expr(ctx, &c);
-        if let Ok(terms) = to_terms(&folded, false) {
-            if let Some(f) = factor(&terms) {
-                cands.push(f);
+        for folded in fold_variants(ctx, &c) {
+            if let Ok(terms) = to_terms(&folded, false) {
+                if let Some(f) = factor(&terms) {
+                    cands.push(f);
+                }
             }
+            cands.extend(candidates(&folded));
+            cands.push(folded);
         }
-        cands.extend(candidates(&folded));
-        cands.push(folded);
     }
     cands
 }
