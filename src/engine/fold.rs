@@ -95,10 +95,12 @@ fn index_values(e: &Expr) -> Vec<Index> {
 
 type Instances = std::rc::Rc<Vec<(Expr, Expr)>>;
 type SharedFolds = std::rc::Rc<Folds>;
+/// Instance lists by the definitions and index values they were made for.
+type FoldsCache = Vec<((Vec<Definition>, Vec<Index>), SharedFolds)>;
 
 thread_local! {
     /// Recent instance lists: every fold of a derivation's candidates needs the same ones.
-    static INSTANCES: std::cell::RefCell<Vec<((Vec<Definition>, Vec<Index>), SharedFolds)>> =
+    static INSTANCES: std::cell::RefCell<FoldsCache> =
         const { std::cell::RefCell::new(Vec::new()) };
 }
 
@@ -313,7 +315,7 @@ fn fold_with(ctx: &Context, folds: &Folds, powers: bool, e: &Expr, depth: usize)
     // `sum_k(W_{p,k}*x_k) + b_p - t_p` with `y_p = sum_k(W_{p,k}*x_k) + b_p` is `y_p - t_p`.
     if matches!(e, Expr::Add(_)) {
         for (name, parts) in &folds.parts {
-            if parts.len() >= terms.len() + 1 {
+            if parts.len() > terms.len() {
                 continue;
             }
             if let Some(rest) = remove_terms(&terms, parts) {
