@@ -137,6 +137,7 @@ static TESTS: &[RuleTest] = &[
     rw("pull-divisor-out-of-sum", EXACT, |g| {
         bind().sum(g).t("U", g.with_k()).t("C", g.without_k())
     }),
+    rw("sign-into-sum", EXACT, |g| bind().sum(g).t("U", g.with_k())),
     rw("factor-into-sum", EXACT, |g| {
         bind().sum(g).t("C", g.without_k()).t("U", g.with_k())
     }),

@@ -302,8 +302,7 @@ fn to_plain_sum(d: &mut Driver, p: &[usize], t: &Term, i: usize) -> Result<(), E
         let Expr::Sum(s) = &*x else {
             return Ok(());
         };
-        let mut step = step_with("sum-of-negation", p, &[("U", &s.body)]);
-        step.reversed = true;
+        let mut step = step_with("sign-into-sum", p, &[("U", &s.body)]);
         bind_sum(&mut step, s);
         d.apply(step)?;
     }

@@ -383,6 +383,12 @@ pub static RULES: &[RuleSpec] = &[
         latex: r"\sum_{k} \frac{u_k}{c} = \frac{1}{c}\sum_{k} u_k",
     },
     RuleSpec {
+        name: "sign-into-sum",
+        shape: rw("-sum_{k=A}^{B}(U)", "sum_{k=A}^{B}(-U)", &[]),
+        caption: "take the sign into the sum",
+        latex: r"-\sum_{k} u_k = \sum_{k}(-u_k)",
+    },
+    RuleSpec {
         name: "factor-into-sum",
         shape: rw(
             "C*sum_{k=A}^{B}(U)",
