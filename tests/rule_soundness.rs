@@ -156,6 +156,16 @@ static TESTS: &[RuleTest] = &[
     rw("pull-divisor-out-of-sum", EXACT, |g| {
         bind().sum(g).t("U", g.with_k()).t("C", g.without_k())
     }),
+    rw("sign-into-sum", EXACT, |g| bind().sum(g).t("U", g.with_k())),
+    rw("factor-into-sum", EXACT, |g| {
+        bind().sum(g).t("C", g.without_k()).t("U", g.with_k())
+    }),
+    rw("divisor-into-sum", EXACT, |g| {
+        bind().sum(g).t("U", g.with_k()).t("C", g.without_k())
+    }),
+    rw("combine-sums", EXACT, |g| {
+        bind().sum(g).t("U", g.with_k()).t("V", g.with_k())
+    }),
     rw("sum-of-constant", EXACT, |g| {
         bind().sum(g).t("C", g.without_k())
     }),

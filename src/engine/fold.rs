@@ -1,11 +1,11 @@
 //! Definitions: unfold every defined name before differentiating, and fold the result
 //! back into the user's names wherever that is shorter (`exp(z_i)/sum_k(exp(z_k))` → `a_i`).
 
-use super::algebra::{factor, to_expr, to_terms, Factor, Term};
+use super::algebra::{factor, term_expr, to_expr, to_terms, Factor, Term};
 use super::differentiate::step_with;
 use super::simplify::candidates;
 use super::{Driver, EngineError};
-use crate::expr::{Context, Expr, Func, Index};
+use crate::expr::{Context, Definition, Expr, Func, Index};
 use crate::kernel::{rewrite, Step};
 use num_traits::Signed;
 use std::collections::BTreeSet;
@@ -94,8 +94,40 @@ fn index_values(e: &Expr) -> Vec<Index> {
     vals.into_iter().collect()
 }
 
-/// Instances of every definition over the given index values, with their full unfoldings.
-fn instances(ctx: &Context, values: &[Index]) -> Vec<(Expr, Expr)> {
+type Instances = std::rc::Rc<Vec<(Expr, Expr)>>;
+type SharedFolds = std::rc::Rc<Folds>;
+/// Instance lists by the definitions and index values they were made for.
+type FoldsCache = Vec<((Vec<Definition>, Vec<Index>), SharedFolds)>;
+
+thread_local! {
+    /// Recent instance lists: every fold of a derivation's candidates needs the same ones.
+    static INSTANCES: std::cell::RefCell<FoldsCache> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Instances of every definition over the given index values, with their unfoldings.
+fn instances(ctx: &Context, values: &[Index]) -> SharedFolds {
+    let hit = INSTANCES.with(|c| {
+        c.borrow()
+            .iter()
+            .find(|((defs, vals), _)| *defs == ctx.definitions && vals == values)
+            .map(|(_, i)| i.clone())
+    });
+    if let Some(i) = hit {
+        return i;
+    }
+    let made = std::rc::Rc::new(Folds::new(std::rc::Rc::new(compute_instances(ctx, values))));
+    INSTANCES.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= 8 {
+            c.remove(0);
+        }
+        c.push(((ctx.definitions.clone(), values.to_vec()), made.clone()));
+    });
+    made
+}
+
+fn compute_instances(ctx: &Context, values: &[Index]) -> Vec<(Expr, Expr)> {
     let mut out = Vec::new();
     for def in &ctx.definitions {
         let names: Vec<Expr> = match &def.name {
@@ -108,6 +140,23 @@ fn instances(ctx: &Context, values: &[Index]) -> Vec<(Expr, Expr)> {
         };
         for name in names {
             if let Some(body) = unfold_all_expr(ctx, &name) {
+                // `r = sqrt(s)` also names `s` as `r^2`: a sum of squares inside a norm.
+                if let Expr::Call(Func::Sqrt, inner) = &body {
+                    out.push((Expr::pow(name.clone(), Expr::int(2)), (**inner).clone()));
+                }
+                // The body with the names inside it folded, as folding bottom-up meets it.
+                if let Ok((once, _)) = rewrite(ctx, &name, &unfold_step(ctx, &name, vec![])) {
+                    if let (Expr::Call(Func::Sqrt, inner), Expr::Call(Func::Sqrt, _)) =
+                        (&once, &body)
+                    {
+                        if once != body {
+                            out.push((Expr::pow(name.clone(), Expr::int(2)), (**inner).clone()));
+                        }
+                    }
+                    if once != body {
+                        out.push((name.clone(), once));
+                    }
+                }
                 out.push((name, body));
             }
         }
@@ -115,23 +164,145 @@ fn instances(ctx: &Context, values: &[Index]) -> Vec<(Expr, Expr)> {
     out
 }
 
-/// Fold definitions into `e`: whole subterms, and monomial definitions inside products.
-pub fn fold_expr(ctx: &Context, e: &Expr) -> Expr {
-    let insts = instances(ctx, &index_values(e));
-    if insts.is_empty() {
-        return e.clone();
-    }
-    fold_with(&insts, e, 0)
+/// Whether some definition's body is a sum or the square root of one: a sum a split or a
+/// move exposes may then fold into its name, so sizes are compared folded.
+pub fn folds_sums(ctx: &Context) -> bool {
+    ctx.definitions.iter().any(|def| match &def.body {
+        Expr::Sum(_) => true,
+        Expr::Call(Func::Sqrt, inner) => matches!(**inner, Expr::Sum(_)) || ctx.is_defined(inner),
+        _ => false,
+    })
 }
 
-fn fold_with(insts: &[(Expr, Expr)], e: &Expr, depth: usize) -> Expr {
+/// The size of `e` once definitions are folded into it, where a sum could fold.
+pub fn folded_size(ctx: &Context, e: &Expr) -> usize {
+    if folds_sums(ctx) {
+        fold_variants(ctx, e)
+            .iter()
+            .map(Expr::size)
+            .fold(e.size(), usize::min)
+    } else {
+        e.size()
+    }
+}
+
+fn symbol_names(e: &Expr) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    e.any(&mut |t| {
+        if let Expr::Sym(s) | Expr::Idx(s, _) = t {
+            out.insert(s.clone());
+        }
+        false
+    });
+    out
+}
+
+/// Whether two sums over one range have ring-equal summands, up to the bound name.
+fn same_sum(a: &Expr, b: &Expr) -> bool {
+    let (Expr::Sum(x), Expr::Sum(y)) = (a, b) else {
+        return false;
+    };
+    if x.lo != y.lo || x.hi != y.hi {
+        return false;
+    }
+    if x.index != y.index && y.body.free_indices().contains(&x.index) {
+        return false;
+    }
+    // Ring arithmetic keeps the names a summand mentions: a cheap test first.
+    if symbol_names(&x.body) != symbol_names(&y.body) {
+        return false;
+    }
+    let yb = y.body.subst_index(&y.index, &Index::Name(x.index.clone()));
+    crate::kernel::ring::ring_equal(&x.body, &yb).unwrap_or(false)
+}
+
+/// Instances with the monomial and multi-term views of their bodies, computed once.
+pub struct Folds {
+    insts: Instances,
+    /// Bodies that are one monomial (`exp(z_i)/s`).
+    monomials: Vec<(Expr, Term)>,
+    /// Bodies of several terms (`sum_k(W_{p,k}*x_k) + b_p`).
+    parts: Vec<(Expr, Vec<Term>)>,
+    has_sums: bool,
+}
+
+impl Folds {
+    fn new(insts: Instances) -> Folds {
+        let mut monomials = Vec::new();
+        let mut parts = Vec::new();
+        for (name, body) in insts.iter() {
+            match to_terms(body, false) {
+                Ok(ts) if ts.len() == 1 && !ts[0].factors.is_empty() => {
+                    monomials.push((name.clone(), ts[0].clone()))
+                }
+                Ok(ts) if ts.len() >= 2 => parts.push((name.clone(), ts)),
+                _ => {}
+            }
+        }
+        let has_sums = insts.iter().any(|(_, b)| matches!(b, Expr::Sum(_)));
+        Folds {
+            insts,
+            monomials,
+            parts,
+            has_sums,
+        }
+    }
+}
+
+/// Fold definitions into `e`: whole subterms, and monomial definitions inside products.
+pub fn fold_expr(ctx: &Context, e: &Expr) -> Expr {
+    let folds = instances(ctx, &index_values(e));
+    if folds.insts.is_empty() {
+        return e.clone();
+    }
+    fold_with(ctx, &folds, false, e, 0)
+}
+
+/// `e` folded, and also folded with `r^2` preferred for a radicand `s` that another name
+/// has too (`n2 = s`, `r = sqrt(n2)`): which reads shorter shows only afterwards.
+fn fold_variants(ctx: &Context, e: &Expr) -> Vec<Expr> {
+    let folds = instances(ctx, &index_values(e));
+    if folds.insts.is_empty() {
+        return vec![e.clone()];
+    }
+    let mut out = vec![fold_with(ctx, &folds, false, e, 0)];
+    if folds
+        .insts
+        .iter()
+        .any(|(n, _)| matches!(n, Expr::Pow(_, _)))
+    {
+        let powers = fold_with(ctx, &folds, true, e, 0);
+        if powers != out[0] {
+            out.push(powers);
+        }
+    }
+    out
+}
+
+fn fold_with(ctx: &Context, folds: &Folds, powers: bool, e: &Expr, depth: usize) -> Expr {
     if depth > crate::expr::MAX_DEPTH {
         return e.clone();
     }
-    if let Some((name, _)) = insts.iter().find(|(_, body)| body == e) {
+    let insts = &folds.insts;
+    let is_power = |n: &Expr| matches!(n, Expr::Pow(_, _));
+    let first = powers
+        .then(|| insts.iter().find(|(n, body)| is_power(n) && body == e))
+        .flatten();
+    if let Some((name, _)) = first.or_else(|| insts.iter().find(|(_, body)| body == e)) {
         return name.clone();
     }
-    let e = e.map_children(|c| fold_with(insts, c, depth + 1));
+    // A sum matches a sum-bodied definition up to the order of its factors and the names
+    // already folded into it (`sum_k(a_k*v_k)` is `g` when `g = sum_i(v_i*a_i)`).
+    if folds.has_sums && matches!(e, Expr::Sum(_)) {
+        let unfolded = unfold_all_expr(ctx, e).unwrap_or_else(|| e.clone());
+        if let Some((name, _)) = insts
+            .iter()
+            .find(|(_, body)| *body == unfolded || same_sum(&unfolded, body))
+        {
+            return name.clone();
+        }
+    }
+    let e = e.map_children(|c| fold_with(ctx, folds, powers, c, depth + 1));
     if !matches!(
         e,
         Expr::Mul(_) | Expr::Div(_, _) | Expr::Add(_) | Expr::Neg(_)
@@ -144,34 +315,22 @@ fn fold_with(insts: &[(Expr, Expr)], e: &Expr, depth: usize) -> Expr {
     // A definition whose body is a sum folds where its terms stand among a sum's terms:
     // `sum_k(W_{p,k}*x_k) + b_p - t_p` with `y_p = sum_k(W_{p,k}*x_k) + b_p` is `y_p - t_p`.
     if matches!(e, Expr::Add(_)) {
-        for (name, body) in insts {
-            let Ok(parts) = to_terms(body, false) else {
-                continue;
-            };
-            if parts.len() < 2 || parts.len() >= terms.len() + 1 {
+        for (name, parts) in &folds.parts {
+            if parts.len() > terms.len() {
                 continue;
             }
-            if let Some(rest) = remove_terms(&terms, &parts) {
+            if let Some(rest) = remove_terms(&terms, parts) {
                 terms = rest;
                 terms.insert(0, Term::base(name.clone()));
             }
         }
     }
-    let monomials: Vec<(Expr, Term)> = insts
-        .iter()
-        .filter_map(|(name, body)| match to_terms(body, false) {
-            Ok(ts) if ts.len() == 1 && !ts[0].factors.is_empty() => {
-                Some((name.clone(), ts[0].clone()))
-            }
-            _ => None,
-        })
-        .collect();
-    if monomials.is_empty() {
+    if folds.monomials.is_empty() {
         return to_expr(&terms);
     }
     let folded: Vec<Term> = terms
         .into_iter()
-        .map(|t| fold_term(t, &monomials))
+        .map(|t| fold_term(t, &folds.monomials))
         .collect();
     to_expr(&folded)
 }
@@ -195,29 +354,59 @@ fn same_bases(a: &Term, b: &Term) -> bool {
             .all(|f| b.factors.iter().any(|g| g.key == f.key && g.exp == f.exp))
 }
 
-/// Divide out monomial definitions while one divides the term.
+/// Divide out monomial definitions while one divides the term; then fold a definition
+/// whose compound factors the term holds, making up the plain ones (`log(s)` is `t/T`
+/// when `t = T*log(s)`), where that is shorter.
 fn fold_term(mut t: Term, monomials: &[(Expr, Term)]) -> Term {
     for _ in 0..32 {
         let hit = monomials.iter().find(|(_, m)| divides(m, &t));
         let Some((name, m)) = hit else { break };
-        let mut out = Term {
-            coeff: &t.coeff / &m.coeff,
-            factors: t.factors.clone(),
+        t = divide_out(&t, name, m);
+    }
+    for (name, m) in monomials {
+        let compound: Vec<&Factor> = m
+            .factors
+            .iter()
+            .filter(|f| !matches!(f.base, Expr::Sym(_) | Expr::Idx(_, _)))
+            .collect();
+        let held = |f: &Factor| {
+            t.factors.iter().any(|g| {
+                g.key == f.key && g.exp.signum() == f.exp.signum() && g.exp.abs() >= f.exp.abs()
+            })
         };
-        for f in &m.factors {
-            if let Some(g) = out.factors.iter_mut().find(|g| g.key == f.key) {
-                g.exp -= f.exp;
-            }
+        if compound.is_empty() || !compound.into_iter().all(held) {
+            continue;
         }
-        out.factors.retain(|g| g.exp != 0);
-        out.factors.push(Factor {
-            base: name.clone(),
-            exp: 1,
-            key: name.clone(),
-        });
-        t = out;
+        let folded = divide_out(&t, name, m);
+        if term_expr(&folded).size() < term_expr(&t).size() {
+            t = folded;
+        }
     }
     t
+}
+
+/// `t / m * name`.
+fn divide_out(t: &Term, name: &Expr, m: &Term) -> Term {
+    let mut out = Term {
+        coeff: &t.coeff / &m.coeff,
+        factors: t.factors.clone(),
+    };
+    for f in &m.factors {
+        match out.factors.iter_mut().find(|g| g.key == f.key) {
+            Some(g) => g.exp -= f.exp,
+            None => out.factors.push(Factor {
+                exp: -f.exp,
+                ..f.clone()
+            }),
+        }
+    }
+    out.factors.retain(|g| g.exp != 0);
+    out.factors.push(Factor {
+        base: name.clone(),
+        exp: 1,
+        key: name.clone(),
+    });
+    out
 }
 
 fn divides(m: &Term, t: &Term) -> bool {
@@ -228,15 +417,28 @@ fn divides(m: &Term, t: &Term) -> bool {
     })
 }
 
-/// The last pass: pick the smallest form with definitions folded, prove it, and write
-/// `exp(v*log(u))` back as `u^v`.
+/// The last pass: take index-free factors into sums whose summand then folds, combine
+/// sums over one range, pick the smallest form with definitions folded, prove it, and
+/// write `exp(v*log(u))` back as `u^v`.
 pub fn finish(d: &mut Driver) -> Result<(), EngineError> {
-    let e = d.current().clone();
-    let ctx = d.ctx().clone();
+    let has_definitions = !d.ctx().definitions.is_empty();
+    if has_definitions && super::sums::absorb(d)? {
+        super::simplify::simplify(d)?;
+    }
+    super::sums::combine(d)?;
+    if has_definitions {
+        fold_best(d)?;
+    }
+    unpower(d)?;
+    rename_clashing_sums(d)
+}
+
+/// Forms of `e` with definitions folded: each candidate form folded, and the candidates
+/// of that.
+fn folded_candidates(ctx: &Context, e: &Expr) -> Vec<Expr> {
     let mut cands: Vec<Expr> = Vec::new();
-    if !ctx.definitions.is_empty() {
-        for c in std::iter::once(e.clone()).chain(candidates(&e)) {
-            let folded = fold_expr(&ctx, &c);
+    for c in std::iter::once(e.clone()).chain(candidates(e)) {
+        for folded in fold_variants(ctx, &c) {
             if let Ok(terms) = to_terms(&folded, false) {
                 if let Some(f) = factor(&terms) {
                     cands.push(f);
@@ -246,19 +448,27 @@ pub fn finish(d: &mut Driver) -> Result<(), EngineError> {
             cands.push(folded);
         }
     }
+    cands
+}
+
+/// Replace the current term by its smallest folded form the kernel accepts.
+fn fold_best(d: &mut Driver) -> Result<(), EngineError> {
+    let e = d.current().clone();
+    let ctx = d.ctx().clone();
+    let mut cands = folded_candidates(&ctx, &e);
     cands.sort_by_key(Expr::size);
+    cands.dedup();
     for c in cands {
         if c.size() >= e.size() {
             break;
         }
         let mut trial = d.clone();
-        if prove_folded(&mut trial, &c).is_ok() {
+        if prove_folded(&mut trial, &[], &c).is_ok() {
             *d = trial;
             break;
         }
     }
-    unpower(d)?;
-    rename_clashing_sums(d)
+    Ok(())
 }
 
 /// A sum whose bound index is also free outside it gets a fresh name, for the reader:
@@ -298,39 +508,158 @@ fn rename_clashing_sums(d: &mut Driver) -> Result<(), EngineError> {
     Ok(())
 }
 
+/// The first sum whose bound index is one of `names` or shadows an enclosing sum's
+/// (`sum_i(h_i*(y_i - a_i*sum_i(y_i)))` reads better with `sum_k(y_k)` inside).
 fn first_sum_binding(
     e: &Expr,
     names: &BTreeSet<String>,
     path: &mut Vec<usize>,
 ) -> Option<Vec<usize>> {
-    if let Expr::Sum(s) = e {
-        if names.contains(&s.index) {
-            return Some(path.clone());
+    fn go(
+        e: &Expr,
+        names: &BTreeSet<String>,
+        bound: &mut Vec<String>,
+        path: &mut Vec<usize>,
+    ) -> Option<Vec<usize>> {
+        if let Expr::Sum(s) = e {
+            if names.contains(&s.index) || bound.contains(&s.index) {
+                return Some(path.clone());
+            }
+            bound.push(s.index.clone());
         }
+        let mut found = None;
+        for (i, c) in e.children().into_iter().enumerate() {
+            path.push(i);
+            found = go(c, names, bound, path);
+            path.pop();
+            if found.is_some() {
+                break;
+            }
+        }
+        if matches!(e, Expr::Sum(_)) {
+            bound.pop();
+        }
+        found
+    }
+    go(e, names, &mut Vec::new(), path)
+}
+
+/// Reach `target` (which mentions defined names) from the subterm at `path`: bring it to
+/// `target` with the names it lacks unfolded, by ring arithmetic (writing a sum `s` as
+/// `sqrt(s)^2` where `r = sqrt(s)` folds), then fold those names.
+pub fn prove_folded(d: &mut Driver, path: &[usize], target: &Expr) -> Result<(), EngineError> {
+    let ctx = d.ctx().clone();
+    let here = d
+        .at(path)
+        .cloned()
+        .ok_or_else(|| EngineError::Unsupported("no such position".into()))?;
+    let present = defined_instances(&ctx, &here);
+    let partly = unfold_absent(&ctx, target, &present, 0)
+        .ok_or_else(|| EngineError::Unsupported("cannot unfold".into()))?;
+    let mut trial = d.clone();
+    if trial.ring(path, partly.clone()).is_err() {
+        trial = d.clone();
+        if !square_norms(&mut trial, path)? || trial.ring(path, partly).is_err() {
+            // Unfold the subterm as well and meet the target fully unfolded.
+            trial = d.clone();
+            unfold_all(&mut trial, path)?;
+            square_norms(&mut trial, path)?;
+            let unfolded = unfold_all_expr(&ctx, target)
+                .ok_or_else(|| EngineError::Unsupported("cannot unfold".into()))?;
+            trial.ring(path, unfolded)?;
+        }
+    }
+    fold_into(&mut trial, target, &mut path.to_vec())?;
+    *d = trial;
+    Ok(())
+}
+
+/// The instances of defined names in `e`.
+fn defined_instances(ctx: &Context, e: &Expr) -> Vec<Expr> {
+    let mut out = Vec::new();
+    e.any(&mut |t| {
+        if ctx.is_defined(t) && !out.contains(t) {
+            out.push(t.clone());
+        }
+        false
+    });
+    out
+}
+
+/// `e` with every defined name not in `keep` unfolded, through the bodies.
+fn unfold_absent(ctx: &Context, e: &Expr, keep: &[Expr], depth: usize) -> Option<Expr> {
+    if depth > 64 {
+        return None;
+    }
+    if ctx.is_defined(e) {
+        if keep.contains(e) {
+            return Some(e.clone());
+        }
+        let once = rewrite(ctx, e, &unfold_step(ctx, e, vec![])).ok()?.0;
+        return unfold_absent(ctx, &once, keep, depth + 1);
+    }
+    let mut failed = false;
+    let out = e.map_children(|c| {
+        unfold_absent(ctx, c, keep, depth + 1).unwrap_or_else(|| {
+            failed = true;
+            c.clone()
+        })
+    });
+    (!failed).then_some(out)
+}
+
+/// Write each sum `s` below `path` that some `r = sqrt(s)` names (outside the square root
+/// itself) as `sqrt(s)^2`; whether there was one.
+fn square_norms(d: &mut Driver, path: &[usize]) -> Result<bool, EngineError> {
+    let ctx = d.ctx().clone();
+    let Some(here) = d.at(path).cloned() else {
+        return Ok(false);
+    };
+    let radicands: Vec<Expr> = instances(&ctx, &index_values(&here))
+        .insts
+        .iter()
+        .filter_map(|(_, body)| match body {
+            Expr::Call(Func::Sqrt, inner) => Some((**inner).clone()),
+            _ => None,
+        })
+        .collect();
+    if radicands.is_empty() {
+        return Ok(false);
+    }
+    let mut spots = Vec::new();
+    radicand_paths(&here, &radicands, &mut path.to_vec(), &mut spots);
+    for spot in &spots {
+        let Some(u) = d.at(spot).cloned() else {
+            continue;
+        };
+        let mut step = step_with("sqrt-squared", spot, &[("U", &u)]);
+        step.reversed = true;
+        d.apply(step)?;
+    }
+    Ok(!spots.is_empty())
+}
+
+fn radicand_paths(e: &Expr, radicands: &[Expr], path: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
+    if let Expr::Call(Func::Sqrt, _) = e {
+        return;
+    }
+    if radicands.contains(e) {
+        out.push(path.clone());
+        return;
     }
     for (i, c) in e.children().into_iter().enumerate() {
         path.push(i);
-        let found = first_sum_binding(c, names, path);
+        radicand_paths(c, radicands, path, out);
         path.pop();
-        if found.is_some() {
-            return found;
-        }
     }
-    None
-}
-
-/// Reach `target` (which mentions defined names) from the current term.
-fn prove_folded(d: &mut Driver, target: &Expr) -> Result<(), EngineError> {
-    let ctx = d.ctx().clone();
-    let unfolded = unfold_all_expr(&ctx, target)
-        .ok_or_else(|| EngineError::Unsupported("cannot unfold".into()))?;
-    d.ring(&[], unfolded)?;
-    fold_into(d, target, &mut Vec::new())
 }
 
 /// Fold, innermost first, every defined name of `target` at its position.
 fn fold_into(d: &mut Driver, target: &Expr, path: &mut Vec<usize>) -> Result<(), EngineError> {
     let ctx = d.ctx().clone();
+    if d.at(path) == Some(target) {
+        return Ok(());
+    }
     if ctx.is_defined(target) {
         // Fold the definitions inside this one's body first.
         let once = rewrite(&ctx, target, &unfold_step(&ctx, target, vec![]))

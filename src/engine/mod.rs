@@ -9,6 +9,7 @@ mod differentiate;
 mod fold;
 mod identities;
 pub mod simplify;
+mod sums;
 
 use crate::expr::{Context, Expr};
 use crate::kernel::{KernelError, Proof, Step};

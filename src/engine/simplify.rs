@@ -268,7 +268,7 @@ fn all_sums(e: &Expr) -> Vec<Vec<usize>> {
 fn move_sums(d: &mut Driver) -> Result<(), EngineError> {
     'again: for _ in 0..256 {
         for path in all_sums(d.current()) {
-            if move_sum(d, &path)? {
+            if move_sum(d, &path, true)? {
                 continue 'again;
             }
         }
@@ -289,8 +289,10 @@ fn depends_on_index(e: &Expr, k: &str) -> bool {
     e.free_indices().contains(k)
 }
 
-/// One move on the sum at `path`; whether anything changed.
-fn move_sum(d: &mut Driver, path: &[usize]) -> Result<bool, EngineError> {
+/// One move on the sum at `path`; whether anything changed. With `outward`, a split is
+/// judged after the enclosing sums have moved too (a split inside may let one outside
+/// split and collapse).
+fn move_sum(d: &mut Driver, path: &[usize], outward: bool) -> Result<bool, EngineError> {
     let Some(Expr::Sum(s)) = d.at(path).cloned() else {
         return Ok(false);
     };
@@ -331,16 +333,33 @@ fn move_sum(d: &mut Driver, path: &[usize]) -> Result<bool, EngineError> {
                             p.push(0);
                         }
                     }
-                    if !matches!(trial.at(&p), Some(Expr::Sum(_))) || !move_sum(&mut trial, &p)? {
+                    if !matches!(trial.at(&p), Some(Expr::Sum(_)))
+                        || !move_sum(&mut trial, &p, false)?
+                    {
                         break;
+                    }
+                }
+            }
+            if outward {
+                for end in (0..path.len()).rev() {
+                    let outer = &path[..end];
+                    if matches!(trial.at(outer), Some(Expr::Sum(_))) {
+                        move_sum(&mut trial, outer, false)?;
                     }
                 }
             }
             use_hypotheses(&mut trial)?;
             tidy(&mut trial, &[])?;
+            if outward {
+                // The pieces may regroup into a sum that folds (`sum_i(a_i*W_{i,j}*(v_i - g))`).
+                super::sums::combine(&mut trial)?;
+            }
             let mut baseline = d.clone();
             tidy(&mut baseline, &[])?;
-            if trial.current().size() < baseline.current().size() {
+            // Compared folded: a piece may be a defined name's body (`sum_i(v_i*a_i)` is `g`).
+            let ctx = d.ctx().clone();
+            let size = |e: &Expr| super::fold::folded_size(&ctx, e);
+            if size(trial.current()) < size(baseline.current()) {
                 *d = trial;
                 Ok(true)
             } else {

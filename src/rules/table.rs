@@ -486,6 +486,42 @@ pub static RULES: &[RuleSpec] = &[
         latex: r"\sum_{k} \frac{u_k}{c} = \frac{1}{c}\sum_{k} u_k",
     },
     RuleSpec {
+        name: "sign-into-sum",
+        shape: rw("-sum_{k=A}^{B}(U)", "sum_{k=A}^{B}(-U)", &[]),
+        caption: "take the sign into the sum",
+        latex: r"-\sum_{k} u_k = \sum_{k}(-u_k)",
+    },
+    RuleSpec {
+        name: "factor-into-sum",
+        shape: rw(
+            "C*sum_{k=A}^{B}(U)",
+            "sum_{k=A}^{B}(C*U)",
+            &["index-free(k, C)"],
+        ),
+        caption: "take the constant factor into the sum",
+        latex: r"c\sum_{k} u_k = \sum_{k} c\,u_k",
+    },
+    RuleSpec {
+        name: "divisor-into-sum",
+        shape: rw(
+            "sum_{k=A}^{B}(U)/C",
+            "sum_{k=A}^{B}(U/C)",
+            &["index-free(k, C)", "nonzero(C)"],
+        ),
+        caption: "take the constant divisor into the sum",
+        latex: r"\frac{1}{c}\sum_{k} u_k = \sum_{k} \frac{u_k}{c}",
+    },
+    RuleSpec {
+        name: "combine-sums",
+        shape: rw(
+            "sum_{k=A}^{B}(U) + sum_{k=A}^{B}(V)",
+            "sum_{k=A}^{B}(U + V)",
+            &[],
+        ),
+        caption: "combine the sums",
+        latex: r"\sum_{k} u_k + \sum_{k} v_k = \sum_{k}(u_k + v_k)",
+    },
+    RuleSpec {
         name: "sum-of-constant",
         shape: rw(
             "sum_{k=A}^{B}(C)",
