@@ -7,8 +7,9 @@
 
 use deriv::numeric::{emit_rust, reference, RustGoal};
 use deriv::syntax::{parse_expr, parse_file};
-use std::path::PathBuf;
-use std::process::Command;
+#[path = "common/rustc.rs"]
+mod rustc;
+use rustc::compile_and_run;
 
 const SOFTMAX_CE: &str = "title \"The derivative of cross-entropy with softmax\"
 index i, j, k in 1..n
@@ -108,51 +109,6 @@ fn emitted(file: &str, results: &[&str]) -> String {
         })
         .collect();
     emit_rust(&doc.context, &goals).expect("the results compile to Rust")
-}
-
-fn scratch_dir() -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let dir = std::env::temp_dir().join(format!("deriv-emit-rust-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a temporary directory");
-    dir
-}
-
-/// Compile `source` with rustc (warnings are errors), run it, and read one number a line.
-fn compile_and_run(source: &str) -> Vec<f64> {
-    let dir = scratch_dir();
-    let file = dir.join("kernels.rs");
-    let binary = dir.join("kernels");
-    std::fs::write(&file, source).expect("the source is written");
-    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let compiled = Command::new(rustc)
-        .args(["--edition", "2021", "-O", "-D", "warnings", "-o"])
-        .arg(&binary)
-        .arg(&file)
-        .output()
-        .expect("rustc runs");
-    let run = compiled
-        .status
-        .success()
-        .then(|| Command::new(&binary).output().expect("the kernels run"));
-    let _ = std::fs::remove_dir_all(&dir);
-    assert!(
-        compiled.status.success(),
-        "rustc failed:\n{}\n{source}",
-        String::from_utf8_lossy(&compiled.stderr)
-    );
-    let run = run.expect("compiled");
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    String::from_utf8_lossy(&run.stdout)
-        .lines()
-        .map(|l| l.parse().expect("a number a line"))
-        .collect()
 }
 
 fn close(got: f64, want: f64, what: &str) {

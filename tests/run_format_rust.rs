@@ -6,8 +6,12 @@
 use deriv::expr::Expr;
 use deriv::numeric::{eval_f64, reference, Point};
 use deriv::syntax::parse_file;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
+
+#[path = "common/rustc.rs"]
+mod rustc;
+use rustc::compile_and_run;
 
 fn deriv(args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_deriv"))
@@ -48,50 +52,6 @@ fn results(example: &str) -> (deriv::expr::Context, Vec<Expr>) {
         .map(|g| g.proof.current().clone())
         .collect();
     ((*report.context).clone(), results)
-}
-
-fn scratch_dir() -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let dir = std::env::temp_dir().join(format!("deriv-run-rust-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a temporary directory");
-    dir
-}
-
-/// Compile with rustc (warnings are errors), run, and read one number a line.
-fn compile_and_run(source: &str) -> Vec<f64> {
-    let dir = scratch_dir();
-    let (file, binary) = (dir.join("main.rs"), dir.join("main"));
-    std::fs::write(&file, source).expect("the source is written");
-    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let compiled = Command::new(rustc)
-        .args(["--edition", "2021", "-O", "-D", "warnings", "-o"])
-        .arg(&binary)
-        .arg(&file)
-        .output()
-        .expect("rustc runs");
-    let run = compiled
-        .status
-        .success()
-        .then(|| Command::new(&binary).output().expect("the harness runs"));
-    let _ = std::fs::remove_dir_all(&dir);
-    assert!(
-        compiled.status.success(),
-        "rustc failed:\n{}\n{source}",
-        String::from_utf8_lossy(&compiled.stderr)
-    );
-    let run = run.expect("compiled");
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    String::from_utf8_lossy(&run.stdout)
-        .lines()
-        .map(|l| l.parse().expect("a number a line"))
-        .collect()
 }
 
 fn close(got: f64, want: f64, what: &str) {

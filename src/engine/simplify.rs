@@ -277,7 +277,8 @@ fn move_sums(d: &mut Driver) -> Result<(), EngineError> {
     Ok(())
 }
 
-fn bind_sum(step: &mut Step, s: &Sum) {
+/// Bind a sum rule's index `k` and range `A..B` to those of `s`.
+pub(super) fn bind_sum(step: &mut Step, s: &Sum) {
     step.binding
         .indices
         .insert("k".into(), Index::Name(s.index.clone()));

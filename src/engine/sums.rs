@@ -5,22 +5,13 @@
 use super::algebra::{term_expr, to_terms, Term};
 use super::differentiate::step_with;
 use super::fold::{fold_expr, folded_size, prove_folded};
-use super::simplify::tidy;
+use super::simplify::{bind_sum, tidy};
 use super::{Driver, EngineError};
 use crate::expr::{Context, Expr, Index, Sum};
-use crate::kernel::Step;
 use num_traits::{One, Signed};
 
 /// Most moves of each kind per derivation.
 const MAX_MOVES: usize = 16;
-
-fn bind_sum(step: &mut Step, s: &Sum) {
-    step.binding
-        .indices
-        .insert("k".into(), Index::Name(s.index.clone()));
-    step.binding.bounds.insert("A".into(), s.lo.clone());
-    step.binding.bounds.insert("B".into(), s.hi.clone());
-}
 
 /// Paths of the products and quotients that hold a sum as a factor, outermost first.
 fn products_with_sums(e: &Expr, path: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
