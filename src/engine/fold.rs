@@ -734,16 +734,18 @@ fn find_exp_log(e: &Expr) -> Option<(Vec<usize>, Expr, Expr)> {
     if let Expr::Call(Func::Exp, arg) = e {
         if let Ok(terms) = to_terms(arg, false) {
             if let [t] = terms.as_slice() {
+                // A power of the log too: `exp(log(x)^2)` is `x^log(x)`.
                 let logs: Vec<usize> = (0..t.factors.len())
                     .filter(|&i| {
-                        t.factors[i].exp == 1
+                        t.factors[i].exp >= 1
                             && matches!(t.factors[i].base, Expr::Call(Func::Log, _))
                     })
                     .collect();
                 if let [i] = logs.as_slice() {
                     if let Expr::Call(Func::Log, u) = &t.factors[*i].base {
                         let mut rest = t.clone();
-                        rest.factors.remove(*i);
+                        rest.factors[*i].exp -= 1;
+                        rest.factors.retain(|f| f.exp != 0);
                         return Some((vec![], (**u).clone(), super::algebra::term_expr(&rest)));
                     }
                 }

@@ -315,7 +315,147 @@ pub fn trials(d: &mut Driver) -> Result<bool, EngineError> {
     changed |= trigonometry(d)?;
     changed |= tanh_via_sigmoid(d)?;
     changed |= roots(d)?;
+    changed |= exponentials(d)?;
     Ok(changed)
+}
+
+/// Whether `e` is `exp(u)` or a small positive power of it; its argument and the power.
+fn exp_power(e: &Expr) -> Option<(&Expr, i64)> {
+    match e {
+        Expr::Call(Func::Exp, a) => Some((a, 1)),
+        Expr::Pow(b, k) => match (&**b, k.as_num()) {
+            (Expr::Call(Func::Exp, a), Some(k)) if k.is_integer() => {
+                let k: i64 = k.to_integer().try_into().ok()?;
+                (2..=8).contains(&k).then_some((a, k))
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A product with two exponentials (counting powers) among its factors.
+fn exp_product(e: &Expr) -> bool {
+    match e {
+        Expr::Mul(fs) => fs.iter().filter_map(exp_power).map(|(_, k)| k).sum::<i64>() >= 2,
+        other => exp_power(other).is_some_and(|(_, k)| k >= 2),
+    }
+}
+
+/// `exp(u + log(v))`: the exponential of a sum with a logarithm among its terms.
+fn exp_of_log_sum(e: &Expr) -> bool {
+    let log = |t: &Expr| match t {
+        Expr::Call(Func::Log, _) => true,
+        Expr::Neg(u) => matches!(**u, Expr::Call(Func::Log, _)),
+        _ => false,
+    };
+    matches!(e, Expr::Call(Func::Exp, a) if matches!(&**a, Expr::Add(ts) if ts.iter().any(log)))
+}
+
+/// Exponentials split at logarithms and merged in products: `exp(x + log(x))` → `x*exp(x)`,
+/// `exp(x)*exp(2*x)` → `exp(3*x)`, `exp(x)*exp(-x)` → `1`; kept when shorter.
+fn exponentials(d: &mut Driver) -> Result<bool, EngineError> {
+    if !d
+        .current()
+        .any(&mut |e| exp_product(e) || exp_of_log_sum(e))
+    {
+        return Ok(false);
+    }
+    trial(d, |t| {
+        split_exps(t)?;
+        shorten(t)?;
+        merge_exps(t)?;
+        tidy(t, &[])?;
+        shorten(t)?;
+        Ok(())
+    })
+}
+
+/// `exp(u + log(v))` → `exp(u)*exp(log(v))`, and `exp(u - log(v))` → `exp(u)/exp(log(v))`.
+fn split_exps(t: &mut Driver) -> Result<(), EngineError> {
+    for _ in 0..64 {
+        let found = first_match(&t.current().clone(), &mut Vec::new(), &mut |e, path| {
+            if !exp_of_log_sum(e) {
+                return None;
+            }
+            let Expr::Call(_, a) = e else { return None };
+            let Expr::Add(ts) = &**a else { return None };
+            let at = ts.iter().position(|u| match u {
+                Expr::Call(Func::Log, _) => true,
+                Expr::Neg(v) => matches!(**v, Expr::Call(Func::Log, _)),
+                _ => false,
+            })?;
+            let mut rest = ts.clone();
+            let log = rest.remove(at);
+            Some((path.to_vec(), Expr::add(rest), log))
+        });
+        let Some((path, rest, log)) = found else {
+            return Ok(());
+        };
+        let arg: Vec<usize> = path.iter().copied().chain([0]).collect();
+        t.apply(ring_step(arg, Expr::Add(vec![rest.clone(), log.clone()])))?;
+        t.apply(step_with("exp-of-sum", &path, &[("U", &rest), ("V", &log)]))?;
+        if let Expr::Neg(v) = &log {
+            // `exp(-log(v))` is `1/exp(log(v))`.
+            let at: Vec<usize> = path.iter().copied().chain([1]).collect();
+            t.apply(step_with("exp-of-negation", &at, &[("U", v)]))?;
+        }
+    }
+    Ok(())
+}
+
+/// Every product of exponentials as the exponential of a sum: the factors are gathered
+/// into `((exp(a)*exp(b))*exp(c))*…`, which `exp-of-sum` read backwards folds pairwise.
+fn merge_exps(t: &mut Driver) -> Result<(), EngineError> {
+    for _ in 0..64 {
+        let found = first_match(&t.current().clone(), &mut Vec::new(), &mut |e, path| {
+            exp_product(e).then(|| (path.to_vec(), e.clone()))
+        });
+        let Some((path, e)) = found else {
+            return Ok(());
+        };
+        let factors = match &e {
+            Expr::Mul(fs) => fs.clone(),
+            other => vec![other.clone()],
+        };
+        let (mut args, mut rest) = (Vec::new(), Vec::new());
+        for f in factors {
+            match exp_power(&f) {
+                Some((a, k)) => args.extend(std::iter::repeat_n(a.clone(), k as usize)),
+                None => rest.push(f),
+            }
+        }
+        let exp = |a: &Expr| Expr::call(Func::Exp, a.clone());
+        let mut chain = Expr::Mul(vec![exp(&args[0]), exp(&args[1])]);
+        for a in &args[2..] {
+            chain = Expr::Mul(vec![chain, exp(a)]);
+        }
+        let mut base = path.clone();
+        let whole = if rest.is_empty() {
+            chain
+        } else {
+            base.push(0);
+            Expr::Mul(std::iter::once(chain).chain(rest).collect())
+        };
+        t.apply(ring_step(path.clone(), whole))?;
+        // Innermost pair first: `exp(a)*exp(b)` → `exp(a + b)`, then outwards.
+        let mut sum = args[0].clone();
+        for (level, a) in args[1..]
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, _)| i)
+            .zip(&args[1..])
+        {
+            let mut p = base.clone();
+            p.extend(std::iter::repeat_n(0, level));
+            let mut s = step_with("exp-of-sum", &p, &[("U", &sum), ("V", a)]);
+            s.reversed = true;
+            t.apply(s)?;
+            sum = Expr::Add(vec![sum, a.clone()]);
+        }
+    }
+    Ok(())
 }
 
 /// `σ(−u)` → `1 − σ(u)`, tidy, then what is left as `1 − σ(u)` back to `σ(−u)`: the

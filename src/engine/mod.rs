@@ -8,6 +8,7 @@ pub mod algebra;
 mod differentiate;
 mod fold;
 mod identities;
+mod poly;
 pub mod simplify;
 mod sums;
 

@@ -123,6 +123,44 @@ pub fn candidates(e: &Expr) -> Vec<Expr> {
         }
         out.extend(over_common_denominator(&expanded));
     }
+    out.extend(reduced(&out));
+    out
+}
+
+/// Candidates that are one term with polynomial factors, reduced: `(2*x + 2)/(x^2 + 2*x + 1)`
+/// → `2/(x + 1)`, `4*(x^3 - 3*x^2 + 3*x - 1)` → `4*(x - 1)^3`.
+fn reduced(cands: &[Expr]) -> Vec<Expr> {
+    // Only a sum with a power inside can be a polynomial of degree two or more.
+    let worth = |c: &Expr| {
+        c.any(&mut |t| matches!(t, Expr::Add(ts) if ts.iter().any(|u| u.any(&mut |v| matches!(v, Expr::Pow(..))))))
+    };
+    if !cands.iter().any(|c| worth(c)) {
+        return vec![];
+    }
+    let terms: Vec<Vec<Term>> = cands
+        .iter()
+        .filter_map(|c| to_terms(c, false).ok())
+        .collect();
+    // A sum is a polynomial too (`1 - 2*t - t^2 + 2*t^3` → `(2*t - 1)*(t^2 - 1)`), worth
+    // factoring only when no candidate is a product already: a factored `σ*(1 - σ)*(1 - 2*σ)`
+    // keeps the shape of its factors.
+    let products = terms.iter().any(|ts| ts.len() == 1);
+    let known: Vec<Expr> = terms
+        .iter()
+        .filter(|ts| ts.len() == 1)
+        .flat_map(|ts| &ts[0].factors)
+        .filter(|f| matches!(f.base, Expr::Add(_)))
+        .map(|f| f.base.clone())
+        .collect();
+    let mut out = Vec::new();
+    for ts in &terms {
+        let t = match ts.as_slice() {
+            [t] => t.clone(),
+            _ if products => continue,
+            _ => Term::base(to_expr(ts)),
+        };
+        out.extend(super::poly::reduced_forms(&t, &known).iter().map(term_expr));
+    }
     out
 }
 
