@@ -385,7 +385,7 @@ fn split_exps(t: &mut Driver) -> Result<(), EngineError> {
                 Expr::Neg(v) => matches!(**v, Expr::Call(Func::Log, _)),
                 _ => false,
             })?;
-            let mut rest = ts.clone();
+            let mut rest = ts.to_vec();
             let log = rest.remove(at);
             Some((path.to_vec(), Expr::add(rest), log))
         });
@@ -393,7 +393,10 @@ fn split_exps(t: &mut Driver) -> Result<(), EngineError> {
             return Ok(());
         };
         let arg: Vec<usize> = path.iter().copied().chain([0]).collect();
-        t.apply(ring_step(arg, Expr::Add(vec![rest.clone(), log.clone()])))?;
+        t.apply(ring_step(
+            arg,
+            Expr::Add(vec![rest.clone(), log.clone()].into()),
+        ))?;
         t.apply(step_with("exp-of-sum", &path, &[("U", &rest), ("V", &log)]))?;
         if let Expr::Neg(v) = &log {
             // `exp(-log(v))` is `1/exp(log(v))`.
@@ -415,7 +418,7 @@ fn merge_exps(t: &mut Driver) -> Result<(), EngineError> {
             return Ok(());
         };
         let factors = match &e {
-            Expr::Mul(fs) => fs.clone(),
+            Expr::Mul(fs) => fs.to_vec(),
             other => vec![other.clone()],
         };
         let (mut args, mut rest) = (Vec::new(), Vec::new());
@@ -426,9 +429,9 @@ fn merge_exps(t: &mut Driver) -> Result<(), EngineError> {
             }
         }
         let exp = |a: &Expr| Expr::call(Func::Exp, a.clone());
-        let mut chain = Expr::Mul(vec![exp(&args[0]), exp(&args[1])]);
+        let mut chain = Expr::Mul(vec![exp(&args[0]), exp(&args[1])].into());
         for a in &args[2..] {
-            chain = Expr::Mul(vec![chain, exp(a)]);
+            chain = Expr::Mul(vec![chain, exp(a)].into());
         }
         let mut base = path.clone();
         let whole = if rest.is_empty() {
@@ -452,7 +455,7 @@ fn merge_exps(t: &mut Driver) -> Result<(), EngineError> {
             let mut s = step_with("exp-of-sum", &p, &[("U", &sum), ("V", a)]);
             s.reversed = true;
             t.apply(s)?;
-            sum = Expr::Add(vec![sum, a.clone()]);
+            sum = Expr::Add(vec![sum, a.clone()].into());
         }
     }
     Ok(())
