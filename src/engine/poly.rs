@@ -142,6 +142,18 @@ fn divisors(n: u64) -> Vec<u64> {
 
 /// The monic linear factors `t - r` of a square-free monic polynomial at its rational
 /// roots, and what is left.
+/// Whether `x` may be a root of the integer polynomial `ints` (lowest degree first): false
+/// only when the value is clearly away from zero, beyond any rounding in its evaluation.
+fn maybe_root(ints: &[BigInt], x: f64) -> bool {
+    let (mut value, mut magnitude) = (0.0f64, 0.0f64);
+    for c in ints.iter().rev() {
+        let c = c.to_f64().unwrap_or(f64::INFINITY);
+        value = value * x + c;
+        magnitude = magnitude * x.abs() + c.abs();
+    }
+    !(value.is_finite() && magnitude.is_finite()) || value.abs() <= 1e-9 * magnitude.max(1.0)
+}
+
 fn linear_factors(p: &Poly) -> Vec<Poly> {
     let mut rest = p.clone();
     let mut out = Vec::new();
@@ -171,6 +183,11 @@ fn linear_factors(p: &Poly) -> Vec<Poly> {
             for sign in [1i64, -1] {
                 if degree(&rest) < 1 {
                     break;
+                }
+                // Most candidates are not roots: a float evaluation rules them out
+                // cheaply; a possible root is then confirmed by exact division.
+                if !maybe_root(&ints, sign as f64 * num as f64 / den as f64) {
+                    continue;
                 }
                 let r = Rat::new(BigInt::from(num) * sign, BigInt::from(den));
                 let lin = vec![-r.clone(), Rat::one()];

@@ -4,7 +4,7 @@
 use super::algebra::{combine, factor, term_expr, to_expr, to_terms, Factor, Term};
 use super::differentiate::step_with;
 use super::{Driver, EngineError};
-use crate::expr::{Expr, Index, Sum};
+use crate::expr::{Expr, Index, Rat, Sum};
 use crate::kernel::Step;
 use num_traits::{One, Signed};
 
@@ -130,9 +130,20 @@ pub fn candidates(e: &Expr) -> Vec<Expr> {
 /// Candidates that are one term with polynomial factors, reduced: `(2*x + 2)/(x^2 + 2*x + 1)`
 /// → `2/(x + 1)`, `4*(x^3 - 3*x^2 + 3*x - 1)` → `4*(x - 1)^3`.
 fn reduced(cands: &[Expr]) -> Vec<Expr> {
-    // Only a sum with a power inside can be a polynomial of degree two or more.
+    // Reduction pays where a polynomial may cancel against another or factor: a quotient
+    // with sums above and a power-holding sum below (`(2*x + 2)/(x^2 + 2*x + 1)`), or a
+    // sum of degree three or more (`4*x^3 - 12*x^2 + 12*x - 4`). Anything else is left
+    // alone, because the search is costly.
+    let sum_with_power = |e: &Expr, least: i64| {
+        e.any(&mut |t| {
+            matches!(t, Expr::Add(ts) if ts.iter().any(|u| u.any(&mut |v| matches!(v,
+                Expr::Pow(_, k) if k.as_num().is_some_and(|r| r.is_integer() && *r >= Rat::from_integer(least.into()))))))
+        })
+    };
+    let has_sum = |e: &Expr| e.any(&mut |t| matches!(t, Expr::Add(_)));
     let worth = |c: &Expr| {
-        c.any(&mut |t| matches!(t, Expr::Add(ts) if ts.iter().any(|u| u.any(&mut |v| matches!(v, Expr::Pow(..))))))
+        sum_with_power(c, 3)
+            || c.any(&mut |t| matches!(t, Expr::Div(a, b) if has_sum(a) && sum_with_power(b, 2)))
     };
     if !cands.iter().any(|c| worth(c)) {
         return vec![];
