@@ -8,7 +8,7 @@ use crate::expr::{Expr, Rat, MAX_DEPTH};
 use crate::kernel::ring;
 use num_bigint::BigInt;
 use num_integer::Integer;
-use num_traits::{One, Signed, Zero};
+use num_traits::{One, Zero};
 use std::sync::Arc;
 
 /// Largest integer power expanded; larger ones stay powers.
@@ -91,7 +91,7 @@ impl Term {
         if self.coeff.is_zero() && k < 0 {
             return Err(TooLarge);
         }
-        let bits = self.coeff.numer().bits().max(self.coeff.denom().bits());
+        let bits = self.coeff.bits();
         if bits > 1 && bits.saturating_mul(k.unsigned_abs()) > 2048 {
             return Err(TooLarge);
         }
@@ -100,7 +100,7 @@ impl Term {
         } else {
             num_traits::pow(self.coeff.recip(), k.unsigned_abs() as usize)
         };
-        if coeff.numer().bits() > 2048 || coeff.denom().bits() > 2048 {
+        if coeff.bits() > 2048 {
             return Err(TooLarge);
         }
         let mut factors = Vec::with_capacity(self.factors.len());
@@ -152,11 +152,9 @@ fn product(a: &[Term], b: &[Term]) -> Result<Vec<Term>, TooLarge> {
 }
 
 fn small_integer(e: &Expr) -> Option<i64> {
-    let r = e.as_num()?;
-    if !r.is_integer() || r.numer().abs() > BigInt::from(u32::MAX / 4) {
-        return None;
-    }
-    i64::try_from(r.numer().clone()).ok()
+    e.as_num()?
+        .as_i64()
+        .filter(|k| k.unsigned_abs() <= u64::from(u32::MAX / 4))
 }
 
 /// A multi-term list as one base (a parenthesised sum), or the single term itself.
@@ -325,10 +323,10 @@ pub fn term_expr(t: &Term) -> Expr {
         num.insert(0, Expr::Num(c));
     } else {
         if !c.numer().is_one() || num.is_empty() {
-            num.insert(0, int_expr(c.numer()));
+            num.insert(0, int_expr(&c.numer()));
         }
         if !c.denom().is_one() {
-            den.insert(0, int_expr(c.denom()));
+            den.insert(0, int_expr(&c.denom()));
         }
     }
     let body = if den.is_empty() {
@@ -383,10 +381,10 @@ pub fn factor(terms: &[Term]) -> Option<Expr> {
     }
     let num_gcd = terms
         .iter()
-        .fold(BigInt::zero(), |g, t| g.gcd(t.coeff.numer()));
+        .fold(BigInt::zero(), |g, t| g.gcd(&t.coeff.numer()));
     let den_lcm = terms
         .iter()
-        .fold(BigInt::one(), |l, t| l.lcm(t.coeff.denom()));
+        .fold(BigInt::one(), |l, t| l.lcm(&t.coeff.denom()));
     let mut content = Rat::new(num_gcd, den_lcm);
     if terms.iter().all(|t| t.coeff.is_negative()) {
         content = -content;

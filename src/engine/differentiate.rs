@@ -4,7 +4,6 @@ use super::{Driver, EngineError};
 use crate::expr::{fresh_index, Expr, Func, Index};
 use crate::kernel::{decide, Step, Verdict};
 use crate::rules::{Binding, Condition};
-use num_traits::Signed;
 use std::sync::Arc;
 
 /// A step with term metavariables bound.

@@ -7,7 +7,6 @@ use super::simplify::candidates;
 use super::{Driver, EngineError};
 use crate::expr::{Context, Definition, Expr, Func, Index};
 use crate::kernel::{rewrite, Step};
-use num_traits::Signed;
 use std::collections::BTreeSet;
 
 /// Most index assignments tried when looking for an instance of a definition.

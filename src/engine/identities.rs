@@ -74,12 +74,11 @@ fn shortens(e: &Expr) -> bool {
 
 /// `s` with `s^2 = r`, for a positive rational square `r`.
 fn square_root(r: &Rat) -> Option<Rat> {
-    use num_traits::Signed;
     if !r.is_positive() {
         return None;
     }
     let (n, d) = (r.numer().sqrt(), r.denom().sqrt());
-    (&n * &n == *r.numer() && &d * &d == *r.denom()).then(|| Rat::new(n, d))
+    (&n * &n == r.numer() && &d * &d == r.denom()).then(|| Rat::new(n, d))
 }
 
 /// Apply the shortening identities until none matches; whether anything changed.

@@ -161,7 +161,7 @@ fn linear_factors(p: &Poly) -> Vec<Poly> {
         return vec![rest];
     }
     // Integer coefficients: the roots are ±(divisor of a0)/(divisor of an).
-    let scale = p.iter().fold(BigInt::one(), |l, c| l.lcm(c.denom()));
+    let scale = Rat::from_integer(p.iter().fold(BigInt::one(), |l, c| l.lcm(&c.denom())));
     let ints: Vec<BigInt> = p.iter().map(|c| (c * &scale).to_integer()).collect();
     if ints[0].is_zero() {
         out.push(vec![Rat::zero(), Rat::one()]);
@@ -234,10 +234,11 @@ fn univariate(ts: &[Term]) -> Option<(Factor, Poly)> {
 /// A monic polynomial as a sum with integer coefficients, highest degree first, and the
 /// factor `s` with `sum = s * p`.
 fn to_sum(p: &Poly, var: &Factor) -> (Expr, Rat) {
-    let den = p.iter().fold(BigInt::one(), |l, c| l.lcm(c.denom()));
+    let den = p.iter().fold(BigInt::one(), |l, c| l.lcm(&c.denom()));
+    let den_rat = Rat::from_integer(den.clone());
     let num = p
         .iter()
-        .fold(BigInt::zero(), |g, c| g.gcd(&(c * &den).to_integer()));
+        .fold(BigInt::zero(), |g, c| g.gcd(&(c * &den_rat).to_integer()));
     let s = Rat::new(den, num);
     let terms: Vec<Term> = p
         .iter()

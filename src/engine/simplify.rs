@@ -6,7 +6,7 @@ use super::differentiate::step_with;
 use super::{Driver, EngineError};
 use crate::expr::{Expr, Index, Rat, Sum};
 use crate::kernel::Step;
-use num_traits::{One, Signed};
+use num_traits::One;
 
 /// Rounds of tidy-and-move before giving up on reaching a fixpoint.
 const MAX_ROUNDS: usize = 12;

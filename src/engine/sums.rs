@@ -8,7 +8,7 @@ use super::fold::{fold_expr, folded_size, prove_folded};
 use super::simplify::{bind_sum, tidy};
 use super::{Driver, EngineError};
 use crate::expr::{Context, Expr, Index, Sum};
-use num_traits::{One, Signed};
+use num_traits::One;
 
 /// Most moves of each kind per derivation.
 const MAX_MOVES: usize = 16;

@@ -4,7 +4,6 @@
 //! a term and parsing it back gives the same term (the round-trip invariant).
 
 use super::{Expr, Rat};
-use num_traits::Signed;
 use std::sync::Arc;
 
 impl Expr {

@@ -8,18 +8,16 @@
 mod build;
 mod context;
 mod order;
+mod rat;
 mod subst;
 
 pub use context::{Assumption, Context, Definition, IndexDecl};
+pub use rat::Rat;
 pub use subst::fresh_index;
 
 use num_bigint::BigInt;
-use num_rational::BigRational;
 use std::fmt;
 use std::sync::Arc;
-
-/// Exact rational numbers over big integers.
-pub type Rat = BigRational;
 
 /// Deepest expression nesting accepted anywhere; keeps recursion bounded.
 pub const MAX_DEPTH: usize = 400;

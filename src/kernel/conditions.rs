@@ -3,7 +3,7 @@
 
 use crate::expr::{Bound, Context, Expr, Func, Index, Rat};
 use crate::rules::Condition;
-use num_traits::{Signed, Zero};
+use num_traits::Zero;
 use std::sync::Arc;
 
 /// What the kernel concluded about a side condition.

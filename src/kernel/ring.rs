@@ -6,7 +6,7 @@
 
 use super::KernelError;
 use crate::expr::{Expr, Index, Rat, MAX_DEPTH};
-use num_traits::{One, Signed, Zero};
+use num_traits::{One, Zero};
 use std::collections::BTreeMap;
 
 /// Largest integer exponent expanded; larger powers stay atoms.
@@ -125,11 +125,7 @@ impl Poly {
 }
 
 fn check_size(p: Poly) -> Result<Poly, KernelError> {
-    if p.0.len() > MAX_TERMS
-        || p.0
-            .values()
-            .any(|c| c.numer().bits() > MAX_BITS || c.denom().bits() > MAX_BITS)
-    {
+    if p.0.len() > MAX_TERMS || p.0.values().any(|c| c.bits() > MAX_BITS) {
         return Err(too_large());
     }
     Ok(p)
@@ -316,13 +312,9 @@ fn norm(e: &Expr, depth: usize) -> Result<Frac, KernelError> {
 
 /// An integer exponent that fits the monomial exponents.
 fn integer_exponent(k: &Expr) -> Option<i64> {
-    let r = k.as_num()?;
-    if !r.is_integer() {
-        return None;
-    }
-    i64::try_from(r.numer().clone())
-        .ok()
-        .filter(|k| k.unsigned_abs() <= u32::MAX as u64 / 4)
+    k.as_num()?
+        .as_i64()
+        .filter(|k| k.unsigned_abs() <= u64::from(u32::MAX / 4))
 }
 
 /// `p^k` when `p` is a single monomial, computed on exponents; `None` for longer polynomials.
@@ -331,7 +323,7 @@ fn monomial_power(p: &Poly, k: i64) -> Result<Option<Poly>, KernelError> {
         return Ok(None);
     };
     let n = k.unsigned_abs();
-    let bits = c.numer().bits().max(c.denom().bits());
+    let bits = c.bits();
     if bits > 1 && bits.saturating_mul(n) > MAX_BITS {
         return Err(too_large());
     }

@@ -330,9 +330,7 @@ impl<'a, T: Number> Evaluator<'a, T> {
             Expr::Pow(b, x) => {
                 let base = self.eval(b)?;
                 if let Expr::Num(r) = &**x {
-                    if let (true, Some(n)) =
-                        (r.is_integer(), num_traits::ToPrimitive::to_i64(r.numer()))
-                    {
+                    if let Some(n) = r.as_i64() {
                         return base.powi(n);
                     }
                 }

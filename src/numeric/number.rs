@@ -9,20 +9,13 @@ use super::point::Value;
 use crate::expr::{Func, Rat};
 use num_bigint::BigInt;
 use num_integer::Integer;
-use num_traits::{One, Signed, ToPrimitive, Zero};
+use num_traits::{One, ToPrimitive, Zero};
 
 /// Largest exact number accepted, in bits of numerator plus denominator.
 pub const MAX_BITS: u64 = 1 << 16;
 
-/// The f64 nearest to `q`. Small numerators and denominators (every sampled value) are
-/// exact in f64, so one correctly rounded division gives the same answer, much faster.
+/// The f64 nearest to `q`.
 pub(crate) fn rat_to_f64(q: &Rat) -> Option<f64> {
-    const EXACT: u64 = 1 << 53;
-    if let (Some(n), Some(d)) = (q.numer().to_i64(), q.denom().to_i64()) {
-        if n.unsigned_abs() <= EXACT && d.unsigned_abs() <= EXACT {
-            return Some(n as f64 / d as f64);
-        }
-    }
     q.to_f64()
 }
 
@@ -243,7 +236,7 @@ impl Number for Dual {
 
 /// Refuse exact numbers past [`MAX_BITS`], so no computation runs away.
 fn bounded(r: Rat) -> Result<Rat, EvalError> {
-    if r.numer().bits() + r.denom().bits() > MAX_BITS {
+    if r.total_bits() > MAX_BITS {
         return Err(EvalError::TooLarge(format!(
             "an exact number exceeds {MAX_BITS} bits"
         )));
@@ -304,7 +297,7 @@ impl Number for Rat {
         if self.abs().is_one() {
             return Ok(if n % 2 == 0 { Rat::one() } else { self.clone() });
         }
-        let bits = self.numer().bits() + self.denom().bits();
+        let bits = self.total_bits();
         let wanted = u128::from(bits) * u128::from(n.unsigned_abs());
         match i32::try_from(n) {
             Ok(k) if wanted <= u128::from(MAX_BITS) => bounded(self.pow(k)),

@@ -574,7 +574,7 @@ fn small_ratio(n: i128, d: i128) -> Option<Rat> {
     }
     let g = n.gcd(&d) * d.signum();
     let (n, d) = (i64::try_from(n / g).ok()?, i64::try_from(d / g).ok()?);
-    Some(Rat::new_raw(BigInt::from(n), BigInt::from(d)))
+    Some(Rat::small(n, d))
 }
 
 /// Every index tuple in the product of the ranges, in lexicographic order.

@@ -2,7 +2,6 @@
 //! that still parse back to the same term.
 
 use crate::expr::{Context, Expr, Index, Rat};
-use num_traits::Signed;
 
 /// Print a term in the input syntax; `parse_expr(&print(e)) == e` for parser-shaped terms.
 pub fn print(e: &Expr) -> String {

@@ -2,7 +2,6 @@
 //! all see it: facts they share so that their brackets agree.
 
 use crate::expr::{Expr, Func};
-use num_traits::Signed;
 
 /// Whether a term prints with a leading minus sign (the shapes [`Expr::unneg`] accepts,
 /// and products and quotients that start with one).

@@ -5,7 +5,6 @@
 use super::mathml::greek;
 use super::shape::reads_negative;
 use crate::expr::{Expr, Func, Index};
-use num_traits::Signed;
 
 /// A term in Unicode.
 pub fn unicode(e: &Expr) -> String {
