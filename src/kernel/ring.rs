@@ -7,7 +7,6 @@
 use super::KernelError;
 use crate::expr::{Expr, Index, Rat, MAX_DEPTH};
 use num_traits::{One, Zero};
-use std::collections::BTreeMap;
 
 /// Largest integer exponent expanded; larger powers stay atoms.
 const MAX_EXPONENT: i64 = 64;
@@ -19,9 +18,11 @@ const MAX_BITS: u64 = 4096;
 /// A product of atoms with positive exponents, sorted by atom (every constructor keeps the order).
 pub type Monomial = Vec<(Expr, u32)>;
 
-/// A polynomial: monomials with non-zero coefficients.
+/// A polynomial: its terms sorted by monomial, each monomial once, every coefficient non-zero,
+/// so equal polynomials are equal vectors. (A sorted vector rather than a map: most
+/// polynomials here have a handful of terms, and a map's nodes cost more than its searches save.)
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct Poly(pub BTreeMap<Monomial, Rat>);
+pub struct Poly(Vec<(Monomial, Rat)>);
 
 /// A quotient of polynomials.
 #[derive(Clone, Debug)]
@@ -36,15 +37,33 @@ fn too_large() -> KernelError {
 
 impl Poly {
     pub fn constant(c: Rat) -> Poly {
-        let mut m = BTreeMap::new();
-        if !c.is_zero() {
-            m.insert(Vec::new(), c);
-        }
-        Poly(m)
+        Poly::monomial(Vec::new(), c)
     }
 
     fn atom(a: Expr) -> Poly {
-        Poly(BTreeMap::from([(vec![(a, 1)], Rat::one())]))
+        Poly(vec![(vec![(a, 1)], Rat::one())])
+    }
+
+    /// The polynomial of a single term.
+    fn monomial(m: Monomial, c: Rat) -> Poly {
+        if c.is_zero() {
+            return Poly::default();
+        }
+        Poly(vec![(m, c)])
+    }
+
+    /// The sum of `terms`, given in any order and with repeated monomials.
+    fn from_terms(mut terms: Vec<(Monomial, Rat)>) -> Poly {
+        terms.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut out: Vec<(Monomial, Rat)> = Vec::with_capacity(terms.len());
+        for (m, c) in terms {
+            match out.last_mut() {
+                Some((last, sum)) if *last == m => *sum += c,
+                _ => out.push((m, c)),
+            }
+        }
+        out.retain(|(_, c)| !c.is_zero());
+        Poly(out)
     }
 
     pub fn is_zero(&self) -> bool {
@@ -52,28 +71,50 @@ impl Poly {
     }
 
     fn is_one(&self) -> bool {
-        self.0.len() == 1 && self.0.get(&Vec::new()).is_some_and(|c| c.is_one())
+        matches!(self.0.as_slice(), [(m, c)] if m.is_empty() && c.is_one())
     }
 
     /// The constant value, if this polynomial is a constant.
     pub fn as_constant(&self) -> Option<Rat> {
-        match self.0.len() {
-            0 => Some(Rat::zero()),
-            1 => self.0.get(&Vec::new()).cloned(),
+        match self.0.as_slice() {
+            [] => Some(Rat::zero()),
+            [(m, c)] if m.is_empty() => Some(c.clone()),
             _ => None,
         }
     }
 
+    /// The coefficient of the greatest monomial.
+    fn leading_coefficient(&self) -> Option<&Rat> {
+        self.0.last().map(|(_, c)| c)
+    }
+
     fn add(&self, other: &Poly) -> Result<Poly, KernelError> {
-        let mut out = self.0.clone();
-        for (m, c) in &other.0 {
-            let sum = out.get(m).cloned().unwrap_or_else(Rat::zero) + c;
-            if sum.is_zero() {
-                out.remove(m);
-            } else {
-                out.insert(m.clone(), sum);
+        // Both are sorted: merge them, adding the coefficients of shared monomials.
+        let (a, b) = (&self.0, &other.0);
+        let mut out = Vec::with_capacity(a.len() + b.len());
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() && j < b.len() {
+            match a[i].0.cmp(&b[j].0) {
+                std::cmp::Ordering::Less => {
+                    out.push(a[i].clone());
+                    i += 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    out.push(b[j].clone());
+                    j += 1;
+                }
+                std::cmp::Ordering::Equal => {
+                    let sum = &a[i].1 + &b[j].1;
+                    if !sum.is_zero() {
+                        out.push((a[i].0.clone(), sum));
+                    }
+                    i += 1;
+                    j += 1;
+                }
             }
         }
+        out.extend_from_slice(&a[i..]);
+        out.extend_from_slice(&b[j..]);
         check_size(Poly(out))
     }
 
@@ -88,28 +129,13 @@ impl Poly {
         if self.0.len().saturating_mul(other.0.len()) > MAX_TERMS * 4 {
             return Err(too_large());
         }
-        let mut out: BTreeMap<Monomial, Rat> = BTreeMap::new();
+        let mut terms = Vec::with_capacity(self.0.len() * other.0.len());
         for (m1, c1) in &self.0 {
             for (m2, c2) in &other.0 {
-                let m = mul_monomials(m1, m2)?;
-                // Most coefficients are 1: skip the big-rational product then.
-                let product = if c1.is_one() {
-                    c2.clone()
-                } else if c2.is_one() {
-                    c1.clone()
-                } else {
-                    c1 * c2
-                };
-                let c = match out.remove(&m) {
-                    Some(old) => old + product,
-                    None => product,
-                };
-                if !c.is_zero() {
-                    out.insert(m, c);
-                }
+                terms.push((mul_monomials(m1, m2)?, c1 * c2));
             }
         }
-        check_size(Poly(out))
+        check_size(Poly::from_terms(terms))
     }
 
     fn pow(&self, k: u32) -> Result<Poly, KernelError> {
@@ -125,7 +151,7 @@ impl Poly {
 }
 
 fn check_size(p: Poly) -> Result<Poly, KernelError> {
-    if p.0.len() > MAX_TERMS || p.0.values().any(|c| c.bits() > MAX_BITS) {
+    if p.0.len() > MAX_TERMS || p.0.iter().any(|(_, c)| c.bits() > MAX_BITS) {
         return Err(too_large());
     }
     Ok(p)
@@ -191,9 +217,7 @@ impl Frac {
 
     /// `c` when the quotient is the constant `c` (the numerator is `c` times the denominator).
     pub fn constant_ratio(&self) -> Option<Rat> {
-        let (_, dl) = self.den.0.iter().next_back()?;
-        let (_, nl) = self.num.0.iter().next_back()?;
-        let c = nl / dl;
+        let c = self.num.leading_coefficient()? / self.den.leading_coefficient()?;
         (self.den.scale(&c) == self.num).then_some(c)
     }
 
@@ -216,7 +240,7 @@ impl Frac {
 
     /// Scale so the denominator's leading coefficient is 1, a cheap partial canonical form.
     fn monic(self) -> Frac {
-        match self.den.0.iter().next_back().map(|(_, c)| c.clone()) {
+        match self.den.leading_coefficient().cloned() {
             Some(lead) if !lead.is_one() => {
                 let inv = lead.recip();
                 Frac {
@@ -319,7 +343,7 @@ fn integer_exponent(k: &Expr) -> Option<i64> {
 
 /// `p^k` when `p` is a single monomial, computed on exponents; `None` for longer polynomials.
 fn monomial_power(p: &Poly, k: i64) -> Result<Option<Poly>, KernelError> {
-    let [(m, c)] = p.0.iter().collect::<Vec<_>>()[..] else {
+    let [(m, c)] = p.0.as_slice() else {
         return Ok(None);
     };
     let n = k.unsigned_abs();
@@ -342,7 +366,7 @@ fn monomial_power(p: &Poly, k: i64) -> Result<Option<Poly>, KernelError> {
             .ok_or_else(too_large)?;
         mono.push((a.clone(), e));
     }
-    Ok(Some(Poly(BTreeMap::from([(mono, coeff)]))))
+    Ok(Some(Poly::monomial(mono, coeff)))
 }
 
 /// An atom with its arguments rewritten to canonical form.
