@@ -15,7 +15,6 @@ pub use context::{Assumption, Context, Definition, IndexDecl};
 pub use rat::Rat;
 pub use subst::fresh_index;
 
-use num_bigint::BigInt;
 use std::fmt;
 use std::sync::Arc;
 
@@ -115,11 +114,11 @@ pub enum Expr {
 
 impl Expr {
     pub fn int(n: i64) -> Expr {
-        Expr::Num(Rat::from_integer(BigInt::from(n)))
+        Expr::Num(Rat::int(n))
     }
 
     pub fn rat(n: i64, d: i64) -> Expr {
-        Expr::Num(Rat::new(BigInt::from(n), BigInt::from(d)))
+        Expr::Num(Rat::small(n, d))
     }
 
     pub fn sym(name: &str) -> Expr {
