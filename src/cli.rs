@@ -199,19 +199,30 @@ pub fn execute(command: Command) -> Result<String, Failure> {
         } => {
             let (src, origin) = read_input(&file)?;
             let doc = syntax::parse_file(&src).map_err(|d| d.with_origin(&origin))?;
-            let report = derive_report(&doc, &origin)?;
+            use crate::render::writeup;
             let detail = match detail {
-                Detail::Brief => crate::render::writeup::Detail::Brief,
-                Detail::Full => crate::render::writeup::Detail::Full,
+                Detail::Brief => writeup::Detail::Brief,
+                Detail::Full => writeup::Detail::Full,
             };
-            let writeup = |f| crate::render::writeup(&report, f, detail);
+            // Each goal's section is built on the thread that derived the goal.
+            let writeup = |f| {
+                let (report, sections) = derive_report_and(&doc, &origin, |context, goal| {
+                    writeup::section(context, goal, detail)
+                })?;
+                Ok::<_, Failure>(crate::render::set_writeup(
+                    &writeup::assemble(&report, sections),
+                    f,
+                ))
+            };
             let text = match format {
-                RunFormat::Json => to_json(&crate::report::certificate(&report)),
-                RunFormat::Markdown => writeup(WriteupFormat::Markdown),
-                RunFormat::Latex => writeup(WriteupFormat::Latex),
-                RunFormat::Html => writeup(WriteupFormat::Html),
-                RunFormat::Text => writeup(WriteupFormat::Text),
-                RunFormat::Rust => rust_source(&report, &doc, &origin)?,
+                RunFormat::Json => {
+                    to_json(&crate::report::certificate(&derive_report(&doc, &origin)?))
+                }
+                RunFormat::Markdown => writeup(WriteupFormat::Markdown)?,
+                RunFormat::Latex => writeup(WriteupFormat::Latex)?,
+                RunFormat::Html => writeup(WriteupFormat::Html)?,
+                RunFormat::Text => writeup(WriteupFormat::Text)?,
+                RunFormat::Rust => rust_source(&derive_report(&doc, &origin)?, &doc, &origin)?,
             };
             match output {
                 Some(path) => {
@@ -339,8 +350,17 @@ fn to_json<T: serde::Serialize>(v: &T) -> String {
 
 /// Derive every goal; a refused step or an unsupported goal is a failed check (exit 1).
 fn derive_report(doc: &Document, origin: &str) -> Result<crate::report::Report, Failure> {
+    derive_report_and(doc, origin, |_, _| ()).map(|(report, _)| report)
+}
+
+/// [`derive_report`], with `then` run on each goal's thread once the goal is checked.
+fn derive_report_and<T: Send>(
+    doc: &Document,
+    origin: &str,
+    then: impl Fn(&std::sync::Arc<crate::expr::Context>, &crate::report::Derived) -> T + Sync,
+) -> Result<(crate::report::Report, Vec<T>), Failure> {
     use crate::report::ReportError;
-    crate::report::derive_and_check(doc).map_err(|e| match e {
+    crate::report::derive_check_and(doc, then).map_err(|e| match e {
         ReportError::Goal(f) => Failure::Check(format!(
             "error: {origin}:{}: goal {} failed: {}",
             f.line,

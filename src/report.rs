@@ -339,29 +339,39 @@ pub enum ReportError {
 /// outcome is the sequential one: the first goal the engine cannot derive, else the
 /// first goal whose check fails, else the report.
 pub fn derive_and_check(doc: &Document) -> Result<Report, ReportError> {
+    derive_check_and(doc, |_, _| ()).map(|(report, _)| report)
+}
+
+/// [`derive_and_check`], and `then` run on each goal's own thread once that goal is derived
+/// and checked (the writeup's section, say), its results in goal order.
+pub fn derive_check_and<T: Send>(
+    doc: &Document,
+    then: impl Fn(&Arc<Context>, &Derived) -> T + Sync,
+) -> Result<(Report, Vec<T>), ReportError> {
     let context = Arc::new(doc.context.clone());
     let outcomes = crate::parallel::in_parallel(doc.goals.len(), |i| {
-        let derived = derive_goal(&context, doc, i)?;
-        let checks = check_goal(&context, &derived, i, doc.goals[i].line);
-        Ok::<_, GoalFailure>((derived, checks))
+        let mut derived = derive_goal(&context, doc, i)?;
+        let checked = check_goal(&context, &derived, i, doc.goals[i].line).map(|checks| {
+            derived.checks = checks;
+            then(&context, &derived)
+        });
+        Ok::<_, GoalFailure>((derived, checked))
     });
     let outcomes = outcomes
         .into_iter()
         .collect::<Result<Vec<_>, _>>()
         .map_err(ReportError::Goal)?;
-    let goals = outcomes
+    let (goals, extras) = outcomes
         .into_iter()
-        .map(|(mut derived, checks)| {
-            derived.checks = checks?;
-            Ok(derived)
-        })
-        .collect::<Result<Vec<_>, _>>()
+        .map(|(derived, checked)| Ok((derived, checked?)))
+        .collect::<Result<(Vec<_>, Vec<_>), _>>()
         .map_err(ReportError::Check)?;
-    Ok(Report {
+    let report = Report {
         title: doc.title.clone(),
         context,
         goals,
-    })
+    };
+    Ok((report, extras))
 }
 
 /// The certificate of a report.

@@ -36,11 +36,15 @@ pub fn writeup(
     format: WriteupFormat,
     detail: writeup::Detail,
 ) -> String {
-    let w = writeup::build(report, detail);
+    set_writeup(&writeup::build(report, detail), format)
+}
+
+/// A writeup model in one format.
+pub fn set_writeup(w: &writeup::Writeup, format: WriteupFormat) -> String {
     match format {
-        WriteupFormat::Markdown => markdown::markdown(&w),
-        WriteupFormat::Latex => latex_doc::latex_document(&w),
-        WriteupFormat::Html => html::html(&w),
-        WriteupFormat::Text => text::text(&w),
+        WriteupFormat::Markdown => markdown::markdown(w),
+        WriteupFormat::Latex => latex_doc::latex_document(w),
+        WriteupFormat::Html => html::html(w),
+        WriteupFormat::Text => text::text(w),
     }
 }

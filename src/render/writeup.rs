@@ -131,6 +131,14 @@ pub struct Writeup {
 
 /// The writeup of a report.
 pub fn build(report: &Report, detail: Detail) -> Writeup {
+    let sections = crate::parallel::in_parallel(report.goals.len(), |g| {
+        section(&report.context, &report.goals[g], detail)
+    });
+    assemble(report, sections)
+}
+
+/// The writeup of a report whose goal sections are built already ([`section`], in goal order).
+pub fn assemble(report: &Report, goals: Vec<Goal>) -> Writeup {
     let ctx = &report.context;
     Writeup {
         title: report
@@ -158,14 +166,17 @@ pub fn build(report: &Report, detail: Detail) -> Writeup {
             .iter()
             .map(|a| Formula::Rel(a.lhs.clone(), Rel::Eq, a.rhs.clone()))
             .collect(),
-        // Each goal's Jacobian and captions cost kernel work of their own.
-        goals: crate::parallel::in_parallel(report.goals.len(), |g| {
-            build_goal(report, &report.goals[g], detail)
-        }),
+        goals,
     }
 }
 
-fn build_goal(report: &Report, g: &crate::report::Derived, detail: Detail) -> Goal {
+/// One goal's section. Its Jacobian and captions cost kernel work of their own, so a caller
+/// that derives goals in parallel builds each section on the goal's own thread.
+pub fn section(
+    context: &std::sync::Arc<crate::expr::Context>,
+    g: &crate::report::Derived,
+    detail: Detail,
+) -> Goal {
     let ctx = g.proof.context();
     let steps = g.proof.steps();
     let groups = match detail {
@@ -196,7 +207,7 @@ fn build_goal(report: &Report, g: &crate::report::Derived, detail: Detail) -> Go
     Goal {
         statement: g.proof.start_term().clone(),
         lines,
-        jacobian: jacobian(&report.context, &g.of, &g.wrt, &result),
+        jacobian: jacobian(context, &g.of, &g.wrt, &result),
         vector: vector(&g.of, &g.wrt, &result),
         depends_on: depends_on(&g.proof),
         result,
