@@ -1,12 +1,12 @@
 //! Identities beyond ring arithmetic: inverse functions cancel, sin² + cos² = 1, and a
 //! last attempt to cancel through the exponential (σ, tanh written with `exp`).
 
-use super::algebra::{content, term_expr, to_expr, to_terms, Term};
+use super::algebra::{combine, content, term_expr, to_expr, to_terms, Term};
 use super::differentiate::step_with;
 use super::simplify::tidy;
 use super::{Driver, EngineError};
 use crate::expr::{Expr, Func, Rat};
-use crate::kernel::ring::ring_equal;
+use crate::kernel::ring::{canonical, ring_equal};
 use crate::kernel::{decide, rewrite, Step, Verdict};
 use crate::rules::{self, matching::match_pattern, Condition, RuleBody};
 
@@ -321,8 +321,9 @@ const MAX_EXP_MULTIPLE: i64 = 16;
 /// multiple of their greatest common part (`x/2`): arguments alone in their group, or
 /// already the base, are left out.
 fn common_exp_powers(args: &[Expr]) -> Vec<ExpPower> {
-    // Each argument as its content times a primitive part: `-2*x` is 2 times `-x`.
-    let split: Vec<Option<(Rat, Expr)>> = args
+    // Each argument as its content times a primitive part (`-2*x` is 2 times `-x`), with
+    // the ring-canonical forms of the part and of its negation to compare parts by.
+    let split: Vec<Option<(Rat, Expr, Expr, Expr)>> = args
         .iter()
         .map(|a| {
             let terms = to_terms(a, true).ok()?;
@@ -337,26 +338,32 @@ fn common_exp_powers(args: &[Expr]) -> Vec<ExpPower> {
                     factors: t.factors.clone(),
                 })
                 .collect();
-            Some((c, to_expr(&part)))
+            let part = to_expr(&part);
+            let key = canonical(&part, 0).ok()?;
+            let negated_key = canonical(&Expr::neg(part.clone()), 0).ok()?;
+            Some((c, part, key, negated_key))
         })
         .collect();
-    let equal = |a: &Expr, b: &Expr| a == b || ring_equal(a, b).unwrap_or(false);
     let mut grouped = vec![false; args.len()];
     let mut out = Vec::new();
     for i in 0..args.len() {
-        let Some((ci, vi)) = &split[i] else { continue };
+        let Some((ci, vi, key, _)) = &split[i] else {
+            continue;
+        };
         if grouped[i] {
             continue;
         }
         let mut members = vec![(i, ci.clone())];
         for j in i + 1..args.len() {
-            let Some((cj, vj)) = &split[j] else { continue };
+            let Some((cj, _, key_j, negated_key_j)) = &split[j] else {
+                continue;
+            };
             if grouped[j] {
                 continue;
             }
-            if equal(vi, vj) {
+            if key == key_j {
                 members.push((j, cj.clone()));
-            } else if equal(vi, &Expr::neg(vj.clone())) {
+            } else if key == negated_key_j {
                 members.push((j, -cj.clone()));
             } else {
                 continue;
@@ -929,7 +936,8 @@ fn roots_over_common_denominator(d: &mut Driver) -> Result<bool, EngineError> {
 const MAX_ROOT_SUM_TERMS: usize = 6;
 
 /// For a sum whose terms share a square root: the sum as one fraction, if its numerator
-/// has a square root to the power two or more (`sqrt(u)^2 - x^2` over `sqrt(u)^3`).
+/// has a square root to the power two or more whose radicand then combines with the
+/// other terms (`sqrt(u)^2 - x^2` over `sqrt(u)^3`, with `u = x^2 + 1`).
 fn root_reducing_fraction(e: &Expr) -> Option<Expr> {
     if !shares_a_root(e) {
         return None;
@@ -940,16 +948,42 @@ fn root_reducing_fraction(e: &Expr) -> Option<Expr> {
     }
     let (lcd, num) = super::simplify::over_least_common_denominator(&terms);
     let num = to_terms(&to_expr(&num), true).ok()?;
-    let root_power = |t: &Term| {
-        t.factors
-            .iter()
-            .any(|f| f.exp >= 2 && matches!(f.base, Expr::Call(Func::Sqrt, _)))
-    };
-    if num.len() < 2 || !num.iter().any(root_power) {
+    if num.len() < 2 || !radicands_combine(&num)? {
         return None;
     }
     let whole = Term::base(to_expr(&num)).mul(&lcd.pow(-1).ok()?);
     Some(term_expr(&whole))
+}
+
+/// Whether writing each `sqrt(u)^k` (k ≥ 2) of `num` as `u^(k/2)*sqrt(u)^(k%2)` makes
+/// terms combine once multiplied out. Where none do, the reduction only trades
+/// `sqrt(u)^2` for `u` and may hide a defined name (`r^2` for `r = sqrt(…)`).
+fn radicands_combine(num: &[Term]) -> Option<bool> {
+    let mut reduced = Vec::new();
+    let mut any_root_power = false;
+    for t in num {
+        let mut rest = t.clone();
+        let mut radicand_powers = Vec::new();
+        for f in &mut rest.factors {
+            if let (Expr::Call(Func::Sqrt, u), 2..) = (&f.base, f.exp) {
+                radicand_powers.push(match f.exp / 2 {
+                    1 => (**u).clone(),
+                    half => Expr::pow((**u).clone(), Expr::int(half)),
+                });
+                f.exp %= 2;
+            }
+        }
+        if radicand_powers.is_empty() {
+            reduced.push(t.clone());
+            continue;
+        }
+        any_root_power = true;
+        rest.factors.retain(|f| f.exp != 0);
+        radicand_powers.push(term_expr(&rest));
+        reduced.extend(to_terms(&Expr::mul(radicand_powers), true).ok()?);
+    }
+    let multiplied_out = reduced.len();
+    Some(any_root_power && combine(reduced).len() < multiplied_out)
 }
 
 /// Whether `e` is a sum with the same square root (of a non-number) in two of its terms,
