@@ -107,6 +107,9 @@ static TESTS: &[RuleTest] = &[
         bind().t("U", g.any()).t("V", g.any())
     }),
     rw("exp-of-negation", FLOAT, |g| bind().t("U", g.any())),
+    rw("exp-of-multiple", FLOAT, |g| {
+        bind().t("N", g.int(-3, 3)).t("U", g.any())
+    }),
     rw("pythagorean-identity", FLOAT, |g| bind().t("U", g.any())),
     rw("tan-as-quotient", FLOAT, |g| bind().t("U", g.any())),
     rw("sin-double-angle", FLOAT, |g| bind().t("U", g.any())),

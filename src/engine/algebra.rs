@@ -351,6 +351,18 @@ pub fn to_expr(terms: &[Term]) -> Expr {
     Expr::add(ts.into_iter().map(term_expr).collect())
 }
 
+/// The positive rational that divides every coefficient to leave coprime integers:
+/// 2 for `2*x + 4`, 1/6 for `x/2 - y/3`.
+pub fn content(terms: &[Term]) -> Rat {
+    let num_gcd = terms
+        .iter()
+        .fold(BigInt::zero(), |g, t| g.gcd(&t.coeff.numer()));
+    let den_lcm = terms
+        .iter()
+        .fold(BigInt::one(), |l, t| l.lcm(&t.coeff.denom()));
+    Rat::new(num_gcd, den_lcm)
+}
+
 /// Take out the common monomial and content: `2*x*y + 4*x` → `2*x*(y + 2)`.
 pub fn factor(terms: &[Term]) -> Option<Expr> {
     if terms.len() < 2 {
@@ -379,13 +391,7 @@ pub fn factor(terms: &[Term]) -> Option<Expr> {
             common.push(Factor { exp, ..f.clone() });
         }
     }
-    let num_gcd = terms
-        .iter()
-        .fold(BigInt::zero(), |g, t| g.gcd(&t.coeff.numer()));
-    let den_lcm = terms
-        .iter()
-        .fold(BigInt::one(), |l, t| l.lcm(&t.coeff.denom()));
-    let mut content = Rat::new(num_gcd, den_lcm);
+    let mut content = content(terms);
     if terms.iter().all(|t| t.coeff.is_negative()) {
         content = -content;
     }

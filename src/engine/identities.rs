@@ -1,12 +1,12 @@
 //! Identities beyond ring arithmetic: inverse functions cancel, sin² + cos² = 1, and a
 //! last attempt to cancel through the exponential (σ, tanh written with `exp`).
 
-use super::algebra::{term_expr, to_terms};
+use super::algebra::{combine, content, term_expr, to_expr, to_terms, Term};
 use super::differentiate::step_with;
 use super::simplify::tidy;
 use super::{Driver, EngineError};
 use crate::expr::{Expr, Func, Rat};
-use crate::kernel::ring::ring_equal;
+use crate::kernel::ring::{canonical, ring_equal};
 use crate::kernel::{decide, rewrite, Step, Verdict};
 use crate::rules::{self, matching::match_pattern, Condition, RuleBody};
 
@@ -252,13 +252,169 @@ pub fn through_exp(d: &mut Driver) -> Result<(), EngineError> {
             None => break,
         }
     }
-    if tidy(&mut trial, &[]).is_err() {
+    if exps_over_common_base(&mut trial).is_err() || tidy(&mut trial, &[]).is_err() {
         return Ok(());
     }
     if trial.current().size() < d.current().size() {
         *d = trial;
     }
     Ok(())
+}
+
+/// Exponentials whose arguments are multiples of one term as powers of one exponential:
+/// `exp(2*x)` → `exp(x)^2` beside `exp(x)`, so that ring arithmetic sees a single atom
+/// (`tanh(x)` written with `exp(x)` cancels against `exp(-2*x)`).
+fn exps_over_common_base(t: &mut Driver) -> Result<(), EngineError> {
+    let powers = common_exp_powers(&arguments(t.current(), Func::Exp));
+    if powers.is_empty() {
+        return Ok(());
+    }
+    for _ in 0..64 {
+        let found = first_match(&t.current().clone(), &mut Vec::new(), &mut |e, path| {
+            let Expr::Call(Func::Exp, a) = e else {
+                return None;
+            };
+            let p = powers.iter().find(|p| p.arg == **a)?;
+            Some((path.to_vec(), p.base.clone(), p.multiple))
+        });
+        let Some((path, base, k)) = found else {
+            return Ok(());
+        };
+        let times = |k: i64| match k {
+            1 => base.clone(),
+            _ => Expr::Mul(vec![Expr::int(k), base.clone()].into()),
+        };
+        let arg: Vec<usize> = path.iter().copied().chain([0]).collect();
+        let mut at = path.clone();
+        if k < 0 {
+            // `exp(-k*v)` → `1/exp(k*v)` first, so the power stays positive.
+            let positive = times(-k);
+            t.ring(&arg, Expr::neg(positive.clone()))?;
+            t.apply(step_with("exp-of-negation", &path, &[("U", &positive)]))?;
+            at.push(1);
+        } else {
+            t.ring(&arg, times(k))?;
+        }
+        if k.abs() >= 2 {
+            t.apply(step_with(
+                "exp-of-multiple",
+                &at,
+                &[("N", &Expr::int(k.abs())), ("U", &base)],
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+/// An exponential's argument written as an integer multiple of a common base argument.
+struct ExpPower {
+    arg: Expr,
+    base: Expr,
+    multiple: i64,
+}
+
+/// Largest multiple written as a power of the common exponential.
+const MAX_EXP_MULTIPLE: i64 = 16;
+
+/// For arguments that are rational multiples of one term (`x`, `-2*x`, `x/2`), each one's
+/// multiple of their greatest common part (`x/2`): arguments alone in their group, or
+/// already the base, are left out.
+fn common_exp_powers(args: &[Expr]) -> Vec<ExpPower> {
+    // Each argument as its content times a primitive part (`-2*x` is 2 times `-x`), with
+    // the ring-canonical forms of the part and of its negation to compare parts by.
+    let split: Vec<Option<(Rat, Expr, Expr, Expr)>> = args
+        .iter()
+        .map(|a| {
+            let terms = to_terms(a, true).ok()?;
+            if terms.iter().all(|t| t.factors.is_empty()) {
+                return None;
+            }
+            let c = content(&terms);
+            let part: Vec<Term> = terms
+                .iter()
+                .map(|t| Term {
+                    coeff: &t.coeff / &c,
+                    factors: t.factors.clone(),
+                })
+                .collect();
+            let part = to_expr(&part);
+            let key = canonical(&part, 0).ok()?;
+            let negated_key = canonical(&Expr::neg(part.clone()), 0).ok()?;
+            Some((c, part, key, negated_key))
+        })
+        .collect();
+    let mut grouped = vec![false; args.len()];
+    let mut out = Vec::new();
+    for i in 0..args.len() {
+        let Some((ci, vi, key, _)) = &split[i] else {
+            continue;
+        };
+        if grouped[i] {
+            continue;
+        }
+        let mut members = vec![(i, ci.clone())];
+        for j in i + 1..args.len() {
+            let Some((cj, _, key_j, negated_key_j)) = &split[j] else {
+                continue;
+            };
+            if grouped[j] {
+                continue;
+            }
+            if key == key_j {
+                members.push((j, cj.clone()));
+            } else if key == negated_key_j {
+                members.push((j, -cj.clone()));
+            } else {
+                continue;
+            }
+            grouped[j] = true;
+        }
+        if members.len() < 2 {
+            continue;
+        }
+        let coefficients: Vec<Term> = members
+            .iter()
+            .map(|(_, c)| Term {
+                coeff: c.clone(),
+                factors: vec![],
+            })
+            .collect();
+        let g = content(&coefficients);
+        let multiples: Option<Vec<i64>> = members
+            .iter()
+            .map(|(_, c)| {
+                let k = c / &g;
+                let k: i64 = k.to_integer().try_into().ok()?;
+                (k.abs() <= MAX_EXP_MULTIPLE).then_some(k)
+            })
+            .collect();
+        let Some(multiples) = multiples else { continue };
+        // The base as the input wrote it where one argument is the base itself.
+        let base = match multiples.iter().position(|k| *k == 1) {
+            Some(m) => args[members[m].0].clone(),
+            None => {
+                let terms = to_terms(vi, true).unwrap_or_default();
+                let scaled: Vec<Term> = terms
+                    .iter()
+                    .map(|t| Term {
+                        coeff: &t.coeff * &g,
+                        factors: t.factors.clone(),
+                    })
+                    .collect();
+                to_expr(&scaled)
+            }
+        };
+        for ((m, _), k) in members.iter().zip(multiples) {
+            if k != 1 {
+                out.push(ExpPower {
+                    arg: args[*m].clone(),
+                    base: base.clone(),
+                    multiple: k,
+                });
+            }
+        }
+    }
+    out
 }
 
 /// Rewrite a copy of the proof with `rewrite`, tidy it, and keep it when it is smaller.
@@ -314,6 +470,7 @@ pub fn trials(d: &mut Driver) -> Result<bool, EngineError> {
     changed |= trigonometry(d)?;
     changed |= tanh_via_sigmoid(d)?;
     changed |= roots(d)?;
+    changed |= roots_over_common_denominator(d)?;
     changed |= exponentials(d)?;
     Ok(changed)
 }
@@ -721,21 +878,214 @@ fn roots(d: &mut Driver) -> Result<bool, EngineError> {
             }
         }
         tidy(t, &[])?;
-        for u in arguments(t.current(), Func::Sqrt) {
-            if u.as_num().is_some() {
-                continue;
-            }
-            for _ in 0..16 {
-                let Some(path) = bare(t.current(), &u, &mut Vec::new()) else {
-                    break;
-                };
-                let mut s = step_with("sqrt-squared", &path, &[("U", &u)]);
-                s.reversed = true;
-                t.apply(s)?;
-            }
+        squares_beside_roots(t)
+    })
+}
+
+/// `u` → `sqrt(u)^2` wherever `u` stands beside `sqrt(u)`, outside function calls.
+fn squares_beside_roots(t: &mut Driver) -> Result<(), EngineError> {
+    for u in arguments(t.current(), Func::Sqrt) {
+        if u.as_num().is_some() {
+            continue;
         }
+        for _ in 0..16 {
+            let Some(path) = bare(t.current(), &u, &mut Vec::new()) else {
+                break;
+            };
+            let mut s = step_with("sqrt-squared", &path, &[("U", &u)]);
+            s.reversed = true;
+            t.apply(s)?;
+        }
+    }
+    Ok(())
+}
+
+/// A sum whose terms share a square root, over a common denominator with `sqrt(u)^2` → `u`
+/// in the numerator: `1/sqrt(u) - x^2/sqrt(u)^3` → `(u - x^2)/sqrt(u)^3`, which cancels to
+/// `1/sqrt(u)^3` for `u = x^2 + 1`; then `u` beside `sqrt(u)` as `sqrt(u)^2` if shorter.
+fn roots_over_common_denominator(d: &mut Driver) -> Result<bool, EngineError> {
+    let find = |e: &Expr| {
+        first_match(e, &mut Vec::new(), &mut |e, path| {
+            root_reducing_fraction(e).map(|f| (path.to_vec(), f))
+        })
+    };
+    if !d
+        .current()
+        .any(&mut |e| matches!(e, Expr::Call(Func::Sqrt, _)))
+        || find(d.current()).is_none()
+    {
+        return Ok(false);
+    }
+    trial(d, |t| {
+        // Each round reduces the numerator it writes, so a handful of rounds suffices.
+        for _ in 0..8 {
+            let Some((path, fraction)) = find(t.current()) else {
+                break;
+            };
+            t.ring(&path, fraction)?;
+            reduce_root_powers(t, &path)?;
+        }
+        tidy(t, &[])?;
+        trial(t, squares_beside_roots)?;
         Ok(())
     })
+}
+
+/// Most terms of a sum put over a common denominator to reduce square roots.
+const MAX_ROOT_SUM_TERMS: usize = 6;
+
+/// For a sum whose terms share a square root: the sum as one fraction, if its numerator
+/// has a square root to the power two or more whose radicand then combines with the
+/// other terms (`sqrt(u)^2 - x^2` over `sqrt(u)^3`, with `u = x^2 + 1`).
+fn root_reducing_fraction(e: &Expr) -> Option<Expr> {
+    if !shares_a_root(e) {
+        return None;
+    }
+    let terms = to_terms(e, false).ok()?;
+    if !(2..=MAX_ROOT_SUM_TERMS).contains(&terms.len()) {
+        return None;
+    }
+    let (lcd, num) = super::simplify::over_least_common_denominator(&terms);
+    let num = to_terms(&to_expr(&num), true).ok()?;
+    if num.len() < 2 || !radicands_combine(&num)? {
+        return None;
+    }
+    let whole = Term::base(to_expr(&num)).mul(&lcd.pow(-1).ok()?);
+    Some(term_expr(&whole))
+}
+
+/// Whether writing each `sqrt(u)^k` (k ≥ 2) of `num` as `u^(k/2)*sqrt(u)^(k%2)` makes
+/// terms combine once multiplied out. Where none do, the reduction only trades
+/// `sqrt(u)^2` for `u` and may hide a defined name (`r^2` for `r = sqrt(…)`).
+fn radicands_combine(num: &[Term]) -> Option<bool> {
+    let mut reduced = Vec::new();
+    let mut any_root_power = false;
+    for t in num {
+        let mut rest = t.clone();
+        let mut radicand_powers = Vec::new();
+        for f in &mut rest.factors {
+            if let (Expr::Call(Func::Sqrt, u), 2..) = (&f.base, f.exp) {
+                radicand_powers.push(match f.exp / 2 {
+                    1 => (**u).clone(),
+                    half => Expr::pow((**u).clone(), Expr::int(half)),
+                });
+                f.exp %= 2;
+            }
+        }
+        if radicand_powers.is_empty() {
+            reduced.push(t.clone());
+            continue;
+        }
+        any_root_power = true;
+        rest.factors.retain(|f| f.exp != 0);
+        radicand_powers.push(term_expr(&rest));
+        reduced.extend(to_terms(&Expr::mul(radicand_powers), true).ok()?);
+    }
+    let multiplied_out = reduced.len();
+    Some(any_root_power && combine(reduced).len() < multiplied_out)
+}
+
+/// Whether `e` is a sum with the same square root (of a non-number) in two of its terms,
+/// outside function calls.
+fn shares_a_root(e: &Expr) -> bool {
+    let Expr::Add(ts) = e else { return false };
+    let mut seen: Vec<&Expr> = Vec::new();
+    for t in ts.iter() {
+        let mut mine = Vec::new();
+        ring_level_roots(t, &mut mine);
+        if mine.iter().any(|u| seen.contains(u)) {
+            return true;
+        }
+        seen.extend(mine);
+    }
+    false
+}
+
+/// The arguments of the square roots in the ring region at `e`.
+fn ring_level_roots<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
+    match e {
+        Expr::Call(Func::Sqrt, u) if u.as_num().is_none() => {
+            if !out.contains(&&**u) {
+                out.push(u);
+            }
+        }
+        Expr::Add(_) | Expr::Mul(_) | Expr::Div(_, _) | Expr::Neg(_) | Expr::Pow(_, _) => {
+            for c in e.children() {
+                ring_level_roots(c, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Every `sqrt(u)^k` with `k ≥ 2` in a numerator below `at` as `u` times what is left, by
+/// `sqrt-squared`: `sqrt(u)^3` → `sqrt(u)^2*sqrt(u)` → `u*sqrt(u)`.
+fn reduce_root_powers(t: &mut Driver, at: &[usize]) -> Result<(), EngineError> {
+    for _ in 0..64 {
+        let Some(sub) = t.at(at) else {
+            return Ok(());
+        };
+        let Some((path, u, k)) = numerator_root_power(sub, &mut at.to_vec(), false) else {
+            return Ok(());
+        };
+        let root = Expr::call(Func::Sqrt, u.clone());
+        let mut square = path.clone();
+        if k > 2 {
+            let rest = match k {
+                3 => root.clone(),
+                _ => Expr::pow(root.clone(), Expr::int(k - 2)),
+            };
+            let split = Expr::Mul(vec![Expr::pow(root, Expr::int(2)), rest].into());
+            t.ring(&path, split)?;
+            square.push(0);
+        }
+        t.apply(step_with("sqrt-squared", &square, &[("U", &u)]))?;
+    }
+    Ok(())
+}
+
+/// Highest power of a square root reduced at once.
+const MAX_ROOT_POWER: i64 = 64;
+
+/// The first `sqrt(u)^k` with `k ≥ 2` of the ring region at `e` that is not under a
+/// division bar: its path, `u` and `k`.
+fn numerator_root_power(
+    e: &Expr,
+    path: &mut Vec<usize>,
+    in_denominator: bool,
+) -> Option<(Vec<usize>, Expr, i64)> {
+    let power = |k: &Expr| -> Option<i64> {
+        let k = k.as_num().filter(|k| k.is_integer())?;
+        k.to_integer().try_into().ok()
+    };
+    let children: Vec<(usize, bool)> = match e {
+        Expr::Pow(b, k) => {
+            let k = power(k)?;
+            if let Expr::Call(Func::Sqrt, u) = &**b {
+                return ((2..=MAX_ROOT_POWER).contains(&k) && !in_denominator)
+                    .then(|| (path.clone(), (**u).clone(), k));
+            }
+            if k < 1 {
+                return None;
+            }
+            vec![(0, in_denominator)]
+        }
+        Expr::Add(ts) => (0..ts.len()).map(|i| (i, in_denominator)).collect(),
+        Expr::Mul(fs) => (0..fs.len()).map(|i| (i, in_denominator)).collect(),
+        Expr::Neg(_) => vec![(0, in_denominator)],
+        Expr::Div(_, _) => vec![(0, in_denominator), (1, !in_denominator)],
+        _ => return None,
+    };
+    let kids = e.children();
+    for (i, below) in children {
+        path.push(i);
+        let found = numerator_root_power(kids.get(i)?, path, below);
+        path.pop();
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
 }
 
 /// For `sqrt(a)` with a square in `a`: the square's root and what is left under the root.

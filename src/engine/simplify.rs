@@ -226,25 +226,10 @@ fn over_common_denominator(terms: &[Term]) -> Vec<Expr> {
     {
         return vec![];
     }
-    // The least common denominator: each base at its deepest power.
-    let mut den: Vec<Factor> = Vec::new();
-    for f in terms.iter().flat_map(|t| &t.factors).filter(|f| f.exp < 0) {
-        match den.iter_mut().find(|g| g.key == f.key) {
-            Some(g) => g.exp = g.exp.max(-f.exp),
-            None => den.push(Factor {
-                exp: -f.exp,
-                ..f.clone()
-            }),
-        }
-    }
-    let lcd = Term {
-        coeff: One::one(),
-        factors: den.clone(),
-    };
+    let (lcd, num) = over_least_common_denominator(terms);
     let Ok(inverse) = lcd.pow(-1) else {
         return vec![];
     };
-    let num = combine(terms.iter().map(|t| t.mul(&lcd)).collect());
     let mut numerators = vec![num.clone()];
     if let Ok(expanded) = to_terms(&to_expr(&num), true) {
         numerators.push(expanded);
@@ -278,6 +263,27 @@ fn over_common_denominator(terms: &[Term]) -> Vec<Expr> {
         }
     }
     out
+}
+
+/// The least common denominator of `terms` (each base at its deepest power) and the
+/// numerator over it: `1/s - x^2/s^3` → `(s^3, s^2 - x^2)`.
+pub(super) fn over_least_common_denominator(terms: &[Term]) -> (Term, Vec<Term>) {
+    let mut den: Vec<Factor> = Vec::new();
+    for f in terms.iter().flat_map(|t| &t.factors).filter(|f| f.exp < 0) {
+        match den.iter_mut().find(|g| g.key == f.key) {
+            Some(g) => g.exp = g.exp.max(-f.exp),
+            None => den.push(Factor {
+                exp: -f.exp,
+                ..f.clone()
+            }),
+        }
+    }
+    let lcd = Term {
+        coeff: One::one(),
+        factors: den,
+    };
+    let num = combine(terms.iter().map(|t| t.mul(&lcd)).collect());
+    (lcd, num)
 }
 
 /// The smallest candidate form of a region.

@@ -260,6 +260,12 @@ pub static RULES: &[RuleSpec] = &[
         latex: r"e^{-u} = \frac{1}{e^{u}}",
     },
     RuleSpec {
+        name: "exp-of-multiple",
+        shape: rw("exp(N*U)", "exp(U)^N", &["integer(N)"]),
+        caption: "the exponential of a multiple",
+        latex: r"e^{nu} = \left(e^{u}\right)^{n}",
+    },
+    RuleSpec {
         name: "pythagorean-identity",
         shape: rw("sin(U)^2 + cos(U)^2", "1", &[]),
         caption: "sin² + cos² = 1",
