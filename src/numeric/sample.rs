@@ -7,7 +7,7 @@
 use super::eval::{
     bound_value, eval_exact, eval_f64, find_definition, is_rational, EvalError, MAX_EVAL_DEPTH,
 };
-use super::point::{Point, Variable};
+use super::point::{Point, Value, Variable};
 use super::rng::SplitMix64;
 use crate::expr::{Assumption, Bound, Context, Expr, Index, Rat};
 use num_bigint::BigInt;
@@ -361,7 +361,7 @@ impl<'a> Sampler<'a> {
             return Ok(None);
         }
         for s in &self.scalars {
-            point.set_exact(&Variable::scalar(s), draw_value(&mut rng, positive));
+            point.set_component_value(s, &[], Value::from_exact(draw_value(&mut rng, positive)));
         }
         for (name, positions) in &self.arrays {
             let mut extents = Vec::with_capacity(positions.len());
@@ -375,10 +375,8 @@ impl<'a> Sampler<'a> {
                 extents.push((lo, hi));
             }
             for ix in tuples(&extents)? {
-                point.set_exact(
-                    &Variable::component(name, &ix),
-                    draw_value(&mut rng, positive),
-                );
+                let value = Value::from_exact(draw_value(&mut rng, positive));
+                point.set_component_value(name, &ix, value);
             }
         }
         for c in &self.constructions {
@@ -457,7 +455,7 @@ impl<'a> Sampler<'a> {
                                     &t * int(w) / int(s)
                                 }
                             });
-                            point.set_exact(&Variable::component(var, &[k]), v);
+                            point.set_component_value(var, &[k], Value::from_exact(v));
                         }
                     }
                     Some(None) => {
