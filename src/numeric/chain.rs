@@ -211,11 +211,11 @@ fn chain_here(
             };
             let drawn = sampler.candidate(n, p, attempt).map_err(at_first)?;
             attempt += 1;
-            let point = match drawn {
+            let point = match &*drawn {
                 Candidate::Valid(point) => point,
                 other => {
                     let why = match other {
-                        Candidate::Violates(why) => why,
+                        Candidate::Violates(why) => why.clone(),
                         _ => "an index range is empty".into(),
                     };
                     for &s in &offered {
@@ -228,9 +228,9 @@ fn chain_here(
             values.fill_with(Values::default);
             let mut at = AtOnePoint {
                 terms,
-                point: &point,
-                exact: exact.at(&point),
-                float: float.at(&point),
+                point,
+                exact: exact.at(point),
+                float: float.at(point),
                 values: &mut values,
             };
             for &s in &offered {

@@ -13,8 +13,10 @@ use crate::expr::{Assumption, Bound, Context, Expr, Index, Rat};
 use num_bigint::BigInt;
 use num_integer::Integer;
 use num_traits::{ToPrimitive, Zero};
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::rc::Rc;
 
 /// Most components bound for one indexed symbol, and index combinations checked per hypothesis.
 const MAX_COMPONENTS: u128 = 100_000;
@@ -227,8 +229,8 @@ pub(crate) struct Sampler<'a> {
     constructions: Vec<Construction>,
     hypotheses: Vec<Assumption>,
     /// Candidates drawn so far: checks that visit the same points (one per reference
-    /// kernel) draw and test each point once.
-    drawn: RefCell<HashMap<DrawKey, Candidate>>,
+    /// kernel) draw and test each point once, and share it rather than copy it.
+    drawn: RefCell<HashMap<DrawKey, Rc<Candidate>>>,
 }
 
 impl<'a> Sampler<'a> {
@@ -321,19 +323,19 @@ impl<'a> Sampler<'a> {
         n: Option<i64>,
         p: usize,
         attempt: usize,
-    ) -> Result<Candidate, EvalError> {
+    ) -> Result<Rc<Candidate>, EvalError> {
         let key = (n, p, attempt);
         if let Some(c) = self.drawn.borrow().get(&key) {
-            return Ok(c.clone());
+            return Ok(Rc::clone(c));
         }
-        let c = match self.draw(n, p, attempt)? {
+        let c = Rc::new(match self.draw(n, p, attempt)? {
             None => Candidate::Empty,
             Some(point) => match self.violated_hypothesis(&point)? {
                 Some(why) => Candidate::Violates(why),
                 None => Candidate::Valid(point),
             },
-        };
-        self.drawn.borrow_mut().insert(key, c.clone());
+        });
+        self.drawn.borrow_mut().insert(key, Rc::clone(&c));
         Ok(c)
     }
 
@@ -513,10 +515,11 @@ impl<'a> Sampler<'a> {
                 let (lo, hi) = index_range(self.ctx, i);
                 extents.push((bound_value(&lo, point)?, bound_value(&hi, point)?));
             }
-            let mut q = point.clone();
+            // Copied only when the hypothesis has free indices to bind.
+            let mut q = Cow::Borrowed(point);
             for values in tuples(&extents)? {
                 for (i, v) in free.iter().zip(&values) {
-                    q.set_index(i, *v);
+                    q.to_mut().set_index(i, *v);
                 }
                 match self.holds(h, &q) {
                     Ok(true) => {}
