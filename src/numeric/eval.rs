@@ -303,13 +303,108 @@ impl std::hash::Hash for IndexValues {
     }
 }
 
+/// Slots of a [`SlotCache`].
+const SLOTS: usize = 256;
+
+/// A direct-mapped cache: each key has one slot, chosen by the caller from a hash of the
+/// key, and a newer key evicts an older one. The lookups it serves (a name's meaning, a
+/// variable's value) are tiny and very frequent: a hash map's generic hashing and probing
+/// costs more than recomputing them from the point.
+struct SlotCache<K, V> {
+    /// Empty until the first entry, then [`SLOTS`] long: many evaluators never use theirs.
+    slots: Vec<Option<(K, V)>>,
+}
+
+impl<K: PartialEq, V> SlotCache<K, V> {
+    fn new() -> Self {
+        SlotCache { slots: Vec::new() }
+    }
+
+    fn get(&self, hash: u64, key: &K) -> Option<&V> {
+        match self.slots.get(slot(hash)) {
+            Some(Some((k, v))) if k == key => Some(v),
+            _ => None,
+        }
+    }
+
+    fn put(&mut self, hash: u64, key: K, value: V) {
+        if self.slots.is_empty() {
+            self.slots.resize_with(SLOTS, || None);
+        }
+        self.slots[slot(hash)] = Some((key, value));
+    }
+
+    fn clear(&mut self) {
+        self.slots.fill_with(|| None);
+    }
+}
+
+/// The slot of a hash: its top bits, where the multiplicative mixing leaves the most entropy.
+fn slot(hash: u64) -> usize {
+    (hash >> (64 - SLOTS.trailing_zeros())) as usize
+}
+
+/// One round of FxHash's mixing.
+fn mix(hash: u64, word: u64) -> u64 {
+    (hash.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95)
+}
+
+/// What a name in a term stands for.
+#[derive(Clone, Copy, PartialEq)]
+enum Name {
+    /// A defined name, by position in the context.
+    Defined(usize),
+    /// Anything else (a variable or a size), numbered so that equal names get one number.
+    Other(usize),
+}
+
 /// What evaluation learns about terms that does not depend on the point, kept for all
 /// the points at which the same terms are evaluated.
-#[derive(Default)]
 pub(crate) struct TermFacts<'a> {
     /// The free indices of each memoised term met, by address.
     free: FastMap<usize, Vec<&'a str>>,
+    /// What names stand for, by the address of their text in the terms.
+    names: SlotCache<usize, Name>,
+    /// The names numbered by [`Name::Other`], in order of numbering.
+    others: Vec<&'a str>,
 }
+
+impl Default for TermFacts<'_> {
+    fn default() -> Self {
+        TermFacts {
+            free: FastMap::default(),
+            names: SlotCache::new(),
+            others: Vec::new(),
+        }
+    }
+}
+
+impl<'a> TermFacts<'a> {
+    /// What `name` (the text of a name in a term) stands for under `ctx`.
+    fn name(&mut self, ctx: &Context, name: &'a str) -> Name {
+        // Two live names at one address are the same text.
+        let address = name.as_ptr() as usize;
+        let hash = mix(0, address as u64);
+        if let Some(known) = self.names.get(hash, &address) {
+            return *known;
+        }
+        let meaning = match find_definition(ctx, name) {
+            Some((k, _)) => Name::Defined(k),
+            None => match self.others.iter().position(|n| same_name(n, name)) {
+                Some(number) => Name::Other(number),
+                None => {
+                    self.others.push(name);
+                    Name::Other(self.others.len() - 1)
+                }
+            },
+        };
+        self.names.put(hash, address, meaning);
+        meaning
+    }
+}
+
+/// A variable's number (see [`Name::Other`]) and up to [`INLINE_INDICES`] index values.
+type VariableKey = (usize, usize, [i64; INLINE_INDICES]);
 
 /// A variable that dual numbers differentiate by, and the dual evaluator's memory.
 struct Seeded<'a> {
@@ -322,6 +417,9 @@ struct Seeded<'a> {
 pub(crate) struct PointMemory<'a, T: Number> {
     /// Values of defined names (by position in the context) at concrete indices.
     definitions: FastMap<(usize, IndexValues), T>,
+    /// Values of the point's variables met recently: most are met many times, and this
+    /// is much faster to search than the point.
+    variables: SlotCache<VariableKey, T>,
     /// Values of sums and derivatives `D(f, x)`, by address and the values of their free
     /// indices: `sum_k(exp(z_k))` inside `a_i` is summed once, not once per i, and a
     /// subterm shared by several steps' terms is evaluated once for all of them.
@@ -337,6 +435,7 @@ impl<T: Number> Default for PointMemory<'_, T> {
     fn default() -> Self {
         PointMemory {
             definitions: FastMap::default(),
+            variables: SlotCache::new(),
             memo: FastMap::default(),
             duals: FastMap::default(),
             bound: Vec::new(),
@@ -347,6 +446,7 @@ impl<T: Number> Default for PointMemory<'_, T> {
 impl<T: Number> PointMemory<'_, T> {
     fn clear(&mut self) {
         self.definitions.clear();
+        self.variables.clear();
         self.memo.clear();
         // The same variables tend to come back at the next point: keep their memories.
         for seeded in self.duals.values_mut() {
@@ -478,21 +578,25 @@ impl<'e, 'a, T: Number> Evaluator<'e, 'a, T> {
         Ok(IndexValues::Wide(values))
     }
 
-    fn symbol(&mut self, s: &str) -> Result<T, EvalError> {
-        if find_definition(self.ctx, s).is_some() {
-            return self.named(s, &IndexValues::Inline(0, [0; INLINE_INDICES]));
-        }
+    fn symbol(&mut self, s: &'a str) -> Result<T, EvalError> {
+        let no_indices = IndexValues::Inline(0, [0; INLINE_INDICES]);
+        let number = match self.facts.name(self.ctx, s) {
+            Name::Defined(_) => return self.named(s, &no_indices),
+            Name::Other(number) => number,
+        };
         if let Some(size) = self.point.range(s) {
             return Ok(T::from_int(size));
         }
-        self.lookup(s, &[])
+        self.lookup(s, number, &no_indices)
     }
 
     /// A symbol or indexed symbol at concrete indices: a definition or a point value.
-    fn named(&mut self, name: &str, ix: &IndexValues) -> Result<T, EvalError> {
-        let Some((k, def)) = find_definition(self.ctx, name) else {
-            return self.lookup(name, ix.as_slice());
+    fn named(&mut self, name: &'a str, ix: &IndexValues) -> Result<T, EvalError> {
+        let k = match self.facts.name(self.ctx, name) {
+            Name::Defined(k) => k,
+            Name::Other(number) => return self.lookup(name, number, ix),
         };
+        let def = &self.ctx.definitions[k];
         let params: &'a [Index] = match &def.name {
             Expr::Idx(_, params) => params,
             _ => &[],
@@ -529,13 +633,32 @@ impl<'e, 'a, T: Number> Evaluator<'e, 'a, T> {
         Ok(v)
     }
 
-    fn lookup(&self, name: &str, ix: &[i64]) -> Result<T, EvalError> {
+    /// The value of the variable `name` (numbered `number`) at the point.
+    fn lookup(&mut self, name: &str, number: usize, ix: &IndexValues) -> Result<T, EvalError> {
+        let key = match ix {
+            IndexValues::Inline(len, values) => {
+                let hash = values
+                    .iter()
+                    .fold(mix(0, number as u64), |h, v| mix(h, *v as u64));
+                let key = (number, *len, *values);
+                if let Some(v) = self.memory.variables.get(hash, &key) {
+                    return Ok(v.clone());
+                }
+                Some((hash, key))
+            }
+            IndexValues::Wide(_) => None,
+        };
+        let ix = ix.as_slice();
         let value = self
             .point
             .value(name, ix)
             .ok_or_else(|| EvalError::Unbound(Variable::component(name, ix).to_string()))?;
         let seeded = self.seed.is_some_and(|s| s.name == name && s.indices == ix);
-        Ok(T::from_value(value, seeded))
+        let v = T::from_value(value, seeded);
+        if let Some((hash, key)) = key {
+            self.memory.variables.put(hash, key, v.clone());
+        }
+        Ok(v)
     }
 
     /// A sum or a derivative, computed once per point for each value of its free indices.
