@@ -9,7 +9,7 @@ use super::check::{
     invalid_or_fail, rel_error, sizes, CheckError, CheckOptions, CheckSummary, Outcome,
     ATTEMPTS_PER_POINT, REL_TOLERANCE,
 };
-use super::eval::{is_rational, AtPoint, EvalError};
+use super::eval::{is_rational, AtPoint, EvalError, Evaluations};
 use super::number::rat_to_f64;
 use super::point::Point;
 use super::sample::{Candidate, Sampler};
@@ -62,15 +62,15 @@ struct Values {
 }
 
 /// Evaluations at one point, shared by the steps.
-struct AtOnePoint<'a> {
+struct AtOnePoint<'w, 'a> {
     terms: &'a [&'a Expr],
-    point: &'a Point,
-    exact: AtPoint<'a, Rat>,
-    float: AtPoint<'a, f64>,
-    values: Vec<Values>,
+    point: &'w Point,
+    exact: AtPoint<'w, 'a, Rat>,
+    float: AtPoint<'w, 'a, f64>,
+    values: &'w mut [Values],
 }
 
-impl AtOnePoint<'_> {
+impl AtOnePoint<'_, '_> {
     fn exact(&mut self, t: usize) -> Result<Rat, EvalError> {
         let (Some(slot), Some(term)) = (self.values.get_mut(t), self.terms.get(t)) else {
             return Err(EvalError::Unsupported("no such term".into()));
@@ -172,6 +172,9 @@ fn chain_here(
         .collect();
     let sizes = sizes(&sampler, opts);
     let wanted = opts.points.max(1);
+    let mut exact = Evaluations::new(ctx);
+    let mut float = Evaluations::new(ctx);
+    let mut values: Vec<Values> = (0..terms.len()).map(|_| Values::default()).collect();
     for &n in &sizes {
         for t in tallies.iter_mut() {
             t.accepted = 0;
@@ -208,11 +211,11 @@ fn chain_here(
             };
             let drawn = sampler.candidate(n, p, attempt).map_err(at_first)?;
             attempt += 1;
-            let point = match drawn {
+            let point = match &*drawn {
                 Candidate::Valid(point) => point,
                 other => {
                     let why = match other {
-                        Candidate::Violates(why) => why,
+                        Candidate::Violates(why) => why.clone(),
                         _ => "an index range is empty".into(),
                     };
                     for &s in &offered {
@@ -222,12 +225,13 @@ fn chain_here(
                     continue;
                 }
             };
+            values.fill_with(Values::default);
             let mut at = AtOnePoint {
                 terms,
-                point: &point,
-                exact: AtPoint::new(ctx, &point),
-                float: AtPoint::new(ctx, &point),
-                values: (0..terms.len()).map(|_| Values::default()).collect(),
+                point,
+                exact: exact.at(point),
+                float: float.at(point),
+                values: &mut values,
             };
             for &s in &offered {
                 let tally = &mut tallies[s];

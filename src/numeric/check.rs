@@ -180,15 +180,16 @@ pub(crate) fn for_each_point(
             }
             let drawn = sampler.candidate(n, accepted, attempt)?;
             attempt += 1;
-            let mut point = match drawn {
-                Candidate::Valid(point) => point,
+            // A copy: `visit` may shift a variable (finite differences).
+            let mut point = match &*drawn {
+                Candidate::Valid(point) => point.clone(),
                 Candidate::Empty => {
                     reason = "an index range is empty".into();
                     coverage.rejected += 1;
                     continue;
                 }
                 Candidate::Violates(why) => {
-                    reason = why;
+                    reason = why.clone();
                     coverage.rejected += 1;
                     continue;
                 }

@@ -54,16 +54,12 @@ impl EvalError {
 
 /// The value of `e` at `point`, in f64.
 pub fn eval_f64(ctx: &Context, e: &Expr, point: &Point) -> Result<f64, EvalError> {
-    guarded(ctx, &[e], || {
-        Evaluator::<f64>::new(ctx, point, None).eval(e)
-    })
+    guarded(ctx, &[e], || Evaluations::<f64>::new(ctx).at(point).eval(e))
 }
 
 /// The exact value of `e` at `point`; `NotRational` when a function or `D` appears.
 pub fn eval_exact(ctx: &Context, e: &Expr, point: &Point) -> Result<Rat, EvalError> {
-    guarded(ctx, &[e], || {
-        Evaluator::<Rat>::new(ctx, point, None).eval(e)
-    })
+    guarded(ctx, &[e], || Evaluations::<Rat>::new(ctx).at(point).eval(e))
 }
 
 /// The value of `e` and its derivative with respect to `var` at `point`.
@@ -74,23 +70,52 @@ pub fn eval_dual(
     var: &Variable,
 ) -> Result<Dual, EvalError> {
     guarded(ctx, &[e], || {
-        Evaluator::<Dual>::new(ctx, point, Some(var)).eval(e)
+        let mut facts = TermFacts::default();
+        let mut memory = PointMemory::default();
+        Evaluator::<Dual>::new(ctx, point, Some(var), &mut facts, &mut memory).eval(e)
     })
+}
+
+/// Evaluations of terms at one point after another. What does not depend on the point
+/// (the free indices of memoised terms) is worked out once for all points, and the
+/// memory for values at a point is reused rather than allocated anew.
+pub(crate) struct Evaluations<'a, T: Number> {
+    ctx: &'a Context,
+    facts: TermFacts<'a>,
+    memory: PointMemory<'a, T>,
+}
+
+impl<'a, T: Number> Evaluations<'a, T> {
+    pub fn new(ctx: &'a Context) -> Self {
+        Evaluations {
+            ctx,
+            facts: TermFacts::default(),
+            memory: PointMemory::default(),
+        }
+    }
+
+    /// Evaluations at `point`; the values remembered at the previous point are forgotten.
+    pub fn at<'w>(&'w mut self, point: &'w Point) -> AtPoint<'w, 'a, T> {
+        self.memory.clear();
+        AtPoint {
+            ctx: self.ctx,
+            point,
+            facts: &mut self.facts,
+            memory: &mut self.memory,
+        }
+    }
 }
 
 /// Several terms evaluated at one point, sharing the values of defined names: a chain of
 /// step terms mentions `a_i` in most of its terms, computed here once per index.
-pub(crate) struct AtPoint<'a, T: Number> {
-    ev: Evaluator<'a, T>,
+pub(crate) struct AtPoint<'w, 'a, T: Number> {
+    ctx: &'a Context,
+    point: &'w Point,
+    facts: &'w mut TermFacts<'a>,
+    memory: &'w mut PointMemory<'a, T>,
 }
 
-impl<'a, T: Number> AtPoint<'a, T> {
-    pub fn new(ctx: &'a Context, point: &'a Point) -> Self {
-        AtPoint {
-            ev: Evaluator::new(ctx, point, None),
-        }
-    }
-
+impl<'a, T: Number> AtPoint<'_, 'a, T> {
     /// The value of `e`; each term gets the work and depth bounds of a fresh evaluation.
     pub fn eval(&mut self, e: &'a Expr) -> Result<T, EvalError> {
         self.eval_with(e, &[])
@@ -99,17 +124,19 @@ impl<'a, T: Number> AtPoint<'a, T> {
     /// The value of `e` with the free indices `indices` bound to values (they take
     /// precedence over the point's own values of those indices).
     pub fn eval_with(&mut self, e: &'a Expr, indices: &[(&'a str, i64)]) -> Result<T, EvalError> {
-        self.ev.bound.clear();
-        self.ev.bound.extend_from_slice(indices);
-        self.ev.work = 0;
-        self.ev.depth = 0;
-        self.ev.eval(e)
+        self.memory.bound.clear();
+        self.memory.bound.extend_from_slice(indices);
+        Evaluator::new(self.ctx, self.point, None, self.facts, self.memory).eval(e)
     }
 }
 
 /// The concrete variable a (possibly indexed) variable term names at `point`.
 pub fn resolve_variable(ctx: &Context, x: &Expr, point: &Point) -> Result<Variable, EvalError> {
-    Evaluator::<f64>::new(ctx, point, None).variable(x)
+    let mut facts = TermFacts::default();
+    let mut memory = PointMemory::<f64>::default();
+    let ev = Evaluator::new(ctx, point, None, &mut facts, &mut memory);
+    let (name, ix) = ev.variable(x)?;
+    Ok(Variable::component(name, ix.as_slice()))
 }
 
 /// Whether `e` (with the definitions it uses) is built from rational operations only,
@@ -144,7 +171,13 @@ pub(crate) fn find_definition<'c>(ctx: &'c Context, name: &str) -> Option<(usize
     ctx.definitions
         .iter()
         .enumerate()
-        .find(|(_, d)| matches!(&d.name, Expr::Sym(s) | Expr::Idx(s, _) if s == name))
+        .find(|(_, d)| matches!(&d.name, Expr::Sym(s) | Expr::Idx(s, _) if same_name(s, name)))
+}
+
+/// Whether two names are equal. Names are short: comparing their bytes in a loop is much
+/// cheaper than the call to `memcmp` that `==` makes, and evaluation compares names often.
+fn same_name(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
 }
 
 /// The value of a range bound at a point.
@@ -225,7 +258,7 @@ fn index_value(bound: &[(&str, i64)], point: &Point, n: &str) -> Option<i64> {
     bound
         .iter()
         .rev()
-        .find(|(b, _)| *b == n)
+        .find(|(b, _)| same_name(b, n))
         .map(|(_, v)| *v)
         .or_else(|| point.index(n))
 }
@@ -236,37 +269,221 @@ const INLINE_INDICES: usize = 4;
 /// A memoised term's address and the values of its free indices (unused slots are 0).
 type MemoKey = (usize, [i64; INLINE_INDICES]);
 
-struct Evaluator<'a, T: Number> {
-    ctx: &'a Context,
-    point: &'a Point,
-    seed: Option<Variable>,
-    /// Indices bound by enclosing sums or by the definition being evaluated, innermost last.
-    bound: Vec<(&'a str, i64)>,
-    /// Values of defined names (by position in the context) at concrete indices, for this point.
-    cache: FastMap<usize, FastMap<Vec<i64>, T>>,
-    /// Values of sums and derivatives `D(f, x)`, by address and the values of their free
-    /// indices, for this point: `sum_k(exp(z_k))` inside `a_i` is summed once, not once per
-    /// i, and a subterm shared by several steps' terms is evaluated once for all of them.
-    memo: FastMap<MemoKey, T>,
+/// Concrete values of an indexed symbol's indices, inline (without allocating) when
+/// there are at most [`INLINE_INDICES`] of them.
+#[derive(Clone, Debug, Eq)]
+enum IndexValues {
+    /// How many, and the values (unused slots are 0).
+    Inline(usize, [i64; INLINE_INDICES]),
+    Wide(Vec<i64>),
+}
+
+impl IndexValues {
+    fn as_slice(&self) -> &[i64] {
+        match self {
+            IndexValues::Inline(len, values) => &values[..*len],
+            IndexValues::Wide(values) => values,
+        }
+    }
+}
+
+impl PartialEq for IndexValues {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl std::hash::Hash for IndexValues {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let values = self.as_slice();
+        state.write_usize(values.len());
+        for v in values {
+            state.write_i64(*v);
+        }
+    }
+}
+
+/// Slots of a [`SlotCache`].
+const SLOTS: usize = 256;
+
+/// A direct-mapped cache: each key has one slot, chosen by the caller from a hash of the
+/// key, and a newer key evicts an older one. The lookups it serves (a name's meaning, a
+/// variable's value) are tiny and very frequent: a hash map's generic hashing and probing
+/// costs more than recomputing them from the point.
+struct SlotCache<K, V> {
+    /// Empty until the first entry, then [`SLOTS`] long: many evaluators never use theirs.
+    slots: Vec<Option<(K, V)>>,
+}
+
+impl<K: PartialEq, V> SlotCache<K, V> {
+    fn new() -> Self {
+        SlotCache { slots: Vec::new() }
+    }
+
+    fn get(&self, hash: u64, key: &K) -> Option<&V> {
+        match self.slots.get(slot(hash)) {
+            Some(Some((k, v))) if k == key => Some(v),
+            _ => None,
+        }
+    }
+
+    fn put(&mut self, hash: u64, key: K, value: V) {
+        if self.slots.is_empty() {
+            self.slots.resize_with(SLOTS, || None);
+        }
+        self.slots[slot(hash)] = Some((key, value));
+    }
+
+    fn clear(&mut self) {
+        self.slots.fill_with(|| None);
+    }
+}
+
+/// The slot of a hash: its top bits, where the multiplicative mixing leaves the most entropy.
+fn slot(hash: u64) -> usize {
+    (hash >> (64 - SLOTS.trailing_zeros())) as usize
+}
+
+/// One round of FxHash's mixing.
+fn mix(hash: u64, word: u64) -> u64 {
+    (hash.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95)
+}
+
+/// What a name in a term stands for.
+#[derive(Clone, Copy, PartialEq)]
+enum Name {
+    /// A defined name, by position in the context.
+    Defined(usize),
+    /// Anything else (a variable or a size), numbered so that equal names get one number.
+    Other(usize),
+}
+
+/// What evaluation learns about terms that does not depend on the point, kept for all
+/// the points at which the same terms are evaluated.
+pub(crate) struct TermFacts<'a> {
     /// The free indices of each memoised term met, by address.
     free: FastMap<usize, Vec<&'a str>>,
-    /// Dual-number evaluators for `D(f, x)`, one per variable, kept for their memos.
-    duals: FastMap<Variable, Evaluator<'a, Dual>>,
+    /// What names stand for, by the address of their text in the terms.
+    names: SlotCache<usize, Name>,
+    /// The names numbered by [`Name::Other`], in order of numbering.
+    others: Vec<&'a str>,
+}
+
+impl Default for TermFacts<'_> {
+    fn default() -> Self {
+        TermFacts {
+            free: FastMap::default(),
+            names: SlotCache::new(),
+            others: Vec::new(),
+        }
+    }
+}
+
+impl<'a> TermFacts<'a> {
+    /// What `name` (the text of a name in a term) stands for under `ctx`.
+    fn name(&mut self, ctx: &Context, name: &'a str) -> Name {
+        // Two live names at one address are the same text.
+        let address = name.as_ptr() as usize;
+        let hash = mix(0, address as u64);
+        if let Some(known) = self.names.get(hash, &address) {
+            return *known;
+        }
+        let meaning = match find_definition(ctx, name) {
+            Some((k, _)) => Name::Defined(k),
+            None => match self.others.iter().position(|n| same_name(n, name)) {
+                Some(number) => Name::Other(number),
+                None => {
+                    self.others.push(name);
+                    Name::Other(self.others.len() - 1)
+                }
+            },
+        };
+        self.names.put(hash, address, meaning);
+        meaning
+    }
+}
+
+/// A variable's number (see [`Name::Other`]) and up to [`INLINE_INDICES`] index values.
+type VariableKey = (usize, usize, [i64; INLINE_INDICES]);
+
+/// A variable that dual numbers differentiate by, and the dual evaluator's memory.
+struct Seeded<'a> {
+    var: Variable,
+    memory: PointMemory<'a, Dual>,
+}
+
+/// What an evaluator remembers at one point. Cleared when the point changes, keeping
+/// the capacity of its maps for the next point.
+pub(crate) struct PointMemory<'a, T: Number> {
+    /// Values of defined names (by position in the context) at concrete indices.
+    definitions: FastMap<(usize, IndexValues), T>,
+    /// Values of the point's variables met recently: most are met many times, and this
+    /// is much faster to search than the point.
+    variables: SlotCache<VariableKey, T>,
+    /// Values of sums and derivatives `D(f, x)`, by address and the values of their free
+    /// indices: `sum_k(exp(z_k))` inside `a_i` is summed once, not once per i, and a
+    /// subterm shared by several steps' terms is evaluated once for all of them.
+    memo: FastMap<MemoKey, T>,
+    /// Dual-number memories for `D(f, x)`, one per variable (by name and indices).
+    duals: FastMap<(&'a str, IndexValues), Seeded<'a>>,
+    /// Indices bound by enclosing sums or by the definitions being evaluated, innermost
+    /// last; kept here so that its capacity is reused.
+    bound: Vec<(&'a str, i64)>,
+}
+
+impl<T: Number> Default for PointMemory<'_, T> {
+    fn default() -> Self {
+        PointMemory {
+            definitions: FastMap::default(),
+            variables: SlotCache::new(),
+            memo: FastMap::default(),
+            duals: FastMap::default(),
+            bound: Vec::new(),
+        }
+    }
+}
+
+impl<T: Number> PointMemory<'_, T> {
+    fn clear(&mut self) {
+        self.definitions.clear();
+        self.variables.clear();
+        self.memo.clear();
+        // The same variables tend to come back at the next point: keep their memories.
+        for seeded in self.duals.values_mut() {
+            seeded.memory.clear();
+        }
+        self.bound.clear();
+    }
+}
+
+struct Evaluator<'e, 'a, T: Number> {
+    ctx: &'a Context,
+    point: &'e Point,
+    seed: Option<&'e Variable>,
+    facts: &'e mut TermFacts<'a>,
+    memory: &'e mut PointMemory<'a, T>,
+    /// Where the bindings visible here start in `memory.bound`: a definition's body sees
+    /// only its own indices.
+    scope: usize,
     work: u64,
     depth: usize,
 }
 
-impl<'a, T: Number> Evaluator<'a, T> {
-    fn new(ctx: &'a Context, point: &'a Point, seed: Option<&Variable>) -> Self {
+impl<'e, 'a, T: Number> Evaluator<'e, 'a, T> {
+    fn new(
+        ctx: &'a Context,
+        point: &'e Point,
+        seed: Option<&'e Variable>,
+        facts: &'e mut TermFacts<'a>,
+        memory: &'e mut PointMemory<'a, T>,
+    ) -> Self {
         Evaluator {
             ctx,
             point,
-            seed: seed.cloned(),
-            bound: Vec::new(),
-            cache: FastMap::default(),
-            memo: FastMap::default(),
-            free: FastMap::default(),
-            duals: FastMap::default(),
+            seed,
+            facts,
+            memory,
+            scope: 0,
             work: 0,
             depth: 0,
         }
@@ -294,19 +511,9 @@ impl<'a, T: Number> Evaluator<'a, T> {
         match e {
             Expr::Num(r) => T::from_rat(r),
             Expr::Sym(s) => self.symbol(s),
-            Expr::Idx(name, ix) if ix.len() <= INLINE_INDICES => {
-                let mut values = [0i64; INLINE_INDICES];
-                for (v, i) in values.iter_mut().zip(ix) {
-                    *v = self.index(i)?;
-                }
-                self.named(name, &values[..ix.len()])
-            }
             Expr::Idx(name, ix) => {
-                let ix = ix
-                    .iter()
-                    .map(|i| self.index(i))
-                    .collect::<Result<Vec<_>, _>>()?;
-                self.named(name, &ix)
+                let values = self.index_values(ix)?;
+                self.named(name, &values)
             }
             Expr::Add(xs) => {
                 let mut acc = T::from_int(0);
@@ -353,69 +560,103 @@ impl<'a, T: Number> Evaluator<'a, T> {
     }
 
     fn index_named(&self, n: &str) -> Option<i64> {
-        index_value(&self.bound, self.point, n)
+        index_value(&self.memory.bound[self.scope..], self.point, n)
     }
 
-    fn symbol(&mut self, s: &str) -> Result<T, EvalError> {
-        if find_definition(self.ctx, s).is_some() {
-            return self.named(s, &[]);
+    /// The concrete values of an indexed symbol's indices here.
+    fn index_values(&self, ix: &[Index]) -> Result<IndexValues, EvalError> {
+        if ix.len() <= INLINE_INDICES {
+            let mut values = [0i64; INLINE_INDICES];
+            for (v, i) in values.iter_mut().zip(ix) {
+                *v = self.index(i)?;
+            }
+            return Ok(IndexValues::Inline(ix.len(), values));
         }
+        let values = ix.iter().map(|i| self.index(i)).collect::<Result<_, _>>()?;
+        Ok(IndexValues::Wide(values))
+    }
+
+    fn symbol(&mut self, s: &'a str) -> Result<T, EvalError> {
+        let no_indices = IndexValues::Inline(0, [0; INLINE_INDICES]);
+        let number = match self.facts.name(self.ctx, s) {
+            Name::Defined(_) => return self.named(s, &no_indices),
+            Name::Other(number) => number,
+        };
         if let Some(size) = self.point.range(s) {
             return Ok(T::from_int(size));
         }
-        self.lookup(s, &[])
+        self.lookup(s, number, &no_indices)
     }
 
     /// A symbol or indexed symbol at concrete indices: a definition or a point value.
-    fn named(&mut self, name: &str, ix: &[i64]) -> Result<T, EvalError> {
-        let Some((k, def)) = find_definition(self.ctx, name) else {
-            return self.lookup(name, ix);
+    fn named(&mut self, name: &'a str, ix: &IndexValues) -> Result<T, EvalError> {
+        let k = match self.facts.name(self.ctx, name) {
+            Name::Defined(k) => k,
+            Name::Other(number) => return self.lookup(name, number, ix),
         };
-        if let Some(v) = self.cache.get(&k).and_then(|values| values.get(ix)) {
-            return Ok(v.clone());
+        let def = &self.ctx.definitions[k];
+        let params: &'a [Index] = match &def.name {
+            Expr::Idx(_, params) => params,
+            _ => &[],
+        };
+        if params.iter().any(|p| matches!(p, Index::Int(_))) {
+            return Err(EvalError::Unsupported(format!(
+                "the definition of `{name}` has a number as an index"
+            )));
         }
-        let params: Vec<&'a str> = match &def.name {
-            Expr::Idx(_, params) => params
-                .iter()
-                .map(|p| match p {
-                    Index::Name(n) => Ok(n.as_str()),
-                    Index::Int(_) => Err(EvalError::Unsupported(format!(
-                        "the definition of `{name}` has a number as an index"
-                    ))),
-                })
-                .collect::<Result<_, _>>()?,
-            _ => Vec::new(),
-        };
-        if params.len() != ix.len() {
+        let values = ix.as_slice();
+        if params.len() != values.len() {
             return Err(EvalError::Unsupported(format!(
                 "`{name}` is defined with {} indices but used with {}",
                 params.len(),
-                ix.len()
+                values.len()
             )));
         }
+        let key = (k, ix.clone());
+        if let Some(v) = self.memory.definitions.get(&key) {
+            return Ok(v.clone());
+        }
         // A definition's body sees only its own indices.
-        let scope = params.into_iter().zip(ix.iter().copied()).collect();
-        let saved = std::mem::replace(&mut self.bound, scope);
+        let outer = std::mem::replace(&mut self.scope, self.memory.bound.len());
+        for (p, v) in params.iter().zip(values) {
+            if let Index::Name(n) = p {
+                self.memory.bound.push((n, *v));
+            }
+        }
         let r = self.eval(&def.body);
-        self.bound = saved;
+        self.memory.bound.truncate(self.scope);
+        self.scope = outer;
         let v = r?;
-        self.cache
-            .entry(k)
-            .or_default()
-            .insert(ix.to_vec(), v.clone());
+        self.memory.definitions.insert(key, v.clone());
         Ok(v)
     }
 
-    fn lookup(&self, name: &str, ix: &[i64]) -> Result<T, EvalError> {
+    /// The value of the variable `name` (numbered `number`) at the point.
+    fn lookup(&mut self, name: &str, number: usize, ix: &IndexValues) -> Result<T, EvalError> {
+        let key = match ix {
+            IndexValues::Inline(len, values) => {
+                let hash = values
+                    .iter()
+                    .fold(mix(0, number as u64), |h, v| mix(h, *v as u64));
+                let key = (number, *len, *values);
+                if let Some(v) = self.memory.variables.get(hash, &key) {
+                    return Ok(v.clone());
+                }
+                Some((hash, key))
+            }
+            IndexValues::Wide(_) => None,
+        };
+        let ix = ix.as_slice();
         let value = self
             .point
             .value(name, ix)
             .ok_or_else(|| EvalError::Unbound(Variable::component(name, ix).to_string()))?;
-        let seeded = self
-            .seed
-            .as_ref()
-            .is_some_and(|s| s.name == name && s.indices == ix);
-        Ok(T::from_value(value, seeded))
+        let seeded = self.seed.is_some_and(|s| s.name == name && s.indices == ix);
+        let v = T::from_value(value, seeded);
+        if let Some((hash, key)) = key {
+            self.memory.variables.put(hash, key, v.clone());
+        }
+        Ok(v)
     }
 
     /// A sum or a derivative, computed once per point for each value of its free indices.
@@ -425,12 +666,12 @@ impl<'a, T: Number> Evaluator<'a, T> {
         compute: impl FnOnce(&mut Self) -> Result<T, EvalError>,
     ) -> Result<T, EvalError> {
         let key = self.memo_key(e);
-        if let Some(v) = key.as_ref().and_then(|k| self.memo.get(k)) {
+        if let Some(v) = key.as_ref().and_then(|k| self.memory.memo.get(k)) {
             return Ok(v.clone());
         }
         let v = compute(self)?;
         if let Some(k) = key {
-            self.memo.insert(k, v.clone());
+            self.memory.memo.insert(k, v.clone());
         }
         Ok(v)
     }
@@ -441,7 +682,7 @@ impl<'a, T: Number> Evaluator<'a, T> {
     /// key then needs no allocation.
     fn memo_key(&mut self, e: &'a Expr) -> Option<MemoKey> {
         let address = e as *const Expr as usize;
-        let free = self.free.entry(address).or_insert_with(|| {
+        let free = self.facts.free.entry(address).or_insert_with(|| {
             let mut free = Vec::new();
             free_names(e, &mut Vec::new(), &mut free);
             free
@@ -450,8 +691,9 @@ impl<'a, T: Number> Evaluator<'a, T> {
             return None;
         }
         let mut values = [0i64; INLINE_INDICES];
+        let bound = &self.memory.bound[self.scope..];
         for (v, n) in values.iter_mut().zip(free.iter()) {
-            *v = index_value(&self.bound, self.point, n)?;
+            *v = index_value(bound, self.point, n)?;
         }
         Some((address, values))
     }
@@ -466,24 +708,20 @@ impl<'a, T: Number> Evaluator<'a, T> {
         }
         let mut acc = T::from_int(0);
         for k in lo..=hi {
-            self.bound.push((s.index.as_str(), k));
+            self.memory.bound.push((s.index.as_str(), k));
             let r = self.eval(&s.body);
-            self.bound.pop();
+            self.memory.bound.pop();
             acc = acc.add(&r?)?;
         }
         Ok(acc)
     }
 
-    /// The concrete variable that `x` names here: its indices resolved in the current scope.
-    fn variable(&self, x: &Expr) -> Result<Variable, EvalError> {
+    /// The name of the variable that `x` names here and its indices, resolved in the
+    /// current scope.
+    fn variable(&self, x: &'a Expr) -> Result<(&'a str, IndexValues), EvalError> {
         let (name, ix) = match x {
-            Expr::Sym(s) => (s, Vec::new()),
-            Expr::Idx(s, ix) => (
-                s,
-                ix.iter()
-                    .map(|i| self.index(i))
-                    .collect::<Result<Vec<_>, _>>()?,
-            ),
+            Expr::Sym(s) => (s, IndexValues::Inline(0, [0; INLINE_INDICES])),
+            Expr::Idx(s, ix) => (s, self.index_values(ix)?),
             other => {
                 return Err(EvalError::Unsupported(format!(
                     "cannot differentiate with respect to `{other}`"
@@ -495,14 +733,11 @@ impl<'a, T: Number> Evaluator<'a, T> {
                 "cannot differentiate with respect to `{name}`: it is a defined name"
             )));
         }
-        Ok(Variable {
-            name: name.clone(),
-            indices: ix,
-        })
+        Ok((name, ix))
     }
 
     /// `D(f, x)` by dual numbers, in the current index scope.
-    fn derivative(&mut self, f: &'a Expr, x: &Expr) -> Result<T, EvalError> {
+    fn derivative(&mut self, f: &'a Expr, x: &'a Expr) -> Result<T, EvalError> {
         match T::MODE {
             Mode::Exact => return Err(EvalError::NotRational("a derivative D(…)".into())),
             Mode::Dual => {
@@ -512,17 +747,22 @@ impl<'a, T: Number> Evaluator<'a, T> {
             }
             Mode::Float => {}
         }
-        let var = self.variable(x)?;
-        let mut inner = match self.duals.remove(&var) {
-            Some(inner) => inner,
-            None => Evaluator::<Dual>::new(self.ctx, self.point, Some(&var)),
-        };
-        inner.bound.clone_from(&self.bound);
+        let (name, ix) = self.variable(x)?;
+        let PointMemory { duals, bound, .. } = &mut *self.memory;
+        let Seeded { var, memory } =
+            duals
+                .entry((name, ix))
+                .or_insert_with_key(|(name, ix)| Seeded {
+                    var: Variable::component(name, ix.as_slice()),
+                    memory: PointMemory::default(),
+                });
+        memory.bound.clear();
+        memory.bound.extend_from_slice(&bound[self.scope..]);
+        let mut inner = Evaluator::new(self.ctx, self.point, Some(var), self.facts, memory);
         inner.work = self.work;
         inner.depth = self.depth;
         let r = inner.eval(f);
         self.work = inner.work;
-        self.duals.insert(var, inner);
         T::from_derivative(r?.derivative)
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::expr::Rat;
 use num_traits::Zero;
-use std::collections::BTreeMap;
+use std::cmp::Ordering;
 use std::fmt::Write;
 use std::sync::OnceLock;
 
@@ -76,12 +76,98 @@ impl Value {
     }
 }
 
+/// Keys ordered as `Ord` orders them, compared with a borrowed form without calling
+/// `memcmp`: names are short, and a byte loop is far cheaper than the call.
+trait SortKey<Q: ?Sized> {
+    fn cmp_with(&self, q: &Q) -> Ordering;
+}
+
+impl SortKey<str> for String {
+    fn cmp_with(&self, q: &str) -> Ordering {
+        // Lexicographic by bytes, as `str`'s own order.
+        self.bytes().cmp(q.bytes())
+    }
+}
+
+impl SortKey<[i64]> for Vec<i64> {
+    fn cmp_with(&self, q: &[i64]) -> Ordering {
+        self.as_slice().cmp(q)
+    }
+}
+
+/// A map kept as a vector sorted by key: a point binds few names and components, which
+/// evaluation looks up constantly, and a binary search over a vector is much cheaper than
+/// a search of a `BTreeMap`, with the same order when iterated.
+#[derive(Clone, Debug, PartialEq)]
+struct SortedMap<K, V> {
+    entries: Vec<(K, V)>,
+}
+
+impl<K, V> Default for SortedMap<K, V> {
+    fn default() -> Self {
+        SortedMap {
+            entries: Vec::new(),
+        }
+    }
+}
+
+impl<K, V> SortedMap<K, V> {
+    fn position<Q: ?Sized>(&self, q: &Q) -> Result<usize, usize>
+    where
+        K: SortKey<Q>,
+    {
+        self.entries.binary_search_by(|(k, _)| k.cmp_with(q))
+    }
+
+    fn get<Q: ?Sized>(&self, q: &Q) -> Option<&V>
+    where
+        K: SortKey<Q>,
+    {
+        self.position(q).ok().map(|at| &self.entries[at].1)
+    }
+
+    /// The value for `q`, first inserting `(key(), make())` when there is none.
+    fn get_or_insert<Q: ?Sized>(
+        &mut self,
+        q: &Q,
+        key: impl FnOnce() -> K,
+        make: impl FnOnce() -> V,
+    ) -> &mut V
+    where
+        K: SortKey<Q>,
+    {
+        let at = match self.position(q) {
+            Ok(at) => at,
+            Err(at) => {
+                self.entries.insert(at, (key(), make()));
+                at
+            }
+        };
+        &mut self.entries[at].1
+    }
+
+    /// Insert or replace; `key` is made only when it is new.
+    fn insert<Q: ?Sized>(&mut self, q: &Q, key: impl FnOnce() -> K, value: V)
+    where
+        K: SortKey<Q>,
+    {
+        match self.position(q) {
+            Ok(at) => self.entries[at].1 = value,
+            Err(at) => self.entries.insert(at, (key(), value)),
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+}
+
 /// Everything an evaluation needs besides the context.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Point {
-    ranges: BTreeMap<String, i64>,
-    indices: BTreeMap<String, i64>,
-    values: BTreeMap<String, BTreeMap<Vec<i64>, Value>>,
+    ranges: SortedMap<String, i64>,
+    indices: SortedMap<String, i64>,
+    values: SortedMap<String, SortedMap<Vec<i64>, Value>>,
 }
 
 impl Point {
@@ -91,7 +177,7 @@ impl Point {
 
     /// Bind a range symbol such as `n` to a concrete size.
     pub fn set_range(&mut self, name: &str, size: i64) {
-        self.ranges.insert(name.to_string(), size);
+        self.ranges.insert(name, || name.to_string(), size);
     }
 
     pub fn range(&self, name: &str) -> Option<i64> {
@@ -100,7 +186,7 @@ impl Point {
 
     /// Bind a free index such as `j` to a concrete integer.
     pub fn set_index(&mut self, name: &str, value: i64) {
-        self.indices.insert(name.to_string(), value);
+        self.indices.insert(name, || name.to_string(), value);
     }
 
     pub fn index(&self, name: &str) -> Option<i64> {
@@ -116,10 +202,14 @@ impl Point {
     }
 
     pub fn set_value(&mut self, var: &Variable, value: Value) {
+        self.set_component_value(&var.name, &var.indices, value);
+    }
+
+    /// [`Point::set_value`] for the component `name` at `indices`.
+    pub fn set_component_value(&mut self, name: &str, indices: &[i64], value: Value) {
         self.values
-            .entry(var.name.clone())
-            .or_default()
-            .insert(var.indices.clone(), value);
+            .get_or_insert(name, || name.to_string(), SortedMap::default)
+            .insert(indices, || indices.to_vec(), value);
     }
 
     pub fn set_scalar(&mut self, name: &str, value: f64) {
@@ -148,13 +238,13 @@ impl Point {
     /// A one-line description for error messages, in a fixed order.
     pub fn describe(&self) -> String {
         let mut parts = Vec::new();
-        for (name, size) in &self.ranges {
+        for (name, size) in self.ranges.iter() {
             parts.push(format!("{name} = {size}"));
         }
-        for (name, value) in &self.indices {
+        for (name, value) in self.indices.iter() {
             parts.push(format!("{name} = {value}"));
         }
-        for (name, components) in &self.values {
+        for (name, components) in self.values.iter() {
             let mut text = String::new();
             for (k, (ix, value)) in components.iter().enumerate() {
                 if k > 0 {

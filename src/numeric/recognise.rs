@@ -6,7 +6,7 @@ use super::check::{
     for_each_point, invalid_or_fail, rel_error, CheckError, CheckOptions, CheckSummary, Outcome,
     REL_TOLERANCE,
 };
-use super::eval::{bound_value, AtPoint, EvalError};
+use super::eval::{bound_value, EvalError, Evaluations};
 use super::point::Point;
 use super::reference::{Reference, Shape, REFERENCES};
 use super::sample::{index_range, variables_of, Sampler};
@@ -77,6 +77,7 @@ pub(crate) fn references_at(
         return Ok(Vec::new());
     };
     let (scalars, vectors) = variables_of(ctx, of)?;
+    let mut evaluations = Evaluations::new(ctx);
     let mut matches = Vec::new();
     for reference in REFERENCES {
         let targets: Vec<Option<&String>> = match (&shape, reference.shape) {
@@ -110,7 +111,9 @@ pub(crate) fn references_at(
                 reference,
             };
             let mut max_rel = 0.0f64;
-            let outcome = for_each_point(sampler, opts, |point| goal.compare(point, &mut max_rel));
+            let outcome = for_each_point(sampler, opts, |point| {
+                goal.compare(point, &mut evaluations, &mut max_rel)
+            });
             match outcome {
                 Ok(coverage) => matches.push(CheckSummary {
                     against: format!("reference kernel {}", reference.name),
@@ -147,8 +150,13 @@ struct KernelValues {
     derivative: Vec<Vec<f64>>,
 }
 
-impl Goal<'_> {
-    fn compare(&self, point: &Point, max_rel: &mut f64) -> Result<Outcome, CheckError> {
+impl<'a> Goal<'a> {
+    fn compare(
+        &self,
+        point: &Point,
+        evaluations: &mut Evaluations<'a, f64>,
+        max_rel: &mut f64,
+    ) -> Result<Outcome, CheckError> {
         let (range, kernel) = match self.kernel_values(point)? {
             Ok(v) => v,
             Err(o) => return Ok(o),
@@ -170,7 +178,7 @@ impl Goal<'_> {
         };
         let lo = range.0;
         // One evaluator for the whole point: every entry shares the values of defined names.
-        let mut at = AtPoint::<f64>::new(self.ctx, point);
+        let mut at = evaluations.at(point);
         let mut indices: Vec<(&str, i64)> = Vec::new();
         for (row, (value, derivatives)) in kernel.value.iter().zip(&kernel.derivative).enumerate() {
             indices.clear();

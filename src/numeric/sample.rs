@@ -7,14 +7,16 @@
 use super::eval::{
     bound_value, eval_exact, eval_f64, find_definition, is_rational, EvalError, MAX_EVAL_DEPTH,
 };
-use super::point::{Point, Variable};
+use super::point::{Point, Value, Variable};
 use super::rng::SplitMix64;
 use crate::expr::{Assumption, Bound, Context, Expr, Index, Rat};
 use num_bigint::BigInt;
 use num_integer::Integer;
 use num_traits::{ToPrimitive, Zero};
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::rc::Rc;
 
 /// Most components bound for one indexed symbol, and index combinations checked per hypothesis.
 const MAX_COMPONENTS: u128 = 100_000;
@@ -227,8 +229,8 @@ pub(crate) struct Sampler<'a> {
     constructions: Vec<Construction>,
     hypotheses: Vec<Assumption>,
     /// Candidates drawn so far: checks that visit the same points (one per reference
-    /// kernel) draw and test each point once.
-    drawn: RefCell<HashMap<DrawKey, Candidate>>,
+    /// kernel) draw and test each point once, and share it rather than copy it.
+    drawn: RefCell<HashMap<DrawKey, Rc<Candidate>>>,
 }
 
 impl<'a> Sampler<'a> {
@@ -321,19 +323,19 @@ impl<'a> Sampler<'a> {
         n: Option<i64>,
         p: usize,
         attempt: usize,
-    ) -> Result<Candidate, EvalError> {
+    ) -> Result<Rc<Candidate>, EvalError> {
         let key = (n, p, attempt);
         if let Some(c) = self.drawn.borrow().get(&key) {
-            return Ok(c.clone());
+            return Ok(Rc::clone(c));
         }
-        let c = match self.draw(n, p, attempt)? {
+        let c = Rc::new(match self.draw(n, p, attempt)? {
             None => Candidate::Empty,
             Some(point) => match self.violated_hypothesis(&point)? {
                 Some(why) => Candidate::Violates(why),
                 None => Candidate::Valid(point),
             },
-        };
-        self.drawn.borrow_mut().insert(key, c.clone());
+        });
+        self.drawn.borrow_mut().insert(key, Rc::clone(&c));
         Ok(c)
     }
 
@@ -361,7 +363,7 @@ impl<'a> Sampler<'a> {
             return Ok(None);
         }
         for s in &self.scalars {
-            point.set_exact(&Variable::scalar(s), draw_value(&mut rng, positive));
+            point.set_component_value(s, &[], Value::from_exact(draw_value(&mut rng, positive)));
         }
         for (name, positions) in &self.arrays {
             let mut extents = Vec::with_capacity(positions.len());
@@ -375,10 +377,8 @@ impl<'a> Sampler<'a> {
                 extents.push((lo, hi));
             }
             for ix in tuples(&extents)? {
-                point.set_exact(
-                    &Variable::component(name, &ix),
-                    draw_value(&mut rng, positive),
-                );
+                let value = Value::from_exact(draw_value(&mut rng, positive));
+                point.set_component_value(name, &ix, value);
             }
         }
         for c in &self.constructions {
@@ -457,7 +457,7 @@ impl<'a> Sampler<'a> {
                                     &t * int(w) / int(s)
                                 }
                             });
-                            point.set_exact(&Variable::component(var, &[k]), v);
+                            point.set_component_value(var, &[k], Value::from_exact(v));
                         }
                     }
                     Some(None) => {
@@ -515,10 +515,11 @@ impl<'a> Sampler<'a> {
                 let (lo, hi) = index_range(self.ctx, i);
                 extents.push((bound_value(&lo, point)?, bound_value(&hi, point)?));
             }
-            let mut q = point.clone();
+            // Copied only when the hypothesis has free indices to bind.
+            let mut q = Cow::Borrowed(point);
             for values in tuples(&extents)? {
                 for (i, v) in free.iter().zip(&values) {
-                    q.set_index(i, *v);
+                    q.to_mut().set_index(i, *v);
                 }
                 match self.holds(h, &q) {
                     Ok(true) => {}
