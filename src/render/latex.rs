@@ -275,10 +275,11 @@ fn greek(name: &str) -> Option<String> {
 
 /// A name with no subscript of its own: a letter, a Greek letter, or an upright word.
 fn plain_name(name: &str) -> String {
-    if let Some(g) = greek(name) {
-        g
-    } else if name.chars().count() == 1 {
+    // One character first: most names are, and no Greek letter is.
+    if name.chars().count() == 1 {
         name.to_string()
+    } else if let Some(g) = greek(name) {
+        g
     } else {
         format!("\\mathrm{{{name}}}")
     }
@@ -322,7 +323,10 @@ pub fn latex_bound(b: &Bound) -> String {
 
 /// `ij` when every index is one character, else `i,k_1`.
 fn index_list(ix: &[Index]) -> String {
-    let long = ix.iter().any(|i| i.to_string().chars().count() > 1);
+    let long = ix.iter().any(|i| match i {
+        Index::Name(n) => n.chars().count() > 1,
+        Index::Int(k) => !(0..=9).contains(k),
+    });
     let parts: Vec<String> = ix.iter().map(latex_index).collect();
     parts.join(if long { "," } else { "" })
 }
