@@ -216,7 +216,9 @@ pub fn execute(command: Command) -> Result<String, Failure> {
             };
             let text = match format {
                 RunFormat::Json => {
-                    to_json(&crate::report::certificate(&derive_report(&doc, &origin)?))
+                    use crate::report::{certificate_of, derivation};
+                    let (report, parts) = derive_report_and(&doc, &origin, |_, g| derivation(g))?;
+                    to_json(&certificate_of(&report, parts))
                 }
                 RunFormat::Markdown => writeup(WriteupFormat::Markdown)?,
                 RunFormat::Latex => writeup(WriteupFormat::Latex)?,

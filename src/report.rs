@@ -376,16 +376,25 @@ pub fn derive_check_and<T: Send>(
 
 /// The certificate of a report.
 pub fn certificate(report: &Report) -> crate::certificate::Certificate {
+    let derivations = report.goals.iter().map(derivation).collect();
+    certificate_of(report, derivations)
+}
+
+/// One goal's part of the certificate; a caller that derives goals in parallel builds it on
+/// the goal's own thread.
+pub fn derivation(g: &Derived) -> crate::certificate::DerivationJson {
+    crate::certificate::derivation_json(&g.proof, &g.of, &g.wrt, g.checks.json.clone())
+}
+
+/// The certificate of a report whose goals' parts are built already ([`derivation`], in order).
+pub fn certificate_of(
+    report: &Report,
+    derivations: Vec<crate::certificate::DerivationJson>,
+) -> crate::certificate::Certificate {
     crate::certificate::Certificate {
         format: crate::certificate::FORMAT.to_string(),
         title: report.title.clone(),
         context: crate::certificate::context_json(&report.context),
-        derivations: report
-            .goals
-            .iter()
-            .map(|g| {
-                crate::certificate::derivation_json(&g.proof, &g.of, &g.wrt, g.checks.json.clone())
-            })
-            .collect(),
+        derivations,
     }
 }
