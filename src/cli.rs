@@ -161,11 +161,24 @@ pub fn main() -> i32 {
         };
         match execute(cli.command) {
             Ok(out) => {
-                print!("{out}");
+                // A reader that stops early (`deriv run … | head`) closes the pipe: that is
+                // not an error of ours, and `print!` would panic on it.
+                use std::io::Write;
+                let mut stdout = std::io::stdout().lock();
+                if let Err(e) = stdout
+                    .write_all(out.as_bytes())
+                    .and_then(|()| stdout.flush())
+                {
+                    if e.kind() != std::io::ErrorKind::BrokenPipe {
+                        let _ = writeln!(std::io::stderr(), "error: cannot write the output: {e}");
+                        return 2;
+                    }
+                }
                 0
             }
             Err(failure) => {
-                eprintln!("{}", failure.message());
+                use std::io::Write;
+                let _ = writeln!(std::io::stderr(), "{}", failure.message());
                 failure.status()
             }
         }

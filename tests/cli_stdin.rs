@@ -1,4 +1,5 @@
-//! `-` reads standard input, for every command that takes an input.
+//! Standard input and output: `-` reads standard input for every command that takes an input,
+//! and a reader that closes standard output early ends the run quietly.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -48,4 +49,26 @@ fn dash_reads_standard_input() {
     assert_eq!(deriv(&["check", "-"], &cert).0, 0);
     // Bad input on standard input is still a located diagnostic with exit status 2.
     assert_eq!(deriv(&["latex", "-"], "x + * y\n").0, 2);
+}
+
+/// `deriv run … | head -1`: the pipe closes before deriv writes; no panic, no error status.
+#[test]
+fn a_closed_output_pipe_ends_the_run_quietly() {
+    let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/softmax_ce.deriv");
+    for args in [
+        vec!["run", seed],
+        vec!["diff", "sigmoid(x)", "--wrt", "x", "--steps"],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_deriv"))
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("runs");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("finishes");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    }
 }
