@@ -89,33 +89,11 @@ impl Poly {
     }
 
     fn add(&self, other: &Poly) -> Result<Poly, KernelError> {
-        // Both are sorted: merge them, adding the coefficients of shared monomials.
-        let (a, b) = (&self.0, &other.0);
-        let mut out = Vec::with_capacity(a.len() + b.len());
-        let (mut i, mut j) = (0, 0);
-        while i < a.len() && j < b.len() {
-            match a[i].0.cmp(&b[j].0) {
-                std::cmp::Ordering::Less => {
-                    out.push(a[i].clone());
-                    i += 1;
-                }
-                std::cmp::Ordering::Greater => {
-                    out.push(b[j].clone());
-                    j += 1;
-                }
-                std::cmp::Ordering::Equal => {
-                    let sum = &a[i].1 + &b[j].1;
-                    if !sum.is_zero() {
-                        out.push((a[i].0.clone(), sum));
-                    }
-                    i += 1;
-                    j += 1;
-                }
-            }
-        }
-        out.extend_from_slice(&a[i..]);
-        out.extend_from_slice(&b[j..]);
-        check_size(Poly(out))
+        let sum = merge(&self.0, &other.0, |a, b| {
+            let c = a + b;
+            Ok((!c.is_zero()).then_some(c))
+        })?;
+        check_size(Poly(sum))
     }
 
     fn scale(&self, c: &Rat) -> Poly {
@@ -158,7 +136,18 @@ fn check_size(p: Poly) -> Result<Poly, KernelError> {
 }
 
 fn mul_monomials(a: &Monomial, b: &Monomial) -> Result<Monomial, KernelError> {
-    // Both are sorted by atom: merge them, adding the exponents of shared atoms.
+    merge(a, b, |x, y| {
+        Ok(Some(x.checked_add(*y).ok_or_else(too_large)?))
+    })
+}
+
+/// Merge two lists sorted by key into one, each key once: a key in both lists gets
+/// `both(a, b)`, and is left out when that is `None` (a coefficient that cancels).
+fn merge<K: Ord + Clone, V: Clone>(
+    a: &[(K, V)],
+    b: &[(K, V)],
+    mut both: impl FnMut(&V, &V) -> Result<Option<V>, KernelError>,
+) -> Result<Vec<(K, V)>, KernelError> {
     let mut out = Vec::with_capacity(a.len() + b.len());
     let (mut i, mut j) = (0, 0);
     while i < a.len() && j < b.len() {
@@ -172,8 +161,9 @@ fn mul_monomials(a: &Monomial, b: &Monomial) -> Result<Monomial, KernelError> {
                 j += 1;
             }
             std::cmp::Ordering::Equal => {
-                let k = a[i].1.checked_add(b[j].1).ok_or_else(too_large)?;
-                out.push((a[i].0.clone(), k));
+                if let Some(v) = both(&a[i].1, &b[j].1)? {
+                    out.push((a[i].0.clone(), v));
+                }
                 i += 1;
                 j += 1;
             }
