@@ -191,12 +191,19 @@ impl Rat {
         }
     }
 
-    /// `self^k`.
+    /// `self^k`, by repeated squaring.
     pub fn pow(&self, k: i32) -> Rat {
-        let base = if k < 0 { self.recip() } else { self.clone() };
+        let mut base = if k < 0 { self.recip() } else { self.clone() };
         let mut out = Rat::int(1);
-        for _ in 0..k.unsigned_abs() {
-            out = &out * &base;
+        let mut k = k.unsigned_abs();
+        while k > 0 {
+            if k & 1 == 1 {
+                out = &out * &base;
+            }
+            k >>= 1;
+            if k > 0 {
+                base = &base * &base;
+            }
         }
         out
     }
@@ -533,5 +540,11 @@ mod tests {
         assert_eq!(-Rat::int(i64::MIN), big);
         assert_eq!(Rat::small(6, -4).to_string(), "-3/2");
         assert_eq!(Rat::small(3, 7).pow(-2).to_string(), "49/9");
+        assert_eq!(Rat::small(-2, 3).pow(5).to_string(), "-32/243");
+        assert_eq!(
+            Rat::int(2).pow(100).to_string(),
+            "1267650600228229401496703205376"
+        );
+        assert_eq!(Rat::int(5).pow(0), Rat::int(1));
     }
 }
