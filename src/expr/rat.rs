@@ -530,6 +530,27 @@ mod tests {
         }
     }
 
+    /// Inline values exact in f64 take one division; it must round as the big conversion does.
+    #[test]
+    fn the_fast_float_conversion_rounds_like_the_exact_one() {
+        let big = 1i64 << 53;
+        for (n, d) in [
+            (1, 3),
+            (-7, 32),
+            (2, 3),
+            (big, 3),
+            (-big, 7),
+            (big - 1, big),
+            (1, big),
+            (big + 1, 3),
+            (i64::MIN, 1),
+            (i64::MAX, 9),
+        ] {
+            let exact = BigRational::new(BigInt::from(n), BigInt::from(d));
+            assert_eq!(Rat::small(n, d).to_f64(), exact.to_f64(), "{n}/{d}");
+        }
+    }
+
     #[test]
     fn overflow_moves_to_big_and_back() {
         let max = Rat::int(i64::MAX);

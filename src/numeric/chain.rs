@@ -10,7 +10,6 @@ use super::check::{
     ATTEMPTS_PER_POINT, REL_TOLERANCE,
 };
 use super::eval::{is_rational, AtPoint, EvalError, Evaluations};
-use super::number::rat_to_f64;
 use super::point::Point;
 use super::sample::{Candidate, Sampler};
 use super::stack::guarded;
@@ -101,7 +100,7 @@ impl AtOnePoint<'_, '_> {
             match (self.exact(s), self.exact(s + 1)) {
                 (Ok(a), Ok(b)) if a == b => return Ok(Outcome::Counted),
                 (Ok(a), Ok(b)) => {
-                    let f = |q: &Rat| rat_to_f64(q).unwrap_or(f64::NAN);
+                    let f = |q: &Rat| num_traits::ToPrimitive::to_f64(q).unwrap_or(f64::NAN);
                     return Err(CheckError::Mismatch {
                         what: "the two sides differ exactly".into(),
                         lhs: a.to_string(),

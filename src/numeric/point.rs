@@ -55,7 +55,7 @@ pub struct Value {
 
 impl Value {
     pub fn from_exact(exact: Rat) -> Value {
-        let float = super::number::rat_to_f64(&exact).unwrap_or(f64::NAN);
+        let float = num_traits::ToPrimitive::to_f64(&exact).unwrap_or(f64::NAN);
         Value {
             float,
             exact: OnceLock::from(exact),
