@@ -271,7 +271,7 @@ fn add(a: &Rat, b: &Rat) -> Rat {
             }
             reduced(n1 * d2 + n2 * d1, d1 * d2)
         }
-        _ => Rat::from_big(a.to_big().as_ref() + b.to_big().as_ref()),
+        _ => add_big(a.to_big().as_ref(), b.to_big().as_ref()),
     }
 }
 
@@ -288,8 +288,52 @@ fn mul(a: &Rat, b: &Rat) -> Rat {
             i128::from(*n1) * i128::from(*n2),
             i128::from(*d1) * i128::from(*d2),
         ),
-        _ => Rat::from_big(a.to_big().as_ref() * b.to_big().as_ref()),
+        _ => mul_big(a.to_big().as_ref(), b.to_big().as_ref()),
     }
+}
+
+// num-rational reduces every result with a binary gcd, which takes a step per bit of the
+// larger number even against 1: polynomial coefficients of a hundred bits made that most of
+// the time of a derivation. These avoid reductions that are known to be trivial.
+
+/// `gcd(n, d)` for `d > 0`, after one Euclidean step: `n` may be far larger than `d`.
+fn gcd_with(n: &BigInt, d: &BigInt) -> BigInt {
+    use num_integer::Integer;
+    if d.is_one() {
+        return BigInt::one();
+    }
+    d.gcd(&(n % d))
+}
+
+/// `a + b`, where an integer part adds without any gcd.
+fn add_big(a: &BigRational, b: &BigRational) -> Rat {
+    let (n1, d1, n2, d2) = (a.numer(), a.denom(), b.numer(), b.denom());
+    if d1 == d2 {
+        let n = n1 + n2;
+        let g = gcd_with(&n, d1);
+        return Rat::from_big(BigRational::new_raw(n / &g, d1 / &g));
+    }
+    // `k + n/d = (k*d + n)/d` is in lowest terms when `n/d` is.
+    if d1.is_one() {
+        return Rat::from_big(BigRational::new_raw(n1 * d2 + n2, d2.clone()));
+    }
+    if d2.is_one() {
+        return Rat::from_big(BigRational::new_raw(n2 * d1 + n1, d1.clone()));
+    }
+    Rat::from_big(a + b)
+}
+
+/// `a * b`, cancelling each numerator against the other denominator: the product of two
+/// values in lowest terms is then in lowest terms, with no gcd of the products.
+fn mul_big(a: &BigRational, b: &BigRational) -> Rat {
+    if a.is_zero() || b.is_zero() {
+        return Rat::zero();
+    }
+    let (n1, d1, n2, d2) = (a.numer(), a.denom(), b.numer(), b.denom());
+    let (g1, g2) = (gcd_with(n1, d2), gcd_with(n2, d1));
+    let numer = (n1 / &g1) * (n2 / &g2);
+    let denom = (d1 / &g2) * (d2 / &g1);
+    Rat::from_big(BigRational::new_raw(numer, denom))
 }
 
 fn div(a: &Rat, b: &Rat) -> Rat {
@@ -480,10 +524,16 @@ mod tests {
         ]
     }
 
+    /// Any fractions, integers, and fractions with small denominators (so that two of them
+    /// often share one): each takes its own path through the arithmetic.
     fn big_rat() -> impl Strategy<Value = BigRational> {
-        (big_int(), big_int())
-            .prop_filter("nonzero denominator", |(_, d)| !d.is_zero())
-            .prop_map(|(n, d)| BigRational::new(n, d))
+        prop_oneof![
+            (big_int(), big_int())
+                .prop_filter("nonzero denominator", |(_, d)| !d.is_zero())
+                .prop_map(|(n, d)| BigRational::new(n, d)),
+            big_int().prop_map(BigRational::from_integer),
+            (big_int(), 1i64..6).prop_map(|(n, d)| BigRational::new(n, BigInt::from(d))),
+        ]
     }
 
     proptest! {
