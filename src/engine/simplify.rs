@@ -127,6 +127,101 @@ pub fn candidates(e: &Expr) -> Vec<Expr> {
     out
 }
 
+/// Whether a factor of the product `e` is a sum [`textbook_signs`] may change: one led by
+/// a negative term (a sum led by a positive term where it has one is not all negative), or
+/// one holding σ or tanh. A cheap look before the real one.
+fn has_sign_candidate(e: &Expr) -> bool {
+    use crate::expr::Func;
+    let negative = |x: &Expr| match x {
+        Expr::Neg(_) => true,
+        Expr::Num(c) => c.is_negative(),
+        Expr::Mul(fs) => fs
+            .first()
+            .and_then(Expr::as_num)
+            .is_some_and(Rat::is_negative),
+        _ => false,
+    };
+    match e {
+        Expr::Neg(x) | Expr::Pow(x, _) => has_sign_candidate(x),
+        Expr::Mul(fs) => fs.iter().any(has_sign_candidate),
+        Expr::Div(a, b) => has_sign_candidate(a) || has_sign_candidate(b),
+        Expr::Add(xs) => {
+            xs.first().is_some_and(negative)
+                || e.any(&mut |x| matches!(x, Expr::Call(Func::Sigmoid | Func::Tanh, _)))
+        }
+        _ => false,
+    }
+}
+
+/// Signs as a textbook writes them, at the same value:
+/// - `(2*t - 1)*(t^2 - 1)` as `(1 - 2*t)*(1 - t^2)` when `t` is σ or tanh of something, the
+///   shapes of their derivative identities `σ' = σ*(1 - σ)` and `tanh' = 1 - tanh^2`; signs
+///   change in pairs or at even powers. A minus per factor is the price of that shape;
+/// - `x^-x*(-log(x) - 1)` as `-x^-x*(log(x) + 1)`: a factor of negative terms only gives
+///   its sign to the product.
+fn textbook_signs(e: &Expr) -> Option<Expr> {
+    use crate::expr::Func;
+    let is_identity_atom = |x: &Expr| matches!(x, Expr::Call(Func::Sigmoid | Func::Tanh, _));
+    if !matches!(e, Expr::Mul(_) | Expr::Div(_, _) | Expr::Neg(_)) || !has_sign_candidate(e) {
+        return None;
+    }
+    let ts = to_terms(e, false).ok()?;
+    let [t] = ts.as_slice() else { return None };
+    let sum_terms = |f: &Factor| match &f.base {
+        Expr::Add(_) => to_terms(&f.base, false).ok(),
+        _ => None,
+    };
+    // `c + u` with a negative number `c` and positive terms `u` in σ or tanh alone.
+    let constant_last = |terms: &[Term]| {
+        terms.iter().filter(|u| u.factors.is_empty()).count() == 1
+            && terms.iter().all(|u| {
+                if u.factors.is_empty() {
+                    u.coeff.is_negative()
+                } else {
+                    u.coeff.is_positive() && u.factors.iter().all(|g| is_identity_atom(&g.base))
+                }
+            })
+    };
+    let all_negative = |terms: &[Term]| terms.iter().all(|u| u.coeff.is_negative());
+    let (mut even, mut odd, mut negative) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, f) in t.factors.iter().enumerate() {
+        let Some(terms) = sum_terms(f) else { continue };
+        if all_negative(&terms) {
+            negative.push((i, terms));
+        } else if constant_last(&terms) {
+            if f.exp % 2 == 0 {
+                even.push((i, terms))
+            } else {
+                odd.push((i, terms))
+            }
+        }
+    }
+    let pairs = odd.len() / 2 * 2;
+    odd.truncate(pairs);
+    let mut flipped = t.clone();
+    let mut changed = false;
+    for (i, terms) in even.into_iter().chain(odd).chain(negative) {
+        if t.factors[i].exp % 2 != 0 && all_negative(&terms) {
+            flipped.coeff = -flipped.coeff.clone();
+        }
+        let negated: Vec<Term> = terms
+            .into_iter()
+            .map(|mut u| {
+                u.coeff = -u.coeff;
+                u
+            })
+            .collect();
+        let base = to_expr(&negated);
+        flipped.factors[i] = Factor {
+            base: base.clone(),
+            exp: t.factors[i].exp,
+            key: base,
+        };
+        changed = true;
+    }
+    changed.then(|| term_expr(&flipped))
+}
+
 /// Candidates that are one term with polynomial factors, reduced: `(2*x + 2)/(x^2 + 2*x + 1)`
 /// → `2/(x + 1)`, `4*(x^3 - 3*x^2 + 3*x - 1)` → `4*(x - 1)^3`.
 fn reduced(cands: &[Expr]) -> Vec<Expr> {
@@ -286,9 +381,11 @@ pub(super) fn over_least_common_denominator(terms: &[Term]) -> (Term, Vec<Term>)
     (lcd, num)
 }
 
-/// The smallest candidate form of a region.
+/// The smallest candidate form of a region, with its signs as a textbook writes them
+/// (chosen after the size comparison, which would otherwise prefer `2*t - 1` to `1 - 2*t`).
 pub fn best_form(e: &Expr) -> Option<Expr> {
-    smallest(candidates(e))
+    let best = smallest(candidates(e))?;
+    Some(textbook_signs(&best).unwrap_or(best))
 }
 
 pub fn smallest(cands: Vec<Expr>) -> Option<Expr> {
@@ -600,4 +697,40 @@ fn signs_into_sums(d: &mut Driver) -> Result<(), EngineError> {
         break;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::render::plain::print;
+    use crate::syntax::parse_expr;
+
+    /// `input => output` after [`super::textbook_signs`]; `-` when it leaves the term alone.
+    const SIGNS: &[(&str, &str)] = &[
+        (
+            "(2*tanh(x) - 1)*(tanh(x)^2 - 1)",
+            "(1 - 2*tanh(x))*(1 - tanh(x)^2)",
+        ),
+        ("x*(sigmoid(x) - 1)^2", "x*(1 - sigmoid(x))^2"),
+        ("x^2*(-log(x) - 1)", "-x^2*(log(x) + 1)"),
+        ("-x*(-a - b)", "x*(a + b)"),
+        // One sign change alone would add a minus in front.
+        ("x*(tanh(x) - 1)", "-"),
+        // Polynomials in a variable keep the constant last: `(x - 1)*(x - 2)`.
+        ("(x - 1)*(x - 2)", "-"),
+        ("(x*tanh(x) - 1)*(tanh(x) - 1)", "-"),
+    ];
+
+    #[test]
+    fn signs_as_a_textbook_writes_them() {
+        for (input, want) in SIGNS {
+            let e = parse_expr(input).expect("test input parses");
+            let changed = super::textbook_signs(&e);
+            let got = changed.as_ref().map_or("-".to_string(), print);
+            assert_eq!(&got, want, "{input}");
+            if let Some(f) = changed {
+                let same = crate::kernel::ring::ring_equal(&e, &f);
+                assert!(matches!(same, Ok(true)), "{input}: same value");
+            }
+        }
+    }
 }
