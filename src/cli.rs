@@ -197,14 +197,15 @@ const ROOMY_STACK_BYTES: usize = 256 << 20;
 const MAIN_STACK_NESTING: usize = 32;
 
 /// A bound on how deeply terms from `texts` can nest once definitions are unfolded: every
-/// bracket and power may open a level, and every statement may add a definition's level.
+/// bracket, power and division (`x/y/z` nests to the left) may open a level, and every
+/// statement may add a definition's level.
 /// Comments (`#` to the end of the line) and blank lines add nothing.
 fn nesting_bound(texts: &[&str]) -> usize {
     let statement = |line: &str| {
         let code = line.split('#').next().unwrap_or("");
         let opening = code
             .bytes()
-            .filter(|b| matches!(b, b'(' | b'{' | b'[' | b'^'));
+            .filter(|b| matches!(b, b'(' | b'{' | b'[' | b'^' | b'/'));
         usize::from(!code.trim().is_empty()) + opening.count()
     };
     texts.iter().flat_map(|t| t.lines()).map(statement).sum()

@@ -61,6 +61,7 @@ fn input_at_the_main_thread_bound_fits_a_small_main_stack() {
         ("x*sin", nest("x*sin(@)", levels)),
         ("polynomial", nest("(@*x + 1)", levels)),
         ("power tower", vec!["x"; levels + 1].join("^")),
+        ("quotient chain", vec!["x"; levels + 1].join("/")),
     ];
     for (shape, expr) in expressions {
         let (status, stderr) = deriv_on_small_stack(3072, &["diff", &expr, "--wrt", "x"]);
@@ -78,12 +79,16 @@ fn input_at_the_main_thread_bound_fits_a_small_main_stack() {
     );
 }
 
-/// Deep input (nesting bound over 100) overflows a 256 KB main stack unoptimised; it runs
+/// Deep input (nesting bound of 60 and more) overflows a 256 KB main stack unoptimised; it runs
 /// on a roomy thread instead.
 #[test]
 fn deep_input_does_not_use_the_main_stack() {
     let (status, stderr) = deriv_on_small_stack(256, &["diff", &nest("sin(@)", 127), "--wrt", "x"]);
     assert_eq!(status, 0, "nested sin: {stderr}");
+    // No brackets at all, but `x/x/…/x` nests to the left.
+    let quotients = vec!["x"; 101].join("/");
+    let (status, stderr) = deriv_on_small_stack(256, &["diff", &quotients, "--wrt", "x"]);
+    assert_eq!(status, 0, "quotient chain: {stderr}");
     let chain = chained_definitions("sin(@)", 60);
     let (status, stderr) = run_file_on_small_stack(256, "deep", &chain);
     assert_eq!(status, 0, "chain: {stderr}");
