@@ -192,29 +192,38 @@ pub fn main() -> i32 {
 /// Stack for commands on deep input: every stage recurses once per nesting level.
 const ROOMY_STACK_BYTES: usize = 256 << 20;
 
-/// Input nesting that every stage handles on the main thread's stack (8 MB on Linux and
-/// macOS): at this depth the engine needs under 2 MB unoptimised, under 256 KB optimised.
+/// Input nesting that every stage handles on the main thread's stack (8 MB by default on
+/// Linux and macOS): at this depth the engine needs under 2 MB unoptimised, under 256 KB optimised.
 const MAIN_STACK_NESTING: usize = 32;
 
 /// A bound on how deeply terms from `texts` can nest once definitions are unfolded: every
-/// bracket, power and division (`x/y/z` nests to the left) may open a level, and every
-/// statement may add a definition's level.
-/// Comments (`#` to the end of the line) and blank lines add nothing.
+/// bracket, power, division (`x/y/z` nests to the left) and minus (`--x`) may open a level,
+/// and every statement may add a definition's level. Lines end at `\n` or `\r`, as in the
+/// grammar; comments (`#` to the end of the line) and blank lines add nothing.
 fn nesting_bound(texts: &[&str]) -> usize {
     let statement = |line: &str| {
         let code = line.split('#').next().unwrap_or("");
         let opening = code
             .bytes()
-            .filter(|b| matches!(b, b'(' | b'{' | b'[' | b'^' | b'/'));
+            .filter(|b| matches!(b, b'(' | b'{' | b'[' | b'^' | b'/' | b'-'));
         usize::from(!code.trim().is_empty()) + opening.count()
     };
-    texts.iter().flat_map(|t| t.lines()).map(statement).sum()
+    texts
+        .iter()
+        .flat_map(|t| t.split(['\n', '\r']))
+        .map(statement)
+        .sum()
 }
 
-/// Run `f` on this thread when `texts` are shallow, else on a thread with a roomy stack.
-/// Most input is shallow, and starting a thread is a noticeable share of a short run.
-fn on_stack_for<T: Send>(texts: &[&str], f: impl FnOnce() -> T + Send) -> Result<T, Failure> {
-    if nesting_bound(texts) <= MAIN_STACK_NESTING {
+/// Run `f` on this thread when `texts` are shallow, else (or when `deep`) on a thread with
+/// a roomy stack. Most input is shallow, and starting a thread is a noticeable share of a
+/// short run. Windows gives the main thread only 1 MB, so there everything moves.
+fn on_stack_for<T: Send>(
+    deep: bool,
+    texts: &[&str],
+    f: impl FnOnce() -> T + Send,
+) -> Result<T, Failure> {
+    if !deep && !cfg!(windows) && nesting_bound(texts) <= MAIN_STACK_NESTING {
         return Ok(f());
     }
     std::thread::scope(|scope| {
@@ -237,7 +246,9 @@ pub fn execute(command: Command) -> Result<String, Failure> {
         Command::Diff { wrt, .. } => wrt.clone(),
         _ => String::new(),
     };
-    on_stack_for(&[&text, &wrt], || execute_on(command, &text, &origin))?
+    // A certificate is JSON, whose nesting the bound cannot see (`#` in a string, escapes).
+    let deep = matches!(command, Command::Check { .. });
+    on_stack_for(deep, &[&text, &wrt], || execute_on(command, &text, &origin))?
 }
 
 /// The text a command works on, and its name in messages: the file or standard input it

@@ -89,6 +89,16 @@ fn deep_input_does_not_use_the_main_stack() {
     let quotients = vec!["x"; 101].join("/");
     let (status, stderr) = deriv_on_small_stack(256, &["diff", &quotients, "--wrt", "x"]);
     assert_eq!(status, 0, "quotient chain: {stderr}");
+    let minuses = "-".repeat(100) + "sin(x)*x";
+    let (status, stderr) = deriv_on_small_stack(256, &["diff", &minuses, "--wrt", "x"]);
+    assert_eq!(status, 0, "minus chain: {stderr}");
+    // Lines may end at a bare `\r`, which the grammar accepts.
+    let chain = format!(
+        "# comment\r{}",
+        chained_definitions("sin(@)", 60).replace('\n', "\r")
+    );
+    let (status, stderr) = run_file_on_small_stack(256, "cr", &chain);
+    assert_eq!(status, 0, "chain with \\r line ends: {stderr}");
     let chain = chained_definitions("sin(@)", 60);
     let (status, stderr) = run_file_on_small_stack(256, "deep", &chain);
     assert_eq!(status, 0, "chain: {stderr}");
