@@ -127,6 +127,23 @@ pub fn candidates(e: &Expr) -> Vec<Expr> {
     out
 }
 
+/// The factor `(-terms)^exp`: a sum factor with the sign of each term changed.
+fn negated_factor(terms: Vec<Term>, exp: i64) -> Factor {
+    let negated: Vec<Term> = terms
+        .into_iter()
+        .map(|mut u| {
+            u.coeff = -u.coeff;
+            u
+        })
+        .collect();
+    let base = to_expr(&negated);
+    Factor {
+        base: base.clone(),
+        exp,
+        key: base,
+    }
+}
+
 /// Whether a factor of the product `e` is a sum [`textbook_signs`] may change: one led by
 /// a negative term (a sum led by a positive term where it has one is not all negative), or
 /// one holding σ or tanh. A cheap look before the real one.
@@ -199,24 +216,15 @@ fn textbook_signs(e: &Expr) -> Option<Expr> {
     let pairs = odd.len() / 2 * 2;
     odd.truncate(pairs);
     let mut flipped = t.clone();
-    let mut changed = false;
-    for (i, terms) in even.into_iter().chain(odd).chain(negative) {
-        if t.factors[i].exp % 2 != 0 && all_negative(&terms) {
+    // A factor of negative terms at an odd power gives its sign to the coefficient.
+    for (i, _) in &negative {
+        if t.factors[*i].exp % 2 != 0 {
             flipped.coeff = -flipped.coeff.clone();
         }
-        let negated: Vec<Term> = terms
-            .into_iter()
-            .map(|mut u| {
-                u.coeff = -u.coeff;
-                u
-            })
-            .collect();
-        let base = to_expr(&negated);
-        flipped.factors[i] = Factor {
-            base: base.clone(),
-            exp: t.factors[i].exp,
-            key: base,
-        };
+    }
+    let mut changed = false;
+    for (i, terms) in even.into_iter().chain(odd).chain(negative) {
+        flipped.factors[i] = negated_factor(terms, t.factors[i].exp);
         changed = true;
     }
     changed.then(|| term_expr(&flipped))
@@ -291,21 +299,9 @@ fn sign_into_factor(e: &Expr) -> Option<Expr> {
         .rev()
         .find(|i| !leads_with_number(i))
         .or(sums.last())?;
-    let negated: Vec<Term> = to_terms(&t.factors[*pick].base, false)
-        .ok()?
-        .into_iter()
-        .map(|mut u| {
-            u.coeff = -u.coeff;
-            u
-        })
-        .collect();
-    let base = to_expr(&negated);
+    let terms = to_terms(&t.factors[*pick].base, false).ok()?;
     let mut flipped = t.clone();
-    flipped.factors[*pick] = Factor {
-        base: base.clone(),
-        exp: 1,
-        key: base,
-    };
+    flipped.factors[*pick] = negated_factor(terms, 1);
     Some(term_expr(&flipped))
 }
 
