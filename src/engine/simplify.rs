@@ -144,11 +144,17 @@ fn negated_factor(terms: Vec<Term>, exp: i64) -> Factor {
     }
 }
 
+/// σ or tanh of something: the functions whose derivative identities have the shapes
+/// `σ*(1 - σ)` and `1 - tanh^2`.
+fn is_identity_atom(x: &Expr) -> bool {
+    use crate::expr::Func;
+    matches!(x, Expr::Call(Func::Sigmoid | Func::Tanh, _))
+}
+
 /// Whether a factor of the product `e` is a sum [`textbook_signs`] may change: one led by
 /// a negative term (a sum led by a positive term where it has one is not all negative), or
 /// one holding σ or tanh. A cheap look before the real one.
 fn has_sign_candidate(e: &Expr) -> bool {
-    use crate::expr::Func;
     let negative = |x: &Expr| match x {
         Expr::Neg(_) => true,
         Expr::Num(c) => c.is_negative(),
@@ -162,10 +168,7 @@ fn has_sign_candidate(e: &Expr) -> bool {
         Expr::Neg(x) | Expr::Pow(x, _) => has_sign_candidate(x),
         Expr::Mul(fs) => fs.iter().any(has_sign_candidate),
         Expr::Div(a, b) => has_sign_candidate(a) || has_sign_candidate(b),
-        Expr::Add(xs) => {
-            xs.first().is_some_and(negative)
-                || e.any(&mut |x| matches!(x, Expr::Call(Func::Sigmoid | Func::Tanh, _)))
-        }
+        Expr::Add(xs) => xs.first().is_some_and(negative) || e.any(&mut |x| is_identity_atom(x)),
         _ => false,
     }
 }
@@ -177,8 +180,6 @@ fn has_sign_candidate(e: &Expr) -> bool {
 /// - `x^-x*(-log(x) - 1)` as `-x^-x*(log(x) + 1)`: a factor of negative terms only gives
 ///   its sign to the product.
 fn textbook_signs(e: &Expr) -> Option<Expr> {
-    use crate::expr::Func;
-    let is_identity_atom = |x: &Expr| matches!(x, Expr::Call(Func::Sigmoid | Func::Tanh, _));
     if !matches!(e, Expr::Mul(_) | Expr::Div(_, _) | Expr::Neg(_)) || !has_sign_candidate(e) {
         return None;
     }
