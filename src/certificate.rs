@@ -6,6 +6,7 @@
 //! hypotheses include every condition the kernel left open.
 
 use crate::expr::{Assumption, Bound, Context, Definition, Expr, Index, IndexDecl};
+use crate::kernel::validate::Item;
 use crate::kernel::{Proof, Step};
 use crate::render::plain::print_in;
 use crate::rules::{self, Binding};
@@ -61,9 +62,22 @@ pub struct DerivationJson {
     /// Hypotheses used and side conditions left open, in the expression syntax.
     pub hypotheses: Vec<String>,
     pub steps: Vec<StepJson>,
-    /// Numeric cross-checks; not part of what the kernel replays.
+    /// The cases of a Jacobian (`i = j`, `i != j`), each going on from the result.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cases: Vec<CaseJson>,
+    /// Numeric cross-checks: a record of what was run, not a claim `deriv check` verifies.
     #[serde(default)]
     pub checks: serde_json::Value,
+}
+
+/// One case of a Jacobian: steps that go on from the derivation's result under the case's
+/// hypothesis, which `hypotheses` lists with the rest.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct CaseJson {
+    pub case: String,
+    pub steps: Vec<StepJson>,
+    pub result: String,
+    pub hypotheses: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -80,8 +94,12 @@ pub struct StepJson {
     pub reversed: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replacement: Option<String>,
+    /// Side conditions the kernel could not decide: carried as hypotheses of the result.
     #[serde(default)]
     pub conditions: Vec<String>,
+    /// Side conditions the kernel proved.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub discharged: Vec<String>,
     pub before: String,
     pub after: String,
     #[serde(default)]
@@ -122,12 +140,14 @@ fn condition_text(c: &rules::Condition, ctx: &Context) -> String {
 }
 
 /// The vector form of a result, e.g. `a - y` for `a_j - y_j` with respect to `z_j`.
-pub fn vector_form(result: &Expr, wrt: &Expr) -> Option<String> {
-    vector_expr(result, wrt).map(|v| v.to_string())
+pub fn vector_form(result: &Expr, wrt: &Expr, ctx: &Context) -> Option<String> {
+    vector_expr(result, wrt, ctx).map(|v| print_in(&v, ctx))
 }
 
-/// The vector form as a term: every `x_j` of the result written as the vector `x`.
-pub fn vector_expr(result: &Expr, wrt: &Expr) -> Option<Expr> {
+/// The vector form as a term: every `x_j` of the result written as the vector `x`. Only
+/// where that reading is unambiguous: writing `j` back onto each vector name gives the
+/// result again, and no vector name is also a scalar of the result or the context.
+pub fn vector_expr(result: &Expr, wrt: &Expr, ctx: &Context) -> Option<Expr> {
     let Expr::Idx(_, wi) = wrt else { return None };
     let [Index::Name(j)] = wi.as_slice() else {
         return None;
@@ -136,24 +156,45 @@ pub fn vector_expr(result: &Expr, wrt: &Expr) -> Option<Expr> {
         return None;
     }
     let mut ok = true;
+    let mut vectors = std::collections::BTreeSet::new();
     result.any(&mut |e| {
         match e {
-            Expr::Idx(_, ix) => ok &= ix.len() == 1 && ix[0] == Index::Name(j.clone()),
+            Expr::Idx(name, ix) => {
+                ok &= ix.len() == 1 && ix[0] == Index::Name(j.clone());
+                vectors.insert(name.clone());
+            }
             Expr::Delta(_, _) | Expr::Sum(_) | Expr::D(_, _) => ok = false,
             _ => {}
         }
         false
     });
-    if !ok {
+    let scalar = |name: &String| {
+        let used_bare = |t: &Expr| t.any(&mut |u| matches!(u, Expr::Sym(s) if s == name));
+        used_bare(result)
+            || ctx.definitions.iter().any(|d| used_bare(&d.name) || used_bare(&d.body))
+            || ctx.assumptions.iter().any(|a| used_bare(&a.lhs) || used_bare(&a.rhs))
+    };
+    if !ok || vectors.iter().any(scalar) {
         return None;
     }
-    Some(strip_index(result))
+    let vector = strip_index(result);
+    (reindex(&vector, &vectors, j) == *result).then_some(vector)
 }
 
 fn strip_index(e: &Expr) -> Expr {
     match e {
         Expr::Idx(name, _) => Expr::Sym(name.clone()),
         _ => e.map_children(strip_index),
+    }
+}
+
+/// The inverse of [`strip_index`] on the vector names.
+fn reindex(e: &Expr, vectors: &std::collections::BTreeSet<String>, j: &str) -> Expr {
+    match e {
+        Expr::Sym(name) if vectors.contains(name) => {
+            Expr::Idx(name.clone(), vec![Index::Name(j.to_string())])
+        }
+        _ => e.map_children(|c| reindex(c, vectors, j)),
     }
 }
 
@@ -186,63 +227,78 @@ pub fn context_json(ctx: &Context) -> ContextJson {
     }
 }
 
-/// The certificate entry for one checked derivation of `D(of, wrt)`.
+/// The certificate entry for one checked derivation of `D(of, wrt)`, with its cases.
 pub fn derivation_json(
     proof: &Proof,
     of: &Expr,
     wrt: &Expr,
+    cases: &[&Proof],
     checks: serde_json::Value,
 ) -> DerivationJson {
     let ctx = proof.context();
     let p = |e: &Expr| print_in(e, ctx);
-    let steps = proof
-        .steps()
-        .iter()
-        .map(|s| {
-            let st = s.step();
-            let b = &st.binding;
-            StepJson {
-                rule: st.rule.clone(),
-                caption: rules::spec(&st.rule)
-                    .map(|r| r.caption.to_string())
-                    .unwrap_or_default(),
-                position: st.position.clone(),
-                substitution: SubstitutionJson {
-                    terms: b.terms.iter().map(|(k, v)| (k.clone(), p(v))).collect(),
-                    indices: b
-                        .indices
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.to_string()))
-                        .collect(),
-                    bounds: b
-                        .bounds
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.to_string()))
-                        .collect(),
-                },
-                uses: st.uses.clone(),
-                reversed: st.reversed,
-                replacement: st.replacement.as_ref().map(p),
-                conditions: s
-                    .conditions()
-                    .iter()
-                    .map(|c| condition_text(c, ctx))
-                    .collect(),
-                before: p(s.before()),
-                after: p(s.after()),
-                latex: crate::render::latex::latex(s.after()),
-            }
-        })
-        .collect();
+    let main = proof.steps().len();
     DerivationJson {
         of: p(of),
         wrt: p(wrt),
         result: p(proof.current()),
-        vector: vector_form(proof.current(), wrt),
+        vector: vector_form(proof.current(), wrt, ctx),
         hypotheses: hypotheses(proof),
-        steps,
+        steps: proof.steps().iter().map(|s| step_json(s, ctx)).collect(),
+        cases: cases
+            .iter()
+            .map(|c| CaseJson {
+                case: c
+                    .hypotheses()
+                    .iter()
+                    .find(|h| matches!(h, rules::Condition::IndexEq(..) | rules::Condition::IndexNe(..)))
+                    .map(|h| condition_text(h, ctx))
+                    .unwrap_or_default(),
+                steps: c.steps()[main..].iter().map(|s| step_json(s, ctx)).collect(),
+                result: p(c.current()),
+                hypotheses: hypotheses(c),
+            })
+            .collect(),
         checks,
     }
+}
+
+fn step_json(s: &crate::kernel::CheckedStep, ctx: &Context) -> StepJson {
+    let p = |e: &Expr| print_in(e, ctx);
+    let st = s.step();
+    let b = &st.binding;
+    StepJson {
+        rule: st.rule.clone(),
+        caption: caption(&st.rule),
+        position: st.position.clone(),
+        substitution: SubstitutionJson {
+            terms: b.terms.iter().map(|(k, v)| (k.clone(), p(v))).collect(),
+            indices: b
+                .indices
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_string()))
+                .collect(),
+            bounds: b
+                .bounds
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_string()))
+                .collect(),
+        },
+        uses: st.uses.clone(),
+        reversed: st.reversed,
+        replacement: st.replacement.as_ref().map(p),
+        conditions: s.conditions().iter().map(|c| condition_text(c, ctx)).collect(),
+        discharged: s.discharged().iter().map(|c| condition_text(c, ctx)).collect(),
+        before: p(s.before()),
+        after: p(s.after()),
+        latex: crate::render::latex::latex(s.after()),
+    }
+}
+
+fn caption(rule: &str) -> String {
+    rules::spec(rule)
+        .map(|r| r.caption.to_string())
+        .unwrap_or_default()
 }
 
 /// Why a certificate was not accepted.
@@ -339,7 +395,9 @@ fn read_step(s: &StepJson, scope: IndexScope) -> Result<Step, String> {
     })
 }
 
-/// Replay every derivation of a certificate with the kernel alone.
+/// Replay every derivation of a certificate with the kernel alone, and compare every
+/// claim it makes (terms, captions, LaTeX, side conditions, hypotheses, vector forms, cases)
+/// with what the kernel computed. Only `checks` is a record, not a claim.
 pub fn check(cert: &Certificate) -> Result<Vec<Proof>, Rejection> {
     let whole = |reason: String| Rejection {
         derivation: 0,
@@ -352,7 +410,14 @@ pub fn check(cert: &Certificate) -> Result<Vec<Proof>, Rejection> {
             cert.format
         )));
     }
-    let ctx = Arc::new(read_context(&cert.context).map_err(whole)?);
+    let ctx = read_context(&cert.context).map_err(whole)?;
+    crate::kernel::validate::check_context(&ctx).map_err(|(item, m)| {
+        whole(match item {
+            Item::Definition(k) => format!("definition {}: {m}", k + 1),
+            Item::Hypothesis(k) => format!("hypothesis {}: {m}", k + 1),
+        })
+    })?;
+    let ctx = Arc::new(ctx);
     let decls = ctx.indices.clone();
     let scope = IndexScope::Certificate(&decls);
     let mut proofs = Vec::new();
@@ -366,54 +431,119 @@ pub fn check(cert: &Certificate) -> Result<Vec<Proof>, Rejection> {
             .map_err(|e| fail(None, format!("cannot read `of`: {}", e.message)))?;
         let wrt = parse_variable(&d.wrt, scope)
             .map_err(|e| fail(None, format!("cannot read `wrt`: {}", e.message)))?;
-        let mut proof = Proof::start(ctx.clone(), Expr::d(of, wrt));
-        for (i, s) in d.steps.iter().enumerate() {
-            let at = Some(i + 1);
-            let stated_before = parse_expr_in(&s.before, scope)
-                .map_err(|e| fail(at, format!("cannot read `before`: {}", e.message)))?;
-            if &stated_before != proof.current() {
-                return Err(fail(
-                    at,
-                    format!(
-                        "chain broken: the step starts from `{}`, but the previous term is `{}`",
-                        s.before,
-                        print_in(proof.current(), &ctx)
-                    ),
-                ));
-            }
-            let step = read_step(s, scope).map_err(|r| fail(at, r))?;
-            proof.apply(step).map_err(|e| fail(at, e.to_string()))?;
-            let stated_after = parse_expr_in(&s.after, scope)
-                .map_err(|e| fail(at, format!("cannot read `after`: {}", e.message)))?;
-            if &stated_after != proof.current() {
-                return Err(fail(
-                    at,
-                    format!(
-                        "chain broken: the rule gives `{}`, not `{}`",
-                        print_in(proof.current(), &ctx),
-                        s.after
-                    ),
-                ));
-            }
-        }
-        let result = parse_expr_in(&d.result, scope)
-            .map_err(|e| fail(None, format!("cannot read `result`: {}", e.message)))?;
-        if &result != proof.current() {
+        let mut proof = Proof::start(ctx.clone(), Expr::d(of, wrt.clone()))
+            .map_err(|e| fail(None, format!("the goal is refused: {e}")))?;
+        replay_steps(&mut proof, &d.steps, scope, 0).map_err(|(at, r)| fail(Some(at), r))?;
+        check_end(&proof, &d.result, &d.hypotheses, scope).map_err(|r| fail(None, r))?;
+        let vector = vector_form(proof.current(), &wrt, &ctx);
+        if d.vector != vector {
             return Err(fail(
                 None,
                 format!(
-                    "chain broken: the steps end at `{}`, not at the stated result `{}`",
-                    print_in(proof.current(), &ctx),
-                    d.result
+                    "the stated vector form {:?} is not the result's, {:?}",
+                    d.vector, vector
                 ),
             ));
         }
-        for h in hypotheses(&proof) {
-            if !d.hypotheses.contains(&h) {
-                return Err(fail(None, format!("side condition unmet: the result depends on `{h}`, which the certificate does not state")));
+        for (k, case) in d.cases.iter().enumerate() {
+            let mut case_proof = proof.clone();
+            let from = proof.steps().len();
+            let in_case = |r: String| format!("case {} ({}): {r}", k + 1, case.case);
+            replay_steps(&mut case_proof, &case.steps, scope, from)
+                .map_err(|(at, r)| fail(Some(at), in_case(r)))?;
+            check_end(&case_proof, &case.result, &case.hypotheses, scope)
+                .map_err(|r| fail(None, in_case(r)))?;
+            let states_case = case_proof.hypotheses().iter().any(|h| {
+                matches!(h, rules::Condition::IndexEq(..) | rules::Condition::IndexNe(..))
+                    && condition_text(h, &ctx) == case.case
+            });
+            if !states_case {
+                return Err(fail(None, in_case("the case is not a hypothesis of its steps".into())));
             }
         }
         proofs.push(proof);
     }
     Ok(proofs)
+}
+
+/// Replay `steps` onto `proof`, comparing each stated claim with the kernel's; a failure
+/// names the step, counting from one and from `offset`.
+fn replay_steps(
+    proof: &mut Proof,
+    steps: &[StepJson],
+    scope: IndexScope,
+    offset: usize,
+) -> Result<(), (usize, String)> {
+    for (i, s) in steps.iter().enumerate() {
+        let at = offset + i + 1;
+        let fail = |r: String| (at, r);
+        let ctx = proof.context().clone();
+        let read = |what: &str, t: &str| {
+            parse_expr_in(t, scope).map_err(|e| fail(format!("cannot read `{what}`: {}", e.message)))
+        };
+        if &read("before", &s.before)? != proof.current() {
+            return Err(fail(format!(
+                "chain broken: the step starts from `{}`, but the previous term is `{}`",
+                s.before,
+                print_in(proof.current(), &ctx)
+            )));
+        }
+        let step = read_step(s, scope).map_err(fail)?;
+        proof.apply(step).map_err(|e| fail(e.to_string()))?;
+        if &read("after", &s.after)? != proof.current() {
+            return Err(fail(format!(
+                "chain broken: the rule gives `{}`, not `{}`",
+                print_in(proof.current(), &ctx),
+                s.after
+            )));
+        }
+        let checked = &proof.steps()[proof.steps().len() - 1];
+        let texts = |cs: &[rules::Condition]| -> Vec<String> {
+            cs.iter().map(|c| condition_text(c, &ctx)).collect()
+        };
+        let claims = [
+            ("caption", vec![s.caption.clone()], vec![caption(&s.rule)]),
+            ("latex", vec![s.latex.clone()], vec![crate::render::latex::latex(proof.current())]),
+            ("conditions", s.conditions.clone(), texts(checked.conditions())),
+            ("discharged", s.discharged.clone(), texts(checked.discharged())),
+        ];
+        for (what, stated, computed) in claims {
+            if stated != computed {
+                return Err(fail(format!(
+                    "the stated {what} {stated:?} is not the kernel's {computed:?}"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The stated result and hypotheses are exactly those of the replayed chain.
+fn check_end(
+    proof: &Proof,
+    result: &str,
+    stated: &[String],
+    scope: IndexScope,
+) -> Result<(), String> {
+    let ctx = proof.context();
+    let result_term = parse_expr_in(result, scope)
+        .map_err(|e| format!("cannot read `result`: {}", e.message))?;
+    if &result_term != proof.current() {
+        return Err(format!(
+            "chain broken: the steps end at `{}`, not at the stated result `{result}`",
+            print_in(proof.current(), ctx),
+        ));
+    }
+    let computed = hypotheses(proof);
+    if let Some(h) = computed.iter().find(|h| !stated.contains(h)) {
+        return Err(format!(
+            "side condition unmet: the result depends on `{h}`, which the certificate does not state"
+        ));
+    }
+    if let Some(h) = stated.iter().find(|h| !computed.contains(h)) {
+        return Err(format!(
+            "the stated hypothesis `{h}` is not one the kernel's chain depends on"
+        ));
+    }
+    Ok(())
 }

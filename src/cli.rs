@@ -329,9 +329,12 @@ fn execute_on(command: Command, src: &str, origin: &str) -> Result<String, Failu
             let e = parse_arg(src, origin)?;
             let x = syntax::parse_variable(&wrt, syntax::IndexScope::Any)
                 .map_err(|d| d.with_origin("<wrt>"))?;
+            let context = diff_context(&e, &x);
+            crate::kernel::validate::check_goal(&context, &Expr::d(e.clone(), x.clone()))
+                .map_err(|m| syntax::Diagnostic::at(&wrt, 0, m).with_origin("<wrt>"))?;
             let doc = Document {
                 title: None,
-                context: diff_context(&e, &x),
+                context,
                 goals: vec![syntax::Goal {
                     of: e,
                     wrt: x,

@@ -22,6 +22,8 @@ pub struct Derived {
     pub of: Expr,
     pub wrt: Expr,
     pub proof: Proof,
+    /// The cases `i = j` and `i ≠ j` of a Jacobian's result, each going on from `proof`.
+    pub jacobian: Option<engine::cases::Jacobian>,
     pub checks: Checks,
 }
 
@@ -61,6 +63,7 @@ fn derive_goal(context: &Arc<Context>, doc: &Document, i: usize) -> Result<Deriv
         .map(|proof| Derived {
             of: g.of.clone(),
             wrt: g.wrt.clone(),
+            jacobian: engine::cases::jacobian(&proof, &g.of, &g.wrt),
             proof,
             checks: Checks::default(),
         })
@@ -223,7 +226,32 @@ fn check_goal(
         })
         .collect();
     let steps: Vec<(&Expr, &Expr, &str)> = chain.iter().map(|(b, a, r)| (b, a, *r)).collect();
-    let steps = check_steps(ctx, &steps).map_err(|f| CheckFailure::at_step(g, line, f))?;
+    let mut steps = check_steps(ctx, &steps).map_err(|f| CheckFailure::at_step(g, line, f))?;
+    // A case's own steps hold under its hypothesis: seen through it (`j := i`, or
+    // `δ_ij := 0`), both sides of each step agree at every point.
+    for case in derived.jacobian.iter().flat_map(|j| [&j.same, &j.distinct]) {
+        let case_guards = self::guards(&case.proof.hypotheses());
+        let from = case.from;
+        let view = |e: &Expr| {
+            let seen = case
+                .proof
+                .hypotheses()
+                .iter()
+                .fold(e.clone(), |e, h| in_case(&e, h));
+            guarded(&seen, &case_guards)
+        };
+        let chain: Vec<(Expr, Expr, &str)> = case.proof.steps()[from..]
+            .iter()
+            .map(|s| (view(s.before()), view(s.after()), s.step().rule.as_str()))
+            .collect();
+        let case_steps: Vec<(&Expr, &Expr, &str)> =
+            chain.iter().map(|(b, a, r)| (b, a, *r)).collect();
+        let summary = check_steps(ctx, &case_steps).map_err(|mut f| {
+            f.step += from;
+            CheckFailure::at_step(g, line, f)
+        })?;
+        steps = numeric::CheckSummary::combine("the other side of each step", &[steps, summary]);
+    }
     let result = &guarded(derived.proof.current(), &guards);
     let opts = check_options(&[&derived.of, &derived.wrt, result]);
     let numeric::ResultChecks {
@@ -235,6 +263,27 @@ fn check_goal(
         json: serde_json::json!({ "steps": steps, "result": finals, "references": references }),
         summary: summary_line(&steps, &finals, &references),
     })
+}
+
+/// `e` as it reads in a case: `j := i` when `i = j`, each free `δ_ij` zero when `i ≠ j`.
+fn in_case(e: &Expr, case: &crate::rules::Condition) -> Expr {
+    use crate::expr::Index;
+    use crate::rules::Condition;
+    match case {
+        Condition::IndexEq(i, Index::Name(j)) => e.subst_index(j, i),
+        Condition::IndexNe(i, j) => zero_delta(e, i, j),
+        _ => e.clone(),
+    }
+}
+
+fn zero_delta(e: &Expr, i: &crate::expr::Index, j: &crate::expr::Index) -> Expr {
+    use crate::expr::Index;
+    let bound_here = |s: &crate::expr::Sum| [i, j].contains(&&Index::Name(s.index.clone()));
+    match e {
+        Expr::Delta(x, y) if (x == i && y == j) || (x == j && y == i) => Expr::int(0),
+        Expr::Sum(s) if bound_here(s) => e.clone(),
+        _ => e.map_children(|c| zero_delta(c, i, j)),
+    }
 }
 
 /// For each side condition, a term that has no value exactly where the condition fails:
@@ -270,6 +319,16 @@ fn guards(conditions: &[crate::rules::Condition]) -> Vec<Expr> {
                 Func::Log,
                 Expr::Add(vec![bound(hi), Expr::neg(bound(lo)), Expr::int(2)].into()),
             )),
+            Condition::ForAll(k, lo, hi, inner) => {
+                let inner = guards(std::slice::from_ref(&**inner)).pop()?;
+                Some(Expr::Sum(Sum {
+                    index: k.clone(),
+                    lo: lo.clone(),
+                    hi: hi.clone(),
+                    explicit_bounds: true,
+                    body: std::sync::Arc::new(inner),
+                }))
+            }
             _ => None,
         })
         .collect()
@@ -383,7 +442,12 @@ pub fn certificate(report: &Report) -> crate::certificate::Certificate {
 /// One goal's part of the certificate; a caller that derives goals in parallel builds it on
 /// the goal's own thread.
 pub fn derivation(g: &Derived) -> crate::certificate::DerivationJson {
-    crate::certificate::derivation_json(&g.proof, &g.of, &g.wrt, g.checks.json.clone())
+    let cases: Vec<&Proof> = g
+        .jacobian
+        .iter()
+        .flat_map(|j| [&j.same.proof, &j.distinct.proof])
+        .collect();
+    crate::certificate::derivation_json(&g.proof, &g.of, &g.wrt, &cases, g.checks.json.clone())
 }
 
 /// The certificate of a report whose goals' parts are built already ([`derivation`], in order).

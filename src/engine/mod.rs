@@ -5,6 +5,7 @@
 //! kernel refuses is an engine bug reported as [`EngineError::Refused`].
 
 pub mod algebra;
+pub mod cases;
 mod differentiate;
 mod fold;
 mod identities;
@@ -67,9 +68,16 @@ pub struct Driver {
 const STEP_BUDGET: usize = 20_000;
 
 impl Driver {
-    pub fn new(ctx: Arc<Context>, goal: Expr) -> Driver {
+    /// A driver for the goal, if the kernel accepts to start from it.
+    pub fn new(ctx: Arc<Context>, goal: Expr) -> Result<Driver, EngineError> {
+        let proof = Proof::start(ctx, goal).map_err(|e| EngineError::Unsupported(e.to_string()))?;
+        Ok(Driver::from_proof(proof))
+    }
+
+    /// A driver that goes on from a checked proof.
+    pub fn from_proof(proof: Proof) -> Driver {
         Driver {
-            proof: Proof::start(ctx, goal),
+            proof,
             budget: STEP_BUDGET,
         }
     }
@@ -140,7 +148,7 @@ pub fn derive(ctx: Arc<Context>, of: &Expr, wrt: &Expr) -> Result<Proof, EngineE
             "`{wrt}` is not a variable"
         )));
     }
-    let mut d = Driver::new(ctx, Expr::d(of.clone(), wrt.clone()));
+    let mut d = Driver::new(ctx, Expr::d(of.clone(), wrt.clone()))?;
     fold::unfold_all(&mut d, &[])?;
     differentiate::differentiate(&mut d)?;
     simplify::simplify(&mut d)?;

@@ -1,6 +1,7 @@
 //! The rules the kernel applies itself: schemes over arity, over the context, and the
 //! ring and renaming decision procedures.
 
+use super::conditions::depends_on;
 use super::ring::{divisors, ring_equal};
 use super::KernelError;
 use crate::expr::{Context, Expr, Index, Sum};
@@ -14,13 +15,21 @@ fn no(msg: &str) -> KernelError {
 }
 
 /// Apply builtin `b` to the subterm `sub`.
-pub fn apply(b: Builtin, ctx: &Context, sub: &Expr, step: &super::Step) -> Outcome {
+///
+/// `variables` names the variables of the derivatives enclosing `sub`.
+pub fn apply(
+    b: Builtin,
+    ctx: &Context,
+    sub: &Expr,
+    step: &super::Step,
+    variables: &[String],
+) -> Outcome {
     let takes_replacement = matches!(
         b,
         Builtin::Ring | Builtin::Rename | Builtin::Fold | Builtin::DeltaSubstitute
     );
     let takes_uses = matches!(b, Builtin::Unfold | Builtin::Fold | Builtin::Hypothesis);
-    let takes_indices = matches!(b, Builtin::Hypothesis);
+    let takes_indices = matches!(b, Builtin::Hypothesis | Builtin::IndexCase);
     if takes_replacement != step.replacement.is_some() {
         return Err(KernelError::Binding(if takes_replacement {
             "this rule needs the replacement term".into()
@@ -131,7 +140,8 @@ pub fn apply(b: Builtin, ctx: &Context, sub: &Expr, step: &super::Step) -> Outco
             }
             Ok((folded, vec![]))
         }
-        Builtin::Hypothesis => hypothesis(ctx, sub, step),
+        Builtin::Hypothesis => hypothesis(ctx, sub, step, variables),
+        Builtin::IndexCase => index_case(sub, step),
     }
 }
 
@@ -267,9 +277,23 @@ fn unfold(ctx: &Context, sub: &Expr, name: &str) -> Result<Expr, KernelError> {
     }
 }
 
+/// `F = F[j := i]` in the case `i = j`, a condition the result carries.
+fn index_case(sub: &Expr, step: &super::Step) -> Outcome {
+    let ix = &step.binding.indices;
+    let (Some(i), Some(Index::Name(j)), 2) = (ix.get("i"), ix.get("j"), ix.len()) else {
+        return Err(KernelError::Binding(
+            "the case split takes the indices `i` and `j` (a name), and nothing else".into(),
+        ));
+    };
+    let case = Condition::IndexEq(i.clone(), Index::Name(j.clone()));
+    Ok((sub.subst_index(j, i), vec![case]))
+}
+
 /// Rewrite with hypothesis number `uses` (from one), left to right or reversed; the
-/// binding's indices rename the hypothesis's free indices.
-fn hypothesis(ctx: &Context, sub: &Expr, step: &super::Step) -> Outcome {
+/// binding's indices rename the hypothesis's free indices, each within its declared range.
+/// An equation that holds on a constraint set says nothing about a derivative across it:
+/// under `D(…, x)` a hypothesis may be used only if it does not involve `x`.
+fn hypothesis(ctx: &Context, sub: &Expr, step: &super::Step, variables: &[String]) -> Outcome {
     let n: usize = step
         .uses
         .as_deref()
@@ -290,14 +314,44 @@ fn hypothesis(ctx: &Context, sub: &Expr, step: &super::Step) -> Outcome {
         .union(&h.rhs.free_indices())
         .cloned()
         .collect::<Vec<_>>();
-    for (name, value) in &step.binding.indices {
-        if !free.contains(name) {
-            return Err(KernelError::Binding(format!(
-                "`{name}` is not a free index of hypothesis {n}"
+    for x in variables {
+        if [&h.lhs, &h.rhs].iter().any(|t| depends_on(ctx, t, x, 0)) {
+            return Err(no(&format!(
+                "hypothesis {n} involves `{x}`, so it cannot be used inside a derivative with respect to `{x}`"
             )));
         }
-        from = from.subst_index(name, value);
-        to = to.subst_index(name, value);
+    }
+    if let Some(name) = step.binding.indices.keys().find(|k| !free.contains(k)) {
+        return Err(KernelError::Binding(format!(
+            "`{name}` is not a free index of hypothesis {n}"
+        )));
+    }
+    // Simultaneous renaming, through fresh names, so that `i := j, j := i` swaps.
+    let mut avoid = sub.all_index_names();
+    avoid.extend(h.lhs.all_index_names());
+    avoid.extend(h.rhs.all_index_names());
+    let mut staged = Vec::new();
+    let mut ranges = Vec::new();
+    for name in &free {
+        let value = step
+            .binding
+            .indices
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| Index::Name(name.clone()));
+        let (lo, hi) = ctx
+            .range_of(name)
+            .ok_or_else(|| no(&format!("index `{name}` of hypothesis {n} is not declared")))?;
+        ranges.push(Condition::InRange(value.clone(), lo.clone(), hi.clone()));
+        let temp = crate::expr::fresh_index(&format!("{name}0"), &avoid);
+        avoid.insert(temp.clone());
+        from = from.subst_index(name, &Index::Name(temp.clone()));
+        to = to.subst_index(name, &Index::Name(temp.clone()));
+        staged.push((temp, value));
+    }
+    for (temp, value) in &staged {
+        from = from.subst_index(temp, value);
+        to = to.subst_index(temp, value);
     }
     if &from != sub {
         return Err(KernelError::Mismatch {
@@ -305,5 +359,5 @@ fn hypothesis(ctx: &Context, sub: &Expr, step: &super::Step) -> Outcome {
             found: sub.clone(),
         });
     }
-    Ok((to, vec![]))
+    Ok((to, ranges))
 }

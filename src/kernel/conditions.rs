@@ -71,7 +71,68 @@ pub fn decide(ctx: &Context, cond: &Condition, binders: &[(String, Bound, Bound)
             Sign::Zero => Verdict::Fails,
             Sign::NonNeg | Sign::Unknown => Verdict::Unknown,
         },
+        // A case split is about free indices; on an index bound by a sum it means nothing.
+        Condition::IndexEq(a, b) | Condition::IndexNe(a, b)
+            if [a, b].iter().any(|i| is_bound(i, binders)) =>
+        {
+            Verdict::Fails
+        }
+        Condition::IndexEq(a, b) => match (a, b) {
+            _ if a == b => Verdict::Holds,
+            (Index::Int(_), Index::Int(_)) => Verdict::Fails,
+            _ => Verdict::Unknown,
+        },
+        Condition::IndexNe(a, b) => match (a, b) {
+            _ if a == b => Verdict::Fails,
+            (Index::Int(_), Index::Int(_)) => Verdict::Holds,
+            _ => Verdict::Unknown,
+        },
+        Condition::ForAll(k, lo, hi, c) => {
+            let mut inner = binders.to_vec();
+            inner.push((k.clone(), lo.clone(), hi.clone()));
+            match decide(ctx, c, &inner) {
+                Verdict::Holds => Verdict::Holds,
+                Verdict::Fails if non_empty(lo, hi) => Verdict::Fails,
+                _ => Verdict::Unknown,
+            }
+        }
     }
+}
+
+fn is_bound(i: &Index, binders: &[(String, Bound, Bound)]) -> bool {
+    matches!(i, Index::Name(n) if binders.iter().any(|(b, _, _)| b == n))
+}
+
+/// `cond` quantified over every enclosing sum whose index it mentions (innermost first),
+/// so that a condition on a bound index is stated for the sum's whole range.
+pub fn quantify(cond: Condition, binders: &[(String, Bound, Bound)]) -> Condition {
+    binders.iter().rev().fold(cond, |c, (k, lo, hi)| {
+        if condition_indices(&c).contains(k) {
+            Condition::ForAll(k.clone(), lo.clone(), hi.clone(), Box::new(c))
+        } else {
+            c
+        }
+    })
+}
+
+/// The index names a condition mentions free.
+pub fn condition_indices(c: &Condition) -> std::collections::BTreeSet<String> {
+    let name = |i: &Index| match i {
+        Index::Name(n) => Some(n.clone()),
+        Index::Int(_) => None,
+    };
+    let mut out: std::collections::BTreeSet<String> =
+        c.terms().iter().flat_map(|t| t.free_indices()).collect();
+    match c {
+        Condition::IndexFree(i, _) | Condition::InRange(i, _, _) => out.extend(name(i)),
+        Condition::IndexEq(a, b) | Condition::IndexNe(a, b) => out.extend([a, b].into_iter().filter_map(name)),
+        Condition::ForAll(k, _, _, inner) => {
+            out = condition_indices(inner);
+            out.remove(k);
+        }
+        _ => {}
+    }
+    out
 }
 
 fn verdict(b: bool) -> Verdict {
@@ -88,6 +149,10 @@ pub fn depends_on(ctx: &Context, e: &Expr, name: &str, depth: usize) -> bool {
         return true;
     }
     e.any(&mut |t| match t {
+        // A range bound counts: a sum depends on the size it runs to.
+        Expr::Sum(s) => [&s.lo, &s.hi]
+            .iter()
+            .any(|b| matches!(b, Bound::Sym(n) if n == name)),
         Expr::Sym(s) | Expr::Idx(s, _) => {
             s == name
                 || ctx
@@ -257,12 +322,12 @@ fn sign(ctx: &Context, e: &Expr, depth: usize) -> Sign {
             }
         }
         Expr::Sum(s) => match sign(ctx, &s.body, d) {
-            // Positive terms make a positive sum only over a non-empty range.
+            // Terms of one sign make a sum of that sign only over a non-empty range: an
+            // empty sum is zero.
             Sign::Pos if non_empty(&s.lo, &s.hi) => Sign::Pos,
-            Sign::Pos => Sign::NonNeg,
-            Sign::NonNeg | Sign::Zero => Sign::NonNeg,
-            Sign::Neg => Sign::Neg,
-            Sign::Unknown => Sign::Unknown,
+            Sign::Neg if non_empty(&s.lo, &s.hi) => Sign::Neg,
+            Sign::Pos | Sign::NonNeg | Sign::Zero => Sign::NonNeg,
+            Sign::Neg | Sign::Unknown => Sign::Unknown,
         },
         Expr::Delta(a, b) if a == b => Sign::Pos,
         Expr::Delta(_, _) => Sign::NonNeg,

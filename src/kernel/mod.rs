@@ -10,6 +10,7 @@
 mod builtin;
 mod conditions;
 pub mod ring;
+pub mod validate;
 
 use crate::expr::{Bound, Context, Expr, Index, Sum};
 use crate::rules::{self, is_metavar, is_variable_metavar, Binding, Condition, RuleBody};
@@ -69,6 +70,8 @@ pub enum KernelError {
     ChainBroken(String),
     TooLarge(String),
     Undefined(String),
+    /// The context or the goal is not one the kernel reasons in.
+    BadGoal(String),
 }
 
 impl fmt::Display for KernelError {
@@ -85,6 +88,7 @@ impl fmt::Display for KernelError {
             KernelError::ChainBroken(m) => write!(f, "chain broken: {m}"),
             KernelError::TooLarge(m) => write!(f, "{m}"),
             KernelError::Undefined(m) => write!(f, "undefined: {m}"),
+            KernelError::BadGoal(m) => write!(f, "{m}"),
         }
     }
 }
@@ -98,6 +102,7 @@ pub struct CheckedStep {
     before: Expr,
     after: Expr,
     conditions: Vec<Condition>,
+    discharged: Vec<Condition>,
 }
 
 impl CheckedStep {
@@ -114,6 +119,10 @@ impl CheckedStep {
     pub fn conditions(&self) -> &[Condition] {
         &self.conditions
     }
+    /// The side conditions the kernel proved for this step.
+    pub fn discharged(&self) -> &[Condition] {
+        &self.discharged
+    }
 }
 
 /// A checked chain of equalities `start = … = current` in a context.
@@ -126,14 +135,16 @@ pub struct Proof {
 }
 
 impl Proof {
-    /// The trivial chain `goal = goal`.
-    pub fn start(context: Arc<Context>, goal: Expr) -> Proof {
-        Proof {
+    /// The trivial chain `goal = goal`, once the context and the goal pass
+    /// [`validate::check_goal`] (what the `.deriv` parser enforces).
+    pub fn start(context: Arc<Context>, goal: Expr) -> Result<Proof, KernelError> {
+        validate::check_goal(&context, &goal).map_err(KernelError::BadGoal)?;
+        Ok(Proof {
             context,
             start: goal.clone(),
             current: goal,
             steps: Vec::new(),
-        }
+        })
     }
 
     pub fn context(&self) -> &Context {
@@ -190,13 +201,14 @@ impl Proof {
 
     /// Replay one step; on success the chain grows by one equality.
     pub fn apply(&mut self, step: Step) -> Result<(), KernelError> {
-        let (after, conditions) = rewrite(&self.context, &self.current, &step)?;
-        let before = std::mem::replace(&mut self.current, after.clone());
+        let r = replay(&self.context, &self.current, &step)?;
+        let before = std::mem::replace(&mut self.current, r.after.clone());
         self.steps.push(CheckedStep {
             step,
             before,
-            after,
-            conditions,
+            after: r.after,
+            conditions: r.open,
+            discharged: r.discharged,
         });
         Ok(())
     }
@@ -207,7 +219,7 @@ impl Proof {
         goal: Expr,
         steps: Vec<Step>,
     ) -> Result<Proof, (usize, KernelError)> {
-        let mut proof = Proof::start(context, goal);
+        let mut proof = Proof::start(context, goal).map_err(|e| (0, e))?;
         for (i, s) in steps.into_iter().enumerate() {
             proof.apply(s).map_err(|e| (i, e))?;
         }
@@ -221,9 +233,24 @@ pub fn rewrite(
     term: &Expr,
     step: &Step,
 ) -> Result<(Expr, Vec<Condition>), KernelError> {
+    replay(ctx, term, step).map(|r| (r.after, r.open))
+}
+
+/// One replayed step: the new term and its side conditions, decided or carried.
+struct Replayed {
+    after: Expr,
+    open: Vec<Condition>,
+    discharged: Vec<Condition>,
+}
+
+fn replay(ctx: &Context, term: &Expr, step: &Step) -> Result<Replayed, KernelError> {
     let rule =
         rules::rule(&step.rule).ok_or_else(|| KernelError::UnknownRule(step.rule.clone()))?;
-    let (sub, binders) = locate(term, &step.position)?;
+    let Located {
+        sub,
+        binders,
+        variables,
+    } = locate(term, &step.position)?;
     let (new, conditions) = match &rule.body {
         RuleBody::Rewrite {
             lhs,
@@ -255,9 +282,19 @@ pub fn rewrite(
                 .collect::<Result<Vec<_>, _>>()?;
             (to, conds)
         }
-        RuleBody::Builtin(b) => builtin::apply(*b, ctx, sub, step)?,
+        RuleBody::Builtin(b) => builtin::apply(*b, ctx, sub, step, &variables)?,
     };
     let new = new.reshape_all();
+    // A new derivative must be one the goal could have had; and no range may come to run
+    // to the variable of an enclosing derivative.
+    validate::check_derivatives(ctx, &new).map_err(KernelError::NotApplicable)?;
+    for x in &variables {
+        if validate::runs_to(&new, x) {
+            return Err(KernelError::NotApplicable(format!(
+                "a range would run to `{x}`, the variable of an enclosing derivative"
+            )));
+        }
+    }
     // A rewrite never introduces a free index: that would let an outer sum capture it.
     let before_free = sub.free_indices();
     if let Some(extra) = new.free_indices().difference(&before_free).next() {
@@ -266,11 +303,18 @@ pub fn rewrite(
         )));
     }
     let mut open = Vec::new();
+    let mut discharged = Vec::new();
     for c in conditions.into_iter().flat_map(conditions::split) {
         match conditions::decide(ctx, &c, &binders) {
-            Verdict::Holds => {}
+            Verdict::Holds => {
+                if !discharged.contains(&c) {
+                    discharged.push(c)
+                }
+            }
             Verdict::Fails => return Err(KernelError::ConditionFails(c)),
             Verdict::Unknown => {
+                // Undecided about an index bound by a sum: it must hold over the whole range.
+                let c = conditions::quantify(c, &binders);
                 if !open.contains(&c) {
                     open.push(c)
                 }
@@ -282,7 +326,11 @@ pub fn rewrite(
     if after.depth() > crate::expr::MAX_DEPTH {
         return Err(KernelError::TooLarge("the result nests too deeply".into()));
     }
-    Ok((after, open))
+    Ok(Replayed {
+        after,
+        open,
+        discharged,
+    })
 }
 
 /// `term` with the subterm at `path` replaced, each enclosing node put back in parser
@@ -297,23 +345,45 @@ fn splice(term: &Expr, path: &[usize], new: Expr) -> Option<Expr> {
     Some(out.reshape())
 }
 
-/// The subterm at `path` and the sums enclosing it (index and range).
-fn locate<'a>(
-    term: &'a Expr,
-    path: &[usize],
-) -> Result<(&'a Expr, Vec<(String, Bound, Bound)>), KernelError> {
+/// A subterm and what encloses it.
+struct Located<'a> {
+    sub: &'a Expr,
+    /// The sums enclosing it, outermost first: index and range.
+    binders: Vec<(String, Bound, Bound)>,
+    /// The names of the variables of the derivatives enclosing it.
+    variables: Vec<String>,
+}
+
+/// The subterm at `path`. The variable of a derivative is not a subterm: no path enters it.
+fn locate<'a>(term: &'a Expr, path: &[usize]) -> Result<Located<'a>, KernelError> {
     let mut e = term;
     let mut binders = Vec::new();
+    let mut variables = Vec::new();
     for &i in path {
-        if let Expr::Sum(s) = e {
-            binders.push((s.index.clone(), s.lo.clone(), s.hi.clone()));
+        match e {
+            Expr::Sum(s) => binders.push((s.index.clone(), s.lo.clone(), s.hi.clone())),
+            Expr::D(_, x) if i == 1 => {
+                return Err(KernelError::NotApplicable(format!(
+                    "`{x}` is the variable of a derivative, not a subterm to rewrite"
+                )))
+            }
+            Expr::D(_, x) => {
+                if let Expr::Sym(n) | Expr::Idx(n, _) = &**x {
+                    variables.push(n.clone());
+                }
+            }
+            _ => {}
         }
         e = e
             .children()
             .get(i)
             .ok_or_else(|| KernelError::NoSuchPosition(path.to_vec()))?;
     }
-    Ok((e, binders))
+    Ok(Located {
+        sub: e,
+        binders,
+        variables,
+    })
 }
 
 /// The metavariables of a rule must be exactly those the binding gives values to.
@@ -337,6 +407,13 @@ fn check_binding_domain(
                 for bd in [lo, hi] {
                     if let Bound::Sym(s) = bd {
                         bounds.insert(s.clone());
+                    }
+                }
+            }
+            Condition::IndexEq(i, j) | Condition::IndexNe(i, j) => {
+                for k in [i, j] {
+                    if let Index::Name(k) = k {
+                        indices.insert(k.clone());
                     }
                 }
             }
@@ -507,6 +584,11 @@ fn instantiate_condition(c: &Condition, b: &Binding) -> Result<Condition, Kernel
         }
         Condition::RangeLength(lo, hi) => {
             Condition::RangeLength(inst_bound(lo, b)?, inst_bound(hi, b)?)
+        }
+        Condition::IndexEq(i, j) => Condition::IndexEq(inst_index(i, b)?, inst_index(j, b)?),
+        Condition::IndexNe(i, j) => Condition::IndexNe(inst_index(i, b)?, inst_index(j, b)?),
+        Condition::ForAll(..) => {
+            return Err(KernelError::Binding("rules state no quantified conditions".into()))
         }
     })
 }

@@ -1,7 +1,7 @@
 //! The HTML writeup: one self-contained page (no scripts, fonts or styles from the network)
 //! with the math as MathML and every piece of user text escaped.
 
-use super::jacobian::Matrix;
+use crate::engine::cases::Matrix;
 use super::layout::{lay_out, Block, Format};
 use super::mathml::{mathml, mo, row};
 use super::writeup::{Formula, Line, Prose, Rel, Span, Writeup};

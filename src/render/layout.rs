@@ -1,9 +1,10 @@
 //! The order and wording of a writeup, shared by every format: each format supplies the
 //! primitives (headings, paragraphs, display math, chains) in its own notation.
 
-use super::jacobian::Matrix;
+use crate::engine::cases::Matrix;
 use super::writeup::{
-    case_sentences, depends_sentence, text, Formula, Goal, Line, Prose, Span, Writeup,
+    case_sentences, condition, depends_sentence, join_and, text, Formula, Goal, Line, Prose,
+    Span, Writeup,
 };
 use crate::expr::Expr;
 
@@ -74,7 +75,14 @@ fn goal(f: &mut impl Format, n: usize, g: &Goal) {
         )]);
         f.list(&case_sentences(j));
         if let Some(m) = &j.matrix {
-            f.paragraph(&vec![text("so the Jacobian is")]);
+            if m.assumes.is_empty() {
+                f.paragraph(&vec![text("so the Jacobian is")]);
+            } else {
+                let mut p = vec![text("so, where ")];
+                p.extend(join_and(m.assumes.iter().map(condition).collect()));
+                p.push(text(", the Jacobian is"));
+                f.paragraph(&p);
+            }
             f.display(Block::Matrix(m));
         }
         f.paragraph(&vec![text("and in one formula:")]);

@@ -10,7 +10,6 @@ pub mod plain;
 pub mod caption;
 pub mod grouping;
 pub mod html;
-pub mod jacobian;
 pub mod latex_doc;
 pub mod layout;
 pub mod markdown;

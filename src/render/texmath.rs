@@ -2,7 +2,7 @@
 //! Markdown writeup (read by MathJax and KaTeX) and the LaTeX document (read by pdflatex).
 //! Terms themselves come from [`crate::render::latex::latex`].
 
-use super::jacobian::Matrix;
+use crate::engine::cases::Matrix;
 use super::latex::latex;
 use super::layout::Block;
 use super::writeup::{Formula, Line, Prose, Rel, Span};

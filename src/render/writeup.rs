@@ -6,7 +6,7 @@
 
 use super::caption::caption;
 use super::grouping::{group, kind_of, ungrouped};
-use super::jacobian::{jacobian, Jacobian};
+use crate::engine::cases::Jacobian;
 use crate::expr::{Bound, Expr, Index};
 use crate::report::Report;
 use crate::rules::Condition;
@@ -173,7 +173,7 @@ pub fn assemble(report: &Report, goals: Vec<Goal>) -> Writeup {
 /// One goal's section. Its Jacobian and captions cost kernel work of their own, so a caller
 /// that derives goals in parallel builds each section on the goal's own thread.
 pub fn section(
-    context: &std::sync::Arc<crate::expr::Context>,
+    _context: &std::sync::Arc<crate::expr::Context>,
     g: &crate::report::Derived,
     detail: Detail,
 ) -> Goal {
@@ -207,8 +207,8 @@ pub fn section(
     Goal {
         statement: g.proof.start_term().clone(),
         lines,
-        jacobian: jacobian(context, &g.of, &g.wrt, &result),
-        vector: vector(&g.of, &g.wrt, &result),
+        jacobian: g.jacobian.clone(),
+        vector: vector(ctx, &g.of, &g.wrt, &result),
         depends_on: depends_on(&g.proof),
         result,
         checked,
@@ -216,8 +216,8 @@ pub fn section(
 }
 
 /// The vector form of a result: `∇_z l = a - y` for a scalar, else the bare vector form.
-fn vector(of: &Expr, wrt: &Expr, result: &Expr) -> Option<Formula> {
-    let value = crate::certificate::vector_expr(result, wrt)?;
+fn vector(ctx: &crate::expr::Context, of: &Expr, wrt: &Expr, result: &Expr) -> Option<Formula> {
+    let value = crate::certificate::vector_expr(result, wrt, ctx)?;
     match wrt {
         Expr::Idx(z, _) if of.free_indices().is_empty() => Some(Formula::Gradient {
             of: of.clone(),
@@ -275,6 +275,18 @@ pub fn condition(c: &Condition) -> Prose {
             Rel::Ge,
             Expr::sub(bound_expr(lo), Expr::int(1)),
         )],
+        Condition::IndexEq(i, j) => vec![rel(index(i), Rel::Eq, index(j))],
+        Condition::IndexNe(i, j) => vec![rel(index(i), Rel::Ne, index(j))],
+        Condition::ForAll(k, lo, hi, inner) => {
+            let mut out = condition(inner);
+            out.push(text(" for all "));
+            out.push(Span::Math(Formula::Range(
+                vec![Expr::sym(k)],
+                bound_expr(lo),
+                bound_expr(hi),
+            )));
+            out
+        }
     }
 }
 

@@ -57,6 +57,8 @@ pub enum Builtin {
     Unfold,
     Fold,
     Hypothesis,
+    /// `F = F[j := i]` under the case hypothesis `i = j`.
+    IndexCase,
 }
 
 /// A parsed rule.
@@ -91,6 +93,13 @@ pub enum Condition {
     Integer(Expr),
     /// The term is an integer literal of at least 1.
     Natural(Expr),
+    /// The two indices are equal (the case `i = j` of a case split).
+    IndexEq(Index, Index),
+    /// The two indices differ (the case `i ≠ j`).
+    IndexNe(Index, Index),
+    /// The condition holds for every value of the index in `lo..hi`: a condition on an
+    /// index bound by an enclosing sum, which must hold over the sum's whole range.
+    ForAll(String, Bound, Bound, Box<Condition>),
 }
 
 /// A substitution for a rule's metavariables.
@@ -207,6 +216,7 @@ pub fn parse_condition(text: &str) -> Result<Condition, String> {
         ),
         ("in-range", [j, lo, hi]) => Condition::InRange(index(j), bound(lo), bound(hi)),
         ("range-length", [lo, hi]) => Condition::RangeLength(bound(lo), bound(hi)),
+        ("distinct", [i, j]) => Condition::IndexNe(index(i), index(j)),
         _ => return Err(format!("unknown condition `{text}`")),
     })
 }
@@ -223,7 +233,11 @@ impl Condition {
             }
             Condition::IndexFree(_, e) => vec![e],
             Condition::FreeOf(x, e) => vec![x, e],
-            Condition::InRange(..) | Condition::RangeLength(..) => vec![],
+            Condition::InRange(..)
+            | Condition::RangeLength(..)
+            | Condition::IndexEq(..)
+            | Condition::IndexNe(..) => vec![],
+            Condition::ForAll(_, _, _, c) => c.terms(),
         }
     }
 }
@@ -240,6 +254,9 @@ impl fmt::Display for Condition {
             Condition::RangeLength(lo, hi) => write!(f, "{hi} >= {lo} - 1"),
             Condition::Integer(e) => write!(f, "{e} is an integer"),
             Condition::Natural(e) => write!(f, "{e} is a positive integer"),
+            Condition::IndexEq(i, j) => write!(f, "{i} = {j}"),
+            Condition::IndexNe(i, j) => write!(f, "{i} != {j}"),
+            Condition::ForAll(k, lo, hi, c) => write!(f, "{c} for {k} in {lo}..{hi}"),
         }
     }
 }

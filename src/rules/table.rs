@@ -203,7 +203,7 @@ pub static RULES: &[RuleSpec] = &[
         shape: rw(
             "D(sum_{k=A}^{B}(U), X)",
             "sum_{k=A}^{B}(D(U, X))",
-            &["index-free(k, X)"],
+            &["index-free(k, X)", "free-of(X, A)", "free-of(X, B)"],
         ),
         caption: "differentiate the sum term by term",
         latex: r"\frac{\partial}{\partial x}\sum_{k} u_k = \sum_{k}\frac{\partial u_k}{\partial x}",
@@ -442,6 +442,18 @@ pub static RULES: &[RuleSpec] = &[
         shape: rw("delta(k,k)", "1", &[]),
         caption: "δ_kk = 1",
         latex: r"\delta_{kk} = 1",
+    },
+    RuleSpec {
+        name: "delta-distinct",
+        shape: rw("delta(k,j)", "0", &["distinct(k, j)"]),
+        caption: "δ_kj = 0 for k ≠ j",
+        latex: r"\delta_{kj} = 0 \quad (k \neq j)",
+    },
+    RuleSpec {
+        name: "index-case",
+        shape: builtin(Builtin::IndexCase, "F", "F[j:=i]  (in the case i = j)"),
+        caption: "the case i = j",
+        latex: r"F(i, j) = F(i, i) \quad (i = j)",
     },
     RuleSpec {
         name: "delta-symmetric",

@@ -2,6 +2,7 @@
 
 use super::document::{Document, Goal};
 use super::Diagnostic;
+use crate::kernel::validate;
 use crate::expr::{
     Assumption, Bound, Definition, Expr, Func, Index, IndexDecl, Rat, Sum, MAX_DEPTH,
 };
@@ -200,6 +201,8 @@ fn file_input(src: &str) -> Result<Document, Diagnostic> {
     }
     let decls = doc.context.indices.clone();
     let scope = IndexScope::Declared(&decls);
+    let mut goals = Vec::new();
+    let mut definition_positions = Vec::new();
     for st in statements {
         let pos = st.as_span().start();
         let line = st.as_span().start_pos().line_col().0;
@@ -225,6 +228,7 @@ fn file_input(src: &str) -> Result<Document, Diagnostic> {
                 let name = b().variable(name_p)?;
                 let body = b().expr(body_p, 0)?;
                 check_definition(&doc, &name, &body, src, name_pos)?;
+                definition_positions.push(name_pos);
                 doc.context.definitions.push(Definition { name, body });
                 doc.definition_lines.push(line);
             }
@@ -233,6 +237,9 @@ fn file_input(src: &str) -> Result<Document, Diagnostic> {
                 let (l, r) = two(&mut it, src, pos)?;
                 let lhs = b().expr(l, 0)?;
                 let rhs = b().expr(r, 0)?;
+                let sizes = validate::sizes(&doc.context);
+                validate::check_hypothesis(&doc.context, &sizes, &lhs, &rhs)
+                    .map_err(|m| Diagnostic::at(src, pos, m))?;
                 doc.context.assumptions.push(Assumption { lhs, rhs });
                 doc.assumption_lines.push(line);
             }
@@ -257,10 +264,23 @@ fn file_input(src: &str) -> Result<Document, Diagnostic> {
                         ),
                     ));
                 }
-                doc.goals.push(Goal { of, wrt, line });
+                goals.push((Goal { of, wrt, line }, wrt_pos));
             }
             _ => {}
         }
+    }
+    // Goals are checked once the whole context is known: a later definition or
+    // hypothesis can make a size or a defined name of a goal's variable.
+    let sizes = validate::sizes(&doc.context);
+    for (at, def) in doc.context.definitions.iter().enumerate() {
+        if let Err(m) = validate::check_definition(&doc.context.definitions[..at], &sizes, def) {
+            return Err(Diagnostic::at(src, definition_positions[at], m));
+        }
+    }
+    for (goal, wrt_pos) in goals {
+        validate::check_goal(&doc.context, &Expr::d(goal.of.clone(), goal.wrt.clone()))
+            .map_err(|m| Diagnostic::at(src, wrt_pos, m))?;
+        doc.goals.push(goal);
     }
     Ok(doc)
 }
@@ -273,8 +293,7 @@ fn same_name(a: &Expr, b: &Expr) -> bool {
     name(a).is_some() && name(a) == name(b)
 }
 
-/// A definition may use only names defined before it, never itself, and its body's
-/// free indices must appear on its left side.
+/// The kernel's own rules for a definition (`kernel::validate`), as a diagnostic here.
 fn check_definition(
     doc: &Document,
     name: &Expr,
@@ -282,44 +301,14 @@ fn check_definition(
     src: &str,
     pos: usize,
 ) -> Result<(), Diagnostic> {
-    let (Expr::Sym(n) | Expr::Idx(n, _)) = name else {
-        return Err(Diagnostic::at(src, pos, "a definition names a symbol"));
+    let def = Definition {
+        name: name.clone(),
+        body: body.clone(),
     };
-    if doc
-        .context
-        .definitions
-        .iter()
-        .any(|d| same_name(&d.name, name))
-    {
-        return Err(Diagnostic::at(src, pos, format!("`{n}` is defined twice")));
-    }
-    if body.mentions_name(n) {
-        return Err(Diagnostic::at(
-            src,
-            pos,
-            format!("the definition of `{n}` refers to itself"),
-        ));
-    }
-    if let Expr::Idx(_, ix) = name {
-        for i in ix {
-            if !matches!(i, Index::Name(_)) {
-                return Err(Diagnostic::at(
-                    src,
-                    pos,
-                    "a definition's indices must be index names, not numbers",
-                ));
-            }
-        }
-    }
-    let lhs = name.free_indices();
-    if let Some(extra) = body.free_indices().difference(&lhs).next() {
-        return Err(Diagnostic::at(
-            src,
-            pos,
-            format!("index `{extra}` is free in the definition of `{n}` but does not appear on its left side"),
-        ));
-    }
-    Ok(())
+    let sizes = validate::sizes(&doc.context);
+    validate::check_definition(&doc.context.definitions, &sizes, &def)
+        .and_then(|()| validate::check_derivatives(&doc.context, body))
+        .map_err(|m| Diagnostic::at(src, pos, m))
 }
 
 fn two<'a>(

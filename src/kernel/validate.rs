@@ -1,0 +1,213 @@
+//! What a context and a goal must satisfy before the kernel reasons in them: the rules the
+//! `.deriv` parser enforces, restated here so `deriv check` enforces them by the same code.
+//!
+//! A symbol that bounds a range (`n` in `index i in 1..n` or in `sum_{k=1}^{n}`) is a size:
+//! the kernel takes `1..n` as non-empty, so a size may not be defined, may not occur in a
+//! hypothesis except as a range bound, and is never a variable of differentiation.
+
+use crate::expr::{Bound, Context, Definition, Expr, Index};
+use std::collections::BTreeSet;
+
+/// Which part of a context is at fault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Item {
+    Definition(usize),
+    Hypothesis(usize),
+}
+
+/// Every definition and hypothesis of `ctx`, in order; the first fault, with its item.
+pub fn check_context(ctx: &Context) -> Result<(), (Item, String)> {
+    let sizes = sizes(ctx);
+    for (at, def) in ctx.definitions.iter().enumerate() {
+        check_definition(&ctx.definitions[..at], &sizes, def).map_err(|m| (Item::Definition(at), m))?;
+    }
+    for (at, h) in ctx.assumptions.iter().enumerate() {
+        check_hypothesis(ctx, &sizes, &h.lhs, &h.rhs).map_err(|m| (Item::Hypothesis(at), m))?;
+    }
+    for (at, def) in ctx.definitions.iter().enumerate() {
+        check_derivatives(ctx, &def.body).map_err(|m| (Item::Definition(at), m))?;
+    }
+    Ok(())
+}
+
+/// The symbols that bound a range anywhere in the context.
+pub fn sizes(ctx: &Context) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for d in &ctx.indices {
+        for b in [&d.lo, &d.hi] {
+            if let Bound::Sym(s) = b {
+                out.insert(s.clone());
+            }
+        }
+    }
+    let terms = ctx.definitions.iter().map(|d| &d.body);
+    let terms = terms.chain(ctx.assumptions.iter().flat_map(|a| [&a.lhs, &a.rhs]));
+    for t in terms {
+        sum_bounds(t, &mut out);
+    }
+    out
+}
+
+fn sum_bounds(e: &Expr, out: &mut BTreeSet<String>) {
+    e.any(&mut |t| {
+        if let Expr::Sum(s) = t {
+            for b in [&s.lo, &s.hi] {
+                if let Bound::Sym(n) = b {
+                    out.insert(n.clone());
+                }
+            }
+        }
+        false
+    });
+}
+
+/// Whether some sum in `e` runs to the size `name`.
+pub fn runs_to(e: &Expr, name: &str) -> bool {
+    let mut bounds = BTreeSet::new();
+    sum_bounds(e, &mut bounds);
+    bounds.contains(name)
+}
+
+fn name_of(e: &Expr) -> Option<&str> {
+    match e {
+        Expr::Sym(s) | Expr::Idx(s, _) => Some(s),
+        _ => None,
+    }
+}
+
+/// A definition names a new symbol with distinct index names, refers only to itself
+/// through nothing (not directly, not through a definition before it), and has no free
+/// index that its left side lacks.
+pub fn check_definition(
+    before: &[Definition],
+    sizes: &BTreeSet<String>,
+    def: &Definition,
+) -> Result<(), String> {
+    let n = name_of(&def.name).ok_or("a definition names a symbol")?;
+    if before.iter().any(|d| name_of(&d.name) == Some(n)) {
+        return Err(format!("`{n}` is defined twice"));
+    }
+    if sizes.contains(n) {
+        return Err(format!(
+            "`{n}` bounds an index range, so it is a size and cannot be defined"
+        ));
+    }
+    if def.body.mentions_name(n) {
+        return Err(format!("the definition of `{n}` refers to itself"));
+    }
+    if let Some(via) = reaches(before, &def.body, n) {
+        return Err(format!("the definition of `{n}` refers to itself through `{via}`"));
+    }
+    let mut formals = BTreeSet::new();
+    if let Expr::Idx(_, ix) = &def.name {
+        for i in ix {
+            match i {
+                Index::Name(f) if formals.insert(f.clone()) => {}
+                Index::Name(f) => return Err(format!("index `{f}` appears twice on the left side")),
+                Index::Int(_) => {
+                    return Err("a definition's indices must be index names, not numbers".into())
+                }
+            }
+        }
+    }
+    if let Some(extra) = def.body.free_indices().difference(&formals).next() {
+        return Err(format!(
+            "index `{extra}` is free in the definition of `{n}` but does not appear on its left side"
+        ));
+    }
+    Ok(())
+}
+
+/// The earlier definition through which `body` mentions `name`, if any (a cycle).
+fn reaches(before: &[Definition], body: &Expr, name: &str) -> Option<String> {
+    let mut seen = BTreeSet::new();
+    let mut stack: Vec<(&Expr, Option<&str>)> = vec![(body, None)];
+    while let Some((term, via)) = stack.pop() {
+        for d in before {
+            let Some(dn) = name_of(&d.name) else { continue };
+            if term.mentions_name(dn) && seen.insert(dn) {
+                if d.body.mentions_name(name) {
+                    return Some(via.unwrap_or(dn).to_string());
+                }
+                stack.push((&d.body, Some(via.unwrap_or(dn))));
+            }
+        }
+    }
+    None
+}
+
+/// A hypothesis relates terms without derivatives, over declared indices, and says
+/// nothing about a size.
+pub fn check_hypothesis(
+    ctx: &Context,
+    sizes: &BTreeSet<String>,
+    lhs: &Expr,
+    rhs: &Expr,
+) -> Result<(), String> {
+    for side in [lhs, rhs] {
+        if side.any(&mut |t| matches!(t, Expr::D(_, _))) {
+            return Err("a hypothesis cannot contain a derivative".into());
+        }
+        if let Some(n) = sizes.iter().find(|n| side.mentions_name(n)) {
+            return Err(format!(
+                "`{n}` bounds an index range, so a hypothesis cannot constrain it"
+            ));
+        }
+        if let Some(i) = side.free_indices().into_iter().find(|i| ctx.range_of(i).is_none()) {
+            return Err(format!("index `{i}` of a hypothesis is not declared"));
+        }
+    }
+    Ok(())
+}
+
+/// The goal `D(of, wrt)`, or any term the kernel starts a chain from: every derivative in
+/// it is with respect to an independent variable.
+pub fn check_goal(ctx: &Context, goal: &Expr) -> Result<(), String> {
+    check_context(ctx).map_err(|(item, m)| match item {
+        Item::Definition(k) => format!("definition {}: {m}", k + 1),
+        Item::Hypothesis(k) => format!("hypothesis {}: {m}", k + 1),
+    })?;
+    check_derivatives(ctx, goal)
+}
+
+/// Every `D(f, x)` in `e`: `x` is a variable, not a defined name, not a size, used with
+/// the same number of indices as in `f`, and no range in `f` runs to it.
+pub fn check_derivatives(ctx: &Context, e: &Expr) -> Result<(), String> {
+    let mut fault = None;
+    e.any(&mut |t| {
+        if let Expr::D(f, x) = t {
+            fault = derivative_fault(ctx, f, x);
+        }
+        fault.is_some()
+    });
+    fault.map_or(Ok(()), Err)
+}
+
+fn derivative_fault(ctx: &Context, f: &Expr, x: &Expr) -> Option<String> {
+    let Some(n) = name_of(x) else {
+        return Some(format!("cannot differentiate with respect to `{x}`: it is not a variable"));
+    };
+    if ctx.definition(n).is_some() {
+        return Some(format!("cannot differentiate with respect to `{x}`: it is a defined name"));
+    }
+    let mut bounds = BTreeSet::new();
+    sum_bounds(f, &mut bounds);
+    if sizes(ctx).contains(n) || bounds.contains(n) {
+        return Some(format!(
+            "cannot differentiate with respect to `{n}`: it bounds an index range, and a sum \
+             is not differentiable in the number of its terms"
+        ));
+    }
+    let arity = |e: &Expr| match e {
+        Expr::Idx(_, ix) => ix.len(),
+        _ => 0,
+    };
+    let mut clash = false;
+    let context_terms = ctx.definitions.iter().map(|d| &d.body);
+    for t in std::iter::once(f).chain(context_terms) {
+        clash |= t.any(&mut |u| name_of(u) == Some(n) && arity(u) != arity(x));
+    }
+    clash.then(|| {
+        format!("`{n}` is used with a different number of indices than in `{x}`; name a component, such as `{n}_j`")
+    })
+}
