@@ -280,13 +280,17 @@ fn unfold(ctx: &Context, sub: &Expr, name: &str) -> Result<Expr, KernelError> {
 /// `F = F[j := i]` in the case `i = j`, a condition the result carries.
 fn index_case(sub: &Expr, step: &super::Step) -> Outcome {
     let ix = &step.binding.indices;
-    let (Some(i), Some(Index::Name(j)), 2) = (ix.get("i"), ix.get("j"), ix.len()) else {
+    let (Some(i), Some(j), 2) = (ix.get("i"), ix.get("j"), ix.len()) else {
         return Err(KernelError::Binding(
-            "the case split takes the indices `i` and `j` (a name), and nothing else".into(),
+            "the case split takes the indices `i` and `j`, and nothing else".into(),
         ));
     };
-    let case = Condition::IndexEq(i.clone(), Index::Name(j.clone()));
-    Ok((sub.subst_index(j, i), vec![case]))
+    let case = Condition::IndexEq(i.clone(), j.clone());
+    match j {
+        Index::Name(j) => Ok((sub.subst_index(j, i), vec![case])),
+        // A number has no occurrences to replace (an instance of the split at a corner).
+        Index::Int(_) => Ok((sub.clone(), vec![case])),
+    }
 }
 
 /// Rewrite with hypothesis number `uses` (from one), left to right or reversed; the
