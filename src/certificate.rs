@@ -131,12 +131,7 @@ pub fn hypotheses(proof: &Proof) -> Vec<String> {
 }
 
 fn condition_text(c: &rules::Condition, ctx: &Context) -> String {
-    use rules::Condition::*;
-    match c {
-        NonZero(e) => format!("{} != 0", print_in(e, ctx)),
-        Positive(e) => format!("{} > 0", print_in(e, ctx)),
-        other => other.to_string(),
-    }
+    c.text(&|e| print_in(e, ctx))
 }
 
 /// The vector form of a result, e.g. `a - y` for `a_j - y_j` with respect to `z_j`.
@@ -455,7 +450,7 @@ pub fn check(cert: &Certificate) -> Result<Vec<Proof>, Rejection> {
                 .map_err(|r| fail(None, in_case(r)))?;
             let states_case = case_proof.hypotheses().iter().any(|h| {
                 matches!(h, rules::Condition::IndexEq(..) | rules::Condition::IndexNe(..))
-                    && condition_text(h, &ctx) == case.case
+                    && read_condition_like(&case.case, h, scope).as_ref() == Some(h)
             });
             if !states_case {
                 return Err(fail(None, in_case("the case is not a hypothesis of its steps".into())));
@@ -498,24 +493,102 @@ fn replay_steps(
             )));
         }
         let checked = &proof.steps()[proof.steps().len() - 1];
-        let texts = |cs: &[rules::Condition]| -> Vec<String> {
-            cs.iter().map(|c| condition_text(c, &ctx)).collect()
-        };
-        let claims = [
-            ("caption", vec![s.caption.clone()], vec![caption(&s.rule)]),
-            ("latex", vec![s.latex.clone()], vec![crate::render::latex::latex(proof.current())]),
-            ("conditions", s.conditions.clone(), texts(checked.conditions())),
-            ("discharged", s.discharged.clone(), texts(checked.discharged())),
+        let shown = [
+            ("caption", &s.caption, caption(&s.rule)),
+            ("latex", &s.latex, crate::render::latex::latex(proof.current())),
         ];
-        for (what, stated, computed) in claims {
-            if stated != computed {
+        for (what, stated, computed) in shown {
+            if *stated != computed {
                 return Err(fail(format!(
-                    "the stated {what} {stated:?} is not the kernel's {computed:?}"
+                    "the stated {what} `{stated}` is not `{computed}`"
                 )));
             }
         }
+        let kinds = [
+            ("conditions", &s.conditions, checked.conditions()),
+            ("discharged", &s.discharged, checked.discharged()),
+        ];
+        for (what, stated, computed) in kinds {
+            same_conditions(stated, computed, scope)
+                .map_err(|r| fail(format!("the stated {what}: {r}")))?;
+        }
     }
     Ok(())
+}
+
+/// The stated conditions are the computed ones, in order, compared as terms.
+fn same_conditions(
+    stated: &[String],
+    computed: &[rules::Condition],
+    scope: IndexScope,
+) -> Result<(), String> {
+    if stated.len() != computed.len() {
+        return Err(format!(
+            "{} stated where the kernel has {}",
+            stated.len(),
+            computed.len()
+        ));
+    }
+    for (text, c) in stated.iter().zip(computed) {
+        if read_condition_like(text, c, scope).as_ref() != Some(c) {
+            return Err(format!("`{text}` is not the kernel's `{c}`"));
+        }
+    }
+    Ok(())
+}
+
+/// Read `text` as a condition of the same kind as `like` (the kernel's): the kind is known,
+/// so the texts need no grammar of their own.
+fn read_condition_like(
+    text: &str,
+    like: &rules::Condition,
+    scope: IndexScope,
+) -> Option<rules::Condition> {
+    use rules::Condition as C;
+    let term = |t: &str| parse_expr_in(t.trim(), scope).ok();
+    let variable = |t: &str| parse_variable(t.trim(), scope).ok();
+    let index = |t: &str| Some(parse_index(t));
+    let range = |t: &str| {
+        let (lo, hi) = t.trim().split_once("..")?;
+        Some((parse_bound(lo), parse_bound(hi)))
+    };
+    Some(match like {
+        C::NonZero(_) => C::NonZero(term(text.strip_suffix(" != 0")?)?),
+        C::Positive(_) => C::Positive(term(text.strip_suffix(" > 0")?)?),
+        C::Integer(_) => C::Integer(term(text.strip_suffix(" is an integer")?)?),
+        C::Natural(_) => C::Natural(term(text.strip_suffix(" is a positive integer")?)?),
+        C::IndexFree(..) => {
+            let (e, k) = text.rsplit_once(" is free of the index ")?;
+            C::IndexFree(index(k)?, term(e)?)
+        }
+        C::FreeOf(..) => {
+            let (e, x) = text.rsplit_once(" does not depend on ")?;
+            C::FreeOf(variable(x)?, term(e)?)
+        }
+        C::InRange(..) => {
+            let (j, r) = text.split_once(" in ")?;
+            let (lo, hi) = range(r)?;
+            C::InRange(index(j)?, lo, hi)
+        }
+        C::RangeLength(..) => {
+            let (hi, lo) = text.split_once(" >= ")?;
+            C::RangeLength(parse_bound(lo.strip_suffix(" - 1")?), parse_bound(hi))
+        }
+        C::IndexEq(..) => {
+            let (i, j) = text.split_once(" = ")?;
+            C::IndexEq(index(i)?, index(j)?)
+        }
+        C::IndexNe(..) => {
+            let (i, j) = text.split_once(" != ")?;
+            C::IndexNe(index(i)?, index(j)?)
+        }
+        C::ForAll(_, _, _, inner) => {
+            let (c, quantifier) = text.rsplit_once(" for ")?;
+            let (k, r) = quantifier.split_once(" in ")?;
+            let (lo, hi) = range(r)?;
+            C::ForAll(k.trim().to_string(), lo, hi, Box::new(read_condition_like(c, inner, scope)?))
+        }
+    })
 }
 
 /// The stated result and hypotheses are exactly those of the replayed chain.
@@ -534,16 +607,26 @@ fn check_end(
             print_in(proof.current(), ctx),
         ));
     }
-    let computed = hypotheses(proof);
-    if let Some(h) = computed.iter().find(|h| !stated.contains(h)) {
+    // The context hypotheses the chain used, then the conditions it left open, in order.
+    let used = proof.assumptions_used();
+    let conditions = proof.hypotheses();
+    if stated.len() != used.len() + conditions.len() {
         return Err(format!(
-            "side condition unmet: the result depends on `{h}`, which the certificate does not state"
+            "side condition unmet: the result depends on {}, but the certificate states {}",
+            hypotheses(proof).join("; "),
+            stated.join("; ")
         ));
     }
-    if let Some(h) = stated.iter().find(|h| !computed.contains(h)) {
-        return Err(format!(
-            "the stated hypothesis `{h}` is not one the kernel's chain depends on"
-        ));
+    for (text, n) in stated.iter().zip(&used) {
+        let h = &ctx.assumptions[n - 1];
+        let (lhs, rhs) = text
+            .split_once(" = ")
+            .ok_or_else(|| format!("`{text}` is not hypothesis {n}"))?;
+        let read = |t: &str| parse_expr_in(t.trim(), scope).ok();
+        if read(lhs).as_ref() != Some(&h.lhs) || read(rhs).as_ref() != Some(&h.rhs) {
+            return Err(format!("`{text}` is not hypothesis {n}, which the chain used"));
+        }
     }
-    Ok(())
+    same_conditions(&stated[used.len()..], &conditions, scope)
+        .map_err(|r| format!("side condition unmet: {r}"))
 }

@@ -181,7 +181,7 @@ fn check_expectations(name: &str, src: &str, doc: &Document, report: &Report) {
         // The hand derivation and deriv's result are the same function.
         check_equal(ctx, result, &w, &CheckOptions::default())
             .unwrap_or_else(|e| panic!("{at}: `{result}` is not the textbook `{w}`: {e}"));
-        let vector = vector_form(result, &g.wrt);
+        let vector = vector_form(result, &g.wrt, ctx);
         let form = textbook_form(ctx, &g.of, result, vector, &w, want.vector.as_deref());
         match (form, want.weak) {
             (Ok(()), false) | (Err(_), true) => {}

@@ -140,6 +140,11 @@ static TESTS: &[RuleTest] = &[
     bi("delta-collapse", EXACT, delta_collapse),
     bi("delta-substitute", EXACT, delta_substitute),
     rw("delta-same-index", EXACT, |g| bind().i("k", g.index())),
+    rw("delta-distinct", EXACT, |g| {
+        g.refusable = true; // equal indices: the condition is false
+        bind().i("k", g.index()).i("j", g.index())
+    }),
+    bi("index-case", EXACT, index_case),
     rw("delta-symmetric", EXACT, |g| {
         bind().i("k", g.index()).i("j", g.index())
     }),
@@ -190,6 +195,7 @@ static MUTANTS: &[(&str, Mutation)] = &[
     ("sigmoid-complement", Mutation::Rhs("sigmoid(U)")),
     ("sum-of-constant", Mutation::Rhs("(B - A)*C")),
     ("delta-symmetric", Mutation::Rhs("delta(k,k)")),
+    ("delta-distinct", Mutation::Rhs("1")),
     (
         "pull-divisor-out-of-sum",
         Mutation::Rhs("sum_{k=A}^{B}(U)*C"),
@@ -292,6 +298,7 @@ struct Built {
     uses: Option<&'static str>,
     reversed: bool,
     replacement: Option<Expr>,
+    indices: Vec<(&'static str, Index)>,
 }
 
 impl Built {
@@ -305,6 +312,7 @@ impl Built {
             uses: None,
             reversed: false,
             replacement: None,
+            indices: Vec::new(),
         }
     }
     fn replacement(mut self, e: Expr) -> Built {
@@ -924,6 +932,28 @@ fn use_hypothesis(g: &mut Gen) -> Built {
     b
 }
 
+/// A term with free indices `i` and `j` (deltas, indexed variables, a sum over another
+/// index), split on the case `i = j` for a random `i` (a name or a number).
+fn index_case(g: &mut Gen) -> Built {
+    let i = g.index();
+    let j = name(g.pick(&["j", "m"]));
+    let jn = match &j {
+        Index::Name(n) => n.clone(),
+        Index::Int(_) => unreachable!("a name"),
+    };
+    let term = Expr::Add(
+        vec![
+            Expr::Mul(vec![idx("x", &[&jn]), Expr::Delta(i.clone(), j.clone()), g.any()].into()),
+            Expr::Mul(vec![idx("w", &[&jn]), g.any()].into()),
+        ]
+        .into(),
+    );
+    g.refusable = i == j;
+    let mut b = Built::at(term);
+    b.indices = vec![("i", i), ("j", j)];
+    b
+}
+
 fn drop_last_term(e: &Expr) -> Expr {
     match e {
         Expr::Add(ts) => Expr::add(ts[..ts.len() - 1].to_vec()),
@@ -988,6 +1018,9 @@ fn exercise(test: &RuleTest, mutation: Option<&Mutation>) -> Result<Tally, Strin
                 step.uses = b.uses.map(str::to_string);
                 step.reversed = b.reversed;
                 step.replacement = b.replacement;
+                for (k, v) in b.indices {
+                    step.binding.indices.insert(k.to_string(), v);
+                }
                 (b.term, step)
             }
             _ => {
@@ -1018,6 +1051,15 @@ fn exercise(test: &RuleTest, mutation: Option<&Mutation>) -> Result<Tally, Strin
             None => after,
             Some(m) => mutate(m, &step, &after)?,
         };
+        // A case condition on indices is met by choosing them: both sides are compared
+        // at indices where it holds.
+        let (term, after) = open.iter().fold((term, after), |(t, a), c| {
+            (in_case(&t, c), in_case(&a, c))
+        });
+        let open: Vec<Condition> = open
+            .into_iter()
+            .filter(|c| !matches!(c, Condition::IndexEq(..) | Condition::IndexNe(..)))
+            .collect();
         let guards = open
             .iter()
             .map(guard)
@@ -1106,6 +1148,22 @@ fn guard(c: &Condition) -> Result<Expr, String> {
         }
         other => return Err(format!("the kernel left `{other}` open")),
     })
+}
+
+/// `e` at indices where the case holds: `j := i` for `i = j`; for `i ≠ j`, names replaced
+/// by distinct numbers (1 and 2, or whichever of them the other index is not).
+fn in_case(e: &Expr, c: &Condition) -> Expr {
+    match c {
+        Condition::IndexEq(i, Index::Name(j)) => e.subst_index(j, i),
+        Condition::IndexEq(Index::Name(i), j) => e.subst_index(i, j),
+        Condition::IndexNe(Index::Name(i), Index::Name(j)) => e
+            .subst_index(i, &Index::Int(1))
+            .subst_index(j, &Index::Int(2)),
+        Condition::IndexNe(Index::Name(i), Index::Int(v)) | Condition::IndexNe(Index::Int(v), Index::Name(i)) => {
+            e.subst_index(i, &Index::Int(if *v == 1 { 2 } else { 1 }))
+        }
+        _ => e.clone(),
+    }
 }
 
 /// `e` with `0*g1 + 0*g2 + …` added to its subterm at `position`, inside the sums that

@@ -4,7 +4,8 @@
 #[path = "common/writeups.rs"]
 mod writeups;
 
-use deriv::expr::Expr;
+use deriv::expr::{Expr, Index};
+use deriv::rules::Condition;
 use deriv::kernel::ring::ring_equal;
 use deriv::kernel::Proof;
 use deriv::render::writeup::{build, Detail, Formula, Rel, Span, Writeup};
@@ -180,19 +181,35 @@ fn the_seeds_jacobian_cases_are_proved_by_the_kernel() {
             .expect("the kernel accepts");
         assert_eq!(replayed.current(), got);
     }
-    // Each case starts from the unified result specialised to it.
+    // Each case goes on from the goal's own proof: its first step leaves the unified
+    // result by a case rule, whose hypothesis the case carries.
     let unified = r.goals[0].proof.current();
+    let goal = r.goals[0].proof.start_term();
+    let (i, jx) = (Index::Name("i".into()), Index::Name("j".into()));
+    for (case, rule, hypothesis) in [
+        (&j.same, "index-case", Condition::IndexEq(i.clone(), jx.clone())),
+        (&j.distinct, "delta-distinct", Condition::IndexNe(i.clone(), jx.clone())),
+    ] {
+        assert_eq!(case.proof.start_term(), goal);
+        let first = &case.proof.steps()[case.from];
+        assert_eq!((first.before(), first.step().rule.as_str()), (unified, rule));
+        assert!(case.proof.hypotheses().contains(&hypothesis), "{:?}", case.proof.hypotheses());
+    }
     assert_eq!(
-        *j.same.proof.start_term(),
-        unified.subst_index("j", &deriv::expr::Index::Name("i".into()))
+        *j.same.proof.steps()[j.same.from].after(),
+        unified.subst_index("j", &i)
     );
-    assert!(ring_equal(j.distinct.proof.start_term(), &term(&r, "a_i*(0 - a_j)")).unwrap_or(false));
     let m = j.matrix.as_ref().expect("1..n gives a matrix");
     // The corners index by the range's ends, 1 and n.
     let corner = |src: &str| parse_expr(src).expect("parses");
     assert_eq!(m.values[0][0], corner("a_1*(1 - a_1)"));
     assert!(ring_equal(&m.values[1][0], &corner("-a_n*a_1")).unwrap_or(false));
     assert_eq!(m.partials[0][1], corner("D(a_1, z_n)"));
+    // Off the diagonal, a corner is the case i ≠ j at 1 and n: it needs 1 ≠ n.
+    assert_eq!(
+        m.assumes,
+        vec![Condition::IndexNe(Index::Int(1), Index::Name("n".into()))]
+    );
 }
 
 #[test]

@@ -245,18 +245,25 @@ impl Condition {
 /// In the expression syntax, e.g. `1 + x^2 != 0`, `x > 0`, `j in 1..n`.
 impl fmt::Display for Condition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text(&|e| e.to_string()))
+    }
+}
+
+impl Condition {
+    /// The condition as text, its terms printed by `term`.
+    pub fn text(&self, term: &dyn Fn(&Expr) -> String) -> String {
         match self {
-            Condition::NonZero(e) => write!(f, "{e} != 0"),
-            Condition::Positive(e) => write!(f, "{e} > 0"),
-            Condition::IndexFree(k, e) => write!(f, "{e} does not depend on {k}"),
-            Condition::FreeOf(x, e) => write!(f, "{e} does not depend on {x}"),
-            Condition::InRange(j, lo, hi) => write!(f, "{j} in {lo}..{hi}"),
-            Condition::RangeLength(lo, hi) => write!(f, "{hi} >= {lo} - 1"),
-            Condition::Integer(e) => write!(f, "{e} is an integer"),
-            Condition::Natural(e) => write!(f, "{e} is a positive integer"),
-            Condition::IndexEq(i, j) => write!(f, "{i} = {j}"),
-            Condition::IndexNe(i, j) => write!(f, "{i} != {j}"),
-            Condition::ForAll(k, lo, hi, c) => write!(f, "{c} for {k} in {lo}..{hi}"),
+            Condition::NonZero(e) => format!("{} != 0", term(e)),
+            Condition::Positive(e) => format!("{} > 0", term(e)),
+            Condition::IndexFree(k, e) => format!("{} is free of the index {k}", term(e)),
+            Condition::FreeOf(x, e) => format!("{} does not depend on {}", term(e), term(x)),
+            Condition::InRange(j, lo, hi) => format!("{j} in {lo}..{hi}"),
+            Condition::RangeLength(lo, hi) => format!("{hi} >= {lo} - 1"),
+            Condition::Integer(e) => format!("{} is an integer", term(e)),
+            Condition::Natural(e) => format!("{} is a positive integer", term(e)),
+            Condition::IndexEq(i, j) => format!("{i} = {j}"),
+            Condition::IndexNe(i, j) => format!("{i} != {j}"),
+            Condition::ForAll(k, lo, hi, c) => format!("{} for {k} in {lo}..{hi}", c.text(term)),
         }
     }
 }
