@@ -21,4 +21,6 @@ mod parallel;
 pub mod render;
 pub mod report;
 pub mod rules;
+#[cfg(test)]
+mod seeded;
 pub mod syntax;

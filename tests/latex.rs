@@ -9,6 +9,9 @@ mod gen;
 #[path = "common/katex.rs"]
 mod katex;
 
+#[path = "common/seeded.rs"]
+mod seeded;
+
 use deriv::render::latex::latex;
 use deriv::syntax::parse_expr;
 use proptest::prelude::*;
@@ -35,7 +38,7 @@ fn samples() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(300))]
+    #![proptest_config(seeded::config(300))]
 
     /// Whatever the term, KaTeX accepts its LaTeX: no double superscripts, balanced braces,
     /// no unknown commands.

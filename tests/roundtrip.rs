@@ -5,12 +5,15 @@
 #[path = "common/gen.rs"]
 mod gen;
 
+#[path = "common/seeded.rs"]
+mod seeded;
+
 use deriv::render::plain::print;
 use deriv::syntax::parse_expr;
 use proptest::prelude::*;
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(3000))]
+    #![proptest_config(seeded::config(3000))]
 
     #[test]
     fn plain_round_trips(e in gen::expr()) {

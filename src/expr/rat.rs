@@ -537,6 +537,7 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(crate::seeded::config(256))]
         /// Every operation agrees with `BigRational`, and results are canonical.
         #[test]
         fn agrees_with_big_rational(a in big_rat(), b in big_rat()) {

@@ -5,8 +5,9 @@
 //! its own run of valid points per size n, in the same index patterns, exact where both of
 //! its sides are rational, and its own attempt budget.
 
+use crate::numeric::eval_f64;
 use super::check::{
-    invalid_or_fail, rel_error, sizes, CheckError, CheckOptions, CheckSummary, Outcome,
+    invalid_or_fail, magnitude, rel_error, rel_error_at_scale, sizes, CheckError, CheckOptions, CheckSummary, Outcome,
     ATTEMPTS_PER_POINT, REL_TOLERANCE,
 };
 use super::eval::{is_rational, AtPoint, EvalError, Evaluations};
@@ -62,6 +63,7 @@ struct Values {
 
 /// Evaluations at one point, shared by the steps.
 struct AtOnePoint<'w, 'a> {
+    ctx: &'a Context,
     terms: &'a [&'a Expr],
     point: &'w Point,
     exact: AtPoint<'w, 'a, Rat>,
@@ -86,6 +88,15 @@ impl AtOnePoint<'_, '_> {
         slot.float
             .get_or_insert_with(|| self.float.eval(term))
             .clone()
+    }
+
+    /// The [`magnitude`] of term `t` here, or 0 where it has none.
+    fn magnitude(&mut self, t: usize) -> Result<f64, CheckError> {
+        let Some(term) = self.terms.get(t) else {
+            return Ok(0.0);
+        };
+        // A fresh evaluation: the memoising evaluator keys terms by address.
+        Ok(eval_f64(self.ctx, &magnitude(term), self.point).unwrap_or(0.0))
     }
 
     /// Compare terms `s` and `s + 1`: exactly when both are rational (and small enough),
@@ -124,7 +135,12 @@ impl AtOnePoint<'_, '_> {
             Ok(v) => v,
             Err(o) => return Ok(o),
         };
-        let err = rel_error(a, b);
+        let mut err = rel_error_at_scale(a, b, 0.0);
+        if err > REL_TOLERANCE {
+            // Judge rounding against what the values were computed from.
+            let scale = self.magnitude(s)?.max(self.magnitude(s + 1)?);
+            err = rel_error_at_scale(a, b, scale);
+        }
         if err > REL_TOLERANCE {
             return Err(CheckError::Mismatch {
                 what: "the two sides differ".into(),
@@ -226,6 +242,7 @@ fn chain_here(
             };
             values.fill_with(Values::default);
             let mut at = AtOnePoint {
+                ctx,
                 terms,
                 point,
                 exact: exact.at(point),

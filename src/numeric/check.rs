@@ -114,7 +114,39 @@ pub enum CheckError {
 
 /// `|a - b| / max(1, |a|, |b|)`: relative for large values, absolute near zero.
 pub fn rel_error(a: f64, b: f64) -> f64 {
-    (a - b).abs() / a.abs().max(b.abs()).max(1.0)
+    rel_error_at_scale(a, b, 1.0)
+}
+
+/// `|a - b| / max(scale, |a|, |b|)`, where `scale` is the size of what the values were
+/// computed from ([`magnitude`]): the rounding of a cancellation is relative to that, not
+/// to the (small) result.
+pub fn rel_error_at_scale(a: f64, b: f64, scale: f64) -> f64 {
+    let s = a.abs().max(b.abs()).max(scale);
+    if s == 0.0 {
+        return 0.0;
+    }
+    (a - b).abs() / s
+}
+
+/// A term whose value bounds the size of the intermediate values of `e`: `e` with every
+/// sum and difference taken term by term in absolute value, and every other node as its
+/// absolute value. Cancellation (`x - x`) leaves the value small but not the magnitude,
+/// so rounding is judged against the magnitude; a small value computed without
+/// cancellation (`x/exp(27)`) keeps a small magnitude and is held to its own digits.
+pub fn magnitude(e: &Expr) -> Expr {
+    let abs = |t: &Expr| Expr::call(crate::expr::Func::Sqrt, Expr::pow(t.clone(), Expr::int(2)));
+    match e {
+        Expr::Num(r) => Expr::Num(if r.is_negative() { -r.clone() } else { r.clone() }),
+        Expr::Add(ts) => Expr::Add(ts.iter().map(magnitude).collect()),
+        Expr::Mul(fs) => Expr::Mul(fs.iter().map(magnitude).collect()),
+        Expr::Neg(x) => magnitude(x),
+        Expr::Div(a, b) => Expr::div(magnitude(a), abs(b)),
+        Expr::Sum(s) => Expr::Sum(crate::expr::Sum {
+            body: std::sync::Arc::new(magnitude(&s.body)),
+            ..s.clone()
+        }),
+        _ => abs(e),
+    }
 }
 
 /// Whether a point counted or was discarded (and why).
@@ -367,6 +399,29 @@ pub(crate) fn mismatch(what: &str, a: f64, b: f64, rel_error: f64, point: &Point
 mod tests {
     use super::*;
     use crate::syntax::{parse_expr, parse_file, parse_variable, IndexScope};
+
+    /// Small values keep their digits; rounding in a cancellation is judged against the
+    /// size of what cancelled. Each pair: lhs, rhs, whether they must agree.
+    #[test]
+    fn tolerance_is_relative_at_every_scale_and_forgives_cancellation() {
+        let cases = [
+            ("x/exp(27)", "1001/1000*x/exp(27)", false),
+            ("x/exp(60)", "(1 + 1/10^6)*x/exp(60)", false),
+            ("exp(-40)*sin(x)", "exp(-40)*sin(x)*(1 + 1/10^5)", false),
+            ("sin(x)^2 + cos(x)^2 - 1", "0", true),
+            ("exp(x)*exp(-x) - 1", "0", true),
+            ("tanh(x) - (exp(x) - exp(-x))/(exp(x) + exp(-x))", "0", true),
+        ];
+        let opts = CheckOptions::default();
+        for (lhs, rhs, agree) in cases {
+            let (l, r) = (parse_expr(lhs).unwrap(), parse_expr(rhs).unwrap());
+            let got = check_equal(&Context::default(), &l, &r, &opts);
+            match (agree, &got) {
+                (true, Ok(_)) | (false, Err(CheckError::Mismatch { .. })) => {}
+                _ => panic!("{lhs} = {rhs}: {got:?}"),
+            }
+        }
+    }
 
     fn e(s: &str) -> Expr {
         parse_expr(s).unwrap_or_else(|d| panic!("{d}"))

@@ -102,7 +102,7 @@ fn reversed(e: &Expr) -> Expr {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(crate::seeded::config(256))]
 
     #[test]
     fn exact_and_f64_evaluation_agree(e in rational_term(), x in -64i64..=64, y in -64i64..=64) {

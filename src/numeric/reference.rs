@@ -320,6 +320,7 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(crate::seeded::config(256))]
         #[test]
         fn vector_kernels_agree_with_each_other((z, w) in vectors()) {
             let n = z.len();
