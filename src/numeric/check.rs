@@ -145,6 +145,9 @@ pub fn magnitude(e: &Expr) -> Expr {
             body: std::sync::Arc::new(magnitude(&s.body)),
             ..s.clone()
         }),
+        // A derivative comes from dual numbers, whose rounding this cannot bound: judged
+        // absolutely near zero, as before.
+        Expr::D(..) => Expr::Add(vec![abs(e), Expr::int(1)].into()),
         _ => abs(e),
     }
 }

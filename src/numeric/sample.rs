@@ -175,6 +175,14 @@ enum Construction {
     },
     /// `x = value`.
     Equals { var: String, value: Expr },
+    /// `x_i = value` for every `i` of `lo..=hi` (the value may mention `i`).
+    EqualsAt {
+        var: String,
+        index: String,
+        lo: Bound,
+        hi: Bound,
+        value: Expr,
+    },
 }
 
 fn construction(ctx: &Context, h: &Assumption) -> Option<Construction> {
@@ -198,6 +206,18 @@ fn construction(ctx: &Context, h: &Assumption) -> Option<Construction> {
                     var: x.clone(),
                     value: rhs.clone(),
                 });
+            }
+            Expr::Idx(x, ix) if find_definition(ctx, x).is_none() && !rhs.mentions_name(x) => {
+                if let [Index::Name(i)] = ix.as_slice() {
+                    let (lo, hi) = index_range(ctx, i);
+                    return Some(Construction::EqualsAt {
+                        var: x.clone(),
+                        index: i.clone(),
+                        lo,
+                        hi,
+                        value: rhs.clone(),
+                    });
+                }
             }
             _ => {}
         }
@@ -486,6 +506,30 @@ impl<'a> Sampler<'a> {
                 }
                 None => {}
             },
+            Construction::EqualsAt {
+                var,
+                index,
+                lo,
+                hi,
+                value,
+            } => {
+                let (lo, hi) = (bound_value(lo, point)?, bound_value(hi, point)?);
+                if lo > hi || i128::from(hi) - i128::from(lo) >= MAX_COMPONENTS as i128 {
+                    return Ok(());
+                }
+                for k in lo..=hi {
+                    let at = value.subst_index(index, &Index::Int(k));
+                    match self.value_of(&at, point)? {
+                        Some(Some(q)) => point.set_component_value(var, &[k], Value::from_exact(q)),
+                        Some(None) => {
+                            if let Ok(v) = eval_f64(self.ctx, &at, point) {
+                                point.set(&Variable::component(var, &[k]), v);
+                            }
+                        }
+                        None => {}
+                    }
+                }
+            }
         }
         Ok(())
     }
