@@ -156,7 +156,7 @@ fn random_term(rng: &mut Rng, depth: usize, k: Option<&str>) -> Expr {
 fn random_goal(rng: &mut Rng) -> Expr {
     let f = random_term(rng, 3, None);
     if rng.chance(0.75) {
-        let x = term(rng.pick(&["x", "y", "w", "t", "u", "z_j", "x_1", "y_j", "x_3", "x_j", "y_1"]));
+        let x = term(rng.pick(&["x", "y", "w", "t", "u", "z_j", "x_1", "y_j", "x_3", "x_j", "y_1", "n"]));
         Expr::d(f, x)
     } else {
         f
