@@ -145,9 +145,11 @@ pub fn magnitude(e: &Expr) -> Expr {
             body: std::sync::Arc::new(magnitude(&s.body)),
             ..s.clone()
         }),
-        // A derivative comes from dual numbers, whose rounding this cannot bound: judged
-        // absolutely near zero, as before.
-        Expr::D(..) => Expr::Add(vec![abs(e), Expr::int(1)].into()),
+        // A derivative comes from dual numbers, whose rounding this cannot bound: a term
+        // with one inside is judged absolutely near zero.
+        _ if e.any(&mut |t| matches!(t, Expr::D(..))) => {
+            Expr::Add(vec![abs(e), Expr::int(1)].into())
+        }
         _ => abs(e),
     }
 }
