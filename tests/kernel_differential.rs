@@ -355,7 +355,7 @@ fn guard(c: &Condition) -> Option<Expr> {
 
 /// Index values under which every case condition holds (`j := i`, distinct numbers for
 /// `i ≠ j`), or `None` when they contradict each other (the claim is then vacuous).
-fn resolve_cases(conditions: &[Condition]) -> Option<Vec<(String, Index)>> {
+fn resolve_cases(ctx: &Context, conditions: &[Condition]) -> Option<Vec<(String, Index)>> {
     let mut subs: Vec<(String, Index)> = Vec::new();
     let apply = |subs: &[(String, Index)], i: &Index| {
         subs.iter().fold(i.clone(), |i, (from, to)| match &i {
@@ -400,7 +400,12 @@ fn resolve_cases(conditions: &[Condition]) -> Option<Vec<(String, Index)>> {
             }
         }
     }
-    Some(subs)
+    // A free index keeps to its declared range: a case outside it is vacuous.
+    let outside = subs.iter().any(|(name, value)| match (value, ctx.range_of(name)) {
+        (Index::Int(v), Some((Bound::Int(lo), Bound::Int(hi)))) => v < lo || v > hi,
+        _ => false,
+    });
+    (!outside).then_some(subs)
 }
 
 /// What became of one accepted step.
@@ -418,7 +423,7 @@ fn compare(
     open: &[Condition],
     seed: u64,
 ) -> Result<Verdict, String> {
-    let Some(subs) = resolve_cases(open) else {
+    let Some(subs) = resolve_cases(ctx, open) else {
         return Ok(Verdict::Inconclusive);
     };
     let (mut before, mut after) = (before.clone(), after.clone());

@@ -134,6 +134,7 @@ pub fn rel_error_at_scale(a: f64, b: f64, scale: f64) -> f64 {
 /// so rounding is judged against the magnitude; a small value computed without
 /// cancellation (`x/exp(27)`) keeps a small magnitude and is held to its own digits.
 pub fn magnitude(e: &Expr) -> Expr {
+    use crate::expr::Func;
     let abs = |t: &Expr| Expr::call(crate::expr::Func::Sqrt, Expr::pow(t.clone(), Expr::int(2)));
     match e {
         Expr::Num(r) => Expr::Num(if r.is_negative() { -r.clone() } else { r.clone() }),
@@ -149,6 +150,25 @@ pub fn magnitude(e: &Expr) -> Expr {
         // with one inside is judged absolutely near zero.
         _ if e.any(&mut |t| matches!(t, Expr::D(..))) => {
             Expr::Add(vec![abs(e), Expr::int(1)].into())
+        }
+        // f(u) carries u's rounding scaled by |f'(u)|: log(1 + δ) is about δ.
+        Expr::Call(f, u) => {
+            let u = (**u).clone();
+            let call = |g: Func, a: Expr| Expr::call(g, a);
+            let slope = match f {
+                Func::Exp => call(Func::Exp, u.clone()),
+                Func::Log => Expr::div(Expr::int(1), u.clone()),
+                Func::Sqrt => Expr::div(Expr::int(1), Expr::Mul(vec![Expr::int(2), e.clone()].into())),
+                Func::Sin | Func::Cos => Expr::int(1),
+                Func::Tan => Expr::Add(vec![Expr::int(1), Expr::pow(e.clone(), Expr::int(2))].into()),
+                Func::Tanh | Func::Sigmoid | Func::Softplus => Expr::int(1),
+            };
+            Expr::Add(vec![abs(e), Expr::Mul(vec![abs(&slope), magnitude(&u)].into())].into())
+        }
+        Expr::Pow(b, k) if k.as_num().is_some() => {
+            let k = (**k).clone();
+            let slope = Expr::Mul(vec![k.clone(), Expr::pow((**b).clone(), Expr::sub(k, Expr::int(1)))].into());
+            Expr::Add(vec![abs(e), Expr::Mul(vec![abs(&slope), magnitude(b)].into())].into())
         }
         _ => abs(e),
     }
