@@ -5,7 +5,7 @@ use super::conditions::depends_on;
 use super::ring::{divisors, ring_equal};
 use super::KernelError;
 use crate::expr::{Context, Expr, Index, Sum};
-use crate::rules::{Builtin, Condition};
+use super::rules::{Builtin, Condition};
 use std::sync::Arc;
 
 type Outcome = Result<(Expr, Vec<Condition>), KernelError>;

@@ -2,7 +2,7 @@
 //! the rest become hypotheses of the result. Nothing is assumed silently.
 
 use crate::expr::{Bound, Context, Expr, Func, Index, Rat};
-use crate::rules::Condition;
+use super::rules::Condition;
 use num_traits::Zero;
 use std::sync::Arc;
 

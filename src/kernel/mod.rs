@@ -5,15 +5,19 @@
 //! look the rule up by name, instantiate it with the step's binding, require the
 //! instantiated left side to equal the subterm at the step's position (up to names
 //! of bound indices), splice in the right side, and record every side condition that
-//! it cannot decide as a hypothesis. The kernel depends on `expr` and `rules` only.
+//! it cannot decide as a hypothesis. The kernel depends on the term language (`expr`) only.
 
 mod builtin;
+pub mod certificate;
 mod conditions;
+pub mod read;
 pub mod ring;
+pub mod rules;
+pub mod table;
 pub mod validate;
 
 use crate::expr::{Bound, Context, Expr, Index, Sum};
-use crate::rules::{self, is_metavar, is_variable_metavar, Binding, Condition, RuleBody};
+use rules::{is_metavar, is_variable_metavar, Binding, Condition, RuleBody};
 use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Arc;

@@ -19,7 +19,9 @@ pub enum Item {
 pub fn check_context(ctx: &Context) -> Result<(), (Item, String)> {
     let sizes = sizes(ctx);
     for (at, def) in ctx.definitions.iter().enumerate() {
-        check_definition(&ctx.definitions[..at], &sizes, def).map_err(|m| (Item::Definition(at), m))?;
+        check_definition(&ctx.definitions[..at], &sizes, def)
+            .and_then(|()| declared_indices(ctx, &def.name))
+            .map_err(|m| (Item::Definition(at), m))?;
     }
     for (at, h) in ctx.assumptions.iter().enumerate() {
         check_hypothesis(ctx, &sizes, &h.lhs, &h.rhs).map_err(|m| (Item::Hypothesis(at), m))?;
@@ -116,6 +118,14 @@ pub fn check_definition(
         ));
     }
     Ok(())
+}
+
+/// The indices on a definition's left side are declared ones.
+fn declared_indices(ctx: &Context, name: &Expr) -> Result<(), String> {
+    match name.free_indices().into_iter().find(|i| ctx.range_of(i).is_none()) {
+        Some(i) => Err(format!("index `{i}` of a definition is not declared")),
+        None => Ok(()),
+    }
 }
 
 /// The earlier definition through which `body` mentions `name`, if any (a cycle).

@@ -1,0 +1,356 @@
+//! Replaying a certificate: the JSON that `deriv run --format json` writes, read with the
+//! kernel's own reader and replayed step by step. Every claim the kernel can compute is
+//! compared as terms: each step's result and side conditions (carried and proved), each
+//! derivation's result and hypotheses, each case of a Jacobian. Presentation (captions,
+//! LaTeX, the vector form) is compared outside the kernel, in `crate::certificate`.
+
+use super::read::{read_bound, read_index, read_term, read_variable};
+use super::rules::{self, Binding};
+use super::validate::{check_context, Item};
+use super::{Proof, Step};
+use crate::expr::{Assumption, Context, Definition, Expr, IndexDecl};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+
+/// Identifies the format, so a reader can refuse what it does not know.
+pub const FORMAT: &str = "deriv-certificate-1";
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct Certificate {
+    pub format: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    pub context: ContextJson,
+    pub derivations: Vec<DerivationJson>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, Default)]
+pub struct ContextJson {
+    pub indices: Vec<IndexJson>,
+    pub definitions: Vec<DefinitionJson>,
+    pub assumptions: Vec<AssumptionJson>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct IndexJson {
+    pub names: Vec<String>,
+    /// `1..n`
+    pub range: String,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct DefinitionJson {
+    pub name: String,
+    pub body: String,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct AssumptionJson {
+    pub lhs: String,
+    pub rhs: String,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct DerivationJson {
+    pub of: String,
+    pub wrt: String,
+    pub result: String,
+    pub vector: Option<String>,
+    /// Hypotheses used and side conditions left open, in the expression syntax.
+    pub hypotheses: Vec<String>,
+    pub steps: Vec<StepJson>,
+    /// The cases of a Jacobian (`i = j`, `i != j`), each going on from the result.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cases: Vec<CaseJson>,
+    /// Numeric cross-checks: a record of what was run, not a claim `deriv check` verifies.
+    #[serde(default)]
+    pub checks: serde_json::Value,
+}
+
+/// One case of a Jacobian: steps that go on from the derivation's result under the case's
+/// hypothesis, which `hypotheses` lists with the rest.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct CaseJson {
+    pub case: String,
+    pub steps: Vec<StepJson>,
+    pub result: String,
+    pub hypotheses: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct StepJson {
+    pub rule: String,
+    #[serde(default)]
+    pub caption: String,
+    pub position: Vec<usize>,
+    #[serde(default)]
+    pub substitution: SubstitutionJson,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uses: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reversed: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replacement: Option<String>,
+    /// Side conditions the kernel could not decide: carried as hypotheses of the result.
+    #[serde(default)]
+    pub conditions: Vec<String>,
+    /// Side conditions the kernel proved.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub discharged: Vec<String>,
+    pub before: String,
+    pub after: String,
+    #[serde(default)]
+    pub latex: String,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+pub struct SubstitutionJson {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub terms: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub indices: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub bounds: BTreeMap<String, String>,
+}
+
+
+/// Why a certificate was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// Which derivation (from zero), and which step (from one) if a step is at fault.
+    pub derivation: usize,
+    pub step: Option<usize>,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.step {
+            Some(s) => write!(
+                f,
+                "derivation {}, step {}: {}",
+                self.derivation + 1,
+                s,
+                self.reason
+            ),
+            None => write!(f, "derivation {}: {}", self.derivation + 1, self.reason),
+        }
+    }
+}
+
+/// Rebuild the context a certificate states (not yet validated: see [`check`]).
+pub fn read_context(c: &ContextJson) -> Result<Context, String> {
+    let mut ctx = Context::default();
+    for ix in &c.indices {
+        let (lo, hi) = ix.range.split_once("..").ok_or_else(|| format!("bad range `{}`", ix.range))?;
+        let (lo, hi) = (read_bound(lo), read_bound(hi));
+        ctx.indices.push(IndexDecl { names: ix.names.clone(), lo, hi });
+    }
+    let decls = ctx.indices.clone();
+    let term = |t: &str, what: &str| read_term(t, &decls).map_err(|e| format!("{what} `{t}`: {e}"));
+    for d in &c.definitions {
+        let name = read_variable(&d.name).map_err(|e| format!("definition `{}`: {e}", d.name))?;
+        let body = term(&d.body, "definition")?;
+        ctx.definitions.push(Definition { name, body });
+    }
+    for a in &c.assumptions {
+        let (lhs, rhs) = (term(&a.lhs, "hypothesis")?, term(&a.rhs, "hypothesis")?);
+        ctx.assumptions.push(Assumption { lhs, rhs });
+    }
+    Ok(ctx)
+}
+
+fn read_step(s: &StepJson, decls: &[IndexDecl]) -> Result<Step, String> {
+    let term = |t: &str| read_term(t, decls).map_err(|e| format!("cannot read `{t}`: {e}"));
+    let mut binding = Binding::default();
+    for (k, v) in &s.substitution.terms {
+        binding.terms.insert(k.clone(), term(v)?);
+    }
+    for (k, v) in &s.substitution.indices {
+        binding.indices.insert(k.clone(), read_index(v));
+    }
+    for (k, v) in &s.substitution.bounds {
+        binding.bounds.insert(k.clone(), read_bound(v));
+    }
+    Ok(Step {
+        rule: s.rule.clone(),
+        position: s.position.clone(),
+        binding,
+        reversed: s.reversed,
+        uses: s.uses.clone(),
+        replacement: s.replacement.as_deref().map(term).transpose()?,
+    })
+}
+
+/// A replayed derivation: the proof of `D(of, wrt) = result`, and its cases.
+pub struct Replayed {
+    pub proof: Proof,
+    pub cases: Vec<Proof>,
+}
+
+/// Replay every derivation of a certificate with the kernel alone, comparing every claim
+/// it makes about the chain with what the kernel computed. `checks` is a record of the
+/// numeric evidence, not a claim; captions and LaTeX are presentation.
+pub fn check(cert: &Certificate) -> Result<Vec<Replayed>, Rejection> {
+    let whole = |reason: String| Rejection { derivation: 0, step: None, reason };
+    if cert.format != FORMAT {
+        return Err(whole(format!("unknown certificate format `{}` (expected `{FORMAT}`)", cert.format)));
+    }
+    let ctx = read_context(&cert.context).map_err(whole)?;
+    check_context(&ctx).map_err(|(item, m)| {
+        whole(match item {
+            Item::Definition(k) => format!("definition {}: {m}", k + 1),
+            Item::Hypothesis(k) => format!("hypothesis {}: {m}", k + 1),
+        })
+    })?;
+    let ctx = Arc::new(ctx);
+    let decls = &ctx.indices;
+    let mut out = Vec::new();
+    for (n, d) in cert.derivations.iter().enumerate() {
+        let fail = |step: Option<usize>, reason: String| Rejection { derivation: n, step, reason };
+        let of = read_term(&d.of, decls).map_err(|e| fail(None, format!("cannot read `of`: {e}")))?;
+        let wrt = read_variable(&d.wrt).map_err(|e| fail(None, format!("cannot read `wrt`: {e}")))?;
+        let mut proof = Proof::start(ctx.clone(), Expr::d(of, wrt))
+            .map_err(|e| fail(None, format!("the goal is refused: {e}")))?;
+        replay_steps(&mut proof, &d.steps, 0).map_err(|(at, r)| fail(Some(at), r))?;
+        check_end(&proof, &d.result, &d.hypotheses).map_err(|r| fail(None, r))?;
+        let mut cases = Vec::new();
+        for (k, case) in d.cases.iter().enumerate() {
+            let in_case = |r: String| format!("case {} ({}): {r}", k + 1, case.case);
+            let mut case_proof = proof.clone();
+            let from = proof.steps().len();
+            replay_steps(&mut case_proof, &case.steps, from).map_err(|(at, r)| fail(Some(at), in_case(r)))?;
+            check_end(&case_proof, &case.result, &case.hypotheses).map_err(|r| fail(None, in_case(r)))?;
+            let states_case = case_proof.hypotheses().iter().any(|h| {
+                matches!(h, rules::Condition::IndexEq(..) | rules::Condition::IndexNe(..))
+                    && read_condition_like(&case.case, h, decls).as_ref() == Some(h)
+            });
+            if !states_case {
+                return Err(fail(None, in_case("the case is not a hypothesis of its steps".into())));
+            }
+            cases.push(case_proof);
+        }
+        out.push(Replayed { proof, cases });
+    }
+    Ok(out)
+}
+
+/// Replay `steps` onto `proof`, comparing each stated term and condition with the kernel's;
+/// a failure names the step, counting from one and from `offset`.
+fn replay_steps(proof: &mut Proof, steps: &[StepJson], offset: usize) -> Result<(), (usize, String)> {
+    let decls = proof.context().indices.clone();
+    for (i, s) in steps.iter().enumerate() {
+        let at = offset + i + 1;
+        let fail = |r: String| (at, r);
+        let read = |what: &str, t: &str| read_term(t, &decls).map_err(|e| fail(format!("cannot read `{what}`: {e}")));
+        if &read("before", &s.before)? != proof.current() {
+            return Err(fail(format!(
+                "chain broken: the step starts from `{}`, but the previous term is `{}`",
+                s.before,
+                proof.current()
+            )));
+        }
+        proof.apply(read_step(s, &decls).map_err(fail)?).map_err(|e| fail(e.to_string()))?;
+        if &read("after", &s.after)? != proof.current() {
+            return Err(fail(format!("chain broken: the rule gives `{}`, not `{}`", proof.current(), s.after)));
+        }
+        let checked = &proof.steps()[proof.steps().len() - 1];
+        let kinds = [("conditions", &s.conditions, checked.conditions()), ("discharged", &s.discharged, checked.discharged())];
+        for (what, stated, computed) in kinds {
+            same_conditions(stated, computed, &decls).map_err(|r| fail(format!("the stated {what}: {r}")))?;
+        }
+    }
+    Ok(())
+}
+
+/// The stated conditions are the computed ones, in order, compared as terms.
+fn same_conditions(stated: &[String], computed: &[rules::Condition], decls: &[IndexDecl]) -> Result<(), String> {
+    if stated.len() != computed.len() {
+        return Err(format!("{} stated where the kernel has {}", stated.len(), computed.len()));
+    }
+    for (text, c) in stated.iter().zip(computed) {
+        if read_condition_like(text, c, decls).as_ref() != Some(c) {
+            return Err(format!("`{text}` is not the kernel's `{c}`"));
+        }
+    }
+    Ok(())
+}
+
+/// Read `text` as a condition of the same kind as `like` (the kernel's): the kind is known,
+/// so the texts need no grammar of their own.
+fn read_condition_like(text: &str, like: &rules::Condition, decls: &[IndexDecl]) -> Option<rules::Condition> {
+    use rules::Condition as C;
+    let term = |t: &str| read_term(t.trim(), decls).ok();
+    let range = |t: &str| t.trim().split_once("..").map(|(lo, hi)| (read_bound(lo), read_bound(hi)));
+    Some(match like {
+        C::NonZero(_) => C::NonZero(term(text.strip_suffix(" != 0")?)?),
+        C::Positive(_) => C::Positive(term(text.strip_suffix(" > 0")?)?),
+        C::Integer(_) => C::Integer(term(text.strip_suffix(" is an integer")?)?),
+        C::Natural(_) => C::Natural(term(text.strip_suffix(" is a positive integer")?)?),
+        C::IndexFree(..) => {
+            let (e, k) = text.rsplit_once(" is free of the index ")?;
+            C::IndexFree(read_index(k), term(e)?)
+        }
+        C::FreeOf(..) => {
+            let (e, x) = text.rsplit_once(" does not depend on ")?;
+            C::FreeOf(read_variable(x.trim()).ok()?, term(e)?)
+        }
+        C::InRange(..) => {
+            let (j, r) = text.split_once(" in ")?;
+            let (lo, hi) = range(r)?;
+            C::InRange(read_index(j), lo, hi)
+        }
+        C::RangeLength(..) => {
+            let (hi, lo) = text.split_once(" >= ")?;
+            C::RangeLength(read_bound(lo.strip_suffix(" - 1")?), read_bound(hi))
+        }
+        C::IndexEq(..) => {
+            let (i, j) = text.split_once(" = ")?;
+            C::IndexEq(read_index(i), read_index(j))
+        }
+        C::IndexNe(..) => {
+            let (i, j) = text.split_once(" != ")?;
+            C::IndexNe(read_index(i), read_index(j))
+        }
+        C::ForAll(_, _, _, inner) => {
+            let (c, quantifier) = text.rsplit_once(" for ")?;
+            let (k, r) = quantifier.split_once(" in ")?;
+            let (lo, hi) = range(r)?;
+            C::ForAll(k.trim().to_string(), lo, hi, Box::new(read_condition_like(c, inner, decls)?))
+        }
+    })
+}
+
+/// The stated result and hypotheses are exactly those of the replayed chain: the context
+/// hypotheses it used, then the conditions it left open, in order.
+fn check_end(proof: &Proof, result: &str, stated: &[String]) -> Result<(), String> {
+    let ctx = proof.context();
+    let result_term = read_term(result, &ctx.indices).map_err(|e| format!("cannot read `result`: {e}"))?;
+    if &result_term != proof.current() {
+        return Err(format!(
+            "chain broken: the steps end at `{}`, not at the stated result `{result}`",
+            proof.current()
+        ));
+    }
+    let used = proof.assumptions_used();
+    let conditions = proof.hypotheses();
+    if stated.len() != used.len() + conditions.len() {
+        return Err(format!(
+            "side condition unmet: the result depends on {} hypotheses and conditions, but the certificate states {}",
+            used.len() + conditions.len(),
+            stated.len()
+        ));
+    }
+    for (text, n) in stated.iter().zip(&used) {
+        let h = &ctx.assumptions[n - 1];
+        let (lhs, rhs) = text.split_once(" = ").ok_or_else(|| format!("`{text}` is not hypothesis {n}"))?;
+        let read = |t: &str| read_term(t.trim(), &ctx.indices).ok();
+        if read(lhs).as_ref() != Some(&h.lhs) || read(rhs).as_ref() != Some(&h.rhs) {
+            return Err(format!("`{text}` is not hypothesis {n}, which the chain used"));
+        }
+    }
+    same_conditions(&stated[used.len()..], &conditions, &ctx.indices)
+        .map_err(|r| format!("side condition unmet: {r}"))
+}

@@ -1,0 +1,234 @@
+//! Rules as the kernel reads them: the table's entries ([`super::table::RULES`]) parsed
+//! by the kernel's own reader, side conditions and bindings.
+
+use super::read::{read_bound, read_index, read_term, read_variable};
+use super::table::RULES;
+use crate::expr::{Bound, Expr, Index};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::OnceLock;
+
+/// A rule as written in the table.
+pub struct RuleSpec {
+    /// Kebab-case name, used in certificates.
+    pub name: &'static str,
+    pub shape: Shape,
+    /// One line for writeups: "the quotient rule".
+    pub caption: &'static str,
+}
+
+/// What a rule does.
+pub enum Shape {
+    /// `lhs = rhs` when every condition in `when` holds.
+    Rewrite {
+        lhs: &'static str,
+        rhs: &'static str,
+        when: &'static [&'static str],
+    },
+    /// A scheme the kernel applies itself; `lhs` and `rhs` describe it.
+    Builtin {
+        builtin: Builtin,
+        lhs: &'static str,
+        rhs: &'static str,
+    },
+}
+
+/// The rules the kernel implements directly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Builtin {
+    /// Equal as rational functions over opaque atoms.
+    Ring,
+    /// Equal up to the names of bound indices.
+    Rename,
+    DerivativeOfVariable,
+    SumRule,
+    ProductRule,
+    SumLinearity,
+    DeltaCollapse,
+    DeltaSubstitute,
+    Unfold,
+    Fold,
+    Hypothesis,
+    /// `F = F[j := i]` under the case hypothesis `i = j`.
+    IndexCase,
+}
+
+/// A parsed rule.
+pub struct Rule {
+    pub spec: &'static RuleSpec,
+    pub body: RuleBody,
+}
+
+pub enum RuleBody {
+    Rewrite {
+        lhs: Expr,
+        rhs: Expr,
+        conditions: Vec<Condition>,
+    },
+    Builtin(Builtin),
+}
+
+/// A side condition; in a rule its terms are patterns, in a step they are instances.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Condition {
+    NonZero(Expr),
+    Positive(Expr),
+    /// The index does not occur free in the term.
+    IndexFree(Index, Expr),
+    /// The term does not depend on the variable (directly or through definitions).
+    FreeOf(Expr, Expr),
+    /// The index lies in the range `lo..hi`.
+    InRange(Index, Bound, Bound),
+    /// The range `lo..hi` has `hi - lo + 1 ≥ 0` terms (it is empty or longer).
+    RangeLength(Bound, Bound),
+    /// The term is an integer literal.
+    Integer(Expr),
+    /// The term is an integer literal of at least 1.
+    Natural(Expr),
+    /// The two indices are equal (the case `i = j` of a case split).
+    IndexEq(Index, Index),
+    /// The two indices differ (the case `i ≠ j`).
+    IndexNe(Index, Index),
+    /// The condition holds for every value of the index in `lo..hi`: a condition on an
+    /// index bound by an enclosing sum, which must hold over the sum's whole range.
+    ForAll(String, Bound, Bound, Box<Condition>),
+}
+
+/// A substitution for a rule's metavariables.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Binding {
+    pub terms: BTreeMap<String, Expr>,
+    pub indices: BTreeMap<String, Index>,
+    pub bounds: BTreeMap<String, Bound>,
+}
+
+impl Binding {
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty() && self.indices.is_empty() && self.bounds.is_empty()
+    }
+}
+
+/// Whether a symbol name in a pattern is a term (or range) metavariable.
+pub fn is_metavar(name: &str) -> bool {
+    name.len() == 1 && name.chars().all(|c| c.is_ascii_uppercase())
+}
+
+/// Metavariables that only match variables.
+pub fn is_variable_metavar(name: &str) -> bool {
+    matches!(name, "X" | "Y")
+}
+
+/// The table entry called `name`, unparsed (captions need no parsing).
+pub fn spec(name: &str) -> Option<&'static RuleSpec> {
+    position(name).map(|at| &RULES[at])
+}
+
+/// Where `name` stands in the table. Every kernel step looks its rule up, so by hash.
+fn position(name: &str) -> Option<usize> {
+    static BY_NAME: OnceLock<HashMap<&'static str, usize>> = OnceLock::new();
+    let by_name = BY_NAME.get_or_init(|| {
+        let mut map = HashMap::with_capacity(RULES.len());
+        for (at, r) in RULES.iter().enumerate() {
+            // The first entry of a name wins, as a linear search would have it.
+            map.entry(r.name).or_insert(at);
+        }
+        map
+    });
+    by_name.get(name).copied()
+}
+
+/// The parsed rule called `name`. Each rule is parsed on first use, so a run pays
+/// only for the rules it applies; a malformed entry reads as absent, which
+/// `tests/rule_soundness.rs` reports since it walks the whole table.
+pub fn rule(name: &str) -> Option<&'static Rule> {
+    static PARSED: OnceLock<Box<[OnceLock<Option<Rule>>]>> = OnceLock::new();
+    let slots = PARSED.get_or_init(|| RULES.iter().map(|_| OnceLock::new()).collect());
+    let at = position(name)?;
+    slots[at]
+        .get_or_init(|| {
+            let parsed = parse_rule(&RULES[at]);
+            debug_assert!(parsed.is_ok(), "rule {name} is malformed");
+            parsed.ok()
+        })
+        .as_ref()
+}
+
+/// Parse one table entry; `Err` names what is malformed.
+pub fn parse_rule(spec: &'static RuleSpec) -> Result<Rule, String> {
+    let body = match &spec.shape {
+        Shape::Builtin { builtin, .. } => RuleBody::Builtin(*builtin),
+        Shape::Rewrite { lhs, rhs, when } => RuleBody::Rewrite {
+            lhs: read_term(lhs, &[])?,
+            rhs: read_term(rhs, &[])?,
+            conditions: when.iter().map(|c| parse_condition(c)).collect::<Result<_, _>>()?,
+        },
+    };
+    Ok(Rule { spec, body })
+}
+
+/// Parse `nonzero(V)`, `index-free(k, C)`, `in-range(j, A, B)`, ….
+pub fn parse_condition(text: &str) -> Result<Condition, String> {
+    let bad = || format!("bad condition `{text}`");
+    let (name, rest) = text.split_once('(').ok_or_else(bad)?;
+    let args: Vec<&str> = rest.strip_suffix(')').ok_or_else(bad)?.split(',').map(str::trim).collect();
+    let term = |s: &str| read_term(s, &[]);
+    Ok(match (name, args.as_slice()) {
+        ("nonzero", [e]) => Condition::NonZero(term(e)?),
+        ("positive", [e]) => Condition::Positive(term(e)?),
+        ("integer", [e]) => Condition::Integer(term(e)?),
+        ("natural", [e]) => Condition::Natural(term(e)?),
+        ("index-free", [k, e]) => Condition::IndexFree(read_index(k), term(e)?),
+        ("free-of", [x, e]) => Condition::FreeOf(read_variable(x)?, term(e)?),
+        ("in-range", [j, lo, hi]) => Condition::InRange(read_index(j), read_bound(lo), read_bound(hi)),
+        ("range-length", [lo, hi]) => Condition::RangeLength(read_bound(lo), read_bound(hi)),
+        ("distinct", [i, j]) => Condition::IndexNe(read_index(i), read_index(j)),
+        _ => return Err(format!("unknown condition `{text}`")),
+    })
+}
+
+impl Condition {
+    /// The condition's terms, for walking and instantiating.
+    pub fn terms(&self) -> Vec<&Expr> {
+        match self {
+            Condition::NonZero(e)
+            | Condition::Positive(e)
+            | Condition::Integer(e)
+            | Condition::Natural(e) => {
+                vec![e]
+            }
+            Condition::IndexFree(_, e) => vec![e],
+            Condition::FreeOf(x, e) => vec![x, e],
+            Condition::InRange(..)
+            | Condition::RangeLength(..)
+            | Condition::IndexEq(..)
+            | Condition::IndexNe(..) => vec![],
+            Condition::ForAll(_, _, _, c) => c.terms(),
+        }
+    }
+}
+
+/// In the expression syntax, e.g. `1 + x^2 != 0`, `x > 0`, `j in 1..n`.
+impl fmt::Display for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text(&|e| e.to_string()))
+    }
+}
+
+impl Condition {
+    /// The condition as text, its terms printed by `term`.
+    pub fn text(&self, term: &dyn Fn(&Expr) -> String) -> String {
+        match self {
+            Condition::NonZero(e) => format!("{} != 0", term(e)),
+            Condition::Positive(e) => format!("{} > 0", term(e)),
+            Condition::IndexFree(k, e) => format!("{} is free of the index {k}", term(e)),
+            Condition::FreeOf(x, e) => format!("{} does not depend on {}", term(e), term(x)),
+            Condition::InRange(j, lo, hi) => format!("{j} in {lo}..{hi}"),
+            Condition::RangeLength(lo, hi) => format!("{hi} >= {lo} - 1"),
+            Condition::Integer(e) => format!("{} is an integer", term(e)),
+            Condition::Natural(e) => format!("{} is a positive integer", term(e)),
+            Condition::IndexEq(i, j) => format!("{i} = {j}"),
+            Condition::IndexNe(i, j) => format!("{i} != {j}"),
+            Condition::ForAll(k, lo, hi, c) => format!("{} for {k} in {lo}..{hi}", c.text(term)),
+        }
+    }
+}
