@@ -58,7 +58,7 @@ pub fn decide(ctx: &Context, cond: &Condition, binders: &[(String, Bound, Bound)
         Condition::RangeLength(lo, hi) => match (lo, hi) {
             (Bound::Int(a), Bound::Int(b)) => verdict(*b >= a - 1),
             // A range `1..n` is non-empty by the language's convention.
-            (Bound::Int(1), Bound::Sym(_)) => Verdict::Holds,
+            (Bound::Int(1), Bound::Sym(n)) if is_size(ctx, n) => Verdict::Holds,
             _ => Verdict::Unknown,
         },
         Condition::Positive(e) => match sign(ctx, e, 0) {
@@ -92,7 +92,7 @@ pub fn decide(ctx: &Context, cond: &Condition, binders: &[(String, Bound, Bound)
             inner.push((k.clone(), lo.clone(), hi.clone()));
             match decide(ctx, c, &inner) {
                 Verdict::Holds => Verdict::Holds,
-                Verdict::Fails if non_empty(lo, hi) => Verdict::Fails,
+                Verdict::Fails if non_empty(ctx, lo, hi) => Verdict::Fails,
                 _ => Verdict::Unknown,
             }
         }
@@ -190,12 +190,22 @@ fn in_range(
     }
 }
 
+/// Whether `n` is a size the convention `n ≥ 1` may speak for: nothing defines it and no
+/// hypothesis constrains it (a symbol defined as 0 would empty `1..n`).
+fn is_size(ctx: &Context, n: &str) -> bool {
+    ctx.definition(n).is_none()
+        && !ctx
+            .assumptions
+            .iter()
+            .any(|a| a.lhs.mentions_name(n) || a.rhs.mentions_name(n))
+}
+
 /// Whether a range surely has a term: `a..b` with `a <= b`, or `1..n` by the convention
 /// that a declared size is at least one.
-fn non_empty(lo: &Bound, hi: &Bound) -> bool {
+fn non_empty(ctx: &Context, lo: &Bound, hi: &Bound) -> bool {
     match (lo, hi) {
         (Bound::Int(a), Bound::Int(b)) => a <= b,
-        (Bound::Int(1), Bound::Sym(_)) => true,
+        (Bound::Int(1), Bound::Sym(n)) => is_size(ctx, n),
         _ => false,
     }
 }
@@ -324,8 +334,8 @@ fn sign(ctx: &Context, e: &Expr, depth: usize) -> Sign {
         Expr::Sum(s) => match sign(ctx, &s.body, d) {
             // Terms of one sign make a sum of that sign only over a non-empty range: an
             // empty sum is zero.
-            Sign::Pos if non_empty(&s.lo, &s.hi) => Sign::Pos,
-            Sign::Neg if non_empty(&s.lo, &s.hi) => Sign::Neg,
+            Sign::Pos if non_empty(ctx, &s.lo, &s.hi) => Sign::Pos,
+            Sign::Neg if non_empty(ctx, &s.lo, &s.hi) => Sign::Neg,
             Sign::Pos | Sign::NonNeg | Sign::Zero => Sign::NonNeg,
             Sign::Neg | Sign::Unknown => Sign::Unknown,
         },
