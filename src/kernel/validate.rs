@@ -183,17 +183,21 @@ pub fn check_goal(ctx: &Context, goal: &Expr) -> Result<(), String> {
 /// Every `D(f, x)` in `e`: `x` is a variable, not a defined name, not a size, used with
 /// the same number of indices as in `f`, and no range in `f` runs to it.
 pub fn check_derivatives(ctx: &Context, e: &Expr) -> Result<(), String> {
+    if !e.any(&mut |t| matches!(t, Expr::D(..))) {
+        return Ok(());
+    }
+    let sizes = sizes(ctx);
     let mut fault = None;
     e.any(&mut |t| {
         if let Expr::D(f, x) = t {
-            fault = derivative_fault(ctx, f, x);
+            fault = derivative_fault(ctx, &sizes, f, x);
         }
         fault.is_some()
     });
     fault.map_or(Ok(()), Err)
 }
 
-fn derivative_fault(ctx: &Context, f: &Expr, x: &Expr) -> Option<String> {
+fn derivative_fault(ctx: &Context, sizes: &BTreeSet<String>, f: &Expr, x: &Expr) -> Option<String> {
     let Some(n) = name_of(x) else {
         return Some(format!("cannot differentiate with respect to `{x}`: it is not a variable"));
     };
@@ -202,7 +206,7 @@ fn derivative_fault(ctx: &Context, f: &Expr, x: &Expr) -> Option<String> {
     }
     let mut bounds = BTreeSet::new();
     sum_bounds(f, &mut bounds);
-    if sizes(ctx).contains(n) || bounds.contains(n) {
+    if sizes.contains(n) || bounds.contains(n) {
         return Some(format!(
             "cannot differentiate with respect to `{n}`: it bounds an index range, and a sum \
              is not differentiable in the number of its terms"
