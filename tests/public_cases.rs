@@ -1,4 +1,4 @@
-//! Every public example of ../shared/cases comes out in textbook form: equal to the
+//! Every public example (copied into `examples/`) comes out in textbook form: equal to the
 //! published result by ring arithmetic, no larger, and accepted by the kernel on replay.
 
 use deriv::certificate;

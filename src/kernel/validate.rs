@@ -221,7 +221,10 @@ fn derivative_fault(ctx: &Context, sizes: &BTreeSet<String>, f: &Expr, x: &Expr)
     for t in std::iter::once(f).chain(context_terms) {
         clash |= t.any(&mut |u| name_of(u) == Some(n) && arity(u) != arity(x));
     }
-    clash.then(|| {
-        format!("`{n}` is used with a different number of indices than in `{x}`; name a component, such as `{n}_j`")
+    clash.then(|| match x {
+        Expr::Sym(_) => format!(
+            "`{n}` has indices elsewhere (as in `{n}_i`): differentiate with respect to a component, such as `{n}_j`"
+        ),
+        _ => format!("`{x}` has a different number of indices than `{n}` has elsewhere"),
     })
 }

@@ -55,7 +55,7 @@ pub(crate) mod fixtures {
     use crate::expr::{Context, Expr};
     use crate::syntax::{parse_expr, parse_file};
 
-    /// The seed example (shared/cases/softmax_ce.deriv).
+    /// The seed example (examples/softmax_ce.deriv).
     pub const SOFTMAX_CE: &str = "title \"The derivative of cross-entropy with softmax\"
 index i, j, k in 1..n
 let a_i = exp(z_i) / sum_k(exp(z_k))

@@ -1,4 +1,4 @@
-//! The plain printer: the expression syntax of LANGUAGE.md with the fewest parentheses
+//! The plain printer: the expression syntax of docs/LANGUAGE.md with the fewest parentheses
 //! that still parse back to the same term.
 
 use crate::expr::{Context, Expr, Index, Rat};
