@@ -213,43 +213,25 @@ fn check_goal(
     // Points where a hypothesis of the result fails prove nothing: the guards make
     // them invalid, so the sampler draws others.
     let guards = guards(&derived.proof.hypotheses());
-    let chain: Vec<(Expr, Expr, &str)> = derived
-        .proof
-        .steps()
-        .iter()
-        .map(|s| {
-            (
-                guarded(s.before(), &guards),
-                guarded(s.after(), &guards),
-                s.step().rule.as_str(),
-            )
-        })
-        .collect();
-    let steps: Vec<(&Expr, &Expr, &str)> = chain.iter().map(|(b, a, r)| (b, a, *r)).collect();
-    let mut steps = check_steps(ctx, &steps).map_err(|f| CheckFailure::at_step(g, line, f))?;
+    let at_step = |from: usize| {
+        move |mut f: StepFailure| {
+            f.step += from;
+            CheckFailure::at_step(g, line, f)
+        }
+    };
+    let view = |e: &Expr| guarded(e, &guards);
+    let mut steps = check_viewed(ctx, derived.proof.steps(), view).map_err(at_step(0))?;
     // A case's own steps hold under its hypothesis: seen through it (`j := i`, or
     // `δ_ij := 0`), both sides of each step agree at every point.
     for case in derived.jacobian.iter().flat_map(|j| [&j.same, &j.distinct]) {
-        let case_guards = self::guards(&case.proof.hypotheses());
-        let from = case.from;
+        let hypotheses = case.proof.hypotheses();
+        let case_guards = self::guards(&hypotheses);
         let view = |e: &Expr| {
-            let seen = case
-                .proof
-                .hypotheses()
-                .iter()
-                .fold(e.clone(), |e, h| in_case(&e, h));
+            let seen = hypotheses.iter().fold(e.clone(), |e, h| in_case(&e, h));
             guarded(&seen, &case_guards)
         };
-        let chain: Vec<(Expr, Expr, &str)> = case.proof.steps()[from..]
-            .iter()
-            .map(|s| (view(s.before()), view(s.after()), s.step().rule.as_str()))
-            .collect();
-        let case_steps: Vec<(&Expr, &Expr, &str)> =
-            chain.iter().map(|(b, a, r)| (b, a, *r)).collect();
-        let summary = check_steps(ctx, &case_steps).map_err(|mut f| {
-            f.step += from;
-            CheckFailure::at_step(g, line, f)
-        })?;
+        let own = &case.proof.steps()[case.from..];
+        let summary = check_viewed(ctx, own, view).map_err(at_step(case.from))?;
         steps = numeric::CheckSummary::combine("the other side of each step", &[steps, summary]);
     }
     let result = &guarded(derived.proof.current(), &guards);
@@ -263,6 +245,20 @@ fn check_goal(
         json: serde_json::json!({ "steps": steps, "result": finals, "references": references }),
         summary: summary_line(&steps, &finals, &references),
     })
+}
+
+/// [`check_steps`] on checked steps, each side seen through `view` (guards, a case).
+fn check_viewed(
+    ctx: &Context,
+    steps: &[crate::kernel::CheckedStep],
+    view: impl Fn(&Expr) -> Expr,
+) -> Result<numeric::CheckSummary, StepFailure> {
+    let chain: Vec<(Expr, Expr, &str)> = steps
+        .iter()
+        .map(|s| (view(s.before()), view(s.after()), s.step().rule.as_str()))
+        .collect();
+    let steps: Vec<(&Expr, &Expr, &str)> = chain.iter().map(|(b, a, r)| (b, a, *r)).collect();
+    check_steps(ctx, &steps)
 }
 
 /// `e` as it reads in a case: `j := i` when `i = j`, each free `δ_ij` zero when `i ≠ j`.
@@ -286,52 +282,51 @@ fn zero_delta(e: &Expr, i: &crate::expr::Index, j: &crate::expr::Index) -> Expr 
     }
 }
 
-/// For each side condition, a term that has no value exactly where the condition fails:
-/// `1/e` for `e != 0`, `log(e)` for `e > 0`, `1/Σ_r δ(r,j)` for `j in lo..hi`.
+/// For each side condition, a term that has no value exactly where the condition fails
+/// (see [`guard`]).
 fn guards(conditions: &[crate::rules::Condition]) -> Vec<Expr> {
+    conditions.iter().filter_map(guard).collect()
+}
+
+/// A term that has no value exactly where the condition fails: `1/e` for `e != 0`,
+/// `log(e)` for `e > 0`, `1/Σ_r δ(r,j)` for `j in lo..hi`, `log(hi - lo + 2)` for a range
+/// length, a sum of the inner guard for a condition over a range. `None` for conditions
+/// a guard cannot express (index equalities are met by reading a case, not by a guard).
+pub fn guard(c: &crate::rules::Condition) -> Option<Expr> {
     use crate::expr::{Bound, Func, Index, Sum};
     use crate::rules::Condition;
     let bound = |b: &Bound| match b {
         Bound::Int(i) => Expr::int(*i),
         Bound::Sym(s) => Expr::sym(s),
     };
-    conditions
-        .iter()
-        .filter_map(|c| match c {
-            Condition::NonZero(e) => Some(Expr::div(Expr::int(1), e.clone())),
-            Condition::Positive(e) => Some(Expr::call(Func::Log, e.clone())),
-            Condition::InRange(j, lo, hi) => {
-                let mut avoid = std::collections::BTreeSet::new();
-                if let Index::Name(n) = j {
-                    avoid.insert(n.clone());
-                }
-                let r = crate::expr::fresh_index("r", &avoid);
-                let hits = Expr::Sum(Sum {
-                    index: r.clone(),
-                    lo: lo.clone(),
-                    hi: hi.clone(),
-                    explicit_bounds: true,
-                    body: std::sync::Arc::new(Expr::Delta(Index::Name(r), j.clone())),
-                });
-                Some(Expr::div(Expr::int(1), hits))
-            }
-            Condition::RangeLength(lo, hi) => Some(Expr::call(
-                Func::Log,
-                Expr::Add(vec![bound(hi), Expr::neg(bound(lo)), Expr::int(2)].into()),
-            )),
-            Condition::ForAll(k, lo, hi, inner) => {
-                let inner = guards(std::slice::from_ref(&**inner)).pop()?;
-                Some(Expr::Sum(Sum {
-                    index: k.clone(),
-                    lo: lo.clone(),
-                    hi: hi.clone(),
-                    explicit_bounds: true,
-                    body: std::sync::Arc::new(inner),
-                }))
-            }
-            _ => None,
+    let sum = |index: String, lo: &Bound, hi: &Bound, body: Expr| {
+        Expr::Sum(Sum {
+            index,
+            lo: lo.clone(),
+            hi: hi.clone(),
+            explicit_bounds: true,
+            body: std::sync::Arc::new(body),
         })
-        .collect()
+    };
+    match c {
+        Condition::NonZero(e) => Some(Expr::div(Expr::int(1), e.clone())),
+        Condition::Positive(e) => Some(Expr::call(Func::Log, e.clone())),
+        Condition::InRange(j, lo, hi) => {
+            let mut avoid = std::collections::BTreeSet::new();
+            if let Index::Name(n) = j {
+                avoid.insert(n.clone());
+            }
+            let r = crate::expr::fresh_index("r", &avoid);
+            let hits = sum(r.clone(), lo, hi, Expr::Delta(Index::Name(r), j.clone()));
+            Some(Expr::div(Expr::int(1), hits))
+        }
+        Condition::RangeLength(lo, hi) => Some(Expr::call(
+            Func::Log,
+            Expr::Add(vec![bound(hi), Expr::neg(bound(lo)), Expr::int(2)].into()),
+        )),
+        Condition::ForAll(k, lo, hi, inner) => Some(sum(k.clone(), lo, hi, guard(inner)?)),
+        _ => None,
+    }
 }
 
 /// The result of a proof as a term that has a value only where the proof's hypotheses hold,

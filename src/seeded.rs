@@ -1,6 +1,7 @@
-//! The proptest configuration of the unit tests: a fixed seed (`PROPTEST_RNG_SEED`
-//! overrides it) and no regression files, so every run is the same run. The integration
-//! tests share the same rule through `tests/common/seeded.rs`.
+//! The proptest configuration of every property test: a fixed seed (`PROPTEST_RNG_SEED`
+//! overrides it) and no regression files, so every run is the same run. Unit tests use it
+//! as `crate::seeded`; integration tests include this file with
+//! `#[path = "../src/seeded.rs"] mod seeded;`.
 
 use proptest::test_runner::{Config, RngSeed};
 

@@ -1,7 +1,7 @@
 //! Properties of the engine over random expressions: it never panics, and the kernel
 //! never refuses a step it proposes (a refusal is an engine bug, not a user error).
 
-#[path = "common/seeded.rs"]
+#[path = "../src/seeded.rs"]
 mod seeded;
 
 use deriv::engine::{derive, EngineError};
@@ -18,7 +18,9 @@ use scalar_gen::expr;
 fn past_failures_stay_fixed() {
     for src in ["x/0^x", "(x^2)^(4^3)"] {
         let e = deriv::syntax::parse_expr(src).expect("parses");
-        if let Err(EngineError::Refused { step, at, reason }) = derive(Default::default(), &e, &Expr::sym("x")) {
+        if let Err(EngineError::Refused { step, at, reason }) =
+            derive(Default::default(), &e, &Expr::sym("x"))
+        {
             panic!("kernel refused {step} at {at}: {reason} (input {src})");
         }
     }

@@ -75,9 +75,34 @@ fn index(rng: &mut Rng) -> Index {
 /// Leaves: variables of every kind, defined names, hypothesised names, numbers.
 fn leaf(rng: &mut Rng) -> Expr {
     let pick = rng.pick(&[
-        "x", "y", "w", "t", "u", "s", "c", "z_i", "x_i", "y_i", "y_j", "x_j", "x_3", "y_1",
-        "a_i", "a_j", "b_i", "2", "3", "-1", "1/2", "x", "y_j", "x^2 + 1", "x_i^2",
-        "sum_i(y_i)", "exp(z_j)/sum_k(exp(z_k))", "x_2^2",
+        "x",
+        "y",
+        "w",
+        "t",
+        "u",
+        "s",
+        "c",
+        "z_i",
+        "x_i",
+        "y_i",
+        "y_j",
+        "x_j",
+        "x_3",
+        "y_1",
+        "a_i",
+        "a_j",
+        "b_i",
+        "2",
+        "3",
+        "-1",
+        "1/2",
+        "x",
+        "y_j",
+        "x^2 + 1",
+        "x_i^2",
+        "sum_i(y_i)",
+        "exp(z_j)/sum_k(exp(z_k))",
+        "x_2^2",
     ]);
     term(pick)
 }
@@ -124,7 +149,12 @@ fn random_term(rng: &mut Rng, depth: usize, k: Option<&str>) -> Expr {
             let name = rng.pick(&["k", "i", "m"]).to_string();
             let mut body = random_term(rng, d, Some(&name));
             if rng.chance(0.4) {
-                let other = rng.pick(&[Index::Name("j".into()), Index::Int(1), Index::Int(3), Index::Int(5)]);
+                let other = rng.pick(&[
+                    Index::Name("j".into()),
+                    Index::Int(1),
+                    Index::Int(3),
+                    Index::Int(5),
+                ]);
                 body = Expr::Mul(vec![body, Expr::Delta(Index::Name(name.clone()), other)].into());
             }
             Expr::Sum(Sum {
@@ -136,9 +166,7 @@ fn random_term(rng: &mut Rng, depth: usize, k: Option<&str>) -> Expr {
             })
         }
         9 => Expr::Delta(index(rng), index(rng)),
-        10 => Expr::Mul(
-            vec![random_term(rng, d, k), Expr::Delta(index(rng), index(rng))].into(),
-        ),
+        10 => Expr::Mul(vec![random_term(rng, d, k), Expr::Delta(index(rng), index(rng))].into()),
         _ => {
             // Shapes the holes live in: a squared name, a square root of a square.
             let v = random_term(rng, 0, k);
@@ -156,7 +184,9 @@ fn random_term(rng: &mut Rng, depth: usize, k: Option<&str>) -> Expr {
 fn random_goal(rng: &mut Rng) -> Expr {
     let f = random_term(rng, 3, None);
     if rng.chance(0.75) {
-        let x = term(rng.pick(&["x", "y", "w", "t", "u", "z_j", "x_1", "y_j", "x_3", "x_j", "y_1", "n"]));
+        let x = term(rng.pick(&[
+            "x", "y", "w", "t", "u", "z_j", "x_1", "y_j", "x_3", "x_j", "y_1", "n",
+        ]));
         Expr::d(f, x)
     } else {
         f
@@ -184,13 +214,23 @@ fn random_step(rng: &mut Rng, ctx: &Context, e: &Expr, forced: Option<&str>) -> 
         .iter()
         .filter(|p| {
             let sub = e.at(p);
-            sub.is_some_and(|t| matches!(t, Expr::Sym(_) | Expr::Idx(..) | Expr::Sum(_) | Expr::Add(_) | Expr::Pow(..)))
+            sub.is_some_and(|t| {
+                matches!(
+                    t,
+                    Expr::Sym(_) | Expr::Idx(..) | Expr::Sum(_) | Expr::Add(_) | Expr::Pow(..)
+                )
+            })
         })
         .cloned()
         .collect();
     for _ in 0..40 {
-        let targeted = matches!(forced, Some("use-hypothesis" | "fold-definition")) || rng.chance(0.3);
-        let position = if targeted && !named.is_empty() { rng.pick(&named) } else { rng.pick(&all) };
+        let targeted =
+            matches!(forced, Some("use-hypothesis" | "fold-definition")) || rng.chance(0.3);
+        let position = if targeted && !named.is_empty() {
+            rng.pick(&named)
+        } else {
+            rng.pick(&all)
+        };
         let name = forced.unwrap_or_else(|| RULES[rng.below(RULES.len())].name);
         if let Some(step) = step_at(rng, ctx, e, name, position) {
             return Some(step);
@@ -199,7 +239,13 @@ fn random_step(rng: &mut Rng, ctx: &Context, e: &Expr, forced: Option<&str>) -> 
     None
 }
 
-fn step_at(rng: &mut Rng, ctx: &Context, e: &Expr, name: &str, position: Vec<usize>) -> Option<Step> {
+fn step_at(
+    rng: &mut Rng,
+    ctx: &Context,
+    e: &Expr,
+    name: &str,
+    position: Vec<usize>,
+) -> Option<Step> {
     let sub = e.at(&position)?;
     let parsed = rule(name)?;
     let mut step = Step::new(name, position);
@@ -287,7 +333,9 @@ fn step_at(rng: &mut Rng, ctx: &Context, e: &Expr, name: &str, position: Vec<usi
                             if same_name(side, sub) && rng.chance(0.8) {
                                 uses = n + 1;
                                 step.reversed = reversed;
-                                if let (Expr::Idx(_, ix), Some(Index::Name(f))) = (sub, side.free_indices().into_iter().next().map(Index::Name)) {
+                                if let (Expr::Idx(_, ix), Some(Index::Name(f))) =
+                                    (sub, side.free_indices().into_iter().next().map(Index::Name))
+                                {
                                     step.binding.indices.insert(f, ix[0].clone());
                                 }
                             }
@@ -300,7 +348,9 @@ fn step_at(rng: &mut Rng, ctx: &Context, e: &Expr, name: &str, position: Vec<usi
                 }
                 Builtin::IndexCase => {
                     step.binding.indices.insert("i".into(), index(rng));
-                    step.binding.indices.insert("j".into(), Index::Name(rng.pick(&["i", "j", "k"]).into()));
+                    step.binding
+                        .indices
+                        .insert("j".into(), Index::Name(rng.pick(&["i", "j", "k"]).into()));
                 }
                 _ => {}
             }
@@ -314,43 +364,6 @@ fn simplified(ctx: &Context, e: &Expr) -> Option<Expr> {
     let mut d = deriv::engine::Driver::new(Arc::new(ctx.clone()), e.clone()).ok()?;
     deriv::engine::simplify_current(&mut d).ok()?;
     Some(d.proof.current().clone())
-}
-
-/// A term with no value where a condition fails, so the sampler keeps only points where
-/// every open condition holds; `None` for a case condition (met by `in_case`).
-fn guard(c: &Condition) -> Option<Expr> {
-    Some(match c {
-        Condition::NonZero(e) => Expr::div(Expr::int(1), e.clone()),
-        Condition::Positive(e) => Expr::call(Func::Log, e.clone()),
-        Condition::InRange(j, lo, hi) => {
-            let hits = Expr::Sum(Sum {
-                index: "r9".into(),
-                lo: lo.clone(),
-                hi: hi.clone(),
-                explicit_bounds: true,
-                body: Arc::new(Expr::Delta(Index::Name("r9".into()), j.clone())),
-            });
-            Expr::div(Expr::int(1), hits)
-        }
-        Condition::RangeLength(lo, hi) => {
-            let b = |b: &Bound| match b {
-                Bound::Int(i) => Expr::int(*i),
-                Bound::Sym(s) => Expr::sym(s),
-            };
-            Expr::call(
-                Func::Log,
-                Expr::Add(vec![b(hi), Expr::neg(b(lo)), Expr::int(2)].into()),
-            )
-        }
-        Condition::ForAll(k, lo, hi, inner) => Expr::Sum(Sum {
-            index: k.clone(),
-            lo: lo.clone(),
-            hi: hi.clone(),
-            explicit_bounds: true,
-            body: Arc::new(guard(inner)?),
-        }),
-        _ => return None,
-    })
 }
 
 /// Index values under which every case condition holds (`j := i`, distinct numbers for
@@ -401,10 +414,12 @@ fn resolve_cases(ctx: &Context, conditions: &[Condition]) -> Option<Vec<(String,
         }
     }
     // A free index keeps to its declared range: a case outside it is vacuous.
-    let outside = subs.iter().any(|(name, value)| match (value, ctx.range_of(name)) {
-        (Index::Int(v), Some((Bound::Int(lo), Bound::Int(hi)))) => v < lo || v > hi,
-        _ => false,
-    });
+    let outside = subs
+        .iter()
+        .any(|(name, value)| match (value, ctx.range_of(name)) {
+            (Index::Int(v), Some((Bound::Int(lo), Bound::Int(hi)))) => v < lo || v > hi,
+            _ => false,
+        });
     (!outside).then_some(subs)
 }
 
@@ -431,9 +446,11 @@ fn compare(
         before = before.subst_index(from, to);
         after = after.subst_index(from, to);
     }
-    let guards: Vec<Expr> = open.iter().filter_map(guard).collect();
+    let guards: Vec<Expr> = open.iter().filter_map(deriv::report::guard).collect();
     let with = |e: &Expr| {
-        let zeros = guards.iter().map(|g| Expr::Mul(vec![Expr::int(0), g.clone()].into()));
+        let zeros = guards
+            .iter()
+            .map(|g| Expr::Mul(vec![Expr::int(0), g.clone()].into()));
         Expr::Add(std::iter::once(e.clone()).chain(zeros).collect())
     };
     let opts = CheckOptions {
@@ -544,8 +561,14 @@ fn the_kernel_accepts_no_step_the_numbers_refute() {
     let seed = seed();
     let t = random_chains(seed, 2000, &[]);
     eprintln!("seed {seed}: {t:?}");
-    assert!(t.accepted >= 1000, "too few accepted steps to mean much: {t:?}");
-    assert!(t.agreed * 2 >= t.accepted, "most accepted steps are compared: {t:?}");
+    assert!(
+        t.accepted >= 1000,
+        "too few accepted steps to mean much: {t:?}"
+    );
+    assert!(
+        t.agreed * 2 >= t.accepted,
+        "most accepted steps are compared: {t:?}"
+    );
 }
 
 /// Mutations of the engine's own derivations: positions, bindings, rules and directions
@@ -590,7 +613,10 @@ fn mutated_engine_steps_are_refused_or_true() {
                 if let Ok((after, open)) = rewrite(&ctx, s.before(), &m) {
                     accepted += 1;
                     if let Err(why) = compare(&ctx, s.before(), &after, &open, rng.next()) {
-                        panic!("seed {seed}: mutant {m:?} of a step on `{}` gives `{after}`: {why}", s.before());
+                        panic!(
+                            "seed {seed}: mutant {m:?} of a step on `{}` gives `{after}`: {why}",
+                            s.before()
+                        );
                     }
                 }
             }
@@ -622,7 +648,11 @@ fn the_closed_holes_stay_closed() {
         &["unfold-definition", "derivative-of-constant"],
     ];
     for rules in sequences {
-        let t = random_chains(seed ^ rules.len() as u64 ^ rules[0].len() as u64, 300, rules);
+        let t = random_chains(
+            seed ^ rules.len() as u64 ^ rules[0].len() as u64,
+            300,
+            rules,
+        );
         eprintln!("{rules:?}: {t:?}");
     }
 }

@@ -9,7 +9,7 @@ mod gen;
 #[path = "common/katex.rs"]
 mod katex;
 
-#[path = "common/seeded.rs"]
+#[path = "../src/seeded.rs"]
 mod seeded;
 
 use deriv::render::latex::latex;

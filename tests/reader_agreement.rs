@@ -6,7 +6,7 @@
 #[path = "common/gen.rs"]
 mod gen;
 
-#[path = "common/seeded.rs"]
+#[path = "../src/seeded.rs"]
 mod seeded;
 
 use deriv::expr::IndexDecl;
@@ -34,11 +34,32 @@ proptest! {
 
 /// Shapes where precedence, signs and numbers are easy to get wrong.
 const EDGES: &[&str] = &[
-    "-3", "-x^2", "2^-1", "a - -b", "--x", "0.044715", "1/3", "x/y/z", "a*b/c*d", "2^3^2",
-    "-(x + 1)^2", "sum_{k=1}^{n}(x_k)", "sum_{k=2}^{1}(-1)", "sum_{k=1}^n(x_k*delta(k,j))",
-    "delta(1,2)", "D(D(f, x), y)", "W_{i,j}*x_j", "exp(-x)/(1 + exp(-x))", "x^(1/2)",
-    "sigmoid(x)*(1 - sigmoid(x))", "sum_{k=1}^{3}(sum_{m=1}^{n}(y_m*z_k))", "x_3 - 2.5",
-    "((x))", "-(-(x))", "a^-b^c", "3*-x",
+    "-3",
+    "-x^2",
+    "2^-1",
+    "a - -b",
+    "--x",
+    "0.044715",
+    "1/3",
+    "x/y/z",
+    "a*b/c*d",
+    "2^3^2",
+    "-(x + 1)^2",
+    "sum_{k=1}^{n}(x_k)",
+    "sum_{k=2}^{1}(-1)",
+    "sum_{k=1}^n(x_k*delta(k,j))",
+    "delta(1,2)",
+    "D(D(f, x), y)",
+    "W_{i,j}*x_j",
+    "exp(-x)/(1 + exp(-x))",
+    "x^(1/2)",
+    "sigmoid(x)*(1 - sigmoid(x))",
+    "sum_{k=1}^{3}(sum_{m=1}^{n}(y_m*z_k))",
+    "x_3 - 2.5",
+    "((x))",
+    "-(-(x))",
+    "a^-b^c",
+    "3*-x",
 ];
 
 #[test]
@@ -63,7 +84,9 @@ fn certificate_terms_read_alike() {
             }
             let src = std::fs::read_to_string(&path).expect("readable");
             let doc = parse_file(&src).expect("parses");
-            let Ok(report) = deriv::report::derive_document(&doc) else { continue };
+            let Ok(report) = deriv::report::derive_document(&doc) else {
+                continue;
+            };
             let cert = deriv::report::certificate(&report);
             let decls: Vec<IndexDecl> = doc.context.indices.clone();
             for d in &cert.derivations {
@@ -77,7 +100,8 @@ fn certificate_terms_read_alike() {
                 for t in terms.chain([&d.of, &d.result]) {
                     let parsed = parse_expr_in(t, IndexScope::Certificate(&decls))
                         .unwrap_or_else(|e| panic!("{path:?}: {t}: {e}"));
-                    let read = read_term(t, &decls).unwrap_or_else(|m| panic!("{path:?}: {t}: {m}"));
+                    let read =
+                        read_term(t, &decls).unwrap_or_else(|m| panic!("{path:?}: {t}: {m}"));
                     assert_eq!(read, parsed, "{path:?}: {t}");
                 }
             }
@@ -105,8 +129,24 @@ fn bad_and_deep() {
     let long_number = "9".repeat(5000);
     let minuses = format!("{}x", "-".repeat(100_000));
     for bad in [
-        "", "x +", "(x", "x)", "sum_k(x)", "sum_{k=1}^{n}x", "delta(i)", "D(x)", "exp x", "2x",
-        "x_", "x_{i,", "sum", "@", &deep_sin, &deep_paren, &long_number, &minuses,
+        "",
+        "x +",
+        "(x",
+        "x)",
+        "sum_k(x)",
+        "sum_{k=1}^{n}x",
+        "delta(i)",
+        "D(x)",
+        "exp x",
+        "2x",
+        "x_",
+        "x_{i,",
+        "sum",
+        "@",
+        &deep_sin,
+        &deep_paren,
+        &long_number,
+        &minuses,
     ] {
         assert!(read_term(bad, &[]).is_err(), "{:.40}", bad);
     }

@@ -5,7 +5,7 @@
 #[path = "common/gen.rs"]
 mod gen;
 
-#[path = "common/seeded.rs"]
+#[path = "../src/seeded.rs"]
 mod seeded;
 
 use deriv::render::plain::print;

@@ -1053,9 +1053,9 @@ fn exercise(test: &RuleTest, mutation: Option<&Mutation>) -> Result<Tally, Strin
         };
         // A case condition on indices is met by choosing them: both sides are compared
         // at indices where it holds.
-        let (term, after) = open.iter().fold((term, after), |(t, a), c| {
-            (in_case(&t, c), in_case(&a, c))
-        });
+        let (term, after) = open
+            .iter()
+            .fold((term, after), |(t, a), c| (in_case(&t, c), in_case(&a, c)));
         let open: Vec<Condition> = open
             .into_iter()
             .filter(|c| !matches!(c, Condition::IndexEq(..) | Condition::IndexNe(..)))
@@ -1129,25 +1129,7 @@ fn mutate(m: &Mutation, step: &Step, after: &Expr) -> Result<Expr, String> {
 /// generators alone, because `positive(U)` is not a domain error of both sides in general
 /// (`log(U*V)` is defined when U and V are both negative).
 fn guard(c: &Condition) -> Result<Expr, String> {
-    Ok(match c {
-        Condition::NonZero(e) => Expr::div(Expr::int(1), e.clone()),
-        Condition::Positive(e) => Expr::call(Func::Log, e.clone()),
-        // The sum of delta(r, j) over the range is 1 where j is in it, else 0.
-        Condition::InRange(j, lo, hi) => {
-            let hit = Expr::Delta(name("r"), j.clone());
-            Expr::div(Expr::int(1), sum("r", (lo.clone(), hi.clone()), hit))
-        }
-        // hi - lo + 1 >= 0 exactly when hi - lo + 2 > 0 (integers).
-        Condition::RangeLength(lo, hi) => {
-            let bound = |b: &Bound| match b {
-                Bound::Int(i) => Expr::int(*i),
-                Bound::Sym(s) => Expr::sym(s),
-            };
-            let length = Expr::Add(vec![bound(hi), Expr::neg(bound(lo)), Expr::int(2)].into());
-            Expr::call(Func::Log, length)
-        }
-        other => return Err(format!("the kernel left `{other}` open")),
-    })
+    deriv::report::guard(c).ok_or_else(|| format!("the kernel left `{c}` open"))
 }
 
 /// `e` at indices where the case holds: `j := i` for `i = j`; for `i ≠ j`, names replaced
@@ -1159,7 +1141,8 @@ fn in_case(e: &Expr, c: &Condition) -> Expr {
         Condition::IndexNe(Index::Name(i), Index::Name(j)) => e
             .subst_index(i, &Index::Int(1))
             .subst_index(j, &Index::Int(2)),
-        Condition::IndexNe(Index::Name(i), Index::Int(v)) | Condition::IndexNe(Index::Int(v), Index::Name(i)) => {
+        Condition::IndexNe(Index::Name(i), Index::Int(v))
+        | Condition::IndexNe(Index::Int(v), Index::Name(i)) => {
             e.subst_index(i, &Index::Int(if *v == 1 { 2 } else { 1 }))
         }
         _ => e.clone(),

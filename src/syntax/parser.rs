@@ -2,10 +2,10 @@
 
 use super::document::{Document, Goal};
 use super::Diagnostic;
-use crate::kernel::validate;
 use crate::expr::{
     Assumption, Bound, Definition, Expr, Func, Index, IndexDecl, Rat, Sum, MAX_DEPTH,
 };
+use crate::kernel::validate;
 use num_bigint::BigInt;
 use std::sync::Arc;
 
@@ -203,6 +203,7 @@ fn file_input(src: &str) -> Result<Document, Diagnostic> {
     let scope = IndexScope::Declared(&decls);
     let mut goals = Vec::new();
     let mut definition_positions = Vec::new();
+    let mut assumption_positions = Vec::new();
     for st in statements {
         let pos = st.as_span().start();
         let line = st.as_span().start_pos().line_col().0;
@@ -240,6 +241,7 @@ fn file_input(src: &str) -> Result<Document, Diagnostic> {
                 let sizes = validate::sizes(&doc.context);
                 validate::check_hypothesis(&doc.context, &sizes, &lhs, &rhs)
                     .map_err(|m| Diagnostic::at(src, pos, m))?;
+                assumption_positions.push(pos);
                 doc.context.assumptions.push(Assumption { lhs, rhs });
                 doc.assumption_lines.push(line);
             }
@@ -269,16 +271,18 @@ fn file_input(src: &str) -> Result<Document, Diagnostic> {
             _ => {}
         }
     }
-    // Goals are checked once the whole context is known: a later definition or
-    // hypothesis can make a size or a defined name of a goal's variable.
-    let sizes = validate::sizes(&doc.context);
-    for (at, def) in doc.context.definitions.iter().enumerate() {
-        if let Err(m) = validate::check_definition(&doc.context.definitions[..at], &sizes, def) {
-            return Err(Diagnostic::at(src, definition_positions[at], m));
-        }
-    }
+    // The whole context once more, now that every size is known (a later sum can make a
+    // size of an earlier definition's name), then each goal's derivatives: the kernel's
+    // `check_goal`, with the context checked once for all goals.
+    validate::check_context(&doc.context).map_err(|(item, m)| {
+        let at = match item {
+            validate::Item::Definition(k) => definition_positions[k],
+            validate::Item::Hypothesis(k) => assumption_positions[k],
+        };
+        Diagnostic::at(src, at, m)
+    })?;
     for (goal, wrt_pos) in goals {
-        validate::check_goal(&doc.context, &Expr::d(goal.of.clone(), goal.wrt.clone()))
+        validate::check_derivatives(&doc.context, &Expr::d(goal.of.clone(), goal.wrt.clone()))
             .map_err(|m| Diagnostic::at(src, wrt_pos, m))?;
         doc.goals.push(goal);
     }
