@@ -2,11 +2,11 @@
 //! and `deriv check`: the kernel's replay (`kernel::certificate`, trusted) followed by the
 //! comparison of what only presentation states (captions, LaTeX, vector forms), here.
 
+use crate::expr::{Context, Expr, Index};
 pub use crate::kernel::certificate::{
     read_context, AssumptionJson, CaseJson, Certificate, ContextJson, DefinitionJson,
     DerivationJson, IndexJson, Rejection, StepJson, SubstitutionJson, FORMAT,
 };
-use crate::expr::{Context, Expr, Index};
 use crate::kernel::Proof;
 use crate::render::plain::print_in;
 use crate::rules;
@@ -17,15 +17,27 @@ pub fn check(cert: &Certificate) -> Result<Vec<Proof>, Rejection> {
     let replayed = crate::kernel::certificate::check(cert)?;
     let mut proofs = Vec::new();
     for (n, (r, d)) in replayed.into_iter().zip(&cert.derivations).enumerate() {
-        let fail = |step: Option<usize>, reason: String| Rejection { derivation: n, step, reason };
+        let fail = |step: Option<usize>, reason: String| Rejection {
+            derivation: n,
+            step,
+            reason,
+        };
         let main = r.proof.steps().len();
-        let shown = std::iter::once((&r.proof, &d.steps[..], 0))
-            .chain(r.cases.iter().zip(&d.cases).map(|(p, c)| (p, &c.steps[..], main)));
+        let shown = std::iter::once((&r.proof, &d.steps[..], 0)).chain(
+            r.cases
+                .iter()
+                .zip(&d.cases)
+                .map(|(p, c)| (p, &c.steps[..], main)),
+        );
         for (proof, steps, from) in shown {
             for (k, (checked, stated)) in proof.steps()[from..].iter().zip(steps).enumerate() {
                 let pairs = [
                     ("caption", &stated.caption, caption(&stated.rule)),
-                    ("latex", &stated.latex, crate::render::latex::latex(checked.after())),
+                    (
+                        "latex",
+                        &stated.latex,
+                        crate::render::latex::latex(checked.after()),
+                    ),
                 ];
                 for (what, stated, computed) in pairs {
                     if *stated != computed {
@@ -45,7 +57,10 @@ pub fn check(cert: &Certificate) -> Result<Vec<Proof>, Rejection> {
         if d.vector != vector {
             return Err(fail(
                 None,
-                format!("the stated vector form {:?} is not the result's, {vector:?}", d.vector),
+                format!(
+                    "the stated vector form {:?} is not the result's, {vector:?}",
+                    d.vector
+                ),
             ));
         }
         proofs.push(r.proof);
@@ -103,8 +118,14 @@ pub fn vector_expr(result: &Expr, wrt: &Expr, ctx: &Context) -> Option<Expr> {
     let scalar = |name: &String| {
         let used_bare = |t: &Expr| t.any(&mut |u| matches!(u, Expr::Sym(s) if s == name));
         used_bare(result)
-            || ctx.definitions.iter().any(|d| used_bare(&d.name) || used_bare(&d.body))
-            || ctx.assumptions.iter().any(|a| used_bare(&a.lhs) || used_bare(&a.rhs))
+            || ctx
+                .definitions
+                .iter()
+                .any(|d| used_bare(&d.name) || used_bare(&d.body))
+            || ctx
+                .assumptions
+                .iter()
+                .any(|a| used_bare(&a.lhs) || used_bare(&a.rhs))
     };
     if !ok || vectors.iter().any(scalar) {
         return None;
@@ -183,10 +204,18 @@ pub fn derivation_json(
                 case: c
                     .hypotheses()
                     .iter()
-                    .find(|h| matches!(h, rules::Condition::IndexEq(..) | rules::Condition::IndexNe(..)))
+                    .find(|h| {
+                        matches!(
+                            h,
+                            rules::Condition::IndexEq(..) | rules::Condition::IndexNe(..)
+                        )
+                    })
                     .map(|h| condition_text(h, ctx))
                     .unwrap_or_default(),
-                steps: c.steps()[main..].iter().map(|s| step_json(s, ctx)).collect(),
+                steps: c.steps()[main..]
+                    .iter()
+                    .map(|s| step_json(s, ctx))
+                    .collect(),
                 result: p(c.current()),
                 hypotheses: hypotheses(c),
             })
@@ -219,8 +248,16 @@ fn step_json(s: &crate::kernel::CheckedStep, ctx: &Context) -> StepJson {
         uses: st.uses.clone(),
         reversed: st.reversed,
         replacement: st.replacement.as_ref().map(p),
-        conditions: s.conditions().iter().map(|c| condition_text(c, ctx)).collect(),
-        discharged: s.discharged().iter().map(|c| condition_text(c, ctx)).collect(),
+        conditions: s
+            .conditions()
+            .iter()
+            .map(|c| condition_text(c, ctx))
+            .collect(),
+        discharged: s
+            .discharged()
+            .iter()
+            .map(|c| condition_text(c, ctx))
+            .collect(),
         before: p(s.before()),
         after: p(s.after()),
         latex: crate::render::latex::latex(s.after()),
@@ -232,4 +269,3 @@ fn caption(rule: &str) -> String {
         .map(|r| r.caption.to_string())
         .unwrap_or_default()
 }
-

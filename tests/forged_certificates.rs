@@ -30,11 +30,11 @@ use deriv::certificate::{
 };
 use deriv::expr::{Context, Expr};
 use deriv::kernel::{rewrite, Proof, Step};
-use std::sync::Arc;
 use deriv::numeric::{check_equal, CheckError, CheckOptions};
 use deriv::rules::Binding;
 use deriv::syntax::{parse_expr_in, parse_variable, IndexScope};
 use std::path::Path;
+use std::sync::Arc;
 
 struct Forgery {
     name: String,
@@ -56,7 +56,11 @@ fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
 }
 
 fn read_forgery(path: &Path) -> Forgery {
-    let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    let name = path
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{name}: {e}"));
     let mut f = Forgery {
         name: name.clone(),
@@ -67,7 +71,11 @@ fn read_forgery(path: &Path) -> Forgery {
         says: Vec::new(),
         refute: false,
     };
-    for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+    for line in text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
         if let Some(rest) = field(line, "index:") {
             let (names, range) = rest.split_once(" in ").expect("index: NAMES in RANGE");
             f.context.indices.push(IndexJson {
@@ -105,11 +113,15 @@ fn read_forgery(path: &Path) -> Forgery {
 }
 
 fn read_step(text: &str, name: &str) -> ForgedStep {
-    let (fields, after) = text.split_once("=>").unwrap_or_else(|| panic!("{name}: `=> AFTER`"));
+    let (fields, after) = text
+        .split_once("=>")
+        .unwrap_or_else(|| panic!("{name}: `=> AFTER`"));
     let mut parts = fields.split(';').map(str::trim).filter(|p| !p.is_empty());
     let rule = parts.next().expect("a rule").to_string();
     let mut json = StepJson {
-        caption: deriv::rules::spec(&rule).map(|r| r.caption.to_string()).unwrap_or_default(),
+        caption: deriv::rules::spec(&rule)
+            .map(|r| r.caption.to_string())
+            .unwrap_or_default(),
         rule,
         position: Vec::new(),
         substitution: SubstitutionJson::default(),
@@ -123,7 +135,9 @@ fn read_step(text: &str, name: &str) -> ForgedStep {
         latex: String::new(),
     };
     for p in parts {
-        let (key, value) = p.split_once('=').map_or((p, ""), |(k, v)| (k.trim(), v.trim()));
+        let (key, value) = p
+            .split_once('=')
+            .map_or((p, ""), |(k, v)| (k.trim(), v.trim()));
         let meta = |k: &str| k.split_once(':').map(|(_, m)| m.to_string());
         match key {
             "at" => {
@@ -138,13 +152,19 @@ fn read_step(text: &str, name: &str) -> ForgedStep {
             "with" => json.replacement = Some(value.into()),
             "cond" => json.conditions.push(value.into()),
             k if k.starts_with("t:") => {
-                json.substitution.terms.insert(meta(k).unwrap(), value.into());
+                json.substitution
+                    .terms
+                    .insert(meta(k).unwrap(), value.into());
             }
             k if k.starts_with("i:") => {
-                json.substitution.indices.insert(meta(k).unwrap(), value.into());
+                json.substitution
+                    .indices
+                    .insert(meta(k).unwrap(), value.into());
             }
             k if k.starts_with("b:") => {
-                json.substitution.bounds.insert(meta(k).unwrap(), value.into());
+                json.substitution
+                    .bounds
+                    .insert(meta(k).unwrap(), value.into());
             }
             other => panic!("{name}: unknown step field `{other}`"),
         }
@@ -161,11 +181,15 @@ fn kernel_step(s: &StepJson, scope: IndexScope) -> Step {
     }
     for (k, v) in &s.substitution.indices {
         let ix = v.parse().map(deriv::expr::Index::Int);
-        binding.indices.insert(k.clone(), ix.unwrap_or(deriv::expr::Index::Name(v.clone())));
+        binding
+            .indices
+            .insert(k.clone(), ix.unwrap_or(deriv::expr::Index::Name(v.clone())));
     }
     for (k, v) in &s.substitution.bounds {
         let b = v.parse().map(deriv::expr::Bound::Int);
-        binding.bounds.insert(k.clone(), b.unwrap_or(deriv::expr::Bound::Sym(v.clone())));
+        binding
+            .bounds
+            .insert(k.clone(), b.unwrap_or(deriv::expr::Bound::Sym(v.clone())));
     }
     Step {
         rule: s.rule.clone(),
@@ -220,10 +244,20 @@ fn certificate(f: &mut Forgery) -> (Certificate, Option<(Context, Expr, Expr)>) 
                 }
             }
             // Accepted only with a condition the forgery hides: the checker refuses that.
-            Ok((after, open)) if after == claimed && open.iter().map(ToString::to_string).ne(s.json.conditions.iter().cloned()) => {}
+            Ok((after, open))
+                if after == claimed
+                    && open.iter().map(ToString::to_string).ne(s
+                        .json
+                        .conditions
+                        .iter()
+                        .cloned()) => {}
             Ok(_) => panic!("{}: the kernel accepts the forged step {}", f.name, at + 1),
             Err(e) if Some(at + 1) != bad => {
-                panic!("{}: the kernel refuses the honest step {}: {e}", f.name, at + 1)
+                panic!(
+                    "{}: the kernel refuses the honest step {}: {e}",
+                    f.name,
+                    at + 1
+                )
             }
             Err(_) => {}
         }
@@ -276,7 +310,12 @@ fn every_forged_certificate_is_refused_naming_its_fault() {
             step => format!("derivation 1, {step}:"),
         };
         for want in std::iter::once(&at).chain(&f.says) {
-            assert!(run.stderr.contains(want.as_str()), "{}: `{want}` not in {}", f.name, run.stderr);
+            assert!(
+                run.stderr.contains(want.as_str()),
+                "{}: `{want}` not in {}",
+                f.name,
+                run.stderr
+            );
         }
         // The forged chain claims an equality that is false.
         if let (true, Some((ctx, goal, end))) = (f.refute, ends) {

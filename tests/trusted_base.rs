@@ -45,9 +45,13 @@ fn trusted_lines() -> usize {
 #[test]
 fn the_trusted_base_is_measured_and_stays_under_its_ceiling() {
     let lines = trusted_lines();
-    assert!(lines <= CEILING, "the trusted base has {lines} lines of code, past {CEILING}");
-    let architecture = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("ARCHITECTURE.md"))
-        .expect("ARCHITECTURE.md");
+    assert!(
+        lines <= CEILING,
+        "the trusted base has {lines} lines of code, past {CEILING}"
+    );
+    let architecture =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("ARCHITECTURE.md"))
+            .expect("ARCHITECTURE.md");
     let stated = format!("{} lines of code", group(lines));
     assert!(
         architecture.contains(&stated),
@@ -71,13 +75,25 @@ fn group(n: usize) -> String {
 /// The kernel uses nothing of the program but the term language.
 #[test]
 fn the_kernel_imports_only_the_term_language() {
-    for path in trusted_files().iter().filter(|p| p.to_string_lossy().contains("kernel")) {
+    for path in trusted_files()
+        .iter()
+        .filter(|p| p.to_string_lossy().contains("kernel"))
+    {
         let text = std::fs::read_to_string(path).expect("readable");
-        for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().starts_with("//")) {
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().starts_with("//"))
+        {
             let mut rest = line;
             while let Some(at) = rest.find("crate::") {
                 let path_here = &rest[at + "crate::".len()..];
-                assert!(path_here.starts_with("expr"), "{path:?}:{}: `{}`", n + 1, line.trim());
+                assert!(
+                    path_here.starts_with("expr"),
+                    "{path:?}:{}: `{}`",
+                    n + 1,
+                    line.trim()
+                );
                 rest = path_here;
             }
         }
@@ -101,7 +117,10 @@ fn only_the_kernel_makes_proofs() {
             }
             let text = std::fs::read_to_string(&path).unwrap_or_default();
             for literal in ["Proof {", "CheckedStep {"] {
-                assert!(!text.contains(literal), "{path:?} builds a `{literal} … }}`");
+                assert!(
+                    !text.contains(literal),
+                    "{path:?} builds a `{literal} … }}`"
+                );
             }
         }
     }

@@ -5,11 +5,11 @@
 mod writeups;
 
 use deriv::expr::{Expr, Index};
-use deriv::rules::Condition;
 use deriv::kernel::ring::ring_equal;
 use deriv::kernel::Proof;
 use deriv::render::writeup::{build, Detail, Formula, Rel, Span, Writeup};
 use deriv::report::{derive_and_check, Report};
+use deriv::rules::Condition;
 use deriv::syntax::{parse_expr, parse_expr_in, parse_file, IndexScope};
 use std::path::Path;
 use writeups::{examples, name};
@@ -187,13 +187,28 @@ fn the_seeds_jacobian_cases_are_proved_by_the_kernel() {
     let goal = r.goals[0].proof.start_term();
     let (i, jx) = (Index::Name("i".into()), Index::Name("j".into()));
     for (case, rule, hypothesis) in [
-        (&j.same, "index-case", Condition::IndexEq(i.clone(), jx.clone())),
-        (&j.distinct, "delta-distinct", Condition::IndexNe(i.clone(), jx.clone())),
+        (
+            &j.same,
+            "index-case",
+            Condition::IndexEq(i.clone(), jx.clone()),
+        ),
+        (
+            &j.distinct,
+            "delta-distinct",
+            Condition::IndexNe(i.clone(), jx.clone()),
+        ),
     ] {
         assert_eq!(case.proof.start_term(), goal);
         let first = &case.proof.steps()[case.from];
-        assert_eq!((first.before(), first.step().rule.as_str()), (unified, rule));
-        assert!(case.proof.hypotheses().contains(&hypothesis), "{:?}", case.proof.hypotheses());
+        assert_eq!(
+            (first.before(), first.step().rule.as_str()),
+            (unified, rule)
+        );
+        assert!(
+            case.proof.hypotheses().contains(&hypothesis),
+            "{:?}",
+            case.proof.hypotheses()
+        );
     }
     assert_eq!(
         *j.same.proof.steps()[j.same.from].after(),

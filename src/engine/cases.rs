@@ -111,7 +111,13 @@ pub fn jacobian(proof: &Proof, of: &Expr, wrt: &Expr) -> Option<Jacobian> {
             proof: d.proof,
         }
     };
-    let matrix = matrix(proof.context(), (a, i), (z, j), &same.proof, &distinct.proof);
+    let matrix = matrix(
+        proof.context(),
+        (a, i),
+        (z, j),
+        &same.proof,
+        &distinct.proof,
+    );
     Some(Jacobian {
         i: Expr::sym(i),
         j: Expr::sym(j),
@@ -167,10 +173,7 @@ fn matrix(
         }
         Some(corner.current().clone())
     };
-    let values = [
-        [value(0, 0)?, value(0, 1)?],
-        [value(1, 0)?, value(1, 1)?],
-    ];
+    let values = [[value(0, 0)?, value(0, 1)?], [value(1, 0)?, value(1, 1)?]];
     Some(Matrix {
         name: Expr::d(Expr::sym(a), Expr::sym(z)),
         partials: [[entry(0, 0), entry(0, 1)], [entry(1, 0), entry(1, 1)]],

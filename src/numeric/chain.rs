@@ -5,16 +5,16 @@
 //! its own run of valid points per size n, in the same index patterns, exact where both of
 //! its sides are rational, and its own attempt budget.
 
-use crate::numeric::eval_f64;
 use super::check::{
-    invalid_or_fail, magnitude, rel_error, rel_error_at_scale, sizes, CheckError, CheckOptions, CheckSummary, Outcome,
-    ATTEMPTS_PER_POINT, REL_TOLERANCE,
+    invalid_or_fail, magnitude, rel_error, rel_error_at_scale, sizes, CheckError, CheckOptions,
+    CheckSummary, Outcome, ATTEMPTS_PER_POINT, REL_TOLERANCE,
 };
 use super::eval::{is_rational, AtPoint, EvalError, Evaluations};
 use super::point::Point;
 use super::sample::{Candidate, Sampler};
 use super::stack::guarded;
 use crate::expr::{Context, Expr, Rat};
+use crate::numeric::eval_f64;
 
 /// A step of a chain that failed: `step` counts from zero (terms `step` and `step + 1`).
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]

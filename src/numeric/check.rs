@@ -137,7 +137,11 @@ pub fn magnitude(e: &Expr) -> Expr {
     use crate::expr::Func;
     let abs = |t: &Expr| Expr::call(crate::expr::Func::Sqrt, Expr::pow(t.clone(), Expr::int(2)));
     match e {
-        Expr::Num(r) => Expr::Num(if r.is_negative() { -r.clone() } else { r.clone() }),
+        Expr::Num(r) => Expr::Num(if r.is_negative() {
+            -r.clone()
+        } else {
+            r.clone()
+        }),
         Expr::Add(ts) => Expr::Add(ts.iter().map(magnitude).collect()),
         Expr::Mul(fs) => Expr::Mul(fs.iter().map(magnitude).collect()),
         Expr::Neg(x) => magnitude(x),
@@ -158,16 +162,27 @@ pub fn magnitude(e: &Expr) -> Expr {
             let slope = match f {
                 Func::Exp => call(Func::Exp, u.clone()),
                 Func::Log => Expr::div(Expr::int(1), u.clone()),
-                Func::Sqrt => Expr::div(Expr::int(1), Expr::Mul(vec![Expr::int(2), e.clone()].into())),
+                Func::Sqrt => Expr::div(
+                    Expr::int(1),
+                    Expr::Mul(vec![Expr::int(2), e.clone()].into()),
+                ),
                 Func::Sin | Func::Cos => Expr::int(1),
-                Func::Tan => Expr::Add(vec![Expr::int(1), Expr::pow(e.clone(), Expr::int(2))].into()),
+                Func::Tan => {
+                    Expr::Add(vec![Expr::int(1), Expr::pow(e.clone(), Expr::int(2))].into())
+                }
                 Func::Tanh | Func::Sigmoid | Func::Softplus => Expr::int(1),
             };
             Expr::Add(vec![abs(e), Expr::Mul(vec![abs(&slope), magnitude(&u)].into())].into())
         }
         Expr::Pow(b, k) if k.as_num().is_some() => {
             let k = (**k).clone();
-            let slope = Expr::Mul(vec![k.clone(), Expr::pow((**b).clone(), Expr::sub(k, Expr::int(1)))].into());
+            let slope = Expr::Mul(
+                vec![
+                    k.clone(),
+                    Expr::pow((**b).clone(), Expr::sub(k, Expr::int(1))),
+                ]
+                .into(),
+            );
             Expr::Add(vec![abs(e), Expr::Mul(vec![abs(&slope), magnitude(b)].into())].into())
         }
         _ => abs(e),

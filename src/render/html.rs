@@ -1,10 +1,10 @@
 //! The HTML writeup: one self-contained page (no scripts, fonts or styles from the network)
 //! with the math as MathML and every piece of user text escaped.
 
-use crate::engine::cases::Matrix;
 use super::layout::{lay_out, Block, Format};
 use super::mathml::{mathml, mo, row};
 use super::writeup::{Formula, Line, Prose, Rel, Span, Writeup};
+use crate::engine::cases::Matrix;
 use crate::expr::Expr;
 
 const STYLE: &str =

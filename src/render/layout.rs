@@ -1,11 +1,11 @@
 //! The order and wording of a writeup, shared by every format: each format supplies the
 //! primitives (headings, paragraphs, display math, chains) in its own notation.
 
-use crate::engine::cases::Matrix;
 use super::writeup::{
-    case_sentences, condition, depends_sentence, join_and, text, Formula, Goal, Line, Prose,
-    Span, Writeup,
+    case_sentences, condition, depends_sentence, join_and, text, Formula, Goal, Line, Prose, Span,
+    Writeup,
 };
+use crate::engine::cases::Matrix;
 use crate::expr::Expr;
 
 /// Display math a format must be able to set.

@@ -2,10 +2,10 @@
 //! Markdown writeup (read by MathJax and KaTeX) and the LaTeX document (read by pdflatex).
 //! Terms themselves come from [`crate::render::latex::latex`].
 
-use crate::engine::cases::Matrix;
 use super::latex::latex;
 use super::layout::Block;
 use super::writeup::{Formula, Line, Prose, Rel, Span};
+use crate::engine::cases::Matrix;
 use crate::expr::Expr;
 
 /// A formula in math mode.

@@ -1,10 +1,10 @@
 //! The text writeup: plain Unicode for a terminal (`∂`, `Σ`, `δ`, `·`, `≠`), chains one
 //! term a line with the caption under it, the result in a box.
 
-use crate::engine::cases::Matrix;
 use super::layout::{lay_out, Block, Format};
 use super::unicode::unicode;
 use super::writeup::{Formula, Line, Prose, Rel, Span, Writeup};
+use crate::engine::cases::Matrix;
 use crate::expr::Expr;
 
 /// The text of a writeup.
