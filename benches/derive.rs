@@ -33,10 +33,7 @@ fn corpus() -> Vec<(Expr, Expr)> {
         .iter()
         .map(|l| {
             let parts: Vec<&str> = l.split(';').map(str::trim).collect();
-            (
-                parse_expr(parts[0]).expect("expr"),
-                parse_expr(parts[1]).expect("var"),
-            )
+            (parse_expr(parts[0]).expect("expr"), parse_expr(parts[1]).expect("var"))
         })
         .collect()
 }
@@ -98,15 +95,9 @@ fn bench_process(c: &mut Criterion) {
     let seed = seed.to_str().expect("a UTF-8 path");
     let runs: [(&str, Vec<&str>); 4] = [
         ("deriv --version (baseline)", vec!["--version"]),
-        (
-            "deriv diff sigmoid(x)",
-            vec!["diff", "sigmoid(x)", "--wrt", "x"],
-        ),
+        ("deriv diff sigmoid(x)", vec!["diff", "sigmoid(x)", "--wrt", "x"]),
         ("deriv run seed (markdown)", vec!["run", seed]),
-        (
-            "deriv run seed --format json",
-            vec!["run", seed, "--format", "json"],
-        ),
+        ("deriv run seed --format json", vec!["run", seed, "--format", "json"]),
     ];
     let mut group = c.benchmark_group("process");
     for (name, args) in &runs {

@@ -19,9 +19,8 @@ assume sum_i(y_i) = 1
 fn inputs(n: usize) -> (Vec<f64>, Vec<f64>) {
     let mut state: u64 = 0x2545_F491_4F6C_DD1D;
     let mut next = move || {
-        state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
+        state =
+            state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
         (state >> 11) as f64 / (1u64 << 53) as f64
     };
     let z: Vec<f64> = (0..n).map(|_| 10.0 * next() - 5.0).collect();
@@ -46,18 +45,9 @@ fn softmax_ce_gradient(c: &mut Criterion) {
     let mut out = vec![0.0; n];
     let mut want = vec![0.0; n];
     reference::softmax_cross_entropy_grad(&z, &y, &mut want);
-    kernel
-        .eval(&sizes, &data, &mut out, &mut scratch)
-        .expect("the kernel runs");
-    let worst = out
-        .iter()
-        .zip(&want)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f64::max);
-    assert!(
-        worst < 1e-15,
-        "compiled and reference gradients differ by {worst}"
-    );
+    kernel.eval(&sizes, &data, &mut out, &mut scratch).expect("the kernel runs");
+    let worst = out.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    assert!(worst < 1e-15, "compiled and reference gradients differ by {worst}");
 
     let mut group = c.benchmark_group("softmax_ce_gradient_n1e6");
     group.sample_size(30);
@@ -72,12 +62,7 @@ fn softmax_ce_gradient(c: &mut Criterion) {
     });
     group.bench_function("compiled kernel", |b| {
         b.iter(|| {
-            kernel.eval(
-                black_box(&sizes),
-                black_box(&data),
-                black_box(&mut out),
-                &mut scratch,
-            )
+            kernel.eval(black_box(&sizes), black_box(&data), black_box(&mut out), &mut scratch)
         })
     });
     group.finish();
@@ -102,13 +87,8 @@ fn step_checks(c: &mut Criterion) {
     });
     group.bench_function("check_equal rational step (8 points, exact)", |b| {
         b.iter(|| {
-            check_equal(
-                &ctx,
-                black_box(&rational_lhs),
-                black_box(&rational_rhs),
-                &opts,
-            )
-            .expect("the step holds")
+            check_equal(&ctx, black_box(&rational_lhs), black_box(&rational_rhs), &opts)
+                .expect("the step holds")
         })
     });
     group.bench_function("check_derivative softmax-ce (40 points)", |b| {

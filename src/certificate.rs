@@ -17,27 +17,15 @@ pub fn check(cert: &Certificate) -> Result<Vec<Proof>, Rejection> {
     let replayed = crate::kernel::certificate::check(cert)?;
     let mut proofs = Vec::new();
     for (n, (r, d)) in replayed.into_iter().zip(&cert.derivations).enumerate() {
-        let fail = |step: Option<usize>, reason: String| Rejection {
-            derivation: n,
-            step,
-            reason,
-        };
+        let fail = |step: Option<usize>, reason: String| Rejection { derivation: n, step, reason };
         let main = r.proof.steps().len();
-        let shown = std::iter::once((&r.proof, &d.steps[..], 0)).chain(
-            r.cases
-                .iter()
-                .zip(&d.cases)
-                .map(|(p, c)| (p, &c.steps[..], main)),
-        );
+        let shown = std::iter::once((&r.proof, &d.steps[..], 0))
+            .chain(r.cases.iter().zip(&d.cases).map(|(p, c)| (p, &c.steps[..], main)));
         for (proof, steps, from) in shown {
             for (k, (checked, stated)) in proof.steps()[from..].iter().zip(steps).enumerate() {
                 let pairs = [
                     ("caption", &stated.caption, caption(&stated.rule)),
-                    (
-                        "latex",
-                        &stated.latex,
-                        crate::render::latex::latex(checked.after()),
-                    ),
+                    ("latex", &stated.latex, crate::render::latex::latex(checked.after())),
                 ];
                 for (what, stated, computed) in pairs {
                     if *stated != computed {
@@ -57,10 +45,7 @@ pub fn check(cert: &Certificate) -> Result<Vec<Proof>, Rejection> {
         if d.vector != vector {
             return Err(fail(
                 None,
-                format!(
-                    "the stated vector form {:?} is not the result's, {vector:?}",
-                    d.vector
-                ),
+                format!("the stated vector form {:?} is not the result's, {vector:?}", d.vector),
             ));
         }
         proofs.push(r.proof);
@@ -118,14 +103,8 @@ pub fn vector_expr(result: &Expr, wrt: &Expr, ctx: &Context) -> Option<Expr> {
     let scalar = |name: &String| {
         let used_bare = |t: &Expr| t.any(&mut |u| matches!(u, Expr::Sym(s) if s == name));
         used_bare(result)
-            || ctx
-                .definitions
-                .iter()
-                .any(|d| used_bare(&d.name) || used_bare(&d.body))
-            || ctx
-                .assumptions
-                .iter()
-                .any(|a| used_bare(&a.lhs) || used_bare(&a.rhs))
+            || ctx.definitions.iter().any(|d| used_bare(&d.name) || used_bare(&d.body))
+            || ctx.assumptions.iter().any(|a| used_bare(&a.lhs) || used_bare(&a.rhs))
     };
     if !ok || vectors.iter().any(scalar) {
         return None;
@@ -156,26 +135,17 @@ pub fn context_json(ctx: &Context) -> ContextJson {
         indices: ctx
             .indices
             .iter()
-            .map(|d| IndexJson {
-                names: d.names.clone(),
-                range: format!("{}..{}", d.lo, d.hi),
-            })
+            .map(|d| IndexJson { names: d.names.clone(), range: format!("{}..{}", d.lo, d.hi) })
             .collect(),
         definitions: ctx
             .definitions
             .iter()
-            .map(|d| DefinitionJson {
-                name: print_in(&d.name, ctx),
-                body: print_in(&d.body, ctx),
-            })
+            .map(|d| DefinitionJson { name: print_in(&d.name, ctx), body: print_in(&d.body, ctx) })
             .collect(),
         assumptions: ctx
             .assumptions
             .iter()
-            .map(|a| AssumptionJson {
-                lhs: print_in(&a.lhs, ctx),
-                rhs: print_in(&a.rhs, ctx),
-            })
+            .map(|a| AssumptionJson { lhs: print_in(&a.lhs, ctx), rhs: print_in(&a.rhs, ctx) })
             .collect(),
     }
 }
@@ -205,17 +175,11 @@ pub fn derivation_json(
                     .hypotheses()
                     .iter()
                     .find(|h| {
-                        matches!(
-                            h,
-                            rules::Condition::IndexEq(..) | rules::Condition::IndexNe(..)
-                        )
+                        matches!(h, rules::Condition::IndexEq(..) | rules::Condition::IndexNe(..))
                     })
                     .map(|h| condition_text(h, ctx))
                     .unwrap_or_default(),
-                steps: c.steps()[main..]
-                    .iter()
-                    .map(|s| step_json(s, ctx))
-                    .collect(),
+                steps: c.steps()[main..].iter().map(|s| step_json(s, ctx)).collect(),
                 result: p(c.current()),
                 hypotheses: hypotheses(c),
             })
@@ -234,30 +198,14 @@ fn step_json(s: &crate::kernel::CheckedStep, ctx: &Context) -> StepJson {
         position: st.position.clone(),
         substitution: SubstitutionJson {
             terms: b.terms.iter().map(|(k, v)| (k.clone(), p(v))).collect(),
-            indices: b
-                .indices
-                .iter()
-                .map(|(k, v)| (k.clone(), v.to_string()))
-                .collect(),
-            bounds: b
-                .bounds
-                .iter()
-                .map(|(k, v)| (k.clone(), v.to_string()))
-                .collect(),
+            indices: b.indices.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
+            bounds: b.bounds.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
         },
         uses: st.uses.clone(),
         reversed: st.reversed,
         replacement: st.replacement.as_ref().map(p),
-        conditions: s
-            .conditions()
-            .iter()
-            .map(|c| condition_text(c, ctx))
-            .collect(),
-        discharged: s
-            .discharged()
-            .iter()
-            .map(|c| condition_text(c, ctx))
-            .collect(),
+        conditions: s.conditions().iter().map(|c| condition_text(c, ctx)).collect(),
+        discharged: s.discharged().iter().map(|c| condition_text(c, ctx)).collect(),
         before: p(s.before()),
         after: p(s.after()),
         latex: crate::render::latex::latex(s.after()),
@@ -265,7 +213,5 @@ fn step_json(s: &crate::kernel::CheckedStep, ctx: &Context) -> StepJson {
 }
 
 fn caption(rule: &str) -> String {
-    rules::spec(rule)
-        .map(|r| r.caption.to_string())
-        .unwrap_or_default()
+    rules::spec(rule).map(|r| r.caption.to_string()).unwrap_or_default()
 }

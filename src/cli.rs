@@ -135,10 +135,7 @@ impl Failure {
 /// A step or result of `origin` that failed its numeric check: exit status 1, naming
 /// the goal's line, the step and its rule.
 pub fn numeric_failure(origin: &str, f: &crate::report::CheckFailure) -> Failure {
-    Failure::Check(format!(
-        "error: {origin}:{}: numeric check failed: {f}",
-        f.line
-    ))
+    Failure::Check(format!("error: {origin}:{}: numeric check failed: {f}", f.line))
 }
 
 impl From<Diagnostic> for Failure {
@@ -165,10 +162,7 @@ pub fn main() -> i32 {
                 // not an error of ours, and `print!` would panic on it.
                 use std::io::Write;
                 let mut stdout = std::io::stdout().lock();
-                if let Err(e) = stdout
-                    .write_all(out.as_bytes())
-                    .and_then(|()| stdout.flush())
-                {
+                if let Err(e) = stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush()) {
                     if e.kind() != std::io::ErrorKind::BrokenPipe {
                         let _ = writeln!(std::io::stderr(), "error: cannot write the output: {e}");
                         return 2;
@@ -203,16 +197,10 @@ const MAIN_STACK_NESTING: usize = 32;
 fn nesting_bound(texts: &[&str]) -> usize {
     let statement = |line: &str| {
         let code = line.split('#').next().unwrap_or("");
-        let opening = code
-            .bytes()
-            .filter(|b| matches!(b, b'(' | b'{' | b'[' | b'^' | b'/' | b'-'));
+        let opening = code.bytes().filter(|b| matches!(b, b'(' | b'{' | b'[' | b'^' | b'/' | b'-'));
         usize::from(!code.trim().is_empty()) + opening.count()
     };
-    texts
-        .iter()
-        .flat_map(|t| t.split(['\n', '\r']))
-        .map(statement)
-        .sum()
+    texts.iter().flat_map(|t| t.split(['\n', '\r'])).map(statement).sum()
 }
 
 /// Run `f` on this thread when `texts` are shallow, else (or when `deep`) on a thread with
@@ -233,9 +221,7 @@ fn on_stack_for<T: Send>(
             .map_err(|e| {
                 Failure::Input(format!("error: cannot start a thread for deep input: {e}"))
             })?;
-        Ok(worker
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+        Ok(worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
     })
 }
 
@@ -279,12 +265,7 @@ fn execute_on(command: Command, src: &str, origin: &str) -> Result<String, Failu
             let doc = syntax::parse_file(src).map_err(|d| d.with_origin(origin))?;
             Ok(format_document(&doc))
         }
-        Command::Run {
-            format,
-            output,
-            detail,
-            ..
-        } => {
+        Command::Run { format, output, detail, .. } => {
             let doc = syntax::parse_file(src).map_err(|d| d.with_origin(origin))?;
             use crate::render::writeup;
             let detail = match detail {
@@ -323,9 +304,7 @@ fn execute_on(command: Command, src: &str, origin: &str) -> Result<String, Failu
                 None => Ok(text),
             }
         }
-        Command::Diff {
-            wrt, format, steps, ..
-        } => {
+        Command::Diff { wrt, format, steps, .. } => {
             let e = parse_arg(src, origin)?;
             let x = syntax::parse_variable(&wrt, syntax::IndexScope::Any)
                 .map_err(|d| d.with_origin("<wrt>"))?;
@@ -335,11 +314,7 @@ fn execute_on(command: Command, src: &str, origin: &str) -> Result<String, Failu
             let doc = Document {
                 title: None,
                 context,
-                goals: vec![syntax::Goal {
-                    of: e,
-                    wrt: x,
-                    line: 1,
-                }],
+                goals: vec![syntax::Goal { of: e, wrt: x, line: 1 }],
                 ..Document::default()
             };
             let report = derive_report(&doc, "<expr>")?;
@@ -388,11 +363,7 @@ fn rust_source(
     let goals: Vec<crate::numeric::RustGoal> = report
         .goals
         .iter()
-        .map(|g| crate::numeric::RustGoal {
-            of: &g.of,
-            wrt: &g.wrt,
-            result: g.proof.current(),
-        })
+        .map(|g| crate::numeric::RustGoal { of: &g.of, wrt: &g.wrt, result: g.proof.current() })
         .collect();
     let source = crate::numeric::emit_rust(&report.context, &goals).map_err(|e| {
         let line = doc.goals.get(e.goal).map_or(0, |g| g.line);
@@ -402,11 +373,7 @@ fn rust_source(
             .unwrap_or_default();
         Failure::Check(format!("error: {origin}:{line}: {e}{what}"))
     })?;
-    let title = report
-        .title
-        .as_ref()
-        .map(|t| format!("//! {t}\n//!\n"))
-        .unwrap_or_default();
+    let title = report.title.as_ref().map(|t| format!("//! {t}\n//!\n")).unwrap_or_default();
     Ok(format!("{title}{source}"))
 }
 
@@ -482,18 +449,10 @@ pub fn read_input(path: &str) -> Result<(String, String), Failure> {
 pub fn format_document(doc: &Document) -> String {
     let mut out = String::new();
     if let Some(t) = &doc.title {
-        out.push_str(&format!(
-            "title \"{}\"\n",
-            t.replace('\\', "\\\\").replace('"', "\\\"")
-        ));
+        out.push_str(&format!("title \"{}\"\n", t.replace('\\', "\\\\").replace('"', "\\\"")));
     }
     for d in &doc.context.indices {
-        out.push_str(&format!(
-            "index {} in {}..{}\n",
-            d.names.join(", "),
-            d.lo,
-            d.hi
-        ));
+        out.push_str(&format!("index {} in {}..{}\n", d.names.join(", "), d.lo, d.hi));
     }
     for d in &doc.context.definitions {
         out.push_str(&format!("let {} = {}\n", d.name, d.body));

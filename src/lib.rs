@@ -24,3 +24,4 @@ pub mod rules;
 #[cfg(test)]
 mod seeded;
 pub mod syntax;
+pub mod terms;

@@ -13,9 +13,7 @@ pub(crate) fn in_parallel<T: Send>(count: usize, f: impl Fn(usize) -> T + Sync) 
     if count <= 1 {
         return (0..count).map(f).collect();
     }
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(count);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(count);
     if workers <= 1 {
         return (0..count).map(f).collect();
     }
@@ -49,9 +47,5 @@ pub(crate) fn in_parallel<T: Send>(count: usize, f: impl Fn(usize) -> T + Sync) 
     let results = results.into_inner().unwrap_or_else(|e| e.into_inner());
     // Every slot is filled: a panicking worker makes `scope` re-raise before this point.
     // Recomputing an empty slot keeps the function total without an `unwrap`.
-    results
-        .into_iter()
-        .enumerate()
-        .map(|(i, r)| r.unwrap_or_else(|| f(i)))
-        .collect()
+    results.into_iter().enumerate().map(|(i, r)| r.unwrap_or_else(|| f(i))).collect()
 }

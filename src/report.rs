@@ -6,6 +6,7 @@ use crate::expr::{Context, Expr};
 use crate::kernel::Proof;
 use crate::numeric;
 use crate::syntax::Document;
+use crate::terms::ExprExt;
 use std::sync::Arc;
 
 /// Numeric evidence about one derivation, as JSON for certificates and a sentence for writeups.
@@ -49,11 +50,7 @@ pub fn derive_document(doc: &Document) -> Result<Report, GoalFailure> {
     let goals = crate::parallel::in_parallel(doc.goals.len(), |i| derive_goal(&context, doc, i))
         .into_iter()
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Report {
-        title: doc.title.clone(),
-        context,
-        goals,
-    })
+    Ok(Report { title: doc.title.clone(), context, goals })
 }
 
 /// Derive goal `i` of `doc`.
@@ -67,11 +64,7 @@ fn derive_goal(context: &Arc<Context>, doc: &Document, i: usize) -> Result<Deriv
             proof,
             checks: Checks::default(),
         })
-        .map_err(|error| GoalFailure {
-            goal: i,
-            line: g.line,
-            error,
-        })
+        .map_err(|error| GoalFailure { goal: i, line: g.line, error })
 }
 
 /// A numeric check that failed: which goal and step, and what differed.
@@ -88,27 +81,16 @@ pub struct CheckFailure {
 impl CheckFailure {
     /// A failed step of goal `goal` (from zero), declared on line `line`.
     pub fn at_step(goal: usize, line: usize, step: StepFailure) -> CheckFailure {
-        CheckFailure {
-            goal,
-            line,
-            step: Some(step.step),
-            rule: step.rule,
-            error: step.error,
-        }
+        CheckFailure { goal, line, step: Some(step.step), rule: step.rule, error: step.error }
     }
 }
 
 impl std::fmt::Display for CheckFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.step {
-            Some(s) => write!(
-                f,
-                "goal {}, step {} ({}): {}",
-                self.goal + 1,
-                s,
-                self.rule,
-                self.error
-            ),
+            Some(s) => {
+                write!(f, "goal {}, step {} ({}): {}", self.goal + 1, s, self.rule, self.error)
+            }
             None => write!(f, "goal {}, the result: {}", self.goal + 1, self.error),
         }
     }
@@ -122,10 +104,7 @@ fn check_options(terms: &[&Expr]) -> numeric::CheckOptions {
         .any(|t| t.any(&mut |e| matches!(e, Expr::Idx(_, _) | Expr::Sum(_) | Expr::Delta(_, _))));
     let defaults = numeric::CheckOptions::default();
     let sizes = (defaults.n_max - defaults.n_min + 1) as usize;
-    numeric::CheckOptions {
-        points: if indexed { 8usize.div_ceil(sizes) } else { 8 },
-        ..defaults
-    }
+    numeric::CheckOptions { points: if indexed { 8usize.div_ceil(sizes) } else { 8 }, ..defaults }
 }
 
 /// A step that failed its numeric check.
@@ -160,11 +139,8 @@ pub fn check_steps(
             end += 1;
         }
         let chain = &steps[start..end];
-        let terms: Vec<&Expr> = chain
-            .iter()
-            .map(|s| s.0)
-            .chain(chain.last().map(|s| s.1))
-            .collect();
+        let terms: Vec<&Expr> =
+            chain.iter().map(|s| s.0).chain(chain.last().map(|s| s.1)).collect();
         let summaries = numeric::check_chain(ctx, &terms, &check_options(&terms)).map_err(|e| {
             let step = start + e.step;
             StepFailure {
@@ -176,10 +152,7 @@ pub fn check_steps(
         per_step.extend(summaries);
         start = end;
     }
-    Ok(numeric::CheckSummary::combine(
-        "the other side of each step",
-        &per_step,
-    ))
+    Ok(numeric::CheckSummary::combine("the other side of each step", &per_step))
 }
 
 /// Check every step of every goal numerically, and every result against dual numbers,
@@ -203,13 +176,8 @@ fn check_goal(
     g: usize,
     line: usize,
 ) -> Result<Checks, CheckFailure> {
-    let fail = |error: String| CheckFailure {
-        goal: g,
-        line,
-        step: None,
-        rule: String::new(),
-        error,
-    };
+    let fail =
+        |error: String| CheckFailure { goal: g, line, step: None, rule: String::new(), error };
     // Points where a hypothesis of the result fails prove nothing: the guards make
     // them invalid, so the sampler draws others.
     let guards = guards(&derived.proof.hypotheses());
@@ -236,11 +204,9 @@ fn check_goal(
     }
     let result = &guarded(derived.proof.current(), &guards);
     let opts = check_options(&[&derived.of, &derived.wrt, result]);
-    let numeric::ResultChecks {
-        derivative: finals,
-        references,
-    } = numeric::check_result(ctx, &derived.of, &derived.wrt, result, &opts)
-        .map_err(|e| fail(e.to_string()))?;
+    let numeric::ResultChecks { derivative: finals, references } =
+        numeric::check_result(ctx, &derived.of, &derived.wrt, result, &opts)
+            .map_err(|e| fail(e.to_string()))?;
     Ok(Checks {
         json: serde_json::json!({ "steps": steps, "result": finals, "references": references }),
         summary: summary_line(&steps, &finals, &references),
@@ -253,10 +219,8 @@ fn check_viewed(
     steps: &[crate::kernel::CheckedStep],
     view: impl Fn(&Expr) -> Expr,
 ) -> Result<numeric::CheckSummary, StepFailure> {
-    let chain: Vec<(Expr, Expr, &str)> = steps
-        .iter()
-        .map(|s| (view(s.before()), view(s.after()), s.step().rule.as_str()))
-        .collect();
+    let chain: Vec<(Expr, Expr, &str)> =
+        steps.iter().map(|s| (view(s.before()), view(s.after()), s.step().rule.as_str())).collect();
     let steps: Vec<(&Expr, &Expr, &str)> = chain.iter().map(|(b, a, r)| (b, a, *r)).collect();
     check_steps(ctx, &steps)
 }
@@ -340,9 +304,7 @@ fn guarded(e: &Expr, guards: &[Expr]) -> Expr {
     if guards.is_empty() {
         return e.clone();
     }
-    let zeros = guards
-        .iter()
-        .map(|g| Expr::Mul(vec![Expr::int(0), g.clone()].into()));
+    let zeros = guards.iter().map(|g| Expr::Mul(vec![Expr::int(0), g.clone()].into()));
     Expr::Add(std::iter::once(e.clone()).chain(zeros).collect())
 }
 
@@ -368,11 +330,7 @@ fn summary_line(
 ) -> String {
     let mut out = format!("every step checked numerically ({})", describe(steps));
     for f in finals.iter().chain(refs) {
-        out.push_str(&format!(
-            "; the result against {} ({})",
-            f.against,
-            describe(f)
-        ));
+        out.push_str(&format!("; the result against {} ({})", f.against, describe(f)));
     }
     out
 }
@@ -411,20 +369,14 @@ pub fn derive_check_and<T: Send>(
         });
         Ok::<_, GoalFailure>((derived, checked))
     });
-    let outcomes = outcomes
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(ReportError::Goal)?;
+    let outcomes =
+        outcomes.into_iter().collect::<Result<Vec<_>, _>>().map_err(ReportError::Goal)?;
     let (goals, extras) = outcomes
         .into_iter()
         .map(|(derived, checked)| Ok((derived, checked?)))
         .collect::<Result<(Vec<_>, Vec<_>), _>>()
         .map_err(ReportError::Check)?;
-    let report = Report {
-        title: doc.title.clone(),
-        context,
-        goals,
-    };
+    let report = Report { title: doc.title.clone(), context, goals };
     Ok((report, extras))
 }
 
@@ -437,11 +389,8 @@ pub fn certificate(report: &Report) -> crate::certificate::Certificate {
 /// One goal's part of the certificate; a caller that derives goals in parallel builds it on
 /// the goal's own thread.
 pub fn derivation(g: &Derived) -> crate::certificate::DerivationJson {
-    let cases: Vec<&Proof> = g
-        .jacobian
-        .iter()
-        .flat_map(|j| [&j.same.proof, &j.distinct.proof])
-        .collect();
+    let cases: Vec<&Proof> =
+        g.jacobian.iter().flat_map(|j| [&j.same.proof, &j.distinct.proof]).collect();
     crate::certificate::derivation_json(&g.proof, &g.of, &g.wrt, &cases, g.checks.json.clone())
 }
 

@@ -14,19 +14,11 @@ fn example_sources() -> Vec<(String, String)> {
         .expect("examples/")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("deriv"))
-        .map(|p| {
-            (
-                p.display().to_string(),
-                std::fs::read_to_string(&p).expect("readable"),
-            )
-        })
+        .map(|p| (p.display().to_string(), std::fs::read_to_string(&p).expect("readable")))
         .collect();
     out.sort();
     // Scalar derivations with side conditions the kernel cannot discharge.
-    out.push((
-        "sqrt".into(),
-        "derive sqrt(1 - x^2) wrt x\nderive log(x)*x^3 wrt x".into(),
-    ));
+    out.push(("sqrt".into(), "derive sqrt(1 - x^2) wrt x\nderive log(x)*x^3 wrt x".into()));
     out.push(("power".into(), "derive x^x wrt x".into()));
     out
 }
@@ -102,20 +94,13 @@ fn renamed_rules_are_rejected() {
                 // hypotheses.)
                 let mut bad = cert.clone();
                 let rule = &bad.derivations[d].steps[i].rule;
-                let at = RULES
-                    .iter()
-                    .position(|r| r.name == rule)
-                    .expect("known rule");
+                let at = RULES.iter().position(|r| r.name == rule).expect("known rule");
                 let other = (1..RULES.len())
                     .map(|k| &RULES[(at + k) % RULES.len()])
                     .find(|r| lhs(r) != lhs(&RULES[at]))
                     .expect("another rule");
                 bad.derivations[d].steps[i].rule = other.name.into();
-                assert_rejected(
-                    &name,
-                    &format!("step {} renamed to {}", i + 1, other.name),
-                    &bad,
-                );
+                assert_rejected(&name, &format!("step {} renamed to {}", i + 1, other.name), &bad);
             }
         }
     }
@@ -130,11 +115,8 @@ fn altered_substitutions_are_rejected() {
                 let step = &cert.derivations[d].steps[i];
                 for key in step.substitution.terms.keys() {
                     let mut bad = cert.clone();
-                    let t = bad.derivations[d].steps[i]
-                        .substitution
-                        .terms
-                        .get_mut(key)
-                        .expect("key");
+                    let t =
+                        bad.derivations[d].steps[i].substitution.terms.get_mut(key).expect("key");
                     *t = format!("({t}) + 1");
                     assert_rejected(&name, &format!("step {} with {key} altered", i + 1), &bad);
                     // A missing metavariable.
@@ -145,15 +127,8 @@ fn altered_substitutions_are_rejected() {
                 }
                 // An extra metavariable.
                 let mut bad = cert.clone();
-                bad.derivations[d].steps[i]
-                    .substitution
-                    .terms
-                    .insert("Q".into(), "1".into());
-                assert_rejected(
-                    &name,
-                    &format!("step {} with an extra metavariable", i + 1),
-                    &bad,
-                );
+                bad.derivations[d].steps[i].substitution.terms.insert("Q".into(), "1".into());
+                assert_rejected(&name, &format!("step {} with an extra metavariable", i + 1), &bad);
                 for key in step.substitution.indices.keys() {
                     let mut bad = cert.clone();
                     bad.derivations[d].steps[i]
@@ -168,10 +143,7 @@ fn altered_substitutions_are_rejected() {
                 }
                 if step.replacement.is_some() {
                     let mut bad = cert.clone();
-                    let r = bad.derivations[d].steps[i]
-                        .replacement
-                        .as_mut()
-                        .expect("replacement");
+                    let r = bad.derivations[d].steps[i].replacement.as_mut().expect("replacement");
                     *r = format!("2*({r})");
                     assert_rejected(
                         &name,
@@ -206,10 +178,7 @@ fn dropped_side_conditions_are_rejected() {
 #[test]
 fn a_captured_index_is_rejected() {
     let certs = certificates();
-    let (name, cert) = certs
-        .iter()
-        .find(|(n, _)| n.ends_with("softmax_ce.deriv"))
-        .expect("seed");
+    let (name, cert) = certs.iter().find(|(n, _)| n.ends_with("softmax_ce.deriv")).expect("seed");
     let mut tried = 0;
     for d in 0..cert.derivations.len() {
         for i in 0..cert.derivations[d].steps.len() {
@@ -227,16 +196,9 @@ fn a_captured_index_is_rejected() {
                 tried += 1;
             }
             // Bind a sum rule's index to the free index j.
-            if cert.derivations[d].steps[i]
-                .substitution
-                .indices
-                .contains_key("k")
-            {
+            if cert.derivations[d].steps[i].substitution.indices.contains_key("k") {
                 let mut bad = cert.clone();
-                bad.derivations[d].steps[i]
-                    .substitution
-                    .indices
-                    .insert("k".into(), "j".into());
+                bad.derivations[d].steps[i].substitution.indices.insert("k".into(), "j".into());
                 assert_rejected(name, "a sum index bound to a free index", &bad);
                 tried += 1;
             }
@@ -248,45 +210,28 @@ fn a_captured_index_is_rejected() {
 #[test]
 fn deriv_check_exits_1_naming_the_step() {
     let certs = certificates();
-    let (_, cert) = certs
-        .iter()
-        .find(|(n, _)| n.ends_with("softmax_ce.deriv"))
-        .expect("seed");
+    let (_, cert) = certs.iter().find(|(n, _)| n.ends_with("softmax_ce.deriv")).expect("seed");
     let dir = std::env::temp_dir().join(format!("deriv-check-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let good = dir.join("good.json");
     std::fs::write(&good, serde_json::to_string_pretty(cert).expect("json")).expect("write");
-    let out = Command::new(env!("CARGO_BIN_EXE_deriv"))
-        .arg("check")
-        .arg(&good)
-        .output()
-        .expect("runs");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_deriv")).arg("check").arg(&good).output().expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
 
     let mut bad = cert.clone();
     bad.derivations[1].steps[2].rule = "quotient-rule".into();
     let badp = dir.join("bad.json");
     std::fs::write(&badp, serde_json::to_string_pretty(&bad).expect("json")).expect("write");
-    let out = Command::new(env!("CARGO_BIN_EXE_deriv"))
-        .arg("check")
-        .arg(&badp)
-        .output()
-        .expect("runs");
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_deriv")).arg("check").arg(&badp).output().expect("runs");
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("derivation 2, step 3"), "{err}");
 
     std::fs::write(&badp, "{ not json").expect("write");
-    let out = Command::new(env!("CARGO_BIN_EXE_deriv"))
-        .arg("check")
-        .arg(&badp)
-        .output()
-        .expect("runs");
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_deriv")).arg("check").arg(&badp).output().expect("runs");
     assert_eq!(out.status.code(), Some(2));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -65,18 +65,12 @@ fn input_at_the_main_thread_bound_fits_a_small_main_stack() {
     ];
     for (shape, expr) in expressions {
         let (status, stderr) = deriv_on_small_stack(3072, &["diff", &expr, "--wrt", "x"]);
-        assert!(
-            status == 0 || status == 1,
-            "{shape}: status {status}: {stderr}"
-        );
+        assert!(status == 0 || status == 1, "{shape}: status {status}: {stderr}");
     }
     // 15 statements with a bracket each, and the goal: a bound of 31.
     let chain = chained_definitions("sigmoid(@)*x", 15);
     let (status, stderr) = run_file_on_small_stack(3072, "bound", &chain);
-    assert!(
-        status == 0 || status == 1,
-        "chain: status {status}: {stderr}"
-    );
+    assert!(status == 0 || status == 1, "chain: status {status}: {stderr}");
 }
 
 /// Deep input (nesting bound of 60 and more) overflows a 256 KB main stack unoptimised; it runs
@@ -93,10 +87,7 @@ fn deep_input_does_not_use_the_main_stack() {
     let (status, stderr) = deriv_on_small_stack(256, &["diff", &minuses, "--wrt", "x"]);
     assert_eq!(status, 0, "minus chain: {stderr}");
     // Lines may end at a bare `\r`, which the grammar accepts.
-    let chain = format!(
-        "# comment\r{}",
-        chained_definitions("sin(@)", 60).replace('\n', "\r")
-    );
+    let chain = format!("# comment\r{}", chained_definitions("sin(@)", 60).replace('\n', "\r"));
     let (status, stderr) = run_file_on_small_stack(256, "cr", &chain);
     assert_eq!(status, 0, "chain with \\r line ends: {stderr}");
     let chain = chained_definitions("sin(@)", 60);

@@ -12,17 +12,9 @@ fn deriv(args: &[&str], stdin: &str) -> (i32, String) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("runs");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("writes");
+    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("writes");
     let out = child.wait_with_output().expect("finishes");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 #[test]
@@ -41,10 +33,7 @@ fn dash_reads_standard_input() {
         deriv(&["run", "-", "--format", "text"], &seed).1,
         arg(&["run", "examples/softmax_ce.deriv", "--format", "text"])
     );
-    assert_eq!(
-        deriv(&["fmt", "-"], &seed).1,
-        arg(&["fmt", "examples/softmax_ce.deriv"])
-    );
+    assert_eq!(deriv(&["fmt", "-"], &seed).1, arg(&["fmt", "examples/softmax_ce.deriv"]));
     let cert = arg(&["run", "examples/softmax_ce.deriv", "--format", "json"]);
     assert_eq!(deriv(&["check", "-"], &cert).0, 0);
     // Bad input on standard input is still a located diagnostic with exit status 2.
@@ -55,10 +44,7 @@ fn dash_reads_standard_input() {
 #[test]
 fn a_closed_output_pipe_ends_the_run_quietly() {
     let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/softmax_ce.deriv");
-    for args in [
-        vec!["run", seed],
-        vec!["diff", "sigmoid(x)", "--wrt", "x", "--steps"],
-    ] {
+    for args in [vec!["run", seed], vec!["diff", "sigmoid(x)", "--wrt", "x", "--steps"]] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_deriv"))
             .args(&args)
             .stdout(Stdio::piped())

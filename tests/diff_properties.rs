@@ -4,14 +4,17 @@
 
 #[path = "common/scalar_gen.rs"]
 mod scalar_gen;
+#[path = "../src/seeded.rs"]
+mod seeded;
 
 use deriv::engine::{derive, EngineError};
 use deriv::expr::{Context, Expr, Func};
 use deriv::kernel::Proof;
 use deriv::numeric::{check_derivative, eval_f64, CheckOptions, Point};
 use deriv::rules::Condition;
+use deriv::terms::ExprExt;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
+use proptest::test_runner::{TestCaseError, TestRunner};
 use std::cell::Cell;
 
 /// Random expressions tried, and the fewest finite-difference comparisons that must count.
@@ -28,9 +31,7 @@ fn eval(e: &Expr, x: f64, y: f64) -> Option<f64> {
     let mut p = Point::new();
     p.set_scalar("x", x);
     p.set_scalar("y", y);
-    eval_f64(&Context::default(), e, &p)
-        .ok()
-        .filter(|v| v.is_finite())
+    eval_f64(&Context::default(), e, &p).ok().filter(|v| v.is_finite())
 }
 
 /// Whether the side conditions the proof carries hold at the point (else the point is
@@ -82,13 +83,7 @@ fn compare(f: &Expr, proof: &Proof, x: f64, y: f64) -> Result<Sample, TestCaseEr
 
 #[test]
 fn derivatives_match_central_differences() {
-    let config = Config {
-        cases: CASES,
-        rng_seed: RngSeed::Fixed(0xD1FF),
-        failure_persistence: None,
-        ..Config::default()
-    };
-    let mut runner = TestRunner::new(config);
+    let mut runner = TestRunner::new(seeded::config_from(CASES, 0xD1FF));
     let points = prop::collection::vec((-3.0f64..3.0, -3.0f64..3.0), 4);
     let (derived, counted, skipped) = (Cell::new(0), Cell::new(0), Cell::new(0));
     let bump = |c: &Cell<usize>| c.set(c.get() + 1);
@@ -125,9 +120,7 @@ fn derivatives_match_central_differences() {
 
 /// `f1(f2(…(x)))` with `depth` calls, cycling through `funcs` from the outside in.
 fn nest(funcs: &[Func], depth: usize) -> Expr {
-    (0..depth).rev().fold(Expr::sym("x"), |inner, d| {
-        Expr::call(funcs[d % funcs.len()], inner)
-    })
+    (0..depth).rev().fold(Expr::sym("x"), |inner, d| Expr::call(funcs[d % funcs.len()], inner))
 }
 
 /// The derivative's size at depths 10, 20, 40 and 50 grows at most quadratically, and the
@@ -151,14 +144,8 @@ fn nested_grows_gently(funcs: &[Func]) {
             base.size()
         );
         if depth == 50 {
-            check_derivative(
-                &Context::default(),
-                &f,
-                &x,
-                &result,
-                &CheckOptions::default(),
-            )
-            .unwrap_or_else(|e| panic!("depth 50: {e}"));
+            check_derivative(&Context::default(), &f, &x, &result, &CheckOptions::default())
+                .unwrap_or_else(|e| panic!("depth 50: {e}"));
         }
     }
 }

@@ -39,11 +39,7 @@ fn cases(path: &Path) -> Vec<Case> {
             let (expr, var, textbook, weak) = match parts.as_slice() {
                 [e, v, t] => (*e, *v, *t, false),
                 [e, v, t, "weak"] => (*e, *v, *t, true),
-                _ => panic!(
-                    "{}:{}: want `EXPR ; VAR ; TEXTBOOK [; weak]`",
-                    path.display(),
-                    i + 1
-                ),
+                _ => panic!("{}:{}: want `EXPR ; VAR ; TEXTBOOK [; weak]`", path.display(), i + 1),
             };
             Case {
                 line: i + 1,
@@ -58,12 +54,7 @@ fn cases(path: &Path) -> Vec<Case> {
 
 /// What `deriv diff EXPR --wrt VAR [--steps] --format FORMAT` prints.
 fn diff(case: &Case, format: DiffFormat, steps: bool) -> String {
-    let command = Command::Diff {
-        expr: case.expr.clone(),
-        wrt: case.var.clone(),
-        format,
-        steps,
-    };
+    let command = Command::Diff { expr: case.expr.clone(), wrt: case.var.clone(), format, steps };
     match execute(command) {
         Ok(out) => out,
         Err(Failure::Input(m) | Failure::Check(m)) => {
@@ -119,16 +110,10 @@ fn check_case(case: &Case) -> (String, Certificate) {
     let cert: Certificate =
         serde_json::from_str(&json).unwrap_or_else(|e| panic!("{at}: bad JSON: {e}"));
     let proofs = certificate::check(&cert).unwrap_or_else(|r| panic!("{at}: rejected: {r}"));
-    let [derivation] = cert.derivations.as_slice() else {
-        panic!("{at}: one derivation expected")
-    };
+    let [derivation] = cert.derivations.as_slice() else { panic!("{at}: one derivation expected") };
     assert_eq!(derivation.result, printed, "{at}");
     let listed = steps.lines().count() - 1;
-    assert_eq!(
-        derivation.steps.len(),
-        listed,
-        "{at}: --steps lists other steps"
-    );
+    assert_eq!(derivation.steps.len(), listed, "{at}: --steps lists other steps");
     assert_eq!(proofs[0].steps().len(), listed, "{at}");
     for (i, (s, line)) in derivation.steps.iter().zip(steps.lines()).enumerate() {
         assert!(

@@ -6,6 +6,7 @@ mod seeded;
 
 use deriv::engine::{derive, EngineError};
 use deriv::expr::Expr;
+use deriv::terms::ExprExt;
 use proptest::prelude::*;
 
 #[path = "common/scalar_gen.rs"]

@@ -36,12 +36,8 @@ impl Case {
             name: name.to_string(),
             input,
             file,
-            line: line
-                .parse()
-                .unwrap_or_else(|_| panic!("{name}: bad line in {expected:?}")),
-            column: column
-                .parse()
-                .unwrap_or_else(|_| panic!("{name}: bad column in {expected:?}")),
+            line: line.parse().unwrap_or_else(|_| panic!("{name}: bad line in {expected:?}")),
+            column: column.parse().unwrap_or_else(|_| panic!("{name}: bad column in {expected:?}")),
             message: message.to_string(),
         }
     }
@@ -72,9 +68,8 @@ fn expression_cases() -> Vec<Case> {
         .lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .map(|l| {
-            let (expected, input) = l
-                .split_once(" | ")
-                .unwrap_or_else(|| panic!("no ` | ` in {l:?}"));
+            let (expected, input) =
+                l.split_once(" | ").unwrap_or_else(|| panic!("no ` | ` in {l:?}"));
             Case::new(input, input.to_string(), false, expected)
         })
         .collect()
@@ -87,19 +82,11 @@ fn file_cases() -> Vec<Case> {
         .map(|e| e.expect("a directory entry").path())
         .collect();
     paths.sort();
-    assert!(
-        paths.len() >= 10,
-        "the file cases went missing from {}",
-        dir.display()
-    );
+    assert!(paths.len() >= 10, "the file cases went missing from {}", dir.display());
     paths
         .iter()
         .map(|p| {
-            let name = p
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned();
+            let name = p.file_name().unwrap_or_default().to_string_lossy().into_owned();
             let input = std::fs::read_to_string(p).expect("a readable case");
             let expected = input
                 .lines()
@@ -122,31 +109,11 @@ fn stress_cases() -> Vec<Case> {
     let digits = "7".repeat(5_000);
     let wide = "x + ".repeat(300_000) + "x";
     let cases = [
-        (
-            "10,000 nested brackets",
-            parens,
-            "1:129 brackets nest more than 128 deep",
-        ),
-        (
-            "100,000 unary minuses",
-            minuses,
-            "1:1 more than 400 minus signs in a row",
-        ),
-        (
-            "x^x^… 100,000 deep",
-            powers,
-            "1:1026 more than 512 `^` operators in one input",
-        ),
-        (
-            "a 5,000-digit number",
-            digits,
-            "1:1 number has more than 1000 digits",
-        ),
-        (
-            "1.2 MB of input",
-            wide,
-            "1:1 input is larger than 1048576 bytes",
-        ),
+        ("10,000 nested brackets", parens, "1:129 brackets nest more than 128 deep"),
+        ("100,000 unary minuses", minuses, "1:1 more than 400 minus signs in a row"),
+        ("x^x^… 100,000 deep", powers, "1:1026 more than 512 `^` operators in one input"),
+        ("a 5,000-digit number", digits, "1:1 number has more than 1000 digits"),
+        ("1.2 MB of input", wide, "1:1 input is larger than 1048576 bytes"),
     ];
     let mut out = Vec::new();
     for (name, input, expected) in cases {
@@ -154,11 +121,7 @@ fn stress_cases() -> Vec<Case> {
         // the whole input is refused before parsing.
         let (at, message) = expected.split_once(' ').unwrap_or_default();
         let column: usize = at.trim_start_matches("1:").parse().unwrap_or_default();
-        let file_column = if message.starts_with("input is larger") {
-            1
-        } else {
-            column + 8
-        };
+        let file_column = if message.starts_with("input is larger") { 1 } else { column + 8 };
         let in_file = format!("1:{file_column} {message}");
         out.push(Case::new(
             &format!("{name} (file)"),
@@ -266,15 +229,9 @@ fn limits_are_exact() {
         if let Err(d) = parse_expr(&largest) {
             panic!("the largest accepted {what} fail: {d}");
         }
-        assert!(
-            parse_expr(&too_large).is_err(),
-            "one more {what} than the limit parses"
-        );
+        assert!(parse_expr(&too_large).is_err(), "one more {what} than the limit parses");
     }
-    assert_eq!(
-        parse_expr(&tower(MAX_DEPTH - 1)).map(|e| e.depth()),
-        Ok(MAX_DEPTH)
-    );
+    assert_eq!(parse_expr(&tower(MAX_DEPTH - 1)).map(|e| e.depth()), Ok(MAX_DEPTH));
 }
 
 /// Parsing never evaluates: a huge power is a term like any other.
@@ -297,18 +254,13 @@ fn deepest_terms_are_safe_on_a_small_stack() {
     ];
     for src in deepest {
         let e = parse_expr(&src).expect("within the limits");
-        let worker = std::thread::Builder::new()
-            .stack_size(1 << 20)
-            .spawn(move || {
-                let copy = e.clone();
-                let text = print(&e);
-                let tex = latex(&e);
-                (copy == e, text.len(), tex.len())
-            });
-        let (equal, text, tex) = worker
-            .expect("a thread")
-            .join()
-            .expect("no overflow, no panic");
+        let worker = std::thread::Builder::new().stack_size(1 << 20).spawn(move || {
+            let copy = e.clone();
+            let text = print(&e);
+            let tex = latex(&e);
+            (copy == e, text.len(), tex.len())
+        });
+        let (equal, text, tex) = worker.expect("a thread").join().expect("no overflow, no panic");
         assert!(equal && text > 0 && tex > 0);
     }
 }
@@ -317,8 +269,5 @@ fn deepest_terms_are_safe_on_a_small_stack() {
 #[test]
 fn stdin_is_read_with_dash() {
     let run = cli::run(&["fmt", "-"], Some("let a = x^2\nderive a wrt x\n"));
-    assert_eq!(
-        (run.status, run.stdout.as_str()),
-        (0, "let a = x^2\nderive a wrt x\n")
-    );
+    assert_eq!((run.status, run.stdout.as_str()), (0, "let a = x^2\nderive a wrt x\n"));
 }

@@ -22,11 +22,7 @@ fn formatting_the_examples_keeps_their_meaning_and_is_idempotent() {
         .filter(|p| p.extension().is_some_and(|x| x == "deriv"))
         .collect();
     examples.sort();
-    assert!(
-        examples.len() >= 4,
-        "the examples went missing from {}",
-        dir.display()
-    );
+    assert!(examples.len() >= 4, "the examples went missing from {}", dir.display());
     for path in examples {
         let name = path.display().to_string();
         let src = std::fs::read_to_string(&path).expect("a readable example");
@@ -36,12 +32,7 @@ fn formatting_the_examples_keeps_their_meaning_and_is_idempotent() {
         assert_eq!(once.status, 0, "{name}: {}", once.stderr);
         let formatted = parse_file(&once.stdout)
             .unwrap_or_else(|d| panic!("{name} formatted:\n{}\n{d}", once.stdout));
-        assert_eq!(
-            meaning(&formatted),
-            meaning(&original),
-            "{name} formatted:\n{}",
-            once.stdout
-        );
+        assert_eq!(meaning(&formatted), meaning(&original), "{name} formatted:\n{}", once.stdout);
 
         let twice = cli::run(&["fmt", "-"], Some(&once.stdout));
         assert_eq!(

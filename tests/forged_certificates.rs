@@ -56,11 +56,7 @@ fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
 }
 
 fn read_forgery(path: &Path) -> Forgery {
-    let name = path
-        .file_name()
-        .unwrap_or_default()
-        .to_string_lossy()
-        .into_owned();
+    let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{name}: {e}"));
     let mut f = Forgery {
         name: name.clone(),
@@ -71,11 +67,7 @@ fn read_forgery(path: &Path) -> Forgery {
         says: Vec::new(),
         refute: false,
     };
-    for line in text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-    {
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
         if let Some(rest) = field(line, "index:") {
             let (names, range) = rest.split_once(" in ").expect("index: NAMES in RANGE");
             f.context.indices.push(IndexJson {
@@ -84,16 +76,14 @@ fn read_forgery(path: &Path) -> Forgery {
             });
         } else if let Some(rest) = field(line, "let:") {
             let (n, body) = rest.split_once(" = ").expect("let: NAME = BODY");
-            f.context.definitions.push(DefinitionJson {
-                name: n.trim().into(),
-                body: body.trim().into(),
-            });
+            f.context
+                .definitions
+                .push(DefinitionJson { name: n.trim().into(), body: body.trim().into() });
         } else if let Some(rest) = field(line, "assume:") {
             let (l, r) = rest.split_once(" = ").expect("assume: LHS = RHS");
-            f.context.assumptions.push(AssumptionJson {
-                lhs: l.trim().into(),
-                rhs: r.trim().into(),
-            });
+            f.context
+                .assumptions
+                .push(AssumptionJson { lhs: l.trim().into(), rhs: r.trim().into() });
         } else if let Some(rest) = field(line, "goal:") {
             f.goal = rest.to_string();
         } else if let Some(rest) = field(line, "step:") {
@@ -113,15 +103,11 @@ fn read_forgery(path: &Path) -> Forgery {
 }
 
 fn read_step(text: &str, name: &str) -> ForgedStep {
-    let (fields, after) = text
-        .split_once("=>")
-        .unwrap_or_else(|| panic!("{name}: `=> AFTER`"));
+    let (fields, after) = text.split_once("=>").unwrap_or_else(|| panic!("{name}: `=> AFTER`"));
     let mut parts = fields.split(';').map(str::trim).filter(|p| !p.is_empty());
     let rule = parts.next().expect("a rule").to_string();
     let mut json = StepJson {
-        caption: deriv::rules::spec(&rule)
-            .map(|r| r.caption.to_string())
-            .unwrap_or_default(),
+        caption: deriv::rules::spec(&rule).map(|r| r.caption.to_string()).unwrap_or_default(),
         rule,
         position: Vec::new(),
         substitution: SubstitutionJson::default(),
@@ -135,9 +121,7 @@ fn read_step(text: &str, name: &str) -> ForgedStep {
         latex: String::new(),
     };
     for p in parts {
-        let (key, value) = p
-            .split_once('=')
-            .map_or((p, ""), |(k, v)| (k.trim(), v.trim()));
+        let (key, value) = p.split_once('=').map_or((p, ""), |(k, v)| (k.trim(), v.trim()));
         let meta = |k: &str| k.split_once(':').map(|(_, m)| m.to_string());
         match key {
             "at" => {
@@ -152,19 +136,13 @@ fn read_step(text: &str, name: &str) -> ForgedStep {
             "with" => json.replacement = Some(value.into()),
             "cond" => json.conditions.push(value.into()),
             k if k.starts_with("t:") => {
-                json.substitution
-                    .terms
-                    .insert(meta(k).unwrap(), value.into());
+                json.substitution.terms.insert(meta(k).unwrap(), value.into());
             }
             k if k.starts_with("i:") => {
-                json.substitution
-                    .indices
-                    .insert(meta(k).unwrap(), value.into());
+                json.substitution.indices.insert(meta(k).unwrap(), value.into());
             }
             k if k.starts_with("b:") => {
-                json.substitution
-                    .bounds
-                    .insert(meta(k).unwrap(), value.into());
+                json.substitution.bounds.insert(meta(k).unwrap(), value.into());
             }
             other => panic!("{name}: unknown step field `{other}`"),
         }
@@ -181,15 +159,11 @@ fn kernel_step(s: &StepJson, scope: IndexScope) -> Step {
     }
     for (k, v) in &s.substitution.indices {
         let ix = v.parse().map(deriv::expr::Index::Int);
-        binding
-            .indices
-            .insert(k.clone(), ix.unwrap_or(deriv::expr::Index::Name(v.clone())));
+        binding.indices.insert(k.clone(), ix.unwrap_or(deriv::expr::Index::Name(v.clone())));
     }
     for (k, v) in &s.substitution.bounds {
         let b = v.parse().map(deriv::expr::Bound::Int);
-        binding
-            .bounds
-            .insert(k.clone(), b.unwrap_or(deriv::expr::Bound::Sym(v.clone())));
+        binding.bounds.insert(k.clone(), b.unwrap_or(deriv::expr::Bound::Sym(v.clone())));
     }
     Step {
         rule: s.rule.clone(),
@@ -217,10 +191,8 @@ fn certificate(f: &mut Forgery) -> (Certificate, Option<(Context, Expr, Expr)>) 
         parse_expr_in(&of, scope).expect("the goal's function"),
         parse_variable(&wrt, scope).expect("the goal's variable"),
     );
-    let bad: Option<usize> = f
-        .reject
-        .strip_prefix("step ")
-        .map(|n| n.trim().parse().expect("a step number"));
+    let bad: Option<usize> =
+        f.reject.strip_prefix("step ").map(|n| n.trim().parse().expect("a step number"));
     // A refused context or goal comes before any step: the steps need not replay.
     let lenient = bad.is_none();
     let mut before = deriv::render::plain::print_in(&goal, &ctx);
@@ -253,11 +225,7 @@ fn certificate(f: &mut Forgery) -> (Certificate, Option<(Context, Expr, Expr)>) 
                         .cloned()) => {}
             Ok(_) => panic!("{}: the kernel accepts the forged step {}", f.name, at + 1),
             Err(e) if Some(at + 1) != bad => {
-                panic!(
-                    "{}: the kernel refuses the honest step {}: {e}",
-                    f.name,
-                    at + 1
-                )
+                panic!("{}: the kernel refuses the honest step {}: {e}", f.name, at + 1)
             }
             Err(_) => {}
         }
@@ -323,10 +291,7 @@ fn every_forged_certificate_is_refused_naming_its_fault() {
             if let Err(CheckError::NoValidPoints { .. }) = outcome {
                 // The sampler cannot meet every hypothesis (x_i = 1 on part of a range):
                 // the comment in the file says why the claim is false under them too.
-                let free = Context {
-                    assumptions: Vec::new(),
-                    ..ctx.clone()
-                };
+                let free = Context { assumptions: Vec::new(), ..ctx.clone() };
                 outcome = check_equal(&free, &goal, &end, &CheckOptions::default());
             }
             assert!(

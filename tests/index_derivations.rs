@@ -8,6 +8,8 @@
 //! must still be the same function); the test insists it still falls short, so the marker
 //! is dropped as soon as the engine improves.
 
+#[path = "../src/seeded.rs"]
+mod seeded;
 #[path = "common/textbook.rs"]
 mod textbook;
 
@@ -20,7 +22,7 @@ use deriv::render::{writeup, WriteupFormat};
 use deriv::report::{certificate as to_certificate, check_numerically, derive_document, Report};
 use deriv::syntax::{parse_expr, parse_expr_in, parse_file, Document, IndexScope};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
+use proptest::test_runner::{TestCaseError, TestRunner};
 use std::cell::Cell;
 use std::path::Path;
 
@@ -54,11 +56,7 @@ fn replay(name: &str, report: &Report) -> Result<(), String> {
 /// Check every goal against finite differences (and dual numbers) at n = 2..6 with the
 /// given seed.
 fn check_goals(name: &str, report: &Report, seed: u64) -> Result<(), TestCaseError> {
-    let opts = CheckOptions {
-        seed,
-        points: 2,
-        ..CheckOptions::default()
-    };
+    let opts = CheckOptions { seed, points: 2, ..CheckOptions::default() };
     for g in &report.goals {
         let checks = check_derivative(
             &report.context,
@@ -86,14 +84,9 @@ fn check_goals(name: &str, report: &Report, seed: u64) -> Result<(), TestCaseErr
     Ok(())
 }
 
-/// A deterministic runner for `cases` proptest cases.
+/// A deterministic runner for `cases` proptest cases from `seed` (or `PROPTEST_RNG_SEED`).
 fn runner(cases: u32, seed: u64) -> TestRunner {
-    TestRunner::new(Config {
-        cases,
-        rng_seed: RngSeed::Fixed(seed),
-        failure_persistence: None,
-        ..Config::default()
-    })
+    TestRunner::new(seeded::config_from(cases, seed))
 }
 
 /// One `# expected: derive OF wrt VAR -> RESULT [vector: V] [weak]` comment.
@@ -171,11 +164,7 @@ fn check_expectations(name: &str, src: &str, doc: &Document, report: &Report) {
     let scope = IndexScope::Declared(&ctx.indices);
     for (want, g) in expected.iter().zip(&report.goals) {
         let at = format!("{name}: derive {} wrt {}", g.of, g.wrt);
-        assert_eq!(
-            want.goal,
-            format!("derive {} wrt {}", g.of, g.wrt),
-            "{name}"
-        );
+        assert_eq!(want.goal, format!("derive {} wrt {}", g.of, g.wrt), "{name}");
         let result = g.proof.current();
         let w = parse_expr_in(&want.result, scope).unwrap_or_else(|d| panic!("{at}: {d}"));
         // The hand derivation and deriv's result are the same function.
@@ -328,14 +317,7 @@ fn net() -> impl Strategy<Value = Net> {
             if temperature {
                 wrt.push("T");
             }
-            Net {
-                bias,
-                temperature,
-                named_z,
-                act,
-                loss,
-                wrt: wrt[pick.index(wrt.len())],
-            }
+            Net { bias, temperature, named_z, act, loss, wrt: wrt[pick.index(wrt.len())] }
         },
     )
 }

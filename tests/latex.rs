@@ -63,13 +63,7 @@ fn the_strict_check_refuses_bad_and_non_strict_latex() {
     katex::assert_katex_strict("x^{2}");
     assert!(katex::katex_strict("x^{2").is_err(), "unbalanced braces");
     assert!(katex::katex_strict("x^2^3").is_err(), "double superscript");
-    assert!(
-        katex::katex_strict("\\notacommand").is_err(),
-        "unknown command"
-    );
+    assert!(katex::katex_strict("\\notacommand").is_err(), "unknown command");
     // Accepted by KaTeX's default ("warn") strictness, refused by strict mode.
-    assert!(
-        katex::katex_strict("é").is_err(),
-        "Unicode text in math mode"
-    );
+    assert!(katex::katex_strict("é").is_err(), "Unicode text in math mode");
 }

@@ -94,19 +94,13 @@ impl CountedExp for f64 {
 
 fn emitted(file: &str, results: &[&str]) -> String {
     let doc = parse_file(file).expect("the file parses");
-    let results: Vec<_> = results
-        .iter()
-        .map(|r| parse_expr(r).expect("the result parses"))
-        .collect();
+    let results: Vec<_> =
+        results.iter().map(|r| parse_expr(r).expect("the result parses")).collect();
     let goals: Vec<RustGoal> = doc
         .goals
         .iter()
         .zip(&results)
-        .map(|(g, r)| RustGoal {
-            of: &g.of,
-            wrt: &g.wrt,
-            result: r,
-        })
+        .map(|(g, r)| RustGoal { of: &g.of, wrt: &g.wrt, result: r })
         .collect();
     emit_rust(&doc.context, &goals).expect("the results compile to Rust")
 }
@@ -122,10 +116,8 @@ fn close(got: f64, want: f64, what: &str) {
 fn emitted_kernels_compile_run_and_match_hand_written_computations() {
     // Textbook results, derived by hand; the emitted code is checked against the references below.
     let softmax = emitted(SOFTMAX_CE, &["a_i*(delta(i,j) - a_j)", "a_j - y_j"]);
-    let regression = emitted(
-        REGRESSION,
-        &["sum_i((w*x_i + b - t_i)*x_i)", "sum_i(w*x_i + b - t_i)"],
-    );
+    let regression =
+        emitted(REGRESSION, &["sum_i((w*x_i + b - t_i)*x_i)", "sum_i(w*x_i + b - t_i)"]);
     let layer = emitted(TANH_LAYER, &["(1 - h_i^2)*W_{i,j}"]);
     let sigmoid = emitted(SIGMOID, &["sigmoid(x)*(1 - sigmoid(x))"]);
     let three = emitted(THREE, &[THREE_RESULT]);
@@ -134,11 +126,9 @@ fn emitted_kernels_compile_run_and_match_hand_written_computations() {
     let jacobian = "pub fn d_a_d_z(n: usize, z: &[f64], work_: &mut [f64], out_: &mut [f64]) -> Result<(), &'static str>";
     assert!(softmax.contains(jacobian), "{softmax}");
     assert!(softmax.contains("pub fn d_l_d_z(n: usize, y: &[f64], z: &[f64], out_: &mut [f64])"));
-    assert!(
-        softmax.contains(".max(t_"),
-        "the max shift is emitted: {softmax}"
-    );
-    let scalar = "pub fn d_l_d_w(n: usize, b: f64, t: &[f64], w: f64, x: &[f64]) -> Result<f64, &'static str>";
+    assert!(softmax.contains(".max(t_"), "the max shift is emitted: {softmax}");
+    let scalar =
+        "pub fn d_l_d_w(n: usize, b: f64, t: &[f64], w: f64, x: &[f64]) -> Result<f64, &'static str>";
     assert!(regression.contains(scalar), "{regression}");
     assert!(sigmoid.contains("fn stable_sigmoid(x: f64)"), "{sigmoid}");
     assert!(softmax.contains("pub fn d_a_d_z_work_len(n: usize) -> usize"));
@@ -158,10 +148,7 @@ fn emitted_kernels_compile_run_and_match_hand_written_computations() {
     let values = compile_and_run(&source);
     assert_eq!(values.len(), 5 + 25 + 2 + 4 + 1 + 27 + 1);
     // The shifted sum, a_i for each row, and the table of a_j: 3n exponentials, not n².
-    assert_eq!(
-        values[64], 900.0,
-        "exponentials for the 300x300 softmax Jacobian"
-    );
+    assert_eq!(values[64], 900.0, "exponentials for the 300x300 softmax Jacobian");
 
     let z = [1000.0, -1000.0, 3.5, 999.0, 0.0];
     let y = [0.1, 0.2, 0.3, 0.25, 0.15];
@@ -172,37 +159,23 @@ fn emitted_kernels_compile_run_and_match_hand_written_computations() {
     }
     for i in 0..5 {
         for j in 0..5 {
-            close(
-                values[5 + 5 * i + j],
-                reference::softmax_jacobian(&z, i, j),
-                "softmax Jacobian",
-            );
+            close(values[5 + 5 * i + j], reference::softmax_jacobian(&z, i, j), "softmax Jacobian");
         }
     }
     let (x, t, w, b) = ([0.5, -1.0, 2.0], [1.0, 0.25, -0.5], -1.5, 0.75);
     let residual = |k: usize| w * x[k] + b - t[k];
-    close(
-        values[30],
-        (0..3).map(|k| residual(k) * x[k]).sum(),
-        "regression d/dw",
-    );
+    close(values[30], (0..3).map(|k| residual(k) * x[k]).sum(), "regression d/dw");
     close(values[31], (0..3).map(residual).sum(), "regression d/db");
     let weights = [[0.1, -0.2], [0.3, 0.4]];
     for i in 0..2 {
         let h = (weights[i][0] * x[0] + weights[i][1] * x[1]).tanh();
         for j in 0..2 {
-            close(
-                values[32 + 2 * i + j],
-                (1.0 - h * h) * weights[i][j],
-                "tanh layer Jacobian",
-            );
+            close(values[32 + 2 * i + j], (1.0 - h * h) * weights[i][j], "tanh layer Jacobian");
         }
     }
     // The three-index kernel against direct loops: W row-major 3x3, x = t.
     let w3 = [[0.1, -0.2, 0.3], [0.4, 0.5, -0.6], [0.7, -0.8, 0.9]];
-    let h: Vec<f64> = (0..3)
-        .map(|r| (0..3).map(|k| w3[r][k] * t[k]).sum::<f64>().tanh())
-        .collect();
+    let h: Vec<f64> = (0..3).map(|r| (0..3).map(|k| w3[r][k] * t[k]).sum::<f64>().tanh()).collect();
     let sigmoid = |v: f64| 1.0 / (1.0 + (-v).exp());
     for i in 0..3 {
         for p in 0..3 {

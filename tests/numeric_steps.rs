@@ -68,10 +68,7 @@ fn a_wrong_last_step_is_named_with_its_rule() {
     assert_eq!(failure.rule, "fold-definition");
     assert!(failure.error.contains("differ"), "{failure}");
     let shown = failure.to_string();
-    assert!(
-        shown.starts_with(&format!("step {} (fold-definition): ", last + 1)),
-        "{shown}"
-    );
+    assert!(shown.starts_with(&format!("step {} (fold-definition): ", last + 1)), "{shown}");
 }
 
 #[test]
@@ -79,18 +76,13 @@ fn a_wrong_middle_step_is_named_and_the_steps_after_it_still_count() {
     let (report, mut goals) = seed_steps();
     let steps = &mut goals[1];
     // The step that uses the hypothesis sum_i(y_i) = 1: claim it gives 2 instead.
-    let k = steps
-        .iter()
-        .position(|s| s.2 == "use-hypothesis")
-        .expect("the seed uses its hypothesis");
+    let k =
+        steps.iter().position(|s| s.2 == "use-hypothesis").expect("the seed uses its hypothesis");
     let wrong = term("-(y_j - exp(z_j)/sum_k(exp(z_k))*2)");
     assert_ne!(steps[k].1, wrong);
     steps[k].1 = wrong;
     let failure = check(&report, steps).expect_err("the wrong step is caught");
-    assert_eq!(
-        (failure.step, failure.rule.as_str()),
-        (k + 1, "use-hypothesis")
-    );
+    assert_eq!((failure.step, failure.rule.as_str()), (k + 1, "use-hypothesis"));
     // Only that step is wrong: the steps before it and after it pass on their own.
     let mut rest = steps.clone();
     rest.remove(k);
@@ -105,10 +97,7 @@ fn a_numeric_failure_exits_with_status_1_naming_the_goal_step_and_rule() {
     steps[last].1 = term("a_i*(delta(i,j) + a_j)");
     let failure = check(&report, steps).expect_err("the wrong step is caught");
     // What `deriv run` does with a failure of the first goal, on the line that declares it.
-    let line = SEED
-        .lines()
-        .position(|l| l.starts_with("derive a_i"))
-        .map_or(0, |p| p + 1);
+    let line = SEED.lines().position(|l| l.starts_with("derive a_i")).map_or(0, |p| p + 1);
     let cli = deriv::cli::numeric_failure(
         "examples/softmax_ce.deriv",
         &CheckFailure::at_step(0, line, failure),

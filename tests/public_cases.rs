@@ -5,6 +5,7 @@ use deriv::certificate;
 use deriv::kernel::ring::ring_equal;
 use deriv::report::{certificate as to_certificate, derive_document};
 use deriv::syntax::{parse_expr, parse_expr_in, parse_file, Document, IndexScope};
+use deriv::terms::ExprExt;
 use std::path::PathBuf;
 
 fn cases_dir() -> PathBuf {
@@ -18,13 +19,7 @@ fn expectations(src: &str) -> Vec<(String, String)> {
         .filter_map(|l| {
             let (goal, rest) = l.split_once("->")?;
             // Drop a trailing `vector: …` or `(remark)` after two spaces.
-            let result = rest
-                .trim_start()
-                .split("vector:")
-                .next()?
-                .split("  (")
-                .next()?
-                .trim();
+            let result = rest.trim_start().split("vector:").next()?.split("  (").next()?.trim();
             Some((goal.trim().to_string(), result.trim().to_string()))
         })
         .collect()
@@ -34,11 +29,7 @@ fn check_document(name: &str, src: &str, doc: &Document) {
     let report = derive_document(doc)
         .unwrap_or_else(|f| panic!("{name}: goal {} failed: {}", f.goal + 1, f.error));
     let expected = expectations(src);
-    assert_eq!(
-        expected.len(),
-        doc.goals.len(),
-        "{name}: one expectation per goal"
-    );
+    assert_eq!(expected.len(), doc.goals.len(), "{name}: one expectation per goal");
     let scope = IndexScope::Declared(&doc.context.indices);
     for ((goal, want), derived) in expected.iter().zip(&report.goals) {
         let want = parse_expr_in(want, scope).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -72,44 +63,26 @@ fn derivation_files_reach_their_textbook_results() {
         check_document(&path.display().to_string(), &src, &doc);
         seen += 1;
     }
-    assert!(
-        seen >= 4,
-        "expected the public cases in examples/, found {seen}"
-    );
+    assert!(seen >= 4, "expected the public cases in examples/, found {seen}");
 }
 
 #[test]
 fn scalar_examples_reach_their_textbook_results() {
     let src = std::fs::read_to_string(cases_dir().join("scalar.txt")).expect("examples/scalar.txt");
     let mut seen = 0;
-    for line in src
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-    {
+    for line in src.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
         let parts: Vec<&str> = line.split(';').map(str::trim).collect();
-        let [expr, var, want] = parts.as_slice() else {
-            panic!("bad line {line}")
-        };
+        let [expr, var, want] = parts.as_slice() else { panic!("bad line {line}") };
         let e = parse_expr(expr).expect("expression");
         let x = parse_expr(var).expect("variable");
         let want = parse_expr(want).expect("textbook result");
         let proof = deriv::engine::derive(Default::default(), &e, &x)
             .unwrap_or_else(|err| panic!("{line}: {err}"));
         let got = proof.current();
-        assert!(
-            ring_equal(got, &want).unwrap_or(false),
-            "{line}: got `{got}`"
-        );
-        assert!(
-            got.size() <= want.size(),
-            "{line}: `{got}` is larger than `{want}`"
-        );
+        assert!(ring_equal(got, &want).unwrap_or(false), "{line}: got `{got}`");
+        assert!(got.size() <= want.size(), "{line}: `{got}` is larger than `{want}`");
         // The plain output parses back to the same term.
-        assert_eq!(
-            &parse_expr(&got.to_string()).expect("reparse"),
-            got,
-            "{line}"
-        );
+        assert_eq!(&parse_expr(&got.to_string()).expect("reparse"), got, "{line}");
         seen += 1;
     }
     assert!(seen >= 9);

@@ -53,12 +53,7 @@ fn grouping_removed(text: &str) -> Vec<String> {
             depth == 0
         });
         if let Some(close) = close {
-            out.push(format!(
-                "{}{}{}",
-                &text[..open],
-                &text[open + 1..close],
-                &text[close + 1..]
-            ));
+            out.push(format!("{}{}{}", &text[..open], &text[open + 1..close], &text[close + 1..]));
         }
     }
     out

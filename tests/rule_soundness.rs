@@ -12,6 +12,7 @@ use deriv::kernel::{self, KernelError, Step};
 use deriv::numeric::{check_equal, CheckError, CheckOptions};
 use deriv::rules::{self, Binding, Condition, RuleBody, Shape, RULES};
 use deriv::syntax::{parse_expr, parse_file};
+use deriv::terms::ExprExt;
 use proptest::prelude::RngExt;
 use proptest::test_runner::{RngAlgorithm, TestRng};
 use std::collections::BTreeMap;
@@ -36,9 +37,7 @@ static TESTS: &[RuleTest] = &[
     bi("ring-normalize", EXACT, ring_identity),
     bi("rename-bound-index", EXACT, rename_bound_index),
     bi("derivative-of-variable", FLOAT, derivative_of_variable),
-    rw("derivative-of-constant", FLOAT, |g| {
-        bind().x(g).t("C", g.free_of_x())
-    }),
+    rw("derivative-of-constant", FLOAT, |g| bind().x(g).t("C", g.free_of_x())),
     bi("sum-rule", FLOAT, |g| {
         let terms = g.several(Gen::any);
         Built::at(Expr::d(Expr::Add(terms.into()), g.x.clone()))
@@ -47,69 +46,33 @@ static TESTS: &[RuleTest] = &[
         let factors = g.several(Gen::any);
         Built::at(Expr::d(Expr::Mul(factors.into()), g.x.clone()))
     }),
-    rw("constant-factor", FLOAT, |g| {
-        bind().x(g).t("C", g.free_of_x()).t("U", g.any())
-    }),
-    rw("constant-factor-right", FLOAT, |g| {
-        bind().x(g).t("U", g.any()).t("C", g.free_of_x())
-    }),
-    rw("constant-divisor", FLOAT, |g| {
-        bind().x(g).t("U", g.any()).t("C", g.free_of_x())
-    }),
+    rw("constant-factor", FLOAT, |g| bind().x(g).t("C", g.free_of_x()).t("U", g.any())),
+    rw("constant-factor-right", FLOAT, |g| bind().x(g).t("U", g.any()).t("C", g.free_of_x())),
+    rw("constant-divisor", FLOAT, |g| bind().x(g).t("U", g.any()).t("C", g.free_of_x())),
     rw("negation-rule", FLOAT, |g| bind().x(g).t("U", g.any())),
-    rw("quotient-rule", FLOAT, |g| {
-        bind().x(g).t("U", g.any()).t("V", g.any())
-    }),
-    rw("power-rule", FLOAT, |g| {
-        bind().x(g).t("U", g.any()).t("N", g.int(1, 4))
-    }),
-    rw("power-rule-integer", FLOAT, |g| {
-        bind().x(g).t("U", g.any()).t("N", g.int(-3, 3))
-    }),
-    rw("power-rule-real", FLOAT, |g| {
-        bind().x(g).t("U", g.positive()).t("C", g.free_of_x())
-    }),
+    rw("quotient-rule", FLOAT, |g| bind().x(g).t("U", g.any()).t("V", g.any())),
+    rw("power-rule", FLOAT, |g| bind().x(g).t("U", g.any()).t("N", g.int(1, 4))),
+    rw("power-rule-integer", FLOAT, |g| bind().x(g).t("U", g.any()).t("N", g.int(-3, 3))),
+    rw("power-rule-real", FLOAT, |g| bind().x(g).t("U", g.positive()).t("C", g.free_of_x())),
     rw("derivative-of-exp", FLOAT, |g| bind().x(g).t("U", g.any())),
-    rw("derivative-of-log", FLOAT, |g| {
-        bind().x(g).t("U", g.positive())
-    }),
-    rw("derivative-of-sqrt", FLOAT, |g| {
-        bind().x(g).t("U", g.positive())
-    }),
+    rw("derivative-of-log", FLOAT, |g| bind().x(g).t("U", g.positive())),
+    rw("derivative-of-sqrt", FLOAT, |g| bind().x(g).t("U", g.positive())),
     rw("derivative-of-sin", FLOAT, |g| bind().x(g).t("U", g.any())),
     rw("derivative-of-cos", FLOAT, |g| bind().x(g).t("U", g.any())),
     rw("derivative-of-tan", FLOAT, |g| bind().x(g).t("U", g.any())),
     rw("derivative-of-tanh", FLOAT, |g| bind().x(g).t("U", g.any())),
-    rw("derivative-of-sigmoid", FLOAT, |g| {
-        bind().x(g).t("U", g.any())
-    }),
-    rw("derivative-of-softplus", FLOAT, |g| {
-        bind().x(g).t("U", g.any())
-    }),
-    rw("power-as-exp", FLOAT, |g| {
-        bind().t("U", g.positive()).t("V", g.any())
-    }),
-    rw("derivative-into-sum", FLOAT, |g| {
-        bind().x(g).sum(g).t("U", g.with_k())
-    }),
+    rw("derivative-of-sigmoid", FLOAT, |g| bind().x(g).t("U", g.any())),
+    rw("derivative-of-softplus", FLOAT, |g| bind().x(g).t("U", g.any())),
+    rw("power-as-exp", FLOAT, |g| bind().t("U", g.positive()).t("V", g.any())),
+    rw("derivative-into-sum", FLOAT, |g| bind().x(g).sum(g).t("U", g.with_k())),
     rw("log-of-exp", FLOAT, |g| bind().t("U", g.any())),
     rw("exp-of-log", FLOAT, |g| bind().t("U", g.positive())),
-    rw("log-of-product", FLOAT, |g| {
-        bind().t("U", g.positive()).t("V", g.positive())
-    }),
-    rw("log-of-quotient", FLOAT, |g| {
-        bind().t("U", g.positive()).t("V", g.positive())
-    }),
-    rw("log-of-power", FLOAT, |g| {
-        bind().t("U", g.positive()).t("C", g.any())
-    }),
-    rw("exp-of-sum", FLOAT, |g| {
-        bind().t("U", g.any()).t("V", g.any())
-    }),
+    rw("log-of-product", FLOAT, |g| bind().t("U", g.positive()).t("V", g.positive())),
+    rw("log-of-quotient", FLOAT, |g| bind().t("U", g.positive()).t("V", g.positive())),
+    rw("log-of-power", FLOAT, |g| bind().t("U", g.positive()).t("C", g.any())),
+    rw("exp-of-sum", FLOAT, |g| bind().t("U", g.any()).t("V", g.any())),
     rw("exp-of-negation", FLOAT, |g| bind().t("U", g.any())),
-    rw("exp-of-multiple", FLOAT, |g| {
-        bind().t("N", g.int(-3, 3)).t("U", g.any())
-    }),
+    rw("exp-of-multiple", FLOAT, |g| bind().t("N", g.int(-3, 3)).t("U", g.any())),
     rw("pythagorean-identity", FLOAT, |g| bind().t("U", g.any())),
     rw("tan-as-quotient", FLOAT, |g| bind().t("U", g.any())),
     rw("sin-double-angle", FLOAT, |g| bind().t("U", g.any())),
@@ -134,9 +97,7 @@ static TESTS: &[RuleTest] = &[
     rw("tanh-via-sigmoid", FLOAT, |g| bind().t("U", g.any())),
     rw("sqrt-squared", FLOAT, |g| bind().t("U", g.positive())),
     rw("sqrt-of-square", FLOAT, |g| bind().t("U", g.positive())),
-    rw("sqrt-of-square-times", FLOAT, |g| {
-        bind().t("U", g.positive()).t("V", g.positive())
-    }),
+    rw("sqrt-of-square-times", FLOAT, |g| bind().t("U", g.positive()).t("V", g.positive())),
     bi("delta-collapse", EXACT, delta_collapse),
     bi("delta-substitute", EXACT, delta_substitute),
     rw("delta-same-index", EXACT, |g| bind().i("k", g.index())),
@@ -145,38 +106,22 @@ static TESTS: &[RuleTest] = &[
         bind().i("k", g.index()).i("j", g.index())
     }),
     bi("index-case", EXACT, index_case),
-    rw("delta-symmetric", EXACT, |g| {
-        bind().i("k", g.index()).i("j", g.index())
-    }),
-    rw("delta-squared", EXACT, |g| {
-        bind().i("k", g.index()).i("j", g.index())
-    }),
+    rw("delta-symmetric", EXACT, |g| bind().i("k", g.index()).i("j", g.index())),
+    rw("delta-squared", EXACT, |g| bind().i("k", g.index()).i("j", g.index())),
     bi("sum-linearity", EXACT, |g| {
         let terms = g.several(Gen::with_k);
         Built::at(g.sum(Expr::Add(terms.into())))
     }),
-    rw("sum-of-negation", EXACT, |g| {
-        bind().sum(g).t("U", g.with_k())
-    }),
-    rw("pull-factor-out-of-sum", EXACT, |g| {
-        bind().sum(g).t("C", g.without_k()).t("U", g.with_k())
-    }),
+    rw("sum-of-negation", EXACT, |g| bind().sum(g).t("U", g.with_k())),
+    rw("pull-factor-out-of-sum", EXACT, |g| bind().sum(g).t("C", g.without_k()).t("U", g.with_k())),
     rw("pull-divisor-out-of-sum", EXACT, |g| {
         bind().sum(g).t("U", g.with_k()).t("C", g.without_k())
     }),
     rw("sign-into-sum", EXACT, |g| bind().sum(g).t("U", g.with_k())),
-    rw("factor-into-sum", EXACT, |g| {
-        bind().sum(g).t("C", g.without_k()).t("U", g.with_k())
-    }),
-    rw("divisor-into-sum", EXACT, |g| {
-        bind().sum(g).t("U", g.with_k()).t("C", g.without_k())
-    }),
-    rw("combine-sums", EXACT, |g| {
-        bind().sum(g).t("U", g.with_k()).t("V", g.with_k())
-    }),
-    rw("sum-of-constant", EXACT, |g| {
-        bind().sum(g).t("C", g.without_k())
-    }),
+    rw("factor-into-sum", EXACT, |g| bind().sum(g).t("C", g.without_k()).t("U", g.with_k())),
+    rw("divisor-into-sum", EXACT, |g| bind().sum(g).t("U", g.with_k()).t("C", g.without_k())),
+    rw("combine-sums", EXACT, |g| bind().sum(g).t("U", g.with_k()).t("V", g.with_k())),
+    rw("sum-of-constant", EXACT, |g| bind().sum(g).t("C", g.without_k())),
     bi("unfold-definition", EXACT, |g| definition_use(g, false)),
     bi("fold-definition", EXACT, |g| definition_use(g, true)),
     bi("use-hypothesis", EXACT, use_hypothesis),
@@ -186,20 +131,14 @@ static TESTS: &[RuleTest] = &[
 /// builtin's computed result altered.
 static MUTANTS: &[(&str, Mutation)] = &[
     ("derivative-of-sin", Mutation::Rhs("-cos(U)*D(U, X)")),
-    (
-        "quotient-rule",
-        Mutation::Rhs("(U*D(V, X) - D(U, X)*V)/V^2"),
-    ),
+    ("quotient-rule", Mutation::Rhs("(U*D(V, X) - D(U, X)*V)/V^2")),
     ("power-rule", Mutation::Rhs("N*U^N*D(U, X)")),
     ("log-of-quotient", Mutation::Rhs("log(U) + log(V)")),
     ("sigmoid-complement", Mutation::Rhs("sigmoid(U)")),
     ("sum-of-constant", Mutation::Rhs("(B - A)*C")),
     ("delta-symmetric", Mutation::Rhs("delta(k,k)")),
     ("delta-distinct", Mutation::Rhs("1")),
-    (
-        "pull-divisor-out-of-sum",
-        Mutation::Rhs("sum_{k=A}^{B}(U)*C"),
-    ),
+    ("pull-divisor-out-of-sum", Mutation::Rhs("sum_{k=A}^{B}(U)*C")),
     ("product-rule", Mutation::Result(drop_last_term)),
     ("derivative-of-variable", Mutation::Result(|_| Expr::int(1))),
 ];
@@ -215,11 +154,7 @@ assume t = 2*x + 1
 
 fn context() -> &'static Context {
     static CONTEXT_CELL: OnceLock<Context> = OnceLock::new();
-    CONTEXT_CELL.get_or_init(|| {
-        parse_file(CONTEXT)
-            .unwrap_or_else(|d| panic!("{d}"))
-            .context
-    })
+    CONTEXT_CELL.get_or_init(|| parse_file(CONTEXT).unwrap_or_else(|d| panic!("{d}")).context)
 }
 
 // ------------------------------------------------------------------------ the table's types
@@ -238,19 +173,11 @@ enum Make {
 }
 
 const fn rw(rule: &'static str, exact: bool, make: fn(&mut Gen) -> Bind) -> RuleTest {
-    RuleTest {
-        rule,
-        exact,
-        make: Make::Rewrite(make),
-    }
+    RuleTest { rule, exact, make: Make::Rewrite(make) }
 }
 
 const fn bi(rule: &'static str, exact: bool, make: fn(&mut Gen) -> Built) -> RuleTest {
-    RuleTest {
-        rule,
-        exact,
-        make: Make::Builtin(make),
-    }
+    RuleTest { rule, exact, make: Make::Builtin(make) }
 }
 
 #[derive(Debug)]
@@ -336,13 +263,7 @@ fn name(n: &str) -> Index {
 }
 
 fn sum(k: &str, (lo, hi): (Bound, Bound), body: Expr) -> Expr {
-    Expr::Sum(Sum {
-        index: k.to_string(),
-        lo,
-        hi,
-        explicit_bounds: true,
-        body: Arc::new(body),
-    })
+    Expr::Sum(Sum { index: k.to_string(), lo, hi, explicit_bounds: true, body: Arc::new(body) })
 }
 
 fn var_name(e: &Expr) -> &str {
@@ -356,14 +277,7 @@ fn var_name(e: &Expr) -> &str {
 /// and j. Every choice of `X` is among them.
 fn scalar_atoms() -> Vec<Expr> {
     let (x, y) = (sym("x"), sym("y"));
-    vec![
-        x.clone(),
-        y.clone(),
-        x,
-        y,
-        idx("z", &["i"]),
-        idx("z", &["j"]),
-    ]
+    vec![x.clone(), y.clone(), x, y, idx("z", &["i"]), idx("z", &["j"])]
 }
 
 /// Random terms for one sample. A `rational` sample uses no functions, so that rational
@@ -392,13 +306,7 @@ impl Gen {
             _ => sym("x"),
         };
         let k = if rng.random_bool(0.7) { "k" } else { "m" };
-        Gen {
-            rng,
-            rational,
-            x,
-            k: k.to_string(),
-            refusable: false,
-        }
+        Gen { rng, rational, x, k: k.to_string(), refusable: false }
     }
 
     fn below(&mut self, n: usize) -> usize {
@@ -419,16 +327,8 @@ impl Gen {
 
     /// A non-zero number, so that no denominator is zero everywhere.
     fn number(&mut self) -> Expr {
-        let (n, d) = self.pick(&[
-            (1, 1),
-            (2, 1),
-            (3, 1),
-            (-1, 1),
-            (-2, 1),
-            (1, 2),
-            (3, 2),
-            (-3, 4),
-        ]);
+        let (n, d) =
+            self.pick(&[(1, 1), (2, 1), (3, 1), (-1, 1), (-2, 1), (1, 2), (3, 2), (-3, 4)]);
         Expr::rat(n, d)
     }
 
@@ -441,11 +341,7 @@ impl Gen {
     /// A term over `atoms` at most `depth` operators deep.
     fn term(&mut self, atoms: &[Expr], depth: usize) -> Expr {
         if depth == 0 || self.chance(0.25) {
-            return if self.chance(0.75) {
-                self.pick(atoms)
-            } else {
-                self.number()
-            };
+            return if self.chance(0.75) { self.pick(atoms) } else { self.number() };
         }
         let d = depth - 1;
         match self.below(if self.rational { 5 } else { 7 }) {
@@ -484,11 +380,7 @@ impl Gen {
             0 | 1 => Expr::Add(vec![Expr::int(1), square].into()),
             2 => Expr::Add(vec![square, Expr::rat(1, 4)].into()),
             3 => Expr::Mul(
-                vec![
-                    Expr::rat(3, 2),
-                    Expr::Add(vec![square, Expr::int(2)].into()),
-                ]
-                .into(),
+                vec![Expr::rat(3, 2), Expr::Add(vec![square, Expr::int(2)].into())].into(),
             ),
             4 => t,
             5 => Expr::call(Func::Exp, t),
@@ -507,10 +399,7 @@ impl Gen {
     /// A term that does not mention `X`'s name, as `free-of(X, C)` wants.
     fn free_of_x(&mut self) -> Expr {
         let x = var_name(&self.x).to_string();
-        let atoms: Vec<Expr> = scalar_atoms()
-            .into_iter()
-            .filter(|a| var_name(a) != x)
-            .collect();
+        let atoms: Vec<Expr> = scalar_atoms().into_iter().filter(|a| var_name(a) != x).collect();
         self.term(&atoms, 2)
     }
 
@@ -591,16 +480,8 @@ impl Gen {
 fn ring_identity(g: &mut Gen) -> Built {
     let mut atoms = vec![sym("x"), sym("y"), idx("z", &["j"])];
     if !g.rational {
-        let s = sum(
-            "k",
-            (Bound::Int(1), Bound::Sym("n".into())),
-            idx("z", &["k"]),
-        );
-        atoms.extend([
-            Expr::call(Func::Sin, sym("x")),
-            Expr::call(Func::Exp, sym("y")),
-            s,
-        ]);
+        let s = sum("k", (Bound::Int(1), Bound::Sym("n".into())), idx("z", &["k"]));
+        atoms.extend([Expr::call(Func::Sin, sym("x")), Expr::call(Func::Exp, sym("y")), s]);
     }
     let a = g.pick(&atoms);
     let b = loop {
@@ -619,40 +500,23 @@ fn ring_identity(g: &mut Gen) -> Built {
             let mut t = || g.term(&atoms, 1);
             let (p, q, u, v) = (t(), t(), t(), t());
             let sum_of_quotients = Expr::Add(
-                vec![
-                    Expr::div(p.clone(), q.clone()),
-                    Expr::div(u.clone(), v.clone()),
-                ]
-                .into(),
+                vec![Expr::div(p.clone(), q.clone()), Expr::div(u.clone(), v.clone())].into(),
             );
             let numerator = Expr::Add(
-                vec![
-                    Expr::Mul(vec![p, v.clone()].into()),
-                    Expr::Mul(vec![u, q.clone()].into()),
-                ]
-                .into(),
+                vec![Expr::Mul(vec![p, v.clone()].into()), Expr::Mul(vec![u, q.clone()].into())]
+                    .into(),
             );
-            (
-                sum_of_quotients,
-                Expr::div(numerator, Expr::Mul(vec![q, v].into())),
-            )
+            (sum_of_quotients, Expr::div(numerator, Expr::Mul(vec![q, v].into())))
         }
         _ => (
             Expr::div(
-                Expr::sub(
-                    Expr::pow(a.clone(), Expr::int(2)),
-                    Expr::pow(b.clone(), Expr::int(2)),
-                ),
+                Expr::sub(Expr::pow(a.clone(), Expr::int(2)), Expr::pow(b.clone(), Expr::int(2))),
                 Expr::sub(a.clone(), b.clone()),
             ),
             Expr::Add(vec![a, b].into()),
         ),
     };
-    let (lhs, rhs) = if g.chance(0.5) {
-        (lhs, rhs)
-    } else {
-        (rhs, lhs)
-    };
+    let (lhs, rhs) = if g.chance(0.5) { (lhs, rhs) } else { (rhs, lhs) };
     Built::at(lhs).replacement(rhs)
 }
 
@@ -740,9 +604,7 @@ fn mirrored(e: &Expr) -> Expr {
 fn rename_bound_index(g: &mut Gen) -> Built {
     let body = g.with_k();
     let original = g.sum(body.clone());
-    let Expr::Sum(s) = &original else {
-        unreachable!("Gen::sum makes a sum")
-    };
+    let Expr::Sum(s) = &original else { unreachable!("Gen::sum makes a sum") };
     let to = g.pick(&["p", "q", "i", "j"]);
     let renamed = Expr::Sum(Sum {
         index: to.to_string(),
@@ -826,17 +688,13 @@ fn delta_substitute(g: &mut Gen) -> Built {
         Expr::Idx("W".into(), vec![a.clone(), b.clone()]),
         sym("x"),
     ];
-    let mut factors: Vec<Expr> = (0..g.rng.random_range(1..=3))
-        .map(|_| g.term(&atoms, 1))
-        .collect();
+    let mut factors: Vec<Expr> =
+        (0..g.rng.random_range(1..=3)).map(|_| g.term(&atoms, 1)).collect();
     if let (true, Index::Name(bn)) = (g.chance(0.3), &b) {
         // Substituting a := b under a sum over b must rename that sum's index.
         let inner = Expr::Mul(
-            vec![
-                Expr::Idx("z".into(), vec![b.clone()]),
-                Expr::Idx("w".into(), vec![a.clone()]),
-            ]
-            .into(),
+            vec![Expr::Idx("z".into(), vec![b.clone()]), Expr::Idx("w".into(), vec![a.clone()])]
+                .into(),
         );
         factors.push(sum(bn, (Bound::Int(1), Bound::Sym("n".into())), inner));
     }
@@ -851,13 +709,7 @@ fn delta_substitute(g: &mut Gen) -> Built {
     let substituted = factors
         .iter()
         .enumerate()
-        .map(|(i, f)| {
-            if i == at {
-                f.clone()
-            } else {
-                f.subst_index(&from, &to)
-            }
-        })
+        .map(|(i, f)| if i == at { f.clone() } else { f.subst_index(&from, &to) })
         .collect();
     Built::at(Expr::Mul(factors.into())).replacement(Expr::Mul(substituted))
 }
@@ -869,10 +721,7 @@ fn definition_use(g: &mut Gen, fold: bool) -> Built {
     let host = g.any();
     let (leaf, uses) = match g.below(4) {
         0 | 1 => (sym("s"), "s"),
-        2 => (
-            Expr::Idx("a".into(), vec![g.pick(&[name("j"), Index::Int(2)])]),
-            "a",
-        ),
+        2 => (Expr::Idx("a".into(), vec![g.pick(&[name("j"), Index::Int(2)])]), "a"),
         _ => (idx("a", &["k"]), "a"),
     };
     let def = ctx.definition(uses).expect("defined in CONTEXT");
@@ -883,17 +732,10 @@ fn definition_use(g: &mut Gen, fold: bool) -> Built {
         },
         _ => def.body.clone(),
     };
-    let (here, replacement) = if fold {
-        (body, Some(leaf.clone()))
-    } else {
-        (leaf.clone(), None)
-    };
+    let (here, replacement) = if fold { (body, Some(leaf.clone())) } else { (leaf.clone(), None) };
     let (term, position) = if leaf == idx("a", &["k"]) {
         let summand = Expr::Mul(vec![here, idx("z", &["k"])].into());
-        (
-            sum("k", (Bound::Int(1), Bound::Sym("n".into())), summand),
-            vec![0, 0],
-        )
+        (sum("k", (Bound::Int(1), Bound::Sym("n".into())), summand), vec![0, 0])
     } else {
         (Expr::Add(vec![host, here].into()), vec![1])
     };
@@ -907,17 +749,10 @@ fn definition_use(g: &mut Gen, fold: bool) -> Built {
 /// written with another bound index), or `t = 2*x + 1`.
 fn use_hypothesis(g: &mut Gen) -> Built {
     let ctx = context();
-    let (uses, h) = if g.chance(0.6) {
-        ("1", &ctx.assumptions[0])
-    } else {
-        ("2", &ctx.assumptions[1])
-    };
+    let (uses, h) =
+        if g.chance(0.6) { ("1", &ctx.assumptions[0]) } else { ("2", &ctx.assumptions[1]) };
     let reversed = g.chance(0.5);
-    let mut from = if reversed {
-        h.rhs.clone()
-    } else {
-        h.lhs.clone()
-    };
+    let mut from = if reversed { h.rhs.clone() } else { h.lhs.clone() };
     if from == h.lhs && uses == "1" && g.chance(0.5) {
         from = parse_expr("sum_k(y_k)").expect("parses");
     }
@@ -1024,10 +859,7 @@ fn exercise(test: &RuleTest, mutation: Option<&Mutation>) -> Result<Tally, Strin
                 (b.term, step)
             }
             _ => {
-                return Err(format!(
-                    "{}: the generator is for the other shape of rule",
-                    test.rule
-                ))
+                return Err(format!("{}: the generator is for the other shape of rule", test.rule))
             }
         };
         let (after, open) = match kernel::rewrite(ctx, &term, &step) {
@@ -1053,9 +885,8 @@ fn exercise(test: &RuleTest, mutation: Option<&Mutation>) -> Result<Tally, Strin
         };
         // A case condition on indices is met by choosing them: both sides are compared
         // at indices where it holds.
-        let (term, after) = open
-            .iter()
-            .fold((term, after), |(t, a), c| (in_case(&t, c), in_case(&a, c)));
+        let (term, after) =
+            open.iter().fold((term, after), |(t, a), c| (in_case(&t, c), in_case(&a, c)));
         let open: Vec<Condition> = open
             .into_iter()
             .filter(|c| !matches!(c, Condition::IndexEq(..) | Condition::IndexNe(..)))
@@ -1090,10 +921,7 @@ fn exercise(test: &RuleTest, mutation: Option<&Mutation>) -> Result<Tally, Strin
                 return Err(format!(
                     "{}: refuted: `{term}` = `{after}` (step {step:?}, open conditions {}): {e}",
                     test.rule,
-                    open.iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    open.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
                 ))
             }
         }
@@ -1118,9 +946,7 @@ fn mutate(m: &Mutation, step: &Step, after: &Expr) -> Result<Expr, String> {
         }
         Mutation::Result(f) => f(after.at(&step.position).ok_or("no result subterm")?),
     };
-    after
-        .replace_at(&step.position, new)
-        .ok_or_else(|| "no position".into())
+    after.replace_at(&step.position, new).ok_or_else(|| "no position".into())
 }
 
 /// A term with no value (a domain error, so the sampler draws another point) exactly where
@@ -1138,9 +964,9 @@ fn in_case(e: &Expr, c: &Condition) -> Expr {
     match c {
         Condition::IndexEq(i, Index::Name(j)) => e.subst_index(j, i),
         Condition::IndexEq(Index::Name(i), j) => e.subst_index(i, j),
-        Condition::IndexNe(Index::Name(i), Index::Name(j)) => e
-            .subst_index(i, &Index::Int(1))
-            .subst_index(j, &Index::Int(2)),
+        Condition::IndexNe(Index::Name(i), Index::Name(j)) => {
+            e.subst_index(i, &Index::Int(1)).subst_index(j, &Index::Int(2))
+        }
         Condition::IndexNe(Index::Name(i), Index::Int(v))
         | Condition::IndexNe(Index::Int(v), Index::Name(i)) => {
             e.subst_index(i, &Index::Int(if *v == 1 { 2 } else { 1 }))
@@ -1156,14 +982,10 @@ fn guarded(e: &Expr, position: &[usize], guards: &[Expr]) -> Expr {
         return e.clone();
     }
     let add = |t: &Expr| {
-        let zeros = guards
-            .iter()
-            .map(|g| Expr::Mul(vec![Expr::int(0), g.clone()].into()));
+        let zeros = guards.iter().map(|g| Expr::Mul(vec![Expr::int(0), g.clone()].into()));
         Expr::Add(std::iter::once(t.clone()).chain(zeros).collect())
     };
-    e.at(position)
-        .and_then(|sub| e.replace_at(position, add(sub)))
-        .unwrap_or_else(|| add(e))
+    e.at(position).and_then(|sub| e.replace_at(position, add(sub))).unwrap_or_else(|| add(e))
 }
 
 /// Whether the sampler will try several sizes n: a free index (declared over 1..n) or a
@@ -1259,8 +1081,5 @@ fn wrong_rules_are_refuted_by_the_same_machinery() {
         &parse_expr("-cos(x)").expect("parses"),
         &CheckOptions::default(),
     );
-    assert!(
-        matches!(wrong, Err(CheckError::Mismatch { .. })),
-        "{wrong:?}"
-    );
+    assert!(matches!(wrong, Err(CheckError::Mismatch { .. })), "{wrong:?}");
 }

@@ -32,11 +32,7 @@ fn deriv(args: &[&str], stdin: Option<&str>) -> Output {
 /// The Rust source `deriv run --format rust` prints for an example.
 fn rust_of(example: &str) -> String {
     let out = deriv(&["run", example, "--format", "rust"], None);
-    assert!(
-        out.status.success(),
-        "{example}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{example}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).expect("UTF-8")
 }
 
@@ -46,11 +42,7 @@ fn results(example: &str) -> (deriv::expr::Context, Vec<Expr>) {
     let src = std::fs::read_to_string(path).expect("the example");
     let doc = parse_file(&src).expect("the example parses");
     let report = deriv::report::derive_document(&doc).expect("the example derives");
-    let results = report
-        .goals
-        .iter()
-        .map(|g| g.proof.current().clone())
-        .collect();
+    let results = report.goals.iter().map(|g| g.proof.current().clone()).collect();
     ((*report.context).clone(), results)
 }
 
@@ -158,11 +150,7 @@ fn every_example_emits_rust_that_compiles_runs_and_agrees_with_the_library() {
             p.set_index("i", i);
             p.set_index("j", j);
             let want = eval_f64(&ctx, &seed[0], &p).expect("the Jacobian evaluates");
-            close(
-                values[(5 * (i - 1) + j - 1) as usize],
-                want,
-                "softmax Jacobian",
-            );
+            close(values[(5 * (i - 1) + j - 1) as usize], want, "softmax Jacobian");
         }
     }
     for j in 1..=5 {
@@ -211,11 +199,7 @@ fn every_example_emits_rust_that_compiles_runs_and_agrees_with_the_library() {
             p.set_index("i", i);
             p.set_index("j", j);
             let want = eval_f64(&ctx, &layer[0], &p).expect("the result evaluates");
-            close(
-                values[66 + (3 * (i - 1) + j - 1) as usize],
-                want,
-                "tanh layer",
-            );
+            close(values[66 + (3 * (i - 1) + j - 1) as usize], want, "tanh layer");
         }
     }
 }
@@ -229,14 +213,8 @@ fn a_goal_that_cannot_be_emitted_is_a_failed_check_naming_it() {
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.starts_with("error: <stdin>:3: goal 2 cannot be emitted as Rust: "),
-        "{err}"
-    );
-    assert!(
-        err.contains("`W` is used with 1 and with 2 indices"),
-        "{err}"
-    );
+    assert!(err.starts_with("error: <stdin>:3: goal 2 cannot be emitted as Rust: "), "{err}");
+    assert!(err.contains("`W` is used with 1 and with 2 indices"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
     // The same file's writeup is fine: only the Rust output needs compilable results.
     assert!(deriv(&["run", "-"], Some(file)).status.success());

@@ -9,7 +9,7 @@ const TRUSTED: [&str; 2] = ["src/kernel", "src/expr"];
 
 /// The most lines of code the trusted base may have. The aim is 2,500; the ceiling only
 /// comes down.
-const CEILING: usize = 3_700;
+const CEILING: usize = 2_920;
 
 fn trusted_files() -> Vec<std::path::PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -36,19 +36,13 @@ fn code_lines(text: &str) -> usize {
 }
 
 fn trusted_lines() -> usize {
-    trusted_files()
-        .iter()
-        .map(|p| code_lines(&std::fs::read_to_string(p).expect("readable")))
-        .sum()
+    trusted_files().iter().map(|p| code_lines(&std::fs::read_to_string(p).expect("readable"))).sum()
 }
 
 #[test]
 fn the_trusted_base_is_measured_and_stays_under_its_ceiling() {
     let lines = trusted_lines();
-    assert!(
-        lines <= CEILING,
-        "the trusted base has {lines} lines of code, past {CEILING}"
-    );
+    assert!(lines <= CEILING, "the trusted base has {lines} lines of code, past {CEILING}");
     let architecture =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("ARCHITECTURE.md"))
             .expect("ARCHITECTURE.md");
@@ -72,28 +66,18 @@ fn group(n: usize) -> String {
     out
 }
 
-/// The kernel uses nothing of the program but the term language.
+/// The kernel uses nothing of the program but the term language (its test modules, which
+/// close their files and are not trusted, may use the parser).
 #[test]
 fn the_kernel_imports_only_the_term_language() {
-    for path in trusted_files()
-        .iter()
-        .filter(|p| p.to_string_lossy().contains("kernel"))
-    {
+    for path in trusted_files().iter().filter(|p| p.to_string_lossy().contains("kernel")) {
         let text = std::fs::read_to_string(path).expect("readable");
-        for (n, line) in text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().starts_with("//"))
-        {
+        let code = text.lines().take_while(|l| l.trim() != "#[cfg(test)]");
+        for (n, line) in code.enumerate().filter(|(_, l)| !l.trim().starts_with("//")) {
             let mut rest = line;
             while let Some(at) = rest.find("crate::") {
                 let path_here = &rest[at + "crate::".len()..];
-                assert!(
-                    path_here.starts_with("expr"),
-                    "{path:?}:{}: `{}`",
-                    n + 1,
-                    line.trim()
-                );
+                assert!(path_here.starts_with("expr"), "{path:?}:{}: `{}`", n + 1, line.trim());
                 rest = path_here;
             }
         }
@@ -117,10 +101,7 @@ fn only_the_kernel_makes_proofs() {
             }
             let text = std::fs::read_to_string(&path).unwrap_or_default();
             for literal in ["Proof {", "CheckedStep {"] {
-                assert!(
-                    !text.contains(literal),
-                    "{path:?} builds a `{literal} … }}`"
-                );
+                assert!(!text.contains(literal), "{path:?} builds a `{literal} … }}`");
             }
         }
     }

@@ -32,19 +32,9 @@ fn output_is_byte_identical_run_to_run_and_matches_the_library() {
             for (detail, d) in [(Detail::Brief, "brief"), (Detail::Full, "full")] {
                 let args = ["run", &file, "--format", &fmt, "--detail", d];
                 let first = deriv(&args);
-                assert_eq!(
-                    first,
-                    deriv(&args),
-                    "{} {fmt} {d}: two runs differ",
-                    name(&path)
-                );
+                assert_eq!(first, deriv(&args), "{} {fmt} {d}: two runs differ", name(&path));
                 let lib = render(&path, format, detail);
-                assert_eq!(
-                    String::from_utf8_lossy(&first),
-                    lib,
-                    "{} {fmt} {d}",
-                    name(&path)
-                );
+                assert_eq!(String::from_utf8_lossy(&first), lib, "{} {fmt} {d}", name(&path));
             }
         }
     }
@@ -57,10 +47,7 @@ fn markdown_is_the_default_and_brief_the_default_detail() {
         deriv(&["run", seed]),
         deriv(&["run", seed, "--format", "markdown", "--detail", "brief"])
     );
-    assert_ne!(
-        deriv(&["run", seed]),
-        deriv(&["run", seed, "--detail", "full"])
-    );
+    assert_ne!(deriv(&["run", seed]), deriv(&["run", seed, "--detail", "full"]));
 }
 
 #[test]
@@ -77,10 +64,7 @@ fn output_goes_to_the_file_named_by_o() {
     ]);
     assert!(printed.is_empty(), "nothing on standard output with -o");
     let written = std::fs::read(&out).expect("the output file");
-    assert_eq!(
-        written,
-        deriv(&["run", "examples/softmax_ce.deriv", "--format", "html"])
-    );
+    assert_eq!(written, deriv(&["run", "examples/softmax_ce.deriv", "--format", "html"]));
 }
 
 /// The README shows `docs/softmax_ce.md`; regenerate it with
@@ -95,8 +79,5 @@ fn the_committed_seed_writeup_is_current() {
     );
     let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
         .expect("README.md");
-    assert!(
-        readme.contains("(docs/softmax_ce.md)"),
-        "the README links the seed's writeup"
-    );
+    assert!(readme.contains("(docs/softmax_ce.md)"), "the README links the seed's writeup");
 }

@@ -12,15 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use writeups::{examples, name, render, render_source, required, scalar_document, scratch};
 
-const LATEX: [&str; 7] = [
-    "\\frac",
-    "$$",
-    "\\sum",
-    "\\begin",
-    "\\text",
-    "\\partial",
-    "\\delta",
-];
+const LATEX: [&str; 7] = ["\\frac", "$$", "\\sum", "\\begin", "\\text", "\\partial", "\\delta"];
 
 fn seed() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/softmax_ce.deriv")
@@ -32,9 +24,8 @@ fn no_raw_latex_and_nothing_from_the_network() {
         "scalar".to_string(),
         render_source(&scalar_document(), WriteupFormat::Html, Detail::Full),
     );
-    let pages = examples()
-        .into_iter()
-        .map(|p| (name(&p), render(&p, WriteupFormat::Html, Detail::Brief)));
+    let pages =
+        examples().into_iter().map(|p| (name(&p), render(&p, WriteupFormat::Html, Detail::Brief)));
     for (name, html) in pages.chain([scalar]) {
         for l in LATEX {
             assert!(!html.contains(l), "{name}: raw LaTeX `{l}` in the HTML");
@@ -52,20 +43,14 @@ fn user_text_is_escaped() {
     for format in [WriteupFormat::Html, WriteupFormat::Markdown] {
         let out = render_source(src, format, Detail::Brief);
         assert!(!out.contains("<script"), "{format:?}: {out}");
-        assert!(
-            out.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
-            "{format:?}: {out}"
-        );
+        assert!(out.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{format:?}: {out}");
     }
 }
 
 /// Run Chromium on `page`, writing a screenshot; `None` when Chromium is not installed.
 fn screenshot(page: &Path, png: &Path, dir: &Path) -> Option<Result<(), String>> {
     if Command::new("chromium").arg("--version").output().is_err() {
-        assert!(
-            !required(),
-            "chromium is missing (CI is set): install Debian's chromium package"
-        );
+        assert!(!required(), "chromium is missing (CI is set): install Debian's chromium package");
         eprintln!("chromium is missing: skipped (set CI to make this a failure)");
         return None;
     }
@@ -125,10 +110,8 @@ fn ink(png: &Path) -> (u32, u32, usize, usize) {
     let pixels: Vec<&[u8]> = buf[..info.buffer_size()].chunks(channels).collect();
     let background = pixels[0][..3].to_vec();
     let differ = pixels.iter().filter(|p| p[..3] != background[..]).count();
-    let dark = pixels
-        .iter()
-        .filter(|p| p[..3].iter().map(|&c| c as u32).sum::<u32>() < 3 * 100)
-        .count();
+    let dark =
+        pixels.iter().filter(|p| p[..3].iter().map(|&c| c as u32).sum::<u32>() < 3 * 100).count();
     (info.width, info.height, differ, dark)
 }
 
@@ -150,10 +133,7 @@ fn the_seed_renders_in_headless_chromium() {
         differ * 100 > total,
         "the page is blank: {differ} of {total} pixels differ from the background"
     );
-    assert!(
-        dark * 1000 > total,
-        "no text on the page: {dark} dark pixels"
-    );
+    assert!(dark * 1000 > total, "no text on the page: {dark} dark pixels");
 }
 
 /// The check can fail: an empty page is blank.
@@ -161,11 +141,8 @@ fn the_seed_renders_in_headless_chromium() {
 fn a_blank_page_is_seen_as_blank() {
     let dir = scratch("chromium-blank");
     let page = dir.join("blank.html");
-    std::fs::write(
-        &page,
-        "<!DOCTYPE html><html><body style=\"background:#fff\"></body></html>\n",
-    )
-    .expect("writable");
+    std::fs::write(&page, "<!DOCTYPE html><html><body style=\"background:#fff\"></body></html>\n")
+        .expect("writable");
     let png = dir.join("blank.png");
     let Some(shot) = screenshot(&page, &png, &dir) else {
         return;

@@ -20,16 +20,12 @@ fn markdown_math(md: &str) -> Vec<String> {
         let _ = before;
         if at.starts_with('\\') {
             // An escaped character in text.
-            rest = at
-                .get(1 + at[1..].chars().next().map_or(0, char::len_utf8)..)
-                .unwrap_or("");
+            rest = at.get(1 + at[1..].chars().next().map_or(0, char::len_utf8)..).unwrap_or("");
             continue;
         }
         let fence = if at.starts_with("$$") { "$$" } else { "$" };
         let body = &at[fence.len()..];
-        let end = body
-            .find(fence)
-            .unwrap_or_else(|| panic!("unclosed {fence} in:\n{at}"));
+        let end = body.find(fence).unwrap_or_else(|| panic!("unclosed {fence} in:\n{at}"));
         spans.push(body[..end].to_string());
         rest = &body[end + fence.len()..];
     }
@@ -39,10 +35,7 @@ fn markdown_math(md: &str) -> Vec<String> {
 /// The math of a LaTeX document: `$…$`, `\[…\]` and the bodies of `align*` / `gather*`,
 /// the latter two as `aligned` / `gathered`.
 fn latex_math(tex: &str) -> Vec<String> {
-    let body = tex
-        .split("\\begin{document}")
-        .nth(1)
-        .expect("a document body");
+    let body = tex.split("\\begin{document}").nth(1).expect("a document body");
     let mut spans = Vec::new();
     let mut rest = body;
     loop {
@@ -59,15 +52,11 @@ fn latex_math(tex: &str) -> Vec<String> {
             "\\begin{gather*}" => ("\\end{gather*}", Some("gathered")),
             _ => {
                 // Any other command or escape in text: step over its first character.
-                rest = after
-                    .get(after.chars().next().map_or(0, char::len_utf8)..)
-                    .unwrap_or("");
+                rest = after.get(after.chars().next().map_or(0, char::len_utf8)..).unwrap_or("");
                 continue;
             }
         };
-        let end = after
-            .find(close)
-            .unwrap_or_else(|| panic!("unclosed {open}"));
+        let end = after.find(close).unwrap_or_else(|| panic!("unclosed {open}"));
         let inner = &after[..end];
         spans.push(match env {
             Some(e) => format!("\\begin{{{e}}}{inner}\\end{{{e}}}"),
@@ -92,10 +81,7 @@ fn markdown_math_passes_katex_strict() {
     for path in examples() {
         for detail in [Detail::Brief, Detail::Full] {
             let md = render(&path, WriteupFormat::Markdown, detail);
-            check_all(
-                &format!("{} ({detail:?})", name(&path)),
-                &markdown_math(&md),
-            );
+            check_all(&format!("{} ({detail:?})", name(&path)), &markdown_math(&md));
         }
     }
 }
@@ -124,10 +110,7 @@ fn scalar_derivatives_with_side_conditions_pass_katex_strict() {
             "scalar markdown",
             &markdown_math(&render_source(&src, WriteupFormat::Markdown, detail)),
         );
-        check_all(
-            "scalar latex",
-            &latex_math(&render_source(&src, WriteupFormat::Latex, detail)),
-        );
+        check_all("scalar latex", &latex_math(&render_source(&src, WriteupFormat::Latex, detail)));
     }
 }
 
@@ -137,10 +120,7 @@ fn special_characters_in_titles_stay_text() {
     let src = "title \"50% of $x & {y}_#1 ^~ \\\\ <b>\"\nderive x^2 wrt x\n";
     let md = render_source(src, WriteupFormat::Markdown, Detail::Brief);
     let spans = markdown_math(&md);
-    assert!(
-        spans.iter().all(|s| !s.contains("50%")),
-        "the title leaked into math: {spans:?}"
-    );
+    assert!(spans.iter().all(|s| !s.contains("50%")), "the title leaked into math: {spans:?}");
     check_all("markdown", &spans);
     assert!(md.contains("&lt;b&gt;"), "{md}");
     let tex = render_source(src, WriteupFormat::Latex, Detail::Brief);
@@ -161,10 +141,7 @@ fn katex_strict_refuses_what_it_should() {
 #[test]
 fn the_extractors_find_every_span() {
     let md = "a \\$ b $x$ and\n$$\ny\n$$\n";
-    assert_eq!(
-        markdown_math(md),
-        vec!["x".to_string(), "\ny\n".to_string()]
-    );
+    assert_eq!(markdown_math(md), vec!["x".to_string(), "\ny\n".to_string()]);
     let tex =
         "\\begin{document}\n50\\% \\$ $x$ \\[ y \\]\n\\begin{align*}\na &= b\n\\end{align*}\n";
     assert_eq!(

@@ -11,6 +11,7 @@ use deriv::render::writeup::{build, Detail, Formula, Rel, Span, Writeup};
 use deriv::report::{derive_and_check, Report};
 use deriv::rules::Condition;
 use deriv::syntax::{parse_expr, parse_expr_in, parse_file, IndexScope};
+use deriv::terms::ExprExt;
 use std::path::Path;
 use writeups::{examples, name};
 
@@ -46,25 +47,11 @@ fn every_line_is_the_kernels_term_after_its_last_step() {
                         name(&path)
                     );
                     assert!(!line.steps.is_empty());
-                    assert_eq!(
-                        line.term,
-                        *steps[line.steps.end - 1].after(),
-                        "{}",
-                        name(&path)
-                    );
-                    assert!(
-                        !line.caption.is_empty(),
-                        "{}: every line has a caption",
-                        name(&path)
-                    );
+                    assert_eq!(line.term, *steps[line.steps.end - 1].after(), "{}", name(&path));
+                    assert!(!line.caption.is_empty(), "{}: every line has a caption", name(&path));
                     next = line.steps.end;
                 }
-                assert_eq!(
-                    next,
-                    steps.len(),
-                    "{}: every step is on some line",
-                    name(&path)
-                );
+                assert_eq!(next, steps.len(), "{}: every step is on some line", name(&path));
                 assert_eq!(g.result, *d.proof.current());
                 if detail == Detail::Full {
                     assert_eq!(
@@ -80,22 +67,11 @@ fn every_line_is_the_kernels_term_after_its_last_step() {
 }
 
 fn captions(w: &Writeup) -> Vec<Vec<Span>> {
-    w.goals
-        .iter()
-        .flat_map(|g| g.lines.iter().map(|l| l.caption.clone()))
-        .collect()
+    w.goals.iter().flat_map(|g| g.lines.iter().map(|l| l.caption.clone())).collect()
 }
 
 fn words(c: &[Span]) -> String {
-    c.iter()
-        .filter_map(|s| {
-            if let Span::Text(t) = s {
-                Some(t.as_str())
-            } else {
-                None
-            }
-        })
-        .collect()
+    c.iter().filter_map(|s| if let Span::Text(t) = s { Some(t.as_str()) } else { None }).collect()
 }
 
 #[test]
@@ -103,10 +79,7 @@ fn the_seed_is_captioned_as_a_person_would() {
     let r = seed();
     let brief = build(&r, Detail::Brief);
     let full = build(&r, Detail::Full);
-    assert!(
-        brief.goals[0].lines.len() < full.goals[0].lines.len(),
-        "brief groups micro-steps"
-    );
+    assert!(brief.goals[0].lines.len() < full.goals[0].lines.len(), "brief groups micro-steps");
     let all: Vec<String> = captions(&brief).iter().map(|c| words(c)).collect();
     for want in [
         "by the quotient rule",
@@ -114,36 +87,21 @@ fn the_seed_is_captioned_as_a_person_would() {
         "fold the definition of ",
         "use ",
     ] {
-        assert!(
-            all.iter().any(|c| c.contains(want)),
-            "no caption `{want}` in {all:?}"
-        );
+        assert!(all.iter().any(|c| c.contains(want)), "no caption `{want}` in {all:?}");
     }
     // Folding names the definition; using a hypothesis quotes it.
     let a_i = term(&r, "a_i");
     let hypothesis = Span::Math(Formula::Rel(term(&r, "sum_i(y_i)"), Rel::Eq, Expr::int(1)));
     let caps = captions(&brief);
-    assert!(caps
-        .iter()
-        .any(|c| words(c).contains("fold the definition of")
-            && c.contains(&Span::Math(Formula::Term(a_i.clone())))));
+    assert!(caps.iter().any(|c| words(c).contains("fold the definition of")
+        && c.contains(&Span::Math(Formula::Term(a_i.clone())))));
     assert!(caps.iter().any(|c| c.contains(&hypothesis)));
     // In full detail the derivative of a variable is its Kronecker delta.
-    let leaf = Span::Math(Formula::Rel(
-        term(&r, "D(z_k, z_j)"),
-        Rel::Eq,
-        term(&r, "delta(k,j)"),
-    ));
-    assert!(
-        captions(&full).iter().any(|c| c.contains(&leaf)),
-        "{:?}",
-        captions(&full)
-    );
+    let leaf = Span::Math(Formula::Rel(term(&r, "D(z_k, z_j)"), Rel::Eq, term(&r, "delta(k,j)")));
+    assert!(captions(&full).iter().any(|c| c.contains(&leaf)), "{:?}", captions(&full));
     // The brief line with the same derivative says what it is worth.
-    let worked = [
-        Span::Text("the derivative of ".into()),
-        Span::Math(Formula::Term(term(&r, "exp(z_k)"))),
-    ];
+    let worked =
+        [Span::Text("the derivative of ".into()), Span::Math(Formula::Term(term(&r, "exp(z_k)")))];
     assert!(caps.iter().any(|c| c.starts_with(&worked)), "{caps:?}");
 }
 
@@ -151,32 +109,15 @@ fn the_seed_is_captioned_as_a_person_would() {
 fn the_seeds_jacobian_cases_are_proved_by_the_kernel() {
     let r = seed();
     let w = build(&r, Detail::Brief);
-    let j = w.goals[0]
-        .jacobian
-        .as_ref()
-        .expect("∂a_i/∂z_j has a Jacobian");
-    assert!(
-        w.goals[1].jacobian.is_none(),
-        "∂l/∂z_j is a gradient, not a Jacobian"
-    );
+    let j = w.goals[0].jacobian.as_ref().expect("∂a_i/∂z_j has a Jacobian");
+    assert!(w.goals[1].jacobian.is_none(), "∂l/∂z_j is a gradient, not a Jacobian");
     // The textbook's cases: a_i(1 - a_i) on the diagonal, -a_i a_j off it.
     for (case, want) in [(&j.same, "a_i*(1 - a_i)"), (&j.distinct, "-a_i*a_j")] {
         let got = case.proof.current();
-        assert!(
-            ring_equal(got, &term(&r, want)).unwrap_or(false),
-            "got `{got}`, want `{want}`"
-        );
-        assert!(
-            got.size() <= term(&r, want).size(),
-            "`{got}` is no larger than `{want}`"
-        );
+        assert!(ring_equal(got, &term(&r, want)).unwrap_or(false), "got `{got}`, want `{want}`");
+        assert!(got.size() <= term(&r, want).size(), "`{got}` is no larger than `{want}`");
         // Replaying the steps with the kernel alone gives the same chain.
-        let steps = case
-            .proof
-            .steps()
-            .iter()
-            .map(|s| s.step().clone())
-            .collect();
+        let steps = case.proof.steps().iter().map(|s| s.step().clone()).collect();
         let replayed = Proof::replay(r.context.clone(), case.proof.start_term().clone(), steps)
             .expect("the kernel accepts");
         assert_eq!(replayed.current(), got);
@@ -187,33 +128,15 @@ fn the_seeds_jacobian_cases_are_proved_by_the_kernel() {
     let goal = r.goals[0].proof.start_term();
     let (i, jx) = (Index::Name("i".into()), Index::Name("j".into()));
     for (case, rule, hypothesis) in [
-        (
-            &j.same,
-            "index-case",
-            Condition::IndexEq(i.clone(), jx.clone()),
-        ),
-        (
-            &j.distinct,
-            "delta-distinct",
-            Condition::IndexNe(i.clone(), jx.clone()),
-        ),
+        (&j.same, "index-case", Condition::IndexEq(i.clone(), jx.clone())),
+        (&j.distinct, "delta-distinct", Condition::IndexNe(i.clone(), jx.clone())),
     ] {
         assert_eq!(case.proof.start_term(), goal);
         let first = &case.proof.steps()[case.from];
-        assert_eq!(
-            (first.before(), first.step().rule.as_str()),
-            (unified, rule)
-        );
-        assert!(
-            case.proof.hypotheses().contains(&hypothesis),
-            "{:?}",
-            case.proof.hypotheses()
-        );
+        assert_eq!((first.before(), first.step().rule.as_str()), (unified, rule));
+        assert!(case.proof.hypotheses().contains(&hypothesis), "{:?}", case.proof.hypotheses());
     }
-    assert_eq!(
-        *j.same.proof.steps()[j.same.from].after(),
-        unified.subst_index("j", &i)
-    );
+    assert_eq!(*j.same.proof.steps()[j.same.from].after(), unified.subst_index("j", &i));
     let m = j.matrix.as_ref().expect("1..n gives a matrix");
     // The corners index by the range's ends, 1 and n.
     let corner = |src: &str| parse_expr(src).expect("parses");
@@ -221,10 +144,7 @@ fn the_seeds_jacobian_cases_are_proved_by_the_kernel() {
     assert!(ring_equal(&m.values[1][0], &corner("-a_n*a_1")).unwrap_or(false));
     assert_eq!(m.partials[0][1], corner("D(a_1, z_n)"));
     // Off the diagonal, a corner is the case i ≠ j at 1 and n: it needs 1 ≠ n.
-    assert_eq!(
-        m.assumes,
-        vec![Condition::IndexNe(Index::Int(1), Index::Name("n".into()))]
-    );
+    assert_eq!(m.assumes, vec![Condition::IndexNe(Index::Int(1), Index::Name("n".into()))]);
 }
 
 #[test]
@@ -234,11 +154,7 @@ fn vector_forms_and_hypotheses_of_the_seed() {
     let l = &w.goals[1];
     assert_eq!(
         l.vector,
-        Some(Formula::Gradient {
-            of: term(&r, "l"),
-            wrt: term(&r, "z"),
-            value: term(&r, "a - y")
-        })
+        Some(Formula::Gradient { of: term(&r, "l"), wrt: term(&r, "z"), value: term(&r, "a - y") })
     );
     assert_eq!(l.depends_on.len(), 1, "{:?}", l.depends_on);
     assert!(w.goals[0].vector.is_none() && w.goals[0].depends_on.is_empty());

@@ -11,12 +11,13 @@ use std::process::Command;
 use writeups::{examples, name, render, render_source, required, scalar_document, scratch};
 
 fn pdflatex_available() -> bool {
-    let found = Command::new("pdflatex")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
+    let found =
+        Command::new("pdflatex").arg("--version").output().is_ok_and(|o| o.status.success());
     if !found {
-        assert!(!required(), "pdflatex is missing (CI is set): install texlive-latex-base and texlive-latex-recommended");
+        assert!(
+            !required(),
+            "pdflatex is missing (CI is set): install texlive-latex-base and texlive-latex-recommended"
+        );
         eprintln!("pdflatex is missing: skipped (set CI to make this a failure)");
     }
     found
@@ -26,12 +27,7 @@ fn pdflatex_available() -> bool {
 fn compile(tex: &str, dir: &Path) -> Result<(), String> {
     std::fs::write(dir.join("writeup.tex"), tex).map_err(|e| e.to_string())?;
     let out = Command::new("pdflatex")
-        .args([
-            "-interaction=nonstopmode",
-            "-halt-on-error",
-            "-no-shell-escape",
-            "writeup.tex",
-        ])
+        .args(["-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", "writeup.tex"])
         .current_dir(dir)
         .output()
         .map_err(|e| e.to_string())?;
@@ -79,7 +75,8 @@ fn a_title_full_of_special_characters_compiles() {
         return;
     }
     let dir = scratch("pdflatex-special-title");
-    let src = "title \"50% of $x & {y}_#1 ^~ \\\\ <b> caf\u{e9} \u{2013} \u{3b1}\u{4e2d}\"\nderive x^2 wrt x\n";
+    let src =
+        "title \"50% of $x & {y}_#1 ^~ \\\\ <b> caf\u{e9} \u{2013} \u{3b1}\u{4e2d}\"\nderive x^2 wrt x\n";
     let tex = render_source(src, WriteupFormat::Latex, Detail::Full);
     if let Err(log) = compile(&tex, &dir) {
         panic!("pdflatex failed:\n{log}\n\n{tex}");

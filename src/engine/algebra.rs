@@ -6,6 +6,7 @@
 
 use crate::expr::{Expr, Rat, MAX_DEPTH};
 use crate::kernel::ring;
+use crate::terms::ExprExt;
 use num_bigint::BigInt;
 use num_integer::Integer;
 use num_traits::{One, Zero};
@@ -56,22 +57,12 @@ fn key_of(e: &Expr) -> Expr {
 
 impl Term {
     fn constant(c: Rat) -> Term {
-        Term {
-            coeff: c,
-            factors: vec![],
-        }
+        Term { coeff: c, factors: vec![] }
     }
 
     pub fn base(e: Expr) -> Term {
         let key = key_of(&e);
-        Term {
-            coeff: Rat::one(),
-            factors: vec![Factor {
-                base: e,
-                exp: 1,
-                key,
-            }],
-        }
+        Term { coeff: Rat::one(), factors: vec![Factor { base: e, exp: 1, key }] }
     }
 
     pub fn mul(&self, o: &Term) -> Term {
@@ -144,25 +135,17 @@ fn product(a: &[Term], b: &[Term]) -> Result<Vec<Term>, TooLarge> {
     if a.len() * b.len() > MAX_TERMS {
         return Err(TooLarge);
     }
-    Ok(combine(
-        a.iter()
-            .flat_map(|x| b.iter().map(move |y| x.mul(y)))
-            .collect(),
-    ))
+    Ok(combine(a.iter().flat_map(|x| b.iter().map(move |y| x.mul(y))).collect()))
 }
 
 fn small_integer(e: &Expr) -> Option<i64> {
-    e.as_num()?
-        .as_i64()
-        .filter(|k| k.unsigned_abs() <= u64::from(u32::MAX / 4))
+    e.as_num()?.as_i64().filter(|k| k.unsigned_abs() <= u64::from(u32::MAX / 4))
 }
 
 /// A multi-term list as one base (a parenthesised sum), or the single term itself.
 fn as_single(ts: Vec<Term>) -> Term {
     if ts.len() == 1 {
-        ts.into_iter()
-            .next()
-            .unwrap_or_else(|| Term::constant(Rat::zero()))
+        ts.into_iter().next().unwrap_or_else(|| Term::constant(Rat::zero()))
     } else if ts.is_empty() {
         Term::constant(Rat::zero())
     } else {
@@ -226,11 +209,7 @@ fn terms_at(e: &Expr, expand: bool, depth: usize) -> Result<Vec<Term>, TooLarge>
             let ta = terms_at(a, expand, d)?;
             let tb = terms_at(b, false, d)?;
             let inv = as_single(tb).pow(-1)?;
-            let ta = if expand || ta.len() <= 1 {
-                ta
-            } else {
-                vec![as_single(ta)]
-            };
+            let ta = if expand || ta.len() <= 1 { ta } else { vec![as_single(ta)] };
             product(&ta, &[inv])?
         }
         Expr::Pow(b, k) => match small_integer(k) {
@@ -308,16 +287,10 @@ pub fn term_expr(t: &Term) -> Expr {
     let c = t.coeff.abs();
     let mut factors: Vec<&Factor> = t.factors.iter().collect();
     factors.sort_by_key(|f| (kind(&f.base), variable_name(&f.base)));
-    let mut num: Vec<Expr> = factors
-        .iter()
-        .filter(|f| f.exp > 0)
-        .map(|f| power(&f.base, f.exp))
-        .collect();
-    let mut den: Vec<Expr> = factors
-        .iter()
-        .filter(|f| f.exp < 0)
-        .map(|f| power(&f.base, -f.exp))
-        .collect();
+    let mut num: Vec<Expr> =
+        factors.iter().filter(|f| f.exp > 0).map(|f| power(&f.base, f.exp)).collect();
+    let mut den: Vec<Expr> =
+        factors.iter().filter(|f| f.exp < 0).map(|f| power(&f.base, -f.exp)).collect();
     if !c.is_integer() && !c.numer().is_one() && !num.is_empty() {
         // `3/2*x^(1/2)` is two nodes shorter than `3*x^(1/2)/2`.
         num.insert(0, Expr::Num(c));
@@ -354,12 +327,8 @@ pub fn to_expr(terms: &[Term]) -> Expr {
 /// The positive rational that divides every coefficient to leave coprime integers:
 /// 2 for `2*x + 4`, 1/6 for `x/2 - y/3`.
 pub fn content(terms: &[Term]) -> Rat {
-    let num_gcd = terms
-        .iter()
-        .fold(BigInt::zero(), |g, t| g.gcd(&t.coeff.numer()));
-    let den_lcm = terms
-        .iter()
-        .fold(BigInt::one(), |l, t| l.lcm(&t.coeff.denom()));
+    let num_gcd = terms.iter().fold(BigInt::zero(), |g, t| g.gcd(&t.coeff.numer()));
+    let den_lcm = terms.iter().fold(BigInt::one(), |l, t| l.lcm(&t.coeff.denom()));
     Rat::new(num_gcd, den_lcm)
 }
 
@@ -375,11 +344,7 @@ pub fn factor(terms: &[Term]) -> Option<Expr> {
         for t in &terms[1..] {
             match t.factors.iter().find(|g| g.key == f.key) {
                 Some(g) if g.exp.signum() == f.exp.signum() => {
-                    exp = if exp > 0 {
-                        exp.min(g.exp)
-                    } else {
-                        exp.max(g.exp)
-                    };
+                    exp = if exp > 0 { exp.min(g.exp) } else { exp.max(g.exp) };
                 }
                 _ => {
                     exp = 0;
@@ -398,10 +363,7 @@ pub fn factor(terms: &[Term]) -> Option<Expr> {
     if common.is_empty() && content.is_one() {
         return None;
     }
-    let g = Term {
-        coeff: content,
-        factors: common,
-    };
+    let g = Term { coeff: content, factors: common };
     let inv = g.pow(-1).ok()?;
     let rest: Vec<Term> = terms.iter().map(|t| t.mul(&inv)).collect();
     let mut inner = to_expr(&rest);
@@ -414,11 +376,7 @@ pub fn factor(terms: &[Term]) -> Option<Expr> {
     }
     // Put the sum among the numerator factors of the common term.
     let mut with_sum = g.clone();
-    with_sum.factors.push(Factor {
-        base: inner.clone(),
-        exp: 1,
-        key: inner,
-    });
+    with_sum.factors.push(Factor { base: inner.clone(), exp: 1, key: inner });
     Some(term_expr(&with_sum))
 }
 
@@ -430,8 +388,7 @@ fn monomial_key(t: &Term) -> (i64, Vec<(Expr, i64)>) {
 }
 
 fn leading(ts: &[Term]) -> Option<&Term> {
-    ts.iter()
-        .max_by(|a, b| monomial_key(a).cmp(&monomial_key(b)))
+    ts.iter().max_by(|a, b| monomial_key(a).cmp(&monomial_key(b)))
 }
 
 /// `num / den` when the division of polynomials is exact; `None` otherwise.
@@ -467,11 +424,7 @@ pub fn divide(num: &[Term], den: &[Term]) -> Option<Vec<Term>> {
 
 /// Cancel polynomial factors of a single term: `(x^2 - 2*x + 1)/(x - 1)^2` → `1`.
 pub fn cancel(t: &Term) -> Option<Term> {
-    let sums: Vec<&Factor> = t
-        .factors
-        .iter()
-        .filter(|f| matches!(f.base, Expr::Add(_)))
-        .collect();
+    let sums: Vec<&Factor> = t.factors.iter().filter(|f| matches!(f.base, Expr::Add(_))).collect();
     let (ups, downs): (Vec<&Factor>, Vec<&Factor>) = sums.into_iter().partition(|f| f.exp > 0);
     if ups.is_empty() || downs.is_empty() {
         return None;
@@ -499,10 +452,7 @@ pub fn cancel(t: &Term) -> Option<Term> {
             }
         }
         if e > 0 {
-            kept_downs.push(Factor {
-                exp: -e,
-                ..(*f).clone()
-            });
+            kept_downs.push(Factor { exp: -e, ..(*f).clone() });
         }
     }
     if !changed {
@@ -510,12 +460,7 @@ pub fn cancel(t: &Term) -> Option<Term> {
     }
     let mut out = Term {
         coeff: t.coeff.clone(),
-        factors: t
-            .factors
-            .iter()
-            .filter(|f| !matches!(f.base, Expr::Add(_)))
-            .cloned()
-            .collect(),
+        factors: t.factors.iter().filter(|f| !matches!(f.base, Expr::Add(_))).cloned().collect(),
     };
     out.factors.extend(kept_downs);
     Some(out.mul(&as_single(numerator)))

@@ -9,6 +9,7 @@ use super::{simplify_current, Driver};
 use crate::expr::{Bound, Context, Expr, Index};
 use crate::kernel::{Proof, Step};
 use crate::rules::Condition;
+use crate::terms::ExprExt;
 use std::sync::Arc;
 
 /// One case of the split.
@@ -111,20 +112,8 @@ pub fn jacobian(proof: &Proof, of: &Expr, wrt: &Expr) -> Option<Jacobian> {
             proof: d.proof,
         }
     };
-    let matrix = matrix(
-        proof.context(),
-        (a, i),
-        (z, j),
-        &same.proof,
-        &distinct.proof,
-    );
-    Some(Jacobian {
-        i: Expr::sym(i),
-        j: Expr::sym(j),
-        same,
-        distinct,
-        matrix,
-    })
+    let matrix = matrix(proof.context(), (a, i), (z, j), &same.proof, &distinct.proof);
+    Some(Jacobian { i: Expr::sym(i), j: Expr::sym(j), same, distinct, matrix })
 }
 
 /// The corners of the matrix, when both indices run over one range of more than one value.
@@ -191,11 +180,8 @@ fn instantiate(proof: &Proof, pairs: &[(&str, &Index)]) -> Option<Proof> {
             .map_or_else(|| x.clone(), |(_, to)| (*to).clone()),
         Index::Int(_) => x.clone(),
     };
-    let mut out = Proof::start(
-        Arc::new(proof.context().clone()),
-        rename(proof.start_term(), pairs),
-    )
-    .ok()?;
+    let mut out =
+        Proof::start(Arc::new(proof.context().clone()), rename(proof.start_term(), pairs)).ok()?;
     for checked in proof.steps() {
         let mut step = checked.step().clone();
         for t in step.binding.terms.values_mut() {
@@ -247,7 +233,7 @@ fn find_delta(e: &Expr, k: &str, l: &str) -> Option<Vec<usize>> {
         Expr::Sum(s) if s.index == k || s.index == l => return None,
         _ => {}
     }
-    e.children().into_iter().enumerate().find_map(|(n, c)| {
+    e.children().enumerate().find_map(|(n, c)| {
         let mut p = find_delta(c, k, l)?;
         p.insert(0, n);
         Some(p)

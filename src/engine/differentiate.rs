@@ -10,10 +10,7 @@ use std::sync::Arc;
 pub fn step_with(rule: &str, path: &[usize], terms: &[(&str, &Expr)]) -> Step {
     let mut s = Step::new(rule, path.to_vec());
     s.binding = Binding {
-        terms: terms
-            .iter()
-            .map(|(k, v)| (k.to_string(), (*v).clone()))
-            .collect(),
+        terms: terms.iter().map(|(k, v)| (k.to_string(), (*v).clone())).collect(),
         ..Binding::default()
     };
     s
@@ -22,7 +19,7 @@ pub fn step_with(rule: &str, path: &[usize], terms: &[(&str, &Expr)]) -> Step {
 /// Path to the first `D(f, x)` (pre-order) whose `f` has no derivative inside.
 fn innermost_derivative(e: &Expr) -> Option<Vec<usize>> {
     fn go(e: &Expr, path: &mut Vec<usize>) -> bool {
-        for (i, c) in e.children().into_iter().enumerate() {
+        for (i, c) in e.children().enumerate() {
             path.push(i);
             if go(c, path) {
                 return true;
@@ -57,11 +54,7 @@ fn differentiate_at(d: &mut Driver, path: &[usize]) -> Result<(), EngineError> {
         return d.apply(Step::new("derivative-of-variable", path.to_vec()));
     }
     if free_of(d, &x, &f) {
-        return d.apply(step_with(
-            "derivative-of-constant",
-            path,
-            &[("C", &f), ("X", &x)],
-        ));
+        return d.apply(step_with("derivative-of-constant", path, &[("C", &f), ("X", &x)]));
     }
     match &f {
         Expr::Add(_) => d.apply(Step::new("sum-rule", path.to_vec())),
@@ -86,45 +79,27 @@ fn differentiate_at(d: &mut Driver, path: &[usize]) -> Result<(), EngineError> {
                     let c = Expr::mul(consts.into_iter().cloned().collect());
                     let u = Expr::mul(vars.into_iter().cloned().collect());
                     d.ring(&inner, Expr::Mul(vec![c.clone(), u.clone()].into()))?;
-                    d.apply(step_with(
-                        "constant-factor",
-                        path,
-                        &[("C", &c), ("U", &u), ("X", &x)],
-                    ))
+                    d.apply(step_with("constant-factor", path, &[("C", &c), ("U", &u), ("X", &x)]))
                 }
             }
         }
         Expr::Div(u, v) => {
             if free_of(d, &x, v) {
-                d.apply(step_with(
-                    "constant-divisor",
-                    path,
-                    &[("U", u), ("C", v), ("X", &x)],
-                ))
+                d.apply(step_with("constant-divisor", path, &[("U", u), ("C", v), ("X", &x)]))
             } else {
-                d.apply(step_with(
-                    "quotient-rule",
-                    path,
-                    &[("U", u), ("V", v), ("X", &x)],
-                ))
+                d.apply(step_with("quotient-rule", path, &[("U", u), ("V", v), ("X", &x)]))
             }
         }
         Expr::Pow(u, k) => match k.as_num() {
-            Some(r) if r.is_integer() && r.is_positive() => d.apply(step_with(
-                "power-rule",
-                path,
-                &[("U", u), ("N", k), ("X", &x)],
-            )),
-            Some(r) if r.is_integer() => d.apply(step_with(
-                "power-rule-integer",
-                path,
-                &[("U", u), ("N", k), ("X", &x)],
-            )),
-            _ if free_of(d, &x, k) => d.apply(step_with(
-                "power-rule-real",
-                path,
-                &[("U", u), ("C", k), ("X", &x)],
-            )),
+            Some(r) if r.is_integer() && r.is_positive() => {
+                d.apply(step_with("power-rule", path, &[("U", u), ("N", k), ("X", &x)]))
+            }
+            Some(r) if r.is_integer() => {
+                d.apply(step_with("power-rule-integer", path, &[("U", u), ("N", k), ("X", &x)]))
+            }
+            _ if free_of(d, &x, k) => {
+                d.apply(step_with("power-rule-real", path, &[("U", u), ("C", k), ("X", &x)]))
+            }
             _ => d.apply(step_with("power-as-exp", &inner, &[("U", u), ("V", k)])),
         },
         Expr::Call(func, u) => {
@@ -159,15 +134,11 @@ fn differentiate_at(d: &mut Driver, path: &[usize]) -> Result<(), EngineError> {
                 s = renamed;
             }
             let mut step = step_with("derivative-into-sum", path, &[("U", &s.body), ("X", &x)]);
-            step.binding
-                .indices
-                .insert("k".into(), Index::Name(s.index.clone()));
+            step.binding.indices.insert("k".into(), Index::Name(s.index.clone()));
             step.binding.bounds.insert("A".into(), s.lo.clone());
             step.binding.bounds.insert("B".into(), s.hi.clone());
             d.apply(step)
         }
-        other => Err(EngineError::Unsupported(format!(
-            "cannot differentiate `{other}`"
-        ))),
+        other => Err(EngineError::Unsupported(format!("cannot differentiate `{other}`"))),
     }
 }

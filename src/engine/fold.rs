@@ -7,6 +7,7 @@ use super::simplify::candidates;
 use super::{Driver, EngineError};
 use crate::expr::{Context, Definition, Expr, Func, Index};
 use crate::kernel::{rewrite, Step};
+use crate::terms::ExprExt;
 use std::collections::BTreeSet;
 
 /// Most index assignments tried when looking for an instance of a definition.
@@ -16,7 +17,7 @@ fn defined_name_path(ctx: &Context, e: &Expr) -> Option<Vec<usize>> {
     if ctx.is_defined(e) {
         return Some(vec![]);
     }
-    for (i, c) in e.children().into_iter().enumerate() {
+    for (i, c) in e.children().enumerate() {
         if let Some(mut p) = defined_name_path(ctx, c) {
             p.insert(0, i);
             return Some(p);
@@ -176,10 +177,7 @@ pub fn folds_sums(ctx: &Context) -> bool {
 /// The size of `e` once definitions are folded into it, where a sum could fold.
 pub fn folded_size(ctx: &Context, e: &Expr) -> usize {
     if folds_sums(ctx) {
-        fold_variants(ctx, e)
-            .iter()
-            .map(Expr::size)
-            .fold(e.size(), usize::min)
+        fold_variants(ctx, e).iter().map(Expr::size).fold(e.size(), usize::min)
     } else {
         e.size()
     }
@@ -239,12 +237,7 @@ impl Folds {
             }
         }
         let has_sums = insts.iter().any(|(_, b)| matches!(b, Expr::Sum(_)));
-        Folds {
-            insts,
-            monomials,
-            parts,
-            has_sums,
-        }
+        Folds { insts, monomials, parts, has_sums }
     }
 }
 
@@ -265,11 +258,7 @@ fn fold_variants(ctx: &Context, e: &Expr) -> Vec<Expr> {
         return vec![e.clone()];
     }
     let mut out = vec![fold_with(ctx, &folds, false, e, 0)];
-    if folds
-        .insts
-        .iter()
-        .any(|(n, _)| matches!(n, Expr::Pow(_, _)))
-    {
+    if folds.insts.iter().any(|(n, _)| matches!(n, Expr::Pow(_, _))) {
         let powers = fold_with(ctx, &folds, true, e, 0);
         if powers != out[0] {
             out.push(powers);
@@ -284,9 +273,7 @@ fn fold_with(ctx: &Context, folds: &Folds, powers: bool, e: &Expr, depth: usize)
     }
     let insts = &folds.insts;
     let is_power = |n: &Expr| matches!(n, Expr::Pow(_, _));
-    let first = powers
-        .then(|| insts.iter().find(|(n, body)| is_power(n) && body == e))
-        .flatten();
+    let first = powers.then(|| insts.iter().find(|(n, body)| is_power(n) && body == e)).flatten();
     if let Some((name, _)) = first.or_else(|| insts.iter().find(|(_, body)| body == e)) {
         return name.clone();
     }
@@ -294,18 +281,14 @@ fn fold_with(ctx: &Context, folds: &Folds, powers: bool, e: &Expr, depth: usize)
     // already folded into it (`sum_k(a_k*v_k)` is `g` when `g = sum_i(v_i*a_i)`).
     if folds.has_sums && matches!(e, Expr::Sum(_)) {
         let unfolded = unfold_all_expr(ctx, e).unwrap_or_else(|| e.clone());
-        if let Some((name, _)) = insts
-            .iter()
-            .find(|(_, body)| *body == unfolded || same_sum(&unfolded, body))
+        if let Some((name, _)) =
+            insts.iter().find(|(_, body)| *body == unfolded || same_sum(&unfolded, body))
         {
             return name.clone();
         }
     }
     let e = e.map_children(|c| fold_with(ctx, folds, powers, c, depth + 1));
-    if !matches!(
-        e,
-        Expr::Mul(_) | Expr::Div(_, _) | Expr::Add(_) | Expr::Neg(_)
-    ) {
+    if !matches!(e, Expr::Mul(_) | Expr::Div(_, _) | Expr::Add(_) | Expr::Neg(_)) {
         return e;
     }
     let Ok(mut terms) = to_terms(&e, false) else {
@@ -327,10 +310,7 @@ fn fold_with(ctx: &Context, folds: &Folds, powers: bool, e: &Expr, depth: usize)
     if folds.monomials.is_empty() {
         return to_expr(&terms);
     }
-    let folded: Vec<Term> = terms
-        .into_iter()
-        .map(|t| fold_term(t, &folds.monomials))
-        .collect();
+    let folded: Vec<Term> = terms.into_iter().map(|t| fold_term(t, &folds.monomials)).collect();
     to_expr(&folded)
 }
 
@@ -338,9 +318,7 @@ fn fold_with(ctx: &Context, folds: &Folds, powers: bool, e: &Expr, depth: usize)
 fn remove_terms(terms: &[Term], parts: &[Term]) -> Option<Vec<Term>> {
     let mut rest: Vec<Term> = terms.to_vec();
     for p in parts {
-        let at = rest
-            .iter()
-            .position(|t| t.coeff == p.coeff && same_bases(t, p))?;
+        let at = rest.iter().position(|t| t.coeff == p.coeff && same_bases(t, p))?;
         rest.remove(at);
     }
     Some(rest)
@@ -348,9 +326,7 @@ fn remove_terms(terms: &[Term], parts: &[Term]) -> Option<Vec<Term>> {
 
 fn same_bases(a: &Term, b: &Term) -> bool {
     a.factors.len() == b.factors.len()
-        && a.factors
-            .iter()
-            .all(|f| b.factors.iter().any(|g| g.key == f.key && g.exp == f.exp))
+        && a.factors.iter().all(|f| b.factors.iter().any(|g| g.key == f.key && g.exp == f.exp))
 }
 
 /// Divide out monomial definitions while one divides the term; then fold a definition
@@ -386,25 +362,15 @@ fn fold_term(mut t: Term, monomials: &[(Expr, Term)]) -> Term {
 
 /// `t / m * name`.
 fn divide_out(t: &Term, name: &Expr, m: &Term) -> Term {
-    let mut out = Term {
-        coeff: &t.coeff / &m.coeff,
-        factors: t.factors.clone(),
-    };
+    let mut out = Term { coeff: &t.coeff / &m.coeff, factors: t.factors.clone() };
     for f in &m.factors {
         match out.factors.iter_mut().find(|g| g.key == f.key) {
             Some(g) => g.exp -= f.exp,
-            None => out.factors.push(Factor {
-                exp: -f.exp,
-                ..f.clone()
-            }),
+            None => out.factors.push(Factor { exp: -f.exp, ..f.clone() }),
         }
     }
     out.factors.retain(|g| g.exp != 0);
-    out.factors.push(Factor {
-        base: name.clone(),
-        exp: 1,
-        key: name.clone(),
-    });
+    out.factors.push(Factor { base: name.clone(), exp: 1, key: name.clone() });
     out
 }
 
@@ -527,7 +493,7 @@ fn first_sum_binding(
             bound.push(s.index.clone());
         }
         let mut found = None;
-        for (i, c) in e.children().into_iter().enumerate() {
+        for (i, c) in e.children().enumerate() {
             path.push(i);
             found = go(c, names, bound, path);
             path.pop();
@@ -548,10 +514,8 @@ fn first_sum_binding(
 /// `sqrt(s)^2` where `r = sqrt(s)` folds), then fold those names.
 pub fn prove_folded(d: &mut Driver, path: &[usize], target: &Expr) -> Result<(), EngineError> {
     let ctx = d.ctx().clone();
-    let here = d
-        .at(path)
-        .cloned()
-        .ok_or_else(|| EngineError::Unsupported("no such position".into()))?;
+    let here =
+        d.at(path).cloned().ok_or_else(|| EngineError::Unsupported("no such position".into()))?;
     let present = defined_instances(&ctx, &here);
     let partly = unfold_absent(&ctx, target, &present, 0)
         .ok_or_else(|| EngineError::Unsupported("cannot unfold".into()))?;
@@ -646,7 +610,7 @@ fn radicand_paths(e: &Expr, radicands: &[Expr], path: &mut Vec<usize>, out: &mut
         out.push(path.clone());
         return;
     }
-    for (i, c) in e.children().into_iter().enumerate() {
+    for (i, c) in e.children().enumerate() {
         path.push(i);
         radicand_paths(c, radicands, path, out);
         path.pop();
@@ -674,7 +638,7 @@ fn fold_into(d: &mut Driver, target: &Expr, path: &mut Vec<usize>) -> Result<(),
         step.replacement = Some(target.clone());
         return d.apply(step);
     }
-    for (i, c) in target.children().into_iter().enumerate() {
+    for (i, c) in target.children().enumerate() {
         path.push(i);
         fold_into(d, c, path)?;
         path.pop();
@@ -751,7 +715,7 @@ fn find_exp_log(e: &Expr) -> Option<(Vec<usize>, Expr, Expr)> {
             }
         }
     }
-    for (i, c) in e.children().into_iter().enumerate() {
+    for (i, c) in e.children().enumerate() {
         if let Some((mut p, u, v)) = find_exp_log(c) {
             p.insert(0, i);
             return Some((p, u, v));

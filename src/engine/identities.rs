@@ -9,6 +9,7 @@ use crate::expr::{Expr, Func, Rat};
 use crate::kernel::ring::{canonical, ring_equal};
 use crate::kernel::{decide, rewrite, Step, Verdict};
 use crate::rules::{self, matching::match_pattern, Condition, RuleBody};
+use crate::terms::ExprExt;
 
 /// Rules that only ever shorten a term, applied wherever they match.
 const SHORTENING: &[&str] = &[
@@ -43,7 +44,7 @@ fn first_match<T>(
     if let Some(s) = pick(e, path) {
         return Some(s);
     }
-    for (i, c) in e.children().into_iter().enumerate() {
+    for (i, c) in e.children().enumerate() {
         path.push(i);
         let found = first_match(c, path, pick);
         path.pop();
@@ -56,10 +57,7 @@ fn first_match<T>(
 
 /// Whether `e` is the root of a shortening pattern, or a square root of a square number.
 fn shortens(e: &Expr) -> bool {
-    let num = |a: &Expr, v: i64| {
-        a.as_num()
-            .is_some_and(|r| *r == Rat::from_integer(v.into()))
-    };
+    let num = |a: &Expr, v: i64| a.as_num().is_some_and(|r| *r == Rat::from_integer(v.into()));
     match e {
         Expr::Call(Func::Exp, a) => matches!(**a, Expr::Call(Func::Log, _)) || num(a, 0),
         Expr::Call(Func::Log, a) => matches!(**a, Expr::Call(Func::Exp, _)) || num(a, 1),
@@ -135,10 +133,7 @@ fn ring_step(path: Vec<usize>, new: Expr) -> Step {
 
 /// `c*sin(u)^2 + c*cos(u)^2 + …` → `c + …`.
 fn pythagoras(d: &mut Driver) -> Result<bool, EngineError> {
-    let has = |f: Func, e: &Expr| {
-        e.clone()
-            .any(&mut |t| matches!(t, Expr::Call(g, _) if *g == f))
-    };
+    let has = |f: Func, e: &Expr| e.clone().any(&mut |t| matches!(t, Expr::Call(g, _) if *g == f));
     if !has(Func::Sin, d.current()) || !has(Func::Cos, d.current()) {
         return Ok(false);
     }
@@ -202,10 +197,7 @@ fn pythagoras(d: &mut Driver) -> Result<bool, EngineError> {
 }
 
 fn one(t: &super::algebra::Term) -> super::algebra::Term {
-    super::algebra::Term {
-        coeff: num_traits::One::one(),
-        factors: t.factors.clone(),
-    }
+    super::algebra::Term { coeff: num_traits::One::one(), factors: t.factors.clone() }
 }
 
 /// Write σ, tanh and `exp(-u)` with `exp(u)` and keep the result if it is smaller:
@@ -221,9 +213,7 @@ pub fn through_exp(d: &mut Driver) -> Result<(), EngineError> {
         }
         false
     });
-    let family = atoms
-        .iter()
-        .any(|a| matches!(a, Expr::Call(Func::Sigmoid | Func::Tanh, _)));
+    let family = atoms.iter().any(|a| matches!(a, Expr::Call(Func::Sigmoid | Func::Tanh, _)));
     if !family || atoms.len() < 2 {
         return Ok(());
     }
@@ -332,10 +322,7 @@ fn common_exp_powers(args: &[Expr]) -> Vec<ExpPower> {
             let c = content(&terms);
             let part: Vec<Term> = terms
                 .iter()
-                .map(|t| Term {
-                    coeff: &t.coeff / &c,
-                    factors: t.factors.clone(),
-                })
+                .map(|t| Term { coeff: &t.coeff / &c, factors: t.factors.clone() })
                 .collect();
             let part = to_expr(&part);
             let key = canonical(&part, 0).ok()?;
@@ -372,19 +359,14 @@ fn common_exp_powers(args: &[Expr]) -> Vec<ExpPower> {
         if members.len() < 2 {
             continue;
         }
-        let coefficients: Vec<Term> = members
-            .iter()
-            .map(|(_, c)| Term {
-                coeff: c.clone(),
-                factors: vec![],
-            })
-            .collect();
+        let coefficients: Vec<Term> =
+            members.iter().map(|(_, c)| Term { coeff: c.clone(), factors: vec![] }).collect();
         let g = content(&coefficients);
         let multiples: Option<Vec<i64>> = members
             .iter()
             .map(|(_, c)| {
                 let k = c / &g;
-                let k: i64 = k.to_integer().try_into().ok()?;
+                let k: i64 = k.to_big().to_integer().try_into().ok()?;
                 (k.abs() <= MAX_EXP_MULTIPLE).then_some(k)
             })
             .collect();
@@ -396,21 +378,14 @@ fn common_exp_powers(args: &[Expr]) -> Vec<ExpPower> {
                 let terms = to_terms(vi, true).unwrap_or_default();
                 let scaled: Vec<Term> = terms
                     .iter()
-                    .map(|t| Term {
-                        coeff: &t.coeff * &g,
-                        factors: t.factors.clone(),
-                    })
+                    .map(|t| Term { coeff: &t.coeff * &g, factors: t.factors.clone() })
                     .collect();
                 to_expr(&scaled)
             }
         };
         for ((m, _), k) in members.iter().zip(multiples) {
             if k != 1 {
-                out.push(ExpPower {
-                    arg: args[*m].clone(),
-                    base: base.clone(),
-                    multiple: k,
-                });
+                out.push(ExpPower { arg: args[*m].clone(), base: base.clone(), multiple: k });
             }
         }
     }
@@ -481,7 +456,7 @@ fn exp_power(e: &Expr) -> Option<(&Expr, i64)> {
         Expr::Call(Func::Exp, a) => Some((a, 1)),
         Expr::Pow(b, k) => match (&**b, k.as_num()) {
             (Expr::Call(Func::Exp, a), Some(k)) if k.is_integer() => {
-                let k: i64 = k.to_integer().try_into().ok()?;
+                let k: i64 = k.to_big().to_integer().try_into().ok()?;
                 (2..=8).contains(&k).then_some((a, k))
             }
             _ => None,
@@ -511,10 +486,7 @@ fn exp_of_log_sum(e: &Expr) -> bool {
 /// Exponentials split at logarithms and merged in products: `exp(x + log(x))` → `x*exp(x)`,
 /// `exp(x)*exp(2*x)` → `exp(3*x)`, `exp(x)*exp(-x)` → `1`; kept when shorter.
 fn exponentials(d: &mut Driver) -> Result<bool, EngineError> {
-    if !d
-        .current()
-        .any(&mut |e| exp_product(e) || exp_of_log_sum(e))
-    {
+    if !d.current().any(&mut |e| exp_product(e) || exp_of_log_sum(e)) {
         return Ok(false);
     }
     trial(d, |t| {
@@ -549,10 +521,7 @@ fn split_exps(t: &mut Driver) -> Result<(), EngineError> {
             return Ok(());
         };
         let arg: Vec<usize> = path.iter().copied().chain([0]).collect();
-        t.apply(ring_step(
-            arg,
-            Expr::Add(vec![rest.clone(), log.clone()].into()),
-        ))?;
+        t.apply(ring_step(arg, Expr::Add(vec![rest.clone(), log.clone()].into())))?;
         t.apply(step_with("exp-of-sum", &path, &[("U", &rest), ("V", &log)]))?;
         if let Expr::Neg(v) = &log {
             // `exp(-log(v))` is `1/exp(log(v))`.
@@ -599,13 +568,7 @@ fn merge_exps(t: &mut Driver) -> Result<(), EngineError> {
         t.apply(ring_step(path.clone(), whole))?;
         // Innermost pair first: `exp(a)*exp(b)` → `exp(a + b)`, then outwards.
         let mut sum = args[0].clone();
-        for (level, a) in args[1..]
-            .iter()
-            .enumerate()
-            .rev()
-            .map(|(i, _)| i)
-            .zip(&args[1..])
-        {
+        for (level, a) in args[1..].iter().enumerate().rev().map(|(i, _)| i).zip(&args[1..]) {
             let mut p = base.clone();
             p.extend(std::iter::repeat_n(0, level));
             let mut s = step_with("exp-of-sum", &p, &[("U", &sum), ("V", a)]);
@@ -655,9 +618,7 @@ fn sigmoid_symmetry(d: &mut Driver) -> Result<bool, EngineError> {
             let Expr::Call(Func::Sigmoid, u) = &**s else {
                 return None;
             };
-            if one
-                .as_num()
-                .is_none_or(|r| *r != Rat::from_integer(1.into()))
+            if one.as_num().is_none_or(|r| *r != Rat::from_integer(1.into()))
                 || !negated.contains(u)
             {
                 return None;
@@ -707,23 +668,15 @@ fn trigonometry(d: &mut Driver) -> Result<bool, EngineError> {
     if !e.any(&mut |t| doubles(t)) {
         return Ok(false);
     }
-    let (sin, cos, tan) = (
-        arguments(e, Func::Sin),
-        arguments(e, Func::Cos),
-        arguments(e, Func::Tan),
-    );
+    let (sin, cos, tan) =
+        (arguments(e, Func::Sin), arguments(e, Func::Cos), arguments(e, Func::Tan));
     let plain = |u: &Expr| sin.contains(u) || cos.contains(u);
     let half = |a: &Expr| match a {
         Expr::Mul(fs) if fs.len() == 2 && fs[0] == Expr::int(2) => Some(fs[1].clone()),
         _ => None,
     };
     let tan: Vec<Expr> = tan.into_iter().filter(|u| plain(u)).collect();
-    let doubled: Vec<Expr> = sin
-        .iter()
-        .chain(&cos)
-        .filter_map(half)
-        .filter(|u| plain(u))
-        .collect();
+    let doubled: Vec<Expr> = sin.iter().chain(&cos).filter_map(half).filter(|u| plain(u)).collect();
     if tan.is_empty() && doubled.is_empty() {
         return Ok(false);
     }
@@ -732,11 +685,7 @@ fn trigonometry(d: &mut Driver) -> Result<bool, EngineError> {
             Expr::Call(Func::Tan, u) if tan.contains(u) => ("tan-as-quotient", (**u).clone()),
             Expr::Call(f @ (Func::Sin | Func::Cos), a) => {
                 let u = half(a).filter(|u| doubled.contains(u))?;
-                let name = if *f == Func::Sin {
-                    "sin-double-angle"
-                } else {
-                    "cos-double-angle"
-                };
+                let name = if *f == Func::Sin { "sin-double-angle" } else { "cos-double-angle" };
                 (name, u)
             }
             _ => return None,
@@ -772,24 +721,17 @@ fn sine_squares(d: &mut Driver) -> Result<(), EngineError> {
             if !k.is_integer() || *k < Rat::from_integer(2.into()) {
                 return None;
             }
-            let k: i64 = k.to_integer().try_into().ok()?;
+            let k: i64 = k.to_big().to_integer().try_into().ok()?;
             Some((path.to_vec(), (**u).clone(), k))
         });
         let Some((path, u, k)) = found else {
             return Ok(());
         };
-        let (s, c) = (
-            Expr::call(Func::Sin, u.clone()),
-            Expr::call(Func::Cos, u.clone()),
-        );
+        let (s, c) = (Expr::call(Func::Sin, u.clone()), Expr::call(Func::Cos, u.clone()));
         let square = |e: &Expr| Expr::pow(e.clone(), Expr::int(2));
         let pair = Expr::Add(vec![square(&s), square(&c)].into());
         let inner = Expr::Add(vec![pair, Expr::neg(square(&c))].into());
-        let mut factors = vec![if k / 2 == 1 {
-            inner
-        } else {
-            Expr::pow(inner, Expr::int(k / 2))
-        }];
+        let mut factors = vec![if k / 2 == 1 { inner } else { Expr::pow(inner, Expr::int(k / 2)) }];
         if k % 2 == 1 {
             factors.push(s);
         }
@@ -819,8 +761,7 @@ fn tanh_via_sigmoid(d: &mut Driver) -> Result<bool, EngineError> {
         .into_iter()
         .filter(|u| {
             let double = Expr::Mul(vec![Expr::int(2), u.clone()].into());
-            sig.iter()
-                .any(|v| *v == double || ring_equal(v, &double).unwrap_or(false))
+            sig.iter().any(|v| *v == double || ring_equal(v, &double).unwrap_or(false))
         })
         .collect();
     if tanh.is_empty() {
@@ -869,11 +810,7 @@ fn roots(d: &mut Driver) -> Result<bool, EngineError> {
                 }
                 Some(v) => {
                     t.apply(ring_step(arg, Expr::Mul(vec![square, v.clone()].into())))?;
-                    t.apply(step_with(
-                        "sqrt-of-square-times",
-                        &path,
-                        &[("U", &root), ("V", &v)],
-                    ))?;
+                    t.apply(step_with("sqrt-of-square-times", &path, &[("U", &root), ("V", &v)]))?;
                 }
             }
         }
@@ -909,9 +846,7 @@ fn roots_over_common_denominator(d: &mut Driver) -> Result<bool, EngineError> {
             root_reducing_fraction(e).map(|f| (path.to_vec(), f))
         })
     };
-    if !d
-        .current()
-        .any(&mut |e| matches!(e, Expr::Call(Func::Sqrt, _)))
+    if !d.current().any(&mut |e| matches!(e, Expr::Call(Func::Sqrt, _)))
         || find(d.current()).is_none()
     {
         return Ok(false);
@@ -1056,7 +991,7 @@ fn numerator_root_power(
 ) -> Option<(Vec<usize>, Expr, i64)> {
     let power = |k: &Expr| -> Option<i64> {
         let k = k.as_num().filter(|k| k.is_integer())?;
-        k.to_integer().try_into().ok()
+        k.to_big().to_integer().try_into().ok()
     };
     let children: Vec<(usize, bool)> = match e {
         Expr::Pow(b, k) => {
@@ -1079,7 +1014,7 @@ fn numerator_root_power(
     let kids = e.children();
     for (i, below) in children {
         path.push(i);
-        let found = numerator_root_power(kids.get(i)?, path, below);
+        let found = numerator_root_power(kids.clone().nth(i)?, path, below);
         path.pop();
         if found.is_some() {
             return found;
@@ -1096,17 +1031,14 @@ fn square_out(e: &Expr, positive: &dyn Fn(&Expr) -> bool) -> Option<(Expr, Optio
     match &**a {
         Expr::Pow(b, k) => {
             let k = k.as_num()?;
-            let k: i64 = k.is_integer().then(|| k.to_integer().try_into().ok())??;
+            let k: i64 = k.is_integer().then(|| k.to_big().to_integer().try_into().ok())??;
             // `sqrt(x^2)` is `|x|`: an odd power under an even root stays unless its base
             // is known positive (odd powers and `4*v` under the root are signed by the root).
             if !(2..=64).contains(&k) || (k % 4 == 2 && !positive(b)) {
                 return None;
             }
-            let root = if k / 2 == 1 {
-                (**b).clone()
-            } else {
-                Expr::pow((**b).clone(), Expr::int(k / 2))
-            };
+            let root =
+                if k / 2 == 1 { (**b).clone() } else { Expr::pow((**b).clone(), Expr::int(k / 2)) };
             Some((root, (k % 2 == 1).then(|| (**b).clone())))
         }
         Expr::Mul(fs) => {
@@ -1126,7 +1058,7 @@ fn bare(e: &Expr, u: &Expr, path: &mut Vec<usize>) -> Option<Vec<usize>> {
     if matches!(e, Expr::Call(..) | Expr::Sum(_) | Expr::D(..)) {
         return None;
     }
-    for (i, c) in e.children().into_iter().enumerate() {
+    for (i, c) in e.children().enumerate() {
         path.push(i);
         let found = bare(c, u, path);
         path.pop();

@@ -15,6 +15,7 @@ mod sums;
 
 use crate::expr::{Context, Expr};
 use crate::kernel::{KernelError, Proof, Step};
+use crate::terms::ExprExt;
 use std::fmt;
 use std::sync::Arc;
 
@@ -76,10 +77,7 @@ impl Driver {
 
     /// A driver that goes on from a checked proof.
     pub fn from_proof(proof: Proof) -> Driver {
-        Driver {
-            proof,
-            budget: STEP_BUDGET,
-        }
+        Driver { proof, budget: STEP_BUDGET }
     }
 
     pub fn ctx(&self) -> &Context {
@@ -97,9 +95,7 @@ impl Driver {
     /// Propose a step; the kernel decides.
     pub fn apply(&mut self, step: Step) -> Result<(), EngineError> {
         if self.budget == 0 {
-            return Err(EngineError::TooLarge(
-                "the derivation needs too many steps".into(),
-            ));
+            return Err(EngineError::TooLarge("the derivation needs too many steps".into()));
         }
         self.budget -= 1;
         let position = step.position.clone();
@@ -109,24 +105,13 @@ impl Driver {
         let Some(reason) = refused else {
             return Ok(());
         };
-        let at = self
-            .at(&position)
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+        let at = self.at(&position).map(|e| e.to_string()).unwrap_or_default();
         Err(match reason {
             KernelError::TooLarge(m) => EngineError::TooLarge(m),
             reason @ (KernelError::ConditionFails(_) | KernelError::Undefined(_)) => {
-                EngineError::Undefined {
-                    step: name,
-                    at,
-                    reason,
-                }
+                EngineError::Undefined { step: name, at, reason }
             }
-            reason => EngineError::Refused {
-                step: name,
-                at,
-                reason,
-            },
+            reason => EngineError::Refused { step: name, at, reason },
         })
     }
 
@@ -144,9 +129,7 @@ impl Driver {
 /// Derive `D(of, wrt)` in `ctx`: differentiate, simplify, fold definitions back.
 pub fn derive(ctx: Arc<Context>, of: &Expr, wrt: &Expr) -> Result<Proof, EngineError> {
     if !wrt.is_variable() {
-        return Err(EngineError::Unsupported(format!(
-            "`{wrt}` is not a variable"
-        )));
+        return Err(EngineError::Unsupported(format!("`{wrt}` is not a variable")));
     }
     let mut d = Driver::new(ctx, Expr::d(of.clone(), wrt.clone()))?;
     fold::unfold_all(&mut d, &[])?;

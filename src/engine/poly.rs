@@ -97,11 +97,7 @@ fn gcd(a: &Poly, b: &Poly) -> Poly {
 
 fn derivative(p: &Poly) -> Poly {
     trim(
-        p.iter()
-            .enumerate()
-            .skip(1)
-            .map(|(i, c)| c * Rat::from_integer(BigInt::from(i)))
-            .collect(),
+        p.iter().enumerate().skip(1).map(|(i, c)| c * Rat::from_integer(BigInt::from(i))).collect(),
     )
 }
 
@@ -162,7 +158,7 @@ fn linear_factors(p: &Poly) -> Vec<Poly> {
     }
     // Integer coefficients: the roots are ±(divisor of a0)/(divisor of an).
     let scale = Rat::from_integer(p.iter().fold(BigInt::one(), |l, c| l.lcm(&c.denom())));
-    let ints: Vec<BigInt> = p.iter().map(|c| (c * &scale).to_integer()).collect();
+    let ints: Vec<BigInt> = p.iter().map(|c| (c * &scale).to_big().to_integer()).collect();
     if ints[0].is_zero() {
         out.push(vec![Rat::zero(), Rat::one()]);
         let (q, _) = divmod(&rest, &vec![Rat::zero(), Rat::one()]);
@@ -171,10 +167,7 @@ fn linear_factors(p: &Poly) -> Vec<Poly> {
     }
     let (Some(a0), Some(an)) = (
         ints[0].abs().to_u64().filter(|v| *v <= MAX_ROOT_COEFF),
-        ints[ints.len() - 1]
-            .abs()
-            .to_u64()
-            .filter(|v| *v <= MAX_ROOT_COEFF),
+        ints[ints.len() - 1].abs().to_u64().filter(|v| *v <= MAX_ROOT_COEFF),
     ) else {
         return vec![rest];
     };
@@ -236,9 +229,7 @@ fn univariate(ts: &[Term]) -> Option<(Factor, Poly)> {
 fn to_sum(p: &Poly, var: &Factor) -> (Expr, Rat) {
     let den = p.iter().fold(BigInt::one(), |l, c| l.lcm(&c.denom()));
     let den_rat = Rat::from_integer(den.clone());
-    let num = p
-        .iter()
-        .fold(BigInt::zero(), |g, c| g.gcd(&(c * &den_rat).to_integer()));
+    let num = p.iter().fold(BigInt::zero(), |g, c| g.gcd(&(c * &den_rat).to_big().to_integer()));
     let s = Rat::new(den, num);
     let terms: Vec<Term> = p
         .iter()
@@ -247,14 +238,7 @@ fn to_sum(p: &Poly, var: &Factor) -> (Expr, Rat) {
         .filter(|(_, c)| !c.is_zero())
         .map(|(i, c)| Term {
             coeff: c * &s,
-            factors: if i == 0 {
-                vec![]
-            } else {
-                vec![Factor {
-                    exp: i as i64,
-                    ..var.clone()
-                }]
-            },
+            factors: if i == 0 { vec![] } else { vec![Factor { exp: i as i64, ..var.clone() }] },
         })
         .collect();
     (to_expr(&terms), s)
@@ -280,11 +264,7 @@ pub fn reduced_forms(t: &Term, known: &[Expr]) -> Vec<Term> {
             if let Some((v, p)) = uni {
                 var = Some(v);
                 let (lc, m) = monic(&p);
-                let Ok(c) = (Term {
-                    coeff: lc.clone(),
-                    factors: vec![],
-                })
-                .pow(f.exp) else {
+                let Ok(c) = (Term { coeff: lc.clone(), factors: vec![] }).pow(f.exp) else {
                     return vec![];
                 };
                 coeff *= c.coeff;
@@ -368,12 +348,7 @@ pub fn reduced_forms(t: &Term, known: &[Expr]) -> Vec<Term> {
                 None => to_sum(&p, &var),
             };
             // `p = sum / s`, so `p^e = sum^e * s^(-e)`.
-            match (Term {
-                coeff: s,
-                factors: vec![],
-            })
-            .pow(-e)
-            {
+            match (Term { coeff: s, factors: vec![] }).pow(-e) {
                 Ok(k) => c *= k.coeff,
                 Err(_) => ok = false,
             }
@@ -436,9 +411,7 @@ mod tests {
     use super::*;
 
     fn p(cs: &[i64]) -> Poly {
-        cs.iter()
-            .map(|c| Rat::from_integer(BigInt::from(*c)))
-            .collect()
+        cs.iter().map(|c| Rat::from_integer(BigInt::from(*c))).collect()
     }
 
     #[test]

@@ -6,6 +6,7 @@ use super::differentiate::step_with;
 use super::{Driver, EngineError};
 use crate::expr::{Expr, Index, Rat, Sum};
 use crate::kernel::Step;
+use crate::terms::ExprExt;
 use num_traits::One;
 
 /// Rounds of tidy-and-move before giving up on reaching a fixpoint.
@@ -59,7 +60,7 @@ pub fn tidy(d: &mut Driver, path: &[usize]) -> Result<(), EngineError> {
             }
         }
     } else {
-        for i in 0..e.children().len() {
+        for i in 0..e.children().count() {
             let mut p = path.to_vec();
             p.push(i);
             tidy(d, &p)?;
@@ -74,11 +75,18 @@ fn region_atoms(e: &Expr, path: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
         out.push(path.clone());
         return;
     }
-    for (i, c) in e.children().into_iter().enumerate() {
+    for (i, c) in e.children().enumerate() {
         path.push(i);
         region_atoms(c, path, out);
         path.pop();
     }
+}
+
+/// `c` when the quotient is the constant `c` (the numerator is `c` times the denominator).
+fn constant_ratio(f: &crate::kernel::ring::Frac) -> Option<Rat> {
+    let c = &f.num.0.last()?.1 / &f.den.0.last()?.1;
+    let scaled: Vec<_> = f.den.0.iter().map(|(m, k)| (m.clone(), k * &c)).collect();
+    (scaled == f.num.0).then_some(c)
 }
 
 /// Candidate forms of a region, smallest first; ties keep the earlier candidate.
@@ -90,10 +98,10 @@ pub fn candidates(e: &Expr) -> Vec<Expr> {
         matches!(t, Expr::Add(ts) if ts.iter().any(|u| u.any(&mut |v| matches!(v, Expr::Div(_, _)))))
     });
     if nested {
-        if let Ok(f) = crate::kernel::ring::normalize(e) {
+        if let Ok(f) = crate::kernel::ring::normalize(e, 0) {
             if f.num.is_zero() {
                 out.push(Expr::int(0));
-            } else if let Some(c) = f.constant_ratio() {
+            } else if let Some(c) = constant_ratio(&f) {
                 out.push(Expr::Num(c));
             }
         }
@@ -137,11 +145,7 @@ fn negated_factor(terms: Vec<Term>, exp: i64) -> Factor {
         })
         .collect();
     let base = to_expr(&negated);
-    Factor {
-        base: base.clone(),
-        exp,
-        key: base,
-    }
+    Factor { base: base.clone(), exp, key: base }
 }
 
 /// σ or tanh of something: the functions whose derivative identities have the shapes
@@ -158,10 +162,7 @@ fn has_sign_candidate(e: &Expr) -> bool {
     let negative = |x: &Expr| match x {
         Expr::Neg(_) => true,
         Expr::Num(c) => c.is_negative(),
-        Expr::Mul(fs) => fs
-            .first()
-            .and_then(Expr::as_num)
-            .is_some_and(Rat::is_negative),
+        Expr::Mul(fs) => fs.first().and_then(Expr::as_num).is_some_and(Rat::is_negative),
         _ => false,
     };
     match e {
@@ -252,10 +253,7 @@ fn reduced(cands: &[Expr]) -> Vec<Expr> {
     if !cands.iter().any(|c| worth(c)) {
         return vec![];
     }
-    let terms: Vec<Vec<Term>> = cands
-        .iter()
-        .filter_map(|c| to_terms(c, false).ok())
-        .collect();
+    let terms: Vec<Vec<Term>> = cands.iter().filter_map(|c| to_terms(c, false).ok()).collect();
     // A sum is a polynomial too (`1 - 2*t - t^2 + 2*t^3` → `(2*t - 1)*(t^2 - 1)`), worth
     // factoring only when no candidate is a product already: a factored `σ*(1 - σ)*(1 - 2*σ)`
     // keeps the shape of its factors.
@@ -295,11 +293,7 @@ fn sign_into_factor(e: &Expr) -> Option<Expr> {
     // Only a sum with a negative term: `2 + 1/x` would become `-2 - 1/x`.
     let mixed = |i: &&usize| matches!(&t.factors[**i].base, Expr::Add(xs) if xs.iter().any(|x| x.unneg().is_some()));
     let sums: Vec<usize> = sums.iter().filter(mixed).copied().collect();
-    let pick = sums
-        .iter()
-        .rev()
-        .find(|i| !leads_with_number(i))
-        .or(sums.last())?;
+    let pick = sums.iter().rev().find(|i| !leads_with_number(i)).or(sums.last())?;
     let terms = to_terms(&t.factors[*pick].base, false).ok()?;
     let mut flipped = t.clone();
     flipped.factors[*pick] = negated_factor(terms, 1);
@@ -364,16 +358,10 @@ pub(super) fn over_least_common_denominator(terms: &[Term]) -> (Term, Vec<Term>)
     for f in terms.iter().flat_map(|t| &t.factors).filter(|f| f.exp < 0) {
         match den.iter_mut().find(|g| g.key == f.key) {
             Some(g) => g.exp = g.exp.max(-f.exp),
-            None => den.push(Factor {
-                exp: -f.exp,
-                ..f.clone()
-            }),
+            None => den.push(Factor { exp: -f.exp, ..f.clone() }),
         }
     }
-    let lcd = Term {
-        coeff: One::one(),
-        factors: den,
-    };
+    let lcd = Term { coeff: One::one(), factors: den };
     let num = combine(terms.iter().map(|t| t.mul(&lcd)).collect());
     (lcd, num)
 }
@@ -397,7 +385,7 @@ pub fn smallest(cands: Vec<Expr>) -> Option<Expr> {
 
 /// Paths of all sums, innermost first.
 fn sum_paths(e: &Expr, path: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
-    for (i, c) in e.children().into_iter().enumerate() {
+    for (i, c) in e.children().enumerate() {
         path.push(i);
         sum_paths(c, path, out);
         path.pop();
@@ -428,9 +416,7 @@ fn move_sums(d: &mut Driver) -> Result<(), EngineError> {
 
 /// Bind a sum rule's index `k` and range `A..B` to those of `s`.
 pub(super) fn bind_sum(step: &mut Step, s: &Sum) {
-    step.binding
-        .indices
-        .insert("k".into(), Index::Name(s.index.clone()));
+    step.binding.indices.insert("k".into(), Index::Name(s.index.clone()));
     step.binding.bounds.insert("A".into(), s.lo.clone());
     step.binding.bounds.insert("B".into(), s.hi.clone());
 }
@@ -528,10 +514,7 @@ fn arranged(t: &Term, k: &str) -> Expr {
         return Expr::neg(arranged(&positive, k));
     }
     let (c, u) = split_term(t, k);
-    match (
-        c.coeff.is_one() && c.factors.is_empty(),
-        u.factors.is_empty(),
-    ) {
+    match (c.coeff.is_one() && c.factors.is_empty(), u.factors.is_empty()) {
         (true, _) | (_, true) => term_expr(t),
         _ => Expr::Mul(vec![term_expr(&c), term_expr(&u)].into()),
     }
@@ -539,20 +522,11 @@ fn arranged(t: &Term, k: &str) -> Expr {
 
 /// Split a term into its index-free part (with the coefficient) and the rest.
 fn split_term(t: &Term, k: &str) -> (Term, Term) {
-    let (dep, free): (Vec<_>, Vec<_>) = t
-        .factors
-        .iter()
-        .cloned()
-        .partition(|f| depends_on_index(&f.base, k));
+    let (dep, free): (Vec<_>, Vec<_>) =
+        t.factors.iter().cloned().partition(|f| depends_on_index(&f.base, k));
     (
-        Term {
-            coeff: t.coeff.clone(),
-            factors: free,
-        },
-        Term {
-            coeff: num_traits::One::one(),
-            factors: dep,
-        },
+        Term { coeff: t.coeff.clone(), factors: free },
+        Term { coeff: num_traits::One::one(), factors: dep },
     )
 }
 
@@ -650,7 +624,7 @@ pub fn find(e: &Expr, target: &Expr) -> Option<Vec<usize>> {
     if e == target {
         return Some(vec![]);
     }
-    for (i, c) in e.children().into_iter().enumerate() {
+    for (i, c) in e.children().enumerate() {
         if let Some(mut p) = find(c, target) {
             p.insert(0, i);
             return Some(p);
@@ -703,10 +677,7 @@ mod tests {
 
     /// `input => output` after [`super::textbook_signs`]; `-` when it leaves the term alone.
     const SIGNS: &[(&str, &str)] = &[
-        (
-            "(2*tanh(x) - 1)*(tanh(x)^2 - 1)",
-            "(1 - 2*tanh(x))*(1 - tanh(x)^2)",
-        ),
+        ("(2*tanh(x) - 1)*(tanh(x)^2 - 1)", "(1 - 2*tanh(x))*(1 - tanh(x)^2)"),
         ("x*(sigmoid(x) - 1)^2", "x*(1 - sigmoid(x))^2"),
         ("x^2*(-log(x) - 1)", "-x^2*(log(x) + 1)"),
         ("-x*(-a - b)", "x*(a + b)"),

@@ -8,6 +8,7 @@ use super::fold::{fold_expr, folded_size, prove_folded};
 use super::simplify::{bind_sum, tidy};
 use super::{Driver, EngineError};
 use crate::expr::{Context, Expr, Index, Sum};
+use crate::terms::ExprExt;
 use num_traits::One;
 
 /// Most moves of each kind per derivation.
@@ -25,7 +26,7 @@ fn products_with_sums(e: &Expr, path: &mut Vec<usize>, out: &mut Vec<Vec<usize>>
             out.push(path.clone());
         }
     }
-    for (i, c) in e.children().into_iter().enumerate() {
+    for (i, c) in e.children().enumerate() {
         path.push(i);
         products_with_sums(c, path, out);
         path.pop();
@@ -75,10 +76,7 @@ fn absorb_at(d: &mut Driver, path: &[usize]) -> Result<bool, EngineError> {
             rest.coeff = -rest.coeff.clone();
         }
         if rest.factors.is_empty()
-            || rest
-                .factors
-                .iter()
-                .any(|g| g.base.free_indices().contains(&s.index))
+            || rest.factors.iter().any(|g| g.base.free_indices().contains(&s.index))
         {
             continue;
         }
@@ -90,17 +88,11 @@ fn absorb_at(d: &mut Driver, path: &[usize]) -> Result<bool, EngineError> {
                 factors: rest
                     .factors
                     .iter()
-                    .map(|g| super::algebra::Factor {
-                        exp: -g.exp,
-                        ..g.clone()
-                    })
+                    .map(|g| super::algebra::Factor { exp: -g.exp, ..g.clone() })
                     .collect(),
             };
             let den = term_expr(&den);
-            (
-                Expr::div(Expr::Sum(s.clone()), den.clone()),
-                Expr::div((*s.body).clone(), den),
-            )
+            (Expr::div(Expr::Sum(s.clone()), den.clone()), Expr::div((*s.body).clone(), den))
         } else {
             let c = term_expr(&rest);
             (
@@ -112,26 +104,16 @@ fn absorb_at(d: &mut Driver, path: &[usize]) -> Result<bool, EngineError> {
         if folded == inside || !consumes(&ctx, &folded, &rest, &s.index) {
             continue;
         }
-        let new = Expr::Sum(Sum {
-            body: std::sync::Arc::new(folded.clone()),
-            ..s.clone()
-        });
+        let new = Expr::Sum(Sum { body: std::sync::Arc::new(folded.clone()), ..s.clone() });
         let new = if negative { Expr::neg(new) } else { new };
         if new.size() >= fold_expr(&ctx, &e).size() {
             continue;
         }
         // Prove it: shape the product, move the factors in, fold the summand.
-        let shaped = if negative {
-            Expr::neg(outside.clone())
-        } else {
-            outside.clone()
-        };
+        let shaped = if negative { Expr::neg(outside.clone()) } else { outside.clone() };
         d.ring(path, shaped)?;
-        let at: Vec<usize> = if negative {
-            path.iter().copied().chain([0]).collect()
-        } else {
-            path.to_vec()
-        };
+        let at: Vec<usize> =
+            if negative { path.iter().copied().chain([0]).collect() } else { path.to_vec() };
         let mut step = match &outside {
             Expr::Div(_, den) => step_with("divisor-into-sum", &at, &[("U", &s.body), ("C", den)]),
             _ => {
@@ -205,7 +187,7 @@ fn additions(e: &Expr, path: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
             out.push(path.clone());
         }
     }
-    for (i, c) in e.children().into_iter().enumerate() {
+    for (i, c) in e.children().enumerate() {
         path.push(i);
         additions(c, path, out);
         path.pop();
@@ -269,17 +251,11 @@ fn to_plain_sum(d: &mut Driver, p: &[usize], t: &Term, i: usize) -> Result<(), E
     }
     let plain = rest.coeff.is_one() && rest.factors.is_empty();
     let sum = Expr::Sum(s.clone());
-    let shaped = if plain {
-        sum.clone()
-    } else {
-        Expr::Mul(vec![term_expr(&rest), sum.clone()].into())
-    };
+    let shaped =
+        if plain { sum.clone() } else { Expr::Mul(vec![term_expr(&rest), sum.clone()].into()) };
     d.ring(p, if negative { Expr::neg(shaped) } else { shaped })?;
-    let inner: Vec<usize> = if negative {
-        p.iter().copied().chain([0]).collect()
-    } else {
-        p.to_vec()
-    };
+    let inner: Vec<usize> =
+        if negative { p.iter().copied().chain([0]).collect() } else { p.to_vec() };
     if !plain {
         let c = term_expr(&rest);
         let mut step = step_with("factor-into-sum", &inner, &[("C", &c), ("U", &s.body)]);
@@ -313,10 +289,7 @@ fn combine_at(
     } else {
         let mut terms = vec![Expr::Add(vec![ts[a].clone(), ts[b].clone()].into())];
         terms.extend(
-            ts.iter()
-                .enumerate()
-                .filter(|(i, _)| *i != a && *i != b)
-                .map(|(_, t)| t.clone()),
+            ts.iter().enumerate().filter(|(i, _)| *i != a && *i != b).map(|(_, t)| t.clone()),
         );
         d.ring(path, Expr::Add(terms.into()))?;
         path.iter().copied().chain([0]).collect()
@@ -334,9 +307,7 @@ fn combine_at(
     if s1.index != s2.index && s2.body.free_indices().contains(&s1.index) {
         return Ok(false);
     }
-    let v = s2
-        .body
-        .subst_index(&s2.index, &Index::Name(s1.index.clone()));
+    let v = s2.body.subst_index(&s2.index, &Index::Name(s1.index.clone()));
     let mut step = step_with("combine-sums", &at, &[("U", &s1.body), ("V", &v)]);
     bind_sum(&mut step, s1);
     d.apply(step)?;

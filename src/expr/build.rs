@@ -3,7 +3,7 @@
 //! The parser and every strategy build terms through these, so that printing
 //! a term and parsing it back gives the same term (the round-trip invariant).
 
-use super::{Expr, Rat};
+use super::Expr;
 use std::sync::Arc;
 
 impl Expr {
@@ -13,15 +13,6 @@ impl Expr {
         match e {
             Expr::Num(c) => Expr::Num(-c),
             other => Expr::Neg(Arc::new(other)),
-        }
-    }
-
-    /// The inverse of [`Expr::neg`]: `Some(x)` when this term reads as `-x`.
-    pub fn unneg(&self) -> Option<Expr> {
-        match self {
-            Expr::Num(c) if c.is_negative() => Some(Expr::Num(-c)),
-            Expr::Neg(x) => Some((**x).clone()),
-            _ => None,
         }
     }
 
@@ -64,14 +55,5 @@ impl Expr {
             1 => factors.pop().unwrap_or_else(|| Expr::int(1)),
             _ => Expr::Mul(factors.into()),
         }
-    }
-
-    /// `a - b` as the parser builds it.
-    pub fn sub(a: Expr, b: Expr) -> Expr {
-        Expr::Add(vec![a, Expr::neg(b)].into())
-    }
-
-    pub fn num(r: Rat) -> Expr {
-        Expr::Num(r)
     }
 }

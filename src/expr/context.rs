@@ -38,10 +38,7 @@ pub struct Context {
 impl Context {
     /// The declared range of an index name.
     pub fn range_of(&self, index: &str) -> Option<(&Bound, &Bound)> {
-        self.indices
-            .iter()
-            .find(|d| d.names.iter().any(|n| n == index))
-            .map(|d| (&d.lo, &d.hi))
+        self.indices.iter().find(|d| d.names.iter().any(|n| n == index)).map(|d| (&d.lo, &d.hi))
     }
 
     /// The definition of the symbol called `name`, if there is one.

@@ -16,6 +16,7 @@ pub use rat::Rat;
 pub use subst::fresh_index;
 
 use std::fmt;
+use std::slice::from_ref;
 use std::sync::Arc;
 
 /// Deepest expression nesting accepted anywhere; keeps recursion bounded.
@@ -117,21 +118,6 @@ impl Expr {
         Expr::Num(Rat::int(n))
     }
 
-    pub fn rat(n: i64, d: i64) -> Expr {
-        Expr::Num(Rat::small(n, d))
-    }
-
-    pub fn sym(name: &str) -> Expr {
-        Expr::Sym(name.to_string())
-    }
-
-    pub fn idx(name: &str, indices: &[&str]) -> Expr {
-        Expr::Idx(
-            name.to_string(),
-            indices.iter().map(|i| Index::Name(i.to_string())).collect(),
-        )
-    }
-
     pub fn call(f: Func, arg: Expr) -> Expr {
         Expr::Call(f, Arc::new(arg))
     }
@@ -173,17 +159,27 @@ impl Expr {
         matches!(self, Expr::Sym(_) | Expr::Idx(_, _))
     }
 
-    /// The immediate subterms, in order. Positions index into this list.
-    pub fn children(&self) -> Children<'_> {
-        match self {
-            Expr::Num(_) | Expr::Sym(_) | Expr::Idx(_, _) | Expr::Delta(_, _) => {
-                Children::List(&[])
-            }
-            Expr::Add(xs) | Expr::Mul(xs) => Children::List(xs),
-            Expr::Div(a, b) | Expr::Pow(a, b) | Expr::D(a, b) => Children::Two(a, b),
-            Expr::Neg(a) | Expr::Call(_, a) => Children::One(a),
-            Expr::Sum(s) => Children::One(&s.body),
-        }
+    /// The immediate subterms, in order, without allocating (walks run over every node).
+    /// Positions index into this list.
+    pub fn children(&self) -> impl DoubleEndedIterator<Item = &Expr> + Clone {
+        let (first, second): (&[Expr], &[Expr]) = match self {
+            Expr::Num(_) | Expr::Sym(_) | Expr::Idx(_, _) | Expr::Delta(_, _) => (&[], &[]),
+            Expr::Add(xs) | Expr::Mul(xs) => (xs, &[]),
+            Expr::Div(a, b) | Expr::Pow(a, b) | Expr::D(a, b) => (from_ref(a), from_ref(b)),
+            Expr::Neg(a) | Expr::Call(_, a) => (from_ref(a), &[]),
+            Expr::Sum(s) => (from_ref(&s.body), &[]),
+        };
+        first.iter().chain(second)
+    }
+
+    /// The indices of an indexed symbol or a delta, in order.
+    pub fn indices(&self) -> impl Iterator<Item = &Index> + Clone {
+        let (first, second): (&[Index], &[Index]) = match self {
+            Expr::Idx(_, ix) => (ix, &[]),
+            Expr::Delta(i, j) => (from_ref(i), from_ref(j)),
+            _ => (&[], &[]),
+        };
+        first.iter().chain(second)
     }
 
     /// Mutable access to the `i`-th immediate subterm.
@@ -202,104 +198,33 @@ impl Expr {
         }
     }
 
-    /// The subterm at a position (a path of child numbers), if there is one.
-    pub fn at(&self, path: &[usize]) -> Option<&Expr> {
-        let mut e = self;
-        for &i in path {
-            e = e.children().get(i)?;
-        }
-        Some(e)
-    }
-
     /// Nesting depth, computed iteratively-bounded: stops counting past `MAX_DEPTH + 1`.
     pub fn depth(&self) -> usize {
         fn go(e: &Expr, d: usize) -> usize {
             if d > MAX_DEPTH {
                 return d;
             }
-            e.children()
-                .into_iter()
-                .map(|c| go(c, d + 1))
-                .max()
-                .unwrap_or(d)
+            e.children().map(|c| go(c, d + 1)).max().unwrap_or(d)
         }
         go(self, 1)
     }
 
-    /// Number of nodes; the size measure that simplification minimises starts from this.
-    pub fn size(&self) -> usize {
-        1 + self.children().into_iter().map(Expr::size).sum::<usize>()
-    }
-
     /// Whether `pred` holds for this term or any subterm.
     pub fn any(&self, pred: &mut dyn FnMut(&Expr) -> bool) -> bool {
-        if pred(self) {
-            return true;
-        }
-        self.children().into_iter().any(|c| c.any(pred))
+        // Matched out rather than through `children()`: the hottest walk, and this is faster.
+        pred(self)
+            || match self {
+                Expr::Add(xs) | Expr::Mul(xs) => xs.iter().any(|x| x.any(pred)),
+                Expr::Div(a, b) | Expr::Pow(a, b) | Expr::D(a, b) => a.any(pred) || b.any(pred),
+                Expr::Neg(a) | Expr::Call(_, a) => a.any(pred),
+                Expr::Sum(s) => s.body.any(pred),
+                Expr::Num(_) | Expr::Sym(_) | Expr::Idx(..) | Expr::Delta(..) => false,
+            }
     }
 
-    /// Whether `var` (a symbol or indexed symbol) occurs free, up to the names of its indices
-    /// when `any_index` is set.
+    /// Whether a symbol or indexed symbol called `name` occurs.
     pub fn mentions_name(&self, name: &str) -> bool {
         self.any(&mut |e| matches!(e, Expr::Sym(s) | Expr::Idx(s, _) if s == name))
-    }
-}
-
-/// The immediate subterms of a term, without allocating: walks run over every node.
-#[derive(Clone, Copy)]
-pub enum Children<'a> {
-    List(&'a [Expr]),
-    Two(&'a Expr, &'a Expr),
-    One(&'a Expr),
-}
-
-impl<'a> Children<'a> {
-    pub fn len(&self) -> usize {
-        match self {
-            Children::List(xs) => xs.len(),
-            Children::Two(..) => 2,
-            Children::One(_) => 1,
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    pub fn get(&self, i: usize) -> Option<&'a Expr> {
-        match (self, i) {
-            (Children::List(xs), _) => xs.get(i),
-            (Children::Two(a, _), 0) | (Children::One(a), 0) => Some(a),
-            (Children::Two(_, b), 1) => Some(b),
-            _ => None,
-        }
-    }
-}
-
-impl<'a> IntoIterator for Children<'a> {
-    type Item = &'a Expr;
-    type IntoIter = ChildIter<'a>;
-    fn into_iter(self) -> ChildIter<'a> {
-        ChildIter {
-            children: self,
-            next: 0,
-        }
-    }
-}
-
-/// Iterator over [`Children`].
-pub struct ChildIter<'a> {
-    children: Children<'a>,
-    next: usize,
-}
-
-impl<'a> Iterator for ChildIter<'a> {
-    type Item = &'a Expr;
-    fn next(&mut self) -> Option<&'a Expr> {
-        let c = self.children.get(self.next)?;
-        self.next += 1;
-        Some(c)
     }
 }
 

@@ -2,8 +2,9 @@
 //!
 //! Bound indices are compared by their binding depth (de Bruijn levels), so
 //! `sum_k(x_k)` and `sum_m(x_m)` are equal, and a free index is compared by name.
+//! All three read a node as a token (its kind and data), then its indices, then its subterms.
 
-use super::{Bound, Expr, Index};
+use super::{Bound, Expr, Func, Index, Rat};
 use std::cmp::Ordering;
 use std::hash::{Hash, Hasher};
 
@@ -23,129 +24,91 @@ fn resolve<'a>(ix: &'a Index, binders: &[&str]) -> Resolved<'a> {
     Resolved::Free(ix)
 }
 
-fn rank(e: &Expr) -> u8 {
+/// What a node holds besides its indices and subterms, which are compared after it. The
+/// variants are in the order of the kinds of term, so terms of different kinds compare
+/// by kind.
+#[derive(PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum Token<'a> {
+    Num(&'a Rat),
+    Sym(&'a str),
+    Idx(&'a str, usize),
+    Delta,
+    Call(Func),
+    Pow,
+    Mul(usize),
+    Div,
+    Add(usize),
+    Neg,
+    Sum(&'a Bound, &'a Bound),
+    D,
+}
+
+fn token(e: &Expr) -> Token<'_> {
     match e {
-        Expr::Num(_) => 0,
-        Expr::Sym(_) => 1,
-        Expr::Idx(_, _) => 2,
-        Expr::Delta(_, _) => 3,
-        Expr::Call(_, _) => 4,
-        Expr::Pow(_, _) => 5,
-        Expr::Mul(_) => 6,
-        Expr::Div(_, _) => 7,
-        Expr::Add(_) => 8,
-        Expr::Neg(_) => 9,
-        Expr::Sum(_) => 10,
-        Expr::D(_, _) => 11,
+        Expr::Num(x) => Token::Num(x),
+        Expr::Sym(x) => Token::Sym(x),
+        Expr::Idx(x, ix) => Token::Idx(x, ix.len()),
+        Expr::Delta(_, _) => Token::Delta,
+        Expr::Call(f, _) => Token::Call(*f),
+        Expr::Pow(_, _) => Token::Pow,
+        Expr::Mul(xs) => Token::Mul(xs.len()),
+        Expr::Div(_, _) => Token::Div,
+        Expr::Add(xs) => Token::Add(xs.len()),
+        Expr::Neg(_) => Token::Neg,
+        Expr::Sum(s) => Token::Sum(&s.lo, &s.hi),
+        Expr::D(_, _) => Token::D,
     }
 }
 
-fn cmp_indices(a: &[Index], ab: &[&str], b: &[Index], bb: &[&str]) -> Ordering {
-    a.len().cmp(&b.len()).then_with(|| {
-        a.iter()
-            .zip(b)
-            .map(|(x, y)| resolve(x, ab).cmp(&resolve(y, bb)))
-            .find(|o| o.is_ne())
-            .unwrap_or(Ordering::Equal)
-    })
-}
-
-fn cmp_lists<'a>(
-    a: &'a [Expr],
-    ab: &mut Vec<&'a str>,
-    b: &'a [Expr],
-    bb: &mut Vec<&'a str>,
-) -> Ordering {
-    a.len().cmp(&b.len()).then_with(|| {
-        for (x, y) in a.iter().zip(b) {
-            let o = cmp_in(x, ab, y, bb);
-            if o.is_ne() {
-                return o;
-            }
-        }
-        Ordering::Equal
-    })
-}
-
+/// Compare `a` and `b` read in lockstep: a node's token, then its indices, then its
+/// subterms. The common kinds are matched directly, one dispatch per pair of nodes.
 fn cmp_in<'a>(a: &'a Expr, ab: &mut Vec<&'a str>, b: &'a Expr, bb: &mut Vec<&'a str>) -> Ordering {
-    let by_rank = rank(a).cmp(&rank(b));
-    if by_rank.is_ne() {
-        return by_rank;
+    // A shared subterm under the same binders is equal to itself: terms share most subterms.
+    if std::ptr::eq(a, b) && ab == bb {
+        return Ordering::Equal;
     }
     match (a, b) {
-        (Expr::Num(x), Expr::Num(y)) => x.cmp(y),
-        (Expr::Sym(x), Expr::Sym(y)) => x.cmp(y),
-        (Expr::Idx(x, xi), Expr::Idx(y, yi)) => x.cmp(y).then_with(|| cmp_indices(xi, ab, yi, bb)),
-        (Expr::Delta(x1, x2), Expr::Delta(y1, y2)) => {
-            cmp_indices(&[x1.clone(), x2.clone()], ab, &[y1.clone(), y2.clone()], bb)
-        }
         (Expr::Call(f, x), Expr::Call(g, y)) => f.cmp(g).then_with(|| cmp_in(x, ab, y, bb)),
-        (Expr::Add(xs), Expr::Add(ys)) | (Expr::Mul(xs), Expr::Mul(ys)) => {
-            cmp_lists(xs, ab, ys, bb)
-        }
-        (Expr::Pow(x1, x2), Expr::Pow(y1, y2))
-        | (Expr::Div(x1, x2), Expr::Div(y1, y2))
-        | (Expr::D(x1, x2), Expr::D(y1, y2)) => {
-            cmp_in(x1, ab, y1, bb).then_with(|| cmp_in(x2, ab, y2, bb))
-        }
         (Expr::Neg(x), Expr::Neg(y)) => cmp_in(x, ab, y, bb),
-        (Expr::Sum(s), Expr::Sum(t)) => {
-            let bounds = cmp_bound(&s.lo, &t.lo).then_with(|| cmp_bound(&s.hi, &t.hi));
-            if bounds.is_ne() {
-                return bounds;
-            }
+        (Expr::Pow(x, u), Expr::Pow(y, v))
+        | (Expr::Div(x, u), Expr::Div(y, v))
+        | (Expr::D(x, u), Expr::D(y, v)) => cmp_in(x, ab, y, bb).then_with(|| cmp_in(u, ab, v, bb)),
+        (Expr::Add(xs), Expr::Add(ys)) | (Expr::Mul(xs), Expr::Mul(ys)) => {
+            let mut pairs = xs.iter().zip(ys.iter()).map(|(x, y)| cmp_in(x, ab, y, bb));
+            xs.len()
+                .cmp(&ys.len())
+                .then_with(|| pairs.find(|o| o.is_ne()).unwrap_or(Ordering::Equal))
+        }
+        (Expr::Sum(s), Expr::Sum(t)) => token(a).cmp(&token(b)).then_with(|| {
             ab.push(&s.index);
             bb.push(&t.index);
             let o = cmp_in(&s.body, ab, &t.body, bb);
             ab.pop();
             bb.pop();
             o
+        }),
+        (Expr::Idx(..), Expr::Idx(..)) | (Expr::Delta(..), Expr::Delta(..)) => {
+            let mut pairs =
+                a.indices().zip(b.indices()).map(|(x, y)| resolve(x, ab).cmp(&resolve(y, bb)));
+            token(a)
+                .cmp(&token(b))
+                .then_with(|| pairs.find(|o| o.is_ne()).unwrap_or(Ordering::Equal))
         }
-        _ => Ordering::Equal,
+        // Numbers, symbols, and terms of different kinds: the tokens tell.
+        _ => token(a).cmp(&token(b)),
     }
 }
 
-fn cmp_bound(a: &Bound, b: &Bound) -> Ordering {
-    a.cmp(b)
-}
-
+/// Hash the tokens `cmp_in` compares, so equal terms hash alike.
 fn hash_in<'a, H: Hasher>(e: &'a Expr, binders: &mut Vec<&'a str>, h: &mut H) {
-    rank(e).hash(h);
-    match e {
-        Expr::Num(x) => x.hash(h),
-        Expr::Sym(x) => x.hash(h),
-        Expr::Idx(x, ix) => {
-            x.hash(h);
-            for i in ix {
-                resolve(i, binders).hash(h);
-            }
-        }
-        Expr::Delta(x, y) => {
-            resolve(x, binders).hash(h);
-            resolve(y, binders).hash(h);
-        }
-        Expr::Call(f, x) => {
-            f.hash(h);
-            hash_in(x, binders, h);
-        }
-        Expr::Add(xs) | Expr::Mul(xs) => {
-            xs.len().hash(h);
-            for x in xs.iter() {
-                hash_in(x, binders, h);
-            }
-        }
-        Expr::Pow(x, y) | Expr::Div(x, y) | Expr::D(x, y) => {
-            hash_in(x, binders, h);
-            hash_in(y, binders, h);
-        }
-        Expr::Neg(x) => hash_in(x, binders, h),
-        Expr::Sum(s) => {
-            s.lo.hash(h);
-            s.hi.hash(h);
-            binders.push(&s.index);
-            hash_in(&s.body, binders, h);
-            binders.pop();
-        }
+    token(e).hash(h);
+    e.indices().for_each(|i| resolve(i, binders).hash(h));
+    if let Expr::Sum(s) = e {
+        binders.push(&s.index);
+    }
+    e.children().for_each(|c| hash_in(c, binders, h));
+    if let Expr::Sum(_) = e {
+        binders.pop();
     }
 }
 
@@ -195,5 +158,61 @@ mod tests {
         let c = parse_expr("sum_k(z_k) * z_k").unwrap();
         let d = parse_expr("sum_m(z_m) * z_k").unwrap();
         assert_eq!(c, d);
+    }
+
+    fn hash(e: &crate::expr::Expr) -> u64 {
+        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+        BuildHasherDefault::<DefaultHasher>::default().hash_one(e)
+    }
+
+    #[test]
+    fn shadowing_binders_and_deltas() {
+        let p = |s: &str| parse_expr(s).unwrap();
+        let pairs = [
+            ("sum_k(sum_k(x_k))", "sum_m(sum_k(x_k))", true),
+            ("sum_k(sum_k(x_k))", "sum_k(sum_m(x_k))", false),
+            ("sum_k(delta(k,j)*x_k)", "sum_m(delta(m,j)*x_m)", true),
+            ("sum_k(delta(k,j))", "sum_k(delta(j,k))", false),
+            ("sum_{k=1}^{n}(x_k)", "sum_{k=2}^{n}(x_k)", false),
+            ("W_{i,k}", "W_{i,k,1}", false),
+            ("sum_k(x_k) + sum_m(y_m)", "sum_i(x_i) + sum_i(y_i)", true),
+        ];
+        for (a, b, same) in pairs {
+            let (a, b) = (p(a), p(b));
+            assert_eq!(a == b, same, "{a} vs {b}");
+            assert_eq!(a.cmp(&b).reverse(), b.cmp(&a), "{a} vs {b}");
+            if same {
+                assert_eq!(hash(&a), hash(&b), "{a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn kinds_come_in_a_fixed_order() {
+        // Numbers, symbols, indexed symbols, deltas, calls, powers, products, quotients,
+        // sums of terms, negations, sums over an index, derivatives; then data, then subterms.
+        let order = [
+            "-1",
+            "2",
+            "a",
+            "b",
+            "a_i",
+            "b_1",
+            "delta(i,j)",
+            "exp(y)",
+            "sin(x)",
+            "x^2",
+            "2*x",
+            "x*y*z",
+            "x/y",
+            "x + y",
+            "-x",
+            "sum_k(x_k)",
+            "D(y, x)",
+        ];
+        let terms: Vec<_> = order.iter().map(|s| parse_expr(s).unwrap()).collect();
+        for w in terms.windows(2) {
+            assert!(w[0] < w[1], "{} < {}", w[0], w[1]);
+        }
     }
 }

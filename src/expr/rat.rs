@@ -1,22 +1,24 @@
-//! Exact rational numbers: small ones inline in machine integers, the rest as num-rational's
+//! Exact rational numbers: inline in machine integers when they fit, otherwise num-rational's
 //! `BigRational`.
 //!
-//! Almost every number a derivation meets is small (`1`, `-1`, `2`, `1/2`), and a
-//! `BigRational` allocates two vectors for each of them on every clone and every operation.
-//! Here a value whose numerator and denominator fit in `i64` lives inline, arithmetic on two
-//! such values runs in `i128`, and only a result that does not fit becomes a `BigRational`.
+//! Almost every number a derivation meets is small (`1`, `-1`, `2`, `1/2`), and on those a
+//! `BigRational` allocates and runs several binary gcds per operation (derivations took half
+//! as long again). Arithmetic on two inline values runs in `i128`, where it cannot overflow,
+//! and a result that does not fit in `i64` becomes a `BigRational`.
 //!
-//! The representation is canonical: a value is `Small` exactly when it fits, in lowest terms
-//! with a positive denominator. So the derived equality and hashing are equality and hashing
-//! of values.
+//! The form is canonical: inline exactly when numerator and denominator fit in `i64`, and
+//! always in lowest terms with a positive denominator (as `BigRational` keeps its values), so
+//! the derived equality and hashing are those of values.
 
 use num_bigint::BigInt;
+use num_integer::Integer;
 use num_rational::BigRational;
-use num_traits::{One, Signed, ToPrimitive, Zero};
-use std::borrow::Cow;
+use num_traits::{One, ToPrimitive, Zero};
+use std::borrow::{Borrow, Cow};
 use std::cmp::Ordering;
 use std::fmt;
-use std::ops::{Add, Div, Mul, Neg, Sub};
+use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
+use Repr::{Big, Small};
 
 /// An exact rational number.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -24,408 +26,161 @@ pub struct Rat(Repr);
 
 #[derive(Clone, PartialEq, Eq, Hash)]
 enum Repr {
-    /// `n/d` in lowest terms, `d > 0`, and `n != i64::MIN` so that negation cannot overflow.
     Small(i64, i64),
-    /// A value that does not fit `Small`.
     Big(Box<BigRational>),
 }
 
 impl Rat {
-    /// `n/d`; panics when `d` is zero, as `BigRational::new` does.
+    /// `n/d` in canonical form; panics when `d` is zero.
+    fn reduced(n: i128, d: i128) -> Rat {
+        assert!(d != 0, "denominator == 0");
+        let g = n.gcd(&d) * d.signum();
+        match (i64::try_from(n / g), i64::try_from(d / g)) {
+            (Ok(n), Ok(d)) => Rat(Small(n, d)),
+            _ => Rat::from_big(BigRational::new_raw((n / g).into(), (d / g).into())),
+        }
+    }
+
+    /// The canonical form of a `BigRational` (which is in lowest terms).
+    pub fn from_big(r: BigRational) -> Rat {
+        match (r.numer().to_i64(), r.denom().to_i64()) {
+            (Some(n), Some(d)) => Rat(Small(n, d)),
+            _ => Rat(Big(Box::new(r))),
+        }
+    }
+
+    /// The value as a `BigRational`, for what this type does not offer.
+    pub fn to_big(&self) -> Cow<'_, BigRational> {
+        match &self.0 {
+            Small(n, d) => Cow::Owned(BigRational::new_raw((*n).into(), (*d).into())),
+            Big(r) => Cow::Borrowed(r),
+        }
+    }
+
+    /// `n/d`; panics when `d` is zero.
     pub fn new(n: BigInt, d: BigInt) -> Rat {
         Rat::from_big(BigRational::new(n, d))
     }
 
-    /// The integer `n`.
     pub fn from_integer(n: BigInt) -> Rat {
-        match n.to_i64() {
-            Some(v) if v != i64::MIN => Rat(Repr::Small(v, 1)),
-            _ => Rat(Repr::Big(Box::new(BigRational::from_integer(n)))),
-        }
+        Rat::from_big(BigRational::from_integer(n))
     }
 
-    /// The integer `n`, without allocating.
     pub fn int(n: i64) -> Rat {
-        if n == i64::MIN {
-            return Rat::from_integer(BigInt::from(n));
-        }
-        Rat(Repr::Small(n, 1))
+        Rat(Small(n, 1))
     }
 
-    /// `n/d` from machine integers; panics when `d` is zero.
+    /// `n/d`; panics when `d` is zero.
     pub fn small(n: i64, d: i64) -> Rat {
-        assert!(d != 0, "denominator == 0");
-        reduced(i128::from(n), i128::from(d))
-    }
-
-    /// The exact value of a finite float.
-    pub fn from_float(f: f64) -> Option<Rat> {
-        BigRational::from_float(f).map(Rat::from_big)
-    }
-
-    /// The canonical form of a `BigRational`.
-    pub fn from_big(r: BigRational) -> Rat {
-        match (r.numer().to_i64(), r.denom().to_i64()) {
-            (Some(n), Some(d)) if n != i64::MIN => Rat(Repr::Small(n, d)),
-            _ => Rat(Repr::Big(Box::new(r))),
-        }
-    }
-
-    /// The value as a `BigRational` (borrowed when it is one already).
-    pub fn to_big(&self) -> Cow<'_, BigRational> {
-        match &self.0 {
-            Repr::Small(n, d) => {
-                Cow::Owned(BigRational::new_raw(BigInt::from(*n), BigInt::from(*d)))
-            }
-            Repr::Big(b) => Cow::Borrowed(b),
-        }
+        Rat::reduced(n.into(), d.into())
     }
 
     pub fn numer(&self) -> BigInt {
-        match &self.0 {
-            Repr::Small(n, _) => BigInt::from(*n),
-            Repr::Big(b) => b.numer().clone(),
-        }
+        self.to_big().numer().clone()
     }
 
+    /// Positive.
     pub fn denom(&self) -> BigInt {
-        match &self.0 {
-            Repr::Small(_, d) => BigInt::from(*d),
-            Repr::Big(b) => b.denom().clone(),
-        }
+        self.to_big().denom().clone()
     }
 
-    /// The value as a machine integer, when it is an integer that fits.
+    /// The value as a machine integer, when it is an integer that fits (a `Big` one never does).
     pub fn as_i64(&self) -> Option<i64> {
-        match self.0 {
-            Repr::Small(n, 1) => Some(n),
-            _ => None,
-        }
+        let Small(n, 1) = self.0 else { return None };
+        Some(n)
     }
 
     /// Bits of the larger of numerator and denominator: the size bounds are stated in these.
     pub fn bits(&self) -> u64 {
-        match &self.0 {
-            Repr::Small(n, d) => {
-                u64::from(64 - n.unsigned_abs().max(d.unsigned_abs()).leading_zeros())
-            }
-            Repr::Big(b) => b.numer().bits().max(b.denom().bits()),
-        }
-    }
-
-    /// Bits of the numerator plus bits of the denominator.
-    pub fn total_bits(&self) -> u64 {
-        match &self.0 {
-            Repr::Small(n, d) => {
-                u64::from(64 - n.unsigned_abs().leading_zeros())
-                    + u64::from(64 - d.unsigned_abs().leading_zeros())
-            }
-            Repr::Big(b) => b.numer().bits() + b.denom().bits(),
-        }
+        let r = self.to_big();
+        r.numer().bits().max(r.denom().bits())
     }
 
     pub fn is_integer(&self) -> bool {
-        match &self.0 {
-            Repr::Small(_, d) => *d == 1,
-            Repr::Big(b) => b.is_integer(),
-        }
+        self.to_big().is_integer()
     }
 
     pub fn is_negative(&self) -> bool {
-        match &self.0 {
-            Repr::Small(n, _) => *n < 0,
-            Repr::Big(b) => b.is_negative(),
-        }
+        *self < Rat::zero()
     }
 
     pub fn is_positive(&self) -> bool {
-        match &self.0 {
-            Repr::Small(n, _) => *n > 0,
-            Repr::Big(b) => b.is_positive(),
-        }
+        *self > Rat::zero()
     }
 
-    /// `-1`, `0` or `1`.
-    pub fn signum(&self) -> Rat {
-        if self.is_negative() {
-            Rat::int(-1)
-        } else if self.is_positive() {
-            Rat::int(1)
-        } else {
-            Rat::int(0)
-        }
-    }
-
+    /// The larger of `self` and `-self`.
     pub fn abs(&self) -> Rat {
-        if self.is_negative() {
-            -self
-        } else {
-            self.clone()
-        }
+        std::cmp::max(self.clone(), -self)
     }
 
-    /// `1/self`; panics on zero, as `BigRational::recip` does.
+    /// The nearest float.
+    pub fn to_f64(&self) -> Option<f64> {
+        self.to_big().to_f64()
+    }
+
+    /// `1/self`; panics on zero.
     pub fn recip(&self) -> Rat {
-        match &self.0 {
-            Repr::Small(n, d) => {
-                assert!(*n != 0, "denominator == 0");
-                reduced(i128::from(*d), i128::from(*n))
-            }
-            Repr::Big(b) => Rat::from_big(b.recip()),
-        }
-    }
-
-    /// The integer part, rounded towards zero.
-    pub fn to_integer(&self) -> BigInt {
-        match &self.0 {
-            Repr::Small(n, d) => BigInt::from(n / d),
-            Repr::Big(b) => b.to_integer(),
-        }
-    }
-
-    /// `self` minus its integer part (rounded towards zero).
-    pub fn fract(&self) -> Rat {
-        match &self.0 {
-            Repr::Small(n, d) => Rat(Repr::Small(n % d, *d)).canonical_zero(),
-            Repr::Big(b) => Rat::from_big(b.fract()),
-        }
-    }
-
-    /// `self^k`, by repeated squaring.
-    pub fn pow(&self, k: i32) -> Rat {
-        let mut base = if k < 0 { self.recip() } else { self.clone() };
-        let mut out = Rat::int(1);
-        let mut k = k.unsigned_abs();
-        while k > 0 {
-            if k & 1 == 1 {
-                out = &out * &base;
-            }
-            k >>= 1;
-            if k > 0 {
-                base = &base * &base;
-            }
-        }
-        out
-    }
-
-    /// `0/d` is written `0/1`.
-    fn canonical_zero(self) -> Rat {
-        match self.0 {
-            Repr::Small(0, _) => Rat::int(0),
-            other => Rat(other),
-        }
+        Rat::one() / self
     }
 }
 
-/// `n/d` (with `d != 0`) in canonical form.
-fn reduced(n: i128, d: i128) -> Rat {
-    let (n, d) = if d < 0 { (-n, -d) } else { (n, d) };
-    let g = gcd(n.unsigned_abs(), d.unsigned_abs());
-    let (n, d) = if g > 1 {
-        (n / g as i128, d / g as i128)
-    } else {
-        (n, d)
-    };
-    match (i64::try_from(n), i64::try_from(d)) {
-        (Ok(n), Ok(d)) if n != i64::MIN => Rat(Repr::Small(n, d)),
-        _ => Rat(Repr::Big(Box::new(BigRational::new_raw(
-            BigInt::from(n),
-            BigInt::from(d),
-        )))),
-    }
-}
-
-/// Binary gcd; `gcd(0, d) = d`.
-fn gcd(mut a: u128, mut b: u128) -> u128 {
-    if a == 0 {
-        return b;
-    }
-    if b == 0 {
-        return a;
-    }
-    let shift = (a | b).trailing_zeros();
-    a >>= a.trailing_zeros();
-    loop {
-        b >>= b.trailing_zeros();
-        if a > b {
-            std::mem::swap(&mut a, &mut b);
-        }
-        b -= a;
-        if b == 0 {
-            return a << shift;
-        }
-    }
-}
-
-fn add(a: &Rat, b: &Rat) -> Rat {
-    match (&a.0, &b.0) {
-        (Repr::Small(n1, d1), Repr::Small(n2, d2)) => {
-            let (n1, d1, n2, d2) = (
-                i128::from(*n1),
-                i128::from(*d1),
-                i128::from(*n2),
-                i128::from(*d2),
-            );
-            if d1 == d2 {
-                return reduced(n1 + n2, d1);
-            }
-            reduced(n1 * d2 + n2 * d1, d1 * d2)
-        }
-        _ => add_big(a.to_big().as_ref(), b.to_big().as_ref()),
-    }
-}
-
-fn mul(a: &Rat, b: &Rat) -> Rat {
-    match (&a.0, &b.0) {
-        (Repr::Small(n1, 1), Repr::Small(n2, 1)) => {
-            let p = i128::from(*n1) * i128::from(*n2);
-            match i64::try_from(p) {
-                Ok(v) if v != i64::MIN => Rat(Repr::Small(v, 1)),
-                _ => reduced(p, 1),
-            }
-        }
-        (Repr::Small(n1, d1), Repr::Small(n2, d2)) => reduced(
-            i128::from(*n1) * i128::from(*n2),
-            i128::from(*d1) * i128::from(*d2),
-        ),
-        _ => mul_big(a.to_big().as_ref(), b.to_big().as_ref()),
-    }
-}
-
-// num-rational reduces every result with a binary gcd, which takes a step per bit of the
-// larger number even against 1: polynomial coefficients of a hundred bits made that most of
-// the time of a derivation. These avoid reductions that are known to be trivial.
-
-/// `gcd(n, d)` for `d > 0`, after one Euclidean step: `n` may be far larger than `d`.
-fn gcd_with(n: &BigInt, d: &BigInt) -> BigInt {
-    use num_integer::Integer;
-    if d.is_one() {
-        return BigInt::one();
-    }
-    d.gcd(&(n % d))
-}
-
-/// `a + b`, where an integer part adds without any gcd.
-fn add_big(a: &BigRational, b: &BigRational) -> Rat {
-    let (n1, d1, n2, d2) = (a.numer(), a.denom(), b.numer(), b.denom());
-    if d1 == d2 {
-        let n = n1 + n2;
-        let g = gcd_with(&n, d1);
-        return Rat::from_big(BigRational::new_raw(n / &g, d1 / &g));
-    }
-    // `k + n/d = (k*d + n)/d` is in lowest terms when `n/d` is.
-    if d1.is_one() {
-        return Rat::from_big(BigRational::new_raw(n1 * d2 + n2, d2.clone()));
-    }
-    if d2.is_one() {
-        return Rat::from_big(BigRational::new_raw(n2 * d1 + n1, d1.clone()));
-    }
-    Rat::from_big(a + b)
-}
-
-/// `a * b`, cancelling each numerator against the other denominator: the product of two
-/// values in lowest terms is then in lowest terms, with no gcd of the products.
-fn mul_big(a: &BigRational, b: &BigRational) -> Rat {
-    if a.is_zero() || b.is_zero() {
-        return Rat::zero();
-    }
-    let (n1, d1, n2, d2) = (a.numer(), a.denom(), b.numer(), b.denom());
-    let (g1, g2) = (gcd_with(n1, d2), gcd_with(n2, d1));
-    let numer = (n1 / &g1) * (n2 / &g2);
-    let denom = (d1 / &g2) * (d2 / &g1);
-    Rat::from_big(BigRational::new_raw(numer, denom))
-}
-
-fn div(a: &Rat, b: &Rat) -> Rat {
-    mul(a, &b.recip())
-}
-
-fn neg(a: &Rat) -> Rat {
-    match &a.0 {
-        // `n != i64::MIN`, so `-n` fits.
-        Repr::Small(n, d) => Rat(Repr::Small(-n, *d)),
-        Repr::Big(b) => Rat::from_big(-b.as_ref().clone()),
-    }
-}
-
-macro_rules! binary_op {
-    ($trait:ident, $method:ident, $f:ident) => {
-        impl $trait<&Rat> for &Rat {
+// `a + b`, `a += b` and so on for owned and borrowed operands: in `i128` when both are inline
+// (each product is below 2^126 in size, so a sum of two cannot overflow), else in `BigRational`.
+macro_rules! binary_ops {
+    ($($op:ident $f:ident $assign:ident $f_assign:ident $small:expr),*) => {$(
+        impl<R: Borrow<Rat>> $op<R> for &Rat {
             type Output = Rat;
-            fn $method(self, o: &Rat) -> Rat {
-                $f(self, o)
+            fn $f(self, o: R) -> Rat {
+                match (&self.0, &o.borrow().0) {
+                    (Small(a, b), Small(c, d)) => {
+                        let (a, b, c, d) = (*a as i128, *b as i128, *c as i128, *d as i128);
+                        let (n, d) = $small(a, b, c, d);
+                        Rat::reduced(n, d)
+                    }
+                    _ => Rat::from_big(self.to_big().as_ref().$f(o.borrow().to_big().as_ref())),
+                }
             }
         }
-        impl $trait<Rat> for &Rat {
+        impl<R: Borrow<Rat>> $op<R> for Rat {
             type Output = Rat;
-            fn $method(self, o: Rat) -> Rat {
-                $f(self, &o)
+            fn $f(self, o: R) -> Rat {
+                (&self).$f(o)
             }
         }
-        impl $trait<&Rat> for Rat {
-            type Output = Rat;
-            fn $method(self, o: &Rat) -> Rat {
-                $f(&self, o)
+        impl<R: Borrow<Rat>> $assign<R> for Rat {
+            fn $f_assign(&mut self, o: R) {
+                *self = (&*self).$f(o)
             }
         }
-        impl $trait<Rat> for Rat {
-            type Output = Rat;
-            fn $method(self, o: Rat) -> Rat {
-                $f(&self, &o)
-            }
-        }
-    };
+    )*};
 }
 
-binary_op!(Add, add, add);
-binary_op!(Mul, mul, mul);
-binary_op!(Div, div, div);
-
-fn sub(a: &Rat, b: &Rat) -> Rat {
-    add(a, &neg(b))
-}
-binary_op!(Sub, sub, sub);
-
-macro_rules! assign_op {
-    ($trait:ident, $method:ident, $f:ident) => {
-        impl std::ops::$trait<&Rat> for Rat {
-            fn $method(&mut self, o: &Rat) {
-                *self = $f(self, o);
-            }
-        }
-        impl std::ops::$trait<Rat> for Rat {
-            fn $method(&mut self, o: Rat) {
-                *self = $f(self, &o);
-            }
-        }
-    };
-}
-
-assign_op!(AddAssign, add_assign, add);
-assign_op!(SubAssign, sub_assign, sub);
-assign_op!(MulAssign, mul_assign, mul);
-assign_op!(DivAssign, div_assign, div);
-
-impl Neg for Rat {
-    type Output = Rat;
-    fn neg(self) -> Rat {
-        neg(&self)
-    }
-}
+// `a/b op c/d`.
+binary_ops!(
+    Add add AddAssign add_assign |a, b, c, d| (a * d + c * b, b * d),
+    Sub sub SubAssign sub_assign |a, b, c, d| (a * d - c * b, b * d),
+    Mul mul MulAssign mul_assign |a, b, c, d| (a * c, b * d),
+    Div div DivAssign div_assign |a, b, c, d| (a * d, b * c)
+);
 
 impl Neg for &Rat {
     type Output = Rat;
     fn neg(self) -> Rat {
-        neg(self)
+        Rat::zero() - self
+    }
+}
+
+impl Neg for Rat {
+    type Output = Rat;
+    fn neg(self) -> Rat {
+        -&self
     }
 }
 
 impl Ord for Rat {
     fn cmp(&self, o: &Rat) -> Ordering {
         match (&self.0, &o.0) {
-            (Repr::Small(n1, d1), Repr::Small(n2, d2)) => {
-                (i128::from(*n1) * i128::from(*d2)).cmp(&(i128::from(*n2) * i128::from(*d1)))
-            }
+            (Small(a, b), Small(c, d)) => (*a as i128 * *d as i128).cmp(&(*c as i128 * *b as i128)),
             _ => self.to_big().cmp(&o.to_big()),
         }
     }
@@ -442,7 +197,7 @@ impl Zero for Rat {
         Rat::int(0)
     }
     fn is_zero(&self) -> bool {
-        matches!(self.0, Repr::Small(0, _))
+        matches!(self.0, Small(0, _))
     }
 }
 
@@ -451,52 +206,14 @@ impl One for Rat {
         Rat::int(1)
     }
     fn is_one(&self) -> bool {
-        matches!(self.0, Repr::Small(1, 1))
+        matches!(self.0, Small(1, 1))
     }
 }
 
-impl From<i64> for Rat {
-    fn from(n: i64) -> Rat {
-        Rat::int(n)
-    }
-}
-
-impl ToPrimitive for Rat {
-    /// The integer part (rounded towards zero), when it fits.
-    fn to_i64(&self) -> Option<i64> {
-        match &self.0 {
-            Repr::Small(n, d) => Some(n / d),
-            Repr::Big(b) => b.to_integer().to_i64(),
-        }
-    }
-
-    fn to_u64(&self) -> Option<u64> {
-        match &self.0 {
-            Repr::Small(n, d) => u64::try_from(n / d).ok(),
-            Repr::Big(b) => b.to_integer().to_u64(),
-        }
-    }
-
-    /// The nearest float, as `BigRational::to_f64` gives it.
-    fn to_f64(&self) -> Option<f64> {
-        const EXACT: u64 = 1 << 53;
-        match &self.0 {
-            // Both exact in f64, so one division rounds the exact quotient correctly.
-            Repr::Small(n, d) if n.unsigned_abs() <= EXACT && d.unsigned_abs() <= EXACT => {
-                Some(*n as f64 / *d as f64)
-            }
-            _ => self.to_big().to_f64(),
-        }
-    }
-}
-
+/// `n`, or `n/d` with `d > 1`.
 impl fmt::Display for Rat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.0 {
-            Repr::Small(n, 1) => write!(f, "{n}"),
-            Repr::Small(n, d) => write!(f, "{n}/{d}"),
-            Repr::Big(b) => write!(f, "{b}"),
-        }
+        write!(f, "{}", self.to_big())
     }
 }
 
@@ -509,114 +226,146 @@ impl fmt::Debug for Rat {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use num_integer::Integer;
+    use num_traits::Signed;
     use proptest::prelude::*;
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 
-    /// Numerators and denominators around the edges of `i64`, and beyond.
+    /// Integers around the edges of `i64`, and beyond.
     fn big_int() -> impl Strategy<Value = BigInt> {
         prop_oneof![
             (-20i64..20).prop_map(BigInt::from),
             any::<i64>().prop_map(BigInt::from),
-            (any::<i64>(), 0u32..3)
-                .prop_map(|(v, k)| BigInt::from(v) * BigInt::from(2).pow(62 * k)),
+            (any::<i64>(), 0u32..3).prop_map(|(v, k)| BigInt::from(v) << (62 * k)),
             Just(BigInt::from(i64::MIN)),
-            Just(BigInt::from(i64::MAX)),
             Just(-BigInt::from(i64::MIN)),
         ]
     }
 
-    /// Any fractions, integers, and fractions with small denominators (so that two of them
-    /// often share one): each takes its own path through the arithmetic.
-    fn big_rat() -> impl Strategy<Value = BigRational> {
+    /// A numerator and a nonzero denominator, not reduced.
+    fn fraction() -> impl Strategy<Value = (BigInt, BigInt)> {
         prop_oneof![
-            (big_int(), big_int())
-                .prop_filter("nonzero denominator", |(_, d)| !d.is_zero())
-                .prop_map(|(n, d)| BigRational::new(n, d)),
-            big_int().prop_map(BigRational::from_integer),
-            (big_int(), 1i64..6).prop_map(|(n, d)| BigRational::new(n, BigInt::from(d))),
+            (big_int(), big_int()).prop_filter("nonzero denominator", |(_, d)| !d.is_zero()),
+            (big_int(), 1i64..6).prop_map(|(n, d)| (n, BigInt::from(d))),
         ]
+    }
+
+    /// Lowest terms with a positive denominator, inline exactly when both parts fit in
+    /// `i64`: what the derived equality and hashing rely on.
+    fn is_canonical(r: &Rat) -> bool {
+        let (n, d) = (r.numer(), r.denom());
+        let fits = n.to_i64().is_some() && d.to_i64().is_some();
+        d.is_positive() && n.gcd(&d).is_one() && fits == matches!(r.0, Small(..))
+    }
+
+    /// Fixed hash keys: the same hashes on every run.
+    fn hash(r: &Rat) -> u64 {
+        BuildHasherDefault::<DefaultHasher>::default().hash_one(r)
     }
 
     proptest! {
         #![proptest_config(crate::seeded::config(256))]
-        /// Every operation agrees with `BigRational`, and results are canonical.
+        /// Each operation, on owned and borrowed operands, is the textbook formula on
+        /// numerators and denominators, and its result is canonical.
         #[test]
-        fn agrees_with_big_rational(a in big_rat(), b in big_rat()) {
-            let (x, y) = (Rat::from_big(a.clone()), Rat::from_big(b.clone()));
-            let same = |r: Rat, want: BigRational| {
-                prop_assert_eq!(r.to_big().into_owned(), want.clone());
-                prop_assert_eq!(r, Rat::from_big(want));
+        fn arithmetic_is_exact_and_canonical((n1, d1) in fraction(), (n2, d2) in fraction()) {
+            let (x, y) = (Rat::new(n1.clone(), d1.clone()), Rat::new(n2.clone(), d2.clone()));
+            let same = |r: Rat, n: BigInt, d: BigInt| {
+                prop_assert!(is_canonical(&r), "{} not canonical", r);
+                // `r == n/d`, compared without dividing.
+                prop_assert_eq!(r.numer() * &d, n * r.denom());
                 Ok(())
             };
-            same(&x + &y, &a + &b)?;
-            same(&x - &y, &a - &b)?;
-            same(&x * &y, &a * &b)?;
-            if !b.is_zero() {
-                same(&x / &y, &a / &b)?;
-                same(y.recip(), b.recip())?;
+            same(&x + &y, &n1 * &d2 + &n2 * &d1, &d1 * &d2)?;
+            same(x.clone() - y.clone(), &n1 * &d2 - &n2 * &d1, &d1 * &d2)?;
+            same(x.clone() * &y, &n1 * &n2, &d1 * &d2)?;
+            let mut acc = x.clone();
+            acc += &y;
+            acc -= y.clone();
+            acc *= &y;
+            same(acc, &n1 * &n2, &d1 * &d2)?;
+            if !n2.is_zero() {
+                same(&x / y.clone(), &n1 * &d2, &d1 * &n2)?;
+                same(y.recip(), d2.clone(), n2.clone())?;
             }
-            same(-&x, -a.clone())?;
-            same(x.abs(), a.abs())?;
-            same(x.fract(), a.fract())?;
-            prop_assert_eq!(x.cmp(&y), a.cmp(&b));
-            prop_assert_eq!(x.to_string(), a.to_string());
-            prop_assert_eq!(x.to_f64(), a.to_f64());
-            prop_assert_eq!(x.to_i64(), a.to_integer().to_i64());
-            prop_assert_eq!(x.to_integer(), a.to_integer());
-            prop_assert_eq!((x.numer(), x.denom()), (a.numer().clone(), a.denom().clone()));
-            prop_assert_eq!(x.bits(), a.numer().bits().max(a.denom().bits()));
-            prop_assert_eq!(x.total_bits(), a.numer().bits() + a.denom().bits());
-            prop_assert_eq!(x.is_integer(), a.is_integer());
-            prop_assert_eq!((x.is_negative(), x.is_positive()), (a.is_negative(), a.is_positive()));
+            same(-&x, -&n1, d1.clone())?;
+            same(x.abs(), n1.abs(), d1.abs())?;
+            prop_assert_eq!(x.cmp(&y), (&n1 * &d2 * d1.signum() * d2.signum()).cmp(&(&n2 * &d1 * d1.signum() * d2.signum())));
+            prop_assert_eq!(x.is_integer(), (&n1 % &d1).is_zero());
+            prop_assert_eq!(x.as_i64(), if x.is_integer() { (&n1 / &d1).to_i64() } else { None });
+            prop_assert_eq!(x.is_negative(), n1.is_negative() != d1.is_negative() && !n1.is_zero());
+            prop_assert_eq!(x.is_positive(), !x.is_negative() && !n1.is_zero());
         }
 
-        /// Equal values hash equally, whatever route built them.
+        /// Equal values are equal and hash equally, whatever route built them.
         #[test]
-        fn equal_values_are_equal_terms(n in any::<i32>(), d in 1i32..1000, k in 1i64..1000) {
-            use std::hash::{BuildHasher, RandomState};
-            let a = Rat::small(i64::from(n), i64::from(d));
-            let b = Rat::new(BigInt::from(i64::from(n) * k), BigInt::from(i64::from(d) * k));
-            let s = RandomState::new();
+        fn equal_values_are_equal_terms((n, d) in fraction(), k in big_int()) {
+            prop_assume!(!k.is_zero());
+            let a = Rat::new(n.clone(), d.clone());
+            let b = Rat::new(&n * &k, &d * &k);
+            let c = Rat::from_integer(n.clone()) / Rat::from_integer(d.clone());
             prop_assert_eq!(&a, &b);
-            prop_assert_eq!(s.hash_one(&a), s.hash_one(&b));
+            prop_assert_eq!(&a, &c);
+            prop_assert_eq!(hash(&a), hash(&b));
+            prop_assert_eq!(hash(&a), hash(&c));
+        }
+
+        /// `bits` bounds numerator and denominator, and is reached by one of them.
+        #[test]
+        fn bits_bound_the_parts((n, d) in fraction()) {
+            let r = Rat::new(n, d);
+            let (n, d, b) = (r.numer().abs(), r.denom().clone(), r.bits());
+            prop_assert!(n < BigInt::one() << b && d < BigInt::one() << b);
+            prop_assert!(b == 0 || n.max(d) >= BigInt::one() << (b - 1));
         }
     }
 
-    /// Inline values exact in f64 take one division; it must round as the big conversion does.
+    /// Numerator and denominator exact in f64 make one division correctly rounded.
     #[test]
-    fn the_fast_float_conversion_rounds_like_the_exact_one() {
+    fn float_conversion_rounds_correctly() {
         let big = 1i64 << 53;
-        for (n, d) in [
-            (1, 3),
-            (-7, 32),
-            (2, 3),
-            (big, 3),
-            (-big, 7),
-            (big - 1, big),
-            (1, big),
-            (big + 1, 3),
-            (i64::MIN, 1),
-            (i64::MAX, 9),
-        ] {
-            let exact = BigRational::new(BigInt::from(n), BigInt::from(d));
-            assert_eq!(Rat::small(n, d).to_f64(), exact.to_f64(), "{n}/{d}");
+        for (n, d) in [(1, 3), (-7, 32), (2, 3), (big, 3), (-big, 7), (big - 1, big), (1, big)] {
+            assert_eq!(Rat::small(n, d).to_f64(), Some(n as f64 / d as f64), "{n}/{d}");
         }
+        assert_eq!(
+            BigRational::from_float(0.1).map(|r| Rat::from_big(r).to_f64()),
+            Some(Some(0.1))
+        );
+        assert_eq!(BigRational::from_float(f64::NAN).map(Rat::from_big), None);
     }
 
     #[test]
-    fn overflow_moves_to_big_and_back() {
+    fn display_and_edges_of_i64() {
         let max = Rat::int(i64::MAX);
-        let big = &max + &Rat::int(1);
+        let big = &max + Rat::one();
         assert_eq!(big.to_string(), "9223372036854775808");
-        assert_eq!(&big - &Rat::int(1), max);
-        assert_eq!(Rat::int(i64::MIN).to_string(), "-9223372036854775808");
+        assert_eq!((&big - Rat::one(), big.as_i64()), (max.clone(), None));
         assert_eq!(-Rat::int(i64::MIN), big);
-        assert_eq!(Rat::small(6, -4).to_string(), "-3/2");
-        assert_eq!(Rat::small(3, 7).pow(-2).to_string(), "49/9");
-        assert_eq!(Rat::small(-2, 3).pow(5).to_string(), "-32/243");
-        assert_eq!(
-            Rat::int(2).pow(100).to_string(),
-            "1267650600228229401496703205376"
-        );
-        assert_eq!(Rat::int(5).pow(0), Rat::int(1));
+        assert_eq!(format!("{:?}", Rat::small(6, -4)), "-3/2");
+        assert_eq!(Rat::small(3, 7).recip().to_string(), "7/3");
+        assert_eq!(Rat::small(0, -5), Rat::zero());
+        let (min, third) = (Rat::int(i64::MIN), Rat::small(1, 3));
+        assert_eq!((&min / Rat::int(-1), &big * Rat::int(-1)), (big.clone(), min.clone()));
+        assert_eq!((&min * &min).to_string(), "85070591730234615865843651857942052864");
+        assert_eq!(&third - (&third + Rat::small(1, i64::MAX)), -Rat::small(1, i64::MAX));
+        assert_eq!(Rat::small(i64::MAX, 2) + Rat::small(i64::MAX, 2), max);
+    }
+
+    #[test]
+    #[should_panic]
+    fn zero_denominator_panics() {
+        Rat::small(1, 0);
+    }
+
+    #[test]
+    #[should_panic]
+    fn division_by_zero_panics() {
+        let _ = Rat::one() / Rat::zero();
+    }
+
+    #[test]
+    #[should_panic]
+    fn reciprocal_of_zero_panics() {
+        Rat::zero().recip();
     }
 }

@@ -29,24 +29,10 @@ impl Expr {
         let mut out = BTreeSet::new();
         self.any(&mut |e| {
             match e {
-                Expr::Idx(_, ix) => {
-                    for i in ix {
-                        if let Index::Name(n) = i {
-                            out.insert(n.clone());
-                        }
-                    }
-                }
-                Expr::Delta(a, b) => {
-                    for i in [a, b] {
-                        if let Index::Name(n) = i {
-                            out.insert(n.clone());
-                        }
-                    }
-                }
                 Expr::Sum(s) => {
                     out.insert(s.index.clone());
                 }
-                _ => {}
+                _ => out.extend(e.indices().filter_map(name).cloned()),
             }
             false
         });
@@ -71,40 +57,9 @@ impl Expr {
                     let renamed = rename_bound(s, &[from.to_string(), s.index.clone()]);
                     return renamed.subst_index(from, to);
                 }
-                Expr::Sum(Sum {
-                    body: Arc::new(s.body.subst_index(from, to)),
-                    ..s.clone()
-                })
+                Expr::Sum(Sum { body: Arc::new(s.body.subst_index(from, to)), ..s.clone() })
             }
             _ => self.map_children(|c| c.subst_index(from, to)),
-        }
-    }
-
-    /// Replace every free occurrence of the variable `var` by `with`, renaming bound
-    /// indices that would capture a free index of `with`.
-    pub fn subst_var(&self, var: &Expr, with: &Expr) -> Expr {
-        if self == var {
-            return with.clone();
-        }
-        match self {
-            Expr::Sum(s) => {
-                if var.free_indices().contains(&s.index) {
-                    // `var` mentions the bound index, so inside the sum it names something else.
-                    return self.clone();
-                }
-                if with.free_indices().contains(&s.index) {
-                    let mut avoid = with.free_indices();
-                    avoid.extend(self.all_index_names());
-                    avoid.extend(var.free_indices());
-                    let avoid: Vec<String> = avoid.into_iter().collect();
-                    return rename_bound(s, &avoid).subst_var(var, with);
-                }
-                Expr::Sum(Sum {
-                    body: Arc::new(s.body.subst_var(var, with)),
-                    ..s.clone()
-                })
-            }
-            _ => self.map_children(|c| c.subst_var(var, with)),
         }
     }
 
@@ -119,22 +74,8 @@ impl Expr {
             Expr::D(a, b) => Expr::D(Arc::new(f(a)), Arc::new(f(b))),
             Expr::Neg(a) => Expr::Neg(Arc::new(f(a))),
             Expr::Call(g, a) => Expr::Call(*g, Arc::new(f(a))),
-            Expr::Sum(s) => Expr::Sum(Sum {
-                body: Arc::new(f(&s.body)),
-                ..s.clone()
-            }),
+            Expr::Sum(s) => Expr::Sum(Sum { body: Arc::new(f(&s.body)), ..s.clone() }),
         }
-    }
-
-    /// Replace the subterm at `path` by `with`; `None` if the path leads nowhere.
-    pub fn replace_at(&self, path: &[usize], with: Expr) -> Option<Expr> {
-        let mut out = self.clone();
-        let mut slot = &mut out;
-        for &i in path {
-            slot = slot.child_mut(i)?;
-        }
-        *slot = with;
-        Some(out)
     }
 }
 
@@ -150,29 +91,25 @@ fn rename_bound(s: &Sum, avoid: &[String]) -> Expr {
     })
 }
 
-fn collect_free(e: &Expr, bound: &mut Vec<String>, out: &mut BTreeSet<String>) {
-    let mut note = |ix: &Index, bound: &Vec<String>| {
-        if let Index::Name(n) = ix {
-            if !bound.contains(n) {
-                out.insert(n.clone());
-            }
-        }
-    };
+fn collect_free<'a>(e: &'a Expr, bound: &mut Vec<&'a str>, out: &mut BTreeSet<String>) {
     match e {
-        Expr::Idx(_, ix) => ix.iter().for_each(|i| note(i, bound)),
-        Expr::Delta(a, b) => {
-            note(a, bound);
-            note(b, bound);
-        }
         Expr::Sum(s) => {
-            bound.push(s.index.clone());
+            bound.push(&s.index);
             collect_free(&s.body, bound, out);
             bound.pop();
         }
-        _ => e
-            .children()
-            .into_iter()
-            .for_each(|c| collect_free(c, bound, out)),
+        Expr::Idx(..) | Expr::Delta(..) => {
+            let free = e.indices().filter_map(name).filter(|n| !bound.contains(&n.as_str()));
+            out.extend(free.cloned());
+        }
+        _ => e.children().for_each(|c| collect_free(c, bound, out)),
+    }
+}
+
+fn name(ix: &Index) -> Option<&String> {
+    match ix {
+        Index::Name(n) => Some(n),
+        Index::Int(_) => None,
     }
 }
 
@@ -186,10 +123,7 @@ mod tests {
         let e = parse_expr("sum_k(z_k * w_j)").unwrap();
         let out = e.subst_index("j", &Index::Name("k".into()));
         // The free j became k, and the bound k was renamed so it does not capture it.
-        assert_eq!(
-            out.free_indices().into_iter().collect::<Vec<_>>(),
-            vec!["k"]
-        );
+        assert_eq!(out.free_indices().into_iter().collect::<Vec<_>>(), vec!["k"]);
         assert_eq!(out, parse_expr("sum_m(z_m * w_k)").unwrap());
     }
 
@@ -197,12 +131,5 @@ mod tests {
     fn shadowed_index_is_untouched() {
         let e = parse_expr("sum_k(z_k)").unwrap();
         assert_eq!(e.subst_index("k", &Index::Int(1)), e);
-    }
-
-    #[test]
-    fn var_substitution_avoids_capture() {
-        let e = parse_expr("sum_k(x * z_k)").unwrap();
-        let out = e.subst_var(&parse_expr("x").unwrap(), &parse_expr("y_k").unwrap());
-        assert_eq!(out, parse_expr("sum_m(y_k * z_m)").unwrap());
     }
 }

@@ -4,15 +4,14 @@
 //! derivation's result and hypotheses, each case of a Jacobian. Presentation (captions,
 //! LaTeX, the vector form) is compared outside the kernel, in `crate::certificate`.
 
-use super::read::{read_bound, read_index, read_term, read_variable};
+use super::read::{read_bound_strict, read_index_strict, read_term, read_variable};
 use super::rules::{self, Binding};
-use super::validate::{check_context, Item};
+use super::validate::check_context;
 use super::{Proof, Step};
 use crate::expr::{Assumption, Context, Definition, Expr, IndexDecl};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-
 
 /// Identifies the format, so a reader can refuse what it does not know.
 pub const FORMAT: &str = "deriv-certificate-1";
@@ -115,7 +114,6 @@ pub struct SubstitutionJson {
     pub bounds: BTreeMap<String, String>,
 }
 
-
 /// Why a certificate was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
@@ -128,13 +126,7 @@ pub struct Rejection {
 impl std::fmt::Display for Rejection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.step {
-            Some(s) => write!(
-                f,
-                "derivation {}, step {}: {}",
-                self.derivation + 1,
-                s,
-                self.reason
-            ),
+            Some(s) => write!(f, "derivation {}, step {}: {}", self.derivation + 1, s, self.reason),
             None => write!(f, "derivation {}: {}", self.derivation + 1, self.reason),
         }
     }
@@ -144,8 +136,10 @@ impl std::fmt::Display for Rejection {
 pub fn read_context(c: &ContextJson) -> Result<Context, String> {
     let mut ctx = Context::default();
     for ix in &c.indices {
-        let (lo, hi) = ix.range.split_once("..").ok_or_else(|| format!("bad range `{}`", ix.range))?;
-        let (lo, hi) = (read_bound(lo), read_bound(hi));
+        let (lo, hi) = ix.range.split_once("..").unwrap_or_default();
+        let (Ok(lo), Ok(hi)) = (read_bound_strict(lo), read_bound_strict(hi)) else {
+            return Err(format!("bad range `{}`", ix.range));
+        };
         ctx.indices.push(IndexDecl { names: ix.names.clone(), lo, hi });
     }
     let decls = ctx.indices.clone();
@@ -169,10 +163,10 @@ fn read_step(s: &StepJson, decls: &[IndexDecl]) -> Result<Step, String> {
         binding.terms.insert(k.clone(), term(v)?);
     }
     for (k, v) in &s.substitution.indices {
-        binding.indices.insert(k.clone(), read_index(v));
+        binding.indices.insert(k.clone(), read_index_strict(v)?);
     }
     for (k, v) in &s.substitution.bounds {
-        binding.bounds.insert(k.clone(), read_bound(v));
+        binding.bounds.insert(k.clone(), read_bound_strict(v)?);
     }
     Ok(Step {
         rule: s.rule.clone(),
@@ -196,22 +190,22 @@ pub struct Replayed {
 pub fn check(cert: &Certificate) -> Result<Vec<Replayed>, Rejection> {
     let whole = |reason: String| Rejection { derivation: 0, step: None, reason };
     if cert.format != FORMAT {
-        return Err(whole(format!("unknown certificate format `{}` (expected `{FORMAT}`)", cert.format)));
+        return Err(whole(format!(
+            "unknown certificate format `{}` (expected `{FORMAT}`)",
+            cert.format
+        )));
     }
     let ctx = read_context(&cert.context).map_err(whole)?;
-    check_context(&ctx).map_err(|(item, m)| {
-        whole(match item {
-            Item::Definition(k) => format!("definition {}: {m}", k + 1),
-            Item::Hypothesis(k) => format!("hypothesis {}: {m}", k + 1),
-        })
-    })?;
+    check_context(&ctx).map_err(|(item, m)| whole(item.describe(&m)))?;
     let ctx = Arc::new(ctx);
     let decls = &ctx.indices;
     let mut out = Vec::new();
     for (n, d) in cert.derivations.iter().enumerate() {
         let fail = |step: Option<usize>, reason: String| Rejection { derivation: n, step, reason };
-        let of = read_term(&d.of, decls).map_err(|e| fail(None, format!("cannot read `of`: {e}")))?;
-        let wrt = read_variable(&d.wrt).map_err(|e| fail(None, format!("cannot read `wrt`: {e}")))?;
+        let of =
+            read_term(&d.of, decls).map_err(|e| fail(None, format!("cannot read `of`: {e}")))?;
+        let wrt =
+            read_variable(&d.wrt).map_err(|e| fail(None, format!("cannot read `wrt`: {e}")))?;
         let mut proof = Proof::start(ctx.clone(), Expr::d(of, wrt))
             .map_err(|e| fail(None, format!("the goal is refused: {e}")))?;
         replay_steps(&mut proof, &d.steps, 0).map_err(|(at, r)| fail(Some(at), r))?;
@@ -221,14 +215,19 @@ pub fn check(cert: &Certificate) -> Result<Vec<Replayed>, Rejection> {
             let in_case = |r: String| format!("case {} ({}): {r}", k + 1, case.case);
             let mut case_proof = proof.clone();
             let from = proof.steps().len();
-            replay_steps(&mut case_proof, &case.steps, from).map_err(|(at, r)| fail(Some(at), in_case(r)))?;
-            check_end(&case_proof, &case.result, &case.hypotheses).map_err(|r| fail(None, in_case(r)))?;
+            replay_steps(&mut case_proof, &case.steps, from)
+                .map_err(|(at, r)| fail(Some(at), in_case(r)))?;
+            check_end(&case_proof, &case.result, &case.hypotheses)
+                .map_err(|r| fail(None, in_case(r)))?;
             let states_case = case_proof.hypotheses().iter().any(|h| {
                 matches!(h, rules::Condition::IndexEq(..) | rules::Condition::IndexNe(..))
-                    && read_condition_like(&case.case, h, decls).as_ref() == Some(h)
+                    && states(&case.case, h, decls)
             });
             if !states_case {
-                return Err(fail(None, in_case("the case is not a hypothesis of its steps".into())));
+                return Err(fail(
+                    None,
+                    in_case("the case is not a hypothesis of its steps".into()),
+                ));
             }
             cases.push(case_proof);
         }
@@ -239,12 +238,18 @@ pub fn check(cert: &Certificate) -> Result<Vec<Replayed>, Rejection> {
 
 /// Replay `steps` onto `proof`, comparing each stated term and condition with the kernel's;
 /// a failure names the step, counting from one and from `offset`.
-fn replay_steps(proof: &mut Proof, steps: &[StepJson], offset: usize) -> Result<(), (usize, String)> {
+fn replay_steps(
+    proof: &mut Proof,
+    steps: &[StepJson],
+    offset: usize,
+) -> Result<(), (usize, String)> {
     let decls = proof.context().indices.clone();
     for (i, s) in steps.iter().enumerate() {
         let at = offset + i + 1;
         let fail = |r: String| (at, r);
-        let read = |what: &str, t: &str| read_term(t, &decls).map_err(|e| fail(format!("cannot read `{what}`: {e}")));
+        let read = |what: &str, t: &str| {
+            read_term(t, &decls).map_err(|e| fail(format!("cannot read `{what}`: {e}")))
+        };
         if &read("before", &s.before)? != proof.current() {
             return Err(fail(format!(
                 "chain broken: the step starts from `{}`, but the previous term is `{}`",
@@ -254,80 +259,74 @@ fn replay_steps(proof: &mut Proof, steps: &[StepJson], offset: usize) -> Result<
         }
         proof.apply(read_step(s, &decls).map_err(fail)?).map_err(|e| fail(e.to_string()))?;
         if &read("after", &s.after)? != proof.current() {
-            return Err(fail(format!("chain broken: the rule gives `{}`, not `{}`", proof.current(), s.after)));
+            return Err(fail(format!(
+                "chain broken: the rule gives `{}`, not `{}`",
+                proof.current(),
+                s.after
+            )));
         }
         let checked = &proof.steps()[proof.steps().len() - 1];
-        let kinds = [("conditions", &s.conditions, checked.conditions()), ("discharged", &s.discharged, checked.discharged())];
+        let kinds = [
+            ("conditions", &s.conditions, checked.conditions()),
+            ("discharged", &s.discharged, checked.discharged()),
+        ];
         for (what, stated, computed) in kinds {
-            same_conditions(stated, computed, &decls).map_err(|r| fail(format!("the stated {what}: {r}")))?;
+            same_conditions(stated, computed, &decls)
+                .map_err(|r| fail(format!("the stated {what}: {r}")))?;
         }
     }
     Ok(())
 }
 
 /// The stated conditions are the computed ones, in order, compared as terms.
-fn same_conditions(stated: &[String], computed: &[rules::Condition], decls: &[IndexDecl]) -> Result<(), String> {
+fn same_conditions(
+    stated: &[String],
+    computed: &[rules::Condition],
+    decls: &[IndexDecl],
+) -> Result<(), String> {
     if stated.len() != computed.len() {
         return Err(format!("{} stated where the kernel has {}", stated.len(), computed.len()));
     }
     for (text, c) in stated.iter().zip(computed) {
-        if read_condition_like(text, c, decls).as_ref() != Some(c) {
+        if !states(text, c, decls) {
             return Err(format!("`{text}` is not the kernel's `{c}`"));
         }
     }
     Ok(())
 }
 
-/// Read `text` as a condition of the same kind as `like` (the kernel's): the kind is known,
-/// so the texts need no grammar of their own.
-fn read_condition_like(text: &str, like: &rules::Condition, decls: &[IndexDecl]) -> Option<rules::Condition> {
-    use rules::Condition as C;
-    let term = |t: &str| read_term(t.trim(), decls).ok();
-    let range = |t: &str| t.trim().split_once("..").map(|(lo, hi)| (read_bound(lo), read_bound(hi)));
-    Some(match like {
-        C::NonZero(_) => C::NonZero(term(text.strip_suffix(" != 0")?)?),
-        C::Positive(_) => C::Positive(term(text.strip_suffix(" > 0")?)?),
-        C::Integer(_) => C::Integer(term(text.strip_suffix(" is an integer")?)?),
-        C::Natural(_) => C::Natural(term(text.strip_suffix(" is a positive integer")?)?),
-        C::IndexFree(..) => {
-            let (e, k) = text.rsplit_once(" is free of the index ")?;
-            C::IndexFree(read_index(k), term(e)?)
+/// Whether `text` states the kernel's condition `c`: the text must be `c` printed, each
+/// term in it read back (with the kernel's reader) to `c`'s term. The literal parts of the
+/// printed form (` != 0`, ` in 1..n`, ` for k in …`) hold no term syntax, so they split the
+/// text unambiguously.
+fn states(text: &str, c: &rules::Condition, decls: &[IndexDecl]) -> bool {
+    const HOLE: &str = "\u{1}";
+    let terms = std::cell::RefCell::new(Vec::new());
+    let template = c.text(&|e| {
+        terms.borrow_mut().push(e.clone());
+        HOLE.to_string()
+    });
+    let mut pieces = template.split(HOLE);
+    let Some(mut rest) = pieces.next().and_then(|first| text.trim().strip_prefix(first)) else {
+        return false;
+    };
+    for (term, literal) in terms.into_inner().iter().zip(pieces) {
+        let end = if literal.is_empty() { Some(rest.len()) } else { rest.find(literal) };
+        let Some(end) = end else { return false };
+        if read_term(&rest[..end], decls).as_ref() != Ok(term) {
+            return false;
         }
-        C::FreeOf(..) => {
-            let (e, x) = text.rsplit_once(" does not depend on ")?;
-            C::FreeOf(read_variable(x.trim()).ok()?, term(e)?)
-        }
-        C::InRange(..) => {
-            let (j, r) = text.split_once(" in ")?;
-            let (lo, hi) = range(r)?;
-            C::InRange(read_index(j), lo, hi)
-        }
-        C::RangeLength(..) => {
-            let (hi, lo) = text.split_once(" >= ")?;
-            C::RangeLength(read_bound(lo.strip_suffix(" - 1")?), read_bound(hi))
-        }
-        C::IndexEq(..) => {
-            let (i, j) = text.split_once(" = ")?;
-            C::IndexEq(read_index(i), read_index(j))
-        }
-        C::IndexNe(..) => {
-            let (i, j) = text.split_once(" != ")?;
-            C::IndexNe(read_index(i), read_index(j))
-        }
-        C::ForAll(_, _, _, inner) => {
-            let (c, quantifier) = text.rsplit_once(" for ")?;
-            let (k, r) = quantifier.split_once(" in ")?;
-            let (lo, hi) = range(r)?;
-            C::ForAll(k.trim().to_string(), lo, hi, Box::new(read_condition_like(c, inner, decls)?))
-        }
-    })
+        rest = &rest[end + literal.len()..];
+    }
+    rest.is_empty()
 }
 
 /// The stated result and hypotheses are exactly those of the replayed chain: the context
 /// hypotheses it used, then the conditions it left open, in order.
 fn check_end(proof: &Proof, result: &str, stated: &[String]) -> Result<(), String> {
     let ctx = proof.context();
-    let result_term = read_term(result, &ctx.indices).map_err(|e| format!("cannot read `result`: {e}"))?;
+    let result_term =
+        read_term(result, &ctx.indices).map_err(|e| format!("cannot read `result`: {e}"))?;
     if &result_term != proof.current() {
         return Err(format!(
             "chain broken: the steps end at `{}`, not at the stated result `{result}`",
@@ -336,6 +335,18 @@ fn check_end(proof: &Proof, result: &str, stated: &[String]) -> Result<(), Strin
     }
     let used = proof.assumptions_used();
     let conditions = proof.hypotheses();
+    // A chain under `i = j` and `i != j` at once proves nothing about either case.
+    let negated = |c: &rules::Condition| {
+        match c {
+        rules::Condition::IndexEq(a, b) => conditions.iter().any(|d| {
+            matches!(d, rules::Condition::IndexNe(x, y) if (x, y) == (a, b) || (x, y) == (b, a))
+        }),
+        _ => false,
+    }
+    };
+    if let Some(c) = conditions.iter().find(|c| negated(c)) {
+        return Err(format!("side condition unmet: the chain assumes both `{c}` and its negation"));
+    }
     if stated.len() != used.len() + conditions.len() {
         return Err(format!(
             "side condition unmet: the result depends on {} hypotheses and conditions, but the certificate states {}",
@@ -345,7 +356,8 @@ fn check_end(proof: &Proof, result: &str, stated: &[String]) -> Result<(), Strin
     }
     for (text, n) in stated.iter().zip(&used) {
         let h = &ctx.assumptions[n - 1];
-        let (lhs, rhs) = text.split_once(" = ").ok_or_else(|| format!("`{text}` is not hypothesis {n}"))?;
+        let (lhs, rhs) =
+            text.split_once(" = ").ok_or_else(|| format!("`{text}` is not hypothesis {n}"))?;
         let read = |t: &str| read_term(t.trim(), &ctx.indices).ok();
         if read(lhs).as_ref() != Some(&h.lhs) || read(rhs).as_ref() != Some(&h.rhs) {
             return Err(format!("`{text}` is not hypothesis {n}, which the chain used"));

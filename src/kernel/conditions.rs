@@ -1,8 +1,8 @@
 //! Deciding side conditions: those the kernel can settle are discharged or refused,
 //! the rest become hypotheses of the result. Nothing is assumed silently.
 
-use crate::expr::{Bound, Context, Expr, Func, Index, Rat};
 use super::rules::Condition;
+use crate::expr::{Bound, Context, Expr, Func, Index, Rat};
 use num_traits::Zero;
 use std::sync::Arc;
 
@@ -22,10 +22,9 @@ const MAX_UNFOLD: usize = 16;
 /// a power or a negation when its base is. Numbers drop out when non-zero.
 pub fn split(cond: Condition) -> Vec<Condition> {
     match cond {
-        Condition::NonZero(Expr::Mul(fs)) => fs
-            .iter()
-            .flat_map(|f| split(Condition::NonZero(f.clone())))
-            .collect(),
+        Condition::NonZero(Expr::Mul(fs)) => {
+            fs.iter().flat_map(|f| split(Condition::NonZero(f.clone()))).collect()
+        }
         Condition::NonZero(Expr::Div(a, b)) => {
             let mut out = split(Condition::NonZero(Arc::unwrap_or_clone(a)));
             out.extend(split(Condition::NonZero(Arc::unwrap_or_clone(b))));
@@ -50,26 +49,24 @@ pub fn decide(ctx: &Context, cond: &Condition, binders: &[(String, Bound, Bound)
             _ => Verdict::Fails,
         },
         Condition::Integer(e) => verdict(e.as_num().is_some_and(|r| r.is_integer())),
-        Condition::Natural(e) => verdict(
-            e.as_num()
-                .is_some_and(|r| r.is_integer() && r.is_positive()),
-        ),
+        Condition::Natural(e) => {
+            verdict(e.as_num().is_some_and(|r| r.is_integer() && r.is_positive()))
+        }
         Condition::InRange(j, lo, hi) => in_range(ctx, j, lo, hi, binders),
         Condition::RangeLength(lo, hi) => match (lo, hi) {
             (Bound::Int(a), Bound::Int(b)) => verdict(*b >= a - 1),
-            // A range `1..n` is non-empty by the language's convention.
-            (Bound::Int(1), Bound::Sym(n)) if is_size(ctx, n) => Verdict::Holds,
+            _ if non_empty(ctx, lo, hi) => Verdict::Holds,
             _ => Verdict::Unknown,
         },
         Condition::Positive(e) => match sign(ctx, e, 0) {
-            Sign::Pos => Verdict::Holds,
-            Sign::Neg | Sign::Zero => Verdict::Fails,
-            Sign::NonNeg | Sign::Unknown => Verdict::Unknown,
+            POS => Verdict::Holds,
+            s if s & POS == 0 => Verdict::Fails,
+            _ => Verdict::Unknown,
         },
         Condition::NonZero(e) => match sign(ctx, e, 0) {
-            Sign::Pos | Sign::Neg => Verdict::Holds,
-            Sign::Zero => Verdict::Fails,
-            Sign::NonNeg | Sign::Unknown => Verdict::Unknown,
+            ZERO => Verdict::Fails,
+            s if s & ZERO == 0 => Verdict::Holds,
+            _ => Verdict::Unknown,
         },
         // A case split is about free indices; on an index bound by a sum it means nothing.
         Condition::IndexEq(a, b) | Condition::IndexNe(a, b)
@@ -125,7 +122,9 @@ pub fn condition_indices(c: &Condition) -> std::collections::BTreeSet<String> {
         c.terms().iter().flat_map(|t| t.free_indices()).collect();
     match c {
         Condition::IndexFree(i, _) | Condition::InRange(i, _, _) => out.extend(name(i)),
-        Condition::IndexEq(a, b) | Condition::IndexNe(a, b) => out.extend([a, b].into_iter().filter_map(name)),
+        Condition::IndexEq(a, b) | Condition::IndexNe(a, b) => {
+            out.extend([a, b].into_iter().filter_map(name))
+        }
         Condition::ForAll(k, _, _, inner) => {
             out = condition_indices(inner);
             out.remove(k);
@@ -150,14 +149,10 @@ pub fn depends_on(ctx: &Context, e: &Expr, name: &str, depth: usize) -> bool {
     }
     e.any(&mut |t| match t {
         // A range bound counts: a sum depends on the size it runs to.
-        Expr::Sum(s) => [&s.lo, &s.hi]
-            .iter()
-            .any(|b| matches!(b, Bound::Sym(n) if n == name)),
+        Expr::Sum(s) => [&s.lo, &s.hi].iter().any(|b| matches!(b, Bound::Sym(n) if n == name)),
         Expr::Sym(s) | Expr::Idx(s, _) => {
             s == name
-                || ctx
-                    .definition(s)
-                    .is_some_and(|d| depends_on(ctx, &d.body, name, depth + 1))
+                || ctx.definition(s).is_some_and(|d| depends_on(ctx, &d.body, name, depth + 1))
         }
         _ => false,
     })
@@ -190,24 +185,43 @@ fn in_range(
     }
 }
 
-/// Whether `n` is a size the convention `n ≥ 1` may speak for: nothing defines it and no
-/// hypothesis constrains it (a symbol defined as 0 would empty `1..n`).
-fn is_size(ctx: &Context, n: &str) -> bool {
-    ctx.definition(n).is_none()
+/// Whether a range surely has a term: `a..b` with `a <= b`; `1..n` for a size `n` that no
+/// definition and no hypothesis touches, by the language's convention `n >= 1` (a hypothesis
+/// could say `n = 0`, directly, through a definition or as `sum_k(1) = 0`); or a range that
+/// a hypothesis without free indices sums over to a non-zero number (an empty sum is 0).
+fn non_empty(ctx: &Context, lo: &Bound, hi: &Bound) -> bool {
+    let Bound::Sym(n) = hi else {
+        return matches!((lo, hi), (Bound::Int(a), Bound::Int(b)) if a <= b);
+    };
+    let untouched = ctx.definition(n).is_none()
         && !ctx
             .assumptions
             .iter()
-            .any(|a| a.lhs.mentions_name(n) || a.rhs.mentions_name(n))
+            .any(|a| [&a.lhs, &a.rhs].iter().any(|t| depends_on(ctx, t, n, 0)));
+    let sums_to_non_zero = |sum: &Expr, value: &Expr| {
+        value.as_num().is_some_and(|c| !c.is_zero())
+            && sum.free_indices().is_empty()
+            && matches!(unfold_symbol(ctx, sum), Expr::Sum(s) if s.lo == *lo && s.hi == *hi)
+    };
+    (*lo == Bound::Int(1) && untouched)
+        || ctx
+            .assumptions
+            .iter()
+            .any(|a| sums_to_non_zero(&a.lhs, &a.rhs) || sums_to_non_zero(&a.rhs, &a.lhs))
 }
 
-/// Whether a range surely has a term: `a..b` with `a <= b`, or `1..n` by the convention
-/// that a declared size is at least one.
-fn non_empty(ctx: &Context, lo: &Bound, hi: &Bound) -> bool {
-    match (lo, hi) {
-        (Bound::Int(a), Bound::Int(b)) => a <= b,
-        (Bound::Int(1), Bound::Sym(n)) => is_size(ctx, n),
-        _ => false,
+/// `e`, or the body of the plain symbol it names (through a chain of definitions).
+fn unfold_symbol<'a>(ctx: &'a Context, mut e: &'a Expr) -> &'a Expr {
+    for _ in 0..MAX_UNFOLD {
+        match e {
+            Expr::Sym(s) => match ctx.definition(s) {
+                Some(d) => e = &d.body,
+                None => break,
+            },
+            _ => break,
+        }
     }
+    e
 }
 
 /// Whether `inner_lo..inner_hi` lies within `lo..hi`, when that can be decided.
@@ -231,8 +245,7 @@ fn is_one_minus_bounded(ts: &[Expr]) -> bool {
     };
     let tanh_squared = |b: &Expr, k: &Expr| {
         matches!(b, Expr::Call(Func::Tanh, _))
-            && k.as_num()
-                .is_some_and(|r| *r == Rat::from_integer(2.into()))
+            && k.as_num().is_some_and(|r| *r == Rat::from_integer(2.into()))
     };
     let bounded = match &**x {
         Expr::Call(Func::Sigmoid, _) => true,
@@ -242,109 +255,95 @@ fn is_one_minus_bounded(ts: &[Expr]) -> bool {
     bounded && *c >= Rat::from_integer(1.into())
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Sign {
-    Pos,
-    Neg,
-    Zero,
-    NonNeg,
-    Unknown,
+/// The signs a value may have, as a set: negative, zero, positive.
+type Signs = u8;
+const NEG: Signs = 1;
+const ZERO: Signs = 2;
+const POS: Signs = 4;
+const ANY: Signs = 7;
+
+/// The signs `f(x, y)` may have for `x` of signs `a` and `y` of signs `b`, where `f` maps
+/// one sign (-1, 0, 1) of each to the signs of its result.
+fn combine(a: Signs, b: Signs, f: fn(i8, i8) -> Signs) -> Signs {
+    let signs = |s: Signs| (-1..=1).filter(move |k| s & (1 << (k + 1)) != 0);
+    signs(a).flat_map(|x| signs(b).map(move |y| f(x, y))).fold(0, |acc, s| acc | s)
 }
 
-fn negate(s: Sign) -> Sign {
-    match s {
-        Sign::Pos => Sign::Neg,
-        Sign::Neg => Sign::Pos,
-        Sign::Zero => Sign::Zero,
-        _ => Sign::Unknown,
-    }
+fn of(k: i8) -> Signs {
+    1 << (k.signum() + 1)
 }
 
-fn times(a: Sign, b: Sign) -> Sign {
-    use Sign::*;
-    match (a, b) {
-        (Zero, _) | (_, Zero) => Zero,
-        (Pos, x) | (x, Pos) => x,
-        (Neg, Neg) => Pos,
-        (Neg, NonNeg) | (NonNeg, Neg) => Unknown,
-        (NonNeg, NonNeg) => NonNeg,
-        _ => Unknown,
-    }
+fn times(a: Signs, b: Signs) -> Signs {
+    combine(a, b, |x, y| of(x * y))
 }
 
-fn plus(a: Sign, b: Sign) -> Sign {
-    use Sign::*;
-    match (a, b) {
-        (Zero, x) | (x, Zero) => x,
-        (Pos, Pos) | (Pos, NonNeg) | (NonNeg, Pos) => Pos,
-        (NonNeg, NonNeg) => NonNeg,
-        (Neg, Neg) => Neg,
-        _ => Unknown,
-    }
+/// A positive and a negative term may add up to anything.
+fn plus(a: Signs, b: Signs) -> Signs {
+    combine(a, b, |x, y| if x * y < 0 { ANY } else { of(x + y) })
 }
 
-/// A sound, incomplete sign analysis. Declared index ranges are taken as non-empty.
-fn sign(ctx: &Context, e: &Expr, depth: usize) -> Sign {
+fn negate(s: Signs) -> Signs {
+    (s & ZERO) | ((s & NEG) << 2) | ((s & POS) >> 2)
+}
+
+/// A sound, incomplete sign analysis: the signs `e` may have where it is defined (each
+/// divisor is a condition of its own).
+fn sign(ctx: &Context, e: &Expr, depth: usize) -> Signs {
     if depth > MAX_UNFOLD * 8 {
-        return Sign::Unknown;
+        return ANY;
     }
     let d = depth + 1;
     match e {
-        Expr::Num(r) if r.is_zero() => Sign::Zero,
-        Expr::Num(r) => {
-            if r.is_positive() {
-                Sign::Pos
-            } else {
-                Sign::Neg
-            }
-        }
-        Expr::Call(Func::Exp | Func::Sigmoid | Func::Softplus, _) => Sign::Pos,
+        Expr::Num(r) => of(if r.is_zero() {
+            0
+        } else if r.is_positive() {
+            1
+        } else {
+            -1
+        }),
+        Expr::Call(Func::Exp | Func::Sigmoid | Func::Softplus, _) => POS,
         Expr::Call(Func::Sqrt, a) => match sign(ctx, a, d) {
-            Sign::Pos => Sign::Pos,
-            Sign::Zero => Sign::Zero,
-            _ => Sign::NonNeg,
+            s @ (POS | ZERO) => s,
+            _ => ZERO | POS,
         },
         Expr::Call(Func::Tanh, a) => sign(ctx, a, d),
         // 1 - σ(u) and 1 - tanh(u)² are positive: σ < 1 and tanh² < 1.
-        Expr::Add(ts) if is_one_minus_bounded(ts) => Sign::Pos,
-        Expr::Add(ts) => ts.iter().map(|t| sign(ctx, t, d)).fold(Sign::Zero, plus),
-        Expr::Mul(fs) => fs.iter().map(|f| sign(ctx, f, d)).fold(Sign::Pos, times),
+        Expr::Add(ts) if is_one_minus_bounded(ts) => POS,
+        Expr::Add(ts) => ts.iter().fold(ZERO, |acc, t| plus(acc, sign(ctx, t, d))),
+        Expr::Mul(fs) => fs.iter().fold(POS, |acc, f| times(acc, sign(ctx, f, d))),
         Expr::Div(a, b) => match sign(ctx, b, d) {
-            s @ (Sign::Pos | Sign::Neg) => times(sign(ctx, a, d), s),
-            _ => Sign::Unknown,
+            s if s & ZERO == 0 => times(sign(ctx, a, d), s),
+            _ => ANY,
         },
         Expr::Neg(a) => negate(sign(ctx, a, d)),
         Expr::Pow(b, k) => {
             let base = sign(ctx, b, d);
-            match k.as_num() {
-                Some(r) if r.is_integer() && (r.numer() % 2u32).is_zero() => match base {
-                    Sign::Pos | Sign::Neg => Sign::Pos,
-                    Sign::Zero if r.is_positive() => Sign::Zero,
-                    _ if r.is_positive() => Sign::NonNeg,
-                    _ => Sign::Unknown,
-                },
-                Some(r) if r.is_integer() => match base {
-                    Sign::Zero if !r.is_positive() => Sign::Unknown,
-                    s => s,
-                },
-                _ if base == Sign::Pos => Sign::Pos,
-                _ => Sign::Unknown,
+            match k.as_num().filter(|r| r.is_integer()) {
+                // A negative power of a base that may be zero is undefined there.
+                Some(r) if !r.is_positive() && base & ZERO != 0 => ANY,
+                Some(r) if (r.numer() % 2u32).is_zero() => times(base, base) & (ZERO | POS),
+                Some(_) => base,
+                None if base == POS => POS,
+                None => ANY,
             }
         }
-        Expr::Sum(s) => match sign(ctx, &s.body, d) {
-            // Terms of one sign make a sum of that sign only over a non-empty range: an
-            // empty sum is zero.
-            Sign::Pos if non_empty(ctx, &s.lo, &s.hi) => Sign::Pos,
-            Sign::Neg if non_empty(ctx, &s.lo, &s.hi) => Sign::Neg,
-            Sign::Pos | Sign::NonNeg | Sign::Zero => Sign::NonNeg,
-            Sign::Neg | Sign::Unknown => Sign::Unknown,
-        },
-        Expr::Delta(a, b) if a == b => Sign::Pos,
-        Expr::Delta(_, _) => Sign::NonNeg,
+        // Terms of some signs add up to a sum of the signs their sums may have, and an
+        // empty range gives zero.
+        Expr::Sum(s) => {
+            let terms = sign(ctx, &s.body, d);
+            let total = plus(terms, terms);
+            if non_empty(ctx, &s.lo, &s.hi) {
+                total
+            } else {
+                total | ZERO
+            }
+        }
+        Expr::Delta(a, b) if a == b => POS,
+        Expr::Delta(_, _) => ZERO | POS,
         Expr::Sym(name) | Expr::Idx(name, _) => match ctx.definition(name) {
             Some(def) if depth < MAX_UNFOLD => sign(ctx, &def.body, d),
-            _ => Sign::Unknown,
+            _ => ANY,
         },
-        _ => Sign::Unknown,
+        _ => ANY,
     }
 }

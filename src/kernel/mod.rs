@@ -19,7 +19,6 @@ pub mod validate;
 use crate::expr::{Bound, Context, Expr, Index, Sum};
 use rules::{is_metavar, is_variable_metavar, Binding, Condition, RuleBody};
 use std::collections::BTreeSet;
-use std::fmt;
 use std::sync::Arc;
 
 pub use conditions::{decide, Verdict};
@@ -55,49 +54,35 @@ impl Step {
 }
 
 /// Why the kernel refused a step.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum KernelError {
+    #[error("unknown rule `{0}`")]
     UnknownRule(String),
     /// A metavariable the rule needs has no value, or the binding has one the rule lacks.
+    #[error("bad substitution: {0}")]
     Binding(String),
+    #[error("no subterm at position {0:?}")]
     NoSuchPosition(Vec<usize>),
     /// The instantiated left side is not the subterm at the position.
-    Mismatch {
-        expected: Expr,
-        found: Expr,
-    },
+    #[error("pattern does not match: the rule needs `{expected}` but the term has `{found}`")]
+    Mismatch { expected: Expr, found: Expr },
     /// A side condition is decidably false.
+    #[error("side condition unmet: {0} is false")]
     ConditionFails(Condition),
     /// The rule does not apply here, with the reason.
+    #[error("rule does not apply: {0}")]
     NotApplicable(String),
     /// The step's stated result is not what the rule gives.
+    #[error("chain broken: {0}")]
     ChainBroken(String),
+    #[error("{0}")]
     TooLarge(String),
+    #[error("undefined: {0}")]
     Undefined(String),
     /// The context or the goal is not one the kernel reasons in.
+    #[error("{0}")]
     BadGoal(String),
 }
-
-impl fmt::Display for KernelError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            KernelError::UnknownRule(r) => write!(f, "unknown rule `{r}`"),
-            KernelError::Binding(m) => write!(f, "bad substitution: {m}"),
-            KernelError::NoSuchPosition(p) => write!(f, "no subterm at position {p:?}"),
-            KernelError::Mismatch { expected, found } => {
-                write!(f, "pattern does not match: the rule needs `{expected}` but the term has `{found}`")
-            }
-            KernelError::ConditionFails(c) => write!(f, "side condition unmet: {c} is false"),
-            KernelError::NotApplicable(m) => write!(f, "rule does not apply: {m}"),
-            KernelError::ChainBroken(m) => write!(f, "chain broken: {m}"),
-            KernelError::TooLarge(m) => write!(f, "{m}"),
-            KernelError::Undefined(m) => write!(f, "undefined: {m}"),
-            KernelError::BadGoal(m) => write!(f, "{m}"),
-        }
-    }
-}
-
-impl std::error::Error for KernelError {}
 
 /// A step the kernel accepted, with the whole term before and after it.
 #[derive(Clone, Debug)]
@@ -143,12 +128,7 @@ impl Proof {
     /// [`validate::check_goal`] (what the `.deriv` parser enforces).
     pub fn start(context: Arc<Context>, goal: Expr) -> Result<Proof, KernelError> {
         validate::check_goal(&context, &goal).map_err(KernelError::BadGoal)?;
-        Ok(Proof {
-            context,
-            start: goal.clone(),
-            current: goal,
-            steps: Vec::new(),
-        })
+        Ok(Proof { context, start: goal.clone(), current: goal, steps: Vec::new() })
     }
 
     pub fn context(&self) -> &Context {
@@ -250,40 +230,26 @@ struct Replayed {
 fn replay(ctx: &Context, term: &Expr, step: &Step) -> Result<Replayed, KernelError> {
     let rule =
         rules::rule(&step.rule).ok_or_else(|| KernelError::UnknownRule(step.rule.clone()))?;
-    let Located {
-        sub,
-        binders,
-        variables,
-    } = locate(term, &step.position)?;
+    let Located { sub, binders, variables } = locate(term, &step.position)?;
     let (new, conditions) = match &rule.body {
-        RuleBody::Rewrite {
-            lhs,
-            rhs,
-            conditions,
-        } => {
-            check_binding_domain(&step.binding, lhs, rhs, conditions)?;
+        RuleBody::Rewrite { lhs, rhs, conditions } => {
             if step.uses.is_some() || step.replacement.is_some() {
                 return Err(KernelError::Binding(
                     "this rule takes no `uses` or `replacement`".into(),
                 ));
             }
-            let (from, to) = if step.reversed {
-                (rhs, lhs)
-            } else {
-                (lhs, rhs)
-            };
-            let from = instantiate(from, &step.binding)?;
+            let (from, to) = if step.reversed { (rhs, lhs) } else { (lhs, rhs) };
+            let mut used = BTreeSet::new();
+            let from = inst(from, &step.binding, &mut used)?;
             if &from != sub {
-                return Err(KernelError::Mismatch {
-                    expected: from,
-                    found: sub.clone(),
-                });
+                return Err(KernelError::Mismatch { expected: from, found: sub.clone() });
             }
-            let to = instantiate(to, &step.binding)?;
+            let to = inst(to, &step.binding, &mut used)?;
             let conds = conditions
                 .iter()
-                .map(|c| instantiate_condition(c, &step.binding))
+                .map(|c| inst_condition(c, &step.binding, &mut used))
                 .collect::<Result<Vec<_>, _>>()?;
+            check_binding(&step.binding, &used)?;
             (to, conds)
         }
         RuleBody::Builtin(b) => builtin::apply(*b, ctx, sub, step, &variables)?,
@@ -330,11 +296,7 @@ fn replay(ctx: &Context, term: &Expr, step: &Step) -> Result<Replayed, KernelErr
     if after.depth() > crate::expr::MAX_DEPTH {
         return Err(KernelError::TooLarge("the result nests too deeply".into()));
     }
-    Ok(Replayed {
-        after,
-        open,
-        discharged,
-    })
+    Ok(Replayed { after, open, discharged })
 }
 
 /// `term` with the subterm at `path` replaced, each enclosing node put back in parser
@@ -343,7 +305,7 @@ fn splice(term: &Expr, path: &[usize], new: Expr) -> Option<Expr> {
     let Some((&first, rest)) = path.split_first() else {
         return Some(new);
     };
-    let child = splice(term.children().get(first)?, rest, new)?;
+    let child = splice(term.children().nth(first)?, rest, new)?;
     let mut out = term.clone();
     *out.child_mut(first)? = child;
     Some(out.reshape())
@@ -378,147 +340,53 @@ fn locate<'a>(term: &'a Expr, path: &[usize]) -> Result<Located<'a>, KernelError
             }
             _ => {}
         }
-        e = e
-            .children()
-            .get(i)
-            .ok_or_else(|| KernelError::NoSuchPosition(path.to_vec()))?;
+        e = e.children().nth(i).ok_or_else(|| KernelError::NoSuchPosition(path.to_vec()))?;
     }
-    Ok(Located {
-        sub: e,
-        binders,
-        variables,
-    })
+    Ok(Located { sub: e, binders, variables })
 }
 
-/// The metavariables of a rule must be exactly those the binding gives values to.
-fn check_binding_domain(
-    b: &Binding,
-    lhs: &Expr,
-    rhs: &Expr,
-    conds: &[Condition],
-) -> Result<(), KernelError> {
-    let mut terms = BTreeSet::new();
-    let mut indices = BTreeSet::new();
-    let mut bounds = BTreeSet::new();
-    let mut all: Vec<&Expr> = vec![lhs, rhs];
-    for c in conds {
-        all.extend(c.terms());
-        match c {
-            Condition::IndexFree(Index::Name(k), _) => {
-                indices.insert(k.clone());
-            }
-            Condition::RangeLength(lo, hi) => {
-                for bd in [lo, hi] {
-                    if let Bound::Sym(s) = bd {
-                        bounds.insert(s.clone());
-                    }
-                }
-            }
-            Condition::IndexEq(i, j) | Condition::IndexNe(i, j) => {
-                for k in [i, j] {
-                    if let Index::Name(k) = k {
-                        indices.insert(k.clone());
-                    }
-                }
-            }
-            Condition::InRange(j, lo, hi) => {
-                if let Index::Name(j) = j {
-                    indices.insert(j.clone());
-                }
-                for bd in [lo, hi] {
-                    if let Bound::Sym(s) = bd {
-                        bounds.insert(s.clone());
-                    }
-                }
-            }
-            _ => {}
-        }
+/// The binding gives values to exactly the metavariables the rule used, and `X`, `Y` only
+/// match variables.
+fn check_binding(b: &Binding, used: &BTreeSet<String>) -> Result<(), KernelError> {
+    let terms = b.terms.keys().map(|n| format!("t:{n}"));
+    let indices = b.indices.keys().map(|n| format!("i:{n}"));
+    let mut keys = terms.chain(indices).chain(b.bounds.keys().map(|n| format!("b:{n}")));
+    if let Some(extra) = keys.find(|k| !used.contains(k)) {
+        let extra = &extra[2..];
+        return Err(KernelError::Binding(format!("`{extra}` is not a metavariable of this rule")));
     }
-    for e in all {
-        metavars(e, &mut terms, &mut indices, &mut bounds);
-    }
-    // A range metavariable may also stand in a term, as in `(B - A + 1)*C`.
-    terms.retain(|t| !bounds.contains(t));
-    let same =
-        |want: &BTreeSet<String>, got: Vec<&String>, kind: &str| -> Result<(), KernelError> {
-            let got: BTreeSet<String> = got.into_iter().cloned().collect();
-            if let Some(m) = want.difference(&got).next() {
-                return Err(KernelError::Binding(format!(
-                    "{kind} metavariable `{m}` is unbound"
-                )));
-            }
-            if let Some(m) = got.difference(want).next() {
-                return Err(KernelError::Binding(format!(
-                    "`{m}` is not a {kind} metavariable of this rule"
-                )));
-            }
-            Ok(())
-        };
-    same(&terms, b.terms.keys().collect(), "term")?;
-    same(&indices, b.indices.keys().collect(), "index")?;
-    same(&bounds, b.bounds.keys().collect(), "range")?;
-    for (name, value) in &b.terms {
-        if is_variable_metavar(name) && !value.is_variable() {
-            return Err(KernelError::Binding(format!(
-                "`{name}` must be a variable, not `{value}`"
-            )));
+    match b.terms.iter().find(|(name, value)| is_variable_metavar(name) && !value.is_variable()) {
+        Some((name, value)) => {
+            Err(KernelError::Binding(format!("`{name}` must be a variable, not `{value}`")))
         }
-    }
-    Ok(())
-}
-
-fn metavars(
-    e: &Expr,
-    terms: &mut BTreeSet<String>,
-    indices: &mut BTreeSet<String>,
-    bounds: &mut BTreeSet<String>,
-) {
-    let note_index = |i: &Index, indices: &mut BTreeSet<String>| {
-        if let Index::Name(n) = i {
-            indices.insert(n.clone());
-        }
-    };
-    match e {
-        Expr::Sym(s) if is_metavar(s) => {
-            terms.insert(s.clone());
-        }
-        Expr::Idx(_, ix) => ix.iter().for_each(|i| note_index(i, indices)),
-        Expr::Delta(a, b) => {
-            note_index(a, indices);
-            note_index(b, indices);
-        }
-        Expr::Sum(s) => {
-            indices.insert(s.index.clone());
-            for bd in [&s.lo, &s.hi] {
-                if let Bound::Sym(b) = bd {
-                    bounds.insert(b.clone());
-                }
-            }
-        }
-        _ => {}
-    }
-    for c in e.children() {
-        metavars(c, terms, indices, bounds);
+        None => Ok(()),
     }
 }
 
-fn inst_index(i: &Index, b: &Binding) -> Result<Index, KernelError> {
+/// The value of metavariable `name` of `kind` (`t`erm, `i`ndex, `b`ound) in `map`, noted
+/// as used.
+fn value<T: Clone>(
+    kind: char,
+    map: &std::collections::BTreeMap<String, T>,
+    name: &str,
+    used: &mut BTreeSet<String>,
+) -> Option<T> {
+    let v = map.get(name).cloned()?;
+    used.insert(format!("{kind}:{name}"));
+    Some(v)
+}
+
+fn inst_index(i: &Index, b: &Binding, used: &mut BTreeSet<String>) -> Result<Index, KernelError> {
     match i {
-        Index::Name(n) => b
-            .indices
-            .get(n)
-            .cloned()
+        Index::Name(n) => value('i', &b.indices, n, used)
             .ok_or_else(|| KernelError::Binding(format!("index `{n}` is unbound"))),
         Index::Int(_) => Ok(i.clone()),
     }
 }
 
-fn inst_bound(x: &Bound, b: &Binding) -> Result<Bound, KernelError> {
+fn inst_bound(x: &Bound, b: &Binding, used: &mut BTreeSet<String>) -> Result<Bound, KernelError> {
     match x {
-        Bound::Sym(s) => b
-            .bounds
-            .get(s)
-            .cloned()
+        Bound::Sym(s) => value('b', &b.bounds, s, used)
             .ok_or_else(|| KernelError::Binding(format!("range `{s}` is unbound"))),
         Bound::Int(_) => Ok(x.clone()),
     }
@@ -527,42 +395,39 @@ fn inst_bound(x: &Bound, b: &Binding) -> Result<Bound, KernelError> {
 /// Replace a pattern's metavariables by their values. Values are inserted as they are:
 /// a summand metavariable is meant to mention the sum's bound index.
 pub fn instantiate(p: &Expr, b: &Binding) -> Result<Expr, KernelError> {
+    inst(p, b, &mut BTreeSet::new())
+}
+
+fn inst(p: &Expr, b: &Binding, used: &mut BTreeSet<String>) -> Result<Expr, KernelError> {
     Ok(match p {
-        Expr::Sym(s) if is_metavar(s) => match (b.terms.get(s), b.bounds.get(s)) {
-            (Some(t), _) => t.clone(),
-            (None, Some(Bound::Int(i))) => Expr::int(*i),
-            (None, Some(Bound::Sym(n))) => Expr::Sym(n.clone()),
-            (None, None) => return Err(KernelError::Binding(format!("`{s}` is unbound"))),
+        // A range metavariable may also stand in a term, as in `(B - A + 1)*C`: then it is
+        // the range's value, never a term of its own.
+        Expr::Sym(s) if is_metavar(s) => match value('b', &b.bounds, s, used) {
+            Some(Bound::Int(i)) => Expr::int(i),
+            Some(Bound::Sym(n)) => Expr::Sym(n),
+            None => value('t', &b.terms, s, used)
+                .ok_or_else(|| KernelError::Binding(format!("`{s}` is unbound")))?,
         },
         Expr::Idx(name, ix) => Expr::Idx(
             name.clone(),
-            ix.iter()
-                .map(|i| inst_index(i, b))
-                .collect::<Result<_, _>>()?,
+            ix.iter().map(|i| inst_index(i, b, used)).collect::<Result<_, _>>()?,
         ),
-        Expr::Delta(x, y) => Expr::Delta(inst_index(x, b)?, inst_index(y, b)?),
+        Expr::Delta(x, y) => Expr::Delta(inst_index(x, b, used)?, inst_index(y, b, used)?),
         Expr::Sum(s) => {
-            let Index::Name(index) = inst_index(&Index::Name(s.index.clone()), b)? else {
-                return Err(KernelError::Binding(
-                    "a summation index must be a name".into(),
-                ));
+            let Index::Name(index) = inst_index(&Index::Name(s.index.clone()), b, used)? else {
+                return Err(KernelError::Binding("a summation index must be a name".into()));
             };
-            let (lo, hi) = (inst_bound(&s.lo, b)?, inst_bound(&s.hi, b)?);
+            let (lo, hi) = (inst_bound(&s.lo, b, used)?, inst_bound(&s.hi, b, used)?);
             // Printers show the bounds of any range but the usual `1..n`.
             let explicit_bounds = !(lo == Bound::Int(1) && matches!(hi, Bound::Sym(_)));
-            Expr::Sum(Sum {
-                index,
-                lo,
-                hi,
-                explicit_bounds,
-                body: Arc::new(instantiate(&s.body, b)?),
-            })
+            let body = Arc::new(inst(&s.body, b, used)?);
+            Expr::Sum(Sum { index, lo, hi, explicit_bounds, body })
         }
-        Expr::Neg(x) => Expr::neg(instantiate(x, b)?),
+        Expr::Neg(x) => Expr::neg(inst(x, b, used)?),
         _ => {
             let mut err = None;
             let out = p.map_children(|c| {
-                instantiate(c, b).unwrap_or_else(|e| {
+                inst(c, b, used).unwrap_or_else(|e| {
                     err = Some(e);
                     c.clone()
                 })
@@ -575,23 +440,28 @@ pub fn instantiate(p: &Expr, b: &Binding) -> Result<Expr, KernelError> {
     })
 }
 
-fn instantiate_condition(c: &Condition, b: &Binding) -> Result<Condition, KernelError> {
+fn inst_condition(
+    c: &Condition,
+    b: &Binding,
+    used: &mut BTreeSet<String>,
+) -> Result<Condition, KernelError> {
+    use Condition as C;
     Ok(match c {
-        Condition::NonZero(e) => Condition::NonZero(instantiate(e, b)?),
-        Condition::Positive(e) => Condition::Positive(instantiate(e, b)?),
-        Condition::Integer(e) => Condition::Integer(instantiate(e, b)?),
-        Condition::Natural(e) => Condition::Natural(instantiate(e, b)?),
-        Condition::IndexFree(k, e) => Condition::IndexFree(inst_index(k, b)?, instantiate(e, b)?),
-        Condition::FreeOf(x, e) => Condition::FreeOf(instantiate(x, b)?, instantiate(e, b)?),
-        Condition::InRange(j, lo, hi) => {
-            Condition::InRange(inst_index(j, b)?, inst_bound(lo, b)?, inst_bound(hi, b)?)
+        C::NonZero(e) => C::NonZero(inst(e, b, used)?),
+        C::Positive(e) => C::Positive(inst(e, b, used)?),
+        C::Integer(e) => C::Integer(inst(e, b, used)?),
+        C::Natural(e) => C::Natural(inst(e, b, used)?),
+        C::IndexFree(k, e) => C::IndexFree(inst_index(k, b, used)?, inst(e, b, used)?),
+        C::FreeOf(x, e) => C::FreeOf(inst(x, b, used)?, inst(e, b, used)?),
+        C::InRange(j, lo, hi) => {
+            C::InRange(inst_index(j, b, used)?, inst_bound(lo, b, used)?, inst_bound(hi, b, used)?)
         }
-        Condition::RangeLength(lo, hi) => {
-            Condition::RangeLength(inst_bound(lo, b)?, inst_bound(hi, b)?)
+        C::RangeLength(lo, hi) => {
+            C::RangeLength(inst_bound(lo, b, used)?, inst_bound(hi, b, used)?)
         }
-        Condition::IndexEq(i, j) => Condition::IndexEq(inst_index(i, b)?, inst_index(j, b)?),
-        Condition::IndexNe(i, j) => Condition::IndexNe(inst_index(i, b)?, inst_index(j, b)?),
-        Condition::ForAll(..) => {
+        C::IndexEq(i, j) => C::IndexEq(inst_index(i, b, used)?, inst_index(j, b, used)?),
+        C::IndexNe(i, j) => C::IndexNe(inst_index(i, b, used)?, inst_index(j, b, used)?),
+        C::ForAll(..) => {
             return Err(KernelError::Binding("rules state no quantified conditions".into()))
         }
     })

@@ -1,10 +1,10 @@
 //! Rules as the kernel reads them: the table's entries ([`super::table::RULES`]) parsed
 //! by the kernel's own reader, side conditions and bindings.
 
-use super::read::{read_bound, read_index, read_term, read_variable};
+use super::read::{read_bound_strict, read_index_strict, read_term, read_variable};
 use super::table::RULES;
 use crate::expr::{Bound, Expr, Index};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -20,17 +20,9 @@ pub struct RuleSpec {
 /// What a rule does.
 pub enum Shape {
     /// `lhs = rhs` when every condition in `when` holds.
-    Rewrite {
-        lhs: &'static str,
-        rhs: &'static str,
-        when: &'static [&'static str],
-    },
+    Rewrite { lhs: &'static str, rhs: &'static str, when: &'static [&'static str] },
     /// A scheme the kernel applies itself; `lhs` and `rhs` describe it.
-    Builtin {
-        builtin: Builtin,
-        lhs: &'static str,
-        rhs: &'static str,
-    },
+    Builtin { builtin: Builtin, lhs: &'static str, rhs: &'static str },
 }
 
 /// The rules the kernel implements directly.
@@ -60,11 +52,7 @@ pub struct Rule {
 }
 
 pub enum RuleBody {
-    Rewrite {
-        lhs: Expr,
-        rhs: Expr,
-        conditions: Vec<Condition>,
-    },
+    Rewrite { lhs: Expr, rhs: Expr, conditions: Vec<Condition> },
     Builtin(Builtin),
 }
 
@@ -120,37 +108,17 @@ pub fn is_variable_metavar(name: &str) -> bool {
 
 /// The table entry called `name`, unparsed (captions need no parsing).
 pub fn spec(name: &str) -> Option<&'static RuleSpec> {
-    position(name).map(|at| &RULES[at])
+    RULES.iter().find(|r| r.name == name)
 }
 
-/// Where `name` stands in the table. Every kernel step looks its rule up, so by hash.
-fn position(name: &str) -> Option<usize> {
-    static BY_NAME: OnceLock<HashMap<&'static str, usize>> = OnceLock::new();
-    let by_name = BY_NAME.get_or_init(|| {
-        let mut map = HashMap::with_capacity(RULES.len());
-        for (at, r) in RULES.iter().enumerate() {
-            // The first entry of a name wins, as a linear search would have it.
-            map.entry(r.name).or_insert(at);
-        }
-        map
-    });
-    by_name.get(name).copied()
-}
-
-/// The parsed rule called `name`. Each rule is parsed on first use, so a run pays
-/// only for the rules it applies; a malformed entry reads as absent, which
-/// `tests/rule_soundness.rs` reports since it walks the whole table.
+/// The parsed rule called `name`. The table is parsed once, on first use; a malformed
+/// entry reads as absent, which `tests/rule_soundness.rs` reports since it walks the whole
+/// table.
 pub fn rule(name: &str) -> Option<&'static Rule> {
-    static PARSED: OnceLock<Box<[OnceLock<Option<Rule>>]>> = OnceLock::new();
-    let slots = PARSED.get_or_init(|| RULES.iter().map(|_| OnceLock::new()).collect());
-    let at = position(name)?;
-    slots[at]
-        .get_or_init(|| {
-            let parsed = parse_rule(&RULES[at]);
-            debug_assert!(parsed.is_ok(), "rule {name} is malformed");
-            parsed.ok()
-        })
-        .as_ref()
+    static PARSED: OnceLock<Vec<Option<Rule>>> = OnceLock::new();
+    let parsed = PARSED.get_or_init(|| RULES.iter().map(|r| parse_rule(r).ok()).collect());
+    let at = RULES.iter().position(|r| r.name == name)?;
+    parsed[at].as_ref()
 }
 
 /// Parse one table entry; `Err` names what is malformed.
@@ -170,18 +138,25 @@ pub fn parse_rule(spec: &'static RuleSpec) -> Result<Rule, String> {
 pub fn parse_condition(text: &str) -> Result<Condition, String> {
     let bad = || format!("bad condition `{text}`");
     let (name, rest) = text.split_once('(').ok_or_else(bad)?;
-    let args: Vec<&str> = rest.strip_suffix(')').ok_or_else(bad)?.split(',').map(str::trim).collect();
+    let args: Vec<&str> =
+        rest.strip_suffix(')').ok_or_else(bad)?.split(',').map(str::trim).collect();
     let term = |s: &str| read_term(s, &[]);
     Ok(match (name, args.as_slice()) {
         ("nonzero", [e]) => Condition::NonZero(term(e)?),
         ("positive", [e]) => Condition::Positive(term(e)?),
         ("integer", [e]) => Condition::Integer(term(e)?),
         ("natural", [e]) => Condition::Natural(term(e)?),
-        ("index-free", [k, e]) => Condition::IndexFree(read_index(k), term(e)?),
+        ("index-free", [k, e]) => Condition::IndexFree(read_index_strict(k)?, term(e)?),
         ("free-of", [x, e]) => Condition::FreeOf(read_variable(x)?, term(e)?),
-        ("in-range", [j, lo, hi]) => Condition::InRange(read_index(j), read_bound(lo), read_bound(hi)),
-        ("range-length", [lo, hi]) => Condition::RangeLength(read_bound(lo), read_bound(hi)),
-        ("distinct", [i, j]) => Condition::IndexNe(read_index(i), read_index(j)),
+        ("in-range", [j, lo, hi]) => Condition::InRange(
+            read_index_strict(j)?,
+            read_bound_strict(lo)?,
+            read_bound_strict(hi)?,
+        ),
+        ("range-length", [lo, hi]) => {
+            Condition::RangeLength(read_bound_strict(lo)?, read_bound_strict(hi)?)
+        }
+        ("distinct", [i, j]) => Condition::IndexNe(read_index_strict(i)?, read_index_strict(j)?),
         _ => return Err(format!("unknown condition `{text}`")),
     })
 }

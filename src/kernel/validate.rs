@@ -11,12 +11,14 @@ use std::collections::BTreeSet;
 /// Which part of a context is at fault.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Item {
+    Indices,
     Definition(usize),
     Hypothesis(usize),
 }
 
 /// Every definition and hypothesis of `ctx`, in order; the first fault, with its item.
 pub fn check_context(ctx: &Context) -> Result<(), (Item, String)> {
+    check_declarations(ctx).map_err(|m| (Item::Indices, m))?;
     let sizes = sizes(ctx);
     for (at, def) in ctx.definitions.iter().enumerate() {
         check_definition(&ctx.definitions[..at], &sizes, def)
@@ -24,12 +26,79 @@ pub fn check_context(ctx: &Context) -> Result<(), (Item, String)> {
             .map_err(|m| (Item::Definition(at), m))?;
     }
     for (at, h) in ctx.assumptions.iter().enumerate() {
-        check_hypothesis(ctx, &sizes, &h.lhs, &h.rhs).map_err(|m| (Item::Hypothesis(at), m))?;
+        check_hypothesis(ctx, &sizes, &h.lhs, &h.rhs)
+            .and_then(|()| walk_names(ctx, &sizes, &h.lhs, &mut Vec::new()))
+            .and_then(|()| walk_names(ctx, &sizes, &h.rhs, &mut Vec::new()))
+            .map_err(|m| (Item::Hypothesis(at), m))?;
     }
     for (at, def) in ctx.definitions.iter().enumerate() {
-        check_derivatives(ctx, &def.body).map_err(|m| (Item::Definition(at), m))?;
+        check_derivatives(ctx, &def.body)
+            .and_then(|()| walk_names(ctx, &sizes, &def.body, &mut Vec::new()))
+            .map_err(|m| (Item::Definition(at), m))?;
     }
     Ok(())
+}
+
+/// Each index is declared once, over a range whose symbolic bounds are sizes, not indices.
+fn check_declarations(ctx: &Context) -> Result<(), String> {
+    let mut seen = BTreeSet::new();
+    for name in ctx.indices.iter().flat_map(|d| &d.names) {
+        if !seen.insert(name) {
+            return Err(format!("index `{name}` is declared twice"));
+        }
+    }
+    for bound in ctx.indices.iter().flat_map(|d| [&d.lo, &d.hi]) {
+        if matches!(bound, Bound::Sym(b) if seen.contains(b)) {
+            return Err(format!("the range bound `{bound}` is an index, not a size"));
+        }
+    }
+    Ok(())
+}
+
+/// In a term, every free index is declared or a size (`b_n`, the last component), and an
+/// index name (declared, or bound by an enclosing sum) stands only as an index: not as a
+/// symbol, not as a range bound.
+pub fn check_names(ctx: &Context, e: &Expr) -> Result<(), String> {
+    let sizes = sizes(ctx);
+    walk_names(ctx, &sizes, e, &mut Vec::new())
+}
+
+fn walk_names(
+    ctx: &Context,
+    sizes: &BTreeSet<String>,
+    e: &Expr,
+    bound: &mut Vec<String>,
+) -> Result<(), String> {
+    let is_index = |n: &str| bound.iter().any(|b| b == n) || ctx.range_of(n).is_some();
+    let indices: Vec<&Index> = match e {
+        Expr::Idx(_, ix) => ix.iter().collect(),
+        Expr::Delta(a, b) => vec![a, b],
+        _ => vec![],
+    };
+    for i in indices {
+        if let Index::Name(n) = i {
+            if !is_index(n) && !sizes.contains(n) {
+                return Err(format!("index `{n}` is not declared"));
+            }
+        }
+    }
+    match e {
+        Expr::Sym(n) if is_index(n) => {
+            Err(format!("`{n}` is an index; it cannot stand as a variable or a number"))
+        }
+        Expr::Sum(s) => {
+            for b in [&s.lo, &s.hi] {
+                if matches!(b, Bound::Sym(n) if is_index(n) || *n == s.index) {
+                    return Err(format!("the range bound `{b}` is an index, not a size"));
+                }
+            }
+            bound.push(s.index.clone());
+            let out = walk_names(ctx, sizes, &s.body, bound);
+            bound.pop();
+            out
+        }
+        _ => e.children().into_iter().try_for_each(|c| walk_names(ctx, sizes, c, bound)),
+    }
 }
 
 /// The symbols that bound a range anywhere in the context.
@@ -90,9 +159,7 @@ pub fn check_definition(
         return Err(format!("`{n}` is defined twice"));
     }
     if sizes.contains(n) {
-        return Err(format!(
-            "`{n}` bounds an index range, so it is a size and cannot be defined"
-        ));
+        return Err(format!("`{n}` bounds an index range, so it is a size and cannot be defined"));
     }
     if def.body.mentions_name(n) {
         return Err(format!("the definition of `{n}` refers to itself"));
@@ -105,7 +172,9 @@ pub fn check_definition(
         for i in ix {
             match i {
                 Index::Name(f) if formals.insert(f.clone()) => {}
-                Index::Name(f) => return Err(format!("index `{f}` appears twice on the left side")),
+                Index::Name(f) => {
+                    return Err(format!("index `{f}` appears twice on the left side"))
+                }
                 Index::Int(_) => {
                     return Err("a definition's indices must be index names, not numbers".into())
                 }
@@ -173,11 +242,25 @@ pub fn check_hypothesis(
 /// The goal `D(of, wrt)`, or any term the kernel starts a chain from: every derivative in
 /// it is with respect to an independent variable.
 pub fn check_goal(ctx: &Context, goal: &Expr) -> Result<(), String> {
-    check_context(ctx).map_err(|(item, m)| match item {
-        Item::Definition(k) => format!("definition {}: {m}", k + 1),
-        Item::Hypothesis(k) => format!("hypothesis {}: {m}", k + 1),
-    })?;
+    check_context(ctx).map_err(|(item, m)| item.describe(&m))?;
+    check_goal_term(ctx, goal)
+}
+
+/// A goal's own checks, once its context has passed [`check_context`].
+pub fn check_goal_term(ctx: &Context, goal: &Expr) -> Result<(), String> {
+    check_names(ctx, goal)?;
     check_derivatives(ctx, goal)
+}
+
+impl Item {
+    /// `m` said of this item.
+    pub fn describe(self, m: &str) -> String {
+        match self {
+            Item::Indices => format!("index declarations: {m}"),
+            Item::Definition(k) => format!("definition {}: {m}", k + 1),
+            Item::Hypothesis(k) => format!("hypothesis {}: {m}", k + 1),
+        }
+    }
 }
 
 /// Every `D(f, x)` in `e`: `x` is a variable, not a defined name, not a size, used with

@@ -6,7 +6,7 @@
 //! its sides are rational, and its own attempt budget.
 
 use super::check::{
-    invalid_or_fail, magnitude, rel_error, rel_error_at_scale, sizes, CheckError, CheckOptions,
+    invalid_or_fail, judged_error, magnitude, rel_error, sizes, CheckError, CheckOptions,
     CheckSummary, Outcome, ATTEMPTS_PER_POINT, REL_TOLERANCE,
 };
 use super::eval::{is_rational, AtPoint, EvalError, Evaluations};
@@ -35,12 +35,7 @@ pub fn check_chain(
         return Ok(Vec::new());
     }
     let chain = || Ok::<_, EvalError>(chain_here(ctx, terms, opts));
-    guarded(ctx, terms, chain).unwrap_or_else(|e| {
-        Err(ChainError {
-            step: 0,
-            error: e.into(),
-        })
-    })
+    guarded(ctx, terms, chain).unwrap_or_else(|e| Err(ChainError { step: 0, error: e.into() }))
 }
 
 /// What one step has seen so far at the current size n and in all.
@@ -76,18 +71,14 @@ impl AtOnePoint<'_, '_> {
         let (Some(slot), Some(term)) = (self.values.get_mut(t), self.terms.get(t)) else {
             return Err(EvalError::Unsupported("no such term".into()));
         };
-        slot.exact
-            .get_or_insert_with(|| self.exact.eval(term))
-            .clone()
+        slot.exact.get_or_insert_with(|| self.exact.eval(term)).clone()
     }
 
     fn float(&mut self, t: usize) -> Result<f64, EvalError> {
         let (Some(slot), Some(term)) = (self.values.get_mut(t), self.terms.get(t)) else {
             return Err(EvalError::Unsupported("no such term".into()));
         };
-        slot.float
-            .get_or_insert_with(|| self.float.eval(term))
-            .clone()
+        slot.float.get_or_insert_with(|| self.float.eval(term)).clone()
     }
 
     /// The [`magnitude`] of term `t` here, or 0 where it has none.
@@ -96,7 +87,7 @@ impl AtOnePoint<'_, '_> {
             return Ok(0.0);
         };
         // A fresh evaluation: the memoising evaluator keys terms by address.
-        Ok(eval_f64(self.ctx, &magnitude(term), self.point).unwrap_or(0.0))
+        Ok(eval_f64(self.ctx, &magnitude(self.ctx, term), self.point).unwrap_or(0.0))
     }
 
     /// Compare terms `s` and `s + 1`: exactly when both are rational (and small enough),
@@ -111,7 +102,7 @@ impl AtOnePoint<'_, '_> {
             match (self.exact(s), self.exact(s + 1)) {
                 (Ok(a), Ok(b)) if a == b => return Ok(Outcome::Counted),
                 (Ok(a), Ok(b)) => {
-                    let f = |q: &Rat| num_traits::ToPrimitive::to_f64(q).unwrap_or(f64::NAN);
+                    let f = |q: &Rat| q.to_f64().unwrap_or(f64::NAN);
                     return Err(CheckError::Mismatch {
                         what: "the two sides differ exactly".into(),
                         lhs: a.to_string(),
@@ -135,12 +126,7 @@ impl AtOnePoint<'_, '_> {
             Ok(v) => v,
             Err(o) => return Ok(o),
         };
-        let mut err = rel_error_at_scale(a, b, 0.0);
-        if err > REL_TOLERANCE {
-            // Judge rounding against what the values were computed from.
-            let scale = self.magnitude(s)?.max(self.magnitude(s + 1)?);
-            err = rel_error_at_scale(a, b, scale);
-        }
+        let err = judged_error(a, b, || Ok(self.magnitude(s)?.max(self.magnitude(s + 1)?)))?;
         if err > REL_TOLERANCE {
             return Err(CheckError::Mismatch {
                 what: "the two sides differ".into(),
@@ -165,12 +151,7 @@ fn chain_here(
         Ok(s) => s,
         // The chain as a whole cannot be sampled: check step by step to name the culprit.
         Err(_) if steps > 1 => return step_by_step(ctx, terms, opts),
-        Err(e) => {
-            return Err(ChainError {
-                step: 0,
-                error: e.into(),
-            })
-        }
+        Err(e) => return Err(ChainError { step: 0, error: e.into() }),
     };
     let rational: Vec<bool> = terms.iter().map(|t| is_rational(ctx, t)).collect();
     let both_rational = |s: usize| rational[s] && rational[s + 1];
@@ -198,12 +179,7 @@ fn chain_here(
         }
         let mut attempt = 0;
         // The steps behind all want a point in the pattern of their next point number p.
-        while let Some(p) = tallies
-            .iter()
-            .map(|t| t.accepted)
-            .filter(|&a| a < wanted)
-            .min()
-        {
+        while let Some(p) = tallies.iter().map(|t| t.accepted).filter(|&a| a < wanted).min() {
             let offered: Vec<usize> = (0..steps).filter(|&s| tallies[s].accepted == p).collect();
             for &s in &offered {
                 let t = &mut tallies[s];
@@ -220,10 +196,7 @@ fn chain_here(
                 t.attempts += 1;
             }
             let first = offered.first().copied().unwrap_or(0);
-            let at_first = |e: EvalError| ChainError {
-                step: first,
-                error: e.into(),
-            };
+            let at_first = |e: EvalError| ChainError { step: first, error: e.into() };
             let drawn = sampler.candidate(n, p, attempt).map_err(at_first)?;
             attempt += 1;
             let point = match &*drawn {
@@ -274,11 +247,7 @@ fn chain_here(
             n_values: n_values.clone(),
             max_rel_error: t.max_rel,
             exact: t.exact,
-            tolerance: if t.exact {
-                "exact".into()
-            } else {
-                format!("rel {REL_TOLERANCE:e}")
-            },
+            tolerance: if t.exact { "exact".into() } else { format!("rel {REL_TOLERANCE:e}") },
             rejected: t.rejected,
         })
         .collect())
@@ -292,10 +261,8 @@ fn step_by_step(
 ) -> Result<Vec<CheckSummary>, ChainError> {
     let mut out = Vec::with_capacity(terms.len().saturating_sub(1));
     for (s, pair) in terms.windows(2).enumerate() {
-        let summary = chain_here(ctx, pair, opts).map_err(|e| ChainError {
-            step: s,
-            error: e.error,
-        })?;
+        let summary =
+            chain_here(ctx, pair, opts).map_err(|e| ChainError { step: s, error: e.error })?;
         out.extend(summary);
     }
     Ok(out)
@@ -335,18 +302,12 @@ mod tests {
     #[test]
     fn a_step_without_valid_points_is_named() {
         let ctx = softmax_ce();
-        let opts = CheckOptions {
-            points: 2,
-            ..CheckOptions::default()
-        };
+        let opts = CheckOptions { points: 2, ..CheckOptions::default() };
         let terms = [term("a_j"), term("a_j + 0*log(-1 - z_j^2)"), term("a_j")];
         let refs: Vec<&Expr> = terms.iter().collect();
         let err = check_chain(&ctx, &refs, &opts).unwrap_err();
         assert_eq!(err.step, 0);
-        assert!(
-            matches!(err.error, CheckError::NoValidPoints { n: Some(2), .. }),
-            "{err}"
-        );
+        assert!(matches!(err.error, CheckError::NoValidPoints { n: Some(2), .. }), "{err}");
         assert_eq!(check_chain(&ctx, &refs[..1], &opts), Ok(Vec::new()));
     }
 }

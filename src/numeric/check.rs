@@ -10,10 +10,16 @@ use super::recognise::references_at;
 use super::sample::{Candidate, Sampler};
 use super::stack::guarded;
 use crate::expr::{Context, Expr};
+use crate::terms::ExprExt;
 use serde::{Deserialize, Serialize};
 
 /// Relative tolerance for f64 comparisons of two forms of the same value.
 pub const REL_TOLERANCE: f64 = 1e-9;
+/// Where two f64 forms cancel, the rounding allowed per unit of [`magnitude`]: 2^12 ulps,
+/// room for thousands of operations each rounding at most the magnitude (first order),
+/// yet far below a thousandth of any value that is more than rounding noise. (Allowing
+/// `REL_TOLERANCE` per unit, 4e6 ulps, let `log(1 + 1e-8)` pass a wrong thousandth.)
+pub const ROUNDING: f64 = 4096.0 * f64::EPSILON;
 /// Central finite differences, as in PyTorch's gradcheck.
 pub const FD_EPS: f64 = 1e-6;
 pub const FD_ATOL: f64 = 1e-5;
@@ -34,12 +40,7 @@ pub struct CheckOptions {
 
 impl Default for CheckOptions {
     fn default() -> Self {
-        CheckOptions {
-            seed: 0x5EED_DE71_u64,
-            points: 8,
-            n_min: 2,
-            n_max: 6,
-        }
+        CheckOptions { seed: 0x5EED_DE71_u64, points: 8, n_min: 2, n_max: 6 }
     }
 }
 
@@ -53,7 +54,8 @@ pub struct CheckSummary {
     pub points: usize,
     /// Sizes n used (empty when the terms have none).
     pub n_values: Vec<i64>,
-    /// Largest |a - b| / max(1, |a|, |b|) seen; 0 for exact comparisons.
+    /// Largest relative error seen: |a - b| / max(|a|, |b|), or over the [`magnitude`]
+    /// of what they were computed from where they cancel; 0 for exact comparisons.
     pub max_rel_error: f64,
     /// Whether every point was compared exactly, in rationals.
     pub exact: bool,
@@ -67,10 +69,8 @@ impl CheckSummary {
     /// One summary for several checks (e.g. every step of a derivation): points and
     /// rejections added, sizes merged, the largest error, exact only if all were.
     pub fn combine(against: &str, checks: &[CheckSummary]) -> CheckSummary {
-        let mut n_values: Vec<i64> = checks
-            .iter()
-            .flat_map(|c| c.n_values.iter().copied())
-            .collect();
+        let mut n_values: Vec<i64> =
+            checks.iter().flat_map(|c| c.n_values.iter().copied()).collect();
         n_values.sort_unstable();
         n_values.dedup();
         let mut tolerances: Vec<&str> = checks.iter().map(|c| c.tolerance.as_str()).collect();
@@ -93,20 +93,10 @@ impl CheckSummary {
 pub enum CheckError {
     /// The compared values differ at a valid point.
     #[error("{what}: {lhs} ≠ {rhs} (relative error {rel_error:.3e}) at {point}")]
-    Mismatch {
-        what: String,
-        lhs: String,
-        rhs: String,
-        rel_error: f64,
-        point: String,
-    },
+    Mismatch { what: String, lhs: String, rhs: String, rel_error: f64, point: String },
     /// No point could be found where everything is defined and the hypotheses hold.
     #[error("no valid sample point{} after {attempts} attempts; last reason: {reason}", n.map(|n| format!(" for n = {n}")).unwrap_or_default())]
-    NoValidPoints {
-        n: Option<i64>,
-        attempts: usize,
-        reason: String,
-    },
+    NoValidPoints { n: Option<i64>, attempts: usize, reason: String },
     /// The terms cannot be evaluated at all (an unbound name, an oversized computation…).
     #[error("cannot evaluate: {0}")]
     Eval(#[from] EvalError),
@@ -128,65 +118,176 @@ pub fn rel_error_at_scale(a: f64, b: f64, scale: f64) -> f64 {
     (a - b).abs() / s
 }
 
+/// The error of `a` against `b`, two f64 forms of the same value, to compare with
+/// [`REL_TOLERANCE`]: relative to the values themselves, or, where that is too large
+/// (cancellation), to the rounding their computation can carry, [`ROUNDING`] times the
+/// larger [`magnitude`] (computed only then, as it costs an evaluation).
+pub(crate) fn judged_error(
+    a: f64,
+    b: f64,
+    magnitude: impl FnOnce() -> Result<f64, CheckError>,
+) -> Result<f64, CheckError> {
+    let err = rel_error_at_scale(a, b, 0.0);
+    if err <= REL_TOLERANCE {
+        return Ok(err);
+    }
+    Ok(rel_error_at_scale(a, b, magnitude()? * (ROUNDING / REL_TOLERANCE)))
+}
+
 /// A term whose value bounds the size of the intermediate values of `e`: `e` with every
 /// sum and difference taken term by term in absolute value, and every other node as its
 /// absolute value. Cancellation (`x - x`) leaves the value small but not the magnitude,
 /// so rounding is judged against the magnitude; a small value computed without
-/// cancellation (`x/exp(27)`) keeps a small magnitude and is held to its own digits.
-pub fn magnitude(e: &Expr) -> Expr {
-    use crate::expr::Func;
-    let abs = |t: &Expr| Expr::call(crate::expr::Func::Sqrt, Expr::pow(t.clone(), Expr::int(2)));
+/// cancellation (`x/exp(27)`, `sigmoid(-27)*x`) keeps a small magnitude and is held to
+/// its own digits. There is no floor: a bound of 1 would let a wrong factor of a tiny
+/// value pass.
+pub fn magnitude(ctx: &Context, e: &Expr) -> Expr {
+    let magnitude = |t: &Expr| magnitude(ctx, t);
     match e {
-        Expr::Num(r) => Expr::Num(if r.is_negative() {
-            -r.clone()
-        } else {
-            r.clone()
-        }),
+        Expr::Num(r) => Expr::Num(if r.is_negative() { -r.clone() } else { r.clone() }),
         Expr::Add(ts) => Expr::Add(ts.iter().map(magnitude).collect()),
         Expr::Mul(fs) => Expr::Mul(fs.iter().map(magnitude).collect()),
         Expr::Neg(x) => magnitude(x),
-        Expr::Div(a, b) => Expr::div(magnitude(a), abs(b)),
+        // a/b carries a's rounding over |b| and b's relative rounding times |a/b|.
+        Expr::Div(a, b) => Expr::div(
+            Expr::Add(vec![magnitude(a), Expr::Mul(vec![abs(e), magnitude(b)].into())].into()),
+            abs(b),
+        ),
         Expr::Sum(s) => Expr::Sum(crate::expr::Sum {
             body: std::sync::Arc::new(magnitude(&s.body)),
             ..s.clone()
         }),
-        // A derivative comes from dual numbers, whose rounding this cannot bound: a term
-        // with one inside is judged absolutely near zero.
-        _ if e.any(&mut |t| matches!(t, Expr::D(..))) => {
-            Expr::Add(vec![abs(e), Expr::int(1)].into())
-        }
+        // Dual numbers round against the size of the derivative's own intermediate values.
+        Expr::D(f, x) => Expr::Add(vec![abs(e), derivative_magnitude(ctx, f, x, 0)].into()),
         // f(u) carries u's rounding scaled by |f'(u)|: log(1 + δ) is about δ.
-        Expr::Call(f, u) => {
-            let u = (**u).clone();
-            let call = |g: Func, a: Expr| Expr::call(g, a);
-            let slope = match f {
-                Func::Exp => call(Func::Exp, u.clone()),
-                Func::Log => Expr::div(Expr::int(1), u.clone()),
-                Func::Sqrt => Expr::div(
-                    Expr::int(1),
-                    Expr::Mul(vec![Expr::int(2), e.clone()].into()),
-                ),
-                Func::Sin | Func::Cos => Expr::int(1),
-                Func::Tan => {
-                    Expr::Add(vec![Expr::int(1), Expr::pow(e.clone(), Expr::int(2))].into())
-                }
-                Func::Tanh | Func::Sigmoid | Func::Softplus => Expr::int(1),
-            };
-            Expr::Add(vec![abs(e), Expr::Mul(vec![abs(&slope), magnitude(&u)].into())].into())
-        }
-        Expr::Pow(b, k) if k.as_num().is_some() => {
-            let k = (**k).clone();
-            let slope = Expr::Mul(
-                vec![
-                    k.clone(),
-                    Expr::pow((**b).clone(), Expr::sub(k, Expr::int(1))),
-                ]
-                .into(),
-            );
-            Expr::Add(vec![abs(e), Expr::Mul(vec![abs(&slope), magnitude(b)].into())].into())
-        }
+        Expr::Call(f, u) => Expr::Add(
+            vec![abs(e), Expr::Mul(vec![abs(&slope(*f, u, e)), magnitude(u)].into())].into(),
+        ),
+        Expr::Pow(b, k) if k.as_num().is_some() => Expr::Add(
+            vec![abs(e), Expr::Mul(vec![abs(&power_slope(b, k)), magnitude(b)].into())].into(),
+        ),
         _ => abs(e),
     }
+}
+
+/// `|t|`, written in the language (it has no absolute value).
+fn abs(t: &Expr) -> Expr {
+    Expr::call(crate::expr::Func::Sqrt, Expr::pow(t.clone(), Expr::int(2)))
+}
+
+/// `f'(u)`, given `e = f(u)`: the exact slope, so that a function flat where it is small
+/// (`sigmoid(-27)` is 2e-12, and so is its slope) does not lend its argument's size to it.
+fn slope(f: crate::expr::Func, u: &Expr, e: &Expr) -> Expr {
+    use crate::expr::Func;
+    let one_minus =
+        |t: Expr| Expr::Add(vec![Expr::int(1), Expr::Neg(std::sync::Arc::new(t))].into());
+    match f {
+        Func::Exp => e.clone(),
+        Func::Log => Expr::div(Expr::int(1), u.clone()),
+        Func::Sqrt => Expr::div(Expr::int(1), Expr::Mul(vec![Expr::int(2), e.clone()].into())),
+        // |sin'| ≤ 1, and where sin(u) is small its slope is near 1 anyway.
+        Func::Sin | Func::Cos => Expr::int(1),
+        Func::Tan => Expr::Add(vec![Expr::int(1), Expr::pow(e.clone(), Expr::int(2))].into()),
+        Func::Tanh => one_minus(Expr::pow(e.clone(), Expr::int(2))),
+        Func::Sigmoid => Expr::Mul(vec![e.clone(), one_minus(e.clone())].into()),
+        Func::Softplus => Expr::call(Func::Sigmoid, u.clone()),
+    }
+}
+
+/// The size of `f'(u)` as dual numbers compute it: `1 - tanh(u)^2` and `σ(1 - σ)` cancel
+/// where the function is flat near 1 (the slope of `sigmoid(27)` is 2e-12 but carries
+/// σ's rounding, 1e-16), so their terms count in absolute value; elsewhere the slope.
+fn dual_slope(f: crate::expr::Func, u: &Expr, e: &Expr) -> Expr {
+    use crate::expr::Func;
+    let one_plus = |t: Expr| Expr::Add(vec![Expr::int(1), t].into());
+    match f {
+        Func::Tanh => one_plus(Expr::pow(e.clone(), Expr::int(2))),
+        // σ > 0.
+        Func::Sigmoid => Expr::Mul(vec![e.clone(), one_plus(e.clone())].into()),
+        _ => abs(&slope(f, u, e)),
+    }
+}
+
+/// `k*b^(k - 1)`, the slope of `b^k` for a number `k`.
+fn power_slope(b: &Expr, k: &Expr) -> Expr {
+    Expr::Mul(vec![k.clone(), Expr::pow(b.clone(), Expr::sub(k.clone(), Expr::int(1)))].into())
+}
+
+/// How deeply definitions are written out inside a derivative's magnitude.
+const DEFINITION_DEPTH: usize = 16;
+
+/// A term bounding the intermediate values of the dual-number derivative of `e` with
+/// respect to `x` (first order: each rule of differentiation with its terms in absolute
+/// value), so that `D(f, x)` is held to the digits its own computation can give. Defined
+/// names are written out, since their derivatives cancel inside them (`sum_i(a_i)` of a
+/// softmax is 1, its derivative 0 up to rounding); `depth` counts definitions opened.
+fn derivative_magnitude(ctx: &Context, e: &Expr, x: &Expr, depth: usize) -> Expr {
+    let dm = |t: &Expr| derivative_magnitude(ctx, t, x, depth);
+    let magnitude = |t: &Expr| magnitude(ctx, t);
+    match e {
+        Expr::Num(_) | Expr::Delta(..) => Expr::int(0),
+        Expr::Add(ts) => Expr::Add(ts.iter().map(dm).collect()),
+        Expr::Neg(t) => dm(t),
+        // (fg)' = f'g + fg': each factor's derivative times the others' magnitudes.
+        Expr::Mul(fs) => Expr::Add(
+            (0..fs.len())
+                .map(|i| {
+                    let mut term = vec![dm(&fs[i])];
+                    term.extend(
+                        fs.iter().enumerate().filter(|&(j, _)| j != i).map(|(_, f)| magnitude(f)),
+                    );
+                    Expr::Mul(term.into())
+                })
+                .collect(),
+        ),
+        // (a/b)' = (a' - (a/b) b')/b.
+        Expr::Div(a, b) => {
+            Expr::div(Expr::Add(vec![dm(a), Expr::Mul(vec![abs(e), dm(b)].into())].into()), abs(b))
+        }
+        Expr::Sum(s) => {
+            Expr::Sum(crate::expr::Sum { body: std::sync::Arc::new(dm(&s.body)), ..s.clone() })
+        }
+        Expr::Call(f, u) => Expr::Mul(vec![dual_slope(*f, u, e), dm(u)].into()),
+        Expr::Pow(b, k) if k.as_num().is_some() => {
+            Expr::Mul(vec![abs(&power_slope(b, k)), dm(b)].into())
+        }
+        Expr::Sym(_) | Expr::Idx(..) if depth < DEFINITION_DEPTH => match written_out(ctx, e) {
+            Some(body) => derivative_magnitude(ctx, &body, x, depth + 1),
+            None => abs(&Expr::d(e.clone(), x.clone())),
+        },
+        // Variables, general powers (and definitions nested too deeply): the derivative.
+        _ => abs(&Expr::d(e.clone(), x.clone())),
+    }
+}
+
+/// The body of the definition of the name `e`, with its indices put for the definition's
+/// own (all at once: `a_{j,i}` of `a_{i,j}` swaps them), or `None` for an undefined name.
+fn written_out(ctx: &Context, e: &Expr) -> Option<Expr> {
+    use crate::expr::Index;
+    let (name, used): (&str, &[Index]) = match e {
+        Expr::Sym(s) => (s, &[]),
+        Expr::Idx(s, ix) => (s, ix),
+        _ => return None,
+    };
+    let (_, def) = super::eval::find_definition(ctx, name)?;
+    let params: &[Index] = match &def.name {
+        Expr::Idx(_, ps) => ps,
+        _ => &[],
+    };
+    if params.len() != used.len() {
+        return None;
+    }
+    // First to names no term uses, then to the indices used.
+    let placeholder = |k: usize| format!("#{k}");
+    let mut body = def.body.clone();
+    for (k, p) in params.iter().enumerate() {
+        let Index::Name(p) = p else { return None };
+        body = body.subst_index(p, &Index::Name(placeholder(k)));
+    }
+    for (k, u) in used.iter().enumerate() {
+        body = body.subst_index(&placeholder(k), u);
+    }
+    Some(body)
 }
 
 /// Whether a point counted or was discarded (and why).
@@ -233,22 +334,15 @@ pub(crate) fn for_each_point(
 ) -> Result<Coverage, CheckError> {
     let sizes = sizes(sampler, opts);
     let wanted = opts.points.max(1);
-    let mut coverage = Coverage {
-        points: 0,
-        rejected: 0,
-        n_values: sizes.iter().flatten().copied().collect(),
-    };
+    let mut coverage =
+        Coverage { points: 0, rejected: 0, n_values: sizes.iter().flatten().copied().collect() };
     for n in sizes {
         let mut accepted = 0;
         let mut attempt = 0;
         let mut reason = String::from("none tried");
         while accepted < wanted {
             if attempt >= wanted * ATTEMPTS_PER_POINT {
-                return Err(CheckError::NoValidPoints {
-                    n,
-                    attempts: attempt,
-                    reason,
-                });
+                return Err(CheckError::NoValidPoints { n, attempts: attempt, reason });
             }
             let drawn = sampler.candidate(n, accepted, attempt)?;
             attempt += 1;
@@ -288,9 +382,7 @@ pub fn check_equal(
     opts: &CheckOptions,
 ) -> Result<CheckSummary, CheckError> {
     let mut summaries = check_chain(ctx, &[lhs, rhs], opts).map_err(|e| e.error)?;
-    summaries
-        .pop()
-        .ok_or_else(|| EvalError::Unsupported("nothing was compared".into()).into())
+    summaries.pop().ok_or_else(|| EvalError::Unsupported("nothing was compared".into()).into())
 }
 
 /// Check that `result` is the derivative of `of` with respect to `wrt` (a symbol, or an
@@ -353,6 +445,7 @@ fn derivative_at(
         .into());
     }
     let (mut max_dual, mut max_fd) = (0.0f64, 0.0f64);
+    let magnitudes = (magnitude(ctx, result), magnitude(ctx, &Expr::d(of.clone(), wrt.clone())));
     let coverage = for_each_point(sampler, opts, |point| {
         let var = resolve_variable(ctx, wrt, point)?;
         let claimed = match invalid_or_fail(eval_f64(ctx, result, point))? {
@@ -378,7 +471,10 @@ fn derivative_at(
             (Err(o), _) | (_, Err(o)) => return Ok(o),
         };
         let fd = (plus - minus) / (2.0 * FD_EPS);
-        let err = rel_error(claimed, dual);
+        // As in `check_equal`: no floor that would hide a small derivative.
+        let scale = |m: &Expr| eval_f64(ctx, m, point).unwrap_or(0.0);
+        let err =
+            judged_error(claimed, dual, || Ok(scale(&magnitudes.0).max(scale(&magnitudes.1))))?;
         if err > REL_TOLERANCE {
             return Err(mismatch(
                 "the result differs from the dual-number derivative",
@@ -448,6 +544,20 @@ mod tests {
             ("x/exp(27)", "1001/1000*x/exp(27)", false),
             ("x/exp(60)", "(1 + 1/10^6)*x/exp(60)", false),
             ("exp(-40)*sin(x)", "exp(-40)*sin(x)*(1 + 1/10^5)", false),
+            // Small because a function is flat there, not because of a small factor.
+            ("sigmoid((-3)^3)*x", "sigmoid((-3)^3)*x*1001/1000", false),
+            ("softplus(-30)*x", "softplus(-30)*x*(1 + 1/10^6)", false),
+            // Rounding in 1 + t is 1e-16, not 1e-9: a wrong thousandth of log(1 + t) shows.
+            ("log(1 + (x/10^4)^2)", "1001/1000*log(1 + (x/10^4)^2)", false),
+            // Derivatives by dual numbers: held to their own digits too.
+            ("D(x/exp(27), x)", "1001/1000*D(x/exp(27), x)", false),
+            ("D(sigmoid(x - 30), x)", "(1 + 1/10^6)*D(sigmoid(x - 30), x)", false),
+            // Flat near 1: the dual slope 1 - σ (or 1 - tanh²) carries σ's rounding.
+            ("D(sigmoid(x + 30), x)", "D(1/(1 + exp(-x - 30)), x)", true),
+            ("D(tanh(x + 15), x)", "D(2*sigmoid(2*x + 30) - 1, x)", true),
+            ("D(sin(x)^2 + cos(x)^2, x)", "0", true),
+            ("D(cos(x)^2 + sin(x)^2, x)*D(x^3, x)", "D(sin(x)^2 + cos(x)^2, x)*3*x^2", true),
+            ("D(exp(x)*exp(-x), x)", "0", true),
             ("sin(x)^2 + cos(x)^2 - 1", "0", true),
             ("exp(x)*exp(-x) - 1", "0", true),
             ("tanh(x) - (exp(x) - exp(-x))/(exp(x) + exp(-x))", "0", true),
@@ -467,6 +577,24 @@ mod tests {
         parse_expr(s).unwrap_or_else(|d| panic!("{d}"))
     }
 
+    /// Defined names are written out in a derivative's magnitude: the derivative of a
+    /// softmax's sum cancels to 0 and is accepted, a small defined value keeps its digits.
+    #[test]
+    fn derivatives_of_defined_names_are_judged_by_their_definitions() {
+        let src = "index i, j, k in 1..n\nlet a_i = exp(z_i) / sum_k(exp(z_k))\nlet s = sum_i(a_i)\nlet t = x/exp(27)\n";
+        let ctx = &parse_file(src).unwrap().context;
+        let zj = parse_variable("z_j", IndexScope::Declared(&ctx.indices)).unwrap();
+        let opts = CheckOptions::default();
+        let zero = check_derivative(ctx, &e("s"), &zj, &e("0"), &opts);
+        assert!(zero.is_ok(), "{zero:?}");
+        let zero = check_equal(ctx, &e("D(s, z_j)"), &e("0"), &opts);
+        assert!(zero.is_ok(), "{zero:?}");
+        let swapped = check_equal(ctx, &e("D(a_j, z_i)"), &e("a_j*(delta(i,j) - a_i)"), &opts);
+        assert!(swapped.is_ok(), "{swapped:?}");
+        let tiny = check_equal(ctx, &e("D(t, x)"), &e("1001/1000*D(t, x)"), &opts);
+        assert!(matches!(tiny, Err(CheckError::Mismatch { .. })), "{tiny:?}");
+    }
+
     #[test]
     fn catches_a_wrong_softmax_step_and_accepts_the_right_one() {
         let doc = parse_file(crate::numeric::fixtures::SOFTMAX_CE).unwrap();
@@ -478,12 +606,8 @@ mod tests {
         assert_eq!(right.points, 40);
         assert!(!right.exact);
         assert!(right.max_rel_error <= REL_TOLERANCE);
-        let wrong = check_equal(
-            ctx,
-            &e("a_i*(delta(i,j) - a_j)"),
-            &e("a_i*(delta(i,j) + a_j)"),
-            &opts,
-        );
+        let wrong =
+            check_equal(ctx, &e("a_i*(delta(i,j) - a_j)"), &e("a_i*(delta(i,j) + a_j)"), &opts);
         match wrong {
             Err(CheckError::Mismatch { point, .. }) => assert!(point.contains("z_1 = "), "{point}"),
             other => panic!("expected a mismatch, got {other:?}"),
@@ -502,9 +626,7 @@ mod tests {
 
     #[test]
     fn summaries_combine() {
-        let ctx = parse_file(crate::numeric::fixtures::SOFTMAX_CE)
-            .unwrap()
-            .context;
+        let ctx = parse_file(crate::numeric::fixtures::SOFTMAX_CE).unwrap().context;
         let opts = CheckOptions::default();
         let float =
             check_equal(&ctx, &e("D(a_i, z_j)"), &e("a_i*(delta(i,j) - a_j)"), &opts).unwrap();
@@ -523,12 +645,7 @@ mod tests {
     fn an_equal_index_bug_is_caught() {
         // Right whenever i ≠ j, wrong when i = j: only points with equal indices expose it.
         let ctx = parse_file("index i, j in 1..n\n").unwrap().context;
-        let r = check_equal(
-            &ctx,
-            &e("D(z_i^2, z_j)"),
-            &e("0*z_i"),
-            &CheckOptions::default(),
-        );
+        let r = check_equal(&ctx, &e("D(z_i^2, z_j)"), &e("0*z_i"), &CheckOptions::default());
         assert!(matches!(r, Err(CheckError::Mismatch { .. })), "{r:?}");
         let ok = check_equal(
             &ctx,
@@ -561,9 +678,7 @@ mod tests {
         let ctx = Context::default();
         let r = check_equal(&ctx, &e("log(-1 - x^2)"), &e("x"), &CheckOptions::default());
         match r {
-            Err(CheckError::NoValidPoints {
-                attempts, reason, ..
-            }) => {
+            Err(CheckError::NoValidPoints { attempts, reason, .. }) => {
                 assert_eq!(attempts, 8 * ATTEMPTS_PER_POINT);
                 assert!(reason.contains("log"), "{reason}");
             }
@@ -584,21 +699,13 @@ mod tests {
         assert_eq!(checks.len(), 2);
         assert_eq!(checks[0].against, "dual numbers");
         assert_eq!(checks[1].against, "finite differences");
-        assert!(checks
-            .iter()
-            .all(|c| c.points == 40 && c.n_values == vec![2, 3, 4, 5, 6]));
+        assert!(checks.iter().all(|c| c.points == 40 && c.n_values == vec![2, 3, 4, 5, 6]));
         let jac = check_derivative(ctx, &e("a_i"), &zj, &e("a_i*(delta(i,j) - a_j)"), &opts);
         assert!(jac.is_ok(), "{jac:?}");
         let wrong = check_derivative(ctx, &e("a_i"), &zj, &e("a_i*(1 - a_j)"), &opts);
-        assert!(
-            matches!(wrong, Err(CheckError::Mismatch { .. })),
-            "{wrong:?}"
-        );
+        assert!(matches!(wrong, Err(CheckError::Mismatch { .. })), "{wrong:?}");
         let json = serde_json::to_string(&checks[1]).unwrap();
-        assert!(
-            json.contains("\"against\":\"finite differences\""),
-            "{json}"
-        );
+        assert!(json.contains("\"against\":\"finite differences\""), "{json}");
         let back: CheckSummary = serde_json::from_str(&json).unwrap();
         assert_eq!(
             (back.points, &back.n_values, &back.tolerance),
@@ -627,5 +734,11 @@ mod tests {
         }
         let wrong = check_derivative(&ctx, &e("tanh(x)"), &e("x"), &e("1 + tanh(x)^2"), &opts);
         assert!(wrong.is_err());
+        // A derivative off by a thousandth is wrong however small it is (finite
+        // differences, with their absolute tolerance, cannot see it; dual numbers can).
+        let tiny = check_derivative(&ctx, &e("x/exp(27)"), &e("x"), &e("1001/1000/exp(27)"), &opts);
+        assert!(matches!(tiny, Err(CheckError::Mismatch { .. })), "{tiny:?}");
+        let right = check_derivative(&ctx, &e("x/exp(27)"), &e("x"), &e("1/exp(27)"), &opts);
+        assert!(right.is_ok(), "{right:?}");
     }
 }

@@ -13,6 +13,7 @@ use super::eval::{find_definition, EvalError};
 use super::sample::index_range;
 use super::stack::guarded;
 use crate::expr::{Bound, Context, Definition, Expr, Func, Index, Sum, MAX_DEPTH};
+use crate::terms::ExprExt;
 use num_traits::ToPrimitive;
 use std::collections::{BTreeSet, HashMap};
 
@@ -192,9 +193,7 @@ impl Kernel {
         let mut axis_vars = Vec::new();
         for name in axes {
             if scope.iter().any(|(n, _)| n == name) {
-                return Err(compile_error(format!(
-                    "the output index `{name}` is given twice"
-                )));
+                return Err(compile_error(format!("the output index `{name}` is given twice")));
             }
             let (lo, hi) = index_range(ctx, name);
             let v = b.new_var(name, &lo, &hi);
@@ -222,11 +221,7 @@ impl Kernel {
 
     /// The names of the output indices, in the order of the output's dimensions.
     pub fn axes(&self) -> Vec<&str> {
-        self.axes
-            .iter()
-            .filter_map(|&v| self.vars.get(v))
-            .map(|v| v.name.as_str())
-            .collect()
+        self.axes.iter().filter_map(|&v| self.vars.get(v)).map(|v| v.name.as_str()).collect()
     }
 }
 
@@ -309,11 +304,7 @@ impl<'c> Builder<'c> {
             }
         }
         let (lo, hi) = (self.lim(lo), self.lim(hi));
-        self.vars.push(LoopVar {
-            name: name.to_string(),
-            lo,
-            hi,
-        });
+        self.vars.push(LoopVar { name: name.to_string(), lo, hi });
         self.var_reduction.push(None);
         self.vars.len() - 1
     }
@@ -441,10 +432,8 @@ impl<'c> Builder<'c> {
                 self.push(Op::Scalar(k))
             }
             Expr::Idx(name, ix) => {
-                let ix = ix
-                    .iter()
-                    .map(|i| self.resolve(i, scope))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let ix =
+                    ix.iter().map(|i| self.resolve(i, scope)).collect::<Result<Vec<_>, _>>()?;
                 if let Some((k, def)) = find_definition(self.ctx, name) {
                     return self.instance(k, def, ix, d);
                 }
@@ -507,9 +496,9 @@ impl<'c> Builder<'c> {
                 (a, b) => self.push(Op::Delta(a, b)),
             },
             Expr::Sum(s) => self.reduction(0, s, scope, None, d),
-            Expr::D(_, _) => Err(compile_error(
-                "a derivative D(…) remains; compile the derived result",
-            )),
+            Expr::D(_, _) => {
+                Err(compile_error("a derivative D(…) remains; compile the derived result"))
+            }
         }
     }
 
@@ -572,10 +561,7 @@ impl<'c> Builder<'c> {
             Expr::Mul(fs) => fs.iter().collect(),
             other => vec![other],
         };
-        let Some(p) = factors
-            .iter()
-            .position(|f| matches!(f, Expr::Call(Func::Exp, _)))
-        else {
+        let Some(p) = factors.iter().position(|f| matches!(f, Expr::Call(Func::Exp, _))) else {
             return Ok(None);
         };
         let (m, shifted) = self.shifted_sum(sum, scope, depth)?;
@@ -623,10 +609,9 @@ impl<'c> Builder<'c> {
                     return Ok(None);
                 };
                 let args = match arg {
-                    Expr::Idx(_, ix) => ix
-                        .iter()
-                        .map(|i| self.resolve(i, scope))
-                        .collect::<Result<Vec<_>, _>>()?,
+                    Expr::Idx(_, ix) => {
+                        ix.iter().map(|i| self.resolve(i, scope)).collect::<Result<Vec<_>, _>>()?
+                    }
                     _ => Vec::new(),
                 };
                 let inner = definition_scope(def, &args)?;
@@ -731,37 +716,25 @@ impl<'c> Builder<'c> {
         }
         let place: Vec<usize> = self.deps.iter().map(|d| deepest(d, &var_depth)).collect();
         let hoisted = self.hoist(&place, &axes);
-        let mut blocks: Vec<Block> = (0..=nvars)
-            .map(|b| Block {
-                var: b.checked_sub(1),
-                ..Block::default()
-            })
-            .collect();
+        let mut blocks: Vec<Block> =
+            (0..=nvars).map(|b| Block { var: b.checked_sub(1), ..Block::default() }).collect();
         // One table block per (variable, host block), in the order the hosts run them.
         let mut table_blocks: Vec<((usize, VarId), usize)> = Vec::new();
         for h in hoisted.iter().flatten() {
             if !table_blocks.iter().any(|(key, _)| key == h) {
                 table_blocks.push((*h, blocks.len()));
-                blocks.push(Block {
-                    var: Some(h.1),
-                    ..Block::default()
-                });
+                blocks.push(Block { var: Some(h.1), ..Block::default() });
             }
         }
         table_blocks.sort_by_key(|((host, v), _)| (*host, var_depth[*v], *v));
         let block_of = |id: usize| match hoisted[id] {
-            Some(h) => table_blocks
-                .iter()
-                .find(|(key, _)| *key == h)
-                .map_or(place[id], |(_, b)| *b),
+            Some(h) => {
+                table_blocks.iter().find(|(key, _)| *key == h).map_or(place[id], |(_, b)| *b)
+            }
             None => place[id],
         };
         for (id, op) in self.ops.iter().enumerate() {
-            let item = if matches!(op, Op::Reduce(..)) {
-                Item::Reduce(id)
-            } else {
-                Item::Node(id)
-            };
+            let item = if matches!(op, Op::Reduce(..)) { Item::Reduce(id) } else { Item::Node(id) };
             blocks[block_of(id)].items.push(item);
         }
         for ((host, _), b) in &table_blocks {
@@ -790,20 +763,14 @@ impl<'c> Builder<'c> {
                 };
                 if block_of(id) != block_of(child) && table_of[child].is_none() {
                     table_of[child] = Some(tables.len());
-                    tables.push(Table {
-                        var: h.1,
-                        node: child,
-                    });
+                    tables.push(Table { var: h.1, node: child });
                 }
             }
         }
         if let Some(Some(h)) = hoisted.get(root).copied() {
             if table_of[root].is_none() {
                 table_of[root] = Some(tables.len());
-                tables.push(Table {
-                    var: h.1,
-                    node: root,
-                });
+                tables.push(Table { var: h.1, node: root });
             }
         }
         let mut vslots = 0;
@@ -906,18 +873,14 @@ impl Builder<'_> {
         let mut hoisted = vec![None; self.ops.len()];
         let mut wanted = vec![false; self.ops.len()];
         for id in (0..self.ops.len()).rev() {
-            let expensive = matches!(
-                self.ops[id],
-                Op::Call(..) | Op::Div(..) | Op::Pow(..) | Op::Reduce(..)
-            );
+            let expensive =
+                matches!(self.ops[id], Op::Call(..) | Op::Div(..) | Op::Pow(..) | Op::Reduce(..));
             if !(expensive || wanted[id]) {
                 continue;
             }
             // What a hoisted reduction's body reads in the loop it leaves must leave with it.
-            let in_reduction = place
-                .get(id)
-                .and_then(|b| b.checked_sub(1))
-                .is_some_and(|v| position(v).is_none());
+            let in_reduction =
+                place.get(id).and_then(|b| b.checked_sub(1)).is_some_and(|v| position(v).is_none());
             let h = candidate(id);
             hoisted[id] = h;
             if h.is_some() || (wanted[id] && in_reduction) {
@@ -1000,15 +963,9 @@ mod tests {
         let kernel = Kernel::compile(&seed(), &e("a_j - y_j"), &axes(&["j"])).unwrap();
         let output_block = &kernel.blocks[kernel.axes[0] + 1];
         assert!(output_block.leaf, "the per-j loop contains no inner loop");
-        let top_reductions = kernel.blocks[0]
-            .items
-            .iter()
-            .filter(|i| matches!(i, Item::Reduce(_)))
-            .count();
-        assert_eq!(
-            top_reductions, 2,
-            "the max and the shifted sum run once per call"
-        );
+        let top_reductions =
+            kernel.blocks[0].items.iter().filter(|i| matches!(i, Item::Reduce(_))).count();
+        assert_eq!(top_reductions, 2, "the max and the shifted sum run once per call");
         assert_eq!(kernel.sizes(), ["n"]);
         let names: Vec<&str> = kernel.inputs().iter().map(|i| i.name.as_str()).collect();
         assert_eq!(names, ["y", "z"]);
@@ -1030,9 +987,7 @@ mod tests {
         assert_eq!(scalar.inputs().len(), 2);
         let vector = Kernel::compile(&Context::default(), &e("z_q/n"), &axes(&["q"])).unwrap();
         assert_eq!(vector.sizes(), ["n"]);
-        let got = vector
-            .eval_named(&[("n", 2)], &[("z", &[1.0, 3.0])])
-            .unwrap();
+        let got = vector.eval_named(&[("n", 2)], &[("z", &[1.0, 3.0])]).unwrap();
         assert_eq!(got, [0.5, 1.5]);
     }
 }

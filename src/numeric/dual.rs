@@ -10,17 +10,11 @@ pub struct Dual {
 
 impl Dual {
     pub fn constant(value: f64) -> Dual {
-        Dual {
-            value,
-            derivative: 0.0,
-        }
+        Dual { value, derivative: 0.0 }
     }
 
     /// The seeded variable itself: derivative one.
     pub fn variable(value: f64) -> Dual {
-        Dual {
-            value,
-            derivative: 1.0,
-        }
+        Dual { value, derivative: 1.0 }
     }
 }

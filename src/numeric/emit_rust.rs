@@ -67,12 +67,7 @@ pub fn emit_rust(ctx: &Context, goals: &[RustGoal]) -> Result<String, EmitError>
     let results: Vec<&Expr> = goals.iter().map(|g| g.result).collect();
     let emit = || Ok::<_, super::eval::EvalError>(emit_rust_here(ctx, goals));
     // Only the start of a thread for deep terms can fail here, before any goal.
-    guarded(ctx, &results, emit).unwrap_or_else(|e| {
-        Err(EmitError {
-            goal: 0,
-            error: e.into(),
-        })
-    })
+    guarded(ctx, &results, emit).unwrap_or_else(|e| Err(EmitError { goal: 0, error: e.into() }))
 }
 
 fn emit_rust_here(ctx: &Context, goals: &[RustGoal]) -> Result<String, EmitError> {
@@ -93,20 +88,12 @@ fn emit_rust_here(ctx: &Context, goals: &[RustGoal]) -> Result<String, EmitError
             }
             _ => format!("derivative_{}", k + 1),
         };
-        let name = if used_names.contains(&base) {
-            format!("{base}_{}", k + 1)
-        } else {
-            base
-        };
+        let name = if used_names.contains(&base) { format!("{base}_{}", k + 1) } else { base };
         used_names.insert(name.clone());
         bodies.push('\n');
         bodies.push_str(
-            &Emitter {
-                k: &kernel,
-                text: String::new(),
-                helpers: &mut helpers,
-            }
-            .function(&name, goal, &axes),
+            &Emitter { k: &kernel, text: String::new(), helpers: &mut helpers }
+                .function(&name, goal, &axes),
         );
     }
     if helpers.contains(&Func::Sigmoid) {
@@ -139,11 +126,7 @@ impl Emitter<'_, '_> {
     fn lim(&self, l: Lim) -> String {
         match l {
             Lim::Int(v) => format!("{v}i64"),
-            Lim::Size(k) => self
-                .k
-                .sizes
-                .get(k)
-                .map_or_else(|| "0i64".into(), |s| ident(s)),
+            Lim::Size(k) => self.k.sizes.get(k).map_or_else(|| "0i64".into(), |s| ident(s)),
         }
     }
 
@@ -154,11 +137,8 @@ impl Emitter<'_, '_> {
 
     fn function(mut self, name: &str, goal: &RustGoal, axes: &[String]) -> String {
         let k = self.k;
-        let mut params: Vec<String> = k
-            .sizes
-            .iter()
-            .map(|s| format!("{}: usize", ident(s)))
-            .collect();
+        let mut params: Vec<String> =
+            k.sizes.iter().map(|s| format!("{}: usize", ident(s))).collect();
         let sizes = params.clone();
         for input in &k.inputs {
             let ty = if input.arity() == 0 { "f64" } else { "&[f64]" };
@@ -175,15 +155,8 @@ impl Emitter<'_, '_> {
         if work {
             self.work_len(name, &sizes);
         }
-        let ret = if scalar {
-            "Result<f64, &'static str>"
-        } else {
-            "Result<(), &'static str>"
-        };
-        self.line(
-            0,
-            &format!("/// d({}) / d({}) = {}", goal.of, goal.wrt, goal.result),
-        );
+        let ret = if scalar { "Result<f64, &'static str>" } else { "Result<(), &'static str>" };
+        self.line(0, &format!("/// d({}) / d({}) = {}", goal.of, goal.wrt, goal.result));
         if !scalar {
             self.line(
                 0,
@@ -194,19 +167,20 @@ impl Emitter<'_, '_> {
             );
         }
         for input in k.inputs.iter().filter(|i| i.arity() > 0) {
-            self.line(0, &format!("/// `{}`: row-major over its {} index position(s), from the lowest index used.", input.name, input.arity()));
+            self.line(
+                0,
+                &format!(
+                    "/// `{}`: row-major over its {} index position(s), from the lowest index used.",
+                    input.name,
+                    input.arity()
+                ),
+            );
         }
         if work {
             self.line(0, &format!("/// `work_`: scratch space of at least `{name}_work_len(…)` values, where values that do not depend on an outer output index are kept instead of recomputed."));
         }
-        self.line(
-            0,
-            "#[allow(non_snake_case, unused_variables, unused_parens, clippy::all)]",
-        );
-        self.line(
-            0,
-            &format!("pub fn {name}({}) -> {ret} {{", params.join(", ")),
-        );
+        self.line(0, "#[allow(non_snake_case, unused_variables, unused_parens, clippy::all)]");
+        self.line(0, &format!("pub fn {name}({}) -> {ret} {{", params.join(", ")));
         for s in &k.sizes {
             let s = ident(s);
             self.line(1, &format!("let {s}: i64 = {s} as i64;"));
@@ -224,18 +198,9 @@ impl Emitter<'_, '_> {
 
     /// `{name}_work_len`: how much scratch space the function needs.
     fn work_len(&mut self, name: &str, sizes: &[String]) {
-        self.line(
-            0,
-            &format!("/// The length of the scratch space `work_` that `{name}` needs."),
-        );
-        self.line(
-            0,
-            "#[allow(non_snake_case, unused_variables, unused_parens, clippy::all)]",
-        );
-        self.line(
-            0,
-            &format!("pub fn {name}_work_len({}) -> usize {{", sizes.join(", ")),
-        );
+        self.line(0, &format!("/// The length of the scratch space `work_` that `{name}` needs."));
+        self.line(0, "#[allow(non_snake_case, unused_variables, unused_parens, clippy::all)]");
+        self.line(0, &format!("pub fn {name}_work_len({}) -> usize {{", sizes.join(", ")));
         for s in &self.k.sizes {
             let s = ident(s);
             self.line(1, &format!("let {s}: i64 = {s} as i64;"));
@@ -258,10 +223,7 @@ impl Emitter<'_, '_> {
             let (lo, hi) = (self.lim(var.lo), self.lim(var.hi));
             self.line(1, &format!("let tab_at_{t}: i64 = {at};"));
             self.line(1, &format!("let tab_lo_{t}: i64 = {lo};"));
-            self.line(
-                1,
-                &format!("let tab_len_{t}: i64 = ({hi} - tab_lo_{t} + 1).max(0);"),
-            );
+            self.line(1, &format!("let tab_len_{t}: i64 = ({hi} - tab_lo_{t} + 1).max(0);"));
             at = format!("tab_at_{t} + tab_len_{t}");
         }
         self.line(1, &format!("let work_len_: i64 = {at};"));
@@ -285,14 +247,8 @@ impl Emitter<'_, '_> {
                 );
                 lens.push(format!("{name}_len_{q}"));
             }
-            self.line(
-                1,
-                &format!("if {name}.len() as i64 != {} {{", lens.join(" * ")),
-            );
-            self.line(
-                2,
-                &format!("return Err(\"`{}` has the wrong length\");", input.name),
-            );
+            self.line(1, &format!("if {name}.len() as i64 != {} {{", lens.join(" * ")));
+            self.line(2, &format!("return Err(\"`{}` has the wrong length\");", input.name));
             self.line(1, "}");
         }
         let mut lens = Vec::new();
@@ -300,17 +256,11 @@ impl Emitter<'_, '_> {
             let Some(var) = k.vars.get(v) else { continue };
             let (lo, hi) = (self.lim(var.lo), self.lim(var.hi));
             self.line(1, &format!("let out_lo_{t}: i64 = {lo};"));
-            self.line(
-                1,
-                &format!("let out_len_{t}: i64 = ({hi} - out_lo_{t} + 1).max(0);"),
-            );
+            self.line(1, &format!("let out_len_{t}: i64 = ({hi} - out_lo_{t} + 1).max(0);"));
             lens.push(format!("out_len_{t}"));
         }
         if !lens.is_empty() {
-            self.line(
-                1,
-                &format!("if out_.len() as i64 != {} {{", lens.join(" * ")),
-            );
+            self.line(1, &format!("if out_.len() as i64 != {} {{", lens.join(" * ")));
             self.line(2, "return Err(\"the output has the wrong length\");");
             self.line(1, "}");
         }
@@ -348,10 +298,7 @@ impl Emitter<'_, '_> {
     /// Where a table keeps the value for the current value of its variable.
     fn table_place(&self, t: usize) -> String {
         let var = self.k.tables.get(t).map_or(0, |tb| tb.var);
-        format!(
-            "work_[(tab_at_{t} + ({} - tab_lo_{t})) as usize]",
-            self.var(var)
-        )
+        format!("work_[(tab_at_{t} + ({} - tab_lo_{t})) as usize]", self.var(var))
     }
 
     /// At the top of a loop over a variable: the tabled values it reads but does not compute.
@@ -408,11 +355,7 @@ impl Emitter<'_, '_> {
                     let Some(Op::Reduce(kind, v, body)) = k.ops.get(id) else {
                         continue;
                     };
-                    let init = if *kind == Reduce::Sum {
-                        "0.0"
-                    } else {
-                        "f64::NEG_INFINITY"
-                    };
+                    let init = if *kind == Reduce::Sum { "0.0" } else { "f64::NEG_INFINITY" };
                     self.line(depth, &format!("let mut t_{id}: f64 = {init};"));
                     self.open_loop(*v, depth);
                     self.block(v + 1, depth + 1);
@@ -476,14 +419,12 @@ impl Emitter<'_, '_> {
         let t = |a: &usize| format!("t_{a}");
         match k.ops.get(id) {
             Some(Op::Const(bits)) => literal(f64::from_bits(*bits)),
-            Some(Op::Scalar(p)) => k
-                .inputs
-                .get(*p)
-                .map_or_else(|| "0.0".into(), |i| ident(&i.name)),
-            Some(Op::Size(s)) => format!(
-                "({} as f64)",
-                k.sizes.get(*s).map_or_else(|| "0".into(), |s| ident(s))
-            ),
+            Some(Op::Scalar(p)) => {
+                k.inputs.get(*p).map_or_else(|| "0.0".into(), |i| ident(&i.name))
+            }
+            Some(Op::Size(s)) => {
+                format!("({} as f64)", k.sizes.get(*s).map_or_else(|| "0".into(), |s| ident(s)))
+            }
             Some(Op::Load(p, ix)) => {
                 let Some(input) = k.inputs.get(*p) else {
                     return "f64::NAN".into();
@@ -500,11 +441,9 @@ impl Emitter<'_, '_> {
                 }
                 format!("{name}[({offset}) as usize]")
             }
-            Some(Op::Delta(a, b)) => format!(
-                "if {} == {} {{ 1.0 }} else {{ 0.0 }}",
-                self.ix(a),
-                self.ix(b)
-            ),
+            Some(Op::Delta(a, b)) => {
+                format!("if {} == {} {{ 1.0 }} else {{ 0.0 }}", self.ix(a), self.ix(b))
+            }
             Some(Op::Add(a, b)) => format!("{} + {}", t(a), t(b)),
             Some(Op::Sub(a, b)) => format!("{} - {}", t(a), t(b)),
             Some(Op::Mul(a, b)) => format!("{} * {}", t(a), t(b)),
@@ -537,11 +476,7 @@ fn literal(x: f64) -> String {
         }
     } else {
         let s = format!("{x:?}");
-        let s = if s.contains(['.', 'e', 'E']) {
-            s
-        } else {
-            format!("{s}.0")
-        };
+        let s = if s.contains(['.', 'e', 'E']) { s } else { format!("{s}.0") };
         if x.is_sign_negative() {
             format!("({s})")
         } else {

@@ -45,10 +45,7 @@ pub enum EvalError {
 impl EvalError {
     /// Whether the error says "this point is outside the domain", so another point may do.
     pub fn is_invalid_point(&self) -> bool {
-        matches!(
-            self,
-            EvalError::Domain(_) | EvalError::DivisionByZero | EvalError::Overflow(_)
-        )
+        matches!(self, EvalError::Domain(_) | EvalError::DivisionByZero | EvalError::Overflow(_))
     }
 }
 
@@ -87,22 +84,13 @@ pub(crate) struct Evaluations<'a, T: Number> {
 
 impl<'a, T: Number> Evaluations<'a, T> {
     pub fn new(ctx: &'a Context) -> Self {
-        Evaluations {
-            ctx,
-            facts: TermFacts::default(),
-            memory: PointMemory::default(),
-        }
+        Evaluations { ctx, facts: TermFacts::default(), memory: PointMemory::default() }
     }
 
     /// Evaluations at `point`; the values remembered at the previous point are forgotten.
     pub fn at<'w>(&'w mut self, point: &'w Point) -> AtPoint<'w, 'a, T> {
         self.memory.clear();
-        AtPoint {
-            ctx: self.ctx,
-            point,
-            facts: &mut self.facts,
-            memory: &mut self.memory,
-        }
+        AtPoint { ctx: self.ctx, point, facts: &mut self.facts, memory: &mut self.memory }
     }
 }
 
@@ -160,10 +148,7 @@ fn rational_in(ctx: &Context, e: &Expr, seen: &mut Vec<usize>, depth: usize) -> 
             }
             None => true,
         },
-        _ => e
-            .children()
-            .into_iter()
-            .all(|c| rational_in(ctx, c, seen, depth + 1)),
+        _ => e.children().all(|c| rational_in(ctx, c, seen, depth + 1)),
     }
 }
 
@@ -184,9 +169,9 @@ fn same_name(a: &str, b: &str) -> bool {
 pub fn bound_value(b: &Bound, point: &Point) -> Result<i64, EvalError> {
     match b {
         Bound::Int(v) => Ok(*v),
-        Bound::Sym(s) => point
-            .range(s)
-            .ok_or_else(|| EvalError::Unbound(format!("the size `{s}`"))),
+        Bound::Sym(s) => {
+            point.range(s).ok_or_else(|| EvalError::Unbound(format!("the size `{s}`")))
+        }
     }
 }
 
@@ -255,12 +240,7 @@ type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
 
 /// The value of an index name: bound by a sum or definition (innermost first), else the point's.
 fn index_value(bound: &[(&str, i64)], point: &Point, n: &str) -> Option<i64> {
-    bound
-        .iter()
-        .rev()
-        .find(|(b, _)| same_name(b, n))
-        .map(|(_, v)| *v)
-        .or_else(|| point.index(n))
+    bound.iter().rev().find(|(b, _)| same_name(b, n)).map(|(_, v)| *v).or_else(|| point.index(n))
 }
 
 /// Most indices of one indexed symbol resolved without allocating.
@@ -371,11 +351,7 @@ pub(crate) struct TermFacts<'a> {
 
 impl Default for TermFacts<'_> {
     fn default() -> Self {
-        TermFacts {
-            free: FastMap::default(),
-            names: SlotCache::new(),
-            others: Vec::new(),
-        }
+        TermFacts { free: FastMap::default(), names: SlotCache::new(), others: Vec::new() }
     }
 }
 
@@ -477,16 +453,7 @@ impl<'e, 'a, T: Number> Evaluator<'e, 'a, T> {
         facts: &'e mut TermFacts<'a>,
         memory: &'e mut PointMemory<'a, T>,
     ) -> Self {
-        Evaluator {
-            ctx,
-            point,
-            seed,
-            facts,
-            memory,
-            scope: 0,
-            work: 0,
-            depth: 0,
-        }
+        Evaluator { ctx, point, seed, facts, memory, scope: 0, work: 0, depth: 0 }
     }
 
     fn eval(&mut self, e: &'a Expr) -> Result<T, EvalError> {
@@ -553,9 +520,9 @@ impl<'e, 'a, T: Number> Evaluator<'e, 'a, T> {
     fn index(&self, ix: &Index) -> Result<i64, EvalError> {
         match ix {
             Index::Int(v) => Ok(*v),
-            Index::Name(n) => self
-                .index_named(n)
-                .ok_or_else(|| EvalError::Unbound(format!("the index `{n}`"))),
+            Index::Name(n) => {
+                self.index_named(n).ok_or_else(|| EvalError::Unbound(format!("the index `{n}`")))
+            }
         }
     }
 
@@ -635,9 +602,7 @@ impl<'e, 'a, T: Number> Evaluator<'e, 'a, T> {
     fn lookup(&mut self, name: &str, number: usize, ix: &IndexValues) -> Result<T, EvalError> {
         let key = match ix {
             IndexValues::Inline(len, values) => {
-                let hash = values
-                    .iter()
-                    .fold(mix(0, number as u64), |h, v| mix(h, *v as u64));
+                let hash = values.iter().fold(mix(0, number as u64), |h, v| mix(h, *v as u64));
                 let key = (number, *len, *values);
                 if let Some(v) = self.memory.variables.get(hash, &key) {
                     return Ok(v.clone());
@@ -702,9 +667,7 @@ impl<'e, 'a, T: Number> Evaluator<'e, 'a, T> {
         let lo = bound_value(&s.lo, self.point)?;
         let hi = bound_value(&s.hi, self.point)?;
         if i128::from(hi) - i128::from(lo) >= i128::from(MAX_SUM_TERMS) {
-            return Err(EvalError::TooLarge(format!(
-                "a sum with more than {MAX_SUM_TERMS} terms"
-            )));
+            return Err(EvalError::TooLarge(format!("a sum with more than {MAX_SUM_TERMS} terms")));
         }
         let mut acc = T::from_int(0);
         for k in lo..=hi {
@@ -749,13 +712,9 @@ impl<'e, 'a, T: Number> Evaluator<'e, 'a, T> {
         }
         let (name, ix) = self.variable(x)?;
         let PointMemory { duals, bound, .. } = &mut *self.memory;
-        let Seeded { var, memory } =
-            duals
-                .entry((name, ix))
-                .or_insert_with_key(|(name, ix)| Seeded {
-                    var: Variable::component(name, ix.as_slice()),
-                    memory: PointMemory::default(),
-                });
+        let Seeded { var, memory } = duals.entry((name, ix)).or_insert_with_key(|(name, ix)| {
+            Seeded { var: Variable::component(name, ix.as_slice()), memory: PointMemory::default() }
+        });
         memory.bound.clear();
         memory.bound.extend_from_slice(&bound[self.scope..]);
         let mut inner = Evaluator::new(self.ctx, self.point, Some(var), self.facts, memory);
@@ -797,15 +756,9 @@ mod tests {
         let l = eval_f64(&doc.context, &parse_expr("l").unwrap(), &p).unwrap();
         let want: f64 = -(0..3).map(|k| y[k] * (z[k].exp() / s).ln()).sum::<f64>();
         assert!((l - want).abs() < 1e-14);
-        assert_eq!(
-            eval_f64(&doc.context, &parse_expr("delta(i,j)").unwrap(), &p),
-            Ok(1.0)
-        );
+        assert_eq!(eval_f64(&doc.context, &parse_expr("delta(i,j)").unwrap(), &p), Ok(1.0));
         p.set_index("j", 1);
-        assert_eq!(
-            eval_f64(&doc.context, &parse_expr("delta(i,j)").unwrap(), &p),
-            Ok(0.0)
-        );
+        assert_eq!(eval_f64(&doc.context, &parse_expr("delta(i,j)").unwrap(), &p), Ok(0.0));
     }
 
     #[test]
@@ -834,16 +787,10 @@ mod tests {
         let total = eval_f64(ctx, &parse_expr("sum_k(D(a_i, z_k))").unwrap(), &p).unwrap();
         assert!(total.abs() < 1e-15);
         let nested = eval_f64(ctx, &parse_expr("D(D(a_i, z_j), z_k)").unwrap(), &p);
-        assert!(matches!(
-            nested,
-            Err(EvalError::Unbound(_)) | Err(EvalError::Unsupported(_))
-        ));
+        assert!(matches!(nested, Err(EvalError::Unbound(_)) | Err(EvalError::Unsupported(_))));
         p.set_index("k", 1);
         let nested = eval_f64(ctx, &parse_expr("D(D(a_i, z_j), z_k)").unwrap(), &p);
-        assert!(
-            matches!(nested, Err(EvalError::Unsupported(_))),
-            "{nested:?}"
-        );
+        assert!(matches!(nested, Err(EvalError::Unsupported(_))), "{nested:?}");
         let by_defined = eval_f64(ctx, &parse_expr("D(l, a_j)").unwrap(), &p);
         assert!(matches!(by_defined, Err(EvalError::Unsupported(_))));
     }
@@ -852,10 +799,7 @@ mod tests {
     fn exact_evaluation_of_rational_terms() {
         let ctx = Context::default();
         let mut p = Point::new();
-        p.set_exact(
-            &Variable::scalar("x"),
-            Rat::new(BigInt::from(1), BigInt::from(3)),
-        );
+        p.set_exact(&Variable::scalar("x"), Rat::new(BigInt::from(1), BigInt::from(3)));
         p.set_range("n", 4);
         let e = parse_expr("(x + 1)^2 / x - sum_{k=1}^{n}(x)").unwrap_or_else(|d| panic!("{d}"));
         let v = eval_exact(&ctx, &e, &p).unwrap();
@@ -903,18 +847,12 @@ mod tests {
         let ctx = Context::default();
         let p = Point::new();
         let long = parse_expr("sum_{k=1}^{1000000000}(1)").unwrap();
-        assert!(matches!(
-            eval_f64(&ctx, &long, &p),
-            Err(EvalError::TooLarge(_))
-        ));
+        assert!(matches!(eval_f64(&ctx, &long, &p), Err(EvalError::TooLarge(_))));
         let nested = parse_expr(
             "sum_{a=1}^{1000}(sum_{b=1}^{1000}(sum_{c=1}^{1000}(delta(a,c) + delta(b,c))))",
         )
         .unwrap();
-        assert!(matches!(
-            eval_f64(&ctx, &nested, &p),
-            Err(EvalError::TooLarge(_))
-        ));
+        assert!(matches!(eval_f64(&ctx, &nested, &p), Err(EvalError::TooLarge(_))));
         // Inner sums that do not depend on the outer indices are summed once, not 10^6 times.
         let hoisted =
             parse_expr("sum_{a=1}^{1000}(sum_{b=1}^{1000}(sum_{c=1}^{1000}(1)))").unwrap();
@@ -940,6 +878,7 @@ mod deep_terms {
     use crate::expr::{Definition, Func};
     use crate::numeric::check::{check_derivative, check_equal, CheckOptions};
     use crate::numeric::compile::Kernel;
+    use crate::terms::ExprExt;
 
     /// `f(f(…f(x)…))`, `depth` calls deep, alternating functions that stay in range.
     fn tower(depth: usize, leaf: Expr) -> Expr {
@@ -956,15 +895,10 @@ mod deep_terms {
     fn the_deepest_terms_stay_within_the_default_test_stack() {
         // A defined name as deep as the parser allows, used at the bottom of an equally deep term.
         let mut ctx = Context::default();
-        ctx.definitions.push(Definition {
-            name: Expr::sym("f"),
-            body: tower(MAX_DEPTH - 2, Expr::sym("x")),
-        });
+        ctx.definitions
+            .push(Definition { name: Expr::sym("f"), body: tower(MAX_DEPTH - 2, Expr::sym("x")) });
         let e = tower(MAX_DEPTH - 2, Expr::sym("f"));
-        let opts = CheckOptions {
-            points: 2,
-            ..CheckOptions::default()
-        };
+        let opts = CheckOptions { points: 2, ..CheckOptions::default() };
         assert!(check_equal(&ctx, &e, &e, &opts).is_ok());
         assert!(check_derivative(
             &ctx,
@@ -980,10 +914,7 @@ mod deep_terms {
         deeper.definitions[0].body = tower(3 * MAX_DEPTH, Expr::sym("x"));
         let mut p = Point::new();
         p.set_scalar("x", 0.5);
-        assert!(matches!(
-            eval_f64(&deeper, &e, &p),
-            Err(EvalError::TooLarge(_))
-        ));
+        assert!(matches!(eval_f64(&deeper, &e, &p), Err(EvalError::TooLarge(_))));
         assert!(Kernel::compile(&deeper, &e, &[]).is_err());
     }
 }

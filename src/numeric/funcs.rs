@@ -37,12 +37,10 @@ pub fn apply_ieee(f: Func, x: f64) -> f64 {
 /// The function's value, or an error outside its domain or on overflow.
 pub fn apply(f: Func, x: f64) -> Result<f64, EvalError> {
     match f {
-        Func::Log if x <= 0.0 => Err(EvalError::Domain(format!(
-            "log of the non-positive number {x}"
-        ))),
-        Func::Sqrt if x < 0.0 => Err(EvalError::Domain(format!(
-            "sqrt of the negative number {x}"
-        ))),
+        Func::Log if x <= 0.0 => {
+            Err(EvalError::Domain(format!("log of the non-positive number {x}")))
+        }
+        Func::Sqrt if x < 0.0 => Err(EvalError::Domain(format!("sqrt of the negative number {x}"))),
         _ => finite(apply_ieee(f, x), f.name()),
     }
 }
@@ -53,17 +51,13 @@ pub fn derivative(f: Func, x: f64) -> Result<f64, EvalError> {
         Func::Exp => x.exp(),
         Func::Log => {
             if x <= 0.0 {
-                return Err(EvalError::Domain(format!(
-                    "log of the non-positive number {x}"
-                )));
+                return Err(EvalError::Domain(format!("log of the non-positive number {x}")));
             }
             1.0 / x
         }
         Func::Sqrt => {
             if x <= 0.0 {
-                return Err(EvalError::Domain(format!(
-                    "sqrt is not differentiable at {x}"
-                )));
+                return Err(EvalError::Domain(format!("sqrt is not differentiable at {x}")));
             }
             0.5 / x.sqrt()
         }
@@ -113,10 +107,7 @@ mod tests {
     fn domain_errors_instead_of_nan() {
         assert!(matches!(apply(Func::Log, 0.0), Err(EvalError::Domain(_))));
         assert!(matches!(apply(Func::Sqrt, -1.0), Err(EvalError::Domain(_))));
-        assert!(matches!(
-            apply(Func::Exp, 1000.0),
-            Err(EvalError::Overflow(_))
-        ));
+        assert!(matches!(apply(Func::Exp, 1000.0), Err(EvalError::Overflow(_))));
         assert_eq!(apply(Func::Sqrt, 0.0), Ok(0.0));
         assert!(derivative(Func::Sqrt, 0.0).is_err());
     }

@@ -38,7 +38,7 @@ mod stack;
 pub use chain::{check_chain, ChainError};
 pub use check::{
     check_derivative, check_equal, check_result, rel_error, CheckError, CheckOptions, CheckSummary,
-    ResultChecks, FD_ATOL, FD_EPS, FD_RTOL, REL_TOLERANCE,
+    ResultChecks, FD_ATOL, FD_EPS, FD_RTOL, REL_TOLERANCE, ROUNDING,
 };
 pub use compile::{Kernel, KernelError, KernelInput};
 pub use dual::Dual;
@@ -67,9 +67,7 @@ derive l wrt z_j
 
     /// The seed example's context.
     pub fn softmax_ce() -> Context {
-        parse_file(SOFTMAX_CE)
-            .unwrap_or_else(|d| panic!("{d}"))
-            .context
+        parse_file(SOFTMAX_CE).unwrap_or_else(|d| panic!("{d}")).context
     }
 
     /// A term in the expression syntax, any identifier usable as an index.

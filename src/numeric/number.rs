@@ -122,10 +122,7 @@ impl Number for f64 {
 
 impl Dual {
     fn checked(value: f64, derivative: f64, what: &str) -> Result<Dual, EvalError> {
-        Ok(Dual {
-            value: finite(value, what)?,
-            derivative: finite(derivative, what)?,
-        })
+        Ok(Dual { value: finite(value, what)?, derivative: finite(derivative, what)? })
     }
 }
 
@@ -149,17 +146,11 @@ impl Number for Dual {
     }
 
     fn from_derivative(_d: f64) -> Result<Dual, EvalError> {
-        Err(EvalError::Unsupported(
-            "a derivative D(…) nested inside another D(…)".into(),
-        ))
+        Err(EvalError::Unsupported("a derivative D(…) nested inside another D(…)".into()))
     }
 
     fn add(&self, o: &Dual) -> Result<Dual, EvalError> {
-        Dual::checked(
-            self.value + o.value,
-            self.derivative + o.derivative,
-            "a sum",
-        )
+        Dual::checked(self.value + o.value, self.derivative + o.derivative, "a sum")
     }
 
     fn mul(&self, o: &Dual) -> Result<Dual, EvalError> {
@@ -172,18 +163,11 @@ impl Number for Dual {
             return Err(EvalError::DivisionByZero);
         }
         let v = self.value / o.value;
-        Dual::checked(
-            v,
-            (self.derivative - v * o.derivative) / o.value,
-            "a quotient",
-        )
+        Dual::checked(v, (self.derivative - v * o.derivative) / o.value, "a quotient")
     }
 
     fn neg(&self) -> Dual {
-        Dual {
-            value: -self.value,
-            derivative: -self.derivative,
-        }
+        Dual { value: -self.value, derivative: -self.derivative }
     }
 
     fn powi(&self, n: i64) -> Result<Dual, EvalError> {
@@ -220,23 +204,24 @@ impl Number for Dual {
 
     fn apply(f: Func, x: &Dual) -> Result<Dual, EvalError> {
         let v = funcs::apply(f, x.value)?;
-        let d = if x.derivative == 0.0 {
-            0.0
-        } else {
-            funcs::derivative(f, x.value)? * x.derivative
-        };
+        let d =
+            if x.derivative == 0.0 { 0.0 } else { funcs::derivative(f, x.value)? * x.derivative };
         Dual::checked(v, d, f.name())
     }
 }
 
 /// Refuse exact numbers past [`MAX_BITS`], so no computation runs away.
 fn bounded(r: Rat) -> Result<Rat, EvalError> {
-    if r.total_bits() > MAX_BITS {
-        return Err(EvalError::TooLarge(format!(
-            "an exact number exceeds {MAX_BITS} bits"
-        )));
+    if total_bits(&r) > MAX_BITS {
+        return Err(EvalError::TooLarge(format!("an exact number exceeds {MAX_BITS} bits")));
     }
     Ok(r)
+}
+
+/// Bits of the numerator plus bits of the denominator.
+fn total_bits(r: &Rat) -> u64 {
+    let r = r.to_big();
+    r.numer().bits() + r.denom().bits()
 }
 
 fn not_rational(what: &str) -> EvalError {
@@ -292,10 +277,10 @@ impl Number for Rat {
         if self.abs().is_one() {
             return Ok(if n % 2 == 0 { Rat::one() } else { self.clone() });
         }
-        let bits = self.total_bits();
+        let bits = total_bits(self);
         let wanted = u128::from(bits) * u128::from(n.unsigned_abs());
         match i32::try_from(n) {
-            Ok(k) if wanted <= u128::from(MAX_BITS) => bounded(self.pow(k)),
+            Ok(k) if wanted <= u128::from(MAX_BITS) => bounded(Rat::from_big(self.to_big().pow(k))),
             _ => Err(EvalError::TooLarge(format!(
                 "an exact power with exponent {n} exceeds {MAX_BITS} bits"
             ))),
@@ -314,9 +299,7 @@ impl Number for Rat {
                     if e.numer().is_even() { 2 } else { 1 } * if e.is_negative() { -1 } else { 1 };
                 self.powi(n)
             }
-            None => Err(EvalError::TooLarge(format!(
-                "an exact power with exponent {e}"
-            ))),
+            None => Err(EvalError::TooLarge(format!("an exact power with exponent {e}"))),
         }
     }
 
@@ -339,21 +322,12 @@ mod tests {
         assert_eq!(two.powi(10), Ok(rat(1024, 1)));
         assert_eq!(two.powi(-2), Ok(rat(1, 4)));
         assert!(matches!(two.powi(100_000_000), Err(EvalError::TooLarge(_))));
-        assert!(matches!(
-            Number::pow(&two, &rat(100_000_000, 1)),
-            Err(EvalError::TooLarge(_))
-        ));
+        assert!(matches!(Number::pow(&two, &rat(100_000_000, 1)), Err(EvalError::TooLarge(_))));
         let huge = Rat::from_integer(BigInt::from(10).pow(40u32));
         assert_eq!(Number::pow(&rat(-1, 1), &huge), Ok(rat(1, 1)));
-        assert!(matches!(
-            Number::pow(&two, &huge),
-            Err(EvalError::TooLarge(_))
-        ));
+        assert!(matches!(Number::pow(&two, &huge), Err(EvalError::TooLarge(_))));
         assert_eq!(rat(0, 1).powi(-1), Err(EvalError::DivisionByZero));
-        assert!(matches!(
-            Number::pow(&two, &rat(1, 2)),
-            Err(EvalError::NotRational(_))
-        ));
+        assert!(matches!(Number::pow(&two, &rat(1, 2)), Err(EvalError::NotRational(_))));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! free indices, and concrete sizes for range symbols such as `n`.
 
 use crate::expr::Rat;
+use num_rational::BigRational;
 use num_traits::Zero;
 use std::cmp::Ordering;
 use std::fmt::Write;
@@ -16,17 +17,11 @@ pub struct Variable {
 
 impl Variable {
     pub fn scalar(name: &str) -> Variable {
-        Variable {
-            name: name.to_string(),
-            indices: Vec::new(),
-        }
+        Variable { name: name.to_string(), indices: Vec::new() }
     }
 
     pub fn component(name: &str, indices: &[i64]) -> Variable {
-        Variable {
-            name: name.to_string(),
-            indices: indices.to_vec(),
-        }
+        Variable { name: name.to_string(), indices: indices.to_vec() }
     }
 }
 
@@ -55,24 +50,19 @@ pub struct Value {
 
 impl Value {
     pub fn from_exact(exact: Rat) -> Value {
-        let float = num_traits::ToPrimitive::to_f64(&exact).unwrap_or(f64::NAN);
-        Value {
-            float,
-            exact: OnceLock::from(exact),
-        }
+        let float = exact.to_f64().unwrap_or(f64::NAN);
+        Value { float, exact: OnceLock::from(exact) }
     }
 
     /// A float value; its exact form is the float's own binary value.
     pub fn from_float(float: f64) -> Value {
-        Value {
-            float,
-            exact: OnceLock::new(),
-        }
+        Value { float, exact: OnceLock::new() }
     }
 
     pub fn exact(&self) -> &Rat {
-        self.exact
-            .get_or_init(|| Rat::from_float(self.float).unwrap_or_else(Rat::zero))
+        self.exact.get_or_init(|| {
+            BigRational::from_float(self.float).map(Rat::from_big).unwrap_or_else(Rat::zero)
+        })
     }
 }
 
@@ -105,9 +95,7 @@ struct SortedMap<K, V> {
 
 impl<K, V> Default for SortedMap<K, V> {
     fn default() -> Self {
-        SortedMap {
-            entries: Vec::new(),
-        }
+        SortedMap { entries: Vec::new() }
     }
 }
 
@@ -207,9 +195,11 @@ impl Point {
 
     /// [`Point::set_value`] for the component `name` at `indices`.
     pub fn set_component_value(&mut self, name: &str, indices: &[i64], value: Value) {
-        self.values
-            .get_or_insert(name, || name.to_string(), SortedMap::default)
-            .insert(indices, || indices.to_vec(), value);
+        self.values.get_or_insert(name, || name.to_string(), SortedMap::default).insert(
+            indices,
+            || indices.to_vec(),
+            value,
+        );
     }
 
     pub fn set_scalar(&mut self, name: &str, value: f64) {
@@ -230,9 +220,7 @@ impl Point {
 
     /// The components `name_lo, …, name_hi` of a vector, if all are bound.
     pub fn vector(&self, name: &str, lo: i64, hi: i64) -> Option<Vec<f64>> {
-        (lo..=hi)
-            .map(|k| self.value(name, &[k]).map(|v| v.float))
-            .collect()
+        (lo..=hi).map(|k| self.value(name, &[k]).map(|v| v.float)).collect()
     }
 
     /// A one-line description for error messages, in a fixed order.
@@ -250,10 +238,7 @@ impl Point {
                 if k > 0 {
                     text.push_str(", ");
                 }
-                let var = Variable {
-                    name: name.clone(),
-                    indices: ix.clone(),
-                };
+                let var = Variable { name: name.clone(), indices: ix.clone() };
                 let _ = write!(text, "{var} = {}", value.float);
             }
             parts.push(text);

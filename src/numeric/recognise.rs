@@ -18,11 +18,7 @@ enum GoalShape {
     /// `d f / d x` for scalars.
     Scalar { x: String },
     /// `d f / d z_j` (f a scalar) or `d f_i / d z_j` (`out` = i).
-    Vector {
-        z: String,
-        j: String,
-        out: Option<String>,
-    },
+    Vector { z: String, j: String, out: Option<String> },
 }
 
 fn goal_shape(ctx: &Context, of: &Expr, wrt: &Expr) -> Option<GoalShape> {
@@ -30,17 +26,11 @@ fn goal_shape(ctx: &Context, of: &Expr, wrt: &Expr) -> Option<GoalShape> {
     match wrt {
         Expr::Sym(x) if free.is_empty() => Some(GoalShape::Scalar { x: x.clone() }),
         Expr::Idx(z, ix) => match (ix.as_slice(), free.as_slice()) {
-            ([Index::Name(j)], []) => Some(GoalShape::Vector {
-                z: z.clone(),
-                j: j.clone(),
-                out: None,
-            }),
+            ([Index::Name(j)], []) => {
+                Some(GoalShape::Vector { z: z.clone(), j: j.clone(), out: None })
+            }
             ([Index::Name(j)], [i]) if i != j && index_range(ctx, i) == index_range(ctx, j) => {
-                Some(GoalShape::Vector {
-                    z: z.clone(),
-                    j: j.clone(),
-                    out: Some(i.clone()),
-                })
+                Some(GoalShape::Vector { z: z.clone(), j: j.clone(), out: Some(i.clone()) })
             }
             _ => None,
         },
@@ -90,12 +80,7 @@ pub(crate) fn references_at(
             (GoalShape::Scalar { x }, Shape::ScalarTarget { .. }) => {
                 scalars.iter().filter(|t| *t != x).map(Some).collect()
             }
-            (
-                GoalShape::Vector {
-                    z, out: Some(_), ..
-                },
-                Shape::ScalarTarget { .. },
-            )
+            (GoalShape::Vector { z, out: Some(_), .. }, Shape::ScalarTarget { .. })
             | (GoalShape::Vector { z, out: None, .. }, Shape::ReductionTarget { .. }) => {
                 vectors.iter().filter(|t| *t != z).map(Some).collect()
             }
@@ -161,12 +146,7 @@ impl<'a> Goal<'a> {
             Ok(v) => v,
             Err(o) => return Ok(o),
         };
-        if kernel
-            .value
-            .iter()
-            .chain(kernel.derivative.iter().flatten())
-            .any(|v| !v.is_finite())
-        {
+        if kernel.value.iter().chain(kernel.derivative.iter().flatten()).any(|v| !v.is_finite()) {
             return Ok(Outcome::Invalid(format!(
                 "the kernel {} is not finite here",
                 self.reference.name
@@ -265,9 +245,7 @@ impl<'a> Goal<'a> {
             }
         };
         if self.reference.target_on_simplex && (target.iter().sum::<f64>() - 1.0).abs() > 1e-12 {
-            return Ok(Err(Outcome::Invalid(
-                "the target does not sum to one".into(),
-            )));
+            return Ok(Err(Outcome::Invalid("the target does not sum to one".into())));
         }
         let n = input.len();
         let delta = |i: usize, j: usize| f64::from(u8::from(i == j));
@@ -279,45 +257,27 @@ impl<'a> Goal<'a> {
                     .collect(),
             },
             Shape::ScalarTarget { value, grad } => KernelValues {
-                value: input
-                    .iter()
-                    .zip(&target)
-                    .map(|(&x, &t)| value(x, t))
-                    .collect(),
+                value: input.iter().zip(&target).map(|(&x, &t)| value(x, t)).collect(),
                 derivative: (0..n)
-                    .map(|i| {
-                        (0..n)
-                            .map(|j| delta(i, j) * grad(input[i], target[i]))
-                            .collect()
-                    })
+                    .map(|i| (0..n).map(|j| delta(i, j) * grad(input[i], target[i])).collect())
                     .collect(),
             },
             Shape::VectorMap { value, jacobian } => {
                 let mut out = vec![0.0; n];
                 value(&input, &mut out);
-                let derivative = (0..n)
-                    .map(|i| (0..n).map(|j| jacobian(&input, i, j)).collect())
-                    .collect();
-                KernelValues {
-                    value: out,
-                    derivative,
-                }
+                let derivative =
+                    (0..n).map(|i| (0..n).map(|j| jacobian(&input, i, j)).collect()).collect();
+                KernelValues { value: out, derivative }
             }
             Shape::Reduction { value, grad } => {
                 let mut g = vec![0.0; n];
                 grad(&input, &mut g);
-                KernelValues {
-                    value: vec![value(&input)],
-                    derivative: vec![g],
-                }
+                KernelValues { value: vec![value(&input)], derivative: vec![g] }
             }
             Shape::ReductionTarget { value, grad } => {
                 let mut g = vec![0.0; n];
                 grad(&input, &target, &mut g);
-                KernelValues {
-                    value: vec![value(&input, &target)],
-                    derivative: vec![g],
-                }
+                KernelValues { value: vec![value(&input, &target)], derivative: vec![g] }
             }
         };
         Ok(Ok((range, values)))
@@ -390,30 +350,10 @@ mod tests {
         // (original, variable, derivative, the kernels it must match)
         let cases: [(&str, &str, &str, &[&str]); 7] = [
             ("softplus(x)", "x", "sigmoid(x)", &["softplus"]),
-            (
-                "log(1 + exp(x)) - t*x",
-                "x",
-                "sigmoid(x) - t",
-                &["bce-with-logits"],
-            ),
-            (
-                "tanh(z_i)",
-                "z_j",
-                "(1 - tanh(z_i)^2)*delta(i,j)",
-                &["tanh"],
-            ),
-            (
-                "log(sum_k(exp(z_k)))",
-                "z_j",
-                "exp(z_j)/sum_k(exp(z_k))",
-                &["log-sum-exp"],
-            ),
-            (
-                "sum_k((x_k - t_k)^2)/2",
-                "x_j",
-                "x_j - t_j",
-                &["squared-error"],
-            ),
+            ("log(1 + exp(x)) - t*x", "x", "sigmoid(x) - t", &["bce-with-logits"]),
+            ("tanh(z_i)", "z_j", "(1 - tanh(z_i)^2)*delta(i,j)", &["tanh"]),
+            ("log(sum_k(exp(z_k)))", "z_j", "exp(z_j)/sum_k(exp(z_k))", &["log-sum-exp"]),
+            ("sum_k((x_k - t_k)^2)/2", "x_j", "x_j - t_j", &["squared-error"]),
             (
                 "z_i - log(sum_k(exp(z_k)))",
                 "z_j",
@@ -424,10 +364,8 @@ mod tests {
         ];
         for (of, wrt, result, kernels) in cases {
             let found = cross_check_with_references(&ctx, &e(of), &e(wrt), &e(result), &opts);
-            let want: Vec<String> = kernels
-                .iter()
-                .map(|k| format!("reference kernel {k}"))
-                .collect();
+            let want: Vec<String> =
+                kernels.iter().map(|k| format!("reference kernel {k}")).collect();
             assert_eq!(names(&found.unwrap()), want, "{of}");
         }
     }

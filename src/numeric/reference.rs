@@ -138,11 +138,7 @@ pub fn bce_with_logits_grad(x: f64, t: f64) -> f64 {
 
 /// Squared error `½ Σ_i (x_i − t_i)²`.
 pub fn squared_error(x: &[f64], t: &[f64]) -> f64 {
-    0.5 * x
-        .iter()
-        .zip(t)
-        .map(|(&xi, &ti)| (xi - ti) * (xi - ti))
-        .sum::<f64>()
+    0.5 * x.iter().zip(t).map(|(&xi, &ti)| (xi - ti) * (xi - ti)).sum::<f64>()
 }
 
 pub fn squared_error_grad(x: &[f64], t: &[f64], grad: &mut [f64]) {
@@ -155,30 +151,15 @@ pub fn squared_error_grad(x: &[f64], t: &[f64], grad: &mut [f64]) {
 #[derive(Clone, Copy, Debug)]
 pub enum Shape {
     /// `f(x)` of a scalar, also applied elementwise to a vector.
-    Scalar {
-        value: fn(f64) -> f64,
-        grad: fn(f64) -> f64,
-    },
+    Scalar { value: fn(f64) -> f64, grad: fn(f64) -> f64 },
     /// `f(x, t)` of a scalar and a target, also elementwise.
-    ScalarTarget {
-        value: fn(f64, f64) -> f64,
-        grad: fn(f64, f64) -> f64,
-    },
+    ScalarTarget { value: fn(f64, f64) -> f64, grad: fn(f64, f64) -> f64 },
     /// A vector to a vector, with its Jacobian entry (i, j).
-    VectorMap {
-        value: fn(&[f64], &mut [f64]),
-        jacobian: fn(&[f64], usize, usize) -> f64,
-    },
+    VectorMap { value: fn(&[f64], &mut [f64]), jacobian: fn(&[f64], usize, usize) -> f64 },
     /// A vector to a scalar.
-    Reduction {
-        value: fn(&[f64]) -> f64,
-        grad: fn(&[f64], &mut [f64]),
-    },
+    Reduction { value: fn(&[f64]) -> f64, grad: fn(&[f64], &mut [f64]) },
     /// A vector and a target vector to a scalar; the gradient is with respect to the first.
-    ReductionTarget {
-        value: fn(&[f64], &[f64]) -> f64,
-        grad: fn(&[f64], &[f64], &mut [f64]),
-    },
+    ReductionTarget { value: fn(&[f64], &[f64]) -> f64, grad: fn(&[f64], &[f64], &mut [f64]) },
 }
 
 /// A reference kernel with the name used in check summaries.
@@ -198,37 +179,25 @@ pub const REFERENCES: &[Reference] = &[
         name: "softmax",
         description: "softmax with the max shift; Jacobian a_i(δ_ij − a_j)",
         target_on_simplex: false,
-        shape: Shape::VectorMap {
-            value: softmax,
-            jacobian: softmax_jacobian,
-        },
+        shape: Shape::VectorMap { value: softmax, jacobian: softmax_jacobian },
     },
     Reference {
         name: "log-softmax",
         description: "z_i − log-sum-exp(z); Jacobian δ_ij − a_j",
         target_on_simplex: false,
-        shape: Shape::VectorMap {
-            value: log_softmax,
-            jacobian: log_softmax_jacobian,
-        },
+        shape: Shape::VectorMap { value: log_softmax, jacobian: log_softmax_jacobian },
     },
     Reference {
         name: "log-sum-exp",
         description: "log Σ_k exp(z_k) with the max shift; gradient softmax(z)",
         target_on_simplex: false,
-        shape: Shape::Reduction {
-            value: log_sum_exp,
-            grad: log_sum_exp_grad,
-        },
+        shape: Shape::Reduction { value: log_sum_exp, grad: log_sum_exp_grad },
     },
     Reference {
         name: "cross-entropy",
         description: "−Σ_i y_i log p_i; gradient −y/p",
         target_on_simplex: false,
-        shape: Shape::ReductionTarget {
-            value: cross_entropy,
-            grad: cross_entropy_grad,
-        },
+        shape: Shape::ReductionTarget { value: cross_entropy, grad: cross_entropy_grad },
     },
     Reference {
         name: "softmax-ce",
@@ -243,46 +212,31 @@ pub const REFERENCES: &[Reference] = &[
         name: "squared-error",
         description: "½ Σ_i (x_i − t_i)²; gradient x − t",
         target_on_simplex: false,
-        shape: Shape::ReductionTarget {
-            value: squared_error,
-            grad: squared_error_grad,
-        },
+        shape: Shape::ReductionTarget { value: squared_error, grad: squared_error_grad },
     },
     Reference {
         name: "sigmoid",
         description: "1/(1+exp(−x)); derivative σ(x)(1 − σ(x))",
         target_on_simplex: false,
-        shape: Shape::Scalar {
-            value: sigmoid,
-            grad: sigmoid_grad,
-        },
+        shape: Shape::Scalar { value: sigmoid, grad: sigmoid_grad },
     },
     Reference {
         name: "softplus",
         description: "log(1+exp(x)); derivative σ(x)",
         target_on_simplex: false,
-        shape: Shape::Scalar {
-            value: softplus,
-            grad: softplus_grad,
-        },
+        shape: Shape::Scalar { value: softplus, grad: softplus_grad },
     },
     Reference {
         name: "tanh",
         description: "tanh(x); derivative 1 − tanh(x)²",
         target_on_simplex: false,
-        shape: Shape::Scalar {
-            value: tanh,
-            grad: tanh_grad,
-        },
+        shape: Shape::Scalar { value: tanh, grad: tanh_grad },
     },
     Reference {
         name: "bce-with-logits",
         description: "binary cross-entropy from a logit; derivative σ(x) − t",
         target_on_simplex: false,
-        shape: Shape::ScalarTarget {
-            value: bce_with_logits,
-            grad: bce_with_logits_grad,
-        },
+        shape: Shape::ScalarTarget { value: bce_with_logits, grad: bce_with_logits_grad },
     },
 ];
 
@@ -312,10 +266,7 @@ mod tests {
 
     fn vectors() -> impl Strategy<Value = (Vec<f64>, Vec<f64>)> {
         (2usize..7).prop_flat_map(|n| {
-            (
-                prop::collection::vec(-5.0f64..5.0, n),
-                prop::collection::vec(0.05f64..1.0, n),
-            )
+            (prop::collection::vec(-5.0f64..5.0, n), prop::collection::vec(0.05f64..1.0, n))
         })
     }
 

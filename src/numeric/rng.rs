@@ -55,10 +55,7 @@ mod tests {
         assert_eq!(xs, ys);
         assert_ne!(xs, zs);
         assert!(xs.iter().all(|x| (-3..=3).contains(x)));
-        assert!(
-            (-3..=3).all(|v| xs.contains(&v)),
-            "every value in range is drawn: {xs:?}"
-        );
+        assert!((-3..=3).all(|v| xs.contains(&v)), "every value in range is drawn: {xs:?}");
         assert_eq!(a.int_in(5, 5), 5);
         // The widest range must not overflow.
         let _ = a.int_in(i64::MIN, i64::MAX);

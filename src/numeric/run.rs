@@ -47,11 +47,7 @@ impl Kernel {
             out_layout: vec![(0, 0, 0); self.axes.len()],
             tables: Vec::new(),
             table_at: vec![(0, 0); self.tables.len()],
-            chunk: if self.tables.is_empty() {
-                Vec::new()
-            } else {
-                vec![0.0; CHUNK]
-            },
+            chunk: if self.tables.is_empty() { Vec::new() } else { vec![0.0; CHUNK] },
         }
     }
 
@@ -59,10 +55,7 @@ impl Kernel {
     pub fn output_len(&self, sizes: &[i64]) -> Result<usize, KernelError> {
         let mut len: i64 = 1;
         for &v in &self.axes {
-            let var = self
-                .vars
-                .get(v)
-                .ok_or_else(|| argument_error("no such output index"))?;
+            let var = self.vars.get(v).ok_or_else(|| argument_error("no such output index"))?;
             let (lo, hi) = (lim_value(var.lo, sizes)?, lim_value(var.hi, sizes)?);
             len = len
                 .checked_mul((hi - lo + 1).max(0))
@@ -81,14 +74,7 @@ impl Kernel {
         scratch: &mut Scratch,
     ) -> Result<(), KernelError> {
         self.prepare(sizes, inputs, out, scratch)?;
-        Run {
-            k: self,
-            sizes,
-            inputs,
-            out,
-            s: scratch,
-        }
-        .block(0, None)
+        Run { k: self, sizes, inputs, out, s: scratch }.block(0, None)
     }
 
     /// [`Kernel::eval`] with arguments by name, allocating the output; for tests and tools.
@@ -146,9 +132,7 @@ impl Kernel {
             || s.bounds.len() != self.vars.len()
             || s.table_at.len() != self.tables.len()
         {
-            return Err(argument_error(
-                "the scratch space belongs to another kernel",
-            ));
+            return Err(argument_error("the scratch space belongs to another kernel"));
         }
         for (slot, var) in s.bounds.iter_mut().zip(&self.vars) {
             *slot = (lim_value(var.lo, sizes)?, lim_value(var.hi, sizes)?);
@@ -167,12 +151,10 @@ impl Kernel {
                 )));
             }
         }
-        let axes = self.axes.iter().map(|&v| {
-            s.bounds
-                .get(v)
-                .copied()
-                .ok_or_else(|| argument_error("output index"))
-        });
+        let axes = self
+            .axes
+            .iter()
+            .map(|&v| s.bounds.get(v).copied().ok_or_else(|| argument_error("output index")));
         let len = lay_out(axes, &mut s.out_layout)?;
         if out.len() as i64 != len {
             return Err(argument_error(format!(
@@ -186,9 +168,8 @@ impl Kernel {
             *at = (total, lo);
             let len = usize::try_from((i128::from(hi) - i128::from(lo) + 1).max(0))
                 .map_err(|_| argument_error("an index range is too large"))?;
-            total = total
-                .checked_add(len)
-                .ok_or_else(|| argument_error("the tables are too large"))?;
+            total =
+                total.checked_add(len).ok_or_else(|| argument_error("the tables are too large"))?;
         }
         // Only a call with larger sizes than any before allocates.
         if s.tables.len() < total {
@@ -201,10 +182,7 @@ impl Kernel {
 fn lim_value(l: Lim, sizes: &[i64]) -> Result<i64, KernelError> {
     match l {
         Lim::Int(v) => Ok(v),
-        Lim::Size(k) => sizes
-            .get(k)
-            .copied()
-            .ok_or_else(|| argument_error("missing size")),
+        Lim::Size(k) => sizes.get(k).copied().ok_or_else(|| argument_error("missing size")),
     }
 }
 
@@ -233,9 +211,7 @@ fn lay_out(
         if let Some(d) = dims.get_mut(k) {
             *d = (lo, len, stride);
         }
-        stride = stride
-            .checked_mul(len)
-            .ok_or_else(|| argument_error("an array is too large"))?;
+        stride = stride.checked_mul(len).ok_or_else(|| argument_error("an array is too large"))?;
     }
     Ok(stride)
 }
@@ -256,11 +232,9 @@ fn missing() -> KernelError {
 impl Run<'_> {
     fn reg(&self, id: NodeId) -> f64 {
         match self.k.slot.get(id) {
-            Some(Slot::Table(t)) => self
-                .table_place(*t)
-                .and_then(|p| self.s.tables.get(p))
-                .copied()
-                .unwrap_or(f64::NAN),
+            Some(Slot::Table(t)) => {
+                self.table_place(*t).and_then(|p| self.s.tables.get(p)).copied().unwrap_or(f64::NAN)
+            }
             _ => self.s.regs.get(id).copied().unwrap_or(f64::NAN),
         }
     }
@@ -288,11 +262,7 @@ impl Run<'_> {
         ix: &[Ix],
         var: Option<VarId>,
     ) -> Result<(usize, i64), KernelError> {
-        let dims = self
-            .s
-            .layout
-            .get(input * self.k.max_arity..)
-            .ok_or_else(missing)?;
+        let dims = self.s.layout.get(input * self.k.max_arity..).ok_or_else(missing)?;
         let mut offset = 0i64;
         let mut step = 0i64;
         for (i, &(lo, len, stride)) in ix.iter().zip(dims) {
@@ -390,11 +360,7 @@ impl Run<'_> {
                     return Err(missing());
                 };
                 if let Some(r) = self.s.regs.get_mut(id) {
-                    *r = if *kind == Reduce::Sum {
-                        0.0
-                    } else {
-                        f64::NEG_INFINITY
-                    };
+                    *r = if *kind == Reduce::Sum { 0.0 } else { f64::NEG_INFINITY };
                 }
                 self.block(var + 1, Some(id))?;
                 if matches!(self.k.slot.get(id), Some(Slot::Table(_))) {
@@ -449,20 +415,13 @@ impl Run<'_> {
         let r = |a: &NodeId| self.reg(*a);
         Ok(match self.k.ops.get(id).ok_or_else(missing)? {
             Op::Const(bits) => f64::from_bits(*bits),
-            Op::Scalar(p) => self
-                .inputs
-                .get(*p)
-                .and_then(|x| x.first())
-                .copied()
-                .ok_or_else(missing)?,
+            Op::Scalar(p) => {
+                self.inputs.get(*p).and_then(|x| x.first()).copied().ok_or_else(missing)?
+            }
             Op::Size(k) => self.sizes.get(*k).copied().unwrap_or(0) as f64,
             Op::Load(p, ix) => {
                 let (offset, _) = self.offset(*p, ix, None)?;
-                self.inputs
-                    .get(*p)
-                    .and_then(|x| x.get(offset))
-                    .copied()
-                    .ok_or_else(missing)?
+                self.inputs.get(*p).and_then(|x| x.get(offset)).copied().ok_or_else(missing)?
             }
             Op::Delta(a, b) => f64::from(u8::from(self.ix(*a) == self.ix(*b))),
             Op::Add(a, b) => r(a) + r(b),
@@ -496,10 +455,7 @@ impl Run<'_> {
                     return Err(missing());
                 };
                 let (offset, _) = self.offset(*p, ix, Some(var))?;
-                let data = self
-                    .inputs
-                    .get(*p)
-                    .and_then(|d| d.get(offset..offset + len));
+                let data = self.inputs.get(*p).and_then(|d| d.get(offset..offset + len));
                 Ok(Src::Vector(data.ok_or_else(missing)?))
             }
             _ => Ok(Src::Scalar(self.reg(id))),
@@ -560,40 +516,25 @@ impl Run<'_> {
                     *o = f64::from(u8::from(at(a, t) == at(b, t)));
                 }
             }
-            Op::Add(a, b) => binary(
-                out,
-                self.src(*a, var, len)?,
-                self.src(*b, var, len)?,
-                |x, y| x + y,
-            ),
-            Op::Sub(a, b) => binary(
-                out,
-                self.src(*a, var, len)?,
-                self.src(*b, var, len)?,
-                |x, y| x - y,
-            ),
-            Op::Mul(a, b) => binary(
-                out,
-                self.src(*a, var, len)?,
-                self.src(*b, var, len)?,
-                |x, y| x * y,
-            ),
+            Op::Add(a, b) => {
+                binary(out, self.src(*a, var, len)?, self.src(*b, var, len)?, |x, y| x + y)
+            }
+            Op::Sub(a, b) => {
+                binary(out, self.src(*a, var, len)?, self.src(*b, var, len)?, |x, y| x - y)
+            }
+            Op::Mul(a, b) => {
+                binary(out, self.src(*a, var, len)?, self.src(*b, var, len)?, |x, y| x * y)
+            }
             Op::Div(a, b) => match self.src(*b, var, len)? {
                 // One division per chunk instead of one per element.
-                Src::Scalar(y) => binary(
-                    out,
-                    self.src(*a, var, len)?,
-                    Src::Scalar(1.0 / y),
-                    |x, r| x * r,
-                ),
+                Src::Scalar(y) => {
+                    binary(out, self.src(*a, var, len)?, Src::Scalar(1.0 / y), |x, r| x * r)
+                }
                 b => binary(out, self.src(*a, var, len)?, b, |x, y| x / y),
             },
-            Op::Pow(a, b) => binary(
-                out,
-                self.src(*a, var, len)?,
-                self.src(*b, var, len)?,
-                f64::powf,
-            ),
+            Op::Pow(a, b) => {
+                binary(out, self.src(*a, var, len)?, self.src(*b, var, len)?, f64::powf)
+            }
             Op::Neg(a) => unary(out, self.src(*a, var, len)?, |x| -x),
             Op::Powi(a, n) => unary(out, self.src(*a, var, len)?, |x| x.powi(*n)),
             Op::Call(f, a) => {
@@ -634,10 +575,7 @@ impl Run<'_> {
         let offset = self.output_offset()?;
         let (var, len) = chunk.unwrap_or((0, 1));
         let out = std::mem::take(&mut self.out);
-        let r = match (
-            out.get_mut(offset..offset + len),
-            self.src(self.k.root, var, len),
-        ) {
+        let r = match (out.get_mut(offset..offset + len), self.src(self.k.root, var, len)) {
             (Some(target), Ok(Src::Vector(v))) => match v.get(..len) {
                 Some(v) => {
                     target.copy_from_slice(v);
@@ -730,11 +668,8 @@ mod tests {
             .inputs
             .iter()
             .map(|input| {
-                let extents: Vec<(i64, i64)> = input
-                    .shape
-                    .iter()
-                    .map(|r| extent(r, sizes).unwrap())
-                    .collect();
+                let extents: Vec<(i64, i64)> =
+                    input.shape.iter().map(|r| extent(r, sizes).unwrap()).collect();
                 let mut values = Vec::new();
                 let mut ix: Vec<i64> = extents.iter().map(|e| e.0).collect();
                 if extents.iter().any(|(lo, hi)| lo > hi) {
@@ -767,27 +702,19 @@ mod tests {
         let sampler = Sampler::new(ctx, &[&expr], 11).unwrap();
         for n in 2..=6 {
             let point = sampler.draw(Some(n), 2, 0).unwrap().unwrap();
-            let sizes: Vec<i64> = kernel
-                .sizes
-                .iter()
-                .map(|s| point.range(s).unwrap_or(n))
-                .collect();
+            let sizes: Vec<i64> =
+                kernel.sizes.iter().map(|s| point.range(s).unwrap_or(n)).collect();
             let data = inputs_from(&kernel, &sizes, &point);
             let slices: Vec<&[f64]> = data.iter().map(Vec::as_slice).collect();
             let mut out = vec![0.0; kernel.output_len(&sizes).unwrap()];
-            kernel
-                .eval(&sizes, &slices, &mut out, &mut kernel.scratch())
-                .unwrap();
+            kernel.eval(&sizes, &slices, &mut out, &mut kernel.scratch()).unwrap();
             let mut q = point.clone();
             let extents: Vec<(i64, i64)> = kernel
                 .axes
                 .iter()
                 .map(|&v| {
                     let var = &kernel.vars[v];
-                    (
-                        lim_value(var.lo, &sizes).unwrap(),
-                        lim_value(var.hi, &sizes).unwrap(),
-                    )
+                    (lim_value(var.lo, &sizes).unwrap(), lim_value(var.hi, &sizes).unwrap())
                 })
                 .collect();
             let mut flat = 0;
@@ -903,19 +830,11 @@ mod tests {
         let ctx = seed();
         let n = 1000;
         let z: Vec<f64> = (0..n)
-            .map(|k| {
-                if k % 2 == 0 {
-                    1000.0 - k as f64
-                } else {
-                    -1000.0 + k as f64
-                }
-            })
+            .map(|k| if k % 2 == 0 { 1000.0 - k as f64 } else { -1000.0 + k as f64 })
             .collect();
         let y: Vec<f64> = (0..n).map(|_| 1.0 / n as f64).collect();
         let grad = Kernel::compile(&ctx, &e("a_j - y_j"), &axes(&["j"])).unwrap();
-        let got = grad
-            .eval_named(&[("n", n as i64)], &[("z", &z), ("y", &y)])
-            .unwrap();
+        let got = grad.eval_named(&[("n", n as i64)], &[("z", &z), ("y", &y)]).unwrap();
         let mut want = vec![0.0; n];
         reference::softmax_cross_entropy_grad(&z, &y, &mut want);
         assert!(got.iter().all(|v| v.is_finite()));
@@ -923,15 +842,9 @@ mod tests {
             assert!((g - w).abs() < 1e-15, "{g} vs {w}");
         }
         let loss = Kernel::compile(&ctx, &e("l"), &[]).unwrap();
-        let got = loss
-            .eval_named(&[("n", n as i64)], &[("z", &z), ("y", &y)])
-            .unwrap();
+        let got = loss.eval_named(&[("n", n as i64)], &[("z", &z), ("y", &y)]).unwrap();
         let want = reference::softmax_cross_entropy(&z, &y);
-        assert!(
-            (got[0] - want).abs() <= 1e-12 * want.abs(),
-            "{} vs {want}",
-            got[0]
-        );
+        assert!((got[0] - want).abs() <= 1e-12 * want.abs(), "{} vs {want}", got[0]);
         let small = [1000.0, -1000.0, 1000.0];
         let jac = Kernel::compile(&ctx, &e("a_i*(delta(i,j) - a_j)"), &axes(&["i", "j"])).unwrap();
         let got = jac.eval_named(&[("n", 3)], &[("z", &small)]).unwrap();
@@ -957,21 +870,11 @@ mod tests {
         let z = [0.0; 3];
         let mut out = [0.0; 3];
         let short = [0.0; 2];
-        assert!(kernel
-            .eval(&[3], &[&z, &short], &mut out, &mut kernel.scratch())
-            .is_err());
-        assert!(kernel
-            .eval(&[3], &[&z], &mut out, &mut kernel.scratch())
-            .is_err());
-        assert!(kernel
-            .eval(&[4], &[&z, &z], &mut out, &mut kernel.scratch())
-            .is_err());
-        assert!(kernel
-            .eval(&[3], &[&z, &z], &mut out, &mut kernel.scratch())
-            .is_ok());
+        assert!(kernel.eval(&[3], &[&z, &short], &mut out, &mut kernel.scratch()).is_err());
+        assert!(kernel.eval(&[3], &[&z], &mut out, &mut kernel.scratch()).is_err());
+        assert!(kernel.eval(&[4], &[&z, &z], &mut out, &mut kernel.scratch()).is_err());
+        assert!(kernel.eval(&[3], &[&z, &z], &mut out, &mut kernel.scratch()).is_ok());
         let other = Kernel::compile(&ctx, &e("l"), &[]).unwrap();
-        assert!(kernel
-            .eval(&[3], &[&z, &z], &mut out, &mut other.scratch())
-            .is_err());
+        assert!(kernel.eval(&[3], &[&z, &z], &mut out, &mut other.scratch()).is_err());
     }
 }

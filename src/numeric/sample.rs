@@ -32,9 +32,7 @@ fn default_range() -> (Bound, Bound) {
 
 /// The declared range of a free index.
 pub(crate) fn index_range(ctx: &Context, name: &str) -> (Bound, Bound) {
-    ctx.range_of(name)
-        .map(|(lo, hi)| (lo.clone(), hi.clone()))
-        .unwrap_or_else(default_range)
+    ctx.range_of(name).map(|(lo, hi)| (lo.clone(), hi.clone())).unwrap_or_else(default_range)
 }
 
 /// The ranges an index position of an indexed symbol is used with.
@@ -135,11 +133,8 @@ impl Symbols {
     /// All variables by name and number of indices (sizes excluded): a scalar `y` and
     /// a vector `y_i` are different variables.
     fn variables(&self) -> BTreeSet<(String, usize)> {
-        let mut out: BTreeSet<(String, usize)> = self
-            .scalar_variables()
-            .into_iter()
-            .map(|s| (s, 0))
-            .collect();
+        let mut out: BTreeSet<(String, usize)> =
+            self.scalar_variables().into_iter().map(|s| (s, 0)).collect();
         out.extend(self.arrays.keys().cloned());
         out
     }
@@ -154,12 +149,8 @@ pub(crate) fn variables_of(
     let mut symbols = Symbols::default();
     symbols.visit(ctx, e, &mut Vec::new(), 0)?;
     let scalars = symbols.scalar_variables();
-    let vectors = symbols
-        .arrays
-        .keys()
-        .filter(|(_, arity)| *arity == 1)
-        .map(|(n, _)| n.clone())
-        .collect();
+    let vectors =
+        symbols.arrays.keys().filter(|(_, arity)| *arity == 1).map(|(n, _)| n.clone()).collect();
     Ok((scalars, vectors))
 }
 
@@ -167,22 +158,11 @@ pub(crate) fn variables_of(
 #[derive(Clone, Debug)]
 enum Construction {
     /// `sum_k(v_k) = total`, k over `lo..=hi`.
-    SumTo {
-        var: String,
-        lo: Bound,
-        hi: Bound,
-        total: Expr,
-    },
+    SumTo { var: String, lo: Bound, hi: Bound, total: Expr },
     /// `x = value`.
     Equals { var: String, value: Expr },
     /// `x_i = value` for every `i` of `lo..=hi` (the value may mention `i`).
-    EqualsAt {
-        var: String,
-        index: String,
-        lo: Bound,
-        hi: Bound,
-        value: Expr,
-    },
+    EqualsAt { var: String, index: String, lo: Bound, hi: Bound, value: Expr },
 }
 
 fn construction(ctx: &Context, h: &Assumption) -> Option<Construction> {
@@ -202,10 +182,7 @@ fn construction(ctx: &Context, h: &Assumption) -> Option<Construction> {
                 }
             }
             Expr::Sym(x) if find_definition(ctx, x).is_none() && !rhs.mentions_name(x) => {
-                return Some(Construction::Equals {
-                    var: x.clone(),
-                    value: rhs.clone(),
-                });
+                return Some(Construction::Equals { var: x.clone(), value: rhs.clone() });
             }
             Expr::Idx(x, ix) if find_definition(ctx, x).is_none() && !rhs.mentions_name(x) => {
                 if let [Index::Name(i)] = ix.as_slice() {
@@ -301,19 +278,10 @@ impl<'a> Sampler<'a> {
             .arrays
             .iter()
             .map(|((name, _), positions)| {
-                (
-                    name.clone(),
-                    positions
-                        .iter()
-                        .map(|s| s.iter().cloned().collect())
-                        .collect(),
-                )
+                (name.clone(), positions.iter().map(|s| s.iter().cloned().collect()).collect())
             })
             .collect();
-        let constructions = hypotheses
-            .iter()
-            .filter_map(|h| construction(ctx, h))
-            .collect();
+        let constructions = hypotheses.iter().filter_map(|h| construction(ctx, h)).collect();
         Ok(Sampler {
             ctx,
             seed,
@@ -423,10 +391,7 @@ impl<'a> Sampler<'a> {
             }
             ranges.push((name, lo, hi));
         }
-        let common = (
-            ranges.iter().map(|r| r.1).max(),
-            ranges.iter().map(|r| r.2).min(),
-        );
+        let common = (ranges.iter().map(|r| r.1).max(), ranges.iter().map(|r| r.2).min());
         let start = rng.int_in(0, 1 << 20);
         for (t, (name, lo, hi)) in ranges.iter().enumerate() {
             let value = match (p % 3, common) {
@@ -485,11 +450,7 @@ impl<'a> Sampler<'a> {
                             let (count, sum) = (count as f64, sum as f64);
                             for (k, w) in (lo..=hi).zip(&weights) {
                                 let w = *w as f64;
-                                let v = if t == 0.0 {
-                                    w - sum / count
-                                } else {
-                                    t * w / sum
-                                };
+                                let v = if t == 0.0 { w - sum / count } else { t * w / sum };
                                 point.set(&Variable::component(var, &[k]), v);
                             }
                         }
@@ -506,13 +467,7 @@ impl<'a> Sampler<'a> {
                 }
                 None => {}
             },
-            Construction::EqualsAt {
-                var,
-                index,
-                lo,
-                hi,
-                value,
-            } => {
+            Construction::EqualsAt { var, index, lo, hi, value } => {
                 let (lo, hi) = (bound_value(lo, point)?, bound_value(hi, point)?);
                 if lo > hi || i128::from(hi) - i128::from(lo) >= MAX_COMPONENTS as i128 {
                     return Ok(());
@@ -548,12 +503,8 @@ impl<'a> Sampler<'a> {
     /// `None` when every relevant hypothesis holds at the point, else the first that fails.
     pub fn violated_hypothesis(&self, point: &Point) -> Result<Option<String>, EvalError> {
         for h in &self.hypotheses {
-            let free: BTreeSet<String> = h
-                .lhs
-                .free_indices()
-                .into_iter()
-                .chain(h.rhs.free_indices())
-                .collect();
+            let free: BTreeSet<String> =
+                h.lhs.free_indices().into_iter().chain(h.rhs.free_indices()).collect();
             let mut extents = Vec::new();
             for i in &free {
                 let (lo, hi) = index_range(self.ctx, i);
@@ -585,10 +536,7 @@ impl<'a> Sampler<'a> {
 
     fn holds(&self, h: &Assumption, point: &Point) -> Result<bool, EvalError> {
         if is_rational(self.ctx, &h.lhs) && is_rational(self.ctx, &h.rhs) {
-            match (
-                eval_exact(self.ctx, &h.lhs, point),
-                eval_exact(self.ctx, &h.rhs, point),
-            ) {
+            match (eval_exact(self.ctx, &h.lhs, point), eval_exact(self.ctx, &h.rhs, point)) {
                 (Ok(a), Ok(b)) => return Ok(a == b),
                 (Err(e), _) | (_, Err(e)) if !matches!(e, EvalError::TooLarge(_)) => return Err(e),
                 _ => {}
@@ -602,11 +550,7 @@ impl<'a> Sampler<'a> {
 
 /// A value on the grid: in [-2, 2], or in [1/8, 2] when only positive values are wanted.
 fn draw_value(rng: &mut SplitMix64, positive: bool) -> Rat {
-    let k = if positive {
-        rng.int_in(GRID / 8, 2 * GRID)
-    } else {
-        rng.int_in(-2 * GRID, 2 * GRID)
-    };
+    let k = if positive { rng.int_in(GRID / 8, 2 * GRID) } else { rng.int_in(-2 * GRID, 2 * GRID) };
     small_ratio(i128::from(k), i128::from(GRID))
         .unwrap_or_else(|| Rat::new(BigInt::from(k), BigInt::from(GRID)))
 }
@@ -685,10 +629,7 @@ mod tests {
         }
         assert!(saw_equal && saw_distinct);
         // The same request gives the same point.
-        assert_eq!(
-            s.draw(Some(3), 1, 2).unwrap(),
-            s.draw(Some(3), 1, 2).unwrap()
-        );
+        assert_eq!(s.draw(Some(3), 1, 2).unwrap(), s.draw(Some(3), 1, 2).unwrap());
         // A point whose y does not sum to one is caught.
         let mut bad = s.draw(Some(3), 0, 0).unwrap().unwrap();
         bad.set_component("y", &[1], 5.0);
@@ -712,21 +653,10 @@ mod tests {
 
     #[test]
     fn small_ratios_are_the_reduced_rationals() {
-        for (n, d) in [
-            (6, 4),
-            (-6, 4),
-            (6, -4),
-            (0, -5),
-            (7, 32),
-            (-64, 32),
-            (1 << 40, 3),
-        ] {
+        for (n, d) in [(6, 4), (-6, 4), (6, -4), (0, -5), (7, 32), (-64, 32), (1 << 40, 3)] {
             let want = Rat::new(BigInt::from(n), BigInt::from(d));
             assert_eq!(small_ratio(n, d), Some(want.clone()), "{n}/{d}");
-            assert_eq!(
-                small_ratio(n, d).map(|q| q.denom().clone()),
-                Some(want.denom().clone())
-            );
+            assert_eq!(small_ratio(n, d).map(|q| q.denom().clone()), Some(want.denom().clone()));
         }
         assert_eq!(small_ratio(1, 0), None);
         assert_eq!(small_ratio(i128::MAX, 1), None);

@@ -35,13 +35,7 @@ impl Drop for Mark {
 /// Whether the terms or hypotheses, with the definitions they may enter, nest deeper than [`SHALLOW`].
 fn is_deep(ctx: &Context, terms: &[&Expr]) -> bool {
     let hypotheses = ctx.assumptions.iter().flat_map(|a| [&a.lhs, &a.rhs]);
-    let deepest = terms
-        .iter()
-        .copied()
-        .chain(hypotheses)
-        .map(Expr::depth)
-        .max()
-        .unwrap_or(0);
+    let deepest = terms.iter().copied().chain(hypotheses).map(Expr::depth).max().unwrap_or(0);
     let definitions: usize = ctx.definitions.iter().map(|d| d.body.depth()).sum();
     deepest + definitions > SHALLOW
 }
@@ -59,15 +53,11 @@ pub(crate) fn guarded<R: Send, E: Send + From<EvalError>>(
         let _mark = Mark::set();
         return f();
     }
-    let failed = || {
-        E::from(EvalError::TooLarge(
-            "no thread with a large stack for a deep term".into(),
-        ))
-    };
+    let failed =
+        || E::from(EvalError::TooLarge("no thread with a large stack for a deep term".into()));
     std::thread::scope(|scope| {
-        let worker = std::thread::Builder::new()
-            .stack_size(STACK_BYTES)
-            .spawn_scoped(scope, || {
+        let worker =
+            std::thread::Builder::new().stack_size(STACK_BYTES).spawn_scoped(scope, || {
                 let _mark = Mark::set();
                 f()
             });

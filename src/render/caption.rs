@@ -7,6 +7,7 @@ use super::writeup::{join_and, math, rel, text, tidy, Formula, Prose, Rel, Span}
 use crate::expr::{Context, Expr};
 use crate::kernel::{self, CheckedStep};
 use crate::rules::{self, RuleBody};
+use crate::terms::ExprExt;
 
 /// The caption of a line made of `steps`, whose first `prefix` steps are preparatory ring steps.
 pub fn caption(ctx: &Context, steps: &[CheckedStep], prefix: usize) -> Prose {
@@ -14,11 +15,8 @@ pub fn caption(ctx: &Context, steps: &[CheckedStep], prefix: usize) -> Prose {
     let Some(main) = steps.get(prefix..).filter(|m| !m.is_empty()) else {
         return vec![text(simplify)];
     };
-    let mut out = if prefix > 0 {
-        vec![Span::Text(format!("{simplify}, and "))]
-    } else {
-        Vec::new()
-    };
+    let mut out =
+        if prefix > 0 { vec![Span::Text(format!("{simplify}, and "))] } else { Vec::new() };
     out.extend(match kind_of(&main[0]) {
         StepKind::Ring => vec![text(simplify)],
         StepKind::Unfold => definitions("unfold", ctx, main),
@@ -42,11 +40,7 @@ fn definitions(verb: &str, ctx: &Context, steps: &[CheckedStep]) -> Prose {
             }
         }
     }
-    let noun = if names.len() > 1 {
-        "definitions"
-    } else {
-        "definition"
-    };
+    let noun = if names.len() > 1 { "definitions" } else { "definition" };
     let mut out = vec![Span::Text(format!("{verb} the {noun} of "))];
     out.extend(join_and(names.into_iter().map(|n| vec![math(n)]).collect()));
     out
@@ -118,9 +112,7 @@ fn rewritten(ctx: &Context, s: &CheckedStep) -> Option<Expr> {
     }
     let mut here = s.step().clone();
     here.position = Vec::new();
-    kernel::rewrite(ctx, s.before().at(p)?, &here)
-        .ok()
-        .map(|(e, _)| e)
+    kernel::rewrite(ctx, s.before().at(p)?, &here).ok().map(|(e, _)| e)
 }
 
 /// The caption of one step on its own.
@@ -130,11 +122,7 @@ pub fn step_caption(ctx: &Context, s: &CheckedStep) -> Prose {
     match kind_of(s) {
         StepKind::Unfold | StepKind::Fold => {
             return definitions(
-                if rule == "fold-definition" {
-                    "fold"
-                } else {
-                    "unfold"
-                },
+                if rule == "fold-definition" { "fold" } else { "unfold" },
                 ctx,
                 std::slice::from_ref(s),
             )
@@ -174,11 +162,7 @@ fn instance(s: &CheckedStep) -> Option<Formula> {
     let RuleBody::Rewrite { lhs, rhs, .. } = &r.body else {
         return None;
     };
-    let (from, to) = if s.step().reversed {
-        (rhs, lhs)
-    } else {
-        (lhs, rhs)
-    };
+    let (from, to) = if s.step().reversed { (rhs, lhs) } else { (lhs, rhs) };
     let b = &s.step().binding;
     Some(Formula::Rel(
         kernel::instantiate(from, b).ok()?.reshape_all(),

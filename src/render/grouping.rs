@@ -4,6 +4,7 @@
 //! each line still shows the term the kernel produced after the line's last step.
 
 use crate::kernel::CheckedStep;
+use crate::terms::ExprExt;
 use std::ops::Range;
 
 /// What a kernel step does, as far as grouping is concerned.
@@ -53,12 +54,7 @@ pub struct Group {
 
 /// Every step a line of its own (`--detail full`).
 pub fn ungrouped(n: usize) -> Vec<Group> {
-    (0..n)
-        .map(|i| Group {
-            steps: i..i + 1,
-            prefix: 0,
-        })
-        .collect()
+    (0..n).map(|i| Group { steps: i..i + 1, prefix: 0 }).collect()
 }
 
 /// The lines of `--detail brief`, in order, covering every step exactly once:
@@ -76,10 +72,7 @@ pub fn group(kinds: &[StepKind]) -> Vec<Group> {
         let rings_end = run_end(i, StepKind::Ring);
         let absorbs = |k: Option<&StepKind>| matches!(k, Some(StepKind::Collapse | StepKind::Fold));
         if rings_end > start && !absorbs(kinds.get(rings_end)) {
-            out.push(Group {
-                steps: start..rings_end,
-                prefix: 0,
-            });
+            out.push(Group { steps: start..rings_end, prefix: 0 });
             i = rings_end;
             continue;
         }
@@ -89,10 +82,7 @@ pub fn group(kinds: &[StepKind]) -> Vec<Group> {
             StepKind::Other => head + 1,
             k => run_end(head, k),
         };
-        out.push(Group {
-            steps: start..end,
-            prefix: head - start,
-        });
+        out.push(Group { steps: start..end, prefix: head - start });
         i = end;
     }
     out
@@ -104,26 +94,17 @@ mod tests {
     use super::{group, ungrouped, Group};
 
     fn lines(kinds: &[StepKind]) -> Vec<(usize, usize, usize)> {
-        group(kinds)
-            .into_iter()
-            .map(|g| (g.steps.start, g.steps.end, g.prefix))
-            .collect()
+        group(kinds).into_iter().map(|g| (g.steps.start, g.steps.end, g.prefix)).collect()
     }
 
     #[test]
     fn consecutive_ring_steps_are_one_line() {
-        assert_eq!(
-            lines(&[Other, Ring, Ring, Ring, Other]),
-            vec![(0, 1, 0), (1, 4, 0), (4, 5, 0)]
-        );
+        assert_eq!(lines(&[Other, Ring, Ring, Ring, Other]), vec![(0, 1, 0), (1, 4, 0), (4, 5, 0)]);
     }
 
     #[test]
     fn ring_steps_before_a_collapse_or_fold_join_it() {
-        assert_eq!(
-            lines(&[Ring, Collapse, Ring, Ring, Fold, Fold]),
-            vec![(0, 2, 1), (2, 6, 2)]
-        );
+        assert_eq!(lines(&[Ring, Collapse, Ring, Ring, Fold, Fold]), vec![(0, 2, 1), (2, 6, 2)]);
         // After the main step they do not.
         assert_eq!(lines(&[Fold, Ring]), vec![(0, 1, 0), (1, 2, 0)]);
     }
@@ -131,15 +112,7 @@ mod tests {
     #[test]
     fn leaf_derivatives_join_the_differentiation_before_them() {
         assert_eq!(
-            lines(&[
-                Unfold,
-                Differentiate,
-                Leaf,
-                Differentiate,
-                Differentiate,
-                Leaf,
-                Leaf
-            ]),
+            lines(&[Unfold, Differentiate, Leaf, Differentiate, Differentiate, Leaf, Leaf]),
             vec![(0, 1, 0), (1, 3, 0), (3, 4, 0), (4, 7, 0)]
         );
         // With no differentiation before them, leaves stand together.
@@ -173,15 +146,7 @@ mod tests {
         ];
         assert_eq!(
             lines(&kinds),
-            vec![
-                (0, 1, 0),
-                (1, 2, 0),
-                (2, 4, 0),
-                (4, 5, 0),
-                (5, 7, 0),
-                (7, 9, 1),
-                (9, 12, 1)
-            ]
+            vec![(0, 1, 0), (1, 2, 0), (2, 4, 0), (4, 5, 0), (5, 7, 0), (7, 9, 1), (9, 12, 1)]
         );
     }
 
@@ -216,18 +181,9 @@ mod tests {
         assert_eq!(
             ungrouped(3),
             vec![
-                Group {
-                    steps: 0..1,
-                    prefix: 0
-                },
-                Group {
-                    steps: 1..2,
-                    prefix: 0
-                },
-                Group {
-                    steps: 2..3,
-                    prefix: 0
-                }
+                Group { steps: 0..1, prefix: 0 },
+                Group { steps: 1..2, prefix: 0 },
+                Group { steps: 2..3, prefix: 0 }
             ]
         );
     }

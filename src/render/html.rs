@@ -22,10 +22,8 @@ table.chain td.why { color: #444; font-style: italic; padding-left: 1.5em; }\n\
 /// The HTML page of a writeup.
 pub fn html(w: &Writeup) -> String {
     let mut page = Page(String::new());
-    page.0
-        .push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
-    page.0
-        .push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    page.0.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    page.0.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
     page.0.push_str(&format!(
         "<title>{}</title>\n<style>\n{STYLE}</style>\n</head>\n<body>\n",
         escape(&w.title)
@@ -68,16 +66,8 @@ pub fn formula(f: &Formula) -> String {
         }
         Formula::Range(names, lo, hi) => {
             let names: Vec<String> = names.iter().map(mathml).collect();
-            let set = [
-                mo("{"),
-                mathml(lo),
-                mo(","),
-                mo("\u{2026}"),
-                mo(","),
-                mathml(hi),
-                mo("}"),
-            ]
-            .concat();
+            let set = [mo("{"), mathml(lo), mo(","), mo("\u{2026}"), mo(","), mathml(hi), mo("}")]
+                .concat();
             row(&format!("{}{}{set}", names.join(&mo(",")), mo("\u{2208}")))
         }
         Formula::Gradient { of, wrt, value } => row(&format!(
@@ -118,12 +108,7 @@ fn matrix(m: &Matrix) -> String {
             tr([mo("\u{22ee}"), mo("\u{22f1}"), mo("\u{22ee}")]),
             tr([mathml(&cells[1][0]), mo("\u{22ef}"), mathml(&cells[1][1])]),
         ];
-        row(&format!(
-            "{}<mtable>{}</mtable>{}",
-            mo("("),
-            rows.concat(),
-            mo(")")
-        ))
+        row(&format!("{}<mtable>{}</mtable>{}", mo("("), rows.concat(), mo(")")))
     };
     row(&format!(
         "{}{}{}{}{}",
@@ -160,33 +145,19 @@ impl Format for Page {
     fn display(&mut self, b: Block) {
         let (class, content) = match b {
             Block::Formula(f) => ("display", formula(f)),
-            Block::Boxed(s, r) => (
-                "result",
-                formula(&Formula::Rel(s.clone(), Rel::Eq, r.clone())),
-            ),
+            Block::Boxed(s, r) => ("result", formula(&Formula::Rel(s.clone(), Rel::Eq, r.clone()))),
             Block::Matrix(m) => ("display", matrix(m)),
         };
-        self.0.push_str(&format!(
-            "<div class=\"{class}\">{}</div>\n",
-            display(&content)
-        ));
+        self.0.push_str(&format!("<div class=\"{class}\">{}</div>\n", display(&content)));
     }
     fn chain(&mut self, statement: &Expr, lines: &[Line]) {
         let cell = |e: &Expr, eq: bool| {
             let lead = if eq { mo("=") } else { String::new() };
-            format!(
-                "<math displaystyle=\"true\">{}</math>",
-                row(&format!("{lead}{}", mathml(e)))
-            )
+            format!("<math displaystyle=\"true\">{}</math>", row(&format!("{lead}{}", mathml(e))))
         };
-        self.0
-            .push_str("<div class=\"display\"><table class=\"chain\">\n");
+        self.0.push_str("<div class=\"display\"><table class=\"chain\">\n");
         for (n, line) in lines.iter().enumerate() {
-            let lhs = if n == 0 {
-                cell(statement, false)
-            } else {
-                String::new()
-            };
+            let lhs = if n == 0 { cell(statement, false) } else { String::new() };
             self.0.push_str(&format!(
                 "<tr><td class=\"lhs\">{lhs}</td><td>{}</td><td class=\"why\">{}</td></tr>\n",
                 cell(&line.term, true),
@@ -196,7 +167,6 @@ impl Format for Page {
         self.0.push_str("</table></div>\n");
     }
     fn note(&mut self, text: &str) {
-        self.0
-            .push_str(&format!("<p class=\"checked\">{}</p>\n", escape(text)));
+        self.0.push_str(&format!("<p class=\"checked\">{}</p>\n", escape(text)));
     }
 }

@@ -6,6 +6,7 @@
 
 use super::shape::{exp_as_power, right_open, tall};
 use crate::expr::{Bound, Expr, Func, Index};
+use crate::terms::ExprExt;
 use num_traits::Signed;
 
 /// LaTeX for a term (math mode, no surrounding `$`).
@@ -64,11 +65,7 @@ fn reads_negative(e: &Expr) -> bool {
 }
 
 fn bracket(e: &Expr, out: &mut String) {
-    let (open, close) = if tall(e) {
-        ("\\left(", "\\right)")
-    } else {
-        ("(", ")")
-    };
+    let (open, close) = if tall(e) { ("\\left(", "\\right)") } else { ("(", ")") };
     out.push_str(open);
     write(e, Ctx::Top, out);
     out.push_str(close);

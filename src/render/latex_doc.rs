@@ -32,24 +32,18 @@ impl Document {
 
 impl Format for Document {
     fn title(&mut self, title: &str) {
-        self.0
-            .push_str(&format!("\\section*{{{}}}\n\n", text_escape(title)));
+        self.0.push_str(&format!("\\section*{{{}}}\n\n", text_escape(title)));
     }
     fn heading(&mut self, heading: &Prose) {
-        self.0.push_str(&format!(
-            "\\subsection*{{{}}}\n\n",
-            prose_inline(heading, text_escape)
-        ));
+        self.0.push_str(&format!("\\subsection*{{{}}}\n\n", prose_inline(heading, text_escape)));
     }
     fn paragraph(&mut self, p: &Prose) {
-        self.0
-            .push_str(&format!("{}\n\n", prose_inline(p, text_escape)));
+        self.0.push_str(&format!("{}\n\n", prose_inline(p, text_escape)));
     }
     fn list(&mut self, items: &[Prose]) {
         self.0.push_str("\\begin{itemize}\n");
         for item in items {
-            self.0
-                .push_str(&format!("\\item {}\n", prose_inline(item, text_escape)));
+            self.0.push_str(&format!("\\item {}\n", prose_inline(item, text_escape)));
         }
         self.0.push_str("\\end{itemize}\n\n");
     }
@@ -70,7 +64,6 @@ impl Format for Document {
         ));
     }
     fn note(&mut self, text: &str) {
-        self.0
-            .push_str(&format!("\\emph{{{}}}\n\n", text_escape(text)));
+        self.0.push_str(&format!("\\emph{{{}}}\n\n", text_escape(text)));
     }
 }

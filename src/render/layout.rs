@@ -46,10 +46,7 @@ pub fn lay_out(w: &Writeup, f: &mut impl Format) {
         p.push(text("."));
         f.paragraph(&p);
     }
-    for (heading, items) in [
-        ("Definitions", &w.definitions),
-        ("Hypotheses", &w.hypotheses),
-    ] {
+    for (heading, items) in [("Definitions", &w.definitions), ("Hypotheses", &w.hypotheses)] {
         if !items.is_empty() {
             f.heading(&vec![text(heading)]);
             f.formulas(items);
@@ -61,10 +58,7 @@ pub fn lay_out(w: &Writeup, f: &mut impl Format) {
 }
 
 fn goal(f: &mut impl Format, n: usize, g: &Goal) {
-    f.heading(&vec![
-        Span::Text(format!("{n}. ")),
-        Span::Math(Formula::Term(g.statement.clone())),
-    ]);
+    f.heading(&vec![Span::Text(format!("{n}. ")), Span::Math(Formula::Term(g.statement.clone()))]);
     // A derivation always has steps; an empty chain would only repeat the statement.
     if !g.lines.is_empty() {
         f.chain(&g.statement, &g.lines);

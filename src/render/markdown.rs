@@ -27,16 +27,14 @@ impl Format for Markdown {
         self.0.push_str(&format!("# {}\n\n", escape(title)));
     }
     fn heading(&mut self, heading: &Prose) {
-        self.0
-            .push_str(&format!("## {}\n\n", prose_inline(heading, escape)));
+        self.0.push_str(&format!("## {}\n\n", prose_inline(heading, escape)));
     }
     fn paragraph(&mut self, p: &Prose) {
         self.0.push_str(&format!("{}\n\n", prose_inline(p, escape)));
     }
     fn list(&mut self, items: &[Prose]) {
         for item in items {
-            self.0
-                .push_str(&format!("- {}\n", prose_inline(item, escape)));
+            self.0.push_str(&format!("- {}\n", prose_inline(item, escape)));
         }
         self.0.push('\n');
     }
@@ -51,10 +49,7 @@ impl Format for Markdown {
     fn chain(&mut self, statement: &Expr, lines: &[Line]) {
         Markdown::display(
             self,
-            &format!(
-                "\\begin{{aligned}}\n{}\n\\end{{aligned}}",
-                chain_rows(statement, lines)
-            ),
+            &format!("\\begin{{aligned}}\n{}\n\\end{{aligned}}", chain_rows(statement, lines)),
         );
     }
     fn note(&mut self, text: &str) {

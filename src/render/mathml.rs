@@ -7,6 +7,7 @@
 use super::html::escape;
 use super::shape::{exp_as_power, reads_negative, right_open};
 use crate::expr::{Bound, Expr, Func, Index};
+use crate::terms::ExprExt;
 use num_traits::Signed;
 
 /// MathML for a term, as one element (to put inside `<math>`).
@@ -177,14 +178,7 @@ fn write_product(fs: &[Expr], out: &mut String) {
             let dot = starts_with_number(f) || upright(&fs[i - 1]) || upright(f);
             out.push_str(&mo(if dot { "\u{22c5}" } else { "\u{2062}" }));
         }
-        write(
-            f,
-            Ctx::Factor {
-                first: i == 0,
-                last: i + 1 == n,
-            },
-            out,
-        );
+        write(f, Ctx::Factor { first: i == 0, last: i + 1 == n }, out);
     }
 }
 
@@ -323,7 +317,10 @@ mod tests {
         let m = ml("exp(z_i)/sum_k(exp(z_k))");
         assert!(m.starts_with("<mrow><mfrac>"), "{m}");
         assert!(m.contains("<munderover><mo>\u{2211}</mo>"), "{m}");
-        assert!(m.contains("<msup><mi>e</mi><mrow><msub><mi>z</mi><mrow><mi>i</mi></mrow></msub></mrow></msup>"), "{m}");
+        assert!(
+            m.contains("<msup><mi>e</mi><mrow><msub><mi>z</mi><mrow><mi>i</mi></mrow></msub></mrow></msup>"),
+            "{m}"
+        );
         assert!(ml("delta(i,j)")
             .contains("<msub><mi>\u{3b4}</mi><mrow><mi>i</mi><mi>j</mi></mrow></msub>"));
     }

@@ -2,6 +2,7 @@
 //! that still parse back to the same term.
 
 use crate::expr::{Context, Expr, Index, Rat};
+use crate::terms::ExprExt;
 
 /// Print a term in the input syntax; `parse_expr(&print(e)) == e` for parser-shaped terms.
 pub fn print(e: &Expr) -> String {
@@ -118,36 +119,18 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String, decl: Option<&Context>) {
                     out.push('*');
                 }
                 let signed = ctx.signed();
-                let f_ctx = if i == 0 {
-                    Ctx::Leading { signed }
-                } else {
-                    Ctx::Factor
-                };
+                let f_ctx = if i == 0 { Ctx::Leading { signed } } else { Ctx::Factor };
                 write(f, f_ctx, out, decl);
             }
         }
         Expr::Div(a, b) => {
-            write(
-                a,
-                Ctx::Numerator {
-                    signed: ctx.signed(),
-                },
-                out,
-                decl,
-            );
+            write(a, Ctx::Numerator { signed: ctx.signed() }, out, decl);
             out.push('/');
             write(b, Ctx::Factor, out, decl);
         }
         Expr::Neg(x) => {
             out.push('-');
-            write(
-                x,
-                Ctx::Negated {
-                    signed: ctx.signed(),
-                },
-                out,
-                decl,
-            );
+            write(x, Ctx::Negated { signed: ctx.signed() }, out, decl);
         }
         Expr::Pow(b, x) => {
             write(b, Ctx::Base, out, decl);

@@ -15,19 +15,11 @@ pub fn formula(f: &Formula) -> String {
         Formula::Rel(a, r, b) => format!("{} {} {}", latex(a), relation(*r), latex(b)),
         Formula::Range(names, lo, hi) => {
             let names: Vec<String> = names.iter().map(latex).collect();
-            format!(
-                "{} \\in \\{{{}, \\dots, {}\\}}",
-                names.join(", "),
-                latex(lo),
-                latex(hi)
-            )
+            format!("{} \\in \\{{{}, \\dots, {}\\}}", names.join(", "), latex(lo), latex(hi))
         }
-        Formula::Gradient { of, wrt, value } => format!(
-            "\\nabla_{{{}}} {} = {}",
-            latex(wrt),
-            latex(of),
-            latex(value)
-        ),
+        Formula::Gradient { of, wrt, value } => {
+            format!("\\nabla_{{{}}} {} = {}", latex(wrt), latex(of), latex(value))
+        }
     }
 }
 
@@ -68,13 +60,7 @@ pub fn prose_inline(p: &Prose, escape: impl Fn(&str) -> String) -> String {
 pub fn chain_rows(statement: &Expr, lines: &[Line]) -> String {
     let rows: Vec<String> = lines
         .iter()
-        .map(|line| {
-            format!(
-                "&= {} && {}",
-                latex(&line.term),
-                prose_in_math(&line.caption)
-            )
-        })
+        .map(|line| format!("&= {} && {}", latex(&line.term), prose_in_math(&line.caption)))
         .collect();
     format!("{} {}", latex(statement), rows.join(" \\\\\n  "))
 }
@@ -90,12 +76,7 @@ pub fn matrix(m: &Matrix) -> String {
             latex(&cells[1][1])
         )
     };
-    format!(
-        "{} = {} = {}",
-        latex(&m.name),
-        pm(&m.partials),
-        pm(&m.values)
-    )
+    format!("{} = {} = {}", latex(&m.name), pm(&m.partials), pm(&m.values))
 }
 
 /// The body of a display block.

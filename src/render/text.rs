@@ -34,12 +34,7 @@ pub fn formula(f: &Formula) -> String {
         }
         Formula::Range(names, lo, hi) => {
             let names: Vec<String> = names.iter().map(unicode).collect();
-            format!(
-                "{} ∈ {{{}, …, {}}}",
-                names.join(", "),
-                unicode(lo),
-                unicode(hi)
-            )
+            format!("{} ∈ {{{}, …, {}}}", names.join(", "), unicode(lo), unicode(hi))
         }
         Formula::Gradient { of, wrt, value } => {
             format!("∇_{} {} = {}", unicode(wrt), unicode(of), unicode(value))
@@ -70,9 +65,8 @@ fn matrix(m: &Matrix) -> Vec<String> {
         ]
     };
     let set = |g: Vec<Vec<String>>| -> Vec<String> {
-        let widths: Vec<usize> = (0..3)
-            .map(|c| g.iter().map(|r| width(&r[c])).max().unwrap_or(0))
-            .collect();
+        let widths: Vec<usize> =
+            (0..3).map(|c| g.iter().map(|r| width(&r[c])).max().unwrap_or(0)).collect();
         let brackets = [("⎛", "⎞"), ("⎜", "⎟"), ("⎝", "⎠")];
         g.iter()
             .zip(brackets)
@@ -87,11 +81,8 @@ fn matrix(m: &Matrix) -> Vec<String> {
     let (a, b) = (set(grid(&m.partials)), set(grid(&m.values)));
     (0..3)
         .map(|r| {
-            let (lead, eq) = if r == 1 {
-                (name.clone(), " = ")
-            } else {
-                (" ".repeat(width(&name)), "   ")
-            };
+            let (lead, eq) =
+                if r == 1 { (name.clone(), " = ") } else { (" ".repeat(width(&name)), "   ") };
             format!("{lead}{eq}{}{eq}{}", a[r], b[r])
         })
         .collect()
@@ -105,13 +96,11 @@ fn centre(s: &str, w: usize) -> String {
 impl Format for Text {
     fn title(&mut self, title: &str) {
         let title = title.replace(['\n', '\r'], " ");
-        self.0
-            .push_str(&format!("{title}\n{}\n\n", "=".repeat(width(&title))));
+        self.0.push_str(&format!("{title}\n{}\n\n", "=".repeat(width(&title))));
     }
     fn heading(&mut self, heading: &Prose) {
         let h = prose(heading);
-        self.0
-            .push_str(&format!("{h}\n{}\n\n", "-".repeat(width(&h))));
+        self.0.push_str(&format!("{h}\n{}\n\n", "-".repeat(width(&h))));
     }
     fn paragraph(&mut self, p: &Prose) {
         self.0.push_str(&format!("{}\n\n", prose(p)));
@@ -147,13 +136,10 @@ impl Format for Text {
         }
     }
     fn chain(&mut self, statement: &Expr, lines: &[Line]) {
-        self.0
-            .push_str(&format!("{INDENT}{}\n", unicode(statement)));
+        self.0.push_str(&format!("{INDENT}{}\n", unicode(statement)));
         for line in lines {
-            self.0
-                .push_str(&format!("{INDENT}  = {}\n", unicode(&line.term)));
-            self.0
-                .push_str(&format!("{INDENT}      [{}]\n", prose(&line.caption)));
+            self.0.push_str(&format!("{INDENT}  = {}\n", unicode(&line.term)));
+            self.0.push_str(&format!("{INDENT}      [{}]\n", prose(&line.caption)));
         }
         self.0.push('\n');
     }

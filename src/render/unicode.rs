@@ -5,6 +5,7 @@
 use super::mathml::greek;
 use super::shape::reads_negative;
 use crate::expr::{Expr, Func, Index};
+use crate::terms::ExprExt;
 
 /// A term in Unicode.
 pub fn unicode(e: &Expr) -> String {
@@ -37,15 +38,9 @@ fn right_open(e: &Expr) -> bool {
         Expr::Sum(_) => true,
         Expr::Neg(x) => open_in(x, Ctx::Negated),
         Expr::Add(xs) => xs.last().is_some_and(|x| open_in(x, Ctx::AddTerm)),
-        Expr::Mul(fs) => fs.last().is_some_and(|x| {
-            open_in(
-                x,
-                Ctx::Factor {
-                    first: fs.len() == 1,
-                    last: true,
-                },
-            )
-        }),
+        Expr::Mul(fs) => {
+            fs.last().is_some_and(|x| open_in(x, Ctx::Factor { first: fs.len() == 1, last: true }))
+        }
         // A denominator is bracketed unless it is atomic or a power.
         _ => false,
     }
@@ -104,11 +99,8 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
                 match t.unneg() {
                     Some(positive) if i > 0 => {
                         out.push_str(" - ");
-                        let ctx = if reads_negative(&positive) {
-                            Ctx::Negated
-                        } else {
-                            Ctx::AddTerm
-                        };
+                        let ctx =
+                            if reads_negative(&positive) { Ctx::Negated } else { Ctx::AddTerm };
                         write(&positive, ctx, out);
                     }
                     _ => {
@@ -126,14 +118,7 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
                 if i > 0 {
                     out.push('·');
                 }
-                write(
-                    f,
-                    Ctx::Factor {
-                        first: i == 0,
-                        last: i + 1 == n,
-                    },
-                    out,
-                );
+                write(f, Ctx::Factor { first: i == 0, last: i + 1 == n }, out);
             }
         }
         Expr::Div(a, b) => {
@@ -199,11 +184,7 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
 fn superscript(x: &Expr) -> Option<String> {
     const DIGITS: [char; 10] = ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
     let r = x.as_num().filter(|r| r.is_integer() && !r.is_negative())?;
-    r.numer()
-        .to_string()
-        .chars()
-        .map(|c| c.to_digit(10).map(|d| DIGITS[d as usize]))
-        .collect()
+    r.numer().to_string().chars().map(|c| c.to_digit(10).map(|d| DIGITS[d as usize])).collect()
 }
 
 /// A name, in Greek where it names a Greek letter.

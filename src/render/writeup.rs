@@ -10,6 +10,7 @@ use crate::engine::cases::Jacobian;
 use crate::expr::{Bound, Expr, Index};
 use crate::report::Report;
 use crate::rules::Condition;
+use crate::terms::ExprExt;
 use std::ops::Range;
 
 /// How much of the kernel's work a writeup shows.
@@ -141,10 +142,7 @@ pub fn build(report: &Report, detail: Detail) -> Writeup {
 pub fn assemble(report: &Report, goals: Vec<Goal>) -> Writeup {
     let ctx = &report.context;
     Writeup {
-        title: report
-            .title
-            .clone()
-            .unwrap_or_else(|| DEFAULT_TITLE.to_string()),
+        title: report.title.clone().unwrap_or_else(|| DEFAULT_TITLE.to_string()),
         indices: ctx
             .indices
             .iter()
@@ -196,10 +194,8 @@ pub fn section(
         .collect();
     let result = g.proof.current().clone();
     let n = steps.len();
-    let mut checked = format!(
-        "every step replayed by the kernel ({n} step{})",
-        if n == 1 { "" } else { "s" }
-    );
+    let mut checked =
+        format!("every step replayed by the kernel ({n} step{})", if n == 1 { "" } else { "s" });
     if !g.checks.summary.is_empty() {
         checked.push_str("; ");
         checked.push_str(&g.checks.summary);
@@ -219,11 +215,9 @@ pub fn section(
 fn vector(ctx: &crate::expr::Context, of: &Expr, wrt: &Expr, result: &Expr) -> Option<Formula> {
     let value = crate::certificate::vector_expr(result, wrt, ctx)?;
     match wrt {
-        Expr::Idx(z, _) if of.free_indices().is_empty() => Some(Formula::Gradient {
-            of: of.clone(),
-            wrt: Expr::sym(z),
-            value,
-        }),
+        Expr::Idx(z, _) if of.free_indices().is_empty() => {
+            Some(Formula::Gradient { of: of.clone(), wrt: Expr::sym(z), value })
+        }
         _ => Some(Formula::Term(value)),
     }
 }
@@ -231,17 +225,10 @@ fn vector(ctx: &crate::expr::Context, of: &Expr, wrt: &Expr, result: &Expr) -> O
 /// What a result depends on: the hypotheses it used, then the side conditions left open.
 fn depends_on(proof: &crate::kernel::Proof) -> Vec<Prose> {
     let ctx = proof.context();
-    let used = proof
-        .assumptions_used()
-        .into_iter()
-        .filter_map(|n| ctx.assumptions.get(n.checked_sub(1)?));
+    let used =
+        proof.assumptions_used().into_iter().filter_map(|n| ctx.assumptions.get(n.checked_sub(1)?));
     let mut out: Vec<Prose> = used
-        .map(|a| {
-            vec![
-                text("the hypothesis "),
-                rel(a.lhs.clone(), Rel::Eq, a.rhs.clone()),
-            ]
-        })
+        .map(|a| vec![text("the hypothesis "), rel(a.lhs.clone(), Rel::Eq, a.rhs.clone())])
         .collect();
     out.extend(proof.hypotheses().iter().map(condition));
     out
@@ -255,26 +242,18 @@ pub fn condition(c: &Condition) -> Prose {
         Condition::Positive(e) => vec![rel(e.clone(), Rel::Gt, Expr::int(0))],
         Condition::Integer(e) => vec![math(e.clone()), text(" is an integer")],
         Condition::Natural(e) => vec![math(e.clone()), text(" is a positive integer")],
-        Condition::IndexFree(k, e) => vec![
-            math(e.clone()),
-            text(" does not depend on "),
-            math(index(k)),
-        ],
-        Condition::FreeOf(x, e) => vec![
-            math(e.clone()),
-            text(" does not depend on "),
-            math(x.clone()),
-        ],
-        Condition::InRange(j, lo, hi) => vec![Span::Math(Formula::Range(
-            vec![index(j)],
-            bound_expr(lo),
-            bound_expr(hi),
-        ))],
-        Condition::RangeLength(lo, hi) => vec![rel(
-            bound_expr(hi),
-            Rel::Ge,
-            Expr::sub(bound_expr(lo), Expr::int(1)),
-        )],
+        Condition::IndexFree(k, e) => {
+            vec![math(e.clone()), text(" does not depend on "), math(index(k))]
+        }
+        Condition::FreeOf(x, e) => {
+            vec![math(e.clone()), text(" does not depend on "), math(x.clone())]
+        }
+        Condition::InRange(j, lo, hi) => {
+            vec![Span::Math(Formula::Range(vec![index(j)], bound_expr(lo), bound_expr(hi)))]
+        }
+        Condition::RangeLength(lo, hi) => {
+            vec![rel(bound_expr(hi), Rel::Ge, Expr::sub(bound_expr(lo), Expr::int(1)))]
+        }
         Condition::IndexEq(i, j) => vec![rel(index(i), Rel::Eq, index(j))],
         Condition::IndexNe(i, j) => vec![rel(index(i), Rel::Ne, index(j))],
         Condition::ForAll(k, lo, hi, inner) => {
@@ -308,11 +287,7 @@ pub fn case_sentences(j: &Jacobian) -> Vec<Prose> {
                 text(": "),
                 rel(case.delta.clone(), Rel::Eq, case.delta_value.clone()),
                 text(", so "),
-                rel(
-                    case.derivative.clone(),
-                    Rel::Eq,
-                    case.proof.current().clone(),
-                ),
+                rel(case.derivative.clone(), Rel::Eq, case.proof.current().clone()),
             ]
         })
         .collect()
@@ -321,9 +296,7 @@ pub fn case_sentences(j: &Jacobian) -> Vec<Prose> {
 /// "The result depends on the hypothesis $\sum_i y_i = 1$." or that it depends on nothing.
 pub fn depends_sentence(items: &[Prose]) -> Prose {
     if items.is_empty() {
-        return vec![text(
-            "The result depends on no hypotheses or side conditions.",
-        )];
+        return vec![text("The result depends on no hypotheses or side conditions.")];
     }
     let mut out = vec![text("The result depends on ")];
     out.extend(join_and(items.to_vec()));

@@ -2,6 +2,7 @@
 
 use super::{is_metavar, is_variable_metavar, Binding};
 use crate::expr::{Bound, Expr, Index};
+use crate::terms::ExprExt;
 
 /// A binding under which `pattern` instantiates to `term`, if there is one.
 pub fn match_pattern(pattern: &Expr, term: &Expr) -> Option<Binding> {
@@ -71,11 +72,8 @@ fn go(p: &Expr, t: &Expr, b: &mut Binding) -> bool {
         (Expr::Neg(p), t) => t.unneg().is_some_and(|u| go(p, &u, b)),
         (Expr::Call(f, p), Expr::Call(g, t)) => f == g && go(p, t, b),
         (Expr::Sum(ps), Expr::Sum(ts)) => {
-            index(
-                &Index::Name(ps.index.clone()),
-                &Index::Name(ts.index.clone()),
-                b,
-            ) && bound(&ps.lo, &ts.lo, b)
+            index(&Index::Name(ps.index.clone()), &Index::Name(ts.index.clone()), b)
+                && bound(&ps.lo, &ts.lo, b)
                 && bound(&ps.hi, &ts.hi, b)
                 && go(&ps.body, &ts.body, b)
         }

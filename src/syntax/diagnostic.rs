@@ -25,18 +25,8 @@ impl Diagnostic {
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
         let column = before[line_start..].chars().count() + 1;
-        let source_line = src[line_start..]
-            .split(['\n', '\r'])
-            .next()
-            .unwrap_or("")
-            .to_string();
-        Diagnostic {
-            line,
-            column,
-            message: message.into(),
-            source_line,
-            origin: "<input>".into(),
-        }
+        let source_line = src[line_start..].split(['\n', '\r']).next().unwrap_or("").to_string();
+        Diagnostic { line, column, message: message.into(), source_line, origin: "<input>".into() }
     }
 
     pub fn with_origin(mut self, origin: &str) -> Diagnostic {
@@ -58,11 +48,7 @@ impl fmt::Display for Diagnostic {
         let pad = " ".repeat(gutter);
         // Long lines are shown around the caret so the message stays readable.
         let chars: Vec<char> = self.source_line.chars().collect();
-        let (start, lead) = if self.column > 70 {
-            (self.column - 40, "…")
-        } else {
-            (0, "")
-        };
+        let (start, lead) = if self.column > 70 { (self.column - 40, "…") } else { (0, "") };
         let end = (start + 100).min(chars.len());
         let shown: String = chars[start.min(chars.len())..end].iter().collect();
         let tail = if end < chars.len() { "…" } else { "" };

@@ -71,15 +71,9 @@ pub fn parse_expr_in(src: &str, scope: IndexScope) -> Result<Expr, Diagnostic> {
 /// Parse the whole of `src` as one expression (`Rule::expr_input`) or variable (`Rule::var_input`).
 fn single(src: &str, scope: IndexScope, rule: Rule) -> Result<Expr, Diagnostic> {
     let mut pairs = Grammar::parse(rule, src).map_err(|e| from_pest(src, e, false))?;
-    let input = pairs
-        .next()
-        .ok_or_else(|| Diagnostic::at(src, 0, "empty input"))?;
+    let input = pairs.next().ok_or_else(|| Diagnostic::at(src, 0, "empty input"))?;
     let inner = first_inner(input, src)?;
-    let mut builder = Builder {
-        src,
-        scope,
-        bound: Vec::new(),
-    };
+    let mut builder = Builder { src, scope, bound: Vec::new() };
     if rule == Rule::var_input {
         builder.variable(inner)
     } else {
@@ -135,14 +129,8 @@ fn on_parser_stack<T: Send>(
             .stack_size(PARSE_STACK_BYTES)
             .spawn_scoped(scope, parse);
         match worker {
-            Ok(handle) => handle
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            Err(e) => Err(Diagnostic::at(
-                src,
-                0,
-                format!("cannot start the parser: {e}"),
-            )),
+            Ok(handle) => handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(e) => Err(Diagnostic::at(src, 0, format!("cannot start the parser: {e}"))),
         }
     })
 }
@@ -162,27 +150,16 @@ fn detailed_on_failure<T>(parse: impl Fn() -> Result<T, Diagnostic>) -> Result<T
 
 fn file_input(src: &str) -> Result<Document, Diagnostic> {
     let mut pairs = Grammar::parse(Rule::file, src).map_err(|e| from_pest(src, e, true))?;
-    let file = pairs
-        .next()
-        .ok_or_else(|| Diagnostic::at(src, 0, "empty input"))?;
+    let file = pairs.next().ok_or_else(|| Diagnostic::at(src, 0, "empty input"))?;
     let mut doc = Document::default();
     // Index declarations come first in meaning, wherever they stand, so collect them first.
-    let statements: Vec<Pair<Rule>> = file
-        .into_inner()
-        .filter(|p| p.as_rule() != Rule::EOI)
-        .collect();
-    for st in statements
-        .iter()
-        .filter(|p| p.as_rule() == Rule::index_stmt)
-    {
+    let statements: Vec<Pair<Rule>> =
+        file.into_inner().filter(|p| p.as_rule() != Rule::EOI).collect();
+    for st in statements.iter().filter(|p| p.as_rule() == Rule::index_stmt) {
         let pos = st.as_span().start();
         let mut inner: Vec<Pair<Rule>> = st.clone().into_inner().collect();
-        let hi = inner
-            .pop()
-            .ok_or_else(|| Diagnostic::at(src, pos, "missing range"))?;
-        let lo = inner
-            .pop()
-            .ok_or_else(|| Diagnostic::at(src, pos, "missing range"))?;
+        let hi = inner.pop().ok_or_else(|| Diagnostic::at(src, pos, "missing range"))?;
+        let lo = inner.pop().ok_or_else(|| Diagnostic::at(src, pos, "missing range"))?;
         let names: Vec<String> = inner.iter().map(|p| p.as_str().to_string()).collect();
         for (p, name) in inner.iter().zip(&names) {
             if doc.context.indices.iter().any(|d| d.names.contains(name)) {
@@ -193,11 +170,7 @@ fn file_input(src: &str) -> Result<Document, Diagnostic> {
                 ));
             }
         }
-        doc.context.indices.push(IndexDecl {
-            names,
-            lo: bound(&lo, src)?,
-            hi: bound(&hi, src)?,
-        });
+        doc.context.indices.push(IndexDecl { names, lo: bound(&lo, src)?, hi: bound(&hi, src)? });
     }
     let decls = doc.context.indices.clone();
     let scope = IndexScope::Declared(&decls);
@@ -207,11 +180,7 @@ fn file_input(src: &str) -> Result<Document, Diagnostic> {
     for st in statements {
         let pos = st.as_span().start();
         let line = st.as_span().start_pos().line_col().0;
-        let b = || Builder {
-            src,
-            scope,
-            bound: Vec::new(),
-        };
+        let b = || Builder { src, scope, bound: Vec::new() };
         match st.as_rule() {
             Rule::title_stmt => {
                 if doc.title.is_some() {
@@ -251,12 +220,7 @@ fn file_input(src: &str) -> Result<Document, Diagnostic> {
                 let wrt_pos = wrt_p.as_span().start();
                 let of = b().expr(of_p, 0)?;
                 let wrt = b().variable(wrt_p)?;
-                if let Some(d) = doc
-                    .context
-                    .definitions
-                    .iter()
-                    .find(|d| same_name(&d.name, &wrt))
-                {
+                if let Some(d) = doc.context.definitions.iter().find(|d| same_name(&d.name, &wrt)) {
                     return Err(Diagnostic::at(
                         src,
                         wrt_pos,
@@ -276,13 +240,14 @@ fn file_input(src: &str) -> Result<Document, Diagnostic> {
     // `check_goal`, with the context checked once for all goals.
     validate::check_context(&doc.context).map_err(|(item, m)| {
         let at = match item {
+            validate::Item::Indices => 0,
             validate::Item::Definition(k) => definition_positions[k],
             validate::Item::Hypothesis(k) => assumption_positions[k],
         };
         Diagnostic::at(src, at, m)
     })?;
     for (goal, wrt_pos) in goals {
-        validate::check_derivatives(&doc.context, &Expr::d(goal.of.clone(), goal.wrt.clone()))
+        validate::check_goal_term(&doc.context, &Expr::d(goal.of.clone(), goal.wrt.clone()))
             .map_err(|m| Diagnostic::at(src, wrt_pos, m))?;
         doc.goals.push(goal);
     }
@@ -305,10 +270,7 @@ fn check_definition(
     src: &str,
     pos: usize,
 ) -> Result<(), Diagnostic> {
-    let def = Definition {
-        name: name.clone(),
-        body: body.clone(),
-    };
+    let def = Definition { name: name.clone(), body: body.clone() };
     let sizes = validate::sizes(&doc.context);
     validate::check_definition(&doc.context.definitions, &sizes, &def)
         .and_then(|()| validate::check_derivatives(&doc.context, body))
@@ -328,9 +290,7 @@ fn two<'a>(
 
 fn first_inner<'a>(p: Pair<'a, Rule>, src: &str) -> Result<Pair<'a, Rule>, Diagnostic> {
     let pos = p.as_span().start();
-    p.into_inner()
-        .next()
-        .ok_or_else(|| Diagnostic::at(src, pos, "incomplete input"))
+    p.into_inner().next().ok_or_else(|| Diagnostic::at(src, pos, "incomplete input"))
 }
 
 fn bound(p: &Pair<Rule>, src: &str) -> Result<Bound, Diagnostic> {
@@ -401,10 +361,7 @@ impl Builder<'_, '_> {
     /// an error once the term would nest more than [`MAX_DEPTH`] deep.
     fn deeper(&self, p: &Pair<Rule>, depth: usize, levels: usize) -> Result<usize, Diagnostic> {
         if depth + levels >= MAX_DEPTH {
-            Err(self.err(
-                p,
-                format!("expression nests more than {MAX_DEPTH} levels deep"),
-            ))
+            Err(self.err(p, format!("expression nests more than {MAX_DEPTH} levels deep")))
         } else {
             Ok(depth + levels)
         }
@@ -421,17 +378,12 @@ impl Builder<'_, '_> {
                     depth
                 };
                 let mut it = p.into_inner();
-                let first = it
-                    .next()
-                    .ok_or_else(|| Diagnostic::at(self.src, 0, "empty expression"))?;
+                let first =
+                    it.next().ok_or_else(|| Diagnostic::at(self.src, 0, "empty expression"))?;
                 let mut terms = vec![self.expr(first, d)?];
                 while let (Some(op), Some(t)) = (it.next(), it.next()) {
                     let term = self.expr(t, d)?;
-                    terms.push(if op.as_str() == "-" {
-                        Expr::neg(term)
-                    } else {
-                        term
-                    });
+                    terms.push(if op.as_str() == "-" { Expr::neg(term) } else { term });
                 }
                 Ok(Expr::add(terms))
             }
@@ -467,9 +419,7 @@ impl Builder<'_, '_> {
                     depth
                 };
                 let mut it = p.into_inner();
-                let base = it
-                    .next()
-                    .ok_or_else(|| Diagnostic::at(self.src, 0, "empty power"))?;
+                let base = it.next().ok_or_else(|| Diagnostic::at(self.src, 0, "empty power"))?;
                 let base = self.expr(base, d)?;
                 match (it.next(), it.next()) {
                     (Some(_op), Some(exp)) => Ok(Expr::pow(base, self.expr(exp, d)?)),
@@ -484,14 +434,10 @@ impl Builder<'_, '_> {
             Rule::call => {
                 let d = self.deeper(&p, depth, 1)?;
                 let mut it = p.clone().into_inner();
-                let name = it
-                    .next()
-                    .ok_or_else(|| self.err(&p, "expected a function"))?;
+                let name = it.next().ok_or_else(|| self.err(&p, "expected a function"))?;
                 let f = Func::from_name(name.as_str())
                     .ok_or_else(|| self.err(&name, "unknown function"))?;
-                let arg = it
-                    .next()
-                    .ok_or_else(|| self.err(&p, "expected an argument"))?;
+                let arg = it.next().ok_or_else(|| self.err(&p, "expected an argument"))?;
                 Ok(Expr::call(f, self.expr(arg, d)?))
             }
             Rule::delta => {
@@ -520,11 +466,7 @@ impl Builder<'_, '_> {
         // How deep the first factor, the deepest, ends up: each `/` wraps what precedes it,
         // and a run of two or more factors is a product.
         let (mut levels, mut run) = (0, 1);
-        for op in p
-            .clone()
-            .into_inner()
-            .filter(|q| q.as_rule() == Rule::mul_op)
-        {
+        for op in p.clone().into_inner().filter(|q| q.as_rule() == Rule::mul_op) {
             if op.as_str() == "*" {
                 run += 1;
             } else {
@@ -535,9 +477,7 @@ impl Builder<'_, '_> {
         levels += usize::from(run > 1);
         let d = self.deeper(&p, depth, levels)?;
         let mut it = p.into_inner();
-        let first = it
-            .next()
-            .ok_or_else(|| Diagnostic::at(self.src, 0, "empty term"))?;
+        let first = it.next().ok_or_else(|| Diagnostic::at(self.src, 0, "empty term"))?;
         let mut factors = vec![self.expr(first, d)?];
         while let (Some(op), Some(f)) = (it.next(), it.next()) {
             let rhs = self.expr(f, d)?;
@@ -557,9 +497,8 @@ impl Builder<'_, '_> {
             return Err(self.err(p, format!("number has more than {MAX_DIGITS} digits")));
         }
         let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-        let digits: BigInt = format!("{int}{frac}")
-            .parse()
-            .map_err(|_| self.err(p, "malformed number"))?;
+        let digits: BigInt =
+            format!("{int}{frac}").parse().map_err(|_| self.err(p, "malformed number"))?;
         let scale = num_traits::pow(BigInt::from(10), frac.len());
         Ok(Expr::Num(Rat::new(digits, scale)))
     }
@@ -576,26 +515,18 @@ impl Builder<'_, '_> {
         if lenient || self.bound.iter().any(|b| b == s) || self.scope.range(s).is_some() {
             Ok(Index::Name(s.to_string()))
         } else {
-            Err(self.err(
-                p,
-                format!("undeclared index `{s}`: declare it with `index {s} in 1..n`"),
-            ))
+            Err(self.err(p, format!("undeclared index `{s}`: declare it with `index {s} in 1..n`")))
         }
     }
 
     fn variable(&self, p: Pair<Rule>) -> Result<Expr, Diagnostic> {
         let mut it = p.into_inner();
-        let name = it
-            .next()
-            .map(|n| n.as_str().to_string())
-            .unwrap_or_default();
+        let name = it.next().map(|n| n.as_str().to_string()).unwrap_or_default();
         match it.next() {
             None => Ok(Expr::Sym(name)),
             Some(list) => {
-                let ix = list
-                    .into_inner()
-                    .map(|q| self.index(&q))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let ix =
+                    list.into_inner().map(|q| self.index(&q)).collect::<Result<Vec<_>, _>>()?;
                 Ok(Expr::Idx(name, ix))
             }
         }
@@ -604,12 +535,8 @@ impl Builder<'_, '_> {
     fn sum(&mut self, p: Pair<Rule>, d: usize) -> Result<Expr, Diagnostic> {
         let at = p.clone();
         let mut it = p.into_inner();
-        let head = it
-            .next()
-            .ok_or_else(|| self.err(&at, "expected `sum_k(…)`"))?;
-        let body = it
-            .next()
-            .ok_or_else(|| self.err(&at, "expected the summand"))?;
+        let head = it.next().ok_or_else(|| self.err(&at, "expected `sum_k(…)`"))?;
+        let body = it.next().ok_or_else(|| self.err(&at, "expected the summand"))?;
         let binder = first_inner(head, self.src)?;
         let binder_inner = first_inner(binder, self.src)?;
         let (index, lo, hi, explicit) = if binder_inner.as_rule() == Rule::bounded_binder {
@@ -617,12 +544,7 @@ impl Builder<'_, '_> {
             let [name, lo, hi] = parts.as_slice() else {
                 return Err(self.err(&at, "expected `sum_{k=1}^{n}(…)`"));
             };
-            (
-                name.as_str().to_string(),
-                bound(lo, self.src)?,
-                bound(hi, self.src)?,
-                true,
-            )
+            (name.as_str().to_string(), bound(lo, self.src)?, bound(hi, self.src)?, true)
         } else {
             let name = binder_inner.as_str().to_string();
             let (lo, hi) = self.scope.range(&name).ok_or_else(|| {
@@ -633,13 +555,7 @@ impl Builder<'_, '_> {
         self.bound.push(index.clone());
         let body = self.expr(body, d);
         self.bound.pop();
-        Ok(Expr::Sum(Sum {
-            index,
-            lo,
-            hi,
-            explicit_bounds: explicit,
-            body: Arc::new(body?),
-        }))
+        Ok(Expr::Sum(Sum { index, lo, hi, explicit_bounds: explicit, body: Arc::new(body?) }))
     }
 }
 
@@ -705,9 +621,7 @@ fn from_pest(src: &str, e: pest::error::Error<Rule>, in_file: bool) -> Diagnosti
     };
     let found = |pos: usize| {
         let rest = &src[pos..];
-        let word = &rest[..rest
-            .find(|c: char| !c.is_ascii_alphanumeric())
-            .unwrap_or(rest.len())];
+        let word = &rest[..rest.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(rest.len())];
         match rest.chars().next() {
             None => "the end of the input".to_string(),
             Some('\n') | Some('\r') => "the end of the line".to_string(),
@@ -722,11 +636,7 @@ fn from_pest(src: &str, e: pest::error::Error<Rule>, in_file: bool) -> Diagnosti
     let (furthest, tokens) = match e.parse_attempts() {
         Some(attempts) => (
             attempts.max_position.min(src.len()),
-            attempts
-                .expected_tokens()
-                .iter()
-                .map(|t| t.to_string())
-                .collect::<Vec<_>>(),
+            attempts.expected_tokens().iter().map(|t| t.to_string()).collect::<Vec<_>>(),
         ),
         None => (rule_pos, Vec::new()),
     };
@@ -769,18 +679,10 @@ fn from_pest(src: &str, e: pest::error::Error<Rule>, in_file: bool) -> Diagnosti
             }
         }
         Some(c @ (')' | '}')) if open.is_empty() => {
-            return Diagnostic::at(
-                src,
-                rule_pos,
-                format!("`{c}` has no matching opening bracket"),
-            );
+            return Diagnostic::at(src, rule_pos, format!("`{c}` has no matching opening bracket"));
         }
         Some('"')
-            if !src[rule_pos + 1..]
-                .split(['\n', '\r'])
-                .next()
-                .unwrap_or("")
-                .contains('"') =>
+            if !src[rule_pos + 1..].split(['\n', '\r']).next().unwrap_or("").contains('"') =>
         {
             return Diagnostic::at(src, rule_pos, "this `\"` is never closed");
         }
@@ -789,40 +691,30 @@ fn from_pest(src: &str, e: pest::error::Error<Rule>, in_file: bool) -> Diagnosti
 
     // A name where an operator was expected: `foo(x)` or `2x`.
     let before = &src[line_start..rule_pos];
-    let word_start = before
-        .trim_end_matches(|c: char| c.is_ascii_alphanumeric())
-        .len();
+    let word_start = before.trim_end_matches(|c: char| c.is_ascii_alphanumeric()).len();
     let word = &before[word_start..];
     if next == Some('(') && word.starts_with(|c: char| c.is_ascii_alphabetic()) {
         let names: Vec<&str> = Func::ALL.iter().map(|f| f.name()).collect();
         return Diagnostic::at(
             src,
             line_start + word_start,
-            format!(
-                "unknown function `{word}`; the functions are {}",
-                names.join(", ")
-            ),
+            format!("unknown function `{word}`; the functions are {}", names.join(", ")),
         );
     }
 
     // A reserved word used as a name.
     let rest = &src[rule_pos..];
-    let word_at = &rest[..rest
-        .find(|c: char| !c.is_ascii_alphanumeric())
-        .unwrap_or(rest.len())];
+    let word_at = &rest[..rest.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(rest.len())];
     if let Some(how) = usage(word_at) {
-        if !rest[word_at.len()..]
-            .trim_start_matches([' ', '\t'])
-            .starts_with('(')
+        if !rest[word_at.len()..].trim_start_matches([' ', '\t']).starts_with('(')
             || word_at == "sum"
         {
             return Diagnostic::at(src, rule_pos, how);
         }
     }
 
-    let statement = rules
-        .iter()
-        .any(|r| matches!(r, Rule::title_stmt | Rule::let_stmt | Rule::derive_stmt));
+    let statement =
+        rules.iter().any(|r| matches!(r, Rule::title_stmt | Rule::let_stmt | Rule::derive_stmt));
     let mut words: Vec<String> = Vec::new();
     for r in &rules {
         let w = match (r, describe(*r)) {
@@ -837,11 +729,7 @@ fn from_pest(src: &str, e: pest::error::Error<Rule>, in_file: bool) -> Diagnosti
         }
     }
     // Opening brackets start constructs the rules already name ("an expression").
-    let mut tokens_here = if furthest == rule_pos {
-        named(&[])
-    } else {
-        Vec::new()
-    };
+    let mut tokens_here = if furthest == rule_pos { named(&[]) } else { Vec::new() };
     tokens_here.retain(|t| t != "`(`" && t != "`{`");
     let operator_only = tokens_here.is_empty();
     words.extend(tokens_here);

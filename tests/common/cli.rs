@@ -15,18 +15,13 @@ pub struct Run {
 pub fn run(args: &[&str], stdin: Option<&str>) -> Run {
     let mut child = Command::new(env!("CARGO_BIN_EXE_deriv"))
         .args(args)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("the deriv binary starts");
     if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        pipe.write_all(text.as_bytes())
-            .expect("deriv reads its input");
+        pipe.write_all(text.as_bytes()).expect("deriv reads its input");
     }
     let out = child.wait_with_output().expect("deriv finishes");
     Run {

@@ -6,12 +6,12 @@
 //! `#[path = "common/gen.rs"] mod gen;`.
 
 use deriv::expr::{Bound, Expr, Func, Index, Rat, Sum};
+use deriv::terms::ExprExt;
 use num_bigint::BigInt;
 use proptest::prelude::*;
 
-const SYMBOLS: &[&str] = &[
-    "x", "y", "t", "e", "alpha", "sigma", "sigma2", "x1", "rate", "Delta", "expx",
-];
+const SYMBOLS: &[&str] =
+    &["x", "y", "t", "e", "alpha", "sigma", "sigma2", "x1", "rate", "Delta", "expx"];
 const ARRAYS: &[&str] = &["z", "a", "W", "y", "theta", "h1"];
 const INDICES: &[&str] = &["i", "j", "k", "m1"];
 
@@ -43,10 +43,7 @@ fn leaf() -> impl Strategy<Value = Expr> {
 fn variable() -> impl Strategy<Value = Expr> {
     prop_oneof![
         prop::sample::select(SYMBOLS).prop_map(Expr::sym),
-        (
-            prop::sample::select(ARRAYS),
-            prop::collection::vec(index(), 1..3)
-        )
+        (prop::sample::select(ARRAYS), prop::collection::vec(index(), 1..3))
             .prop_map(|(n, ix)| Expr::Idx(n.to_string(), ix)),
     ]
 }
@@ -60,19 +57,10 @@ fn bound() -> impl Strategy<Value = Bound> {
 
 /// A sum: written bounds, or a bare `sum_k`, which `parse_expr` reads as running over `1..n`.
 fn sum(body: BoxedStrategy<Expr>) -> impl Strategy<Value = Expr> {
-    (
-        prop::sample::select(INDICES),
-        any::<bool>(),
-        bound(),
-        bound(),
-        body,
-    )
-        .prop_map(|(k, explicit, lo, hi, body)| {
-            let (lo, hi) = if explicit {
-                (lo, hi)
-            } else {
-                (Bound::Int(1), Bound::Sym("n".into()))
-            };
+    (prop::sample::select(INDICES), any::<bool>(), bound(), bound(), body).prop_map(
+        |(k, explicit, lo, hi, body)| {
+            let (lo, hi) =
+                if explicit { (lo, hi) } else { (Bound::Int(1), Bound::Sym("n".into())) };
             Expr::Sum(Sum {
                 index: k.to_string(),
                 lo,
@@ -80,7 +68,8 @@ fn sum(body: BoxedStrategy<Expr>) -> impl Strategy<Value = Expr> {
                 explicit_bounds: explicit,
                 body: std::sync::Arc::new(body),
             })
-        })
+        },
+    )
 }
 
 /// Parser-shaped terms of modest size.

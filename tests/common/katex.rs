@@ -35,10 +35,7 @@ pub fn katex_strict(latex: &str) -> Result<(), String> {
         let engine = engine.as_ref().map_err(Clone::clone)?;
         for display in [false, true] {
             let verdict = engine
-                .call_function(
-                    "derivKatexStrict",
-                    [quick_js::JsValue::from(latex), display.into()],
-                )
+                .call_function("derivKatexStrict", [quick_js::JsValue::from(latex), display.into()])
                 .map_err(|e| e.to_string())?;
             match verdict {
                 quick_js::JsValue::String(s) if s.is_empty() => {}

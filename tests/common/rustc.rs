@@ -3,13 +3,15 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-/// A fresh directory under the system's temporary one, unique to this process and moment.
+/// A fresh directory under the system's temporary one, unique to this process and call
+/// (a counter, not the clock: nothing in a test depends on the time).
 fn scratch_dir() -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let dir = std::env::temp_dir().join(format!("deriv-rustc-{}-{nanos}", std::process::id()));
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("deriv-rustc-{}-{n}", std::process::id()));
+    // A directory left by an earlier process with the same id is stale.
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("a temporary directory");
     dir
 }
@@ -37,11 +39,7 @@ pub fn compile_and_run(source: &str) -> Vec<f64> {
         String::from_utf8_lossy(&compiled.stderr)
     );
     let run = run.expect("compiled");
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     String::from_utf8_lossy(&run.stdout)
         .lines()
         .map(|l| l.parse().expect("a number a line"))

@@ -2,6 +2,7 @@
 //! engine's property tests. Include it with `#[path = "common/scalar_gen.rs"] mod scalar_gen;`.
 
 use deriv::expr::{Expr, Func};
+use deriv::terms::ExprExt;
 use proptest::prelude::*;
 
 fn leaf() -> impl Strategy<Value = Expr> {

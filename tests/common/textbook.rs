@@ -3,6 +3,7 @@
 //! Include it with `#[path = "common/textbook.rs"] mod textbook;`.
 
 use deriv::expr::{Expr, Func};
+use deriv::terms::ExprExt;
 use std::collections::BTreeSet;
 
 /// The functions and the names of symbols some terms mention.
@@ -38,11 +39,9 @@ impl Vocabulary {
     /// sin, cos and softplus, and the log of a power with a variable exponent.
     fn allowed_funcs(&self, terms: &[&Expr]) -> BTreeSet<Func> {
         let mut out = self.funcs.clone();
-        for (f, g) in [
-            (Func::Sin, Func::Cos),
-            (Func::Cos, Func::Sin),
-            (Func::Softplus, Func::Sigmoid),
-        ] {
+        for (f, g) in
+            [(Func::Sin, Func::Cos), (Func::Cos, Func::Sin), (Func::Softplus, Func::Sigmoid)]
+        {
             if self.funcs.contains(&f) {
                 out.insert(g);
             }

@@ -25,11 +25,7 @@ pub fn examples() -> Vec<PathBuf> {
         .filter(|p| p.extension().is_some_and(|x| x == "deriv"))
         .collect();
     out.sort();
-    assert!(
-        out.len() >= 4,
-        "expected the public examples in {}",
-        dir.display()
-    );
+    assert!(out.len() >= 4, "expected the public examples in {}", dir.display());
     out
 }
 
@@ -62,9 +58,7 @@ pub fn render(path: &Path, format: WriteupFormat, detail: Detail) -> String {
 
 /// The file name of an example, for messages.
 pub fn name(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 /// Whether a test that needs an external tool must fail rather than skip without it.

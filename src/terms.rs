@@ -1,0 +1,69 @@
+//! Term helpers the trusted kernel does not use: constructors for tests and strategies,
+//! positions, sizes and signs. They live outside `src/expr` so the trusted base holds
+//! only what the kernel needs; import [`ExprExt`] to call them as `Expr::sym("x")`.
+
+use crate::expr::{Expr, Index, Rat};
+
+pub trait ExprExt: Sized {
+    fn rat(n: i64, d: i64) -> Self;
+    fn sym(name: &str) -> Self;
+    fn idx(name: &str, indices: &[&str]) -> Self;
+    /// `a - b` as the parser builds it.
+    fn sub(a: Self, b: Self) -> Self;
+    /// The inverse of [`Expr::neg`]: `Some(x)` when this term reads as `-x`.
+    fn unneg(&self) -> Option<Self>;
+    /// The subterm at a position (a path of child numbers), if there is one.
+    fn at(&self, path: &[usize]) -> Option<&Self>;
+    /// Replace the subterm at `path` by `with`; `None` if the path leads nowhere.
+    fn replace_at(&self, path: &[usize], with: Self) -> Option<Self>;
+    /// Number of nodes; the size measure that simplification minimises starts from this.
+    fn size(&self) -> usize;
+}
+
+impl ExprExt for Expr {
+    fn rat(n: i64, d: i64) -> Expr {
+        Expr::Num(Rat::small(n, d))
+    }
+
+    fn sym(name: &str) -> Expr {
+        Expr::Sym(name.to_string())
+    }
+
+    fn idx(name: &str, indices: &[&str]) -> Expr {
+        Expr::Idx(name.to_string(), indices.iter().map(|i| Index::Name(i.to_string())).collect())
+    }
+
+    fn sub(a: Expr, b: Expr) -> Expr {
+        Expr::Add(vec![a, Expr::neg(b)].into())
+    }
+
+    fn unneg(&self) -> Option<Expr> {
+        match self {
+            Expr::Num(c) if c.is_negative() => Some(Expr::Num(-c)),
+            Expr::Neg(x) => Some((**x).clone()),
+            _ => None,
+        }
+    }
+
+    fn at(&self, path: &[usize]) -> Option<&Expr> {
+        let mut e = self;
+        for &i in path {
+            e = e.children().nth(i)?;
+        }
+        Some(e)
+    }
+
+    fn replace_at(&self, path: &[usize], with: Expr) -> Option<Expr> {
+        let mut out = self.clone();
+        let mut slot = &mut out;
+        for &i in path {
+            slot = slot.child_mut(i)?;
+        }
+        *slot = with;
+        Some(out)
+    }
+
+    fn size(&self) -> usize {
+        1 + self.children().map(Expr::size).sum::<usize>()
+    }
+}
