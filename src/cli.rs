@@ -47,9 +47,10 @@ pub enum Command {
         /// as an index ranges over 1..n.
         #[arg(allow_hyphen_values = true)]
         expr: String,
-        /// The variable to differentiate with respect to, e.g. `x` or `z_j`.
-        #[arg(long)]
-        wrt: String,
+        /// The variable to differentiate with respect to, e.g. `x` or `z_j`; given again
+        /// (`--wrt x --wrt y`), a higher derivative, taken in that order.
+        #[arg(long, required = true)]
+        wrt: Vec<String>,
         /// Output format: `plain` prints exactly one line that deriv parses back.
         #[arg(long, value_enum, default_value_t = DiffFormat::Plain)]
         format: DiffFormat,
@@ -229,7 +230,7 @@ fn on_stack_for<T: Send>(
 pub fn execute(command: Command) -> Result<String, Failure> {
     let (text, origin) = input_of(&command)?;
     let wrt = match &command {
-        Command::Diff { wrt, .. } => wrt.clone(),
+        Command::Diff { wrt, .. } => wrt.join(" "),
         _ => String::new(),
     };
     // A certificate is JSON, whose nesting the bound cannot see (`#` in a string, escapes).
@@ -304,10 +305,22 @@ fn execute_on(command: Command, src: &str, origin: &str) -> Result<String, Failu
                 None => Ok(text),
             }
         }
-        Command::Diff { wrt, format, steps, .. } => {
-            let e = parse_arg(src, origin)?;
-            let x = syntax::parse_variable(&wrt, syntax::IndexScope::Any)
-                .map_err(|d| d.with_origin("<wrt>"))?;
+        Command::Diff { wrt: variables, format, steps, .. } => {
+            let mut e = parse_arg(src, origin)?;
+            let mut xs = Vec::new();
+            for wrt in &variables {
+                xs.push(
+                    syntax::parse_variable(wrt, syntax::IndexScope::Any)
+                        .map_err(|d| d.with_origin("<wrt>"))?,
+                );
+            }
+            // `--wrt x --wrt y`: the derivative by y of the derivative by x.
+            let (Some(x), Some(wrt)) = (xs.pop(), variables.last()) else {
+                return Err(Failure::Input("error: --wrt names no variable".into()));
+            };
+            for earlier in xs {
+                e = Expr::d(e, earlier);
+            }
             let context = diff_context(&e, &x);
             crate::kernel::validate::check_goal(&context, &Expr::d(e.clone(), x.clone()))
                 .map_err(|m| syntax::Diagnostic::at(&wrt, 0, m).with_origin("<wrt>"))?;

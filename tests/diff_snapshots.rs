@@ -54,7 +54,8 @@ fn cases(path: &Path) -> Vec<Case> {
 
 /// What `deriv diff EXPR --wrt VAR [--steps] --format FORMAT` prints.
 fn diff(case: &Case, format: DiffFormat, steps: bool) -> String {
-    let command = Command::Diff { expr: case.expr.clone(), wrt: case.var.clone(), format, steps };
+    let command =
+        Command::Diff { expr: case.expr.clone(), wrt: vec![case.var.clone()], format, steps };
     match execute(command) {
         Ok(out) => out,
         Err(Failure::Input(m) | Failure::Check(m)) => {

@@ -132,10 +132,22 @@ pub fn derive(ctx: Arc<Context>, of: &Expr, wrt: &Expr) -> Result<Proof, EngineE
         return Err(EngineError::Unsupported(format!("`{wrt}` is not a variable")));
     }
     let mut d = Driver::new(ctx, Expr::d(of.clone(), wrt.clone()))?;
-    fold::unfold_all(&mut d, &[])?;
-    differentiate::differentiate(&mut d)?;
-    simplify::simplify(&mut d)?;
-    fold::finish(&mut d)?;
+    // A second derivative goes layer by layer: the inner derivative is simplified and
+    // folded (∂l/∂z_i = a_i - y_i) before the outer one differentiates it.
+    loop {
+        fold::unfold_all(&mut d, &[])?;
+        differentiate::differentiate_layer(&mut d)?;
+        simplify::simplify(&mut d)?;
+        fold::finish(&mut d)?;
+        if !d.current().any(&mut |t| matches!(t, Expr::D(..))) {
+            break;
+        }
+    }
+    // Concrete indices (`a_3` by `z_1`) leave deltas of numbers, valued once the result is
+    // folded, as in a case of a Jacobian.
+    if simplify::evaluate_concrete_deltas(&mut d)? {
+        simplify_current(&mut d)?;
+    }
     Ok(d.proof)
 }
 

@@ -215,22 +215,37 @@ fn file_input(src: &str) -> Result<Document, Diagnostic> {
                 doc.assumption_lines.push(line);
             }
             Rule::derive_stmt => {
+                // `derive l wrt z_i, z_j` is the second derivative `derive D(l, z_i) wrt z_j`.
                 let mut it = st.into_inner();
                 let (of_p, wrt_p) = two(&mut it, src, pos)?;
-                let wrt_pos = wrt_p.as_span().start();
-                let of = b().expr(of_p, 0)?;
-                let wrt = b().variable(wrt_p)?;
-                if let Some(d) = doc.context.definitions.iter().find(|d| same_name(&d.name, &wrt)) {
-                    return Err(Diagnostic::at(
-                        src,
-                        wrt_pos,
-                        format!(
-                            "cannot differentiate with respect to `{}`: it is a defined name",
-                            d.name
-                        ),
-                    ));
+                let mut of = b().expr(of_p, 0)?;
+                let mut wrt_p = wrt_p;
+                loop {
+                    let wrt_pos = wrt_p.as_span().start();
+                    let wrt = b().variable(wrt_p)?;
+                    if let Some(d) =
+                        doc.context.definitions.iter().find(|d| same_name(&d.name, &wrt))
+                    {
+                        return Err(Diagnostic::at(
+                            src,
+                            wrt_pos,
+                            format!(
+                                "cannot differentiate with respect to `{}`: it is a defined name",
+                                d.name
+                            ),
+                        ));
+                    }
+                    match it.next() {
+                        Some(next) => {
+                            of = Expr::d(of, wrt);
+                            wrt_p = next;
+                        }
+                        None => {
+                            goals.push((Goal { of, wrt, line }, wrt_pos));
+                            break;
+                        }
+                    }
                 }
-                goals.push((Goal { of, wrt, line }, wrt_pos));
             }
             _ => {}
         }
