@@ -16,6 +16,7 @@ pub mod cli;
 pub mod engine;
 pub mod expr;
 pub mod kernel;
+pub mod matrix;
 pub mod numeric;
 mod parallel;
 pub mod render;

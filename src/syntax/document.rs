@@ -10,6 +10,11 @@ pub struct Document {
     /// Source line of each definition and hypothesis, for diagnostics.
     pub definition_lines: Vec<usize>,
     pub assumption_lines: Vec<usize>,
+    /// The vectors and matrices: declared, or defined whole (`let h = tanh(W*x + b)`).
+    pub shapes: crate::matrix::Shapes,
+    /// What each goal says in matrix notation (in goal order; none for a document built
+    /// without the parser).
+    pub forms: Vec<crate::matrix::GoalForm>,
 }
 
 /// `derive of wrt wrt`

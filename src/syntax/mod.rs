@@ -4,6 +4,7 @@
 
 mod diagnostic;
 mod document;
+mod matrix;
 mod parser;
 
 pub use diagnostic::Diagnostic;

@@ -14,7 +14,7 @@ use pest::Parser;
 
 #[derive(pest_derive::Parser)]
 #[grammar = "../grammar/deriv.pest"]
-struct Grammar;
+pub(super) struct Grammar;
 
 /// Inputs larger than this are refused before parsing.
 const MAX_INPUT_BYTES: usize = 1 << 20;
@@ -32,6 +32,9 @@ const MAX_DIGITS: usize = 1000;
 /// input can overflow a test thread, so parsing gets a thread of its own with room for the
 /// deepest accepted input several times over.
 const PARSE_STACK_BYTES: usize = 64 << 20;
+
+/// For matrix notation where no vector or matrix can be declared.
+const MATRIX_ONLY: &str = "this is matrix notation (`x'`, `.*`, `./`, `.^`, `norm2(…)`, …), for vectors and matrices declared in a `.deriv` file (`vector x in R^n`, `matrix W in R^{m x n}`)";
 
 /// Which index names an expression may use, and the range a bare `sum_k` runs over.
 #[derive(Clone, Copy, Debug)]
@@ -174,6 +177,10 @@ fn file_input(src: &str) -> Result<Document, Diagnostic> {
     }
     let decls = doc.context.indices.clone();
     let scope = IndexScope::Declared(&decls);
+    let shape_stmts: Vec<Pair<Rule>> =
+        statements.iter().filter(|p| p.as_rule() == Rule::shape_stmt).cloned().collect();
+    let mut mx = super::matrix::Matrices::new(src, &decls, &shape_stmts)?;
+    let mut forms = Vec::new();
     let mut goals = Vec::new();
     let mut definition_positions = Vec::new();
     let mut assumption_positions = Vec::new();
@@ -195,8 +202,8 @@ fn file_input(src: &str) -> Result<Document, Diagnostic> {
                 let mut it = st.into_inner();
                 let (name_p, body_p) = two(&mut it, src, pos)?;
                 let name_pos = name_p.as_span().start();
-                let name = b().variable(name_p)?;
-                let body = b().expr(body_p, 0)?;
+                let (name, body) = mx.definition(&mut b(), name_p, body_p, &doc.context)?;
+                doc.context.indices = mx.decls().to_vec();
                 check_definition(&doc, &name, &body, src, name_pos)?;
                 definition_positions.push(name_pos);
                 doc.context.definitions.push(Definition { name, body });
@@ -205,8 +212,8 @@ fn file_input(src: &str) -> Result<Document, Diagnostic> {
             Rule::assume_stmt => {
                 let mut it = st.into_inner();
                 let (l, r) = two(&mut it, src, pos)?;
-                let lhs = b().expr(l, 0)?;
-                let rhs = b().expr(r, 0)?;
+                let (lhs, rhs) = mx.hypothesis(&mut b(), l, r)?;
+                doc.context.indices = mx.decls().to_vec();
                 let sizes = validate::sizes(&doc.context);
                 validate::check_hypothesis(&doc.context, &sizes, &lhs, &rhs)
                     .map_err(|m| Diagnostic::at(src, pos, m))?;
@@ -218,11 +225,11 @@ fn file_input(src: &str) -> Result<Document, Diagnostic> {
                 // `derive l wrt z_i, z_j` is the second derivative `derive D(l, z_i) wrt z_j`.
                 let mut it = st.into_inner();
                 let (of_p, wrt_p) = two(&mut it, src, pos)?;
-                let mut of = b().expr(of_p, 0)?;
+                let mut of = mx.goal_of(&mut b(), of_p)?;
                 let mut wrt_p = wrt_p;
                 loop {
                     let wrt_pos = wrt_p.as_span().start();
-                    let wrt = b().variable(wrt_p)?;
+                    let wrt = mx.goal_wrt(&mut b(), wrt_p)?;
                     if let Some(d) =
                         doc.context.definitions.iter().find(|d| same_name(&d.name, &wrt))
                     {
@@ -242,6 +249,8 @@ fn file_input(src: &str) -> Result<Document, Diagnostic> {
                         }
                         None => {
                             goals.push((Goal { of, wrt, line }, wrt_pos));
+                            forms.push(mx.goal_form());
+                            doc.context.indices = mx.decls().to_vec();
                             break;
                         }
                     }
@@ -266,6 +275,8 @@ fn file_input(src: &str) -> Result<Document, Diagnostic> {
             .map_err(|m| Diagnostic::at(src, wrt_pos, m))?;
         doc.goals.push(goal);
     }
+    doc.shapes = mx.shapes;
+    doc.forms = forms;
     Ok(doc)
 }
 
@@ -308,7 +319,7 @@ fn first_inner<'a>(p: Pair<'a, Rule>, src: &str) -> Result<Pair<'a, Rule>, Diagn
     p.into_inner().next().ok_or_else(|| Diagnostic::at(src, pos, "incomplete input"))
 }
 
-fn bound(p: &Pair<Rule>, src: &str) -> Result<Bound, Diagnostic> {
+pub(super) fn bound(p: &Pair<Rule>, src: &str) -> Result<Bound, Diagnostic> {
     let s = p.as_str();
     if s.chars().all(|c| c.is_ascii_digit()) {
         s.parse::<i64>()
@@ -360,15 +371,15 @@ fn prescan(src: &str) -> Result<(), Diagnostic> {
 }
 
 /// Turns the parse tree into terms, checking indices and bounding depth.
-struct Builder<'s, 'd> {
-    src: &'s str,
+pub(super) struct Builder<'s, 'd> {
+    pub(super) src: &'s str,
     scope: IndexScope<'d>,
     /// Indices bound by enclosing sums.
-    bound: Vec<String>,
+    pub(super) bound: Vec<String>,
 }
 
 impl Builder<'_, '_> {
-    fn err(&self, p: &Pair<Rule>, msg: impl Into<String>) -> Diagnostic {
+    pub(super) fn err(&self, p: &Pair<Rule>, msg: impl Into<String>) -> Diagnostic {
         Diagnostic::at(self.src, p.as_span().start(), msg)
     }
 
@@ -384,7 +395,7 @@ impl Builder<'_, '_> {
 
     /// Build the term of `p`, which sits under `depth` enclosing terms. Rules that only pass
     /// a term through (brackets, a lone factor) do not count; a term that wraps its parts does.
-    fn expr(&mut self, p: Pair<Rule>, depth: usize) -> Result<Expr, Diagnostic> {
+    pub(super) fn expr(&mut self, p: Pair<Rule>, depth: usize) -> Result<Expr, Diagnostic> {
         match p.as_rule() {
             Rule::expr => {
                 let d = if p.clone().into_inner().nth(1).is_some() {
@@ -437,6 +448,9 @@ impl Builder<'_, '_> {
                 let base = it.next().ok_or_else(|| Diagnostic::at(self.src, 0, "empty power"))?;
                 let base = self.expr(base, d)?;
                 match (it.next(), it.next()) {
+                    (Some(op), _) if op.as_rule() == Rule::transpose || op.as_str() == ".^" => {
+                        Err(self.err(&op, MATRIX_ONLY))
+                    }
                     (Some(_op), Some(exp)) => Ok(Expr::pow(base, self.expr(exp, d)?)),
                     _ => Ok(base),
                 }
@@ -472,6 +486,7 @@ impl Builder<'_, '_> {
                 let d = self.deeper(&p, depth, 1)?;
                 self.sum(p, d)
             }
+            Rule::matrix_call => Err(self.err(&p, MATRIX_ONLY)),
             r => Err(self.err(&p, format!("unexpected {r:?}"))),
         }
     }
@@ -495,6 +510,9 @@ impl Builder<'_, '_> {
         let first = it.next().ok_or_else(|| Diagnostic::at(self.src, 0, "empty term"))?;
         let mut factors = vec![self.expr(first, d)?];
         while let (Some(op), Some(f)) = (it.next(), it.next()) {
+            if op.as_str().starts_with('.') {
+                return Err(self.err(&op, MATRIX_ONLY));
+            }
             let rhs = self.expr(f, d)?;
             if op.as_str() == "*" {
                 factors.push(rhs);
@@ -534,7 +552,7 @@ impl Builder<'_, '_> {
         }
     }
 
-    fn variable(&self, p: Pair<Rule>) -> Result<Expr, Diagnostic> {
+    pub(super) fn variable(&self, p: Pair<Rule>) -> Result<Expr, Diagnostic> {
         let mut it = p.into_inner();
         let name = it.next().map(|n| n.as_str().to_string()).unwrap_or_default();
         match it.next() {
@@ -552,25 +570,34 @@ impl Builder<'_, '_> {
         let mut it = p.into_inner();
         let head = it.next().ok_or_else(|| self.err(&at, "expected `sum_k(…)`"))?;
         let body = it.next().ok_or_else(|| self.err(&at, "expected the summand"))?;
+        let (index, lo, hi, explicit) = self.sum_binder(head, &at)?;
+        self.bound.push(index.clone());
+        let body = self.expr(body, d);
+        self.bound.pop();
+        Ok(Expr::Sum(Sum { index, lo, hi, explicit_bounds: explicit, body: Arc::new(body?) }))
+    }
+
+    /// The index of `sum_k` or `sum_{k=lo}^{hi}`, its range, and whether the range is written.
+    pub(super) fn sum_binder(
+        &self,
+        head: Pair<Rule>,
+        at: &Pair<Rule>,
+    ) -> Result<(String, Bound, Bound, bool), Diagnostic> {
         let binder = first_inner(head, self.src)?;
         let binder_inner = first_inner(binder, self.src)?;
-        let (index, lo, hi, explicit) = if binder_inner.as_rule() == Rule::bounded_binder {
+        if binder_inner.as_rule() == Rule::bounded_binder {
             let parts: Vec<Pair<Rule>> = binder_inner.into_inner().collect();
             let [name, lo, hi] = parts.as_slice() else {
-                return Err(self.err(&at, "expected `sum_{k=1}^{n}(…)`"));
+                return Err(self.err(at, "expected `sum_{k=1}^{n}(…)`"));
             };
-            (name.as_str().to_string(), bound(lo, self.src)?, bound(hi, self.src)?, true)
+            Ok((name.as_str().to_string(), bound(lo, self.src)?, bound(hi, self.src)?, true))
         } else {
             let name = binder_inner.as_str().to_string();
             let (lo, hi) = self.scope.range(&name).ok_or_else(|| {
                 self.err(&binder_inner, format!("undeclared index `{name}`: declare it with `index {name} in 1..n`, or write `sum_{{{name}=1}}^{{n}}(…)`"))
             })?;
-            (name, lo, hi, false)
-        };
-        self.bound.push(index.clone());
-        let body = self.expr(body, d);
-        self.bound.pop();
-        Ok(Expr::Sum(Sum { index, lo, hi, explicit_bounds: explicit, body: Arc::new(body?) }))
+            Ok((name, lo, hi, false))
+        }
     }
 }
 
