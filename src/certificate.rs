@@ -2,7 +2,7 @@
 //! and `deriv check`: the kernel's replay (`kernel::certificate`, trusted) followed by the
 //! comparison of what only presentation states (captions, LaTeX, vector forms), here.
 
-use crate::expr::{Context, Expr, Index};
+use crate::expr::{Context, Expr};
 pub use crate::kernel::certificate::{
     read_context, AssumptionJson, CaseJson, Certificate, ContextJson, DefinitionJson,
     DerivationJson, IndexJson, Rejection, StepJson, SubstitutionJson, FORMAT,
@@ -11,8 +11,9 @@ use crate::kernel::Proof;
 use crate::render::plain::print_in;
 use crate::rules;
 
-/// `deriv check`: the kernel replays every derivation; then every caption, LaTeX string and
-/// vector form is recomputed from the replayed terms and compared with the stated one.
+/// `deriv check`: the kernel replays every derivation; then every caption and LaTeX string
+/// is recomputed from the replayed terms and compared with the stated one, and a stated
+/// vector or matrix form must expand to the replayed result.
 pub fn check(cert: &Certificate) -> Result<Vec<Proof>, Rejection> {
     let replayed = crate::kernel::certificate::check(cert)?;
     let mut proofs = Vec::new();
@@ -37,16 +38,10 @@ pub fn check(cert: &Certificate) -> Result<Vec<Proof>, Rejection> {
                 }
             }
         }
-        let wrt = match r.proof.start_term() {
-            Expr::D(_, x) => (**x).clone(),
-            other => other.clone(),
-        };
-        let vector = vector_form(r.proof.current(), &wrt, r.proof.context());
-        if d.vector != vector {
-            return Err(fail(
-                None,
-                format!("the stated vector form {:?} is not the result's, {vector:?}", d.vector),
-            ));
+        if let Some(stated) = &d.vector {
+            matrix_form_holds(stated, &r.proof).map_err(|why| {
+                fail(None, format!("the stated vector form `{stated}` is not the result's: {why}"))
+            })?;
         }
         proofs.push(r.proof);
     }
@@ -71,62 +66,27 @@ fn condition_text(c: &rules::Condition, ctx: &Context) -> String {
     c.text(&|e| print_in(e, ctx))
 }
 
-/// The vector form of a result, e.g. `a - y` for `a_j - y_j` with respect to `z_j`.
-pub fn vector_form(result: &Expr, wrt: &Expr, ctx: &Context) -> Option<String> {
-    vector_expr(result, wrt, ctx).map(|v| print_in(&v, ctx))
-}
-
-/// The vector form as a term: every `x_j` of the result written as the vector `x`. Only
-/// where that reading is unambiguous: writing `j` back onto each vector name gives the
-/// result again, and no vector name is also a scalar of the result or the context.
-pub fn vector_expr(result: &Expr, wrt: &Expr, ctx: &Context) -> Option<Expr> {
-    let Expr::Idx(_, wi) = wrt else { return None };
-    let [Index::Name(j)] = wi.as_slice() else {
-        return None;
+/// Whether `stated`, read as a matrix expression, expands at the goal's indices to the
+/// last term of `proof`: the stated vector or matrix form of a derivation is its result.
+/// The shapes of its names are read off that term, so the check needs nothing from the
+/// file the certificate came from.
+pub fn matrix_form_holds(stated: &str, proof: &Proof) -> Result<(), String> {
+    let Expr::D(of, wrt) = proof.start_term() else {
+        return Err("the derivation is not of a derivative".into());
     };
-    if result.free_indices().into_iter().collect::<Vec<_>>() != vec![j.clone()] {
-        return None;
-    }
-    let mut ok = true;
-    let mut vectors = std::collections::BTreeSet::new();
-    result.any(&mut |e| {
-        match e {
-            Expr::Idx(name, ix) => {
-                ok &= ix.len() == 1 && ix[0] == Index::Name(j.clone());
-                vectors.insert(name.clone());
-            }
-            Expr::Delta(_, _) | Expr::Sum(_) | Expr::D(_, _) => ok = false,
-            _ => {}
-        }
-        false
-    });
-    let scalar = |name: &String| {
-        let used_bare = |t: &Expr| t.any(&mut |u| matches!(u, Expr::Sym(s) if s == name));
-        used_bare(result)
-            || ctx.definitions.iter().any(|d| used_bare(&d.name) || used_bare(&d.body))
-            || ctx.assumptions.iter().any(|a| used_bare(&a.lhs) || used_bare(&a.rhs))
-    };
-    if !ok || vectors.iter().any(scalar) {
-        return None;
-    }
-    let vector = strip_index(result);
-    (reindex(&vector, &vectors, j) == *result).then_some(vector)
-}
-
-fn strip_index(e: &Expr) -> Expr {
-    match e {
-        Expr::Idx(name, _) => Expr::Sym(name.clone()),
-        _ => e.map_children(strip_index),
-    }
-}
-
-/// The inverse of [`strip_index`] on the vector names.
-fn reindex(e: &Expr, vectors: &std::collections::BTreeSet<String>, j: &str) -> Expr {
-    match e {
-        Expr::Sym(name) if vectors.contains(name) => {
-            Expr::Idx(name.clone(), vec![Index::Name(j.to_string())])
-        }
-        _ => e.map_children(|c| reindex(c, vectors, j)),
+    let out = crate::matrix::output_indices(of, wrt)
+        .ok_or("the result is not an entry of a vector or matrix")?;
+    let ctx = proof.context();
+    let result = proof.current();
+    let shapes = crate::matrix::infer_shapes(&[result], ctx);
+    let m = crate::syntax::parse_matrix(stated, &ctx.indices, &shapes).map_err(|d| d.message)?;
+    let mut avoid = result.all_index_names();
+    avoid.extend(proof.start_term().all_index_names());
+    let expanded = crate::matrix::expansion(&m, &out, &shapes, ctx, &avoid)?;
+    if expanded == *result {
+        Ok(())
+    } else {
+        Err(format!("it expands to `{}`", print_in(&expanded, ctx)))
     }
 }
 
@@ -155,6 +115,7 @@ pub fn derivation_json(
     proof: &Proof,
     of: &Expr,
     wrt: &Expr,
+    matrix: Option<&crate::matrix::M>,
     cases: &[&Proof],
     checks: serde_json::Value,
 ) -> DerivationJson {
@@ -165,7 +126,7 @@ pub fn derivation_json(
         of: p(of),
         wrt: p(wrt),
         result: p(proof.current()),
-        vector: vector_form(proof.current(), wrt, ctx),
+        vector: matrix.map(|m| crate::matrix::print(m, Some(ctx))),
         hypotheses: hypotheses(proof),
         steps: proof.steps().iter().map(|s| step_json(s, ctx)).collect(),
         cases: cases

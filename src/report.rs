@@ -25,6 +25,10 @@ pub struct Derived {
     pub proof: Proof,
     /// The cases `i = j` and `i ≠ j` of a Jacobian's result, each going on from `proof`.
     pub jacobian: Option<engine::cases::Jacobian>,
+    /// The result in matrix form, where the proof ends at its expansion.
+    pub matrix: Option<crate::matrix::M>,
+    /// What the goal says in matrix notation.
+    pub form: crate::matrix::GoalForm,
     pub checks: Checks,
 }
 
@@ -56,13 +60,19 @@ pub fn derive_document(doc: &Document) -> Result<Report, GoalFailure> {
 /// Derive goal `i` of `doc`.
 fn derive_goal(context: &Arc<Context>, doc: &Document, i: usize) -> Result<Derived, GoalFailure> {
     let g = &doc.goals[i];
+    let form = doc.forms.get(i).cloned().unwrap_or_default();
     engine::derive(context.clone(), &g.of, &g.wrt)
-        .map(|proof| Derived {
-            of: g.of.clone(),
-            wrt: g.wrt.clone(),
-            jacobian: engine::cases::jacobian(&proof, &g.of, &g.wrt),
-            proof,
-            checks: Checks::default(),
+        .map(|mut proof| {
+            let matrix = engine::matrix_form::attach(&mut proof, &g.of, &g.wrt, &form, &doc.shapes);
+            Derived {
+                of: g.of.clone(),
+                wrt: g.wrt.clone(),
+                jacobian: engine::cases::jacobian(&proof, &g.of, &g.wrt),
+                proof,
+                matrix,
+                form,
+                checks: Checks::default(),
+            }
         })
         .map_err(|error| GoalFailure { goal: i, line: g.line, error })
 }
@@ -391,7 +401,14 @@ pub fn certificate(report: &Report) -> crate::certificate::Certificate {
 pub fn derivation(g: &Derived) -> crate::certificate::DerivationJson {
     let cases: Vec<&Proof> =
         g.jacobian.iter().flat_map(|j| [&j.same.proof, &j.distinct.proof]).collect();
-    crate::certificate::derivation_json(&g.proof, &g.of, &g.wrt, &cases, g.checks.json.clone())
+    crate::certificate::derivation_json(
+        &g.proof,
+        &g.of,
+        &g.wrt,
+        g.matrix.as_ref(),
+        &cases,
+        g.checks.json.clone(),
+    )
 }
 
 /// The certificate of a report whose goals' parts are built already ([`derivation`], in order).

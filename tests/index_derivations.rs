@@ -13,7 +13,7 @@ mod seeded;
 #[path = "common/textbook.rs"]
 mod textbook;
 
-use deriv::certificate::{self, vector_form};
+use deriv::certificate;
 use deriv::expr::{Bound, Context, Expr, Func};
 use deriv::kernel::ring::ring_equal;
 use deriv::numeric::{check_derivative, check_equal, CheckOptions};
@@ -127,9 +127,12 @@ fn expectations(src: &str) -> Vec<Expectation> {
 
 /// Whether a result is in textbook form (see `common/textbook.rs`) with the textbook's
 /// vector form, if any.
+#[allow(clippy::too_many_arguments)]
 fn textbook_form(
     ctx: &Context,
     goal: &Expr,
+    goal_of: &Expr,
+    goal_wrt: &Expr,
     result: &Expr,
     vector: Option<String>,
     want: &Expr,
@@ -147,12 +150,19 @@ fn textbook_form(
         })
         .collect();
     textbook::textbook_form(&terms, &ranges, result, want)?;
+    // Two vector forms agree when their expansions are equal by ring arithmetic.
+    let expand = |v: &str| -> Option<Expr> {
+        let out = deriv::matrix::output_indices(goal_of, goal_wrt)?;
+        let shapes = deriv::matrix::infer_shapes(&[result], ctx);
+        let m = deriv::syntax::parse_matrix(v, &ctx.indices, &shapes).ok()?;
+        deriv::matrix::expansion(&m, &out, &shapes, ctx, &result.all_index_names()).ok()
+    };
     let same_vector = match (&vector, want_vector) {
         (None, None) => true,
-        (Some(v), Some(w)) => {
-            let (v, w) = (parse_expr(v), parse_expr(w));
-            matches!((v, w), (Ok(v), Ok(w)) if ring_equal(&v, &w).unwrap_or(false))
-        }
+        (Some(v), Some(w)) => matches!(
+            (expand(v), expand(w)),
+            (Some(v), Some(w)) if ring_equal(&v, &w).unwrap_or(false)
+        ),
         _ => false,
     };
     if !same_vector {
@@ -174,8 +184,9 @@ fn check_expectations(name: &str, src: &str, doc: &Document, report: &Report) {
         // The hand derivation and deriv's result are the same function.
         check_equal(ctx, result, &w, &CheckOptions::default())
             .unwrap_or_else(|e| panic!("{at}: `{result}` is not the textbook `{w}`: {e}"));
-        let vector = vector_form(result, &g.wrt, ctx);
-        let form = textbook_form(ctx, &g.of, result, vector, &w, want.vector.as_deref());
+        let vector = g.matrix.as_ref().map(|m| deriv::matrix::print(m, Some(ctx)));
+        let form =
+            textbook_form(ctx, &g.of, &g.of, &g.wrt, result, vector, &w, want.vector.as_deref());
         match (form, want.weak) {
             (Ok(()), false) | (Err(_), true) => {}
             (Err(e), false) => panic!("{at}: `{result}` is not in textbook form: {e}"),

@@ -7,6 +7,7 @@ mod writeups;
 use deriv::expr::{Expr, Index};
 use deriv::kernel::ring::ring_equal;
 use deriv::kernel::Proof;
+use deriv::matrix::M;
 use deriv::render::writeup::{build, Detail, Formula, Rel, Span, Writeup};
 use deriv::report::{derive_and_check, Report};
 use deriv::rules::Condition;
@@ -154,7 +155,11 @@ fn vector_forms_and_hypotheses_of_the_seed() {
     let l = &w.goals[1];
     assert_eq!(
         l.vector,
-        Some(Formula::Gradient { of: term(&r, "l"), wrt: term(&r, "z"), value: term(&r, "a - y") })
+        Some(Formula::Gradient {
+            of: term(&r, "l"),
+            wrt: term(&r, "z"),
+            value: M::Add(vec![M::Name("a".into()), M::neg(M::Name("y".into()))])
+        })
     );
     assert_eq!(l.depends_on.len(), 1, "{:?}", l.depends_on);
     assert!(w.goals[0].vector.is_none() && w.goals[0].depends_on.is_empty());

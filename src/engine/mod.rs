@@ -9,6 +9,7 @@ pub mod cases;
 mod differentiate;
 mod fold;
 mod identities;
+pub mod matrix_form;
 mod poly;
 pub mod simplify;
 mod sums;

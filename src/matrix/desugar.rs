@@ -2,7 +2,7 @@
 //! column indices, with fresh bound indices for its sums.
 
 use super::{combine, shape_of, Elementwise, Kind, MFunc, Shape, Shapes, M};
-use crate::expr::{fresh_index, Bound, Expr, Func, Index, IndexDecl, Sum};
+use crate::expr::{fresh_index, Bound, Context, Expr, Func, Index, IndexDecl, Sum};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -58,23 +58,32 @@ impl Namer {
             not.extend(self.taken.iter().cloned());
             return (fresh_index("k", &not), false);
         }
-        let fresh = CANDIDATES
-            .iter()
-            .map(|c| c.to_string())
-            .chain((1..).flat_map(|n| CANDIDATES.iter().map(move |c| format!("{c}{n}"))))
-            .find(|c| !self.taken.contains(c) && !avoid.contains(c))
-            .unwrap_or_else(|| "k".into());
-        self.taken.insert(fresh.clone());
+        let fresh_name = |avoid: &BTreeSet<String>, taken: &mut BTreeSet<String>| {
+            let name = CANDIDATES
+                .iter()
+                .map(|c| c.to_string())
+                .chain((1..).flat_map(|n| CANDIDATES.iter().map(move |c| format!("{c}{n}"))))
+                .find(|c| !taken.contains(c) && !avoid.contains(c))
+                .unwrap_or_else(|| "k".into());
+            taken.insert(name.clone());
+            name
+        };
+        let fresh = fresh_name(avoid, &mut self.taken);
         let own = |d: &IndexDecl| {
             d.lo == Bound::Int(1) && d.hi == *size && d.names.iter().all(|n| self.added(n))
         };
         match self.decls.iter().position(own) {
             Some(at) => self.decls[at].names.push(fresh.clone()),
-            None => self.decls.push(IndexDecl {
-                names: vec![fresh.clone()],
-                lo: Bound::Int(1),
-                hi: size.clone(),
-            }),
+            None => {
+                // A new range gets three names at once, as one would declare them: the
+                // sums inside an expansion need more than the goal's own index.
+                let mut names = vec![fresh.clone()];
+                for _ in 0..2 {
+                    names.push(fresh_name(avoid, &mut self.taken));
+                }
+                self.added.extend(names.iter().skip(1).cloned());
+                self.decls.push(IndexDecl { names, lo: Bound::Int(1), hi: size.clone() });
+            }
         }
         self.added.push(fresh.clone());
         (fresh, true)
@@ -83,6 +92,31 @@ impl Namer {
     fn added(&self, name: &str) -> bool {
         self.added.iter().any(|n| n == name)
     }
+}
+
+/// The expansion of `m` at the output indices `out` (rows, then columns), in `ctx`.
+pub fn expansion(
+    m: &M,
+    out: &[Index],
+    shapes: &Shapes,
+    ctx: &Context,
+    avoid: &BTreeSet<String>,
+) -> Result<Expr, String> {
+    let shape = shape_of(m, shapes)?;
+    let (r, c) = match (shape.rows == Bound::Int(1), shape.cols == Bound::Int(1), out) {
+        (false, true, [i]) => (Some(i), None),
+        (false, false, [i, j]) => (Some(i), Some(j)),
+        (true, false, [j]) => (None, Some(j)),
+        (true, true, []) => (None, None),
+        _ => return Err("the form's shape is not the result's".into()),
+    };
+    let mut taken: BTreeSet<String> = avoid.clone();
+    for d in &ctx.definitions {
+        taken.extend(d.name.all_index_names());
+        taken.extend(d.body.all_index_names());
+    }
+    let mut namer = Namer::new(&ctx.indices, taken, false);
+    desugar(m, shapes, r, c, &mut namer, avoid)
 }
 
 /// The expansion of `m` at row index `rows` and column index `cols` (each used only when

@@ -9,9 +9,9 @@
 
 mod desugar;
 mod infer;
-mod print;
+pub(crate) mod print;
 
-pub use desugar::{desugar, Namer};
+pub use desugar::{desugar, expansion, Namer};
 pub use infer::{infer_shapes, output_indices};
 pub use print::print;
 
@@ -132,10 +132,14 @@ impl M {
         factors.into_iter().reduce(M::mul)
     }
 
-    /// Whether matrix notation occurs (a name, an operator of vectors): otherwise this is
-    /// a scalar of index notation.
+    /// Whether no matrix notation occurs (a vector or matrix name, a transpose, an
+    /// entry-by-entry operator, a function of vectors): this is a scalar of index notation.
     pub fn is_plain_scalar(&self) -> bool {
-        matches!(self, M::Scalar(_))
+        let mut plain = true;
+        self.walk(&mut |m| {
+            plain &= !matches!(m, M::Name(_) | M::Transpose(_) | M::Elementwise(..) | M::Apply(..))
+        });
+        plain
     }
 
     /// Every vector or matrix name, in order of first use.

@@ -7,7 +7,7 @@ use crate::render::plain::{print as print_plain, print_in};
 
 /// How tightly a node binds, loosest first.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Class {
+pub(crate) enum Class {
     Add,
     Neg,
     Mul,
@@ -28,7 +28,7 @@ fn scalar_class(e: &Expr) -> Class {
     }
 }
 
-fn class(m: &M) -> Class {
+pub(crate) fn class(m: &M) -> Class {
     match m {
         M::Scalar(e) => scalar_class(e),
         M::Add(ts) if ts.len() > 1 => Class::Add,
@@ -42,9 +42,9 @@ fn class(m: &M) -> Class {
     }
 }
 
-/// Where a node is printed.
+/// Where a node is printed (every printer of matrix expressions shares these).
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Ctx {
+pub(crate) enum Ctx {
     Top,
     /// A later term of a sum.
     Term,
@@ -63,7 +63,7 @@ enum Ctx {
     },
 }
 
-fn needs_parens(c: Class, ctx: Ctx) -> bool {
+pub(crate) fn needs_parens(c: Class, ctx: Ctx) -> bool {
     match ctx {
         Ctx::Top => false,
         Ctx::Term => c == Class::Add,

@@ -3,6 +3,7 @@
 
 use super::layout::{lay_out, Block, Format};
 use super::mathml::{mathml, mo, row};
+use super::matrix::matrix_mathml;
 use super::writeup::{Formula, Line, Prose, Rel, Span, Writeup};
 use crate::engine::cases::Matrix;
 use crate::expr::Expr;
@@ -76,8 +77,19 @@ pub fn formula(f: &Formula) -> String {
             mathml(wrt),
             mathml(of),
             mo("="),
-            mathml(value)
+            matrix_mathml(value)
         )),
+        Formula::Jacobian { of, wrt, value } => row(&format!(
+            "<mfrac>{}{}</mfrac>{}{}",
+            row(&format!("{}{}", mo("\u{2202}"), mathml(of))),
+            row(&format!("{}{}", mo("\u{2202}"), mathml(wrt))),
+            mo("="),
+            matrix_mathml(value)
+        )),
+        Formula::Matrix(m) => matrix_mathml(m),
+        Formula::Components { matrix, components } => {
+            row(&format!("{}{}{}", matrix_mathml(matrix), mo("="), mathml(components)))
+        }
     }
 }
 

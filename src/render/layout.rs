@@ -59,6 +59,9 @@ pub fn lay_out(w: &Writeup, f: &mut impl Format) {
 
 fn goal(f: &mut impl Format, n: usize, g: &Goal) {
     f.heading(&vec![Span::Text(format!("{n}. ")), Span::Math(Formula::Term(g.statement.clone()))]);
+    if let Some(p) = &g.components {
+        f.paragraph(p);
+    }
     // A derivation always has steps; an empty chain would only repeat the statement.
     if !g.lines.is_empty() {
         f.chain(&g.statement, &g.lines);
@@ -85,7 +88,7 @@ fn goal(f: &mut impl Format, n: usize, g: &Goal) {
     }
     f.display(Block::Boxed(&g.statement, &g.result));
     if let Some(v) = &g.vector {
-        f.paragraph(&vec![text("In vector form:")]);
+        f.paragraph(&vec![text(if g.is_matrix { "In matrix form:" } else { "In vector form:" })]);
         f.display(Block::Formula(v));
     }
     f.paragraph(&depends_sentence(&g.depends_on));

@@ -14,6 +14,7 @@ pub mod latex_doc;
 pub mod layout;
 pub mod markdown;
 pub mod mathml;
+pub mod matrix;
 pub mod shape;
 pub mod texmath;
 pub mod text;

@@ -4,6 +4,7 @@
 
 use super::latex::latex;
 use super::layout::Block;
+use super::matrix::matrix_latex;
 use super::writeup::{Formula, Line, Prose, Rel, Span};
 use crate::engine::cases::Matrix;
 use crate::expr::Expr;
@@ -18,7 +19,17 @@ pub fn formula(f: &Formula) -> String {
             format!("{} \\in \\{{{}, \\dots, {}\\}}", names.join(", "), latex(lo), latex(hi))
         }
         Formula::Gradient { of, wrt, value } => {
-            format!("\\nabla_{{{}}} {} = {}", latex(wrt), latex(of), latex(value))
+            format!("\\nabla_{{{}}} {} = {}", latex(wrt), latex(of), matrix_latex(value))
+        }
+        Formula::Jacobian { of, wrt, value } => format!(
+            "\\frac{{\\partial {}}}{{\\partial {}}} = {}",
+            latex(of),
+            latex(wrt),
+            matrix_latex(value)
+        ),
+        Formula::Matrix(m) => matrix_latex(m),
+        Formula::Components { matrix, components } => {
+            format!("{} = {}", matrix_latex(matrix), latex(components))
         }
     }
 }

@@ -2,6 +2,7 @@
 //! term a line with the caption under it, the result in a box.
 
 use super::layout::{lay_out, Block, Format};
+use super::matrix::matrix_unicode;
 use super::unicode::unicode;
 use super::writeup::{Formula, Line, Prose, Rel, Span, Writeup};
 use crate::engine::cases::Matrix;
@@ -37,7 +38,14 @@ pub fn formula(f: &Formula) -> String {
             format!("{} ∈ {{{}, …, {}}}", names.join(", "), unicode(lo), unicode(hi))
         }
         Formula::Gradient { of, wrt, value } => {
-            format!("∇_{} {} = {}", unicode(wrt), unicode(of), unicode(value))
+            format!("∇_{} {} = {}", unicode(wrt), unicode(of), matrix_unicode(value))
+        }
+        Formula::Jacobian { of, wrt, value } => {
+            format!("∂{}/∂{} = {}", unicode(of), unicode(wrt), matrix_unicode(value))
+        }
+        Formula::Matrix(m) => matrix_unicode(m),
+        Formula::Components { matrix, components } => {
+            format!("{} = {}", matrix_unicode(matrix), unicode(components))
         }
     }
 }

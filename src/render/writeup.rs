@@ -8,6 +8,7 @@ use super::caption::caption;
 use super::grouping::{group, kind_of, ungrouped};
 use crate::engine::cases::Jacobian;
 use crate::expr::{Bound, Expr, Index};
+use crate::matrix::M;
 use crate::report::Report;
 use crate::rules::Condition;
 use crate::terms::ExprExt;
@@ -41,11 +42,24 @@ pub enum Formula {
     Rel(Expr, Rel, Expr),
     /// `i, j, k ∈ {lo, …, hi}`.
     Range(Vec<Expr>, Expr, Expr),
-    /// `∇_z l = value`: the gradient of a scalar with respect to the vector `z`.
+    /// `∇_z l = value`: the gradient of a scalar with respect to the vector `z` (or matrix).
     Gradient {
         of: Expr,
         wrt: Expr,
-        value: Expr,
+        value: M,
+    },
+    /// `∂a/∂z = value`: the Jacobian of the vector `a` by the vector `z`.
+    Jacobian {
+        of: Expr,
+        wrt: Expr,
+        value: M,
+    },
+    /// A matrix expression alone.
+    Matrix(M),
+    /// `matrix = components`: matrix notation and its expansion.
+    Components {
+        matrix: M,
+        components: Expr,
     },
 }
 
@@ -114,6 +128,10 @@ pub struct Goal {
     /// The last term of the chain.
     pub result: Expr,
     pub vector: Option<Formula>,
+    /// Whether that form is a matrix (else a vector).
+    pub is_matrix: bool,
+    /// "In components: …": what matrix notation in the goal stands for.
+    pub components: Option<Prose>,
     /// Hypotheses used and side conditions left open, one sentence each.
     pub depends_on: Vec<Prose>,
     /// "every step replayed by the kernel (12 steps); …"
@@ -204,22 +222,56 @@ pub fn section(
         statement: g.proof.start_term().clone(),
         lines,
         jacobian: g.jacobian.clone(),
-        vector: vector(ctx, &g.of, &g.wrt, &result),
+        vector: g.matrix.as_ref().and_then(|m| vector(&g.of, &g.wrt, m)),
+        is_matrix: crate::matrix::output_indices(&g.of, &g.wrt).is_some_and(|o| o.len() == 2),
+        components: components(g),
         depends_on: depends_on(&g.proof),
         result,
         checked,
     }
 }
 
-/// The vector form of a result: `∇_z l = a - y` for a scalar, else the bare vector form.
-fn vector(ctx: &crate::expr::Context, of: &Expr, wrt: &Expr, result: &Expr) -> Option<Formula> {
-    let value = crate::certificate::vector_expr(result, wrt, ctx)?;
-    match wrt {
-        Expr::Idx(z, _) if of.free_indices().is_empty() => {
-            Some(Formula::Gradient { of: of.clone(), wrt: Expr::sym(z), value })
-        }
-        _ => Some(Formula::Term(value)),
+/// The matrix form of a result: `∇_z l = a - y` for a scalar, `∂a/∂z = …` for a vector
+/// by a vector, else the bare form (a diagonal, `a_j` by `z_j`).
+fn vector(of: &Expr, wrt: &Expr, value: &M) -> Option<Formula> {
+    let whole = |e: &Expr| match e {
+        Expr::Idx(z, _) => Some(Expr::sym(z)),
+        _ => None,
+    };
+    let free = of.free_indices();
+    let Expr::Idx(_, wi) = wrt else { return None };
+    let value = value.clone();
+    Some(if free.is_empty() {
+        Formula::Gradient { of: of.clone(), wrt: whole(wrt)?, value }
+    } else if matches!(of, Expr::Idx(..)) && !wi.iter().any(|i| free.contains(&i.to_string())) {
+        Formula::Jacobian { of: whole(of)?, wrt: whole(wrt)?, value }
+    } else {
+        Formula::Matrix(value)
+    })
+}
+
+/// "In components: ‖Wx − y‖² = Σ_i (…)², with respect to each entry W_ij of W.", for a
+/// goal written in matrix notation.
+fn components(g: &crate::report::Derived) -> Option<Prose> {
+    let mut p = vec![text("In components: ")];
+    if let Some(m) = &g.form.source {
+        p.push(Span::Math(Formula::Components { matrix: m.clone(), components: g.of.clone() }));
     }
+    if g.form.whole {
+        if let Expr::Idx(name, _) = &g.wrt {
+            if p.len() > 1 {
+                p.push(text(", "));
+            }
+            p.extend([
+                text("with respect to each entry "),
+                math(g.wrt.clone()),
+                text(" of "),
+                math(Expr::sym(name)),
+            ]);
+        }
+    }
+    p.push(text("."));
+    (p.len() > 2).then_some(tidy(p))
 }
 
 /// What a result depends on: the hypotheses it used, then the side conditions left open.

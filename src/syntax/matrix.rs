@@ -41,6 +41,28 @@ fn text(p: &Pair<Rule>) -> String {
     p.as_str().trim().to_string()
 }
 
+/// Parse a matrix expression (a certificate's stated form) under `shapes`, with the index
+/// declarations `decls`.
+pub fn parse_matrix(src: &str, decls: &[IndexDecl], shapes: &Shapes) -> Result<M, Diagnostic> {
+    use super::parser::{first_inner, from_pest, on_parser_stack, prescan, Grammar, IndexScope};
+    use pest::Parser;
+    prescan(src)?;
+    on_parser_stack(src, || {
+        let mut pairs =
+            Grammar::parse(Rule::expr_input, src).map_err(|e| from_pest(src, e, false))?;
+        let input = pairs.next().ok_or_else(|| Diagnostic::at(src, 0, "empty input"))?;
+        let inner = first_inner(input, src)?;
+        let mut b = Builder::new(src, IndexScope::Certificate(decls));
+        let mx = Matrices {
+            shapes: shapes.clone(),
+            namer: Namer::new(decls, BTreeSet::new(), false),
+            goal: BTreeSet::new(),
+            form: GoalForm::default(),
+        };
+        mx.build(&mut b, inner, 0).map(|(m, _)| m)
+    })
+}
+
 impl Matrices {
     /// Read the `vector`/`matrix` statements (`shape_stmts`) of a file whose indices are `decls`.
     pub fn new(
@@ -146,7 +168,8 @@ impl Matrices {
                         .map_err(|e| b.err(&op, e.message(&left, &right)))?;
                     terms.push(if op.as_str() == "-" { M::neg(m) } else { m });
                 }
-                Ok((M::Add(terms), shape))
+                let m = if terms.len() == 1 { terms.remove(0) } else { M::Add(terms) };
+                Ok((m, shape))
             }
             Rule::signed | Rule::factor => {
                 let mut minuses = 0;

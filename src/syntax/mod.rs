@@ -9,4 +9,5 @@ mod parser;
 
 pub use diagnostic::Diagnostic;
 pub use document::{Document, Goal};
+pub use matrix::parse_matrix;
 pub use parser::{parse_expr, parse_expr_in, parse_file, parse_variable, IndexScope};

@@ -117,7 +117,7 @@ fn nesting(src: &str) -> usize {
 }
 
 /// Run `parse` on a thread of its own with [`PARSE_STACK_BYTES`] of stack.
-fn on_parser_stack<T: Send>(
+pub(super) fn on_parser_stack<T: Send>(
     src: &str,
     parse: impl Fn() -> Result<T, Diagnostic> + Send + Sync,
 ) -> Result<T, Diagnostic> {
@@ -314,7 +314,7 @@ fn two<'a>(
     }
 }
 
-fn first_inner<'a>(p: Pair<'a, Rule>, src: &str) -> Result<Pair<'a, Rule>, Diagnostic> {
+pub(super) fn first_inner<'a>(p: Pair<'a, Rule>, src: &str) -> Result<Pair<'a, Rule>, Diagnostic> {
     let pos = p.as_span().start();
     p.into_inner().next().ok_or_else(|| Diagnostic::at(src, pos, "incomplete input"))
 }
@@ -331,7 +331,7 @@ pub(super) fn bound(p: &Pair<Rule>, src: &str) -> Result<Bound, Diagnostic> {
 }
 
 /// Refuse inputs whose nesting would make the recursive-descent parser recurse too deep.
-fn prescan(src: &str) -> Result<(), Diagnostic> {
+pub(super) fn prescan(src: &str) -> Result<(), Diagnostic> {
     if src.len() > MAX_INPUT_BYTES {
         return Err(Diagnostic::at(
             src,
@@ -378,7 +378,11 @@ pub(super) struct Builder<'s, 'd> {
     pub(super) bound: Vec<String>,
 }
 
-impl Builder<'_, '_> {
+impl<'s, 'd> Builder<'s, 'd> {
+    pub(super) fn new(src: &'s str, scope: IndexScope<'d>) -> Self {
+        Builder { src, scope, bound: Vec::new() }
+    }
+
     pub(super) fn err(&self, p: &Pair<Rule>, msg: impl Into<String>) -> Diagnostic {
         Diagnostic::at(self.src, p.as_span().start(), msg)
     }
@@ -649,7 +653,7 @@ fn usage(word: &str) -> Option<String> {
 
 /// The project's own words for a pest error; `in_file` when parsing a `.deriv` file,
 /// where input ends line by line.
-fn from_pest(src: &str, e: pest::error::Error<Rule>, in_file: bool) -> Diagnostic {
+pub(super) fn from_pest(src: &str, e: pest::error::Error<Rule>, in_file: bool) -> Diagnostic {
     let rule_pos = match e.location {
         pest::error::InputLocation::Pos(p) => p,
         pest::error::InputLocation::Span((p, _)) => p,
