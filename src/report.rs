@@ -27,6 +27,11 @@ pub struct Derived {
     pub jacobian: Option<engine::cases::Jacobian>,
     /// The result in matrix form, where the proof ends at its expansion.
     pub matrix: Option<crate::matrix::M>,
+    /// The shapes the matrix form was read with.
+    pub matrix_shapes: crate::matrix::Shapes,
+    /// The result before any steps toward the matrix form, and how many steps led to it.
+    pub components: Expr,
+    pub matrix_from: usize,
     /// What the goal says in matrix notation.
     pub form: crate::matrix::GoalForm,
     pub checks: Checks,
@@ -63,8 +68,17 @@ fn derive_goal(context: &Arc<Context>, doc: &Document, i: usize) -> Result<Deriv
     let form = doc.forms.get(i).cloned().unwrap_or_default();
     engine::derive(context.clone(), &g.of, &g.wrt)
         .map(|mut proof| {
-            let matrix = engine::matrix_form::attach(&mut proof, &g.of, &g.wrt, &form, &doc.shapes);
+            let components = proof.current().clone();
+            let matrix_from = proof.steps().len();
+            let (matrix, matrix_shapes) =
+                match engine::matrix_form::attach(&mut proof, &g.of, &g.wrt, &form, &doc.shapes) {
+                    Some((m, shapes)) => (Some(m), shapes),
+                    None => (None, Default::default()),
+                };
             Derived {
+                matrix_shapes,
+                components,
+                matrix_from,
                 of: g.of.clone(),
                 wrt: g.wrt.clone(),
                 jacobian: engine::cases::jacobian(&proof, &g.of, &g.wrt),
@@ -217,10 +231,26 @@ fn check_goal(
     let numeric::ResultChecks { derivative: finals, references } =
         numeric::check_result(ctx, &derived.of, &derived.wrt, result, &opts)
             .map_err(|e| fail(e.to_string()))?;
-    Ok(Checks {
-        json: serde_json::json!({ "steps": steps, "result": finals, "references": references }),
-        summary: summary_line(&steps, &finals, &references),
-    })
+    let mut json =
+        serde_json::json!({ "steps": steps, "result": finals, "references": references });
+    let mut summary = summary_line(&steps, &finals, &references);
+    // The matrix form on its own: evaluated with loops over vectors and matrices, against
+    // the components the engine derived.
+    if let (Some(m), Some(out)) =
+        (&derived.matrix, crate::matrix::output_indices(&derived.of, &derived.wrt))
+    {
+        let components = guarded(&derived.components, &guards);
+        let form =
+            numeric::check_matrix_form(ctx, m, &derived.matrix_shapes, &components, &out, &opts)
+                .map_err(|e| fail(e.to_string()))?;
+        let what = if out.len() == 2 { "matrix" } else { "vector" };
+        summary.push_str(&format!(
+            "; the {what} form, evaluated as such, against the components ({})",
+            describe(&form)
+        ));
+        json["matrix"] = serde_json::to_value(&form).unwrap_or_default();
+    }
+    Ok(Checks { json, summary })
 }
 
 /// [`check_steps`] on checked steps, each side seen through `view` (guards, a case).
@@ -307,6 +337,12 @@ pub fn guard(c: &crate::rules::Condition) -> Option<Expr> {
 /// for numeric comparisons.
 pub fn guarded_result(proof: &Proof) -> Expr {
     guarded(proof.current(), &guards(&proof.hypotheses()))
+}
+
+/// A goal's component result (before any steps toward its matrix form) as a term that has
+/// a value only where the proof's hypotheses hold.
+pub fn guarded_components(g: &Derived) -> Expr {
+    guarded(&g.components, &guards(&g.proof.hypotheses()))
 }
 
 /// `e + 0*g1 + 0*g2 + …`: the value of `e` wherever every guard has one.

@@ -20,7 +20,7 @@ use deriv::numeric::{check_derivative, check_equal, CheckOptions};
 use deriv::render::writeup::Detail;
 use deriv::render::{writeup, WriteupFormat};
 use deriv::report::{certificate as to_certificate, check_numerically, derive_document, Report};
-use deriv::syntax::{parse_expr, parse_expr_in, parse_file, Document, IndexScope};
+use deriv::syntax::{parse_expr_in, parse_file, Document, IndexScope};
 use proptest::prelude::*;
 use proptest::test_runner::{TestCaseError, TestRunner};
 use std::cell::Cell;

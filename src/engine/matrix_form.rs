@@ -38,7 +38,7 @@ pub fn attach(
     wrt: &Expr,
     goal: &GoalForm,
     declared: &Shapes,
-) -> Option<M> {
+) -> Option<(M, Shapes)> {
     let out = output_indices(of, wrt)?;
     let result = proof.current().clone();
     let ctx = proof.context().clone();
@@ -73,7 +73,7 @@ pub fn attach(
         };
         let target = canonical_names(&target, &ctx);
         if target == result {
-            return Some(m);
+            return Some((m, shapes));
         }
         if !goal.whole {
             continue;
@@ -81,7 +81,7 @@ pub fn attach(
         let mut d = Driver::from_proof(proof.clone());
         if prove(&mut d, &target).is_ok() && *d.current() == target {
             *proof = d.proof;
-            return Some(m);
+            return Some((m, shapes));
         }
     }
     None
@@ -186,6 +186,11 @@ fn prove(d: &mut Driver, target: &Expr) -> Result<(), EngineError> {
                 back.replacement = s.before().at(&back.position).cloned();
             }
             "pull-factor-out-of-sum" => back.reversed = true,
+            "sum-linearity" => {
+                let before = s.before().at(&back.position).cloned().unwrap_or_else(|| Expr::int(0));
+                join_sums(d, &back.position, &before)?;
+                continue;
+            }
             _ => return Err(EngineError::Unsupported("a step cannot be reversed".into())),
         }
         d.apply(back)?;
@@ -211,29 +216,78 @@ fn factor_out_of_sums(d: &mut Driver) -> Result<(), EngineError> {
     let mut paths = Vec::new();
     sums(d.current(), &mut Vec::new(), &mut paths);
     for path in paths {
-        let Some(Expr::Sum(s)) = d.at(&path).cloned() else { continue };
-        // The factors as written: a sum of products stays one factor.
-        let factors: Vec<Expr> = match &*s.body {
-            Expr::Mul(fs) => fs.to_vec(),
-            _ => continue,
-        };
-        let (c, u): (Vec<Expr>, Vec<Expr>) =
-            factors.into_iter().partition(|f| !f.free_indices().contains(&s.index));
-        if c.is_empty() || u.is_empty() {
-            continue;
-        }
-        let (ce, ue) = (Expr::mul(c), Expr::mul(u));
-        let body_path: Vec<usize> = path.iter().copied().chain([0]).collect();
-        d.ring(&body_path, Expr::Mul(vec![ce.clone(), ue.clone()].into()))?;
-        let mut step = super::differentiate::step_with(
-            "pull-factor-out-of-sum",
-            &path,
-            &[("C", &ce), ("U", &ue)],
-        );
-        super::simplify::bind_sum(&mut step, &s);
-        d.apply(step)?;
+        split_sum(d, &path)?;
     }
     Ok(())
+}
+
+/// The sum at `path` with its summand multiplied out and split into one sum per term,
+/// each with its constant factors taken out.
+fn split_sum(d: &mut Driver, path: &[usize]) -> Result<(), EngineError> {
+    let Some(Expr::Sum(s)) = d.at(path).cloned() else { return Ok(()) };
+    let body_path: Vec<usize> = path.iter().copied().chain([0]).collect();
+    if let Ok(Expr::Add(terms)) = canonical(&s.body, 0) {
+        d.ring(&body_path, Expr::Add(terms.clone()))?;
+        d.apply(crate::kernel::Step::new("sum-linearity", path.to_vec()))?;
+        for i in 0..terms.len() {
+            let p: Vec<usize> = path.iter().copied().chain([i]).collect();
+            factor_out(d, &p)?;
+        }
+        return Ok(());
+    }
+    factor_out(d, path)
+}
+
+/// Take the factors of the sum at `path` that do not involve its index out of it.
+fn factor_out(d: &mut Driver, path: &[usize]) -> Result<(), EngineError> {
+    let Some(Expr::Sum(s)) = d.at(path).cloned() else { return Ok(()) };
+    // The factors as written: a sum of products stays one factor.
+    let factors: Vec<Expr> = match &*s.body {
+        Expr::Mul(fs) => fs.to_vec(),
+        _ => return Ok(()),
+    };
+    let (c, u): (Vec<Expr>, Vec<Expr>) =
+        factors.into_iter().partition(|f| !f.free_indices().contains(&s.index));
+    if c.is_empty() || u.is_empty() {
+        return Ok(());
+    }
+    let (ce, ue) = (Expr::mul(c), Expr::mul(u));
+    let body_path: Vec<usize> = path.iter().copied().chain([0]).collect();
+    d.ring(&body_path, Expr::Mul(vec![ce.clone(), ue.clone()].into()))?;
+    let mut step =
+        super::differentiate::step_with("pull-factor-out-of-sum", path, &[("C", &ce), ("U", &ue)]);
+    super::simplify::bind_sum(&mut step, &s);
+    d.apply(step)
+}
+
+/// Undo `sum-linearity` at `path`, whose sum was `before`: the sums joined two at a time
+/// by `combine-sums`, then the summand written as it was.
+fn join_sums(d: &mut Driver, path: &[usize], before: &Expr) -> Result<(), EngineError> {
+    let (Some(Expr::Add(parts)), Expr::Sum(whole)) = (d.at(path).cloned(), before) else {
+        return Err(EngineError::Unsupported("not a split sum".into()));
+    };
+    let nested = parts
+        .iter()
+        .cloned()
+        .reduce(|a, b| Expr::Add(vec![a, b].into()))
+        .ok_or_else(|| EngineError::Unsupported("an empty sum".into()))?;
+    d.ring(path, nested)?;
+    for depth in (0..parts.len() - 1).rev() {
+        let at: Vec<usize> = path.iter().copied().chain(std::iter::repeat(0).take(depth)).collect();
+        let Some(Expr::Add(pair)) = d.at(&at).cloned() else {
+            return Err(EngineError::Unsupported("not a pair of sums".into()));
+        };
+        let (Expr::Sum(s1), Expr::Sum(s2)) = (&pair[0], &pair[1]) else {
+            return Err(EngineError::Unsupported("not a pair of sums".into()));
+        };
+        let v = s2.body.subst_index(&s2.index, &Index::Name(s1.index.clone()));
+        let mut step =
+            super::differentiate::step_with("combine-sums", &at, &[("U", &s1.body), ("V", &v)]);
+        super::simplify::bind_sum(&mut step, s1);
+        d.apply(step)?;
+    }
+    let body_path: Vec<usize> = path.iter().copied().chain([0]).collect();
+    d.ring(&body_path, (*whole.body).clone())
 }
 
 /// A piece of a product, by the output indices it depends on.
@@ -468,6 +522,18 @@ impl Reader<'_> {
     fn contraction(&self, s: &crate::expr::Sum, r: Option<&str>, c: Option<&str>) -> Option<M> {
         if s.lo != Bound::Int(1) || Some(s.index.as_str()) == r || Some(s.index.as_str()) == c {
             return None;
+        }
+        // A sum of terms is the sum of the terms' sums; a negated summand, the negated sum.
+        let part =
+            |body: &Expr| crate::expr::Sum { body: std::sync::Arc::new(body.clone()), ..s.clone() };
+        match &*s.body {
+            Expr::Add(ts) => {
+                let parts: Option<Vec<M>> =
+                    ts.iter().map(|t| self.contraction(&part(t), r, c)).collect();
+                return parts.map(M::Add);
+            }
+            Expr::Neg(t) => return self.contraction(&part(t), r, c).map(M::neg),
+            _ => {}
         }
         let mut inner = Reader { bound: self.bound.clone(), ..*self };
         inner.bound.push((s.index.clone(), s.hi.clone()));

@@ -10,6 +10,8 @@ use crate::render::plain::{print as print_plain, print_in};
 pub(crate) enum Class {
     Add,
     Neg,
+    /// `.*`, `./`: bracketed against `*` either way, for the reader.
+    Hadamard,
     Mul,
     Pow,
     Postfix,
@@ -36,7 +38,7 @@ pub(crate) fn class(m: &M) -> Class {
         M::Neg(_) => Class::Neg,
         M::Mul(..) | M::Div(..) => Class::Mul,
         M::Elementwise(Elementwise::Pow, ..) | M::Pow(..) => Class::Pow,
-        M::Elementwise(..) => Class::Mul,
+        M::Elementwise(..) => Class::Hadamard,
         M::Transpose(_) => Class::Postfix,
         M::Name(_) | M::Call(..) | M::Apply(..) | M::Sum { .. } | M::D(..) => Class::Atom,
     }
@@ -48,10 +50,14 @@ pub(crate) enum Ctx {
     Top,
     /// A later term of a sum.
     Term,
-    /// The left operand of `*`, `/`, `.*`, `./`.
+    /// The left operand of `*`, `/`.
     Left,
     /// The right operand of those.
     Right,
+    /// The left operand of `.*`, `./`.
+    HadamardLeft,
+    /// The right operand of those.
+    HadamardRight,
     Base,
     Exponent,
     /// The operand of `'`.
@@ -67,12 +73,16 @@ pub(crate) fn needs_parens(c: Class, ctx: Ctx) -> bool {
     match ctx {
         Ctx::Top => false,
         Ctx::Term => c == Class::Add,
-        Ctx::Left => c <= Class::Neg,
+        Ctx::Left => c <= Class::Hadamard,
         Ctx::Right => c <= Class::Mul,
+        Ctx::HadamardLeft => matches!(c, Class::Add | Class::Neg | Class::Mul),
+        Ctx::HadamardRight => c <= Class::Mul,
         Ctx::Base => c <= Class::Pow,
-        Ctx::Exponent => matches!(c, Class::Add | Class::Mul),
+        Ctx::Exponent => matches!(c, Class::Add | Class::Mul | Class::Hadamard),
         Ctx::Postfix => c < Class::Postfix,
-        Ctx::Negated { signed } => c == Class::Add || (c == Class::Mul && !signed),
+        Ctx::Negated { signed } => {
+            c == Class::Add || (matches!(c, Class::Mul | Class::Hadamard) && !signed)
+        }
     }
 }
 
@@ -124,14 +134,20 @@ fn write(m: &M, at: Ctx, cx: Option<&Context>, out: &mut String) {
                 M::Elementwise(op, ..) => op.symbol(),
                 _ => "",
             };
-            write(a, Ctx::Left, cx, out);
+            let hadamard = op.starts_with('.');
+            let (left, right) = if hadamard {
+                (Ctx::HadamardLeft, Ctx::HadamardRight)
+            } else {
+                (Ctx::Left, Ctx::Right)
+            };
+            write(a, left, cx, out);
             // `.*` reads best spaced; `*` and `/` as in the expression syntax.
-            if op.starts_with('.') {
+            if hadamard {
                 out.push_str(&format!(" {op} "));
             } else {
                 out.push_str(op);
             }
-            write(b, Ctx::Right, cx, out);
+            write(b, right, cx, out);
         }
         M::Pow(a, b) | M::Elementwise(Elementwise::Pow, a, b) => {
             write(a, Ctx::Base, cx, out);

@@ -13,6 +13,8 @@
 //!   terms (each step as [`check_equal`] would check it alone);
 //! - each result `d of / d wrt = result`: [`check_derivative`] (dual numbers and finite
 //!   differences) and [`cross_check_with_references`] (the matching reference kernels);
+//! - a result's vector or matrix form: [`check_matrix_form`] (the form evaluated with
+//!   loops over vectors and matrices, entry by entry against the components);
 //! - the JSON `checks` and the check lines: the returned [`CheckSummary`]s, or
 //!   [`CheckSummary::combine`] of the per-step ones;
 //! - `run --format rust`: [`emit_rust`].
@@ -24,6 +26,7 @@ mod dual;
 mod emit_rust;
 mod eval;
 mod funcs;
+mod matrix;
 mod number;
 mod point;
 #[cfg(test)]
@@ -45,6 +48,7 @@ pub use dual::Dual;
 pub use emit_rust::{emit_rust, goal_axes, EmitError, RustGoal};
 pub use eval::{eval_dual, eval_exact, eval_f64, is_rational, resolve_variable, EvalError};
 pub use funcs::{sigmoid, softplus};
+pub use matrix::check_matrix_form;
 pub use point::{Point, Value, Variable};
 pub use recognise::cross_check_with_references;
 pub use run::Scratch;

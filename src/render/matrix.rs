@@ -148,7 +148,7 @@ fn write(m: &M, at: Ctx, style: Style) -> String {
             };
             let symbol =
                 if style == Style::MathMl { mo(symbol.trim()) } else { symbol.to_string() };
-            format!("{}{symbol}{}", w(a, Ctx::Left), w(b, Ctx::Right))
+            format!("{}{symbol}{}", w(a, Ctx::HadamardLeft), w(b, Ctx::HadamardRight))
         }
         M::Pow(a, b) | M::Elementwise(Elementwise::Pow, a, b) => {
             let hadamard = !matches!(m, M::Pow(..));

@@ -195,19 +195,31 @@ pub fn section(
 ) -> Goal {
     let ctx = g.proof.context();
     let steps = g.proof.steps();
+    // The steps toward the matrix form are grouped, and captioned, on their own.
+    let from = g.matrix_from.min(steps.len());
     let groups = match detail {
-        Detail::Brief => group(&steps.iter().map(kind_of).collect::<Vec<_>>()),
+        Detail::Brief => {
+            let kinds: Vec<_> = steps.iter().map(kind_of).collect();
+            let mut gs = group(&kinds[..from]);
+            gs.extend(group(&kinds[from..]).into_iter().map(|mut gr| {
+                gr.steps = gr.steps.start + from..gr.steps.end + from;
+                gr
+            }));
+            gs
+        }
         Detail::Full => ungrouped(steps.len()),
     };
     let lines = groups
         .into_iter()
         .filter_map(|gr| {
             let last = steps.get(gr.steps.end.checked_sub(1)?)?;
-            Some(Line {
-                term: last.after().clone(),
-                caption: caption(ctx, &steps[gr.steps.clone()], gr.prefix),
-                steps: gr.steps,
-            })
+            let caption = match &g.matrix {
+                Some(m) if gr.steps.start >= from && detail == Detail::Brief => {
+                    vec![text("the entries of "), Span::Math(Formula::Matrix(m.clone()))]
+                }
+                _ => caption(ctx, &steps[gr.steps.clone()], gr.prefix),
+            };
+            Some(Line { term: last.after().clone(), caption, steps: gr.steps })
         })
         .collect();
     let result = g.proof.current().clone();
@@ -254,8 +266,18 @@ fn vector(of: &Expr, wrt: &Expr, value: &M) -> Option<Formula> {
 /// goal written in matrix notation.
 fn components(g: &crate::report::Derived) -> Option<Prose> {
     let mut p = vec![text("In components: ")];
-    if let Some(m) = &g.form.source {
-        p.push(Span::Math(Formula::Components { matrix: m.clone(), components: g.of.clone() }));
+    match &g.form.source {
+        // A vector: each of its entries.
+        Some(m) if !g.of.free_indices().is_empty() => p.extend([
+            text("each entry of "),
+            Span::Math(Formula::Matrix(m.clone())),
+            text(" is "),
+            math(g.of.clone()),
+        ]),
+        Some(m) => {
+            p.push(Span::Math(Formula::Components { matrix: m.clone(), components: g.of.clone() }))
+        }
+        None => {}
     }
     if g.form.whole {
         if let Expr::Idx(name, _) = &g.wrt {

@@ -23,9 +23,18 @@ pub(super) struct Matrices {
     form: GoalForm,
 }
 
-/// Every identifier in `src`: names a new index must not take.
+/// Every identifier in the statements of `src` (not in comments or the title): names a
+/// new index must not take.
 fn identifiers(src: &str) -> BTreeSet<String> {
-    src.split(|c: char| !c.is_ascii_alphanumeric())
+    let code = src.lines().map(|l| {
+        let l = l.split('#').next().unwrap_or("");
+        if l.trim_start().starts_with("title") {
+            ""
+        } else {
+            l
+        }
+    });
+    code.flat_map(|l| l.split(|c: char| !c.is_ascii_alphanumeric()))
         .filter(|w| w.starts_with(|c: char| c.is_ascii_alphabetic()))
         .map(str::to_string)
         .collect()
@@ -344,8 +353,7 @@ impl Matrices {
         let exponent = at
             .clone()
             .into_inner()
-            .skip_while(|q| q.as_span().start() <= op.as_span().start())
-            .next()
+            .find(|q| q.as_span().start() > op.as_span().start())
             .ok_or_else(|| b.err(&op, "expected an exponent"))?;
         let exponent_text = text(&exponent);
         if op.as_str() == "^" && !shape.is_scalar() {
@@ -533,9 +541,22 @@ impl Matrices {
     }
 
     /// The expression of a goal: a scalar, or a whole vector (whose entry is differentiated).
-    pub fn goal_of(&mut self, b: &mut Builder, p: Pair<Rule>) -> Result<Expr, Diagnostic> {
+    /// Its new indices avoid those of the definitions and hypotheses so far, which the
+    /// derivation writes out.
+    pub fn goal_of(
+        &mut self,
+        b: &mut Builder,
+        p: Pair<Rule>,
+        ctx: &Context,
+    ) -> Result<Expr, Diagnostic> {
         let (m, s) = self.build(b, p.clone(), 0)?;
-        self.goal.clear();
+        self.goal = ctx
+            .definitions
+            .iter()
+            .flat_map(|d| [&d.name, &d.body])
+            .chain(ctx.assumptions.iter().flat_map(|a| [&a.lhs, &a.rhs]))
+            .flat_map(|e| e.all_index_names())
+            .collect();
         self.form = GoalForm::default();
         if !m.is_plain_scalar() {
             self.form.source = Some(m.clone());
@@ -551,7 +572,7 @@ impl Matrices {
             ));
         }
         self.form.whole = s.is_vector();
-        let (e, ix) = self.expand(&m, &s, &BTreeSet::new()).map_err(|e| b.err(&p, e))?;
+        let (e, ix) = self.expand(&m, &s, &self.goal.clone()).map_err(|e| b.err(&p, e))?;
         self.goal.extend(e.all_index_names());
         self.goal.extend(ix.iter().map(|i| i.to_string()));
         deep_enough(b, &p, e)

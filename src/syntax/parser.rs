@@ -225,7 +225,7 @@ fn file_input(src: &str) -> Result<Document, Diagnostic> {
                 // `derive l wrt z_i, z_j` is the second derivative `derive D(l, z_i) wrt z_j`.
                 let mut it = st.into_inner();
                 let (of_p, wrt_p) = two(&mut it, src, pos)?;
-                let mut of = mx.goal_of(&mut b(), of_p)?;
+                let mut of = mx.goal_of(&mut b(), of_p, &doc.context)?;
                 let mut wrt_p = wrt_p;
                 loop {
                     let wrt_pos = wrt_p.as_span().start();
