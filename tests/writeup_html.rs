@@ -10,7 +10,9 @@ use deriv::render::WriteupFormat;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use writeups::{examples, name, render, render_source, required, scalar_document, scratch};
+use writeups::{
+    examples, matrix_examples, name, render, render_source, required, scalar_document, scratch,
+};
 
 const LATEX: [&str; 7] = ["\\frac", "$$", "\\sum", "\\begin", "\\text", "\\partial", "\\delta"];
 
@@ -24,8 +26,10 @@ fn no_raw_latex_and_nothing_from_the_network() {
         "scalar".to_string(),
         render_source(&scalar_document(), WriteupFormat::Html, Detail::Full),
     );
-    let pages =
-        examples().into_iter().map(|p| (name(&p), render(&p, WriteupFormat::Html, Detail::Brief)));
+    let pages = examples()
+        .into_iter()
+        .chain(matrix_examples())
+        .map(|p| (name(&p), render(&p, WriteupFormat::Html, Detail::Brief)));
     for (name, html) in pages.chain([scalar]) {
         for l in LATEX {
             assert!(!html.contains(l), "{name}: raw LaTeX `{l}` in the HTML");

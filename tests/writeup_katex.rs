@@ -9,7 +9,7 @@ mod writeups;
 
 use deriv::render::writeup::Detail;
 use deriv::render::WriteupFormat;
-use writeups::{examples, name, render, render_source, scalar_document};
+use writeups::{examples, matrix_examples, name, render, render_source, scalar_document};
 
 /// The `$…$` and `$$…$$` spans of Markdown, skipping backslash-escaped characters in text.
 fn markdown_math(md: &str) -> Vec<String> {
@@ -78,7 +78,7 @@ fn check_all(what: &str, spans: &[String]) {
 
 #[test]
 fn markdown_math_passes_katex_strict() {
-    for path in examples() {
+    for path in examples().into_iter().chain(matrix_examples()) {
         for detail in [Detail::Brief, Detail::Full] {
             let md = render(&path, WriteupFormat::Markdown, detail);
             check_all(&format!("{} ({detail:?})", name(&path)), &markdown_math(&md));
@@ -88,7 +88,7 @@ fn markdown_math_passes_katex_strict() {
 
 #[test]
 fn latex_math_passes_katex_strict() {
-    for path in examples() {
+    for path in examples().into_iter().chain(matrix_examples()) {
         for detail in [Detail::Brief, Detail::Full] {
             let tex = render(&path, WriteupFormat::Latex, detail);
             let spans = latex_math(&tex);

@@ -8,7 +8,9 @@ use deriv::render::writeup::Detail;
 use deriv::render::WriteupFormat;
 use std::path::Path;
 use std::process::Command;
-use writeups::{examples, name, render, render_source, required, scalar_document, scratch};
+use writeups::{
+    examples, matrix_examples, name, render, render_source, required, scalar_document, scratch,
+};
 
 fn pdflatex_available() -> bool {
     let found =
@@ -46,7 +48,7 @@ fn every_latex_writeup_compiles() {
     if !pdflatex_available() {
         return;
     }
-    for path in examples() {
+    for path in examples().into_iter().chain(matrix_examples()) {
         for detail in [Detail::Brief, Detail::Full] {
             let dir = scratch(&format!("pdflatex-{}-{detail:?}", name(&path)));
             let tex = render(&path, WriteupFormat::Latex, detail);

@@ -29,6 +29,19 @@ pub fn examples() -> Vec<PathBuf> {
     out
 }
 
+/// The `.deriv` files of `tests/matrix/`, written in matrix notation, sorted.
+pub fn matrix_examples() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/matrix");
+    let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("readable directory entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "deriv"))
+        .collect();
+    out.sort();
+    assert!(!out.is_empty(), "expected matrix examples in {}", dir.display());
+    out
+}
+
 /// A derivation file with one goal per line of `examples/scalar.txt` (`EXPR ; VAR ; RESULT`):
 /// the elementary functions, and side conditions the kernel cannot discharge.
 pub fn scalar_document() -> String {
