@@ -1,4 +1,5 @@
-//! `deriv fmt` of every example is a fixed point: its output parses to the same document,
+//! `deriv fmt` of every example (and of every file in matrix notation, which it writes in
+//! index notation) is a fixed point: its output parses to the same document,
 //! and formatting that output again changes nothing.
 
 #[path = "common/cli.rs"]
@@ -23,6 +24,15 @@ fn formatting_the_examples_keeps_their_meaning_and_is_idempotent() {
         .collect();
     examples.sort();
     assert!(examples.len() >= 4, "the examples went missing from {}", dir.display());
+    // Files in matrix notation format to their index notation, with the same meaning.
+    let matrix = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/matrix");
+    let mut written: Vec<_> = std::fs::read_dir(&matrix)
+        .expect("tests/matrix/ exists")
+        .map(|e| e.expect("a directory entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "deriv"))
+        .collect();
+    written.sort();
+    examples.extend(written);
     for path in examples {
         let name = path.display().to_string();
         let src = std::fs::read_to_string(&path).expect("a readable example");

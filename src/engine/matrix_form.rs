@@ -513,7 +513,7 @@ impl Reader<'_> {
         };
         let scalars = M::product(s);
         match (scalars, core) {
-            (Some(s), Some(core)) => Some(M::mul(s, core)),
+            (Some(s), Some(core)) => Some(front(s, core)),
             (s, core) => s.or(core),
         }
     }
