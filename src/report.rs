@@ -70,11 +70,19 @@ fn derive_goal(context: &Arc<Context>, doc: &Document, i: usize) -> Result<Deriv
         .map(|mut proof| {
             let components = proof.current().clone();
             let matrix_from = proof.steps().len();
-            let (matrix, matrix_shapes) =
-                match engine::matrix_form::attach(&mut proof, &g.of, &g.wrt, &form, &doc.shapes) {
-                    Some((m, shapes)) => (Some(m), shapes),
-                    None => (None, Default::default()),
-                };
+            // A form is kept only as `deriv check` will read it: its text parsed back with
+            // shapes read off the result alone, expanding to the proof's last term.
+            let attached =
+                engine::matrix_form::attach(&mut proof, &g.of, &g.wrt, &form, &doc.shapes).filter(
+                    |(m, _)| {
+                        let text = crate::matrix::print(m, Some(proof.context()));
+                        crate::certificate::matrix_form_holds(&text, &proof).is_ok()
+                    },
+                );
+            let (matrix, matrix_shapes) = match attached {
+                Some((m, shapes)) => (Some(m), shapes),
+                None => (None, Default::default()),
+            };
             Derived {
                 matrix_shapes,
                 components,
