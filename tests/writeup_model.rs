@@ -156,7 +156,7 @@ fn vector_forms_and_hypotheses_of_the_seed() {
     assert_eq!(
         l.vector,
         Some(Formula::Gradient {
-            of: term(&r, "l"),
+            of: M::Scalar(term(&r, "l")),
             wrt: term(&r, "z"),
             value: M::Add(vec![M::Name("a".into()), M::neg(M::Name("y".into()))])
         })

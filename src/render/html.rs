@@ -75,13 +75,13 @@ pub fn formula(f: &Formula) -> String {
             "<msub>{}{}</msub>{}{}{}",
             mo("\u{2207}"),
             mathml(wrt),
-            mathml(of),
+            matrix_mathml(of),
             mo("="),
             matrix_mathml(value)
         )),
         Formula::Jacobian { of, wrt, value } => row(&format!(
             "<mfrac>{}{}</mfrac>{}{}",
-            row(&format!("{}{}", mo("\u{2202}"), mathml(of))),
+            row(&format!("{}{}", mo("\u{2202}"), matrix_mathml(of))),
             row(&format!("{}{}", mo("\u{2202}"), mathml(wrt))),
             mo("="),
             matrix_mathml(value)

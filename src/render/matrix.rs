@@ -30,7 +30,10 @@ pub fn matrix_unicode(m: &M) -> String {
 }
 
 pub fn matrix_mathml(m: &M) -> String {
-    row(&write(m, Ctx::Top, Style::MathMl))
+    match m {
+        M::Scalar(e) => mathml(e),
+        _ => row(&write(m, Ctx::Top, Style::MathMl)),
+    }
 }
 
 fn term(e: &Expr, style: Style) -> String {

@@ -19,11 +19,11 @@ pub fn formula(f: &Formula) -> String {
             format!("{} \\in \\{{{}, \\dots, {}\\}}", names.join(", "), latex(lo), latex(hi))
         }
         Formula::Gradient { of, wrt, value } => {
-            format!("\\nabla_{{{}}} {} = {}", latex(wrt), latex(of), matrix_latex(value))
+            format!("\\nabla_{{{}}} {} = {}", latex(wrt), gradient_of(of), matrix_latex(value))
         }
         Formula::Jacobian { of, wrt, value } => format!(
             "\\frac{{\\partial {}}}{{\\partial {}}} = {}",
-            latex(of),
+            matrix_latex(of),
             latex(wrt),
             matrix_latex(value)
         ),
@@ -31,6 +31,17 @@ pub fn formula(f: &Formula) -> String {
         Formula::Components { matrix, components } => {
             format!("{} = {}", matrix_latex(matrix), latex(components))
         }
+    }
+}
+
+/// What a gradient is of: a name as it stands, anything longer in brackets
+/// (`\nabla_W \left(\lVert W x - y \rVert^{2}\right)`).
+fn gradient_of(of: &crate::matrix::M) -> String {
+    let printed = matrix_latex(of);
+    match of {
+        crate::matrix::M::Scalar(e) => latex(e),
+        crate::matrix::M::Name(_) => printed,
+        _ => format!("\\left({printed}\\right)"),
     }
 }
 

@@ -38,10 +38,10 @@ pub fn formula(f: &Formula) -> String {
             format!("{} ∈ {{{}, …, {}}}", names.join(", "), unicode(lo), unicode(hi))
         }
         Formula::Gradient { of, wrt, value } => {
-            format!("∇_{} {} = {}", unicode(wrt), unicode(of), matrix_unicode(value))
+            format!("∇_{} {} = {}", unicode(wrt), matrix_unicode(of), matrix_unicode(value))
         }
         Formula::Jacobian { of, wrt, value } => {
-            format!("∂{}/∂{} = {}", unicode(of), unicode(wrt), matrix_unicode(value))
+            format!("∂{}/∂{} = {}", matrix_unicode(of), unicode(wrt), matrix_unicode(value))
         }
         Formula::Matrix(m) => matrix_unicode(m),
         Formula::Components { matrix, components } => {

@@ -44,13 +44,13 @@ pub enum Formula {
     Range(Vec<Expr>, Expr, Expr),
     /// `∇_z l = value`: the gradient of a scalar with respect to the vector `z` (or matrix).
     Gradient {
-        of: Expr,
+        of: M,
         wrt: Expr,
         value: M,
     },
     /// `∂a/∂z = value`: the Jacobian of the vector `a` by the vector `z`.
     Jacobian {
-        of: Expr,
+        of: M,
         wrt: Expr,
         value: M,
     },
@@ -234,7 +234,7 @@ pub fn section(
         statement: g.proof.start_term().clone(),
         lines,
         jacobian: g.jacobian.clone(),
-        vector: g.matrix.as_ref().and_then(|m| vector(&g.of, &g.wrt, m)),
+        vector: g.matrix.as_ref().and_then(|m| vector(&g.of, g.form.source.as_ref(), &g.wrt, m)),
         is_matrix: crate::matrix::output_indices(&g.of, &g.wrt).is_some_and(|o| o.len() == 2),
         components: components(g),
         depends_on: depends_on(&g.proof),
@@ -244,19 +244,23 @@ pub fn section(
 }
 
 /// The matrix form of a result: `∇_z l = a - y` for a scalar, `∂a/∂z = …` for a vector
-/// by a vector, else the bare form (a diagonal, `a_j` by `z_j`).
-fn vector(of: &Expr, wrt: &Expr, value: &M) -> Option<Formula> {
-    let whole = |e: &Expr| match e {
-        Expr::Idx(z, _) => Some(Expr::sym(z)),
-        _ => None,
-    };
+/// by a vector, else the bare form (a diagonal, `a_j` by `z_j`). The differentiated
+/// expression is shown as written: `∇_W ‖Wx − y‖²`.
+fn vector(of: &Expr, source: Option<&M>, wrt: &Expr, value: &M) -> Option<Formula> {
+    let Expr::Idx(z, wi) = wrt else { return None };
+    let wrt = Expr::sym(z);
     let free = of.free_indices();
-    let Expr::Idx(_, wi) = wrt else { return None };
     let value = value.clone();
     Some(if free.is_empty() {
-        Formula::Gradient { of: of.clone(), wrt: whole(wrt)?, value }
-    } else if matches!(of, Expr::Idx(..)) && !wi.iter().any(|i| free.contains(&i.to_string())) {
-        Formula::Jacobian { of: whole(of)?, wrt: whole(wrt)?, value }
+        let of = source.cloned().unwrap_or_else(|| M::Scalar(of.clone()));
+        Formula::Gradient { of, wrt, value }
+    } else if !wi.iter().any(|i| free.contains(&i.to_string())) {
+        let of = match (source, of) {
+            (Some(m), _) => m.clone(),
+            (None, Expr::Idx(a, _)) => M::Name(a.clone()),
+            _ => return Some(Formula::Matrix(value)),
+        };
+        Formula::Jacobian { of, wrt, value }
     } else {
         Formula::Matrix(value)
     })
