@@ -133,6 +133,10 @@ pub fn derive(ctx: Arc<Context>, of: &Expr, wrt: &Expr) -> Result<Proof, EngineE
     }
     let mut d = Driver::new(ctx, Expr::d(of.clone(), wrt.clone()))?;
     fold::unfold_all(&mut d, &[])?;
+    if !d.ctx().fixed_labels().is_empty() {
+        // A sum unfolded beside a fixed label of its name reads `sum_m(exp(z_m))`.
+        fold::rename_clashing_sums(&mut d)?;
+    }
     differentiate::differentiate(&mut d)?;
     simplify::simplify(&mut d)?;
     fold::finish(&mut d)?;

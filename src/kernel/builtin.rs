@@ -4,8 +4,8 @@
 use super::conditions::depends_on;
 use super::ring::{divisors, ring_equal};
 use super::rules::{Builtin, Condition};
-use super::{KernelError, Step};
-use crate::expr::{fresh_index, Context, Expr, Index, Sum};
+use super::{KernelError, Located, Step};
+use crate::expr::{fresh_index, Context, Definition, Expr, Index, Sum};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -19,10 +19,10 @@ fn bad(msg: &str) -> KernelError {
     KernelError::Binding(msg.to_string())
 }
 
-/// Apply builtin `b` to the subterm `sub`; `variables` names the variables of the
-/// derivatives enclosing `sub`.
-pub fn apply(b: Builtin, ctx: &Context, sub: &Expr, step: &Step, variables: &[String]) -> Outcome {
+/// Apply builtin `b` to the subterm `loc.sub`.
+pub fn apply(b: Builtin, ctx: &Context, loc: &Located, step: &Step) -> Outcome {
     use Builtin::*;
+    let sub = loc.sub;
     let takes_replacement = matches!(b, Ring | Rename | Fold | DeltaSubstitute);
     if takes_replacement != step.replacement.is_some() {
         return Err(bad(if takes_replacement {
@@ -93,10 +93,22 @@ pub fn apply(b: Builtin, ctx: &Context, sub: &Expr, step: &Step, variables: &[St
         },
         DeltaCollapse => delta_collapse(sub),
         DeltaSubstitute => delta_substitute(sub, &new),
-        Unfold => Ok((unfold(ctx, sub, uses)?, vec![])),
-        Fold if unfold(ctx, &new, uses)? == *sub => Ok((new, vec![])),
-        Fold => Err(no("the term is not the definition's body at these indices")),
-        Hypothesis => hypothesis(ctx, sub, step, variables),
+        Unfold | Fold => {
+            let def =
+                ctx.definition(uses).ok_or_else(|| no(&format!("`{uses}` is not defined")))?;
+            // Held as an independent variable: `D(-log(a_k), a_i)` is not `D(-log(…z…), a_i)`.
+            if loc.variables.iter().any(|x| x == uses) {
+                return Err(no(&format!("`{uses}` is the variable of an enclosing derivative")));
+            }
+            let labels = def.body.free_indices();
+            captures(loc, labels.difference(&def.name.free_indices()), "the definition")?;
+            match b {
+                Unfold => Ok((unfold(def, sub)?, vec![])),
+                _ if unfold(def, &new)? == *sub => Ok((new, vec![])),
+                _ => Err(no("the term is not the definition's body at these indices")),
+            }
+        }
+        Hypothesis => hypothesis(ctx, loc, step),
         IndexCase => index_case(sub, step),
     }
 }
@@ -116,7 +128,10 @@ fn derivative_of_variable(ctx: &Context, sub: &Expr) -> Outcome {
     if !v.is_variable() || !w.is_variable() {
         return Err(no("needs the derivative of a variable with respect to a variable"));
     }
-    if ctx.is_defined(v) || ctx.is_defined(w) {
+    // A defined name is independent only as the variable itself (held as one).
+    if ctx.is_defined(v)
+        && !matches!((&**v, &**w), (Expr::Sym(a) | Expr::Idx(a, _), Expr::Sym(b) | Expr::Idx(b, _)) if a == b)
+    {
         return Err(no("a defined name is not an independent variable; unfold it first"));
     }
     let out = match (&**v, &**w) {
@@ -204,9 +219,23 @@ fn rename_indices(terms: &mut [Expr], pairs: &[(String, Index)], mut avoid: BTre
     }
 }
 
-/// The body of the definition called `name` at the indices of `sub`.
-fn unfold(ctx: &Context, sub: &Expr, name: &str) -> Result<Expr, KernelError> {
-    let def = ctx.definition(name).ok_or_else(|| no(&format!("`{name}` is not defined")))?;
+/// A definition or hypothesis holds at the fixed labels it mentions free, not where a sum
+/// binds one of them (it would capture it).
+fn captures<'a>(
+    loc: &Located,
+    mut labels: impl Iterator<Item = &'a String>,
+    what: &str,
+) -> Result<(), KernelError> {
+    match labels.find(|k| loc.binders.iter().any(|(b, ..)| b == *k)) {
+        Some(k) => {
+            Err(no(&format!("{what} holds at the fixed label `{k}`, which a sum here binds")))
+        }
+        None => Ok(()),
+    }
+}
+
+/// The body of `def` at the indices of `sub`.
+fn unfold(def: &Definition, sub: &Expr) -> Result<Expr, KernelError> {
     match (&def.name, sub) {
         (Expr::Sym(a), Expr::Sym(b)) if a == b => Ok(def.body.clone()),
         (Expr::Idx(a, formal), Expr::Idx(b, actual)) if a == b && formal.len() == actual.len() => {
@@ -244,7 +273,8 @@ fn index_case(sub: &Expr, step: &Step) -> Outcome {
 /// binding's indices rename the hypothesis's free indices, each within its declared range.
 /// An equation that holds on a constraint set says nothing about a derivative across it:
 /// under `D(…, x)` a hypothesis may be used only if it does not involve `x`.
-fn hypothesis(ctx: &Context, sub: &Expr, step: &Step, variables: &[String]) -> Outcome {
+fn hypothesis(ctx: &Context, loc: &Located, step: &Step) -> Outcome {
+    let (sub, variables) = (loc.sub, &loc.variables);
     let n: usize = step
         .uses
         .as_deref()
@@ -263,9 +293,13 @@ fn hypothesis(ctx: &Context, sub: &Expr, step: &Step, variables: &[String]) -> O
     }
     let free: BTreeSet<String> =
         h.lhs.free_indices().union(&h.rhs.free_indices()).cloned().collect();
-    if let Some(name) = step.binding.indices.keys().find(|k| !free.contains(*k)) {
-        return Err(bad(&format!("`{name}` is not a free index of hypothesis {n}")));
+    // A fixed label in a hypothesis is that one value: never renamed, never captured.
+    let labels = ctx.fixed_labels();
+    let is_label = |k: &&String| labels.contains_key(*k);
+    if let Some(name) = step.binding.indices.keys().find(|k| !free.contains(*k) || is_label(k)) {
+        return Err(bad(&format!("`{name}` is not a free index of hypothesis {n} to rename")));
     }
+    captures(loc, free.iter().filter(is_label), "the hypothesis")?;
     let mut pairs = Vec::new();
     let mut ranges = Vec::new();
     for name in &free {

@@ -230,7 +230,8 @@ struct Replayed {
 fn replay(ctx: &Context, term: &Expr, step: &Step) -> Result<Replayed, KernelError> {
     let rule =
         rules::rule(&step.rule).ok_or_else(|| KernelError::UnknownRule(step.rule.clone()))?;
-    let Located { sub, binders, variables } = locate(term, &step.position)?;
+    let loc = locate(term, &step.position)?;
+    let (sub, binders, variables) = (loc.sub, &loc.binders, &loc.variables);
     let (new, conditions) = match &rule.body {
         RuleBody::Rewrite { lhs, rhs, conditions } => {
             if step.uses.is_some() || step.replacement.is_some() {
@@ -252,22 +253,34 @@ fn replay(ctx: &Context, term: &Expr, step: &Step) -> Result<Replayed, KernelErr
             check_binding(&step.binding, &used)?;
             (to, conds)
         }
-        RuleBody::Builtin(b) => builtin::apply(*b, ctx, sub, step, &variables)?,
+        RuleBody::Builtin(b) => builtin::apply(*b, ctx, &loc, step)?,
     };
     let new = new.reshape_all();
-    // A new derivative must be one the goal could have had; and no range may come to run
-    // to the variable of an enclosing derivative.
+    // A new derivative must be one the goal could have had, none may come inside a
+    // derivative with respect to a defined name, and no range may come to run to the
+    // variable of an enclosing derivative.
     validate::check_derivatives(ctx, &new).map_err(KernelError::NotApplicable)?;
-    for x in &variables {
+    if variables.iter().any(|x| ctx.definition(x).is_some())
+        && new.any(&mut |t| matches!(t, Expr::D(..)))
+    {
+        return Err(KernelError::NotApplicable(
+            "no derivative may come inside a derivative with respect to a defined name".into(),
+        ));
+    }
+    for x in variables {
         if validate::runs_to(&new, x) {
             return Err(KernelError::NotApplicable(format!(
                 "a range would run to `{x}`, the variable of an enclosing derivative"
             )));
         }
     }
-    // A rewrite never introduces a free index: that would let an outer sum capture it.
+    // A rewrite never introduces a free index, which an outer sum could capture, but for a
+    // fixed label (free everywhere) that no sum here binds.
     let before_free = sub.free_indices();
-    if let Some(extra) = new.free_indices().difference(&before_free).next() {
+    let mut extra = new.free_indices().into_iter().filter(|k| !before_free.contains(k));
+    if let Some(extra) =
+        extra.find(|k| binders.iter().any(|(b, ..)| b == k) || !ctx.fixed_labels().contains_key(k))
+    {
         return Err(KernelError::NotApplicable(format!(
             "the result would introduce the free index `{extra}`"
         )));
@@ -275,7 +288,7 @@ fn replay(ctx: &Context, term: &Expr, step: &Step) -> Result<Replayed, KernelErr
     let mut open = Vec::new();
     let mut discharged = Vec::new();
     for c in conditions.into_iter().flat_map(conditions::split) {
-        match conditions::decide(ctx, &c, &binders) {
+        match conditions::decide(ctx, &c, binders) {
             Verdict::Holds => {
                 if !discharged.contains(&c) {
                     discharged.push(c)
@@ -284,7 +297,7 @@ fn replay(ctx: &Context, term: &Expr, step: &Step) -> Result<Replayed, KernelErr
             Verdict::Fails => return Err(KernelError::ConditionFails(c)),
             Verdict::Unknown => {
                 // Undecided about an index bound by a sum: it must hold over the whole range.
-                let c = conditions::quantify(c, &binders);
+                let c = conditions::quantify(c, binders);
                 if !open.contains(&c) {
                     open.push(c)
                 }

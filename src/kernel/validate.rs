@@ -34,9 +34,64 @@ pub fn check_context(ctx: &Context) -> Result<(), (Item, String)> {
     for (at, def) in ctx.definitions.iter().enumerate() {
         check_derivatives(ctx, &def.body)
             .and_then(|()| walk_names(ctx, &sizes, &def.body, &mut Vec::new()))
+            .and_then(|()| check_labels(ctx, &def.name, &def.body))
             .map_err(|m| (Item::Definition(at), m))?;
     }
+    for (at, h) in ctx.assumptions.iter().enumerate() {
+        let m = binds_label(ctx, &Expr::Add([h.lhs.clone(), h.rhs.clone()].into()));
+        m.map_or(Ok(()), |m| Err((Item::Hypothesis(at), m)))?;
+    }
     Ok(())
+}
+
+/// A fixed label stands for one value everywhere: it is a declared index, no definition
+/// takes it on its left side, and no sum binds it where it is free.
+fn check_labels(ctx: &Context, name: &Expr, body: &Expr) -> Result<(), String> {
+    let (left, free) = (name.free_indices(), body.free_indices());
+    if let Some(k) = free.difference(&left).find(|k| ctx.range_of(k).is_none()) {
+        return Err(format!("index `{k}` is free in the definition of `{name}` but is neither on its left side nor a declared index"));
+    }
+    if let Some(k) = ctx.fixed_labels().keys().find(|k| left.contains(*k)) {
+        return Err(label(ctx, k, "it cannot be an index on the left of a definition"));
+    }
+    let mut fault = None;
+    body.any(&mut |t| {
+        if matches!(t, Expr::Sum(s) if free.contains(&s.index) && !left.contains(&s.index)) {
+            fault = name_of_sum(t).map(|k| label(ctx, k, "a sum in the same definition cannot bind it; name the summation index otherwise"));
+        }
+        fault.is_some()
+    });
+    fault.map_or(Ok(()), Err)
+}
+
+fn name_of_sum(e: &Expr) -> Option<&str> {
+    match e {
+        Expr::Sum(s) => Some(&s.index),
+        _ => None,
+    }
+}
+
+/// `what` said of the fixed label `k`.
+fn label(ctx: &Context, k: &str, what: &str) -> String {
+    let by = ctx.fixed_labels().get(k).map(|d| d.to_string()).unwrap_or_default();
+    format!("index `{k}` is a fixed label (free in the definition of `{by}` but not on its left side), so {what}")
+}
+
+/// A goal or hypothesis term that binds a fixed label by a sum: what is wrong with it.
+fn binds_label(ctx: &Context, e: &Expr) -> Option<String> {
+    let labels = ctx.fixed_labels();
+    let mut found = None;
+    e.any(&mut |t| {
+        found = name_of_sum(t).filter(|k| labels.contains_key(*k)).map(str::to_string);
+        found.is_some()
+    });
+    found.map(|k| {
+        label(
+            ctx,
+            &k,
+            "a sum in a goal or a hypothesis cannot bind it; name the summation index otherwise",
+        )
+    })
 }
 
 /// Each index is declared once, over a range whose symbolic bounds are sizes, not indices.
@@ -146,9 +201,9 @@ fn name_of(e: &Expr) -> Option<&str> {
     }
 }
 
-/// A definition names a new symbol with distinct index names, refers only to itself
-/// through nothing (not directly, not through a definition before it), and has no free
-/// index that its left side lacks.
+/// A definition names a new symbol with distinct index names and refers only to itself
+/// through nothing (not directly, not through a definition before it). An index free on
+/// its right but not on its left is a fixed label ([`check_labels`]).
 pub fn check_definition(
     before: &[Definition],
     sizes: &BTreeSet<String>,
@@ -180,11 +235,6 @@ pub fn check_definition(
                 }
             }
         }
-    }
-    if let Some(extra) = def.body.free_indices().difference(&formals).next() {
-        return Err(format!(
-            "index `{extra}` is free in the definition of `{n}` but does not appear on its left side"
-        ));
     }
     Ok(())
 }
@@ -249,6 +299,7 @@ pub fn check_goal(ctx: &Context, goal: &Expr) -> Result<(), String> {
 /// A goal's own checks, once its context has passed [`check_context`].
 pub fn check_goal_term(ctx: &Context, goal: &Expr) -> Result<(), String> {
     check_names(ctx, goal)?;
+    binds_label(ctx, goal).map_or(Ok(()), Err)?;
     check_derivatives(ctx, goal)
 }
 
@@ -263,8 +314,9 @@ impl Item {
     }
 }
 
-/// Every `D(f, x)` in `e`: `x` is a variable, not a defined name, not a size, used with
-/// the same number of indices as in `f`, and no range in `f` runs to it.
+/// Every `D(f, x)` in `e`: `x` is a variable or a defined name (held as an independent
+/// variable, with no other derivative in `f`), not a size, used with the same number of
+/// indices as elsewhere, and no range in `f` runs to it.
 pub fn check_derivatives(ctx: &Context, e: &Expr) -> Result<(), String> {
     if !e.any(&mut |t| matches!(t, Expr::D(..))) {
         return Ok(());
@@ -282,10 +334,16 @@ pub fn check_derivatives(ctx: &Context, e: &Expr) -> Result<(), String> {
 
 fn derivative_fault(ctx: &Context, sizes: &BTreeSet<String>, f: &Expr, x: &Expr) -> Option<String> {
     let Some(n) = name_of(x) else {
-        return Some(format!("cannot differentiate with respect to `{x}`: it is not a variable"));
+        return Some(format!(
+            "cannot differentiate with respect to `{x}`: it is not a variable or a defined name"
+        ));
     };
-    if ctx.definition(n).is_some() {
-        return Some(format!("cannot differentiate with respect to `{x}`: it is a defined name"));
+    // A defined name is held as an independent variable, which another derivative inside
+    // would have to unfold.
+    if ctx.definition(n).is_some() && f.any(&mut |t| matches!(t, Expr::D(..))) {
+        return Some(format!(
+            "a derivative with respect to the defined name `{n}` cannot contain another derivative"
+        ));
     }
     let mut bounds = BTreeSet::new();
     sum_bounds(f, &mut bounds);
@@ -300,7 +358,7 @@ fn derivative_fault(ctx: &Context, sizes: &BTreeSet<String>, f: &Expr, x: &Expr)
         _ => 0,
     };
     let mut clash = false;
-    let context_terms = ctx.definitions.iter().map(|d| &d.body);
+    let context_terms = ctx.definitions.iter().flat_map(|d| [&d.name, &d.body]);
     for t in std::iter::once(f).chain(context_terms) {
         clash |= t.any(&mut |u| name_of(u) == Some(n) && arity(u) != arity(x));
     }

@@ -448,6 +448,14 @@ fn derivative_at(
     let magnitudes = (magnitude(ctx, result), magnitude(ctx, &Expr::d(of.clone(), wrt.clone())));
     let coverage = for_each_point(sampler, opts, |point| {
         let var = resolve_variable(ctx, wrt, point)?;
+        // A defined name held as the variable: the point sets its value, so that finite
+        // differences can shift it alone.
+        if ctx.is_defined(wrt) {
+            match invalid_or_fail(eval_f64(ctx, wrt, point))? {
+                Ok(v) => point.set(&var, v),
+                Err(o) => return Ok(o),
+            }
+        }
         let claimed = match invalid_or_fail(eval_f64(ctx, result, point))? {
             Ok(v) => v,
             Err(o) => return Ok(o),

@@ -31,6 +31,11 @@ pub(crate) trait Number: Clone + Sized {
     fn from_value(v: &Value, seeded: bool) -> Self;
     /// The f64 value of a nested derivative `D(f, x)`, as a number of this type.
     fn from_derivative(d: f64) -> Result<Self, EvalError>;
+    /// This value as the variable a dual number differentiates by: a defined name held as
+    /// the variable of `D(f, a_i)`.
+    fn as_variable(&self) -> Self {
+        self.clone()
+    }
     fn add(&self, o: &Self) -> Result<Self, EvalError>;
     fn mul(&self, o: &Self) -> Result<Self, EvalError>;
     fn div(&self, o: &Self) -> Result<Self, EvalError>;
@@ -143,6 +148,10 @@ impl Number for Dual {
         } else {
             Dual::constant(v.float)
         }
+    }
+
+    fn as_variable(&self) -> Dual {
+        Dual::variable(self.value)
     }
 
     fn from_derivative(_d: f64) -> Result<Dual, EvalError> {

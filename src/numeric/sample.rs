@@ -238,6 +238,8 @@ impl<'a> Sampler<'a> {
             symbols.visit(ctx, t, &mut Vec::new(), 0)?;
             free.extend(t.free_indices());
         }
+        // A fixed label takes one value in its range, like a free index of the terms.
+        free.extend(ctx.fixed_labels().into_keys());
         // A hypothesis matters when it shares a variable with the terms or a hypothesis that matters.
         let mut hypotheses: Vec<Assumption> = Vec::new();
         let mut pending: Vec<&Assumption> = ctx.assumptions.iter().collect();
@@ -503,8 +505,15 @@ impl<'a> Sampler<'a> {
     /// `None` when every relevant hypothesis holds at the point, else the first that fails.
     pub fn violated_hypothesis(&self, point: &Point) -> Result<Option<String>, EvalError> {
         for h in &self.hypotheses {
-            let free: BTreeSet<String> =
-                h.lhs.free_indices().into_iter().chain(h.rhs.free_indices()).collect();
+            // A fixed label keeps the point's value: the hypothesis holds at that label.
+            let labels = self.ctx.fixed_labels();
+            let free: BTreeSet<String> = h
+                .lhs
+                .free_indices()
+                .into_iter()
+                .chain(h.rhs.free_indices())
+                .filter(|i| !labels.contains_key(i))
+                .collect();
             let mut extents = Vec::new();
             for i in &free {
                 let (lo, hi) = index_range(self.ctx, i);
