@@ -470,7 +470,13 @@ impl<'a> Sampler<'a> {
                 None => {}
             },
             Construction::EqualsAt { var, index, lo, hi, value } => {
-                let (lo, hi) = (bound_value(lo, point)?, bound_value(hi, point)?);
+                let (mut lo, mut hi) = (bound_value(lo, point)?, bound_value(hi, point)?);
+                // At a fixed label, the hypothesis holds at the label's one value only.
+                if let Some(k) =
+                    point.index(index).filter(|_| self.ctx.fixed_labels().contains_key(index))
+                {
+                    (lo, hi) = (k, k);
+                }
                 if lo > hi || i128::from(hi) - i128::from(lo) >= MAX_COMPONENTS as i128 {
                     return Ok(());
                 }

@@ -702,6 +702,13 @@ fn from_pest(src: &str, e: pest::error::Error<Rule>, in_file: bool) -> Diagnosti
 
     // A name where an operator was expected: `foo(x)` or `2x`.
     let before = &src[line_start..rule_pos];
+    if before.trim_end().ends_with("wrt") && !next.is_some_and(|c| c.is_ascii_alphanumeric()) {
+        return Diagnostic::at(
+            src,
+            rule_pos,
+            format!("expected a variable or a defined name after `wrt`, found {}", found(rule_pos)),
+        );
+    }
     let word_start = before.trim_end_matches(|c: char| c.is_ascii_alphanumeric()).len();
     let word = &before[word_start..];
     if next == Some('(') && word.starts_with(|c: char| c.is_ascii_alphabetic()) {
