@@ -251,10 +251,16 @@ fn derivative_magnitude(ctx: &Context, e: &Expr, x: &Expr, depth: usize) -> Expr
         Expr::Pow(b, k) if k.as_num().is_some() => {
             Expr::Mul(vec![abs(&power_slope(b, k)), dm(b)].into())
         }
-        Expr::Sym(_) | Expr::Idx(..) if depth < DEFINITION_DEPTH => match written_out(ctx, e) {
-            Some(body) => derivative_magnitude(ctx, &body, x, depth + 1),
-            None => abs(&Expr::d(e.clone(), x.clone())),
-        },
+        // A defined name held as the variable (`D(f, a_i)`) is not written out.
+        Expr::Sym(n) | Expr::Idx(n, _)
+            if depth < DEFINITION_DEPTH
+                && !matches!(x, Expr::Sym(m) | Expr::Idx(m, _) if m == n) =>
+        {
+            match written_out(ctx, e) {
+                Some(body) => derivative_magnitude(ctx, &body, x, depth + 1),
+                None => abs(&Expr::d(e.clone(), x.clone())),
+            }
+        }
         // Variables, general powers (and definitions nested too deeply): the derivative.
         _ => abs(&Expr::d(e.clone(), x.clone())),
     }
