@@ -49,14 +49,16 @@ impl Context {
             .find(|d| matches!(&d.name, Expr::Sym(s) | Expr::Idx(s, _) if s == name))
     }
 
-    /// The fixed labels: index names free in a definition's body but not on its left side
-    /// (the true class `k` in `let l = -log(a_k)`), one value for the whole context, each
-    /// with the first definition that fixes it.
+    /// The fixed labels: declared indices free in a definition's body but not on its left
+    /// side (the true class `k` in `let l = -log(a_k)`), one value for the whole context,
+    /// each with the first definition that fixes it.
     pub fn fixed_labels(&self) -> BTreeMap<String, &Expr> {
         let mut out = BTreeMap::new();
         for d in &self.definitions {
             for k in d.body.free_indices().difference(&d.name.free_indices()) {
-                out.entry(k.clone()).or_insert(&d.name);
+                if self.range_of(k).is_some() {
+                    out.entry(k.clone()).or_insert(&d.name);
+                }
             }
         }
         out

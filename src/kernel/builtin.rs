@@ -100,8 +100,7 @@ pub fn apply(b: Builtin, ctx: &Context, loc: &Located, step: &Step) -> Outcome {
             if loc.variables.iter().any(|x| x == uses) {
                 return Err(no(&format!("`{uses}` is the variable of an enclosing derivative")));
             }
-            let labels = def.body.free_indices();
-            captures(loc, labels.difference(&def.name.free_indices()), "the definition")?;
+            captures(ctx, loc, &[&def.body])?;
             match b {
                 Unfold => Ok((unfold(def, sub)?, vec![])),
                 _ if unfold(def, &new)? == *sub => Ok((new, vec![])),
@@ -128,12 +127,6 @@ fn derivative_of_variable(ctx: &Context, sub: &Expr) -> Outcome {
     if !v.is_variable() || !w.is_variable() {
         return Err(no("needs the derivative of a variable with respect to a variable"));
     }
-    // A defined name is independent only as the variable itself (held as one).
-    if ctx.is_defined(v)
-        && !matches!((&**v, &**w), (Expr::Sym(a) | Expr::Idx(a, _), Expr::Sym(b) | Expr::Idx(b, _)) if a == b)
-    {
-        return Err(no("a defined name is not an independent variable; unfold it first"));
-    }
     let out = match (&**v, &**w) {
         (Expr::Sym(a), Expr::Sym(b)) if a == b => Expr::int(1),
         (Expr::Idx(a, ai), Expr::Idx(b, bi)) if a == b && ai.len() == bi.len() => {
@@ -141,6 +134,10 @@ fn derivative_of_variable(ctx: &Context, sub: &Expr) -> Outcome {
         }
         (Expr::Sym(a) | Expr::Idx(a, _), Expr::Sym(b) | Expr::Idx(b, _)) if a == b => {
             return Err(no("the same name is used with different numbers of indices"));
+        }
+        // A defined name is independent only as the variable itself (held as one).
+        _ if ctx.is_defined(v) => {
+            return Err(no("a defined name is not an independent variable; unfold it first"))
         }
         _ => Expr::int(0),
     };
@@ -219,17 +216,13 @@ fn rename_indices(terms: &mut [Expr], pairs: &[(String, Index)], mut avoid: BTre
     }
 }
 
-/// A definition or hypothesis holds at the fixed labels it mentions free, not where a sum
-/// binds one of them (it would capture it).
-fn captures<'a>(
-    loc: &Located,
-    mut labels: impl Iterator<Item = &'a String>,
-    what: &str,
-) -> Result<(), KernelError> {
-    match labels.find(|k| loc.binders.iter().any(|(b, ..)| b == *k)) {
-        Some(k) => {
-            Err(no(&format!("{what} holds at the fixed label `{k}`, which a sum here binds")))
-        }
+/// A definition or hypothesis holds at the fixed labels it mentions, not where a sum binds
+/// one of them (it would capture it).
+fn captures(ctx: &Context, loc: &Located, terms: &[&Expr]) -> Result<(), KernelError> {
+    let labels = ctx.fixed_labels();
+    let bound = |k: &String| labels.contains_key(k) && loc.binders.iter().any(|(b, ..)| b == k);
+    match terms.iter().flat_map(|t| t.free_indices()).find(bound) {
+        Some(k) => Err(no(&format!("it holds at the fixed label `{k}`, which a sum here binds"))),
         None => Ok(()),
     }
 }
@@ -295,11 +288,11 @@ fn hypothesis(ctx: &Context, loc: &Located, step: &Step) -> Outcome {
         h.lhs.free_indices().union(&h.rhs.free_indices()).cloned().collect();
     // A fixed label in a hypothesis is that one value: never renamed, never captured.
     let labels = ctx.fixed_labels();
-    let is_label = |k: &&String| labels.contains_key(*k);
-    if let Some(name) = step.binding.indices.keys().find(|k| !free.contains(*k) || is_label(k)) {
-        return Err(bad(&format!("`{name}` is not a free index of hypothesis {n} to rename")));
+    let mut keys = step.binding.indices.keys();
+    if let Some(k) = keys.find(|k| !free.contains(*k) || labels.contains_key(*k)) {
+        return Err(bad(&format!("`{k}` is not a free index of hypothesis {n} to rename")));
     }
-    captures(loc, free.iter().filter(is_label), "the hypothesis")?;
+    captures(ctx, loc, &[&h.lhs, &h.rhs])?;
     let mut pairs = Vec::new();
     let mut ranges = Vec::new();
     for name in &free {

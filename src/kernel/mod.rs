@@ -154,19 +154,12 @@ impl Proof {
                 out.push(c.clone());
             }
         }
-        let positive: Vec<Expr> = out
-            .iter()
-            .filter_map(|c| match c {
-                Condition::Positive(e) => Some(e.clone()),
-                _ => None,
-            })
-            .collect();
-        out.retain(|c| match c {
-            Condition::NonZero(e) => !positive
-                .iter()
-                .any(|p| p == e || *e == Expr::call(crate::expr::Func::Sqrt, p.clone())),
-            _ => true,
-        });
+        let all = out.clone();
+        let sqrt = |p: &Expr| Expr::call(crate::expr::Func::Sqrt, p.clone());
+        let implied = |e: &Expr| {
+            all.iter().any(|p| matches!(p, Condition::Positive(p) if p == e || *e == sqrt(p)))
+        };
+        out.retain(|c| !matches!(c, Condition::NonZero(e) if implied(e)));
         out
     }
 
@@ -195,19 +188,6 @@ impl Proof {
             discharged: r.discharged,
         });
         Ok(())
-    }
-
-    /// Replay steps in order, failing with the number (from zero) of the first bad one.
-    pub fn replay(
-        context: Arc<Context>,
-        goal: Expr,
-        steps: Vec<Step>,
-    ) -> Result<Proof, (usize, KernelError)> {
-        let mut proof = Proof::start(context, goal).map_err(|e| (0, e))?;
-        for (i, s) in steps.into_iter().enumerate() {
-            proof.apply(s).map_err(|e| (i, e))?;
-        }
-        Ok(proof)
     }
 }
 
@@ -260,27 +240,19 @@ fn replay(ctx: &Context, term: &Expr, step: &Step) -> Result<Replayed, KernelErr
     // derivative with respect to a defined name, and no range may come to run to the
     // variable of an enclosing derivative.
     validate::check_derivatives(ctx, &new).map_err(KernelError::NotApplicable)?;
-    if variables.iter().any(|x| ctx.definition(x).is_some())
-        && new.any(&mut |t| matches!(t, Expr::D(..)))
-    {
-        return Err(KernelError::NotApplicable(
-            "no derivative may come inside a derivative with respect to a defined name".into(),
-        ));
-    }
     for x in variables {
-        if validate::runs_to(&new, x) {
+        let held = ctx.definition(x).is_some() && new.any(&mut |t| matches!(t, Expr::D(..)));
+        if held || validate::runs_to(&new, x) {
             return Err(KernelError::NotApplicable(format!(
-                "a range would run to `{x}`, the variable of an enclosing derivative"
+                "`{x}` is the variable of an enclosing derivative: no range may run to it, nor, for a defined name, a derivative come inside it"
             )));
         }
     }
     // A rewrite never introduces a free index, which an outer sum could capture, but for a
     // fixed label (free everywhere) that no sum here binds.
-    let before_free = sub.free_indices();
-    let mut extra = new.free_indices().into_iter().filter(|k| !before_free.contains(k));
-    if let Some(extra) =
-        extra.find(|k| binders.iter().any(|(b, ..)| b == k) || !ctx.fixed_labels().contains_key(k))
-    {
+    let (before, bound) = (sub.free_indices(), |k: &String| binders.iter().any(|(b, ..)| b == k));
+    let mut extra = new.free_indices().into_iter().filter(|k| !before.contains(k));
+    if let Some(extra) = extra.find(|k| bound(k) || !ctx.fixed_labels().contains_key(k)) {
         return Err(KernelError::NotApplicable(format!(
             "the result would introduce the free index `{extra}`"
         )));

@@ -39,39 +39,15 @@ fn too_large() -> KernelError {
 
 /// The product of two monomials: their exponents added atom by atom.
 fn mul_monomials(a: &Monomial, b: &Monomial) -> Result<Monomial, KernelError> {
-    merge(a, b, |x, y| Ok(Some(x.checked_add(*y).ok_or_else(too_large)?)))
-}
-
-/// Merge two lists sorted by key into one, each key once: a key in both lists gets
-/// `both(a, b)`, and is left out when that is `None` (a coefficient that cancels).
-fn merge<K: Ord + Clone, V: Clone>(
-    a: &[(K, V)],
-    b: &[(K, V)],
-    mut both: impl FnMut(&V, &V) -> Result<Option<V>, KernelError>,
-) -> Result<Vec<(K, V)>, KernelError> {
-    let mut out = Vec::with_capacity(a.len() + b.len());
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].0.cmp(&b[j].0) {
-            std::cmp::Ordering::Less => {
-                out.push(a[i].clone());
-                i += 1;
-            }
-            std::cmp::Ordering::Greater => {
-                out.push(b[j].clone());
-                j += 1;
-            }
-            std::cmp::Ordering::Equal => {
-                if let Some(v) = both(&a[i].1, &b[j].1)? {
-                    out.push((a[i].0.clone(), v));
-                }
-                i += 1;
-                j += 1;
-            }
+    let mut all: Monomial = a.iter().chain(b).cloned().collect();
+    all.sort_by(|x, y| x.0.cmp(&y.0));
+    let mut out: Monomial = Vec::with_capacity(all.len());
+    for (atom, k) in all {
+        match out.last_mut() {
+            Some((last, e)) if *last == atom => *e = e.checked_add(k).ok_or_else(too_large)?,
+            _ => out.push((atom, k)),
         }
     }
-    out.extend_from_slice(&a[i..]);
-    out.extend_from_slice(&b[j..]);
     Ok(out)
 }
 
@@ -119,11 +95,7 @@ impl Poly {
     }
 
     fn add(&self, other: &Poly) -> Result<Poly, KernelError> {
-        let sum = merge(&self.0, &other.0, |a, b| {
-            let c = a + b;
-            Ok((!c.is_zero()).then_some(c))
-        })?;
-        Poly(sum).checked()
+        Poly::from_terms(self.0.iter().chain(&other.0).cloned().collect())
     }
 
     fn scale(&self, c: &Rat) -> Poly {

@@ -29,69 +29,41 @@ pub fn check_context(ctx: &Context) -> Result<(), (Item, String)> {
         check_hypothesis(ctx, &sizes, &h.lhs, &h.rhs)
             .and_then(|()| walk_names(ctx, &sizes, &h.lhs, &mut Vec::new()))
             .and_then(|()| walk_names(ctx, &sizes, &h.rhs, &mut Vec::new()))
+            .and_then(|()| check_labels(ctx, None, &h.lhs))
+            .and_then(|()| check_labels(ctx, None, &h.rhs))
             .map_err(|m| (Item::Hypothesis(at), m))?;
     }
     for (at, def) in ctx.definitions.iter().enumerate() {
         check_derivatives(ctx, &def.body)
             .and_then(|()| walk_names(ctx, &sizes, &def.body, &mut Vec::new()))
-            .and_then(|()| check_labels(ctx, &def.name, &def.body))
+            .and_then(|()| check_labels(ctx, Some(&def.name), &def.body))
             .map_err(|m| (Item::Definition(at), m))?;
-    }
-    for (at, h) in ctx.assumptions.iter().enumerate() {
-        let m = binds_label(ctx, &Expr::Add([h.lhs.clone(), h.rhs.clone()].into()));
-        m.map_or(Ok(()), |m| Err((Item::Hypothesis(at), m)))?;
     }
     Ok(())
 }
 
-/// A fixed label stands for one value everywhere: it is a declared index, no definition
-/// takes it on its left side, and no sum binds it where it is free.
-fn check_labels(ctx: &Context, name: &Expr, body: &Expr) -> Result<(), String> {
-    let (left, free) = (name.free_indices(), body.free_indices());
-    if let Some(k) = free.difference(&left).find(|k| ctx.range_of(k).is_none()) {
-        return Err(format!("index `{k}` is free in the definition of `{name}` but is neither on its left side nor a declared index"));
-    }
-    if let Some(k) = ctx.fixed_labels().keys().find(|k| left.contains(*k)) {
-        return Err(label(ctx, k, "it cannot be an index on the left of a definition"));
-    }
-    let mut fault = None;
-    body.any(&mut |t| {
-        if matches!(t, Expr::Sum(s) if free.contains(&s.index) && !left.contains(&s.index)) {
-            fault = name_of_sum(t).map(|k| label(ctx, k, "a sum in the same definition cannot bind it; name the summation index otherwise"));
-        }
-        fault.is_some()
-    });
-    fault.map_or(Ok(()), Err)
-}
-
-fn name_of_sum(e: &Expr) -> Option<&str> {
-    match e {
-        Expr::Sum(s) => Some(&s.index),
-        _ => None,
-    }
-}
-
-/// `what` said of the fixed label `k`.
-fn label(ctx: &Context, k: &str, what: &str) -> String {
-    let by = ctx.fixed_labels().get(k).map(|d| d.to_string()).unwrap_or_default();
-    format!("index `{k}` is a fixed label (free in the definition of `{by}` but not on its left side), so {what}")
-}
-
-/// A goal or hypothesis term that binds a fixed label by a sum: what is wrong with it.
-fn binds_label(ctx: &Context, e: &Expr) -> Option<String> {
+/// A fixed label stands for one value throughout: no definition takes it on its left
+/// side, and no sum binds it in a goal, a hypothesis or a definition (`name`) where it is
+/// free.
+fn check_labels(ctx: &Context, name: Option<&Expr>, e: &Expr) -> Result<(), String> {
     let labels = ctx.fixed_labels();
-    let mut found = None;
+    let (left, free) = (name.map(Expr::free_indices).unwrap_or_default(), e.free_indices());
+    let mut bound = None;
     e.any(&mut |t| {
-        found = name_of_sum(t).filter(|k| labels.contains_key(*k)).map(str::to_string);
-        found.is_some()
+        bound = match t {
+            Expr::Sum(s) if name.is_none() || free.contains(&s.index) => Some(s.index.clone()),
+            _ => None,
+        }
+        .filter(|k| labels.contains_key(k));
+        bound.is_some()
     });
-    found.map(|k| {
-        label(
-            ctx,
-            &k,
-            "a sum in a goal or a hypothesis cannot bind it; name the summation index otherwise",
-        )
-    })
+    let (k, what) = match (labels.keys().find(|k| left.contains(*k)).cloned(), bound) {
+        (Some(k), _) => (k, "it cannot be an index on the left of a definition"),
+        (_, Some(k)) => (k, "a sum cannot bind it in a goal, a hypothesis or a definition where it is free; name the summation index otherwise"),
+        _ => return Ok(()),
+    };
+    let by = &labels[&k];
+    Err(format!("index `{k}` is a fixed label (free in the definition of `{by}` but not on its left side), so {what}"))
 }
 
 /// Each index is declared once, over a range whose symbolic bounds are sizes, not indices.
@@ -113,11 +85,6 @@ fn check_declarations(ctx: &Context) -> Result<(), String> {
 /// In a term, every free index is declared or a size (`b_n`, the last component), and an
 /// index name (declared, or bound by an enclosing sum) stands only as an index: not as a
 /// symbol, not as a range bound.
-pub fn check_names(ctx: &Context, e: &Expr) -> Result<(), String> {
-    let sizes = sizes(ctx);
-    walk_names(ctx, &sizes, e, &mut Vec::new())
-}
-
 fn walk_names(
     ctx: &Context,
     sizes: &BTreeSet<String>,
@@ -202,8 +169,8 @@ fn name_of(e: &Expr) -> Option<&str> {
 }
 
 /// A definition names a new symbol with distinct index names and refers only to itself
-/// through nothing (not directly, not through a definition before it). An index free on
-/// its right but not on its left is a fixed label ([`check_labels`]).
+/// through nothing (not directly, not through a definition before it). A declared index
+/// free on its right but not on its left is a fixed label ([`check_labels`]).
 pub fn check_definition(
     before: &[Definition],
     sizes: &BTreeSet<String>,
@@ -298,8 +265,8 @@ pub fn check_goal(ctx: &Context, goal: &Expr) -> Result<(), String> {
 
 /// A goal's own checks, once its context has passed [`check_context`].
 pub fn check_goal_term(ctx: &Context, goal: &Expr) -> Result<(), String> {
-    check_names(ctx, goal)?;
-    binds_label(ctx, goal).map_or(Ok(()), Err)?;
+    walk_names(ctx, &sizes(ctx), goal, &mut Vec::new())?;
+    check_labels(ctx, None, goal)?;
     check_derivatives(ctx, goal)
 }
 
