@@ -524,8 +524,12 @@ impl Builder<'_, '_> {
     /// The variable of a derivative: a variable or a defined name, nothing else.
     fn wrt(&mut self, p: Pair<Rule>, depth: usize) -> Result<Expr, Diagnostic> {
         let at = p.clone();
+        let bracketed = at.as_str().trim_start().starts_with('(');
         match self.expr(p, depth)? {
-            x if x.is_variable() => Ok(x),
+            x if x.is_variable() && !bracketed => Ok(x),
+            x if x.is_variable() => {
+                Err(self.err(&at, format!("write the variable of a derivative without brackets: `{x}`")))
+            }
             x => Err(self.err(&at, format!("cannot differentiate with respect to `{x}`: a derivative is taken with respect to a variable or a defined name, such as `x`, `z_j` or `a_i`"))),
         }
     }
