@@ -32,9 +32,18 @@ fn innermost_derivative(e: &Expr) -> Option<Vec<usize>> {
     go(e, &mut path).then_some(path)
 }
 
-/// Apply derivative rules until no `D` is left.
-pub fn differentiate(d: &mut Driver) -> Result<(), EngineError> {
+/// Apply derivative rules to the innermost layer: while a derivative lies inside another
+/// (a second derivative), only until none does, so the inner one can be simplified before
+/// the outer one differentiates it; otherwise until no `D` is left.
+pub fn differentiate_layer(d: &mut Driver) -> Result<(), EngineError> {
+    let nested = |e: &Expr| {
+        e.any(&mut |t| matches!(t, Expr::D(f, _) if f.any(&mut |u| matches!(u, Expr::D(..)))))
+    };
+    let layered = nested(d.current());
     while let Some(path) = innermost_derivative(d.current()) {
+        if layered && !nested(d.current()) {
+            break;
+        }
         differentiate_at(d, &path)?;
     }
     Ok(())

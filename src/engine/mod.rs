@@ -132,14 +132,26 @@ pub fn derive(ctx: Arc<Context>, of: &Expr, wrt: &Expr) -> Result<Proof, EngineE
         return Err(EngineError::Unsupported(format!("`{wrt}` is not a variable")));
     }
     let mut d = Driver::new(ctx, Expr::d(of.clone(), wrt.clone()))?;
-    fold::unfold_all(&mut d, &[])?;
-    if !d.ctx().fixed_labels().is_empty() {
-        // A sum unfolded beside a fixed label of its name reads `sum_m(exp(z_m))`.
-        fold::rename_clashing_sums(&mut d)?;
+    // A second derivative goes layer by layer: the inner derivative is simplified and
+    // folded (∂l/∂z_i = a_i - y_i) before the outer one differentiates it.
+    loop {
+        fold::unfold_all(&mut d, &[])?;
+        if !d.ctx().fixed_labels().is_empty() {
+            // A sum unfolded beside a fixed label of its name reads `sum_m(exp(z_m))`.
+            fold::rename_clashing_sums(&mut d)?;
+        }
+        differentiate::differentiate_layer(&mut d)?;
+        simplify::simplify(&mut d)?;
+        fold::finish(&mut d)?;
+        if !d.current().any(&mut |t| matches!(t, Expr::D(..))) {
+            break;
+        }
     }
-    differentiate::differentiate(&mut d)?;
-    simplify::simplify(&mut d)?;
-    fold::finish(&mut d)?;
+    // Concrete indices (`a_3` by `z_1`) leave deltas of numbers, valued once the result is
+    // folded, as in a case of a Jacobian.
+    if simplify::evaluate_concrete_deltas(&mut d)? {
+        simplify_current(&mut d)?;
+    }
     Ok(d.proof)
 }
 

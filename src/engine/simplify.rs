@@ -31,6 +31,33 @@ pub fn simplify(d: &mut Driver) -> Result<(), EngineError> {
     super::identities::through_exp(d)
 }
 
+/// Replace each Kronecker delta of two numbers by its value (`delta(3,1)` is 0,
+/// `delta(2,2)` is 1); whether there was one.
+pub fn evaluate_concrete_deltas(d: &mut Driver) -> Result<bool, EngineError> {
+    let mut any = false;
+    while let Some(path) =
+        find_path(d.current(), &|t| matches!(t, Expr::Delta(Index::Int(_), Index::Int(_))))
+    {
+        let Some(Expr::Delta(a, b)) = d.at(&path) else { break };
+        let value = Expr::int(i64::from(a == b));
+        d.ring(&path, value)?;
+        any = true;
+    }
+    Ok(any)
+}
+
+/// The path to the first subterm (pre-order) that `wanted` picks.
+fn find_path(e: &Expr, wanted: &dyn Fn(&Expr) -> bool) -> Option<Vec<usize>> {
+    if wanted(e) {
+        return Some(Vec::new());
+    }
+    e.children().enumerate().find_map(|(i, c)| {
+        let mut p = find_path(c, wanted)?;
+        p.insert(0, i);
+        Some(p)
+    })
+}
+
 /// Whether `e` is built by ring operations at its root.
 fn is_ring_node(e: &Expr) -> bool {
     match e {
@@ -621,16 +648,7 @@ pub fn use_hypotheses(d: &mut Driver) -> Result<(), EngineError> {
 
 /// The path of the first subterm equal to `target`.
 pub fn find(e: &Expr, target: &Expr) -> Option<Vec<usize>> {
-    if e == target {
-        return Some(vec![]);
-    }
-    for (i, c) in e.children().enumerate() {
-        if let Some(mut p) = find(c, target) {
-            p.insert(0, i);
-            return Some(p);
-        }
-    }
-    None
+    find_path(e, &|t| t == target)
 }
 
 /// `-sum_i(x_i*(t_i - p_i))` → `sum_i(x_i*(p_i - t_i))` where that is shorter.

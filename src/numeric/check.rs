@@ -320,12 +320,14 @@ pub(crate) fn invalid_or_fail<T>(
     }
 }
 
-/// The sizes n to check at: `opts.n_min..=opts.n_max` when the terms have sizes, else none.
+/// The sizes n to check at: `opts.n_min..=opts.n_max` when the terms have sizes, else none;
+/// moved up, as many sizes, when a concrete index needs a larger n (`a_9` needs `n >= 9`).
 pub(crate) fn sizes(sampler: &Sampler, opts: &CheckOptions) -> Vec<Option<i64>> {
     if sampler.is_indexed() {
         let lo = opts.n_min.clamp(1, 64);
         let hi = opts.n_max.clamp(lo, 64);
-        (lo..=hi).map(Some).collect()
+        let shift = (sampler.least_first_size() - lo).max(0);
+        (lo + shift..=hi + shift).map(Some).collect()
     } else {
         vec![None]
     }

@@ -29,8 +29,9 @@ pub(crate) trait Number: Clone + Sized {
     fn from_int(v: i64) -> Self;
     /// A point's value; `seeded` marks the variable a dual number differentiates by.
     fn from_value(v: &Value, seeded: bool) -> Self;
-    /// The f64 value of a nested derivative `D(f, x)`, as a number of this type.
-    fn from_derivative(d: f64) -> Result<Self, EvalError>;
+    /// A derivative `D(f, x)` met inside the evaluation, as a number of this type: its
+    /// value and (used by dual numbers) its own derivative along the seeded variable.
+    fn from_derivative(value: f64, derivative: f64) -> Result<Self, EvalError>;
     /// This value as the variable a dual number differentiates by: a defined name held as
     /// the variable of `D(f, a_i)`.
     fn as_variable(&self) -> Self {
@@ -80,8 +81,8 @@ impl Number for f64 {
         v.float
     }
 
-    fn from_derivative(d: f64) -> Result<f64, EvalError> {
-        Ok(d)
+    fn from_derivative(value: f64, _derivative: f64) -> Result<f64, EvalError> {
+        Ok(value)
     }
 
     fn add(&self, o: &f64) -> Result<f64, EvalError> {
@@ -154,8 +155,8 @@ impl Number for Dual {
         Dual::variable(self.value)
     }
 
-    fn from_derivative(_d: f64) -> Result<Dual, EvalError> {
-        Err(EvalError::Unsupported("a derivative D(…) nested inside another D(…)".into()))
+    fn from_derivative(value: f64, derivative: f64) -> Result<Dual, EvalError> {
+        Dual::checked(value, derivative, "a derivative")
     }
 
     fn add(&self, o: &Dual) -> Result<Dual, EvalError> {
@@ -252,7 +253,7 @@ impl Number for Rat {
         v.exact().clone()
     }
 
-    fn from_derivative(_d: f64) -> Result<Rat, EvalError> {
+    fn from_derivative(_value: f64, _derivative: f64) -> Result<Rat, EvalError> {
         Err(not_rational("a derivative D(…)"))
     }
 

@@ -47,6 +47,9 @@ struct Symbols {
     /// Indexed symbols by name and arity: for each index position, the ranges it is used with.
     arrays: BTreeMap<(String, usize), Vec<RangeSet>>,
     sizes: BTreeSet<String>,
+    /// The least value a size may take: a concrete index (`a_3` for `a_i` over `1..n`) must
+    /// lie in its range.
+    least: BTreeMap<String, i64>,
     definitions_seen: BTreeSet<usize>,
 }
 
@@ -66,6 +69,14 @@ impl Symbols {
         match e {
             Expr::Sym(s) | Expr::Idx(s, _) if find_definition(ctx, s).is_some() => {
                 if let Some((k, def)) = find_definition(ctx, s) {
+                    // `a_3` for `a_i`: the formal's range must reach 3.
+                    if let (Expr::Idx(_, actual), Expr::Idx(_, formal)) = (e, &def.name) {
+                        for (a, f) in actual.iter().zip(formal) {
+                            if let (Index::Int(v), Index::Name(f)) = (a, f) {
+                                self.require(&index_range(ctx, f), *v);
+                            }
+                        }
+                    }
                     if self.definitions_seen.insert(k) {
                         self.visit(ctx, &def.body, &mut Vec::new(), depth + 1)?;
                     }
@@ -128,6 +139,36 @@ impl Symbols {
     /// The scalar variables: symbols that are not sizes.
     fn scalar_variables(&self) -> Vec<String> {
         self.scalars.difference(&self.sizes).cloned().collect()
+    }
+
+    /// The size that bounds `range` must be at least `v`, when `v` is meant to lie in it.
+    fn require(&mut self, (lo, hi): &(Bound, Bound), v: i64) {
+        if let (Bound::Int(lo), Bound::Sym(s)) = (lo, hi) {
+            if *lo <= v {
+                let least = self.least.entry(s.clone()).or_insert(v);
+                *least = (*least).max(v);
+            }
+        }
+    }
+
+    /// Each position of an indexed variable used both with a concrete index and over a
+    /// range `lo..n` needs `n` to reach that index.
+    fn require_concrete_indices(&mut self) {
+        let mut needs = Vec::new();
+        for slots in self.arrays.values() {
+            for slot in slots {
+                let concrete = slot.iter().filter_map(|r| match r {
+                    (Bound::Int(a), Bound::Int(b)) if a == b => Some(*a),
+                    _ => None,
+                });
+                if let Some(v) = concrete.max() {
+                    needs.extend(slot.iter().map(|r| (r.clone(), v)));
+                }
+            }
+        }
+        for (range, v) in needs {
+            self.require(&range, v);
+        }
     }
 
     /// All variables by name and number of indices (sizes excluded): a scalar `y` and
@@ -221,6 +262,8 @@ pub(crate) struct Sampler<'a> {
     seed: u64,
     free: Vec<(String, Bound, Bound)>,
     sizes: Vec<String>,
+    /// The least value of each size (see `Symbols::least`).
+    least: BTreeMap<String, i64>,
     scalars: Vec<String>,
     arrays: Vec<ArrayPlan>,
     constructions: Vec<Construction>,
@@ -275,6 +318,7 @@ impl<'a> Sampler<'a> {
                 (i, lo, hi)
             })
             .collect();
+        symbols.require_concrete_indices();
         let scalars = symbols.scalar_variables();
         let arrays = symbols
             .arrays
@@ -289,12 +333,18 @@ impl<'a> Sampler<'a> {
             seed,
             free,
             sizes: symbols.sizes.into_iter().collect(),
+            least: symbols.least,
             scalars,
             arrays,
             constructions,
             hypotheses,
             drawn: RefCell::new(HashMap::new()),
         })
+    }
+
+    /// The least value the first size may take (it is the one checked for several n).
+    pub fn least_first_size(&self) -> i64 {
+        self.sizes.first().and_then(|s| self.least.get(s)).copied().unwrap_or(1)
     }
 
     /// Whether the terms involve sizes, so that they are checked for several n.
@@ -343,9 +393,10 @@ impl<'a> Sampler<'a> {
         let positive = attempt % 2 == 1;
         let mut point = Point::new();
         for (k, s) in self.sizes.iter().enumerate() {
+            let least = self.least.get(s).copied().unwrap_or(1);
             let size = match (k, n) {
-                (0, Some(n)) => n,
-                _ => rng.int_in(2, 6),
+                (0, Some(n)) => n.max(least),
+                _ => rng.int_in(least.max(2), least.max(6)),
             };
             point.set_range(s, size);
         }

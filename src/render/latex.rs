@@ -4,7 +4,7 @@
 //! The output follows the term's shape (a `Div` is a `\frac`, a nested product keeps its
 //! brackets) so that every step of a writeup shows exactly what the kernel checked.
 
-use super::shape::{exp_as_power, right_open, tall};
+use super::shape::{exp_as_power, higher_partial, right_open, tall};
 use crate::expr::{Bound, Expr, Func, Index};
 use crate::terms::ExprExt;
 use num_traits::Signed;
@@ -156,6 +156,21 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
                 latex_bound(&s.hi)
             ));
             write(&s.body, Ctx::Summand, out);
+        }
+        Expr::D(..) if higher_partial(e).is_some() => {
+            let Some((f, by)) = higher_partial(e) else { return };
+            let order: usize = by.iter().map(|(_, k)| k).sum();
+            out.push_str(&format!("\\frac{{\\partial^{{{order}}} "));
+            write(f, Ctx::Top, out);
+            out.push_str("}{");
+            for (n, (x, k)) in by.into_iter().enumerate() {
+                out.push_str(if n == 0 { "\\partial " } else { " \\partial " });
+                write(x, Ctx::Top, out);
+                if k > 1 {
+                    out.push_str(&format!("^{{{k}}}"));
+                }
+            }
+            out.push('}');
         }
         Expr::D(f, x) => {
             if f.is_variable() {

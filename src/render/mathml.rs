@@ -5,7 +5,7 @@
 //! Every name is escaped, so the output can go straight into an HTML page.
 
 use super::html::escape;
-use super::shape::{exp_as_power, reads_negative, right_open};
+use super::shape::{exp_as_power, higher_partial, reads_negative, right_open};
 use crate::expr::{Bound, Expr, Func, Index};
 use crate::terms::ExprExt;
 use num_traits::Signed;
@@ -156,6 +156,19 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
                 bound(&s.hi)
             ));
             write(&s.body, Ctx::Summand, out);
+        }
+        Expr::D(..) if higher_partial(e).is_some() => {
+            let Some((f, by)) = higher_partial(e) else { return };
+            let order: usize = by.iter().map(|(_, k)| k).sum();
+            let partial = mo("\u{2202}");
+            let num = format!("<msup>{partial}<mn>{order}</mn></msup>{}", element(f, Ctx::Top));
+            let mut den = String::new();
+            for (x, k) in by {
+                let x = element(x, Ctx::Top);
+                den.push_str(&partial);
+                den.push_str(&if k > 1 { format!("<msup>{x}<mn>{k}</mn></msup>") } else { x });
+            }
+            out.push_str(&format!("<mfrac>{}{}</mfrac>", row(&num), row(&den)));
         }
         Expr::D(f, x) => {
             let den = row(&format!("{}{}", mo("\u{2202}"), element(x, Ctx::Top)));

@@ -216,12 +216,25 @@ fn file_input(src: &str) -> Result<Document, Diagnostic> {
                 doc.assumption_lines.push(line);
             }
             Rule::derive_stmt => {
+                // `derive l wrt z_i, z_j` is the second derivative `derive D(l, z_i) wrt z_j`.
                 let mut it = st.into_inner();
                 let (of_p, wrt_p) = two(&mut it, src, pos)?;
-                let wrt_pos = wrt_p.as_span().start();
-                let of = b().expr(of_p, 0)?;
-                let wrt = b().wrt(wrt_p, 0)?;
-                goals.push((Goal { of, wrt, line }, (wrt_pos, st_end), pos));
+                let mut of = b().expr(of_p, 0)?;
+                let mut wrt_p = wrt_p;
+                loop {
+                    let wrt_pos = wrt_p.as_span().start();
+                    let wrt = b().wrt(wrt_p, 0)?;
+                    match it.next() {
+                        Some(next) => {
+                            of = Expr::d(of, wrt);
+                            wrt_p = next;
+                        }
+                        None => {
+                            goals.push((Goal { of, wrt, line }, (wrt_pos, st_end), pos));
+                            break;
+                        }
+                    }
+                }
             }
             _ => {}
         }
