@@ -261,6 +261,16 @@ fn derivative_magnitude(ctx: &Context, e: &Expr, x: &Expr, depth: usize) -> Expr
                 None => abs(&Expr::d(e.clone(), x.clone())),
             }
         }
+        // A derivative inside (a second derivative) is differenced along `x` with a step
+        // of about 5e-3*|x| (`eval.rs`): its own rounding, over the step.
+        Expr::D(..) => {
+            let step = Expr::call(
+                crate::expr::Func::Sqrt,
+                Expr::add(vec![Expr::pow(x.clone(), Expr::int(2)), Expr::rat(1, 10_000)]),
+            );
+            let over = Expr::div(Expr::Mul(vec![Expr::int(200), magnitude(e)].into()), step);
+            Expr::Add(vec![abs(&Expr::d(e.clone(), x.clone())), over].into())
+        }
         // Variables, general powers (and definitions nested too deeply): the derivative.
         _ => abs(&Expr::d(e.clone(), x.clone())),
     }
