@@ -84,6 +84,10 @@ pub fn vector_expr(result: &Expr, wrt: &Expr, ctx: &Context) -> Option<Expr> {
     let [Index::Name(j)] = wi.as_slice() else {
         return None;
     };
+    // With respect to one fixed component (`z_k` for a fixed label `k`): no vector.
+    if ctx.fixed_labels().contains_key(j) {
+        return None;
+    }
     if result.free_indices().into_iter().collect::<Vec<_>>() != vec![j.clone()] {
         return None;
     }

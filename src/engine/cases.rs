@@ -112,7 +112,10 @@ pub fn jacobian(proof: &Proof, of: &Expr, wrt: &Expr) -> Option<Jacobian> {
             proof: d.proof,
         }
     };
-    let matrix = matrix(proof.context(), (a, i), (z, j), &same.proof, &distinct.proof);
+    // A fixed label is one value: its cases hold, but there is no matrix over it.
+    let labels = proof.context().fixed_labels();
+    let matrix = matrix(proof.context(), (a, i), (z, j), &same.proof, &distinct.proof)
+        .filter(|_| !labels.contains_key(i) && !labels.contains_key(j));
     Some(Jacobian { i: Expr::sym(i), j: Expr::sym(j), same, distinct, matrix })
 }
 

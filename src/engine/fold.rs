@@ -13,17 +13,28 @@ use std::collections::BTreeSet;
 /// Most index assignments tried when looking for an instance of a definition.
 const MAX_ASSIGNMENTS: usize = 64;
 
+/// The first defined name to unfold in `e`: not the variable of a derivative, and not
+/// inside a derivative with respect to that name, which holds it as a variable.
 fn defined_name_path(ctx: &Context, e: &Expr) -> Option<Vec<usize>> {
-    if ctx.is_defined(e) {
-        return Some(vec![]);
-    }
-    for (i, c) in e.children().enumerate() {
-        if let Some(mut p) = defined_name_path(ctx, c) {
-            p.insert(0, i);
-            return Some(p);
+    fn go(ctx: &Context, e: &Expr, held: &mut Vec<String>) -> Option<Vec<usize>> {
+        if ctx.is_defined(e) && !held.contains(&name_of(e)) {
+            return Some(vec![]);
         }
+        if let Expr::D(f, x) = e {
+            held.push(name_of(x));
+            let p = go(ctx, f, held);
+            held.pop();
+            return p.map(|p| [0].into_iter().chain(p).collect());
+        }
+        for (i, c) in e.children().enumerate() {
+            if let Some(mut p) = go(ctx, c, held) {
+                p.insert(0, i);
+                return Some(p);
+            }
+        }
+        None
     }
-    None
+    go(ctx, e, &mut Vec::new())
 }
 
 fn name_of(e: &Expr) -> String {
@@ -395,7 +406,34 @@ pub fn finish(d: &mut Driver) -> Result<(), EngineError> {
         fold_best(d)?;
     }
     unpower(d)?;
-    rename_clashing_sums(d)
+    rename_clashing_sums(d)?;
+    labels_last(d)
+}
+
+/// `delta(j, k)`, not `delta(k, j)`, for a fixed label `k`: the label reads as a constant,
+/// as the second index.
+fn labels_last(d: &mut Driver) -> Result<(), EngineError> {
+    let labels = d.ctx().fixed_labels().into_keys().collect::<BTreeSet<_>>();
+    let is_label = |i: &Index| matches!(i, Index::Name(n) if labels.contains(n));
+    fn find(e: &Expr, wrong: &dyn Fn(&Index, &Index) -> bool) -> Option<Vec<usize>> {
+        if matches!(e, Expr::Delta(a, b) if wrong(a, b)) {
+            return Some(Vec::new());
+        }
+        e.children().enumerate().find_map(|(n, c)| {
+            let mut p = find(c, wrong)?;
+            p.insert(0, n);
+            Some(p)
+        })
+    }
+    let wrong = |a: &Index, b: &Index| is_label(a) && !is_label(b);
+    while let Some(path) = find(d.current(), &wrong) {
+        let Some(Expr::Delta(a, b)) = d.at(&path).cloned() else { break };
+        let mut step = Step::new("delta-symmetric", path);
+        step.binding.indices.insert("k".into(), a);
+        step.binding.indices.insert("j".into(), b);
+        d.apply(step)?;
+    }
+    Ok(())
 }
 
 /// Forms of `e` with definitions folded: each candidate form folded, and the candidates
@@ -438,8 +476,10 @@ fn fold_best(d: &mut Driver) -> Result<(), EngineError> {
 
 /// A sum whose bound index is also free outside it gets a fresh name, for the reader:
 /// `(r*delta(i,j) - …)/sum_k(x_k^2)`, not `…/sum_i(x_i^2)` beside a free `i`.
-fn rename_clashing_sums(d: &mut Driver) -> Result<(), EngineError> {
-    let free = d.current().free_indices();
+pub fn rename_clashing_sums(d: &mut Driver) -> Result<(), EngineError> {
+    // A fixed label is free everywhere, even where the term does not mention it.
+    let mut free = d.current().free_indices();
+    free.extend(d.ctx().fixed_labels().into_keys());
     for _ in 0..64 {
         let Some(path) = first_sum_binding(d.current(), &free, &mut Vec::new()) else {
             return Ok(());

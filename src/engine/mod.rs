@@ -136,6 +136,10 @@ pub fn derive(ctx: Arc<Context>, of: &Expr, wrt: &Expr) -> Result<Proof, EngineE
     // folded (∂l/∂z_i = a_i - y_i) before the outer one differentiates it.
     loop {
         fold::unfold_all(&mut d, &[])?;
+        if !d.ctx().fixed_labels().is_empty() {
+            // A sum unfolded beside a fixed label of its name reads `sum_m(exp(z_m))`.
+            fold::rename_clashing_sums(&mut d)?;
+        }
         differentiate::differentiate_layer(&mut d)?;
         simplify::simplify(&mut d)?;
         fold::finish(&mut d)?;

@@ -4,8 +4,8 @@
 use super::conditions::depends_on;
 use super::ring::{divisors, ring_equal};
 use super::rules::{Builtin, Condition};
-use super::{KernelError, Step};
-use crate::expr::{fresh_index, Context, Expr, Index, Sum};
+use super::{KernelError, Located, Step};
+use crate::expr::{fresh_index, Context, Definition, Expr, Index, Sum};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -19,10 +19,10 @@ fn bad(msg: &str) -> KernelError {
     KernelError::Binding(msg.to_string())
 }
 
-/// Apply builtin `b` to the subterm `sub`; `variables` names the variables of the
-/// derivatives enclosing `sub`.
-pub fn apply(b: Builtin, ctx: &Context, sub: &Expr, step: &Step, variables: &[String]) -> Outcome {
+/// Apply builtin `b` to the subterm `loc.sub`.
+pub fn apply(b: Builtin, ctx: &Context, loc: &Located, step: &Step) -> Outcome {
     use Builtin::*;
+    let sub = loc.sub;
     let takes_replacement = matches!(b, Ring | Rename | Fold | DeltaSubstitute);
     if takes_replacement != step.replacement.is_some() {
         return Err(bad(if takes_replacement {
@@ -93,10 +93,21 @@ pub fn apply(b: Builtin, ctx: &Context, sub: &Expr, step: &Step, variables: &[St
         },
         DeltaCollapse => delta_collapse(sub),
         DeltaSubstitute => delta_substitute(sub, &new),
-        Unfold => Ok((unfold(ctx, sub, uses)?, vec![])),
-        Fold if unfold(ctx, &new, uses)? == *sub => Ok((new, vec![])),
-        Fold => Err(no("the term is not the definition's body at these indices")),
-        Hypothesis => hypothesis(ctx, sub, step, variables),
+        Unfold | Fold => {
+            let def =
+                ctx.definition(uses).ok_or_else(|| no(&format!("`{uses}` is not defined")))?;
+            // Held as an independent variable: `D(-log(a_k), a_i)` is not `D(-log(…z…), a_i)`.
+            if loc.variables.iter().any(|x| x == uses) {
+                return Err(no(&format!("`{uses}` is the variable of an enclosing derivative")));
+            }
+            captures(ctx, loc, &[&def.body])?;
+            match b {
+                Unfold => Ok((unfold(def, sub)?, vec![])),
+                _ if unfold(def, &new)? == *sub => Ok((new, vec![])),
+                _ => Err(no("the term is not the definition's body at these indices")),
+            }
+        }
+        Hypothesis => hypothesis(ctx, loc, step),
         IndexCase => index_case(sub, step),
     }
 }
@@ -116,9 +127,6 @@ fn derivative_of_variable(ctx: &Context, sub: &Expr) -> Outcome {
     if !v.is_variable() || !w.is_variable() {
         return Err(no("needs the derivative of a variable with respect to a variable"));
     }
-    if ctx.is_defined(v) || ctx.is_defined(w) {
-        return Err(no("a defined name is not an independent variable; unfold it first"));
-    }
     let out = match (&**v, &**w) {
         (Expr::Sym(a), Expr::Sym(b)) if a == b => Expr::int(1),
         (Expr::Idx(a, ai), Expr::Idx(b, bi)) if a == b && ai.len() == bi.len() => {
@@ -126,6 +134,10 @@ fn derivative_of_variable(ctx: &Context, sub: &Expr) -> Outcome {
         }
         (Expr::Sym(a) | Expr::Idx(a, _), Expr::Sym(b) | Expr::Idx(b, _)) if a == b => {
             return Err(no("the same name is used with different numbers of indices"));
+        }
+        // A defined name is independent only as the variable itself (held as one).
+        _ if ctx.is_defined(v) => {
+            return Err(no("a defined name is not an independent variable; unfold it first"))
         }
         _ => Expr::int(0),
     };
@@ -204,9 +216,19 @@ fn rename_indices(terms: &mut [Expr], pairs: &[(String, Index)], mut avoid: BTre
     }
 }
 
-/// The body of the definition called `name` at the indices of `sub`.
-fn unfold(ctx: &Context, sub: &Expr, name: &str) -> Result<Expr, KernelError> {
-    let def = ctx.definition(name).ok_or_else(|| no(&format!("`{name}` is not defined")))?;
+/// A definition or hypothesis holds at the fixed labels it mentions, not where a sum binds
+/// one of them (it would capture it).
+fn captures(ctx: &Context, loc: &Located, terms: &[&Expr]) -> Result<(), KernelError> {
+    let labels = ctx.fixed_labels();
+    let bound = |k: &String| labels.contains_key(k) && loc.binders.iter().any(|(b, ..)| b == k);
+    match terms.iter().flat_map(|t| t.free_indices()).find(bound) {
+        Some(k) => Err(no(&format!("it holds at the fixed label `{k}`, which a sum here binds"))),
+        None => Ok(()),
+    }
+}
+
+/// The body of `def` at the indices of `sub`.
+fn unfold(def: &Definition, sub: &Expr) -> Result<Expr, KernelError> {
     match (&def.name, sub) {
         (Expr::Sym(a), Expr::Sym(b)) if a == b => Ok(def.body.clone()),
         (Expr::Idx(a, formal), Expr::Idx(b, actual)) if a == b && formal.len() == actual.len() => {
@@ -244,7 +266,8 @@ fn index_case(sub: &Expr, step: &Step) -> Outcome {
 /// binding's indices rename the hypothesis's free indices, each within its declared range.
 /// An equation that holds on a constraint set says nothing about a derivative across it:
 /// under `D(…, x)` a hypothesis may be used only if it does not involve `x`.
-fn hypothesis(ctx: &Context, sub: &Expr, step: &Step, variables: &[String]) -> Outcome {
+fn hypothesis(ctx: &Context, loc: &Located, step: &Step) -> Outcome {
+    let (sub, variables) = (loc.sub, &loc.variables);
     let n: usize = step
         .uses
         .as_deref()
@@ -263,9 +286,13 @@ fn hypothesis(ctx: &Context, sub: &Expr, step: &Step, variables: &[String]) -> O
     }
     let free: BTreeSet<String> =
         h.lhs.free_indices().union(&h.rhs.free_indices()).cloned().collect();
-    if let Some(name) = step.binding.indices.keys().find(|k| !free.contains(*k)) {
-        return Err(bad(&format!("`{name}` is not a free index of hypothesis {n}")));
+    // A fixed label in a hypothesis is that one value: never renamed, never captured.
+    let labels = ctx.fixed_labels();
+    let mut keys = step.binding.indices.keys();
+    if let Some(k) = keys.find(|k| !free.contains(*k) || labels.contains_key(*k)) {
+        return Err(bad(&format!("`{k}` is not a free index of hypothesis {n} to rename")));
     }
+    captures(ctx, loc, &[&h.lhs, &h.rhs])?;
     let mut pairs = Vec::new();
     let mut ranges = Vec::new();
     for name in &free {

@@ -251,10 +251,26 @@ fn derivative_magnitude(ctx: &Context, e: &Expr, x: &Expr, depth: usize) -> Expr
         Expr::Pow(b, k) if k.as_num().is_some() => {
             Expr::Mul(vec![abs(&power_slope(b, k)), dm(b)].into())
         }
-        Expr::Sym(_) | Expr::Idx(..) if depth < DEFINITION_DEPTH => match written_out(ctx, e) {
-            Some(body) => derivative_magnitude(ctx, &body, x, depth + 1),
-            None => abs(&Expr::d(e.clone(), x.clone())),
-        },
+        // A defined name held as the variable (`D(f, a_i)`) is not written out.
+        Expr::Sym(n) | Expr::Idx(n, _)
+            if depth < DEFINITION_DEPTH
+                && !matches!(x, Expr::Sym(m) | Expr::Idx(m, _) if m == n) =>
+        {
+            match written_out(ctx, e) {
+                Some(body) => derivative_magnitude(ctx, &body, x, depth + 1),
+                None => abs(&Expr::d(e.clone(), x.clone())),
+            }
+        }
+        // A derivative inside (a second derivative) is differenced along `x` with a step
+        // of about 5e-3*|x| (`eval.rs`): its own rounding, over the step.
+        Expr::D(..) => {
+            let step = Expr::call(
+                crate::expr::Func::Sqrt,
+                Expr::add(vec![Expr::pow(x.clone(), Expr::int(2)), Expr::rat(1, 10_000)]),
+            );
+            let over = Expr::div(Expr::Mul(vec![Expr::int(200), magnitude(e)].into()), step);
+            Expr::Add(vec![abs(&Expr::d(e.clone(), x.clone())), over].into())
+        }
         // Variables, general powers (and definitions nested too deeply): the derivative.
         _ => abs(&Expr::d(e.clone(), x.clone())),
     }
@@ -450,6 +466,14 @@ fn derivative_at(
     let magnitudes = (magnitude(ctx, result), magnitude(ctx, &Expr::d(of.clone(), wrt.clone())));
     let coverage = for_each_point(sampler, opts, |point| {
         let var = resolve_variable(ctx, wrt, point)?;
+        // A defined name held as the variable: the point sets its value, so that finite
+        // differences can shift it alone.
+        if ctx.is_defined(wrt) {
+            match invalid_or_fail(eval_f64(ctx, wrt, point))? {
+                Ok(v) => point.set(&var, v),
+                Err(o) => return Ok(o),
+            }
+        }
         let claimed = match invalid_or_fail(eval_f64(ctx, result, point))? {
             Ok(v) => v,
             Err(o) => return Ok(o),

@@ -24,7 +24,7 @@ pub fn caption(ctx: &Context, steps: &[CheckedStep], prefix: usize) -> Prose {
         StepKind::Collapse if main.len() > 1 => vec![text("the sums of Kronecker deltas collapse")],
         StepKind::Leaf => join_and(leaf_equations(ctx, main)),
         StepKind::Differentiate => differentiation(ctx, &main[0], &main[1..]),
-        StepKind::Collapse | StepKind::Other => step_caption(ctx, &main[0]),
+        StepKind::Collapse | StepKind::Rename | StepKind::Other => step_caption(ctx, &main[0]),
     });
     tidy(out)
 }

@@ -20,6 +20,9 @@ pub enum StepKind {
     Collapse,
     Unfold,
     Fold,
+    /// `rename-bound-index`: joins the unfolding before it (an unfolded sum renamed away
+    /// from a fixed label), else a line of its own.
+    Rename,
     /// Anything else: one line of its own.
     Other,
 }
@@ -33,6 +36,7 @@ pub fn kind_of(step: &CheckedStep) -> StepKind {
         "delta-collapse" => StepKind::Collapse,
         "unfold-definition" => StepKind::Unfold,
         "fold-definition" => StepKind::Fold,
+        "rename-bound-index" => StepKind::Rename,
         _ if matches!(
             step.before().at(&step.step().position),
             Some(crate::expr::Expr::D(_, _))
@@ -60,7 +64,8 @@ pub fn ungrouped(n: usize) -> Vec<Group> {
 /// The lines of `--detail brief`, in order, covering every step exactly once:
 /// - consecutive ring steps form one "simplify" line;
 /// - ring steps right before a collapse or a fold belong to that line;
-/// - consecutive unfolds, folds or collapses form one line;
+/// - consecutive unfolds, folds or collapses form one line (unfolds with the renamings
+///   that follow them);
 /// - leaf derivatives join the differentiation line before them (or each other).
 pub fn group(kinds: &[StepKind]) -> Vec<Group> {
     let n = kinds.len();
@@ -79,7 +84,10 @@ pub fn group(kinds: &[StepKind]) -> Vec<Group> {
         let head = rings_end;
         let end = match kinds[head] {
             StepKind::Differentiate => run_end(head + 1, StepKind::Leaf),
-            StepKind::Other => head + 1,
+            StepKind::Other | StepKind::Rename => head + 1,
+            StepKind::Unfold => (head..n)
+                .find(|&i| !matches!(kinds[i], StepKind::Unfold | StepKind::Rename))
+                .unwrap_or(n),
             k => run_end(head, k),
         };
         out.push(Group { steps: start..end, prefix: head - start });

@@ -110,6 +110,8 @@ pub struct Goal {
     /// `D(of, wrt)`, where the chain starts.
     pub statement: Expr,
     pub lines: Vec<Line>,
+    /// For a derivative with respect to a defined name: that it is held as a variable.
+    pub held: Option<Prose>,
     pub jacobian: Option<Jacobian>,
     /// The last term of the chain.
     pub result: Expr,
@@ -126,6 +128,8 @@ pub struct Writeup {
     pub title: String,
     pub indices: Vec<Formula>,
     pub definitions: Vec<Formula>,
+    /// "$k$ is a fixed label: …", when the definitions fix labels.
+    pub labels: Option<Prose>,
     pub hypotheses: Vec<Formula>,
     pub goals: Vec<Goal>,
 }
@@ -159,6 +163,7 @@ pub fn assemble(report: &Report, goals: Vec<Goal>) -> Writeup {
             .iter()
             .map(|d| Formula::Rel(d.name.clone(), Rel::Eq, d.body.clone()))
             .collect(),
+        labels: labels_sentence(ctx),
         hypotheses: ctx
             .assumptions
             .iter()
@@ -203,12 +208,39 @@ pub fn section(
     Goal {
         statement: g.proof.start_term().clone(),
         lines,
+        held: ctx.is_defined(&g.wrt).then(|| {
+            vec![
+                text("This partial derivative treats "),
+                math(g.wrt.clone()),
+                text(" as an independent variable: the definition of "),
+                math(g.wrt.clone()),
+                text(" is not unfolded, and everything else is held fixed."),
+            ]
+        }),
         jacobian: g.jacobian.clone(),
         vector: vector(ctx, &g.of, &g.wrt, &result),
         depends_on: depends_on(&g.proof),
         result,
         checked,
     }
+}
+
+/// "$k$ is a fixed label: one value of its range throughout (free in the definition of $l$)."
+fn labels_sentence(ctx: &crate::expr::Context) -> Option<Prose> {
+    let labels = ctx.fixed_labels();
+    let names: Vec<Prose> = labels.keys().map(|k| vec![math(Expr::sym(k))]).collect();
+    let by: Vec<Prose> = labels.values().map(|d| vec![math((*d).clone())]).collect();
+    let (one, many) = (names.len() == 1, names.len() > 1);
+    (one || many).then(|| {
+        let mut p = join_and(names);
+        p.push(text(if one { " is a fixed label" } else { " are fixed labels" }));
+        p.push(text(
+            ": one value of its range throughout, free on the right of the definition of ",
+        ));
+        p.extend(join_and(by));
+        p.push(text(" but not on its left."));
+        p
+    })
 }
 
 /// The vector form of a result: `∇_z l = a - y` for a scalar, else the bare vector form.

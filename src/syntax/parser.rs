@@ -75,7 +75,7 @@ fn single(src: &str, scope: IndexScope, rule: Rule) -> Result<Expr, Diagnostic> 
     let inner = first_inner(input, src)?;
     let mut builder = Builder { src, scope, bound: Vec::new() };
     if rule == Rule::var_input {
-        builder.variable(inner)
+        builder.wrt(inner, 0)
     } else {
         builder.expr(inner, 0)
     }
@@ -179,6 +179,7 @@ fn file_input(src: &str) -> Result<Document, Diagnostic> {
     let mut assumption_positions = Vec::new();
     for st in statements {
         let pos = st.as_span().start();
+        let st_end = st.as_span().end();
         let line = st.as_span().start_pos().line_col().0;
         let b = || Builder { src, scope, bound: Vec::new() };
         match st.as_rule() {
@@ -198,7 +199,7 @@ fn file_input(src: &str) -> Result<Document, Diagnostic> {
                 let name = b().variable(name_p)?;
                 let body = b().expr(body_p, 0)?;
                 check_definition(&doc, &name, &body, src, name_pos)?;
-                definition_positions.push(name_pos);
+                definition_positions.push((name_pos, st_end));
                 doc.context.definitions.push(Definition { name, body });
                 doc.definition_lines.push(line);
             }
@@ -210,7 +211,7 @@ fn file_input(src: &str) -> Result<Document, Diagnostic> {
                 let sizes = validate::sizes(&doc.context);
                 validate::check_hypothesis(&doc.context, &sizes, &lhs, &rhs)
                     .map_err(|m| Diagnostic::at(src, pos, m))?;
-                assumption_positions.push(pos);
+                assumption_positions.push((pos, st_end));
                 doc.context.assumptions.push(Assumption { lhs, rhs });
                 doc.assumption_lines.push(line);
             }
@@ -222,26 +223,14 @@ fn file_input(src: &str) -> Result<Document, Diagnostic> {
                 let mut wrt_p = wrt_p;
                 loop {
                     let wrt_pos = wrt_p.as_span().start();
-                    let wrt = b().variable(wrt_p)?;
-                    if let Some(d) =
-                        doc.context.definitions.iter().find(|d| same_name(&d.name, &wrt))
-                    {
-                        return Err(Diagnostic::at(
-                            src,
-                            wrt_pos,
-                            format!(
-                                "cannot differentiate with respect to `{}`: it is a defined name",
-                                d.name
-                            ),
-                        ));
-                    }
+                    let wrt = b().wrt(wrt_p, 0)?;
                     match it.next() {
                         Some(next) => {
                             of = Expr::d(of, wrt);
                             wrt_p = next;
                         }
                         None => {
-                            goals.push((Goal { of, wrt, line }, wrt_pos));
+                            goals.push((Goal { of, wrt, line }, (wrt_pos, st_end), pos));
                             break;
                         }
                     }
@@ -254,27 +243,38 @@ fn file_input(src: &str) -> Result<Document, Diagnostic> {
     // size of an earlier definition's name), then each goal's derivatives: the kernel's
     // `check_goal`, with the context checked once for all goals.
     validate::check_context(&doc.context).map_err(|(item, m)| {
-        let at = match item {
-            validate::Item::Indices => 0,
+        let (at, end) = match item {
+            validate::Item::Indices => (0, 0),
             validate::Item::Definition(k) => definition_positions[k],
             validate::Item::Hypothesis(k) => assumption_positions[k],
         };
-        Diagnostic::at(src, at, m)
+        Diagnostic::at(src, binder_in(src, at, end, &m).unwrap_or(at), m)
     })?;
-    for (goal, wrt_pos) in goals {
+    for (goal, (wrt_pos, end), start) in goals {
         validate::check_goal_term(&doc.context, &Expr::d(goal.of.clone(), goal.wrt.clone()))
-            .map_err(|m| Diagnostic::at(src, wrt_pos, m))?;
+            .map_err(|m| {
+                Diagnostic::at(src, binder_in(src, start, end, &m).unwrap_or(wrt_pos), m)
+            })?;
         doc.goals.push(goal);
     }
     Ok(doc)
 }
 
-fn same_name(a: &Expr, b: &Expr) -> bool {
-    let name = |e: &Expr| match e {
-        Expr::Sym(s) | Expr::Idx(s, _) => Some(s.clone()),
-        _ => None,
-    };
-    name(a).is_some() && name(a) == name(b)
+/// Where in `src[from..to]` a sum binds the fixed label that message `m` says is bound
+/// (`sum_k(`, `sum_{k=`), for the caret.
+fn binder_in(src: &str, from: usize, to: usize, m: &str) -> Option<usize> {
+    let rest = m.strip_prefix("index `")?;
+    let k = &rest[..rest.find('`')?];
+    if !rest.contains("is a fixed label") || !rest.contains("sum") {
+        return None;
+    }
+    let text = src.get(from..to)?;
+    ["sum_", "sum_{"].iter().find_map(|head| {
+        text.match_indices(&format!("{head}{k}")).find_map(|(at, found)| {
+            let next = text[at + found.len()..].chars().find(|c| !matches!(c, ' ' | '\t'));
+            matches!(next, Some('(' | '=' | '}')).then_some(from + at)
+        })
+    })
 }
 
 /// The kernel's own rules for a definition (`kernel::validate`), as a diagnostic here.
@@ -465,7 +465,7 @@ impl Builder<'_, '_> {
                 let mut it = p.clone().into_inner();
                 let (f, x) = two(&mut it, self.src, p.as_span().start())?;
                 let f = self.expr(f, d)?;
-                Ok(Expr::d(f, self.variable(x)?))
+                Ok(Expr::d(f, self.wrt(x, d)?))
             }
             Rule::variable => self.variable(p),
             Rule::sum => {
@@ -531,6 +531,19 @@ impl Builder<'_, '_> {
             Ok(Index::Name(s.to_string()))
         } else {
             Err(self.err(p, format!("undeclared index `{s}`: declare it with `index {s} in 1..n`")))
+        }
+    }
+
+    /// The variable of a derivative: a variable or a defined name, nothing else.
+    fn wrt(&mut self, p: Pair<Rule>, depth: usize) -> Result<Expr, Diagnostic> {
+        let at = p.clone();
+        let bracketed = at.as_str().trim_start().starts_with('(');
+        match self.expr(p, depth)? {
+            x if x.is_variable() && !bracketed => Ok(x),
+            x if x.is_variable() => {
+                Err(self.err(&at, format!("write the variable of a derivative without brackets: `{x}`")))
+            }
+            x => Err(self.err(&at, format!("cannot differentiate with respect to `{x}`: a derivative is taken with respect to a variable or a defined name, such as `x`, `z_j` or `a_i`"))),
         }
     }
 
@@ -706,6 +719,13 @@ fn from_pest(src: &str, e: pest::error::Error<Rule>, in_file: bool) -> Diagnosti
 
     // A name where an operator was expected: `foo(x)` or `2x`.
     let before = &src[line_start..rule_pos];
+    if before.trim_end().ends_with("wrt") && !next.is_some_and(|c| c.is_ascii_alphanumeric()) {
+        return Diagnostic::at(
+            src,
+            rule_pos,
+            format!("expected a variable or a defined name after `wrt`, found {}", found(rule_pos)),
+        );
+    }
     let word_start = before.trim_end_matches(|c: char| c.is_ascii_alphanumeric()).len();
     let word = &before[word_start..];
     if next == Some('(') && word.starts_with(|c: char| c.is_ascii_alphabetic()) {
