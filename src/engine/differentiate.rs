@@ -1,7 +1,7 @@
 //! Differentiation: rewrite each innermost `D(f, x)` with the rule its shape calls for.
 
 use super::{Driver, EngineError};
-use crate::expr::{fresh_index, Expr, Func, Index};
+use crate::expr::{fresh_index, Expr, Index};
 use crate::kernel::{decide, Step, Verdict};
 use crate::rules::{Binding, Condition, RuleId};
 use std::sync::Arc;
@@ -116,17 +116,7 @@ fn differentiate_at(d: &mut Driver, path: &[usize]) -> Result<(), EngineError> {
             _ => d.apply(step_with(RuleId::PowerAsExp, &inner, &[("U", u), ("V", k)])),
         },
         Expr::Call(func, u) => {
-            let rule = match func {
-                Func::Exp => RuleId::DerivativeOfExp,
-                Func::Log => RuleId::DerivativeOfLog,
-                Func::Sqrt => RuleId::DerivativeOfSqrt,
-                Func::Sin => RuleId::DerivativeOfSin,
-                Func::Cos => RuleId::DerivativeOfCos,
-                Func::Tan => RuleId::DerivativeOfTan,
-                Func::Tanh => RuleId::DerivativeOfTanh,
-                Func::Sigmoid => RuleId::DerivativeOfSigmoid,
-                Func::Softplus => RuleId::DerivativeOfSoftplus,
-            };
+            let rule = crate::functions::spec(*func).derivative;
             d.apply(step_with(rule, path, &[("U", u), ("X", &x)]))
         }
         Expr::Sum(s) => {

@@ -36,9 +36,10 @@ pub enum Bound {
     Sym(String),
 }
 
-/// Declares the elementary functions from one list, `Variant "name",`: the enum, `ALL` and
-/// the names. Each takes one argument (`Expr::Call`). Everything else a function has, its
-/// rule, sign facts, numerics and notation, is keyed by `Func` elsewhere (`src/functions.rs`).
+/// Declares the elementary functions from one list, `Variant "name",`: the enum, `ALL`,
+/// the names and `from_name`. Each takes one argument (`Expr::Call`). Everything else a
+/// function has (its rule, sign facts, numerics and notation) is keyed by `Func` elsewhere,
+/// mostly in `src/functions.rs`.
 macro_rules! functions {
     ($($f:ident $name:literal,)*) => {
         /// The elementary functions of the language.
@@ -48,6 +49,9 @@ macro_rules! functions {
             pub const ALL: [Func; [$($name),*].len()] = [$(Func::$f),*];
             pub fn name(self) -> &'static str {
                 match self { $(Func::$f => $name),* }
+            }
+            pub fn from_name(name: &str) -> Option<Func> {
+                Func::ALL.into_iter().find(|f| f.name() == name)
             }
         }
     };
@@ -63,12 +67,6 @@ functions! {
     Tanh "tanh",
     Sigmoid "sigmoid",
     Softplus "softplus",
-}
-
-impl Func {
-    pub fn from_name(name: &str) -> Option<Func> {
-        Func::ALL.into_iter().find(|f| f.name() == name)
-    }
 }
 
 /// A summation: `sum_{index=lo}^{hi}(body)`.

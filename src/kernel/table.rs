@@ -11,7 +11,9 @@
 //! the identity code uses (`RuleId`), the name certificates use, the rule, and the caption
 //! writeups print.
 
+use super::conditions::{Signs, ANY, NEG, POS, ZERO};
 use super::rules::{Builtin, RuleSpec, Shape};
+use crate::expr::Func;
 
 const fn rw(lhs: &'static str, rhs: &'static str, when: &'static [&'static str]) -> Shape {
     Shape::Rewrite { lhs, rhs, when }
@@ -116,4 +118,15 @@ rules! {
     UnfoldDefinition: "unfold-definition", builtin(Builtin::Unfold, "a_i", "body of a_i"), "unfold the definition";
     FoldDefinition: "fold-definition", builtin(Builtin::Fold, "body of a_i", "a_i"), "fold the definition";
     UseHypothesis: "use-hypothesis", builtin(Builtin::Hypothesis, "lhs", "rhs"), "use the hypothesis";
+}
+
+/// What the condition checker knows of each function: the signs its value may have where
+/// its argument is negative, zero and positive.
+pub fn function_signs(f: Func) -> [Signs; 3] {
+    match f {
+        Func::Exp | Func::Sigmoid | Func::Softplus => [POS, POS, POS],
+        Func::Sqrt => [ZERO | POS, ZERO, POS],
+        Func::Tanh => [NEG, ZERO, POS],
+        Func::Log | Func::Sin | Func::Cos | Func::Tan => [ANY, ANY, ANY],
+    }
 }

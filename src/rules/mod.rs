@@ -42,6 +42,13 @@ impl RuleId {
     }
 }
 
+/// The name certificates use.
+impl std::fmt::Display for RuleId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// The table entry called `name`, unparsed (captions need no parsing).
 pub fn spec(name: &str) -> Option<&'static RuleSpec> {
     RULES.iter().find(|r| r.name == name)
