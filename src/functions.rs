@@ -179,6 +179,19 @@ pub static FUNCTIONS: [FuncSpec; Func::ALL.len()] = [
             source: "/// `log(1+exp(x))` without overflow.\nfn stable_softplus(x: f64) -> f64 {\n    x.max(0.0) + (-x.abs()).exp().ln_1p()\n}\n",
         },
     },
+    FuncSpec {
+        func: Func::Atan,
+        derivative: RuleId::DerivativeOfAtan,
+        domain: Domain::Reals,
+        value: f64::atan,
+        slope: |x| 1.0 / (1.0 + x * x),
+        // |atan'| ≤ 1, and near 1 where atan(u) is small.
+        scale: |_, _| Expr::int(1),
+        latex: "\\arctan",
+        mathml: "arctan",
+        unicode: "arctan",
+        rust: Rust::Method("atan"),
+    },
 ];
 
 /// The entry of `f`.

@@ -67,6 +67,7 @@ functions! {
     Tanh "tanh",
     Sigmoid "sigmoid",
     Softplus "softplus",
+    Atan "atan",
 }
 
 /// A summation: `sum_{index=lo}^{hi}(body)`.

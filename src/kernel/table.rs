@@ -60,6 +60,7 @@ rules! {
     DerivativeOfTanh: "derivative-of-tanh", rw("D(tanh(U), X)", "(1 - tanh(U)^2)*D(U, X)", &[]), "the derivative of tanh";
     DerivativeOfSigmoid: "derivative-of-sigmoid", rw("D(sigmoid(U), X)", "sigmoid(U)*(1 - sigmoid(U))*D(U, X)", &[]), "the derivative of the sigmoid";
     DerivativeOfSoftplus: "derivative-of-softplus", rw("D(softplus(U), X)", "sigmoid(U)*D(U, X)", &[]), "the derivative of softplus is the sigmoid";
+    DerivativeOfAtan: "derivative-of-atan", rw("D(atan(U), X)", "D(U, X)/(1 + U^2)", &[]), "the derivative of the arctangent";
     PowerAsExp: "power-as-exp", rw("U^V", "exp(V*log(U))", &["positive(U)"]), "write the power with the exponential";
     DerivativeIntoSum: "derivative-into-sum", rw("D(sum_{k=A}^{B}(U), X)", "sum_{k=A}^{B}(D(U, X))", &["index-free(k, X)", "free-of(X, A)", "free-of(X, B)"]), "differentiate the sum term by term";
     // ---------------------------------------------------------------- algebra
@@ -126,7 +127,7 @@ pub fn function_signs(f: Func) -> [Signs; 3] {
     match f {
         Func::Exp | Func::Sigmoid | Func::Softplus => [POS, POS, POS],
         Func::Sqrt => [ZERO | POS, ZERO, POS],
-        Func::Tanh => [NEG, ZERO, POS],
+        Func::Tanh | Func::Atan => [NEG, ZERO, POS],
         Func::Log | Func::Sin | Func::Cos | Func::Tan => [ANY, ANY, ANY],
     }
 }
