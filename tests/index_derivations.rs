@@ -216,6 +216,7 @@ fn file(path: &Path) -> usize {
             .run(&any::<u64>(), |seed| check_goals(&name, &report, seed))
             .unwrap_or_else(|e| panic!("{e}"));
     }
+    no_noise_in_brief(&name, &writeup(&report, WriteupFormat::Text, Detail::Brief));
     if path.parent().is_some_and(|p| p.ends_with("index")) {
         if checked.is_ok() {
             insta::assert_snapshot!(
@@ -226,6 +227,17 @@ fn file(path: &Path) -> usize {
         check_expectations(&name, &src, &doc, &report);
     }
     report.goals.len()
+}
+
+/// A brief writeup shows no trivialities of the kernel's arithmetic: `·1`, `+ 0`,
+/// `x^(2 - 1)`, `0 - …`, `(1 + 0)`.
+fn no_noise_in_brief(name: &str, text: &str) {
+    let noise = ["·1)", "·1 ", "·1\n", "+ 0)", "+ 0 ", "- 1)", "(0 - ", "(1 + 0)", "= 0 - "];
+    for line in text.lines().filter(|l| l.trim_start().starts_with('=')) {
+        if let Some(n) = noise.iter().find(|n| format!("{line}\n").contains(*n)) {
+            panic!("{name}: the brief writeup shows `{n}`: {line}");
+        }
+    }
 }
 
 /// The Markdown of `examples/` is already under snapshot in `tests/writeup_snapshots.rs`.

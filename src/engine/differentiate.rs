@@ -53,7 +53,14 @@ fn free_of(d: &Driver, x: &Expr, e: &Expr) -> bool {
     decide(d.ctx(), &Condition::FreeOf(x.clone(), e.clone()), &[]) == Verdict::Holds
 }
 
+/// Apply the derivative rule the derivative at `path` calls for, then clear the
+/// trivialities it leaves (`·1`, `+ 0`, `x^(2 - 1)`) around it.
 fn differentiate_at(d: &mut Driver, path: &[usize]) -> Result<(), EngineError> {
+    apply_derivative_rule(d, path)?;
+    super::simplify::clear_trivia(d, path)
+}
+
+fn apply_derivative_rule(d: &mut Driver, path: &[usize]) -> Result<(), EngineError> {
     let Some(Expr::D(f, x)) = d.at(path).cloned() else {
         return Err(EngineError::Unsupported("expected a derivative".into()));
     };

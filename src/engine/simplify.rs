@@ -8,7 +8,7 @@ use crate::expr::{Expr, Index, Rat, Sum};
 use crate::kernel::Step;
 use crate::rules::RuleId;
 use crate::terms::ExprExt;
-use num_traits::One;
+use num_traits::{One, Zero};
 
 /// Rounds of tidy-and-move before giving up on reaching a fixpoint.
 const MAX_ROUNDS: usize = 12;
@@ -30,6 +30,92 @@ pub fn simplify(d: &mut Driver) -> Result<(), EngineError> {
         tidy(d, &[])?;
     }
     super::identities::through_exp(d)
+}
+
+/// After a derivative rule at `path`: clear the trivialities it left (`·1`, `+ 0`,
+/// `x^(2 - 1)`, `0 - u`) in the ring region that holds it (numeric exponents first, then
+/// the region as one ring step), so that no line of a brief writeup shows them.
+pub fn clear_trivia(d: &mut Driver, path: &[usize]) -> Result<(), EngineError> {
+    let mut root = path.len();
+    while root > 0 && d.at(&path[..root - 1]).is_some_and(is_ring_node) {
+        root -= 1;
+    }
+    // Exponents first, each on its own: the ring normaliser takes `x^(2 - 1)` as an atom
+    // until its exponent is the number 1.
+    let numeric = |k: &Expr| k.as_num().is_none() && without_trivia(k).as_num().is_some();
+    while let Some(at) = d
+        .at(&path[..root])
+        .and_then(|r| find_path(r, &|t| matches!(t, Expr::Pow(_, k) if numeric(k))))
+    {
+        let mut exponent: Vec<usize> = path[..root].iter().copied().chain(at).collect();
+        exponent.push(1);
+        let Some(k) = d.at(&exponent) else { break };
+        let value = without_trivia(k);
+        d.ring(&exponent, value)?;
+    }
+    let Some(region) = d.at(&path[..root]) else { return Ok(()) };
+    let cleared = without_trivia(region);
+    if cleared != *region {
+        d.ring(&path[..root], cleared)?;
+    }
+    Ok(())
+}
+
+/// `e` with the trivialities of ring arithmetic cleared: terms 0 and factors 1 dropped, a
+/// product with a factor 0 is 0, sums of numbers added (`2 - 1`), powers and divisors 1,
+/// `--x`, and sums in sums and products in products flattened (`(2·x)·y` is `2·x·y`).
+/// Derivatives, sums and calls are left as they are (inside and out).
+pub fn without_trivia(e: &Expr) -> Expr {
+    let num = |e: &Expr| e.as_num().cloned();
+    match e {
+        Expr::Add(ts) => {
+            let ts: Vec<Expr> = ts
+                .iter()
+                .map(without_trivia)
+                .flat_map(|t| match t {
+                    Expr::Add(inner) => inner.to_vec(),
+                    t => vec![t],
+                })
+                .collect();
+            if let Some(values) = ts.iter().map(num).collect::<Option<Vec<Rat>>>() {
+                return Expr::Num(values.into_iter().fold(Rat::zero(), |a, b| a + b));
+            }
+            Expr::add(ts.into_iter().filter(|t| !num(t).is_some_and(|r| r.is_zero())).collect())
+        }
+        Expr::Mul(fs) => {
+            let fs: Vec<Expr> = fs
+                .iter()
+                .map(without_trivia)
+                .flat_map(|f| match f {
+                    Expr::Mul(inner) => inner.to_vec(),
+                    f => vec![f],
+                })
+                .collect();
+            if fs.iter().any(|f| num(f).is_some_and(|r| r.is_zero())) {
+                return Expr::int(0);
+            }
+            Expr::mul(fs.into_iter().filter(|f| !num(f).is_some_and(|r| r.is_one())).collect())
+        }
+        Expr::Neg(x) => match without_trivia(x) {
+            Expr::Neg(y) => (*y).clone(),
+            y => Expr::neg(y),
+        },
+        Expr::Pow(b, k) => {
+            let (b, k) = (without_trivia(b), without_trivia(k));
+            match num(&k) {
+                Some(r) if r.is_one() => b,
+                _ => Expr::pow(b, k),
+            }
+        }
+        Expr::Div(a, b) => {
+            let (a, b) = (without_trivia(a), without_trivia(b));
+            match num(&b) {
+                Some(r) if r.is_one() => a,
+                _ => Expr::div(a, b),
+            }
+        }
+        _ => e.clone(),
+    }
 }
 
 /// Replace each Kronecker delta of two numbers by its value (`delta(3,1)` is 0,
@@ -639,9 +725,10 @@ pub fn use_hypotheses(d: &mut Driver) -> Result<(), EngineError> {
             let Some(path) = find(d.current(), &lhs) else {
                 break;
             };
-            let mut step = RuleId::UseHypothesis.step(path);
+            let mut step = RuleId::UseHypothesis.step(path.clone());
             step.uses = Some(n.to_string());
             d.apply(step)?;
+            clear_trivia(d, &path)?;
         }
     }
     Ok(())
@@ -706,6 +793,17 @@ mod tests {
         ("(x - 1)*(x - 2)", "-"),
         ("(x*tanh(x) - 1)*(tanh(x) - 1)", "-"),
     ];
+
+    #[test]
+    fn trivialities_are_cleared_and_nothing_else() {
+        let t = |src: &str| print(&super::without_trivia(&parse_expr(src).unwrap()));
+        assert_eq!(t("2*x^(2 - 1)*1"), "2*x");
+        assert_eq!(t("(1 + 0)*y + 0"), "y");
+        assert_eq!(t("0 - x*D(y, x)"), "-x*D(y, x)");
+        assert_eq!(t("(2*x)*sin(x*1)"), "2*x*sin(x*1)");
+        assert_eq!(t("x*0 + y/1"), "y");
+        assert_eq!(t("(x + 1)*(x - 1)"), "(x + 1)*(x - 1)");
+    }
 
     #[test]
     fn signs_as_a_textbook_writes_them() {

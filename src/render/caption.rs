@@ -18,7 +18,7 @@ pub fn caption(ctx: &Context, steps: &[CheckedStep], prefix: usize) -> Prose {
     let mut out =
         if prefix > 0 { vec![Span::Text(format!("{simplify}, and "))] } else { Vec::new() };
     out.extend(match kind_of(&main[0]) {
-        StepKind::Ring => vec![text(simplify)],
+        StepKind::Ring | StepKind::Tidy => vec![text(simplify)],
         StepKind::Unfold => definitions("unfold", ctx, main),
         StepKind::Fold => definitions("fold", ctx, main),
         StepKind::Collapse if main.len() > 1 => vec![text("the sums of Kronecker deltas collapse")],
@@ -73,7 +73,9 @@ fn differentiation(ctx: &Context, head: &CheckedStep, leaves: &[CheckedStep]) ->
 /// derivative-free `g`, and the last term shows `g` in its place.
 fn derivative_worked_out(head: &CheckedStep, rest: &[CheckedStep]) -> Option<(Expr, Expr, Expr)> {
     let p = &head.step().position;
-    if !rest.iter().all(|s| s.step().position.starts_with(p)) {
+    // A clearing of trivialities may take in more than the derivative; `in_place` below
+    // still insists that nothing else changed.
+    if !rest.iter().all(|s| s.step().position.starts_with(p) || kind_of(s) == StepKind::Tidy) {
         return None;
     }
     let last = rest.last().unwrap_or(head);
@@ -89,7 +91,7 @@ fn derivative_worked_out(head: &CheckedStep, rest: &[CheckedStep]) -> Option<(Ex
 /// `∂z_k/∂z_j = δ_kj`, one per distinct leaf derivative.
 fn leaf_equations(ctx: &Context, leaves: &[CheckedStep]) -> Vec<Prose> {
     let mut seen: Vec<Span> = Vec::new();
-    for s in leaves {
+    for s in leaves.iter().filter(|s| kind_of(s) == StepKind::Leaf) {
         let eq = match (s.before().at(&s.step().position), rewritten(ctx, s)) {
             (Some(d), Some(v)) => rel(d.clone(), Rel::Eq, v),
             _ => Span::Text(rule_caption(&s.step().rule).to_string()),
