@@ -68,6 +68,12 @@ functions! {
     Sigmoid "sigmoid",
     Softplus "softplus",
     Atan "atan",
+    Asin "asin",
+    Acos "acos",
+    Sinh "sinh",
+    Cosh "cosh",
+    Asinh "asinh",
+    Abs "abs",
 }
 
 /// A summation: `sum_{index=lo}^{hi}(body)`.

@@ -139,6 +139,12 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
             write(a, Ctx::Top, out);
             out.push('}');
         }
+        Expr::Call(Func::Abs, a) => {
+            let (open, close) = if tall(a) { ("\\left|", "\\right|") } else { ("|", "|") };
+            out.push_str(open);
+            write(a, Ctx::Top, out);
+            out.push_str(close);
+        }
         Expr::Call(f, a) => {
             out.push_str(func_name(*f));
             bracket(a, out);
