@@ -129,6 +129,9 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
             write(x, Ctx::Top, out);
             out.push('}');
         }
+        Expr::Call(Func::Exp, a) if a.as_num().is_some_and(|r| *r == crate::expr::Rat::int(1)) => {
+            out.push('e');
+        }
         Expr::Call(Func::Exp, a) if exp_as_power(a) => {
             out.push_str("e^{");
             write(a, Ctx::Top, out);
