@@ -54,7 +54,7 @@ pub enum Domain {
     BetweenPoles,
     /// Numbers `-1 < x < 1` (`asin`, `acos`).
     OpenUnit,
-    /// Every real number, differentiable but at 0 (`abs`, with a kink there).
+    /// Every real number, differentiable but at 0 (`abs`, `relu`: a kink; `step`: a jump).
     Kinked,
 }
 
@@ -270,6 +270,36 @@ pub static FUNCTIONS: [FuncSpec; Func::ALL.len()] = [
         unicode: "abs",
         rust: Rust::Method("abs"),
     },
+    FuncSpec {
+        func: Func::Relu,
+        derivative: RuleId::DerivativeOfRelu,
+        domain: Domain::Kinked,
+        value: |x| x.max(0.0),
+        slope: step,
+        scale: |_, _| Expr::int(1),
+        latex: "\\operatorname{relu}",
+        mathml: "relu",
+        unicode: "relu",
+        rust: Rust::Helper {
+            name: "relu",
+            source: "/// `max(x, 0)`.\nfn relu(x: f64) -> f64 {\n    x.max(0.0)\n}\n",
+        },
+    },
+    FuncSpec {
+        func: Func::Step,
+        derivative: RuleId::DerivativeOfStep,
+        domain: Domain::Kinked,
+        value: step,
+        slope: |_| 0.0,
+        scale: |_, _| Expr::int(1),
+        latex: "\\operatorname{step}",
+        mathml: "step",
+        unicode: "step",
+        rust: Rust::Helper {
+            name: "step",
+            source: "/// The Heaviside step: 1 for `x > 0`, else 0.\nfn step(x: f64) -> f64 {\n    if x > 0.0 {\n        1.0\n    } else {\n        0.0\n    }\n}\n",
+        },
+    },
 ];
 
 /// The entry of `f`.
@@ -280,6 +310,15 @@ pub fn spec(f: Func) -> &'static FuncSpec {
 /// The functions defined on `domain`, in table order.
 pub fn on(domain: Domain) -> Vec<Func> {
     FUNCTIONS.iter().filter(|s| s.domain == domain).map(|s| s.func).collect()
+}
+
+/// The Heaviside step: 1 for `x > 0`, else 0 (also at 0, where `relu`'s slope is undefined).
+pub fn step(x: f64) -> f64 {
+    if x > 0.0 {
+        1.0
+    } else {
+        0.0
+    }
 }
 
 /// `1/(1+exp(-x))` without overflow for large |x|.

@@ -74,6 +74,8 @@ functions! {
     Cosh "cosh",
     Asinh "asinh",
     Abs "abs",
+    Relu "relu",
+    Step "step",
 }
 
 /// A summation: `sum_{index=lo}^{hi}(body)`.
