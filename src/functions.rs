@@ -52,6 +52,10 @@ pub enum Domain {
     /// Every real number but isolated poles, where values are only huge, not errors;
     /// random terms that want moderate values leave such a function out.
     BetweenPoles,
+    /// Numbers `-1 < x < 1` (`asin`, `acos`).
+    OpenUnit,
+    /// Every real number, differentiable but at 0 (`abs`, `relu`: a kink; `step`: a jump).
+    Kinked,
 }
 
 /// How emitted Rust computes a call.
@@ -192,6 +196,110 @@ pub static FUNCTIONS: [FuncSpec; Func::ALL.len()] = [
         unicode: "arctan",
         rust: Rust::Method("atan"),
     },
+    FuncSpec {
+        func: Func::Asin,
+        derivative: RuleId::DerivativeOfAsin,
+        domain: Domain::OpenUnit,
+        value: f64::asin,
+        slope: |x| 1.0 / (1.0 - x * x).sqrt(),
+        scale: |u, _| Expr::div(Expr::int(1), sqrt_one_minus_square(u)),
+        latex: "\\arcsin",
+        mathml: "arcsin",
+        unicode: "arcsin",
+        rust: Rust::Method("asin"),
+    },
+    FuncSpec {
+        func: Func::Acos,
+        derivative: RuleId::DerivativeOfAcos,
+        domain: Domain::OpenUnit,
+        value: f64::acos,
+        slope: |x| -1.0 / (1.0 - x * x).sqrt(),
+        scale: |u, _| Expr::div(Expr::int(1), sqrt_one_minus_square(u)),
+        latex: "\\arccos",
+        mathml: "arccos",
+        unicode: "arccos",
+        rust: Rust::Method("acos"),
+    },
+    FuncSpec {
+        func: Func::Sinh,
+        derivative: RuleId::DerivativeOfSinh,
+        domain: Domain::Reals,
+        value: f64::sinh,
+        slope: f64::cosh,
+        scale: |u, _| Expr::call(Func::Cosh, u.clone()),
+        latex: "\\sinh",
+        mathml: "sinh",
+        unicode: "sinh",
+        rust: Rust::Method("sinh"),
+    },
+    FuncSpec {
+        func: Func::Cosh,
+        derivative: RuleId::DerivativeOfCosh,
+        domain: Domain::Reals,
+        value: f64::cosh,
+        slope: f64::sinh,
+        // |sinh| ≤ cosh.
+        scale: |_, e| e.clone(),
+        latex: "\\cosh",
+        mathml: "cosh",
+        unicode: "cosh",
+        rust: Rust::Method("cosh"),
+    },
+    FuncSpec {
+        func: Func::Asinh,
+        derivative: RuleId::DerivativeOfAsinh,
+        domain: Domain::Reals,
+        value: f64::asinh,
+        slope: |x| 1.0 / (1.0 + x * x).sqrt(),
+        scale: |_, _| Expr::int(1),
+        latex: "\\operatorname{arsinh}",
+        mathml: "arsinh",
+        unicode: "arsinh",
+        rust: Rust::Method("asinh"),
+    },
+    FuncSpec {
+        func: Func::Abs,
+        derivative: RuleId::DerivativeOfAbs,
+        domain: Domain::Kinked,
+        value: f64::abs,
+        slope: |x| x.signum(),
+        scale: |_, _| Expr::int(1),
+        // The printers write |x|; these names are for captions that name the function.
+        latex: "\\operatorname{abs}",
+        mathml: "abs",
+        unicode: "abs",
+        rust: Rust::Method("abs"),
+    },
+    FuncSpec {
+        func: Func::Relu,
+        derivative: RuleId::DerivativeOfRelu,
+        domain: Domain::Kinked,
+        value: |x| x.max(0.0),
+        slope: step,
+        scale: |_, _| Expr::int(1),
+        latex: "\\operatorname{relu}",
+        mathml: "relu",
+        unicode: "relu",
+        rust: Rust::Helper {
+            name: "relu",
+            source: "/// `max(x, 0)`.\nfn relu(x: f64) -> f64 {\n    x.max(0.0)\n}\n",
+        },
+    },
+    FuncSpec {
+        func: Func::Step,
+        derivative: RuleId::DerivativeOfStep,
+        domain: Domain::Kinked,
+        value: step,
+        slope: |_| 0.0,
+        scale: |_, _| Expr::int(1),
+        latex: "\\operatorname{step}",
+        mathml: "step",
+        unicode: "step",
+        rust: Rust::Helper {
+            name: "step",
+            source: "/// The Heaviside step: 1 for `x > 0`, else 0.\nfn step(x: f64) -> f64 {\n    if x > 0.0 {\n        1.0\n    } else {\n        0.0\n    }\n}\n",
+        },
+    },
 ];
 
 /// The entry of `f`.
@@ -202,6 +310,15 @@ pub fn spec(f: Func) -> &'static FuncSpec {
 /// The functions defined on `domain`, in table order.
 pub fn on(domain: Domain) -> Vec<Func> {
     FUNCTIONS.iter().filter(|s| s.domain == domain).map(|s| s.func).collect()
+}
+
+/// The Heaviside step: 1 for `x > 0`, else 0 (also at 0, where `relu`'s slope is undefined).
+pub fn step(x: f64) -> f64 {
+    if x > 0.0 {
+        1.0
+    } else {
+        0.0
+    }
 }
 
 /// `1/(1+exp(-x))` without overflow for large |x|.
@@ -221,6 +338,10 @@ pub fn softplus(x: f64) -> f64 {
 
 fn square(t: &Expr) -> Expr {
     Expr::pow(t.clone(), Expr::int(2))
+}
+
+fn sqrt_one_minus_square(u: &Expr) -> Expr {
+    Expr::call(Func::Sqrt, one_minus(square(u)))
 }
 
 fn one_plus(t: Expr) -> Expr {
@@ -272,8 +393,10 @@ mod tests {
     fn slopes_match_central_differences() {
         let h = 1e-6;
         for s in &FUNCTIONS {
-            for x in [0.3, 0.9, 1.7, -0.4, -1.3] {
-                if x <= 0.0 && matches!(s.domain, Domain::Positive | Domain::NonNegative) {
+            for x in [0.3f64, 0.9, 1.7, -0.4, -1.3] {
+                if x <= 0.0 && matches!(s.domain, Domain::Positive | Domain::NonNegative)
+                    || x.abs() >= 1.0 && s.domain == Domain::OpenUnit
+                {
                     continue;
                 }
                 let fd = ((s.value)(x + h) - (s.value)(x - h)) / (2.0 * h);

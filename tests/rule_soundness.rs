@@ -133,7 +133,14 @@ fn test_of(rule: RuleId) -> Option<RuleTest> {
         Domain::Positive | Domain::NonNegative => {
             rw(rule, FLOAT, |g| bind().x(g).t("U", g.positive()))
         }
-        Domain::Reals | Domain::BetweenPoles => rw(rule, FLOAT, |g| bind().x(g).t("U", g.any())),
+        Domain::Reals | Domain::BetweenPoles | Domain::Kinked => {
+            rw(rule, FLOAT, |g| bind().x(g).t("U", g.any()))
+        }
+        // Inside (-1, 1): `sin(t)*9/10`.
+        Domain::OpenUnit => rw(rule, FLOAT, |g| {
+            let t = Expr::call(Func::Sin, g.any());
+            bind().x(g).t("U", Expr::Mul(vec![Expr::rat(9, 10), t].into()))
+        }),
     })
 }
 

@@ -68,6 +68,14 @@ functions! {
     Sigmoid "sigmoid",
     Softplus "softplus",
     Atan "atan",
+    Asin "asin",
+    Acos "acos",
+    Sinh "sinh",
+    Cosh "cosh",
+    Asinh "asinh",
+    Abs "abs",
+    Relu "relu",
+    Step "step",
 }
 
 /// A summation: `sum_{index=lo}^{hi}(body)`.

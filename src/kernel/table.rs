@@ -61,6 +61,14 @@ rules! {
     DerivativeOfSigmoid: "derivative-of-sigmoid", rw("D(sigmoid(U), X)", "sigmoid(U)*(1 - sigmoid(U))*D(U, X)", &[]), "the derivative of the sigmoid";
     DerivativeOfSoftplus: "derivative-of-softplus", rw("D(softplus(U), X)", "sigmoid(U)*D(U, X)", &[]), "the derivative of softplus is the sigmoid";
     DerivativeOfAtan: "derivative-of-atan", rw("D(atan(U), X)", "D(U, X)/(1 + U^2)", &[]), "the derivative of the arctangent";
+    DerivativeOfAsin: "derivative-of-asin", rw("D(asin(U), X)", "D(U, X)/sqrt(1 - U^2)", &["positive(1 - U^2)"]), "the derivative of the arcsine";
+    DerivativeOfAcos: "derivative-of-acos", rw("D(acos(U), X)", "-D(U, X)/sqrt(1 - U^2)", &["positive(1 - U^2)"]), "the derivative of the arccosine";
+    DerivativeOfSinh: "derivative-of-sinh", rw("D(sinh(U), X)", "cosh(U)*D(U, X)", &[]), "the derivative of sinh";
+    DerivativeOfCosh: "derivative-of-cosh", rw("D(cosh(U), X)", "sinh(U)*D(U, X)", &[]), "the derivative of cosh";
+    DerivativeOfAsinh: "derivative-of-asinh", rw("D(asinh(U), X)", "D(U, X)/sqrt(1 + U^2)", &[]), "the derivative of asinh";
+    DerivativeOfAbs: "derivative-of-abs", rw("D(abs(U), X)", "U/abs(U)*D(U, X)", &["nonzero(U)"]), "the derivative of the absolute value";
+    DerivativeOfRelu: "derivative-of-relu", rw("D(relu(U), X)", "step(U)*D(U, X)", &["nonzero(U)"]), "the derivative of relu is the step function";
+    DerivativeOfStep: "derivative-of-step", rw("D(step(U), X)", "0", &["nonzero(U)"]), "the step function is flat away from 0";
     PowerAsExp: "power-as-exp", rw("U^V", "exp(V*log(U))", &["positive(U)"]), "write the power with the exponential";
     DerivativeIntoSum: "derivative-into-sum", rw("D(sum_{k=A}^{B}(U), X)", "sum_{k=A}^{B}(D(U, X))", &["index-free(k, X)", "free-of(X, A)", "free-of(X, B)"]), "differentiate the sum term by term";
     // ---------------------------------------------------------------- algebra
@@ -125,9 +133,14 @@ rules! {
 /// its argument is negative, zero and positive.
 pub fn function_signs(f: Func) -> [Signs; 3] {
     match f {
-        Func::Exp | Func::Sigmoid | Func::Softplus => [POS, POS, POS],
+        Func::Exp | Func::Sigmoid | Func::Softplus | Func::Cosh => [POS, POS, POS],
         Func::Sqrt => [ZERO | POS, ZERO, POS],
-        Func::Tanh | Func::Atan => [NEG, ZERO, POS],
+        Func::Tanh | Func::Atan | Func::Asin | Func::Sinh | Func::Asinh => [NEG, ZERO, POS],
+        // acos falls from π to 0 on [-1, 1].
+        Func::Acos => [POS, POS, ZERO | POS],
+        Func::Abs => [POS, ZERO, POS],
+        // relu(0) = step(0) = 0.
+        Func::Relu | Func::Step => [ZERO, ZERO, POS],
         Func::Log | Func::Sin | Func::Cos | Func::Tan => [ANY, ANY, ANY],
     }
 }

@@ -129,6 +129,9 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
             write(x, Ctx::Top, out);
             out.push('}');
         }
+        Expr::Call(Func::Exp, a) if a.as_num().is_some_and(|r| *r == crate::expr::Rat::int(1)) => {
+            out.push('e');
+        }
         Expr::Call(Func::Exp, a) if exp_as_power(a) => {
             out.push_str("e^{");
             write(a, Ctx::Top, out);
@@ -138,6 +141,12 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
             out.push_str("\\sqrt{");
             write(a, Ctx::Top, out);
             out.push('}');
+        }
+        Expr::Call(Func::Abs, a) => {
+            let (open, close) = if tall(a) { ("\\left|", "\\right|") } else { ("|", "|") };
+            out.push_str(open);
+            write(a, Ctx::Top, out);
+            out.push_str(close);
         }
         Expr::Call(f, a) => {
             out.push_str(func_name(*f));

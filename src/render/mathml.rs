@@ -137,6 +137,9 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
         Expr::Call(Func::Sqrt, a) => {
             out.push_str(&format!("<msqrt>{}</msqrt>", element(a, Ctx::Top)))
         }
+        Expr::Call(Func::Abs, a) => {
+            out.push_str(&format!("<mrow>{}{}{}</mrow>", mo("|"), element(a, Ctx::Top), mo("|")));
+        }
         Expr::Call(f, a) => {
             out.push_str(&func_name(*f));
             out.push_str(&mo("\u{2061}"));

@@ -141,6 +141,11 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
                 }
             }
         }
+        Expr::Call(crate::expr::Func::Abs, a) => {
+            out.push('|');
+            write(a, Ctx::Top, out);
+            out.push('|');
+        }
         Expr::Call(f, a) => {
             out.push_str(crate::functions::spec(*f).unicode);
             out.push('(');

@@ -437,8 +437,13 @@ impl Builder<'_, '_> {
                 };
                 let mut it = p.into_inner();
                 let base = it.next().ok_or_else(|| Diagnostic::at(self.src, 0, "empty power"))?;
+                // `e^x` is the exponential, `exp(x)`.
+                let euler = base.as_str() == "e" && self.sugar();
                 let base = self.expr(base, d)?;
                 match (it.next(), it.next()) {
+                    (Some(_op), Some(exp)) if euler => {
+                        Ok(Expr::call(Func::Exp, self.expr(exp, d)?))
+                    }
                     (Some(_op), Some(exp)) => Ok(Expr::pow(base, self.expr(exp, d)?)),
                     _ => Ok(base),
                 }
@@ -452,11 +457,27 @@ impl Builder<'_, '_> {
                 let d = self.deeper(&p, depth, 1)?;
                 let mut it = p.clone().into_inner();
                 let name = it.next().ok_or_else(|| self.err(&p, "expected a function"))?;
-                let f = Func::from_name(name.as_str()).ok_or_else(|| {
-                    unknown_function(self.src, name.as_span().start(), name.as_str())
-                })?;
                 let arg = it.next().ok_or_else(|| self.err(&p, "expected an argument"))?;
-                Ok(Expr::call(f, self.expr(arg, d)?))
+                let arg = self.expr(arg, d)?;
+                let second = it.next().map(|b| self.expr(b, d)).transpose()?;
+                let at = name.as_span().start();
+                match (name.as_str(), second) {
+                    (word, second) if shorthand(word).is_some() && self.sugar() => {
+                        desugar(word, arg, second).ok_or_else(|| {
+                            Diagnostic::at(self.src, at, shorthand(word).unwrap_or_default())
+                        })
+                    }
+                    (word, None) => match Func::from_name(word) {
+                        Some(f) => Ok(Expr::call(f, arg)),
+                        None => Err(unknown_function(self.src, at, word)),
+                    },
+                    (word, Some(_)) if Func::from_name(word).is_some() => Err(Diagnostic::at(
+                        self.src,
+                        at,
+                        format!("`{word}` takes one argument: `{word}(…)`"),
+                    )),
+                    (word, Some(_)) => Err(unknown_function(self.src, at, word)),
+                }
             }
             Rule::delta => {
                 let mut it = p.clone().into_inner();
@@ -469,6 +490,10 @@ impl Builder<'_, '_> {
                 let (f, x) = two(&mut it, self.src, p.as_span().start())?;
                 let f = self.expr(f, d)?;
                 Ok(Expr::d(f, self.wrt(x, d)?))
+            }
+            // Euler's number, `exp(1)`.
+            Rule::variable if p.as_str() == "e" && self.sugar() => {
+                Ok(Expr::call(Func::Exp, Expr::int(1)))
             }
             Rule::variable => self.variable(p),
             Rule::sum => {
@@ -550,6 +575,12 @@ impl Builder<'_, '_> {
         }
     }
 
+    /// Whether the input is the user's, read with the shorthands (`e`, `ln`, `log(x, b)`,
+    /// `max`); a certificate's terms are printed terms, which the kernel reads without them.
+    fn sugar(&self) -> bool {
+        !matches!(self.scope, IndexScope::Certificate(_))
+    }
+
     fn variable(&self, p: Pair<Rule>) -> Result<Expr, Diagnostic> {
         let mut it = p.into_inner();
         let name = it.next().map(|n| n.as_str().to_string()).unwrap_or_default();
@@ -629,8 +660,34 @@ fn usage(word: &str) -> Option<String> {
             .into(),
         "delta" => "`delta` takes two indices: `delta(i, j)`".into(),
         "D" => "`D` takes an expression and a variable: `D(f, x)`".into(),
-        f if Func::from_name(f).is_some() => {
+        f if Func::from_name(f).is_some() || shorthand(f).is_some() => {
             format!("`{f}` is a function: write its argument in brackets, `{f}(…)`")
+        }
+        _ => return None,
+    })
+}
+
+/// The names the parser reads as other terms, with how they are written: `ln(x)` is
+/// `log(x)`, `log(x, b)` is `log(x)/log(b)`, `max(x, y)` is `(x + y + |x - y|)/2`.
+fn shorthand(word: &str) -> Option<&'static str> {
+    Some(match word {
+        "ln" => "`ln` takes one argument: `ln(x)` is `log(x)`",
+        "log" => "`log` takes one or two arguments: `log(x)`, or `log(x, b)` to the base `b`",
+        "max" => "`max` takes two arguments: `max(x, y)`",
+        _ => return None,
+    })
+}
+
+/// The term a shorthand call stands for, if it has the right number of arguments.
+fn desugar(word: &str, x: Expr, second: Option<Expr>) -> Option<Expr> {
+    let log = |t: Expr| Expr::call(Func::Log, t);
+    Some(match (word, second) {
+        ("ln" | "log", None) => log(x),
+        ("log", Some(b)) => Expr::Div(Arc::new(log(x)), Arc::new(log(b))),
+        ("max", Some(y)) => {
+            let diff = Expr::Add(vec![x.clone(), Expr::neg(y.clone())].into());
+            let sum = Expr::Add(vec![x, y, Expr::call(Func::Abs, diff)].into());
+            Expr::Div(Arc::new(sum), Arc::new(Expr::int(2)))
         }
         _ => return None,
     })
@@ -642,7 +699,7 @@ fn check_names(src: &str, pairs: Pairs<Rule>) -> Result<(), Diagnostic> {
     for p in pairs.flatten() {
         let (name, at) = (p.as_str(), p.as_span().start());
         match p.as_rule() {
-            Rule::callee if Func::from_name(name).is_none() => {
+            Rule::callee if Func::from_name(name).is_none() && shorthand(name).is_none() => {
                 let mut d = unknown_function(src, at, name);
                 // `x (y)` is more likely a product than a call.
                 if src.get(p.as_span().end()..).is_some_and(|r| r.starts_with([' ', '\t'])) {
@@ -651,7 +708,8 @@ fn check_names(src: &str, pairs: Pairs<Rule>) -> Result<(), Diagnostic> {
                 return Err(d);
             }
             Rule::ident => {
-                if let (Some(_), Some(how)) = (Func::from_name(name), usage(name)) {
+                let reserved = Func::from_name(name).is_some() || shorthand(name).is_some();
+                if let (true, Some(how)) = (reserved, usage(name)) {
                     return Err(Diagnostic::at(src, at, how));
                 }
             }
@@ -662,7 +720,8 @@ fn check_names(src: &str, pairs: Pairs<Rule>) -> Result<(), Diagnostic> {
 }
 
 fn unknown_function(src: &str, at: usize, word: &str) -> Diagnostic {
-    let names: Vec<&str> = Func::ALL.iter().map(|f| f.name()).collect();
+    let mut names: Vec<&str> = Func::ALL.iter().map(|f| f.name()).collect();
+    names.extend(["ln", "max"]);
     Diagnostic::at(
         src,
         at,
