@@ -433,7 +433,7 @@ fn diff_one(
     let doc = Document {
         title: None,
         context,
-        goals: vec![syntax::Goal { of: e, wrt: x, line: 1 }],
+        goals: vec![syntax::Goal { of: e, wrt: x, line: 1, via: vec![] }],
         ..Document::default()
     };
     let report = derive_report(&doc, "<expr>")?;

@@ -52,6 +52,7 @@ pub static RULES: &[RuleSpec] = &[
     rule("derivative-of-sigmoid", rw("D(sigmoid(U), X)", "sigmoid(U)*(1 - sigmoid(U))*D(U, X)", &[]), "the derivative of the sigmoid"),
     rule("derivative-of-softplus", rw("D(softplus(U), X)", "sigmoid(U)*D(U, X)", &[]), "the derivative of softplus is the sigmoid"),
     rule("power-as-exp", rw("U^V", "exp(V*log(U))", &["positive(U)"]), "write the power with the exponential"),
+    rule("chain-rule", builtin(Builtin::Chain, "D(F, x)", "sum_m(D(F, a_m)*D(a_m, x)) (F reaches x through a alone)"), "the chain rule"),
     rule("derivative-into-sum", rw("D(sum_{k=A}^{B}(U), X)", "sum_{k=A}^{B}(D(U, X))", &["index-free(k, X)", "free-of(X, A)", "free-of(X, B)"]), "differentiate the sum term by term"),
     // ---------------------------------------------------------------- algebra
     rule("log-of-exp", rw("log(exp(U))", "U", &[]), "the logarithm undoes the exponential"),
