@@ -15,6 +15,7 @@ pub mod certificate;
 pub mod cli;
 pub mod engine;
 pub mod expr;
+pub mod functions;
 pub mod kernel;
 pub mod numeric;
 mod parallel;

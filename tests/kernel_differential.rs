@@ -19,6 +19,7 @@
 
 use deriv::engine::derive;
 use deriv::expr::{Assumption, Bound, Context, Definition, Expr, Func, Index, Sum};
+use deriv::functions::{Domain, FUNCTIONS};
 use deriv::kernel::{rewrite, Proof, Step};
 use deriv::numeric::{check_equal, eval_f64, CheckError, CheckOptions, EvalError, Point};
 use deriv::rules::matching::match_pattern;
@@ -481,15 +482,14 @@ fn random_term(rng: &mut Rng, depth: usize, k: Option<&str>) -> Expr {
             Expr::pow(random_term(rng, d, k), e)
         }
         7 => {
-            let f = rng.pick(&[
-                Func::Exp,
-                Func::Log,
-                Func::Sqrt,
-                Func::Sin,
-                Func::Tanh,
-                Func::Sigmoid,
-                Func::Softplus,
-            ]);
+            // Every function of the table but those with poles.
+            let f = rng.pick(
+                &FUNCTIONS
+                    .iter()
+                    .filter(|s| s.domain != Domain::BetweenPoles)
+                    .map(|s| s.func)
+                    .collect::<Vec<_>>(),
+            );
             Expr::call(f, random_term(rng, d, k))
         }
         8 => {

@@ -7,6 +7,7 @@ use super::simplify::candidates;
 use super::{Driver, EngineError};
 use crate::expr::{Context, Definition, Expr, Func, Index};
 use crate::kernel::{rewrite, Step};
+use crate::rules::RuleId;
 use crate::terms::ExprExt;
 use std::collections::BTreeSet;
 
@@ -45,7 +46,7 @@ fn name_of(e: &Expr) -> String {
 }
 
 fn unfold_step(ctx: &Context, e: &Expr, path: Vec<usize>) -> Step {
-    let mut step = Step::new("unfold-definition", path);
+    let mut step = RuleId::UnfoldDefinition.step(path);
     step.uses = e.at(&step.position).map(name_of);
     let _ = ctx;
     step
@@ -506,7 +507,7 @@ pub fn rename_clashing_sums(d: &mut Driver) -> Result<(), EngineError> {
             index: fresh,
             ..s
         };
-        let mut step = Step::new("rename-bound-index", path);
+        let mut step = RuleId::RenameBoundIndex.step(path);
         step.replacement = Some(Expr::Sum(renamed));
         d.apply(step)?;
     }
@@ -635,7 +636,7 @@ fn square_norms(d: &mut Driver, path: &[usize]) -> Result<bool, EngineError> {
         let Some(u) = d.at(spot).cloned() else {
             continue;
         };
-        let mut step = step_with("sqrt-squared", spot, &[("U", &u)]);
+        let mut step = step_with(RuleId::SqrtSquared, spot, &[("U", &u)]);
         step.reversed = true;
         d.apply(step)?;
     }
@@ -667,13 +668,13 @@ fn fold_into(d: &mut Driver, target: &Expr, path: &mut Vec<usize>) -> Result<(),
         // Fold the definitions inside this one's body first.
         let once = rewrite(&ctx, target, &unfold_step(&ctx, target, vec![]))
             .map_err(|reason| EngineError::Refused {
-                step: "unfold-definition".into(),
+                step: RuleId::UnfoldDefinition.name().into(),
                 at: target.to_string(),
                 reason,
             })?
             .0;
         fold_into(d, &once, path)?;
-        let mut step = Step::new("fold-definition", path.clone());
+        let mut step = RuleId::FoldDefinition.step(path.clone());
         step.uses = Some(name_of(target));
         step.replacement = Some(target.clone());
         return d.apply(step);
@@ -719,7 +720,7 @@ fn write_powers(d: &mut Driver) -> Result<(), EngineError> {
         );
         let mut trial = d.clone();
         let ok = trial.ring(&path, target).is_ok() && {
-            let mut step = step_with("power-as-exp", &path, &[("U", &u), ("V", &v)]);
+            let mut step = step_with(RuleId::PowerAsExp, &path, &[("U", &u), ("V", &v)]);
             step.reversed = true;
             trial.apply(step).is_ok()
         };

@@ -15,6 +15,7 @@ mod sums;
 
 use crate::expr::{Context, Expr};
 use crate::kernel::{KernelError, Proof, Step};
+use crate::rules::RuleId;
 use crate::terms::ExprExt;
 use std::fmt;
 use std::sync::Arc;
@@ -120,7 +121,7 @@ impl Driver {
         if self.at(path).is_some_and(|old| *old == new) {
             return Ok(());
         }
-        let mut s = Step::new("ring-normalize", path.to_vec());
+        let mut s = RuleId::RingNormalize.step(path.to_vec());
         s.replacement = Some(new);
         self.apply(s)
     }

@@ -6,6 +6,7 @@ use super::differentiate::step_with;
 use super::{Driver, EngineError};
 use crate::expr::{Expr, Index, Rat, Sum};
 use crate::kernel::Step;
+use crate::rules::RuleId;
 use crate::terms::ExprExt;
 use num_traits::One;
 
@@ -474,7 +475,7 @@ fn move_sum(d: &mut Driver, path: &[usize], outward: bool) -> Result<bool, Engin
         0 => {
             // A sum of zeros.
             d.ring(&body_path, Expr::int(0))?;
-            let mut step = step_with("sum-of-constant", path, &[("C", &Expr::int(0))]);
+            let mut step = step_with(RuleId::SumOfConstant, path, &[("C", &Expr::int(0))]);
             bind_sum(&mut step, &s);
             d.apply(step)?;
             Ok(true)
@@ -486,7 +487,7 @@ fn move_sum(d: &mut Driver, path: &[usize], outward: bool) -> Result<bool, Engin
             let pieces: Vec<Expr> = terms.iter().map(|t| arranged(t, &s.index)).collect();
             let n = pieces.len();
             trial.ring(&body_path, Expr::Add(pieces.into()))?;
-            trial.apply(Step::new("sum-linearity", path.to_vec()))?;
+            trial.apply(RuleId::SumLinearity.step(path.to_vec()))?;
             for i in 0..n {
                 let mut p: Vec<usize> = path.iter().copied().chain([i]).collect();
                 for _ in 0..8 {
@@ -590,14 +591,14 @@ fn single_term_move(
             Expr::Mul(vec![term_expr(&rest), delta].into())
         };
         d.ring(&body_path, body)?;
-        d.apply(Step::new("delta-collapse", path.to_vec()))?;
+        d.apply(RuleId::DeltaCollapse.step(path.to_vec()))?;
         return Ok(true);
     }
     let (c, u) = split_term(t, &s.index);
     if u.factors.is_empty() {
         let body = term_expr(t);
         d.ring(&body_path, body.clone())?;
-        let mut step = step_with("sum-of-constant", path, &[("C", &body)]);
+        let mut step = step_with(RuleId::SumOfConstant, path, &[("C", &body)]);
         bind_sum(&mut step, s);
         d.apply(step)?;
         return Ok(true);
@@ -610,14 +611,14 @@ fn single_term_move(
         positive.coeff = -positive.coeff.clone();
         let inner = arranged(&positive, &s.index);
         d.ring(&body_path, Expr::neg(inner.clone()))?;
-        let mut step = step_with("sum-of-negation", path, &[("U", &inner)]);
+        let mut step = step_with(RuleId::SumOfNegation, path, &[("U", &inner)]);
         bind_sum(&mut step, s);
         d.apply(step)?;
         return Ok(true);
     }
     let (ce, ue) = (term_expr(&c), term_expr(&u));
     d.ring(&body_path, Expr::Mul(vec![ce.clone(), ue.clone()].into()))?;
-    let mut step = step_with("pull-factor-out-of-sum", path, &[("C", &ce), ("U", &ue)]);
+    let mut step = step_with(RuleId::PullFactorOutOfSum, path, &[("C", &ce), ("U", &ue)]);
     bind_sum(&mut step, s);
     d.apply(step)?;
     Ok(true)
@@ -638,7 +639,7 @@ pub fn use_hypotheses(d: &mut Driver) -> Result<(), EngineError> {
             let Some(path) = find(d.current(), &lhs) else {
                 break;
             };
-            let mut step = Step::new("use-hypothesis", path);
+            let mut step = RuleId::UseHypothesis.step(path);
             step.uses = Some(n.to_string());
             d.apply(step)?;
         }
@@ -669,7 +670,7 @@ fn signs_into_sums(d: &mut Driver) -> Result<(), EngineError> {
             let Expr::Sum(s) = &*inner else { continue };
             let mut trial = d.clone();
             let negated_body = Expr::neg((*s.body).clone());
-            let mut step = step_with("sum-of-negation", &path, &[("U", &s.body)]);
+            let mut step = step_with(RuleId::SumOfNegation, &path, &[("U", &s.body)]);
             step.reversed = true;
             bind_sum(&mut step, s);
             if trial.apply(step).is_err() {

@@ -175,23 +175,11 @@ fn abs(t: &Expr) -> Expr {
     Expr::call(crate::expr::Func::Sqrt, Expr::pow(t.clone(), Expr::int(2)))
 }
 
-/// `f'(u)`, given `e = f(u)`: the exact slope, so that a function flat where it is small
-/// (`sigmoid(-27)` is 2e-12, and so is its slope) does not lend its argument's size to it.
+/// `f'(u)`, given `e = f(u)`, as the function table bounds it: the exact slope where a
+/// function is flat where it is small (`sigmoid(-27)` is 2e-12, and so is its slope), so
+/// that it does not lend its argument's size to it.
 fn slope(f: crate::expr::Func, u: &Expr, e: &Expr) -> Expr {
-    use crate::expr::Func;
-    let one_minus =
-        |t: Expr| Expr::Add(vec![Expr::int(1), Expr::Neg(std::sync::Arc::new(t))].into());
-    match f {
-        Func::Exp => e.clone(),
-        Func::Log => Expr::div(Expr::int(1), u.clone()),
-        Func::Sqrt => Expr::div(Expr::int(1), Expr::Mul(vec![Expr::int(2), e.clone()].into())),
-        // |sin'| ≤ 1, and where sin(u) is small its slope is near 1 anyway.
-        Func::Sin | Func::Cos => Expr::int(1),
-        Func::Tan => Expr::Add(vec![Expr::int(1), Expr::pow(e.clone(), Expr::int(2))].into()),
-        Func::Tanh => one_minus(Expr::pow(e.clone(), Expr::int(2))),
-        Func::Sigmoid => Expr::Mul(vec![e.clone(), one_minus(e.clone())].into()),
-        Func::Softplus => Expr::call(Func::Sigmoid, u.clone()),
-    }
+    (crate::functions::spec(f).scale)(u, e)
 }
 
 /// The size of `f'(u)` as dual numbers compute it: `1 - tanh(u)^2` and `σ(1 - σ)` cancel

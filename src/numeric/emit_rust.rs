@@ -9,6 +9,7 @@ use super::compile::{children, Item, Ix, Kernel, KernelError, Lim, Op, Reduce, S
 use super::eval::find_definition;
 use super::stack::guarded;
 use crate::expr::{Context, Expr, Func, Index};
+use crate::functions::{spec, Rust};
 use std::collections::BTreeSet;
 
 /// One goal and its derived result.
@@ -113,13 +114,12 @@ fn emit_rust_here(ctx: &Context, goals: &[RustGoal]) -> Result<String, EmitError
                 .function(&name, goal, &axes),
         );
     }
-    if helpers.contains(&Func::Sigmoid) {
-        out.push_str(
-            "\n/// `1/(1+exp(-x))` without overflow.\nfn stable_sigmoid(x: f64) -> f64 {\n    if x >= 0.0 {\n        1.0 / (1.0 + (-x).exp())\n    } else {\n        let e = x.exp();\n        e / (1.0 + e)\n    }\n}\n",
-        );
-    }
-    if helpers.contains(&Func::Softplus) {
-        out.push_str("\n/// `log(1+exp(x))` without overflow.\nfn stable_softplus(x: f64) -> f64 {\n    x.max(0.0) + (-x.abs()).exp().ln_1p()\n}\n");
+    // Each helper a call needs, once, in the table's order.
+    for f in helpers {
+        if let Rust::Helper { source, .. } = spec(f).rust {
+            out.push('\n');
+            out.push_str(source);
+        }
     }
     out.push_str(&bodies);
     Ok(out)
@@ -468,13 +468,12 @@ impl Emitter<'_, '_> {
             Some(Op::Neg(a)) => format!("-{}", t(a)),
             Some(Op::Powi(a, n)) => format!("{}.powi({n})", t(a)),
             Some(Op::Pow(a, b)) => format!("{}.powf({})", t(a), t(b)),
-            Some(Op::Call(f, a)) => match f {
-                Func::Sigmoid | Func::Softplus => {
+            Some(Op::Call(f, a)) => match spec(*f).rust {
+                Rust::Method(method) => format!("{}.{method}()", t(a)),
+                Rust::Helper { name, .. } => {
                     self.helpers.insert(*f);
-                    format!("stable_{}({})", f.name(), t(a))
+                    format!("{name}({})", t(a))
                 }
-                Func::Log => format!("{}.ln()", t(a)),
-                other => format!("{}.{}()", t(a), other.name()),
             },
             Some(Op::Reduce(..)) | None => "f64::NAN".into(),
         }

@@ -6,12 +6,12 @@ use super::grouping::{kind_of, StepKind};
 use super::writeup::{join_and, math, rel, text, tidy, Formula, Prose, Rel, Span};
 use crate::expr::{Context, Expr};
 use crate::kernel::{self, CheckedStep};
-use crate::rules::{self, RuleBody};
+use crate::rules::{self, RuleBody, RuleId};
 use crate::terms::ExprExt;
 
 /// The caption of a line made of `steps`, whose first `prefix` steps are preparatory ring steps.
 pub fn caption(ctx: &Context, steps: &[CheckedStep], prefix: usize) -> Prose {
-    let simplify = rule_caption("ring-normalize");
+    let simplify = RuleId::RingNormalize.caption();
     let Some(main) = steps.get(prefix..).filter(|m| !m.is_empty()) else {
         return vec![text(simplify)];
     };
@@ -117,12 +117,13 @@ fn rewritten(ctx: &Context, s: &CheckedStep) -> Option<Expr> {
 
 /// The caption of one step on its own.
 pub fn step_caption(ctx: &Context, s: &CheckedStep) -> Prose {
-    let rule = s.step().rule.as_str();
+    let rule = &s.step().rule;
+    let id = rules::id_of(s.step());
     let uses = s.step().uses.as_deref();
     match kind_of(s) {
         StepKind::Unfold | StepKind::Fold => {
             return definitions(
-                if rule == "fold-definition" { "fold" } else { "unfold" },
+                if id == Some(RuleId::FoldDefinition) { "fold" } else { "unfold" },
                 ctx,
                 std::slice::from_ref(s),
             )
@@ -130,7 +131,7 @@ pub fn step_caption(ctx: &Context, s: &CheckedStep) -> Prose {
         StepKind::Leaf => return join_and(leaf_equations(ctx, std::slice::from_ref(s))),
         _ => {}
     }
-    if rule == "use-hypothesis" {
+    if id == Some(RuleId::UseHypothesis) {
         let h = uses
             .and_then(|u| u.parse::<usize>().ok())
             .and_then(|n| ctx.assumptions.get(n.checked_sub(1)?));

@@ -4,6 +4,7 @@
 //! each line still shows the term the kernel produced after the line's last step.
 
 use crate::kernel::CheckedStep;
+use crate::rules::{id_of, RuleId};
 use crate::terms::ExprExt;
 use std::ops::Range;
 
@@ -29,14 +30,13 @@ pub enum StepKind {
 
 /// The kind of a checked step, from its rule and the subterm it rewrites.
 pub fn kind_of(step: &CheckedStep) -> StepKind {
-    let rule = step.step().rule.as_str();
-    match rule {
-        "ring-normalize" => StepKind::Ring,
-        "derivative-of-variable" | "derivative-of-constant" => StepKind::Leaf,
-        "delta-collapse" => StepKind::Collapse,
-        "unfold-definition" => StepKind::Unfold,
-        "fold-definition" => StepKind::Fold,
-        "rename-bound-index" => StepKind::Rename,
+    match id_of(step.step()) {
+        Some(RuleId::RingNormalize) => StepKind::Ring,
+        Some(RuleId::DerivativeOfVariable | RuleId::DerivativeOfConstant) => StepKind::Leaf,
+        Some(RuleId::DeltaCollapse) => StepKind::Collapse,
+        Some(RuleId::UnfoldDefinition) => StepKind::Unfold,
+        Some(RuleId::FoldDefinition) => StepKind::Fold,
+        Some(RuleId::RenameBoundIndex) => StepKind::Rename,
         _ if matches!(
             step.before().at(&step.step().position),
             Some(crate::expr::Expr::D(_, _))

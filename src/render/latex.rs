@@ -225,17 +225,7 @@ fn write_product(fs: &[Expr], out: &mut String) {
 }
 
 fn func_name(f: Func) -> &'static str {
-    match f {
-        Func::Exp => "\\exp",
-        Func::Log => "\\log",
-        Func::Sqrt => "\\sqrt",
-        Func::Sin => "\\sin",
-        Func::Cos => "\\cos",
-        Func::Tan => "\\tan",
-        Func::Tanh => "\\tanh",
-        Func::Sigmoid => "\\sigma",
-        Func::Softplus => "\\operatorname{softplus}",
-    }
+    crate::functions::spec(f).latex
 }
 
 /// Greek letter names KaTeX knows; `delta` is reserved for the Kronecker delta.

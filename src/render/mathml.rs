@@ -216,11 +216,7 @@ fn upright(e: &Expr) -> bool {
 }
 
 fn func_name(f: Func) -> String {
-    let n = match f {
-        Func::Sigmoid => "\u{3c3}",
-        other => other.name(),
-    };
-    format!("<mi>{n}</mi>")
+    format!("<mi>{}</mi>", crate::functions::spec(f).mathml)
 }
 
 /// Greek letter names, as in the LaTeX printer; `delta` is reserved for the Kronecker delta.

@@ -4,7 +4,7 @@
 
 use super::mathml::greek;
 use super::shape::{higher_partial, reads_negative};
-use crate::expr::{Expr, Func, Index};
+use crate::expr::{Expr, Index};
 use crate::terms::ExprExt;
 
 /// A term in Unicode.
@@ -142,11 +142,7 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
             }
         }
         Expr::Call(f, a) => {
-            out.push_str(match f {
-                Func::Sigmoid => "σ",
-                Func::Sqrt => "√",
-                other => other.name(),
-            });
+            out.push_str(crate::functions::spec(*f).unicode);
             out.push('(');
             write(a, Ctx::Top, out);
             out.push(')');

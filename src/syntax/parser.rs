@@ -9,7 +9,7 @@ use crate::kernel::validate;
 use num_bigint::BigInt;
 use std::sync::Arc;
 
-use pest::iterators::Pair;
+use pest::iterators::{Pair, Pairs};
 use pest::Parser;
 
 #[derive(pest_derive::Parser)]
@@ -70,7 +70,8 @@ pub fn parse_expr_in(src: &str, scope: IndexScope) -> Result<Expr, Diagnostic> {
 
 /// Parse the whole of `src` as one expression (`Rule::expr_input`) or variable (`Rule::var_input`).
 fn single(src: &str, scope: IndexScope, rule: Rule) -> Result<Expr, Diagnostic> {
-    let mut pairs = Grammar::parse(rule, src).map_err(|e| from_pest(src, e, false))?;
+    let mut pairs = Grammar::parse(rule, src).map_err(|e| from_pest(src, e, rule))?;
+    check_names(src, pairs.clone())?;
     let input = pairs.next().ok_or_else(|| Diagnostic::at(src, 0, "empty input"))?;
     let inner = first_inner(input, src)?;
     let mut builder = Builder { src, scope, bound: Vec::new() };
@@ -149,7 +150,8 @@ fn detailed_on_failure<T>(parse: impl Fn() -> Result<T, Diagnostic>) -> Result<T
 }
 
 fn file_input(src: &str) -> Result<Document, Diagnostic> {
-    let mut pairs = Grammar::parse(Rule::file, src).map_err(|e| from_pest(src, e, true))?;
+    let mut pairs = Grammar::parse(Rule::file, src).map_err(|e| from_pest(src, e, Rule::file))?;
+    check_names(src, pairs.clone())?;
     let file = pairs.next().ok_or_else(|| Diagnostic::at(src, 0, "empty input"))?;
     let mut doc = Document::default();
     // Index declarations come first in meaning, wherever they stand, so collect them first.
@@ -504,8 +506,9 @@ impl Builder<'_, '_> {
                 let d = self.deeper(&p, depth, 1)?;
                 let mut it = p.clone().into_inner();
                 let name = it.next().ok_or_else(|| self.err(&p, "expected a function"))?;
-                let f = Func::from_name(name.as_str())
-                    .ok_or_else(|| self.err(&name, "unknown function"))?;
+                let f = Func::from_name(name.as_str()).ok_or_else(|| {
+                    unknown_function(self.src, name.as_span().start(), name.as_str())
+                })?;
                 let arg = it.next().ok_or_else(|| self.err(&p, "expected an argument"))?;
                 Ok(Expr::call(f, self.expr(arg, d)?))
             }
@@ -653,7 +656,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::sum | Rule::sum_head => "a sum",
         Rule::sum_binder | Rule::bounded_binder => "a summation index such as `k` or `{k=1}^{n}`",
         Rule::bound => "a range bound (a number or a name)",
-        Rule::call | Rule::func_name => "a function call",
+        Rule::call | Rule::callee => "a function call",
         Rule::delta => "`delta(i, j)`",
         Rule::derivative => "`D(f, x)`",
         Rule::add_op | Rule::mul_op | Rule::pow_op => "an operator",
@@ -687,14 +690,67 @@ fn usage(word: &str) -> Option<String> {
     })
 }
 
-/// The project's own words for a pest error; `in_file` when parsing a `.deriv` file,
-/// where input ends line by line.
-fn from_pest(src: &str, e: pest::error::Error<Rule>, in_file: bool) -> Diagnostic {
+/// What the grammar leaves to the function table: a call's callee must name a function,
+/// and no other name (a symbol, an index declared, a summation index) may be one.
+fn check_names(src: &str, pairs: Pairs<Rule>) -> Result<(), Diagnostic> {
+    for p in pairs.flatten() {
+        let (name, at) = (p.as_str(), p.as_span().start());
+        match p.as_rule() {
+            Rule::callee if Func::from_name(name).is_none() => {
+                let mut d = unknown_function(src, at, name);
+                // `x (y)` is more likely a product than a call.
+                if src.get(p.as_span().end()..).is_some_and(|r| r.starts_with([' ', '\t'])) {
+                    d.message.push_str(&format!(" (a product needs `*`: `{name}*(…)`)"));
+                }
+                return Err(d);
+            }
+            Rule::ident => {
+                if let (Some(_), Some(how)) = (Func::from_name(name), usage(name)) {
+                    return Err(Diagnostic::at(src, at, how));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn unknown_function(src: &str, at: usize, word: &str) -> Diagnostic {
+    let names: Vec<&str> = Func::ALL.iter().map(|f| f.name()).collect();
+    Diagnostic::at(
+        src,
+        at,
+        format!("unknown function `{word}`; the functions are {}", names.join(", ")),
+    )
+}
+
+/// The project's own words for a pest error from parsing `src` as `rule`; in a `.deriv`
+/// file, input ends line by line.
+fn from_pest(src: &str, e: pest::error::Error<Rule>, rule: Rule) -> Diagnostic {
+    let in_file = rule == Rule::file;
     let rule_pos = match e.location {
         pest::error::InputLocation::Pos(p) => p,
         pest::error::InputLocation::Span((p, _)) => p,
     }
     .min(src.len());
+    // A misused name before the failure comes first (`(exp x)` is `exp` used as a symbol,
+    // not a missing operator): the input up to the failure, its brackets closed, is
+    // checked where it parses.
+    let mut closed = src.get(..rule_pos).unwrap_or_default().to_string();
+    let mut open = Vec::new();
+    for c in closed.chars() {
+        match c {
+            '(' | '{' => open.push(if c == '(' { ')' } else { '}' }),
+            ')' | '}' => drop(open.pop()),
+            _ => {}
+        }
+    }
+    closed.extend(open.iter().rev());
+    if let Ok(prefix) = Grammar::parse(rule, &closed) {
+        if let Err(d) = check_names(src, prefix) {
+            return d;
+        }
+    }
     let rules = match &e.variant {
         pest::error::ErrorVariant::ParsingError { positives, .. } => positives.clone(),
         pest::error::ErrorVariant::CustomError { message } => {
@@ -783,12 +839,7 @@ fn from_pest(src: &str, e: pest::error::Error<Rule>, in_file: bool) -> Diagnosti
     let word_start = before.trim_end_matches(|c: char| c.is_ascii_alphanumeric()).len();
     let word = &before[word_start..];
     if next == Some('(') && word.starts_with(|c: char| c.is_ascii_alphabetic()) {
-        let names: Vec<&str> = Func::ALL.iter().map(|f| f.name()).collect();
-        return Diagnostic::at(
-            src,
-            line_start + word_start,
-            format!("unknown function `{word}`; the functions are {}", names.join(", ")),
-        );
+        return unknown_function(src, line_start + word_start, word);
     }
 
     // A reserved word used as a name.
