@@ -600,7 +600,9 @@ pub fn format_document(doc: &Document) -> String {
         out.push_str(&format!("assume {} = {}\n", a.lhs, a.rhs));
     }
     for g in &doc.goals {
-        out.push_str(&format!("derive {} wrt {}\n", g.of, g.wrt));
+        let via =
+            if g.via.is_empty() { String::new() } else { format!(" via {}", g.via.join(", ")) };
+        out.push_str(&format!("derive {} wrt {}{via}\n", g.of, g.wrt));
     }
     out
 }
