@@ -433,7 +433,7 @@ fn diff_one(
     let doc = Document {
         title: None,
         context,
-        goals: vec![syntax::Goal { of: e, wrt: x, line: 1 }],
+        goals: vec![syntax::Goal { of: e, wrt: x, line: 1, via: vec![] }],
         ..Document::default()
     };
     let report = derive_report(&doc, "<expr>")?;
@@ -600,7 +600,9 @@ pub fn format_document(doc: &Document) -> String {
         out.push_str(&format!("assume {} = {}\n", a.lhs, a.rhs));
     }
     for g in &doc.goals {
-        out.push_str(&format!("derive {} wrt {}\n", g.of, g.wrt));
+        let via =
+            if g.via.is_empty() { String::new() } else { format!(" via {}", g.via.join(", ")) };
+        out.push_str(&format!("derive {} wrt {}{via}\n", g.of, g.wrt));
     }
     out
 }

@@ -56,7 +56,7 @@ pub fn derive_document(doc: &Document) -> Result<Report, GoalFailure> {
 /// Derive goal `i` of `doc`.
 fn derive_goal(context: &Arc<Context>, doc: &Document, i: usize) -> Result<Derived, GoalFailure> {
     let g = &doc.goals[i];
-    engine::derive(context.clone(), &g.of, &g.wrt)
+    engine::derive_via(context.clone(), &g.of, &g.wrt, &g.via)
         .map(|proof| Derived {
             of: g.of.clone(),
             wrt: g.wrt.clone(),

@@ -120,6 +120,7 @@ static TESTS: &[RuleTest] = &[
     bi(RuleId::UnfoldDefinition, EXACT, |g| definition_use(g, false)),
     bi(RuleId::FoldDefinition, EXACT, |g| definition_use(g, true)),
     bi(RuleId::UseHypothesis, EXACT, use_hypothesis),
+    bi(RuleId::ChainRule, FLOAT, chain_rule),
 ];
 
 /// A rule's test: its line of `TESTS` or, for a function's derivative rule, one that draws
@@ -158,6 +159,7 @@ static MUTANTS: &[(RuleId, Mutation)] = &[
     (RuleId::PullDivisorOutOfSum, Mutation::Rhs("sum_{k=A}^{B}(U)*C")),
     (RuleId::ProductRule, Mutation::Result(drop_last_term)),
     (RuleId::DerivativeOfVariable, Mutation::Result(|_| Expr::int(1))),
+    (RuleId::ChainRule, Mutation::Result(|e| Expr::mul(vec![Expr::int(2), e.clone()]))),
 ];
 
 /// Indices, definitions and hypotheses of every check; generated terms use none of the
@@ -165,6 +167,8 @@ static MUTANTS: &[(RuleId, Mutation)] = &[
 const CONTEXT: &str = "index i, j, k, m, p, q in 1..n
 let a_i = exp(z_i) / sum_k(exp(z_k))
 let s = x^2 + 1
+let g = sum_i(a_i*w_i) + s
+let h_i = tanh(g*a_i)
 assume sum_i(y_i) = 1
 assume t = 2*x + 1
 ";
@@ -761,6 +765,26 @@ fn definition_use(g: &mut Gen, fold: bool) -> Built {
     let mut b = Built::inside(term, position);
     b.uses = Some(uses);
     b.replacement = replacement;
+    b
+}
+
+/// The chain rule through `a` (by `z_j` or `z_2`, reached through `g` and `h` as well) or
+/// through the scalar `s` (by `x`); sometimes the term also mentions the variable directly,
+/// which the kernel must refuse.
+fn chain_rule(g: &mut Gen) -> Built {
+    let (x, uses, mut atoms) = match g.below(3) {
+        0 => (idx("z", &["j"]), "a", vec![idx("a", &["j"]), idx("a", &["m"]), sym("g")]),
+        1 => (Expr::idx("z", &["2"]), "a", vec![idx("h", &["p"]), idx("a", &["2"]), sym("g")]),
+        _ => (sym("x"), "s", vec![sym("s"), sym("s"), idx("w", &["j"])]),
+    };
+    atoms.push(sym("y"));
+    if g.chance(0.2) {
+        atoms = vec![x.clone()];
+        g.refusable = true;
+    }
+    let f = g.term(&atoms, 2);
+    let mut b = Built::at(Expr::d(f, x));
+    b.uses = Some(uses);
     b
 }
 

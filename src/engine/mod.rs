@@ -129,10 +129,33 @@ impl Driver {
 
 /// Derive `D(of, wrt)` in `ctx`: differentiate, simplify, fold definitions back.
 pub fn derive(ctx: Arc<Context>, of: &Expr, wrt: &Expr) -> Result<Proof, EngineError> {
+    derive_via(ctx, of, wrt, &[])
+}
+
+/// Derive `D(of, wrt)` by the chain rule through the definitions `via` (outermost first):
+/// each turns the derivative reaching the variable into a sum of products
+/// `D(F, a_m)*D(a_m, x)`; then both factors are derived and the sum collapsed.
+pub fn derive_via(
+    ctx: Arc<Context>,
+    of: &Expr,
+    wrt: &Expr,
+    via: &[String],
+) -> Result<Proof, EngineError> {
     if !wrt.is_variable() {
         return Err(EngineError::Unsupported(format!("`{wrt}` is not a variable")));
     }
     let mut d = Driver::new(ctx, Expr::d(of.clone(), wrt.clone()))?;
+    let mut at = Vec::new();
+    for name in via {
+        let mut s = Step::new("chain-rule", at.clone());
+        s.uses = Some(name.clone());
+        d.apply(s)?;
+        // The factor `D(a_m, x)` of the new innermost summand goes on through the next name.
+        while let Some(Expr::Sum(_)) = d.at(&at) {
+            at.push(0);
+        }
+        at.push(1);
+    }
     // A second derivative goes layer by layer: the inner derivative is simplified and
     // folded (∂l/∂z_i = a_i - y_i) before the outer one differentiates it.
     loop {

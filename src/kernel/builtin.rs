@@ -1,11 +1,11 @@
 //! The rules the kernel applies itself: schemes over arity, over the context, and the
 //! ring and renaming decision procedures.
 
-use super::conditions::depends_on;
+use super::conditions::{decide, depends_on, Verdict};
 use super::ring::{divisors, ring_equal};
 use super::rules::{Builtin, Condition};
 use super::{KernelError, Located, Step};
-use crate::expr::{fresh_index, Context, Definition, Expr, Index, Sum};
+use crate::expr::{fresh_index, Bound, Context, Definition, Expr, Index, Sum};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -31,7 +31,7 @@ pub fn apply(b: Builtin, ctx: &Context, loc: &Located, step: &Step) -> Outcome {
             "this rule computes its result and takes no replacement"
         }));
     }
-    if matches!(b, Unfold | Fold | Hypothesis) != step.uses.is_some() {
+    if matches!(b, Unfold | Fold | Hypothesis | Chain) != step.uses.is_some() {
         return Err(bad("`uses` names a definition or hypothesis, for those rules only"));
     }
     let takes_indices = matches!(b, Hypothesis | IndexCase);
@@ -109,6 +109,100 @@ pub fn apply(b: Builtin, ctx: &Context, loc: &Located, step: &Step) -> Outcome {
         }
         Hypothesis => hypothesis(ctx, loc, step),
         IndexCase => index_case(sub, step),
+        Chain => chain(ctx, loc, uses),
+    }
+}
+
+/// The chain rule through the definition of `a`: `D(F, x) = sum_m(D(F, a_m)*D(a_m, x))`
+/// over `a`'s declared ranges (`D(F, a)*D(a, x)` for a scalar), where `D(F, a_m)` holds `a`
+/// as an independent variable. That is the multivariate chain rule only if `F` reaches `x`
+/// through `a` alone, and every `a_p` it reaches lies in the ranges summed over.
+fn chain(ctx: &Context, loc: &Located, a: &str) -> Outcome {
+    let (Expr::D(f, x), Some(def)) = (loc.sub, ctx.definition(a)) else {
+        return Err(no(&format!("needs a derivative, and `{a}` a definition")));
+    };
+    let mut held = ctx.clone();
+    held.definitions.retain(|d| d != def);
+    match &**x {
+        Expr::Sym(n) | Expr::Idx(n, _) if !ctx.is_defined(x) && !depends_on(&held, f, n, 0) => {}
+        _ => return Err(no(&format!("`{f}` depends on `{x}` other than through `{a}`"))),
+    }
+    let ranges: Vec<_> = def.name.indices().filter_map(|i| ctx.range_of(&i.to_string())).collect();
+    let mut conds = Vec::new();
+    in_ranges(ctx, f, a, &ranges, &mut Vec::new(), &mut conds, &mut Vec::new(), true)?;
+    let mut avoid = loc.sub.all_index_names();
+    avoid.extend(ctx.fixed_labels().into_keys().chain(loc.binders.iter().map(|b| b.0.clone())));
+    let mut fresh = Vec::new();
+    for i in def.name.indices() {
+        fresh.push(fresh_index(&i.to_string(), &avoid));
+        avoid.extend(fresh.last().cloned());
+    }
+    let at = match def.name {
+        Expr::Idx(..) => {
+            Expr::Idx(a.into(), fresh.iter().map(|m| Index::Name(m.clone())).collect())
+        }
+        _ => def.name.clone(),
+    };
+    let term = Expr::mul(vec![Expr::d((**f).clone(), at.clone()), Expr::d(at, (**x).clone())]);
+    let sum = fresh.into_iter().zip(ranges).rev().fold(term, |body, (index, (lo, hi))| {
+        let explicit_bounds = !(*lo == Bound::Int(1) && matches!(hi, Bound::Sym(_)));
+        Expr::Sum(Sum {
+            index,
+            lo: lo.clone(),
+            hi: hi.clone(),
+            explicit_bounds,
+            body: Arc::new(body),
+        })
+    });
+    Ok((sum, conds))
+}
+
+/// Every `a_p` that `e` reaches, directly or through the definitions it uses, has `p` in
+/// `ranges`, and every definition on the way is used in its own ranges. Undecided, that is
+/// carried for a free index of the goal (`top`); it must hold in a definition's body.
+#[allow(clippy::too_many_arguments)]
+fn in_ranges(
+    ctx: &Context,
+    e: &Expr,
+    a: &str,
+    ranges: &[(&Bound, &Bound)],
+    binders: &mut Vec<(String, Bound, Bound)>,
+    out: &mut Vec<Condition>,
+    seen: &mut Vec<String>,
+    top: bool,
+) -> Result<(), KernelError> {
+    let def = match e {
+        Expr::Sum(s) => {
+            binders.push((s.index.clone(), s.lo.clone(), s.hi.clone()));
+            let r = in_ranges(ctx, &s.body, a, ranges, binders, out, seen, top);
+            binders.pop();
+            return r;
+        }
+        Expr::Sym(n) | Expr::Idx(n, _) => match ctx.definition(n) {
+            Some(d) if n == a || depends_on(ctx, &d.body, a, 0) => d,
+            _ => return Ok(()),
+        },
+        _ => {
+            let mut each = |c| in_ranges(ctx, c, a, ranges, binders, out, seen, top);
+            return e.children().try_for_each(&mut each);
+        }
+    };
+    let own: Vec<_> = def.name.indices().filter_map(|i| ctx.range_of(&i.to_string())).collect();
+    let here = if def.name.mentions_name(a) { ranges } else { &own };
+    for (i, (lo, hi)) in e.indices().zip(here) {
+        let c = Condition::InRange(i.clone(), (*lo).clone(), (*hi).clone());
+        match decide(ctx, &c, binders) {
+            Verdict::Holds => {}
+            Verdict::Unknown if top => out.push(c),
+            _ => return Err(no(&format!("`{e}` may lie outside the range summed over"))),
+        }
+    }
+    match def.name.mentions_name(a) || seen.contains(&def.name.to_string()) {
+        true => Ok(()),
+        false => {
+            seen.push(def.name.to_string());
+            in_ranges(ctx, &def.body, a, ranges, &mut Vec::new(), out, seen, false)
+        }
     }
 }
 

@@ -44,6 +44,8 @@ pub enum Builtin {
     Hypothesis,
     /// `F = F[j := i]` under the case hypothesis `i = j`.
     IndexCase,
+    /// The chain rule through a definition, held as an independent variable.
+    Chain,
 }
 
 /// A parsed rule.

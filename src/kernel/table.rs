@@ -70,6 +70,7 @@ rules! {
     DerivativeOfRelu: "derivative-of-relu", rw("D(relu(U), X)", "step(U)*D(U, X)", &["nonzero(U)"]), "the derivative of relu is the step function";
     DerivativeOfStep: "derivative-of-step", rw("D(step(U), X)", "0", &["nonzero(U)"]), "the step function is flat away from 0";
     PowerAsExp: "power-as-exp", rw("U^V", "exp(V*log(U))", &["positive(U)"]), "write the power with the exponential";
+    ChainRule: "chain-rule", builtin(Builtin::Chain, "D(F, x)", "sum_m(D(F, a_m)*D(a_m, x)) (F reaches x through a alone)"), "the chain rule";
     DerivativeIntoSum: "derivative-into-sum", rw("D(sum_{k=A}^{B}(U), X)", "sum_{k=A}^{B}(D(U, X))", &["index-free(k, X)", "free-of(X, A)", "free-of(X, B)"]), "differentiate the sum term by term";
     // ---------------------------------------------------------------- algebra
     LogOfExp: "log-of-exp", rw("log(exp(U))", "U", &[]), "the logarithm undoes the exponential";

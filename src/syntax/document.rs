@@ -12,10 +12,12 @@ pub struct Document {
     pub assumption_lines: Vec<usize>,
 }
 
-/// `derive of wrt wrt`
+/// `derive of wrt wrt [via a, …]`
 #[derive(Clone, Debug)]
 pub struct Goal {
     pub of: Expr,
     pub wrt: Expr,
     pub line: usize,
+    /// The definitions to apply the chain rule through, outermost first.
+    pub via: Vec<String>,
 }

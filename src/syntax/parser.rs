@@ -227,12 +227,17 @@ fn file_input(src: &str) -> Result<Document, Diagnostic> {
                     let wrt_pos = wrt_p.as_span().start();
                     let wrt = b().wrt(wrt_p, 0)?;
                     match it.next() {
-                        Some(next) => {
+                        Some(next) if next.as_rule() != Rule::via_clause => {
                             of = Expr::d(of, wrt);
                             wrt_p = next;
                         }
-                        None => {
-                            goals.push((Goal { of, wrt, line }, (wrt_pos, st_end), pos));
+                        via_p => {
+                            let via = match via_p {
+                                Some(v) => via_names(&doc.context, &of, &wrt, v, src)?,
+                                None => vec![],
+                            };
+                            let goal = Goal { of, wrt, line, via };
+                            goals.push((goal, (wrt_pos, st_end), pos));
                             break;
                         }
                     }
@@ -292,6 +297,55 @@ fn check_definition(
     validate::check_definition(&doc.context.definitions, &sizes, &def)
         .and_then(|()| validate::check_derivatives(&doc.context, body))
         .map_err(|m| Diagnostic::at(src, pos, m))
+}
+
+/// The names of a `via` clause: definitions, each reached by the one before (the first by
+/// the goal), the last reaching the variable, so the chain connects the goal to it.
+fn via_names(
+    ctx: &crate::expr::Context,
+    of: &Expr,
+    wrt: &Expr,
+    p: Pair<Rule>,
+    src: &str,
+) -> Result<Vec<String>, Diagnostic> {
+    use crate::kernel::{decide, rules::Condition, Verdict};
+    let reaches = |ctx: &crate::expr::Context, e: &Expr, name: &str| {
+        let free = Condition::FreeOf(Expr::Sym(name.to_string()), e.clone());
+        decide(ctx, &free, &[]) != Verdict::Holds
+    };
+    let mut names: Vec<String> = Vec::new();
+    let mut from = of.clone();
+    for q in p.into_inner() {
+        let (at, name) = (q.as_span().start(), q.as_str().to_string());
+        let Some(def) = ctx.definition(&name) else {
+            let m = format!("`via {name}`: `{name}` is not a definition; `via` names the definitions (`let`) the goal reaches the variable through");
+            return Err(Diagnostic::at(src, at, m));
+        };
+        if names.contains(&name) || !reaches(ctx, &from, &name) {
+            let m = format!("`via {name}`: the chain does not reach `{name}` (the goal, or the name before it in `via`, does not depend on it)");
+            return Err(Diagnostic::at(src, at, m));
+        }
+        let x = wrt.to_string();
+        let xn = match wrt {
+            Expr::Sym(n) | Expr::Idx(n, _) => n.as_str(),
+            _ => x.as_str(),
+        };
+        if !reaches(ctx, &def.body, xn) {
+            let m = format!("`via {name}`: `{name}` does not depend on `{wrt}`, so the chain does not connect the goal to it");
+            return Err(Diagnostic::at(src, at, m));
+        }
+        // With `name` held (its definition dropped), `from` must be free of the variable.
+        let mut held = ctx.clone();
+        held.definitions
+            .retain(|d| !matches!(&d.name, Expr::Sym(n) | Expr::Idx(n, _) if *n == name));
+        if reaches(&held, &from, xn) {
+            let m = format!("`via {name}`: `{from}` depends on `{wrt}` other than through `{name}`; the chain rule through `{name}` would miss that dependence");
+            return Err(Diagnostic::at(src, at, m));
+        }
+        from = def.name.clone();
+        names.push(name);
+    }
+    Ok(names)
 }
 
 fn two<'a>(
