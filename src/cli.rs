@@ -42,6 +42,9 @@ pub enum Command {
         /// How much of the kernel's work to show: `brief` groups micro-steps, `full` shows every step.
         #[arg(long, value_enum, default_value_t = Detail::Brief)]
         detail: Detail,
+        /// With `--format coq`: load the prelude (`require`) or paste it in (`inline`).
+        #[arg(long, value_enum, default_value_t = CoqPrelude::Require)]
+        coq_prelude: CoqPrelude,
     },
     /// Differentiate one expression and print the simplified derivative.
     Diff {
@@ -69,6 +72,9 @@ pub enum Command {
         /// Print the numbered steps, each with its rule's caption.
         #[arg(long)]
         steps: bool,
+        /// With `--format coq`: load the prelude (`require`) or paste it in (`inline`).
+        #[arg(long, value_enum, default_value_t = CoqPrelude::Require)]
+        coq_prelude: CoqPrelude,
     },
     /// Replay a saved proof certificate (the JSON of `run --format json`) with the kernel alone.
     Check {
@@ -106,6 +112,9 @@ pub enum RunFormat {
     /// `out_`, row-major), numerically stable (the max shift on softmax terms), allocating
     /// nothing. A goal whose result cannot be compiled is an error (exit status 1).
     Rust,
+    /// A Coq/Coquelicot file: one theorem per goal, its proof following the certificate
+    /// (compile with `coqc -Q coq Deriv`, or `--coq-prelude inline` for a file on its own).
+    Coq,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -113,6 +122,17 @@ pub enum DiffFormat {
     Plain,
     Latex,
     Json,
+    /// The derivative as a Coq/Coquelicot theorem with its proof.
+    Coq,
+}
+
+/// Where a `--format coq` file gets the prelude (`coq/Deriv.v`) from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CoqPrelude {
+    /// `From Deriv Require Import Deriv.`
+    Require,
+    /// The prelude pasted in: the file compiles alone.
+    Inline,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -278,12 +298,18 @@ fn on_stack_for<T: Send>(
 /// Execute one command, returning what it prints on success.
 pub fn execute(command: Command) -> Result<String, Failure> {
     match command {
-        Command::Run { file, format, output, detail } if file.len() > 1 => {
+        Command::Run { file, format, output, detail, coq_prelude } if file.len() > 1 => {
             if output.is_some() {
                 return Err(Failure::Input("error: -o takes one input file".into()));
             }
             let one = |k: usize| {
-                execute(Command::Run { file: vec![file[k].clone()], format, output: None, detail })
+                execute(Command::Run {
+                    file: vec![file[k].clone()],
+                    format,
+                    output: None,
+                    detail,
+                    coq_prelude,
+                })
             };
             gather(crate::parallel::in_parallel(file.len(), one))
         }
@@ -335,7 +361,7 @@ fn execute_on(command: Command, src: &str, origin: &str) -> Result<String, Failu
             let doc = syntax::parse_file(src).map_err(|d| d.with_origin(origin))?;
             Ok(format_document(&doc))
         }
-        Command::Run { format, output, detail, .. } => {
+        Command::Run { format, output, detail, coq_prelude, .. } => {
             let doc = syntax::parse_file(src).map_err(|d| d.with_origin(origin))?;
             use crate::render::writeup;
             let detail = match detail {
@@ -363,6 +389,11 @@ fn execute_on(command: Command, src: &str, origin: &str) -> Result<String, Failu
                 RunFormat::Html => writeup(WriteupFormat::Html)?,
                 RunFormat::Text => writeup(WriteupFormat::Text)?,
                 RunFormat::Rust => rust_source(&derive_report(&doc, &origin)?, &doc, &origin)?,
+                RunFormat::Coq => {
+                    use crate::report::{certificate_of, derivation};
+                    let (report, parts) = derive_report_and(&doc, &origin, |_, g| derivation(g))?;
+                    coq_file(&certificate_of(&report, parts), coq_prelude)
+                }
             };
             match output {
                 Some(path) => {
@@ -373,6 +404,12 @@ fn execute_on(command: Command, src: &str, origin: &str) -> Result<String, Failu
                 }
                 None => Ok(text),
             }
+        }
+        Command::Diff { wrt, format: DiffFormat::Coq, coq_prelude, .. } => {
+            let json = diff_one(src, origin, &wrt, DiffFormat::Json, Layout::Steps(false))?;
+            let cert = serde_json::from_str(&json)
+                .map_err(|e| Failure::Check(format!("error: no certificate: {e}")))?;
+            Ok(coq_file(&cert, coq_prelude))
         }
         Command::Diff { wrt, format, steps, .. } => {
             diff_one(src, origin, &wrt, format, Layout::Steps(steps))
@@ -393,6 +430,20 @@ fn execute_on(command: Command, src: &str, origin: &str) -> Result<String, Failu
             }
         }
     }
+}
+
+/// The Coq export of a certificate; goals it cannot export are named on standard error
+/// (and in the file, as comments).
+fn coq_file(cert: &crate::certificate::Certificate, prelude: CoqPrelude) -> String {
+    let prelude = match prelude {
+        CoqPrelude::Require => crate::coq::Prelude::Require,
+        CoqPrelude::Inline => crate::coq::Prelude::Inline,
+    };
+    let export = crate::coq::export(cert, prelude);
+    for (n, why) in &export.skipped {
+        eprintln!("note: goal {} is not exported to Coq: {why}", n + 1);
+    }
+    export.text
 }
 
 /// How `deriv diff` lays out its output: with the steps first or not, or as one line of a
@@ -445,7 +496,9 @@ fn diff_one(
             let json = serde_json::to_string(&crate::report::certificate(&report));
             return Ok(format!("{}\n", json.unwrap_or_default()));
         }
-        DiffFormat::Json => return Ok(to_json(&crate::report::certificate(&report))),
+        DiffFormat::Json | DiffFormat::Coq => {
+            return Ok(to_json(&crate::report::certificate(&report)))
+        }
         DiffFormat::Latex => Box::new(crate::render::latex::latex),
         DiffFormat::Plain => Box::new(move |e: &Expr| print_in(e, &ctx)),
     };

@@ -13,6 +13,7 @@
 
 pub mod certificate;
 pub mod cli;
+pub mod coq;
 pub mod engine;
 pub mod expr;
 pub mod functions;

@@ -60,6 +60,7 @@ fn diff(case: &Case, format: DiffFormat, steps: bool) -> String {
         format,
         steps,
         batch: None,
+        coq_prelude: deriv::cli::CoqPrelude::Require,
     };
     match execute(command) {
         Ok(out) => out,
