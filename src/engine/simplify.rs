@@ -69,28 +69,20 @@ pub fn without_trivia(e: &Expr) -> Expr {
     let num = |e: &Expr| e.as_num().cloned();
     match e {
         Expr::Add(ts) => {
-            let ts: Vec<Expr> = ts
-                .iter()
-                .map(without_trivia)
-                .flat_map(|t| match t {
-                    Expr::Add(inner) => inner.to_vec(),
-                    t => vec![t],
-                })
-                .collect();
+            let ts = cleared_parts(ts, |t| match t {
+                Expr::Add(inner) => Some(inner),
+                _ => None,
+            });
             if let Some(values) = ts.iter().map(num).collect::<Option<Vec<Rat>>>() {
                 return Expr::Num(values.into_iter().fold(Rat::zero(), |a, b| a + b));
             }
             Expr::add(ts.into_iter().filter(|t| !num(t).is_some_and(|r| r.is_zero())).collect())
         }
         Expr::Mul(fs) => {
-            let fs: Vec<Expr> = fs
-                .iter()
-                .map(without_trivia)
-                .flat_map(|f| match f {
-                    Expr::Mul(inner) => inner.to_vec(),
-                    f => vec![f],
-                })
-                .collect();
+            let fs = cleared_parts(fs, |f| match f {
+                Expr::Mul(inner) => Some(inner),
+                _ => None,
+            });
             if fs.iter().any(|f| num(f).is_some_and(|r| r.is_zero())) {
                 return Expr::int(0);
             }
@@ -116,6 +108,19 @@ pub fn without_trivia(e: &Expr) -> Expr {
         }
         _ => e.clone(),
     }
+}
+
+/// The terms of a sum (or factors of a product) cleared of trivialities, a part that is
+/// itself a sum (a product) spliced in: `inner` gives its parts.
+fn cleared_parts(parts: &[Expr], inner: fn(&Expr) -> Option<&[Expr]>) -> Vec<Expr> {
+    let mut out = Vec::with_capacity(parts.len());
+    for part in parts.iter().map(without_trivia) {
+        match inner(&part) {
+            Some(nested) => out.extend_from_slice(nested),
+            None => out.push(part),
+        }
+    }
+    out
 }
 
 /// Replace each Kronecker delta of two numbers by its value (`delta(3,1)` is 0,
