@@ -74,7 +74,7 @@ pub fn matrix_form_holds(stated: &str, proof: &Proof) -> Result<(), String> {
     let Expr::D(of, wrt) = proof.start_term() else {
         return Err("the derivation is not of a derivative".into());
     };
-    let out = crate::matrix::output_indices(of, wrt)
+    let out = crate::matrix::output_indices(of, wrt, proof.context())
         .ok_or("the result is not an entry of a vector or matrix")?;
     let ctx = proof.context();
     let result = proof.current();

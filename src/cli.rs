@@ -27,36 +27,54 @@ pub struct Cli {
 pub enum Command {
     /// Derive every `derive` goal of a .deriv file and print the step-by-step writeup.
     Run {
-        /// The .deriv file, or `-` for standard input.
-        file: String,
+        /// The .deriv file, or `-` for standard input; several files are run on every core
+        /// and their outputs printed in order (a file that fails does not stop the others).
+        #[arg(required = true, num_args = 1..)]
+        file: Vec<String>,
         /// Output format: a writeup (markdown, latex, html, text), the proof certificate
         /// (json), or Rust source with one function per goal computing its derivative
         /// (rust).
         #[arg(long, value_enum, default_value_t = RunFormat::Markdown)]
         format: RunFormat,
-        /// Write the output to this file instead of standard output.
+        /// Write the output to this file instead of standard output (one input file only).
         #[arg(short = 'o', long = "output")]
         output: Option<String>,
         /// How much of the kernel's work to show: `brief` groups micro-steps, `full` shows every step.
         #[arg(long, value_enum, default_value_t = Detail::Brief)]
         detail: Detail,
+        /// With `--format coq`: load the prelude (`require`) or paste it in (`inline`).
+        #[arg(long, value_enum, default_value_t = CoqPrelude::Require)]
+        coq_prelude: CoqPrelude,
     },
     /// Differentiate one expression and print the simplified derivative.
     Diff {
         /// The expression, e.g. 'sigmoid(x)', or `-` for standard input. Any identifier used
         /// as an index ranges over 1..n.
-        #[arg(allow_hyphen_values = true)]
-        expr: String,
+        #[arg(
+            allow_hyphen_values = true,
+            required_unless_present = "batch",
+            conflicts_with = "batch"
+        )]
+        expr: Option<String>,
         /// The variable to differentiate with respect to, e.g. `x` or `z_j`; given again
         /// (`--wrt x --wrt y`), a higher derivative, taken in that order.
-        #[arg(long, required = true)]
+        #[arg(long, required_unless_present = "batch", conflicts_with = "batch")]
         wrt: Vec<String>,
+        /// Differentiate every `EXPR ; VAR` line of this file (`-`: standard input) on every
+        /// core, printing one line per result in the same order; a line that fails prints
+        /// `error: FILE:LINE: …` in its place and the others still run. Blank lines and
+        /// `#` comments are skipped.
+        #[arg(long, conflicts_with = "steps")]
+        batch: Option<String>,
         /// Output format: `plain` prints exactly one line that deriv parses back.
         #[arg(long, value_enum, default_value_t = DiffFormat::Plain)]
         format: DiffFormat,
         /// Print the numbered steps, each with its rule's caption.
         #[arg(long)]
         steps: bool,
+        /// With `--format coq`: load the prelude (`require`) or paste it in (`inline`).
+        #[arg(long, value_enum, default_value_t = CoqPrelude::Require)]
+        coq_prelude: CoqPrelude,
     },
     /// Replay a saved proof certificate (the JSON of `run --format json`) with the kernel alone.
     Check {
@@ -94,6 +112,9 @@ pub enum RunFormat {
     /// `out_`, row-major), numerically stable (the max shift on softmax terms), allocating
     /// nothing. A goal whose result cannot be compiled is an error (exit status 1).
     Rust,
+    /// A Coq/Coquelicot file: one theorem per goal, its proof following the certificate
+    /// (compile with `coqc -Q coq Deriv`, or `--coq-prelude inline` for a file on its own).
+    Coq,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -101,6 +122,17 @@ pub enum DiffFormat {
     Plain,
     Latex,
     Json,
+    /// The derivative as a Coq/Coquelicot theorem with its proof.
+    Coq,
+}
+
+/// Where a `--format coq` file gets the prelude (`coq/Deriv.v`) from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CoqPrelude {
+    /// `From Deriv Require Import Deriv.`
+    Require,
+    /// The prelude pasted in: the file compiles alone.
+    Inline,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -115,6 +147,10 @@ pub enum Failure {
     Input(String),
     /// A failed check: exit 1.
     Check(String),
+    /// Some of several independent items (batch lines, files) failed: what the others
+    /// printed goes to standard output, the failures' messages to standard error, and the
+    /// status is the worst of theirs.
+    Partly { output: String, errors: String, status: i32 },
 }
 
 impl Failure {
@@ -123,13 +159,45 @@ impl Failure {
         match self {
             Failure::Input(_) => 2,
             Failure::Check(_) => 1,
+            Failure::Partly { status, .. } => *status,
         }
     }
 
+    /// What goes to standard error.
     pub fn message(&self) -> &str {
         match self {
             Failure::Input(m) | Failure::Check(m) => m,
+            Failure::Partly { errors, .. } => errors.trim_end(),
         }
+    }
+
+    /// What goes to standard output even so.
+    pub fn output(&self) -> &str {
+        match self {
+            Failure::Partly { output, .. } => output,
+            _ => "",
+        }
+    }
+}
+
+/// The results of independent items in order: all of them printed, and the failures also
+/// collected for standard error, with the worst status.
+fn gather(results: Vec<Result<String, Failure>>) -> Result<String, Failure> {
+    let (mut output, mut errors, mut status) = (String::new(), String::new(), 0);
+    for r in results {
+        match r {
+            Ok(text) => output.push_str(&text),
+            Err(f) => {
+                output.push_str(f.output());
+                errors.push_str(f.message());
+                errors.push('\n');
+                status = status.max(f.status());
+            }
+        }
+    }
+    match status {
+        0 => Ok(output),
+        _ => Err(Failure::Partly { output, errors, status }),
     }
 }
 
@@ -173,6 +241,7 @@ pub fn main() -> i32 {
             }
             Err(failure) => {
                 use std::io::Write;
+                let _ = std::io::stdout().lock().write_all(failure.output().as_bytes());
                 let _ = writeln!(std::io::stderr(), "{}", failure.message());
                 failure.status()
             }
@@ -228,6 +297,32 @@ fn on_stack_for<T: Send>(
 
 /// Execute one command, returning what it prints on success.
 pub fn execute(command: Command) -> Result<String, Failure> {
+    match command {
+        Command::Run { file, format, output, detail, coq_prelude } if file.len() > 1 => {
+            if output.is_some() {
+                return Err(Failure::Input("error: -o takes one input file".into()));
+            }
+            let one = |k: usize| {
+                execute(Command::Run {
+                    file: vec![file[k].clone()],
+                    format,
+                    output: None,
+                    detail,
+                    coq_prelude,
+                })
+            };
+            gather(crate::parallel::in_parallel(file.len(), one))
+        }
+        Command::Diff { batch: Some(path), format, .. } => {
+            let (text, origin) = read_input(&path)?;
+            on_stack_for(true, &[], || diff_batch(&text, &origin, format))?
+        }
+        command => execute_single(command),
+    }
+}
+
+/// [`execute`] for one input.
+fn execute_single(command: Command) -> Result<String, Failure> {
     let (text, origin) = input_of(&command)?;
     let wrt = match &command {
         Command::Diff { wrt, .. } => wrt.join(" "),
@@ -242,16 +337,16 @@ pub fn execute(command: Command) -> Result<String, Failure> {
 /// reads, or its expression argument (`-` reads the expression from standard input).
 fn input_of(command: &Command) -> Result<(String, String), Failure> {
     match command {
-        Command::Run { file, .. } | Command::Fmt { file } | Command::Check { file } => {
-            read_input(file)
-        }
-        Command::Latex { expr } | Command::Diff { expr, .. } if expr == "-" => {
+        Command::Run { file, .. } => read_input(file.first().map_or("-", String::as_str)),
+        Command::Fmt { file } | Command::Check { file } => read_input(file),
+        Command::Latex { expr } | Command::Diff { expr: Some(expr), .. } if expr == "-" => {
             let (text, origin) = read_input("-")?;
             Ok((text.trim_end().to_string(), origin))
         }
-        Command::Latex { expr } | Command::Diff { expr, .. } => {
+        Command::Latex { expr } | Command::Diff { expr: Some(expr), .. } => {
             Ok((expr.clone(), "<expr>".to_string()))
         }
+        Command::Diff { expr: None, .. } => Err(Failure::Input("error: no expression".into())),
     }
 }
 
@@ -266,7 +361,7 @@ fn execute_on(command: Command, src: &str, origin: &str) -> Result<String, Failu
             let doc = syntax::parse_file(src).map_err(|d| d.with_origin(origin))?;
             Ok(format_document(&doc))
         }
-        Command::Run { format, output, detail, .. } => {
+        Command::Run { format, output, detail, coq_prelude, .. } => {
             let doc = syntax::parse_file(src).map_err(|d| d.with_origin(origin))?;
             use crate::render::writeup;
             let detail = match detail {
@@ -294,6 +389,11 @@ fn execute_on(command: Command, src: &str, origin: &str) -> Result<String, Failu
                 RunFormat::Html => writeup(WriteupFormat::Html)?,
                 RunFormat::Text => writeup(WriteupFormat::Text)?,
                 RunFormat::Rust => rust_source(&derive_report(&doc, &origin)?, &doc, &origin)?,
+                RunFormat::Coq => {
+                    use crate::report::{certificate_of, derivation};
+                    let (report, parts) = derive_report_and(&doc, &origin, |_, g| derivation(g))?;
+                    coq_file(&certificate_of(&report, parts), coq_prelude)
+                }
             };
             match output {
                 Some(path) => {
@@ -305,49 +405,14 @@ fn execute_on(command: Command, src: &str, origin: &str) -> Result<String, Failu
                 None => Ok(text),
             }
         }
-        Command::Diff { wrt: variables, format, steps, .. } => {
-            let mut e = parse_arg(src, origin)?;
-            let mut xs = Vec::new();
-            for wrt in &variables {
-                xs.push(
-                    syntax::parse_variable(wrt, syntax::IndexScope::Any)
-                        .map_err(|d| d.with_origin("<wrt>"))?,
-                );
-            }
-            // `--wrt x --wrt y`: the derivative by y of the derivative by x.
-            let (Some(x), Some(wrt)) = (xs.pop(), variables.last()) else {
-                return Err(Failure::Input("error: --wrt names no variable".into()));
-            };
-            for earlier in xs {
-                e = Expr::d(e, earlier);
-            }
-            let context = diff_context(&e, &x);
-            crate::kernel::validate::check_goal(&context, &Expr::d(e.clone(), x.clone()))
-                .map_err(|m| syntax::Diagnostic::at(&wrt, 0, m).with_origin("<wrt>"))?;
-            let doc = Document {
-                title: None,
-                context,
-                goals: vec![syntax::Goal { of: e, wrt: x, line: 1 }],
-                ..Document::default()
-            };
-            let report = derive_report(&doc, "<expr>")?;
-            let ctx = report.context.clone();
-            let proof = &report.goals[0].proof;
-            // One printer for both text formats: the steps (with --steps), then the result.
-            let show: Box<dyn Fn(&Expr) -> String> = match format {
-                DiffFormat::Json => return Ok(to_json(&crate::report::certificate(&report))),
-                DiffFormat::Latex => Box::new(crate::render::latex::latex),
-                DiffFormat::Plain => Box::new(move |e: &Expr| print_in(e, &ctx)),
-            };
-            let mut out = String::new();
-            if steps {
-                for (i, s) in proof.steps().iter().enumerate() {
-                    let rule = caption(&s.step().rule);
-                    out.push_str(&format!("{}. {rule}: {}\n", i + 1, show(s.after())));
-                }
-            }
-            out.push_str(&format!("{}\n", show(proof.current())));
-            Ok(out)
+        Command::Diff { wrt, format: DiffFormat::Coq, coq_prelude, .. } => {
+            let json = diff_one(src, origin, &wrt, DiffFormat::Json, Layout::Steps(false))?;
+            let cert = serde_json::from_str(&json)
+                .map_err(|e| Failure::Check(format!("error: no certificate: {e}")))?;
+            Ok(coq_file(&cert, coq_prelude))
+        }
+        Command::Diff { wrt, format, steps, .. } => {
+            diff_one(src, origin, &wrt, format, Layout::Steps(steps))
         }
         Command::Check { .. } => {
             let cert: crate::certificate::Certificate = serde_json::from_str(src).map_err(|e| {
@@ -365,6 +430,120 @@ fn execute_on(command: Command, src: &str, origin: &str) -> Result<String, Failu
             }
         }
     }
+}
+
+/// The Coq export of a certificate; goals it cannot export are named on standard error
+/// (and in the file, as comments).
+fn coq_file(cert: &crate::certificate::Certificate, prelude: CoqPrelude) -> String {
+    let prelude = match prelude {
+        CoqPrelude::Require => crate::coq::Prelude::Require,
+        CoqPrelude::Inline => crate::coq::Prelude::Inline,
+    };
+    let export = crate::coq::export(cert, prelude);
+    for (n, why) in &export.skipped {
+        eprintln!("note: goal {} is not exported to Coq: {why}", n + 1);
+    }
+    export.text
+}
+
+/// How `deriv diff` lays out its output: with the steps first or not, or as one line of a
+/// batch (JSON compacted to one line).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    Steps(bool),
+    Line,
+}
+
+/// `deriv diff`: the derivative of the expression `src` (named `origin` in messages) by
+/// the `variables` in turn, printed in `format`.
+fn diff_one(
+    src: &str,
+    origin: &str,
+    variables: &[String],
+    format: DiffFormat,
+    layout: Layout,
+) -> Result<String, Failure> {
+    let mut e = parse_arg(src, origin)?;
+    let mut xs = Vec::new();
+    for wrt in variables {
+        xs.push(
+            syntax::parse_variable(wrt, syntax::IndexScope::Any)
+                .map_err(|d| d.with_origin("<wrt>"))?,
+        );
+    }
+    // `--wrt x --wrt y`: the derivative by y of the derivative by x.
+    let (Some(x), Some(wrt)) = (xs.pop(), variables.last()) else {
+        return Err(Failure::Input("error: --wrt names no variable".into()));
+    };
+    for earlier in xs {
+        e = Expr::d(e, earlier);
+    }
+    let context = diff_context(&e, &x);
+    crate::kernel::validate::check_goal(&context, &Expr::d(e.clone(), x.clone()))
+        .map_err(|m| syntax::Diagnostic::at(wrt, 0, m).with_origin("<wrt>"))?;
+    let doc = Document {
+        title: None,
+        context,
+        goals: vec![syntax::Goal { of: e, wrt: x, line: 1, via: vec![] }],
+        ..Document::default()
+    };
+    let report = derive_report(&doc, "<expr>")?;
+    let ctx = report.context.clone();
+    let proof = &report.goals[0].proof;
+    // One printer for both text formats: the steps (with --steps), then the result.
+    let show: Box<dyn Fn(&Expr) -> String> = match format {
+        DiffFormat::Json if layout == Layout::Line => {
+            let json = serde_json::to_string(&crate::report::certificate(&report));
+            return Ok(format!("{}\n", json.unwrap_or_default()));
+        }
+        DiffFormat::Json | DiffFormat::Coq => {
+            return Ok(to_json(&crate::report::certificate(&report)))
+        }
+        DiffFormat::Latex => Box::new(crate::render::latex::latex),
+        DiffFormat::Plain => Box::new(move |e: &Expr| print_in(e, &ctx)),
+    };
+    let mut out = String::new();
+    if layout == Layout::Steps(true) {
+        for (i, s) in proof.steps().iter().enumerate() {
+            let rule = caption(&s.step().rule);
+            out.push_str(&format!("{}. {rule}: {}\n", i + 1, show(s.after())));
+        }
+    }
+    out.push_str(&format!("{}\n", show(proof.current())));
+    Ok(out)
+}
+
+/// `deriv diff --batch`: every `EXPR ; VAR` line of `text` on every core, one output line
+/// per line in order (JSON compacted to one line); a failure prints `error: ORIGIN:LINE: …`
+/// in its place, its whole message to standard error, and the others still run.
+fn diff_batch(text: &str, origin: &str, format: DiffFormat) -> Result<String, Failure> {
+    let lines: Vec<(usize, &str)> = text
+        .lines()
+        .enumerate()
+        .map(|(n, l)| (n + 1, l.trim()))
+        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    let one = |k: usize| {
+        let (n, line) = lines[k];
+        let at = format!("{origin}:{n}");
+        let result = match line.split(';').map(str::trim).collect::<Vec<_>>().as_slice() {
+            [expr, var] if !expr.is_empty() && !var.is_empty() => {
+                diff_one(expr, "<expr>", &[var.to_string()], format, Layout::Line)
+            }
+            _ => Err(Failure::Input("error: expected `EXPR ; VAR`".into())),
+        };
+        result.map_err(|f| {
+            let message = f.message();
+            let first = message.lines().next().unwrap_or_default();
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            Failure::Partly {
+                output: format!("error: {at}: {first}\n"),
+                errors: format!("{at}: {message}"),
+                status: f.status(),
+            }
+        })
+    };
+    gather(crate::parallel::in_parallel(lines.len(), one))
 }
 
 /// The Rust source of every goal's derivative, from the kernel-checked results.
@@ -474,7 +653,9 @@ pub fn format_document(doc: &Document) -> String {
         out.push_str(&format!("assume {} = {}\n", a.lhs, a.rhs));
     }
     for g in &doc.goals {
-        out.push_str(&format!("derive {} wrt {}\n", g.of, g.wrt));
+        let via =
+            if g.via.is_empty() { String::new() } else { format!(" via {}", g.via.join(", ")) };
+        out.push_str(&format!("derive {} wrt {}{via}\n", g.of, g.wrt));
     }
     out
 }

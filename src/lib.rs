@@ -13,8 +13,10 @@
 
 pub mod certificate;
 pub mod cli;
+pub mod coq;
 pub mod engine;
 pub mod expr;
+pub mod functions;
 pub mod kernel;
 pub mod matrix;
 pub mod numeric;

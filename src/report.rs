@@ -66,7 +66,7 @@ pub fn derive_document(doc: &Document) -> Result<Report, GoalFailure> {
 fn derive_goal(context: &Arc<Context>, doc: &Document, i: usize) -> Result<Derived, GoalFailure> {
     let g = &doc.goals[i];
     let form = doc.forms.get(i).cloned().unwrap_or_default();
-    engine::derive(context.clone(), &g.of, &g.wrt)
+    engine::derive_via(context.clone(), &g.of, &g.wrt, &g.via)
         .map(|mut proof| {
             let components = proof.current().clone();
             let matrix_from = proof.steps().len();
@@ -245,7 +245,7 @@ fn check_goal(
     // The matrix form on its own: evaluated with loops over vectors and matrices, against
     // the components the engine derived.
     if let (Some(m), Some(out)) =
-        (&derived.matrix, crate::matrix::output_indices(&derived.of, &derived.wrt))
+        (&derived.matrix, crate::matrix::output_indices(&derived.of, &derived.wrt, ctx))
     {
         let components = guarded(&derived.components, &guards);
         let form =

@@ -13,7 +13,7 @@ mod cli;
 mod textbook;
 
 use deriv::certificate::{self, Certificate};
-use deriv::cli::{execute, Command, DiffFormat, Failure};
+use deriv::cli::{execute, Command, DiffFormat};
 use deriv::expr::{Context, Expr};
 use deriv::numeric::{check_derivative, check_equal, CheckOptions};
 use deriv::syntax::parse_expr;
@@ -54,13 +54,17 @@ fn cases(path: &Path) -> Vec<Case> {
 
 /// What `deriv diff EXPR --wrt VAR [--steps] --format FORMAT` prints.
 fn diff(case: &Case, format: DiffFormat, steps: bool) -> String {
-    let command =
-        Command::Diff { expr: case.expr.clone(), wrt: vec![case.var.clone()], format, steps };
+    let command = Command::Diff {
+        expr: Some(case.expr.clone()),
+        wrt: vec![case.var.clone()],
+        format,
+        steps,
+        batch: None,
+        coq_prelude: deriv::cli::CoqPrelude::Require,
+    };
     match execute(command) {
         Ok(out) => out,
-        Err(Failure::Input(m) | Failure::Check(m)) => {
-            panic!("line {}: deriv diff {} failed: {m}", case.line, case.expr)
-        }
+        Err(f) => panic!("line {}: deriv diff {} failed: {}", case.line, case.expr, f.message()),
     }
 }
 

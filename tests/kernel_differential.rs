@@ -6,9 +6,12 @@
 //! conditions it carried); a disagreement is a false theorem the kernel let through.
 //!
 //! Two more oracles speak where the numbers cannot: a term the kernel starts from or
-//! produces must mean something to the evaluator (no derivative with respect to a size, a
-//! defined name or a non-variable), and a context the kernel reasons in must have a model
-//! (its definitions evaluate; a size it pins is evaluated at that value).
+//! produces must mean something to the evaluator (no derivative with respect to a size or a
+//! non-variable, none with respect to a defined name around another derivative), and a
+//! context the kernel reasons in must have a model (its definitions evaluate; a size it
+//! pins is evaluated at that value). Contexts have fixed labels now and then (`m` in
+//! `let g = y_m + 1`), and goals differentiate with respect to defined names, which the
+//! evaluator holds as variables, as the kernel must.
 //!
 //! One broad property, one mutation property, and one targeted property per soundness hole
 //! (the generator restricted to the hole's shape). Seeded and deterministic:
@@ -16,6 +19,7 @@
 
 use deriv::engine::derive;
 use deriv::expr::{Assumption, Bound, Context, Definition, Expr, Func, Index, Sum};
+use deriv::functions::{Domain, FUNCTIONS};
 use deriv::kernel::{rewrite, Proof, Step};
 use deriv::numeric::{check_equal, eval_f64, CheckError, CheckOptions, EvalError, Point};
 use deriv::rules::matching::match_pattern;
@@ -151,6 +155,10 @@ const PIECES: &[(&str, &str)] = &[
     ("t-line", "assume t = 2*x + 1"),
     ("u-three", "assume u = 3"),
     ("y-shift", "assume y_i = x_i + 1"),
+    // Fixed labels: `m` is one value throughout once `g` or `h` is defined.
+    ("label", "let g = y_m + 1"),
+    ("one-hot", "let h_i = delta(i,m)"),
+    ("label-hyp", "assume e_m = 2"),
 ];
 
 /// Pieces the parser refuses (holes 7 and 8), put into the context directly: the kernel
@@ -161,6 +169,7 @@ const INVALID: &[(&str, &str)] = &[
     ("mutual", "let r = q + 1"),
     ("size-def", "let n = 0"),
     ("size-hyp", "assume n = 0"),
+    ("label-bound", "let o = x_k + sum_k(x_k)"),
 ];
 
 /// A context to reason in, with its text for failure messages. `model` is the context the
@@ -188,8 +197,11 @@ struct Bias {
     ij: Option<&'static str>,
     /// The range of `k`, else random.
     k: Option<&'static str>,
-    /// The variable of the goal's derivative, else random.
+    /// The variable of the goal's derivative, else one of `wrts`, else random.
     wrt: Option<&'static str>,
+    wrts: &'static [&'static str],
+    /// Terms to differentiate more often than random ones.
+    goals: &'static [&'static str],
     /// Chance of a step's position being in a derivative's variable slot.
     slot_chance: f64,
 }
@@ -338,8 +350,8 @@ fn model_fault_here(ctx: &Context) -> Option<String> {
 }
 
 /// Why a derivative in `e` has no meaning for the evaluator, if one has none: it is with
-/// respect to a non-variable, a defined name, or a size (a sum is not differentiable in
-/// the number of its terms).
+/// respect to a non-variable, a size (a sum is not differentiable in the number of its
+/// terms), or a defined name (held as a variable) around another derivative.
 fn meaningless_derivative(ctx: &Context, e: &Expr) -> Option<String> {
     let mut sizes: Vec<String> = Vec::new();
     let mut note = |b: &Bound| {
@@ -363,10 +375,11 @@ fn meaningless_derivative(ctx: &Context, e: &Expr) -> Option<String> {
     }
     let mut fault = None;
     e.any(&mut |u| {
-        if let Expr::D(_, x) = u {
+        if let Expr::D(f, x) = u {
+            let inner = f.any(&mut |t| matches!(t, Expr::D(..)));
             fault = match &**x {
-                Expr::Sym(n) | Expr::Idx(n, _) if ctx.definition(n).is_some() => {
-                    Some(format!("`{u}` is with respect to a defined name"))
+                Expr::Sym(n) | Expr::Idx(n, _) if ctx.definition(n).is_some() && inner => {
+                    Some(format!("`{u}` is with respect to a defined name, around a derivative"))
                 }
                 Expr::Sym(n) if sizes.contains(n) => {
                     Some(format!("`{u}` is with respect to a size"))
@@ -433,6 +446,16 @@ const LEAVES: &[&str] = &[
     "sum_m(x_m)",
     "sum_{k=2}^{1}(-exp(x_k))",
     "sum_{k=1}^{n}(y)",
+    "g",
+    "h_j",
+    "h_i",
+    "e_i",
+    "e_m",
+    "x_m",
+    "y_m*sum_i(h_i)",
+    "sum_i(g*x_i)",
+    "sum_j(e_j*y_j)",
+    "sum_k(y_m*x_k)",
 ];
 
 fn leaf(rng: &mut Rng) -> Expr {
@@ -459,15 +482,14 @@ fn random_term(rng: &mut Rng, depth: usize, k: Option<&str>) -> Expr {
             Expr::pow(random_term(rng, d, k), e)
         }
         7 => {
-            let f = rng.pick(&[
-                Func::Exp,
-                Func::Log,
-                Func::Sqrt,
-                Func::Sin,
-                Func::Tanh,
-                Func::Sigmoid,
-                Func::Softplus,
-            ]);
+            // Every function of the table but those with poles.
+            let f = rng.pick(
+                &FUNCTIONS
+                    .iter()
+                    .filter(|s| s.domain != Domain::BetweenPoles)
+                    .map(|s| s.func)
+                    .collect::<Vec<_>>(),
+            );
             Expr::call(f, random_term(rng, d, k))
         }
         8 => {
@@ -510,14 +532,20 @@ fn random_term(rng: &mut Rng, depth: usize, k: Option<&str>) -> Expr {
 
 /// Variables of differentiation: independent ones, components, sizes and defined names.
 const WRT: &[&str] = &[
-    "x", "y", "w", "t", "u", "z_j", "x_1", "y_j", "x_3", "x_j", "y_1", "n", "x", "v", "c", "p", "s",
+    "x", "y", "w", "t", "u", "z_j", "x_1", "y_j", "x_3", "x_j", "y_1", "n", "x", "v", "c", "p",
+    "s", "g", "a_j", "h_j", "x_m", "b_i",
 ];
 
 /// A goal: mostly a derivative of a random term.
 fn random_goal(rng: &mut Rng, bias: &Bias) -> Expr {
-    let f = random_term(rng, 3, None);
-    if bias.wrt.is_some() || rng.chance(0.75) {
-        let x = term(bias.wrt.unwrap_or_else(|| rng.pick(WRT)));
+    let f = match bias.goals {
+        [] => random_term(rng, 3, None),
+        goals if rng.chance(0.6) => term(rng.pick(goals)),
+        _ => random_term(rng, 3, None),
+    };
+    if bias.wrt.is_some() || !bias.wrts.is_empty() || rng.chance(0.75) {
+        let wrts = if bias.wrts.is_empty() { WRT } else { bias.wrts };
+        let x = term(bias.wrt.unwrap_or_else(|| rng.pick(wrts)));
         Expr::d(f, x)
     } else {
         f
@@ -641,7 +669,9 @@ fn fits(b: Builtin, t: &Expr) -> bool {
         Builtin::DerivativeOfVariable | Builtin::SumRule | Builtin::ProductRule => {
             matches!(t, Expr::D(..))
         }
-        Builtin::SumLinearity | Builtin::DeltaCollapse => matches!(t, Expr::Sum(_)),
+        Builtin::SumLinearity | Builtin::DeltaCollapse | Builtin::Rename => {
+            matches!(t, Expr::Sum(_))
+        }
         Builtin::DeltaSubstitute => matches!(t, Expr::Mul(_)),
         Builtin::Unfold | Builtin::Hypothesis => {
             matches!(t, Expr::Sym(_) | Expr::Idx(..) | Expr::Sum(_))
@@ -704,7 +734,18 @@ fn step_at(
                     }
                     step.replacement = Some(with);
                 }
-                Builtin::Rename | Builtin::DeltaSubstitute => step.replacement = Some(sub.clone()),
+                // A sum renamed to another name now and then (onto a fixed label too).
+                Builtin::Rename => {
+                    step.replacement = Some(match sub {
+                        Expr::Sum(s) if rng.chance(0.6) => {
+                            let to = rng.pick(&["i", "j", "k", "m"]).to_string();
+                            let body = s.body.subst_index(&s.index, &Index::Name(to.clone()));
+                            Expr::Sum(Sum { index: to, body: Arc::new(body), ..s.clone() })
+                        }
+                        _ => sub.clone(),
+                    })
+                }
+                Builtin::DeltaSubstitute => step.replacement = Some(sub.clone()),
                 Builtin::Unfold => {
                     let own = match sub {
                         Expr::Sym(n) | Expr::Idx(n, _) if rng.chance(0.8) => Some(n.clone()),
@@ -740,7 +781,8 @@ fn step_at(
                                 uses = n + 1;
                                 step.reversed = reversed;
                                 let free = side.free_indices().into_iter().next();
-                                if let (Expr::Idx(_, ix), Some(f)) = (sub, free) {
+                                let bind = rng.chance(0.7);
+                                if let (Expr::Idx(_, ix), Some(f), true) = (sub, free, bind) {
                                     step.binding.indices.insert(f, ix[0].clone());
                                 }
                             }
@@ -915,7 +957,8 @@ struct Tally {
     whole_chains: usize,
     /// Steps attempted in a derivative's variable slot.
     slot_attempts: usize,
-    /// Goals offered that differentiate with respect to a size or a defined name.
+    /// Goals offered that differentiate with respect to a size, or to a defined name around
+    /// another derivative.
     odd_goals: usize,
     /// Goals offered in contexts with pieces the parser refuses.
     invalid_goals: usize,
@@ -1464,6 +1507,46 @@ fn hole_7_no_reasoning_from_refused_definitions() {
         Bias { pieces: &["alias", "scalar-def"], invalid_chance: 0.5, ..Bias::default() },
     );
     assert!(t.invalid_goals >= 200 && t.odd_goals >= 50, "{t:?}");
+}
+
+/// 9: a fixed label captured by a sum of its name: `g = y_m + 1` unfolded or folded inside
+/// `sum_m(…)` (after a renaming brings the sum's index to `m`), a hypothesis `e_m = 2` used
+/// there, or renamed to another index.
+#[test]
+fn hole_9_fixed_labels_are_never_captured() {
+    let t = hole(
+        9,
+        250,
+        &["rename-bound-index", "unfold-definition", "use-hypothesis", "fold-definition"],
+        Bias {
+            pieces: &["label", "one-hot", "label-hyp"],
+            goals: &["sum_i(g*x_i)", "sum_j(e_j*y_j)", "x*sum_i(h_i*g)", "sum_k(g*y_k) + g"],
+            ..Bias::default()
+        },
+    );
+    assert!(t.attempts_of("rename-bound-index") >= 300, "{t:?}");
+}
+
+/// 10: a defined name held as the variable of `D(…, c)` unfolded or folded there
+/// (`D(c, c)` is 1, `D(x^2 + 1, c)` is 0), or a derivative brought inside it.
+#[test]
+fn hole_10_defined_names_are_held_as_variables() {
+    let t = hole(
+        10,
+        250,
+        &[
+            "unfold-definition",
+            "derivative-of-variable",
+            "fold-definition",
+            "derivative-of-constant",
+        ],
+        Bias {
+            pieces: &["softmax", "scalar-def", "alias", "sum-def", "label", "square"],
+            wrts: &["c", "v", "s", "a_j", "g", "b_i"],
+            ..Bias::default()
+        },
+    );
+    assert!(t.attempts_of("unfold-definition") >= 300, "{t:?}");
 }
 
 /// 8: a size defined to be 0 (`let n = 0`), where `1..n` is empty although the

@@ -72,7 +72,8 @@ fn check(case: &Case) -> String {
     shapes.extend(doc.shapes.iter().map(|(k, v)| (k.clone(), v.clone())));
     let textbook = parse_matrix(&case.textbook, &ctx.indices, &shapes)
         .unwrap_or_else(|d| panic!("{at}: the textbook answer: {d}"));
-    let out = output_indices(&g.of, &g.wrt).unwrap_or_else(|| panic!("{at}: no output indices"));
+    let out =
+        output_indices(&g.of, &g.wrt, ctx).unwrap_or_else(|| panic!("{at}: no output indices"));
     let components = deriv::report::guarded_components(g);
     check_matrix_form(ctx, &textbook, &shapes, &components, &out, &CheckOptions::default())
         .unwrap_or_else(|e| panic!("{at}: the textbook answer is not deriv's: {e}"));
@@ -181,7 +182,7 @@ fn wrong_forms_are_refused() {
 
     let g = &report.goals[0];
     let ctx = &report.context;
-    let out = output_indices(&g.of, &g.wrt).expect("an entry of W");
+    let out = output_indices(&g.of, &g.wrt, ctx).expect("an entry of W");
     for wrong in ["(a + y)*x'", "((a - y)*x') .* ((a - y)*x')", "outer(a - y, x) + outer(y, x)"] {
         let m = parse_matrix(wrong, &ctx.indices, &g.matrix_shapes).expect(wrong);
         let components = deriv::report::guarded_components(g);

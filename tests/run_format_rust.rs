@@ -97,6 +97,20 @@ fn main() {
     for v in zero.iter().chain(&layer) {
         println!("{v:e}");
     }
+    // The fixed label k is an output index too: one gradient per true class.
+    let z = [0.3, -1.2, 2.0, 0.5, -0.7];
+    let mut labelled = [0.0; 25];
+    seed::d_l_d_z(5, &z, &mut labelled).unwrap();
+    let mut work = vec![0.0; seed::d_l_d_a_work_len(5)];
+    let mut held = [0.0; 25];
+    seed::d_l_d_a(5, &z, &mut work, &mut held).unwrap();
+    let mut jac = [0.0; 25];
+    let mut work = vec![0.0; seed::d_a_d_z_work_len(5)];
+    seed::d_a_d_z(5, &z, &mut work, &mut jac).unwrap();
+    assert!(jac.iter().all(|v| v.is_finite()));
+    for v in labelled.iter().chain(&held) {
+        println!("{v:e}");
+    }
 }
 "#;
 
@@ -115,6 +129,7 @@ fn every_example_emits_rust_that_compiles_runs_and_agrees_with_the_library() {
         ("linear_regression", "regression"),
         ("softmax_sum", "softmax_sum"),
         ("tanh_layer", "tanh_layer"),
+        ("seed", "seed"),
     ];
     let mut modules = String::new();
     for name in &examples {
@@ -135,11 +150,12 @@ fn every_example_emits_rust_that_compiles_runs_and_agrees_with_the_library() {
         "pub fn d_l_d_w(n: usize, b: f64, t: &[f64], w: f64, x: &[f64]) -> Result<f64",
         "pub fn d_s_d_z(n: usize, out_: &mut [f64])",
         "pub fn d_h_d_x(n: usize, W: &[f64], x: &[f64], out_: &mut [f64])",
+        "pub fn d_l_d_a(n: usize, z: &[f64], work_: &mut [f64], out_: &mut [f64])",
     ] {
         assert!(modules.contains(signature), "{signature}\n{modules}");
     }
     let values = compile_and_run(&format!("{modules}{MAIN}"));
-    assert_eq!(values.len(), 2 * (25 + 5) + 2 + 4 + 9);
+    assert_eq!(values.len(), 2 * (25 + 5) + 2 + 4 + 9 + 2 * 25);
     assert!(values.iter().all(|v| v.is_finite()), "{values:?}");
 
     // The seed at a moderate point: the library's results, evaluated.
@@ -200,6 +216,20 @@ fn every_example_emits_rust_that_compiles_runs_and_agrees_with_the_library() {
             p.set_index("j", j);
             let want = eval_f64(&ctx, &layer[0], &p).expect("the result evaluates");
             close(values[66 + (3 * (i - 1) + j - 1) as usize], want, "tanh layer");
+        }
+    }
+
+    // Over (j, k) and (i, k): ∂l/∂z_j = a_j - y_j and ∂l/∂a_i = -δ_ik/a_k at each label k.
+    let (ctx, seed) = results("examples/seed.deriv");
+    let mut p = point(5, &[("z", &MODERATE_Z)]);
+    for (g, at, index) in [(2, 75, "j"), (0, 100, "i")] {
+        for j in 1..=5 {
+            for k in 1..=5 {
+                p.set_index(index, j);
+                p.set_index("k", k);
+                let want = eval_f64(&ctx, &seed[g], &p).expect("the result evaluates");
+                close(values[at + (5 * (j - 1) + k - 1) as usize], want, "the seed at a label");
+            }
         }
     }
 }

@@ -67,17 +67,20 @@ fn output_goes_to_the_file_named_by_o() {
     assert_eq!(written, deriv(&["run", "examples/softmax_ce.deriv", "--format", "html"]));
 }
 
-/// The README shows `docs/softmax_ce.md`; regenerate it with
-/// `cargo run -- run examples/softmax_ce.deriv -o docs/softmax_ce.md`.
+/// The README shows `docs/softmax_ce.md` and `docs/seed.md`; regenerate them with
+/// `cargo run -- run examples/NAME.deriv -o docs/NAME.md`.
 #[test]
 fn the_committed_seed_writeup_is_current() {
-    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/softmax_ce.md");
-    let committed = std::fs::read(&docs).expect("docs/softmax_ce.md exists");
-    assert!(
-        committed == deriv(&["run", "examples/softmax_ce.deriv"]),
-        "docs/softmax_ce.md is stale: run `cargo run -- run examples/softmax_ce.deriv -o docs/softmax_ce.md`"
-    );
     let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
         .expect("README.md");
-    assert!(readme.contains("(docs/softmax_ce.md)"), "the README links the seed's writeup");
+    for name in ["softmax_ce", "seed"] {
+        let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("docs/{name}.md"));
+        let committed = std::fs::read(&docs).unwrap_or_else(|_| panic!("docs/{name}.md exists"));
+        let example = format!("examples/{name}.deriv");
+        assert!(
+            committed == deriv(&["run", &example]),
+            "docs/{name}.md is stale: run `cargo run -- run {example} -o docs/{name}.md`"
+        );
+        assert!(readme.contains(&format!("(docs/{name}.md)")), "the README links docs/{name}.md");
+    }
 }

@@ -7,8 +7,8 @@
 
 use super::{simplify_current, Driver};
 use crate::expr::{Bound, Context, Expr, Index};
-use crate::kernel::{Proof, Step};
-use crate::rules::Condition;
+use crate::kernel::Proof;
+use crate::rules::{Condition, RuleId};
 use crate::terms::ExprExt;
 use std::sync::Arc;
 
@@ -71,12 +71,12 @@ pub fn jacobian(proof: &Proof, of: &Expr, wrt: &Expr) -> Option<Jacobian> {
     let (ii, jj) = (Index::Name(i.clone()), Index::Name(j.clone()));
     let same = {
         let mut d = Driver::from_proof(proof.clone());
-        let mut step = Step::new("index-case", vec![]);
+        let mut step = RuleId::IndexCase.step(vec![]);
         step.binding.indices.insert("i".into(), ii.clone());
         step.binding.indices.insert("j".into(), jj.clone());
         d.apply(step).ok()?;
         while let Some(path) = find_delta(d.current(), i, i) {
-            let mut step = Step::new("delta-same-index", path);
+            let mut step = RuleId::DeltaSameIndex.step(path);
             step.binding.indices.insert("k".into(), ii.clone());
             d.apply(step).ok()?;
         }
@@ -98,7 +98,7 @@ pub fn jacobian(proof: &Proof, of: &Expr, wrt: &Expr) -> Option<Jacobian> {
             .map(|p| (p, &ii, &jj))
             .or_else(|| find_delta(d.current(), j, i).map(|p| (p, &jj, &ii)))
         {
-            let mut step = Step::new("delta-distinct", path);
+            let mut step = RuleId::DeltaDistinct.step(path);
             step.binding.indices.insert("k".into(), k.clone());
             step.binding.indices.insert("j".into(), l.clone());
             d.apply(step).ok()?;
@@ -112,7 +112,10 @@ pub fn jacobian(proof: &Proof, of: &Expr, wrt: &Expr) -> Option<Jacobian> {
             proof: d.proof,
         }
     };
-    let matrix = matrix(proof.context(), (a, i), (z, j), &same.proof, &distinct.proof);
+    // A fixed label is one value: its cases hold, but there is no matrix over it.
+    let labels = proof.context().fixed_labels();
+    let matrix = matrix(proof.context(), (a, i), (z, j), &same.proof, &distinct.proof)
+        .filter(|_| !labels.contains_key(i) && !labels.contains_key(j));
     Some(Jacobian { i: Expr::sym(i), j: Expr::sym(j), same, distinct, matrix })
 }
 

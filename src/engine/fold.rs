@@ -7,23 +7,35 @@ use super::simplify::candidates;
 use super::{Driver, EngineError};
 use crate::expr::{Context, Definition, Expr, Func, Index};
 use crate::kernel::{rewrite, Step};
+use crate::rules::RuleId;
 use crate::terms::ExprExt;
 use std::collections::BTreeSet;
 
 /// Most index assignments tried when looking for an instance of a definition.
 const MAX_ASSIGNMENTS: usize = 64;
 
+/// The first defined name to unfold in `e`: not the variable of a derivative, and not
+/// inside a derivative with respect to that name, which holds it as a variable.
 fn defined_name_path(ctx: &Context, e: &Expr) -> Option<Vec<usize>> {
-    if ctx.is_defined(e) {
-        return Some(vec![]);
-    }
-    for (i, c) in e.children().enumerate() {
-        if let Some(mut p) = defined_name_path(ctx, c) {
-            p.insert(0, i);
-            return Some(p);
+    fn go(ctx: &Context, e: &Expr, held: &mut Vec<String>) -> Option<Vec<usize>> {
+        if ctx.is_defined(e) && !held.contains(&name_of(e)) {
+            return Some(vec![]);
         }
+        if let Expr::D(f, x) = e {
+            held.push(name_of(x));
+            let p = go(ctx, f, held);
+            held.pop();
+            return p.map(|p| [0].into_iter().chain(p).collect());
+        }
+        for (i, c) in e.children().enumerate() {
+            if let Some(mut p) = go(ctx, c, held) {
+                p.insert(0, i);
+                return Some(p);
+            }
+        }
+        None
     }
-    None
+    go(ctx, e, &mut Vec::new())
 }
 
 fn name_of(e: &Expr) -> String {
@@ -34,7 +46,7 @@ fn name_of(e: &Expr) -> String {
 }
 
 fn unfold_step(ctx: &Context, e: &Expr, path: Vec<usize>) -> Step {
-    let mut step = Step::new("unfold-definition", path);
+    let mut step = RuleId::UnfoldDefinition.step(path);
     step.uses = e.at(&step.position).map(name_of);
     let _ = ctx;
     step
@@ -395,7 +407,34 @@ pub fn finish(d: &mut Driver) -> Result<(), EngineError> {
         fold_best(d)?;
     }
     unpower(d)?;
-    rename_clashing_sums(d)
+    rename_clashing_sums(d)?;
+    labels_last(d)
+}
+
+/// `delta(j, k)`, not `delta(k, j)`, for a fixed label `k`: the label reads as a constant,
+/// as the second index.
+fn labels_last(d: &mut Driver) -> Result<(), EngineError> {
+    let labels = d.ctx().fixed_labels().into_keys().collect::<BTreeSet<_>>();
+    let is_label = |i: &Index| matches!(i, Index::Name(n) if labels.contains(n));
+    fn find(e: &Expr, wrong: &dyn Fn(&Index, &Index) -> bool) -> Option<Vec<usize>> {
+        if matches!(e, Expr::Delta(a, b) if wrong(a, b)) {
+            return Some(Vec::new());
+        }
+        e.children().enumerate().find_map(|(n, c)| {
+            let mut p = find(c, wrong)?;
+            p.insert(0, n);
+            Some(p)
+        })
+    }
+    let wrong = |a: &Index, b: &Index| is_label(a) && !is_label(b);
+    while let Some(path) = find(d.current(), &wrong) {
+        let Some(Expr::Delta(a, b)) = d.at(&path).cloned() else { break };
+        let mut step = Step::new("delta-symmetric", path);
+        step.binding.indices.insert("k".into(), a);
+        step.binding.indices.insert("j".into(), b);
+        d.apply(step)?;
+    }
+    Ok(())
 }
 
 /// Forms of `e` with definitions folded: each candidate form folded, and the candidates
@@ -438,8 +477,10 @@ fn fold_best(d: &mut Driver) -> Result<(), EngineError> {
 
 /// A sum whose bound index is also free outside it gets a fresh name, for the reader:
 /// `(r*delta(i,j) - …)/sum_k(x_k^2)`, not `…/sum_i(x_i^2)` beside a free `i`.
-fn rename_clashing_sums(d: &mut Driver) -> Result<(), EngineError> {
-    let free = d.current().free_indices();
+pub fn rename_clashing_sums(d: &mut Driver) -> Result<(), EngineError> {
+    // A fixed label is free everywhere, even where the term does not mention it.
+    let mut free = d.current().free_indices();
+    free.extend(d.ctx().fixed_labels().into_keys());
     for _ in 0..64 {
         let Some(path) = first_sum_binding(d.current(), &free, &mut Vec::new()) else {
             return Ok(());
@@ -466,7 +507,7 @@ fn rename_clashing_sums(d: &mut Driver) -> Result<(), EngineError> {
             index: fresh,
             ..s
         };
-        let mut step = Step::new("rename-bound-index", path);
+        let mut step = RuleId::RenameBoundIndex.step(path);
         step.replacement = Some(Expr::Sum(renamed));
         d.apply(step)?;
     }
@@ -595,7 +636,7 @@ fn square_norms(d: &mut Driver, path: &[usize]) -> Result<bool, EngineError> {
         let Some(u) = d.at(spot).cloned() else {
             continue;
         };
-        let mut step = step_with("sqrt-squared", spot, &[("U", &u)]);
+        let mut step = step_with(RuleId::SqrtSquared, spot, &[("U", &u)]);
         step.reversed = true;
         d.apply(step)?;
     }
@@ -627,13 +668,13 @@ fn fold_into(d: &mut Driver, target: &Expr, path: &mut Vec<usize>) -> Result<(),
         // Fold the definitions inside this one's body first.
         let once = rewrite(&ctx, target, &unfold_step(&ctx, target, vec![]))
             .map_err(|reason| EngineError::Refused {
-                step: "unfold-definition".into(),
+                step: RuleId::UnfoldDefinition.name().into(),
                 at: target.to_string(),
                 reason,
             })?
             .0;
         fold_into(d, &once, path)?;
-        let mut step = Step::new("fold-definition", path.clone());
+        let mut step = RuleId::FoldDefinition.step(path.clone());
         step.uses = Some(name_of(target));
         step.replacement = Some(target.clone());
         return d.apply(step);
@@ -679,7 +720,7 @@ fn write_powers(d: &mut Driver) -> Result<(), EngineError> {
         );
         let mut trial = d.clone();
         let ok = trial.ring(&path, target).is_ok() && {
-            let mut step = step_with("power-as-exp", &path, &[("U", &u), ("V", &v)]);
+            let mut step = step_with(RuleId::PowerAsExp, &path, &[("U", &u), ("V", &v)]);
             step.reversed = true;
             trial.apply(step).is_ok()
         };

@@ -8,28 +8,28 @@ use super::{Driver, EngineError};
 use crate::expr::{Expr, Func, Rat};
 use crate::kernel::ring::{canonical, ring_equal};
 use crate::kernel::{decide, rewrite, Step, Verdict};
-use crate::rules::{self, matching::match_pattern, Condition, RuleBody};
+use crate::rules::{matching::match_pattern, Condition, RuleBody, RuleId};
 use crate::terms::ExprExt;
 
 /// Rules that only ever shorten a term, applied wherever they match.
-const SHORTENING: &[&str] = &[
-    "exp-of-log",
-    "log-of-exp",
-    "sqrt-squared",
-    "delta-same-index",
-    "cos-of-negation",
-    "exp-of-zero",
-    "log-of-one",
-    "one-to-a-power",
-    "sin-of-zero",
-    "cos-of-zero",
-    "tan-of-zero",
-    "tanh-of-zero",
-    "sigmoid-of-zero",
+const SHORTENING: &[RuleId] = &[
+    RuleId::ExpOfLog,
+    RuleId::LogOfExp,
+    RuleId::SqrtSquared,
+    RuleId::DeltaSameIndex,
+    RuleId::CosOfNegation,
+    RuleId::ExpOfZero,
+    RuleId::LogOfOne,
+    RuleId::OneToAPower,
+    RuleId::SinOfZero,
+    RuleId::CosOfZero,
+    RuleId::TanOfZero,
+    RuleId::TanhOfZero,
+    RuleId::SigmoidOfZero,
 ];
 
-fn lhs_of(name: &str) -> Option<&'static Expr> {
-    match &rules::rule(name)?.body {
+fn lhs_of(rule: RuleId) -> Option<&'static Expr> {
+    match &rule.rule()?.body {
         RuleBody::Rewrite { lhs, .. } => Some(lhs),
         RuleBody::Builtin(_) => None,
     }
@@ -97,12 +97,12 @@ pub fn shorten(d: &mut Driver) -> Result<bool, EngineError> {
                         path.iter().copied().chain([0]).collect(),
                         Expr::pow(root.clone(), Expr::int(2)),
                     ),
-                    step_with("sqrt-of-square", path, &[("U", &root)]),
+                    step_with(RuleId::SqrtOfSquare, path, &[("U", &root)]),
                 ]);
             }
-            SHORTENING.iter().find_map(|name| {
-                let b = match_pattern(lhs_of(name)?, e)?;
-                let mut s = Step::new(name, path.to_vec());
+            SHORTENING.iter().find_map(|&rule| {
+                let b = match_pattern(lhs_of(rule)?, e)?;
+                let mut s = rule.step(path.to_vec());
                 s.binding = b;
                 // A decidably false side condition (`exp(log(-1))`) leaves the term alone.
                 rewrite(&ctx, &current, &s).ok()?;
@@ -126,7 +126,7 @@ pub fn shorten(d: &mut Driver) -> Result<bool, EngineError> {
 }
 
 fn ring_step(path: Vec<usize>, new: Expr) -> Step {
-    let mut s = Step::new("ring-normalize", path);
+    let mut s = RuleId::RingNormalize.step(path);
     s.replacement = Some(new);
     s
 }
@@ -178,7 +178,7 @@ fn pythagoras(d: &mut Driver) -> Result<bool, EngineError> {
                     if scaled {
                         at.push(1);
                     }
-                    let mut step = Step::new("ring-normalize", path.to_vec());
+                    let mut step = RuleId::RingNormalize.step(path.to_vec());
                     step.replacement = Some(replacement);
                     return Some((step, at, u));
                 }
@@ -190,7 +190,7 @@ fn pythagoras(d: &mut Driver) -> Result<bool, EngineError> {
         return Ok(false);
     };
     d.apply(ring)?;
-    let mut step = Step::new("pythagorean-identity", at);
+    let mut step = RuleId::PythagoreanIdentity.step(at);
     step.binding.terms.insert("U".into(), u);
     d.apply(step)?;
     Ok(true)
@@ -221,15 +221,15 @@ pub fn through_exp(d: &mut Driver) -> Result<(), EngineError> {
     for _ in 0..256 {
         let step = first_match(&trial.current().clone(), &mut Vec::new(), &mut |e, path| {
             let (name, u) = match e {
-                Expr::Call(Func::Sigmoid, u) => ("sigmoid-definition", u),
-                Expr::Call(Func::Tanh, u) => ("tanh-definition", u),
+                Expr::Call(Func::Sigmoid, u) => (RuleId::SigmoidDefinition, u),
+                Expr::Call(Func::Tanh, u) => (RuleId::TanhDefinition, u),
                 Expr::Call(Func::Exp, a) => match &**a {
-                    Expr::Neg(u) => ("exp-of-negation", u),
+                    Expr::Neg(u) => (RuleId::ExpOfNegation, u),
                     _ => return None,
                 },
                 _ => return None,
             };
-            let mut s = Step::new(name, path.to_vec());
+            let mut s = name.step(path.to_vec());
             s.binding.terms.insert("U".into(), (**u).clone());
             Some(s)
         });
@@ -280,14 +280,14 @@ fn exps_over_common_base(t: &mut Driver) -> Result<(), EngineError> {
             // `exp(-k*v)` → `1/exp(k*v)` first, so the power stays positive.
             let positive = times(-k);
             t.ring(&arg, Expr::neg(positive.clone()))?;
-            t.apply(step_with("exp-of-negation", &path, &[("U", &positive)]))?;
+            t.apply(step_with(RuleId::ExpOfNegation, &path, &[("U", &positive)]))?;
             at.push(1);
         } else {
             t.ring(&arg, times(k))?;
         }
         if k.abs() >= 2 {
             t.apply(step_with(
-                "exp-of-multiple",
+                RuleId::ExpOfMultiple,
                 &at,
                 &[("N", &Expr::int(k.abs())), ("U", &base)],
             ))?;
@@ -522,11 +522,11 @@ fn split_exps(t: &mut Driver) -> Result<(), EngineError> {
         };
         let arg: Vec<usize> = path.iter().copied().chain([0]).collect();
         t.apply(ring_step(arg, Expr::Add(vec![rest.clone(), log.clone()].into())))?;
-        t.apply(step_with("exp-of-sum", &path, &[("U", &rest), ("V", &log)]))?;
+        t.apply(step_with(RuleId::ExpOfSum, &path, &[("U", &rest), ("V", &log)]))?;
         if let Expr::Neg(v) = &log {
             // `exp(-log(v))` is `1/exp(log(v))`.
             let at: Vec<usize> = path.iter().copied().chain([1]).collect();
-            t.apply(step_with("exp-of-negation", &at, &[("U", v)]))?;
+            t.apply(step_with(RuleId::ExpOfNegation, &at, &[("U", v)]))?;
         }
     }
     Ok(())
@@ -571,7 +571,7 @@ fn merge_exps(t: &mut Driver) -> Result<(), EngineError> {
         for (level, a) in args[1..].iter().enumerate().rev().map(|(i, _)| i).zip(&args[1..]) {
             let mut p = base.clone();
             p.extend(std::iter::repeat_n(0, level));
-            let mut s = step_with("exp-of-sum", &p, &[("U", &sum), ("V", a)]);
+            let mut s = step_with(RuleId::ExpOfSum, &p, &[("U", &sum), ("V", a)]);
             s.reversed = true;
             t.apply(s)?;
             sum = Expr::Add(vec![sum, a.clone()].into());
@@ -604,7 +604,7 @@ fn sigmoid_symmetry(d: &mut Driver) -> Result<bool, EngineError> {
                 return None;
             };
             let u = a.unneg().filter(|u| negated.contains(u))?;
-            let mut s = step_with("sigmoid-complement", path, &[("U", &u)]);
+            let mut s = step_with(RuleId::SigmoidComplement, path, &[("U", &u)]);
             s.reversed = true;
             Some(s)
         })?;
@@ -623,7 +623,7 @@ fn sigmoid_symmetry(d: &mut Driver) -> Result<bool, EngineError> {
             {
                 return None;
             }
-            Some(step_with("sigmoid-complement", path, &[("U", u)]))
+            Some(step_with(RuleId::SigmoidComplement, path, &[("U", u)]))
         })
     })
 }
@@ -644,9 +644,9 @@ fn odd_functions(d: &mut Driver) -> Result<bool, EngineError> {
         rewrite_all(t, &mut |e, path| {
             let (f, u) = odd(e)?;
             let name = match f {
-                Func::Sin => "sin-of-negation",
-                Func::Tan => "tan-of-negation",
-                _ => "tanh-of-negation",
+                Func::Sin => RuleId::SinOfNegation,
+                Func::Tan => RuleId::TanOfNegation,
+                _ => RuleId::TanhOfNegation,
             };
             Some(step_with(name, path, &[("U", &u)]))
         })
@@ -682,10 +682,11 @@ fn trigonometry(d: &mut Driver) -> Result<bool, EngineError> {
     }
     let mut pick = |e: &Expr, path: &[usize]| {
         let (name, u) = match e {
-            Expr::Call(Func::Tan, u) if tan.contains(u) => ("tan-as-quotient", (**u).clone()),
+            Expr::Call(Func::Tan, u) if tan.contains(u) => (RuleId::TanAsQuotient, (**u).clone()),
             Expr::Call(f @ (Func::Sin | Func::Cos), a) => {
                 let u = half(a).filter(|u| doubled.contains(u))?;
-                let name = if *f == Func::Sin { "sin-double-angle" } else { "cos-double-angle" };
+                let name =
+                    if *f == Func::Sin { RuleId::SinDoubleAngle } else { RuleId::CosDoubleAngle };
                 (name, u)
             }
             _ => return None,
@@ -745,7 +746,7 @@ fn sine_squares(d: &mut Driver) -> Result<(), EngineError> {
         }
         d.apply(ring_step(path, whole))?;
         at.push(0);
-        d.apply(step_with("pythagorean-identity", &at, &[("U", &u)]))?;
+        d.apply(step_with(RuleId::PythagoreanIdentity, &at, &[("U", &u)]))?;
     }
     Ok(())
 }
@@ -770,7 +771,7 @@ fn tanh_via_sigmoid(d: &mut Driver) -> Result<bool, EngineError> {
     trial(d, |t| {
         rewrite_all(t, &mut |e, path| match e {
             Expr::Call(Func::Tanh, u) if tanh.contains(u) => {
-                Some(step_with("tanh-via-sigmoid", path, &[("U", u)]))
+                Some(step_with(RuleId::TanhViaSigmoid, path, &[("U", u)]))
             }
             _ => None,
         })
@@ -806,11 +807,15 @@ fn roots(d: &mut Driver) -> Result<bool, EngineError> {
             match rest {
                 None => {
                     t.apply(ring_step(arg, square))?;
-                    t.apply(step_with("sqrt-of-square", &path, &[("U", &root)]))?;
+                    t.apply(step_with(RuleId::SqrtOfSquare, &path, &[("U", &root)]))?;
                 }
                 Some(v) => {
                     t.apply(ring_step(arg, Expr::Mul(vec![square, v.clone()].into())))?;
-                    t.apply(step_with("sqrt-of-square-times", &path, &[("U", &root), ("V", &v)]))?;
+                    t.apply(step_with(
+                        RuleId::SqrtOfSquareTimes,
+                        &path,
+                        &[("U", &root), ("V", &v)],
+                    ))?;
                 }
             }
         }
@@ -829,7 +834,7 @@ fn squares_beside_roots(t: &mut Driver) -> Result<(), EngineError> {
             let Some(path) = bare(t.current(), &u, &mut Vec::new()) else {
                 break;
             };
-            let mut s = step_with("sqrt-squared", &path, &[("U", &u)]);
+            let mut s = step_with(RuleId::SqrtSquared, &path, &[("U", &u)]);
             s.reversed = true;
             t.apply(s)?;
         }
@@ -974,7 +979,7 @@ fn reduce_root_powers(t: &mut Driver, at: &[usize]) -> Result<(), EngineError> {
             t.ring(&path, split)?;
             square.push(0);
         }
-        t.apply(step_with("sqrt-squared", &square, &[("U", &u)]))?;
+        t.apply(step_with(RuleId::SqrtSquared, &square, &[("U", &u)]))?;
     }
     Ok(())
 }

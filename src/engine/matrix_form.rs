@@ -11,6 +11,9 @@
 //! (`sum_k(A_{r,k}*w_k*B_{k,c})` is `A*diag(w)*B`); sums, quotients, powers and functions
 //! go entry by entry.
 
+// `EngineError` carries the kernel's error, as everywhere in the engine.
+#![allow(clippy::result_large_err)]
+
 use super::{Driver, EngineError};
 use crate::expr::{fresh_index, Bound, Context, Expr, Index};
 use crate::kernel::ring::{canonical, ring_equal};
@@ -39,7 +42,7 @@ pub fn attach(
     goal: &GoalForm,
     declared: &Shapes,
 ) -> Option<(M, Shapes)> {
-    let out = output_indices(of, wrt)?;
+    let out = output_indices(of, wrt, proof.context())?;
     let result = proof.current().clone();
     let ctx = proof.context().clone();
     let shapes = shapes_for(&ctx, &[&result], declared);
@@ -254,8 +257,11 @@ fn factor_out(d: &mut Driver, path: &[usize]) -> Result<(), EngineError> {
     let (ce, ue) = (Expr::mul(c), Expr::mul(u));
     let body_path: Vec<usize> = path.iter().copied().chain([0]).collect();
     d.ring(&body_path, Expr::Mul(vec![ce.clone(), ue.clone()].into()))?;
-    let mut step =
-        super::differentiate::step_with("pull-factor-out-of-sum", path, &[("C", &ce), ("U", &ue)]);
+    let mut step = super::differentiate::step_with(
+        crate::rules::RuleId::PullFactorOutOfSum,
+        path,
+        &[("C", &ce), ("U", &ue)],
+    );
     super::simplify::bind_sum(&mut step, &s);
     d.apply(step)
 }
@@ -281,8 +287,11 @@ fn join_sums(d: &mut Driver, path: &[usize], before: &Expr) -> Result<(), Engine
             return Err(EngineError::Unsupported("not a pair of sums".into()));
         };
         let v = s2.body.subst_index(&s2.index, &Index::Name(s1.index.clone()));
-        let mut step =
-            super::differentiate::step_with("combine-sums", &at, &[("U", &s1.body), ("V", &v)]);
+        let mut step = super::differentiate::step_with(
+            crate::rules::RuleId::CombineSums,
+            &at,
+            &[("U", &s1.body), ("V", &v)],
+        );
         super::simplify::bind_sum(&mut step, s1);
         d.apply(step)?;
     }

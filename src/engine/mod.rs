@@ -16,6 +16,7 @@ mod sums;
 
 use crate::expr::{Context, Expr};
 use crate::kernel::{KernelError, Proof, Step};
+use crate::rules::RuleId;
 use crate::terms::ExprExt;
 use std::fmt;
 use std::sync::Arc;
@@ -121,7 +122,7 @@ impl Driver {
         if self.at(path).is_some_and(|old| *old == new) {
             return Ok(());
         }
-        let mut s = Step::new("ring-normalize", path.to_vec());
+        let mut s = RuleId::RingNormalize.step(path.to_vec());
         s.replacement = Some(new);
         self.apply(s)
     }
@@ -129,14 +130,41 @@ impl Driver {
 
 /// Derive `D(of, wrt)` in `ctx`: differentiate, simplify, fold definitions back.
 pub fn derive(ctx: Arc<Context>, of: &Expr, wrt: &Expr) -> Result<Proof, EngineError> {
+    derive_via(ctx, of, wrt, &[])
+}
+
+/// Derive `D(of, wrt)` by the chain rule through the definitions `via` (outermost first):
+/// each turns the derivative reaching the variable into a sum of products
+/// `D(F, a_m)*D(a_m, x)`; then both factors are derived and the sum collapsed.
+pub fn derive_via(
+    ctx: Arc<Context>,
+    of: &Expr,
+    wrt: &Expr,
+    via: &[String],
+) -> Result<Proof, EngineError> {
     if !wrt.is_variable() {
         return Err(EngineError::Unsupported(format!("`{wrt}` is not a variable")));
     }
     let mut d = Driver::new(ctx, Expr::d(of.clone(), wrt.clone()))?;
+    let mut at = Vec::new();
+    for name in via {
+        let mut s = Step::new("chain-rule", at.clone());
+        s.uses = Some(name.clone());
+        d.apply(s)?;
+        // The factor `D(a_m, x)` of the new innermost summand goes on through the next name.
+        while let Some(Expr::Sum(_)) = d.at(&at) {
+            at.push(0);
+        }
+        at.push(1);
+    }
     // A second derivative goes layer by layer: the inner derivative is simplified and
     // folded (∂l/∂z_i = a_i - y_i) before the outer one differentiates it.
     loop {
         fold::unfold_all(&mut d, &[])?;
+        if !d.ctx().fixed_labels().is_empty() {
+            // A sum unfolded beside a fixed label of its name reads `sum_m(exp(z_m))`.
+            fold::rename_clashing_sums(&mut d)?;
+        }
         differentiate::differentiate_layer(&mut d)?;
         simplify::simplify(&mut d)?;
         fold::finish(&mut d)?;

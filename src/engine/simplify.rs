@@ -6,8 +6,9 @@ use super::differentiate::step_with;
 use super::{Driver, EngineError};
 use crate::expr::{Expr, Index, Rat, Sum};
 use crate::kernel::Step;
+use crate::rules::RuleId;
 use crate::terms::ExprExt;
-use num_traits::One;
+use num_traits::{One, Zero};
 
 /// Rounds of tidy-and-move before giving up on reaching a fixpoint.
 const MAX_ROUNDS: usize = 12;
@@ -29,6 +30,97 @@ pub fn simplify(d: &mut Driver) -> Result<(), EngineError> {
         tidy(d, &[])?;
     }
     super::identities::through_exp(d)
+}
+
+/// After a derivative rule at `path`: clear the trivialities it left (`·1`, `+ 0`,
+/// `x^(2 - 1)`, `0 - u`) in the ring region that holds it (numeric exponents first, then
+/// the region as one ring step), so that no line of a brief writeup shows them.
+pub fn clear_trivia(d: &mut Driver, path: &[usize]) -> Result<(), EngineError> {
+    let mut root = path.len();
+    while root > 0 && d.at(&path[..root - 1]).is_some_and(is_ring_node) {
+        root -= 1;
+    }
+    // Exponents first, each on its own: the ring normaliser takes `x^(2 - 1)` as an atom
+    // until its exponent is the number 1.
+    let numeric = |k: &Expr| k.as_num().is_none() && without_trivia(k).as_num().is_some();
+    while let Some(at) = d
+        .at(&path[..root])
+        .and_then(|r| find_path(r, &|t| matches!(t, Expr::Pow(_, k) if numeric(k))))
+    {
+        let mut exponent: Vec<usize> = path[..root].iter().copied().chain(at).collect();
+        exponent.push(1);
+        let Some(k) = d.at(&exponent) else { break };
+        let value = without_trivia(k);
+        d.ring(&exponent, value)?;
+    }
+    let Some(region) = d.at(&path[..root]) else { return Ok(()) };
+    let cleared = without_trivia(region);
+    if cleared != *region {
+        d.ring(&path[..root], cleared)?;
+    }
+    Ok(())
+}
+
+/// `e` with the trivialities of ring arithmetic cleared: terms 0 and factors 1 dropped, a
+/// product with a factor 0 is 0, sums of numbers added (`2 - 1`), powers and divisors 1,
+/// `--x`, and sums in sums and products in products flattened (`(2·x)·y` is `2·x·y`).
+/// Derivatives, sums and calls are left as they are (inside and out).
+pub fn without_trivia(e: &Expr) -> Expr {
+    let num = |e: &Expr| e.as_num().cloned();
+    match e {
+        Expr::Add(ts) => {
+            let ts = cleared_parts(ts, |t| match t {
+                Expr::Add(inner) => Some(inner),
+                _ => None,
+            });
+            if let Some(values) = ts.iter().map(num).collect::<Option<Vec<Rat>>>() {
+                return Expr::Num(values.into_iter().fold(Rat::zero(), |a, b| a + b));
+            }
+            Expr::add(ts.into_iter().filter(|t| !num(t).is_some_and(|r| r.is_zero())).collect())
+        }
+        Expr::Mul(fs) => {
+            let fs = cleared_parts(fs, |f| match f {
+                Expr::Mul(inner) => Some(inner),
+                _ => None,
+            });
+            if fs.iter().any(|f| num(f).is_some_and(|r| r.is_zero())) {
+                return Expr::int(0);
+            }
+            Expr::mul(fs.into_iter().filter(|f| !num(f).is_some_and(|r| r.is_one())).collect())
+        }
+        Expr::Neg(x) => match without_trivia(x) {
+            Expr::Neg(y) => (*y).clone(),
+            y => Expr::neg(y),
+        },
+        Expr::Pow(b, k) => {
+            let (b, k) = (without_trivia(b), without_trivia(k));
+            match num(&k) {
+                Some(r) if r.is_one() => b,
+                _ => Expr::pow(b, k),
+            }
+        }
+        Expr::Div(a, b) => {
+            let (a, b) = (without_trivia(a), without_trivia(b));
+            match num(&b) {
+                Some(r) if r.is_one() => a,
+                _ => Expr::div(a, b),
+            }
+        }
+        _ => e.clone(),
+    }
+}
+
+/// The terms of a sum (or factors of a product) cleared of trivialities, a part that is
+/// itself a sum (a product) spliced in: `inner` gives its parts.
+fn cleared_parts(parts: &[Expr], inner: fn(&Expr) -> Option<&[Expr]>) -> Vec<Expr> {
+    let mut out = Vec::with_capacity(parts.len());
+    for part in parts.iter().map(without_trivia) {
+        match inner(&part) {
+            Some(nested) => out.extend_from_slice(nested),
+            None => out.push(part),
+        }
+    }
+    out
 }
 
 /// Replace each Kronecker delta of two numbers by its value (`delta(3,1)` is 0,
@@ -474,7 +566,7 @@ fn move_sum(d: &mut Driver, path: &[usize], outward: bool) -> Result<bool, Engin
         0 => {
             // A sum of zeros.
             d.ring(&body_path, Expr::int(0))?;
-            let mut step = step_with("sum-of-constant", path, &[("C", &Expr::int(0))]);
+            let mut step = step_with(RuleId::SumOfConstant, path, &[("C", &Expr::int(0))]);
             bind_sum(&mut step, &s);
             d.apply(step)?;
             Ok(true)
@@ -486,7 +578,7 @@ fn move_sum(d: &mut Driver, path: &[usize], outward: bool) -> Result<bool, Engin
             let pieces: Vec<Expr> = terms.iter().map(|t| arranged(t, &s.index)).collect();
             let n = pieces.len();
             trial.ring(&body_path, Expr::Add(pieces.into()))?;
-            trial.apply(Step::new("sum-linearity", path.to_vec()))?;
+            trial.apply(RuleId::SumLinearity.step(path.to_vec()))?;
             for i in 0..n {
                 let mut p: Vec<usize> = path.iter().copied().chain([i]).collect();
                 for _ in 0..8 {
@@ -590,14 +682,14 @@ fn single_term_move(
             Expr::Mul(vec![term_expr(&rest), delta].into())
         };
         d.ring(&body_path, body)?;
-        d.apply(Step::new("delta-collapse", path.to_vec()))?;
+        d.apply(RuleId::DeltaCollapse.step(path.to_vec()))?;
         return Ok(true);
     }
     let (c, u) = split_term(t, &s.index);
     if u.factors.is_empty() {
         let body = term_expr(t);
         d.ring(&body_path, body.clone())?;
-        let mut step = step_with("sum-of-constant", path, &[("C", &body)]);
+        let mut step = step_with(RuleId::SumOfConstant, path, &[("C", &body)]);
         bind_sum(&mut step, s);
         d.apply(step)?;
         return Ok(true);
@@ -610,14 +702,14 @@ fn single_term_move(
         positive.coeff = -positive.coeff.clone();
         let inner = arranged(&positive, &s.index);
         d.ring(&body_path, Expr::neg(inner.clone()))?;
-        let mut step = step_with("sum-of-negation", path, &[("U", &inner)]);
+        let mut step = step_with(RuleId::SumOfNegation, path, &[("U", &inner)]);
         bind_sum(&mut step, s);
         d.apply(step)?;
         return Ok(true);
     }
     let (ce, ue) = (term_expr(&c), term_expr(&u));
     d.ring(&body_path, Expr::Mul(vec![ce.clone(), ue.clone()].into()))?;
-    let mut step = step_with("pull-factor-out-of-sum", path, &[("C", &ce), ("U", &ue)]);
+    let mut step = step_with(RuleId::PullFactorOutOfSum, path, &[("C", &ce), ("U", &ue)]);
     bind_sum(&mut step, s);
     d.apply(step)?;
     Ok(true)
@@ -638,9 +730,10 @@ pub fn use_hypotheses(d: &mut Driver) -> Result<(), EngineError> {
             let Some(path) = find(d.current(), &lhs) else {
                 break;
             };
-            let mut step = Step::new("use-hypothesis", path);
+            let mut step = RuleId::UseHypothesis.step(path.clone());
             step.uses = Some(n.to_string());
             d.apply(step)?;
+            clear_trivia(d, &path)?;
         }
     }
     Ok(())
@@ -669,7 +762,7 @@ fn signs_into_sums(d: &mut Driver) -> Result<(), EngineError> {
             let Expr::Sum(s) = &*inner else { continue };
             let mut trial = d.clone();
             let negated_body = Expr::neg((*s.body).clone());
-            let mut step = step_with("sum-of-negation", &path, &[("U", &s.body)]);
+            let mut step = step_with(RuleId::SumOfNegation, &path, &[("U", &s.body)]);
             step.reversed = true;
             bind_sum(&mut step, s);
             if trial.apply(step).is_err() {
@@ -705,6 +798,17 @@ mod tests {
         ("(x - 1)*(x - 2)", "-"),
         ("(x*tanh(x) - 1)*(tanh(x) - 1)", "-"),
     ];
+
+    #[test]
+    fn trivialities_are_cleared_and_nothing_else() {
+        let t = |src: &str| print(&super::without_trivia(&parse_expr(src).unwrap()));
+        assert_eq!(t("2*x^(2 - 1)*1"), "2*x");
+        assert_eq!(t("(1 + 0)*y + 0"), "y");
+        assert_eq!(t("0 - x*D(y, x)"), "-x*D(y, x)");
+        assert_eq!(t("(2*x)*sin(x*1)"), "2*x*sin(x*1)");
+        assert_eq!(t("x*0 + y/1"), "y");
+        assert_eq!(t("(x + 1)*(x - 1)"), "(x + 1)*(x - 1)");
+    }
 
     #[test]
     fn signs_as_a_textbook_writes_them() {

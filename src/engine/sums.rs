@@ -8,6 +8,7 @@ use super::fold::{fold_expr, folded_size, prove_folded};
 use super::simplify::{bind_sum, tidy};
 use super::{Driver, EngineError};
 use crate::expr::{Context, Expr, Index, Sum};
+use crate::rules::RuleId;
 use crate::terms::ExprExt;
 use num_traits::One;
 
@@ -115,12 +116,14 @@ fn absorb_at(d: &mut Driver, path: &[usize]) -> Result<bool, EngineError> {
         let at: Vec<usize> =
             if negative { path.iter().copied().chain([0]).collect() } else { path.to_vec() };
         let mut step = match &outside {
-            Expr::Div(_, den) => step_with("divisor-into-sum", &at, &[("U", &s.body), ("C", den)]),
+            Expr::Div(_, den) => {
+                step_with(RuleId::DivisorIntoSum, &at, &[("U", &s.body), ("C", den)])
+            }
             _ => {
                 let Expr::Mul(parts) = &outside else {
                     return Ok(false);
                 };
-                step_with("factor-into-sum", &at, &[("C", &parts[0]), ("U", &s.body)])
+                step_with(RuleId::FactorIntoSum, &at, &[("C", &parts[0]), ("U", &s.body)])
             }
         };
         bind_sum(&mut step, s);
@@ -258,7 +261,7 @@ fn to_plain_sum(d: &mut Driver, p: &[usize], t: &Term, i: usize) -> Result<(), E
         if negative { p.iter().copied().chain([0]).collect() } else { p.to_vec() };
     if !plain {
         let c = term_expr(&rest);
-        let mut step = step_with("factor-into-sum", &inner, &[("C", &c), ("U", &s.body)]);
+        let mut step = step_with(RuleId::FactorIntoSum, &inner, &[("C", &c), ("U", &s.body)]);
         bind_sum(&mut step, s);
         d.apply(step)?;
     }
@@ -269,7 +272,7 @@ fn to_plain_sum(d: &mut Driver, p: &[usize], t: &Term, i: usize) -> Result<(), E
         let Expr::Sum(s) = &*x else {
             return Ok(());
         };
-        let mut step = step_with("sign-into-sum", p, &[("U", &s.body)]);
+        let mut step = step_with(RuleId::SignIntoSum, p, &[("U", &s.body)]);
         bind_sum(&mut step, s);
         d.apply(step)?;
     }
@@ -308,7 +311,7 @@ fn combine_at(
         return Ok(false);
     }
     let v = s2.body.subst_index(&s2.index, &Index::Name(s1.index.clone()));
-    let mut step = step_with("combine-sums", &at, &[("U", &s1.body), ("V", &v)]);
+    let mut step = step_with(RuleId::CombineSums, &at, &[("U", &s1.body), ("V", &v)]);
     bind_sum(&mut step, s1);
     d.apply(step)?;
     tidy(d, &at)?;

@@ -26,8 +26,7 @@ impl Expr {
                 other => Expr::Neg(Arc::new(other)),
             },
             Expr::Div(a, b) => Expr::div(Arc::unwrap_or_clone(a), Arc::unwrap_or_clone(b)),
-            Expr::Add(ts) if ts.len() == 1 => ts[0].clone(),
-            Expr::Mul(fs) if fs.len() == 1 => fs[0].clone(),
+            Expr::Add(ts) | Expr::Mul(ts) if ts.len() == 1 => ts[0].clone(),
             Expr::Add(ts) if ts.is_empty() => Expr::int(0),
             Expr::Mul(fs) if fs.is_empty() => Expr::int(1),
             other => other,
@@ -40,20 +39,12 @@ impl Expr {
     }
 
     /// A sum of terms; the empty sum is 0 and a single term stands alone.
-    pub fn add(mut terms: Vec<Expr>) -> Expr {
-        match terms.len() {
-            0 => Expr::int(0),
-            1 => terms.pop().unwrap_or_else(|| Expr::int(0)),
-            _ => Expr::Add(terms.into()),
-        }
+    pub fn add(terms: Vec<Expr>) -> Expr {
+        Expr::Add(terms.into()).reshape()
     }
 
     /// A product of factors; the empty product is 1 and a single factor stands alone.
-    pub fn mul(mut factors: Vec<Expr>) -> Expr {
-        match factors.len() {
-            0 => Expr::int(1),
-            1 => factors.pop().unwrap_or_else(|| Expr::int(1)),
-            _ => Expr::Mul(factors.into()),
-        }
+    pub fn mul(factors: Vec<Expr>) -> Expr {
+        Expr::Mul(factors.into()).reshape()
     }
 }

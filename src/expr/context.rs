@@ -4,6 +4,7 @@
 //! range conditions; the numeric checks read it to instantiate and sample.
 
 use super::{Bound, Expr};
+use std::collections::BTreeMap;
 
 /// `index i, j, k in 1..n`
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,6 +47,21 @@ impl Context {
         self.definitions
             .iter()
             .find(|d| matches!(&d.name, Expr::Sym(s) | Expr::Idx(s, _) if s == name))
+    }
+
+    /// The fixed labels: declared indices free in a definition's body but not on its left
+    /// side (the true class `k` in `let l = -log(a_k)`), one value for the whole context,
+    /// each with the first definition that fixes it.
+    pub fn fixed_labels(&self) -> BTreeMap<String, &Expr> {
+        let mut out = BTreeMap::new();
+        for d in &self.definitions {
+            for k in d.body.free_indices().difference(&d.name.free_indices()) {
+                if self.range_of(k).is_some() {
+                    out.entry(k.clone()).or_insert(&d.name);
+                }
+            }
+        }
+        out
     }
 
     /// Whether `e` names a defined symbol (so it is not an independent variable).

@@ -36,50 +36,46 @@ pub enum Bound {
     Sym(String),
 }
 
-/// The elementary functions of the language.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Func {
-    Exp,
-    Log,
-    Sqrt,
-    Sin,
-    Cos,
-    Tan,
-    Tanh,
-    Sigmoid,
-    Softplus,
+/// Declares the elementary functions from one list, `Variant "name",`: the enum, `ALL`,
+/// the names and `from_name`. Each takes one argument (`Expr::Call`). Everything else a
+/// function has (its rule, sign facts, numerics and notation) is keyed by `Func` elsewhere,
+/// mostly in `src/functions.rs`.
+macro_rules! functions {
+    ($($f:ident $name:literal,)*) => {
+        /// The elementary functions of the language.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Func { $($f),* }
+        impl Func {
+            pub const ALL: [Func; [$($name),*].len()] = [$(Func::$f),*];
+            pub fn name(self) -> &'static str {
+                match self { $(Func::$f => $name),* }
+            }
+            pub fn from_name(name: &str) -> Option<Func> {
+                Func::ALL.into_iter().find(|f| f.name() == name)
+            }
+        }
+    };
 }
 
-impl Func {
-    pub const ALL: [Func; 9] = [
-        Func::Exp,
-        Func::Log,
-        Func::Sqrt,
-        Func::Sin,
-        Func::Cos,
-        Func::Tan,
-        Func::Tanh,
-        Func::Sigmoid,
-        Func::Softplus,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Func::Exp => "exp",
-            Func::Log => "log",
-            Func::Sqrt => "sqrt",
-            Func::Sin => "sin",
-            Func::Cos => "cos",
-            Func::Tan => "tan",
-            Func::Tanh => "tanh",
-            Func::Sigmoid => "sigmoid",
-            Func::Softplus => "softplus",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Func> {
-        Func::ALL.into_iter().find(|f| f.name() == name)
-    }
+functions! {
+    Exp "exp",
+    Log "log",
+    Sqrt "sqrt",
+    Sin "sin",
+    Cos "cos",
+    Tan "tan",
+    Tanh "tanh",
+    Sigmoid "sigmoid",
+    Softplus "softplus",
+    Atan "atan",
+    Asin "asin",
+    Acos "acos",
+    Sinh "sinh",
+    Cosh "cosh",
+    Asinh "asinh",
+    Abs "abs",
+    Relu "relu",
+    Step "step",
 }
 
 /// A summation: `sum_{index=lo}^{hi}(body)`.

@@ -1,11 +1,11 @@
 //! The rules the kernel applies itself: schemes over arity, over the context, and the
 //! ring and renaming decision procedures.
 
-use super::conditions::depends_on;
+use super::conditions::{decide, depends_on, Verdict};
 use super::ring::{divisors, ring_equal};
 use super::rules::{Builtin, Condition};
-use super::{KernelError, Step};
-use crate::expr::{fresh_index, Context, Expr, Index, Sum};
+use super::{KernelError, Located, Step};
+use crate::expr::{fresh_index, Bound, Context, Definition, Expr, Index, Sum};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -19,10 +19,10 @@ fn bad(msg: &str) -> KernelError {
     KernelError::Binding(msg.to_string())
 }
 
-/// Apply builtin `b` to the subterm `sub`; `variables` names the variables of the
-/// derivatives enclosing `sub`.
-pub fn apply(b: Builtin, ctx: &Context, sub: &Expr, step: &Step, variables: &[String]) -> Outcome {
+/// Apply builtin `b` to the subterm `loc.sub`.
+pub fn apply(b: Builtin, ctx: &Context, loc: &Located, step: &Step) -> Outcome {
     use Builtin::*;
+    let sub = loc.sub;
     let takes_replacement = matches!(b, Ring | Rename | Fold | DeltaSubstitute);
     if takes_replacement != step.replacement.is_some() {
         return Err(bad(if takes_replacement {
@@ -31,7 +31,7 @@ pub fn apply(b: Builtin, ctx: &Context, sub: &Expr, step: &Step, variables: &[St
             "this rule computes its result and takes no replacement"
         }));
     }
-    if matches!(b, Unfold | Fold | Hypothesis) != step.uses.is_some() {
+    if matches!(b, Unfold | Fold | Hypothesis | Chain) != step.uses.is_some() {
         return Err(bad("`uses` names a definition or hypothesis, for those rules only"));
     }
     let takes_indices = matches!(b, Hypothesis | IndexCase);
@@ -93,11 +93,116 @@ pub fn apply(b: Builtin, ctx: &Context, sub: &Expr, step: &Step, variables: &[St
         },
         DeltaCollapse => delta_collapse(sub),
         DeltaSubstitute => delta_substitute(sub, &new),
-        Unfold => Ok((unfold(ctx, sub, uses)?, vec![])),
-        Fold if unfold(ctx, &new, uses)? == *sub => Ok((new, vec![])),
-        Fold => Err(no("the term is not the definition's body at these indices")),
-        Hypothesis => hypothesis(ctx, sub, step, variables),
+        Unfold | Fold => {
+            let def =
+                ctx.definition(uses).ok_or_else(|| no(&format!("`{uses}` is not defined")))?;
+            // Held as an independent variable: `D(-log(a_k), a_i)` is not `D(-log(…z…), a_i)`.
+            if loc.variables.iter().any(|x| x == uses) {
+                return Err(no(&format!("`{uses}` is the variable of an enclosing derivative")));
+            }
+            captures(ctx, loc, &[&def.body])?;
+            match b {
+                Unfold => Ok((unfold(def, sub)?, vec![])),
+                _ if unfold(def, &new)? == *sub => Ok((new, vec![])),
+                _ => Err(no("the term is not the definition's body at these indices")),
+            }
+        }
+        Hypothesis => hypothesis(ctx, loc, step),
         IndexCase => index_case(sub, step),
+        Chain => chain(ctx, loc, uses),
+    }
+}
+
+/// The chain rule through the definition of `a`: `D(F, x) = sum_m(D(F, a_m)*D(a_m, x))`
+/// over `a`'s declared ranges (`D(F, a)*D(a, x)` for a scalar), where `D(F, a_m)` holds `a`
+/// as an independent variable. That is the multivariate chain rule only if `F` reaches `x`
+/// through `a` alone, and every `a_p` it reaches lies in the ranges summed over.
+fn chain(ctx: &Context, loc: &Located, a: &str) -> Outcome {
+    let (Expr::D(f, x), Some(def)) = (loc.sub, ctx.definition(a)) else {
+        return Err(no(&format!("needs a derivative, and `{a}` a definition")));
+    };
+    let mut held = ctx.clone();
+    held.definitions.retain(|d| d != def);
+    match &**x {
+        Expr::Sym(n) | Expr::Idx(n, _) if !ctx.is_defined(x) && !depends_on(&held, f, n, 0) => {}
+        _ => return Err(no(&format!("`{f}` depends on `{x}` other than through `{a}`"))),
+    }
+    let ranges: Vec<_> = def.name.indices().filter_map(|i| ctx.range_of(&i.to_string())).collect();
+    let mut conds = Vec::new();
+    in_ranges(ctx, f, a, &ranges, &mut Vec::new(), &mut conds, &mut Vec::new(), true)?;
+    let mut avoid = loc.sub.all_index_names();
+    avoid.extend(ctx.fixed_labels().into_keys().chain(loc.binders.iter().map(|b| b.0.clone())));
+    let mut fresh = Vec::new();
+    for i in def.name.indices() {
+        fresh.push(fresh_index(&i.to_string(), &avoid));
+        avoid.extend(fresh.last().cloned());
+    }
+    let at = match def.name {
+        Expr::Idx(..) => {
+            Expr::Idx(a.into(), fresh.iter().map(|m| Index::Name(m.clone())).collect())
+        }
+        _ => def.name.clone(),
+    };
+    let term = Expr::mul(vec![Expr::d((**f).clone(), at.clone()), Expr::d(at, (**x).clone())]);
+    let sum = fresh.into_iter().zip(ranges).rev().fold(term, |body, (index, (lo, hi))| {
+        let explicit_bounds = !(*lo == Bound::Int(1) && matches!(hi, Bound::Sym(_)));
+        Expr::Sum(Sum {
+            index,
+            lo: lo.clone(),
+            hi: hi.clone(),
+            explicit_bounds,
+            body: Arc::new(body),
+        })
+    });
+    Ok((sum, conds))
+}
+
+/// Every `a_p` that `e` reaches, directly or through the definitions it uses, has `p` in
+/// `ranges`, and every definition on the way is used in its own ranges. Undecided, that is
+/// carried for a free index of the goal (`top`); it must hold in a definition's body.
+#[allow(clippy::too_many_arguments)]
+fn in_ranges(
+    ctx: &Context,
+    e: &Expr,
+    a: &str,
+    ranges: &[(&Bound, &Bound)],
+    binders: &mut Vec<(String, Bound, Bound)>,
+    out: &mut Vec<Condition>,
+    seen: &mut Vec<String>,
+    top: bool,
+) -> Result<(), KernelError> {
+    let def = match e {
+        Expr::Sum(s) => {
+            binders.push((s.index.clone(), s.lo.clone(), s.hi.clone()));
+            let r = in_ranges(ctx, &s.body, a, ranges, binders, out, seen, top);
+            binders.pop();
+            return r;
+        }
+        Expr::Sym(n) | Expr::Idx(n, _) => match ctx.definition(n) {
+            Some(d) if n == a || depends_on(ctx, &d.body, a, 0) => d,
+            _ => return Ok(()),
+        },
+        _ => {
+            let mut each = |c| in_ranges(ctx, c, a, ranges, binders, out, seen, top);
+            return e.children().try_for_each(&mut each);
+        }
+    };
+    let own: Vec<_> = def.name.indices().filter_map(|i| ctx.range_of(&i.to_string())).collect();
+    let here = if def.name.mentions_name(a) { ranges } else { &own };
+    for (i, (lo, hi)) in e.indices().zip(here) {
+        let c = Condition::InRange(i.clone(), (*lo).clone(), (*hi).clone());
+        match decide(ctx, &c, binders) {
+            Verdict::Holds => {}
+            Verdict::Unknown if top => out.push(c),
+            _ => return Err(no(&format!("`{e}` may lie outside the range summed over"))),
+        }
+    }
+    match def.name.mentions_name(a) || seen.contains(&def.name.to_string()) {
+        true => Ok(()),
+        false => {
+            seen.push(def.name.to_string());
+            in_ranges(ctx, &def.body, a, ranges, &mut Vec::new(), out, seen, false)
+        }
     }
 }
 
@@ -116,9 +221,6 @@ fn derivative_of_variable(ctx: &Context, sub: &Expr) -> Outcome {
     if !v.is_variable() || !w.is_variable() {
         return Err(no("needs the derivative of a variable with respect to a variable"));
     }
-    if ctx.is_defined(v) || ctx.is_defined(w) {
-        return Err(no("a defined name is not an independent variable; unfold it first"));
-    }
     let out = match (&**v, &**w) {
         (Expr::Sym(a), Expr::Sym(b)) if a == b => Expr::int(1),
         (Expr::Idx(a, ai), Expr::Idx(b, bi)) if a == b && ai.len() == bi.len() => {
@@ -126,6 +228,10 @@ fn derivative_of_variable(ctx: &Context, sub: &Expr) -> Outcome {
         }
         (Expr::Sym(a) | Expr::Idx(a, _), Expr::Sym(b) | Expr::Idx(b, _)) if a == b => {
             return Err(no("the same name is used with different numbers of indices"));
+        }
+        // A defined name is independent only as the variable itself (held as one).
+        _ if ctx.is_defined(v) => {
+            return Err(no("a defined name is not an independent variable; unfold it first"))
         }
         _ => Expr::int(0),
     };
@@ -204,9 +310,19 @@ fn rename_indices(terms: &mut [Expr], pairs: &[(String, Index)], mut avoid: BTre
     }
 }
 
-/// The body of the definition called `name` at the indices of `sub`.
-fn unfold(ctx: &Context, sub: &Expr, name: &str) -> Result<Expr, KernelError> {
-    let def = ctx.definition(name).ok_or_else(|| no(&format!("`{name}` is not defined")))?;
+/// A definition or hypothesis holds at the fixed labels it mentions, not where a sum binds
+/// one of them (it would capture it).
+fn captures(ctx: &Context, loc: &Located, terms: &[&Expr]) -> Result<(), KernelError> {
+    let labels = ctx.fixed_labels();
+    let bound = |k: &String| labels.contains_key(k) && loc.binders.iter().any(|(b, ..)| b == k);
+    match terms.iter().flat_map(|t| t.free_indices()).find(bound) {
+        Some(k) => Err(no(&format!("it holds at the fixed label `{k}`, which a sum here binds"))),
+        None => Ok(()),
+    }
+}
+
+/// The body of `def` at the indices of `sub`.
+fn unfold(def: &Definition, sub: &Expr) -> Result<Expr, KernelError> {
     match (&def.name, sub) {
         (Expr::Sym(a), Expr::Sym(b)) if a == b => Ok(def.body.clone()),
         (Expr::Idx(a, formal), Expr::Idx(b, actual)) if a == b && formal.len() == actual.len() => {
@@ -244,7 +360,8 @@ fn index_case(sub: &Expr, step: &Step) -> Outcome {
 /// binding's indices rename the hypothesis's free indices, each within its declared range.
 /// An equation that holds on a constraint set says nothing about a derivative across it:
 /// under `D(…, x)` a hypothesis may be used only if it does not involve `x`.
-fn hypothesis(ctx: &Context, sub: &Expr, step: &Step, variables: &[String]) -> Outcome {
+fn hypothesis(ctx: &Context, loc: &Located, step: &Step) -> Outcome {
+    let (sub, variables) = (loc.sub, &loc.variables);
     let n: usize = step
         .uses
         .as_deref()
@@ -263,9 +380,13 @@ fn hypothesis(ctx: &Context, sub: &Expr, step: &Step, variables: &[String]) -> O
     }
     let free: BTreeSet<String> =
         h.lhs.free_indices().union(&h.rhs.free_indices()).cloned().collect();
-    if let Some(name) = step.binding.indices.keys().find(|k| !free.contains(*k)) {
-        return Err(bad(&format!("`{name}` is not a free index of hypothesis {n}")));
+    // A fixed label in a hypothesis is that one value: never renamed, never captured.
+    let labels = ctx.fixed_labels();
+    let mut keys = step.binding.indices.keys();
+    if let Some(k) = keys.find(|k| !free.contains(*k) || labels.contains_key(*k)) {
+        return Err(bad(&format!("`{k}` is not a free index of hypothesis {n} to rename")));
     }
+    captures(ctx, loc, &[&h.lhs, &h.rhs])?;
     let mut pairs = Vec::new();
     let mut ranges = Vec::new();
     for name in &free {

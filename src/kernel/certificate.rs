@@ -125,10 +125,8 @@ pub struct Rejection {
 
 impl std::fmt::Display for Rejection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.step {
-            Some(s) => write!(f, "derivation {}, step {}: {}", self.derivation + 1, s, self.reason),
-            None => write!(f, "derivation {}: {}", self.derivation + 1, self.reason),
-        }
+        let step = self.step.map(|s| format!(", step {s}")).unwrap_or_default();
+        write!(f, "derivation {}{step}: {}", self.derivation + 1, self.reason)
     }
 }
 
@@ -214,8 +212,7 @@ pub fn check(cert: &Certificate) -> Result<Vec<Replayed>, Rejection> {
         for (k, case) in d.cases.iter().enumerate() {
             let in_case = |r: String| format!("case {} ({}): {r}", k + 1, case.case);
             let mut case_proof = proof.clone();
-            let from = proof.steps().len();
-            replay_steps(&mut case_proof, &case.steps, from)
+            replay_steps(&mut case_proof, &case.steps, proof.steps().len())
                 .map_err(|(at, r)| fail(Some(at), in_case(r)))?;
             check_end(&case_proof, &case.result, &case.hypotheses)
                 .map_err(|r| fail(None, in_case(r)))?;
@@ -223,12 +220,8 @@ pub fn check(cert: &Certificate) -> Result<Vec<Replayed>, Rejection> {
                 matches!(h, rules::Condition::IndexEq(..) | rules::Condition::IndexNe(..))
                     && states(&case.case, h, decls)
             });
-            if !states_case {
-                return Err(fail(
-                    None,
-                    in_case("the case is not a hypothesis of its steps".into()),
-                ));
-            }
+            let unstated = in_case("the case is not a hypothesis of its steps".into());
+            states_case.then_some(()).ok_or_else(|| fail(None, unstated))?;
             cases.push(case_proof);
         }
         out.push(Replayed { proof, cases });
@@ -336,15 +329,15 @@ fn check_end(proof: &Proof, result: &str, stated: &[String]) -> Result<(), Strin
     let used = proof.assumptions_used();
     let conditions = proof.hypotheses();
     // A chain under `i = j` and `i != j` at once proves nothing about either case.
-    let negated = |c: &rules::Condition| {
-        match c {
-        rules::Condition::IndexEq(a, b) => conditions.iter().any(|d| {
-            matches!(d, rules::Condition::IndexNe(x, y) if (x, y) == (a, b) || (x, y) == (b, a))
-        }),
-        _ => false,
-    }
+    let negated = |c: &&rules::Condition| {
+        conditions.iter().any(|d| match (c, d) {
+            (rules::Condition::IndexEq(a, b), rules::Condition::IndexNe(x, y)) => {
+                (x, y) == (a, b) || (x, y) == (b, a)
+            }
+            _ => false,
+        })
     };
-    if let Some(c) = conditions.iter().find(|c| negated(c)) {
+    if let Some(c) = conditions.iter().find(negated) {
         return Err(format!("side condition unmet: the chain assumes both `{c}` and its negation"));
     }
     if stated.len() != used.len() + conditions.len() {

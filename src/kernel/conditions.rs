@@ -256,11 +256,11 @@ fn is_one_minus_bounded(ts: &[Expr]) -> bool {
 }
 
 /// The signs a value may have, as a set: negative, zero, positive.
-type Signs = u8;
-const NEG: Signs = 1;
-const ZERO: Signs = 2;
-const POS: Signs = 4;
-const ANY: Signs = 7;
+pub type Signs = u8;
+pub const NEG: Signs = 1;
+pub const ZERO: Signs = 2;
+pub const POS: Signs = 4;
+pub const ANY: Signs = 7;
 
 /// The signs `f(x, y)` may have for `x` of signs `a` and `y` of signs `b`, where `f` maps
 /// one sign (-1, 0, 1) of each to the signs of its result.
@@ -301,12 +301,13 @@ fn sign(ctx: &Context, e: &Expr, depth: usize) -> Signs {
         } else {
             -1
         }),
-        Expr::Call(Func::Exp | Func::Sigmoid | Func::Softplus, _) => POS,
-        Expr::Call(Func::Sqrt, a) => match sign(ctx, a, d) {
-            s @ (POS | ZERO) => s,
-            _ => ZERO | POS,
-        },
-        Expr::Call(Func::Tanh, a) => sign(ctx, a, d),
+        // The table's facts for each sign the argument may have (when they agree, any one
+        // sign will do).
+        Expr::Call(f, a) => {
+            let facts = super::table::function_signs(*f);
+            let args = if facts.iter().all(|&s| s == facts[0]) { POS } else { sign(ctx, a, d) };
+            (0..3).filter(|k| args & (1 << k) != 0).fold(0, |acc, k| acc | facts[k])
+        }
         // 1 - σ(u) and 1 - tanh(u)² are positive: σ < 1 and tanh² < 1.
         Expr::Add(ts) if is_one_minus_bounded(ts) => POS,
         Expr::Add(ts) => ts.iter().fold(ZERO, |acc, t| plus(acc, sign(ctx, t, d))),

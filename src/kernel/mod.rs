@@ -154,19 +154,12 @@ impl Proof {
                 out.push(c.clone());
             }
         }
-        let positive: Vec<Expr> = out
-            .iter()
-            .filter_map(|c| match c {
-                Condition::Positive(e) => Some(e.clone()),
-                _ => None,
-            })
-            .collect();
-        out.retain(|c| match c {
-            Condition::NonZero(e) => !positive
-                .iter()
-                .any(|p| p == e || *e == Expr::call(crate::expr::Func::Sqrt, p.clone())),
-            _ => true,
-        });
+        let all = out.clone();
+        let sqrt = |p: &Expr| Expr::call(crate::expr::Func::Sqrt, p.clone());
+        let implied = |e: &Expr| {
+            all.iter().any(|p| matches!(p, Condition::Positive(p) if p == e || *e == sqrt(p)))
+        };
+        out.retain(|c| !matches!(c, Condition::NonZero(e) if implied(e)));
         out
     }
 
@@ -196,19 +189,6 @@ impl Proof {
         });
         Ok(())
     }
-
-    /// Replay steps in order, failing with the number (from zero) of the first bad one.
-    pub fn replay(
-        context: Arc<Context>,
-        goal: Expr,
-        steps: Vec<Step>,
-    ) -> Result<Proof, (usize, KernelError)> {
-        let mut proof = Proof::start(context, goal).map_err(|e| (0, e))?;
-        for (i, s) in steps.into_iter().enumerate() {
-            proof.apply(s).map_err(|e| (i, e))?;
-        }
-        Ok(proof)
-    }
 }
 
 /// What `step` turns `term` into, and the side conditions left open. Pure: no proof changes.
@@ -230,7 +210,8 @@ struct Replayed {
 fn replay(ctx: &Context, term: &Expr, step: &Step) -> Result<Replayed, KernelError> {
     let rule =
         rules::rule(&step.rule).ok_or_else(|| KernelError::UnknownRule(step.rule.clone()))?;
-    let Located { sub, binders, variables } = locate(term, &step.position)?;
+    let loc = locate(term, &step.position)?;
+    let (sub, binders, variables) = (loc.sub, &loc.binders, &loc.variables);
     let (new, conditions) = match &rule.body {
         RuleBody::Rewrite { lhs, rhs, conditions } => {
             if step.uses.is_some() || step.replacement.is_some() {
@@ -252,22 +233,26 @@ fn replay(ctx: &Context, term: &Expr, step: &Step) -> Result<Replayed, KernelErr
             check_binding(&step.binding, &used)?;
             (to, conds)
         }
-        RuleBody::Builtin(b) => builtin::apply(*b, ctx, sub, step, &variables)?,
+        RuleBody::Builtin(b) => builtin::apply(*b, ctx, &loc, step)?,
     };
     let new = new.reshape_all();
-    // A new derivative must be one the goal could have had; and no range may come to run
-    // to the variable of an enclosing derivative.
+    // A new derivative must be one the goal could have had, none may come inside a
+    // derivative with respect to a defined name, and no range may come to run to the
+    // variable of an enclosing derivative.
     validate::check_derivatives(ctx, &new).map_err(KernelError::NotApplicable)?;
-    for x in &variables {
-        if validate::runs_to(&new, x) {
+    for x in variables {
+        let held = ctx.definition(x).is_some() && new.any(&mut |t| matches!(t, Expr::D(..)));
+        if held || validate::runs_to(&new, x) {
             return Err(KernelError::NotApplicable(format!(
-                "a range would run to `{x}`, the variable of an enclosing derivative"
+                "`{x}` is the variable of an enclosing derivative: no range may run to it, nor, for a defined name, a derivative come inside it"
             )));
         }
     }
-    // A rewrite never introduces a free index: that would let an outer sum capture it.
-    let before_free = sub.free_indices();
-    if let Some(extra) = new.free_indices().difference(&before_free).next() {
+    // A rewrite never introduces a free index, which an outer sum could capture, but for a
+    // fixed label (free everywhere) that no sum here binds.
+    let (before, bound) = (sub.free_indices(), |k: &String| binders.iter().any(|(b, ..)| b == k));
+    let mut extra = new.free_indices().into_iter().filter(|k| !before.contains(k));
+    if let Some(extra) = extra.find(|k| bound(k) || !ctx.fixed_labels().contains_key(k)) {
         return Err(KernelError::NotApplicable(format!(
             "the result would introduce the free index `{extra}`"
         )));
@@ -275,7 +260,7 @@ fn replay(ctx: &Context, term: &Expr, step: &Step) -> Result<Replayed, KernelErr
     let mut open = Vec::new();
     let mut discharged = Vec::new();
     for c in conditions.into_iter().flat_map(conditions::split) {
-        match conditions::decide(ctx, &c, &binders) {
+        match conditions::decide(ctx, &c, binders) {
             Verdict::Holds => {
                 if !discharged.contains(&c) {
                     discharged.push(c)
@@ -284,7 +269,7 @@ fn replay(ctx: &Context, term: &Expr, step: &Step) -> Result<Replayed, KernelErr
             Verdict::Fails => return Err(KernelError::ConditionFails(c)),
             Verdict::Unknown => {
                 // Undecided about an index bound by a sum: it must hold over the whole range.
-                let c = conditions::quantify(c, &binders);
+                let c = conditions::quantify(c, binders);
                 if !open.contains(&c) {
                     open.push(c)
                 }

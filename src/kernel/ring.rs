@@ -39,40 +39,16 @@ fn too_large() -> KernelError {
 
 /// The product of two monomials: their exponents added atom by atom.
 fn mul_monomials(a: &Monomial, b: &Monomial) -> Result<Monomial, KernelError> {
-    merge(a, b, |x, y| Ok(Some(x.checked_add(*y).ok_or_else(too_large)?)))
-}
-
-/// Merge two lists sorted by key into one, each key once: a key in both lists gets
-/// `both(a, b)`, and is left out when that is `None` (a coefficient that cancels).
-fn merge<K: Ord + Clone, V: Clone>(
-    a: &[(K, V)],
-    b: &[(K, V)],
-    mut both: impl FnMut(&V, &V) -> Result<Option<V>, KernelError>,
-) -> Result<Vec<(K, V)>, KernelError> {
-    let mut out = Vec::with_capacity(a.len() + b.len());
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].0.cmp(&b[j].0) {
-            std::cmp::Ordering::Less => {
-                out.push(a[i].clone());
-                i += 1;
-            }
-            std::cmp::Ordering::Greater => {
-                out.push(b[j].clone());
-                j += 1;
-            }
-            std::cmp::Ordering::Equal => {
-                if let Some(v) = both(&a[i].1, &b[j].1)? {
-                    out.push((a[i].0.clone(), v));
-                }
-                i += 1;
-                j += 1;
-            }
+    let mut out: Monomial = a.iter().chain(b).cloned().collect();
+    out.sort_by(|x, y| x.0.cmp(&y.0));
+    let mut merged: Monomial = Vec::with_capacity(out.len());
+    for (atom, k) in out {
+        match merged.last_mut() {
+            Some((last, e)) if *last == atom => *e = e.checked_add(k).ok_or_else(too_large)?,
+            _ => merged.push((atom, k)),
         }
     }
-    out.extend_from_slice(&a[i..]);
-    out.extend_from_slice(&b[j..]);
-    Ok(out)
+    Ok(merged)
 }
 
 impl Poly {
@@ -119,11 +95,7 @@ impl Poly {
     }
 
     fn add(&self, other: &Poly) -> Result<Poly, KernelError> {
-        let sum = merge(&self.0, &other.0, |a, b| {
-            let c = a + b;
-            Ok((!c.is_zero()).then_some(c))
-        })?;
-        Poly(sum).checked()
+        Poly::from_terms(self.0.iter().chain(&other.0).cloned().collect())
     }
 
     fn scale(&self, c: &Rat) -> Poly {
@@ -212,15 +184,31 @@ impl Frac {
     }
 }
 
-/// Whether two terms are equal as rational functions over their atoms.
+/// Whether two terms are equal as rational functions over their atoms. Past the size
+/// bounds they are compared once more with each sum in a product kept whole (its normal
+/// form an atom): a product of n sums need not expand into 2^n terms to equal itself.
 pub fn ring_equal(a: &Expr, b: &Expr) -> Result<bool, KernelError> {
-    let fa = normalize(a, 0)?;
-    let fb = normalize(b, 0)?;
-    Ok(fa.num.mul(&fb.den)? == fb.num.mul(&fa.den)?)
+    let equal = |expand| -> Result<bool, KernelError> {
+        let (fa, fb) = (normalize_as(a, 0, expand)?, normalize_as(b, 0, expand)?);
+        Ok(fa.num.mul(&fb.den)? == fb.num.mul(&fa.den)?)
+    };
+    match equal(true) {
+        Err(KernelError::TooLarge(m)) => match equal(false) {
+            Ok(true) => Ok(true),
+            _ => Err(KernelError::TooLarge(m)),
+        },
+        r => r,
+    }
 }
 
 /// A term as a quotient of polynomials; `depth` is how deep it lies in the term normalised.
 pub fn normalize(e: &Expr, depth: usize) -> Result<Frac, KernelError> {
+    normalize_as(e, depth, true)
+}
+
+/// [`normalize`], or, unless `expand`, with each sum that is a factor of a product taken
+/// as an atom (in its canonical form).
+fn normalize_as(e: &Expr, depth: usize, expand: bool) -> Result<Frac, KernelError> {
     if depth > MAX_DEPTH {
         return Err(too_large());
     }
@@ -230,25 +218,31 @@ pub fn normalize(e: &Expr, depth: usize) -> Result<Frac, KernelError> {
         Expr::Add(ts) => {
             let mut acc = Frac::constant(Rat::zero());
             for t in ts.iter() {
-                acc = acc.add(&normalize(t, d)?)?;
+                acc = acc.add(&normalize_as(t, d, expand)?)?;
             }
             acc
         }
         Expr::Mul(fs) => {
             let mut acc = Frac::constant(Rat::one());
             for f in fs.iter() {
-                acc = acc.mul(&normalize(f, d)?)?;
+                let factor = match f {
+                    Expr::Add(_) if !expand => Frac::atom(canonical(f, d)?),
+                    _ => normalize_as(f, d, expand)?,
+                };
+                acc = acc.mul(&factor)?;
             }
             acc
         }
-        Expr::Div(a, b) => normalize(a, d)?.mul(&normalize(b, d)?.recip()?)?,
+        Expr::Div(a, b) => {
+            normalize_as(a, d, expand)?.mul(&normalize_as(b, d, expand)?.recip()?)?
+        }
         Expr::Neg(a) => {
-            let f = normalize(a, d)?;
+            let f = normalize_as(a, d, expand)?;
             Frac { num: f.num.scale(&-Rat::one()), den: f.den }
         }
         Expr::Pow(b, k) => match integer_exponent(k) {
             Some(k) => {
-                let base = normalize(b, d)?;
+                let base = normalize_as(b, d, expand)?;
                 let n = k.unsigned_abs();
                 let (Some(num), Some(den)) = (base.num.pow(n)?, base.den.pow(n)?) else {
                     return Ok(Frac::atom(canonical_atom(e, d)?));
@@ -378,6 +372,18 @@ mod tests {
         assert!(equal("0^0", "1").unwrap());
         assert!(matches!(equal("x/0", "x"), Err(KernelError::Undefined(_))));
         assert!(matches!(equal("0^(-1)", "x"), Err(KernelError::Undefined(_))));
+    }
+
+    #[test]
+    fn a_product_of_many_sums_equals_itself_rearranged_without_expanding() {
+        // 2^16 terms expanded, past MAX_TERMS: compared with each sum kept whole.
+        let factors: Vec<String> = (1..=16).map(|k| format!("(1 - t{k}^2)")).collect();
+        let mut reversed = factors.clone();
+        reversed.reverse();
+        let nested = format!("{}*1", factors.join("*"));
+        assert!(equal(&nested, &reversed.join("*")).unwrap());
+        let changed = reversed.join("*").replacen("1 - t1^2", "1 - t1^3", 1);
+        assert!(matches!(equal(&nested, &changed), Err(KernelError::TooLarge(_))));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! by the kernel's own reader, side conditions and bindings.
 
 use super::read::{read_bound_strict, read_index_strict, read_term, read_variable};
-use super::table::RULES;
+use super::table::{RuleId, RULES};
 use crate::expr::{Bound, Expr, Index};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 
 /// A rule as written in the table.
 pub struct RuleSpec {
+    pub id: RuleId,
     /// Kebab-case name, used in certificates.
     pub name: &'static str,
     pub shape: Shape,
@@ -43,6 +44,8 @@ pub enum Builtin {
     Hypothesis,
     /// `F = F[j := i]` under the case hypothesis `i = j`.
     IndexCase,
+    /// The chain rule through a definition, held as an independent variable.
+    Chain,
 }
 
 /// A parsed rule.
@@ -104,11 +107,6 @@ pub fn is_metavar(name: &str) -> bool {
 /// Metavariables that only match variables.
 pub fn is_variable_metavar(name: &str) -> bool {
     matches!(name, "X" | "Y")
-}
-
-/// The table entry called `name`, unparsed (captions need no parsing).
-pub fn spec(name: &str) -> Option<&'static RuleSpec> {
-    RULES.iter().find(|r| r.name == name)
 }
 
 /// The parsed rule called `name`. The table is parsed once, on first use; a malformed

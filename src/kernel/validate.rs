@@ -29,14 +29,41 @@ pub fn check_context(ctx: &Context) -> Result<(), (Item, String)> {
         check_hypothesis(ctx, &sizes, &h.lhs, &h.rhs)
             .and_then(|()| walk_names(ctx, &sizes, &h.lhs, &mut Vec::new()))
             .and_then(|()| walk_names(ctx, &sizes, &h.rhs, &mut Vec::new()))
+            .and_then(|()| check_labels(ctx, None, &h.lhs))
+            .and_then(|()| check_labels(ctx, None, &h.rhs))
             .map_err(|m| (Item::Hypothesis(at), m))?;
     }
     for (at, def) in ctx.definitions.iter().enumerate() {
         check_derivatives(ctx, &def.body)
             .and_then(|()| walk_names(ctx, &sizes, &def.body, &mut Vec::new()))
+            .and_then(|()| check_labels(ctx, Some(&def.name), &def.body))
             .map_err(|m| (Item::Definition(at), m))?;
     }
     Ok(())
+}
+
+/// A fixed label stands for one value throughout: no definition takes it on its left
+/// side, and no sum binds it in a goal, a hypothesis or a definition (`name`) where it is
+/// free.
+fn check_labels(ctx: &Context, name: Option<&Expr>, e: &Expr) -> Result<(), String> {
+    let labels = ctx.fixed_labels();
+    let (left, free) = (name.map(Expr::free_indices).unwrap_or_default(), e.free_indices());
+    let mut bound = None;
+    e.any(&mut |t| {
+        bound = match t {
+            Expr::Sum(s) if name.is_none() || free.contains(&s.index) => Some(s.index.clone()),
+            _ => None,
+        }
+        .filter(|k| labels.contains_key(k));
+        bound.is_some()
+    });
+    let (k, what) = match (labels.keys().find(|k| left.contains(*k)).cloned(), bound) {
+        (Some(k), _) => (k, "it cannot be an index on the left of a definition"),
+        (_, Some(k)) => (k, "a sum cannot bind it in a goal, a hypothesis or a definition where it is free; name the summation index otherwise"),
+        _ => return Ok(()),
+    };
+    let by = &labels[&k];
+    Err(format!("index `{k}` is a fixed label (free in the definition of `{by}` but not on its left side), so {what}"))
 }
 
 /// Each index is declared once, over a range whose symbolic bounds are sizes, not indices.
@@ -58,11 +85,6 @@ fn check_declarations(ctx: &Context) -> Result<(), String> {
 /// In a term, every free index is declared or a size (`b_n`, the last component), and an
 /// index name (declared, or bound by an enclosing sum) stands only as an index: not as a
 /// symbol, not as a range bound.
-pub fn check_names(ctx: &Context, e: &Expr) -> Result<(), String> {
-    let sizes = sizes(ctx);
-    walk_names(ctx, &sizes, e, &mut Vec::new())
-}
-
 fn walk_names(
     ctx: &Context,
     sizes: &BTreeSet<String>,
@@ -146,9 +168,9 @@ fn name_of(e: &Expr) -> Option<&str> {
     }
 }
 
-/// A definition names a new symbol with distinct index names, refers only to itself
-/// through nothing (not directly, not through a definition before it), and has no free
-/// index that its left side lacks.
+/// A definition names a new symbol with distinct index names and refers only to itself
+/// through nothing (not directly, not through a definition before it). A declared index
+/// free on its right but not on its left is a fixed label ([`check_labels`]).
 pub fn check_definition(
     before: &[Definition],
     sizes: &BTreeSet<String>,
@@ -180,11 +202,6 @@ pub fn check_definition(
                 }
             }
         }
-    }
-    if let Some(extra) = def.body.free_indices().difference(&formals).next() {
-        return Err(format!(
-            "index `{extra}` is free in the definition of `{n}` but does not appear on its left side"
-        ));
     }
     Ok(())
 }
@@ -248,7 +265,8 @@ pub fn check_goal(ctx: &Context, goal: &Expr) -> Result<(), String> {
 
 /// A goal's own checks, once its context has passed [`check_context`].
 pub fn check_goal_term(ctx: &Context, goal: &Expr) -> Result<(), String> {
-    check_names(ctx, goal)?;
+    walk_names(ctx, &sizes(ctx), goal, &mut Vec::new())?;
+    check_labels(ctx, None, goal)?;
     check_derivatives(ctx, goal)
 }
 
@@ -263,8 +281,9 @@ impl Item {
     }
 }
 
-/// Every `D(f, x)` in `e`: `x` is a variable, not a defined name, not a size, used with
-/// the same number of indices as in `f`, and no range in `f` runs to it.
+/// Every `D(f, x)` in `e`: `x` is a variable or a defined name (held as an independent
+/// variable, with no other derivative in `f`), not a size, used with the same number of
+/// indices as elsewhere, and no range in `f` runs to it.
 pub fn check_derivatives(ctx: &Context, e: &Expr) -> Result<(), String> {
     if !e.any(&mut |t| matches!(t, Expr::D(..))) {
         return Ok(());
@@ -282,10 +301,16 @@ pub fn check_derivatives(ctx: &Context, e: &Expr) -> Result<(), String> {
 
 fn derivative_fault(ctx: &Context, sizes: &BTreeSet<String>, f: &Expr, x: &Expr) -> Option<String> {
     let Some(n) = name_of(x) else {
-        return Some(format!("cannot differentiate with respect to `{x}`: it is not a variable"));
+        return Some(format!(
+            "cannot differentiate with respect to `{x}`: it is not a variable or a defined name"
+        ));
     };
-    if ctx.definition(n).is_some() {
-        return Some(format!("cannot differentiate with respect to `{x}`: it is a defined name"));
+    // A defined name is held as an independent variable, which another derivative inside
+    // would have to unfold.
+    if ctx.definition(n).is_some() && f.any(&mut |t| matches!(t, Expr::D(..))) {
+        return Some(format!(
+            "a derivative with respect to the defined name `{n}` cannot contain another derivative"
+        ));
     }
     let mut bounds = BTreeSet::new();
     sum_bounds(f, &mut bounds);
@@ -300,7 +325,7 @@ fn derivative_fault(ctx: &Context, sizes: &BTreeSet<String>, f: &Expr, x: &Expr)
         _ => 0,
     };
     let mut clash = false;
-    let context_terms = ctx.definitions.iter().map(|d| &d.body);
+    let context_terms = ctx.definitions.iter().flat_map(|d| [&d.name, &d.body]);
     for t in std::iter::once(f).chain(context_terms) {
         clash |= t.any(&mut |u| name_of(u) == Some(n) && arity(u) != arity(x));
     }

@@ -80,8 +80,9 @@ fn visit(
 
 /// The row and column indices of the result of `D(of, wrt)`: the free index of `of`
 /// (a vector's entry), then those of `wrt`, each once; `None` when that is not one or two
-/// index names (a scalar derivative, a tensor, a concrete entry).
-pub fn output_indices(of: &Expr, wrt: &Expr) -> Option<Vec<Index>> {
+/// index names (a scalar derivative, a tensor, a concrete entry, or one at a fixed label
+/// of `ctx`, which is one value throughout: `z_k` for `l = -log(a_k)`).
+pub fn output_indices(of: &Expr, wrt: &Expr, ctx: &Context) -> Option<Vec<Index>> {
     let free = of.free_indices();
     if free.len() > 1 {
         return None;
@@ -95,6 +96,10 @@ pub fn output_indices(of: &Expr, wrt: &Expr) -> Option<Vec<Index>> {
         if !out.contains(i) {
             out.push(i.clone());
         }
+    }
+    let fixed = ctx.fixed_labels();
+    if out.iter().any(|i| fixed.contains_key(&i.to_string())) {
+        return None;
     }
     (1..=2).contains(&out.len()).then_some(out)
 }

@@ -175,23 +175,11 @@ fn abs(t: &Expr) -> Expr {
     Expr::call(crate::expr::Func::Sqrt, Expr::pow(t.clone(), Expr::int(2)))
 }
 
-/// `f'(u)`, given `e = f(u)`: the exact slope, so that a function flat where it is small
-/// (`sigmoid(-27)` is 2e-12, and so is its slope) does not lend its argument's size to it.
+/// `f'(u)`, given `e = f(u)`, as the function table bounds it: the exact slope where a
+/// function is flat where it is small (`sigmoid(-27)` is 2e-12, and so is its slope), so
+/// that it does not lend its argument's size to it.
 fn slope(f: crate::expr::Func, u: &Expr, e: &Expr) -> Expr {
-    use crate::expr::Func;
-    let one_minus =
-        |t: Expr| Expr::Add(vec![Expr::int(1), Expr::Neg(std::sync::Arc::new(t))].into());
-    match f {
-        Func::Exp => e.clone(),
-        Func::Log => Expr::div(Expr::int(1), u.clone()),
-        Func::Sqrt => Expr::div(Expr::int(1), Expr::Mul(vec![Expr::int(2), e.clone()].into())),
-        // |sin'| ≤ 1, and where sin(u) is small its slope is near 1 anyway.
-        Func::Sin | Func::Cos => Expr::int(1),
-        Func::Tan => Expr::Add(vec![Expr::int(1), Expr::pow(e.clone(), Expr::int(2))].into()),
-        Func::Tanh => one_minus(Expr::pow(e.clone(), Expr::int(2))),
-        Func::Sigmoid => Expr::Mul(vec![e.clone(), one_minus(e.clone())].into()),
-        Func::Softplus => Expr::call(Func::Sigmoid, u.clone()),
-    }
+    (crate::functions::spec(f).scale)(u, e)
 }
 
 /// The size of `f'(u)` as dual numbers compute it: `1 - tanh(u)^2` and `σ(1 - σ)` cancel
@@ -251,10 +239,26 @@ fn derivative_magnitude(ctx: &Context, e: &Expr, x: &Expr, depth: usize) -> Expr
         Expr::Pow(b, k) if k.as_num().is_some() => {
             Expr::Mul(vec![abs(&power_slope(b, k)), dm(b)].into())
         }
-        Expr::Sym(_) | Expr::Idx(..) if depth < DEFINITION_DEPTH => match written_out(ctx, e) {
-            Some(body) => derivative_magnitude(ctx, &body, x, depth + 1),
-            None => abs(&Expr::d(e.clone(), x.clone())),
-        },
+        // A defined name held as the variable (`D(f, a_i)`) is not written out.
+        Expr::Sym(n) | Expr::Idx(n, _)
+            if depth < DEFINITION_DEPTH
+                && !matches!(x, Expr::Sym(m) | Expr::Idx(m, _) if m == n) =>
+        {
+            match written_out(ctx, e) {
+                Some(body) => derivative_magnitude(ctx, &body, x, depth + 1),
+                None => abs(&Expr::d(e.clone(), x.clone())),
+            }
+        }
+        // A derivative inside (a second derivative) is differenced along `x` with a step
+        // of about 5e-3*|x| (`eval.rs`): its own rounding, over the step.
+        Expr::D(..) => {
+            let step = Expr::call(
+                crate::expr::Func::Sqrt,
+                Expr::add(vec![Expr::pow(x.clone(), Expr::int(2)), Expr::rat(1, 10_000)]),
+            );
+            let over = Expr::div(Expr::Mul(vec![Expr::int(200), magnitude(e)].into()), step);
+            Expr::Add(vec![abs(&Expr::d(e.clone(), x.clone())), over].into())
+        }
         // Variables, general powers (and definitions nested too deeply): the derivative.
         _ => abs(&Expr::d(e.clone(), x.clone())),
     }
@@ -450,6 +454,14 @@ fn derivative_at(
     let magnitudes = (magnitude(ctx, result), magnitude(ctx, &Expr::d(of.clone(), wrt.clone())));
     let coverage = for_each_point(sampler, opts, |point| {
         let var = resolve_variable(ctx, wrt, point)?;
+        // A defined name held as the variable: the point sets its value, so that finite
+        // differences can shift it alone.
+        if ctx.is_defined(wrt) {
+            match invalid_or_fail(eval_f64(ctx, wrt, point))? {
+                Ok(v) => point.set(&var, v),
+                Err(o) => return Ok(o),
+            }
+        }
         let claimed = match invalid_or_fail(eval_f64(ctx, result, point))? {
             Ok(v) => v,
             Err(o) => return Ok(o),

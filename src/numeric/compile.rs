@@ -199,6 +199,9 @@ impl Kernel {
             let v = b.new_var(name, &lo, &hi);
             axis_vars.push(v);
             scope.push((name.clone(), Ix::Var(v)));
+            if ctx.fixed_labels().contains_key(name) {
+                b.labels.push((name.clone(), Ix::Var(v)));
+            }
         }
         if let Some(free) = expr.free_indices().iter().find(|i| !axes.contains(i)) {
             return Err(compile_error(format!(
@@ -241,6 +244,8 @@ struct Builder<'c> {
     inputs: Vec<KernelInput>,
     size_names: BTreeSet<String>,
     sizes: Vec<String>,
+    /// Output indices that are fixed labels: definitions' bodies see them too.
+    labels: Vec<(String, Ix)>,
 }
 
 impl<'c> Builder<'c> {
@@ -276,7 +281,19 @@ impl<'c> Builder<'c> {
             inputs: Vec::new(),
             size_names,
             sizes: Vec::new(),
+            labels: Vec::new(),
         }
+    }
+
+    /// A definition's index names bound to `args`, and the fixed labels.
+    fn definition_scope(
+        &self,
+        def: &Definition,
+        args: &[Ix],
+    ) -> Result<Vec<(String, Ix)>, KernelError> {
+        let mut scope = definition_scope(def, args)?;
+        scope.extend(self.labels.iter().cloned());
+        Ok(scope)
     }
 
     fn size(&mut self, name: &str) -> usize {
@@ -514,7 +531,7 @@ impl<'c> Builder<'c> {
         if let Some(&id) = self.instances.get(&key) {
             return Ok(id);
         }
-        let scope = definition_scope(def, &key.1)?;
+        let scope = self.definition_scope(def, &key.1)?;
         let id = self.build(&def.body, &scope, depth)?;
         self.instances.insert(key, id);
         Ok(id)
@@ -614,7 +631,7 @@ impl<'c> Builder<'c> {
                     }
                     _ => Vec::new(),
                 };
-                let inner = definition_scope(def, &args)?;
+                let inner = self.definition_scope(def, &args)?;
                 self.stable_log(&def.body, &inner, depth + 1)
             }
             _ => Ok(None),

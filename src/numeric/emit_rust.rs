@@ -6,8 +6,10 @@
 //! the max shift on softmax-shaped terms, and no allocation anywhere.
 
 use super::compile::{children, Item, Ix, Kernel, KernelError, Lim, Op, Reduce, Slot};
+use super::eval::find_definition;
 use super::stack::guarded;
 use crate::expr::{Context, Expr, Func, Index};
+use crate::functions::{spec, Rust};
 use std::collections::BTreeSet;
 
 /// One goal and its derived result.
@@ -18,17 +20,33 @@ pub struct RustGoal<'a> {
     pub result: &'a Expr,
 }
 
-/// The output indices of a goal: the free indices of `of`, then those of `wrt`.
-pub fn goal_axes(of: &Expr, wrt: &Expr) -> Vec<String> {
+/// The output indices of a goal: the free indices of `of`, then those of `wrt`, then the
+/// fixed labels the result depends on (one output for each value of the label).
+pub fn goal_axes(ctx: &Context, of: &Expr, wrt: &Expr, result: &Expr) -> Vec<String> {
     let mut axes: Vec<String> = of.free_indices().into_iter().collect();
+    let mut add = |n: &String| {
+        if !axes.contains(n) {
+            axes.push(n.clone());
+        }
+    };
     if let Expr::Idx(_, ix) = wrt {
-        for i in ix {
-            if let Index::Name(n) = i {
-                if !axes.contains(n) {
-                    axes.push(n.clone());
+        ix.iter()
+            .filter_map(|i| if let Index::Name(n) = i { Some(n) } else { None })
+            .for_each(&mut add);
+    }
+    let labels = ctx.fixed_labels();
+    let (mut seen, mut todo) = (BTreeSet::new(), vec![result]);
+    while let Some(e) = todo.pop() {
+        e.free_indices().iter().filter(|k| labels.contains_key(*k)).for_each(&mut add);
+        e.any(&mut |t| {
+            if let Expr::Sym(n) | Expr::Idx(n, _) = t {
+                match find_definition(ctx, n) {
+                    Some((k, d)) if seen.insert(k) => todo.push(&d.body),
+                    _ => {}
                 }
             }
-        }
+            false
+        });
     }
     axes
 }
@@ -79,7 +97,7 @@ fn emit_rust_here(ctx: &Context, goals: &[RustGoal]) -> Result<String, EmitError
     let mut used_names = BTreeSet::new();
     let mut helpers = BTreeSet::new();
     for (k, goal) in goals.iter().enumerate() {
-        let axes = goal_axes(goal.of, goal.wrt);
+        let axes = goal_axes(ctx, goal.of, goal.wrt, goal.result);
         let kernel = Kernel::compile(ctx, goal.result, &axes)
             .map_err(|error| EmitError { goal: k, error })?;
         let base = match (goal.of, goal.wrt) {
@@ -96,13 +114,12 @@ fn emit_rust_here(ctx: &Context, goals: &[RustGoal]) -> Result<String, EmitError
                 .function(&name, goal, &axes),
         );
     }
-    if helpers.contains(&Func::Sigmoid) {
-        out.push_str(
-            "\n/// `1/(1+exp(-x))` without overflow.\nfn stable_sigmoid(x: f64) -> f64 {\n    if x >= 0.0 {\n        1.0 / (1.0 + (-x).exp())\n    } else {\n        let e = x.exp();\n        e / (1.0 + e)\n    }\n}\n",
-        );
-    }
-    if helpers.contains(&Func::Softplus) {
-        out.push_str("\n/// `log(1+exp(x))` without overflow.\nfn stable_softplus(x: f64) -> f64 {\n    x.max(0.0) + (-x.abs()).exp().ln_1p()\n}\n");
+    // Each helper a call needs, once, in the table's order.
+    for f in helpers {
+        if let Rust::Helper { source, .. } = spec(f).rust {
+            out.push('\n');
+            out.push_str(source);
+        }
     }
     out.push_str(&bodies);
     Ok(out)
@@ -451,13 +468,12 @@ impl Emitter<'_, '_> {
             Some(Op::Neg(a)) => format!("-{}", t(a)),
             Some(Op::Powi(a, n)) => format!("{}.powi({n})", t(a)),
             Some(Op::Pow(a, b)) => format!("{}.powf({})", t(a), t(b)),
-            Some(Op::Call(f, a)) => match f {
-                Func::Sigmoid | Func::Softplus => {
+            Some(Op::Call(f, a)) => match spec(*f).rust {
+                Rust::Method(method) => format!("{}.{method}()", t(a)),
+                Rust::Helper { name, .. } => {
                     self.helpers.insert(*f);
-                    format!("stable_{}({})", f.name(), t(a))
+                    format!("{name}({})", t(a))
                 }
-                Func::Log => format!("{}.ln()", t(a)),
-                other => format!("{}.{}()", t(a), other.name()),
             },
             Some(Op::Reduce(..)) | None => "f64::NAN".into(),
         }

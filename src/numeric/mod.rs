@@ -38,6 +38,7 @@ mod run;
 mod sample;
 mod stack;
 
+pub use crate::functions::{sigmoid, softplus};
 pub use chain::{check_chain, ChainError};
 pub use check::{
     check_derivative, check_equal, check_result, rel_error, CheckError, CheckOptions, CheckSummary,
@@ -47,7 +48,6 @@ pub use compile::{Kernel, KernelError, KernelInput};
 pub use dual::Dual;
 pub use emit_rust::{emit_rust, goal_axes, EmitError, RustGoal};
 pub use eval::{eval_dual, eval_exact, eval_f64, is_rational, resolve_variable, EvalError};
-pub use funcs::{sigmoid, softplus};
 pub use matrix::check_matrix_form;
 pub use point::{Point, Value, Variable};
 pub use recognise::cross_check_with_references;

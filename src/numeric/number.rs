@@ -32,6 +32,11 @@ pub(crate) trait Number: Clone + Sized {
     /// A derivative `D(f, x)` met inside the evaluation, as a number of this type: its
     /// value and (used by dual numbers) its own derivative along the seeded variable.
     fn from_derivative(value: f64, derivative: f64) -> Result<Self, EvalError>;
+    /// This value as the variable a dual number differentiates by: a defined name held as
+    /// the variable of `D(f, a_i)`.
+    fn as_variable(&self) -> Self {
+        self.clone()
+    }
     fn add(&self, o: &Self) -> Result<Self, EvalError>;
     fn mul(&self, o: &Self) -> Result<Self, EvalError>;
     fn div(&self, o: &Self) -> Result<Self, EvalError>;
@@ -144,6 +149,10 @@ impl Number for Dual {
         } else {
             Dual::constant(v.float)
         }
+    }
+
+    fn as_variable(&self) -> Dual {
+        Dual::variable(self.value)
     }
 
     fn from_derivative(value: f64, derivative: f64) -> Result<Dual, EvalError> {

@@ -281,6 +281,8 @@ impl<'a> Sampler<'a> {
             symbols.visit(ctx, t, &mut Vec::new(), 0)?;
             free.extend(t.free_indices());
         }
+        // A fixed label takes one value in its range, like a free index of the terms.
+        free.extend(ctx.fixed_labels().into_keys());
         // A hypothesis matters when it shares a variable with the terms or a hypothesis that matters.
         let mut hypotheses: Vec<Assumption> = Vec::new();
         let mut pending: Vec<&Assumption> = ctx.assumptions.iter().collect();
@@ -519,7 +521,13 @@ impl<'a> Sampler<'a> {
                 None => {}
             },
             Construction::EqualsAt { var, index, lo, hi, value } => {
-                let (lo, hi) = (bound_value(lo, point)?, bound_value(hi, point)?);
+                let (mut lo, mut hi) = (bound_value(lo, point)?, bound_value(hi, point)?);
+                // At a fixed label, the hypothesis holds at the label's one value only.
+                if let Some(k) =
+                    point.index(index).filter(|_| self.ctx.fixed_labels().contains_key(index))
+                {
+                    (lo, hi) = (k, k);
+                }
                 if lo > hi || i128::from(hi) - i128::from(lo) >= MAX_COMPONENTS as i128 {
                     return Ok(());
                 }
@@ -554,8 +562,15 @@ impl<'a> Sampler<'a> {
     /// `None` when every relevant hypothesis holds at the point, else the first that fails.
     pub fn violated_hypothesis(&self, point: &Point) -> Result<Option<String>, EvalError> {
         for h in &self.hypotheses {
-            let free: BTreeSet<String> =
-                h.lhs.free_indices().into_iter().chain(h.rhs.free_indices()).collect();
+            // A fixed label keeps the point's value: the hypothesis holds at that label.
+            let labels = self.ctx.fixed_labels();
+            let free: BTreeSet<String> = h
+                .lhs
+                .free_indices()
+                .into_iter()
+                .chain(h.rhs.free_indices())
+                .filter(|i| !labels.contains_key(i))
+                .collect();
             let mut extents = Vec::new();
             for i in &free {
                 let (lo, hi) = index_range(self.ctx, i);

@@ -6,25 +6,25 @@ use super::grouping::{kind_of, StepKind};
 use super::writeup::{join_and, math, rel, text, tidy, Formula, Prose, Rel, Span};
 use crate::expr::{Context, Expr};
 use crate::kernel::{self, CheckedStep};
-use crate::rules::{self, RuleBody};
+use crate::rules::{self, RuleBody, RuleId};
 use crate::terms::ExprExt;
 
 /// The caption of a line made of `steps`, whose first `prefix` steps are preparatory ring steps.
 pub fn caption(ctx: &Context, steps: &[CheckedStep], prefix: usize) -> Prose {
-    let simplify = rule_caption("ring-normalize");
+    let simplify = RuleId::RingNormalize.caption();
     let Some(main) = steps.get(prefix..).filter(|m| !m.is_empty()) else {
         return vec![text(simplify)];
     };
     let mut out =
         if prefix > 0 { vec![Span::Text(format!("{simplify}, and "))] } else { Vec::new() };
     out.extend(match kind_of(&main[0]) {
-        StepKind::Ring => vec![text(simplify)],
+        StepKind::Ring | StepKind::Tidy => vec![text(simplify)],
         StepKind::Unfold => definitions("unfold", ctx, main),
         StepKind::Fold => definitions("fold", ctx, main),
         StepKind::Collapse if main.len() > 1 => vec![text("the sums of Kronecker deltas collapse")],
         StepKind::Leaf => join_and(leaf_equations(ctx, main)),
         StepKind::Differentiate => differentiation(ctx, &main[0], &main[1..]),
-        StepKind::Collapse | StepKind::Other => step_caption(ctx, &main[0]),
+        StepKind::Collapse | StepKind::Rename | StepKind::Other => step_caption(ctx, &main[0]),
     });
     tidy(out)
 }
@@ -62,9 +62,11 @@ fn differentiation(ctx: &Context, head: &CheckedStep, leaves: &[CheckedStep]) ->
         ];
     }
     let mut out = step_caption(ctx, head);
-    if !leaves.is_empty() {
+    // Only leaf derivatives are named: a clearing of trivialities joined here has none.
+    let equations = leaf_equations(ctx, leaves);
+    if !equations.is_empty() {
         out.push(text(", with "));
-        out.extend(join_and(leaf_equations(ctx, leaves)));
+        out.extend(join_and(equations));
     }
     out
 }
@@ -73,7 +75,9 @@ fn differentiation(ctx: &Context, head: &CheckedStep, leaves: &[CheckedStep]) ->
 /// derivative-free `g`, and the last term shows `g` in its place.
 fn derivative_worked_out(head: &CheckedStep, rest: &[CheckedStep]) -> Option<(Expr, Expr, Expr)> {
     let p = &head.step().position;
-    if !rest.iter().all(|s| s.step().position.starts_with(p)) {
+    // A clearing of trivialities may take in more than the derivative; `in_place` below
+    // still insists that nothing else changed.
+    if !rest.iter().all(|s| s.step().position.starts_with(p) || kind_of(s) == StepKind::Tidy) {
         return None;
     }
     let last = rest.last().unwrap_or(head);
@@ -89,7 +93,7 @@ fn derivative_worked_out(head: &CheckedStep, rest: &[CheckedStep]) -> Option<(Ex
 /// `∂z_k/∂z_j = δ_kj`, one per distinct leaf derivative.
 fn leaf_equations(ctx: &Context, leaves: &[CheckedStep]) -> Vec<Prose> {
     let mut seen: Vec<Span> = Vec::new();
-    for s in leaves {
+    for s in leaves.iter().filter(|s| kind_of(s) == StepKind::Leaf) {
         let eq = match (s.before().at(&s.step().position), rewritten(ctx, s)) {
             (Some(d), Some(v)) => rel(d.clone(), Rel::Eq, v),
             _ => Span::Text(rule_caption(&s.step().rule).to_string()),
@@ -117,12 +121,13 @@ fn rewritten(ctx: &Context, s: &CheckedStep) -> Option<Expr> {
 
 /// The caption of one step on its own.
 pub fn step_caption(ctx: &Context, s: &CheckedStep) -> Prose {
-    let rule = s.step().rule.as_str();
+    let rule = &s.step().rule;
+    let id = rules::id_of(s.step());
     let uses = s.step().uses.as_deref();
     match kind_of(s) {
         StepKind::Unfold | StepKind::Fold => {
             return definitions(
-                if rule == "fold-definition" { "fold" } else { "unfold" },
+                if id == Some(RuleId::FoldDefinition) { "fold" } else { "unfold" },
                 ctx,
                 std::slice::from_ref(s),
             )
@@ -130,7 +135,7 @@ pub fn step_caption(ctx: &Context, s: &CheckedStep) -> Prose {
         StepKind::Leaf => return join_and(leaf_equations(ctx, std::slice::from_ref(s))),
         _ => {}
     }
-    if rule == "use-hypothesis" {
+    if id == Some(RuleId::UseHypothesis) {
         let h = uses
             .and_then(|u| u.parse::<usize>().ok())
             .and_then(|n| ctx.assumptions.get(n.checked_sub(1)?));

@@ -4,6 +4,7 @@
 //! each line still shows the term the kernel produced after the line's last step.
 
 use crate::kernel::CheckedStep;
+use crate::rules::{id_of, RuleId};
 use crate::terms::ExprExt;
 use std::ops::Range;
 
@@ -16,23 +17,36 @@ pub enum StepKind {
     Differentiate,
     /// A derivative finished at a leaf: `∂x/∂x = 1`, `∂c/∂x = 0`, `∂z_k/∂z_j = δ_kj`.
     Leaf,
+    /// A ring step that only clears trivialities (`·1`, `+ 0`, `x^(2 - 1)`): it joins the
+    /// line before it, so no line shows them.
+    Tidy,
     /// A sum of Kronecker deltas collapses.
     Collapse,
     Unfold,
     Fold,
+    /// `rename-bound-index`: joins the unfolding before it (an unfolded sum renamed away
+    /// from a fixed label), else a line of its own.
+    Rename,
     /// Anything else: one line of its own.
     Other,
 }
 
 /// The kind of a checked step, from its rule and the subterm it rewrites.
 pub fn kind_of(step: &CheckedStep) -> StepKind {
-    let rule = step.step().rule.as_str();
-    match rule {
-        "ring-normalize" => StepKind::Ring,
-        "derivative-of-variable" | "derivative-of-constant" => StepKind::Leaf,
-        "delta-collapse" => StepKind::Collapse,
-        "unfold-definition" => StepKind::Unfold,
-        "fold-definition" => StepKind::Fold,
+    match id_of(step.step()) {
+        Some(RuleId::RingNormalize) => {
+            let p = &step.step().position;
+            let cleared = step.before().at(p).map(crate::engine::simplify::without_trivia);
+            match step.after().at(p) {
+                Some(after) if cleared.as_ref() == Some(after) => StepKind::Tidy,
+                _ => StepKind::Ring,
+            }
+        }
+        Some(RuleId::DerivativeOfVariable | RuleId::DerivativeOfConstant) => StepKind::Leaf,
+        Some(RuleId::DeltaCollapse) => StepKind::Collapse,
+        Some(RuleId::UnfoldDefinition) => StepKind::Unfold,
+        Some(RuleId::FoldDefinition) => StepKind::Fold,
+        Some(RuleId::RenameBoundIndex) => StepKind::Rename,
         _ if matches!(
             step.before().at(&step.step().position),
             Some(crate::expr::Expr::D(_, _))
@@ -60,8 +74,10 @@ pub fn ungrouped(n: usize) -> Vec<Group> {
 /// The lines of `--detail brief`, in order, covering every step exactly once:
 /// - consecutive ring steps form one "simplify" line;
 /// - ring steps right before a collapse or a fold belong to that line;
-/// - consecutive unfolds, folds or collapses form one line;
-/// - leaf derivatives join the differentiation line before them (or each other).
+/// - consecutive unfolds, folds or collapses form one line (unfolds with the renamings
+///   that follow them);
+/// - leaf derivatives join the differentiation line before them (or each other);
+/// - a clearing of trivialities joins the line before it.
 pub fn group(kinds: &[StepKind]) -> Vec<Group> {
     let n = kinds.len();
     let run_end = |from: usize, kind: StepKind| (from..n).find(|&i| kinds[i] != kind).unwrap_or(n);
@@ -77,11 +93,20 @@ pub fn group(kinds: &[StepKind]) -> Vec<Group> {
             continue;
         }
         let head = rings_end;
+        let leaves_end = |from: usize| {
+            (from..n).find(|&i| !matches!(kinds[i], StepKind::Leaf | StepKind::Tidy)).unwrap_or(n)
+        };
         let end = match kinds[head] {
-            StepKind::Differentiate => run_end(head + 1, StepKind::Leaf),
-            StepKind::Other => head + 1,
+            StepKind::Differentiate => leaves_end(head + 1),
+            StepKind::Leaf | StepKind::Tidy => leaves_end(head),
+            StepKind::Other | StepKind::Rename => head + 1,
+            StepKind::Unfold => (head..n)
+                .find(|&i| !matches!(kinds[i], StepKind::Unfold | StepKind::Rename))
+                .unwrap_or(n),
             k => run_end(head, k),
         };
+        // Clearing trivialities is never a line of its own.
+        let end = (end..n).find(|&i| kinds[i] != StepKind::Tidy).unwrap_or(n);
         out.push(Group { steps: start..end, prefix: head - start });
         i = end;
     }
@@ -95,6 +120,14 @@ mod tests {
 
     fn lines(kinds: &[StepKind]) -> Vec<(usize, usize, usize)> {
         group(kinds).into_iter().map(|g| (g.steps.start, g.steps.end, g.prefix)).collect()
+    }
+
+    #[test]
+    fn clearing_trivialities_joins_the_line_before_it() {
+        assert_eq!(
+            lines(&[Differentiate, Tidy, Leaf, Tidy, Other, Tidy, Ring]),
+            vec![(0, 4, 0), (4, 6, 0), (6, 7, 0)]
+        );
     }
 
     #[test]

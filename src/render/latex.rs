@@ -4,7 +4,7 @@
 //! The output follows the term's shape (a `Div` is a `\frac`, a nested product keeps its
 //! brackets) so that every step of a writeup shows exactly what the kernel checked.
 
-use super::shape::{exp_as_power, right_open, tall};
+use super::shape::{exp_as_power, higher_partial, right_open, tall};
 use crate::expr::{Bound, Expr, Func, Index};
 use crate::terms::ExprExt;
 use num_traits::Signed;
@@ -129,6 +129,9 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
             write(x, Ctx::Top, out);
             out.push('}');
         }
+        Expr::Call(Func::Exp, a) if a.as_num().is_some_and(|r| *r == crate::expr::Rat::int(1)) => {
+            out.push('e');
+        }
         Expr::Call(Func::Exp, a) if exp_as_power(a) => {
             out.push_str("e^{");
             write(a, Ctx::Top, out);
@@ -138,6 +141,12 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
             out.push_str("\\sqrt{");
             write(a, Ctx::Top, out);
             out.push('}');
+        }
+        Expr::Call(Func::Abs, a) => {
+            let (open, close) = if tall(a) { ("\\left|", "\\right|") } else { ("|", "|") };
+            out.push_str(open);
+            write(a, Ctx::Top, out);
+            out.push_str(close);
         }
         Expr::Call(f, a) => {
             out.push_str(func_name(*f));
@@ -156,6 +165,21 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
                 latex_bound(&s.hi)
             ));
             write(&s.body, Ctx::Summand, out);
+        }
+        Expr::D(..) if higher_partial(e).is_some() => {
+            let Some((f, by)) = higher_partial(e) else { return };
+            let order: usize = by.iter().map(|(_, k)| k).sum();
+            out.push_str(&format!("\\frac{{\\partial^{{{order}}} "));
+            write(f, Ctx::Top, out);
+            out.push_str("}{");
+            for (n, (x, k)) in by.into_iter().enumerate() {
+                out.push_str(if n == 0 { "\\partial " } else { " \\partial " });
+                write(x, Ctx::Top, out);
+                if k > 1 {
+                    out.push_str(&format!("^{{{k}}}"));
+                }
+            }
+            out.push('}');
         }
         Expr::D(f, x) => {
             if f.is_variable() {
@@ -210,17 +234,7 @@ fn write_product(fs: &[Expr], out: &mut String) {
 }
 
 fn func_name(f: Func) -> &'static str {
-    match f {
-        Func::Exp => "\\exp",
-        Func::Log => "\\log",
-        Func::Sqrt => "\\sqrt",
-        Func::Sin => "\\sin",
-        Func::Cos => "\\cos",
-        Func::Tan => "\\tan",
-        Func::Tanh => "\\tanh",
-        Func::Sigmoid => "\\sigma",
-        Func::Softplus => "\\operatorname{softplus}",
-    }
+    crate::functions::spec(f).latex
 }
 
 /// Greek letter names KaTeX knows; `delta` is reserved for the Kronecker delta.

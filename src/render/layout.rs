@@ -51,6 +51,9 @@ pub fn lay_out(w: &Writeup, f: &mut impl Format) {
             f.heading(&vec![text(heading)]);
             f.formulas(items);
         }
+        if let Some(p) = w.labels.as_ref().filter(|_| heading == "Definitions") {
+            f.paragraph(p);
+        }
     }
     for (n, g) in w.goals.iter().enumerate() {
         goal(f, n + 1, g);
@@ -59,6 +62,9 @@ pub fn lay_out(w: &Writeup, f: &mut impl Format) {
 
 fn goal(f: &mut impl Format, n: usize, g: &Goal) {
     f.heading(&vec![Span::Text(format!("{n}. ")), Span::Math(Formula::Term(g.statement.clone()))]);
+    if let Some(p) = &g.held {
+        f.paragraph(p);
+    }
     if let Some(p) = &g.components {
         f.paragraph(p);
     }

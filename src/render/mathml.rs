@@ -5,7 +5,7 @@
 //! Every name is escaped, so the output can go straight into an HTML page.
 
 use super::html::escape;
-use super::shape::{exp_as_power, reads_negative, right_open};
+use super::shape::{exp_as_power, higher_partial, reads_negative, right_open};
 use crate::expr::{Bound, Expr, Func, Index};
 use crate::terms::ExprExt;
 use num_traits::Signed;
@@ -137,6 +137,9 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
         Expr::Call(Func::Sqrt, a) => {
             out.push_str(&format!("<msqrt>{}</msqrt>", element(a, Ctx::Top)))
         }
+        Expr::Call(Func::Abs, a) => {
+            out.push_str(&format!("<mrow>{}{}{}</mrow>", mo("|"), element(a, Ctx::Top), mo("|")));
+        }
         Expr::Call(f, a) => {
             out.push_str(&func_name(*f));
             out.push_str(&mo("\u{2061}"));
@@ -156,6 +159,19 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
                 bound(&s.hi)
             ));
             write(&s.body, Ctx::Summand, out);
+        }
+        Expr::D(..) if higher_partial(e).is_some() => {
+            let Some((f, by)) = higher_partial(e) else { return };
+            let order: usize = by.iter().map(|(_, k)| k).sum();
+            let partial = mo("\u{2202}");
+            let num = format!("<msup>{partial}<mn>{order}</mn></msup>{}", element(f, Ctx::Top));
+            let mut den = String::new();
+            for (x, k) in by {
+                let x = element(x, Ctx::Top);
+                den.push_str(&partial);
+                den.push_str(&if k > 1 { format!("<msup>{x}<mn>{k}</mn></msup>") } else { x });
+            }
+            out.push_str(&format!("<mfrac>{}{}</mfrac>", row(&num), row(&den)));
         }
         Expr::D(f, x) => {
             let den = row(&format!("{}{}", mo("\u{2202}"), element(x, Ctx::Top)));
@@ -203,11 +219,7 @@ fn upright(e: &Expr) -> bool {
 }
 
 fn func_name(f: Func) -> String {
-    let n = match f {
-        Func::Sigmoid => "\u{3c3}",
-        other => other.name(),
-    };
-    format!("<mi>{n}</mi>")
+    format!("<mi>{}</mi>", crate::functions::spec(f).mathml)
 }
 
 /// Greek letter names, as in the LaTeX printer; `delta` is reserved for the Kronecker delta.

@@ -42,3 +42,27 @@ pub fn tall(e: &Expr) -> bool {
 pub fn exp_as_power(a: &Expr) -> bool {
     !tall(a) && !a.any(&mut |s| matches!(s, Expr::Call(Func::Exp, _)))
 }
+
+/// A higher partial derivative of a variable, `D(D(l, z_i), z_j)`, as it is written,
+/// `∂²l/∂z_j∂z_i`: the variable `l` and the variables of differentiation, outermost first,
+/// each with how many times it repeats in a row (`∂²f/∂x²`). `None` for a first
+/// derivative, or a derivative of something that is not a variable.
+pub fn higher_partial(e: &Expr) -> Option<(&Expr, Vec<(&Expr, usize)>)> {
+    let mut by: Vec<&Expr> = Vec::new();
+    let mut f = e;
+    while let Expr::D(inner, x) = f {
+        by.push(x);
+        f = inner;
+    }
+    if by.len() < 2 || !f.is_variable() {
+        return None;
+    }
+    let mut grouped: Vec<(&Expr, usize)> = Vec::new();
+    for x in by {
+        match grouped.last_mut() {
+            Some((y, k)) if *y == x => *k += 1,
+            _ => grouped.push((x, 1)),
+        }
+    }
+    Some((f, grouped))
+}

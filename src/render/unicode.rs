@@ -3,8 +3,8 @@
 //! Brackets make every quotient and product read one way without precedence rules.
 
 use super::mathml::greek;
-use super::shape::reads_negative;
-use crate::expr::{Expr, Func, Index};
+use super::shape::{higher_partial, reads_negative};
+use crate::expr::{Expr, Index};
 use crate::terms::ExprExt;
 
 /// A term in Unicode.
@@ -141,12 +141,13 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
                 }
             }
         }
+        Expr::Call(crate::expr::Func::Abs, a) => {
+            out.push('|');
+            write(a, Ctx::Top, out);
+            out.push('|');
+        }
         Expr::Call(f, a) => {
-            out.push_str(match f {
-                Func::Sigmoid => "σ",
-                Func::Sqrt => "√",
-                other => other.name(),
-            });
+            out.push_str(crate::functions::spec(*f).unicode);
             out.push('(');
             write(a, Ctx::Top, out);
             out.push(')');
@@ -162,6 +163,21 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
                 out.push_str(&format!("Σ_{} ", name(&s.index)));
             }
             write(&s.body, Ctx::Summand, out);
+        }
+        Expr::D(..) if higher_partial(e).is_some() => {
+            let Some((f, by)) = higher_partial(e) else { return };
+            let order: usize = by.iter().map(|(_, k)| k).sum();
+            out.push('∂');
+            out.push_str(&superscript_digits(order));
+            write(f, Ctx::Top, out);
+            out.push('/');
+            for (x, k) in by {
+                out.push('∂');
+                write(x, Ctx::Top, out);
+                if k > 1 {
+                    out.push_str(&superscript_digits(k));
+                }
+            }
         }
         Expr::D(f, x) => {
             if f.is_variable() {
@@ -182,9 +198,14 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
 
 /// `²` for the power 2: non-negative integer exponents as superscript digits.
 fn superscript(x: &Expr) -> Option<String> {
-    const DIGITS: [char; 10] = ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
     let r = x.as_num().filter(|r| r.is_integer() && !r.is_negative())?;
-    r.numer().to_string().chars().map(|c| c.to_digit(10).map(|d| DIGITS[d as usize])).collect()
+    Some(superscript_digits(r.numer()))
+}
+
+/// `²³` for 23.
+fn superscript_digits(n: impl ToString) -> String {
+    const DIGITS: [char; 10] = ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
+    n.to_string().chars().filter_map(|c| c.to_digit(10).map(|d| DIGITS[d as usize])).collect()
 }
 
 /// A name, in Greek where it names a Greek letter.
@@ -218,6 +239,9 @@ mod tests {
     fn terms_read_as_a_person_writes_them() {
         assert_eq!(u("exp(z_i)/sum_k(exp(z_k))"), "exp(z_i)/(Σ_k exp(z_k))");
         assert_eq!(u("a_i*(delta(i,j) - a_j)"), "a_i·(δ_ij - a_j)");
+        assert_eq!(u("D(D(l, z_i), z_j)"), "∂²l/∂z_j∂z_i");
+        assert_eq!(u("D(D(D(f, x), x), y)"), "∂³f/∂y∂x²");
+        assert_eq!(u("D(D(x^2, x), x)"), "∂/∂x(∂/∂x(x²))");
         assert_eq!(u("-sum_i(y_i*log(a_i))"), "-Σ_i y_i·log(a_i)");
         assert_eq!(u("(1 - tanh(x)^2)*W_{i,j}"), "(1 - tanh(x)²)·W_ij");
         assert_eq!(u("D(a_i, z_j)"), "∂a_i/∂z_j");

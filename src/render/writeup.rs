@@ -124,6 +124,8 @@ pub struct Goal {
     /// `D(of, wrt)`, where the chain starts.
     pub statement: Expr,
     pub lines: Vec<Line>,
+    /// For a derivative with respect to a defined name: that it is held as a variable.
+    pub held: Option<Prose>,
     pub jacobian: Option<Jacobian>,
     /// The last term of the chain.
     pub result: Expr,
@@ -144,6 +146,8 @@ pub struct Writeup {
     pub title: String,
     pub indices: Vec<Formula>,
     pub definitions: Vec<Formula>,
+    /// "$k$ is a fixed label: …", when the definitions fix labels.
+    pub labels: Option<Prose>,
     pub hypotheses: Vec<Formula>,
     pub goals: Vec<Goal>,
 }
@@ -177,6 +181,7 @@ pub fn assemble(report: &Report, goals: Vec<Goal>) -> Writeup {
             .iter()
             .map(|d| Formula::Rel(d.name.clone(), Rel::Eq, d.body.clone()))
             .collect(),
+        labels: labels_sentence(ctx),
         hypotheses: ctx
             .assumptions
             .iter()
@@ -233,9 +238,18 @@ pub fn section(
     Goal {
         statement: g.proof.start_term().clone(),
         lines,
+        held: ctx.is_defined(&g.wrt).then(|| {
+            vec![
+                text("This partial derivative treats "),
+                math(g.wrt.clone()),
+                text(" as an independent variable: the definition of "),
+                math(g.wrt.clone()),
+                text(" is not unfolded, and everything else is held fixed."),
+            ]
+        }),
         jacobian: g.jacobian.clone(),
         vector: g.matrix.as_ref().and_then(|m| vector(&g.of, g.form.source.as_ref(), &g.wrt, m)),
-        is_matrix: crate::matrix::output_indices(&g.of, &g.wrt).is_some_and(|o| o.len() == 2),
+        is_matrix: crate::matrix::output_indices(&g.of, &g.wrt, ctx).is_some_and(|o| o.len() == 2),
         components: components(g),
         depends_on: depends_on(&g.proof),
         result,
@@ -243,15 +257,36 @@ pub fn section(
     }
 }
 
+/// "$k$ is a fixed label: one value of its range throughout (free in the definition of $l$)."
+fn labels_sentence(ctx: &crate::expr::Context) -> Option<Prose> {
+    let labels = ctx.fixed_labels();
+    let names: Vec<Prose> = labels.keys().map(|k| vec![math(Expr::sym(k))]).collect();
+    let by: Vec<Prose> = labels.values().map(|d| vec![math((*d).clone())]).collect();
+    let (one, many) = (names.len() == 1, names.len() > 1);
+    (one || many).then(|| {
+        let mut p = join_and(names);
+        p.push(text(if one { " is a fixed label" } else { " are fixed labels" }));
+        p.push(text(
+            ": one value of its range throughout, free on the right of the definition of ",
+        ));
+        p.extend(join_and(by));
+        p.push(text(" but not on its left."));
+        p
+    })
+}
+
 /// The matrix form of a result: `∇_z l = a - y` for a scalar, `∂a/∂z = …` for a vector
 /// by a vector, else the bare form (a diagonal, `a_j` by `z_j`). The differentiated
-/// expression is shown as written: `∇_W ‖Wx − y‖²`.
+/// expression is shown as written: `∇_W ‖Wx − y‖²`. A second derivative (`wrt x, x`) has
+/// the bare form: `∂f/∂x` would name the first derivative.
 fn vector(of: &Expr, source: Option<&M>, wrt: &Expr, value: &M) -> Option<Formula> {
     let Expr::Idx(z, wi) = wrt else { return None };
     let wrt = Expr::sym(z);
     let free = of.free_indices();
     let value = value.clone();
-    Some(if free.is_empty() {
+    Some(if matches!(of, Expr::D(..)) {
+        Formula::Matrix(value)
+    } else if free.is_empty() {
         let of = source.cloned().unwrap_or_else(|| M::Scalar(of.clone()));
         Formula::Gradient { of, wrt, value }
     } else if !wi.iter().any(|i| free.contains(&i.to_string())) {
@@ -269,28 +304,37 @@ fn vector(of: &Expr, source: Option<&M>, wrt: &Expr, value: &M) -> Option<Formul
 /// "In components: ‖Wx − y‖² = Σ_i (…)², with respect to each entry W_ij of W.", for a
 /// goal written in matrix notation.
 fn components(g: &crate::report::Derived) -> Option<Prose> {
+    // A second derivative `D(f, x_r)` by `x_s`: what is written in matrix notation is `f`,
+    // and the variables are `x_r` then `x_s`.
+    let mut of = &g.of;
+    let mut wrts = vec![&g.wrt];
+    while let Expr::D(f, x) = of {
+        of = f;
+        wrts.insert(0, x);
+    }
     let mut p = vec![text("In components: ")];
     match &g.form.source {
         // A vector: each of its entries.
-        Some(m) if !g.of.free_indices().is_empty() => p.extend([
+        Some(m) if !of.free_indices().is_empty() => p.extend([
             text("each entry of "),
             Span::Math(Formula::Matrix(m.clone())),
             text(" is "),
-            math(g.of.clone()),
+            math(of.clone()),
         ]),
         Some(m) => {
-            p.push(Span::Math(Formula::Components { matrix: m.clone(), components: g.of.clone() }))
+            p.push(Span::Math(Formula::Components { matrix: m.clone(), components: of.clone() }))
         }
         None => {}
     }
     if g.form.whole {
-        if let Expr::Idx(name, _) = &g.wrt {
+        for (k, wrt) in wrts.into_iter().filter(|w| matches!(w, Expr::Idx(..))).enumerate() {
+            let Expr::Idx(name, _) = wrt else { continue };
             if p.len() > 1 {
-                p.push(text(", "));
+                p.push(text(if k == 0 { ", " } else { " and " }));
             }
             p.extend([
                 text("with respect to each entry "),
-                math(g.wrt.clone()),
+                math(wrt.clone()),
                 text(" of "),
                 math(Expr::sym(name)),
             ]);

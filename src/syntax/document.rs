@@ -17,10 +17,12 @@ pub struct Document {
     pub forms: Vec<crate::matrix::GoalForm>,
 }
 
-/// `derive of wrt wrt`
+/// `derive of wrt wrt [via a, …]`
 #[derive(Clone, Debug)]
 pub struct Goal {
     pub of: Expr,
     pub wrt: Expr,
     pub line: usize,
+    /// The definitions to apply the chain rule through, outermost first.
+    pub via: Vec<String>,
 }

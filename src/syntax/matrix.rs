@@ -53,12 +53,15 @@ fn text(p: &Pair<Rule>) -> String {
 /// Parse a matrix expression (a certificate's stated form) under `shapes`, with the index
 /// declarations `decls`.
 pub fn parse_matrix(src: &str, decls: &[IndexDecl], shapes: &Shapes) -> Result<M, Diagnostic> {
-    use super::parser::{first_inner, from_pest, on_parser_stack, prescan, Grammar, IndexScope};
+    use super::parser::{
+        check_names, first_inner, from_pest, on_parser_stack, prescan, Grammar, IndexScope,
+    };
     use pest::Parser;
     prescan(src)?;
     on_parser_stack(src, || {
-        let mut pairs =
-            Grammar::parse(Rule::expr_input, src).map_err(|e| from_pest(src, e, false))?;
+        let mut pairs = Grammar::parse(Rule::expr_input, src)
+            .map_err(|e| from_pest(src, e, Rule::expr_input))?;
+        check_names(src, pairs.clone())?;
         let input = pairs.next().ok_or_else(|| Diagnostic::at(src, 0, "empty input"))?;
         let inner = first_inner(input, src)?;
         let mut b = Builder::new(src, IndexScope::Certificate(decls));
@@ -254,11 +257,57 @@ impl Matrices {
             Rule::call => {
                 let mut it = p.into_inner();
                 let name = it.next().ok_or_else(|| b.err(&at, "expected a function"))?;
-                let f = Func::from_name(name.as_str())
-                    .ok_or_else(|| b.err(&name, "unknown function"))?;
                 let arg = it.next().ok_or_else(|| b.err(&at, "expected an argument"))?;
-                let (m, s) = self.build(b, arg, d)?;
-                Ok((M::Call(f, Box::new(m)), s))
+                let arg_text = text(&arg);
+                let (x, sx) = self.build(b, arg, d)?;
+                let second = match it.next() {
+                    Some(q) => {
+                        let written = text(&q);
+                        let (y, sy) = self.build(b, q.clone(), d)?;
+                        Some((q, written, y, sy))
+                    }
+                    None => None,
+                };
+                // Entry by entry, as the parser reads the shorthands of scalars: `ln(x)` is
+                // `log(x)`, `log(x, b)` is `log(x)/log(b)`, `max(x, y)` is
+                // `(x + y + abs(x - y))/2`.
+                let word = name.as_str();
+                let call = |f: Func, m: M| M::Call(f, Box::new(m));
+                match (word, second) {
+                    ("ln" | "log", None) if b.sugar() => Ok((call(Func::Log, x), sx)),
+                    ("log", Some((q, _, base, sb))) if b.sugar() => {
+                        if !sb.is_scalar() {
+                            return Err(b.err(
+                                &q,
+                                format!("the base of `log` is a scalar, not {}", sb.describe()),
+                            ));
+                        }
+                        Ok((
+                            M::Div(Box::new(call(Func::Log, x)), Box::new(call(Func::Log, base))),
+                            sx,
+                        ))
+                    }
+                    ("max", Some((q, written, y, sy))) if b.sugar() => {
+                        let shape = combine("+", &sx, &sy)
+                            .map_err(|e| b.err(&q, e.message(&arg_text, &written)))?;
+                        let diff = M::Add(vec![x.clone(), M::neg(y.clone())]);
+                        let sum = M::Add(vec![x, y, call(Func::Abs, diff)]);
+                        Ok((M::Div(Box::new(sum), Box::new(M::Scalar(Expr::int(2)))), shape))
+                    }
+                    (_, Some((q, ..))) => {
+                        Err(b.err(&q, format!("`{word}` takes one argument: `{word}(…)`")))
+                    }
+                    (_, None) => {
+                        let f = Func::from_name(word).ok_or_else(|| {
+                            let how = super::parser::shorthand(word).map(str::to_string);
+                            b.err(
+                                &name,
+                                how.unwrap_or_else(|| format!("unknown function `{word}`")),
+                            )
+                        })?;
+                        Ok((call(f, x), sx))
+                    }
+                }
             }
             Rule::matrix_call => {
                 let mut it = p.into_inner();
@@ -330,7 +379,7 @@ impl Matrices {
                 }
                 let (var, vs) = self.build(b, x.clone(), d)?;
                 match (var, vs.is_scalar()) {
-                    (M::Scalar(v), true) => Ok((M::D(Box::new(m), v), Shape::scalar())),
+                    (M::Scalar(_), true) => Ok((M::D(Box::new(m), b.wrt(x, d)?), Shape::scalar())),
                     _ => Err(b.err(&x, format!("`D` is with respect to a scalar variable: write one entry, or the goal `derive … wrt {}`", text(&x)))),
                 }
             }
@@ -380,6 +429,10 @@ impl Matrices {
         let shape = combine(op.as_str(), &shape, &s)
             .map_err(|m| b.err(&op, m.message(written, &exponent_text)))?;
         let m = match op.as_str() {
+            // `e^x` is the exponential, as in scalar input.
+            "^" if written == "e" && shape.is_scalar() && b.sugar() => {
+                M::Call(Func::Exp, Box::new(e))
+            }
             "^" => M::Pow(Box::new(base), Box::new(e)),
             _ => M::elementwise(Elementwise::Pow, base, e),
         };
@@ -542,12 +595,14 @@ impl Matrices {
 
     /// The expression of a goal: a scalar, or a whole vector (whose entry is differentiated).
     /// Its new indices avoid those of the definitions and hypotheses so far, which the
-    /// derivation writes out.
+    /// derivation writes out, and the names in `rest`, the goal's text after `wrt` (the
+    /// indices of `derive x'*A*x wrt x_i, x_j` are not `i` and `j`).
     pub fn goal_of(
         &mut self,
         b: &mut Builder,
         p: Pair<Rule>,
         ctx: &Context,
+        rest: &str,
     ) -> Result<Expr, Diagnostic> {
         let (m, s) = self.build(b, p.clone(), 0)?;
         self.goal = ctx
@@ -556,6 +611,7 @@ impl Matrices {
             .flat_map(|d| [&d.name, &d.body])
             .chain(ctx.assumptions.iter().flat_map(|a| [&a.lhs, &a.rhs]))
             .flat_map(|e| e.all_index_names())
+            .chain(identifiers(rest))
             .collect();
         self.form = GoalForm::default();
         if !m.is_plain_scalar() {
@@ -579,19 +635,17 @@ impl Matrices {
     }
 
     /// A variable of a goal: a whole vector or matrix becomes its entry at new indices.
+    /// The variable is read as an expression (`Rule::expr`), as the grammar reads it.
     pub fn goal_wrt(&mut self, b: &mut Builder, p: Pair<Rule>) -> Result<Expr, Diagnostic> {
-        let mut inner = p.clone().into_inner();
-        let name = inner.next().map(|n| n.as_str().to_string()).unwrap_or_default();
+        let name = text(&p);
         let Some(kind) = self.shapes.get(&name).cloned() else {
-            return b.variable(p);
+            // An entry (`W_{i,j}`) has its indices counted; other matrix notation is no
+            // variable.
+            if self.has_matrix(&p) && !matches!(self.build(b, p.clone(), 0)?, (M::Scalar(_), _)) {
+                return Err(b.err(&p, format!("cannot differentiate with respect to `{name}`: a derivative is taken with respect to a variable, a defined name, or a whole declared vector or matrix")));
+            }
+            return b.wrt(p, 0);
         };
-        if inner.next().is_some() {
-            let (m, _) = self.build(b, p.clone(), 0)?;
-            return match m {
-                M::Scalar(v) => Ok(v),
-                _ => Err(b.err(&p, "expected a variable")),
-            };
-        }
         let mut ix = Vec::new();
         for size in kind.sizes() {
             let (k, _) = self.namer.index(&size, &self.goal);

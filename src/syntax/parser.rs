@@ -9,7 +9,7 @@ use crate::kernel::validate;
 use num_bigint::BigInt;
 use std::sync::Arc;
 
-use pest::iterators::Pair;
+use pest::iterators::{Pair, Pairs};
 use pest::Parser;
 
 #[derive(pest_derive::Parser)]
@@ -73,12 +73,13 @@ pub fn parse_expr_in(src: &str, scope: IndexScope) -> Result<Expr, Diagnostic> {
 
 /// Parse the whole of `src` as one expression (`Rule::expr_input`) or variable (`Rule::var_input`).
 fn single(src: &str, scope: IndexScope, rule: Rule) -> Result<Expr, Diagnostic> {
-    let mut pairs = Grammar::parse(rule, src).map_err(|e| from_pest(src, e, false))?;
+    let mut pairs = Grammar::parse(rule, src).map_err(|e| from_pest(src, e, rule))?;
+    check_names(src, pairs.clone())?;
     let input = pairs.next().ok_or_else(|| Diagnostic::at(src, 0, "empty input"))?;
     let inner = first_inner(input, src)?;
     let mut builder = Builder { src, scope, bound: Vec::new() };
     if rule == Rule::var_input {
-        builder.variable(inner)
+        builder.wrt(inner, 0)
     } else {
         builder.expr(inner, 0)
     }
@@ -152,7 +153,8 @@ fn detailed_on_failure<T>(parse: impl Fn() -> Result<T, Diagnostic>) -> Result<T
 }
 
 fn file_input(src: &str) -> Result<Document, Diagnostic> {
-    let mut pairs = Grammar::parse(Rule::file, src).map_err(|e| from_pest(src, e, true))?;
+    let mut pairs = Grammar::parse(Rule::file, src).map_err(|e| from_pest(src, e, Rule::file))?;
+    check_names(src, pairs.clone())?;
     let file = pairs.next().ok_or_else(|| Diagnostic::at(src, 0, "empty input"))?;
     let mut doc = Document::default();
     // Index declarations come first in meaning, wherever they stand, so collect them first.
@@ -186,6 +188,7 @@ fn file_input(src: &str) -> Result<Document, Diagnostic> {
     let mut assumption_positions = Vec::new();
     for st in statements {
         let pos = st.as_span().start();
+        let st_end = st.as_span().end();
         let line = st.as_span().start_pos().line_col().0;
         let b = || Builder { src, scope, bound: Vec::new() };
         match st.as_rule() {
@@ -205,7 +208,7 @@ fn file_input(src: &str) -> Result<Document, Diagnostic> {
                 let (name, body) = mx.definition(&mut b(), name_p, body_p, &doc.context)?;
                 doc.context.indices = mx.decls().to_vec();
                 check_definition(&doc, &name, &body, src, name_pos)?;
-                definition_positions.push(name_pos);
+                definition_positions.push((name_pos, st_end));
                 doc.context.definitions.push(Definition { name, body });
                 doc.definition_lines.push(line);
             }
@@ -217,7 +220,7 @@ fn file_input(src: &str) -> Result<Document, Diagnostic> {
                 let sizes = validate::sizes(&doc.context);
                 validate::check_hypothesis(&doc.context, &sizes, &lhs, &rhs)
                     .map_err(|m| Diagnostic::at(src, pos, m))?;
-                assumption_positions.push(pos);
+                assumption_positions.push((pos, st_end));
                 doc.context.assumptions.push(Assumption { lhs, rhs });
                 doc.assumption_lines.push(line);
             }
@@ -225,32 +228,26 @@ fn file_input(src: &str) -> Result<Document, Diagnostic> {
                 // `derive l wrt z_i, z_j` is the second derivative `derive D(l, z_i) wrt z_j`.
                 let mut it = st.into_inner();
                 let (of_p, wrt_p) = two(&mut it, src, pos)?;
-                let mut of = mx.goal_of(&mut b(), of_p, &doc.context)?;
+                let rest = src.get(wrt_p.as_span().start()..st_end).unwrap_or_default();
+                let mut of = mx.goal_of(&mut b(), of_p, &doc.context, rest)?;
                 let mut wrt_p = wrt_p;
                 loop {
                     let wrt_pos = wrt_p.as_span().start();
                     let wrt = mx.goal_wrt(&mut b(), wrt_p)?;
-                    if let Some(d) =
-                        doc.context.definitions.iter().find(|d| same_name(&d.name, &wrt))
-                    {
-                        return Err(Diagnostic::at(
-                            src,
-                            wrt_pos,
-                            format!(
-                                "cannot differentiate with respect to `{}`: it is a defined name",
-                                d.name
-                            ),
-                        ));
-                    }
                     match it.next() {
-                        Some(next) => {
+                        Some(next) if next.as_rule() != Rule::via_clause => {
                             of = Expr::d(of, wrt);
                             wrt_p = next;
                         }
-                        None => {
-                            goals.push((Goal { of, wrt, line }, wrt_pos));
-                            forms.push(mx.goal_form());
+                        via_p => {
                             doc.context.indices = mx.decls().to_vec();
+                            let via = match via_p {
+                                Some(v) => via_names(&doc.context, &of, &wrt, v, src)?,
+                                None => vec![],
+                            };
+                            let goal = Goal { of, wrt, line, via };
+                            goals.push((goal, (wrt_pos, st_end), pos));
+                            forms.push(mx.goal_form());
                             break;
                         }
                     }
@@ -263,16 +260,18 @@ fn file_input(src: &str) -> Result<Document, Diagnostic> {
     // size of an earlier definition's name), then each goal's derivatives: the kernel's
     // `check_goal`, with the context checked once for all goals.
     validate::check_context(&doc.context).map_err(|(item, m)| {
-        let at = match item {
-            validate::Item::Indices => 0,
+        let (at, end) = match item {
+            validate::Item::Indices => (0, 0),
             validate::Item::Definition(k) => definition_positions[k],
             validate::Item::Hypothesis(k) => assumption_positions[k],
         };
-        Diagnostic::at(src, at, m)
+        Diagnostic::at(src, binder_in(src, at, end, &m).unwrap_or(at), m)
     })?;
-    for (goal, wrt_pos) in goals {
+    for (goal, (wrt_pos, end), start) in goals {
         validate::check_goal_term(&doc.context, &Expr::d(goal.of.clone(), goal.wrt.clone()))
-            .map_err(|m| Diagnostic::at(src, wrt_pos, m))?;
+            .map_err(|m| {
+                Diagnostic::at(src, binder_in(src, start, end, &m).unwrap_or(wrt_pos), m)
+            })?;
         doc.goals.push(goal);
     }
     doc.shapes = mx.shapes;
@@ -280,12 +279,21 @@ fn file_input(src: &str) -> Result<Document, Diagnostic> {
     Ok(doc)
 }
 
-fn same_name(a: &Expr, b: &Expr) -> bool {
-    let name = |e: &Expr| match e {
-        Expr::Sym(s) | Expr::Idx(s, _) => Some(s.clone()),
-        _ => None,
-    };
-    name(a).is_some() && name(a) == name(b)
+/// Where in `src[from..to]` a sum binds the fixed label that message `m` says is bound
+/// (`sum_k(`, `sum_{k=`), for the caret.
+fn binder_in(src: &str, from: usize, to: usize, m: &str) -> Option<usize> {
+    let rest = m.strip_prefix("index `")?;
+    let k = &rest[..rest.find('`')?];
+    if !rest.contains("is a fixed label") || !rest.contains("sum") {
+        return None;
+    }
+    let text = src.get(from..to)?;
+    ["sum_", "sum_{"].iter().find_map(|head| {
+        text.match_indices(&format!("{head}{k}")).find_map(|(at, found)| {
+            let next = text[at + found.len()..].chars().find(|c| !matches!(c, ' ' | '\t'));
+            matches!(next, Some('(' | '=' | '}')).then_some(from + at)
+        })
+    })
 }
 
 /// The kernel's own rules for a definition (`kernel::validate`), as a diagnostic here.
@@ -301,6 +309,55 @@ fn check_definition(
     validate::check_definition(&doc.context.definitions, &sizes, &def)
         .and_then(|()| validate::check_derivatives(&doc.context, body))
         .map_err(|m| Diagnostic::at(src, pos, m))
+}
+
+/// The names of a `via` clause: definitions, each reached by the one before (the first by
+/// the goal), the last reaching the variable, so the chain connects the goal to it.
+fn via_names(
+    ctx: &crate::expr::Context,
+    of: &Expr,
+    wrt: &Expr,
+    p: Pair<Rule>,
+    src: &str,
+) -> Result<Vec<String>, Diagnostic> {
+    use crate::kernel::{decide, rules::Condition, Verdict};
+    let reaches = |ctx: &crate::expr::Context, e: &Expr, name: &str| {
+        let free = Condition::FreeOf(Expr::Sym(name.to_string()), e.clone());
+        decide(ctx, &free, &[]) != Verdict::Holds
+    };
+    let mut names: Vec<String> = Vec::new();
+    let mut from = of.clone();
+    for q in p.into_inner() {
+        let (at, name) = (q.as_span().start(), q.as_str().to_string());
+        let Some(def) = ctx.definition(&name) else {
+            let m = format!("`via {name}`: `{name}` is not a definition; `via` names the definitions (`let`) the goal reaches the variable through");
+            return Err(Diagnostic::at(src, at, m));
+        };
+        if names.contains(&name) || !reaches(ctx, &from, &name) {
+            let m = format!("`via {name}`: the chain does not reach `{name}` (the goal, or the name before it in `via`, does not depend on it)");
+            return Err(Diagnostic::at(src, at, m));
+        }
+        let x = wrt.to_string();
+        let xn = match wrt {
+            Expr::Sym(n) | Expr::Idx(n, _) => n.as_str(),
+            _ => x.as_str(),
+        };
+        if !reaches(ctx, &def.body, xn) {
+            let m = format!("`via {name}`: `{name}` does not depend on `{wrt}`, so the chain does not connect the goal to it");
+            return Err(Diagnostic::at(src, at, m));
+        }
+        // With `name` held (its definition dropped), `from` must be free of the variable.
+        let mut held = ctx.clone();
+        held.definitions
+            .retain(|d| !matches!(&d.name, Expr::Sym(n) | Expr::Idx(n, _) if *n == name));
+        if reaches(&held, &from, xn) {
+            let m = format!("`via {name}`: `{from}` depends on `{wrt}` other than through `{name}`; the chain rule through `{name}` would miss that dependence");
+            return Err(Diagnostic::at(src, at, m));
+        }
+        from = def.name.clone();
+        names.push(name);
+    }
+    Ok(names)
 }
 
 fn two<'a>(
@@ -450,10 +507,15 @@ impl<'s, 'd> Builder<'s, 'd> {
                 };
                 let mut it = p.into_inner();
                 let base = it.next().ok_or_else(|| Diagnostic::at(self.src, 0, "empty power"))?;
+                // `e^x` is the exponential, `exp(x)`.
+                let euler = base.as_str() == "e" && self.sugar();
                 let base = self.expr(base, d)?;
                 match (it.next(), it.next()) {
                     (Some(op), _) if op.as_rule() == Rule::transpose || op.as_str() == ".^" => {
                         Err(self.err(&op, MATRIX_ONLY))
+                    }
+                    (Some(_op), Some(exp)) if euler => {
+                        Ok(Expr::call(Func::Exp, self.expr(exp, d)?))
                     }
                     (Some(_op), Some(exp)) => Ok(Expr::pow(base, self.expr(exp, d)?)),
                     _ => Ok(base),
@@ -468,10 +530,27 @@ impl<'s, 'd> Builder<'s, 'd> {
                 let d = self.deeper(&p, depth, 1)?;
                 let mut it = p.clone().into_inner();
                 let name = it.next().ok_or_else(|| self.err(&p, "expected a function"))?;
-                let f = Func::from_name(name.as_str())
-                    .ok_or_else(|| self.err(&name, "unknown function"))?;
                 let arg = it.next().ok_or_else(|| self.err(&p, "expected an argument"))?;
-                Ok(Expr::call(f, self.expr(arg, d)?))
+                let arg = self.expr(arg, d)?;
+                let second = it.next().map(|b| self.expr(b, d)).transpose()?;
+                let at = name.as_span().start();
+                match (name.as_str(), second) {
+                    (word, second) if shorthand(word).is_some() && self.sugar() => {
+                        desugar(word, arg, second).ok_or_else(|| {
+                            Diagnostic::at(self.src, at, shorthand(word).unwrap_or_default())
+                        })
+                    }
+                    (word, None) => match Func::from_name(word) {
+                        Some(f) => Ok(Expr::call(f, arg)),
+                        None => Err(unknown_function(self.src, at, word)),
+                    },
+                    (word, Some(_)) if Func::from_name(word).is_some() => Err(Diagnostic::at(
+                        self.src,
+                        at,
+                        format!("`{word}` takes one argument: `{word}(…)`"),
+                    )),
+                    (word, Some(_)) => Err(unknown_function(self.src, at, word)),
+                }
             }
             Rule::delta => {
                 let mut it = p.clone().into_inner();
@@ -483,7 +562,11 @@ impl<'s, 'd> Builder<'s, 'd> {
                 let mut it = p.clone().into_inner();
                 let (f, x) = two(&mut it, self.src, p.as_span().start())?;
                 let f = self.expr(f, d)?;
-                Ok(Expr::d(f, self.variable(x)?))
+                Ok(Expr::d(f, self.wrt(x, d)?))
+            }
+            // Euler's number, `exp(1)`.
+            Rule::variable if p.as_str() == "e" && self.sugar() => {
+                Ok(Expr::call(Func::Exp, Expr::int(1)))
             }
             Rule::variable => self.variable(p),
             Rule::sum => {
@@ -556,6 +639,25 @@ impl<'s, 'd> Builder<'s, 'd> {
         }
     }
 
+    /// The variable of a derivative: a variable or a defined name, nothing else.
+    pub(super) fn wrt(&mut self, p: Pair<Rule>, depth: usize) -> Result<Expr, Diagnostic> {
+        let at = p.clone();
+        let bracketed = at.as_str().trim_start().starts_with('(');
+        match self.expr(p, depth)? {
+            x if x.is_variable() && !bracketed => Ok(x),
+            x if x.is_variable() => {
+                Err(self.err(&at, format!("write the variable of a derivative without brackets: `{x}`")))
+            }
+            x => Err(self.err(&at, format!("cannot differentiate with respect to `{x}`: a derivative is taken with respect to a variable or a defined name, such as `x`, `z_j` or `a_i`"))),
+        }
+    }
+
+    /// Whether the input is the user's, read with the shorthands (`e`, `ln`, `log(x, b)`,
+    /// `max`); a certificate's terms are printed terms, which the kernel reads without them.
+    pub(super) fn sugar(&self) -> bool {
+        !matches!(self.scope, IndexScope::Certificate(_))
+    }
+
     pub(super) fn variable(&self, p: Pair<Rule>) -> Result<Expr, Diagnostic> {
         let mut it = p.into_inner();
         let name = it.next().map(|n| n.as_str().to_string()).unwrap_or_default();
@@ -617,7 +719,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::sum | Rule::sum_head => "a sum",
         Rule::sum_binder | Rule::bounded_binder => "a summation index such as `k` or `{k=1}^{n}`",
         Rule::bound => "a range bound (a number or a name)",
-        Rule::call | Rule::func_name => "a function call",
+        Rule::call | Rule::callee => "a function call",
         Rule::delta => "`delta(i, j)`",
         Rule::derivative => "`D(f, x)`",
         Rule::add_op | Rule::mul_op | Rule::pow_op => "an operator",
@@ -644,21 +746,102 @@ fn usage(word: &str) -> Option<String> {
             .into(),
         "delta" => "`delta` takes two indices: `delta(i, j)`".into(),
         "D" => "`D` takes an expression and a variable: `D(f, x)`".into(),
-        f if Func::from_name(f).is_some() => {
+        f if Func::from_name(f).is_some() || shorthand(f).is_some() => {
             format!("`{f}` is a function: write its argument in brackets, `{f}(…)`")
         }
         _ => return None,
     })
 }
 
-/// The project's own words for a pest error; `in_file` when parsing a `.deriv` file,
-/// where input ends line by line.
-pub(super) fn from_pest(src: &str, e: pest::error::Error<Rule>, in_file: bool) -> Diagnostic {
+/// The names the parser reads as other terms, with how they are written: `ln(x)` is
+/// `log(x)`, `log(x, b)` is `log(x)/log(b)`, `max(x, y)` is `(x + y + |x - y|)/2`.
+pub(super) fn shorthand(word: &str) -> Option<&'static str> {
+    Some(match word {
+        "ln" => "`ln` takes one argument: `ln(x)` is `log(x)`",
+        "log" => "`log` takes one or two arguments: `log(x)`, or `log(x, b)` to the base `b`",
+        "max" => "`max` takes two arguments: `max(x, y)`",
+        _ => return None,
+    })
+}
+
+/// The term a shorthand call stands for, if it has the right number of arguments.
+fn desugar(word: &str, x: Expr, second: Option<Expr>) -> Option<Expr> {
+    let log = |t: Expr| Expr::call(Func::Log, t);
+    Some(match (word, second) {
+        ("ln" | "log", None) => log(x),
+        ("log", Some(b)) => Expr::Div(Arc::new(log(x)), Arc::new(log(b))),
+        ("max", Some(y)) => {
+            let diff = Expr::Add(vec![x.clone(), Expr::neg(y.clone())].into());
+            let sum = Expr::Add(vec![x, y, Expr::call(Func::Abs, diff)].into());
+            Expr::Div(Arc::new(sum), Arc::new(Expr::int(2)))
+        }
+        _ => return None,
+    })
+}
+
+/// What the grammar leaves to the function table: a call's callee must name a function,
+/// and no other name (a symbol, an index declared, a summation index) may be one.
+pub(super) fn check_names(src: &str, pairs: Pairs<Rule>) -> Result<(), Diagnostic> {
+    for p in pairs.flatten() {
+        let (name, at) = (p.as_str(), p.as_span().start());
+        match p.as_rule() {
+            Rule::callee if Func::from_name(name).is_none() && shorthand(name).is_none() => {
+                let mut d = unknown_function(src, at, name);
+                // `x (y)` is more likely a product than a call.
+                if src.get(p.as_span().end()..).is_some_and(|r| r.starts_with([' ', '\t'])) {
+                    d.message.push_str(&format!(" (a product needs `*`: `{name}*(…)`)"));
+                }
+                return Err(d);
+            }
+            Rule::ident => {
+                let reserved = Func::from_name(name).is_some() || shorthand(name).is_some();
+                if let (true, Some(how)) = (reserved, usage(name)) {
+                    return Err(Diagnostic::at(src, at, how));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn unknown_function(src: &str, at: usize, word: &str) -> Diagnostic {
+    let mut names: Vec<&str> = Func::ALL.iter().map(|f| f.name()).collect();
+    names.extend(["ln", "max"]);
+    Diagnostic::at(
+        src,
+        at,
+        format!("unknown function `{word}`; the functions are {}", names.join(", ")),
+    )
+}
+
+/// The project's own words for a pest error from parsing `src` as `rule`; in a `.deriv`
+/// file, input ends line by line.
+pub(super) fn from_pest(src: &str, e: pest::error::Error<Rule>, rule: Rule) -> Diagnostic {
+    let in_file = rule == Rule::file;
     let rule_pos = match e.location {
         pest::error::InputLocation::Pos(p) => p,
         pest::error::InputLocation::Span((p, _)) => p,
     }
     .min(src.len());
+    // A misused name before the failure comes first (`(exp x)` is `exp` used as a symbol,
+    // not a missing operator): the input up to the failure, its brackets closed, is
+    // checked where it parses.
+    let mut closed = src.get(..rule_pos).unwrap_or_default().to_string();
+    let mut open = Vec::new();
+    for c in closed.chars() {
+        match c {
+            '(' | '{' => open.push(if c == '(' { ')' } else { '}' }),
+            ')' | '}' => drop(open.pop()),
+            _ => {}
+        }
+    }
+    closed.extend(open.iter().rev());
+    if let Ok(prefix) = Grammar::parse(rule, &closed) {
+        if let Err(d) = check_names(src, prefix) {
+            return d;
+        }
+    }
     let rules = match &e.variant {
         pest::error::ErrorVariant::ParsingError { positives, .. } => positives.clone(),
         pest::error::ErrorVariant::CustomError { message } => {
@@ -737,15 +920,17 @@ pub(super) fn from_pest(src: &str, e: pest::error::Error<Rule>, in_file: bool) -
 
     // A name where an operator was expected: `foo(x)` or `2x`.
     let before = &src[line_start..rule_pos];
+    if before.trim_end().ends_with("wrt") && !next.is_some_and(|c| c.is_ascii_alphanumeric()) {
+        return Diagnostic::at(
+            src,
+            rule_pos,
+            format!("expected a variable or a defined name after `wrt`, found {}", found(rule_pos)),
+        );
+    }
     let word_start = before.trim_end_matches(|c: char| c.is_ascii_alphanumeric()).len();
     let word = &before[word_start..];
     if next == Some('(') && word.starts_with(|c: char| c.is_ascii_alphabetic()) {
-        let names: Vec<&str> = Func::ALL.iter().map(|f| f.name()).collect();
-        return Diagnostic::at(
-            src,
-            line_start + word_start,
-            format!("unknown function `{word}`; the functions are {}", names.join(", ")),
-        );
+        return unknown_function(src, line_start + word_start, word);
     }
 
     // A reserved word used as a name.

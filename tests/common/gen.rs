@@ -11,7 +11,7 @@ use num_bigint::BigInt;
 use proptest::prelude::*;
 
 const SYMBOLS: &[&str] =
-    &["x", "y", "t", "e", "alpha", "sigma", "sigma2", "x1", "rate", "Delta", "expx"];
+    &["x", "y", "t", "alpha", "sigma", "sigma2", "x1", "rate", "Delta", "expx"];
 const ARRAYS: &[&str] = &["z", "a", "W", "y", "theta", "h1"];
 const INDICES: &[&str] = &["i", "j", "k", "m1"];
 

@@ -3,6 +3,8 @@
 //! Include it with `#[path = "common/textbook.rs"] mod textbook;`.
 
 use deriv::expr::{Expr, Func};
+use deriv::functions::spec;
+use deriv::rules::RuleBody;
 use deriv::terms::ExprExt;
 use std::collections::BTreeSet;
 
@@ -35,15 +37,15 @@ impl Vocabulary {
         v
     }
 
-    /// The functions a derivative of these terms may need: their own, the derivatives of
-    /// sin, cos and softplus, and the log of a power with a variable exponent.
+    /// The functions a derivative of these terms may need: their own, those of their
+    /// derivative rules' right sides (the cosine for the sine, the sigmoid for softplus),
+    /// and the log of a power with a variable exponent.
     fn allowed_funcs(&self, terms: &[&Expr]) -> BTreeSet<Func> {
         let mut out = self.funcs.clone();
-        for (f, g) in
-            [(Func::Sin, Func::Cos), (Func::Cos, Func::Sin), (Func::Softplus, Func::Sigmoid)]
-        {
-            if self.funcs.contains(&f) {
-                out.insert(g);
+        for f in &self.funcs {
+            if let Some(RuleBody::Rewrite { rhs, .. }) = spec(*f).derivative.rule().map(|r| &r.body)
+            {
+                out.extend(Vocabulary::of(rhs).funcs);
             }
         }
         let variable_power =
