@@ -83,6 +83,15 @@ static TESTS: &[RuleTest] = &[
     rw(RuleId::TanOfZero, FLOAT, |_| bind()),
     rw(RuleId::TanhOfZero, FLOAT, |_| bind()),
     rw(RuleId::SigmoidOfZero, FLOAT, |_| bind()),
+    rw(RuleId::ErfOfZero, FLOAT, |_| bind()),
+    rw(RuleId::ErfOfNegation, FLOAT, |g| bind().t("U", g.any())),
+    rw(RuleId::AbsOfNegation, FLOAT, |g| bind().t("U", g.any())),
+    rw(RuleId::SinOfPi, FLOAT, |_| bind()),
+    rw(RuleId::CosOfPi, FLOAT, |_| bind()),
+    rw(RuleId::SinOfHalfPi, FLOAT, |_| bind()),
+    rw(RuleId::CosOfHalfPi, FLOAT, |_| bind()),
+    rw(RuleId::SinOfMultipleOfPi, FLOAT, |g| bind().t("N", g.int(-40, 40))),
+    rw(RuleId::CosOfMultipleOfPi, FLOAT, |g| bind().t("N", g.int(-40, 40))),
     rw(RuleId::SigmoidDefinition, FLOAT, |g| bind().t("U", g.any())),
     rw(RuleId::SigmoidComplement, FLOAT, |g| bind().t("U", g.any())),
     rw(RuleId::SoftplusDefinition, FLOAT, |g| bind().t("U", g.any())),
@@ -138,7 +147,7 @@ fn test_of(rule: RuleId) -> Option<RuleTest> {
             rw(rule, FLOAT, |g| bind().x(g).t("U", g.any()))
         }
         // Inside (-1, 1): `sin(t)*9/10`.
-        Domain::OpenUnit => rw(rule, FLOAT, |g| {
+        Domain::UnitInterval => rw(rule, FLOAT, |g| {
             let t = Expr::call(Func::Sin, g.any());
             bind().x(g).t("U", Expr::Mul(vec![Expr::rat(9, 10), t].into()))
         }),
@@ -157,6 +166,9 @@ static MUTANTS: &[(RuleId, Mutation)] = &[
     (RuleId::DeltaSymmetric, Mutation::Rhs("delta(k,k)")),
     (RuleId::DeltaDistinct, Mutation::Rhs("1")),
     (RuleId::PullDivisorOutOfSum, Mutation::Rhs("sum_{k=A}^{B}(U)*C")),
+    (RuleId::DerivativeOfErf, Mutation::Rhs("2*exp(-U^2)/acos(-1)*D(U, X)")),
+    (RuleId::CosOfMultipleOfPi, Mutation::Rhs("1")),
+    (RuleId::SinOfHalfPi, Mutation::Rhs("0")),
     (RuleId::ProductRule, Mutation::Result(drop_last_term)),
     (RuleId::DerivativeOfVariable, Mutation::Result(|_| Expr::int(1))),
     (RuleId::ChainRule, Mutation::Result(|e| Expr::mul(vec![Expr::int(2), e.clone()]))),

@@ -76,6 +76,7 @@ functions! {
     Abs "abs",
     Relu "relu",
     Step "step",
+    Erf "erf",
 }
 
 /// A summation: `sum_{index=lo}^{hi}(body)`.

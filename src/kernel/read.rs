@@ -180,7 +180,7 @@ impl<'a> Reader<'a> {
     /// An identifier: a letter, then letters or digits, and not a keyword.
     fn name(&mut self) -> Res<String> {
         let w = self.word(false);
-        let keyword = matches!(w, "sum" | "delta" | "D") || Func::from_name(w).is_some();
+        let keyword = matches!(w, "sum" | "delta" | "D" | "pi") || Func::from_name(w).is_some();
         let ok = !keyword && w.starts_with(|c: char| c.is_ascii_alphabetic());
         self.ensure(ok, format_args!("expected a name, not `{w}`"))?;
         Ok(w.to_string())
@@ -210,6 +210,8 @@ impl<'a> Reader<'a> {
             return self.node(Expr::call(f, arg), d);
         }
         let (e, d) = match word {
+            // π, which printers write for `acos(-1)`.
+            "pi" => return Ok((Expr::call(Func::Acos, Expr::int(-1)), 1)),
             "sum" if self.glue('_') => return self.sum(),
             "delta" if self.eat('(') => {
                 let i = self.index()?;

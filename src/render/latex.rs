@@ -12,7 +12,7 @@ use num_traits::Signed;
 /// LaTeX for a term (math mode, no surrounding `$`).
 pub fn latex(e: &Expr) -> String {
     let mut out = String::new();
-    write(e, Ctx::Top, &mut out);
+    write(&super::constants_as_names(e), Ctx::Top, &mut out);
     out
 }
 
