@@ -588,7 +588,7 @@ fn diff_context(e: &Expr, x: &Expr) -> crate::expr::Context {
         ctx.indices.push(crate::expr::IndexDecl {
             names: names.into_iter().collect(),
             lo: crate::expr::Bound::Int(1),
-            hi: crate::expr::Bound::Sym("n".into()),
+            hi: crate::expr::Bound::Sym("n".into(), 0),
         });
     }
     ctx

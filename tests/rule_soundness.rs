@@ -472,7 +472,7 @@ impl Gen {
     /// n (`3..n` and `4..n` at n = 2, where `sum-of-constant` needs its range-length
     /// condition).
     fn range(&mut self) -> (Bound, Bound) {
-        let n = || Bound::Sym("n".into());
+        let n = || Bound::Sym("n".into(), 0);
         self.pick(&[
             (Bound::Int(1), n()),
             (Bound::Int(1), n()),
@@ -515,7 +515,7 @@ impl Gen {
 fn ring_identity(g: &mut Gen) -> Built {
     let mut atoms = vec![sym("x"), sym("y"), idx("z", &["j"])];
     if !g.rational {
-        let s = sum("k", (Bound::Int(1), Bound::Sym("n".into())), idx("z", &["k"]));
+        let s = sum("k", (Bound::Int(1), Bound::Sym("n".into(), 0)), idx("z", &["k"]));
         atoms.extend([Expr::call(Func::Sin, sym("x")), Expr::call(Func::Exp, sym("y")), s]);
     }
     let a = g.pick(&atoms);
@@ -690,7 +690,7 @@ fn delta_collapse(g: &mut Gen) -> Built {
     if g.chance(0.3) {
         let inner =
             Expr::Mul(vec![idx("w", &["j"]), Expr::Idx("z".into(), vec![k.clone()])].into());
-        factors.push(sum("j", (Bound::Int(1), Bound::Sym("n".into())), inner));
+        factors.push(sum("j", (Bound::Int(1), Bound::Sym("n".into(), 0)), inner));
     }
     let at = g.below(factors.len() + 1);
     factors.insert(at, delta);
@@ -705,7 +705,7 @@ fn delta_collapse(g: &mut Gen) -> Built {
     match j {
         Index::Name(j) if g.chance(0.3) => {
             let outer = Expr::Mul(vec![Expr::Idx("x".into(), vec![name(&j)]), collapsing].into());
-            let n = Bound::Sym("n".into());
+            let n = Bound::Sym("n".into(), 0);
             Built::inside(sum(&j, (Bound::Int(1), n), outer), vec![0, 1])
         }
         _ => Built::at(collapsing),
@@ -731,7 +731,7 @@ fn delta_substitute(g: &mut Gen) -> Built {
             vec![Expr::Idx("z".into(), vec![b.clone()]), Expr::Idx("w".into(), vec![a.clone()])]
                 .into(),
         );
-        factors.push(sum(bn, (Bound::Int(1), Bound::Sym("n".into())), inner));
+        factors.push(sum(bn, (Bound::Int(1), Bound::Sym("n".into(), 0)), inner));
     }
     let at = g.below(factors.len() + 1);
     factors.insert(at, Expr::Delta(a.clone(), b.clone()));
@@ -770,7 +770,7 @@ fn definition_use(g: &mut Gen, fold: bool) -> Built {
     let (here, replacement) = if fold { (body, Some(leaf.clone())) } else { (leaf.clone(), None) };
     let (term, position) = if leaf == idx("a", &["k"]) {
         let summand = Expr::Mul(vec![here, idx("z", &["k"])].into());
-        (sum("k", (Bound::Int(1), Bound::Sym("n".into())), summand), vec![0, 0])
+        (sum("k", (Bound::Int(1), Bound::Sym("n".into(), 0)), summand), vec![0, 0])
     } else {
         (Expr::Add(vec![host, here].into()), vec![1])
     };
@@ -1048,7 +1048,7 @@ fn guarded(e: &Expr, position: &[usize], guards: &[Expr]) -> Expr {
 /// sum up to a symbol. Definitions may add sizes too; that only means more points.
 fn has_sizes(e: &Expr) -> bool {
     !e.free_indices().is_empty()
-        || e.any(&mut |t| matches!(t, Expr::Sum(s) if matches!((&s.lo, &s.hi), (Bound::Sym(_), _) | (_, Bound::Sym(_)))))
+        || e.any(&mut |t| matches!(t, Expr::Sum(s) if matches!((&s.lo, &s.hi), (Bound::Sym(..), _) | (_, Bound::Sym(..)))))
 }
 
 /// Run the rules of the table that `which` selects; fail naming every rule without a

@@ -197,8 +197,19 @@ impl<'a> Reader<'a> {
     fn index(&mut self) -> Res<Index> {
         self.int_or_name(Index::Int, Index::Name)
     }
+    /// `3`, `n`, or `n+1` and `n-1` (no blanks inside; an offset of 0 is not written).
     fn bound(&mut self) -> Res<Bound> {
-        self.int_or_name(Bound::Int, Bound::Sym)
+        let b = self.int_or_name(Bound::Int, |n| Bound::Sym(n, 0))?;
+        let sign = match () {
+            _ if !matches!(b, Bound::Sym(..)) => return Ok(b),
+            _ if self.glue('+') => 1,
+            _ if self.glue('-') => -1,
+            _ => return Ok(b),
+        };
+        let w = if self.glued() { self.word(false) } else { "" };
+        let k: i64 = w.parse().or_else(|_| self.fail("expected a whole offset after the size"))?;
+        self.ensure(k != 0 && w.len() <= 9, "bad offset")?;
+        Ok(b.shifted(sign * k).unwrap_or(b))
     }
     /// A call, a delta, a derivative, a sum or a variable (a keyword not followed by its
     /// bracket or `_` goes to `variable`, which refuses it).

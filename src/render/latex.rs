@@ -328,7 +328,8 @@ pub fn latex_index(i: &Index) -> String {
 pub fn latex_bound(b: &Bound) -> String {
     match b {
         Bound::Int(k) => k.to_string(),
-        Bound::Sym(s) => latex_name(s),
+        Bound::Sym(s, 0) => latex_name(s),
+        Bound::Sym(s, k) => format!("{}{k:+}", latex_name(s)),
     }
 }
 

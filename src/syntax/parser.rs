@@ -48,7 +48,7 @@ pub enum IndexScope<'a> {
 impl IndexScope<'_> {
     fn range(&self, name: &str) -> Option<(Bound, Bound)> {
         match self {
-            IndexScope::Any => Some((Bound::Int(1), Bound::Sym("n".into()))),
+            IndexScope::Any => Some((Bound::Int(1), Bound::Sym("n".into(), 0))),
             IndexScope::Declared(decls) | IndexScope::Certificate(decls) => decls
                 .iter()
                 .find(|d| d.names.iter().any(|n| n == name))
@@ -371,7 +371,21 @@ fn bound(p: &Pair<Rule>, src: &str) -> Result<Bound, Diagnostic> {
             .map(Bound::Int)
             .map_err(|_| Diagnostic::at(src, p.as_span().start(), "range bound is too large"))
     } else {
-        Ok(Bound::Sym(s.to_string()))
+        // `n`, `n+1` or `n-1`: a size and a small whole offset.
+        let (name, offset) = match s.find(['+', '-']) {
+            Some(at) => (&s[..at], s[at..].trim_start_matches('+').parse::<i64>().ok()),
+            None => (s, Some(0)),
+        };
+        match offset {
+            Some(k) if k.abs() <= 1_000_000 && !(k == 0 && name.len() < s.len()) => {
+                Ok(Bound::Sym(name.to_string(), k))
+            }
+            _ => Err(Diagnostic::at(
+                src,
+                p.as_span().start(),
+                "a range bound is a whole number, a size `n`, or a size plus or minus a whole number (`n-1`)",
+            )),
+        }
     }
 }
 
