@@ -156,7 +156,7 @@ Qed.
 
 (** Side conditions and algebra. *)
 Ltac dpos :=
-  solve [ assumption | apply exp_pos | apply exp_plus_pos | apply sigmoid_pos
+  solve [ assumption | apply PI_RGT_0 | apply exp_pos | apply exp_plus_pos | apply sigmoid_pos
         | apply one_minus_sigmoid_pos | apply tanh_den_pos
         | apply sqrt_lt_R0; dpos | apply Rplus_lt_0_compat; dpos
         | apply Rmult_lt_0_compat; dpos | apply pow_lt; dpos
@@ -184,7 +184,7 @@ Ltac dalg :=
   first [ ring | field; dcond
         | unfold Rpower, sigmoid, softplus, tanh, tan;
           rewrite ?exp_Ropp, ?Ropp_involutive, ?exp_ln, ?ln_exp, ?exp_plus, ?exp_0, ?ln_1,
-            ?sin_0, ?cos_0 by dcond;
+            ?sin_0, ?cos_0, ?sin_PI2, ?cos_PI2, ?sin_PI, ?cos_PI by dcond;
           first [ ring | field; dcond ] ].
 
 (** A function rewritten pointwise: beta, then ring (or [Rpower]'s definition). *)

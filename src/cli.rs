@@ -9,6 +9,15 @@ use crate::syntax::{self, Diagnostic, Document};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::Read;
 
+/// Five lines of the input language, after `--help`; docs/LANGUAGE.md is the reference.
+const SYNTAX_SUMMARY: &str = "\
+Syntax of a .deriv file (one statement per line; `#` starts a comment):
+  index i, j, k in 1..n                  indices and their range
+  let a_i = exp(z_i)/sum_k(exp(z_k))     a definition; also delta(i, j), D(f, x), pi, e
+  assume sum_i(y_i) = 1                  a hypothesis the derivation may use
+  derive a_i wrt z_j                     a goal (`wrt z_i, z_j`: second derivative)
+Reference: docs/LANGUAGE.md (every statement, function, reserved word and command).";
+
 #[derive(Parser, Debug)]
 #[command(
     name = "deriv",
@@ -16,7 +25,8 @@ use std::io::Read;
     about = "A formally checked symbolic derivation engine",
     long_about = "deriv derives derivatives step by step. Every step applies a named rule, is replayed \
 by a small trusted kernel, and is checked numerically before it is printed.\n\n\
-Exit status: 0 on success, 1 when a check fails (naming the step), 2 on bad input."
+Exit status: 0 on success, 1 when a check fails (naming the step), 2 on bad input.",
+    after_help = SYNTAX_SUMMARY
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -578,7 +588,7 @@ fn diff_context(e: &Expr, x: &Expr) -> crate::expr::Context {
         ctx.indices.push(crate::expr::IndexDecl {
             names: names.into_iter().collect(),
             lo: crate::expr::Bound::Int(1),
-            hi: crate::expr::Bound::Sym("n".into()),
+            hi: crate::expr::Bound::Sym("n".into(), 0),
         });
     }
     ctx

@@ -52,8 +52,8 @@ pub enum Domain {
     /// Every real number but isolated poles, where values are only huge, not errors;
     /// random terms that want moderate values leave such a function out.
     BetweenPoles,
-    /// Numbers `-1 < x < 1` (`asin`, `acos`).
-    OpenUnit,
+    /// Numbers `-1 ≤ x ≤ 1`, differentiable for `-1 < x < 1` (`asin`, `acos`; π is `acos(-1)`).
+    UnitInterval,
     /// Every real number, differentiable but at 0 (`abs`, `relu`: a kink; `step`: a jump).
     Kinked,
 }
@@ -199,7 +199,7 @@ pub static FUNCTIONS: [FuncSpec; Func::ALL.len()] = [
     FuncSpec {
         func: Func::Asin,
         derivative: RuleId::DerivativeOfAsin,
-        domain: Domain::OpenUnit,
+        domain: Domain::UnitInterval,
         value: f64::asin,
         slope: |x| 1.0 / (1.0 - x * x).sqrt(),
         scale: |u, _| Expr::div(Expr::int(1), sqrt_one_minus_square(u)),
@@ -211,7 +211,7 @@ pub static FUNCTIONS: [FuncSpec; Func::ALL.len()] = [
     FuncSpec {
         func: Func::Acos,
         derivative: RuleId::DerivativeOfAcos,
-        domain: Domain::OpenUnit,
+        domain: Domain::UnitInterval,
         value: f64::acos,
         slope: |x| -1.0 / (1.0 - x * x).sqrt(),
         scale: |u, _| Expr::div(Expr::int(1), sqrt_one_minus_square(u)),
@@ -300,7 +300,59 @@ pub static FUNCTIONS: [FuncSpec; Func::ALL.len()] = [
             source: "/// The Heaviside step: 1 for `x > 0`, else 0.\nfn step(x: f64) -> f64 {\n    if x > 0.0 {\n        1.0\n    } else {\n        0.0\n    }\n}\n",
         },
     },
+    FuncSpec {
+        func: Func::Erf,
+        derivative: RuleId::DerivativeOfErf,
+        domain: Domain::Reals,
+        value: libm::erf,
+        slope: |x| std::f64::consts::FRAC_2_SQRT_PI * (-x * x).exp(),
+        // erf' ≤ 2/√π < 2.
+        scale: |_, _| Expr::int(2),
+        latex: "\\operatorname{erf}",
+        mathml: "erf",
+        unicode: "erf",
+        rust: Rust::Helper { name: "erf", source: ERF_SOURCE },
+    },
 ];
+
+/// `erf` for emitted Rust, which has no library to call: a series of positive terms
+/// below 3, the continued fraction of `erfc` above (both within a few ulps of libm).
+const ERF_SOURCE: &str =
+    "/// The error function: a series of positive terms for |x| < 3, the continued
+/// fraction of erfc beyond.
+fn erf(x: f64) -> f64 {
+    let a = x.abs();
+    let r = if a < 3.0 {
+        // erf(a) = 2/sqrt(pi) exp(-a^2) sum_n (2a^2)^n a / (1*3*...*(2n+1))
+        let (mut term, mut sum, mut n) = (a, a, 0.0);
+        while term > 1e-17 * sum {
+            n += 1.0;
+            term *= 2.0 * a * a / (2.0 * n + 1.0);
+            sum += term;
+        }
+        std::f64::consts::FRAC_2_SQRT_PI * (-a * a).exp() * sum
+    } else {
+        // erfc(a) = exp(-a^2)/sqrt(pi) / (a + (1/2)/(a + 1/(a + (3/2)/(a + ...))))
+        let mut f = a;
+        for k in (1..60).rev() {
+            f = a + 0.5 * k as f64 / f;
+        }
+        1.0 - std::f64::consts::FRAC_2_SQRT_PI * 0.5 * (-a * a).exp() / f
+    };
+    r.copysign(x)
+}
+";
+
+/// π, as a term: `acos(-1)`. The input's `pi` reads as this, the printers write it `π`, and
+/// the kernel knows its sign from `acos`'s facts, so π needs no trusted code of its own.
+pub fn pi() -> Expr {
+    Expr::call(Func::Acos, Expr::int(-1))
+}
+
+/// Whether `e` is π.
+pub fn is_pi(e: &Expr) -> bool {
+    matches!(e, Expr::Call(Func::Acos, a) if a.as_num().is_some_and(|r| *r == crate::expr::Rat::int(-1)))
+}
 
 /// The entry of `f`.
 pub fn spec(f: Func) -> &'static FuncSpec {
@@ -395,7 +447,7 @@ mod tests {
         for s in &FUNCTIONS {
             for x in [0.3f64, 0.9, 1.7, -0.4, -1.3] {
                 if x <= 0.0 && matches!(s.domain, Domain::Positive | Domain::NonNegative)
-                    || x.abs() >= 1.0 && s.domain == Domain::OpenUnit
+                    || x.abs() >= 1.0 && s.domain == Domain::UnitInterval
                 {
                     continue;
                 }

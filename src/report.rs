@@ -6,7 +6,6 @@ use crate::expr::{Context, Expr};
 use crate::kernel::Proof;
 use crate::numeric;
 use crate::syntax::Document;
-use crate::terms::ExprExt;
 use std::sync::Arc;
 
 /// Numeric evidence about one derivation, as JSON for certificates and a sentence for writeups.
@@ -307,10 +306,7 @@ fn guards(conditions: &[crate::rules::Condition]) -> Vec<Expr> {
 pub fn guard(c: &crate::rules::Condition) -> Option<Expr> {
     use crate::expr::{Bound, Func, Index, Sum};
     use crate::rules::Condition;
-    let bound = |b: &Bound| match b {
-        Bound::Int(i) => Expr::int(*i),
-        Bound::Sym(s) => Expr::sym(s),
-    };
+    let bound = |b: &Bound| b.term();
     let sum = |index: String, lo: &Bound, hi: &Bound, body: Expr| {
         Expr::Sum(Sum {
             index,

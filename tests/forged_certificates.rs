@@ -162,8 +162,8 @@ fn kernel_step(s: &StepJson, scope: IndexScope) -> Step {
         binding.indices.insert(k.clone(), ix.unwrap_or(deriv::expr::Index::Name(v.clone())));
     }
     for (k, v) in &s.substitution.bounds {
-        let b = v.parse().map(deriv::expr::Bound::Int);
-        binding.bounds.insert(k.clone(), b.unwrap_or(deriv::expr::Bound::Sym(v.clone())));
+        let b = deriv::kernel::read::read_bound_strict(v).expect("a range bound");
+        binding.bounds.insert(k.clone(), b);
     }
     Step {
         rule: s.rule.clone(),

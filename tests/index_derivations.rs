@@ -14,7 +14,7 @@ mod seeded;
 mod textbook;
 
 use deriv::certificate;
-use deriv::expr::{Bound, Context, Expr, Func};
+use deriv::expr::{Context, Expr, Func};
 use deriv::kernel::ring::ring_equal;
 use deriv::numeric::{check_derivative, check_equal, CheckOptions};
 use deriv::render::writeup::Detail;
@@ -148,10 +148,7 @@ fn textbook_form(
         .indices
         .iter()
         .flat_map(|d| [&d.lo, &d.hi])
-        .filter_map(|b| match b {
-            Bound::Sym(s) => Some(s.clone()),
-            Bound::Int(_) => None,
-        })
+        .filter_map(|b| b.size().map(str::to_string))
         .collect();
     textbook::textbook_form(&terms, &ranges, result, want)?;
     // Two vector forms agree when their expansions are equal by ring arithmetic.

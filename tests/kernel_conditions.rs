@@ -11,7 +11,7 @@ fn ctx() -> Context {
         indices: vec![IndexDecl {
             names: vec!["j".into(), "m".into()],
             lo: Bound::Int(1),
-            hi: Bound::Sym("n".into()),
+            hi: Bound::Sym("n".into(), 0),
         }],
         ..Context::default()
     }
@@ -46,7 +46,7 @@ fn a_sum_of_constants_over_a_possibly_empty_range_carries_its_length_condition()
     step.binding.terms.insert("C".into(), Expr::sym("c"));
     step.binding.indices.insert("k".into(), deriv::expr::Index::Name("m".into()));
     step.binding.bounds.insert("A".into(), Bound::Int(4));
-    step.binding.bounds.insert("B".into(), Bound::Sym("n".into()));
+    step.binding.bounds.insert("B".into(), Bound::Sym("n".into(), 0));
     let (_, open) = rewrite(&ctx, &e, &step).expect("accepted under a hypothesis");
     assert_eq!(open.iter().map(|c| c.to_string()).collect::<Vec<_>>(), vec!["n >= 4 - 1"]);
     // With numbers the kernel decides: 5..3 is empty and has length 0, 5..2 is refused.

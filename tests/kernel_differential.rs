@@ -70,10 +70,7 @@ fn kernel_step(ctx: &Context, term: &Expr, step: &Step) -> Option<Replayed> {
 /// it holds; `Err(())` for a condition the numbers cannot guard (the step is then
 /// inconclusive), `Ok(None)` for a case condition (met by [`resolve_cases`]).
 fn guard(c: &Condition) -> Result<Option<Expr>, ()> {
-    let bound = |b: &Bound| match b {
-        Bound::Int(i) => Expr::int(*i),
-        Bound::Sym(s) => Expr::sym(s),
-    };
+    let bound = |b: &Bound| b.term();
     Ok(Some(match c {
         Condition::NonZero(e) => Expr::div(Expr::int(1), e.clone()),
         Condition::Positive(e) => Expr::call(Func::Log, e.clone()),
@@ -273,8 +270,8 @@ fn pin(e: &Expr, pinned: &[(String, i64)]) -> Expr {
         return e.clone();
     }
     let bound = |b: &Bound| match b {
-        Bound::Sym(s) => {
-            pinned.iter().find(|(n, _)| n == s).map_or(b.clone(), |(_, v)| Bound::Int(*v))
+        Bound::Sym(s, k) => {
+            pinned.iter().find(|(n, _)| n == s).map_or(b.clone(), |(_, v)| Bound::Int(*v + *k))
         }
         Bound::Int(_) => b.clone(),
     };
@@ -303,9 +300,9 @@ fn pin_context(ctx: &Context, pinned: &[(String, i64)]) -> Context {
     let mut out = ctx.clone();
     for d in &mut out.indices {
         for b in [&mut d.lo, &mut d.hi] {
-            if let Bound::Sym(s) = b {
+            if let Bound::Sym(s, k) = b {
                 if let Some((_, v)) = pinned.iter().find(|(n, _)| n == s) {
-                    *b = Bound::Int(*v);
+                    *b = Bound::Int(*v + *k);
                 }
             }
         }
@@ -355,8 +352,8 @@ fn model_fault_here(ctx: &Context) -> Option<String> {
 fn meaningless_derivative(ctx: &Context, e: &Expr) -> Option<String> {
     let mut sizes: Vec<String> = Vec::new();
     let mut note = |b: &Bound| {
-        if let Bound::Sym(s) = b {
-            sizes.push(s.clone());
+        if let Some(s) = b.size() {
+            sizes.push(s.to_string());
         }
     };
     for d in &ctx.indices {
@@ -494,7 +491,7 @@ fn random_term(rng: &mut Rng, depth: usize, k: Option<&str>) -> Expr {
         }
         8 => {
             let (lo, hi) = rng.pick(&[
-                (Bound::Int(1), Bound::Sym("n".into())),
+                (Bound::Int(1), Bound::Sym("n".into(), 0)),
                 (Bound::Int(2), Bound::Int(1)),
                 (Bound::Int(1), Bound::Int(2)),
                 (Bound::Int(1), Bound::Int(3)),

@@ -25,7 +25,7 @@ fn generator_decls() -> Vec<IndexDecl> {
     vec![IndexDecl {
         names: ["i", "j", "k", "m1"].map(String::from).to_vec(),
         lo: Bound::Int(1),
-        hi: Bound::Sym("n".into()),
+        hi: Bound::Sym("n".into(), 0),
     }]
 }
 
@@ -253,7 +253,7 @@ fn what_the_parser_refuses_the_reader_refuses() {
         assert_eq!(read_variable(text).ok(), parse_variable(text, IndexScope::Any).ok(), "{text}");
     }
     assert_eq!(read_index_strict(" 3 "), Ok(deriv::expr::Index::Int(3)));
-    assert_eq!(read_bound_strict("n"), Ok(Bound::Sym("n".into())));
+    assert_eq!(read_bound_strict("n"), Ok(Bound::Sym("n".into(), 0)));
     for bad in ["-1", "1n", "", "k l", "99999999999999999999"] {
         assert!(read_index_strict(bad).is_err() && read_bound_strict(bad).is_err(), "{bad}");
     }
@@ -349,7 +349,7 @@ fn towers() -> Vec<Tower> {
                 Expr::Sum(deriv::expr::Sum {
                     index: "k".into(),
                     lo: Bound::Int(1),
-                    hi: Bound::Sym("n".into()),
+                    hi: Bound::Sym("n".into(), 0),
                     explicit_bounds: true,
                     body: Arc::new(e),
                 })

@@ -83,6 +83,15 @@ static TESTS: &[RuleTest] = &[
     rw(RuleId::TanOfZero, FLOAT, |_| bind()),
     rw(RuleId::TanhOfZero, FLOAT, |_| bind()),
     rw(RuleId::SigmoidOfZero, FLOAT, |_| bind()),
+    rw(RuleId::ErfOfZero, FLOAT, |_| bind()),
+    rw(RuleId::ErfOfNegation, FLOAT, |g| bind().t("U", g.any())),
+    rw(RuleId::AbsOfNegation, FLOAT, |g| bind().t("U", g.any())),
+    rw(RuleId::SinOfPi, FLOAT, |_| bind()),
+    rw(RuleId::CosOfPi, FLOAT, |_| bind()),
+    rw(RuleId::SinOfHalfPi, FLOAT, |_| bind()),
+    rw(RuleId::CosOfHalfPi, FLOAT, |_| bind()),
+    rw(RuleId::SinOfMultipleOfPi, FLOAT, |g| bind().t("N", g.int(-40, 40))),
+    rw(RuleId::CosOfMultipleOfPi, FLOAT, |g| bind().t("N", g.int(-40, 40))),
     rw(RuleId::SigmoidDefinition, FLOAT, |g| bind().t("U", g.any())),
     rw(RuleId::SigmoidComplement, FLOAT, |g| bind().t("U", g.any())),
     rw(RuleId::SoftplusDefinition, FLOAT, |g| bind().t("U", g.any())),
@@ -138,7 +147,7 @@ fn test_of(rule: RuleId) -> Option<RuleTest> {
             rw(rule, FLOAT, |g| bind().x(g).t("U", g.any()))
         }
         // Inside (-1, 1): `sin(t)*9/10`.
-        Domain::OpenUnit => rw(rule, FLOAT, |g| {
+        Domain::UnitInterval => rw(rule, FLOAT, |g| {
             let t = Expr::call(Func::Sin, g.any());
             bind().x(g).t("U", Expr::Mul(vec![Expr::rat(9, 10), t].into()))
         }),
@@ -157,6 +166,9 @@ static MUTANTS: &[(RuleId, Mutation)] = &[
     (RuleId::DeltaSymmetric, Mutation::Rhs("delta(k,k)")),
     (RuleId::DeltaDistinct, Mutation::Rhs("1")),
     (RuleId::PullDivisorOutOfSum, Mutation::Rhs("sum_{k=A}^{B}(U)*C")),
+    (RuleId::DerivativeOfErf, Mutation::Rhs("2*exp(-U^2)/acos(-1)*D(U, X)")),
+    (RuleId::CosOfMultipleOfPi, Mutation::Rhs("1")),
+    (RuleId::SinOfHalfPi, Mutation::Rhs("0")),
     (RuleId::ProductRule, Mutation::Result(drop_last_term)),
     (RuleId::DerivativeOfVariable, Mutation::Result(|_| Expr::int(1))),
     (RuleId::ChainRule, Mutation::Result(|e| Expr::mul(vec![Expr::int(2), e.clone()]))),
@@ -460,7 +472,7 @@ impl Gen {
     /// n (`3..n` and `4..n` at n = 2, where `sum-of-constant` needs its range-length
     /// condition).
     fn range(&mut self) -> (Bound, Bound) {
-        let n = || Bound::Sym("n".into());
+        let n = || Bound::Sym("n".into(), 0);
         self.pick(&[
             (Bound::Int(1), n()),
             (Bound::Int(1), n()),
@@ -503,7 +515,7 @@ impl Gen {
 fn ring_identity(g: &mut Gen) -> Built {
     let mut atoms = vec![sym("x"), sym("y"), idx("z", &["j"])];
     if !g.rational {
-        let s = sum("k", (Bound::Int(1), Bound::Sym("n".into())), idx("z", &["k"]));
+        let s = sum("k", (Bound::Int(1), Bound::Sym("n".into(), 0)), idx("z", &["k"]));
         atoms.extend([Expr::call(Func::Sin, sym("x")), Expr::call(Func::Exp, sym("y")), s]);
     }
     let a = g.pick(&atoms);
@@ -678,7 +690,7 @@ fn delta_collapse(g: &mut Gen) -> Built {
     if g.chance(0.3) {
         let inner =
             Expr::Mul(vec![idx("w", &["j"]), Expr::Idx("z".into(), vec![k.clone()])].into());
-        factors.push(sum("j", (Bound::Int(1), Bound::Sym("n".into())), inner));
+        factors.push(sum("j", (Bound::Int(1), Bound::Sym("n".into(), 0)), inner));
     }
     let at = g.below(factors.len() + 1);
     factors.insert(at, delta);
@@ -693,7 +705,7 @@ fn delta_collapse(g: &mut Gen) -> Built {
     match j {
         Index::Name(j) if g.chance(0.3) => {
             let outer = Expr::Mul(vec![Expr::Idx("x".into(), vec![name(&j)]), collapsing].into());
-            let n = Bound::Sym("n".into());
+            let n = Bound::Sym("n".into(), 0);
             Built::inside(sum(&j, (Bound::Int(1), n), outer), vec![0, 1])
         }
         _ => Built::at(collapsing),
@@ -719,7 +731,7 @@ fn delta_substitute(g: &mut Gen) -> Built {
             vec![Expr::Idx("z".into(), vec![b.clone()]), Expr::Idx("w".into(), vec![a.clone()])]
                 .into(),
         );
-        factors.push(sum(bn, (Bound::Int(1), Bound::Sym("n".into())), inner));
+        factors.push(sum(bn, (Bound::Int(1), Bound::Sym("n".into(), 0)), inner));
     }
     let at = g.below(factors.len() + 1);
     factors.insert(at, Expr::Delta(a.clone(), b.clone()));
@@ -758,7 +770,7 @@ fn definition_use(g: &mut Gen, fold: bool) -> Built {
     let (here, replacement) = if fold { (body, Some(leaf.clone())) } else { (leaf.clone(), None) };
     let (term, position) = if leaf == idx("a", &["k"]) {
         let summand = Expr::Mul(vec![here, idx("z", &["k"])].into());
-        (sum("k", (Bound::Int(1), Bound::Sym("n".into())), summand), vec![0, 0])
+        (sum("k", (Bound::Int(1), Bound::Sym("n".into(), 0)), summand), vec![0, 0])
     } else {
         (Expr::Add(vec![host, here].into()), vec![1])
     };
@@ -1036,7 +1048,7 @@ fn guarded(e: &Expr, position: &[usize], guards: &[Expr]) -> Expr {
 /// sum up to a symbol. Definitions may add sizes too; that only means more points.
 fn has_sizes(e: &Expr) -> bool {
     !e.free_indices().is_empty()
-        || e.any(&mut |t| matches!(t, Expr::Sum(s) if matches!((&s.lo, &s.hi), (Bound::Sym(_), _) | (_, Bound::Sym(_)))))
+        || e.any(&mut |t| matches!(t, Expr::Sum(s) if matches!((&s.lo, &s.hi), (Bound::Sym(..), _) | (_, Bound::Sym(..)))))
 }
 
 /// Run the rules of the table that `which` selects; fail naming every rule without a

@@ -165,6 +165,7 @@ fn bare(e: &Expr) -> String {
             (_, Some(k)) => format!("/ {} ^ {k}", at(b, 29)),
             _ => format!("Rpower {} {}", at(b, 0), at(n, 0)),
         },
+        _ if crate::functions::is_pi(e) => "PI".into(),
         Expr::Call(f, a) => {
             let name = match f {
                 Func::Log => "ln",

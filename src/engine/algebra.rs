@@ -247,9 +247,11 @@ fn terms_at(e: &Expr, expand: bool, depth: usize) -> Result<Vec<Term>, TooLarge>
     })
 }
 
-/// How a factor sorts within a product: variables, then functions, then sums.
+/// How a factor sorts within a product: π and variables, then functions, then sums
+/// (`2*pi*x`, as a textbook writes a constant first).
 fn kind(e: &Expr) -> u8 {
     match e {
+        _ if crate::functions::is_pi(e) => 0,
         Expr::Sym(_) | Expr::Idx(_, _) => 0,
         Expr::Pow(b, _) => kind(b),
         Expr::Delta(_, _) => 2,

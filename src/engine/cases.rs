@@ -138,7 +138,7 @@ fn matrix(
             return None;
         }
     }
-    let ends = [bound_index(range.0), bound_index(range.1)];
+    let ends = [bound_index(range.0)?, bound_index(range.1)?];
     let entry = |r: usize, c: usize| {
         Expr::d(
             Expr::Idx(a.into(), vec![ends[r].clone()]),
@@ -199,10 +199,12 @@ fn instantiate(proof: &Proof, pairs: &[(&str, &Index)]) -> Option<Proof> {
     Some(out)
 }
 
-fn bound_index(b: &Bound) -> Index {
+/// A range's end as an index, where it is one (`1` or `n`; `n-1` is not).
+fn bound_index(b: &Bound) -> Option<Index> {
     match b {
-        Bound::Int(k) => Index::Int(*k),
-        Bound::Sym(s) => Index::Name(s.clone()),
+        Bound::Int(k) => Some(Index::Int(*k)),
+        Bound::Sym(s, 0) => Some(Index::Name(s.clone())),
+        Bound::Sym(..) => None,
     }
 }
 

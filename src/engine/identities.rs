@@ -18,6 +18,7 @@ const SHORTENING: &[RuleId] = &[
     RuleId::SqrtSquared,
     RuleId::DeltaSameIndex,
     RuleId::CosOfNegation,
+    RuleId::AbsOfNegation,
     RuleId::ExpOfZero,
     RuleId::LogOfOne,
     RuleId::OneToAPower,
@@ -26,6 +27,13 @@ const SHORTENING: &[RuleId] = &[
     RuleId::TanOfZero,
     RuleId::TanhOfZero,
     RuleId::SigmoidOfZero,
+    RuleId::ErfOfZero,
+    RuleId::SinOfPi,
+    RuleId::CosOfPi,
+    RuleId::SinOfHalfPi,
+    RuleId::CosOfHalfPi,
+    RuleId::SinOfMultipleOfPi,
+    RuleId::CosOfMultipleOfPi,
 ];
 
 fn lhs_of(rule: RuleId) -> Option<&'static Expr> {
@@ -61,9 +69,14 @@ fn shortens(e: &Expr) -> bool {
     match e {
         Expr::Call(Func::Exp, a) => matches!(**a, Expr::Call(Func::Log, _)) || num(a, 0),
         Expr::Call(Func::Log, a) => matches!(**a, Expr::Call(Func::Exp, _)) || num(a, 1),
-        Expr::Call(Func::Cos, a) => matches!(**a, Expr::Neg(_)) || num(a, 0),
-        Expr::Call(Func::Sin | Func::Tan | Func::Tanh | Func::Sigmoid, a) => num(a, 0),
+        Expr::Call(Func::Cos, a) => {
+            matches!(**a, Expr::Neg(_)) || num(a, 0) || a.any(&mut crate::functions::is_pi)
+        }
+        Expr::Call(Func::Sin | Func::Tan | Func::Tanh | Func::Sigmoid | Func::Erf, a) => {
+            num(a, 0) || a.any(&mut crate::functions::is_pi)
+        }
         Expr::Call(Func::Sqrt, a) => a.as_num().and_then(square_root).is_some(),
+        Expr::Call(Func::Abs, a) => matches!(**a, Expr::Neg(_)),
         Expr::Pow(b, _) => matches!(**b, Expr::Call(Func::Sqrt, _)) || num(b, 1),
         Expr::Delta(a, b) => a == b,
         _ => false,

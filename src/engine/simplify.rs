@@ -692,6 +692,8 @@ fn single_term_move(
         let mut step = step_with(RuleId::SumOfConstant, path, &[("C", &body)]);
         bind_sum(&mut step, s);
         d.apply(step)?;
+        // `(n - 1 + 1)·1` is not a line to show.
+        clear_trivia(d, path)?;
         return Ok(true);
     }
     if c.coeff.is_one() && c.factors.is_empty() {

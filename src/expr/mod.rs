@@ -29,11 +29,12 @@ pub enum Index {
     Int(i64),
 }
 
-/// One end of a summation range: an integer or a symbol such as `n`.
+/// One end of a summation range: an integer, or a size symbol plus a whole offset
+/// (`n` is `Sym("n", 0)`, `n-1` is `Sym("n", -1)`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Bound {
     Int(i64),
-    Sym(String),
+    Sym(String, i64),
 }
 
 /// Declares the elementary functions from one list, `Variant "name",`: the enum, `ALL`,
@@ -76,6 +77,39 @@ functions! {
     Abs "abs",
     Relu "relu",
     Step "step",
+    Erf "erf",
+}
+
+impl Bound {
+    /// The size symbol this bound counts from, if any.
+    pub fn size(&self) -> Option<&str> {
+        match self {
+            Bound::Sym(n, _) => Some(n),
+            Bound::Int(_) => None,
+        }
+    }
+
+    /// The bound's value as a term: `3`, `n` or `n + -1`.
+    pub fn term(&self) -> Expr {
+        match self {
+            Bound::Int(i) => Expr::int(*i),
+            Bound::Sym(n, 0) => Expr::Sym(n.clone()),
+            Bound::Sym(n, k) => Expr::Add(vec![Expr::Sym(n.clone()), Expr::int(*k)].into()),
+        }
+    }
+
+    /// The bound plus `k`; `None` on overflow.
+    pub fn shifted(&self, k: i64) -> Option<Bound> {
+        Some(match self {
+            Bound::Int(i) => Bound::Int(i.checked_add(k)?),
+            Bound::Sym(n, c) => Bound::Sym(n.clone(), c.checked_add(k)?),
+        })
+    }
+
+    /// Whether this is the usual range `1..n` (its bounds go unprinted).
+    pub fn is_usual_range(lo: &Bound, hi: &Bound) -> bool {
+        *lo == Bound::Int(1) && matches!(hi, Bound::Sym(_, 0))
+    }
 }
 
 /// A summation: `sum_{index=lo}^{hi}(body)`.
@@ -237,7 +271,8 @@ impl fmt::Display for Bound {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Bound::Int(i) => write!(f, "{i}"),
-            Bound::Sym(s) => f.write_str(s),
+            Bound::Sym(s, 0) => f.write_str(s),
+            Bound::Sym(s, k) => write!(f, "{s}{k:+}"),
         }
     }
 }

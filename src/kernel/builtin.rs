@@ -145,7 +145,7 @@ fn chain(ctx: &Context, loc: &Located, a: &str) -> Outcome {
     };
     let term = Expr::mul(vec![Expr::d((**f).clone(), at.clone()), Expr::d(at, (**x).clone())]);
     let sum = fresh.into_iter().zip(ranges).rev().fold(term, |body, (index, (lo, hi))| {
-        let explicit_bounds = !(*lo == Bound::Int(1) && matches!(hi, Bound::Sym(_)));
+        let explicit_bounds = !Bound::is_usual_range(lo, hi);
         Expr::Sum(Sum {
             index,
             lo: lo.clone(),

@@ -149,7 +149,7 @@ pub fn depends_on(ctx: &Context, e: &Expr, name: &str, depth: usize) -> bool {
     }
     e.any(&mut |t| match t {
         // A range bound counts: a sum depends on the size it runs to.
-        Expr::Sum(s) => [&s.lo, &s.hi].iter().any(|b| matches!(b, Bound::Sym(n) if n == name)),
+        Expr::Sum(s) => [&s.lo, &s.hi].iter().any(|b| b.size() == Some(name)),
         Expr::Sym(s) | Expr::Idx(s, _) => {
             s == name
                 || ctx.definition(s).is_some_and(|d| depends_on(ctx, &d.body, name, depth + 1))
@@ -168,7 +168,13 @@ fn in_range(
     match j {
         Index::Int(v) => match (lo, hi) {
             (Bound::Int(a), Bound::Int(b)) => verdict(a <= v && v <= b),
-            (Bound::Int(a), Bound::Sym(_)) if v < a => Verdict::Fails,
+            (Bound::Int(a), Bound::Sym(..)) if v < a => Verdict::Fails,
+            // `v <= 1 + c <= n + c` for a size `n >= 1`.
+            (Bound::Int(_), Bound::Sym(n, c))
+                if c.checked_add(1).is_some_and(|top| *v <= top) && untouched(ctx, n) =>
+            {
+                Verdict::Holds
+            }
             _ => Verdict::Unknown,
         },
         Index::Name(name) => {
@@ -185,25 +191,23 @@ fn in_range(
     }
 }
 
-/// Whether a range surely has a term: `a..b` with `a <= b`; `1..n` for a size `n` that no
-/// definition and no hypothesis touches, by the language's convention `n >= 1` (a hypothesis
-/// could say `n = 0`, directly, through a definition or as `sum_k(1) = 0`); or a range that
-/// a hypothesis without free indices sums over to a non-zero number (an empty sum is 0).
+/// Whether a range surely has a term: `a..b` with `a <= b`, `n+c..n+d` with `c <= d`;
+/// `a..n+c` with `a <= 1 + c` for a size `n >= 1` ([`untouched`]); or a range that a
+/// hypothesis without free indices sums over to a non-zero number (an empty sum is 0).
 fn non_empty(ctx: &Context, lo: &Bound, hi: &Bound) -> bool {
-    let Bound::Sym(n) = hi else {
+    let Bound::Sym(n, c) = hi else {
         return matches!((lo, hi), (Bound::Int(a), Bound::Int(b)) if a <= b);
     };
-    let untouched = ctx.definition(n).is_none()
-        && !ctx
-            .assumptions
-            .iter()
-            .any(|a| [&a.lhs, &a.rhs].iter().any(|t| depends_on(ctx, t, n, 0)));
+    if let Bound::Sym(m, d) = lo {
+        return m == n && d <= c;
+    }
     let sums_to_non_zero = |sum: &Expr, value: &Expr| {
         value.as_num().is_some_and(|c| !c.is_zero())
             && sum.free_indices().is_empty()
             && matches!(unfold_symbol(ctx, sum), Expr::Sum(s) if s.lo == *lo && s.hi == *hi)
     };
-    (*lo == Bound::Int(1) && untouched)
+    (matches!(lo, Bound::Int(a) if c.checked_add(1).is_some_and(|top| *a <= top))
+        && untouched(ctx, n))
         || ctx
             .assumptions
             .iter()
@@ -229,6 +233,7 @@ fn includes(lo: &Bound, hi: &Bound, inner_lo: &Bound, inner_hi: &Bound) -> Optio
     let le = |a: &Bound, b: &Bound| match (a, b) {
         _ if a == b => Some(true),
         (Bound::Int(x), Bound::Int(y)) => Some(x <= y),
+        (Bound::Sym(m, x), Bound::Sym(n, y)) if m == n => Some(x <= y),
         _ => None,
     };
     match (le(lo, inner_lo), le(inner_hi, hi)) {
@@ -343,8 +348,26 @@ fn sign(ctx: &Context, e: &Expr, depth: usize) -> Signs {
         Expr::Delta(_, _) => ZERO | POS,
         Expr::Sym(name) | Expr::Idx(name, _) => match ctx.definition(name) {
             Some(def) if depth < MAX_UNFOLD => sign(ctx, &def.body, d),
+            // A size: `n >= 1` by the convention of `untouched`.
+            _ if matches!(e, Expr::Sym(_))
+                && super::validate::sizes(ctx).contains(name)
+                && untouched(ctx, name) =>
+            {
+                POS
+            }
             _ => ANY,
         },
         _ => ANY,
     }
+}
+
+/// Whether the language's convention takes the size `n` as `n >= 1`: when no definition
+/// and no hypothesis touches it (a hypothesis could say `n = 0`, directly, through a
+/// definition or as `sum_k(1) = 0`).
+fn untouched(ctx: &Context, n: &str) -> bool {
+    ctx.definition(n).is_none()
+        && !ctx
+            .assumptions
+            .iter()
+            .any(|a| [&a.lhs, &a.rhs].iter().any(|t| depends_on(ctx, t, n, 0)))
 }

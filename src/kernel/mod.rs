@@ -371,8 +371,10 @@ fn inst_index(i: &Index, b: &Binding, used: &mut BTreeSet<String>) -> Result<Ind
 
 fn inst_bound(x: &Bound, b: &Binding, used: &mut BTreeSet<String>) -> Result<Bound, KernelError> {
     match x {
-        Bound::Sym(s) => value('b', &b.bounds, s, used)
+        // Rule patterns have no offsets; a certificate's `n+1` is not a metavariable.
+        Bound::Sym(s, 0) if is_metavar(s) => value('b', &b.bounds, s, used)
             .ok_or_else(|| KernelError::Binding(format!("range `{s}` is unbound"))),
+        Bound::Sym(..) => Ok(x.clone()),
         Bound::Int(_) => Ok(x.clone()),
     }
 }
@@ -388,8 +390,7 @@ fn inst(p: &Expr, b: &Binding, used: &mut BTreeSet<String>) -> Result<Expr, Kern
         // A range metavariable may also stand in a term, as in `(B - A + 1)*C`: then it is
         // the range's value, never a term of its own.
         Expr::Sym(s) if is_metavar(s) => match value('b', &b.bounds, s, used) {
-            Some(Bound::Int(i)) => Expr::int(i),
-            Some(Bound::Sym(n)) => Expr::Sym(n),
+            Some(bound) => bound.term(),
             None => value('t', &b.terms, s, used)
                 .ok_or_else(|| KernelError::Binding(format!("`{s}` is unbound")))?,
         },
@@ -404,7 +405,7 @@ fn inst(p: &Expr, b: &Binding, used: &mut BTreeSet<String>) -> Result<Expr, Kern
             };
             let (lo, hi) = (inst_bound(&s.lo, b, used)?, inst_bound(&s.hi, b, used)?);
             // Printers show the bounds of any range but the usual `1..n`.
-            let explicit_bounds = !(lo == Bound::Int(1) && matches!(hi, Bound::Sym(_)));
+            let explicit_bounds = !Bound::is_usual_range(&lo, &hi);
             let body = Arc::new(inst(&s.body, b, used)?);
             Expr::Sum(Sum { index, lo, hi, explicit_bounds, body })
         }

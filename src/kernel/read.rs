@@ -180,7 +180,7 @@ impl<'a> Reader<'a> {
     /// An identifier: a letter, then letters or digits, and not a keyword.
     fn name(&mut self) -> Res<String> {
         let w = self.word(false);
-        let keyword = matches!(w, "sum" | "delta" | "D") || Func::from_name(w).is_some();
+        let keyword = matches!(w, "sum" | "delta" | "D" | "pi") || Func::from_name(w).is_some();
         let ok = !keyword && w.starts_with(|c: char| c.is_ascii_alphabetic());
         self.ensure(ok, format_args!("expected a name, not `{w}`"))?;
         Ok(w.to_string())
@@ -197,8 +197,19 @@ impl<'a> Reader<'a> {
     fn index(&mut self) -> Res<Index> {
         self.int_or_name(Index::Int, Index::Name)
     }
+    /// `3`, `n`, or `n+1` and `n-1` (no blanks inside; an offset of 0 is not written).
     fn bound(&mut self) -> Res<Bound> {
-        self.int_or_name(Bound::Int, Bound::Sym)
+        let b = self.int_or_name(Bound::Int, |n| Bound::Sym(n, 0))?;
+        let sign = match () {
+            _ if !matches!(b, Bound::Sym(..)) => return Ok(b),
+            _ if self.glue('+') => 1,
+            _ if self.glue('-') => -1,
+            _ => return Ok(b),
+        };
+        let w = if self.glued() { self.word(false) } else { "" };
+        let k: i64 = w.parse().or_else(|_| self.fail("expected a whole offset after the size"))?;
+        self.ensure(k != 0 && w.len() <= 9, "bad offset")?;
+        Ok(b.shifted(sign * k).unwrap_or(b))
     }
     /// A call, a delta, a derivative, a sum or a variable (a keyword not followed by its
     /// bracket or `_` goes to `variable`, which refuses it).
@@ -210,6 +221,8 @@ impl<'a> Reader<'a> {
             return self.node(Expr::call(f, arg), d);
         }
         let (e, d) = match word {
+            // π, which printers write for `acos(-1)`.
+            "pi" => return Ok((Expr::call(Func::Acos, Expr::int(-1)), 1)),
             "sum" if self.glue('_') => return self.sum(),
             "delta" if self.eat('(') => {
                 let i = self.index()?;

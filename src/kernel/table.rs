@@ -69,6 +69,7 @@ rules! {
     DerivativeOfAbs: "derivative-of-abs", rw("D(abs(U), X)", "U/abs(U)*D(U, X)", &["nonzero(U)"]), "the derivative of the absolute value";
     DerivativeOfRelu: "derivative-of-relu", rw("D(relu(U), X)", "step(U)*D(U, X)", &["nonzero(U)"]), "the derivative of relu is the step function";
     DerivativeOfStep: "derivative-of-step", rw("D(step(U), X)", "0", &["nonzero(U)"]), "the step function is flat away from 0";
+    DerivativeOfErf: "derivative-of-erf", rw("D(erf(U), X)", "2*exp(-U^2)/sqrt(acos(-1))*D(U, X)", &[]), "the derivative of the error function";
     PowerAsExp: "power-as-exp", rw("U^V", "exp(V*log(U))", &["positive(U)"]), "write the power with the exponential";
     ChainRule: "chain-rule", builtin(Builtin::Chain, "D(F, x)", "sum_m(D(F, a_m)*D(a_m, x)) (F reaches x through a alone)"), "the chain rule";
     DerivativeIntoSum: "derivative-into-sum", rw("D(sum_{k=A}^{B}(U), X)", "sum_{k=A}^{B}(D(U, X))", &["index-free(k, X)", "free-of(X, A)", "free-of(X, B)"]), "differentiate the sum term by term";
@@ -88,6 +89,8 @@ rules! {
     SinOfNegation: "sin-of-negation", rw("sin(-U)", "-sin(U)", &[]), "the sine is odd";
     CosOfNegation: "cos-of-negation", rw("cos(-U)", "cos(U)", &[]), "the cosine is even";
     TanOfNegation: "tan-of-negation", rw("tan(-U)", "-tan(U)", &[]), "the tangent is odd";
+    AbsOfNegation: "abs-of-negation", rw("abs(-U)", "abs(U)", &[]), "|−u| = |u|";
+    ErfOfNegation: "erf-of-negation", rw("erf(-U)", "-erf(U)", &[]), "erf is odd";
     TanhOfNegation: "tanh-of-negation", rw("tanh(-U)", "-tanh(U)", &[]), "tanh is odd";
     SoftplusOfNegation: "softplus-of-negation", rw("softplus(-U)", "softplus(U) - U", &[]), "softplus(−u) = softplus(u) − u";
     // Values at 0 and 1: constants the input spells as calls.
@@ -98,7 +101,15 @@ rules! {
     CosOfZero: "cos-of-zero", rw("cos(0)", "1", &[]), "cos 0 = 1";
     TanOfZero: "tan-of-zero", rw("tan(0)", "0", &[]), "tan 0 = 0";
     TanhOfZero: "tanh-of-zero", rw("tanh(0)", "0", &[]), "tanh 0 = 0";
+    ErfOfZero: "erf-of-zero", rw("erf(0)", "0", &[]), "erf 0 = 0";
     SigmoidOfZero: "sigmoid-of-zero", rw("sigmoid(0)", "1/2", &[]), "σ(0) = 1/2";
+    // π is the term acos(-1) (the input's `pi`): the sine and cosine at its multiples.
+    SinOfPi: "sin-of-pi", rw("sin(acos(-1))", "0", &[]), "sin π = 0";
+    CosOfPi: "cos-of-pi", rw("cos(acos(-1))", "-1", &[]), "cos π = −1";
+    SinOfHalfPi: "sin-of-half-pi", rw("sin(acos(-1)/2)", "1", &[]), "sin(π/2) = 1";
+    CosOfHalfPi: "cos-of-half-pi", rw("cos(acos(-1)/2)", "0", &[]), "cos(π/2) = 0";
+    SinOfMultipleOfPi: "sin-of-multiple-of-pi", rw("sin(N*acos(-1))", "0", &["integer(N)"]), "sin(kπ) = 0";
+    CosOfMultipleOfPi: "cos-of-multiple-of-pi", rw("cos(N*acos(-1))", "(-1)^N", &["integer(N)"]), "cos(kπ) = (−1)ᵏ";
     SigmoidDefinition: "sigmoid-definition", rw("sigmoid(U)", "1/(1 + exp(-U))", &[]), "the definition of the sigmoid";
     SigmoidComplement: "sigmoid-complement", rw("1 - sigmoid(U)", "sigmoid(-U)", &[]), "1 − σ(u) = σ(−u)";
     SoftplusDefinition: "softplus-definition", rw("softplus(U)", "log(1 + exp(U))", &[]), "the definition of softplus";
@@ -136,7 +147,9 @@ pub fn function_signs(f: Func) -> [Signs; 3] {
     match f {
         Func::Exp | Func::Sigmoid | Func::Softplus | Func::Cosh => [POS, POS, POS],
         Func::Sqrt => [ZERO | POS, ZERO, POS],
-        Func::Tanh | Func::Atan | Func::Asin | Func::Sinh | Func::Asinh => [NEG, ZERO, POS],
+        Func::Tanh | Func::Atan | Func::Asin | Func::Sinh | Func::Asinh | Func::Erf => {
+            [NEG, ZERO, POS]
+        }
         // acos falls from π to 0 on [-1, 1].
         Func::Acos => [POS, POS, ZERO | POS],
         Func::Abs => [POS, ZERO, POS],

@@ -5,7 +5,7 @@
 //! the kernel takes `1..n` as non-empty, so a size may not be defined, may not occur in a
 //! hypothesis except as a range bound, and is never a variable of differentiation.
 
-use crate::expr::{Bound, Context, Definition, Expr, Index};
+use crate::expr::{Context, Definition, Expr, Index};
 use std::collections::BTreeSet;
 
 /// Which part of a context is at fault.
@@ -75,7 +75,7 @@ fn check_declarations(ctx: &Context) -> Result<(), String> {
         }
     }
     for bound in ctx.indices.iter().flat_map(|d| [&d.lo, &d.hi]) {
-        if matches!(bound, Bound::Sym(b) if seen.contains(b)) {
+        if bound.size().is_some_and(|b| seen.contains(&b.to_string())) {
             return Err(format!("the range bound `{bound}` is an index, not a size"));
         }
     }
@@ -110,7 +110,7 @@ fn walk_names(
         }
         Expr::Sum(s) => {
             for b in [&s.lo, &s.hi] {
-                if matches!(b, Bound::Sym(n) if is_index(n) || *n == s.index) {
+                if b.size().is_some_and(|n| is_index(n) || n == s.index) {
                     return Err(format!("the range bound `{b}` is an index, not a size"));
                 }
             }
@@ -128,8 +128,8 @@ pub fn sizes(ctx: &Context) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for d in &ctx.indices {
         for b in [&d.lo, &d.hi] {
-            if let Bound::Sym(s) = b {
-                out.insert(s.clone());
+            if let Some(s) = b.size() {
+                out.insert(s.to_string());
             }
         }
     }
@@ -145,8 +145,8 @@ fn sum_bounds(e: &Expr, out: &mut BTreeSet<String>) {
     e.any(&mut |t| {
         if let Expr::Sum(s) = t {
             for b in [&s.lo, &s.hi] {
-                if let Bound::Sym(n) = b {
-                    out.insert(n.clone());
+                if let Some(n) = b.size() {
+                    out.insert(n.to_string());
                 }
             }
         }

@@ -159,6 +159,8 @@ pub fn magnitude(ctx: &Context, e: &Expr) -> Expr {
         }),
         // Dual numbers round against the size of the derivative's own intermediate values.
         Expr::D(f, x) => Expr::Add(vec![abs(e), derivative_magnitude(ctx, f, x, 0)].into()),
+        // π is a constant, rounded once (acos is steep at -1, but -1 is exact).
+        _ if crate::functions::is_pi(e) => abs(e),
         // f(u) carries u's rounding scaled by |f'(u)|: log(1 + δ) is about δ.
         Expr::Call(f, u) => Expr::Add(
             vec![abs(e), Expr::Mul(vec![abs(&slope(*f, u, e)), magnitude(u)].into())].into(),
@@ -214,6 +216,7 @@ fn derivative_magnitude(ctx: &Context, e: &Expr, x: &Expr, depth: usize) -> Expr
     let magnitude = |t: &Expr| magnitude(ctx, t);
     match e {
         Expr::Num(_) | Expr::Delta(..) => Expr::int(0),
+        _ if crate::functions::is_pi(e) => Expr::int(0),
         Expr::Add(ts) => Expr::Add(ts.iter().map(dm).collect()),
         Expr::Neg(t) => dm(t),
         // (fg)' = f'g + fg': each factor's derivative times the others' magnitudes.

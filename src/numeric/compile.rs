@@ -68,7 +68,8 @@ pub(crate) enum Op {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) enum Lim {
     Int(i64),
-    Size(usize),
+    /// The size of that position plus an offset (`n-1`).
+    Size(usize, i64),
 }
 
 /// A loop variable: an output index or the bound index of one reduction.
@@ -252,8 +253,8 @@ impl<'c> Builder<'c> {
     fn new(ctx: &'c Context, expr: &Expr) -> Builder<'c> {
         let mut size_names = BTreeSet::new();
         let mut note = |b: &Bound| {
-            if let Bound::Sym(s) = b {
-                size_names.insert(s.clone());
+            if let Some(s) = b.size() {
+                size_names.insert(s.to_string());
             }
         };
         for d in &ctx.indices {
@@ -309,15 +310,15 @@ impl<'c> Builder<'c> {
     fn lim(&mut self, b: &Bound) -> Lim {
         match b {
             Bound::Int(v) => Lim::Int(*v),
-            Bound::Sym(s) => Lim::Size(self.size(s)),
+            Bound::Sym(s, k) => Lim::Size(self.size(s), *k),
         }
     }
 
     fn new_var(&mut self, name: &str, lo: &Bound, hi: &Bound) -> VarId {
         // An undeclared output index runs over 1..n, which makes `n` a size.
         for b in [lo, hi] {
-            if let Bound::Sym(s) = b {
-                self.size_names.insert(s.clone());
+            if let Some(s) = b.size() {
+                self.size_names.insert(s.to_string());
             }
         }
         let (lo, hi) = (self.lim(lo), self.lim(hi));
@@ -822,7 +823,7 @@ impl<'c> Builder<'c> {
         let names: Vec<String> = self.inputs.iter().map(|i| i.name.clone()).collect();
         let input_order = sorted_positions(&names);
         let remap = |l: Lim| match l {
-            Lim::Size(k) => Lim::Size(size_order[k]),
+            Lim::Size(k, offset) => Lim::Size(size_order[k], offset),
             other => other,
         };
         for op in self.ops.iter_mut() {

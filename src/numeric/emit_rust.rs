@@ -143,7 +143,13 @@ impl Emitter<'_, '_> {
     fn lim(&self, l: Lim) -> String {
         match l {
             Lim::Int(v) => format!("{v}i64"),
-            Lim::Size(k) => self.k.sizes.get(k).map_or_else(|| "0i64".into(), |s| ident(s)),
+            Lim::Size(k, offset) => {
+                let size = self.k.sizes.get(k).map_or_else(|| "0i64".into(), |s| ident(s));
+                match offset {
+                    0 => size,
+                    _ => format!("({size} + {offset}i64)"),
+                }
+            }
         }
     }
 

@@ -169,9 +169,10 @@ fn same_name(a: &str, b: &str) -> bool {
 pub fn bound_value(b: &Bound, point: &Point) -> Result<i64, EvalError> {
     match b {
         Bound::Int(v) => Ok(*v),
-        Bound::Sym(s) => {
-            point.range(s).ok_or_else(|| EvalError::Unbound(format!("the size `{s}`")))
-        }
+        Bound::Sym(s, k) => point
+            .range(s)
+            .and_then(|n| n.checked_add(*k))
+            .ok_or_else(|| EvalError::Unbound(format!("the size `{s}`"))),
     }
 }
 

@@ -17,8 +17,11 @@ fn outside(f: Func, x: f64, differentiated: bool) -> Result<(), EvalError> {
         (Domain::Positive, _) if x <= 0.0 => format!("{name} of the non-positive number {x}"),
         (Domain::NonNegative, false) if x < 0.0 => format!("{name} of the negative number {x}"),
         (Domain::NonNegative, true) if x <= 0.0 => format!("{name} is not differentiable at {x}"),
-        (Domain::OpenUnit, _) if !(-1.0 < x && x < 1.0) => {
-            format!("{name} of {x}, outside (-1, 1)")
+        (Domain::UnitInterval, false) if !(-1.0..=1.0).contains(&x) => {
+            format!("{name} of {x}, outside [-1, 1]")
+        }
+        (Domain::UnitInterval, true) if !(-1.0 < x && x < 1.0) => {
+            format!("{name} is not differentiable at {x}, outside (-1, 1)")
         }
         (Domain::Kinked, true) if x == 0.0 => format!("{name} is not differentiable at 0"),
         _ => return Ok(()),
@@ -65,7 +68,7 @@ mod tests {
         let h = 1e-6;
         for f in Func::ALL {
             for x in [0.3, 0.9, 1.7] {
-                if crate::functions::spec(f).domain == Domain::OpenUnit && x >= 1.0 {
+                if crate::functions::spec(f).domain == Domain::UnitInterval && x >= 1.0 {
                     assert!(derivative(f, x).is_err(), "{} at {x}", f.name());
                     continue;
                 }

@@ -182,7 +182,10 @@ impl Kernel {
 fn lim_value(l: Lim, sizes: &[i64]) -> Result<i64, KernelError> {
     match l {
         Lim::Int(v) => Ok(v),
-        Lim::Size(k) => sizes.get(k).copied().ok_or_else(|| argument_error("missing size")),
+        Lim::Size(k, offset) => sizes
+            .get(k)
+            .and_then(|n| n.checked_add(offset))
+            .ok_or_else(|| argument_error("missing size")),
     }
 }
 

@@ -27,7 +27,7 @@ const HYPOTHESIS_TOLERANCE: f64 = 1e-9;
 
 /// The range `1..n` that an undeclared index runs over (the `deriv diff` convention).
 fn default_range() -> (Bound, Bound) {
-    (Bound::Int(1), Bound::Sym("n".into()))
+    (Bound::Int(1), Bound::Sym("n".into(), 0))
 }
 
 /// The declared range of a free index.
@@ -128,9 +128,9 @@ impl Symbols {
 
     fn note_sizes(&mut self, (lo, hi): &(Bound, Bound)) {
         for b in [lo, hi] {
-            if let Bound::Sym(s) = b {
+            if let Some(s) = b.size() {
                 if !self.sizes.contains(s) {
-                    self.sizes.insert(s.clone());
+                    self.sizes.insert(s.to_string());
                 }
             }
         }
@@ -143,8 +143,9 @@ impl Symbols {
 
     /// The size that bounds `range` must be at least `v`, when `v` is meant to lie in it.
     fn require(&mut self, (lo, hi): &(Bound, Bound), v: i64) {
-        if let (Bound::Int(lo), Bound::Sym(s)) = (lo, hi) {
-            if *lo <= v {
+        // `v <= n + c` wants `n >= v - c`.
+        if let (Bound::Int(lo), Bound::Sym(s, c)) = (lo, hi) {
+            if let (true, Some(v)) = (*lo <= v, v.checked_sub(*c)) {
                 let least = self.least.entry(s.clone()).or_insert(v);
                 *least = (*least).max(v);
             }

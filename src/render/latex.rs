@@ -12,7 +12,7 @@ use num_traits::Signed;
 /// LaTeX for a term (math mode, no surrounding `$`).
 pub fn latex(e: &Expr) -> String {
     let mut out = String::new();
-    write(e, Ctx::Top, &mut out);
+    write(&super::constants_as_names(e), Ctx::Top, &mut out);
     out
 }
 
@@ -328,7 +328,8 @@ pub fn latex_index(i: &Index) -> String {
 pub fn latex_bound(b: &Bound) -> String {
     match b {
         Bound::Int(k) => k.to_string(),
-        Bound::Sym(s) => latex_name(s),
+        Bound::Sym(s, 0) => latex_name(s),
+        Bound::Sym(s, k) => format!("{}{k:+}", latex_name(s)),
     }
 }
 

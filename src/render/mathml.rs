@@ -13,7 +13,7 @@ use num_traits::Signed;
 /// MathML for a term, as one element (to put inside `<math>`).
 pub fn mathml(e: &Expr) -> String {
     let mut out = String::new();
-    write(e, Ctx::Top, &mut out);
+    write(&super::constants_as_names(e), Ctx::Top, &mut out);
     row(&out)
 }
 
@@ -299,7 +299,13 @@ fn index(i: &Index) -> String {
 fn bound(b: &Bound) -> String {
     match b {
         Bound::Int(k) => format!("<mn>{k}</mn>"),
-        Bound::Sym(s) => name(s),
+        Bound::Sym(s, 0) => name(s),
+        Bound::Sym(s, k) => format!(
+            "<mrow>{}<mo>{}</mo><mn>{}</mn></mrow>",
+            name(s),
+            if *k < 0 { "\u{2212}" } else { "+" },
+            k.unsigned_abs()
+        ),
     }
 }
 

@@ -21,6 +21,24 @@ pub mod text;
 pub mod unicode;
 pub mod writeup;
 
+/// `e` with each constant written as the name it prints as (π, `acos(-1)`, as `pi`), so the
+/// printers set it as they set a symbol, and parse it back the same.
+pub(crate) fn constants_as_names(e: &crate::expr::Expr) -> std::borrow::Cow<'_, crate::expr::Expr> {
+    use crate::expr::Expr;
+    fn rename(e: &Expr) -> Expr {
+        if crate::functions::is_pi(e) {
+            Expr::Sym("pi".into())
+        } else {
+            e.map_children(rename)
+        }
+    }
+    if e.any(&mut crate::functions::is_pi) {
+        std::borrow::Cow::Owned(rename(e))
+    } else {
+        std::borrow::Cow::Borrowed(e)
+    }
+}
+
 /// The writeup formats of `deriv run`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WriteupFormat {

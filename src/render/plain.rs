@@ -7,7 +7,7 @@ use crate::terms::ExprExt;
 /// Print a term in the input syntax; `parse_expr(&print(e)) == e` for parser-shaped terms.
 pub fn print(e: &Expr) -> String {
     let mut out = String::new();
-    write(e, Ctx::Top, &mut out, None);
+    write(&super::constants_as_names(e), Ctx::Top, &mut out, None);
     out
 }
 
@@ -15,7 +15,7 @@ pub fn print(e: &Expr) -> String {
 /// a sum whose range is not its index's declared range is written with its bounds.
 pub fn print_in(e: &Expr, ctx: &Context) -> String {
     let mut out = String::new();
-    write(e, Ctx::Top, &mut out, Some(ctx));
+    write(&super::constants_as_names(e), Ctx::Top, &mut out, Some(ctx));
     out
 }
 
@@ -85,6 +85,8 @@ fn needs_parens(e: &Expr, ctx: Ctx) -> bool {
             _ => false,
         },
         Expr::Pow(_, _) => ctx == Ctx::Base,
+        // The parser reads a bare `x^T` as a mistaken transpose.
+        Expr::Sym(s) => ctx == Ctx::Exponent && s == "T",
         _ => false,
     }
 }

@@ -10,7 +10,7 @@ use crate::terms::ExprExt;
 /// A term in Unicode.
 pub fn unicode(e: &Expr) -> String {
     let mut out = String::new();
-    write(e, Ctx::Top, &mut out);
+    write(&super::constants_as_names(e), Ctx::Top, &mut out);
     out
 }
 

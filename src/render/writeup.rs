@@ -393,10 +393,7 @@ pub fn condition(c: &Condition) -> Prose {
 
 /// A summation bound as a term, for printing.
 pub fn bound_expr(b: &Bound) -> Expr {
-    match b {
-        Bound::Int(k) => Expr::int(*k),
-        Bound::Sym(s) => Expr::sym(s),
-    }
+    b.term()
 }
 
 /// "$i = j$: $\delta_{ii} = 1$, so $\partial a_i/\partial z_i = a_i(1 - a_i)$", and the case $i \neq j$.

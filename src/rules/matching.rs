@@ -30,7 +30,7 @@ fn index(p: &Index, t: &Index, b: &mut Binding) -> bool {
 
 fn bound(p: &Bound, t: &Bound, b: &mut Binding) -> bool {
     match p {
-        Bound::Sym(s) if is_metavar(s) => match b.bounds.get(s) {
+        Bound::Sym(s, 0) if is_metavar(s) => match b.bounds.get(s) {
             Some(v) => v == t,
             None => {
                 b.bounds.insert(s.clone(), t.clone());

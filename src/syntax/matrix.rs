@@ -115,7 +115,7 @@ impl Matrices {
                 if decls.iter().any(|d| d.names.contains(&n)) {
                     return Err(at(name, format!("`{n}` is declared as an index")));
                 }
-                if dims.contains(&Bound::Sym(n.clone())) {
+                if dims.iter().any(|d| d.size() == Some(n.as_str())) {
                     return Err(at(name, format!("`{n}` is a size")));
                 }
                 shapes.insert(n, kind.clone());

@@ -51,7 +51,7 @@ pub enum IndexScope<'a> {
 impl IndexScope<'_> {
     fn range(&self, name: &str) -> Option<(Bound, Bound)> {
         match self {
-            IndexScope::Any => Some((Bound::Int(1), Bound::Sym("n".into()))),
+            IndexScope::Any => Some((Bound::Int(1), Bound::Sym("n".into(), 0))),
             IndexScope::Declared(decls) | IndexScope::Certificate(decls) => decls
                 .iter()
                 .find(|d| d.names.iter().any(|n| n == name))
@@ -383,7 +383,21 @@ pub(super) fn bound(p: &Pair<Rule>, src: &str) -> Result<Bound, Diagnostic> {
             .map(Bound::Int)
             .map_err(|_| Diagnostic::at(src, p.as_span().start(), "range bound is too large"))
     } else {
-        Ok(Bound::Sym(s.to_string()))
+        // `n`, `n+1` or `n-1`: a size and a small whole offset.
+        let (name, offset) = match s.find(['+', '-']) {
+            Some(at) => (&s[..at], s[at..].trim_start_matches('+').parse::<i64>().ok()),
+            None => (s, Some(0)),
+        };
+        match offset {
+            Some(k) if k.abs() <= 1_000_000 && !(k == 0 && name.len() < s.len()) => {
+                Ok(Bound::Sym(name.to_string(), k))
+            }
+            _ => Err(Diagnostic::at(
+                src,
+                p.as_span().start(),
+                "a range bound is a whole number, a size `n`, or a size plus or minus a whole number (`n-1`)",
+            )),
+        }
     }
 }
 
@@ -514,6 +528,10 @@ impl<'s, 'd> Builder<'s, 'd> {
                     (Some(op), _) if op.as_rule() == Rule::transpose || op.as_str() == ".^" => {
                         Err(self.err(&op, MATRIX_ONLY))
                     }
+                    // `x^T` is most likely a transpose, which a power is not.
+                    (Some(_op), Some(exp)) if exp.as_str() == "T" && self.sugar() => {
+                        Err(Diagnostic::at(self.src, exp.as_span().start(), TRANSPOSE_HINT))
+                    }
                     (Some(_op), Some(exp)) if euler => {
                         Ok(Expr::call(Func::Exp, self.expr(exp, d)?))
                     }
@@ -564,6 +582,8 @@ impl<'s, 'd> Builder<'s, 'd> {
                 let f = self.expr(f, d)?;
                 Ok(Expr::d(f, self.wrt(x, d)?))
             }
+            // π, the term `acos(-1)`; printed `pi`, so read in certificates too.
+            Rule::variable if p.as_str() == "pi" => Ok(crate::functions::pi()),
             // Euler's number, `exp(1)`.
             Rule::variable if p.as_str() == "e" && self.sugar() => {
                 Ok(Expr::call(Func::Exp, Expr::int(1)))
@@ -739,6 +759,10 @@ fn describe(rule: Rule) -> Option<&'static str> {
 /// (operators are named by the rules, as "an operator").
 const PUNCTUATION: [&str; 9] = ["(", ")", ",", "=", "{", "}", "..", "wrt", "in"];
 
+const TRANSPOSE_HINT: &str = "`^T` would be a power, not a transpose: declare the vector \
+    (`vector x in R^n`) and write `x'`, or write the product in index notation \
+    (`sum_i(x_i*A_{i,j})`); for a power of a symbol `T`, write `x^(T)`";
+
 /// How a reserved word is written, for input that uses it wrongly.
 fn usage(word: &str) -> Option<String> {
     Some(match word {
@@ -751,6 +775,26 @@ fn usage(word: &str) -> Option<String> {
         }
         _ => return None,
     })
+}
+
+/// What a reserved word stands for, for input that defines it as a name.
+fn reserved_meaning(word: &str) -> Option<String> {
+    Some(match word {
+        "sum" => "summation, `sum_k(…)`".into(),
+        "delta" => "the Kronecker delta".into(),
+        "D" => "the derivative, `D(f, x)`".into(),
+        "pi" => "the constant π".into(),
+        "e" => "Euler's number; `e^x` is `exp(x)`".into(),
+        f if Func::from_name(f).is_some() || shorthand(f).is_some() => {
+            format!("the function `{f}(…)`")
+        }
+        _ => return None,
+    })
+}
+
+fn reserved_name(src: &str, at: usize, word: &str) -> Option<Diagnostic> {
+    let meaning = reserved_meaning(word)?;
+    Some(Diagnostic::at(src, at, format!("`{word}` is reserved ({meaning}); choose another name")))
 }
 
 /// The names the parser reads as other terms, with how they are written: `ln(x)` is
@@ -792,6 +836,15 @@ pub(super) fn check_names(src: &str, pairs: Pairs<Rule>) -> Result<(), Diagnosti
                     d.message.push_str(&format!(" (a product needs `*`: `{name}*(…)`)"));
                 }
                 return Err(d);
+            }
+            // A definition's name may not be a reserved word (`let pi = 3`).
+            Rule::let_stmt => {
+                let name = p.clone().into_inner().flatten().find(|q| q.as_rule() == Rule::ident);
+                if let Some(d) =
+                    name.and_then(|n| reserved_name(src, n.as_span().start(), n.as_str()))
+                {
+                    return Err(d);
+                }
             }
             Rule::ident => {
                 let reserved = Func::from_name(name).is_some() || shorthand(name).is_some();
@@ -880,6 +933,27 @@ pub(super) fn from_pest(src: &str, e: pest::error::Error<Rule>, rule: Rule) -> D
         }
         named.into_iter().map(|t| format!("`{t}`")).collect()
     };
+    // `delta*x`: a keyword is a construct, so its bracket is missing, not an operator.
+    let upto = src[..furthest].trim_end_matches([' ', '\t']);
+    let keyword_start = upto.trim_end_matches(|c: char| c.is_ascii_alphanumeric()).len();
+    let keyword = &upto[keyword_start..];
+    let standalone =
+        !upto[..keyword_start].ends_with(|c: char| c == '_' || c.is_ascii_alphanumeric());
+    if standalone
+        && matches!(keyword, "delta" | "D")
+        && !src[furthest..].trim_start().starts_with('(')
+    {
+        let head = upto[..keyword_start].rsplit('\n').next().unwrap_or_default().trim();
+        if head == "let" || head.starts_with("index") {
+            if let Some(d) = reserved_name(src, keyword_start, keyword) {
+                return d;
+            }
+        }
+        if let Some(how) = usage(keyword) {
+            return Diagnostic::at(src, keyword_start, how);
+        }
+    }
+
     // Inside a construct, further than the rules say: name the missing token.
     let further = named(&["^"]);
     if furthest > rule_pos && !further.is_empty() {
@@ -933,8 +1007,20 @@ pub(super) fn from_pest(src: &str, e: pest::error::Error<Rule>, rule: Rule) -> D
         return unknown_function(src, line_start + word_start, word);
     }
 
-    // A reserved word used as a name.
+    // A reserved word defined as a name (`let delta = …`), or used as one (`delta*x`).
+    let statement_head = before.trim_start();
+    let defining = ["let", "index"].iter().any(|k| {
+        statement_head.strip_prefix(k).is_some_and(|r| r.trim().is_empty() || k == &"index")
+    }) && !statement_head.contains(" in ");
     let rest = &src[rule_pos..];
+    let word_at = &rest[..rest.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(rest.len())];
+    if defining {
+        if let Some(d) = reserved_name(src, rule_pos, word_at) {
+            return d;
+        }
+    }
+
+    // A reserved word used as a name.
     let word_at = &rest[..rest.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(rest.len())];
     if let Some(how) = usage(word_at) {
         if !rest[word_at.len()..].trim_start_matches([' ', '\t']).starts_with('(')

@@ -51,7 +51,9 @@ fn variable() -> impl Strategy<Value = Expr> {
 fn bound() -> impl Strategy<Value = Bound> {
     prop_oneof![
         (0i64..3).prop_map(Bound::Int),
-        prop::sample::select(&["n", "m", "N"][..]).prop_map(|s| Bound::Sym(s.to_string())),
+        // A size, sometimes shifted (`n-1`, `m+2`).
+        (prop::sample::select(&["n", "m", "N"][..]), -2i64..=2)
+            .prop_map(|(s, k)| Bound::Sym(s.to_string(), k)),
     ]
 }
 
@@ -60,7 +62,7 @@ fn sum(body: BoxedStrategy<Expr>) -> impl Strategy<Value = Expr> {
     (prop::sample::select(INDICES), any::<bool>(), bound(), bound(), body).prop_map(
         |(k, explicit, lo, hi, body)| {
             let (lo, hi) =
-                if explicit { (lo, hi) } else { (Bound::Int(1), Bound::Sym("n".into())) };
+                if explicit { (lo, hi) } else { (Bound::Int(1), Bound::Sym("n".into(), 0)) };
             Expr::Sum(Sum {
                 index: k.to_string(),
                 lo,
