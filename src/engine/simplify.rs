@@ -8,6 +8,7 @@ use crate::expr::{Expr, Index, Rat, Sum};
 use crate::kernel::Step;
 use crate::rules::RuleId;
 use crate::terms::ExprExt;
+use crate::terms::RatExt;
 use num_traits::{One, Zero};
 
 /// Rounds of tidy-and-move before giving up on reaching a fixpoint.

@@ -142,14 +142,6 @@ impl Expr {
         }
     }
 
-    pub fn is_zero(&self) -> bool {
-        matches!(self, Expr::Num(r) if num_traits::Zero::is_zero(r))
-    }
-
-    pub fn is_one(&self) -> bool {
-        matches!(self, Expr::Num(r) if num_traits::One::is_one(r))
-    }
-
     /// Whether this is a variable one can differentiate with respect to.
     pub fn is_variable(&self) -> bool {
         matches!(self, Expr::Sym(_) | Expr::Idx(_, _))
@@ -239,12 +231,6 @@ impl fmt::Display for Bound {
             Bound::Int(i) => write!(f, "{i}"),
             Bound::Sym(s) => f.write_str(s),
         }
-    }
-}
-
-impl fmt::Display for Expr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&crate::render::plain::print(self))
     }
 }
 

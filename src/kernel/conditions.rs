@@ -244,15 +244,14 @@ fn is_one_minus_bounded(ts: &[Expr]) -> bool {
         return false;
     };
     let tanh_squared = |b: &Expr, k: &Expr| {
-        matches!(b, Expr::Call(Func::Tanh, _))
-            && k.as_num().is_some_and(|r| *r == Rat::from_integer(2.into()))
+        matches!(b, Expr::Call(Func::Tanh, _)) && k.as_num().is_some_and(|r| *r == Rat::int(2))
     };
     let bounded = match &**x {
         Expr::Call(Func::Sigmoid, _) => true,
         Expr::Pow(b, k) => tanh_squared(b, k),
         _ => false,
     };
-    bounded && *c >= Rat::from_integer(1.into())
+    bounded && *c >= Rat::int(1)
 }
 
 /// The signs a value may have, as a set: negative, zero, positive.
@@ -294,13 +293,7 @@ fn sign(ctx: &Context, e: &Expr, depth: usize) -> Signs {
     }
     let d = depth + 1;
     match e {
-        Expr::Num(r) => of(if r.is_zero() {
-            0
-        } else if r.is_positive() {
-            1
-        } else {
-            -1
-        }),
+        Expr::Num(r) => of(r.cmp(&Rat::zero()) as i8),
         // The table's facts for each sign the argument may have (when they agree, any one
         // sign will do).
         Expr::Call(f, a) => {
@@ -322,7 +315,7 @@ fn sign(ctx: &Context, e: &Expr, depth: usize) -> Signs {
             match k.as_num().filter(|r| r.is_integer()) {
                 // A negative power of a base that may be zero is undefined there.
                 Some(r) if !r.is_positive() && base & ZERO != 0 => ANY,
-                Some(r) if (r.numer() % 2u32).is_zero() => times(base, base) & (ZERO | POS),
+                Some(r) if (r / Rat::int(2)).is_integer() => times(base, base) & (ZERO | POS),
                 Some(_) => base,
                 None if base == POS => POS,
                 None => ANY,

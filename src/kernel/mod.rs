@@ -24,7 +24,7 @@ use std::sync::Arc;
 pub use conditions::{decide, Verdict};
 
 /// One proposed rewrite, as the engine proposes it and a certificate records it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Step {
     /// The rule's name in the table.
     pub rule: String,
@@ -38,19 +38,6 @@ pub struct Step {
     pub uses: Option<String>,
     /// The new subterm, for rules that check a claimed result (ring, rename, fold, delta-substitute).
     pub replacement: Option<Expr>,
-}
-
-impl Step {
-    pub fn new(rule: &str, position: Vec<usize>) -> Step {
-        Step {
-            rule: rule.to_string(),
-            position,
-            binding: Binding::default(),
-            reversed: false,
-            uses: None,
-            replacement: None,
-        }
-    }
 }
 
 /// Why the kernel refused a step.

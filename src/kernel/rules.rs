@@ -93,12 +93,6 @@ pub struct Binding {
     pub bounds: BTreeMap<String, Bound>,
 }
 
-impl Binding {
-    pub fn is_empty(&self) -> bool {
-        self.terms.is_empty() && self.indices.is_empty() && self.bounds.is_empty()
-    }
-}
-
 /// Whether a symbol name in a pattern is a term (or range) metavariable.
 pub fn is_metavar(name: &str) -> bool {
     name.len() == 1 && name.chars().all(|c| c.is_ascii_uppercase())
