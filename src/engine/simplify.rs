@@ -218,7 +218,7 @@ pub fn candidates(e: &Expr) -> Vec<Expr> {
         matches!(t, Expr::Add(ts) if ts.iter().any(|u| u.any(&mut |v| matches!(v, Expr::Div(_, _)))))
     });
     if nested {
-        if let Ok(f) = crate::kernel::ring::normalize(e, 0) {
+        if let Ok(f) = crate::kernel::ring::normalize(e, 0, true) {
             if f.num.is_zero() {
                 out.push(Expr::int(0));
             } else if let Some(c) = constant_ratio(&f) {

@@ -216,6 +216,16 @@ impl Expr {
     }
 }
 
+impl Index {
+    /// The name of an index that is not a number.
+    pub fn name(&self) -> Option<&String> {
+        match self {
+            Index::Name(n) => Some(n),
+            Index::Int(_) => None,
+        }
+    }
+}
+
 impl fmt::Display for Index {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

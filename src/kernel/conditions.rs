@@ -25,11 +25,10 @@ pub fn split(cond: Condition) -> Vec<Condition> {
         Condition::NonZero(Expr::Mul(fs)) => {
             fs.iter().flat_map(|f| split(Condition::NonZero(f.clone()))).collect()
         }
-        Condition::NonZero(Expr::Div(a, b)) => {
-            let mut out = split(Condition::NonZero(Arc::unwrap_or_clone(a)));
-            out.extend(split(Condition::NonZero(Arc::unwrap_or_clone(b))));
-            out
-        }
+        Condition::NonZero(Expr::Div(a, b)) => [a, b]
+            .into_iter()
+            .flat_map(|t| split(Condition::NonZero(Arc::unwrap_or_clone(t))))
+            .collect(),
         Condition::NonZero(Expr::Neg(x)) => split(Condition::NonZero(Arc::unwrap_or_clone(x))),
         Condition::NonZero(Expr::Pow(b, k)) if k.as_num().is_some_and(|r| r.is_positive()) => {
             split(Condition::NonZero(Arc::unwrap_or_clone(b)))
@@ -114,16 +113,12 @@ pub fn quantify(cond: Condition, binders: &[(String, Bound, Bound)]) -> Conditio
 
 /// The index names a condition mentions free.
 pub fn condition_indices(c: &Condition) -> std::collections::BTreeSet<String> {
-    let name = |i: &Index| match i {
-        Index::Name(n) => Some(n.clone()),
-        Index::Int(_) => None,
-    };
     let mut out: std::collections::BTreeSet<String> =
         c.terms().iter().flat_map(|t| t.free_indices()).collect();
     match c {
-        Condition::IndexFree(i, _) | Condition::InRange(i, _, _) => out.extend(name(i)),
+        Condition::IndexFree(i, _) | Condition::InRange(i, _, _) => out.extend(i.name().cloned()),
         Condition::IndexEq(a, b) | Condition::IndexNe(a, b) => {
-            out.extend([a, b].into_iter().filter_map(name))
+            out.extend([a, b].into_iter().filter_map(Index::name).cloned())
         }
         Condition::ForAll(k, _, _, inner) => {
             out = condition_indices(inner);

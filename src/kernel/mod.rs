@@ -165,15 +165,9 @@ impl Proof {
 
     /// Replay one step; on success the chain grows by one equality.
     pub fn apply(&mut self, step: Step) -> Result<(), KernelError> {
-        let r = replay(&self.context, &self.current, &step)?;
-        let before = std::mem::replace(&mut self.current, r.after.clone());
-        self.steps.push(CheckedStep {
-            step,
-            before,
-            after: r.after,
-            conditions: r.open,
-            discharged: r.discharged,
-        });
+        let (after, conditions, discharged) = replay(&self.context, &self.current, &step)?;
+        let before = std::mem::replace(&mut self.current, after.clone());
+        self.steps.push(CheckedStep { step, before, after, conditions, discharged });
         Ok(())
     }
 }
@@ -184,15 +178,11 @@ pub fn rewrite(
     term: &Expr,
     step: &Step,
 ) -> Result<(Expr, Vec<Condition>), KernelError> {
-    replay(ctx, term, step).map(|r| (r.after, r.open))
+    replay(ctx, term, step).map(|(after, open, _)| (after, open))
 }
 
-/// One replayed step: the new term and its side conditions, decided or carried.
-struct Replayed {
-    after: Expr,
-    open: Vec<Condition>,
-    discharged: Vec<Condition>,
-}
+/// One replayed step: the new term, the side conditions left open and those discharged.
+type Replayed = (Expr, Vec<Condition>, Vec<Condition>);
 
 fn replay(ctx: &Context, term: &Expr, step: &Step) -> Result<Replayed, KernelError> {
     let rule =
@@ -247,20 +237,14 @@ fn replay(ctx: &Context, term: &Expr, step: &Step) -> Result<Replayed, KernelErr
     let mut open = Vec::new();
     let mut discharged = Vec::new();
     for c in conditions.into_iter().flat_map(conditions::split) {
-        match conditions::decide(ctx, &c, binders) {
-            Verdict::Holds => {
-                if !discharged.contains(&c) {
-                    discharged.push(c)
-                }
-            }
+        let (list, c) = match conditions::decide(ctx, &c, binders) {
+            Verdict::Holds => (&mut discharged, c),
             Verdict::Fails => return Err(KernelError::ConditionFails(c)),
-            Verdict::Unknown => {
-                // Undecided about an index bound by a sum: it must hold over the whole range.
-                let c = conditions::quantify(c, binders);
-                if !open.contains(&c) {
-                    open.push(c)
-                }
-            }
+            // Undecided about an index bound by a sum: it must hold over the whole range.
+            Verdict::Unknown => (&mut open, conditions::quantify(c, binders)),
+        };
+        if !list.contains(&c) {
+            list.push(c)
         }
     }
     let after = splice(term, &step.position, new)
@@ -268,7 +252,7 @@ fn replay(ctx: &Context, term: &Expr, step: &Step) -> Result<Replayed, KernelErr
     if after.depth() > crate::expr::MAX_DEPTH {
         return Err(KernelError::TooLarge("the result nests too deeply".into()));
     }
-    Ok(Replayed { after, open, discharged })
+    Ok((after, open, discharged))
 }
 
 /// `term` with the subterm at `path` replaced, each enclosing node put back in parser

@@ -92,12 +92,7 @@ fn walk_names(
     bound: &mut Vec<String>,
 ) -> Result<(), String> {
     let is_index = |n: &str| bound.iter().any(|b| b == n) || ctx.range_of(n).is_some();
-    let indices: Vec<&Index> = match e {
-        Expr::Idx(_, ix) => ix.iter().collect(),
-        Expr::Delta(a, b) => vec![a, b],
-        _ => vec![],
-    };
-    for i in indices {
+    for i in e.indices() {
         if let Index::Name(n) = i {
             if !is_index(n) && !sizes.contains(n) {
                 return Err(format!("index `{n}` is not declared"));
@@ -119,7 +114,7 @@ fn walk_names(
             bound.pop();
             out
         }
-        _ => e.children().into_iter().try_for_each(|c| walk_names(ctx, sizes, c, bound)),
+        _ => e.children().try_for_each(|c| walk_names(ctx, sizes, c, bound)),
     }
 }
 
@@ -312,9 +307,7 @@ fn derivative_fault(ctx: &Context, sizes: &BTreeSet<String>, f: &Expr, x: &Expr)
             "a derivative with respect to the defined name `{n}` cannot contain another derivative"
         ));
     }
-    let mut bounds = BTreeSet::new();
-    sum_bounds(f, &mut bounds);
-    if sizes.contains(n) || bounds.contains(n) {
+    if sizes.contains(n) || runs_to(f, n) {
         return Some(format!(
             "cannot differentiate with respect to `{n}`: it bounds an index range, and a sum \
              is not differentiable in the number of its terms"
