@@ -89,6 +89,14 @@ pub struct Sum {
     pub body: Arc<Expr>,
 }
 
+impl Sum {
+    /// `sum_{index=lo}^{hi}(body)`; printers show the bounds of any range but the usual `1..n`.
+    pub fn over(index: String, lo: Bound, hi: Bound, body: Expr) -> Expr {
+        let explicit_bounds = !(lo == Bound::Int(1) && matches!(hi, Bound::Sym(_)));
+        Expr::Sum(Sum { index, lo, hi, explicit_bounds, body: Arc::new(body) })
+    }
+}
+
 /// A term of the language.
 #[derive(Clone, Debug)]
 pub enum Expr {

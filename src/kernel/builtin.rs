@@ -145,16 +145,8 @@ fn chain(ctx: &Context, loc: &Located, a: &str) -> Outcome {
         _ => def.name.clone(),
     };
     let term = Expr::mul(vec![Expr::d((**f).clone(), at.clone()), Expr::d(at, (**x).clone())]);
-    let sum = fresh.into_iter().zip(ranges).rev().fold(term, |body, (index, (lo, hi))| {
-        let explicit_bounds = !(*lo == Bound::Int(1) && matches!(hi, Bound::Sym(_)));
-        Expr::Sum(Sum {
-            index,
-            lo: lo.clone(),
-            hi: hi.clone(),
-            explicit_bounds,
-            body: Arc::new(body),
-        })
-    });
+    let sums = fresh.into_iter().zip(ranges).rev();
+    let sum = sums.fold(term, |body, (m, (lo, hi))| Sum::over(m, lo.clone(), hi.clone(), body));
     Ok((sum, conds))
 }
 

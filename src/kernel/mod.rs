@@ -71,6 +71,9 @@ pub enum KernelError {
     BadGoal(String),
 }
 
+/// A rewritten term, the side conditions left open and those discharged.
+pub type Rewritten = (Expr, Vec<Condition>, Vec<Condition>);
+
 /// A step the kernel accepted, with the whole term before and after it.
 #[derive(Clone, Debug)]
 pub struct CheckedStep {
@@ -165,26 +168,16 @@ impl Proof {
 
     /// Replay one step; on success the chain grows by one equality.
     pub fn apply(&mut self, step: Step) -> Result<(), KernelError> {
-        let (after, conditions, discharged) = replay(&self.context, &self.current, &step)?;
+        let (after, conditions, discharged) = rewrite(&self.context, &self.current, &step)?;
         let before = std::mem::replace(&mut self.current, after.clone());
         self.steps.push(CheckedStep { step, before, after, conditions, discharged });
         Ok(())
     }
 }
 
-/// What `step` turns `term` into, and the side conditions left open. Pure: no proof changes.
-pub fn rewrite(
-    ctx: &Context,
-    term: &Expr,
-    step: &Step,
-) -> Result<(Expr, Vec<Condition>), KernelError> {
-    replay(ctx, term, step).map(|(after, open, _)| (after, open))
-}
-
-/// One replayed step: the new term, the side conditions left open and those discharged.
-type Replayed = (Expr, Vec<Condition>, Vec<Condition>);
-
-fn replay(ctx: &Context, term: &Expr, step: &Step) -> Result<Replayed, KernelError> {
+/// What `step` turns `term` into: the new term, the side conditions left open and those
+/// discharged. Pure: no proof changes.
+pub fn rewrite(ctx: &Context, term: &Expr, step: &Step) -> Result<Rewritten, KernelError> {
     let rule =
         rules::rule(&step.rule).ok_or_else(|| KernelError::UnknownRule(step.rule.clone()))?;
     let loc = locate(term, &step.position)?;
@@ -374,10 +367,7 @@ fn inst(p: &Expr, b: &Binding, used: &mut BTreeSet<String>) -> Result<Expr, Kern
                 return Err(KernelError::Binding("a summation index must be a name".into()));
             };
             let (lo, hi) = (inst_bound(&s.lo, b, used)?, inst_bound(&s.hi, b, used)?);
-            // Printers show the bounds of any range but the usual `1..n`.
-            let explicit_bounds = !(lo == Bound::Int(1) && matches!(hi, Bound::Sym(_)));
-            let body = Arc::new(inst(&s.body, b, used)?);
-            Expr::Sum(Sum { index, lo, hi, explicit_bounds, body })
+            Sum::over(index, lo, hi, inst(&s.body, b, used)?)
         }
         Expr::Neg(x) => Expr::neg(inst(x, b, used)?),
         _ => {

@@ -120,14 +120,7 @@ fn walk_names(
 
 /// The symbols that bound a range anywhere in the context.
 pub fn sizes(ctx: &Context) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    for d in &ctx.indices {
-        for b in [&d.lo, &d.hi] {
-            if let Bound::Sym(s) = b {
-                out.insert(s.clone());
-            }
-        }
-    }
+    let mut out: BTreeSet<String> = symbols(ctx.indices.iter().flat_map(|d| [&d.lo, &d.hi]));
     let terms = ctx.definitions.iter().map(|d| &d.body);
     let terms = terms.chain(ctx.assumptions.iter().flat_map(|a| [&a.lhs, &a.rhs]));
     for t in terms {
@@ -136,14 +129,16 @@ pub fn sizes(ctx: &Context) -> BTreeSet<String> {
     out
 }
 
+/// The symbols among `bounds`.
+fn symbols<'a>(bounds: impl IntoIterator<Item = &'a Bound>) -> BTreeSet<String> {
+    let name = |b: &'a Bound| if let Bound::Sym(n) = b { Some(n.clone()) } else { None };
+    bounds.into_iter().filter_map(name).collect()
+}
+
 fn sum_bounds(e: &Expr, out: &mut BTreeSet<String>) {
     e.any(&mut |t| {
         if let Expr::Sum(s) = t {
-            for b in [&s.lo, &s.hi] {
-                if let Bound::Sym(n) = b {
-                    out.insert(n.clone());
-                }
-            }
+            out.extend(symbols([&s.lo, &s.hi]));
         }
         false
     });
