@@ -11,6 +11,14 @@ use crate::kernel::Proof;
 use crate::render::plain::print_in;
 use crate::rules;
 
+/// How `deriv check` words a refusal (the kernel's `Rejection`, printed outside it).
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let step = self.step.map(|s| format!(", step {s}")).unwrap_or_default();
+        write!(f, "derivation {}{step}: {}", self.derivation + 1, self.reason)
+    }
+}
+
 /// `deriv check`: the kernel replays every derivation; then every caption and LaTeX string
 /// is recomputed from the replayed terms and compared with the stated one, and a stated
 /// vector or matrix form must expand to the replayed result.

@@ -3,6 +3,9 @@
 //! only what the kernel needs; import [`ExprExt`] to call them as `Expr::sym("x")`.
 
 use crate::expr::{Expr, Index, Rat};
+use num_bigint::BigInt;
+use num_rational::BigRational;
+use num_traits::ToPrimitive;
 
 pub trait ExprExt: Sized {
     fn rat(n: i64, d: i64) -> Self;
@@ -18,6 +21,8 @@ pub trait ExprExt: Sized {
     fn replace_at(&self, path: &[usize], with: Self) -> Option<Self>;
     /// Number of nodes; the size measure that simplification minimises starts from this.
     fn size(&self) -> usize;
+    /// Whether this term is the number 1.
+    fn is_one(&self) -> bool;
 }
 
 impl ExprExt for Expr {
@@ -31,6 +36,10 @@ impl ExprExt for Expr {
 
     fn idx(name: &str, indices: &[&str]) -> Expr {
         Expr::Idx(name.to_string(), indices.iter().map(|i| Index::Name(i.to_string())).collect())
+    }
+
+    fn is_one(&self) -> bool {
+        matches!(self, Expr::Num(r) if *r == Rat::small(1, 1))
     }
 
     fn sub(a: Expr, b: Expr) -> Expr {
@@ -65,5 +74,46 @@ impl ExprExt for Expr {
 
     fn size(&self) -> usize {
         1 + self.children().map(Expr::size).sum::<usize>()
+    }
+}
+
+/// Number helpers the trusted kernel does not use; import [`RatExt`] to call them as
+/// `Rat::small(1, 2)`.
+pub trait RatExt: Sized {
+    /// `n/d`; panics when `d` is zero.
+    fn small(n: i64, d: i64) -> Self;
+    fn from_integer(n: BigInt) -> Self;
+    fn numer(&self) -> BigInt;
+    /// Positive.
+    fn denom(&self) -> BigInt;
+    /// The larger of `self` and `-self`.
+    fn abs(&self) -> Self;
+    /// The nearest float.
+    fn to_f64(&self) -> Option<f64>;
+}
+
+impl RatExt for Rat {
+    fn small(n: i64, d: i64) -> Rat {
+        Rat::int(n) / Rat::int(d)
+    }
+
+    fn from_integer(n: BigInt) -> Rat {
+        Rat::from_big(BigRational::from_integer(n))
+    }
+
+    fn numer(&self) -> BigInt {
+        self.to_big().numer().clone()
+    }
+
+    fn denom(&self) -> BigInt {
+        self.to_big().denom().clone()
+    }
+
+    fn abs(&self) -> Rat {
+        std::cmp::max(self.clone(), -self)
+    }
+
+    fn to_f64(&self) -> Option<f64> {
+        self.to_big().to_f64()
     }
 }

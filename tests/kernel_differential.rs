@@ -62,7 +62,7 @@ fn kernel_step(ctx: &Context, term: &Expr, step: &Step) -> Option<Replayed> {
             discharged: s.discharged().to_vec(),
         });
     }
-    let (after, open) = rewrite(ctx, term, step).ok()?;
+    let (after, open, _) = rewrite(ctx, term, step).ok()?;
     Some(Replayed { after, open, discharged: vec![] })
 }
 

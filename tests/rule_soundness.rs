@@ -918,7 +918,7 @@ fn exercise(test: &RuleTest, mutation: Option<&Mutation>) -> Result<Tally, Strin
                 return Err(format!("{}: the generator is for the other shape of rule", rule_name))
             }
         };
-        let (after, open) = match kernel::rewrite(ctx, &term, &step) {
+        let (after, open, _) = match kernel::rewrite(ctx, &term, &step) {
             Ok(r) => r,
             Err(KernelError::ConditionFails(_)) => {
                 tally.refused += 1;

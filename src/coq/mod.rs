@@ -5,6 +5,7 @@
 
 mod print;
 
+use crate::terms::RatExt;
 use std::collections::{BTreeSet, HashMap};
 
 use crate::certificate::{Certificate, ContextJson, DerivationJson, StepJson};

@@ -2,6 +2,7 @@
 //! in a theorem and in a proof step is the same Coq term up to beta and `Rminus`/`Rdiv`.
 
 use crate::expr::{Expr, Func, Index};
+use crate::terms::RatExt;
 
 /// Coq's names the export must not shadow with a variable.
 const RESERVED: &[&str] = &[

@@ -7,6 +7,7 @@
 use crate::expr::{Expr, Rat, MAX_DEPTH};
 use crate::kernel::ring;
 use crate::terms::ExprExt;
+use crate::terms::RatExt;
 use num_bigint::BigInt;
 use num_integer::Integer;
 use num_traits::{One, Zero};

@@ -157,7 +157,7 @@ fn compute_instances(ctx: &Context, values: &[Index]) -> Vec<(Expr, Expr)> {
                     out.push((Expr::pow(name.clone(), Expr::int(2)), (**inner).clone()));
                 }
                 // The body with the names inside it folded, as folding bottom-up meets it.
-                if let Ok((once, _)) = rewrite(ctx, &name, &unfold_step(ctx, &name, vec![])) {
+                if let Ok((once, ..)) = rewrite(ctx, &name, &unfold_step(ctx, &name, vec![])) {
                     if let (Expr::Call(Func::Sqrt, inner), Expr::Call(Func::Sqrt, _)) =
                         (&once, &body)
                     {

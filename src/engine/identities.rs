@@ -10,6 +10,7 @@ use crate::kernel::ring::{canonical, ring_equal};
 use crate::kernel::{decide, rewrite, Step, Verdict};
 use crate::rules::{matching::match_pattern, Condition, RuleBody, RuleId};
 use crate::terms::ExprExt;
+use crate::terms::RatExt;
 
 /// Rules that only ever shorten a term, applied wherever they match.
 const SHORTENING: &[RuleId] = &[

@@ -7,6 +7,7 @@
 
 use super::algebra::{to_expr, to_terms, Factor, Term};
 use crate::expr::{Expr, Rat};
+use crate::terms::RatExt;
 use num_bigint::BigInt;
 use num_integer::Integer;
 use num_traits::{One, Signed, ToPrimitive, Zero};

@@ -8,6 +8,7 @@ use crate::expr::{Expr, Index, Rat, Sum};
 use crate::kernel::Step;
 use crate::rules::RuleId;
 use crate::terms::ExprExt;
+use crate::terms::RatExt;
 use num_traits::{One, Zero};
 
 /// Rounds of tidy-and-move before giving up on reaching a fixpoint.
@@ -217,7 +218,7 @@ pub fn candidates(e: &Expr) -> Vec<Expr> {
         matches!(t, Expr::Add(ts) if ts.iter().any(|u| u.any(&mut |v| matches!(v, Expr::Div(_, _)))))
     });
     if nested {
-        if let Ok(f) = crate::kernel::ring::normalize(e, 0) {
+        if let Ok(f) = crate::kernel::ring::normalize(e, 0, true) {
             if f.num.is_zero() {
                 out.push(Expr::int(0));
             } else if let Some(c) = constant_ratio(&f) {

@@ -21,10 +21,7 @@ impl Expr {
     /// changes are made, so positions of the other subterms stay valid.
     pub fn reshape(self) -> Expr {
         match self {
-            Expr::Neg(x) => match Arc::unwrap_or_clone(x) {
-                Expr::Num(c) => Expr::Num(-c),
-                other => Expr::Neg(Arc::new(other)),
-            },
+            Expr::Neg(x) => Expr::neg(Arc::unwrap_or_clone(x)),
             Expr::Div(a, b) => Expr::div(Arc::unwrap_or_clone(a), Arc::unwrap_or_clone(b)),
             Expr::Add(ts) | Expr::Mul(ts) if ts.len() == 1 => ts[0].clone(),
             Expr::Add(ts) if ts.is_empty() => Expr::int(0),

@@ -123,6 +123,14 @@ pub struct Sum {
     pub body: Arc<Expr>,
 }
 
+impl Sum {
+    /// `sum_{index=lo}^{hi}(body)`; printers show the bounds of any range but the usual `1..n`.
+    pub fn over(index: String, lo: Bound, hi: Bound, body: Expr) -> Expr {
+        let explicit_bounds = !Bound::is_usual_range(&lo, &hi);
+        Expr::Sum(Sum { index, lo, hi, explicit_bounds, body: Arc::new(body) })
+    }
+}
+
 /// A term of the language.
 #[derive(Clone, Debug)]
 pub enum Expr {
@@ -174,14 +182,6 @@ impl Expr {
             Expr::Num(r) => Some(r),
             _ => None,
         }
-    }
-
-    pub fn is_zero(&self) -> bool {
-        matches!(self, Expr::Num(r) if num_traits::Zero::is_zero(r))
-    }
-
-    pub fn is_one(&self) -> bool {
-        matches!(self, Expr::Num(r) if num_traits::One::is_one(r))
     }
 
     /// Whether this is a variable one can differentiate with respect to.
@@ -258,6 +258,16 @@ impl Expr {
     }
 }
 
+impl Index {
+    /// The name of an index that is not a number.
+    pub fn name(&self) -> Option<&String> {
+        match self {
+            Index::Name(n) => Some(n),
+            Index::Int(_) => None,
+        }
+    }
+}
+
 impl fmt::Display for Index {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -274,12 +284,6 @@ impl fmt::Display for Bound {
             Bound::Sym(s, 0) => f.write_str(s),
             Bound::Sym(s, k) => write!(f, "{s}{k:+}"),
         }
-    }
-}
-
-impl fmt::Display for Expr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&crate::render::plain::print(self))
     }
 }
 

@@ -16,7 +16,6 @@ use num_rational::BigRational;
 use num_traits::{One, ToPrimitive, Zero};
 use std::borrow::{Borrow, Cow};
 use std::cmp::Ordering;
-use std::fmt;
 use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 use Repr::{Big, Small};
 
@@ -62,26 +61,8 @@ impl Rat {
         Rat::from_big(BigRational::new(n, d))
     }
 
-    pub fn from_integer(n: BigInt) -> Rat {
-        Rat::from_big(BigRational::from_integer(n))
-    }
-
     pub fn int(n: i64) -> Rat {
         Rat(Small(n, 1))
-    }
-
-    /// `n/d`; panics when `d` is zero.
-    pub fn small(n: i64, d: i64) -> Rat {
-        Rat::reduced(n.into(), d.into())
-    }
-
-    pub fn numer(&self) -> BigInt {
-        self.to_big().numer().clone()
-    }
-
-    /// Positive.
-    pub fn denom(&self) -> BigInt {
-        self.to_big().denom().clone()
     }
 
     /// The value as a machine integer, when it is an integer that fits (a `Big` one never does).
@@ -106,16 +87,6 @@ impl Rat {
 
     pub fn is_positive(&self) -> bool {
         *self > Rat::zero()
-    }
-
-    /// The larger of `self` and `-self`.
-    pub fn abs(&self) -> Rat {
-        std::cmp::max(self.clone(), -self)
-    }
-
-    /// The nearest float.
-    pub fn to_f64(&self) -> Option<f64> {
-        self.to_big().to_f64()
     }
 
     /// `1/self`; panics on zero.
@@ -210,22 +181,10 @@ impl One for Rat {
     }
 }
 
-/// `n`, or `n/d` with `d > 1`.
-impl fmt::Display for Rat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.to_big())
-    }
-}
-
-impl fmt::Debug for Rat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{self}")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::terms::RatExt;
     use num_integer::Integer;
     use num_traits::Signed;
     use proptest::prelude::*;

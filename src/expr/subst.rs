@@ -32,7 +32,7 @@ impl Expr {
                 Expr::Sum(s) => {
                     out.insert(s.index.clone());
                 }
-                _ => out.extend(e.indices().filter_map(name).cloned()),
+                _ => out.extend(e.indices().filter_map(Index::name).cloned()),
             }
             false
         });
@@ -99,17 +99,10 @@ fn collect_free<'a>(e: &'a Expr, bound: &mut Vec<&'a str>, out: &mut BTreeSet<St
             bound.pop();
         }
         Expr::Idx(..) | Expr::Delta(..) => {
-            let free = e.indices().filter_map(name).filter(|n| !bound.contains(&n.as_str()));
+            let free = e.indices().filter_map(Index::name).filter(|n| !bound.contains(&n.as_str()));
             out.extend(free.cloned());
         }
         _ => e.children().for_each(|c| collect_free(c, bound, out)),
-    }
-}
-
-fn name(ix: &Index) -> Option<&String> {
-    match ix {
-        Index::Name(n) => Some(n),
-        Index::Int(_) => None,
     }
 }
 

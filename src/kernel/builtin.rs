@@ -62,7 +62,8 @@ pub fn apply(b: Builtin, ctx: &Context, loc: &Located, step: &Step) -> Outcome {
         Rename => Err(no("renaming a bound index must give the same sum")),
         DerivativeOfVariable => derivative_of_variable(ctx, sub),
         SumRule | ProductRule => {
-            let (Expr::D(f, x), Expr::Add(fs) | Expr::Mul(fs)) = (sub, derivand(sub)) else {
+            let (Expr::D(f, x), Some(Expr::Add(fs) | Expr::Mul(fs))) = (sub, sub.children().next())
+            else {
                 return Err(no(
                     "the sum and product rules need the derivative of a sum or product",
                 ));
@@ -144,16 +145,8 @@ fn chain(ctx: &Context, loc: &Located, a: &str) -> Outcome {
         _ => def.name.clone(),
     };
     let term = Expr::mul(vec![Expr::d((**f).clone(), at.clone()), Expr::d(at, (**x).clone())]);
-    let sum = fresh.into_iter().zip(ranges).rev().fold(term, |body, (index, (lo, hi))| {
-        let explicit_bounds = !Bound::is_usual_range(lo, hi);
-        Expr::Sum(Sum {
-            index,
-            lo: lo.clone(),
-            hi: hi.clone(),
-            explicit_bounds,
-            body: Arc::new(body),
-        })
-    });
+    let sums = fresh.into_iter().zip(ranges).rev();
+    let sum = sums.fold(term, |body, (m, (lo, hi))| Sum::over(m, lo.clone(), hi.clone(), body));
     Ok((sum, conds))
 }
 
@@ -171,7 +164,7 @@ fn in_ranges(
     seen: &mut Vec<String>,
     top: bool,
 ) -> Result<(), KernelError> {
-    let def = match e {
+    let (n, def) = match e {
         Expr::Sum(s) => {
             binders.push((s.index.clone(), s.lo.clone(), s.hi.clone()));
             let r = in_ranges(ctx, &s.body, a, ranges, binders, out, seen, top);
@@ -179,7 +172,7 @@ fn in_ranges(
             return r;
         }
         Expr::Sym(n) | Expr::Idx(n, _) => match ctx.definition(n) {
-            Some(d) if n == a || depends_on(ctx, &d.body, a, 0) => d,
+            Some(d) if n == a || depends_on(ctx, &d.body, a, 0) => (n, d),
             _ => return Ok(()),
         },
         _ => {
@@ -188,7 +181,7 @@ fn in_ranges(
         }
     };
     let own: Vec<_> = def.name.indices().filter_map(|i| ctx.range_of(&i.to_string())).collect();
-    let here = if def.name.mentions_name(a) { ranges } else { &own };
+    let here = if n == a { ranges } else { &own };
     for (i, (lo, hi)) in e.indices().zip(here) {
         let c = Condition::InRange(i.clone(), (*lo).clone(), (*hi).clone());
         match decide(ctx, &c, binders) {
@@ -197,21 +190,11 @@ fn in_ranges(
             _ => return Err(no(&format!("`{e}` may lie outside the range summed over"))),
         }
     }
-    match def.name.mentions_name(a) || seen.contains(&def.name.to_string()) {
-        true => Ok(()),
-        false => {
-            seen.push(def.name.to_string());
-            in_ranges(ctx, &def.body, a, ranges, &mut Vec::new(), out, seen, false)
-        }
+    if n == a || seen.contains(n) {
+        return Ok(());
     }
-}
-
-/// The function under `D`, or the term itself.
-fn derivand(e: &Expr) -> &Expr {
-    match e {
-        Expr::D(f, _) => f,
-        _ => e,
-    }
+    seen.push(n.clone());
+    in_ranges(ctx, &def.body, a, ranges, &mut Vec::new(), out, seen, false)
 }
 
 fn derivative_of_variable(ctx: &Context, sub: &Expr) -> Outcome {

@@ -123,13 +123,6 @@ pub struct Rejection {
     pub reason: String,
 }
 
-impl std::fmt::Display for Rejection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let step = self.step.map(|s| format!(", step {s}")).unwrap_or_default();
-        write!(f, "derivation {}{step}: {}", self.derivation + 1, self.reason)
-    }
-}
-
 /// Rebuild the context a certificate states (not yet validated: see [`check`]).
 pub fn read_context(c: &ContextJson) -> Result<Context, String> {
     let mut ctx = Context::default();

@@ -25,11 +25,10 @@ pub fn split(cond: Condition) -> Vec<Condition> {
         Condition::NonZero(Expr::Mul(fs)) => {
             fs.iter().flat_map(|f| split(Condition::NonZero(f.clone()))).collect()
         }
-        Condition::NonZero(Expr::Div(a, b)) => {
-            let mut out = split(Condition::NonZero(Arc::unwrap_or_clone(a)));
-            out.extend(split(Condition::NonZero(Arc::unwrap_or_clone(b))));
-            out
-        }
+        Condition::NonZero(Expr::Div(a, b)) => [a, b]
+            .into_iter()
+            .flat_map(|t| split(Condition::NonZero(Arc::unwrap_or_clone(t))))
+            .collect(),
         Condition::NonZero(Expr::Neg(x)) => split(Condition::NonZero(Arc::unwrap_or_clone(x))),
         Condition::NonZero(Expr::Pow(b, k)) if k.as_num().is_some_and(|r| r.is_positive()) => {
             split(Condition::NonZero(Arc::unwrap_or_clone(b)))
@@ -114,16 +113,12 @@ pub fn quantify(cond: Condition, binders: &[(String, Bound, Bound)]) -> Conditio
 
 /// The index names a condition mentions free.
 pub fn condition_indices(c: &Condition) -> std::collections::BTreeSet<String> {
-    let name = |i: &Index| match i {
-        Index::Name(n) => Some(n.clone()),
-        Index::Int(_) => None,
-    };
     let mut out: std::collections::BTreeSet<String> =
         c.terms().iter().flat_map(|t| t.free_indices()).collect();
     match c {
-        Condition::IndexFree(i, _) | Condition::InRange(i, _, _) => out.extend(name(i)),
+        Condition::IndexFree(i, _) | Condition::InRange(i, _, _) => out.extend(i.name().cloned()),
         Condition::IndexEq(a, b) | Condition::IndexNe(a, b) => {
-            out.extend([a, b].into_iter().filter_map(name))
+            out.extend([a, b].into_iter().filter_map(Index::name).cloned())
         }
         Condition::ForAll(k, _, _, inner) => {
             out = condition_indices(inner);
@@ -249,15 +244,14 @@ fn is_one_minus_bounded(ts: &[Expr]) -> bool {
         return false;
     };
     let tanh_squared = |b: &Expr, k: &Expr| {
-        matches!(b, Expr::Call(Func::Tanh, _))
-            && k.as_num().is_some_and(|r| *r == Rat::from_integer(2.into()))
+        matches!(b, Expr::Call(Func::Tanh, _)) && k.as_num().is_some_and(|r| *r == Rat::int(2))
     };
     let bounded = match &**x {
         Expr::Call(Func::Sigmoid, _) => true,
         Expr::Pow(b, k) => tanh_squared(b, k),
         _ => false,
     };
-    bounded && *c >= Rat::from_integer(1.into())
+    bounded && *c >= Rat::int(1)
 }
 
 /// The signs a value may have, as a set: negative, zero, positive.
@@ -299,13 +293,7 @@ fn sign(ctx: &Context, e: &Expr, depth: usize) -> Signs {
     }
     let d = depth + 1;
     match e {
-        Expr::Num(r) => of(if r.is_zero() {
-            0
-        } else if r.is_positive() {
-            1
-        } else {
-            -1
-        }),
+        Expr::Num(r) => of(r.cmp(&Rat::zero()) as i8),
         // The table's facts for each sign the argument may have (when they agree, any one
         // sign will do).
         Expr::Call(f, a) => {
@@ -327,7 +315,7 @@ fn sign(ctx: &Context, e: &Expr, depth: usize) -> Signs {
             match k.as_num().filter(|r| r.is_integer()) {
                 // A negative power of a base that may be zero is undefined there.
                 Some(r) if !r.is_positive() && base & ZERO != 0 => ANY,
-                Some(r) if (r.numer() % 2u32).is_zero() => times(base, base) & (ZERO | POS),
+                Some(r) if (r / Rat::int(2)).is_integer() => times(base, base) & (ZERO | POS),
                 Some(_) => base,
                 None if base == POS => POS,
                 None => ANY,

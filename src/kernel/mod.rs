@@ -24,7 +24,7 @@ use std::sync::Arc;
 pub use conditions::{decide, Verdict};
 
 /// One proposed rewrite, as the engine proposes it and a certificate records it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Step {
     /// The rule's name in the table.
     pub rule: String,
@@ -38,19 +38,6 @@ pub struct Step {
     pub uses: Option<String>,
     /// The new subterm, for rules that check a claimed result (ring, rename, fold, delta-substitute).
     pub replacement: Option<Expr>,
-}
-
-impl Step {
-    pub fn new(rule: &str, position: Vec<usize>) -> Step {
-        Step {
-            rule: rule.to_string(),
-            position,
-            binding: Binding::default(),
-            reversed: false,
-            uses: None,
-            replacement: None,
-        }
-    }
 }
 
 /// Why the kernel refused a step.
@@ -83,6 +70,9 @@ pub enum KernelError {
     #[error("{0}")]
     BadGoal(String),
 }
+
+/// A rewritten term, the side conditions left open and those discharged.
+pub type Rewritten = (Expr, Vec<Condition>, Vec<Condition>);
 
 /// A step the kernel accepted, with the whole term before and after it.
 #[derive(Clone, Debug)]
@@ -178,36 +168,16 @@ impl Proof {
 
     /// Replay one step; on success the chain grows by one equality.
     pub fn apply(&mut self, step: Step) -> Result<(), KernelError> {
-        let r = replay(&self.context, &self.current, &step)?;
-        let before = std::mem::replace(&mut self.current, r.after.clone());
-        self.steps.push(CheckedStep {
-            step,
-            before,
-            after: r.after,
-            conditions: r.open,
-            discharged: r.discharged,
-        });
+        let (after, conditions, discharged) = rewrite(&self.context, &self.current, &step)?;
+        let before = std::mem::replace(&mut self.current, after.clone());
+        self.steps.push(CheckedStep { step, before, after, conditions, discharged });
         Ok(())
     }
 }
 
-/// What `step` turns `term` into, and the side conditions left open. Pure: no proof changes.
-pub fn rewrite(
-    ctx: &Context,
-    term: &Expr,
-    step: &Step,
-) -> Result<(Expr, Vec<Condition>), KernelError> {
-    replay(ctx, term, step).map(|r| (r.after, r.open))
-}
-
-/// One replayed step: the new term and its side conditions, decided or carried.
-struct Replayed {
-    after: Expr,
-    open: Vec<Condition>,
-    discharged: Vec<Condition>,
-}
-
-fn replay(ctx: &Context, term: &Expr, step: &Step) -> Result<Replayed, KernelError> {
+/// What `step` turns `term` into: the new term, the side conditions left open and those
+/// discharged. Pure: no proof changes.
+pub fn rewrite(ctx: &Context, term: &Expr, step: &Step) -> Result<Rewritten, KernelError> {
     let rule =
         rules::rule(&step.rule).ok_or_else(|| KernelError::UnknownRule(step.rule.clone()))?;
     let loc = locate(term, &step.position)?;
@@ -260,20 +230,14 @@ fn replay(ctx: &Context, term: &Expr, step: &Step) -> Result<Replayed, KernelErr
     let mut open = Vec::new();
     let mut discharged = Vec::new();
     for c in conditions.into_iter().flat_map(conditions::split) {
-        match conditions::decide(ctx, &c, binders) {
-            Verdict::Holds => {
-                if !discharged.contains(&c) {
-                    discharged.push(c)
-                }
-            }
+        let (list, c) = match conditions::decide(ctx, &c, binders) {
+            Verdict::Holds => (&mut discharged, c),
             Verdict::Fails => return Err(KernelError::ConditionFails(c)),
-            Verdict::Unknown => {
-                // Undecided about an index bound by a sum: it must hold over the whole range.
-                let c = conditions::quantify(c, binders);
-                if !open.contains(&c) {
-                    open.push(c)
-                }
-            }
+            // Undecided about an index bound by a sum: it must hold over the whole range.
+            Verdict::Unknown => (&mut open, conditions::quantify(c, binders)),
+        };
+        if !list.contains(&c) {
+            list.push(c)
         }
     }
     let after = splice(term, &step.position, new)
@@ -281,7 +245,7 @@ fn replay(ctx: &Context, term: &Expr, step: &Step) -> Result<Replayed, KernelErr
     if after.depth() > crate::expr::MAX_DEPTH {
         return Err(KernelError::TooLarge("the result nests too deeply".into()));
     }
-    Ok(Replayed { after, open, discharged })
+    Ok((after, open, discharged))
 }
 
 /// `term` with the subterm at `path` replaced, each enclosing node put back in parser
@@ -404,10 +368,7 @@ fn inst(p: &Expr, b: &Binding, used: &mut BTreeSet<String>) -> Result<Expr, Kern
                 return Err(KernelError::Binding("a summation index must be a name".into()));
             };
             let (lo, hi) = (inst_bound(&s.lo, b, used)?, inst_bound(&s.hi, b, used)?);
-            // Printers show the bounds of any range but the usual `1..n`.
-            let explicit_bounds = !Bound::is_usual_range(&lo, &hi);
-            let body = Arc::new(inst(&s.body, b, used)?);
-            Expr::Sum(Sum { index, lo, hi, explicit_bounds, body })
+            Sum::over(index, lo, hi, inst(&s.body, b, used)?)
         }
         Expr::Neg(x) => Expr::neg(inst(x, b, used)?),
         _ => {

@@ -189,7 +189,7 @@ impl Frac {
 /// form an atom): a product of n sums need not expand into 2^n terms to equal itself.
 pub fn ring_equal(a: &Expr, b: &Expr) -> Result<bool, KernelError> {
     let equal = |expand| -> Result<bool, KernelError> {
-        let (fa, fb) = (normalize_as(a, 0, expand)?, normalize_as(b, 0, expand)?);
+        let (fa, fb) = (normalize(a, 0, expand)?, normalize(b, 0, expand)?);
         Ok(fa.num.mul(&fb.den)? == fb.num.mul(&fa.den)?)
     };
     match equal(true) {
@@ -202,13 +202,9 @@ pub fn ring_equal(a: &Expr, b: &Expr) -> Result<bool, KernelError> {
 }
 
 /// A term as a quotient of polynomials; `depth` is how deep it lies in the term normalised.
-pub fn normalize(e: &Expr, depth: usize) -> Result<Frac, KernelError> {
-    normalize_as(e, depth, true)
-}
-
-/// [`normalize`], or, unless `expand`, with each sum that is a factor of a product taken
-/// as an atom (in its canonical form).
-fn normalize_as(e: &Expr, depth: usize, expand: bool) -> Result<Frac, KernelError> {
+/// Unless `expand`, each sum that is a factor of a product is taken as an atom (in its
+/// canonical form).
+pub fn normalize(e: &Expr, depth: usize, expand: bool) -> Result<Frac, KernelError> {
     if depth > MAX_DEPTH {
         return Err(too_large());
     }
@@ -218,7 +214,7 @@ fn normalize_as(e: &Expr, depth: usize, expand: bool) -> Result<Frac, KernelErro
         Expr::Add(ts) => {
             let mut acc = Frac::constant(Rat::zero());
             for t in ts.iter() {
-                acc = acc.add(&normalize_as(t, d, expand)?)?;
+                acc = acc.add(&normalize(t, d, expand)?)?;
             }
             acc
         }
@@ -227,22 +223,20 @@ fn normalize_as(e: &Expr, depth: usize, expand: bool) -> Result<Frac, KernelErro
             for f in fs.iter() {
                 let factor = match f {
                     Expr::Add(_) if !expand => Frac::atom(canonical(f, d)?),
-                    _ => normalize_as(f, d, expand)?,
+                    _ => normalize(f, d, expand)?,
                 };
                 acc = acc.mul(&factor)?;
             }
             acc
         }
-        Expr::Div(a, b) => {
-            normalize_as(a, d, expand)?.mul(&normalize_as(b, d, expand)?.recip()?)?
-        }
+        Expr::Div(a, b) => normalize(a, d, expand)?.mul(&normalize(b, d, expand)?.recip()?)?,
         Expr::Neg(a) => {
-            let f = normalize_as(a, d, expand)?;
+            let f = normalize(a, d, expand)?;
             Frac { num: f.num.scale(&-Rat::one()), den: f.den }
         }
         Expr::Pow(b, k) => match integer_exponent(k) {
             Some(k) => {
-                let base = normalize_as(b, d, expand)?;
+                let base = normalize(b, d, expand)?;
                 let n = k.unsigned_abs();
                 let (Some(num), Some(den)) = (base.num.pow(n)?, base.den.pow(n)?) else {
                     return Ok(Frac::atom(canonical_atom(e, d)?));
@@ -302,7 +296,7 @@ pub fn canonical(e: &Expr, depth: usize) -> Result<Expr, KernelError> {
     if !e.any(&mut |t| !atomic(t)) {
         return Ok(e.clone());
     }
-    let f = normalize(e, depth)?;
+    let f = normalize(e, depth, true)?;
     let num = poly_to_expr(&f.num);
     if f.den.is_one() {
         Ok(num)

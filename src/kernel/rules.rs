@@ -93,12 +93,6 @@ pub struct Binding {
     pub bounds: BTreeMap<String, Bound>,
 }
 
-impl Binding {
-    pub fn is_empty(&self) -> bool {
-        self.terms.is_empty() && self.indices.is_empty() && self.bounds.is_empty()
-    }
-}
-
 /// Whether a symbol name in a pattern is a term (or range) metavariable.
 pub fn is_metavar(name: &str) -> bool {
     name.len() == 1 && name.chars().all(|c| c.is_ascii_uppercase())
@@ -166,10 +160,8 @@ impl Condition {
             Condition::NonZero(e)
             | Condition::Positive(e)
             | Condition::Integer(e)
-            | Condition::Natural(e) => {
-                vec![e]
-            }
-            Condition::IndexFree(_, e) => vec![e],
+            | Condition::Natural(e)
+            | Condition::IndexFree(_, e) => vec![e],
             Condition::FreeOf(x, e) => vec![x, e],
             Condition::InRange(..)
             | Condition::RangeLength(..)
@@ -178,16 +170,7 @@ impl Condition {
             Condition::ForAll(_, _, _, c) => c.terms(),
         }
     }
-}
 
-/// In the expression syntax, e.g. `1 + x^2 != 0`, `x > 0`, `j in 1..n`.
-impl fmt::Display for Condition {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text(&|e| e.to_string()))
-    }
-}
-
-impl Condition {
     /// The condition as text, its terms printed by `term`.
     pub fn text(&self, term: &dyn Fn(&Expr) -> String) -> String {
         match self {
@@ -203,5 +186,12 @@ impl Condition {
             Condition::IndexNe(i, j) => format!("{i} != {j}"),
             Condition::ForAll(k, lo, hi, c) => format!("{} for {k} in {lo}..{hi}", c.text(term)),
         }
+    }
+}
+
+/// In the expression syntax, e.g. `1 + x^2 != 0`, `x > 0`, `j in 1..n`.
+impl fmt::Display for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text(&|e| e.to_string()))
     }
 }

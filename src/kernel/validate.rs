@@ -5,7 +5,7 @@
 //! the kernel takes `1..n` as non-empty, so a size may not be defined, may not occur in a
 //! hypothesis except as a range bound, and is never a variable of differentiation.
 
-use crate::expr::{Context, Definition, Expr, Index};
+use crate::expr::{Bound, Context, Definition, Expr, Index};
 use std::collections::BTreeSet;
 
 /// Which part of a context is at fault.
@@ -92,12 +92,7 @@ fn walk_names(
     bound: &mut Vec<String>,
 ) -> Result<(), String> {
     let is_index = |n: &str| bound.iter().any(|b| b == n) || ctx.range_of(n).is_some();
-    let indices: Vec<&Index> = match e {
-        Expr::Idx(_, ix) => ix.iter().collect(),
-        Expr::Delta(a, b) => vec![a, b],
-        _ => vec![],
-    };
-    for i in indices {
+    for i in e.indices() {
         if let Index::Name(n) = i {
             if !is_index(n) && !sizes.contains(n) {
                 return Err(format!("index `{n}` is not declared"));
@@ -119,20 +114,13 @@ fn walk_names(
             bound.pop();
             out
         }
-        _ => e.children().into_iter().try_for_each(|c| walk_names(ctx, sizes, c, bound)),
+        _ => e.children().try_for_each(|c| walk_names(ctx, sizes, c, bound)),
     }
 }
 
 /// The symbols that bound a range anywhere in the context.
 pub fn sizes(ctx: &Context) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    for d in &ctx.indices {
-        for b in [&d.lo, &d.hi] {
-            if let Some(s) = b.size() {
-                out.insert(s.to_string());
-            }
-        }
-    }
+    let mut out: BTreeSet<String> = symbols(ctx.indices.iter().flat_map(|d| [&d.lo, &d.hi]));
     let terms = ctx.definitions.iter().map(|d| &d.body);
     let terms = terms.chain(ctx.assumptions.iter().flat_map(|a| [&a.lhs, &a.rhs]));
     for t in terms {
@@ -141,14 +129,15 @@ pub fn sizes(ctx: &Context) -> BTreeSet<String> {
     out
 }
 
+/// The symbols among `bounds`.
+fn symbols<'a>(bounds: impl IntoIterator<Item = &'a Bound>) -> BTreeSet<String> {
+    bounds.into_iter().filter_map(|b| b.size().map(str::to_string)).collect()
+}
+
 fn sum_bounds(e: &Expr, out: &mut BTreeSet<String>) {
     e.any(&mut |t| {
         if let Expr::Sum(s) = t {
-            for b in [&s.lo, &s.hi] {
-                if let Some(n) = b.size() {
-                    out.insert(n.to_string());
-                }
-            }
+            out.extend(symbols([&s.lo, &s.hi]));
         }
         false
     });
@@ -312,9 +301,7 @@ fn derivative_fault(ctx: &Context, sizes: &BTreeSet<String>, f: &Expr, x: &Expr)
             "a derivative with respect to the defined name `{n}` cannot contain another derivative"
         ));
     }
-    let mut bounds = BTreeSet::new();
-    sum_bounds(f, &mut bounds);
-    if sizes.contains(n) || bounds.contains(n) {
+    if sizes.contains(n) || runs_to(f, n) {
         return Some(format!(
             "cannot differentiate with respect to `{n}`: it bounds an index range, and a sum \
              is not differentiable in the number of its terms"

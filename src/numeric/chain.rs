@@ -15,6 +15,7 @@ use super::sample::{Candidate, Sampler};
 use super::stack::guarded;
 use crate::expr::{Context, Expr, Rat};
 use crate::numeric::eval_f64;
+use crate::terms::RatExt;
 
 /// A step of a chain that failed: `step` counts from zero (terms `step` and `step + 1`).
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]

@@ -14,6 +14,7 @@ use super::sample::index_range;
 use super::stack::guarded;
 use crate::expr::{Bound, Context, Definition, Expr, Func, Index, Sum, MAX_DEPTH};
 use crate::terms::ExprExt;
+use crate::terms::RatExt;
 use num_traits::ToPrimitive;
 use std::collections::{BTreeSet, HashMap};
 

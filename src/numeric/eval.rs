@@ -774,6 +774,7 @@ const NESTED_STEP: f64 = 5e-3;
 mod tests {
     use super::*;
     use crate::syntax::{parse_expr, parse_file};
+    use crate::terms::RatExt;
     use num_bigint::BigInt;
 
     fn softmax_point(z: &[f64], y: &[f64]) -> Point {

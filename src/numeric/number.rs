@@ -7,6 +7,7 @@ use super::eval::EvalError;
 use super::funcs::{self, finite};
 use super::point::Value;
 use crate::expr::{Func, Rat};
+use crate::terms::RatExt;
 use num_bigint::BigInt;
 use num_integer::Integer;
 use num_traits::{One, ToPrimitive, Zero};

@@ -2,6 +2,7 @@
 //! free indices, and concrete sizes for range symbols such as `n`.
 
 use crate::expr::Rat;
+use crate::terms::RatExt;
 use num_rational::BigRational;
 use num_traits::Zero;
 use std::cmp::Ordering;

@@ -8,6 +8,7 @@ use super::point::{Point, Variable};
 use crate::expr::{Context, Expr, Func, Rat};
 use crate::functions::{on, Domain};
 use crate::terms::ExprExt;
+use crate::terms::RatExt;
 use num_bigint::BigInt;
 use proptest::prelude::*;
 use std::sync::Arc;

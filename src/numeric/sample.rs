@@ -10,6 +10,7 @@ use super::eval::{
 use super::point::{Point, Value, Variable};
 use super::rng::SplitMix64;
 use crate::expr::{Assumption, Bound, Context, Expr, Index, Rat};
+use crate::terms::RatExt;
 use num_bigint::BigInt;
 use num_integer::Integer;
 use num_traits::{ToPrimitive, Zero};

@@ -116,7 +116,7 @@ fn rewritten(ctx: &Context, s: &CheckedStep) -> Option<Expr> {
     }
     let mut here = s.step().clone();
     here.position = Vec::new();
-    kernel::rewrite(ctx, s.before().at(p)?, &here).ok().map(|(e, _)| e)
+    kernel::rewrite(ctx, s.before().at(p)?, &here).ok().map(|(e, ..)| e)
 }
 
 /// The caption of one step on its own.

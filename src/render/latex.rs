@@ -7,6 +7,7 @@
 use super::shape::{exp_as_power, higher_partial, right_open, tall};
 use crate::expr::{Bound, Expr, Func, Index};
 use crate::terms::ExprExt;
+use crate::terms::RatExt;
 use num_traits::Signed;
 
 /// LaTeX for a term (math mode, no surrounding `$`).

@@ -8,6 +8,7 @@ use super::html::escape;
 use super::shape::{exp_as_power, higher_partial, reads_negative, right_open};
 use crate::expr::{Bound, Expr, Func, Index};
 use crate::terms::ExprExt;
+use crate::terms::RatExt;
 use num_traits::Signed;
 
 /// MathML for a term, as one element (to put inside `<math>`).

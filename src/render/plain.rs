@@ -3,6 +3,27 @@
 
 use crate::expr::{Context, Expr, Index, Rat};
 use crate::terms::ExprExt;
+use crate::terms::RatExt;
+
+/// Terms display as this printer prints them (the kernel prints terms only in messages).
+impl std::fmt::Display for Expr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&print(self))
+    }
+}
+
+/// `n`, or `n/d` with `d > 1`.
+impl std::fmt::Display for Rat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.to_big())
+    }
+}
+
+impl std::fmt::Debug for Rat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self}")
+    }
+}
 
 /// Print a term in the input syntax; `parse_expr(&print(e)) == e` for parser-shaped terms.
 pub fn print(e: &Expr) -> String {

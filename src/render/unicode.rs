@@ -6,6 +6,7 @@ use super::mathml::greek;
 use super::shape::{higher_partial, reads_negative};
 use crate::expr::{Expr, Index};
 use crate::terms::ExprExt;
+use crate::terms::RatExt;
 
 /// A term in Unicode.
 pub fn unicode(e: &Expr) -> String {

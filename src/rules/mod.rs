@@ -42,6 +42,13 @@ impl RuleId {
     }
 }
 
+impl Step {
+    /// A step by the rule called `rule` at `position`, nothing bound yet.
+    pub fn new(rule: &str, position: Vec<usize>) -> Step {
+        Step { rule: rule.to_string(), position, ..Step::default() }
+    }
+}
+
 /// The name certificates use.
 impl std::fmt::Display for RuleId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -6,7 +6,7 @@
 //! `#[path = "common/gen.rs"] mod gen;`.
 
 use deriv::expr::{Bound, Expr, Func, Index, Rat, Sum};
-use deriv::terms::ExprExt;
+use deriv::terms::{ExprExt, RatExt};
 use num_bigint::BigInt;
 use proptest::prelude::*;
 
