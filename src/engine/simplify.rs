@@ -650,9 +650,47 @@ fn split_term(t: &Term, k: &str) -> (Term, Term) {
     )
 }
 
+/// Whether `f` is a Kronecker delta on the summation index `k` and one other index.
+fn is_delta_on(f: &Factor, k: &Index) -> bool {
+    f.exp == 1 && matches!(&f.base, Expr::Delta(a, b) if (a == k) != (b == k))
+}
+
+/// `t` with a delta on `k` drawn out of a factor that has it in every summand
+/// (`u*(δ_kj - δ_kj*v)` as `u*(1 - v)*δ_kj`), if it has such a factor and no delta
+/// factor of its own.
+fn delta_drawn_out(t: &Term, k: &Index) -> Option<Term> {
+    if t.factors.iter().any(|f| is_delta_on(f, k)) {
+        return None;
+    }
+    t.factors.iter().enumerate().find_map(|(at, f)| {
+        if f.exp != 1 || !matches!(f.base, Expr::Add(_)) {
+            return None;
+        }
+        let summands = to_terms(&f.base, false).ok()?;
+        let first = summands.first()?;
+        let delta = first.factors.iter().find(|g| {
+            is_delta_on(g, k) && summands.iter().all(|s| s.factors.iter().any(|h| h.key == g.key))
+        })?;
+        let rest: Vec<Expr> = summands
+            .iter()
+            .map(|s| {
+                let mut s = s.clone();
+                s.factors.retain(|h| h.key != delta.key);
+                term_expr(&s)
+            })
+            .collect();
+        let mut out = t.clone();
+        out.factors.remove(at);
+        Some(out.mul(&Term::base(Expr::add(rest))).mul(&Term::base(delta.base.clone())))
+    })
+}
+
 /// Whether [`single_term_move`] would change the sum.
 fn single_term_has_move(s: &Sum, t: &Term) -> bool {
     let k = Index::Name(s.index.clone());
+    if delta_drawn_out(t, &k).is_some() {
+        return true;
+    }
     let has_delta = t
         .factors
         .iter()
@@ -669,6 +707,9 @@ fn single_term_move(
 ) -> Result<bool, EngineError> {
     let body_path: Vec<usize> = path.iter().copied().chain([0]).collect();
     let k = Index::Name(s.index.clone());
+    // `u*(δ_kj - δ_kj*v)` is `u*(1 - v)*δ_kj`: a delta in every summand of a factor counts.
+    let drawn_out = delta_drawn_out(t, &k);
+    let t = drawn_out.as_ref().unwrap_or(t);
     // A Kronecker delta on the summation index collapses the sum.
     let delta = t
         .factors
@@ -712,6 +753,11 @@ fn single_term_move(
     }
     let (ce, ue) = (term_expr(&c), term_expr(&u));
     d.ring(&body_path, Expr::Mul(vec![ce.clone(), ue.clone()].into()))?;
+    // Bind the factors as the kernel left them: it may have written `1/2` as a number.
+    let (ce, ue) = match d.at(&body_path) {
+        Some(Expr::Mul(fs)) if fs.len() == 2 => (fs[0].clone(), fs[1].clone()),
+        _ => (ce, ue),
+    };
     let mut step = step_with(RuleId::PullFactorOutOfSum, path, &[("C", &ce), ("U", &ue)]);
     bind_sum(&mut step, s);
     d.apply(step)?;

@@ -1,8 +1,8 @@
 //! The rules the kernel applies itself: schemes over arity, over the context, and the
 //! ring and renaming decision procedures.
 
-use super::conditions::{decide, depends_on, Verdict};
-use super::ring::{divisors, ring_equal};
+use super::conditions::{decide, depends_on, quantify, Verdict};
+use super::ring::ring_equal;
 use super::rules::{Builtin, Condition};
 use super::{KernelError, Located, Step};
 use crate::expr::{fresh_index, Bound, Context, Definition, Expr, Index, Sum};
@@ -56,7 +56,7 @@ pub fn apply(b: Builtin, ctx: &Context, loc: &Located, step: &Step) -> Outcome {
             let mut ds = Vec::new();
             divisors(sub, &mut ds);
             divisors(&new, &mut ds);
-            Ok((new, ds.into_iter().map(Condition::NonZero).collect()))
+            Ok((new, ds))
         }
         Rename if matches!(sub, Expr::Sum(_)) && new == *sub => Ok((new, vec![])),
         Rename => Err(no("renaming a bound index must give the same sum")),
@@ -388,4 +388,23 @@ fn hypothesis(ctx: &Context, loc: &Located, step: &Step) -> Outcome {
         return Err(KernelError::Mismatch { expected: from, found: sub.clone() });
     }
     Ok((to, ranges))
+}
+
+/// Denominators a term divides by (`b` in `a/b`, `b` in `b^-2`): each must be non-zero,
+/// inside a sum for every value of its index, since the ring normaliser reaches into sums.
+fn divisors(e: &Expr, out: &mut Vec<Condition>) {
+    match e {
+        Expr::Div(_, b) => out.push(Condition::NonZero((**b).clone())),
+        Expr::Pow(b, k) if k.as_num().is_some_and(|r| r.is_negative()) => {
+            out.push(Condition::NonZero((**b).clone()))
+        }
+        _ => {}
+    }
+    let mut inner = Vec::new();
+    e.children().for_each(|c| divisors(c, &mut inner));
+    let binder = match e {
+        Expr::Sum(s) => vec![(s.index.clone(), s.lo.clone(), s.hi.clone())],
+        _ => vec![],
+    };
+    out.extend(inner.into_iter().map(|c| quantify(c, &binder)));
 }

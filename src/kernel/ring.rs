@@ -318,18 +318,6 @@ fn poly_to_expr(p: &Poly) -> Expr {
     Expr::add(p.0.iter().map(term).collect())
 }
 
-/// Denominators a term divides by (`b` in `a/b`, `b` in `b^-2`): each must be non-zero.
-pub fn divisors(e: &Expr, out: &mut Vec<Expr>) {
-    match e {
-        Expr::Div(_, b) => out.push((**b).clone()),
-        Expr::Pow(b, k) if k.as_num().is_some_and(|r| r.is_negative()) => out.push((**b).clone()),
-        _ => {}
-    }
-    for c in e.children() {
-        divisors(c, out);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::read::read_term;
