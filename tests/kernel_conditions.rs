@@ -55,3 +55,17 @@ fn a_sum_of_constants_over_a_possibly_empty_range_carries_its_length_condition()
     step.binding.bounds.insert("B".into(), Bound::Int(2));
     assert!(matches!(rewrite(&ctx, &e, &step), Err(KernelError::ConditionFails(_))));
 }
+
+#[test]
+fn numbers_that_cancel_do_not_hide_the_sign_of_a_size() {
+    use deriv::kernel::rules::Condition;
+    use deriv::kernel::{decide, Verdict};
+    let ctx = ctx();
+    let verdict = |s: &str| decide(&ctx, &Condition::NonZero(term(&ctx, s)), &[]);
+    // A size is at least 1, so `n - 1 + 1` (the length of 0..n-1) is not zero ...
+    assert_eq!(verdict("n - 1 + 1"), Verdict::Holds);
+    assert_eq!(verdict("(n - 1) - 0 + 1"), Verdict::Holds);
+    // ... but `n - 1` may be, and so may `n - 2 + 1`.
+    assert_eq!(verdict("n - 1"), Verdict::Unknown);
+    assert_eq!(verdict("n - 2 + 1"), Verdict::Unknown);
+}

@@ -303,7 +303,22 @@ fn sign(ctx: &Context, e: &Expr, depth: usize) -> Signs {
         }
         // 1 - σ(u) and 1 - tanh(u)² are positive: σ < 1 and tanh² < 1.
         Expr::Add(ts) if is_one_minus_bounded(ts) => POS,
-        Expr::Add(ts) => ts.iter().fold(ZERO, |acc, t| plus(acc, sign(ctx, t, d))),
+        Expr::Add(ts) => {
+            let signs = ts.iter().fold(ZERO, |acc, t| plus(acc, sign(ctx, t, d)));
+            // Numbers that cancel hide a sign (`n - 1 + 1` is `n`); a polynomial's normal
+            // form is the same function, so both analyses hold of it.
+            if signs & (signs - 1) == 0
+                || e.any(&mut |t| matches!(t, Expr::Div(..) | Expr::Pow(..)))
+            {
+                return signs;
+            }
+            match super::ring::canonical(e, d) {
+                Ok(c) if c != *e => {
+                    Some(signs & sign(ctx, &c, d)).filter(|&s| s != 0).unwrap_or(signs)
+                }
+                _ => signs,
+            }
+        }
         Expr::Mul(fs) => fs.iter().fold(POS, |acc, f| times(acc, sign(ctx, f, d))),
         Expr::Div(a, b) => match sign(ctx, b, d) {
             s if s & ZERO == 0 => times(sign(ctx, a, d), s),
