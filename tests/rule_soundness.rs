@@ -97,6 +97,8 @@ static TESTS: &[RuleTest] = &[
     rw(RuleId::SoftplusDefinition, FLOAT, |g| bind().t("U", g.any())),
     rw(RuleId::TanhDefinition, FLOAT, |g| bind().t("U", g.any())),
     rw(RuleId::TanhViaSigmoid, FLOAT, |g| bind().t("U", g.any())),
+    rw(RuleId::TanhAsRatio, FLOAT, |g| bind().t("U", g.any())),
+    rw(RuleId::SigmoidOfNegationDefinition, FLOAT, |g| bind().t("U", g.any())),
     rw(RuleId::SqrtSquared, FLOAT, |g| bind().t("U", g.positive())),
     rw(RuleId::SqrtOfSquare, FLOAT, |g| bind().t("U", g.positive())),
     rw(RuleId::SqrtOfSquareTimes, FLOAT, |g| bind().t("U", g.positive()).t("V", g.positive())),

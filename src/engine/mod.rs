@@ -11,6 +11,7 @@ mod fold;
 mod identities;
 pub mod matrix_form;
 mod poly;
+pub mod recognise;
 pub mod simplify;
 mod sums;
 

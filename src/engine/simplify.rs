@@ -30,7 +30,8 @@ pub fn simplify(d: &mut Driver) -> Result<(), EngineError> {
         super::identities::shorten(d)?;
         tidy(d, &[])?;
     }
-    super::identities::through_exp(d)
+    super::identities::through_exp(d)?;
+    super::recognise::recognise_functions(d).map(|_| ())
 }
 
 /// After a derivative rule at `path`: clear the trivialities it left (`·1`, `+ 0`,
@@ -203,7 +204,7 @@ fn region_atoms(e: &Expr, path: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
 }
 
 /// `c` when the quotient is the constant `c` (the numerator is `c` times the denominator).
-fn constant_ratio(f: &crate::kernel::ring::Frac) -> Option<Rat> {
+pub(super) fn constant_ratio(f: &crate::kernel::ring::Frac) -> Option<Rat> {
     let c = &f.num.0.last()?.1 / &f.den.0.last()?.1;
     let scaled: Vec<_> = f.den.0.iter().map(|(m, k)| (m.clone(), k * &c)).collect();
     (scaled == f.num.0).then_some(c)

@@ -111,9 +111,11 @@ rules! {
     SinOfMultipleOfPi: "sin-of-multiple-of-pi", rw("sin(N*acos(-1))", "0", &["integer(N)"]), "sin(kπ) = 0";
     CosOfMultipleOfPi: "cos-of-multiple-of-pi", rw("cos(N*acos(-1))", "(-1)^N", &["integer(N)"]), "cos(kπ) = (−1)ᵏ";
     SigmoidDefinition: "sigmoid-definition", rw("sigmoid(U)", "1/(1 + exp(-U))", &[]), "the definition of the sigmoid";
+    SigmoidOfNegationDefinition: "sigmoid-of-negation-definition", rw("sigmoid(-U)", "1/(1 + exp(U))", &[]), "the definition of the sigmoid at −u";
     SigmoidComplement: "sigmoid-complement", rw("1 - sigmoid(U)", "sigmoid(-U)", &[]), "1 − σ(u) = σ(−u)";
     SoftplusDefinition: "softplus-definition", rw("softplus(U)", "log(1 + exp(U))", &[]), "the definition of softplus";
     TanhDefinition: "tanh-definition", rw("tanh(U)", "(exp(U) - exp(-U))/(exp(U) + exp(-U))", &[]), "the definition of tanh";
+    TanhAsRatio: "tanh-as-ratio", rw("tanh(U)", "sinh(U)/cosh(U)", &[]), "tanh is sinh over cosh";
     TanhViaSigmoid: "tanh-via-sigmoid", rw("tanh(U)", "2*sigmoid(2*U) - 1", &[]), "tanh through the sigmoid";
     SqrtSquared: "sqrt-squared", rw("sqrt(U)^2", "U", &["positive(U)"]), "the square of a square root";
     SqrtOfSquare: "sqrt-of-square", rw("sqrt(U^2)", "U", &["positive(U)"]), "the square root of a square";

@@ -161,6 +161,9 @@ pub fn magnitude(ctx: &Context, e: &Expr) -> Expr {
         Expr::D(f, x) => Expr::Add(vec![abs(e), derivative_magnitude(ctx, f, x, 0)].into()),
         // π is a constant, rounded once (acos is steep at -1, but -1 is exact).
         _ if crate::functions::is_pi(e) => abs(e),
+        // A function of plain numbers (`acos(-1 + 0)`) rounds once too: its argument is
+        // exact or off by one rounding, which no slope short of acos's at ±1 magnifies.
+        Expr::Call(_, u) if is_plain_number(u) => abs(e),
         // f(u) carries u's rounding scaled by |f'(u)|: log(1 + δ) is about δ.
         Expr::Call(f, u) => Expr::Add(
             vec![abs(e), Expr::Mul(vec![abs(&slope(*f, u, e)), magnitude(u)].into())].into(),
@@ -170,6 +173,11 @@ pub fn magnitude(ctx: &Context, e: &Expr) -> Expr {
         ),
         _ => abs(e),
     }
+}
+
+/// Whether `e` is arithmetic on numbers alone.
+fn is_plain_number(e: &Expr) -> bool {
+    !e.any(&mut |t| !matches!(t, Expr::Num(_) | Expr::Add(_) | Expr::Mul(_) | Expr::Neg(_)))
 }
 
 /// `|t|`, written in the language (it has no absolute value).

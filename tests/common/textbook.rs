@@ -37,17 +37,33 @@ impl Vocabulary {
         v
     }
 
-    /// The functions a derivative of these terms may need: their own, those of their
-    /// derivative rules' right sides (the cosine for the sine, the sigmoid for softplus),
-    /// and the log of a power with a variable exponent.
+    /// The functions a derivative of these terms may need: their own, those recognised
+    /// from definitions written in them, those of their derivative rules' right sides (the
+    /// cosine for the sine, the sigmoid for softplus), and the log of a power with a
+    /// variable exponent.
     fn allowed_funcs(&self, terms: &[&Expr]) -> BTreeSet<Func> {
-        let mut out = self.funcs.clone();
-        for f in &self.funcs {
-            if let Some(RuleBody::Rewrite { rhs, .. }) = spec(*f).derivative.rule().map(|r| &r.body)
-            {
-                out.extend(Vocabulary::of(rhs).funcs);
+        let derivative_funcs = |fs: &BTreeSet<Func>| {
+            let mut out = fs.clone();
+            for f in fs {
+                if let Some(RuleBody::Rewrite { rhs, .. }) =
+                    spec(*f).derivative.rule().map(|r| &r.body)
+                {
+                    out.extend(Vocabulary::of(rhs).funcs);
+                }
+            }
+            out
+        };
+        let mut out = derivative_funcs(&self.funcs);
+        // A function the engine recognises from a definition written in those functions
+        // (σ from `exp`, tanh from `sinh/cosh`) may appear, and so may its derivative's.
+        for rule in deriv::engine::recognise::RECOGNISED {
+            if let Some(RuleBody::Rewrite { lhs, rhs, .. }) = rule.rule().map(|r| &r.body) {
+                if Vocabulary::of(rhs).funcs.is_subset(&out) {
+                    out.extend(Vocabulary::of(lhs).funcs);
+                }
             }
         }
+        let mut out = derivative_funcs(&out);
         let variable_power =
             |t: &Expr| matches!(t, Expr::Pow(_, e) if !matches!(**e, Expr::Num(_)));
         if terms.iter().any(|t| t.any(&mut |s| variable_power(s))) {

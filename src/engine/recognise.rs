@@ -1,0 +1,221 @@
+//! Named functions recognised from their definitions in a result: `exp(x)/(1 + exp(x))`
+//! is σ(x), `(exp(x) - exp(-x))/(exp(x) + exp(-x))` and `sinh(x)/cosh(x)` are tanh(x).
+//! This is how the derivative of `log(1 + exp(x))` comes out as the textbook σ(x).
+//!
+//! A subterm is compared with a definition's right side (as the kernel's rule gives it)
+//! after both write every `exp(-w)` as `1/exp(w)`, so ring arithmetic decides whether the
+//! subterm is a constant times the function; the kernel then replays the way there:
+//! `exp-of-negation`, one ring step, `exp-of-negation` backwards, and the definition
+//! backwards.
+
+use super::differentiate::step_with;
+use super::simplify::constant_ratio;
+use super::{Driver, EngineError};
+use crate::expr::{Context, Expr, Func, Rat};
+use crate::kernel::rewrite;
+use crate::kernel::ring::normalize;
+use crate::rules::{RuleBody, RuleId};
+use crate::terms::ExprExt;
+use num_traits::One;
+
+/// The definitions a result may be recognised by (`f(U) = rhs`, `σ(-U) = rhs`), each
+/// with a right side written with `exp`, `sinh` and `cosh` alone.
+pub const RECOGNISED: &[RuleId] = &[
+    RuleId::SigmoidDefinition,
+    RuleId::SigmoidOfNegationDefinition,
+    RuleId::TanhDefinition,
+    RuleId::TanhAsRatio,
+];
+
+/// A subterm that is `times * func(u)`.
+struct Found {
+    path: Vec<usize>,
+    rule: RuleId,
+    u: Expr,
+    times: Rat,
+}
+
+/// Most subterms compared with a definition in one result; beyond it the search stops.
+const MAX_COMPARISONS: usize = 2000;
+
+/// Recognise named functions wherever a subterm is one written out; whether any was.
+pub fn recognise_functions(d: &mut Driver) -> Result<bool, EngineError> {
+    let mut changed = false;
+    let mut comparisons = 0;
+    for _ in 0..32 {
+        let ctx = d.ctx().clone();
+        let Some(found) = find(&ctx, d.current(), &mut comparisons) else {
+            break;
+        };
+        let mut trial = d.clone();
+        // Kept only when it shortens the term, like every identity tried on a result.
+        if replay(&mut trial, &found).is_err() || trial.current().size() >= d.current().size() {
+            break;
+        }
+        *d = trial;
+        changed = true;
+    }
+    Ok(changed)
+}
+
+/// `e` with every `exp(-w)` written `1/exp(w)` (`exp(--w)` stays: ring arithmetic
+/// already reads it as `exp(w)`).
+fn exp_normal(e: &Expr) -> Expr {
+    match e {
+        Expr::Call(Func::Exp, a) => match &**a {
+            Expr::Neg(w) if !matches!(**w, Expr::Neg(_)) => {
+                Expr::Div(Expr::int(1).into(), Expr::call(Func::Exp, exp_normal(w)).into())
+            }
+            _ => e.map_children(exp_normal),
+        },
+        _ => e.map_children(exp_normal),
+    }
+}
+
+/// The left side of `rule` at `U := u` and its right side, exactly as the kernel gives
+/// it; none where either would hold a double negation (`exp(--x)` is no textbook form).
+fn definition(ctx: &Context, rule: RuleId, u: &Expr) -> Option<(Expr, Expr)> {
+    fn instance(pattern: &Expr, u: &Expr) -> Expr {
+        match pattern {
+            Expr::Sym(m) if m == "U" => u.clone(),
+            _ => pattern.map_children(|c| instance(c, u)).reshape(),
+        }
+    }
+    let double =
+        |e: &Expr| e.any(&mut |t| matches!(t, Expr::Neg(a) if matches!(**a, Expr::Neg(_))));
+    let RuleBody::Rewrite { lhs, .. } = &rule.rule()?.body else { return None };
+    let lhs = instance(lhs, u);
+    let step = step_with(rule, &[], &[("U", u)]);
+    let (rhs, ..) = rewrite(ctx, &lhs, &step).ok()?;
+    (!double(&lhs) && !double(&rhs)).then_some((lhs, rhs))
+}
+
+/// The functions whose arguments may be a recognised function's argument.
+fn is_candidate_call(f: Func) -> bool {
+    matches!(f, Func::Exp | Func::Sinh | Func::Cosh)
+}
+
+/// The first subterm (pre-order) that is a constant times a recognised function of the
+/// argument (or its negation) of an exponential, sinh or cosh in the term.
+fn find(ctx: &Context, e: &Expr, comparisons: &mut usize) -> Option<Found> {
+    let mut arguments: Vec<Expr> = Vec::new();
+    e.any(&mut |t| {
+        if let Expr::Call(f, a) = t {
+            let u = match &**a {
+                Expr::Neg(w) => (**w).clone(),
+                a => a.clone(),
+            };
+            for v in [u.clone(), Expr::neg(u)] {
+                if is_candidate_call(*f) && !arguments.contains(&v) {
+                    arguments.push(v);
+                }
+            }
+        }
+        false
+    });
+    let mut definitions = Vec::new();
+    for u in &arguments {
+        for &rule in RECOGNISED {
+            if let Some((_, rhs)) = definition(ctx, rule, u) {
+                definitions.push((rule, u.clone(), exp_normal(&rhs)));
+            }
+        }
+    }
+    search(e, &mut Vec::new(), &definitions, comparisons)
+}
+
+fn search(
+    e: &Expr,
+    path: &mut Vec<usize>,
+    definitions: &[(RuleId, Expr, Expr)],
+    comparisons: &mut usize,
+) -> Option<Found> {
+    let ring_node = matches!(e, Expr::Div(..) | Expr::Mul(_) | Expr::Add(_));
+    if ring_node && e.any(&mut |t| matches!(t, Expr::Call(f, _) if is_candidate_call(*f))) {
+        let normal = exp_normal(e);
+        for (rule, u, rhs) in definitions {
+            *comparisons += 1;
+            if *comparisons > MAX_COMPARISONS {
+                return None;
+            }
+            let ratio = normalize(&Expr::div(normal.clone(), rhs.clone()), 0, true).ok();
+            if let Some(times) = ratio.as_ref().and_then(constant_ratio) {
+                return Some(Found { path: path.clone(), rule: *rule, u: u.clone(), times });
+            }
+        }
+    }
+    for (i, c) in e.children().enumerate() {
+        path.push(i);
+        let found = search(c, path, definitions, comparisons);
+        path.pop();
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
+}
+
+/// The kernel steps from the subterm at `found.path` to `times*func(u)`.
+fn replay(d: &mut Driver, found: &Found) -> Result<(), EngineError> {
+    let Found { path, rule, u, times } = found;
+    let path = path.as_slice();
+    // `exp(-w)` as `1/exp(w)`, innermost first.
+    for _ in 0..64 {
+        let Some(at) = negated_exp(d.at(path).unwrap_or(&Expr::int(0)), path) else { break };
+        let Some(Expr::Call(_, a)) = d.at(&at) else { break };
+        let Expr::Neg(w) = &**a else { break };
+        let w = (**w).clone();
+        d.apply(step_with(RuleId::ExpOfNegation, &at, &[("U", &w)]))?;
+    }
+    let ctx = d.ctx().clone();
+    let rhs = definition(&ctx, *rule, u).map(|(_, rhs)| exp_normal(&rhs));
+    let rhs = rhs.ok_or_else(|| EngineError::TooLarge("no such definition".into()))?;
+    // The definition's place: the whole subterm, or its second factor after `times`.
+    let path: Vec<usize> = if times.is_one() {
+        d.ring(path, rhs)?;
+        path.to_vec()
+    } else {
+        d.ring(path, Expr::Mul(vec![Expr::Num(times.clone()), rhs].into()))?;
+        path.iter().copied().chain([1]).collect()
+    };
+    let path = path.as_slice();
+    // And back: `1/exp(w)` as `exp(-w)` where the definition has it.
+    for _ in 0..64 {
+        let Some(at) = reciprocal_exp(d.at(path).unwrap_or(&Expr::int(0)), path) else { break };
+        let Some(Expr::Div(_, b)) = d.at(&at) else { break };
+        let Expr::Call(_, w) = &**b else { break };
+        let w = (**w).clone();
+        let mut step = step_with(RuleId::ExpOfNegation, &at, &[("U", &w)]);
+        step.reversed = true;
+        d.apply(step)?;
+    }
+    let mut step = step_with(*rule, path, &[("U", u)]);
+    step.reversed = true;
+    d.apply(step)
+}
+
+/// The path (from the root) of the first `exp(-w)` inside `e`, which sits at `at`.
+fn negated_exp(e: &Expr, at: &[usize]) -> Option<Vec<usize>> {
+    let negated = |a: &Expr| matches!(a, Expr::Neg(w) if !matches!(**w, Expr::Neg(_)));
+    first(e, at, &|t| matches!(t, Expr::Call(Func::Exp, a) if negated(a)))
+}
+
+/// The path (from the root) of the first `1/exp(w)` inside `e`, which sits at `at`.
+fn reciprocal_exp(e: &Expr, at: &[usize]) -> Option<Vec<usize>> {
+    first(
+        e,
+        at,
+        &|t| matches!(t, Expr::Div(a, b) if a.is_one() && matches!(**b, Expr::Call(Func::Exp, _))),
+    )
+}
+
+fn first(e: &Expr, at: &[usize], wanted: &dyn Fn(&Expr) -> bool) -> Option<Vec<usize>> {
+    if wanted(e) {
+        return Some(at.to_vec());
+    }
+    e.children().enumerate().find_map(|(i, c)| {
+        let mut p = at.to_vec();
+        p.push(i);
+        first(c, &p, wanted)
+    })
+}
