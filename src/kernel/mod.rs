@@ -130,10 +130,9 @@ impl Proof {
     /// Every undischarged side condition, without repeats, in order; a non-zero condition
     /// implied by a positivity condition in the list is left out.
     pub fn hypotheses(&self) -> Vec<Condition> {
-        let mut seen = BTreeSet::new();
-        let mut out = Vec::new();
-        for c in self.steps.iter().flat_map(|s| s.conditions.iter()) {
-            if seen.insert(c.clone()) {
+        let mut out: Vec<Condition> = Vec::new();
+        for c in self.steps.iter().flat_map(|s| &s.conditions) {
+            if !out.contains(c) {
                 out.push(c.clone());
             }
         }
