@@ -63,13 +63,12 @@ impl ExprExt for Expr {
     }
 
     fn replace_at(&self, path: &[usize], with: Expr) -> Option<Expr> {
-        let mut out = self.clone();
-        let mut slot = &mut out;
-        for &i in path {
-            slot = slot.child_mut(i)?;
-        }
-        *slot = with;
-        Some(out)
+        let Some((&first, rest)) = path.split_first() else {
+            return Some(with);
+        };
+        let child = self.children().nth(first)?.replace_at(rest, with)?;
+        let mut at = 0..;
+        Some(self.map_children(|c| if at.next() == Some(first) { &child } else { c }.clone()))
     }
 
     fn size(&self) -> usize {

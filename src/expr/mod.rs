@@ -212,22 +212,6 @@ impl Expr {
         first.iter().chain(second)
     }
 
-    /// Mutable access to the `i`-th immediate subterm.
-    pub fn child_mut(&mut self, i: usize) -> Option<&mut Expr> {
-        match self {
-            // Copy-on-write: a list shared with another term is copied first.
-            Expr::Add(xs) | Expr::Mul(xs) => make_mut_slice(xs).get_mut(i),
-            Expr::Div(a, b) | Expr::Pow(a, b) | Expr::D(a, b) => match i {
-                0 => Some(Arc::make_mut(a)),
-                1 => Some(Arc::make_mut(b)),
-                _ => None,
-            },
-            Expr::Neg(a) | Expr::Call(_, a) if i == 0 => Some(Arc::make_mut(a)),
-            Expr::Sum(s) if i == 0 => Some(Arc::make_mut(&mut s.body)),
-            _ => None,
-        }
-    }
-
     /// Nesting depth, computed iteratively-bounded: stops counting past `MAX_DEPTH + 1`.
     pub fn depth(&self) -> usize {
         fn go(e: &Expr, d: usize) -> usize {
@@ -241,15 +225,7 @@ impl Expr {
 
     /// Whether `pred` holds for this term or any subterm.
     pub fn any(&self, pred: &mut dyn FnMut(&Expr) -> bool) -> bool {
-        // Matched out rather than through `children()`: the hottest walk, and this is faster.
-        pred(self)
-            || match self {
-                Expr::Add(xs) | Expr::Mul(xs) => xs.iter().any(|x| x.any(pred)),
-                Expr::Div(a, b) | Expr::Pow(a, b) | Expr::D(a, b) => a.any(pred) || b.any(pred),
-                Expr::Neg(a) | Expr::Call(_, a) => a.any(pred),
-                Expr::Sum(s) => s.body.any(pred),
-                Expr::Num(_) | Expr::Sym(_) | Expr::Idx(..) | Expr::Delta(..) => false,
-            }
+        pred(self) || self.children().any(|c| c.any(pred))
     }
 
     /// Whether a symbol or indexed symbol called `name` occurs.
@@ -285,12 +261,4 @@ impl fmt::Display for Bound {
             Bound::Sym(s, k) => write!(f, "{s}{k:+}"),
         }
     }
-}
-
-/// A list of subterms, made unique so it can be changed in place (cloned if shared).
-fn make_mut_slice(xs: &mut Arc<[Expr]>) -> &mut [Expr] {
-    if Arc::get_mut(xs).is_none() {
-        *xs = xs.iter().cloned().collect();
-    }
-    Arc::get_mut(xs).map_or(&mut [], |unique| unique)
 }

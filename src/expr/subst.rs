@@ -65,17 +65,27 @@ impl Expr {
 
     /// Rebuild this node with each immediate subterm mapped by `f`.
     pub fn map_children(&self, mut f: impl FnMut(&Expr) -> Expr) -> Expr {
-        match self {
+        let mapped = self.try_map_children(|c| Ok::<_, std::convert::Infallible>(f(c)));
+        mapped.unwrap_or_else(|never| match never {})
+    }
+
+    /// Rebuild this node with each immediate subterm mapped by `f`, or the first failure.
+    pub fn try_map_children<E>(
+        &self,
+        mut f: impl FnMut(&Expr) -> Result<Expr, E>,
+    ) -> Result<Expr, E> {
+        let mut one = |a: &Expr| f(a).map(Arc::new);
+        Ok(match self {
             Expr::Num(_) | Expr::Sym(_) | Expr::Idx(_, _) | Expr::Delta(_, _) => self.clone(),
-            Expr::Add(xs) => Expr::Add(xs.iter().map(f).collect()),
-            Expr::Mul(xs) => Expr::Mul(xs.iter().map(f).collect()),
-            Expr::Div(a, b) => Expr::Div(Arc::new(f(a)), Arc::new(f(b))),
-            Expr::Pow(a, b) => Expr::Pow(Arc::new(f(a)), Arc::new(f(b))),
-            Expr::D(a, b) => Expr::D(Arc::new(f(a)), Arc::new(f(b))),
-            Expr::Neg(a) => Expr::Neg(Arc::new(f(a))),
-            Expr::Call(g, a) => Expr::Call(*g, Arc::new(f(a))),
-            Expr::Sum(s) => Expr::Sum(Sum { body: Arc::new(f(&s.body)), ..s.clone() }),
-        }
+            Expr::Add(xs) => Expr::Add(xs.iter().map(&mut f).collect::<Result<_, E>>()?),
+            Expr::Mul(xs) => Expr::Mul(xs.iter().map(&mut f).collect::<Result<_, E>>()?),
+            Expr::Div(a, b) => Expr::Div(one(a)?, one(b)?),
+            Expr::Pow(a, b) => Expr::Pow(one(a)?, one(b)?),
+            Expr::D(a, b) => Expr::D(one(a)?, one(b)?),
+            Expr::Neg(a) => Expr::Neg(one(a)?),
+            Expr::Call(g, a) => Expr::Call(*g, one(a)?),
+            Expr::Sum(s) => Expr::Sum(Sum { body: one(&s.body)?, ..s.clone() }),
+        })
     }
 }
 

@@ -73,14 +73,10 @@ pub fn decide(ctx: &Context, cond: &Condition, binders: &[(String, Bound, Bound)
         {
             Verdict::Fails
         }
-        Condition::IndexEq(a, b) => match (a, b) {
-            _ if a == b => Verdict::Holds,
-            (Index::Int(_), Index::Int(_)) => Verdict::Fails,
-            _ => Verdict::Unknown,
-        },
-        Condition::IndexNe(a, b) => match (a, b) {
-            _ if a == b => Verdict::Fails,
-            (Index::Int(_), Index::Int(_)) => Verdict::Holds,
+        // Equal indices, or two numbers, are decided; otherwise it depends on the values.
+        Condition::IndexEq(a, b) | Condition::IndexNe(a, b) => match (a, b) {
+            _ if a == b => verdict(matches!(cond, Condition::IndexEq(..))),
+            (Index::Int(_), Index::Int(_)) => verdict(matches!(cond, Condition::IndexNe(..))),
             _ => Verdict::Unknown,
         },
         Condition::ForAll(k, lo, hi, c) => {

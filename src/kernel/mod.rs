@@ -40,34 +40,27 @@ pub struct Step {
     pub replacement: Option<Expr>,
 }
 
-/// Why the kernel refused a step.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+/// Why the kernel refused a step (worded outside the kernel, in `crate::rules`).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum KernelError {
-    #[error("unknown rule `{0}`")]
     UnknownRule(String),
     /// A metavariable the rule needs has no value, or the binding has one the rule lacks.
-    #[error("bad substitution: {0}")]
     Binding(String),
-    #[error("no subterm at position {0:?}")]
     NoSuchPosition(Vec<usize>),
     /// The instantiated left side is not the subterm at the position.
-    #[error("pattern does not match: the rule needs `{expected}` but the term has `{found}`")]
-    Mismatch { expected: Expr, found: Expr },
+    Mismatch {
+        expected: Expr,
+        found: Expr,
+    },
     /// A side condition is decidably false.
-    #[error("side condition unmet: {0} is false")]
     ConditionFails(Condition),
     /// The rule does not apply here, with the reason.
-    #[error("rule does not apply: {0}")]
     NotApplicable(String),
     /// The step's stated result is not what the rule gives.
-    #[error("chain broken: {0}")]
     ChainBroken(String),
-    #[error("{0}")]
     TooLarge(String),
-    #[error("undefined: {0}")]
     Undefined(String),
     /// The context or the goal is not one the kernel reasons in.
-    #[error("{0}")]
     BadGoal(String),
 }
 
@@ -137,10 +130,9 @@ impl Proof {
     /// Every undischarged side condition, without repeats, in order; a non-zero condition
     /// implied by a positivity condition in the list is left out.
     pub fn hypotheses(&self) -> Vec<Condition> {
-        let mut seen = BTreeSet::new();
-        let mut out = Vec::new();
-        for c in self.steps.iter().flat_map(|s| s.conditions.iter()) {
-            if seen.insert(c.clone()) {
+        let mut out: Vec<Condition> = Vec::new();
+        for c in self.steps.iter().flat_map(|s| &s.conditions) {
+            if !out.contains(c) {
                 out.push(c.clone());
             }
         }
@@ -255,8 +247,8 @@ fn splice(term: &Expr, path: &[usize], new: Expr) -> Option<Expr> {
         return Some(new);
     };
     let child = splice(term.children().nth(first)?, rest, new)?;
-    let mut out = term.clone();
-    *out.child_mut(first)? = child;
+    let mut at = 0..;
+    let out = term.map_children(|c| if at.next() == Some(first) { &child } else { c }.clone());
     Some(out.reshape())
 }
 
@@ -371,19 +363,7 @@ fn inst(p: &Expr, b: &Binding, used: &mut BTreeSet<String>) -> Result<Expr, Kern
             Sum::over(index, lo, hi, inst(&s.body, b, used)?)
         }
         Expr::Neg(x) => Expr::neg(inst(x, b, used)?),
-        _ => {
-            let mut err = None;
-            let out = p.map_children(|c| {
-                inst(c, b, used).unwrap_or_else(|e| {
-                    err = Some(e);
-                    c.clone()
-                })
-            });
-            if let Some(e) = err {
-                return Err(e);
-            }
-            out
-        }
+        _ => p.try_map_children(|c| inst(c, b, used))?,
     })
 }
 

@@ -275,15 +275,11 @@ fn canonical_atom(e: &Expr, depth: usize) -> Result<Expr, KernelError> {
         let (a, b) = if b < a { (b, a) } else { (a, b) };
         return Ok(Expr::Delta(a.clone(), b.clone()));
     }
-    let mut out = e.clone();
-    // The variable of `D(f, x)` is not a subterm: it stays as written.
-    let arguments = if let Expr::D(_, _) = e { 1 } else { e.children().count() };
-    for i in 0..arguments {
-        if let Some(c) = out.child_mut(i) {
-            *c = canonical(c, depth)?;
-        }
+    match e {
+        // The variable of `D(f, x)` is not a subterm: it stays as written.
+        Expr::D(f, x) => Ok(Expr::d(canonical(f, depth)?, (**x).clone())),
+        _ => e.try_map_children(|c| canonical(c, depth)),
     }
-    Ok(out)
 }
 
 /// A canonical term for `e`: its normal form written back as a term.

@@ -5,7 +5,6 @@ use super::read::{read_bound_strict, read_index_strict, read_term, read_variable
 use super::table::{RuleId, RULES};
 use crate::expr::{Bound, Expr, Index};
 use std::collections::BTreeMap;
-use std::fmt;
 use std::sync::OnceLock;
 
 /// A rule as written in the table.
@@ -186,12 +185,5 @@ impl Condition {
             Condition::IndexNe(i, j) => format!("{i} != {j}"),
             Condition::ForAll(k, lo, hi, c) => format!("{} for {k} in {lo}..{hi}", c.text(term)),
         }
-    }
-}
-
-/// In the expression syntax, e.g. `1 + x^2 != 0`, `x > 0`, `j in 1..n`.
-impl fmt::Display for Condition {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text(&|e| e.to_string()))
     }
 }

@@ -120,34 +120,26 @@ fn walk_names(
 
 /// The symbols that bound a range anywhere in the context.
 pub fn sizes(ctx: &Context) -> BTreeSet<String> {
-    let mut out: BTreeSet<String> = symbols(ctx.indices.iter().flat_map(|d| [&d.lo, &d.hi]));
+    let symbols = |lo: &Bound, hi: &Bound| [lo, hi].map(|b| b.size().map(str::to_string));
+    let mut out: BTreeSet<String> =
+        ctx.indices.iter().flat_map(|d| symbols(&d.lo, &d.hi)).flatten().collect();
     let terms = ctx.definitions.iter().map(|d| &d.body);
-    let terms = terms.chain(ctx.assumptions.iter().flat_map(|a| [&a.lhs, &a.rhs]));
-    for t in terms {
-        sum_bounds(t, &mut out);
+    for t in terms.chain(ctx.assumptions.iter().flat_map(|a| [&a.lhs, &a.rhs])) {
+        t.any(&mut |e| {
+            if let Expr::Sum(s) = e {
+                out.extend(symbols(&s.lo, &s.hi).into_iter().flatten());
+            }
+            false
+        });
     }
     out
 }
 
-/// The symbols among `bounds`.
-fn symbols<'a>(bounds: impl IntoIterator<Item = &'a Bound>) -> BTreeSet<String> {
-    bounds.into_iter().filter_map(|b| b.size().map(str::to_string)).collect()
-}
-
-fn sum_bounds(e: &Expr, out: &mut BTreeSet<String>) {
-    e.any(&mut |t| {
-        if let Expr::Sum(s) = t {
-            out.extend(symbols([&s.lo, &s.hi]));
-        }
-        false
-    });
-}
-
 /// Whether some sum in `e` runs to the size `name`.
 pub fn runs_to(e: &Expr, name: &str) -> bool {
-    let mut bounds = BTreeSet::new();
-    sum_bounds(e, &mut bounds);
-    bounds.contains(name)
+    e.any(
+        &mut |t| matches!(t, Expr::Sum(s) if [&s.lo, &s.hi].iter().any(|b| b.size() == Some(name))),
+    )
 }
 
 fn name_of(e: &Expr) -> Option<&str> {

@@ -7,7 +7,8 @@ pub mod matching;
 pub use crate::kernel::rules::*;
 pub use crate::kernel::table::{RuleId, RULES};
 
-use crate::kernel::Step;
+use crate::kernel::{KernelError, Step};
+use std::fmt;
 
 impl RuleId {
     /// The rule's line in the table.
@@ -55,6 +56,35 @@ impl std::fmt::Display for RuleId {
         f.write_str(self.name())
     }
 }
+
+/// In the expression syntax, e.g. `1 + x^2 != 0`, `x > 0`, `j in 1..n`.
+impl fmt::Display for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text(&|e| e.to_string()))
+    }
+}
+
+/// How a refused step is worded.
+impl fmt::Display for KernelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KernelError::UnknownRule(name) => write!(f, "unknown rule `{name}`"),
+            KernelError::Binding(m) => write!(f, "bad substitution: {m}"),
+            KernelError::NoSuchPosition(p) => write!(f, "no subterm at position {p:?}"),
+            KernelError::Mismatch { expected, found } => write!(
+                f,
+                "pattern does not match: the rule needs `{expected}` but the term has `{found}`"
+            ),
+            KernelError::ConditionFails(c) => write!(f, "side condition unmet: {c} is false"),
+            KernelError::NotApplicable(m) => write!(f, "rule does not apply: {m}"),
+            KernelError::ChainBroken(m) => write!(f, "chain broken: {m}"),
+            KernelError::Undefined(m) => write!(f, "undefined: {m}"),
+            KernelError::TooLarge(m) | KernelError::BadGoal(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for KernelError {}
 
 /// The table entry called `name`, unparsed (captions need no parsing).
 pub fn spec(name: &str) -> Option<&'static RuleSpec> {
