@@ -272,7 +272,7 @@ fn variable_name(e: &Expr) -> String {
     }
 }
 
-fn power(base: &Expr, exp: i64) -> Expr {
+pub(super) fn power(base: &Expr, exp: i64) -> Expr {
     if exp == 1 {
         base.clone()
     } else {

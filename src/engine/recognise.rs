@@ -15,7 +15,7 @@ use crate::expr::{Context, Expr, Func, Rat};
 use crate::kernel::rewrite;
 use crate::kernel::ring::normalize;
 use crate::rules::{RuleBody, RuleId};
-use crate::terms::ExprExt;
+use crate::terms::{ExprExt, RatExt};
 use num_traits::One;
 
 /// The definitions a result may be recognised by (`f(U) = rhs`, `σ(-U) = rhs`), each
@@ -56,6 +56,28 @@ pub fn recognise_functions(d: &mut Driver) -> Result<bool, EngineError> {
         changed = true;
     }
     Ok(changed)
+}
+
+/// Square roots as a textbook writes them: every `u^(1/2)` as `sqrt(u)` where `u > 0`
+/// is proved or already assumed, after everything else.
+pub fn square_roots(d: &mut Driver) -> Result<(), EngineError> {
+    let half = Expr::Num(Rat::small(1, 2));
+    for _ in 0..64 {
+        let ctx = d.ctx().clone();
+        let current = d.current().clone();
+        let at = first(&current, &[], &|t| matches!(t, Expr::Pow(_, k) if **k == half));
+        let Some(at) = at else { break };
+        let Some(Expr::Pow(u, _)) = d.at(&at) else { break };
+        let step = step_with(RuleId::PowerOneHalf, &at, &[("U", u)]);
+        // Only where the result already assumes `u > 0` (the power rule did) or the
+        // kernel proves it: the notation is not worth a new hypothesis.
+        let known = d.proof.hypotheses();
+        match crate::kernel::rewrite(&ctx, &current, &step) {
+            Ok((_, open, _)) if open.iter().all(|c| known.contains(c)) => d.apply(step)?,
+            _ => break,
+        }
+    }
+    Ok(())
 }
 
 /// `e` with every `exp(-w)` written `1/exp(w)` (`exp(--w)` stays: ring arithmetic

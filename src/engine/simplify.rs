@@ -31,7 +31,8 @@ pub fn simplify(d: &mut Driver) -> Result<(), EngineError> {
         tidy(d, &[])?;
     }
     super::identities::through_exp(d)?;
-    super::recognise::recognise_functions(d).map(|_| ())
+    super::recognise::recognise_functions(d)?;
+    super::recognise::square_roots(d)
 }
 
 /// After a derivative rule at `path`: clear the trivialities it left (`·1`, `+ 0`,
@@ -236,6 +237,7 @@ pub fn candidates(e: &Expr) -> Vec<Expr> {
         if let Some(c) = super::algebra::cancel(t) {
             out.push(to_expr(&[c]));
         }
+        out.extend(denominator_multiplied_out(t));
     }
     if let Some(f) = factor(&structural) {
         out.push(f);
@@ -254,6 +256,34 @@ pub fn candidates(e: &Expr) -> Vec<Expr> {
     }
     out.extend(reduced(&out));
     out
+}
+
+/// `t` with the sums it divides by multiplied out into one polynomial: `2/((1 - x)*(1 + x))`
+/// as `2/(1 - x^2)`; a candidate only where there are two or more such sums and the
+/// product has no more terms than its widest factor.
+fn denominator_multiplied_out(t: &Term) -> Option<Expr> {
+    let is_sum_divisor = |f: &Factor| f.exp < 0 && matches!(f.base, Expr::Add(_));
+    let divisors: Vec<Expr> = t
+        .factors
+        .iter()
+        .filter(|f| is_sum_divisor(f))
+        .map(|f| super::algebra::power(&f.base, -f.exp))
+        .collect();
+    if divisors.len() < 2 {
+        return None;
+    }
+    let widest = divisors.iter().filter_map(|d| to_terms(d, true).ok()).map(|ts| ts.len()).max();
+    let product = to_terms(&Expr::Mul(divisors.into()), true).ok()?;
+    // Only where terms cancel (`(1 - x)*(1 + x)`): `(x + 1)*(x + 2)` stays a product.
+    if product.len() > widest? {
+        return None;
+    }
+    let product = to_expr(&product);
+    let mut out = Term { coeff: t.coeff.clone(), factors: vec![] };
+    out.factors.extend(t.factors.iter().filter(|f| !is_sum_divisor(f)).cloned());
+    let mut divisor = Term::base(product);
+    divisor.factors.iter_mut().for_each(|f| f.exp = -1);
+    Some(to_expr(&[out.mul(&divisor)]))
 }
 
 /// The factor `(-terms)^exp`: a sum factor with the sign of each term changed.

@@ -117,6 +117,7 @@ rules! {
     TanhDefinition: "tanh-definition", rw("tanh(U)", "(exp(U) - exp(-U))/(exp(U) + exp(-U))", &[]), "the definition of tanh";
     TanhAsRatio: "tanh-as-ratio", rw("tanh(U)", "sinh(U)/cosh(U)", &[]), "tanh is sinh over cosh";
     TanhViaSigmoid: "tanh-via-sigmoid", rw("tanh(U)", "2*sigmoid(2*U) - 1", &[]), "tanh through the sigmoid";
+    PowerOneHalf: "power-one-half", rw("U^(1/2)", "sqrt(U)", &["positive(U)"]), "a power of one half is the square root";
     SqrtSquared: "sqrt-squared", rw("sqrt(U)^2", "U", &["positive(U)"]), "the square of a square root";
     SqrtOfSquare: "sqrt-of-square", rw("sqrt(U^2)", "U", &["positive(U)"]), "the square root of a square";
     SqrtOfSquareTimes: "sqrt-of-square-times", rw("sqrt(U^2*V)", "U*sqrt(V)", &["positive(U)", "positive(V)"]), "take the square out of the square root";

@@ -312,6 +312,14 @@ impl<'a> Sampler<'a> {
                 break;
             }
         }
+        // A symbol that bounds a declared range is a size wherever it stands, even in a
+        // term with no sum over that range (`n = sqrt(n^2)` holds because n >= 1).
+        for d in &ctx.indices {
+            let bounds = [&d.lo, &d.hi];
+            if bounds.iter().any(|b| b.size().is_some_and(|n| symbols.scalars.contains(n))) {
+                symbols.note_sizes(&(d.lo.clone(), d.hi.clone()));
+            }
+        }
         let free: Vec<(String, Bound, Bound)> = free
             .into_iter()
             .map(|i| {
