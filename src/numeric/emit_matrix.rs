@@ -207,7 +207,7 @@ impl Planner<'_> {
                 goal.axes.join(", ")
             ),
         );
-        line(&mut t, 0, "/// Vectors and matrices: row-major, from index 1.");
+        line(&mut t, 0, "/// Array inputs: row-major, from index 1.");
         if work {
             line(
                 &mut t,
