@@ -259,3 +259,16 @@ fn the_help_documents_the_rust_format() {
     assert!(help.contains("rust:"), "{help}");
     assert!(help.contains("standalone Rust source file"), "{help}");
 }
+
+/// An index named `t`: its loop variable is not confused with the emitted temporaries
+/// (`t_0`), so the function compiles and fills its output over it.
+#[test]
+fn an_index_named_t_compiles() {
+    let file = "index s, t in 1..n\nderive 3*sum_s(A_{t,s}*x_s)*y wrt y\n";
+    let out = deriv(&["run", "-", "--format", "rust"], Some(file));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let source = String::from_utf8(out.stdout).expect("UTF-8");
+    let main = "#[allow(non_snake_case)]\nfn main() {\n    let A = [1.0, 2.0, 3.0, 4.0];\n    let x = [0.5, -1.0];\n    let mut out = [0.0; 2];\n    emitted::derivative_1(2, &A, &x, &mut out).unwrap();\n    for v in out {\n        println!(\"{v:e}\");\n    }\n}\n";
+    let values = compile_and_run(&format!("mod emitted {{\n{source}}}\n{main}"));
+    assert_eq!(values, vec![3.0 * (1.0 * 0.5 - 2.0), 3.0 * (3.0 * 0.5 - 4.0)]);
+}

@@ -168,9 +168,10 @@ impl<'k, 'h> Emitter<'k, 'h> {
         }
     }
 
+    /// A loop variable: `j_ix0`, never a node's `t_3` (an index may be named `t`).
     fn var(&self, v: usize) -> String {
         let name = self.k.vars.get(v).map_or("v", |var| var.name.as_str());
-        format!("{name}_{v}")
+        format!("{name}_ix{v}")
     }
 
     /// The function `name` computing the kernel, documented by `summary`; `public` for a
