@@ -125,7 +125,9 @@ pub enum RunFormat {
     /// A standalone Rust source file: for each goal a function `d_<of>_d_<wrt>` that
     /// computes the derivative from input slices (a gradient or Jacobian is written to
     /// `out_`, row-major), numerically stable (the max shift on softmax terms), allocating
-    /// nothing. A goal whose result cannot be compiled is an error (exit status 1).
+    /// nothing. A result with a matrix form is computed from it with loops, each product
+    /// once into `work_` (2*W'*(W*x - y): O(m·n), not O(m·n²)). A goal whose result cannot
+    /// be compiled is an error (exit status 1).
     Rust,
     /// A Coq/Coquelicot file: one theorem per goal, its proof following the certificate
     /// (compile with `coqc -Q coq Deriv`, or `--coq-prelude inline` for a file on its own).
