@@ -68,8 +68,7 @@ fn emitted(report: &Report, g: usize, from_form: bool) -> String {
 fn signature(source: &str) -> (String, Vec<(String, String)>) {
     let line = source
         .lines()
-        .filter(|l| l.starts_with("pub fn ") && !l.contains("_work_len("))
-        .last()
+        .rfind(|l| l.starts_with("pub fn ") && !l.contains("_work_len("))
         .expect("a function");
     let name = line["pub fn ".len()..line.find('(').expect("(")].to_string();
     let params = &line[line.find('(').expect("(") + 1..line.find(") ->").expect(") ->")];
