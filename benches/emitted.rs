@@ -4,7 +4,7 @@
 //! alternately. Prints each goal's time per call and the ratio. Needs rustc on the PATH
 //! (or `RUSTC`). Run with `cargo bench --bench emitted`.
 
-use deriv::numeric::{emit_rust, RustGoal};
+use deriv::numeric::emit_rust;
 use deriv::report::{derive_and_check, Report};
 use deriv::syntax::parse_file;
 use std::process::Command;
@@ -33,14 +33,7 @@ const CALLS: [(&str, &str, &str, &str); 4] = [
 ];
 
 fn emitted(report: &Report, g: usize, from_form: bool) -> String {
-    let d = &report.goals[g];
-    let goal = RustGoal {
-        of: &d.of,
-        wrt: &d.wrt,
-        result: d.proof.current(),
-        matrix: d.matrix.as_ref().filter(|_| from_form).map(|m| (m, &d.matrix_shapes)),
-    };
-    emit_rust(&report.context, &[goal]).expect("emits")
+    emit_rust(&report.context, &[report.goals[g].rust_goal(from_form)]).expect("emits")
 }
 
 /// The call of `module::name`, with its scratch space when it takes one.

@@ -593,16 +593,8 @@ fn rust_source(
     doc: &Document,
     origin: &str,
 ) -> Result<String, Failure> {
-    let goals: Vec<crate::numeric::RustGoal> = report
-        .goals
-        .iter()
-        .map(|g| crate::numeric::RustGoal {
-            of: &g.of,
-            wrt: &g.wrt,
-            result: g.proof.current(),
-            matrix: g.matrix.as_ref().map(|m| (m, &g.matrix_shapes)),
-        })
-        .collect();
+    let goals: Vec<crate::numeric::RustGoal> =
+        report.goals.iter().map(|g| g.rust_goal(true)).collect();
     let source = crate::numeric::emit_rust(&report.context, &goals).map_err(|e| {
         let line = doc.goals.get(e.goal).map_or(0, |g| g.line);
         let what = goals

@@ -7,7 +7,7 @@
 
 use deriv::expr::Bound;
 use deriv::matrix::{shape_of, Kind, Shapes};
-use deriv::numeric::{emit_rust, RustGoal};
+use deriv::numeric::emit_rust;
 use deriv::report::{derive_and_check, Report};
 use deriv::syntax::parse_file;
 use std::path::{Path, PathBuf};
@@ -54,14 +54,7 @@ fn bound(b: &Bound) -> usize {
 
 /// The source of goal `g` of `report`, from its matrix form or (without) its components.
 fn emitted(report: &Report, g: usize, from_form: bool) -> String {
-    let d = &report.goals[g];
-    let goal = RustGoal {
-        of: &d.of,
-        wrt: &d.wrt,
-        result: d.proof.current(),
-        matrix: d.matrix.as_ref().filter(|_| from_form).map(|m| (m, &d.matrix_shapes)),
-    };
-    emit_rust(&report.context, &[goal]).expect("emits")
+    emit_rust(&report.context, &[report.goals[g].rust_goal(from_form)]).expect("emits")
 }
 
 /// The parameters of the last public function of `source` that is not a `_work_len`.
