@@ -55,6 +55,11 @@ pub enum Command {
         /// With `--format coq`: load the prelude (`require`) or paste it in (`inline`).
         #[arg(long, value_enum, default_value_t = CoqPrelude::Require)]
         coq_prelude: CoqPrelude,
+        /// How a writeup sets the vectors and matrices of its matrix forms (∇_W l = 2(Wx − y)xᵀ);
+        /// scalars and index notation are never marked, and json, rust and coq keep the input
+        /// syntax.
+        #[arg(long, value_enum, default_value_t = VectorStyle::Bold)]
+        vectors: VectorStyle,
     },
     /// Differentiate one expression and print the simplified derivative.
     Diff {
@@ -120,11 +125,36 @@ pub enum RunFormat {
     /// A standalone Rust source file: for each goal a function `d_<of>_d_<wrt>` that
     /// computes the derivative from input slices (a gradient or Jacobian is written to
     /// `out_`, row-major), numerically stable (the max shift on softmax terms), allocating
-    /// nothing. A goal whose result cannot be compiled is an error (exit status 1).
+    /// nothing. A result with a matrix form is computed from it with loops, each product
+    /// once into `work_` (2*W'*(W*x - y): O(m·n), not O(m·n²)). A goal whose result cannot
+    /// be compiled is an error (exit status 1).
     Rust,
     /// A Coq/Coquelicot file: one theorem per goal, its proof following the certificate
     /// (compile with `coqc -Q coq Deriv`, or `--coq-prelude inline` for a file on its own).
     Coq,
+}
+
+/// `--vectors`: how writeups set vectors and matrices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum VectorStyle {
+    /// Bold upright vectors and matrices: 𝐚 − 𝐲, 2(𝐖𝐱 − 𝐲)𝐱ᵀ (LaTeX \mathbf, \boldsymbol for
+    /// Greek names).
+    Bold,
+    /// An arrow over each vector, matrices plain: a⃗ − y⃗, 2(Wx⃗ − y⃗)x⃗ᵀ (LaTeX \vec).
+    Arrow,
+    /// Vectors and matrices set like scalars: a − y.
+    Plain,
+}
+
+impl From<VectorStyle> for crate::render::matrix::Vectors {
+    fn from(v: VectorStyle) -> Self {
+        use crate::render::matrix::Vectors;
+        match v {
+            VectorStyle::Bold => Vectors::Bold,
+            VectorStyle::Arrow => Vectors::Arrow,
+            VectorStyle::Plain => Vectors::Plain,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -308,7 +338,7 @@ fn on_stack_for<T: Send>(
 /// Execute one command, returning what it prints on success.
 pub fn execute(command: Command) -> Result<String, Failure> {
     match command {
-        Command::Run { file, format, output, detail, coq_prelude } if file.len() > 1 => {
+        Command::Run { file, format, output, detail, coq_prelude, vectors } if file.len() > 1 => {
             if output.is_some() {
                 return Err(Failure::Input("error: -o takes one input file".into()));
             }
@@ -319,6 +349,7 @@ pub fn execute(command: Command) -> Result<String, Failure> {
                     output: None,
                     detail,
                     coq_prelude,
+                    vectors,
                 })
             };
             gather(crate::parallel::in_parallel(file.len(), one))
@@ -371,7 +402,7 @@ fn execute_on(command: Command, src: &str, origin: &str) -> Result<String, Failu
             let doc = syntax::parse_file(src).map_err(|d| d.with_origin(origin))?;
             Ok(format_document(&doc))
         }
-        Command::Run { format, output, detail, coq_prelude, .. } => {
+        Command::Run { format, output, detail, coq_prelude, vectors, .. } => {
             let doc = syntax::parse_file(src).map_err(|d| d.with_origin(origin))?;
             use crate::render::writeup;
             let detail = match detail {
@@ -381,7 +412,7 @@ fn execute_on(command: Command, src: &str, origin: &str) -> Result<String, Failu
             // Each goal's section is built on the thread that derived the goal.
             let writeup = |f| {
                 let (report, sections) = derive_report_and(&doc, &origin, |context, goal| {
-                    writeup::section(context, goal, detail)
+                    writeup::section(context, goal, detail, vectors.into())
                 })?;
                 Ok::<_, Failure>(crate::render::set_writeup(
                     &writeup::assemble(&report, sections),
@@ -562,11 +593,8 @@ fn rust_source(
     doc: &Document,
     origin: &str,
 ) -> Result<String, Failure> {
-    let goals: Vec<crate::numeric::RustGoal> = report
-        .goals
-        .iter()
-        .map(|g| crate::numeric::RustGoal { of: &g.of, wrt: &g.wrt, result: g.proof.current() })
-        .collect();
+    let goals: Vec<crate::numeric::RustGoal> =
+        report.goals.iter().map(|g| g.rust_goal(true)).collect();
     let source = crate::numeric::emit_rust(&report.context, &goals).map_err(|e| {
         let line = doc.goals.get(e.goal).map_or(0, |g| g.line);
         let what = goals

@@ -36,6 +36,19 @@ pub struct Derived {
     pub checks: Checks,
 }
 
+impl Derived {
+    /// The goal as the Rust emitter takes it, computed from its matrix form when it has one
+    /// and `from_form` is set, else from its components.
+    pub fn rust_goal(&self, from_form: bool) -> numeric::RustGoal<'_> {
+        numeric::RustGoal {
+            of: &self.of,
+            wrt: &self.wrt,
+            result: self.proof.current(),
+            matrix: self.matrix.as_ref().filter(|_| from_form).map(|m| (m, &self.matrix_shapes)),
+        }
+    }
+}
+
 /// Every goal of a document, derived and checked.
 #[derive(Clone, Debug)]
 pub struct Report {

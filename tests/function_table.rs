@@ -42,8 +42,11 @@ fn every_function_emits_compiling_rust() {
     let x = Expr::sym("x");
     let names: Vec<Expr> = Func::ALL.iter().map(|f| Expr::sym(f.name())).collect();
     let calls: Vec<Expr> = Func::ALL.iter().map(|f| Expr::call(*f, x.clone())).collect();
-    let goals: Vec<RustGoal> =
-        names.iter().zip(&calls).map(|(of, result)| RustGoal { of, wrt: &x, result }).collect();
+    let goals: Vec<RustGoal> = names
+        .iter()
+        .zip(&calls)
+        .map(|(of, result)| RustGoal { of, wrt: &x, result, matrix: None })
+        .collect();
     let source = emit_rust(&Default::default(), &goals).expect("every call emits");
     let prints: String = Func::ALL
         .iter()

@@ -13,7 +13,7 @@
 use deriv::certificate;
 use deriv::matrix::{output_indices, print, Shapes};
 use deriv::numeric::{check_matrix_form, CheckOptions};
-use deriv::render::matrix::matrix_latex;
+use deriv::render::matrix::{matrix_latex, Notation};
 use deriv::report::{certificate as to_certificate, derive_and_check};
 use deriv::syntax::{parse_file, parse_matrix};
 use std::path::Path;
@@ -86,7 +86,7 @@ fn check(case: &Case) -> String {
         "{}\n  components: {}\n  form:       {form}\n  latex:      {}\n  steps:      {steps}\n",
         case.name,
         deriv::render::plain::print_in(&g.components, ctx),
-        matrix_latex(m)
+        matrix_latex(m, &Notation::default())
     )
 }
 

@@ -100,7 +100,7 @@ fn emitted(file: &str, results: &[&str]) -> String {
         .goals
         .iter()
         .zip(&results)
-        .map(|(g, r)| RustGoal { of: &g.of, wrt: &g.wrt, result: r })
+        .map(|(g, r)| RustGoal { of: &g.of, wrt: &g.wrt, result: r, matrix: None })
         .collect();
     emit_rust(&doc.context, &goals).expect("the results compile to Rust")
 }

@@ -81,7 +81,9 @@ fn main() {
         let mut jac = [0.0; 25];
         softmax::d_a_d_z(5, &z, &mut work, &mut jac).unwrap();
         let mut grad = [0.0; 5];
-        softmax::d_l_d_z(5, &y, &z, &mut grad).unwrap();
+        // Computed from the matrix form a - y: `a` into `work_`, then the difference.
+        let mut work = vec![0.0; softmax::d_l_d_z_work_len(5)];
+        softmax::d_l_d_z(5, &y, &z, &mut work, &mut grad).unwrap();
         for v in jac.iter().chain(&grad) {
             println!("{v:e}");
         }
@@ -146,7 +148,7 @@ fn every_example_emits_rust_that_compiles_runs_and_agrees_with_the_library() {
     // The signatures the harness relies on.
     for signature in [
         "pub fn d_a_d_z(n: usize, z: &[f64], work_: &mut [f64], out_: &mut [f64])",
-        "pub fn d_l_d_z(n: usize, y: &[f64], z: &[f64], out_: &mut [f64])",
+        "pub fn d_l_d_z(n: usize, y: &[f64], z: &[f64], work_: &mut [f64], out_: &mut [f64])",
         "pub fn d_l_d_w(n: usize, b: f64, t: &[f64], w: f64, x: &[f64]) -> Result<f64",
         "pub fn d_s_d_z(n: usize, out_: &mut [f64])",
         "pub fn d_h_d_x(n: usize, W: &[f64], x: &[f64], out_: &mut [f64])",
@@ -256,4 +258,17 @@ fn the_help_documents_the_rust_format() {
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(help.contains("rust:"), "{help}");
     assert!(help.contains("standalone Rust source file"), "{help}");
+}
+
+/// An index named `t`: its loop variable is not confused with the emitted temporaries
+/// (`t_0`), so the function compiles and fills its output over it.
+#[test]
+fn an_index_named_t_compiles() {
+    let file = "index s, t in 1..n\nderive 3*sum_s(A_{t,s}*x_s)*y wrt y\n";
+    let out = deriv(&["run", "-", "--format", "rust"], Some(file));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let source = String::from_utf8(out.stdout).expect("UTF-8");
+    let main = "#[allow(non_snake_case)]\nfn main() {\n    let A = [1.0, 2.0, 3.0, 4.0];\n    let x = [0.5, -1.0];\n    let mut out = [0.0; 2];\n    emitted::derivative_1(2, &A, &x, &mut out).unwrap();\n    for v in out {\n        println!(\"{v:e}\");\n    }\n}\n";
+    let values = compile_and_run(&format!("mod emitted {{\n{source}}}\n{main}"));
+    assert_eq!(values, vec![3.0 * (1.0 * 0.5 - 2.0), 3.0 * (3.0 * 0.5 - 4.0)]);
 }

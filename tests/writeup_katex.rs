@@ -9,7 +9,9 @@ mod writeups;
 
 use deriv::render::writeup::Detail;
 use deriv::render::WriteupFormat;
-use writeups::{examples, matrix_examples, name, render, render_source, scalar_document};
+use writeups::{
+    examples, matrix_examples, name, render, render_source, render_styled, scalar_document,
+};
 
 /// The `$…$` and `$$…$$` spans of Markdown, skipping backslash-escaped characters in text.
 fn markdown_math(md: &str) -> Vec<String> {
@@ -98,6 +100,20 @@ fn latex_math_passes_katex_strict() {
                 name(&path)
             );
             check_all(&format!("{} ({detail:?})", name(&path)), &spans);
+        }
+    }
+}
+
+/// The other styles of `--vectors` (bold, the default, is checked above).
+#[test]
+fn every_vector_style_passes_katex_strict() {
+    use deriv::render::matrix::Vectors;
+    for path in matrix_examples() {
+        for vectors in [Vectors::Arrow, Vectors::Plain] {
+            let what = format!("{} ({vectors:?})", name(&path));
+            let md = render_styled(&path, WriteupFormat::Markdown, vectors);
+            check_all(&what, &markdown_math(&md));
+            check_all(&what, &latex_math(&render_styled(&path, WriteupFormat::Latex, vectors)));
         }
     }
 }

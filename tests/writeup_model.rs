@@ -8,6 +8,7 @@ use deriv::expr::{Expr, Index};
 use deriv::kernel::ring::ring_equal;
 use deriv::kernel::Proof;
 use deriv::matrix::M;
+use deriv::render::matrix::{Notation, Vectors};
 use deriv::render::writeup::{build, Detail, Formula, Rel, Span, Writeup};
 use deriv::report::{derive_and_check, Report};
 use deriv::rules::Condition;
@@ -35,7 +36,7 @@ fn every_line_is_the_kernels_term_after_its_last_step() {
     for path in examples() {
         let r = report(&path);
         for detail in [Detail::Brief, Detail::Full] {
-            let w = build(&r, detail);
+            let w = build(&r, detail, Vectors::Bold);
             for (g, d) in w.goals.iter().zip(&r.goals) {
                 let steps = d.proof.steps();
                 assert_eq!(g.statement, *d.proof.start_term());
@@ -78,8 +79,8 @@ fn words(c: &[Span]) -> String {
 #[test]
 fn the_seed_is_captioned_as_a_person_would() {
     let r = seed();
-    let brief = build(&r, Detail::Brief);
-    let full = build(&r, Detail::Full);
+    let brief = build(&r, Detail::Brief, Vectors::Bold);
+    let full = build(&r, Detail::Full, Vectors::Bold);
     assert!(brief.goals[0].lines.len() < full.goals[0].lines.len(), "brief groups micro-steps");
     let all: Vec<String> = captions(&brief).iter().map(|c| words(c)).collect();
     for want in [
@@ -109,7 +110,7 @@ fn the_seed_is_captioned_as_a_person_would() {
 #[test]
 fn the_seeds_jacobian_cases_are_proved_by_the_kernel() {
     let r = seed();
-    let w = build(&r, Detail::Brief);
+    let w = build(&r, Detail::Brief, Vectors::Bold);
     let j = w.goals[0].jacobian.as_ref().expect("∂a_i/∂z_j has a Jacobian");
     assert!(w.goals[1].jacobian.is_none(), "∂l/∂z_j is a gradient, not a Jacobian");
     // The textbook's cases: a_i(1 - a_i) on the diagonal, -a_i a_j off it.
@@ -153,14 +154,15 @@ fn the_seeds_jacobian_cases_are_proved_by_the_kernel() {
 #[test]
 fn vector_forms_and_hypotheses_of_the_seed() {
     let r = seed();
-    let w = build(&r, Detail::Brief);
+    let w = build(&r, Detail::Brief, Vectors::Bold);
     let l = &w.goals[1];
     assert_eq!(
         l.vector,
         Some(Formula::Gradient {
             of: M::Scalar(term(&r, "l")),
-            wrt: term(&r, "z"),
-            value: M::Add(vec![M::Name("a".into()), M::neg(M::Name("y".into()))])
+            wrt: M::Name("z".into()),
+            value: M::Add(vec![M::Name("a".into()), M::neg(M::Name("y".into()))]),
+            notation: Notation { vectors: Vectors::Bold, matrices: Default::default() },
         })
     );
     assert_eq!(l.depends_on.len(), 1, "{:?}", l.depends_on);

@@ -9,7 +9,8 @@ use deriv::render::WriteupFormat;
 use std::path::Path;
 use std::process::Command;
 use writeups::{
-    examples, matrix_examples, name, render, render_source, required, scalar_document, scratch,
+    examples, matrix_examples, name, render, render_source, render_styled, required,
+    scalar_document, scratch,
 };
 
 fn pdflatex_available() -> bool {
@@ -94,4 +95,22 @@ fn a_broken_document_does_not_compile() {
     let dir = scratch("pdflatex-broken");
     let tex = "\\documentclass{article}\n\\begin{document}\n$\\frac{1}{$\n\\end{document}\n";
     assert!(compile(tex, &dir).is_err());
+}
+
+/// The other styles of `--vectors` compile too (`\vec`, `\overrightarrow`, plain letters).
+#[test]
+fn every_vector_style_compiles() {
+    use deriv::render::matrix::Vectors;
+    if !pdflatex_available() {
+        return;
+    }
+    for path in matrix_examples() {
+        for vectors in [Vectors::Arrow, Vectors::Plain] {
+            let dir = scratch(&format!("pdflatex-{}-{vectors:?}", name(&path)));
+            let tex = render_styled(&path, WriteupFormat::Latex, vectors);
+            if let Err(log) = compile(&tex, &dir) {
+                panic!("{} ({vectors:?}): pdflatex failed:\n{log}", name(&path));
+            }
+        }
+    }
 }

@@ -10,6 +10,7 @@ use super::eval::find_definition;
 use super::stack::guarded;
 use crate::expr::{Context, Expr, Func, Index};
 use crate::functions::{spec, Rust};
+use crate::matrix::{Shapes, M};
 use std::collections::BTreeSet;
 
 /// One goal and its derived result.
@@ -18,6 +19,9 @@ pub struct RustGoal<'a> {
     pub of: &'a Expr,
     pub wrt: &'a Expr,
     pub result: &'a Expr,
+    /// The result's kernel-checked matrix form and the shapes it was read with: when given,
+    /// the function computes the form with loops (products first, then the output).
+    pub matrix: Option<(&'a M, &'a Shapes)>,
 }
 
 /// The output indices of a goal: the free indices of `of`, then those of `wrt`, then the
@@ -64,7 +68,7 @@ const PRELUDE: &[&str] = &["Ok", "Err", "Some", "None", "Self", "drop"];
 
 /// A user name as a Rust identifier. User names have no `_`, generated ones always do,
 /// so the two never clash.
-fn ident(name: &str) -> String {
+pub(super) fn ident(name: &str) -> String {
     if KEYWORDS.contains(&name) || PRELUDE.contains(&name) {
         format!("{name}_")
     } else {
@@ -109,10 +113,17 @@ fn emit_rust_here(ctx: &Context, goals: &[RustGoal]) -> Result<String, EmitError
         let name = if used_names.contains(&base) { format!("{base}_{}", k + 1) } else { base };
         used_names.insert(name.clone());
         bodies.push('\n');
-        bodies.push_str(
-            &Emitter { k: &kernel, text: String::new(), helpers: &mut helpers }
-                .function(&name, goal, &axes),
-        );
+        let summary = format!("d({}) / d({}) = {}", goal.of, goal.wrt, goal.result);
+        let from_form = goal.matrix.and_then(|(form, shapes)| {
+            let f = super::emit_matrix::FormGoal { form, shapes, summary: &summary, axes: &axes };
+            super::emit_matrix::emit(ctx, &kernel, &f, &name, &mut helpers)
+        });
+        match from_form {
+            Some(text) => bodies.push_str(&text),
+            None => bodies.push_str(
+                &Emitter::new(&kernel, &mut helpers).function(&name, &summary, &axes, true),
+            ),
+        }
     }
     // Each helper a call needs, once, in the table's order.
     for f in helpers {
@@ -125,13 +136,17 @@ fn emit_rust_here(ctx: &Context, goals: &[RustGoal]) -> Result<String, EmitError
     Ok(out)
 }
 
-struct Emitter<'k, 'h> {
+pub(super) struct Emitter<'k, 'h> {
     k: &'k Kernel,
     text: String,
     helpers: &'h mut BTreeSet<Func>,
 }
 
-impl Emitter<'_, '_> {
+impl<'k, 'h> Emitter<'k, 'h> {
+    pub(super) fn new(k: &'k Kernel, helpers: &'h mut BTreeSet<Func>) -> Self {
+        Emitter { k, text: String::new(), helpers }
+    }
+
     fn line(&mut self, depth: usize, s: &str) {
         for _ in 0..depth {
             self.text.push_str("    ");
@@ -153,12 +168,21 @@ impl Emitter<'_, '_> {
         }
     }
 
+    /// A loop variable: `j_ix0`, never a node's `t_3` (an index may be named `t`).
     fn var(&self, v: usize) -> String {
         let name = self.k.vars.get(v).map_or("v", |var| var.name.as_str());
-        format!("{name}_{v}")
+        format!("{name}_ix{v}")
     }
 
-    fn function(mut self, name: &str, goal: &RustGoal, axes: &[String]) -> String {
+    /// The function `name` computing the kernel, documented by `summary`; `public` for a
+    /// goal's, private for a part of another function.
+    pub(super) fn function(
+        mut self,
+        name: &str,
+        summary: &str,
+        axes: &[String],
+        public: bool,
+    ) -> String {
         let k = self.k;
         let mut params: Vec<String> =
             k.sizes.iter().map(|s| format!("{}: usize", ident(s))).collect();
@@ -175,11 +199,12 @@ impl Emitter<'_, '_> {
         if !scalar {
             params.push("out_: &mut [f64]".into());
         }
+        let vis = if public { "pub " } else { "" };
         if work {
-            self.work_len(name, &sizes);
+            self.work_len(name, &sizes, vis);
         }
         let ret = if scalar { "Result<f64, &'static str>" } else { "Result<(), &'static str>" };
-        self.line(0, &format!("/// d({}) / d({}) = {}", goal.of, goal.wrt, goal.result));
+        self.line(0, &format!("/// {summary}"));
         if !scalar {
             self.line(
                 0,
@@ -203,7 +228,7 @@ impl Emitter<'_, '_> {
             self.line(0, &format!("/// `work_`: scratch space of at least `{name}_work_len(…)` values, where values that do not depend on an outer output index are kept instead of recomputed."));
         }
         self.line(0, "#[allow(non_snake_case, unused_variables, unused_parens, clippy::all)]");
-        self.line(0, &format!("pub fn {name}({}) -> {ret} {{", params.join(", ")));
+        self.line(0, &format!("{vis}fn {name}({}) -> {ret} {{", params.join(", ")));
         for s in &k.sizes {
             let s = ident(s);
             self.line(1, &format!("let {s}: i64 = {s} as i64;"));
@@ -220,10 +245,10 @@ impl Emitter<'_, '_> {
     }
 
     /// `{name}_work_len`: how much scratch space the function needs.
-    fn work_len(&mut self, name: &str, sizes: &[String]) {
+    fn work_len(&mut self, name: &str, sizes: &[String], vis: &str) {
         self.line(0, &format!("/// The length of the scratch space `work_` that `{name}` needs."));
         self.line(0, "#[allow(non_snake_case, unused_variables, unused_parens, clippy::all)]");
-        self.line(0, &format!("pub fn {name}_work_len({}) -> usize {{", sizes.join(", ")));
+        self.line(0, &format!("{vis}fn {name}_work_len({}) -> usize {{", sizes.join(", ")));
         for s in &self.k.sizes {
             let s = ident(s);
             self.line(1, &format!("let {s}: i64 = {s} as i64;"));
@@ -487,7 +512,7 @@ impl Emitter<'_, '_> {
 }
 
 /// An f64 as a Rust expression that reads back to the same value.
-fn literal(x: f64) -> String {
+pub(super) fn literal(x: f64) -> String {
     if x.is_nan() {
         "f64::NAN".into()
     } else if x.is_infinite() {

@@ -23,6 +23,7 @@ mod chain;
 mod check;
 mod compile;
 mod dual;
+mod emit_matrix;
 mod emit_rust;
 mod eval;
 mod funcs;

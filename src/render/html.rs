@@ -71,24 +71,24 @@ pub fn formula(f: &Formula) -> String {
                 .concat();
             row(&format!("{}{}{set}", names.join(&mo(",")), mo("\u{2208}")))
         }
-        Formula::Gradient { of, wrt, value } => row(&format!(
+        Formula::Gradient { of, wrt, value, notation: n } => row(&format!(
             "<msub>{}{}</msub>{}{}{}",
             mo("\u{2207}"),
-            mathml(wrt),
-            matrix_mathml(of),
+            matrix_mathml(wrt, n),
+            matrix_mathml(of, n),
             mo("="),
-            matrix_mathml(value)
+            matrix_mathml(value, n)
         )),
-        Formula::Jacobian { of, wrt, value } => row(&format!(
+        Formula::Jacobian { of, wrt, value, notation: n } => row(&format!(
             "<mfrac>{}{}</mfrac>{}{}",
-            row(&format!("{}{}", mo("\u{2202}"), matrix_mathml(of))),
-            row(&format!("{}{}", mo("\u{2202}"), mathml(wrt))),
+            row(&format!("{}{}", mo("\u{2202}"), matrix_mathml(of, n))),
+            row(&format!("{}{}", mo("\u{2202}"), matrix_mathml(wrt, n))),
             mo("="),
-            matrix_mathml(value)
+            matrix_mathml(value, n)
         )),
-        Formula::Matrix(m) => matrix_mathml(m),
-        Formula::Components { matrix, components } => {
-            row(&format!("{}{}{}", matrix_mathml(matrix), mo("="), mathml(components)))
+        Formula::Matrix(m, n) => matrix_mathml(m, n),
+        Formula::Components { matrix, components, notation: n } => {
+            row(&format!("{}{}{}", matrix_mathml(matrix, n), mo("="), mathml(components)))
         }
     }
 }

@@ -48,13 +48,23 @@ pub enum WriteupFormat {
     Text,
 }
 
-/// The writeup of a checked report in one format.
+/// The writeup of a checked report in one format, vectors and matrices in bold.
 pub fn writeup(
     report: &crate::report::Report,
     format: WriteupFormat,
     detail: writeup::Detail,
 ) -> String {
-    set_writeup(&writeup::build(report, detail), format)
+    writeup_with(report, format, detail, matrix::Vectors::default())
+}
+
+/// The writeup of a checked report in one format, vectors and matrices set as `vectors` says.
+pub fn writeup_with(
+    report: &crate::report::Report,
+    format: WriteupFormat,
+    detail: writeup::Detail,
+    vectors: matrix::Vectors,
+) -> String {
+    set_writeup(&writeup::build(report, detail, vectors), format)
 }
 
 /// A writeup model in one format.

@@ -18,26 +18,29 @@ pub fn formula(f: &Formula) -> String {
             let names: Vec<String> = names.iter().map(latex).collect();
             format!("{} \\in \\{{{}, \\dots, {}\\}}", names.join(", "), latex(lo), latex(hi))
         }
-        Formula::Gradient { of, wrt, value } => {
-            format!("\\nabla_{{{}}} {} = {}", latex(wrt), gradient_of(of), matrix_latex(value))
-        }
-        Formula::Jacobian { of, wrt, value } => format!(
-            "\\frac{{\\partial {}}}{{\\partial {}}} = {}",
-            matrix_latex(of),
-            latex(wrt),
-            matrix_latex(value)
+        Formula::Gradient { of, wrt, value, notation: n } => format!(
+            "\\nabla_{{{}}} {} = {}",
+            matrix_latex(wrt, n),
+            gradient_of(of, n),
+            matrix_latex(value, n)
         ),
-        Formula::Matrix(m) => matrix_latex(m),
-        Formula::Components { matrix, components } => {
-            format!("{} = {}", matrix_latex(matrix), latex(components))
+        Formula::Jacobian { of, wrt, value, notation: n } => format!(
+            "\\frac{{\\partial {}}}{{\\partial {}}} = {}",
+            matrix_latex(of, n),
+            matrix_latex(wrt, n),
+            matrix_latex(value, n)
+        ),
+        Formula::Matrix(m, n) => matrix_latex(m, n),
+        Formula::Components { matrix, components, notation: n } => {
+            format!("{} = {}", matrix_latex(matrix, n), latex(components))
         }
     }
 }
 
 /// What a gradient is of: a name as it stands, anything longer in brackets
 /// (`\nabla_W \left(\lVert W x - y \rVert^{2}\right)`).
-fn gradient_of(of: &crate::matrix::M) -> String {
-    let printed = matrix_latex(of);
+fn gradient_of(of: &crate::matrix::M, n: &super::matrix::Notation) -> String {
+    let printed = matrix_latex(of, n);
     match of {
         crate::matrix::M::Scalar(e) => latex(e),
         crate::matrix::M::Name(_) => printed,

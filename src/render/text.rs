@@ -37,15 +37,21 @@ pub fn formula(f: &Formula) -> String {
             let names: Vec<String> = names.iter().map(unicode).collect();
             format!("{} ∈ {{{}, …, {}}}", names.join(", "), unicode(lo), unicode(hi))
         }
-        Formula::Gradient { of, wrt, value } => {
-            format!("∇_{} {} = {}", unicode(wrt), matrix_unicode(of), matrix_unicode(value))
-        }
-        Formula::Jacobian { of, wrt, value } => {
-            format!("∂{}/∂{} = {}", matrix_unicode(of), unicode(wrt), matrix_unicode(value))
-        }
-        Formula::Matrix(m) => matrix_unicode(m),
-        Formula::Components { matrix, components } => {
-            format!("{} = {}", matrix_unicode(matrix), unicode(components))
+        Formula::Gradient { of, wrt, value, notation: n } => format!(
+            "∇_{} {} = {}",
+            matrix_unicode(wrt, n),
+            matrix_unicode(of, n),
+            matrix_unicode(value, n)
+        ),
+        Formula::Jacobian { of, wrt, value, notation: n } => format!(
+            "∂{}/∂{} = {}",
+            matrix_unicode(of, n),
+            matrix_unicode(wrt, n),
+            matrix_unicode(value, n)
+        ),
+        Formula::Matrix(m, n) => matrix_unicode(m, n),
+        Formula::Components { matrix, components, notation: n } => {
+            format!("{} = {}", matrix_unicode(matrix, n), unicode(components))
         }
     }
 }

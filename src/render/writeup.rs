@@ -6,9 +6,10 @@
 
 use super::caption::caption;
 use super::grouping::{group, kind_of, ungrouped};
+use super::matrix::{Notation, Vectors};
 use crate::engine::cases::Jacobian;
 use crate::expr::{Bound, Expr, Index};
-use crate::matrix::M;
+use crate::matrix::{Kind, M};
 use crate::report::Report;
 use crate::rules::Condition;
 use crate::terms::ExprExt;
@@ -45,21 +46,24 @@ pub enum Formula {
     /// `∇_z l = value`: the gradient of a scalar with respect to the vector `z` (or matrix).
     Gradient {
         of: M,
-        wrt: Expr,
+        wrt: M,
         value: M,
+        notation: Notation,
     },
     /// `∂a/∂z = value`: the Jacobian of the vector `a` by the vector `z`.
     Jacobian {
         of: M,
-        wrt: Expr,
+        wrt: M,
         value: M,
+        notation: Notation,
     },
     /// A matrix expression alone.
-    Matrix(M),
+    Matrix(M, Notation),
     /// `matrix = components`: matrix notation and its expansion.
     Components {
         matrix: M,
         components: Expr,
+        notation: Notation,
     },
 }
 
@@ -153,9 +157,9 @@ pub struct Writeup {
 }
 
 /// The writeup of a report.
-pub fn build(report: &Report, detail: Detail) -> Writeup {
+pub fn build(report: &Report, detail: Detail, vectors: Vectors) -> Writeup {
     let sections = crate::parallel::in_parallel(report.goals.len(), |g| {
-        section(&report.context, &report.goals[g], detail)
+        section(&report.context, &report.goals[g], detail, vectors)
     });
     assemble(report, sections)
 }
@@ -197,8 +201,10 @@ pub fn section(
     _context: &std::sync::Arc<crate::expr::Context>,
     g: &crate::report::Derived,
     detail: Detail,
+    vectors: Vectors,
 ) -> Goal {
     let ctx = g.proof.context();
+    let notation = notation(g, vectors);
     let steps = g.proof.steps();
     // The steps toward the matrix form are grouped, and captioned, on their own.
     let from = g.matrix_from.min(steps.len());
@@ -220,7 +226,10 @@ pub fn section(
             let last = steps.get(gr.steps.end.checked_sub(1)?)?;
             let caption = match &g.matrix {
                 Some(m) if gr.steps.start >= from && detail == Detail::Brief => {
-                    vec![text("the entries of "), Span::Math(Formula::Matrix(m.clone()))]
+                    vec![
+                        text("the entries of "),
+                        Span::Math(Formula::Matrix(m.clone(), notation.clone())),
+                    ]
                 }
                 _ => caption(ctx, &steps[gr.steps.clone()], gr.prefix),
             };
@@ -248,9 +257,12 @@ pub fn section(
             ]
         }),
         jacobian: g.jacobian.clone(),
-        vector: g.matrix.as_ref().and_then(|m| vector(&g.of, g.form.source.as_ref(), &g.wrt, m)),
+        vector: g
+            .matrix
+            .as_ref()
+            .and_then(|m| vector(&g.of, g.form.source.as_ref(), &g.wrt, m, &notation)),
         is_matrix: crate::matrix::output_indices(&g.of, &g.wrt, ctx).is_some_and(|o| o.len() == 2),
-        components: components(g),
+        components: components(g, &notation),
         depends_on: depends_on(&g.proof),
         result,
         checked,
@@ -279,31 +291,49 @@ fn labels_sentence(ctx: &crate::expr::Context) -> Option<Prose> {
 /// by a vector, else the bare form (a diagonal, `a_j` by `z_j`). The differentiated
 /// expression is shown as written: `∇_W ‖Wx − y‖²`. A second derivative (`wrt x, x`) has
 /// the bare form: `∂f/∂x` would name the first derivative.
-fn vector(of: &Expr, source: Option<&M>, wrt: &Expr, value: &M) -> Option<Formula> {
+fn vector(
+    of: &Expr,
+    source: Option<&M>,
+    wrt: &Expr,
+    value: &M,
+    notation: &Notation,
+) -> Option<Formula> {
     let Expr::Idx(z, wi) = wrt else { return None };
-    let wrt = Expr::sym(z);
+    let wrt = M::Name(z.clone());
     let free = of.free_indices();
     let value = value.clone();
+    let notation = notation.clone();
     Some(if matches!(of, Expr::D(..)) {
-        Formula::Matrix(value)
+        Formula::Matrix(value, notation)
     } else if free.is_empty() {
         let of = source.cloned().unwrap_or_else(|| M::Scalar(of.clone()));
-        Formula::Gradient { of, wrt, value }
+        Formula::Gradient { of, wrt, value, notation }
     } else if !wi.iter().any(|i| free.contains(&i.to_string())) {
         let of = match (source, of) {
             (Some(m), _) => m.clone(),
             (None, Expr::Idx(a, _)) => M::Name(a.clone()),
-            _ => return Some(Formula::Matrix(value)),
+            _ => return Some(Formula::Matrix(value, notation)),
         };
-        Formula::Jacobian { of, wrt, value }
+        Formula::Jacobian { of, wrt, value, notation }
     } else {
-        Formula::Matrix(value)
+        Formula::Matrix(value, notation)
     })
+}
+
+/// How a goal's vectors and matrices are set: in `vectors` style, knowing which names are
+/// matrices from the shapes its matrix form was read with and from its index notation.
+fn notation(g: &crate::report::Derived, vectors: Vectors) -> Notation {
+    let ctx = g.proof.context();
+    let mut shapes = crate::matrix::infer_shapes(&[&g.of, &g.wrt, &g.components], ctx);
+    shapes.extend(g.matrix_shapes.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let matrices =
+        shapes.into_iter().filter(|(_, k)| matches!(k, Kind::Matrix(..))).map(|(n, _)| n).collect();
+    Notation { vectors, matrices }
 }
 
 /// "In components: ‖Wx − y‖² = Σ_i (…)², with respect to each entry W_ij of W.", for a
 /// goal written in matrix notation.
-fn components(g: &crate::report::Derived) -> Option<Prose> {
+fn components(g: &crate::report::Derived, notation: &Notation) -> Option<Prose> {
     // A second derivative `D(f, x_r)` by `x_s`: what is written in matrix notation is `f`,
     // and the variables are `x_r` then `x_s`.
     let mut of = &g.of;
@@ -317,13 +347,15 @@ fn components(g: &crate::report::Derived) -> Option<Prose> {
         // A vector: each of its entries.
         Some(m) if !of.free_indices().is_empty() => p.extend([
             text("each entry of "),
-            Span::Math(Formula::Matrix(m.clone())),
+            Span::Math(Formula::Matrix(m.clone(), notation.clone())),
             text(" is "),
             math(of.clone()),
         ]),
-        Some(m) => {
-            p.push(Span::Math(Formula::Components { matrix: m.clone(), components: of.clone() }))
-        }
+        Some(m) => p.push(Span::Math(Formula::Components {
+            matrix: m.clone(),
+            components: of.clone(),
+            notation: notation.clone(),
+        })),
         None => {}
     }
     if g.form.whole {
@@ -336,7 +368,7 @@ fn components(g: &crate::report::Derived) -> Option<Prose> {
                 text("with respect to each entry "),
                 math(wrt.clone()),
                 text(" of "),
-                math(Expr::sym(name)),
+                Span::Math(Formula::Matrix(M::Name(name.clone()), notation.clone())),
             ]);
         }
     }

@@ -69,6 +69,18 @@ pub fn render(path: &Path, format: WriteupFormat, detail: Detail) -> String {
     render_source(&src, format, detail)
 }
 
+/// The brief writeup of an example file, its vectors and matrices set in `vectors` style.
+pub fn render_styled(
+    path: &Path,
+    format: WriteupFormat,
+    vectors: deriv::render::matrix::Vectors,
+) -> String {
+    let src = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let doc = parse_file(&src).unwrap_or_else(|e| panic!("{e}"));
+    let report = derive_and_check(&doc).unwrap_or_else(|f| panic!("{f:?}"));
+    deriv::render::writeup_with(&report, format, Detail::Brief, vectors)
+}
+
 /// The file name of an example, for messages.
 pub fn name(path: &Path) -> String {
     path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
