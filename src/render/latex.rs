@@ -13,7 +13,7 @@ use num_traits::Signed;
 /// LaTeX for a term (math mode, no surrounding `$`).
 pub fn latex(e: &Expr) -> String {
     let mut out = String::new();
-    write(&super::constants_as_names(e), Ctx::Top, &mut out);
+    write(&super::display_form(e), Ctx::Top, &mut out);
     out
 }
 

@@ -14,7 +14,7 @@ use num_traits::Signed;
 /// MathML for a term, as one element (to put inside `<math>`).
 pub fn mathml(e: &Expr) -> String {
     let mut out = String::new();
-    write(&super::constants_as_names(e), Ctx::Top, &mut out);
+    write(&super::display_form(e), Ctx::Top, &mut out);
     row(&out)
 }
 

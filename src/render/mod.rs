@@ -39,6 +39,78 @@ pub(crate) fn constants_as_names(e: &crate::expr::Expr) -> std::borrow::Cow<'_, 
     }
 }
 
+/// `e` as the writeups set it: constants as their names, and a sum whose index an
+/// enclosing sum already binds given another name, so that `Σ_k (x_k - Σ_k x_k/n)²`
+/// reads `Σ_k (x_k - Σ_m x_m/n)²` (the same term, up to bound names).
+pub(crate) fn display_form(e: &crate::expr::Expr) -> std::borrow::Cow<'_, crate::expr::Expr> {
+    let e = constants_as_names(e);
+    if !shadows(&e, &mut Vec::new()) {
+        return e;
+    }
+    let mut used = std::collections::BTreeSet::new();
+    e.any(&mut |t| {
+        match t {
+            Expr::Sym(n) | Expr::Idx(n, _) => {
+                used.insert(n.clone());
+            }
+            Expr::Sum(s) => {
+                used.insert(s.index.clone());
+            }
+            _ => {}
+        }
+        used.extend(t.indices().filter_map(|i| i.name().cloned()));
+        false
+    });
+    std::borrow::Cow::Owned(distinct(&e, &mut Vec::new(), &used))
+}
+
+use crate::expr::{Expr, Index, Sum};
+
+/// Whether a sum inside `e` binds an index an enclosing one (in `binders`) binds.
+fn shadows(e: &Expr, binders: &mut Vec<String>) -> bool {
+    if let Expr::Sum(s) = e {
+        if binders.contains(&s.index) {
+            return true;
+        }
+        binders.push(s.index.clone());
+        let inner = shadows(&s.body, binders);
+        binders.pop();
+        return inner;
+    }
+    e.children().any(|c| shadows(c, binders))
+}
+
+/// `e` with each shadowing sum's index renamed to a name nothing in the term uses and no
+/// enclosing sum binds (sibling sums may share it).
+fn distinct(
+    e: &Expr,
+    binders: &mut Vec<String>,
+    used: &std::collections::BTreeSet<String>,
+) -> Expr {
+    let Expr::Sum(s) = e else {
+        return e.map_children(|c| distinct(c, binders, used));
+    };
+    let (index, body) = if binders.contains(&s.index) {
+        let fresh = ["m", "p", "q", "r", "l"]
+            .iter()
+            .map(|n| n.to_string())
+            .find(|n| !used.contains(n) && !binders.contains(n))
+            .unwrap_or_else(|| {
+                let avoid: std::collections::BTreeSet<String> =
+                    used.iter().chain(binders.iter()).cloned().collect();
+                crate::expr::fresh_index(&s.index, &avoid)
+            });
+        let body = s.body.subst_index(&s.index, &Index::Name(fresh.clone()));
+        (fresh, body)
+    } else {
+        (s.index.clone(), (*s.body).clone())
+    };
+    binders.push(index.clone());
+    let body = distinct(&body, binders, used);
+    binders.pop();
+    Expr::Sum(Sum { index, body: std::sync::Arc::new(body), ..s.clone() })
+}
+
 /// The writeup formats of `deriv run`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WriteupFormat {

@@ -11,7 +11,7 @@ use crate::terms::RatExt;
 /// A term in Unicode.
 pub fn unicode(e: &Expr) -> String {
     let mut out = String::new();
-    write(&super::constants_as_names(e), Ctx::Top, &mut out);
+    write(&super::display_form(e), Ctx::Top, &mut out);
     out
 }
 

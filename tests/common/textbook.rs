@@ -70,9 +70,8 @@ impl Vocabulary {
             out.insert(Func::Log);
         }
         // `u^(1/2)` is written `sqrt(u)` in a result.
-        let half_power = |t: &Expr| {
-            matches!(t, Expr::Pow(_, e) if e.as_num().is_some_and(|r| !r.is_integer()))
-        };
+        let half_power =
+            |t: &Expr| matches!(t, Expr::Pow(_, e) if e.as_num().is_some_and(|r| !r.is_integer()));
         if terms.iter().any(|t| t.any(&mut |s| half_power(s))) {
             out.insert(Func::Sqrt);
         }
