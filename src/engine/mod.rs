@@ -7,7 +7,7 @@
 pub mod algebra;
 pub mod cases;
 mod differentiate;
-mod fold;
+pub mod fold;
 mod identities;
 pub mod matrix_form;
 mod poly;

@@ -384,8 +384,39 @@ fn depends_on(proof: &crate::kernel::Proof) -> Vec<Prose> {
     let mut out: Vec<Prose> = used
         .map(|a| vec![text("the hypothesis "), rel(a.lhs.clone(), Rel::Eq, a.rhs.clone())])
         .collect();
-    out.extend(proof.hypotheses().iter().map(condition));
+    // Stated with the user's names: `m > 0`, not the unfolded `(Σ_i x_i)/n > 0`.
+    let mut stated: Vec<Condition> = Vec::new();
+    for c in proof.hypotheses().iter().map(|c| with_names(ctx, c)) {
+        if !stated.contains(&c) {
+            stated.push(c);
+        }
+    }
+    out.extend(stated.iter().map(condition));
     out
+}
+
+/// `c` with the context's definitions folded back into its terms, for display: only
+/// where unfolding gives the term back (`r^2 > 0` for `r = sqrt(u)` would say less than
+/// `u > 0`, since `sqrt(u)^2` is `u` only for `u >= 0`).
+fn with_names(ctx: &crate::expr::Context, c: &Condition) -> Condition {
+    use crate::engine::fold::{fold_expr, unfold_all_expr};
+    let fold = |e: &Expr| {
+        let folded = fold_expr(ctx, e);
+        let same = unfold_all_expr(ctx, &folded).is_some_and(|back| back == *e);
+        if same {
+            folded
+        } else {
+            e.clone()
+        }
+    };
+    match c {
+        Condition::NonZero(e) => Condition::NonZero(fold(e)),
+        Condition::Positive(e) => Condition::Positive(fold(e)),
+        Condition::ForAll(k, lo, hi, inner) => {
+            Condition::ForAll(k.clone(), lo.clone(), hi.clone(), Box::new(with_names(ctx, inner)))
+        }
+        other => other.clone(),
+    }
 }
 
 /// A side condition as a sentence fragment.
