@@ -9,7 +9,7 @@
 //! backwards.
 
 use super::differentiate::step_with;
-use super::simplify::constant_ratio;
+use super::simplify::{constant_ratio, find_path};
 use super::{Driver, EngineError};
 use crate::expr::{Context, Expr, Func, Rat};
 use crate::kernel::rewrite;
@@ -27,11 +27,13 @@ pub const RECOGNISED: &[RuleId] = &[
     RuleId::TanhAsRatio,
 ];
 
-/// A subterm that is `times * func(u)`.
+/// A subterm that is `times * func(u)`, with the definition's right side at `u` written
+/// with `1/exp(w)` for `exp(-w)`.
 struct Found {
     path: Vec<usize>,
     rule: RuleId,
     u: Expr,
+    rhs: Expr,
     times: Rat,
 }
 
@@ -94,9 +96,9 @@ fn exp_normal(e: &Expr) -> Expr {
     }
 }
 
-/// The left side of `rule` at `U := u` and its right side, exactly as the kernel gives
-/// it; none where either would hold a double negation (`exp(--x)` is no textbook form).
-fn definition(ctx: &Context, rule: RuleId, u: &Expr) -> Option<(Expr, Expr)> {
+/// The right side of `rule` at `U := u`, exactly as the kernel gives it; none where either
+/// side would hold a double negation (`exp(--x)` is no textbook form).
+fn definition(ctx: &Context, rule: RuleId, u: &Expr) -> Option<Expr> {
     fn instance(pattern: &Expr, u: &Expr) -> Expr {
         match pattern {
             Expr::Sym(m) if m == "U" => u.clone(),
@@ -109,7 +111,7 @@ fn definition(ctx: &Context, rule: RuleId, u: &Expr) -> Option<(Expr, Expr)> {
     let lhs = instance(lhs, u);
     let step = step_with(rule, &[], &[("U", u)]);
     let (rhs, ..) = rewrite(ctx, &lhs, &step).ok()?;
-    (!double(&lhs) && !double(&rhs)).then_some((lhs, rhs))
+    (!double(&lhs) && !double(&rhs)).then_some(rhs)
 }
 
 /// The functions whose arguments may be a recognised function's argument.
@@ -138,7 +140,7 @@ fn find(ctx: &Context, e: &Expr, comparisons: &mut usize) -> Option<Found> {
     let mut definitions = Vec::new();
     for u in &arguments {
         for &rule in RECOGNISED {
-            if let Some((_, rhs)) = definition(ctx, rule, u) {
+            if let Some(rhs) = definition(ctx, rule, u) {
                 definitions.push((rule, u.clone(), exp_normal(&rhs)));
             }
         }
@@ -162,7 +164,8 @@ fn search(
             }
             let ratio = normalize(&Expr::div(normal.clone(), rhs.clone()), 0, true).ok();
             if let Some(times) = ratio.as_ref().and_then(constant_ratio) {
-                return Some(Found { path: path.clone(), rule: *rule, u: u.clone(), times });
+                let (rule, u, rhs) = (*rule, u.clone(), rhs.clone());
+                return Some(Found { path: path.clone(), rule, u, rhs, times });
             }
         }
     }
@@ -179,7 +182,7 @@ fn search(
 
 /// The kernel steps from the subterm at `found.path` to `times*func(u)`.
 fn replay(d: &mut Driver, found: &Found) -> Result<(), EngineError> {
-    let Found { path, rule, u, times } = found;
+    let Found { path, rule, u, rhs, times } = found;
     let path = path.as_slice();
     // `exp(-w)` as `1/exp(w)`, innermost first.
     for _ in 0..64 {
@@ -189,9 +192,7 @@ fn replay(d: &mut Driver, found: &Found) -> Result<(), EngineError> {
         let w = (**w).clone();
         d.apply(step_with(RuleId::ExpOfNegation, &at, &[("U", &w)]))?;
     }
-    let ctx = d.ctx().clone();
-    let rhs = definition(&ctx, *rule, u).map(|(_, rhs)| exp_normal(&rhs));
-    let rhs = rhs.ok_or_else(|| EngineError::TooLarge("no such definition".into()))?;
+    let rhs = rhs.clone();
     // The definition's place: the whole subterm, or its second factor after `times`.
     let path: Vec<usize> = if times.is_one() {
         d.ring(path, rhs)?;
@@ -231,13 +232,8 @@ fn reciprocal_exp(e: &Expr, at: &[usize]) -> Option<Vec<usize>> {
     )
 }
 
+/// The path from the root of the first subterm (pre-order) of `e`, which sits at `at`,
+/// that `wanted` picks.
 fn first(e: &Expr, at: &[usize], wanted: &dyn Fn(&Expr) -> bool) -> Option<Vec<usize>> {
-    if wanted(e) {
-        return Some(at.to_vec());
-    }
-    e.children().enumerate().find_map(|(i, c)| {
-        let mut p = at.to_vec();
-        p.push(i);
-        first(c, &p, wanted)
-    })
+    find_path(e, wanted).map(|p| at.iter().copied().chain(p).collect())
 }

@@ -142,7 +142,7 @@ pub fn evaluate_concrete_deltas(d: &mut Driver) -> Result<bool, EngineError> {
 }
 
 /// The path to the first subterm (pre-order) that `wanted` picks.
-fn find_path(e: &Expr, wanted: &dyn Fn(&Expr) -> bool) -> Option<Vec<usize>> {
+pub(super) fn find_path(e: &Expr, wanted: &dyn Fn(&Expr) -> bool) -> Option<Vec<usize>> {
     if wanted(e) {
         return Some(Vec::new());
     }
@@ -722,10 +722,7 @@ fn single_term_has_move(s: &Sum, t: &Term) -> bool {
     if delta_drawn_out(t, &k).is_some() {
         return true;
     }
-    let has_delta = t
-        .factors
-        .iter()
-        .any(|f| f.exp == 1 && matches!(&f.base, Expr::Delta(a, b) if (*a == k) != (*b == k)));
+    let has_delta = t.factors.iter().any(|f| is_delta_on(f, &k));
     let (c, u) = split_term(t, &s.index);
     has_delta || u.factors.is_empty() || !(c.coeff.is_one() && c.factors.is_empty())
 }
@@ -742,10 +739,7 @@ fn single_term_move(
     let drawn_out = delta_drawn_out(t, &k);
     let t = drawn_out.as_ref().unwrap_or(t);
     // A Kronecker delta on the summation index collapses the sum.
-    let delta = t
-        .factors
-        .iter()
-        .position(|f| f.exp == 1 && matches!(&f.base, Expr::Delta(a, b) if (*a == k) != (*b == k)));
+    let delta = t.factors.iter().position(|f| is_delta_on(f, &k));
     if let Some(pos) = delta {
         let mut rest = t.clone();
         let delta = rest.factors.remove(pos).base;

@@ -47,18 +47,12 @@ pub(crate) fn display_form(e: &crate::expr::Expr) -> std::borrow::Cow<'_, crate:
     if !shadows(&e, &mut Vec::new()) {
         return e;
     }
-    let mut used = std::collections::BTreeSet::new();
+    // Index names, and the names of symbols so that no `Σ_m` sits beside a symbol `m`.
+    let mut used = e.all_index_names();
     e.any(&mut |t| {
-        match t {
-            Expr::Sym(n) | Expr::Idx(n, _) => {
-                used.insert(n.clone());
-            }
-            Expr::Sum(s) => {
-                used.insert(s.index.clone());
-            }
-            _ => {}
+        if let Expr::Sym(n) | Expr::Idx(n, _) = t {
+            used.insert(n.clone());
         }
-        used.extend(t.indices().filter_map(|i| i.name().cloned()));
         false
     });
     std::borrow::Cow::Owned(distinct(&e, &mut Vec::new(), &used))

@@ -18,27 +18,27 @@ pub const FORMATS: [(WriteupFormat, &str); 4] = [
 
 /// The `.deriv` files of `examples/`, sorted; there must be some.
 pub fn examples() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.expect("readable directory entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "deriv"))
-        .collect();
-    out.sort();
-    assert!(out.len() >= 4, "expected the public examples in {}", dir.display());
+    let out = deriv_files("examples");
+    assert!(out.len() >= 4, "expected the public examples in examples/");
     out
 }
 
 /// The `.deriv` files of `tests/matrix/`, written in matrix notation, sorted.
 pub fn matrix_examples() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/matrix");
+    let out = deriv_files("tests/matrix");
+    assert!(!out.is_empty(), "expected matrix examples in tests/matrix/");
+    out
+}
+
+/// The `.deriv` files of a folder of the project, sorted.
+fn deriv_files(folder: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(folder);
     let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.expect("readable directory entry").path())
         .filter(|p| p.extension().is_some_and(|x| x == "deriv"))
         .collect();
     out.sort();
-    assert!(!out.is_empty(), "expected matrix examples in {}", dir.display());
     out
 }
 
