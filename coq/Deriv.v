@@ -4,6 +4,7 @@
     delta collapse); and the tactics the exported proofs close their algebra with.
     No Admitted, admit, Axiom or Parameter. *)
 Require Import Reals Lra Lia Psatz Coquelicot.Coquelicot.
+Require Import FunctionalExtensionality.
 Open Scope R_scope.
 
 Definition tanh (x : R) : R := (exp x - exp (- x)) / (exp x + exp (- x)).
@@ -154,6 +155,143 @@ Proof.
     cbv beta. rewrite E. field. lra.
 Qed.
 
+(** Index notation. [sum lo hi f] is [f lo + … + f hi] (0 when [hi < lo]); [delta] is the
+    Kronecker delta; [upd z j t] is [z] with its [j]-th entry replaced by [t], so that
+    [fun t => F (upd z j t)] at [t = z j] is the partial derivative with respect to [z_j]. *)
+Fixpoint sum_to (m : nat) (f : nat -> R) : R :=
+  match m with O => 0 | S p => sum_to p f + f p end.
+Definition sum (lo hi : nat) (f : nat -> R) : R := sum_to (S hi - lo) (fun k => f (lo + k)%nat).
+Definition delta (i j : nat) : R := if Nat.eqb i j then 1 else 0.
+Definition upd (z : nat -> R) (j : nat) (t : R) : nat -> R := fun k => if Nat.eqb k j then t else z k.
+
+Lemma upd_same (z : nat -> R) (j : nat) : upd z j (z j) = z.
+Proof.
+  apply functional_extensionality; intro k; unfold upd.
+  destruct (Nat.eqb_spec k j); [subst; reflexivity | reflexivity].
+Qed.
+
+Lemma sum_to_ext (m : nat) (f g : nat -> R) :
+  (forall k, (k < m)%nat -> f k = g k) -> sum_to m f = sum_to m g.
+Proof.
+  induction m; intro H; simpl; [reflexivity|].
+  rewrite IHm by (intros; apply H; lia). rewrite H by lia. reflexivity.
+Qed.
+
+Lemma sum_ext (lo hi : nat) (f g : nat -> R) :
+  (forall k, (lo <= k <= hi)%nat -> f k = g k) -> sum lo hi f = sum lo hi g.
+Proof. intro H; unfold sum; apply sum_to_ext; intros; apply H; lia. Qed.
+
+Lemma D_sum_to (m : nat) (u : nat -> R -> R) (x : R) (du : nat -> R) :
+  (forall k, (k < m)%nat -> is_derive (u k) x (du k)) ->
+  is_derive (fun t => sum_to m (fun k => u k t)) x (sum_to m du).
+Proof.
+  induction m; intro H; simpl.
+  - apply (@is_derive_const R_AbsRing R_NormedModule).
+  - apply (@is_derive_plus R_AbsRing R_NormedModule); [apply IHm; intros; apply H; lia | apply H; lia].
+Qed.
+
+Lemma D_sum (lo hi : nat) (u : nat -> R -> R) (x : R) (du : nat -> R) :
+  (forall k, (lo <= k <= hi)%nat -> is_derive (u k) x (du k)) ->
+  is_derive (fun t => sum lo hi (fun k => u k t)) x (sum lo hi du).
+Proof.
+  intro H; unfold sum.
+  apply (D_sum_to _ (fun k => u (lo + k)%nat) x (fun k => du (lo + k)%nat)).
+  intros; apply H; lia.
+Qed.
+
+Lemma D_idx (z : nat -> R) (j k : nat) : is_derive (fun t => upd z j t k) (z j) (delta k j).
+Proof.
+  unfold upd, delta; destruct (Nat.eqb k j).
+  - apply (@is_derive_id R_AbsRing).
+  - apply (@is_derive_const R_AbsRing R_NormedModule).
+Qed.
+
+Lemma sum_to_zero (m : nat) (g : nat -> R) : (forall k, (k < m)%nat -> g k = 0) -> sum_to m g = 0.
+Proof. induction m; intro H; simpl; [reflexivity|]. rewrite IHm, H by (intros; try apply H; lia). ring. Qed.
+
+Lemma sum_to_single (m j : nat) (g : nat -> R) :
+  (j < m)%nat -> (forall k, (k < m)%nat -> k <> j -> g k = 0) -> sum_to m g = g j.
+Proof.
+  induction m; intros Hj H; [lia|]. simpl.
+  destruct (Nat.eq_dec j m) as [->|Hne].
+  - rewrite sum_to_zero by (intros; apply H; lia). ring.
+  - rewrite IHm by (intros; try apply H; lia). rewrite (H m) by lia. ring.
+Qed.
+
+Lemma sum_single (lo hi j : nat) (g : nat -> R) :
+  (lo <= j <= hi)%nat -> (forall k, (lo <= k <= hi)%nat -> k <> j -> g k = 0) -> sum lo hi g = g j.
+Proof.
+  intros Hj H; unfold sum.
+  rewrite (sum_to_single _ (j - lo)) by (try intros; try apply H; lia).
+  f_equal; lia.
+Qed.
+
+Lemma delta_same (k : nat) : delta k k = 1.
+Proof. unfold delta; rewrite Nat.eqb_refl; reflexivity. Qed.
+Lemma delta_ne (k j : nat) : k <> j -> delta k j = 0.
+Proof. intro H; unfold delta; apply Nat.eqb_neq in H; rewrite H; reflexivity. Qed.
+Lemma delta_sym (k j : nat) : delta k j = delta j k.
+Proof. unfold delta; rewrite Nat.eqb_sym; reflexivity. Qed.
+
+(** The rule table's rules about sums and deltas. *)
+Lemma sum_delta_collapse (lo hi j : nat) (f : nat -> R) :
+  (lo <= j <= hi)%nat -> sum lo hi (fun k => f k * delta k j) = f j.
+Proof.
+  intro Hj. rewrite (sum_single lo hi j) by (intros; try rewrite delta_ne by lia; try ring; lia).
+  rewrite delta_same; ring.
+Qed.
+
+Lemma sum_to_plus m f g : sum_to m (fun k => f k + g k) = sum_to m f + sum_to m g.
+Proof. induction m; simpl; [ring | rewrite IHm; ring]. Qed.
+Lemma sum_to_scal m c f : sum_to m (fun k => c * f k) = c * sum_to m f.
+Proof. induction m; simpl; [ring | rewrite IHm; ring]. Qed.
+Lemma sum_plus lo hi f g :
+  sum lo hi (fun k => f k + g k) = sum lo hi (fun k => f k) + sum lo hi (fun k => g k).
+Proof. unfold sum; apply sum_to_plus with (f := fun k => f (lo + k)%nat) (g := fun k => g (lo + k)%nat). Qed.
+Lemma sum_scal lo hi c f : sum lo hi (fun k => c * f k) = c * sum lo hi (fun k => f k).
+Proof. unfold sum; apply sum_to_scal with (f := fun k => f (lo + k)%nat). Qed.
+Lemma sum_opp lo hi f : sum lo hi (fun k => - f k) = - sum lo hi (fun k => f k).
+Proof.
+  transitivity (sum lo hi (fun k => -1 * f k)); [apply sum_ext; intros; ring |].
+  rewrite sum_scal; ring.
+Qed.
+Lemma sum_div lo hi f c : sum lo hi (fun k => f k) / c = sum lo hi (fun k => f k / c).
+Proof. unfold Rdiv. rewrite Rmult_comm, <- sum_scal. apply sum_ext; intros; ring. Qed.
+Lemma sum_to_const m c : sum_to m (fun _ => c) = INR m * c.
+Proof. induction m; [simpl; ring | simpl sum_to; rewrite IHm, S_INR; ring]. Qed.
+Lemma sum_const lo hi c : sum lo hi (fun _ => c) = INR (S hi - lo) * c.
+Proof. unfold sum; apply sum_to_const. Qed.
+
+Lemma sum_to_pos m g : (1 <= m)%nat -> (forall k, (k < m)%nat -> 0 < g k) -> 0 < sum_to m g.
+Proof.
+  induction m as [|m IH]; intros Hm H; [lia|]. simpl.
+  destruct (Nat.eq_dec m 0) as [->|Hne].
+  - simpl. assert (0 < g 0%nat) by (apply H; lia). lra.
+  - apply Rplus_lt_0_compat; [apply IH; [lia | intros; apply H; lia] | apply H; lia].
+Qed.
+Lemma sum_pos lo hi f : (lo <= hi)%nat -> (forall k, (lo <= k <= hi)%nat -> 0 < f k) -> 0 < sum lo hi f.
+Proof. intros Hr H. unfold sum. apply sum_to_pos; [lia | intros; apply H; lia]. Qed.
+
+Lemma sum_minus lo hi f g :
+  sum lo hi (fun k => f k - g k) = sum lo hi (fun k => f k) - sum lo hi (fun k => g k).
+Proof. unfold Rminus. rewrite sum_plus, sum_opp. reflexivity. Qed.
+
+Lemma sum_delta_collapse' (lo hi j : nat) (f : nat -> R) :
+  (lo <= j <= hi)%nat -> sum lo hi (fun k => f k * delta j k) = f j.
+Proof.
+  intro Hj. rewrite <- (sum_delta_collapse lo hi j f Hj). apply sum_ext; intros; rewrite delta_sym; ring.
+Qed.
+
+Lemma sum_scal_r lo hi f c : sum lo hi (fun k => f k * c) = sum lo hi (fun k => f k) * c.
+Proof.
+  transitivity (sum lo hi (fun k => c * f k)); [apply sum_ext; intros; ring |].
+  rewrite sum_scal; ring.
+Qed.
+
+(** Tactics over the generated file's definitions: the file redefines [ddefs] to unfold
+    them (a definition is looked through for signs, never assumed). *)
+Ltac ddefs := idtac.
+
 (** Side conditions and algebra. *)
 Ltac dpos :=
   solve [ assumption | apply PI_RGT_0 | apply exp_pos | apply exp_plus_pos | apply sigmoid_pos
@@ -161,6 +299,8 @@ Ltac dpos :=
         | apply sqrt_lt_R0; dpos | apply Rplus_lt_0_compat; dpos
         | apply Rmult_lt_0_compat; dpos | apply pow_lt; dpos
         | apply Rdiv_lt_0_compat; dpos | apply Rinv_0_lt_compat; dpos
+        | apply sum_pos; [lia | intros; dpos]
+        | progress ddefs; dpos
         | unfold Rgt in *; nra | lra ].
 
 Ltac dnz :=
@@ -180,7 +320,7 @@ Ltac dcond := match goal with
 
 (** Closes [lemma value = certificate value]: beta, the nat of a power, then field. *)
 Ltac dalg :=
-  cbv beta; cbn [pred Nat.sub INR];
+  cbv beta; rewrite ?upd_same; cbn [pred Nat.sub INR];
   first [ ring | field; dcond
         | unfold Rpower, sigmoid, softplus, tanh, tan;
           rewrite ?exp_Ropp, ?Ropp_involutive, ?exp_ln, ?ln_exp, ?exp_plus, ?exp_0, ?ln_1,
@@ -189,7 +329,8 @@ Ltac dalg :=
 
 (** A function rewritten pointwise: beta, then ring (or [Rpower]'s definition). *)
 Ltac dfn :=
-  cbv beta; first [ reflexivity | ring | unfold Rpower; reflexivity | field; dcond ].
+  cbv beta; first [ reflexivity | ring | unfold Rpower; reflexivity | field; dcond
+                  | unfold upd; simpl; first [ reflexivity | ring ] ].
 
 (** One certificate step: [T] is the rule's lemma applied to the inner derivatives; the
     function is the step's up to [dfn], the value the step's up to [dalg]. *)
@@ -199,3 +340,28 @@ Proof. intros H E F. apply (D_ext f g x l' F). rewrite <- E. exact H. Qed.
 
 Tactic Notation "dstep" constr(T) :=
   refine (D_step _ _ _ _ _ T _ _); [ dalg | intro; dfn ].
+
+(** Syntactic equality (never [reflexivity] on terms that differ: conversion could unfold
+    [exp] and not return). *)
+Ltac dsame := match goal with |- ?a = ?a => reflexivity end.
+
+(** One algebra step of a chain [E = E']: the two sides differ at one place, reached
+    through sums (with the index and its range introduced) and applications; [tac] proves
+    the step there (or anywhere above, where it applies). *)
+Ltac dcong tac :=
+  first [ dsame | solve [ tac ]
+        | apply sum_ext; intros ? ?; dcong tac
+        | match goal with
+          | |- ?f ?a = ?f ?b => apply (f_equal f); dcong tac
+          | |- ?f ?a ?c = ?f ?b ?d => apply (f_equal2 f); dcong tac
+          end ].
+
+(** The ring step of the certificate, with definitions looked through for the non-zero
+    conditions. *)
+Ltac dring := first [ ring | field; dcond ].
+
+(** A definition folded or unfolded. *)
+Ltac ddef := ddefs; cbv beta; dsame.
+
+(** Linearity of sums, both sides brought to sums of the terms' parts. *)
+Ltac dlinear := rewrite ?sum_plus, ?sum_minus, ?sum_opp, ?sum_scal; cbv beta; dring.

@@ -3,16 +3,17 @@
 //! follows the certificate: one prelude lemma (`coq/Deriv.v`) per derivative step, algebra
 //! closed by `ring`/`field`. Not part of the trusted base: `coqc` is the checker here.
 
+mod context;
 mod print;
 
 use crate::terms::RatExt;
 use std::collections::{BTreeSet, HashMap};
 
-use crate::certificate::{Certificate, ContextJson, DerivationJson, StepJson};
-use crate::expr::Expr;
+use crate::certificate::{Certificate, ContextJson, DerivationJson};
+use crate::expr::{Bound, Expr};
 use crate::syntax::parse_expr;
 use crate::terms::ExprExt;
-use print::{coq, ident};
+use print::{bound, coq, ident, Printer};
 
 /// The prelude: the derivative rules as Coquelicot lemmas, tanh/sigmoid/softplus, tactics.
 pub const PRELUDE: &str = include_str!("../../coq/Deriv.v");
@@ -72,6 +73,25 @@ pub fn export(cert: &Certificate, prelude: Prelude) -> Export {
     // The kernel's replay gives the exact terms (printing can change a term's shape: `-1`);
     // a certificate the kernel refuses is exported from its text, and coqc judges it.
     let replayed = crate::kernel::certificate::check(cert).ok();
+    // A goal with a context (indices, definitions, hypotheses) is exported from the
+    // kernel's replay, with the context's names declared once for the file.
+    let contextual = !cert.context.indices.is_empty()
+        || !cert.context.definitions.is_empty()
+        || !cert.context.assumptions.is_empty();
+    let signature = match (&replayed, contextual) {
+        (Some(r), true) => {
+            let terms: Vec<&Expr> = r
+                .iter()
+                .flat_map(|d| d.proof.steps().iter().flat_map(|s| [s.before(), s.after()]))
+                .collect();
+            let ctx = r.first().map(|d| d.proof.context().clone()).unwrap_or_default();
+            let sig = context::Signature::of(&ctx, &terms);
+            text.push('\n');
+            text.push_str(&sig.definitions(&ctx));
+            Some(sig)
+        }
+        _ => None,
+    };
     for (n, d) in cert.derivations.iter().enumerate() {
         let terms: Option<Vec<(Expr, Expr)>> = replayed.as_ref().and_then(|r| {
             let steps = r.get(n)?.proof.steps();
@@ -82,7 +102,12 @@ pub fn export(cert: &Certificate, prelude: Prelude) -> Export {
         while !used.insert(name.clone()) {
             name.push('\'');
         }
-        match derivation(&cert.context, d, terms.as_deref(), &name) {
+        let outcome = match (&signature, &replayed) {
+            (Some(sig), Some(r)) => context::derivation(sig, &r[n].proof, &name),
+            (None, _) if contextual => Err("the kernel does not replay this certificate".into()),
+            _ => derivation(&cert.context, d, terms.as_deref(), &name),
+        };
+        match outcome {
             Ok(thm) => {
                 text.push('\n');
                 text.push_str(&thm);
@@ -126,6 +151,7 @@ fn parse(s: &str) -> Result<Expr, String> {
 const DERIVATIVE_RULES: &[&str] = &[
     "derivative-of-variable",
     "derivative-of-constant",
+    "derivative-into-sum",
     "sum-rule",
     "product-rule",
     "constant-factor",
@@ -151,22 +177,44 @@ const DERIVATIVE_RULES: &[&str] = &[
 #[derive(Clone)]
 enum Node {
     /// A derivative rule replaced `D(U, X)` by `replacement`, with the step's substitution.
-    Rule { rule: String, replacement: Expr, subst: HashMap<String, Expr> },
+    Rule { rule: String, replacement: Expr, subst: HashMap<String, Expr>, scope: Scope },
     /// An algebra step rewrote `U` to `to` inside the derivative.
     Ext { to: Expr, conditional: bool },
 }
 
+/// The sums enclosing a derivative whose index it mentions: `(index, lo, hi)`, outermost
+/// first. Its derivative is proved for every value of those indices in their ranges.
+type Scope = Vec<(String, Bound, Bound)>;
+
+/// One step as the exporter reads it: from the kernel's replay, or from the certificate.
+struct StepView {
+    rule: String,
+    position: Vec<usize>,
+    subst: HashMap<String, Expr>,
+    before: Expr,
+    after: Expr,
+    conditional: bool,
+}
+
+/// The sums on the path to `p` in `e` whose index `u` mentions.
+fn scope_at(e: &Expr, p: &[usize], u: &Expr) -> Scope {
+    let free = u.free_indices();
+    let mut out = Vec::new();
+    for k in 0..p.len() {
+        if let Some(Expr::Sum(s)) = e.at(&p[..k]) {
+            if free.contains(&s.index) {
+                out.push((s.index.clone(), s.lo.clone(), s.hi.clone()));
+            }
+        }
+    }
+    out
+}
+
 /// The certificate's derivative steps, gathered per differentiated function.
-fn gather(
-    steps: &[StepJson],
-    terms: Option<&[(Expr, Expr)]>,
-) -> Result<HashMap<Expr, Node>, String> {
+fn gather(steps: &[StepView]) -> Result<HashMap<Expr, Node>, String> {
     let mut nodes = HashMap::new();
-    for (k, s) in steps.iter().enumerate() {
-        let (before, after) = match terms {
-            Some(t) => t[k].clone(),
-            None => (parse(&s.before)?, parse(&s.after)?),
-        };
+    for s in steps {
+        let (before, after) = (&s.before, &s.after);
         let p = &s.position;
         let sub = before.at(p).ok_or("a step's position is outside its term")?;
         if DERIVATIVE_RULES.contains(&s.rule.as_str()) {
@@ -182,14 +230,11 @@ fn gather(
                 }
                 _ => return Err("a step's position is outside its term".into()),
             };
-            let mut subst = HashMap::new();
-            for (k, v) in &s.substitution.terms {
-                subst.insert(k.clone(), parse(v)?);
-            }
             nodes.entry((**u).clone()).or_insert(Node::Rule {
                 rule: s.rule.clone(),
                 replacement,
-                subst,
+                subst: s.subst.clone(),
+                scope: scope_at(before, p, u),
             });
             continue;
         }
@@ -198,10 +243,9 @@ fn gather(
             if let (Some(Expr::D(u, _)), Some(Expr::D(to, _))) =
                 (before.at(&p[..k]), after.at(&p[..k]))
             {
-                let conditional = !s.conditions.is_empty() || !s.discharged.is_empty();
                 nodes.entry((**u).clone()).or_insert(Node::Ext {
                     to: (**to).clone(),
-                    conditional: conditional && s.rule != "power-as-exp",
+                    conditional: s.conditional && s.rule != "power-as-exp",
                 });
                 break;
             }
@@ -258,7 +302,21 @@ fn derivation(
     let Expr::Sym(xname) = &x else {
         return Err(format!("`{}` is not a variable", d.wrt));
     };
-    let nodes = gather(&d.steps, terms)?;
+    let mut views = Vec::new();
+    for (k, st) in d.steps.iter().enumerate() {
+        let (before, after) = match terms {
+            Some(t) => t[k].clone(),
+            None => (parse(&st.before)?, parse(&st.after)?),
+        };
+        let mut subst = HashMap::new();
+        for (name, v) in &st.substitution.terms {
+            subst.insert(name.clone(), parse(v)?);
+        }
+        let conditional = !st.conditions.is_empty() || !st.discharged.is_empty();
+        let (rule, position) = (st.rule.clone(), st.position.clone());
+        views.push(StepView { rule, position, subst, before, after, conditional });
+    }
+    let nodes = gather(&views)?;
     let mut vars = BTreeSet::new();
     symbols(&of, &mut vars);
     symbols(&result, &mut vars);
@@ -275,8 +333,8 @@ fn derivation(
         symbols(&parse(r)?, &mut vars);
         premises.push(condition(h)?);
     }
-    let mut p = Prover { x: &x, nodes: &nodes, done: HashMap::new(), lines: Vec::new(), n: 0 };
-    let (root, value) = p.prove(&of)?;
+    let mut p = Prover::new(&x, &nodes, Printer::default(), None);
+    let (root, _, _) = p.prove(&of)?;
     let vs: Vec<String> = vars.iter().map(|v| ident(v)).collect();
     let xs = ident(xname);
     let mut out = format!("Theorem {name} : forall {} : R,\n", vs.join(" "));
@@ -294,60 +352,111 @@ fn derivation(
         out.push_str(&format!("  {l}\n"));
     }
     // The certificate's algebra: from the composed derivative to the stated result.
-    let _ = value;
     out.push_str(&format!("  refine (D_eqv _ _ _ _ {root} _); dalg.\nQed.\n"));
     Ok(out)
 }
 
+/// Builds the proof of a goal's derivative from the certificate's derivative steps: one
+/// `assert` per differentiated function, each by its rule's prelude lemma.
 struct Prover<'a> {
     x: &'a Expr,
     nodes: &'a HashMap<Expr, Node>,
-    done: HashMap<Expr, (String, Expr)>,
+    /// Prints values and constants (definitions and sizes in scope).
+    plain: Printer<'a>,
+    /// `(z, j)` when the variable is the entry `z_j` of an indexed symbol.
+    updated: Option<(&'a str, &'a str)>,
+    done: HashMap<Expr, (String, Expr, Scope)>,
     lines: Vec<String>,
+    /// Side conditions the node being proved needs, asserted where its indices are known.
+    pending: Vec<String>,
     n: usize,
 }
 
-impl Prover<'_> {
+impl<'a> Prover<'a> {
+    fn new(
+        x: &'a Expr,
+        nodes: &'a HashMap<Expr, Node>,
+        plain: Printer<'a>,
+        updated: Option<(&'a str, &'a str)>,
+    ) -> Self {
+        Prover {
+            x,
+            nodes,
+            plain,
+            updated,
+            done: HashMap::new(),
+            lines: Vec::new(),
+            pending: Vec::new(),
+            n: 0,
+        }
+    }
+
     fn fresh(&mut self, prefix: &str) -> String {
         self.n += 1;
         format!("{prefix}{}", self.n)
     }
 
+    /// The point of differentiation: `x`, or `z j`.
     fn xs(&self) -> String {
-        coq(self.x)
+        self.plain.print(self.x)
+    }
+
+    /// The binder of the differentiated function: `x` itself (shadowing it), or `t`.
+    fn binder(&self) -> String {
+        match self.updated {
+            Some(_) => "t".into(),
+            None => self.plain.print(self.x),
+        }
+    }
+
+    /// `e` as a function's body: the variable read at the binder.
+    fn body(&self, e: &Expr) -> String {
+        Printer { updated: self.updated, ..self.plain }.print(e)
+    }
+
+    /// `e` at the point, as the prelude's lemmas state it (`u x`, beta-reducible).
+    fn at_point(&self, e: &Expr) -> String {
+        match self.updated {
+            Some(_) => format!("(fun t => {}) ({})", self.body(e), self.xs()),
+            None => self.plain.print(e),
+        }
     }
 
     /// A proof term of `is_derive (fun x => e) x _`: a proved node, or a negation or
     /// constant the certificate did not need a step for.
     fn term(&mut self, e: &Expr) -> Result<String, String> {
         if self.nodes.contains_key(e) {
-            return Ok(self.prove(e)?.0);
+            let (h, _, scope) = self.prove(e)?;
+            return Ok(applied(&h, &scope));
         }
         if let Expr::Neg(w) = e {
             return Ok(format!("(D_opp _ _ _ {})", self.term(w)?));
         }
-        if !e.mentions_name(&self.xs_name()) {
-            return Ok(format!("(D_const ({}) {})", coq(e), self.xs()));
+        if !self.depends(e) {
+            return Ok(format!("(D_const ({}) ({}))", self.plain.print(e), self.xs()));
         }
         Err(format!("no step differentiates `{}`", crate::render::plain::print(e)))
     }
 
-    fn xs_name(&self) -> String {
-        match self.x {
-            Expr::Sym(s) => s.clone(),
-            _ => String::new(),
+    /// Whether `e` mentions the variable's name (or, for `z_j`, the symbol `z`).
+    fn depends(&self, e: &Expr) -> bool {
+        match (self.updated, self.x) {
+            (Some((z, _)), _) => e.mentions_name(z),
+            (None, Expr::Sym(x)) => e.mentions_name(x),
+            _ => true,
         }
     }
 
     fn assert_condition(&mut self, c: String) -> String {
         let h = self.fresh("Hc");
-        self.lines.push(format!("assert ({h} : {c}) by dcond."));
+        self.pending.push(format!("assert ({h} : {c}) by dcond."));
         h
     }
 
     /// Proves the derivative of `u` as the certificate computes it; returns the hypothesis
-    /// name and the value (the certificate's replacement, its derivatives filled in).
-    fn prove(&mut self, u: &Expr) -> Result<(String, Expr), String> {
+    /// name, the value (the certificate's replacement, its derivatives filled in) and the
+    /// indices it is proved for.
+    fn prove(&mut self, u: &Expr) -> Result<(String, Expr, Scope), String> {
         if let Some(r) = self.done.get(u) {
             return Ok(r.clone());
         }
@@ -355,23 +464,47 @@ impl Prover<'_> {
             format!("no step differentiates `{}`", crate::render::plain::print(u))
         })?;
         let x = self.xs();
-        let (term, value) = match node {
+        let saved = std::mem::take(&mut self.pending);
+        let (term, value, scope) = match node {
             Node::Ext { to, conditional } => {
+                self.pending = saved;
                 if conditional {
                     return Err(NOT_EXPORTABLE[2].1.into());
                 }
-                let (h, v) = self.prove(&to)?;
-                (h, v)
+                let r = self.prove(&to)?;
+                self.done.insert(u.clone(), r.clone());
+                return Ok(r);
             }
-            Node::Rule { rule, replacement, subst } => {
+            Node::Rule { rule, replacement, subst, scope } => {
                 let value = self.fill(&replacement)?;
                 let get = |k: &str| {
                     subst.get(k).cloned().ok_or_else(|| format!("step `{rule}` has no `{k}`"))
                 };
                 let term = match rule.as_str() {
-                    "derivative-of-variable" if u == self.x => format!("(D_var {x})"),
-                    "derivative-of-variable" | "derivative-of-constant" => {
-                        format!("(D_const ({}) {x})", coq(u))
+                    "derivative-of-variable" if u == self.x => match self.updated {
+                        Some((z, j)) => format!("(D_idx {} {j} {j})", ident(z)),
+                        None => format!("(D_var {x})"),
+                    },
+                    "derivative-of-variable" => match (self.updated, u) {
+                        (Some((z, j)), Expr::Idx(name, ix)) if name == z && ix.len() == 1 => {
+                            format!("(D_idx {} {j} {})", ident(z), print::index(&ix[0]))
+                        }
+                        _ => format!("(D_const ({}) ({x}))", self.plain.print(u)),
+                    },
+                    "derivative-of-constant" => {
+                        format!("(D_const ({}) ({x}))", self.plain.print(u))
+                    }
+                    "derivative-into-sum" => {
+                        let Expr::Sum(s) = u else {
+                            return Err(format!("`{rule}` on a term that is not a sum"));
+                        };
+                        let k = ident(&s.index);
+                        format!(
+                            "(D_sum {} {} _ _ _ (fun {k} Hr_{k} => {}))",
+                            bound(&s.lo),
+                            bound(&s.hi),
+                            self.term(&s.body)?
+                        )
                     }
                     "sum-rule" | "product-rule" => {
                         let (Expr::Add(ts) | Expr::Mul(ts)) = u else {
@@ -386,25 +519,27 @@ impl Prover<'_> {
                     }
                     "constant-factor" => {
                         let (c, v) = (get("C")?, get("U")?);
-                        format!("(D_mult _ _ _ _ _ (D_const ({}) {x}) {})", coq(&c), self.term(&v)?)
+                        let c = self.plain.print(&c);
+                        format!("(D_mult _ _ _ _ _ (D_const ({c}) ({x})) {})", self.term(&v)?)
                     }
                     "constant-factor-right" => {
                         let (c, v) = (get("C")?, get("U")?);
-                        format!("(D_mult _ _ _ _ _ {} (D_const ({}) {x}))", self.term(&v)?, coq(&c))
+                        let c = self.plain.print(&c);
+                        format!("(D_mult _ _ _ _ _ {} (D_const ({c}) ({x})))", self.term(&v)?)
                     }
                     "constant-divisor" => {
                         let (c, v) = (get("C")?, get("U")?);
-                        let h = self.assert_condition(format!("{} <> 0", coq(&c)));
+                        let h = self.assert_condition(format!("{} <> 0", self.at_point(&c)));
+                        let c = self.plain.print(&c);
                         format!(
-                            "(D_div _ _ _ _ _ {} (D_const ({}) {x}) {h})",
-                            self.term(&v)?,
-                            coq(&c)
+                            "(D_div _ _ _ _ _ {} (D_const ({c}) ({x})) {h})",
+                            self.term(&v)?
                         )
                     }
                     "negation-rule" => format!("(D_opp _ _ _ {})", self.term(&get("U")?)?),
                     "quotient-rule" => {
                         let (a, b) = (get("U")?, get("V")?);
-                        let h = self.assert_condition(format!("{} <> 0", coq(&b)));
+                        let h = self.assert_condition(format!("{} <> 0", self.at_point(&b)));
                         format!("(D_div _ _ _ _ _ {} {} {h})", self.term(&a)?, self.term(&b)?)
                     }
                     "power-rule" => {
@@ -417,8 +552,9 @@ impl Prover<'_> {
                     }
                     "power-rule-real" => {
                         let (b, c) = (get("U")?, get("C")?);
-                        let h = self.assert_condition(format!("0 < {}", coq(&b)));
-                        format!("(D_rpower _ ({}) _ _ {} {h})", coq(&c), self.term(&b)?)
+                        let h = self.assert_condition(format!("0 < {}", self.at_point(&b)));
+                        let c = self.plain.print(&c);
+                        format!("(D_rpower _ ({c}) _ _ {} {h})", self.term(&b)?)
                     }
                     "power-rule-integer" => return Err(NOT_EXPORTABLE[0].1.into()),
                     r => {
@@ -438,28 +574,53 @@ impl Prover<'_> {
                         let a = get("U")?;
                         let cond = match f {
                             "log" | "sqrt" => {
-                                format!(" {}", self.assert_condition(format!("0 < {}", coq(&a))))
+                                let c = format!("0 < {}", self.at_point(&a));
+                                format!(" {}", self.assert_condition(c))
                             }
-                            "tan" => format!(
-                                " {}",
-                                self.assert_condition(format!("cos ({}) <> 0", coq(&a)))
-                            ),
+                            "tan" => {
+                                let c = format!("cos ({}) <> 0", self.at_point(&a));
+                                format!(" {}", self.assert_condition(c))
+                            }
                             _ => String::new(),
                         };
                         format!("({lemma} _ _ _ {}{cond})", self.term(&a)?)
                     }
                 };
-                (term, value)
+                (term, value, scope)
             }
         };
+        let conditions = std::mem::replace(&mut self.pending, saved);
         let h = self.fresh("Hd");
-        self.lines.push(format!(
-            "assert ({h} : is_derive (fun {x} => {}) {x} ({})) by dstep {term}.",
-            coq(u),
-            coq(&value)
-        ));
-        self.done.insert(u.clone(), (h.clone(), value.clone()));
-        Ok((h, value))
+        let claim = format!(
+            "is_derive (fun {} => {}) ({x}) ({})",
+            self.binder(),
+            self.body(u),
+            self.plain.print(&value)
+        );
+        if scope.is_empty() {
+            self.lines.extend(conditions);
+            self.lines.push(format!("assert ({h} : {claim}) by dstep {term}."));
+        } else {
+            let (mut binders, mut intros) = (String::new(), Vec::new());
+            for (k, lo, hi) in &scope {
+                let k = ident(k);
+                binders.push_str(&format!(
+                    "forall {k}, ({} <= {k} <= {})%nat -> ",
+                    bound(lo),
+                    bound(hi)
+                ));
+                intros.push(format!("{k} Hr_{k}"));
+            }
+            self.lines.push(format!("assert ({h} : {binders}{claim})."));
+            self.lines.push(format!("{{ intros {}.", intros.join(" ")));
+            for c in conditions {
+                self.lines.push(format!("  {c}"));
+            }
+            self.lines.push(format!("  dstep {term}. }}"));
+        }
+        let r = (h, value, scope);
+        self.done.insert(u.clone(), r.clone());
+        Ok(r)
     }
 
     /// The certificate's replacement with every `D(c, x)` in it replaced by its value.
@@ -478,4 +639,14 @@ impl Prover<'_> {
         }
         Ok(out)
     }
+}
+
+/// A node's hypothesis applied to its indices and their range facts: `(Hd3 m Hr_m)`.
+fn applied(h: &str, scope: &Scope) -> String {
+    if scope.is_empty() {
+        return h.to_string();
+    }
+    let args: Vec<String> =
+        scope.iter().map(|(k, _, _)| format!("{} Hr_{}", ident(k), ident(k))).collect();
+    format!("({h} {})", args.join(" "))
 }

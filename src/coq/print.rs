@@ -1,7 +1,7 @@
 //! Terms in Coq syntax (`R_scope`, the prelude's names): one printer, so a function printed
 //! in a theorem and in a proof step is the same Coq term up to beta and `Rminus`/`Rdiv`.
 
-use crate::expr::{Expr, Func, Index};
+use crate::expr::{Bound, Expr, Func, Index};
 use crate::terms::RatExt;
 
 /// Coq's names the export must not shadow with a variable.
@@ -19,6 +19,10 @@ const RESERVED: &[&str] = &[
     "pow",
     "Rpower",
     "sum_n",
+    "sum",
+    "sum_to",
+    "upd",
+    "Derive",
     "delta",
     "PI",
     "IZR",
@@ -46,16 +50,57 @@ const RESERVED: &[&str] = &[
 
 /// A deriv name as a Coq identifier.
 pub fn ident(name: &str) -> String {
-    if RESERVED.contains(&name) || name.starts_with("Hd") || name.starts_with("Hc") {
+    if RESERVED.contains(&name) || ["Hd", "Hc", "Hr", "Hp"].iter().any(|h| name.starts_with(h)) {
         format!("{name}'")
     } else {
         name.to_string()
     }
 }
 
-/// The term in Coq syntax.
+/// The term in Coq syntax, with no definitions or sizes in scope (scalar goals).
 pub fn coq(e: &Expr) -> String {
-    at(e, 200)
+    Printer::default().print(e)
+}
+
+/// What the names of a goal with a context stand for in Coq.
+#[derive(Default, Debug, Clone)]
+pub struct Names {
+    /// Each definition's parameters: the base symbols it reaches (sorted), passed in order.
+    pub params: std::collections::BTreeMap<String, Vec<String>>,
+    /// Symbols that bound a range: natural numbers, written `INR n` where a real is meant.
+    pub sizes: std::collections::BTreeSet<String>,
+}
+
+/// Prints terms in Coq syntax. Inside the function a goal differentiates, the indexed
+/// variable `z` (with respect to `z_j`) is read at `upd z j t`.
+#[derive(Default, Clone, Copy)]
+pub struct Printer<'a> {
+    pub names: Option<&'a Names>,
+    /// `(z, j)`: print `z_m` as `upd z j t m` and pass `(upd z j t)` for `z` to definitions.
+    pub updated: Option<(&'a str, &'a str)>,
+}
+
+impl Printer<'_> {
+    pub fn print(&self, e: &Expr) -> String {
+        self.at(e, 200)
+    }
+
+    fn at(&self, e: &Expr, max: u32) -> String {
+        let s = self.bare(e);
+        if level(e) > max {
+            format!("({s})")
+        } else {
+            s
+        }
+    }
+
+    /// A symbol passed as a definition's argument.
+    fn argument(&self, name: &str) -> String {
+        match self.updated {
+            Some((z, j)) if z == name => format!("(upd {} {j} t)", ident(z)),
+            _ => ident(name),
+        }
+    }
 }
 
 /// Coq's levels: application 10, `^` 30, unary `-` 35, `*` `/` 40, `+` `-` 50.
@@ -63,8 +108,8 @@ fn level(e: &Expr) -> u32 {
     match e {
         Expr::Num(r) if r.is_negative() => 35,
         Expr::Num(r) if !r.is_integer() => 40,
-        Expr::Num(_) | Expr::Sym(_) | Expr::Idx(..) | Expr::Delta(..) => 0,
-        Expr::Call(..) | Expr::D(..) | Expr::Sum(_) => 10,
+        Expr::Num(_) | Expr::Sym(_) => 0,
+        Expr::Idx(..) | Expr::Delta(..) | Expr::Call(..) | Expr::D(..) | Expr::Sum(_) => 10,
         Expr::Pow(_, n) => match nat_exponent(n) {
             Some(_) => 30,
             None if negative_integer(n).is_some() => 35,
@@ -73,15 +118,6 @@ fn level(e: &Expr) -> u32 {
         Expr::Neg(_) => 35,
         Expr::Mul(_) | Expr::Div(..) => 40,
         Expr::Add(_) => 50,
-    }
-}
-
-fn at(e: &Expr, max: u32) -> String {
-    let s = bare(e);
-    if level(e) > max {
-        format!("({s})")
-    } else {
-        s
     }
 }
 
@@ -121,67 +157,96 @@ fn constant(e: &Expr) -> Option<f64> {
     }
 }
 
-fn bare(e: &Expr) -> String {
-    match e {
-        Expr::Num(r) => {
-            let (n, d) = (r.numer(), r.denom());
-            let sign = if r.is_negative() { "- " } else { "" };
-            let n = if r.is_negative() { -n } else { n };
-            if r.is_integer() {
-                format!("{sign}{n}")
-            } else {
-                format!("{sign}{n} / {d}")
-            }
-        }
-        Expr::Sym(s) => ident(s),
-        Expr::Idx(name, ix) => {
-            let args: Vec<String> = ix.iter().map(index).collect();
-            format!("{} {}", ident(name), args.join(" "))
-        }
-        Expr::Delta(i, j) => format!("delta {} {}", index(i), index(j)),
-        Expr::Add(ts) => {
-            let mut out = at(&ts[0], 50);
-            for t in &ts[1..] {
-                match t {
-                    Expr::Neg(w) => out.push_str(&format!(" - {}", at(w, 40))),
-                    Expr::Num(r) if r.is_negative() => {
-                        out.push_str(&format!(" - {}", at(&Expr::Num(-r.clone()), 40)))
-                    }
-                    _ => out.push_str(&format!(" + {}", at(t, 40))),
+impl Printer<'_> {
+    fn bare(&self, e: &Expr) -> String {
+        match e {
+            Expr::Num(r) => {
+                let (n, d) = (r.numer(), r.denom());
+                let sign = if r.is_negative() { "- " } else { "" };
+                let n = if r.is_negative() { -n } else { n };
+                if r.is_integer() {
+                    format!("{sign}{n}")
+                } else {
+                    format!("{sign}{n} / {d}")
                 }
             }
-            out
-        }
-        Expr::Mul(ts) => {
-            let mut out = at(&ts[0], 40);
-            for t in &ts[1..] {
-                out.push_str(&format!(" * {}", at(t, 35)));
+            Expr::Sym(s) if self.names.is_some_and(|n| n.sizes.contains(s)) => {
+                format!("INR {}", ident(s))
             }
-            out
+            Expr::Sym(s) | Expr::Idx(s, _) => {
+                let mut words = match self.updated {
+                    Some((z, j)) if z == s => vec![format!("upd {} {j} t", ident(z))],
+                    _ => vec![ident(s)],
+                };
+                if let Some(params) = self.names.and_then(|n| n.params.get(s)) {
+                    words.extend(params.iter().map(|p| self.argument(p)));
+                }
+                if let Expr::Idx(_, ix) = e {
+                    words.extend(ix.iter().map(index));
+                }
+                words.join(" ")
+            }
+            Expr::Delta(i, j) => format!("delta {} {}", index(i), index(j)),
+            Expr::Add(ts) => {
+                let mut out = self.at(&ts[0], 50);
+                for t in &ts[1..] {
+                    match t {
+                        Expr::Neg(w) => out.push_str(&format!(" - {}", self.at(w, 40))),
+                        Expr::Num(r) if r.is_negative() => {
+                            out.push_str(&format!(" - {}", self.at(&Expr::Num(-r.clone()), 40)))
+                        }
+                        _ => out.push_str(&format!(" + {}", self.at(t, 40))),
+                    }
+                }
+                out
+            }
+            Expr::Mul(ts) => {
+                let mut out = self.at(&ts[0], 40);
+                for t in &ts[1..] {
+                    out.push_str(&format!(" * {}", self.at(t, 35)));
+                }
+                out
+            }
+            Expr::Div(a, b) => format!("{} / {}", self.at(a, 40), self.at(b, 35)),
+            Expr::Neg(a) => format!("- {}", self.at(a, 35)),
+            Expr::Pow(b, n) => match (nat_exponent(n), negative_integer(n)) {
+                (Some(k), _) => format!("{} ^ {k}", self.at(b, 29)),
+                (_, Some(k)) => format!("/ {} ^ {k}", self.at(b, 29)),
+                _ => format!("Rpower {} {}", self.at(b, 0), self.at(n, 0)),
+            },
+            _ if crate::functions::is_pi(e) => "PI".into(),
+            Expr::Call(f, a) => {
+                let name = match f {
+                    Func::Log => "ln",
+                    f => f.name(),
+                };
+                format!("{name} {}", self.at(a, 0))
+            }
+            Expr::Sum(s) => format!(
+                "sum {} {} (fun {} => {})",
+                bound(&s.lo),
+                bound(&s.hi),
+                ident(&s.index),
+                self.print(&s.body)
+            ),
+            Expr::D(f, x) => format!("Derive (fun {} => {}) {}", coq(x), self.print(f), coq(x)),
         }
-        Expr::Div(a, b) => format!("{} / {}", at(a, 40), at(b, 35)),
-        Expr::Neg(a) => format!("- {}", at(a, 35)),
-        Expr::Pow(b, n) => match (nat_exponent(n), negative_integer(n)) {
-            (Some(k), _) => format!("{} ^ {k}", at(b, 29)),
-            (_, Some(k)) => format!("/ {} ^ {k}", at(b, 29)),
-            _ => format!("Rpower {} {}", at(b, 0), at(n, 0)),
-        },
-        _ if crate::functions::is_pi(e) => "PI".into(),
-        Expr::Call(f, a) => {
-            let name = match f {
-                Func::Log => "ln",
-                f => f.name(),
-            };
-            format!("{name} {}", at(a, 0))
-        }
-        Expr::Sum(s) => format!("sum {} {}", s.index, at(&s.body, 0)),
-        Expr::D(f, x) => format!("Derive (fun {} => {}) {}", coq(x), coq(f), coq(x)),
     }
 }
 
-fn index(i: &Index) -> String {
+pub fn index(i: &Index) -> String {
     match i {
         Index::Name(n) => ident(n),
         Index::Int(k) => format!("{k}%nat"),
+    }
+}
+
+/// A range bound as a natural number: `1%nat`, `n`, `(n - 1)%nat`.
+pub fn bound(b: &Bound) -> String {
+    match b {
+        Bound::Int(k) => format!("{k}%nat"),
+        Bound::Sym(n, 0) => ident(n),
+        Bound::Sym(n, k) if *k > 0 => format!("({} + {k})%nat", ident(n)),
+        Bound::Sym(n, k) => format!("({} - {})%nat", ident(n), k.unsigned_abs()),
     }
 }

@@ -1,0 +1,388 @@
+//! The Coq export of goals with a context: index notation, definitions and hypotheses.
+//!
+//! Symbols become Coq variables (`z : nat -> R`, sizes `n : nat`), definitions become
+//! Coq definitions over the symbols they reach, and `D(F, z_j)` becomes the derivative of
+//! `t ↦ F(upd z j t)` at `t = z j`, for every `n ≥ 1` and every index in its range. The
+//! derivative is proved from the certificate's derivative steps (as for scalars); the
+//! algebra after them follows the certificate's chain, one step at a time, each by the
+//! prelude's lemma for its rule at the step's place.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::print::{bound, ident, index, Names, Printer};
+use super::{gather, Prover, StepView, NOT_EXPORTABLE};
+use crate::expr::{Bound, Context, Expr, Index};
+use crate::kernel::rules::Condition;
+use crate::kernel::Proof;
+
+/// What each name of a context stands for in Coq.
+pub struct Signature {
+    pub names: Names,
+    /// Declared index names (and fixed labels): natural numbers.
+    indices: BTreeSet<String>,
+    /// Indexed symbols and how many indices they take.
+    arity: BTreeMap<String, usize>,
+    /// The definitions in an order where each comes after those it uses.
+    order: Vec<String>,
+}
+
+impl Signature {
+    /// Reads the names of a context and of every term its derivations reach.
+    pub fn of(ctx: &Context, terms: &[&Expr]) -> Signature {
+        let mut sig = Signature {
+            names: Names::default(),
+            indices: ctx.indices.iter().flat_map(|d| d.names.iter().cloned()).collect(),
+            arity: BTreeMap::new(),
+            order: Vec::new(),
+        };
+        for d in &ctx.indices {
+            for b in [&d.lo, &d.hi] {
+                sig.names.sizes.extend(b.size().map(str::to_string));
+            }
+        }
+        let bodies = ctx.definitions.iter().map(|d| &d.body);
+        let all: Vec<&Expr> = terms.iter().copied().chain(bodies).collect();
+        for e in &all {
+            e.any(&mut |e| {
+                match e {
+                    Expr::Sum(s) => {
+                        for b in [&s.lo, &s.hi] {
+                            sig.names.sizes.extend(b.size().map(str::to_string));
+                        }
+                    }
+                    Expr::Idx(name, ix) => {
+                        sig.arity.insert(name.clone(), ix.len());
+                    }
+                    _ => {}
+                }
+                false
+            });
+        }
+        // Each definition's parameters: the base symbols (and fixed labels) it reaches.
+        let defined = |name: &str| ctx.definition(name).is_some();
+        let mut params: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        fn visit(
+            ctx: &Context,
+            name: &str,
+            sig: &mut Signature,
+            params: &mut BTreeMap<String, BTreeSet<String>>,
+            on_path: &mut Vec<String>,
+        ) {
+            if params.contains_key(name) || on_path.iter().any(|n| n == name) {
+                return;
+            }
+            let Some(d) = ctx.definition(name) else { return };
+            on_path.push(name.to_string());
+            let mut own = BTreeSet::new();
+            let mut used = BTreeSet::new();
+            symbols(&d.body, &mut own, &sig.names.sizes, &mut |n| {
+                ctx.definition(n).is_some()
+            }, &mut used);
+            for k in d.body.free_indices().difference(&d.name.free_indices()) {
+                own.insert(k.clone());
+            }
+            for u in used {
+                visit(ctx, &u, sig, params, on_path);
+                own.extend(params.get(&u).cloned().unwrap_or_default());
+            }
+            on_path.pop();
+            sig.order.push(name.to_string());
+            params.insert(name.to_string(), own);
+        }
+        for d in &ctx.definitions {
+            if let Expr::Sym(n) | Expr::Idx(n, _) = &d.name {
+                visit(ctx, n, &mut sig, &mut params, &mut Vec::new());
+            }
+        }
+        let _ = defined;
+        sig.names.params = params.into_iter().map(|(k, v)| (k, v.into_iter().collect())).collect();
+        sig
+    }
+
+    /// A name's Coq type.
+    fn coq_type(&self, name: &str) -> String {
+        if self.names.sizes.contains(name) || self.indices.contains(name) {
+            return "nat".into();
+        }
+        match self.arity.get(name) {
+            Some(&k) => format!("{}R", "nat -> ".repeat(k)),
+            None => "R".into(),
+        }
+    }
+
+    /// The definitions as Coq definitions, and the tactic that unfolds them.
+    pub fn definitions(&self, ctx: &Context) -> String {
+        let plain = Printer { names: Some(&self.names), updated: None };
+        let mut out = String::new();
+        for name in &self.order {
+            let Some(d) = ctx.definition(name) else { continue };
+            let mut binders: Vec<String> = self.names.params[name]
+                .iter()
+                .map(|p| format!("({} : {})", ident(p), self.coq_type(p)))
+                .collect();
+            if let Expr::Idx(_, ix) = &d.name {
+                binders.extend(ix.iter().map(|i| format!("({} : nat)", index(i))));
+            }
+            out.push_str(&format!(
+                "Definition {} {} : R :=\n  {}.\n",
+                ident(name),
+                binders.join(" "),
+                plain.print(&d.body)
+            ));
+        }
+        if !self.order.is_empty() {
+            let names: Vec<String> = self.order.iter().map(|n| ident(n)).collect();
+            out.push_str(&format!("Ltac ddefs ::= unfold {}.\n", names.join(", ")));
+        }
+        out
+    }
+}
+
+/// The base symbols of `e` (definitions replaced by their parameters elsewhere), with
+/// the sizes its sums run to; defined names used go to `used`.
+fn symbols(
+    e: &Expr,
+    out: &mut BTreeSet<String>,
+    sizes: &BTreeSet<String>,
+    defined: &mut dyn FnMut(&str) -> bool,
+    used: &mut BTreeSet<String>,
+) {
+    let mut names = Vec::new();
+    e.any(&mut |e| {
+        match e {
+            Expr::Sym(s) | Expr::Idx(s, _) => names.push(s.clone()),
+            Expr::Sum(s) => {
+                for b in [&s.lo, &s.hi] {
+                    names.extend(b.size().map(str::to_string));
+                }
+            }
+            _ => {}
+        }
+        false
+    });
+    for n in names {
+        if defined(&n) {
+            used.insert(n);
+        } else {
+            out.insert(n);
+        }
+    }
+    let _ = sizes;
+}
+
+/// The range facts a goal's statement assumes for a free index: `(1 <= i <= n)%nat`.
+fn range(lo: &Bound, hi: &Bound, k: &str) -> String {
+    format!("({} <= {} <= {})%nat", bound(lo), ident(k), bound(hi))
+}
+
+/// A side condition in Coq, or `None` for one Coq cannot state as a proposition here.
+fn condition(c: &Condition, p: &Printer) -> Option<String> {
+    Some(match c {
+        Condition::NonZero(e) => format!("{} <> 0", p.print(e)),
+        Condition::Positive(e) => format!("0 < {}", p.print(e)),
+        Condition::InRange(Index::Name(k), lo, hi) => range(lo, hi, k),
+        Condition::IndexNe(a, b) => format!("{} <> {}", index(a), index(b)),
+        Condition::IndexEq(a, b) => format!("{} = {}", index(a), index(b)),
+        Condition::ForAll(k, lo, hi, c) => {
+            format!("forall {k}, {} -> {}", range(lo, hi, k), condition(c, p)?, k = ident(k))
+        }
+        _ => return None,
+    })
+}
+
+/// The tactic that proves one algebra step where it happens (see `dcong` in the prelude).
+fn step_tactic(rule: &str, hypothesis: Option<&str>) -> String {
+    let local = match rule {
+        "fold-definition" | "unfold-definition" => "ddef".into(),
+        "rename-bound-index" => "dsame".into(),
+        "delta-collapse" => "first [ rewrite sum_delta_collapse by lia \
+                             | rewrite sum_delta_collapse' by lia ]; cbv beta; dring"
+            .into(),
+        "delta-symmetric" => "rewrite delta_sym; dring".into(),
+        "delta-same-index" => "rewrite delta_same; dring".into(),
+        "sum-linearity" | "combine-sums" | "sum-of-negation" | "sign-into-sum"
+        | "pull-factor-out-of-sum" | "factor-into-sum" => "dlinear".into(),
+        "divisor-into-sum" => "first [ rewrite sum_div | rewrite <- sum_div ]; dring".into(),
+        "sqrt-squared" => "rewrite pow2_sqrt by (apply Rlt_le; dpos); dring".into(),
+        "use-hypothesis" => match hypothesis {
+            Some(h) => format!("first [ rewrite {h} by lia | rewrite <- {h} by lia ]; dring"),
+            None => "dring".into(),
+        },
+        _ => "dring".into(),
+    };
+    format!("first [ {local} | dring ]")
+}
+
+/// One goal with a context as a theorem, or why it cannot be exported.
+pub fn derivation(
+    sig: &Signature,
+    proof: &Proof,
+    name: &str,
+) -> Result<String, String> {
+    let ctx = proof.context();
+    let Expr::D(of, x) = proof.start_term() else {
+        return Err("the goal is not a derivative".into());
+    };
+    if super::has_derivative(of) {
+        return Err(NOT_EXPORTABLE[1].1.into());
+    }
+    let plain = Printer { names: Some(&sig.names), updated: None };
+    let (updated, point): (Option<(String, String)>, String) = match &**x {
+        Expr::Sym(v) if !ctx.is_defined(x) => (None, ident(v)),
+        Expr::Idx(z, ix) if !ctx.is_defined(x) && ix.len() == 1 => {
+            (Some((z.clone(), index(&ix[0]))), plain.print(x))
+        }
+        Expr::Idx(..) if !ctx.is_defined(x) => {
+            return Err("derivatives with respect to an entry of a matrix are not exported yet".into())
+        }
+        _ => {
+            return Err("derivatives with respect to a defined name are not exported yet".into())
+        }
+    };
+    if proof.steps().iter().any(|s| s.step().rule == "chain-rule") {
+        return Err("the chain rule through a definition has no prelude lemma yet".into());
+    }
+    let views: Vec<StepView> = proof
+        .steps()
+        .iter()
+        .map(|s| StepView {
+            rule: s.step().rule.clone(),
+            position: s.step().position.clone(),
+            subst: s.step().binding.terms.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            before: s.before().clone(),
+            after: s.after().clone(),
+            conditional: !s.conditions().is_empty() || !s.discharged().is_empty(),
+        })
+        .collect();
+    let nodes = gather(&views)?;
+    let upd = updated.as_ref().map(|(z, j)| (z.as_str(), j.as_str()));
+    let mut prover = Prover::new(x, &nodes, plain, upd);
+    let (root, _, _) = prover.prove(of)?;
+    let result = proof.current();
+
+    // The statement: variables, ranges, hypotheses, the derivative.
+    let mut names = BTreeSet::new();
+    let reached = |e: &Expr, names: &mut BTreeSet<String>| {
+        let mut used = BTreeSet::new();
+        symbols(e, names, &sig.names.sizes, &mut |n| ctx.definition(n).is_some(), &mut used);
+        for u in used {
+            names.extend(sig.names.params.get(&u).cloned().unwrap_or_default());
+        }
+        names.extend(e.free_indices());
+    };
+    reached(of, &mut names);
+    reached(x, &mut names);
+    reached(result, &mut names);
+    let mut premises = Vec::new();
+    let mut hypothesis_names = HashMap::new();
+    for n in proof.assumptions_used() {
+        let a = ctx.assumptions.get(n - 1).ok_or("a hypothesis the context does not have")?;
+        let mut quantified = String::new();
+        for k in a.lhs.free_indices().union(&a.rhs.free_indices()) {
+            let (lo, hi) = ctx.range_of(k).ok_or("an index with no range")?;
+            quantified.push_str(&format!("forall {}, {} -> ", ident(k), range(lo, hi, k)));
+        }
+        reached(&a.lhs, &mut names);
+        reached(&a.rhs, &mut names);
+        for k in a.lhs.free_indices().union(&a.rhs.free_indices()) {
+            names.remove(k);
+        }
+        hypothesis_names.insert(n.to_string(), format!("Hp{}", premises.len() + 1));
+        premises.push(format!("{quantified}{} = {}", plain.print(&a.lhs), plain.print(&a.rhs)));
+    }
+    for c in proof.hypotheses() {
+        let text = condition(&c, &plain).ok_or("a side condition Coq cannot state here")?;
+        let (mut local, mut bound_here) = (BTreeSet::new(), Vec::new());
+        c_terms(&c, &mut bound_here, &mut |e| reached(e, &mut local));
+        for k in bound_here {
+            local.remove(&k);
+        }
+        names.extend(local);
+        premises.push(text);
+    }
+    let mut binders: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut ranges = Vec::new();
+    let mut sizes = Vec::new();
+    for n in &names {
+        let ty = sig.coq_type(n);
+        // Sizes first, then the variables by type, then the indices.
+        let key = if sig.names.sizes.contains(n) {
+            sizes.push(format!("(1 <= {})%nat", ident(n)));
+            "0".to_string()
+        } else if sig.indices.contains(n) {
+            let (lo, hi) = ctx.range_of(n).ok_or("an index with no range")?;
+            ranges.push((ident(n), range(lo, hi, n)));
+            "3".to_string()
+        } else if ty == "R" {
+            "1".to_string()
+        } else {
+            format!("2{ty}")
+        };
+        binders.entry(key).or_default().push(ident(n));
+    }
+    let mut groups = Vec::new();
+    for (key, vs) in &binders {
+        let ty = match key.as_str() {
+            "0" | "3" => "nat".to_string(),
+            "1" => "R".to_string(),
+            k => k[1..].to_string(),
+        };
+        groups.push(format!("({} : {ty})", vs.join(" ")));
+    }
+    let binder = match &updated {
+        Some(_) => "t".to_string(),
+        None => point.clone(),
+    };
+    let body = Printer { updated: upd, ..plain }.print(of);
+    let mut out = format!("Theorem {name} : forall {},\n", groups.join(" "));
+    let mut hyps = Vec::new();
+    for (k, s) in sizes.iter().enumerate() {
+        out.push_str(&format!("  {s} ->\n"));
+        hyps.push(format!("Hn{}", k + 1));
+    }
+    for (k, r) in &ranges {
+        out.push_str(&format!("  {r} ->\n"));
+        hyps.push(format!("Hr_{k}"));
+    }
+    for (k, p) in premises.iter().enumerate() {
+        out.push_str(&format!("  {p} ->\n"));
+        hyps.push(format!("Hp{}", k + 1));
+    }
+    out.push_str(&format!(
+        "  is_derive (fun {binder} => {body}) ({point}) ({}).\nProof.\n",
+        plain.print(result)
+    ));
+    let vars: Vec<String> = binders.values().flatten().cloned().collect();
+    out.push_str(&format!("  intros {} {}.\n", vars.join(" "), hyps.join(" ")));
+    for l in &prover.lines {
+        out.push_str(&format!("  {l}\n"));
+    }
+    out.push_str(&format!("  refine (D_eqv _ _ _ _ {root} _).\n"));
+    // The algebra, step by step from the derivative's value to the result.
+    let mut previous = plain.print(&prover.fill(&Expr::d(of.as_ref().clone(), x.as_ref().clone()))?);
+    for s in proof.steps() {
+        let next = plain.print(&prover.fill(s.after())?);
+        if next == previous {
+            continue;
+        }
+        let h = s.step().uses.as_ref().and_then(|u| hypothesis_names.get(u));
+        let tac = step_tactic(&s.step().rule, h.map(String::as_str));
+        out.push_str(&format!("  (* {} *)\n  transitivity ({next}).\n", s.step().rule));
+        out.push_str(&format!("  {{ dcong ltac:({tac}). }}\n"));
+        previous = next;
+    }
+    out.push_str("  reflexivity.\nQed.\n");
+    Ok(out)
+}
+
+/// Every term a condition speaks of, and the indices it quantifies.
+fn c_terms(c: &Condition, bound_here: &mut Vec<String>, f: &mut dyn FnMut(&Expr)) {
+    match c {
+        Condition::NonZero(e) | Condition::Positive(e) => f(e),
+        Condition::ForAll(k, _, _, c) => {
+            bound_here.push(k.clone());
+            c_terms(c, bound_here, f)
+        }
+        _ => {}
+    }
+}
