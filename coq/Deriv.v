@@ -300,6 +300,7 @@ Ltac dpos :=
         | apply Rmult_lt_0_compat; dpos | apply pow_lt; dpos
         | apply Rdiv_lt_0_compat; dpos | apply Rinv_0_lt_compat; dpos
         | apply sum_pos; [lia | intros; dpos]
+        | apply lt_0_INR; lia
         | progress ddefs; dpos
         | unfold Rgt in *; nra | lra ].
 
@@ -310,7 +311,7 @@ Ltac dnz :=
         | apply Rinv_neq_0_compat; dnz
         | unfold Rgt in *; nra ].
 
-Ltac dcond := match goal with
+Ltac dcond := cbv beta; rewrite ?upd_same; match goal with
   | |- _ /\ _ => split; dcond
   | |- _ <> _ => dnz
   | |- _ > _ => unfold Rgt; dpos
@@ -364,4 +365,8 @@ Ltac dring := first [ ring | field; dcond ].
 Ltac ddef := ddefs; cbv beta; dsame.
 
 (** Linearity of sums, both sides brought to sums of the terms' parts. *)
-Ltac dlinear := rewrite ?sum_plus, ?sum_minus, ?sum_opp, ?sum_scal; cbv beta; dring.
+Ltac dlinear := repeat progress rewrite ?sum_plus, ?sum_minus, ?sum_opp, ?sum_scal; cbv beta; dring.
+
+(** A sum of equal terms: the number of terms, as a real. *)
+Ltac dconst :=
+  rewrite sum_const; rewrite ?Nat.sub_0_r, ?minus_INR, ?S_INR, ?plus_INR by lia; cbn [INR]; dring.

@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::print::{bound, ident, index, Names, Printer};
-use super::{gather, Prover, StepView, NOT_EXPORTABLE};
+use super::{applied, gather, Prover, StepView, NOT_EXPORTABLE};
 use crate::expr::{Bound, Context, Expr, Index};
 use crate::kernel::rules::Condition;
 use crate::kernel::Proof;
@@ -131,7 +131,8 @@ impl Signature {
             ));
         }
         if !self.order.is_empty() {
-            let names: Vec<String> = self.order.iter().map(|n| ident(n)).collect();
+            // Those that use others first, so that one pass unfolds everything.
+            let names: Vec<String> = self.order.iter().rev().map(|n| ident(n)).collect();
             out.push_str(&format!("Ltac ddefs ::= unfold {}.\n", names.join(", ")));
         }
         out
@@ -191,7 +192,7 @@ fn condition(c: &Condition, p: &Printer) -> Option<String> {
 }
 
 /// The tactic that proves one algebra step where it happens (see `dcong` in the prelude).
-fn step_tactic(rule: &str, hypothesis: Option<&str>) -> String {
+fn step_tactic(rule: &str, hypothesis: Option<&str>, deltas: &str) -> String {
     let local = match rule {
         "fold-definition" | "unfold-definition" => "ddef".into(),
         "rename-bound-index" => "dsame".into(),
@@ -203,12 +204,13 @@ fn step_tactic(rule: &str, hypothesis: Option<&str>) -> String {
         "sum-linearity" | "combine-sums" | "sum-of-negation" | "sign-into-sum"
         | "pull-factor-out-of-sum" | "factor-into-sum" => "dlinear".into(),
         "divisor-into-sum" => "first [ rewrite sum_div | rewrite <- sum_div ]; dring".into(),
+        "sum-of-constant" => "dconst".into(),
         "sqrt-squared" => "rewrite pow2_sqrt by (apply Rlt_le; dpos); dring".into(),
         "use-hypothesis" => match hypothesis {
             Some(h) => format!("first [ rewrite {h} by lia | rewrite <- {h} by lia ]; dring"),
             None => "dring".into(),
         },
-        _ => "dring".into(),
+        _ => format!("{deltas}; dring"),
     };
     format!("first [ {local} | dring ]")
 }
@@ -254,10 +256,19 @@ pub fn derivation(
             conditional: !s.conditions().is_empty() || !s.discharged().is_empty(),
         })
         .collect();
-    let nodes = gather(&views)?;
+    // Indices fixed before the derivatives are proved: the variable's and the fixed
+    // labels. The goal's other free indices are quantified in each derivative proved.
+    let mut early: BTreeSet<String> = ctx.fixed_labels().into_keys().collect();
+    if let Expr::Idx(_, ix) = &**x {
+        early.extend(ix.iter().filter_map(|i| i.name().cloned()));
+    }
+    let late_range = |i: &str| {
+        (!early.contains(i)).then(|| ctx.range_of(i)).flatten().map(|(l, h)| (l.clone(), h.clone()))
+    };
+    let nodes = gather(&views, &late_range)?;
     let upd = updated.as_ref().map(|(z, j)| (z.as_str(), j.as_str()));
     let mut prover = Prover::new(x, &nodes, plain, upd);
-    let (root, _, _) = prover.prove(of)?;
+    let (root, _, root_scope) = prover.prove(of)?;
     let result = proof.current();
 
     // The statement: variables, ranges, hypotheses, the derivative.
@@ -273,106 +284,180 @@ pub fn derivation(
     reached(of, &mut names);
     reached(x, &mut names);
     reached(result, &mut names);
-    let mut premises = Vec::new();
-    let mut hypothesis_names = HashMap::new();
+    // Each premise, with the free indices it mentions.
+    let mut premises: Vec<(String, BTreeSet<String>)> = Vec::new();
+    let mut hypothesis_numbers = Vec::new();
     for n in proof.assumptions_used() {
         let a = ctx.assumptions.get(n - 1).ok_or("a hypothesis the context does not have")?;
+        let own: BTreeSet<String> =
+            a.lhs.free_indices().union(&a.rhs.free_indices()).cloned().collect();
         let mut quantified = String::new();
-        for k in a.lhs.free_indices().union(&a.rhs.free_indices()) {
+        for k in &own {
             let (lo, hi) = ctx.range_of(k).ok_or("an index with no range")?;
             quantified.push_str(&format!("forall {}, {} -> ", ident(k), range(lo, hi, k)));
         }
-        reached(&a.lhs, &mut names);
-        reached(&a.rhs, &mut names);
-        for k in a.lhs.free_indices().union(&a.rhs.free_indices()) {
-            names.remove(k);
-        }
-        hypothesis_names.insert(n.to_string(), format!("Hp{}", premises.len() + 1));
-        premises.push(format!("{quantified}{} = {}", plain.print(&a.lhs), plain.print(&a.rhs)));
+        let mut local = BTreeSet::new();
+        reached(&a.lhs, &mut local);
+        reached(&a.rhs, &mut local);
+        names.extend(local.difference(&own).cloned());
+        hypothesis_numbers.push(n.to_string());
+        let text = format!("{quantified}{} = {}", plain.print(&a.lhs), plain.print(&a.rhs));
+        premises.push((text, BTreeSet::new()));
     }
     for c in proof.hypotheses() {
         let text = condition(&c, &plain).ok_or("a side condition Coq cannot state here")?;
         let (mut local, mut bound_here) = (BTreeSet::new(), Vec::new());
         c_terms(&c, &mut bound_here, &mut |e| reached(e, &mut local));
+        if let Condition::InRange(Index::Name(k), ..) = &c {
+            local.insert(k.clone());
+        }
         for k in bound_here {
             local.remove(&k);
         }
+        let free: BTreeSet<String> =
+            local.iter().filter(|k| sig.indices.contains(*k)).cloned().collect();
         names.extend(local);
-        premises.push(text);
+        premises.push((text, free));
     }
-    let mut binders: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut ranges = Vec::new();
-    let mut sizes = Vec::new();
+    // The sizes of the free indices' declared ranges.
+    for k in names.clone() {
+        if let Some((lo, hi)) = ctx.range_of(&k).filter(|_| sig.indices.contains(&k)) {
+            names.extend([lo, hi].iter().filter_map(|b| b.size()).map(str::to_string));
+        }
+    }
+    // Binders: sizes, then variables grouped by type, then the fixed indices; the other
+    // indices in a second `forall`, after the premises that do not mention them.
+    let mut groups: BTreeMap<(u8, String), Vec<String>> = BTreeMap::new();
+    let (mut sizes, mut early_ranges, mut late) = (Vec::new(), Vec::new(), Vec::new());
     for n in &names {
         let ty = sig.coq_type(n);
-        // Sizes first, then the variables by type, then the indices.
-        let key = if sig.names.sizes.contains(n) {
+        let rank = if sig.names.sizes.contains(n) {
             sizes.push(format!("(1 <= {})%nat", ident(n)));
-            "0".to_string()
+            0
         } else if sig.indices.contains(n) {
             let (lo, hi) = ctx.range_of(n).ok_or("an index with no range")?;
-            ranges.push((ident(n), range(lo, hi, n)));
-            "3".to_string()
+            if !early.contains(n) {
+                late.push((ident(n), range(lo, hi, n)));
+                continue;
+            }
+            early_ranges.push((ident(n), range(lo, hi, n)));
+            3
         } else if ty == "R" {
-            "1".to_string()
+            1
         } else {
-            format!("2{ty}")
+            2
         };
-        binders.entry(key).or_default().push(ident(n));
+        groups.entry((rank, ty)).or_default().push(ident(n));
     }
-    let mut groups = Vec::new();
-    for (key, vs) in &binders {
-        let ty = match key.as_str() {
-            "0" | "3" => "nat".to_string(),
-            "1" => "R".to_string(),
-            k => k[1..].to_string(),
-        };
-        groups.push(format!("({} : {ty})", vs.join(" ")));
+    let group_text = |groups: &BTreeMap<(u8, String), Vec<String>>| -> Vec<String> {
+        groups.iter().map(|((_, ty), vs)| format!("({} : {ty})", vs.join(" "))).collect()
+    };
+    let late_names: BTreeSet<String> = late.iter().map(|(k, _)| k.clone()).collect();
+    let is_late = |free: &BTreeSet<String>| free.iter().any(|k| late_names.contains(&ident(k)));
+    let mut out = format!("Theorem {name} : forall {},\n", group_text(&groups).join(" "));
+    let (mut first, mut second) = (Vec::new(), Vec::new());
+    for (k, s) in sizes.iter().enumerate() {
+        out.push_str(&format!("  {s} ->\n"));
+        first.push(format!("Hn{}", k + 1));
+    }
+    for (k, r) in &early_ranges {
+        out.push_str(&format!("  {r} ->\n"));
+        first.push(format!("Hr_{k}"));
+    }
+    let mut hypothesis_names = HashMap::new();
+    let mut premise_count = 0;
+    let mut premise = |text: &str, out: &mut String, names: &mut Vec<String>, k: usize| {
+        premise_count += 1;
+        out.push_str(&format!("  {text} ->\n"));
+        names.push(format!("Hp{premise_count}"));
+        if let Some(n) = hypothesis_numbers.get(k) {
+            hypothesis_names.insert(n.clone(), format!("Hp{premise_count}"));
+        }
+    };
+    for (k, (text, free)) in premises.iter().enumerate() {
+        if !is_late(free) {
+            premise(text, &mut out, &mut first, k);
+        }
+    }
+    if !late.is_empty() {
+        let vs: Vec<String> = late.iter().map(|(k, _)| k.clone()).collect();
+        out.push_str(&format!("  forall {} : nat,\n", vs.join(" ")));
+        for (k, r) in &late {
+            out.push_str(&format!("  {r} ->\n"));
+            second.push(format!("Hr_{k}"));
+        }
+    }
+    for (k, (text, free)) in premises.iter().enumerate() {
+        if is_late(free) {
+            premise(text, &mut out, &mut second, k);
+        }
     }
     let binder = match &updated {
         Some(_) => "t".to_string(),
         None => point.clone(),
     };
     let body = Printer { updated: upd, ..plain }.print(of);
-    let mut out = format!("Theorem {name} : forall {},\n", groups.join(" "));
-    let mut hyps = Vec::new();
-    for (k, s) in sizes.iter().enumerate() {
-        out.push_str(&format!("  {s} ->\n"));
-        hyps.push(format!("Hn{}", k + 1));
-    }
-    for (k, r) in &ranges {
-        out.push_str(&format!("  {r} ->\n"));
-        hyps.push(format!("Hr_{k}"));
-    }
-    for (k, p) in premises.iter().enumerate() {
-        out.push_str(&format!("  {p} ->\n"));
-        hyps.push(format!("Hp{}", k + 1));
-    }
     out.push_str(&format!(
         "  is_derive (fun {binder} => {body}) ({point}) ({}).\nProof.\n",
         plain.print(result)
     ));
-    let vars: Vec<String> = binders.values().flatten().cloned().collect();
-    out.push_str(&format!("  intros {} {}.\n", vars.join(" "), hyps.join(" ")));
+    let vars: Vec<String> = groups.values().flatten().cloned().collect();
+    out.push_str(&format!("  intros {} {}.\n", vars.join(" "), first.join(" ")));
     for l in &prover.lines {
         out.push_str(&format!("  {l}\n"));
     }
-    out.push_str(&format!("  refine (D_eqv _ _ _ _ {root} _).\n"));
+    if !late.is_empty() {
+        let vs: Vec<String> = late.iter().map(|(k, _)| k.clone()).collect();
+        out.push_str(&format!("  intros {} {}.\n", vs.join(" "), second.join(" ")));
+    }
+    out.push_str(&format!("  refine (D_eqv _ _ _ _ {} _).\n", applied(&root, &root_scope)));
     // The algebra, step by step from the derivative's value to the result.
-    let mut previous = plain.print(&prover.fill(&Expr::d(of.as_ref().clone(), x.as_ref().clone()))?);
+    let mut previous_term = prover.fill(&Expr::d(of.as_ref().clone(), x.as_ref().clone()))?;
+    let mut previous = plain.print(&previous_term);
     for s in proof.steps() {
-        let next = plain.print(&prover.fill(s.after())?);
+        let next_term = prover.fill(s.after())?;
+        let next = plain.print(&next_term);
         if next == previous {
             continue;
         }
         let h = s.step().uses.as_ref().and_then(|u| hypothesis_names.get(u));
-        let tac = step_tactic(&s.step().rule, h.map(String::as_str));
+        let prep = delta_forms(&[&previous_term, &next_term]);
+        let tac = step_tactic(&s.step().rule, h.map(String::as_str), &prep);
         out.push_str(&format!("  (* {} *)\n  transitivity ({next}).\n", s.step().rule));
         out.push_str(&format!("  {{ dcong ltac:({tac}). }}\n"));
         previous = next;
+        previous_term = next_term;
     }
     out.push_str("  reflexivity.\nQed.\n");
     Ok(out)
+}
+
+/// Rewrites that bring the Kronecker deltas of a ring step to one form, since `ring`
+/// sees `delta i j` and `delta j i` as different atoms: the symmetric pairs in one order,
+/// `delta k k` as 1 and deltas of two different numbers as 0.
+fn delta_forms(terms: &[&Expr]) -> String {
+    let mut pairs = BTreeSet::new();
+    for t in terms {
+        t.any(&mut |e| {
+            if let Expr::Delta(a, b) = e {
+                pairs.insert((a.clone(), b.clone()));
+            }
+            false
+        });
+    }
+    let mut out = vec!["rewrite ?delta_same".to_string()];
+    for (a, b) in pairs {
+        match (&a, &b) {
+            (Index::Int(p), Index::Int(q)) if p != q => {
+                out.push(format!("rewrite ?(delta_ne {} {}) by lia", index(&a), index(&b)))
+            }
+            _ if index(&a) > index(&b) => {
+                out.push(format!("rewrite ?(delta_sym {} {})", index(&a), index(&b)))
+            }
+            _ => {}
+        }
+    }
+    out.join("; ")
 }
 
 /// Every term a condition speaks of, and the indices it quantifies.

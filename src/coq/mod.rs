@@ -196,22 +196,36 @@ struct StepView {
     conditional: bool,
 }
 
-/// The sums on the path to `p` in `e` whose index `u` mentions.
-fn scope_at(e: &Expr, p: &[usize], u: &Expr) -> Scope {
-    let free = u.free_indices();
-    let mut out = Vec::new();
+/// The indices `u` mentions that its derivative is proved for all of: those of the goal
+/// that `free` gives a range for (outermost), then the sums on the path to `p` in `e`.
+fn scope_at(e: &Expr, p: &[usize], u: &Expr, free: &Ranges) -> Scope {
+    let mentioned = u.free_indices();
+    let mut out: Scope = Vec::new();
+    let mut summed = Vec::new();
     for k in 0..p.len() {
         if let Some(Expr::Sum(s)) = e.at(&p[..k]) {
-            if free.contains(&s.index) {
-                out.push((s.index.clone(), s.lo.clone(), s.hi.clone()));
+            summed.retain(|(i, _, _): &(String, Bound, Bound)| *i != s.index);
+            if mentioned.contains(&s.index) {
+                summed.push((s.index.clone(), s.lo.clone(), s.hi.clone()));
             }
         }
     }
+    for i in &mentioned {
+        if summed.iter().all(|(k, _, _)| k != i) {
+            if let Some((lo, hi)) = free(i) {
+                out.push((i.clone(), lo, hi));
+            }
+        }
+    }
+    out.extend(summed);
     out
 }
 
+/// The range of a free index of the goal its derivatives are proved for all of, if so.
+type Ranges<'a> = dyn Fn(&str) -> Option<(Bound, Bound)> + 'a;
+
 /// The certificate's derivative steps, gathered per differentiated function.
-fn gather(steps: &[StepView]) -> Result<HashMap<Expr, Node>, String> {
+fn gather(steps: &[StepView], free: &Ranges) -> Result<HashMap<Expr, Node>, String> {
     let mut nodes = HashMap::new();
     for s in steps {
         let (before, after) = (&s.before, &s.after);
@@ -234,7 +248,7 @@ fn gather(steps: &[StepView]) -> Result<HashMap<Expr, Node>, String> {
                 rule: s.rule.clone(),
                 replacement,
                 subst: s.subst.clone(),
-                scope: scope_at(before, p, u),
+                scope: scope_at(before, p, u, free),
             });
             continue;
         }
@@ -243,6 +257,10 @@ fn gather(steps: &[StepView]) -> Result<HashMap<Expr, Node>, String> {
             if let (Some(Expr::D(u, _)), Some(Expr::D(to, _))) =
                 (before.at(&p[..k]), after.at(&p[..k]))
             {
+                // Renaming a bound index gives the same function (terms compare up to it).
+                if to == u {
+                    break;
+                }
                 nodes.entry((**u).clone()).or_insert(Node::Ext {
                     to: (**to).clone(),
                     conditional: s.conditional && s.rule != "power-as-exp",
@@ -316,7 +334,7 @@ fn derivation(
         let (rule, position) = (st.rule.clone(), st.position.clone());
         views.push(StepView { rule, position, subst, before, after, conditional });
     }
-    let nodes = gather(&views)?;
+    let nodes = gather(&views, &|_| None)?;
     let mut vars = BTreeSet::new();
     symbols(&of, &mut vars);
     symbols(&result, &mut vars);
@@ -366,6 +384,7 @@ struct Prover<'a> {
     /// `(z, j)` when the variable is the entry `z_j` of an indexed symbol.
     updated: Option<(&'a str, &'a str)>,
     done: HashMap<Expr, (String, Expr, Scope)>,
+    visiting: std::collections::HashSet<Expr>,
     lines: Vec<String>,
     /// Side conditions the node being proved needs, asserted where its indices are known.
     pending: Vec<String>,
@@ -385,6 +404,7 @@ impl<'a> Prover<'a> {
             plain,
             updated,
             done: HashMap::new(),
+            visiting: Default::default(),
             lines: Vec::new(),
             pending: Vec::new(),
             n: 0,
@@ -463,6 +483,16 @@ impl<'a> Prover<'a> {
         let node = self.nodes.get(u).cloned().ok_or_else(|| {
             format!("no step differentiates `{}`", crate::render::plain::print(u))
         })?;
+        // Rewrites inside a derivative can go back and forth (fold, then unfold).
+        if !self.visiting.insert(u.clone()) {
+            return Err("the certificate rewrites a differentiated function in a circle".into());
+        }
+        let r = self.prove_node(u, node);
+        self.visiting.remove(u);
+        r
+    }
+
+    fn prove_node(&mut self, u: &Expr, node: Node) -> Result<(String, Expr, Scope), String> {
         let x = self.xs();
         let saved = std::mem::take(&mut self.pending);
         let (term, value, scope) = match node {

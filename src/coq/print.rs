@@ -87,7 +87,9 @@ impl Printer<'_> {
 
     fn at(&self, e: &Expr, max: u32) -> String {
         let s = self.bare(e);
-        if level(e) > max {
+        // A symbol printed with arguments (`INR n`, `a n z`) is an application.
+        let applied = matches!(e, Expr::Sym(_)) && s.contains(' ');
+        if level(e) > max || (applied && max < 10) {
             format!("({s})")
         } else {
             s
