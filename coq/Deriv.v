@@ -4,7 +4,7 @@
     delta collapse); and the tactics the exported proofs close their algebra with.
     No Admitted, admit, Axiom or Parameter. *)
 Require Import Reals Lra Lia Psatz Coquelicot.Coquelicot.
-Require Import FunctionalExtensionality.
+Require Import FunctionalExtensionality Setoid Morphisms.
 Open Scope R_scope.
 
 Definition tanh (x : R) : R := (exp x - exp (- x)) / (exp x + exp (- x)).
@@ -170,6 +170,9 @@ Proof.
   destruct (Nat.eqb_spec k j); [subst; reflexivity | reflexivity].
 Qed.
 
+Lemma upd_same_at (z : nat -> R) (j k : nat) : upd z j (z j) k = z k.
+Proof. rewrite upd_same; reflexivity. Qed.
+
 Lemma sum_to_ext (m : nat) (f g : nat -> R) :
   (forall k, (k < m)%nat -> f k = g k) -> sum_to m f = sum_to m g.
 Proof.
@@ -180,6 +183,14 @@ Qed.
 Lemma sum_ext (lo hi : nat) (f g : nat -> R) :
   (forall k, (lo <= k <= hi)%nat -> f k = g k) -> sum lo hi f = sum lo hi g.
 Proof. intro H; unfold sum; apply sum_to_ext; intros; apply H; lia. Qed.
+
+(** [sum] respects pointwise equality, so [setoid_rewrite] reaches into its terms. *)
+#[export] Instance sum_proper lo hi : Proper (pointwise_relation nat eq ==> eq) (sum lo hi).
+Proof. intros f g H; apply sum_ext; intros; apply H. Qed.
+
+(** The variable read back at the point: [upd z j (z j)] is [z], entry by entry (keeping
+    the terms' shape, which [ring] compares) and where it is passed whole. *)
+Ltac dpoint := try setoid_rewrite upd_same_at; rewrite ?upd_same.
 
 Lemma D_sum_to (m : nat) (u : nat -> R -> R) (x : R) (du : nat -> R) :
   (forall k, (k < m)%nat -> is_derive (u k) x (du k)) ->
@@ -230,6 +241,8 @@ Lemma delta_same (k : nat) : delta k k = 1.
 Proof. unfold delta; rewrite Nat.eqb_refl; reflexivity. Qed.
 Lemma delta_ne (k j : nat) : k <> j -> delta k j = 0.
 Proof. intro H; unfold delta; apply Nat.eqb_neq in H; rewrite H; reflexivity. Qed.
+Lemma delta_ne' (k j : nat) : k <> j -> delta j k = 0.
+Proof. intro H; unfold delta; apply Nat.eqb_neq in H; rewrite Nat.eqb_sym, H; reflexivity. Qed.
 Lemma delta_sym (k j : nat) : delta k j = delta j k.
 Proof. unfold delta; rewrite Nat.eqb_sym; reflexivity. Qed.
 
@@ -311,7 +324,7 @@ Ltac dnz :=
         | apply Rinv_neq_0_compat; dnz
         | unfold Rgt in *; nra ].
 
-Ltac dcond := cbv beta; rewrite ?upd_same; match goal with
+Ltac dcond := cbv beta; dpoint; match goal with
   | |- _ /\ _ => split; dcond
   | |- _ <> _ => dnz
   | |- _ > _ => unfold Rgt; dpos
@@ -321,7 +334,7 @@ Ltac dcond := cbv beta; rewrite ?upd_same; match goal with
 
 (** Closes [lemma value = certificate value]: beta, the nat of a power, then field. *)
 Ltac dalg :=
-  cbv beta; rewrite ?upd_same; cbn [pred Nat.sub INR];
+  cbv beta; dpoint; cbn [pred Nat.sub INR];
   first [ ring | field; dcond
         | unfold Rpower, sigmoid, softplus, tanh, tan;
           rewrite ?exp_Ropp, ?Ropp_involutive, ?exp_ln, ?ln_exp, ?exp_plus, ?exp_0, ?ln_1,
@@ -366,6 +379,14 @@ Ltac ddef := ddefs; cbv beta; dsame.
 
 (** Linearity of sums, both sides brought to sums of the terms' parts. *)
 Ltac dlinear := repeat progress rewrite ?sum_plus, ?sum_minus, ?sum_opp, ?sum_scal; cbv beta; dring.
+
+(** A sum of Kronecker deltas collapses at [j]: by the lemma where the delta is the last
+    factor, else because every other term is zero. *)
+Ltac dcollapse j :=
+  first [ rewrite sum_delta_collapse by lia | rewrite sum_delta_collapse' by lia
+        | rewrite (sum_single _ _ j);
+          [ | lia | intros ? ? ?; cbv beta; rewrite ?delta_ne, ?delta_ne' by lia; ring ] ];
+  cbv beta; rewrite ?delta_same; dring.
 
 (** A sum of equal terms: the number of terms, as a real. *)
 Ltac dconst :=

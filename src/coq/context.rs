@@ -192,13 +192,19 @@ fn condition(c: &Condition, p: &Printer) -> Option<String> {
 }
 
 /// The tactic that proves one algebra step where it happens (see `dcong` in the prelude).
-fn step_tactic(rule: &str, hypothesis: Option<&str>, deltas: &str) -> String {
+fn step_tactic(
+    rule: &str,
+    hypothesis: Option<&str>,
+    deltas: &str,
+    collapsed_at: Option<String>,
+) -> String {
     let local = match rule {
         "fold-definition" | "unfold-definition" => "ddef".into(),
         "rename-bound-index" => "dsame".into(),
-        "delta-collapse" => "first [ rewrite sum_delta_collapse by lia \
-                             | rewrite sum_delta_collapse' by lia ]; cbv beta; dring"
-            .into(),
+        "delta-collapse" => match collapsed_at {
+            Some(j) => format!("dcollapse ({j})"),
+            None => "dring".into(),
+        },
         "delta-symmetric" => "rewrite delta_sym; dring".into(),
         "delta-same-index" => "rewrite delta_same; dring".into(),
         "sum-linearity" | "combine-sums" | "sum-of-negation" | "sign-into-sum"
@@ -422,7 +428,8 @@ pub fn derivation(
         }
         let h = s.step().uses.as_ref().and_then(|u| hypothesis_names.get(u));
         let prep = delta_forms(&[&previous_term, &next_term]);
-        let tac = step_tactic(&s.step().rule, h.map(String::as_str), &prep);
+        let at = collapse_index(s.before(), &s.step().position);
+        let tac = step_tactic(&s.step().rule, h.map(String::as_str), &prep, at);
         out.push_str(&format!("  (* {} *)\n  transitivity ({next}).\n", s.step().rule));
         out.push_str(&format!("  {{ dcong ltac:({tac}). }}\n"));
         previous = next;
@@ -430,6 +437,25 @@ pub fn derivation(
     }
     out.push_str("  reflexivity.\nQed.\n");
     Ok(out)
+}
+
+/// Where a delta-collapse step's sum collapses: the other index of its delta.
+fn collapse_index(before: &Expr, position: &[usize]) -> Option<String> {
+    use crate::terms::ExprExt;
+    let Some(Expr::Sum(s)) = before.at(position) else { return None };
+    let mut other = None;
+    s.body.any(&mut |e| {
+        if let Expr::Delta(a, b) = e {
+            let k = Index::Name(s.index.clone());
+            if *a == k && *b != k {
+                other = Some(index(b));
+            } else if *b == k && *a != k {
+                other = Some(index(a));
+            }
+        }
+        other.is_some()
+    });
+    other
 }
 
 /// Rewrites that bring the Kronecker deltas of a ring step to one form, since `ring`
