@@ -170,6 +170,21 @@ Proof.
   destruct (Nat.eqb_spec k j); [subst; reflexivity | reflexivity].
 Qed.
 
+(** The same for a matrix: [upd2 W p q t] is [W] with its entry [(p, q)] replaced by [t]. *)
+Definition upd2 (W : nat -> nat -> R) (p q : nat) (t : R) : nat -> nat -> R :=
+  fun a b => if andb (Nat.eqb a p) (Nat.eqb b q) then t else W a b.
+
+Lemma upd2_same_at (W : nat -> nat -> R) (p q a b : nat) : upd2 W p q (W p q) a b = W a b.
+Proof.
+  unfold upd2. destruct (Nat.eqb_spec a p), (Nat.eqb_spec b q); simpl; subst; reflexivity.
+Qed.
+
+Lemma upd2_same (W : nat -> nat -> R) (p q : nat) : upd2 W p q (W p q) = W.
+Proof.
+  apply functional_extensionality; intro a; apply functional_extensionality; intro b.
+  apply upd2_same_at.
+Qed.
+
 Lemma upd_same_at (z : nat -> R) (j k : nat) : upd z j (z j) k = z k.
 Proof. rewrite upd_same; reflexivity. Qed.
 
@@ -190,7 +205,8 @@ Proof. intros f g H; apply sum_ext; intros; apply H. Qed.
 
 (** The variable read back at the point: [upd z j (z j)] is [z], entry by entry (keeping
     the terms' shape, which [ring] compares) and where it is passed whole. *)
-Ltac dpoint := try setoid_rewrite upd_same_at; rewrite ?upd_same.
+Ltac dpoint :=
+  try setoid_rewrite upd_same_at; try setoid_rewrite upd2_same_at; rewrite ?upd_same, ?upd2_same.
 
 Lemma D_sum_to (m : nat) (u : nat -> R -> R) (x : R) (du : nat -> R) :
   (forall k, (k < m)%nat -> is_derive (u k) x (du k)) ->
@@ -210,11 +226,21 @@ Proof.
   intros; apply H; lia.
 Qed.
 
-Lemma D_idx (z : nat -> R) (j k : nat) : is_derive (fun t => upd z j t k) (z j) (delta k j).
+Lemma D_upd (z : nat -> R) (j k : nat) : is_derive (fun t => upd z j t k) (z j) (delta k j).
 Proof.
   unfold upd, delta; destruct (Nat.eqb k j).
   - apply (@is_derive_id R_AbsRing).
   - apply (@is_derive_const R_AbsRing R_NormedModule).
+Qed.
+
+Lemma D_upd2 (W : nat -> nat -> R) (p q a b : nat) :
+  is_derive (fun t => upd2 W p q t a b) (W p q) (delta a p * delta b q).
+Proof.
+  unfold upd2, delta; destruct (Nat.eqb a p), (Nat.eqb b q); simpl.
+  - rewrite Rmult_1_l; apply D_var.
+  - rewrite Rmult_0_r; apply D_const.
+  - rewrite Rmult_0_l; apply D_const.
+  - rewrite Rmult_0_l; apply D_const.
 Qed.
 
 Lemma sum_to_zero (m : nat) (g : nat -> R) : (forall k, (k < m)%nat -> g k = 0) -> sum_to m g = 0.
@@ -334,7 +360,7 @@ Ltac dcond := cbv beta; dpoint; match goal with
 
 (** Closes [lemma value = certificate value]: beta, the nat of a power, then field. *)
 Ltac dalg :=
-  cbv beta; dpoint; cbn [pred Nat.sub INR];
+  cbv beta; dpoint; rewrite ?delta_same; cbn [pred Nat.sub INR];
   first [ ring | field; dcond
         | unfold Rpower, sigmoid, softplus, tanh, tan;
           rewrite ?exp_Ropp, ?Ropp_involutive, ?exp_ln, ?ln_exp, ?exp_plus, ?exp_0, ?ln_1,

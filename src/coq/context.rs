@@ -182,6 +182,7 @@ fn condition(c: &Condition, p: &Printer) -> Option<String> {
         Condition::NonZero(e) => format!("{} <> 0", p.print(e)),
         Condition::Positive(e) => format!("0 < {}", p.print(e)),
         Condition::InRange(Index::Name(k), lo, hi) => range(lo, hi, k),
+        Condition::InRange(i, lo, hi) => format!("({} <= {} <= {})%nat", bound(lo), index(i), bound(hi)),
         Condition::IndexNe(a, b) => format!("{} <> {}", index(a), index(b)),
         Condition::IndexEq(a, b) => format!("{} = {}", index(a), index(b)),
         Condition::ForAll(k, lo, hi, c) => {
@@ -237,11 +238,9 @@ pub fn derivation(
     let plain = Printer { names: Some(&sig.names), updated: None };
     let (updated, point): (Option<(String, String)>, String) = match &**x {
         Expr::Sym(v) if !ctx.is_defined(x) => (None, ident(v)),
-        Expr::Idx(z, ix) if !ctx.is_defined(x) && ix.len() == 1 => {
-            (Some((z.clone(), index(&ix[0]))), plain.print(x))
-        }
-        Expr::Idx(..) if !ctx.is_defined(x) => {
-            return Err("derivatives with respect to an entry of a matrix are not exported yet".into())
+        Expr::Idx(z, ix) if !ctx.is_defined(x) && ix.len() <= 2 => {
+            let at: Vec<String> = ix.iter().map(index).collect();
+            (Some((z.clone(), at.join(" "))), plain.print(x))
         }
         _ => {
             return Err("derivatives with respect to a defined name are not exported yet".into())

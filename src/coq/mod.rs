@@ -512,12 +512,13 @@ impl<'a> Prover<'a> {
                 };
                 let term = match rule.as_str() {
                     "derivative-of-variable" if u == self.x => match self.updated {
-                        Some((z, j)) => format!("(D_idx {} {j} {j})", ident(z)),
+                        Some((z, j)) => format!("(D_{} {} {j} {j})", print::upd(j), ident(z)),
                         None => format!("(D_var {x})"),
                     },
                     "derivative-of-variable" => match (self.updated, u) {
-                        (Some((z, j)), Expr::Idx(name, ix)) if name == z && ix.len() == 1 => {
-                            format!("(D_idx {} {j} {})", ident(z), print::index(&ix[0]))
+                        (Some((z, j)), Expr::Idx(name, ix)) if name == z => {
+                            let at: Vec<String> = ix.iter().map(print::index).collect();
+                            format!("(D_{} {} {j} {})", print::upd(j), ident(z), at.join(" "))
                         }
                         _ => format!("(D_const ({}) ({x}))", self.plain.print(u)),
                     },

@@ -22,6 +22,7 @@ const RESERVED: &[&str] = &[
     "sum",
     "sum_to",
     "upd",
+    "upd2",
     "Derive",
     "delta",
     "PI",
@@ -76,7 +77,8 @@ pub struct Names {
 #[derive(Default, Clone, Copy)]
 pub struct Printer<'a> {
     pub names: Option<&'a Names>,
-    /// `(z, j)`: print `z_m` as `upd z j t m` and pass `(upd z j t)` for `z` to definitions.
+    /// `(z, j)`: print `z_m` as `upd z j t m` and pass `(upd z j t)` for `z` to definitions;
+    /// `(W, p q)` for an entry of a matrix: `upd2 W p q t`.
     pub updated: Option<(&'a str, &'a str)>,
 }
 
@@ -99,7 +101,7 @@ impl Printer<'_> {
     /// A symbol passed as a definition's argument.
     fn argument(&self, name: &str) -> String {
         match self.updated {
-            Some((z, j)) if z == name => format!("(upd {} {j} t)", ident(z)),
+            Some((z, j)) if z == name => format!("({} {} {j} t)", upd(j), ident(z)),
             _ => ident(name),
         }
     }
@@ -177,7 +179,7 @@ impl Printer<'_> {
             }
             Expr::Sym(s) | Expr::Idx(s, _) => {
                 let mut words = match self.updated {
-                    Some((z, j)) if z == s => vec![format!("upd {} {j} t", ident(z))],
+                    Some((z, j)) if z == s => vec![format!("{} {} {j} t", upd(j), ident(z))],
                     _ => vec![ident(s)],
                 };
                 if let Some(params) = self.names.and_then(|n| n.params.get(s)) {
@@ -233,6 +235,15 @@ impl Printer<'_> {
             ),
             Expr::D(f, x) => format!("Derive (fun {} => {}) {}", coq(x), self.print(f), coq(x)),
         }
+    }
+}
+
+/// The prelude's update of a vector (`upd`) or of a matrix (`upd2`) at printed indices.
+pub fn upd(indices: &str) -> &'static str {
+    if indices.contains(' ') {
+        "upd2"
+    } else {
+        "upd"
     }
 }
 
