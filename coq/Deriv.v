@@ -358,6 +358,10 @@ Ltac dcond := cbv beta; dpoint; match goal with
   | _ => idtac
   end.
 
+(** The ring step of the certificate, with definitions looked through for the non-zero
+    conditions. *)
+Ltac dring := first [ ring | field; dcond ].
+
 (** Closes [lemma value = certificate value]: beta, the nat of a power, then field. *)
 Ltac dalg :=
   cbv beta; dpoint; rewrite ?delta_same; cbn [pred Nat.sub INR];
@@ -366,20 +370,6 @@ Ltac dalg :=
           rewrite ?exp_Ropp, ?Ropp_involutive, ?exp_ln, ?ln_exp, ?exp_plus, ?exp_0, ?ln_1,
             ?sin_0, ?cos_0, ?sin_PI2, ?cos_PI2, ?sin_PI, ?cos_PI by dcond;
           first [ ring | field; dcond ] ].
-
-(** A function rewritten pointwise: beta, then ring (or [Rpower]'s definition). *)
-Ltac dfn :=
-  cbv beta; first [ reflexivity | ring | unfold Rpower; reflexivity | field; dcond
-                  | unfold upd; simpl; first [ reflexivity | ring ] ].
-
-(** One certificate step: [T] is the rule's lemma applied to the inner derivatives; the
-    function is the step's up to [dfn], the value the step's up to [dalg]. *)
-Lemma D_step (f g : R -> R) (x l l' : R) :
-  is_derive f x l -> l = l' -> (forall t, f t = g t) -> is_derive g x l'.
-Proof. intros H E F. apply (D_ext f g x l' F). rewrite <- E. exact H. Qed.
-
-Tactic Notation "dstep" constr(T) :=
-  refine (D_step _ _ _ _ _ T _ _); [ dalg | intro; dfn ].
 
 (** Syntactic equality (never [reflexivity] on terms that differ: conversion could unfold
     [exp] and not return). *)
@@ -396,9 +386,21 @@ Ltac dcong tac :=
           | |- ?f ?a ?c = ?f ?b ?d => apply (f_equal2 f); dcong tac
           end ].
 
-(** The ring step of the certificate, with definitions looked through for the non-zero
-    conditions. *)
-Ltac dring := first [ ring | field; dcond ].
+(** A function rewritten pointwise: beta, then ring (or [Rpower]'s definition). *)
+Ltac dfn :=
+  cbv beta; first [ reflexivity | ring | unfold Rpower; reflexivity | field; dcond
+                  | unfold upd; simpl; first [ reflexivity | ring ]
+                  | dcong ltac:(dring) ].
+
+(** One certificate step: [T] is the rule's lemma applied to the inner derivatives; the
+    function is the step's up to [dfn], the value the step's up to [dalg]. *)
+Lemma D_step (f g : R -> R) (x l l' : R) :
+  is_derive f x l -> l = l' -> (forall t, f t = g t) -> is_derive g x l'.
+Proof. intros H E F. apply (D_ext f g x l' F). rewrite <- E. exact H. Qed.
+
+Tactic Notation "dstep" constr(T) :=
+  refine (D_step _ _ _ _ _ T _ _); [ dalg | intro; dfn ].
+
 
 (** A definition folded or unfolded. *)
 Ltac ddef := ddefs; cbv beta; dsame.
@@ -416,4 +418,6 @@ Ltac dcollapse j :=
 
 (** A sum of equal terms: the number of terms, as a real. *)
 Ltac dconst :=
-  rewrite sum_const; rewrite ?Nat.sub_0_r, ?minus_INR, ?S_INR, ?plus_INR by lia; cbn [INR]; dring.
+  rewrite sum_const;
+  repeat progress (rewrite ?Nat.sub_0_r, ?S_INR, ?plus_INR; try rewrite minus_INR by lia);
+  cbn [INR]; dring.
