@@ -60,6 +60,10 @@ pub enum Command {
         /// syntax.
         #[arg(long, value_enum, default_value_t = VectorStyle::Bold)]
         vectors: VectorStyle,
+        /// Also prove every goal in Coq/Coquelicot (runs `coqc` on the `--format coq`
+        /// export) and say in the writeup which goals Coq accepted, naming each theorem.
+        #[arg(long, value_enum)]
+        prove: Option<ProveWith>,
     },
     /// Differentiate one expression and print the simplified derivative.
     Diff {
@@ -163,6 +167,13 @@ pub enum DiffFormat {
     Latex,
     Json,
     /// The derivative as a Coq/Coquelicot theorem with its proof.
+    Coq,
+}
+
+/// A second checker to run on a writeup's goals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ProveWith {
+    /// Coq with Coquelicot (`coqc` must be installed).
     Coq,
 }
 
@@ -338,7 +349,9 @@ fn on_stack_for<T: Send>(
 /// Execute one command, returning what it prints on success.
 pub fn execute(command: Command) -> Result<String, Failure> {
     match command {
-        Command::Run { file, format, output, detail, coq_prelude, vectors } if file.len() > 1 => {
+        Command::Run { file, format, output, detail, coq_prelude, vectors, prove }
+            if file.len() > 1 =>
+        {
             if output.is_some() {
                 return Err(Failure::Input("error: -o takes one input file".into()));
             }
@@ -350,6 +363,7 @@ pub fn execute(command: Command) -> Result<String, Failure> {
                     detail,
                     coq_prelude,
                     vectors,
+                    prove,
                 })
             };
             gather(crate::parallel::in_parallel(file.len(), one))
@@ -402,18 +416,44 @@ fn execute_on(command: Command, src: &str, origin: &str) -> Result<String, Failu
             let doc = syntax::parse_file(src).map_err(|d| d.with_origin(origin))?;
             Ok(format_document(&doc))
         }
-        Command::Run { format, output, detail, coq_prelude, vectors, .. } => {
+        Command::Run { format, output, detail, coq_prelude, vectors, prove, .. } => {
             let doc = syntax::parse_file(src).map_err(|d| d.with_origin(origin))?;
             use crate::render::writeup;
             let detail = match detail {
                 Detail::Brief => writeup::Detail::Brief,
                 Detail::Full => writeup::Detail::Full,
             };
+            let is_writeup = matches!(
+                format,
+                RunFormat::Markdown | RunFormat::Latex | RunFormat::Html | RunFormat::Text
+            );
+            if prove.is_some() && !is_writeup {
+                return Err(Failure::Input(
+                    "error: --prove coq says in a writeup which goals Coq proved: use it with \
+                     --format markdown, latex, html or text (--format coq writes the proofs)"
+                        .into(),
+                ));
+            }
             // Each goal's section is built on the thread that derived the goal.
             let writeup = |f| {
-                let (report, sections) = derive_report_and(&doc, &origin, |context, goal| {
-                    writeup::section(context, goal, detail, vectors.into())
+                let (report, parts) = derive_report_and(&doc, &origin, |context, goal| {
+                    let section = writeup::section(context, goal, detail, vectors.into());
+                    (section, prove.map(|_| crate::report::derivation(goal)))
                 })?;
+                let (mut sections, derivations): (Vec<_>, Vec<_>) = parts.into_iter().unzip();
+                if prove.is_some() {
+                    let derivations = derivations.into_iter().flatten().collect();
+                    let cert = crate::report::certificate_of(&report, derivations);
+                    let proved = crate::coq::prove::prove(&cert)
+                        .map_err(|e| Failure::Input(format!("error: --prove coq: {}", e.0)))?;
+                    for (section, theorem) in sections.iter_mut().zip(proved) {
+                        if let Some(name) = theorem {
+                            section.checked.push_str(&format!(
+                                "; proved in Coq/Coquelicot (theorem {name})"
+                            ));
+                        }
+                    }
+                }
                 Ok::<_, Failure>(crate::render::set_writeup(
                     &writeup::assemble(&report, sections),
                     f,

@@ -303,3 +303,26 @@ fn deriv_file_goals_export_and_compile() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     assert!(share >= 80.0, "only {share:.1}% of the .deriv goals compile in Coq");
 }
+
+/// `deriv run --prove coq` says of exactly the goals coqc accepted that Coq proved them,
+/// naming the theorem; goals the export leaves out get no such line.
+#[test]
+fn prove_coq_marks_the_goals_coq_accepted() {
+    let Some(_) = coq_dir("prove") else { return };
+    let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/seed.deriv");
+    let o = deriv(&["run", seed, "--prove", "coq", "--format", "text"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8(o.stdout).unwrap();
+    let checked: Vec<&str> = text.lines().filter(|l| l.contains("Checked:")).collect();
+    assert_eq!(checked.len(), 3, "{text}");
+    // The export: goal 2 is a theorem, goals 1 and 3 are not exported (not_yet_goals.txt).
+    let coq = deriv(&["run", seed, "--format", "coq"]);
+    let coq = String::from_utf8(coq.stdout).unwrap();
+    assert!(coq.contains("Theorem d_a_i_d_z_j"), "{coq}");
+    for (k, line) in checked.iter().enumerate() {
+        let proved = line.contains("proved in Coq/Coquelicot (theorem d_a_i_d_z_j)");
+        assert_eq!(proved, k == 1, "goal {}: {line}", k + 1);
+    }
+    let o = deriv(&["run", seed, "--prove", "coq", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(2), "--prove coq with a certificate is a usage error");
+}

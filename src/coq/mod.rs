@@ -5,6 +5,7 @@
 
 mod context;
 mod print;
+pub mod prove;
 
 use crate::terms::RatExt;
 use std::collections::{BTreeSet, HashMap};
@@ -49,6 +50,10 @@ pub struct Export {
     pub text: String,
     pub theorems: Vec<String>,
     pub skipped: Vec<(usize, String)>,
+    /// The file up to the first theorem: imports, prelude and definitions.
+    pub header: String,
+    /// Each theorem's text, with its goal (from zero) and name.
+    pub parts: Vec<(usize, String, String)>,
 }
 
 /// The Coq file of every derivation of a certificate.
@@ -69,6 +74,7 @@ pub fn export(cert: &Certificate, prelude: Prelude) -> Export {
     }
     let mut theorems = Vec::new();
     let mut skipped = Vec::new();
+    let mut parts = Vec::new();
     let mut used = BTreeSet::new();
     // The kernel's replay gives the exact terms (printing can change a term's shape: `-1`);
     // a certificate the kernel refuses is exported from its text, and coqc judges it.
@@ -92,6 +98,7 @@ pub fn export(cert: &Certificate, prelude: Prelude) -> Export {
         }
         _ => None,
     };
+    let header = text.clone();
     for (n, d) in cert.derivations.iter().enumerate() {
         let terms: Option<Vec<(Expr, Expr)>> = replayed.as_ref().and_then(|r| {
             let steps = r.get(n)?.proof.steps();
@@ -111,6 +118,7 @@ pub fn export(cert: &Certificate, prelude: Prelude) -> Export {
             Ok(thm) => {
                 text.push('\n');
                 text.push_str(&thm);
+                parts.push((n, name.clone(), thm));
                 theorems.push(name);
             }
             Err(why) => {
@@ -124,7 +132,7 @@ pub fn export(cert: &Certificate, prelude: Prelude) -> Export {
             }
         }
     }
-    Export { text, theorems, skipped }
+    Export { text, theorems, skipped, header, parts }
 }
 
 /// `d_<of>_d_<wrt>`, in Coq identifier characters.
