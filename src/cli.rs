@@ -55,6 +55,10 @@ pub enum Command {
         /// With `--format coq`: load the prelude (`require`) or paste it in (`inline`).
         #[arg(long, value_enum, default_value_t = CoqPrelude::Require)]
         coq_prelude: CoqPrelude,
+        /// With `--format coq`: state each algebra step of the certificate as a lemma of its
+        /// own (`before = after`), so that a step Coq refuses is named by its lemma.
+        #[arg(long)]
+        coq_steps: bool,
         /// How a writeup sets the vectors and matrices of its matrix forms (∇_W l = 2(Wx − y)xᵀ);
         /// scalars and index notation are never marked, and json, rust and coq keep the input
         /// syntax.
@@ -94,6 +98,10 @@ pub enum Command {
         /// With `--format coq`: load the prelude (`require`) or paste it in (`inline`).
         #[arg(long, value_enum, default_value_t = CoqPrelude::Require)]
         coq_prelude: CoqPrelude,
+        /// With `--format coq`: state each algebra step of the certificate as a lemma of its
+        /// own (`before = after`), so that a step Coq refuses is named by its lemma.
+        #[arg(long)]
+        coq_steps: bool,
     },
     /// Replay a saved proof certificate (the JSON of `run --format json`) with the kernel alone.
     Check {
@@ -349,7 +357,7 @@ fn on_stack_for<T: Send>(
 /// Execute one command, returning what it prints on success.
 pub fn execute(command: Command) -> Result<String, Failure> {
     match command {
-        Command::Run { file, format, output, detail, coq_prelude, vectors, prove }
+        Command::Run { file, format, output, detail, coq_prelude, coq_steps, vectors, prove }
             if file.len() > 1 =>
         {
             if output.is_some() {
@@ -362,6 +370,7 @@ pub fn execute(command: Command) -> Result<String, Failure> {
                     output: None,
                     detail,
                     coq_prelude,
+                    coq_steps,
                     vectors,
                     prove,
                 })
@@ -416,7 +425,7 @@ fn execute_on(command: Command, src: &str, origin: &str) -> Result<String, Failu
             let doc = syntax::parse_file(src).map_err(|d| d.with_origin(origin))?;
             Ok(format_document(&doc))
         }
-        Command::Run { format, output, detail, coq_prelude, vectors, prove, .. } => {
+        Command::Run { format, output, detail, coq_prelude, coq_steps, vectors, prove, .. } => {
             let doc = syntax::parse_file(src).map_err(|d| d.with_origin(origin))?;
             use crate::render::writeup;
             let detail = match detail {
@@ -448,9 +457,9 @@ fn execute_on(command: Command, src: &str, origin: &str) -> Result<String, Failu
                         .map_err(|e| Failure::Input(format!("error: --prove coq: {}", e.0)))?;
                     for (section, theorem) in sections.iter_mut().zip(proved) {
                         if let Some(name) = theorem {
-                            section.checked.push_str(&format!(
-                                "; proved in Coq/Coquelicot (theorem {name})"
-                            ));
+                            section
+                                .checked
+                                .push_str(&format!("; proved in Coq/Coquelicot (theorem {name})"));
                         }
                     }
                 }
@@ -473,7 +482,7 @@ fn execute_on(command: Command, src: &str, origin: &str) -> Result<String, Failu
                 RunFormat::Coq => {
                     use crate::report::{certificate_of, derivation};
                     let (report, parts) = derive_report_and(&doc, &origin, |_, g| derivation(g))?;
-                    coq_file(&certificate_of(&report, parts), coq_prelude)
+                    coq_file(&certificate_of(&report, parts), coq_prelude, coq_steps)
                 }
             };
             match output {
@@ -486,11 +495,11 @@ fn execute_on(command: Command, src: &str, origin: &str) -> Result<String, Failu
                 None => Ok(text),
             }
         }
-        Command::Diff { wrt, format: DiffFormat::Coq, coq_prelude, .. } => {
+        Command::Diff { wrt, format: DiffFormat::Coq, coq_prelude, coq_steps, .. } => {
             let json = diff_one(src, origin, &wrt, DiffFormat::Json, Layout::Steps(false))?;
             let cert = serde_json::from_str(&json)
                 .map_err(|e| Failure::Check(format!("error: no certificate: {e}")))?;
-            Ok(coq_file(&cert, coq_prelude))
+            Ok(coq_file(&cert, coq_prelude, coq_steps))
         }
         Command::Diff { wrt, format, steps, .. } => {
             diff_one(src, origin, &wrt, format, Layout::Steps(steps))
@@ -515,12 +524,12 @@ fn execute_on(command: Command, src: &str, origin: &str) -> Result<String, Failu
 
 /// The Coq export of a certificate; goals it cannot export are named on standard error
 /// (and in the file, as comments).
-fn coq_file(cert: &crate::certificate::Certificate, prelude: CoqPrelude) -> String {
+fn coq_file(cert: &crate::certificate::Certificate, prelude: CoqPrelude, audit: bool) -> String {
     let prelude = match prelude {
         CoqPrelude::Require => crate::coq::Prelude::Require,
         CoqPrelude::Inline => crate::coq::Prelude::Inline,
     };
-    let export = crate::coq::export(cert, prelude);
+    let export = crate::coq::export_with(cert, prelude, audit);
     for (n, why) in &export.skipped {
         eprintln!("note: goal {} is not exported to Coq: {why}", n + 1);
     }

@@ -182,7 +182,25 @@ fn theorems_rest_only_on_the_standard_axioms() {
         assert!(ok, "{msg}");
         text.push_str(&msg);
     }
-    assert_eq!(names.len(), 3);
+    // Index notation: sums, deltas and the update of a vector (which uses extensionality).
+    let o = deriv(&[
+        "run",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/examples/softmax_ce.deriv"),
+        "--format",
+        "json",
+    ]);
+    let cert: deriv::certificate::Certificate = serde_json::from_slice(&o.stdout).unwrap();
+    let ex = deriv::coq::export(&cert, deriv::coq::Prelude::Inline);
+    let mut body = ex.text.clone();
+    for t in &ex.theorems {
+        body.push_str(&format!("Print Assumptions {t}.\n"));
+        names.push(t.clone());
+    }
+    std::fs::write(dir.join("axioms_indexed.v"), &body).unwrap();
+    let (ok, msg) = coqc(&dir, "axioms_indexed.v");
+    assert!(ok, "{msg}");
+    text.push_str(&msg);
+    assert_eq!(names.len(), 5);
     let allowed = [
         "ClassicalDedekindReals.",
         "FunctionalExtensionality.",
@@ -325,4 +343,44 @@ fn prove_coq_marks_the_goals_coq_accepted() {
     }
     let o = deriv(&["run", seed, "--prove", "coq", "--format", "json"]);
     assert_eq!(o.status.code(), Some(2), "--prove coq with a certificate is a usage error");
+}
+
+/// A wrong step of an indexed certificate (which the kernel refuses, so the export reads
+/// the certificate's text) is refused by coqc in `--coq-steps` mode at that step's lemma.
+#[test]
+fn a_corrupted_indexed_step_is_refused_at_its_lemma() {
+    let Some(dir) = coq_dir("corrupt-indexed") else { return };
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/softmax_ce.deriv");
+    let o = deriv(&["run", file, "--format", "json"]);
+    let mut cert: deriv::certificate::Certificate =
+        serde_json::from_slice(&o.stdout).expect("a certificate");
+    let good = deriv::coq::export_with(&cert, deriv::coq::Prelude::Require, true);
+    assert!(good.skipped.is_empty(), "{:?}", good.skipped);
+    std::fs::write(dir.join("good.v"), &good.text).unwrap();
+    let (ok, msg) = coqc(&dir, "good.v");
+    assert!(ok, "the correct certificate is not accepted: {msg}");
+    // The collapse of the cross-entropy's sum claimed twice as large as it is.
+    let steps = &mut cert.derivations[1].steps;
+    let k = steps.iter().position(|s| s.rule == "delta-collapse").expect("a collapse");
+    assert!(steps[k].after.contains("exp(z_j)"), "{}", steps[k].after);
+    steps[k].after = steps[k].after.replacen("exp(z_j)", "2*exp(z_j)", 1);
+    assert!(deriv::certificate::check(&cert).is_err(), "the kernel accepts the wrong step");
+    let bad = deriv::coq::export_with(&cert, deriv::coq::Prelude::Require, true);
+    assert!(bad.skipped.is_empty(), "{:?}", bad.skipped);
+    std::fs::write(dir.join("bad.v"), &bad.text).unwrap();
+    let (ok, msg) = coqc(&dir, "bad.v");
+    assert!(!ok, "coqc accepted a corrupted certificate");
+    // coqc stops inside the lemma of step k + 1 (steps count from one).
+    let line: usize = msg
+        .split("line ")
+        .filter_map(|r| r.split(',').next()?.parse().ok())
+        .last()
+        .expect("coqc names a line");
+    let lemma = format!("Lemma d_l_d_z_j_step{} ", k + 1);
+    let start = bad.text.lines().position(|l| l.starts_with(&lemma)).expect("the step's lemma") + 1;
+    let end = start + bad.text.lines().skip(start).position(|l| l == "Qed.").expect("its end") + 1;
+    assert!(
+        (start..=end).contains(&line),
+        "coqc refused line {line}, not {lemma} ({start}..{end}): {msg}"
+    );
 }

@@ -11,9 +11,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::print::{bound, ident, index, Names, Printer};
 use super::{applied, gather, Prover, StepView, NOT_EXPORTABLE};
+use crate::certificate::DerivationJson;
 use crate::expr::{Bound, Context, Expr, Index};
 use crate::kernel::rules::Condition;
 use crate::kernel::Proof;
+use std::sync::Arc;
 
 /// What each name of a context stands for in Coq.
 pub struct Signature {
@@ -75,9 +77,13 @@ impl Signature {
             on_path.push(name.to_string());
             let mut own = BTreeSet::new();
             let mut used = BTreeSet::new();
-            symbols(&d.body, &mut own, &sig.names.sizes, &mut |n| {
-                ctx.definition(n).is_some()
-            }, &mut used);
+            symbols(
+                &d.body,
+                &mut own,
+                &sig.names.sizes,
+                &mut |n| ctx.definition(n).is_some(),
+                &mut used,
+            );
             for k in d.body.free_indices().difference(&d.name.free_indices()) {
                 own.insert(k.clone());
             }
@@ -182,7 +188,9 @@ fn condition(c: &Condition, p: &Printer) -> Option<String> {
         Condition::NonZero(e) => format!("{} <> 0", p.print(e)),
         Condition::Positive(e) => format!("0 < {}", p.print(e)),
         Condition::InRange(Index::Name(k), lo, hi) => range(lo, hi, k),
-        Condition::InRange(i, lo, hi) => format!("({} <= {} <= {})%nat", bound(lo), index(i), bound(hi)),
+        Condition::InRange(i, lo, hi) => {
+            format!("({} <= {} <= {})%nat", bound(lo), index(i), bound(hi))
+        }
         Condition::IndexNe(a, b) => format!("{} <> {}", index(a), index(b)),
         Condition::IndexEq(a, b) => format!("{} = {}", index(a), index(b)),
         Condition::ForAll(k, lo, hi, c) => {
@@ -190,6 +198,115 @@ fn condition(c: &Condition, p: &Printer) -> Option<String> {
         }
         _ => return None,
     })
+}
+
+/// A derivation as the export reads it: the kernel's replay, or the certificate's text.
+pub struct Chain {
+    pub ctx: Arc<Context>,
+    /// `D(of, wrt)`.
+    pub start: Expr,
+    pub result: Expr,
+    pub steps: Vec<StepView>,
+    /// The context's hypotheses the steps use, numbered from one.
+    pub assumptions_used: Vec<usize>,
+    /// The side conditions the result depends on.
+    pub conditions: Vec<Premise>,
+}
+
+/// A side condition: as the kernel decided it, or as a certificate states it.
+pub enum Premise {
+    Kernel(Condition),
+    Stated(Expr, &'static str, Expr),
+}
+
+impl Chain {
+    pub fn replayed(proof: &Proof) -> Chain {
+        let steps = proof
+            .steps()
+            .iter()
+            .map(|s| StepView {
+                rule: s.step().rule.clone(),
+                uses: s.step().uses.clone(),
+                position: s.step().position.clone(),
+                subst: s.step().binding.terms.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                before: s.before().clone(),
+                after: s.after().clone(),
+                conditional: !s.conditions().is_empty() || !s.discharged().is_empty(),
+            })
+            .collect();
+        Chain {
+            ctx: Arc::new(proof.context().clone()),
+            start: proof.start_term().clone(),
+            result: proof.current().clone(),
+            steps,
+            assumptions_used: proof.assumptions_used(),
+            conditions: proof.hypotheses().into_iter().map(Premise::Kernel).collect(),
+        }
+    }
+
+    /// The chain a certificate states, read with the kernel's reader but not replayed.
+    pub fn stated(ctx: &Arc<Context>, d: &DerivationJson) -> Result<Chain, String> {
+        use crate::kernel::read::{read_term, read_variable};
+        let term = |t: &str| read_term(t, &ctx.indices).map_err(|e| format!("`{t}`: {e}"));
+        let start = Expr::d(term(&d.of)?, read_variable(&d.wrt).map_err(|e| e.to_string())?);
+        let mut steps = Vec::new();
+        for s in &d.steps {
+            let mut subst = HashMap::new();
+            for (k, v) in &s.substitution.terms {
+                subst.insert(k.clone(), term(v)?);
+            }
+            steps.push(StepView {
+                rule: s.rule.clone(),
+                uses: s.uses.clone(),
+                position: s.position.clone(),
+                subst,
+                before: term(&s.before)?,
+                after: term(&s.after)?,
+                conditional: !s.conditions.is_empty() || !s.discharged.is_empty(),
+            });
+        }
+        let mut assumptions_used: Vec<usize> = steps
+            .iter()
+            .filter(|s| s.rule == "use-hypothesis")
+            .filter_map(|s| s.uses.as_deref()?.parse().ok())
+            .collect();
+        assumptions_used.sort_unstable();
+        assumptions_used.dedup();
+        let stated_assumptions: Vec<String> = assumptions_used
+            .iter()
+            .filter_map(|n| ctx.assumptions.get(n - 1))
+            .map(|a| {
+                format!(
+                    "{} = {}",
+                    crate::render::plain::print(&a.lhs),
+                    crate::render::plain::print(&a.rhs)
+                )
+            })
+            .collect();
+        let mut conditions = Vec::new();
+        for h in d.hypotheses.iter().filter(|h| !stated_assumptions.contains(h)) {
+            let (l, op, r) = [
+                (" != ", "<>"),
+                (" >= ", ">="),
+                (" <= ", "<="),
+                (" > ", ">"),
+                (" < ", "<"),
+                (" = ", "="),
+            ]
+            .iter()
+            .find_map(|(op, coq)| h.split_once(op).map(|(l, r)| (l, *coq, r)))
+            .ok_or_else(|| format!("cannot state the condition `{h}`"))?;
+            conditions.push(Premise::Stated(term(l)?, op, term(r)?));
+        }
+        Ok(Chain {
+            ctx: ctx.clone(),
+            start,
+            result: term(&d.result)?,
+            steps,
+            assumptions_used,
+            conditions,
+        })
+    }
 }
 
 /// The tactic that proves one algebra step where it happens (see `dcong` in the prelude).
@@ -208,8 +325,12 @@ fn step_tactic(
         },
         "delta-symmetric" => "rewrite delta_sym; dring".into(),
         "delta-same-index" => "rewrite delta_same; dring".into(),
-        "sum-linearity" | "combine-sums" | "sum-of-negation" | "sign-into-sum"
-        | "pull-factor-out-of-sum" | "factor-into-sum" => "dlinear".into(),
+        "sum-linearity"
+        | "combine-sums"
+        | "sum-of-negation"
+        | "sign-into-sum"
+        | "pull-factor-out-of-sum"
+        | "factor-into-sum" => "dlinear".into(),
         "divisor-into-sum" => "first [ rewrite sum_div | rewrite <- sum_div ]; dring".into(),
         "sum-of-constant" => "dconst".into(),
         "sqrt-squared" => "rewrite pow2_sqrt by (apply Rlt_le; dpos); dring".into(),
@@ -225,11 +346,12 @@ fn step_tactic(
 /// One goal with a context as a theorem, or why it cannot be exported.
 pub fn derivation(
     sig: &Signature,
-    proof: &Proof,
+    chain: &Chain,
     name: &str,
+    audit: bool,
 ) -> Result<String, String> {
-    let ctx = proof.context();
-    let Expr::D(of, x) = proof.start_term() else {
+    let ctx = &*chain.ctx;
+    let Expr::D(of, x) = &chain.start else {
         return Err("the goal is not a derivative".into());
     };
     if super::has_derivative(of) {
@@ -242,25 +364,12 @@ pub fn derivation(
             let at: Vec<String> = ix.iter().map(index).collect();
             (Some((z.clone(), at.join(" "))), plain.print(x))
         }
-        _ => {
-            return Err("derivatives with respect to a defined name are not exported yet".into())
-        }
+        _ => return Err("derivatives with respect to a defined name are not exported yet".into()),
     };
-    if proof.steps().iter().any(|s| s.step().rule == "chain-rule") {
+    if chain.steps.iter().any(|s| s.rule == "chain-rule") {
         return Err("the chain rule through a definition has no prelude lemma yet".into());
     }
-    let views: Vec<StepView> = proof
-        .steps()
-        .iter()
-        .map(|s| StepView {
-            rule: s.step().rule.clone(),
-            position: s.step().position.clone(),
-            subst: s.step().binding.terms.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-            before: s.before().clone(),
-            after: s.after().clone(),
-            conditional: !s.conditions().is_empty() || !s.discharged().is_empty(),
-        })
-        .collect();
+    let views = &chain.steps;
     // Indices fixed before the derivatives are proved: the variable's and the fixed
     // labels. The goal's other free indices are quantified in each derivative proved.
     let mut early: BTreeSet<String> = ctx.fixed_labels().into_keys().collect();
@@ -270,11 +379,11 @@ pub fn derivation(
     let late_range = |i: &str| {
         (!early.contains(i)).then(|| ctx.range_of(i)).flatten().map(|(l, h)| (l.clone(), h.clone()))
     };
-    let nodes = gather(&views, &late_range)?;
+    let nodes = gather(views, &late_range)?;
     let upd = updated.as_ref().map(|(z, j)| (z.as_str(), j.as_str()));
     let mut prover = Prover::new(x, &nodes, plain, upd);
     let (root, _, root_scope) = prover.prove(of)?;
-    let result = proof.current();
+    let result = &chain.result;
 
     // The statement: variables, ranges, hypotheses, the derivative.
     let mut names = BTreeSet::new();
@@ -292,7 +401,7 @@ pub fn derivation(
     // Each premise, with the free indices it mentions.
     let mut premises: Vec<(String, BTreeSet<String>)> = Vec::new();
     let mut hypothesis_numbers = Vec::new();
-    for n in proof.assumptions_used() {
+    for &n in &chain.assumptions_used {
         let a = ctx.assumptions.get(n - 1).ok_or("a hypothesis the context does not have")?;
         let own: BTreeSet<String> =
             a.lhs.free_indices().union(&a.rhs.free_indices()).cloned().collect();
@@ -309,13 +418,22 @@ pub fn derivation(
         let text = format!("{quantified}{} = {}", plain.print(&a.lhs), plain.print(&a.rhs));
         premises.push((text, BTreeSet::new()));
     }
-    for c in proof.hypotheses() {
-        let text = condition(&c, &plain).ok_or("a side condition Coq cannot state here")?;
+    for premise in &chain.conditions {
         let (mut local, mut bound_here) = (BTreeSet::new(), Vec::new());
-        c_terms(&c, &mut bound_here, &mut |e| reached(e, &mut local));
-        if let Condition::InRange(Index::Name(k), ..) = &c {
-            local.insert(k.clone());
-        }
+        let text = match premise {
+            Premise::Kernel(c) => {
+                c_terms(c, &mut bound_here, &mut |e| reached(e, &mut local));
+                if let Condition::InRange(Index::Name(k), ..) = c {
+                    local.insert(k.clone());
+                }
+                condition(c, &plain).ok_or("a side condition Coq cannot state here")?
+            }
+            Premise::Stated(l, op, r) => {
+                reached(l, &mut local);
+                reached(r, &mut local);
+                format!("{} {op} {}", plain.print(l), plain.print(r))
+            }
+        };
         for k in bound_here {
             local.remove(&k);
         }
@@ -402,11 +520,21 @@ pub fn derivation(
         None => point.clone(),
     };
     let body = Printer { updated: upd, ..plain }.print(of);
+    // The binders and premises, shared by the theorem and (in audit mode) its step lemmas.
+    let statement = out[format!("Theorem {name} : ").len()..].to_string();
     out.push_str(&format!(
         "  is_derive (fun {binder} => {body}) ({point}) ({}).\nProof.\n",
         plain.print(result)
     ));
     let vars: Vec<String> = groups.values().flatten().cloned().collect();
+    let all_intros: Vec<String> = vars
+        .iter()
+        .chain(&first)
+        .chain(late.iter().map(|(k, _)| k))
+        .chain(&second)
+        .cloned()
+        .collect();
+    let mut lemmas = String::new();
     out.push_str(&format!("  intros {} {}.\n", vars.join(" "), first.join(" ")));
     for l in &prover.lines {
         out.push_str(&format!("  {l}\n"));
@@ -419,23 +547,35 @@ pub fn derivation(
     // The algebra, step by step from the derivative's value to the result.
     let mut previous_term = prover.fill(&Expr::d(of.as_ref().clone(), x.as_ref().clone()))?;
     let mut previous = plain.print(&previous_term);
-    for s in proof.steps() {
-        let next_term = prover.fill(s.after())?;
+    for (number, s) in chain.steps.iter().enumerate() {
+        let next_term = prover.fill(&s.after)?;
         let next = plain.print(&next_term);
         if next == previous {
             continue;
         }
-        let h = s.step().uses.as_ref().and_then(|u| hypothesis_names.get(u));
+        let h = s.uses.as_ref().and_then(|u| hypothesis_names.get(u));
         let prep = delta_forms(&[&previous_term, &next_term]);
-        let at = collapse_index(s.before(), &s.step().position);
-        let tac = step_tactic(&s.step().rule, h.map(String::as_str), &prep, at);
-        out.push_str(&format!("  (* {} *)\n  transitivity ({next}).\n", s.step().rule));
-        out.push_str(&format!("  {{ dcong ltac:({tac}). }}\n"));
+        let at = collapse_index(&s.before, &s.position);
+        let tac = step_tactic(&s.rule, h.map(String::as_str), &prep, at);
+        out.push_str(&format!("  (* {} *)\n  transitivity ({next}).\n", s.rule));
+        if audit {
+            // Step `number` of the certificate as a lemma of its own, named after it.
+            let lemma = format!("{name}_step{}", number + 1);
+            lemmas.push_str(&format!(
+                "(* step {} of the certificate: {} *)\nLemma {lemma} : {statement}  {previous} = {next}.\nProof.\n  intros {}.\n  dcong ltac:({tac}).\nQed.\n\n",
+                number + 1,
+                s.rule,
+                all_intros.join(" ")
+            ));
+            out.push_str(&format!("  {{ eapply {lemma}; eassumption. }}\n"));
+        } else {
+            out.push_str(&format!("  {{ dcong ltac:({tac}). }}\n"));
+        }
         previous = next;
         previous_term = next_term;
     }
     out.push_str("  reflexivity.\nQed.\n");
-    Ok(out)
+    Ok(lemmas + &out)
 }
 
 /// Where a delta-collapse step's sum collapses: the other index of its delta.

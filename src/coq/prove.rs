@@ -67,7 +67,7 @@ fn coqc(dir: &Path, file: &str) -> Result<(bool, String), Unavailable> {
             "coqc is not installed (Debian: apt-get install coq libcoq-coquelicot)".into(),
         ));
     }
-    let text = String::from_utf8_lossy(&out.stdout).to_string()
-        + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     Ok((out.status.success(), text))
 }
