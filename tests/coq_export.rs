@@ -1,10 +1,15 @@
-//! The Coq export (`--format coq`) checked by coqc: at least 80% of the goals of the
-//! `.deriv` files under tests/index and examples compile, exactly those not listed in
-//! tests/coq/not_yet_goals.txt; every scalar case of tests/diff exports and compiles, except those deriv::coq::NOT_EXPORTABLE declines (with the reason) and
-//! those tests/coq/not_yet.txt lists with a reason (which must still fail, so the list only
-//! shrinks); a corrupted certificate step is rejected; exported
-//! theorems rest only on the standard axioms of Coq's reals. Under `CI` a missing coqc
-//! fails; elsewhere it skips with a message.
+//! The Coq export (`--format coq`) checked by coqc:
+//! - at least 80% of the goals of the `.deriv` files under tests/index and examples
+//!   compile, exactly those not listed in tests/coq/not_yet_goals.txt;
+//! - every scalar case of tests/diff exports and compiles, except those
+//!   deriv::coq::NOT_EXPORTABLE declines (with the reason) and those tests/coq/not_yet.txt
+//!   lists with a reason (which must still fail, so the lists only shrink);
+//! - a corrupted certificate step is rejected, at its lemma in `--coq-steps` mode;
+//! - every exported theorem rests only on the standard axioms of Coq's reals (`Print
+//!   Assumptions` on each), and the prelude assumes nothing;
+//! - `--prove coq` marks exactly the goals coqc accepted.
+//!
+//! Under `CI` a missing coqc fails; elsewhere it skips with a message.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -102,6 +107,7 @@ fn scalar_cases_export_and_compile() {
                             continue;
                         }
                         let file = format!("case{i}.v");
+                        let text = format!("{text}{}", print_assumptions(&text));
                         std::fs::write(dir.join(&file), &text).unwrap();
                         let (ok, msg) = coqc(dir, &file);
                         out.push((i, true, ok, msg));
@@ -116,6 +122,10 @@ fn scalar_cases_export_and_compile() {
     let mut wrong = Vec::new();
     for (i, ex, ok, msg) in results {
         let key = cases[i].clone();
+        if ok {
+            assert!(msg.contains("Axioms:") || msg.contains("Closed under"), "{key:?}: {msg}");
+            assert_standard_axioms(&msg);
+        }
         exported += ex as usize;
         compiled += ok as usize;
         // Not exported for a reason deriv::coq::NOT_EXPORTABLE gives: listed there.
@@ -201,6 +211,13 @@ fn theorems_rest_only_on_the_standard_axioms() {
     assert!(ok, "{msg}");
     text.push_str(&msg);
     assert_eq!(names.len(), 5);
+    assert_standard_axioms(&text);
+    assert!(text.contains("Axioms:"), "no Print Assumptions output: {text}");
+}
+
+/// Every axiom `Print Assumptions` lists in `coqc`'s output is one of Coq's reals, classical
+/// logic or functional extensionality.
+fn assert_standard_axioms(text: &str) {
     let allowed = [
         "ClassicalDedekindReals.",
         "FunctionalExtensionality.",
@@ -221,7 +238,22 @@ fn theorems_rest_only_on_the_standard_axioms() {
             );
         }
     }
-    assert!(text.contains("Axioms:"), "no Print Assumptions output: {text}");
+}
+
+/// `Print Assumptions` for the theorem a file's text states.
+fn print_assumptions(theorem: &str) -> String {
+    let name = theorem.split("Theorem ").nth(1).and_then(|r| r.split_whitespace().next());
+    name.map(|n| format!("\nPrint Assumptions {n}.\n")).unwrap_or_default()
+}
+
+#[test]
+fn the_prelude_assumes_nothing() {
+    let prelude = include_str!("../coq/Deriv.v");
+    for word in ["Admitted", "admit", "Axiom", "Parameter", "Hypothesis", "Conjecture"] {
+        let code: String =
+            prelude.split("(*").map(|p| p.split_once("*)").map_or(p, |x| x.1)).collect();
+        assert!(!code.contains(word), "the prelude uses `{word}`");
+    }
 }
 
 /// tests/coq/not_yet_goals.txt: `FILE ; GOAL ; REASON`, the `.deriv` goals (numbered from 1
@@ -292,6 +324,7 @@ fn deriv_file_goals_export_and_compile() {
                             Err(why) => (false, why.clone()),
                             Ok(text) => {
                                 let file = format!("{stem}_{n}.v");
+                                let text = format!("{text}{}", print_assumptions(text));
                                 std::fs::write(dir.join(&file), text).unwrap();
                                 coqc(dir, &file)
                             }
@@ -308,6 +341,10 @@ fn deriv_file_goals_export_and_compile() {
     let mut wrong = Vec::new();
     let mut compiled = 0;
     for (i, ok, msg) in &results {
+        if *ok {
+            assert!(msg.contains("Axioms:") || msg.contains("Closed under"), "{msg}");
+            assert_standard_axioms(msg);
+        }
         let (stem, n, _) = &goals[*i];
         compiled += *ok as usize;
         match (ok, listed.contains_key(&(stem.clone(), *n))) {

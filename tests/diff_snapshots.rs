@@ -61,6 +61,7 @@ fn diff(case: &Case, format: DiffFormat, steps: bool) -> String {
         steps,
         batch: None,
         coq_prelude: deriv::cli::CoqPrelude::Require,
+        coq_steps: false,
     };
     match execute(command) {
         Ok(out) => out,
