@@ -309,6 +309,80 @@ impl Chain {
     }
 }
 
+impl Chain {
+    /// The chain with every definition that reaches `held` unfolded (so that `held`, a
+    /// defined name differentiated as a variable, is the only way the terms depend on it).
+    fn unfolded_toward(&self, held: &str) -> Chain {
+        let ctx = &*self.ctx;
+        let f = |e: &Expr| unfold_toward(ctx, e, held, 0);
+        Chain {
+            ctx: self.ctx.clone(),
+            start: f(&self.start),
+            result: f(&self.result),
+            steps: self
+                .steps
+                .iter()
+                .map(|s| StepView {
+                    rule: s.rule.clone(),
+                    uses: s.uses.clone(),
+                    position: s.position.clone(),
+                    subst: s.subst.iter().map(|(k, v)| (k.clone(), f(v))).collect(),
+                    before: f(&s.before),
+                    after: f(&s.after),
+                    conditional: s.conditional,
+                })
+                .collect(),
+            assumptions_used: self.assumptions_used.clone(),
+            conditions: self
+                .conditions
+                .iter()
+                .map(|c| match c {
+                    Premise::Kernel(Condition::NonZero(e)) => {
+                        Premise::Kernel(Condition::NonZero(f(e)))
+                    }
+                    Premise::Kernel(Condition::Positive(e)) => {
+                        Premise::Kernel(Condition::Positive(f(e)))
+                    }
+                    Premise::Kernel(c) => Premise::Kernel(c.clone()),
+                    Premise::Stated(l, op, r) => Premise::Stated(f(l), op, f(r)),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `e` with every use of a definition that reaches `held` replaced by its body.
+fn unfold_toward(ctx: &Context, e: &Expr, held: &str, depth: usize) -> Expr {
+    match e {
+        Expr::Sym(d) | Expr::Idx(d, _)
+            if d != held && depth <= ctx.definitions.len() && reaches(ctx, d, held, 0) =>
+        {
+            let Some(def) = ctx.definition(d) else { return e.clone() };
+            let mut body = def.body.clone();
+            if let (Expr::Idx(_, formal), Expr::Idx(_, actual)) = (&def.name, e) {
+                for (f, a) in formal.iter().zip(actual) {
+                    if let Index::Name(f) = f {
+                        body = body.subst_index(f, a);
+                    }
+                }
+            }
+            unfold_toward(ctx, &body, held, depth + 1)
+        }
+        _ => e.map_children(|c| unfold_toward(ctx, c, held, depth)),
+    }
+}
+
+/// Whether the definition of `d` mentions `held`, directly or through other definitions.
+fn reaches(ctx: &Context, d: &str, held: &str, depth: usize) -> bool {
+    let Some(def) = ctx.definition(d) else { return false };
+    depth <= ctx.definitions.len()
+        && (def.body.mentions_name(held)
+            || ctx.definitions.iter().any(|o| {
+                matches!(&o.name, Expr::Sym(n) | Expr::Idx(n, _)
+                    if n != d && def.body.mentions_name(n) && reaches(ctx, n, held, depth + 1))
+            }))
+}
+
 /// The tactic that proves one algebra step where it happens (see `dcong` in the prelude).
 fn step_tactic(
     rule: &str,
@@ -350,6 +424,16 @@ pub fn derivation(
     name: &str,
     audit: bool,
 ) -> Result<String, String> {
+    // Held as a variable, a defined name stays; the definitions that reach it are unfolded.
+    let expanded;
+    let chain = match &chain.start {
+        Expr::D(_, x) if chain.ctx.is_defined(x) => {
+            let (Expr::Sym(a) | Expr::Idx(a, _)) = &**x else { unreachable!("a defined name") };
+            expanded = chain.unfolded_toward(a);
+            &expanded
+        }
+        _ => chain,
+    };
     let ctx = &*chain.ctx;
     let Expr::D(of, x) = &chain.start else {
         return Err("the goal is not a derivative".into());
@@ -364,7 +448,12 @@ pub fn derivation(
             let at: Vec<String> = ix.iter().map(index).collect();
             (Some((z.clone(), at.join(" "))), plain.print(x))
         }
-        _ => return Err("derivatives with respect to a defined name are not exported yet".into()),
+        // A defined name held as a variable: the entry of its value `(a n z)` is updated.
+        Expr::Idx(a, ix) if ix.len() <= 2 => {
+            let at: Vec<String> = ix.iter().map(index).collect();
+            (Some((a.clone(), at.join(" "))), plain.print(x))
+        }
+        _ => return Err("derivatives with respect to a defined scalar are not exported yet".into()),
     };
     if chain.steps.iter().any(|s| s.rule == "chain-rule") {
         return Err("the chain rule through a definition has no prelude lemma yet".into());

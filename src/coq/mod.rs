@@ -548,13 +548,16 @@ impl<'a> Prover<'a> {
                 };
                 let term = match rule.as_str() {
                     "derivative-of-variable" if u == self.x => match self.updated {
-                        Some((z, j)) => format!("(D_{} {} {j} {j})", print::upd(j), ident(z)),
+                        Some((z, j)) => {
+                            format!("(D_{} {} {j} {j})", print::upd(j), self.plain.vector(z))
+                        }
                         None => format!("(D_var {x})"),
                     },
                     "derivative-of-variable" => match (self.updated, u) {
                         (Some((z, j)), Expr::Idx(name, ix)) if name == z => {
                             let at: Vec<String> = ix.iter().map(print::index).collect();
-                            format!("(D_{} {} {j} {})", print::upd(j), ident(z), at.join(" "))
+                            let z = self.plain.vector(z);
+                            format!("(D_{} {z} {j} {})", print::upd(j), at.join(" "))
                         }
                         _ => format!("(D_const ({}) ({x}))", self.plain.print(u)),
                     },

@@ -98,10 +98,22 @@ impl Printer<'_> {
         }
     }
 
+    /// The vector (or matrix) a derivative updates an entry of: a variable `z`, or a
+    /// defined name held as a variable, at its definition's value (`(a n z)`).
+    pub fn vector(&self, z: &str) -> String {
+        match self.names.and_then(|n| n.params.get(z)).filter(|p| !p.is_empty()) {
+            Some(params) => {
+                let args: Vec<String> = params.iter().map(|p| ident(p)).collect();
+                format!("({} {})", ident(z), args.join(" "))
+            }
+            None => ident(z),
+        }
+    }
+
     /// A symbol passed as a definition's argument.
     fn argument(&self, name: &str) -> String {
         match self.updated {
-            Some((z, j)) if z == name => format!("({} {} {j} t)", upd(j), ident(z)),
+            Some((z, j)) if z == name => format!("({} {} {j} t)", upd(j), self.vector(z)),
             _ => ident(name),
         }
     }
@@ -179,12 +191,15 @@ impl Printer<'_> {
             }
             Expr::Sym(s) | Expr::Idx(s, _) => {
                 let mut words = match self.updated {
-                    Some((z, j)) if z == s => vec![format!("{} {} {j} t", upd(j), ident(z))],
-                    _ => vec![ident(s)],
+                    Some((z, j)) if z == s => vec![format!("{} {} {j} t", upd(j), self.vector(z))],
+                    _ => {
+                        let mut words = vec![ident(s)];
+                        if let Some(params) = self.names.and_then(|n| n.params.get(s)) {
+                            words.extend(params.iter().map(|p| self.argument(p)));
+                        }
+                        words
+                    }
                 };
-                if let Some(params) = self.names.and_then(|n| n.params.get(s)) {
-                    words.extend(params.iter().map(|p| self.argument(p)));
-                }
                 if let Expr::Idx(_, ix) = e {
                     words.extend(ix.iter().map(index));
                 }
