@@ -1,9 +1,14 @@
 //! The HTML writeup: one self-contained page (no scripts, fonts or styles from the network)
 //! with the math as MathML and every piece of user text escaped.
+//!
+//! Long formulas wrap like text: a formula is cut where the printer marks a break (before
+//! the sign of a term, between factors) into several inline `<math>` pieces with a line
+//! break opportunity between them, so no page needs horizontal scrolling.
 
 use super::layout::{lay_out, Block, Format};
-use super::mathml::{mathml, mo, row};
+use super::mathml::{mathml, mathml_marked, mo, row};
 use super::matrix::matrix_mathml;
+use super::texbreak::{is_mark, strip, BREAK_INSIDE, BREAK_PRODUCT, BREAK_SUM};
 use super::writeup::{Formula, Line, Prose, Rel, Span, Writeup};
 use crate::engine::cases::Matrix;
 use crate::expr::Expr;
@@ -13,6 +18,7 @@ const STYLE: &str =
 max-width: 60em; margin: 2em auto; padding: 0 1em; line-height: 1.5; }\n\
 math { font-family: 'Latin Modern Math', 'STIX Two Math', math; font-size: 1.15em; }\n\
 .display { overflow-x: auto; overflow-y: hidden; margin: 0.8em 0; padding: 0.2em 0; }\n\
+.flow { text-align: center; }\n\
 table.chain { border-collapse: collapse; }\n\
 table.chain td { padding: 0.35em 0.4em; vertical-align: middle; }\n\
 table.chain td.lhs { text-align: right; }\n\
@@ -54,6 +60,12 @@ pub fn escape(s: &str) -> String {
 
 /// A formula as MathML content (one element).
 pub fn formula(f: &Formula) -> String {
+    strip(&formula_marked(f))
+}
+
+/// [`formula`] with the break marks of its terms.
+fn formula_marked(f: &Formula) -> String {
+    let mathml = mathml_marked;
     match f {
         Formula::Term(e) => mathml(e),
         Formula::Rel(a, r, b) => {
@@ -97,8 +109,73 @@ fn inline(content: &str) -> String {
     format!("<math>{content}</math>")
 }
 
-fn display(content: &str) -> String {
-    format!("<math display=\"block\">{content}</math>")
+/// Marked MathML as inline `<math>` pieces that wrap like words: cut at the break marks
+/// of sums and products, and, in a piece still long, inside the brackets of its calls.
+fn flow(marked: &str) -> String {
+    let mut pieces = Vec::new();
+    for piece in cut(marked, &[BREAK_SUM, BREAK_PRODUCT]) {
+        if visible_length(&piece) > LONG_PIECE {
+            pieces.extend(cut(&piece, &[BREAK_INSIDE]));
+        } else {
+            pieces.push(piece);
+        }
+    }
+    let maths: Vec<String> =
+        pieces.iter().map(|p| format!("<math displaystyle=\"true\">{}</math>", strip(p))).collect();
+    maths.join("<wbr>")
+}
+
+/// Characters of a piece that show, past which it is cut inside calls too.
+const LONG_PIECE: usize = 40;
+
+fn visible_length(mathml: &str) -> usize {
+    let mut in_tag = false;
+    mathml
+        .chars()
+        .filter(|&c| {
+            match c {
+                '<' => in_tag = true,
+                '>' => in_tag = false,
+                _ => return !in_tag && !is_mark(c) && c != '\u{2061}' && c != '\u{2062}',
+            }
+            false
+        })
+        .count()
+}
+
+/// `marked` cut at each of `marks` that stands among nothing but `mrow`s (every open `mrow`
+/// closed before the cut and reopened after it); the other marks are kept.
+fn cut(marked: &str, marks: &[char]) -> Vec<String> {
+    let mut pieces = Vec::new();
+    let mut piece = String::new();
+    let mut open: Vec<&str> = Vec::new();
+    let mut rest = marked;
+    while let Some(c) = rest.chars().next() {
+        if c == '<' {
+            let end = rest.find('>').map_or(rest.len(), |k| k + 1);
+            let tag = &rest[..end];
+            let name = tag.trim_start_matches("</").trim_start_matches('<');
+            let name = name.split(|c: char| !c.is_ascii_alphanumeric()).next().unwrap_or("");
+            if tag.starts_with("</") {
+                open.pop();
+            } else if !tag.ends_with("/>") {
+                open.push(name);
+            }
+            piece.push_str(tag);
+            rest = &rest[end..];
+            continue;
+        }
+        rest = &rest[c.len_utf8()..];
+        if marks.contains(&c) && open.iter().all(|t| *t == "mrow") && !piece.is_empty() {
+            piece.push_str(&"</mrow>".repeat(open.len()));
+            pieces.push(std::mem::take(&mut piece));
+            piece.push_str(&"<mrow>".repeat(open.len()));
+        } else {
+            piece.push(c);
+        }
+    }
+    pieces.push(piece);
+    pieces
 }
 
 /// Prose as HTML: words escaped, formulas as inline MathML.
@@ -123,7 +200,7 @@ fn matrix(m: &Matrix) -> String {
         row(&format!("{}<mtable>{}</mtable>{}", mo("("), rows.concat(), mo(")")))
     };
     row(&format!(
-        "{}{}{}{}{}",
+        "{}{}{}{BREAK_SUM}{}{}",
         mathml(&m.name),
         mo("="),
         table(&m.partials),
@@ -156,16 +233,18 @@ impl Format for Page {
     }
     fn display(&mut self, b: Block) {
         let (class, content) = match b {
-            Block::Formula(f) => ("display", formula(f)),
-            Block::Boxed(s, r) => ("result", formula(&Formula::Rel(s.clone(), Rel::Eq, r.clone()))),
-            Block::Matrix(m) => ("display", matrix(m)),
+            Block::Formula(f) => ("display flow", formula_marked(f)),
+            Block::Boxed(s, r) => {
+                ("result", formula_marked(&Formula::Rel(s.clone(), Rel::Eq, r.clone())))
+            }
+            Block::Matrix(m) => ("display flow", matrix(m)),
         };
-        self.0.push_str(&format!("<div class=\"{class}\">{}</div>\n", display(&content)));
+        self.0.push_str(&format!("<div class=\"{class}\">{}</div>\n", flow(&content)));
     }
     fn chain(&mut self, statement: &Expr, lines: &[Line]) {
         let cell = |e: &Expr, eq: bool| {
             let lead = if eq { mo("=") } else { String::new() };
-            format!("<math displaystyle=\"true\">{}</math>", row(&format!("{lead}{}", mathml(e))))
+            flow(&row(&format!("{lead}{}", mathml_marked(e))))
         };
         self.0.push_str("<div class=\"display\"><table class=\"chain\">\n");
         for (n, line) in lines.iter().enumerate() {

@@ -5,6 +5,7 @@
 //! brackets) so that every step of a writeup shows exactly what the kernel checked.
 
 use super::shape::{exp_as_power, higher_partial, right_open, tall};
+use super::texbreak::{BREAK_INSIDE, BREAK_PRODUCT, BREAK_SUM};
 use crate::expr::{Bound, Expr, Func, Index};
 use crate::terms::ExprExt;
 use crate::terms::RatExt;
@@ -12,6 +13,11 @@ use num_traits::Signed;
 
 /// LaTeX for a term (math mode, no surrounding `$`).
 pub fn latex(e: &Expr) -> String {
+    super::texbreak::strip(&latex_marked(e))
+}
+
+/// [`latex`] with the places a long display may break marked (see [`super::texbreak`]).
+pub fn latex_marked(e: &Expr) -> String {
     let mut out = String::new();
     write(&super::display_form(e), Ctx::Top, &mut out);
     out
@@ -95,6 +101,7 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
             for (i, t) in terms.iter().enumerate() {
                 match t.unneg() {
                     Some(positive) if i > 0 => {
+                        out.push(BREAK_SUM);
                         out.push_str(" - ");
                         // `a - (-b)`, never `a - -b`.
                         if reads_negative(&positive) {
@@ -105,6 +112,7 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
                     }
                     _ => {
                         if i > 0 {
+                            out.push(BREAK_SUM);
                             out.push_str(" + ");
                         }
                         write(t, Ctx::AddTerm, out);
@@ -151,7 +159,11 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
         }
         Expr::Call(f, a) => {
             out.push_str(func_name(*f));
-            bracket(a, out);
+            let (open, close) = if tall(a) { ("\\left(", "\\right)") } else { ("(", ")") };
+            out.push_str(open);
+            out.push(BREAK_INSIDE);
+            write(a, Ctx::Top, out);
+            out.push_str(close);
         }
         Expr::Delta(a, b) => {
             out.push_str("\\delta_{");
@@ -214,6 +226,7 @@ fn write_product(fs: &[Expr], out: &mut String) {
         .collect();
     for (i, part) in parts.iter().enumerate() {
         if i > 0 {
+            out.push(BREAK_PRODUCT);
             let prev = &parts[i - 1];
             let upright = |s: &str| s.starts_with("\\mathrm");
             let bracketed = part.starts_with('(') || part.starts_with("\\left(");

@@ -6,6 +6,7 @@
 
 use super::html::escape;
 use super::shape::{exp_as_power, higher_partial, reads_negative, right_open};
+use super::texbreak::{BREAK_INSIDE, BREAK_PRODUCT, BREAK_SUM};
 use crate::expr::{Bound, Expr, Func, Index};
 use crate::terms::ExprExt;
 use crate::terms::RatExt;
@@ -13,6 +14,12 @@ use num_traits::Signed;
 
 /// MathML for a term, as one element (to put inside `<math>`).
 pub fn mathml(e: &Expr) -> String {
+    super::texbreak::strip(&mathml_marked(e))
+}
+
+/// [`mathml`] with the places a long display may break marked, as the LaTeX printer marks
+/// them (see [`super::texbreak`]); the HTML writeup cuts there ([`super::html`]).
+pub fn mathml_marked(e: &Expr) -> String {
     let mut out = String::new();
     write(&super::display_form(e), Ctx::Top, &mut out);
     row(&out)
@@ -96,6 +103,7 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
             for (i, t) in terms.iter().enumerate() {
                 match t.unneg() {
                     Some(positive) if i > 0 => {
+                        out.push(BREAK_SUM);
                         out.push_str(&mo("\u{2212}"));
                         if reads_negative(&positive) {
                             bracket(&positive, out);
@@ -105,6 +113,7 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
                     }
                     _ => {
                         if i > 0 {
+                            out.push(BREAK_SUM);
                             out.push_str(&mo("+"));
                         }
                         write(t, Ctx::AddTerm, out);
@@ -113,6 +122,20 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
             }
         }
         Expr::Mul(fs) => write_product(fs, out),
+        Expr::Div(a, b) if wide(e) => {
+            // Too wide to stand as a fraction on a page: `(a) / (b)`, which may wrap.
+            let side = |t: &Expr, out: &mut String| {
+                if t.is_variable() || t.as_num().is_some() {
+                    write(t, Ctx::Top, out)
+                } else {
+                    bracket(t, out)
+                }
+            };
+            side(a, out);
+            out.push(BREAK_SUM);
+            out.push_str(&mo("/"));
+            side(b, out);
+        }
         Expr::Div(a, b) => {
             let positive = a.unneg();
             if positive.is_some() {
@@ -125,6 +148,26 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
             out.push_str(&mo("\u{2212}"));
             write(x, Ctx::Negated, out);
         }
+        Expr::Pow(b, x) if needs_brackets(b, Ctx::Base) && wide(b) => {
+            // A wide bracketed base: the exponent on the closing bracket, so the base may wrap.
+            let mut inner = String::new();
+            write(b, Ctx::Top, &mut inner);
+            let close = format!("<msup>{}{}</msup>", mo(")"), element(x, Ctx::Top));
+            out.push_str(&row(&format!("{}{}{close}", mo("("), row(&inner))));
+        }
+        Expr::Pow(b, x)
+            if wide(b)
+                && matches!(&**b, Expr::Call(f, _) if !matches!(f, Func::Exp | Func::Sqrt | Func::Abs)) =>
+        {
+            // `f(u)^k` with a wide argument: the exponent on the closing bracket.
+            let Expr::Call(f, a) = &**b else { return };
+            let mut inner = String::new();
+            write(a, Ctx::Top, &mut inner);
+            let close = format!("<msup>{}{}</msup>", mo(")"), element(x, Ctx::Top));
+            out.push_str(&func_name(*f));
+            out.push_str(&mo("\u{2061}"));
+            out.push_str(&row(&format!("{}{BREAK_INSIDE}{}{close}", mo("("), row(&inner))));
+        }
         Expr::Pow(b, x) => {
             out.push_str(&format!(
                 "<msup>{}{}</msup>",
@@ -132,8 +175,15 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
                 element(x, Ctx::Top)
             ));
         }
-        Expr::Call(Func::Exp, a) if exp_as_power(a) => {
+        Expr::Call(Func::Exp, a) if exp_as_power(a) && !wide(a) => {
             out.push_str(&format!("<msup><mi>e</mi>{}</msup>", element(a, Ctx::Top)));
+        }
+        Expr::Call(Func::Sqrt, a) if wide(a) => {
+            let mut inner = String::new();
+            write(a, Ctx::Top, &mut inner);
+            let half = row(&format!("<mn>1</mn>{}<mn>2</mn>", mo("/")));
+            let close = format!("<msup>{}{half}</msup>", mo(")"));
+            out.push_str(&row(&format!("{}{}{close}", mo("("), row(&inner))));
         }
         Expr::Call(Func::Sqrt, a) => {
             out.push_str(&format!("<msqrt>{}</msqrt>", element(a, Ctx::Top)))
@@ -144,7 +194,9 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
         Expr::Call(f, a) => {
             out.push_str(&func_name(*f));
             out.push_str(&mo("\u{2061}"));
-            bracket(a, out);
+            let mut inner = String::new();
+            write(a, Ctx::Top, &mut inner);
+            out.push_str(&row(&format!("{}{BREAK_INSIDE}{}{}", mo("("), row(&inner), mo(")"))));
         }
         Expr::Delta(a, b) => {
             out.push_str(&format!(
@@ -187,12 +239,24 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
     }
 }
 
+/// Whether a term is too wide to set unbroken inside a fraction, a root, an exponent or a
+/// bracketed base on an HTML page (the LaTeX printer's width estimate, in points).
+fn wide(e: &Expr) -> bool {
+    const WIDE: f64 = 220.0;
+    fn at_least(e: &Expr, n: &mut usize) -> bool {
+        *n = n.saturating_sub(1);
+        *n == 0 || e.children().any(|c| at_least(c, n))
+    }
+    at_least(e, &mut 8) && super::texbreak::width(&super::latex::latex(e)) > WIDE
+}
+
 /// Factors side by side (invisible times), with a `⋅` only where juxtaposition would misread.
 fn write_product(fs: &[Expr], out: &mut String) {
     let n = fs.len();
     for (i, f) in fs.iter().enumerate() {
         if i > 0 {
             let dot = starts_with_number(f) || upright(&fs[i - 1]) || upright(f);
+            out.push(BREAK_PRODUCT);
             out.push_str(&mo(if dot { "\u{22c5}" } else { "\u{2062}" }));
         }
         write(f, Ctx::Factor { first: i == 0, last: i + 1 == n }, out);

@@ -16,6 +16,7 @@ pub mod markdown;
 pub mod mathml;
 pub mod matrix;
 pub mod shape;
+pub mod texbreak;
 pub mod texmath;
 pub mod text;
 pub mod unicode;

@@ -48,7 +48,7 @@ fn gradient_of(of: &crate::matrix::M, n: &super::matrix::Notation) -> String {
     }
 }
 
-fn relation(r: Rel) -> &'static str {
+pub fn relation(r: Rel) -> &'static str {
     match r {
         Rel::Eq => "=",
         Rel::Ne => "\\neq",
@@ -92,6 +92,11 @@ pub fn chain_rows(statement: &Expr, lines: &[Line]) -> String {
 
 /// `∂a/∂z = (∂a_1/∂z_1 ⋯ ; ⋮ ⋱ ⋮ ; …) = (values)`.
 pub fn matrix(m: &Matrix) -> String {
+    matrix_parts(m).join(" = ")
+}
+
+/// The name of a Jacobian, its corners' partials and their values.
+pub fn matrix_parts(m: &Matrix) -> [String; 3] {
     let pm = |cells: &[[Expr; 2]; 2]| {
         format!(
             "\\begin{{pmatrix}} {} & \\cdots & {} \\\\ \\vdots & \\ddots & \\vdots \\\\ {} & \\cdots & {} \\end{{pmatrix}}",
@@ -101,7 +106,7 @@ pub fn matrix(m: &Matrix) -> String {
             latex(&cells[1][1])
         )
     };
-    format!("{} = {} = {}", latex(&m.name), pm(&m.partials), pm(&m.values))
+    [latex(&m.name), pm(&m.partials), pm(&m.values)]
 }
 
 /// The body of a display block.
