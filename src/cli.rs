@@ -592,15 +592,19 @@ fn diff_one(
         DiffFormat::Latex => Box::new(crate::render::latex::latex),
         DiffFormat::Plain => Box::new(move |e: &Expr| print_in(e, &ctx)),
     };
-    let mut out = String::new();
-    if layout == Layout::Steps(true) {
-        for (i, s) in proof.steps().iter().enumerate() {
-            let rule = caption(&s.step().rule);
-            out.push_str(&format!("{}. {rule}: {}\n", i + 1, show(s.after())));
+    // Numbers as the expression writes them (`0.134145`, not `26829/200000`).
+    let numbers = syntax::numbers::scan(src);
+    crate::render::decimals::with_style(numbers.as_ref(), || {
+        let mut out = String::new();
+        if layout == Layout::Steps(true) {
+            for (i, s) in proof.steps().iter().enumerate() {
+                let rule = caption(&s.step().rule);
+                out.push_str(&format!("{}. {rule}: {}\n", i + 1, show(s.after())));
+            }
         }
-    }
-    out.push_str(&format!("{}\n", show(proof.current())));
-    Ok(out)
+        out.push_str(&format!("{}\n", show(proof.current())));
+        Ok(out)
+    })
 }
 
 /// `deriv diff --batch`: every `EXPR ; VAR` line of `text` on every core, one output line

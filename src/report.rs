@@ -53,6 +53,8 @@ impl Derived {
 #[derive(Clone, Debug)]
 pub struct Report {
     pub title: Option<String>,
+    /// How the input writes its numbers, for the writeups (see `render::decimals`).
+    pub numbers: Option<crate::syntax::NumberStyle>,
     pub context: Arc<Context>,
     pub goals: Vec<Derived>,
 }
@@ -71,7 +73,7 @@ pub fn derive_document(doc: &Document) -> Result<Report, GoalFailure> {
     let goals = crate::parallel::in_parallel(doc.goals.len(), |i| derive_goal(&context, doc, i))
         .into_iter()
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Report { title: doc.title.clone(), context, goals })
+    Ok(Report { title: doc.title.clone(), numbers: doc.numbers.clone(), context, goals })
 }
 
 /// Derive goal `i` of `doc`.
@@ -439,7 +441,7 @@ pub fn derive_check_and<T: Send>(
         .map(|(derived, checked)| Ok((derived, checked?)))
         .collect::<Result<(Vec<_>, Vec<_>), _>>()
         .map_err(ReportError::Check)?;
-    let report = Report { title: doc.title.clone(), context, goals };
+    let report = Report { title: doc.title.clone(), numbers: doc.numbers.clone(), context, goals };
     Ok((report, extras))
 }
 

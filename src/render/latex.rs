@@ -53,7 +53,7 @@ fn needs_brackets(e: &Expr, ctx: Ctx) -> bool {
         Ctx::Negated | Ctx::Summand => is_add || reads_negative(e),
         Ctx::Base => {
             !matches!(e, Expr::Sym(_) | Expr::Idx(_, _) | Expr::Delta(_, _))
-                && !matches!(e, Expr::Num(r) if r.is_integer() && !r.is_negative())
+                && !matches!(e, Expr::Num(r) if super::decimals::whole(r) && !r.is_negative())
                 && !matches!(e, Expr::Call(f, _) if !matches!(f, Func::Exp | Func::Sqrt))
         }
     }
@@ -84,17 +84,7 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
         return;
     }
     match e {
-        Expr::Num(r) => {
-            if r.is_negative() {
-                out.push('-');
-            }
-            let (n, d) = (r.numer().abs(), r.denom());
-            if r.is_integer() {
-                out.push_str(&n.to_string());
-            } else {
-                out.push_str(&format!("\\frac{{{n}}}{{{d}}}"));
-            }
-        }
+        Expr::Num(r) => write_number(r, out),
         Expr::Sym(s) => out.push_str(&latex_name(s)),
         Expr::Idx(name, ix) => out.push_str(&latex_indexed(name, ix)),
         Expr::Add(terms) => {
@@ -209,6 +199,23 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
                 out.push_str("\\right)");
             }
         }
+    }
+}
+
+/// A number: `3`, `0.25` where the input writes decimals, else `\frac{1}{3}`. Kept out of
+/// [`write`], whose frame every level of a deep term pays for.
+#[inline(never)]
+fn write_number(r: &crate::expr::Rat, out: &mut String) {
+    if r.is_negative() {
+        out.push('-');
+    }
+    let (n, d) = (r.numer().abs(), r.denom());
+    if r.is_integer() {
+        out.push_str(&n.to_string());
+    } else if let Some(digits) = super::decimals::decimal(r) {
+        out.push_str(&digits);
+    } else {
+        out.push_str(&format!("\\frac{{{n}}}{{{d}}}"));
     }
 }
 

@@ -60,7 +60,7 @@ fn needs_brackets(e: &Expr, ctx: Ctx) -> bool {
         Ctx::Negated | Ctx::Summand => is_add || reads_negative(e),
         Ctx::Base => match e {
             Expr::Sym(_) | Expr::Idx(_, _) | Expr::Delta(_, _) => false,
-            Expr::Num(r) => !(r.is_integer() && !r.is_negative()),
+            Expr::Num(r) => !(super::decimals::whole(r) && !r.is_negative()),
             Expr::Call(f, _) => matches!(f, Func::Exp | Func::Sqrt),
             _ => true,
         },
@@ -86,17 +86,7 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
         return;
     }
     match e {
-        Expr::Num(r) => {
-            if r.is_negative() {
-                out.push_str(&mo("\u{2212}"));
-            }
-            let (n, d) = (r.numer().abs(), r.denom());
-            if r.is_integer() {
-                out.push_str(&format!("<mn>{n}</mn>"));
-            } else {
-                out.push_str(&format!("<mfrac><mn>{n}</mn><mn>{d}</mn></mfrac>"));
-            }
-        }
+        Expr::Num(r) => write_number(r, out),
         Expr::Sym(s) => out.push_str(&name(s)),
         Expr::Idx(n, ix) => out.push_str(&indexed(n, ix)),
         Expr::Add(terms) => {
@@ -236,6 +226,23 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
                 bracket(f, out);
             }
         }
+    }
+}
+
+/// A number: `<mn>3</mn>`, `<mn>0.25</mn>` where the input writes decimals, else a
+/// fraction. Kept out of [`write`], whose frame every level of a deep term pays for.
+#[inline(never)]
+fn write_number(r: &crate::expr::Rat, out: &mut String) {
+    if r.is_negative() {
+        out.push_str(&mo("\u{2212}"));
+    }
+    let (n, d) = (r.numer().abs(), r.denom());
+    if r.is_integer() {
+        out.push_str(&format!("<mn>{n}</mn>"));
+    } else if let Some(digits) = super::decimals::decimal(r) {
+        out.push_str(&format!("<mn>{digits}</mn>"));
+    } else {
+        out.push_str(&format!("<mfrac><mn>{n}</mn><mn>{d}</mn></mfrac>"));
     }
 }
 

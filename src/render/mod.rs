@@ -8,6 +8,7 @@ pub mod latex;
 pub mod plain;
 
 pub mod caption;
+pub mod decimals;
 pub mod grouping;
 pub mod html;
 pub mod latex_doc;
@@ -136,10 +137,10 @@ pub fn writeup_with(
 
 /// A writeup model in one format.
 pub fn set_writeup(w: &writeup::Writeup, format: WriteupFormat) -> String {
-    match format {
+    decimals::with_style(w.numbers.as_ref(), || match format {
         WriteupFormat::Markdown => markdown::markdown(w),
         WriteupFormat::Latex => latex_doc::latex_document(w),
         WriteupFormat::Html => html::html(w),
         WriteupFormat::Text => text::text(w),
-    }
+    })
 }

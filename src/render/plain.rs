@@ -78,7 +78,7 @@ impl Ctx {
 }
 
 fn needs_parens(e: &Expr, ctx: Ctx) -> bool {
-    let fractional = |r: &Rat| !r.is_integer();
+    let fractional = |r: &Rat| !super::decimals::whole(r);
     // Where only a power may follow a minus sign.
     let power_only = !ctx.signed();
     match e {
@@ -189,9 +189,13 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String, decl: Option<&Context>) {
     }
 }
 
+#[inline(never)]
 fn write_rat(r: &Rat, out: &mut String) {
     if r.is_integer() {
         out.push_str(&r.numer().to_string());
+    } else if let Some(digits) = super::decimals::decimal(r) {
+        out.push_str(if r.is_negative() { "-" } else { "" });
+        out.push_str(&digits);
     } else {
         out.push_str(&format!("{}/{}", r.numer(), r.denom()));
     }

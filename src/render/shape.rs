@@ -28,7 +28,7 @@ pub fn right_open(e: &Expr) -> bool {
 /// Whether a term is taller than a line of text, so brackets around it should grow.
 pub fn tall(e: &Expr) -> bool {
     match e {
-        Expr::Num(r) => !r.is_integer(),
+        Expr::Num(r) => !super::decimals::whole(r),
         Expr::Div(_, _) | Expr::Sum(_) | Expr::D(_, _) => true,
         Expr::Sym(_) | Expr::Idx(_, _) | Expr::Delta(_, _) => false,
         // An exponent is set small, so only the base counts.

@@ -154,6 +154,8 @@ pub struct Writeup {
     pub labels: Option<Prose>,
     pub hypotheses: Vec<Formula>,
     pub goals: Vec<Goal>,
+    /// How the input writes its numbers: decimals print as decimals ([`super::decimals`]).
+    pub numbers: Option<crate::syntax::NumberStyle>,
 }
 
 /// The writeup of a report.
@@ -168,6 +170,7 @@ pub fn build(report: &Report, detail: Detail, vectors: Vectors) -> Writeup {
 pub fn assemble(report: &Report, goals: Vec<Goal>) -> Writeup {
     let ctx = &report.context;
     Writeup {
+        numbers: report.numbers.clone(),
         title: report.title.clone().unwrap_or_else(|| DEFAULT_TITLE.to_string()),
         indices: ctx
             .indices

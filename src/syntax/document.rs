@@ -15,6 +15,8 @@ pub struct Document {
     /// What each goal says in matrix notation (in goal order; none for a document built
     /// without the parser).
     pub forms: Vec<crate::matrix::GoalForm>,
+    /// How the input writes its numbers, if it writes decimals.
+    pub numbers: Option<super::NumberStyle>,
 }
 
 /// `derive of wrt wrt [via a, …]`

@@ -5,9 +5,11 @@
 mod diagnostic;
 mod document;
 mod matrix;
+pub mod numbers;
 mod parser;
 
 pub use diagnostic::Diagnostic;
 pub use document::{Document, Goal};
 pub use matrix::parse_matrix;
+pub use numbers::NumberStyle;
 pub use parser::{parse_expr, parse_expr_in, parse_file, parse_variable, IndexScope};

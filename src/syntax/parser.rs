@@ -94,7 +94,9 @@ pub fn parse_variable(src: &str, scope: IndexScope) -> Result<Expr, Diagnostic> 
 /// Parse a `.deriv` file.
 pub fn parse_file(src: &str) -> Result<Document, Diagnostic> {
     prescan(src)?;
-    on_parser_stack(src, || file_input(src))
+    let mut doc = on_parser_stack(src, || file_input(src))?;
+    doc.numbers = super::numbers::scan(src);
+    Ok(doc)
 }
 
 /// Deepest nesting parsed on the caller's stack (under 1 MB even in unoptimised builds).
