@@ -192,11 +192,15 @@ fn aligned(lhs: &str, rel: &str, rhs: &str, extra: f64) -> String {
         return one_line;
     }
     let first = room - width(lhs) - RELATION;
-    let parts = break_lines(rhs, first, first - INDENT);
-    let rows: Vec<String> = parts
+    aligned_lines(&format!("{lhs} &{rel}"), &break_lines(rhs, first, first - INDENT))
+}
+
+/// Lines in an `aligned` block: the first after `lead`, the others indented.
+fn aligned_lines(lead: &str, lines: &[String]) -> String {
+    let rows: Vec<String> = lines
         .iter()
         .enumerate()
-        .map(|(k, p)| if k == 0 { format!("{lhs} &{rel} {p}") } else { format!("&\\qquad {p}") })
+        .map(|(k, p)| if k == 0 { format!("{lead} {p}") } else { format!("&\\qquad {p}") })
         .collect();
     format!("\\begin{{aligned}}{}\\end{{aligned}}", rows.join(" \\\\ "))
 }
@@ -209,14 +213,8 @@ fn fitted_formula(f: &Formula) -> String {
             aligned(&latex(a), super::texmath::relation(*r), &latex_marked(b), 0.0)
         }
         Formula::Term(e) if width(&plain) > TEXT_WIDTH - SLACK => {
-            let parts =
-                break_lines(&latex_marked(e), TEXT_WIDTH - SLACK, TEXT_WIDTH - SLACK - INDENT);
-            let rows: Vec<String> = parts
-                .iter()
-                .enumerate()
-                .map(|(k, p)| if k == 0 { format!("& {p}") } else { format!("&\\qquad {p}") })
-                .collect();
-            format!("\\begin{{aligned}}{}\\end{{aligned}}", rows.join(" \\\\ "))
+            let room = TEXT_WIDTH - SLACK;
+            aligned_lines("&", &break_lines(&latex_marked(e), room, room - INDENT))
         }
         _ => plain,
     }

@@ -189,8 +189,10 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String, decl: Option<&Context>) {
     }
 }
 
+/// A number: `3`, `0.25` where the input writes decimals, else `1/3`. Kept out of the
+/// recursive printers' frames, which every level of a deep term pays for.
 #[inline(never)]
-fn write_rat(r: &Rat, out: &mut String) {
+pub(crate) fn write_rat(r: &Rat, out: &mut String) {
     if r.is_integer() {
         out.push_str(&r.numer().to_string());
     } else if let Some(digits) = super::decimals::decimal(r) {

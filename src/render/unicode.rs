@@ -48,20 +48,6 @@ fn right_open(e: &Expr) -> bool {
     }
 }
 
-/// A number: `3`, `0.25` where the input writes decimals, else `1/3`. Kept out of
-/// [`write`], whose frame every level of a deep term pays for.
-#[inline(never)]
-fn write_number(r: &crate::expr::Rat, out: &mut String) {
-    if r.is_integer() {
-        out.push_str(&r.numer().to_string());
-    } else if let Some(digits) = super::decimals::decimal(r) {
-        out.push_str(if r.is_negative() { "-" } else { "" });
-        out.push_str(&digits);
-    } else {
-        out.push_str(&format!("{}/{}", r.numer(), r.denom()));
-    }
-}
-
 fn atomic(e: &Expr) -> bool {
     match e {
         Expr::Sym(_) | Expr::Idx(_, _) | Expr::Delta(_, _) | Expr::Call(_, _) => true,
@@ -97,7 +83,7 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
         return;
     }
     match e {
-        Expr::Num(r) => write_number(r, out),
+        Expr::Num(r) => super::plain::write_rat(r, out),
         Expr::Sym(s) => out.push_str(&name(s)),
         Expr::Idx(n, ix) => {
             out.push_str(&name(n));
