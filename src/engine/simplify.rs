@@ -238,6 +238,7 @@ pub fn candidates(e: &Expr) -> Vec<Expr> {
             out.push(to_expr(&[c]));
         }
         out.extend(denominator_multiplied_out(t));
+        out.extend(factored_inside(t));
     }
     if let Some(f) = factor(&structural) {
         out.push(f);
@@ -256,6 +257,24 @@ pub fn candidates(e: &Expr) -> Vec<Expr> {
     }
     out.extend(reduced(&out));
     out
+}
+
+/// `t` with the common factor taken out of a sum it multiplies:
+/// `α*(2*σ*log(σ)*(1 - σ)^2 - (1 - σ)^3)` as `α*(1 - σ)^2*(2*σ*log(σ) - (1 - σ))`.
+fn factored_inside(t: &Term) -> Option<Expr> {
+    for (k, f) in t.factors.iter().enumerate() {
+        if f.exp != 1 || !matches!(f.base, Expr::Add(_)) {
+            continue;
+        }
+        let Ok(terms) = to_terms(&f.base, false) else { continue };
+        let Some(factored) = factor(&terms) else { continue };
+        let Ok(mut inner) = to_terms(&factored, false) else { continue };
+        let [inner] = inner.as_mut_slice() else { continue };
+        let mut rest = Term { coeff: t.coeff.clone(), factors: t.factors.clone() };
+        rest.factors.remove(k);
+        return Some(to_expr(&[rest.mul(inner)]));
+    }
+    None
 }
 
 /// `t` with the sums it divides by multiplied out into one polynomial: `2/((1 - x)*(1 + x))`
