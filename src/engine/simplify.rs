@@ -59,9 +59,40 @@ pub fn clear_trivia(d: &mut Driver, path: &[usize]) -> Result<(), EngineError> {
     let Some(region) = d.at(&path[..root]) else { return Ok(()) };
     let cleared = without_trivia(region);
     if cleared != *region {
-        d.ring(&path[..root], cleared)?;
+        // The ring step covers only the part that changed: the kernel's cost of a ring
+        // step grows with its terms, and a region is often most of the term.
+        let narrow = narrowest_change(region, &cleared);
+        let Some(new) = cleared.at(&narrow).cloned() else { return Ok(()) };
+        let at: Vec<usize> = path[..root].iter().chain(&narrow).copied().collect();
+        d.ring(&at, new)?;
     }
     Ok(())
+}
+
+/// The path of the smallest subterm of `old` outside which `new` is the same: descend
+/// while exactly one child differs and the nodes are otherwise alike. Never into the
+/// variable of a derivative, which is not a subterm.
+pub(super) fn narrowest_change(old: &Expr, new: &Expr) -> Vec<usize> {
+    let mut path = Vec::new();
+    let (mut a, mut b) = (old, new);
+    loop {
+        if std::mem::discriminant(a) != std::mem::discriminant(b)
+            || a.children().count() != b.children().count()
+        {
+            return path;
+        }
+        let mut differing = a.children().zip(b.children()).enumerate().filter(|(_, (x, y))| x != y);
+        let (Some((i, (x, y))), None) = (differing.next(), differing.next()) else {
+            return path;
+        };
+        let mut at = 0..;
+        let alike = a.map_children(|c| if at.next() == Some(i) { y } else { c }.clone()) == *b;
+        if !alike || (matches!(a, Expr::D(..)) && i == 1) {
+            return path;
+        }
+        path.push(i);
+        (a, b) = (x, y);
+    }
 }
 
 /// `e` with the trivialities of ring arithmetic cleared: terms 0 and factors 1 dropped, a
