@@ -184,20 +184,18 @@ impl Frac {
     }
 }
 
-/// Whether two terms are equal as rational functions over their atoms. Past the size
-/// bounds they are compared once more with each sum in a product kept whole (its normal
-/// form an atom): a product of n sums need not expand into 2^n terms to equal itself.
+/// Whether two terms are equal as rational functions over their atoms. They are compared
+/// first with each sum in a product kept whole (its normal form an atom), then, unless that
+/// shows them equal, expanded: a product of n sums need not expand into 2^n terms (nor n
+/// linear factors into a polynomial of degree n) to equal itself rearranged.
 pub fn ring_equal(a: &Expr, b: &Expr) -> Result<bool, KernelError> {
     let equal = |expand| -> Result<bool, KernelError> {
         let (fa, fb) = (normalize(a, 0, expand)?, normalize(b, 0, expand)?);
         Ok(fa.num.mul(&fb.den)? == fb.num.mul(&fa.den)?)
     };
-    match equal(true) {
-        Err(KernelError::TooLarge(m)) => match equal(false) {
-            Ok(true) => Ok(true),
-            _ => Err(KernelError::TooLarge(m)),
-        },
-        r => r,
+    match equal(false) {
+        Ok(true) => Ok(true),
+        _ => equal(true),
     }
 }
 
@@ -222,7 +220,10 @@ pub fn normalize(e: &Expr, depth: usize, expand: bool) -> Result<Frac, KernelErr
             let mut acc = Frac::constant(Rat::one());
             for f in fs.iter() {
                 let factor = match f {
-                    Expr::Add(_) if !expand => Frac::atom(canonical(f, d)?),
+                    Expr::Add(_) if !expand => match canonical(f, d)? {
+                        Expr::Num(c) => Frac::constant(c),
+                        c => Frac::atom(c),
+                    },
                     _ => normalize(f, d, expand)?,
                 };
                 acc = acc.mul(&factor)?;
