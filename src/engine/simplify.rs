@@ -43,21 +43,23 @@ pub fn clear_trivia(d: &mut Driver, path: &[usize]) -> Result<(), EngineError> {
     while root > 0 && d.at(&path[..root - 1]).is_some_and(is_ring_node) {
         root -= 1;
     }
+    // Trivialities lie in the rule's result and in the nodes above it, up to the region's
+    // root: everything else in the region was cleared after an earlier rule, so only that
+    // path is looked at and rebuilt (a step costs the path, not the region).
     // Exponents first, each on its own: the ring normaliser takes `x^(2 - 1)` as an atom
     // until its exponent is the number 1.
     let numeric = |k: &Expr| k.as_num().is_none() && without_trivia(k).as_num().is_some();
-    while let Some(at) = d
-        .at(&path[..root])
-        .and_then(|r| find_path(r, &|t| matches!(t, Expr::Pow(_, k) if numeric(k))))
+    while let Some(at) =
+        d.at(path).and_then(|r| find_path(r, &|t| matches!(t, Expr::Pow(_, k) if numeric(k))))
     {
-        let mut exponent: Vec<usize> = path[..root].iter().copied().chain(at).collect();
+        let mut exponent: Vec<usize> = path.iter().copied().chain(at).collect();
         exponent.push(1);
         let Some(k) = d.at(&exponent) else { break };
         let value = without_trivia(k);
         d.ring(&exponent, value)?;
     }
     let Some(region) = d.at(&path[..root]) else { return Ok(()) };
-    let cleared = without_trivia(region);
+    let cleared = cleared_along(region, &path[root..]);
     if cleared != *region {
         // The ring step covers only the part that changed: the kernel's cost of a ring
         // step grows with its terms, and a region is often most of the term.
@@ -67,6 +69,22 @@ pub fn clear_trivia(d: &mut Driver, path: &[usize]) -> Result<(), EngineError> {
         d.ring(&at, new)?;
     }
     Ok(())
+}
+
+/// [`without_trivia`] of `e` when only the subterm at `path` and the nodes above it may
+/// hold trivialities: the subterm is cleared, then each node above it on the way up.
+fn cleared_along(e: &Expr, path: &[usize]) -> Expr {
+    let Some((&first, rest)) = path.split_first() else {
+        return without_trivia(e);
+    };
+    if !is_ring_node(e) {
+        return e.clone();
+    }
+    let Some(child) = e.children().nth(first).map(|c| cleared_along(c, rest)) else {
+        return e.clone();
+    };
+    let mut at = 0..;
+    cleared_node(&e.map_children(|c| if at.next() == Some(first) { &child } else { c }.clone()))
 }
 
 /// The path of the smallest subterm of `old` outside which `new` is the same: descend
@@ -100,10 +118,20 @@ pub(super) fn narrowest_change(old: &Expr, new: &Expr) -> Vec<usize> {
 /// `--x`, and sums in sums and products in products flattened (`(2·x)·y` is `2·x·y`).
 /// Derivatives, sums and calls are left as they are (inside and out).
 pub fn without_trivia(e: &Expr) -> Expr {
+    match e {
+        Expr::Add(_) | Expr::Mul(_) | Expr::Neg(_) | Expr::Pow(..) | Expr::Div(..) => {
+            cleared_node(&e.map_children(without_trivia))
+        }
+        _ => e.clone(),
+    }
+}
+
+/// [`without_trivia`] at the root of `e`, whose children are cleared already.
+fn cleared_node(e: &Expr) -> Expr {
     let num = |e: &Expr| e.as_num().cloned();
     match e {
         Expr::Add(ts) => {
-            let ts = cleared_parts(ts, |t| match t {
+            let ts = flattened(ts, |t| match t {
                 Expr::Add(inner) => Some(inner),
                 _ => None,
             });
@@ -113,7 +141,7 @@ pub fn without_trivia(e: &Expr) -> Expr {
             Expr::add(ts.into_iter().filter(|t| !num(t).is_some_and(|r| r.is_zero())).collect())
         }
         Expr::Mul(fs) => {
-            let fs = cleared_parts(fs, |f| match f {
+            let fs = flattened(fs, |f| match f {
                 Expr::Mul(inner) => Some(inner),
                 _ => None,
             });
@@ -122,36 +150,30 @@ pub fn without_trivia(e: &Expr) -> Expr {
             }
             Expr::mul(fs.into_iter().filter(|f| !num(f).is_some_and(|r| r.is_one())).collect())
         }
-        Expr::Neg(x) => match without_trivia(x) {
-            Expr::Neg(y) => (*y).clone(),
-            y => Expr::neg(y),
+        Expr::Neg(x) => match &**x {
+            Expr::Neg(y) => (**y).clone(),
+            y => Expr::neg(y.clone()),
         },
-        Expr::Pow(b, k) => {
-            let (b, k) = (without_trivia(b), without_trivia(k));
-            match num(&k) {
-                Some(r) if r.is_one() => b,
-                _ => Expr::pow(b, k),
-            }
-        }
-        Expr::Div(a, b) => {
-            let (a, b) = (without_trivia(a), without_trivia(b));
-            match num(&b) {
-                Some(r) if r.is_one() => a,
-                _ => Expr::div(a, b),
-            }
-        }
+        Expr::Pow(b, k) => match num(k) {
+            Some(r) if r.is_one() => (**b).clone(),
+            _ => Expr::pow((**b).clone(), (**k).clone()),
+        },
+        Expr::Div(a, b) => match num(b) {
+            Some(r) if r.is_one() => (**a).clone(),
+            _ => Expr::div((**a).clone(), (**b).clone()),
+        },
         _ => e.clone(),
     }
 }
 
-/// The terms of a sum (or factors of a product) cleared of trivialities, a part that is
-/// itself a sum (a product) spliced in: `inner` gives its parts.
-fn cleared_parts(parts: &[Expr], inner: fn(&Expr) -> Option<&[Expr]>) -> Vec<Expr> {
+/// The terms of a sum (or factors of a product), a part that is itself a sum (a product)
+/// spliced in: `inner` gives its parts.
+fn flattened(parts: &[Expr], inner: fn(&Expr) -> Option<&[Expr]>) -> Vec<Expr> {
     let mut out = Vec::with_capacity(parts.len());
-    for part in parts.iter().map(without_trivia) {
-        match inner(&part) {
+    for part in parts {
+        match inner(part) {
             Some(nested) => out.extend_from_slice(nested),
-            None => out.push(part),
+            None => out.push(part.clone()),
         }
     }
     out
@@ -277,7 +299,7 @@ pub fn candidates(e: &Expr) -> Vec<Expr> {
     if let Some(f) = out.last().and_then(sign_into_factor) {
         out.push(f);
     }
-    if let Ok(expanded) = to_terms(&b, true) {
+    if let Some(Ok(expanded)) = small_expansion(&structural).then(|| to_terms(&b, true)) {
         out.push(to_expr(&expanded));
         if let Some(f) = factor(&expanded) {
             out.extend(sign_into_factor(&f));
@@ -287,6 +309,20 @@ pub fn candidates(e: &Expr) -> Vec<Expr> {
     }
     out.extend(reduced(&out));
     out
+}
+
+/// Most sum factors (counted with their exponents) that one term may multiply out in the
+/// expanded candidate. Past it the expansion is costly to compute and for the kernel to
+/// check, and its coefficients grow with the factorials: the derivative of a product of 80
+/// linear factors stays a sum of products.
+const MAX_EXPANDED_SUM_FACTORS: i64 = 12;
+
+/// Whether multiplying out each term of `terms` stays within [`MAX_EXPANDED_SUM_FACTORS`].
+fn small_expansion(terms: &[Term]) -> bool {
+    let sum_factors = |t: &Term| -> i64 {
+        t.factors.iter().filter(|f| matches!(f.base, Expr::Add(_))).map(|f| f.exp.abs()).sum()
+    };
+    terms.iter().all(|t| sum_factors(t) <= MAX_EXPANDED_SUM_FACTORS)
 }
 
 /// `t` with the sums it divides by multiplied out into one polynomial: `2/((1 - x)*(1 + x))`
