@@ -37,18 +37,22 @@ fn too_large() -> KernelError {
     KernelError::TooLarge("the term is too large for the ring normaliser".into())
 }
 
-/// The product of two monomials: their exponents added atom by atom.
+/// The product of two monomials: their exponents added atom by atom. Each atom of the
+/// shorter is found in the longer by binary search (atoms compare deeply, and a product of
+/// n factors multiplies a monomial of up to n atoms by one atom n times).
 fn mul_monomials(a: &Monomial, b: &Monomial) -> Result<Monomial, KernelError> {
-    let mut out: Monomial = a.iter().chain(b).cloned().collect();
-    out.sort_by(|x, y| x.0.cmp(&y.0));
-    let mut merged: Monomial = Vec::with_capacity(out.len());
-    for (atom, k) in out {
-        match merged.last_mut() {
-            Some((last, e)) if *last == atom => *e = e.checked_add(k).ok_or_else(too_large)?,
-            _ => merged.push((atom, k)),
-        }
+    let (short, mut rest) = if a.len() <= b.len() { (a, &b[..]) } else { (b, &a[..]) };
+    let mut out: Monomial = Vec::with_capacity(a.len() + b.len());
+    for (atom, k) in short {
+        let before = rest.partition_point(|(x, _)| x < atom);
+        out.extend_from_slice(&rest[..before]);
+        rest = &rest[before..];
+        let same = rest.first().filter(|(x, _)| x == atom).map(|(_, e)| *e);
+        out.push((atom.clone(), k.checked_add(same.unwrap_or(0)).ok_or_else(too_large)?));
+        rest = &rest[usize::from(same.is_some())..];
     }
-    Ok(merged)
+    out.extend_from_slice(rest);
+    Ok(out)
 }
 
 impl Poly {
