@@ -9,12 +9,14 @@ Usage (from anywhere):
     scripts/scale.py --criterion        # fit the in-process times of `cargo bench --bench
                                         # derive -- families` (target/criterion/families)
 
-Each time is the best of REPEATS runs with the output sent to /dev/null, less the best
-time of `deriv --version` (start-up), measured in the same run. A run that fails or takes
+Each time is the CPU time (user + system, all threads) of the best of REPEATS runs with the
+output sent to /dev/null, less the best time of `deriv --version` (start-up), measured in
+the same run: CPU time, unlike wall-clock time, hardly depends on what else runs. A run that fails or takes
 longer than TIMEOUT seconds is reported as such and left out of the fit.
 """
 import json
 import math
+import os
 import pathlib
 import subprocess
 import sys
@@ -74,14 +76,24 @@ def slope(points):
 
 
 def run_once(args):
-    start = time.perf_counter()
+    """The CPU time (user + system, every thread) of one run: unlike the wall-clock time,
+    it does not depend on what else the machine is running."""
     try:
-        done = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        return None, "timeout"
-    elapsed = time.perf_counter() - start
-    return elapsed, None if done.returncode == 0 else f"exit {done.returncode}"
+        child = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except OSError as e:
+        return None, str(e)
+    start = time.monotonic()
+    while True:
+        pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.monotonic() - start > TIMEOUT:
+            child.kill()
+            child.wait()
+            return None, "timeout"
+        time.sleep(0.0005)
+    code = os.waitstatus_to_exitcode(status)
+    return usage.ru_utime + usage.ru_stime, None if code == 0 else f"exit {code}"
 
 
 def processes(bins):
