@@ -450,6 +450,17 @@ fn textbook_signs(e: &Expr) -> Option<Expr> {
     changed.then(|| term_expr(&flipped))
 }
 
+/// Whether a power with an integer exponent of at least `least` lies inside a sum (in one
+/// walk: a search from each sum would cost the square of the depth in nested terms).
+fn power_in_sum(e: &Expr, least: &Rat, in_sum: bool) -> bool {
+    let power = |k: &Expr| k.as_num().is_some_and(|r| r.is_integer() && r >= least);
+    if in_sum && matches!(e, Expr::Pow(_, k) if power(k)) {
+        return true;
+    }
+    let in_sum = in_sum || matches!(e, Expr::Add(_));
+    e.children().any(|c| power_in_sum(c, least, in_sum))
+}
+
 /// Candidates that are one term with polynomial factors, reduced: `(2*x + 2)/(x^2 + 2*x + 1)`
 /// → `2/(x + 1)`, `4*(x^3 - 3*x^2 + 3*x - 1)` → `4*(x - 1)^3`.
 fn reduced(cands: &[Expr]) -> Vec<Expr> {
@@ -457,12 +468,7 @@ fn reduced(cands: &[Expr]) -> Vec<Expr> {
     // with sums above and a power-holding sum below (`(2*x + 2)/(x^2 + 2*x + 1)`), or a
     // sum of degree three or more (`4*x^3 - 12*x^2 + 12*x - 4`). Anything else is left
     // alone, because the search is costly.
-    let sum_with_power = |e: &Expr, least: i64| {
-        e.any(&mut |t| {
-            matches!(t, Expr::Add(ts) if ts.iter().any(|u| u.any(&mut |v| matches!(v,
-                Expr::Pow(_, k) if k.as_num().is_some_and(|r| r.is_integer() && *r >= Rat::from_integer(least.into()))))))
-        })
-    };
+    let sum_with_power = |e: &Expr, least: i64| power_in_sum(e, &Rat::from_integer(least.into()), false);
     let has_sum = |e: &Expr| e.any(&mut |t| matches!(t, Expr::Add(_)));
     let worth = |c: &Expr| {
         sum_with_power(c, 3)
