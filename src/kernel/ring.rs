@@ -197,10 +197,7 @@ pub fn ring_equal(a: &Expr, b: &Expr) -> Result<bool, KernelError> {
         let (fa, fb) = (normalize(a, 0, expand)?, normalize(b, 0, expand)?);
         Ok(fa.num.mul(&fb.den)? == fb.num.mul(&fa.den)?)
     };
-    match equal(false) {
-        Ok(true) => Ok(true),
-        _ => equal(true),
-    }
+    Ok(matches!(equal(false), Ok(true)) || equal(true)?)
 }
 
 /// A term as a quotient of polynomials; `depth` is how deep it lies in the term normalised.
