@@ -124,7 +124,9 @@ fn bench_process(c: &mut Criterion) {
 /// expression (differentiated with respect to `x`) or, for `chain`, a `.deriv` file.
 fn family(name: &str, n: usize) -> String {
     match name {
-        "product" => format!("x*{}", (1..=n).map(|i| format!("(x+{i})")).collect::<Vec<_>>().join("*")),
+        "product" => {
+            format!("x*{}", (1..=n).map(|i| format!("(x+{i})")).collect::<Vec<_>>().join("*"))
+        }
         "nested" => format!("{}x{}", "sin(".repeat(n), ")".repeat(n)),
         "sums" => (1..=n).map(|i| format!("sin({i}*x)")).collect::<Vec<_>>().join(" + "),
         "polynomial" => (1..=n).map(|i| format!("{i}*x^{i}")).collect::<Vec<_>>().join(" + "),
@@ -159,7 +161,11 @@ fn bench_families(c: &mut Criterion) {
             } else {
                 let e = parse_expr(&text).expect("parses");
                 group.bench_with_input(BenchmarkId::new(name, n), &e, |b, e| {
-                    b.iter(|| black_box(deriv::engine::derive(Default::default(), e, &x).expect("derives")))
+                    b.iter(|| {
+                        black_box(
+                            deriv::engine::derive(Default::default(), e, &x).expect("derives"),
+                        )
+                    })
                 });
             }
         }

@@ -248,7 +248,9 @@ fn a_thousand_brackets_are_differentiated_and_more_are_refused() {
     assert!(run.stdout.contains("&= 2 x"), "{}", run.stdout);
     let run = cli::run(&["diff", &nest(5000), "--wrt", "x"], None);
     assert_eq!(run.status, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("1:1001") && run.stderr.contains("brackets nest more than 1000 deep"));
+    assert!(
+        run.stderr.contains("1:1001") && run.stderr.contains("brackets nest more than 1000 deep")
+    );
     // Where the caret stands in the window shown is checked with the stress cases.
     assert!(run.stderr.lines().any(|l| l.trim_end().ends_with('^')), "{}", run.stderr);
 }

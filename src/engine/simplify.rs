@@ -468,7 +468,8 @@ fn reduced(cands: &[Expr]) -> Vec<Expr> {
     // with sums above and a power-holding sum below (`(2*x + 2)/(x^2 + 2*x + 1)`), or a
     // sum of degree three or more (`4*x^3 - 12*x^2 + 12*x - 4`). Anything else is left
     // alone, because the search is costly.
-    let sum_with_power = |e: &Expr, least: i64| power_in_sum(e, &Rat::from_integer(least.into()), false);
+    let sum_with_power =
+        |e: &Expr, least: i64| power_in_sum(e, &Rat::from_integer(least.into()), false);
     let has_sum = |e: &Expr| e.any(&mut |t| matches!(t, Expr::Add(_)));
     let worth = |c: &Expr| {
         sum_with_power(c, 3)
