@@ -1,5 +1,6 @@
-//! Benchmarks for the derivation pipeline: `deriv diff` over a scalar corpus (issue 4)
-//! and the seed file end to end (issue 5), each against a baseline measured in the same run.
+//! Benchmarks for the derivation pipeline: `deriv diff` over a scalar corpus (issue 4),
+//! the seed file end to end (issue 5) and families of growing inputs (issue 18), each
+//! against a baseline measured in the same run.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use deriv::expr::Expr;
@@ -119,5 +120,58 @@ fn bench_process(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_diff, bench_seed, bench_process);
+/// The families of issue 18 at size `n`, as `scripts/scale.py` writes them: a scalar
+/// expression (differentiated with respect to `x`) or, for `chain`, a `.deriv` file.
+fn family(name: &str, n: usize) -> String {
+    match name {
+        "product" => {
+            format!("x*{}", (1..=n).map(|i| format!("(x+{i})")).collect::<Vec<_>>().join("*"))
+        }
+        "nested" => format!("{}x{}", "sin(".repeat(n), ")".repeat(n)),
+        "sums" => (1..=n).map(|i| format!("sin({i}*x)")).collect::<Vec<_>>().join(" + "),
+        "polynomial" => (1..=n).map(|i| format!("{i}*x^{i}")).collect::<Vec<_>>().join(" + "),
+        "chain" => {
+            let lets = (2..=n).map(|k| format!("let h{k} = tanh(h{})\n", k - 1));
+            format!("let h1 = tanh(x)\n{}derive h{n} wrt x\n", lets.collect::<String>())
+        }
+        _ => unreachable!("no family {name}"),
+    }
+}
+
+/// Each family at three sizes, derived and checked by the kernel in-process (parsing
+/// excluded); `scripts/scale.py --criterion` fits the growth exponent from the results.
+/// Baseline: the derivative of `sin(x)`, the smallest input, measured in the same run.
+fn bench_families(c: &mut Criterion) {
+    let mut group = c.benchmark_group("families");
+    group.sample_size(10).warm_up_time(std::time::Duration::from_millis(500));
+    group.measurement_time(std::time::Duration::from_secs(2));
+    let x = parse_expr("x").expect("x");
+    let sin = parse_expr("sin(x)").expect("sin(x)");
+    group.bench_function("sin(x) (baseline)", |b| {
+        b.iter(|| black_box(deriv::engine::derive(Default::default(), &sin, &x).expect("derives")))
+    });
+    for name in ["product", "nested", "sums", "polynomial", "chain"] {
+        for n in [20, 40, 80] {
+            let text = family(name, n);
+            if name == "chain" {
+                let doc = parse_file(&text).expect("parses");
+                group.bench_with_input(BenchmarkId::new(name, n), &doc, |b, doc| {
+                    b.iter(|| black_box(deriv::report::derive_document(doc).expect("derives")))
+                });
+            } else {
+                let e = parse_expr(&text).expect("parses");
+                group.bench_with_input(BenchmarkId::new(name, n), &e, |b, e| {
+                    b.iter(|| {
+                        black_box(
+                            deriv::engine::derive(Default::default(), e, &x).expect("derives"),
+                        )
+                    })
+                });
+            }
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_diff, bench_seed, bench_process, bench_families);
 criterion_main!(benches);

@@ -109,7 +109,7 @@ fn stress_cases() -> Vec<Case> {
     let digits = "7".repeat(5_000);
     let wide = "x + ".repeat(300_000) + "x";
     let cases = [
-        ("10,000 nested brackets", parens, "1:129 brackets nest more than 128 deep"),
+        ("10,000 nested brackets", parens, "1:1001 brackets nest more than 1000 deep"),
         ("100,000 unary minuses", minuses, "1:1 more than 400 minus signs in a row"),
         ("x^x^… 100,000 deep", powers, "1:1026 more than 512 `^` operators in one input"),
         ("a 5,000-digit number", digits, "1:1 number has more than 1000 digits"),
@@ -220,7 +220,7 @@ fn limits_are_exact() {
     let tower = |n: usize| "x^".repeat(n) + "x";
     let number = |n: usize| "9".repeat(n);
     let cases: [(&str, String, String); 4] = [
-        ("brackets", nest(128), nest(129)),
+        ("brackets", nest(1000), nest(1001)),
         ("minus signs", minus(MAX_DEPTH - 1), minus(MAX_DEPTH)),
         ("nesting", tower(MAX_DEPTH - 1), tower(MAX_DEPTH)),
         ("digits", number(1000), number(1001)),
@@ -232,6 +232,27 @@ fn limits_are_exact() {
         assert!(parse_expr(&too_large).is_err(), "one more {what} than the limit parses");
     }
     assert_eq!(parse_expr(&tower(MAX_DEPTH - 1)).map(|e| e.depth()), Ok(MAX_DEPTH));
+}
+
+/// Machine-generated input nests deeply: 1,000 brackets are differentiated by the binary
+/// (parsed on a roomy stack, whatever stack the caller has), in a file too; 5,000 are
+/// refused with exit status 2, the line, the column and a caret.
+#[test]
+fn a_thousand_brackets_are_differentiated_and_more_are_refused() {
+    let nest = |n: usize| "(".repeat(n) + "x^2 + 1" + &")".repeat(n);
+    let run = cli::run(&["diff", &nest(1000), "--wrt", "x"], None);
+    assert_eq!((run.status, run.stdout.as_str()), (0, "2*x\n"), "{}", run.stderr);
+    let file = format!("let a = {}\nderive a wrt x\n", nest(1000));
+    let run = cli::run(&["run", "-"], Some(&file));
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("&= 2 x"), "{}", run.stdout);
+    let run = cli::run(&["diff", &nest(5000), "--wrt", "x"], None);
+    assert_eq!(run.status, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("1:1001") && run.stderr.contains("brackets nest more than 1000 deep")
+    );
+    // Where the caret stands in the window shown is checked with the stress cases.
+    assert!(run.stderr.lines().any(|l| l.trim_end().ends_with('^')), "{}", run.stderr);
 }
 
 /// Parsing never evaluates: a huge power is a term like any other.

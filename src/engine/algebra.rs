@@ -11,6 +11,8 @@ use crate::terms::RatExt;
 use num_bigint::BigInt;
 use num_integer::Integer;
 use num_traits::{One, Zero};
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 /// Largest integer power expanded; larger ones stay powers.
@@ -122,14 +124,43 @@ impl Term {
 /// Add terms, combining like ones and keeping the order of first appearance.
 pub fn combine(terms: Vec<Term>) -> Vec<Term> {
     let mut out: Vec<Term> = Vec::new();
-    for t in terms {
-        match out.iter_mut().find(|u| u.like(&t)) {
-            Some(u) => u.coeff = &u.coeff + &t.coeff,
-            None => out.push(t),
+    if terms.len() <= FEW_TERMS {
+        for t in terms {
+            match out.iter_mut().find(|u| u.like(&t)) {
+                Some(u) => u.coeff = &u.coeff + &t.coeff,
+                None => out.push(t),
+            }
+        }
+    } else {
+        // Like terms have one signature: only those are compared (a sum of n products of
+        // n factors would otherwise compare n^2 pairs, each in n^2 steps).
+        let mut by_signature: HashMap<u64, Vec<usize>> = HashMap::new();
+        for t in terms {
+            let alike = by_signature.entry(signature(&t)).or_default();
+            match alike.iter().copied().find(|&i| out[i].like(&t)) {
+                Some(i) => out[i].coeff = &out[i].coeff + &t.coeff,
+                None => {
+                    alike.push(out.len());
+                    out.push(t);
+                }
+            }
         }
     }
     out.retain(|t| !t.coeff.is_zero());
     out
+}
+
+/// Terms up to which [`combine`] compares every pair.
+const FEW_TERMS: usize = 8;
+
+/// A hash of a term's factors, whatever their order: like terms have the same one.
+fn signature(t: &Term) -> u64 {
+    let hash = |f: &Factor| {
+        let mut h = std::hash::DefaultHasher::new();
+        (&f.key, f.exp).hash(&mut h);
+        h.finish()
+    };
+    t.factors.iter().map(hash).fold(0, u64::wrapping_add)
 }
 
 fn product(a: &[Term], b: &[Term]) -> Result<Vec<Term>, TooLarge> {

@@ -4,6 +4,7 @@ use super::{Driver, EngineError};
 use crate::expr::{fresh_index, Expr, Index};
 use crate::kernel::{decide, Step, Verdict};
 use crate::rules::{Binding, Condition, RuleId};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 /// A step with term metavariables bound.
@@ -16,20 +17,39 @@ pub fn step_with(rule: RuleId, path: &[usize], terms: &[(&str, &Expr)]) -> Step 
     s
 }
 
-/// Path to the first `D(f, x)` (pre-order) whose `f` has no derivative inside.
-fn innermost_derivative(e: &Expr) -> Option<Vec<usize>> {
-    fn go(e: &Expr, path: &mut Vec<usize>) -> bool {
+/// Path to the first `D(f, x)` (pre-order) whose `f` has no derivative inside. `free`
+/// remembers shared parts known to hold no derivative, by address: a product's or sum's
+/// list and a call's argument. Every term of a proof stays alive while it is built, so an
+/// address met in one is never reused for another part (the search costs the changed
+/// path, not the whole term, at each step).
+fn innermost_derivative(e: &Expr, free: &mut HashSet<usize>) -> Option<Vec<usize>> {
+    fn key(e: &Expr) -> Option<usize> {
+        match e {
+            Expr::Add(xs) | Expr::Mul(xs) => Some(xs.as_ptr() as usize),
+            Expr::Call(_, a) => Some(Arc::as_ptr(a) as usize),
+            _ => None,
+        }
+    }
+    fn go(e: &Expr, path: &mut Vec<usize>, free: &mut HashSet<usize>) -> bool {
+        let key = key(e);
+        if key.is_some_and(|k| free.contains(&k)) {
+            return false;
+        }
         for (i, c) in e.children().enumerate() {
             path.push(i);
-            if go(c, path) {
+            if go(c, path, free) {
                 return true;
             }
             path.pop();
         }
-        matches!(e, Expr::D(_, _))
+        let found = matches!(e, Expr::D(_, _));
+        if let (Some(k), false) = (key, found) {
+            free.insert(k);
+        }
+        found
     }
     let mut path = Vec::new();
-    go(e, &mut path).then_some(path)
+    go(e, &mut path, free).then_some(path)
 }
 
 /// Apply derivative rules to the innermost layer: while a derivative lies inside another
@@ -40,7 +60,8 @@ pub fn differentiate_layer(d: &mut Driver) -> Result<(), EngineError> {
         e.any(&mut |t| matches!(t, Expr::D(f, _) if f.any(&mut |u| matches!(u, Expr::D(..)))))
     };
     let layered = nested(d.current());
-    while let Some(path) = innermost_derivative(d.current()) {
+    let mut free = HashSet::new();
+    while let Some(path) = innermost_derivative(d.current(), &mut free) {
         if layered && !nested(d.current()) {
             break;
         }

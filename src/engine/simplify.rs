@@ -43,25 +43,74 @@ pub fn clear_trivia(d: &mut Driver, path: &[usize]) -> Result<(), EngineError> {
     while root > 0 && d.at(&path[..root - 1]).is_some_and(is_ring_node) {
         root -= 1;
     }
+    // Trivialities lie in the rule's result and in the nodes above it, up to the region's
+    // root: everything else in the region was cleared after an earlier rule, so only that
+    // path is looked at and rebuilt (a step costs the path, not the region).
     // Exponents first, each on its own: the ring normaliser takes `x^(2 - 1)` as an atom
     // until its exponent is the number 1.
     let numeric = |k: &Expr| k.as_num().is_none() && without_trivia(k).as_num().is_some();
-    while let Some(at) = d
-        .at(&path[..root])
-        .and_then(|r| find_path(r, &|t| matches!(t, Expr::Pow(_, k) if numeric(k))))
+    while let Some(at) =
+        d.at(path).and_then(|r| find_path(r, &|t| matches!(t, Expr::Pow(_, k) if numeric(k))))
     {
-        let mut exponent: Vec<usize> = path[..root].iter().copied().chain(at).collect();
+        let mut exponent: Vec<usize> = path.iter().copied().chain(at).collect();
         exponent.push(1);
         let Some(k) = d.at(&exponent) else { break };
         let value = without_trivia(k);
         d.ring(&exponent, value)?;
     }
     let Some(region) = d.at(&path[..root]) else { return Ok(()) };
-    let cleared = without_trivia(region);
+    let cleared = cleared_along(region, &path[root..]);
     if cleared != *region {
-        d.ring(&path[..root], cleared)?;
+        // The ring step covers only the part that changed: the kernel's cost of a ring
+        // step grows with its terms, and a region is often most of the term.
+        let narrow = narrowest_change(region, &cleared);
+        let Some(new) = cleared.at(&narrow).cloned() else { return Ok(()) };
+        let at: Vec<usize> = path[..root].iter().chain(&narrow).copied().collect();
+        d.ring(&at, new)?;
     }
     Ok(())
+}
+
+/// [`without_trivia`] of `e` when only the subterm at `path` and the nodes above it may
+/// hold trivialities: the subterm is cleared, then each node above it on the way up.
+fn cleared_along(e: &Expr, path: &[usize]) -> Expr {
+    let Some((&first, rest)) = path.split_first() else {
+        return without_trivia(e);
+    };
+    if !is_ring_node(e) {
+        return e.clone();
+    }
+    let Some(child) = e.children().nth(first).map(|c| cleared_along(c, rest)) else {
+        return e.clone();
+    };
+    let mut at = 0..;
+    cleared_node(&e.map_children(|c| if at.next() == Some(first) { &child } else { c }.clone()))
+}
+
+/// The path of the smallest subterm of `old` outside which `new` is the same: descend
+/// while exactly one child differs and the nodes are otherwise alike. Never into the
+/// variable of a derivative, which is not a subterm.
+pub(super) fn narrowest_change(old: &Expr, new: &Expr) -> Vec<usize> {
+    let mut path = Vec::new();
+    let (mut a, mut b) = (old, new);
+    loop {
+        if std::mem::discriminant(a) != std::mem::discriminant(b)
+            || a.children().count() != b.children().count()
+        {
+            return path;
+        }
+        let mut differing = a.children().zip(b.children()).enumerate().filter(|(_, (x, y))| x != y);
+        let (Some((i, (x, y))), None) = (differing.next(), differing.next()) else {
+            return path;
+        };
+        let mut at = 0..;
+        let alike = a.map_children(|c| if at.next() == Some(i) { y } else { c }.clone()) == *b;
+        if !alike || (matches!(a, Expr::D(..)) && i == 1) {
+            return path;
+        }
+        path.push(i);
+        (a, b) = (x, y);
+    }
 }
 
 /// `e` with the trivialities of ring arithmetic cleared: terms 0 and factors 1 dropped, a
@@ -69,10 +118,20 @@ pub fn clear_trivia(d: &mut Driver, path: &[usize]) -> Result<(), EngineError> {
 /// `--x`, and sums in sums and products in products flattened (`(2·x)·y` is `2·x·y`).
 /// Derivatives, sums and calls are left as they are (inside and out).
 pub fn without_trivia(e: &Expr) -> Expr {
+    match e {
+        Expr::Add(_) | Expr::Mul(_) | Expr::Neg(_) | Expr::Pow(..) | Expr::Div(..) => {
+            cleared_node(&e.map_children(without_trivia))
+        }
+        _ => e.clone(),
+    }
+}
+
+/// [`without_trivia`] at the root of `e`, whose children are cleared already.
+fn cleared_node(e: &Expr) -> Expr {
     let num = |e: &Expr| e.as_num().cloned();
     match e {
         Expr::Add(ts) => {
-            let ts = cleared_parts(ts, |t| match t {
+            let ts = flattened(ts, |t| match t {
                 Expr::Add(inner) => Some(inner),
                 _ => None,
             });
@@ -82,7 +141,7 @@ pub fn without_trivia(e: &Expr) -> Expr {
             Expr::add(ts.into_iter().filter(|t| !num(t).is_some_and(|r| r.is_zero())).collect())
         }
         Expr::Mul(fs) => {
-            let fs = cleared_parts(fs, |f| match f {
+            let fs = flattened(fs, |f| match f {
                 Expr::Mul(inner) => Some(inner),
                 _ => None,
             });
@@ -91,36 +150,30 @@ pub fn without_trivia(e: &Expr) -> Expr {
             }
             Expr::mul(fs.into_iter().filter(|f| !num(f).is_some_and(|r| r.is_one())).collect())
         }
-        Expr::Neg(x) => match without_trivia(x) {
-            Expr::Neg(y) => (*y).clone(),
-            y => Expr::neg(y),
+        Expr::Neg(x) => match &**x {
+            Expr::Neg(y) => (**y).clone(),
+            y => Expr::neg(y.clone()),
         },
-        Expr::Pow(b, k) => {
-            let (b, k) = (without_trivia(b), without_trivia(k));
-            match num(&k) {
-                Some(r) if r.is_one() => b,
-                _ => Expr::pow(b, k),
-            }
-        }
-        Expr::Div(a, b) => {
-            let (a, b) = (without_trivia(a), without_trivia(b));
-            match num(&b) {
-                Some(r) if r.is_one() => a,
-                _ => Expr::div(a, b),
-            }
-        }
+        Expr::Pow(b, k) => match num(k) {
+            Some(r) if r.is_one() => (**b).clone(),
+            _ => Expr::pow((**b).clone(), (**k).clone()),
+        },
+        Expr::Div(a, b) => match num(b) {
+            Some(r) if r.is_one() => (**a).clone(),
+            _ => Expr::div((**a).clone(), (**b).clone()),
+        },
         _ => e.clone(),
     }
 }
 
-/// The terms of a sum (or factors of a product) cleared of trivialities, a part that is
-/// itself a sum (a product) spliced in: `inner` gives its parts.
-fn cleared_parts(parts: &[Expr], inner: fn(&Expr) -> Option<&[Expr]>) -> Vec<Expr> {
+/// The terms of a sum (or factors of a product), a part that is itself a sum (a product)
+/// spliced in: `inner` gives its parts.
+fn flattened(parts: &[Expr], inner: fn(&Expr) -> Option<&[Expr]>) -> Vec<Expr> {
     let mut out = Vec::with_capacity(parts.len());
-    for part in parts.iter().map(without_trivia) {
-        match inner(&part) {
+    for part in parts {
+        match inner(part) {
             Some(nested) => out.extend_from_slice(nested),
-            None => out.push(part),
+            None => out.push(part.clone()),
         }
     }
     out
@@ -247,7 +300,7 @@ pub fn candidates(e: &Expr) -> Vec<Expr> {
     if let Some(f) = out.last().and_then(sign_into_factor) {
         out.push(f);
     }
-    if let Ok(expanded) = to_terms(&b, true) {
+    if let Some(Ok(expanded)) = small_expansion(&structural).then(|| to_terms(&b, true)) {
         out.push(to_expr(&expanded));
         if let Some(f) = factor(&expanded) {
             out.extend(sign_into_factor(&f));
@@ -275,6 +328,20 @@ fn factored_inside(t: &Term) -> Option<Expr> {
         return Some(to_expr(&[rest.mul(inner)]));
     }
     None
+}
+
+/// Most sum factors (counted with their exponents) that one term may multiply out in the
+/// expanded candidate. Past it the expansion is costly to compute and for the kernel to
+/// check, and its coefficients grow with the factorials: the derivative of a product of 80
+/// linear factors stays a sum of products.
+const MAX_EXPANDED_SUM_FACTORS: i64 = 12;
+
+/// Whether multiplying out each term of `terms` stays within [`MAX_EXPANDED_SUM_FACTORS`].
+fn small_expansion(terms: &[Term]) -> bool {
+    let sum_factors = |t: &Term| -> i64 {
+        t.factors.iter().filter(|f| matches!(f.base, Expr::Add(_))).map(|f| f.exp.abs()).sum()
+    };
+    terms.iter().all(|t| sum_factors(t) <= MAX_EXPANDED_SUM_FACTORS)
 }
 
 /// `t` with the sums it divides by multiplied out into one polynomial: `2/((1 - x)*(1 + x))`
@@ -402,6 +469,17 @@ fn textbook_signs(e: &Expr) -> Option<Expr> {
     changed.then(|| term_expr(&flipped))
 }
 
+/// Whether a power with an integer exponent of at least `least` lies inside a sum (in one
+/// walk: a search from each sum would cost the square of the depth in nested terms).
+fn power_in_sum(e: &Expr, least: &Rat, in_sum: bool) -> bool {
+    let power = |k: &Expr| k.as_num().is_some_and(|r| r.is_integer() && r >= least);
+    if in_sum && matches!(e, Expr::Pow(_, k) if power(k)) {
+        return true;
+    }
+    let in_sum = in_sum || matches!(e, Expr::Add(_));
+    e.children().any(|c| power_in_sum(c, least, in_sum))
+}
+
 /// Candidates that are one term with polynomial factors, reduced: `(2*x + 2)/(x^2 + 2*x + 1)`
 /// → `2/(x + 1)`, `4*(x^3 - 3*x^2 + 3*x - 1)` → `4*(x - 1)^3`.
 fn reduced(cands: &[Expr]) -> Vec<Expr> {
@@ -409,12 +487,8 @@ fn reduced(cands: &[Expr]) -> Vec<Expr> {
     // with sums above and a power-holding sum below (`(2*x + 2)/(x^2 + 2*x + 1)`), or a
     // sum of degree three or more (`4*x^3 - 12*x^2 + 12*x - 4`). Anything else is left
     // alone, because the search is costly.
-    let sum_with_power = |e: &Expr, least: i64| {
-        e.any(&mut |t| {
-            matches!(t, Expr::Add(ts) if ts.iter().any(|u| u.any(&mut |v| matches!(v,
-                Expr::Pow(_, k) if k.as_num().is_some_and(|r| r.is_integer() && *r >= Rat::from_integer(least.into()))))))
-        })
-    };
+    let sum_with_power =
+        |e: &Expr, least: i64| power_in_sum(e, &Rat::from_integer(least.into()), false);
     let has_sum = |e: &Expr| e.any(&mut |t| matches!(t, Expr::Add(_)));
     let worth = |c: &Expr| {
         sum_with_power(c, 3)

@@ -37,18 +37,22 @@ fn too_large() -> KernelError {
     KernelError::TooLarge("the term is too large for the ring normaliser".into())
 }
 
-/// The product of two monomials: their exponents added atom by atom.
+/// The product of two monomials: their exponents added atom by atom. Each atom of the
+/// shorter is found in the longer by binary search (atoms compare deeply, and a product of
+/// n factors multiplies a monomial of up to n atoms by one atom n times).
 fn mul_monomials(a: &Monomial, b: &Monomial) -> Result<Monomial, KernelError> {
-    let mut out: Monomial = a.iter().chain(b).cloned().collect();
-    out.sort_by(|x, y| x.0.cmp(&y.0));
-    let mut merged: Monomial = Vec::with_capacity(out.len());
-    for (atom, k) in out {
-        match merged.last_mut() {
-            Some((last, e)) if *last == atom => *e = e.checked_add(k).ok_or_else(too_large)?,
-            _ => merged.push((atom, k)),
-        }
+    let (short, mut rest) = if a.len() <= b.len() { (a, &b[..]) } else { (b, &a[..]) };
+    let mut out: Monomial = Vec::with_capacity(a.len() + b.len());
+    for (atom, k) in short {
+        let before = rest.partition_point(|(x, _)| x < atom);
+        out.extend_from_slice(&rest[..before]);
+        rest = &rest[before..];
+        let same = rest.first().filter(|(x, _)| x == atom).map(|(_, e)| *e);
+        out.push((atom.clone(), k.checked_add(same.unwrap_or(0)).ok_or_else(too_large)?));
+        rest = &rest[usize::from(same.is_some())..];
     }
-    Ok(merged)
+    out.extend_from_slice(rest);
+    Ok(out)
 }
 
 impl Poly {
@@ -184,21 +188,16 @@ impl Frac {
     }
 }
 
-/// Whether two terms are equal as rational functions over their atoms. Past the size
-/// bounds they are compared once more with each sum in a product kept whole (its normal
-/// form an atom): a product of n sums need not expand into 2^n terms to equal itself.
+/// Whether two terms are equal as rational functions over their atoms. They are compared
+/// first with each sum in a product kept whole (its normal form an atom), then, unless that
+/// shows them equal, expanded: a product of n sums need not expand into 2^n terms (nor n
+/// linear factors into a polynomial of degree n) to equal itself rearranged.
 pub fn ring_equal(a: &Expr, b: &Expr) -> Result<bool, KernelError> {
     let equal = |expand| -> Result<bool, KernelError> {
         let (fa, fb) = (normalize(a, 0, expand)?, normalize(b, 0, expand)?);
         Ok(fa.num.mul(&fb.den)? == fb.num.mul(&fa.den)?)
     };
-    match equal(true) {
-        Err(KernelError::TooLarge(m)) => match equal(false) {
-            Ok(true) => Ok(true),
-            _ => Err(KernelError::TooLarge(m)),
-        },
-        r => r,
-    }
+    Ok(matches!(equal(false), Ok(true)) || equal(true)?)
 }
 
 /// A term as a quotient of polynomials; `depth` is how deep it lies in the term normalised.
@@ -222,7 +221,10 @@ pub fn normalize(e: &Expr, depth: usize, expand: bool) -> Result<Frac, KernelErr
             let mut acc = Frac::constant(Rat::one());
             for f in fs.iter() {
                 let factor = match f {
-                    Expr::Add(_) if !expand => Frac::atom(canonical(f, d)?),
+                    Expr::Add(_) if !expand => match canonical(f, d)? {
+                        Expr::Num(c) => Frac::constant(c),
+                        c => Frac::atom(c),
+                    },
                     _ => normalize(f, d, expand)?,
                 };
                 acc = acc.mul(&factor)?;

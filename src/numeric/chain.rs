@@ -169,8 +169,8 @@ fn chain_here(
         .collect();
     let sizes = sizes(&sampler, opts);
     let wanted = opts.points.max(1);
-    let mut exact = Evaluations::new(ctx);
-    let mut float = Evaluations::new(ctx);
+    let mut exact = Evaluations::sharing(ctx);
+    let mut float = Evaluations::sharing(ctx);
     let mut values: Vec<Values> = (0..terms.len()).map(|_| Values::default()).collect();
     for &n in &sizes {
         for t in tallies.iter_mut() {

@@ -87,6 +87,14 @@ impl<'a, T: Number> Evaluations<'a, T> {
         Evaluations { ctx, facts: TermFacts::default(), memory: PointMemory::default() }
     }
 
+    /// Evaluations of terms that share parts, such as the terms of a chain (each step
+    /// rebuilds only the path to what it rewrites): more values are remembered.
+    pub fn sharing(ctx: &'a Context) -> Self {
+        let mut evaluations = Evaluations::new(ctx);
+        evaluations.memory.shared = true;
+        evaluations
+    }
+
     /// Evaluations at `point`; the values remembered at the previous point are forgotten.
     pub fn at<'w>(&'w mut self, point: &'w Point) -> AtPoint<'w, 'a, T> {
         self.memory.clear();
@@ -247,8 +255,16 @@ fn index_value(bound: &[(&str, i64)], point: &Point, n: &str) -> Option<i64> {
 /// Most indices of one indexed symbol resolved without allocating.
 const INLINE_INDICES: usize = 4;
 
-/// A memoised term's address and the values of its free indices (unused slots are 0).
-type MemoKey = (usize, [i64; INLINE_INDICES]);
+/// Fewest terms (factors) of a sum (product) whose value is kept per point.
+const SHARED_LIST: usize = 8;
+
+/// A memoised term's place and the values of its free indices (unused slots are 0).
+type MemoKey = (Place, [i64; INLINE_INDICES]);
+
+/// Where a memoised term is: its address (and 0); a list's address (and 1) for a long sum
+/// or product; the addresses of `f` and `x` for `D(f, x)`. Steps share these where they
+/// leave a part alone, though they rebuild the nodes that hold them.
+type Place = (usize, usize);
 
 /// Concrete values of an indexed symbol's indices, inline (without allocating) when
 /// there are at most [`INLINE_INDICES`] of them.
@@ -342,8 +358,8 @@ enum Name {
 /// What evaluation learns about terms that does not depend on the point, kept for all
 /// the points at which the same terms are evaluated.
 pub(crate) struct TermFacts<'a> {
-    /// The free indices of each memoised term met, by address.
-    free: FastMap<usize, Vec<&'a str>>,
+    /// The free indices of each memoised term met, by place.
+    free: FastMap<Place, Vec<&'a str>>,
     /// What names stand for, by the address of their text in the terms.
     names: SlotCache<usize, Name>,
     /// The names numbered by [`Name::Other`], in order of numbering.
@@ -406,6 +422,9 @@ pub(crate) struct PointMemory<'a, T: Number> {
     /// Indices bound by enclosing sums or by the definitions being evaluated, innermost
     /// last; kept here so that its capacity is reused.
     bound: Vec<(&'a str, i64)>,
+    /// Whether the terms evaluated share parts (the terms of a chain): then the values of
+    /// long sums and products are remembered too.
+    shared: bool,
 }
 
 impl<T: Number> Default for PointMemory<'_, T> {
@@ -416,6 +435,7 @@ impl<T: Number> Default for PointMemory<'_, T> {
             memo: FastMap::default(),
             duals: FastMap::default(),
             bound: Vec::new(),
+            shared: false,
         }
     }
 }
@@ -483,20 +503,16 @@ impl<'e, 'a, T: Number> Evaluator<'e, 'a, T> {
                 let values = self.index_values(ix)?;
                 self.named(name, &values)
             }
-            Expr::Add(xs) => {
-                let mut acc = T::from_int(0);
-                for x in xs.iter() {
-                    acc = acc.add(&self.eval(x)?)?;
-                }
-                Ok(acc)
+            // A long sum or product is kept per point by the address of its list, which
+            // the terms of a chain share where a step left it alone.
+            Expr::Add(xs) if xs.len() >= SHARED_LIST && self.memory.shared => {
+                self.memoised_at((xs.as_ptr() as usize, 1), e, |ev| ev.sum_of(xs))
             }
-            Expr::Mul(xs) => {
-                let mut acc = T::from_int(1);
-                for x in xs.iter() {
-                    acc = acc.mul(&self.eval(x)?)?;
-                }
-                Ok(acc)
+            Expr::Mul(xs) if xs.len() >= SHARED_LIST && self.memory.shared => {
+                self.memoised_at((xs.as_ptr() as usize, 1), e, |ev| ev.product_of(xs))
             }
+            Expr::Add(xs) => self.sum_of(xs),
+            Expr::Mul(xs) => self.product_of(xs),
             Expr::Div(a, b) => {
                 let a = self.eval(a)?;
                 a.div(&self.eval(b)?)
@@ -514,7 +530,11 @@ impl<'e, 'a, T: Number> Evaluator<'e, 'a, T> {
             Expr::Call(f, a) => T::apply(*f, &self.eval(a)?),
             Expr::Delta(a, b) => Ok(T::from_int(i64::from(self.index(a)? == self.index(b)?))),
             Expr::Sum(s) => self.memoised(e, |ev| ev.sum_terms(s)),
-            Expr::D(f, x) => self.memoised(e, |ev| ev.derivative(f, x)),
+            Expr::D(f, x) => {
+                let place =
+                    (std::sync::Arc::as_ptr(f) as usize, std::sync::Arc::as_ptr(x) as usize);
+                self.memoised_at(place, e, |ev| ev.derivative(f, x))
+            }
         }
     }
 
@@ -636,7 +656,17 @@ impl<'e, 'a, T: Number> Evaluator<'e, 'a, T> {
         e: &'a Expr,
         compute: impl FnOnce(&mut Self) -> Result<T, EvalError>,
     ) -> Result<T, EvalError> {
-        let key = self.memo_key(e);
+        self.memoised_at((e as *const Expr as usize, 0), e, compute)
+    }
+
+    /// [`Self::memoised`] with the place that stands for `e` given.
+    fn memoised_at(
+        &mut self,
+        place: Place,
+        e: &'a Expr,
+        compute: impl FnOnce(&mut Self) -> Result<T, EvalError>,
+    ) -> Result<T, EvalError> {
+        let key = self.memo_key_at(place, e);
         if let Some(v) = key.as_ref().and_then(|k| self.memory.memo.get(k)) {
             return Ok(v.clone());
         }
@@ -647,13 +677,13 @@ impl<'e, 'a, T: Number> Evaluator<'e, 'a, T> {
         Ok(v)
     }
 
-    /// A term's address and the values of its free indices here, if they all have one.
+    /// The place that stands for `e` and the values of its free indices here, if they
+    /// all have one.
     /// The value of a term at a point depends on nothing else (the seed is fixed).
     /// Terms with more than [`INLINE_INDICES`] free indices are not memoised: rare, and the
     /// key then needs no allocation.
-    fn memo_key(&mut self, e: &'a Expr) -> Option<MemoKey> {
-        let address = e as *const Expr as usize;
-        let free = self.facts.free.entry(address).or_insert_with(|| {
+    fn memo_key_at(&mut self, place: Place, e: &'a Expr) -> Option<MemoKey> {
+        let free = self.facts.free.entry(place).or_insert_with(|| {
             let mut free = Vec::new();
             free_names(e, &mut Vec::new(), &mut free);
             free
@@ -666,7 +696,23 @@ impl<'e, 'a, T: Number> Evaluator<'e, 'a, T> {
         for (v, n) in values.iter_mut().zip(free.iter()) {
             *v = index_value(bound, self.point, n)?;
         }
-        Some((address, values))
+        Some((place, values))
+    }
+
+    fn sum_of(&mut self, xs: &'a [Expr]) -> Result<T, EvalError> {
+        let mut acc = T::from_int(0);
+        for x in xs {
+            acc = acc.add(&self.eval(x)?)?;
+        }
+        Ok(acc)
+    }
+
+    fn product_of(&mut self, xs: &'a [Expr]) -> Result<T, EvalError> {
+        let mut acc = T::from_int(1);
+        for x in xs {
+            acc = acc.mul(&self.eval(x)?)?;
+        }
+        Ok(acc)
     }
 
     fn sum_terms(&mut self, s: &'a Sum) -> Result<T, EvalError> {

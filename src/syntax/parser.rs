@@ -18,8 +18,9 @@ pub(super) struct Grammar;
 
 /// Inputs larger than this are refused before parsing.
 const MAX_INPUT_BYTES: usize = 1 << 20;
-/// Deepest bracket nesting accepted; bounds the parser's recursion.
-const MAX_BRACKETS: usize = 128;
+/// Deepest bracket nesting accepted; bounds the parser's recursion. Machine-generated input
+/// nests deeply; the term's own depth is bounded separately ([`MAX_DEPTH`]).
+const MAX_BRACKETS: usize = 1000;
 /// Most `^` operators in one input; `x^x^x^…` recurses once per operator.
 const MAX_POWERS: usize = 512;
 /// Most unary minus signs in a row: as many as the depth allows, so that every term within
@@ -30,8 +31,8 @@ const MAX_DIGITS: usize = 1000;
 /// Stack for parsing. pest's generated parser recurses through several rules per bracket,
 /// with frames so large in unoptimised builds (some 150 KB a bracket) that even shallow
 /// input can overflow a test thread, so parsing gets a thread of its own with room for the
-/// deepest accepted input several times over.
-const PARSE_STACK_BYTES: usize = 64 << 20;
+/// deepest accepted input several times over (only the pages it touches are committed).
+const PARSE_STACK_BYTES: usize = 1 << 30;
 
 /// For matrix notation where no vector or matrix can be declared.
 const MATRIX_ONLY: &str = "this is matrix notation (`x'`, `.*`, `./`, `.^`, `norm2(…)`, …), for vectors and matrices declared in a `.deriv` file (`vector x in R^n`, `matrix W in R^{m x n}`)";
