@@ -9,7 +9,7 @@ const TRUSTED: [&str; 2] = ["src/kernel", "src/expr"];
 
 /// The most lines of code the trusted base may have. The aim is 2,500; the ceiling only
 /// comes down.
-const CEILING: usize = 2_935;
+const CEILING: usize = 2_934;
 
 fn trusted_files() -> Vec<std::path::PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
