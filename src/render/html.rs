@@ -22,6 +22,7 @@ math { font-family: 'Latin Modern Math', 'STIX Two Math', math; font-size: 1.15e
 table.chain { border-collapse: collapse; }\n\
 table.chain td { padding: 0.35em 0.4em; vertical-align: middle; }\n\
 table.chain td.lhs { text-align: right; }\n\
+table.chain td.term { padding-left: 2.4em; text-indent: -2em; }\n\
 table.chain td.why { color: #444; font-style: italic; padding-left: 1.5em; }\n\
 .result { display: inline-block; border: 1px solid #333; padding: 0.3em 1em; margin: 0.8em 0; }\n\
 .checked { color: #555; font-style: italic; }\n";
@@ -250,7 +251,7 @@ impl Format for Page {
         for (n, line) in lines.iter().enumerate() {
             let lhs = if n == 0 { cell(statement, false) } else { String::new() };
             self.0.push_str(&format!(
-                "<tr><td class=\"lhs\">{lhs}</td><td>{}</td><td class=\"why\">{}</td></tr>\n",
+                "<tr><td class=\"lhs\">{lhs}</td><td class=\"term\">{}</td><td class=\"why\">{}</td></tr>\n",
                 cell(&line.term, true),
                 prose(&line.caption)
             ));

@@ -60,7 +60,7 @@ fn needs_brackets(e: &Expr, ctx: Ctx) -> bool {
         Ctx::Negated | Ctx::Summand => is_add || reads_negative(e),
         Ctx::Base => match e {
             Expr::Sym(_) | Expr::Idx(_, _) | Expr::Delta(_, _) => false,
-            Expr::Num(r) => !(super::decimals::whole(r) && !r.is_negative()),
+            Expr::Num(r) => !super::decimals::whole(r) || r.is_negative(),
             Expr::Call(f, _) => matches!(f, Func::Exp | Func::Sqrt),
             _ => true,
         },
