@@ -69,18 +69,20 @@ impl Format for Document {
         ));
     }
     fn display(&mut self, b: Block) {
+        let one_line = block(&b);
         let body = match b {
-            Block::Boxed(statement, result) if width(&block(&b)) > TEXT_WIDTH - SLACK => {
+            _ if width(&one_line) <= TEXT_WIDTH - SLACK => one_line,
+            Block::Boxed(statement, result) => {
                 format!(
                     "\\boxed{{{}}}",
                     aligned(&latex(statement), "=", &latex_marked(result), 8.0)
                 )
             }
-            Block::Matrix(m) if width(&block(&b)) > TEXT_WIDTH - SLACK => {
+            Block::Matrix(m) => {
                 let [name, partials, values] = super::texmath::matrix_parts(m);
                 format!("\\begin{{aligned}}{name} &= {partials} \\\\ &= {values}\\end{{aligned}}")
             }
-            _ => block(&b),
+            Block::Formula(_) => one_line,
         };
         Document::display(self, &body);
     }
@@ -111,36 +113,32 @@ fn chain_fits(statement: &Expr, lines: &[Line]) -> bool {
 fn stacked_chain_rows(statement: &Expr, lines: &[Line]) -> String {
     let lhs = latex_marked(statement);
     let mut rows = Vec::new();
-    let left = if width(&lhs) > WIDE_LEFT {
+    // What the first step's row starts with: a narrow left side, which sets the column.
+    let (mut lead, left) = if width(&lhs) > WIDE_LEFT {
         for (k, part) in break_lines(&lhs, TEXT_WIDTH - SLACK, TEXT_WIDTH - INDENT - SLACK)
             .into_iter()
             .enumerate()
         {
             rows.push(if k == 0 { format!("& {part}") } else { format!("& \\qquad {part}") });
         }
-        0.0
+        (String::new(), 0.0)
     } else {
-        rows.push(String::new());
-        width(&lhs)
+        (format!("{} ", super::texbreak::strip(&lhs)), width(&lhs))
     };
     let first = TEXT_WIDTH - SLACK - left - RELATION;
-    for (n, line) in lines.iter().enumerate() {
+    for line in lines {
         let parts = break_lines(&latex_marked(&line.term), first, first - INDENT);
         for (k, part) in parts.into_iter().enumerate() {
-            let row = if k == 0 { format!("&= {part}") } else { format!("& \\qquad {part}") };
-            if n == 0 && k == 0 && left > 0.0 {
-                // The left side and the first step share the first row.
-                let last = rows.len() - 1;
-                rows[last] = format!("{} {row}", super::texbreak::strip(&lhs));
+            rows.push(if k == 0 {
+                format!("{}&= {part}", std::mem::take(&mut lead))
             } else {
-                rows.push(row);
-            }
+                format!("& \\qquad {part}")
+            });
         }
         for part in caption_lines(&line.caption, TEXT_WIDTH - SLACK - left - 2.0 * INDENT) {
             rows.push(format!("& \\qquad {part}"));
         }
     }
-    rows.retain(|r| !r.is_empty());
     rows.join(" \\\\\n  ")
 }
 

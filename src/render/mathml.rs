@@ -68,9 +68,20 @@ fn needs_brackets(e: &Expr, ctx: Ctx) -> bool {
 }
 
 fn bracket(e: &Expr, out: &mut String) {
+    out.push_str(&bracketed(e, "", &mo(")")));
+}
+
+/// `(e` then `close` as one row, `after_open` (a break mark, or nothing) just inside the
+/// opening bracket: `close` is the closing bracket, or that bracket raised to a power.
+fn bracketed(e: &Expr, after_open: &str, close: &str) -> String {
     let mut inner = String::new();
     write(e, Ctx::Top, &mut inner);
-    out.push_str(&row(&format!("{}{}{}", mo("("), row(&inner), mo(")"))));
+    row(&format!("{}{after_open}{}{close}", mo("("), row(&inner)))
+}
+
+/// The closing bracket raised to `power`: a wide base's exponent, set where it ends.
+fn raised_close(power: &str) -> String {
+    format!("<msup>{}{power}</msup>", mo(")"))
 }
 
 /// One element for `e` in context `ctx`.
@@ -140,10 +151,7 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
         }
         Expr::Pow(b, x) if needs_brackets(b, Ctx::Base) && wide(b) => {
             // A wide bracketed base: the exponent on the closing bracket, so the base may wrap.
-            let mut inner = String::new();
-            write(b, Ctx::Top, &mut inner);
-            let close = format!("<msup>{}{}</msup>", mo(")"), element(x, Ctx::Top));
-            out.push_str(&row(&format!("{}{}{close}", mo("("), row(&inner))));
+            out.push_str(&bracketed(b, "", &raised_close(&element(x, Ctx::Top))));
         }
         Expr::Pow(b, x)
             if wide(b)
@@ -151,12 +159,10 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
         {
             // `f(u)^k` with a wide argument: the exponent on the closing bracket.
             let Expr::Call(f, a) = &**b else { return };
-            let mut inner = String::new();
-            write(a, Ctx::Top, &mut inner);
-            let close = format!("<msup>{}{}</msup>", mo(")"), element(x, Ctx::Top));
             out.push_str(&func_name(*f));
             out.push_str(&mo("\u{2061}"));
-            out.push_str(&row(&format!("{}{BREAK_INSIDE}{}{close}", mo("("), row(&inner))));
+            let close = raised_close(&element(x, Ctx::Top));
+            out.push_str(&bracketed(a, &BREAK_INSIDE.to_string(), &close));
         }
         Expr::Pow(b, x) => {
             out.push_str(&format!(
@@ -169,11 +175,8 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
             out.push_str(&format!("<msup><mi>e</mi>{}</msup>", element(a, Ctx::Top)));
         }
         Expr::Call(Func::Sqrt, a) if wide(a) => {
-            let mut inner = String::new();
-            write(a, Ctx::Top, &mut inner);
             let half = row(&format!("<mn>1</mn>{}<mn>2</mn>", mo("/")));
-            let close = format!("<msup>{}{half}</msup>", mo(")"));
-            out.push_str(&row(&format!("{}{}{close}", mo("("), row(&inner))));
+            out.push_str(&bracketed(a, "", &raised_close(&half)));
         }
         Expr::Call(Func::Sqrt, a) => {
             out.push_str(&format!("<msqrt>{}</msqrt>", element(a, Ctx::Top)))
@@ -184,9 +187,7 @@ fn write(e: &Expr, ctx: Ctx, out: &mut String) {
         Expr::Call(f, a) => {
             out.push_str(&func_name(*f));
             out.push_str(&mo("\u{2061}"));
-            let mut inner = String::new();
-            write(a, Ctx::Top, &mut inner);
-            out.push_str(&row(&format!("{}{BREAK_INSIDE}{}{}", mo("("), row(&inner), mo(")"))));
+            out.push_str(&bracketed(a, &BREAK_INSIDE.to_string(), &mo(")")));
         }
         Expr::Delta(a, b) => {
             out.push_str(&format!(

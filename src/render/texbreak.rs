@@ -284,23 +284,19 @@ impl Measure<'_> {
         while let Some(c) = self.s.chars().next() {
             self.s = &self.s[c.len_utf8()..];
             let w = match c {
-                '{' => self.group(scale),
+                '{' => self.run(scale),
                 '}' => return total,
                 '^' | '_' => {
                     let w = self.argument(scale * 0.72);
+                    // A second script stacks on the first: only its excess counts.
                     match last_script.take() {
-                        Some(other) => {
-                            total -= other;
-                            last_script = None;
-                            total += other.max(w);
-                            continue;
-                        }
+                        Some(first) => total += w.max(first) - first,
                         None => {
                             last_script = Some(w);
                             total += w;
-                            continue;
                         }
                     }
+                    continue;
                 }
                 '\\' => self.control(scale),
                 '+' | '-' | '/' if scale < 1.0 => 7.0 * scale,
@@ -321,17 +317,12 @@ impl Measure<'_> {
         total
     }
 
-    /// The width of a `{…}` group whose `{` has been read.
-    fn group(&mut self, scale: f64) -> f64 {
-        self.run(scale)
-    }
-
     /// One argument: a group, a control sequence or a character.
     fn argument(&mut self, scale: f64) -> f64 {
         let Some(c) = self.s.chars().next() else { return 0.0 };
         self.s = &self.s[c.len_utf8()..];
         match c {
-            '{' => self.group(scale),
+            '{' => self.run(scale),
             '\\' => self.control(scale),
             c if c.is_ascii_digit() => DIGIT * scale,
             _ => LETTER * scale,
