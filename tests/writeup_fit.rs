@@ -14,10 +14,9 @@ use deriv::render::{writeup, WriteupFormat};
 use deriv::report::derive_and_check;
 use deriv::syntax::parse_file;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
-use writeups::{required, scratch};
+use writeups::{chromium, finish, pdflatex, scratch, tool_available};
 
 /// How far past the margin a line may run, in points (TeX reports smaller overruns, such
 /// as a word hanging a little over the margin in running text, as overfull too).
@@ -96,15 +95,6 @@ fn check_all(
     failures.into_iter().map(|(_, m)| m).collect()
 }
 
-fn tool_available(tool: &str, package: &str) -> bool {
-    let found = Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(!required(), "{tool} is missing (CI is set): install Debian's {package}");
-        eprintln!("{tool} is missing: skipped (set CI to make this a failure)");
-    }
-    found
-}
-
 /// The overruns past the margin that pdflatex's log reports, in points.
 fn overfull_boxes(log: &str) -> Vec<f64> {
     log.lines()
@@ -122,21 +112,17 @@ fn the_log_parser_finds_overfull_boxes() {
 
 #[test]
 fn no_latex_writeup_runs_past_the_margin() {
-    if !tool_available("pdflatex", "texlive-latex-base") {
+    if !tool_available("pdflatex", "texlive-latex-base and texlive-latex-recommended") {
         return;
     }
     let failures = check_all(pages(WriteupFormat::Latex), |k, page| {
         let dir = scratch(&format!("fit-latex-{k}"));
-        std::fs::write(dir.join("writeup.tex"), &page.text).expect("writable");
-        let out = Command::new("pdflatex")
-            .args(["-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", "writeup.tex"])
-            .current_dir(&dir)
-            .output()
-            .expect("pdflatex runs");
-        let log = std::fs::read_to_string(dir.join("writeup.log")).unwrap_or_default();
-        if !out.status.success() {
-            return Some(format!("{} ({:?}): pdflatex failed", page.name, page.detail));
-        }
+        let log = match pdflatex(&page.text, &dir) {
+            Ok(log) => log,
+            Err(e) => {
+                return Some(format!("{} ({:?}): pdflatex failed:\n{e}", page.name, page.detail))
+            }
+        };
         let worst = overfull_boxes(&log).into_iter().fold(0.0, f64::max);
         (worst > OVERFULL_ALLOWED).then(|| {
             format!("{} ({:?}): a line runs {worst} pt past the margin", page.name, page.detail)
@@ -171,38 +157,14 @@ fn sideways(html: &str, dir: &Path) -> Result<Option<String>, String> {
         .map_err(|e| e.to_string())?;
     let out_path = dir.join("dom.html");
     let out = std::fs::File::create(&out_path).map_err(|e| e.to_string())?;
-    let mut child = Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            "--window-size=900,1000",
-            "--dump-dom",
-        ])
-        .arg(format!("--user-data-dir={}", dir.join("profile").display()))
+    let child = chromium(dir, "900,1000")
+        .arg("--dump-dom")
         .arg(format!("file://{}", page.display()))
         .stdout(out)
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| e.to_string())?;
-    let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
-        match child.try_wait().map_err(|e| e.to_string())? {
-            Some(_) => break,
-            None if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
-            None => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err("chromium took longer than three minutes".into());
-            }
-        }
-    }
+    finish(child)?;
     let dom = std::fs::read_to_string(&out_path).map_err(|e| e.to_string())?;
     let report = dom
         .split("<pre id=\"scroll-report\">SCROLLING ")
@@ -214,7 +176,7 @@ fn sideways(html: &str, dir: &Path) -> Result<Option<String>, String> {
 
 #[test]
 fn no_html_writeup_scrolls_sideways_at_900_px() {
-    if !tool_available("chromium", "chromium") {
+    if !tool_available("chromium", "Debian's chromium package") {
         return;
     }
     let failures = check_all(pages(WriteupFormat::Html), |k, page| {
@@ -232,7 +194,7 @@ fn no_html_writeup_scrolls_sideways_at_900_px() {
 /// cannot wrap, as every writeup had before formulas were cut into pieces.
 #[test]
 fn a_page_that_scrolls_sideways_is_seen() {
-    if !tool_available("chromium", "chromium") {
+    if !tool_available("chromium", "Debian's chromium package") {
         return;
     }
     let dir = scratch("fit-html-wide");

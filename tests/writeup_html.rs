@@ -8,10 +8,10 @@ mod writeups;
 use deriv::render::writeup::Detail;
 use deriv::render::WriteupFormat;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
 use writeups::{
-    examples, matrix_examples, name, render, render_source, required, scalar_document, scratch,
+    chromium, examples, finish, matrix_examples, name, render, render_source, scalar_document,
+    scratch, tool_available,
 };
 
 const LATEX: [&str; 7] = ["\\frac", "$$", "\\sum", "\\begin", "\\text", "\\partial", "\\delta"];
@@ -53,50 +53,20 @@ fn user_text_is_escaped() {
 
 /// Run Chromium on `page`, writing a screenshot; `None` when Chromium is not installed.
 fn screenshot(page: &Path, png: &Path, dir: &Path) -> Option<Result<(), String>> {
-    if Command::new("chromium").arg("--version").output().is_err() {
-        assert!(!required(), "chromium is missing (CI is set): install Debian's chromium package");
-        eprintln!("chromium is missing: skipped (set CI to make this a failure)");
+    if !tool_available("chromium", "Debian's chromium package") {
         return None;
     }
-    let profile = dir.join("profile");
-    let child = Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            "--window-size=1000,1400",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
+    let child = chromium(dir, "1000,1400")
         .arg(format!("--screenshot={}", png.display()))
         .arg(format!("file://{}", page.display()))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn();
-    let mut child = match child {
-        Ok(c) => c,
-        Err(e) => return Some(Err(e.to_string())),
-    };
-    let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) if status.success() => return Some(Ok(())),
-            Ok(Some(status)) => return Some(Err(format!("chromium exited with {status}"))),
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(200)),
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Some(Err("chromium took longer than three minutes".into()));
-            }
-            Err(e) => return Some(Err(e.to_string())),
-        }
-    }
+    Some(match child.map_err(|e| e.to_string()).and_then(finish) {
+        Ok(status) if status.success() => Ok(()),
+        Ok(status) => Err(format!("chromium exited with {status}")),
+        Err(e) => Err(e),
+    })
 }
 
 /// `(width, height, pixels unlike the background, dark pixels)` of an 8-bit RGB(A) PNG.

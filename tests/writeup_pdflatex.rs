@@ -7,41 +7,18 @@ mod writeups;
 use deriv::render::writeup::Detail;
 use deriv::render::WriteupFormat;
 use std::path::Path;
-use std::process::Command;
 use writeups::{
-    examples, matrix_examples, name, render, render_source, render_styled, required,
-    scalar_document, scratch,
+    examples, matrix_examples, name, pdflatex, render, render_source, render_styled,
+    scalar_document, scratch, tool_available,
 };
 
 fn pdflatex_available() -> bool {
-    let found =
-        Command::new("pdflatex").arg("--version").output().is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            !required(),
-            "pdflatex is missing (CI is set): install texlive-latex-base and texlive-latex-recommended"
-        );
-        eprintln!("pdflatex is missing: skipped (set CI to make this a failure)");
-    }
-    found
+    tool_available("pdflatex", "texlive-latex-base and texlive-latex-recommended")
 }
 
-/// Compile `tex` in a fresh directory; `Err` carries the end of pdflatex's log.
+/// Compile `tex` in a fresh directory; `Err` carries the end of pdflatex's output.
 fn compile(tex: &str, dir: &Path) -> Result<(), String> {
-    std::fs::write(dir.join("writeup.tex"), tex).map_err(|e| e.to_string())?;
-    let out = Command::new("pdflatex")
-        .args(["-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", "writeup.tex"])
-        .current_dir(dir)
-        .output()
-        .map_err(|e| e.to_string())?;
-    let pdf = dir.join("writeup.pdf");
-    if out.status.success() && pdf.metadata().is_ok_and(|m| m.len() > 0) {
-        Ok(())
-    } else {
-        let log = String::from_utf8_lossy(&out.stdout);
-        let tail: Vec<&str> = log.lines().rev().take(30).collect();
-        Err(tail.into_iter().rev().collect::<Vec<_>>().join("\n"))
-    }
+    pdflatex(tex, dir).map(drop)
 }
 
 #[test]

@@ -8,6 +8,8 @@ use deriv::render::{writeup, WriteupFormat};
 use deriv::report::derive_and_check;
 use deriv::syntax::parse_file;
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus};
+use std::time::{Duration, Instant};
 
 pub const FORMATS: [(WriteupFormat, &str); 4] = [
     (WriteupFormat::Markdown, "md"),
@@ -97,4 +99,74 @@ pub fn scratch(test: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     dir
+}
+
+/// Whether `tool` runs here. Without it a test is skipped locally (with a note) and fails
+/// when `CI` is set, saying what to install.
+pub fn tool_available(tool: &str, install: &str) -> bool {
+    let found = Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(!required(), "{tool} is missing (CI is set): install {install}");
+        eprintln!("{tool} is missing: skipped (set CI to make this a failure)");
+    }
+    found
+}
+
+/// Compile `tex` as `writeup.tex` in `dir` with pdflatex: its log, or, when no PDF came
+/// out, the end of what pdflatex printed.
+pub fn pdflatex(tex: &str, dir: &Path) -> Result<String, String> {
+    std::fs::write(dir.join("writeup.tex"), tex).map_err(|e| e.to_string())?;
+    let out = Command::new("pdflatex")
+        .args(["-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", "writeup.tex"])
+        .current_dir(dir)
+        .output()
+        .map_err(|e| e.to_string())?;
+    let pdf = dir.join("writeup.pdf");
+    if out.status.success() && pdf.metadata().is_ok_and(|m| m.len() > 0) {
+        // The log echoes the input in the font's encoding, not always UTF-8.
+        let log = std::fs::read(dir.join("writeup.log")).map_err(|e| e.to_string())?;
+        Ok(String::from_utf8_lossy(&log).into_owned())
+    } else {
+        let printed = String::from_utf8_lossy(&out.stdout);
+        let tail: Vec<&str> = printed.lines().rev().take(30).collect();
+        Err(tail.into_iter().rev().collect::<Vec<_>>().join("\n"))
+    }
+}
+
+/// Headless Chromium as the tests run it (no sandbox, GPU or network, no scrollbars), its
+/// profile in `dir`, in a window of `size` (`"900,1000"`).
+pub fn chromium(dir: &Path, size: &str) -> Command {
+    let mut command = Command::new("chromium");
+    command
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--window-size={size}"))
+        .arg(format!("--user-data-dir={}", dir.join("profile").display()));
+    command
+}
+
+/// Wait for `child` to exit, killing it after three minutes.
+pub fn finish(mut child: Child) -> Result<ExitStatus, String> {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        match child.try_wait().map_err(|e| e.to_string())? {
+            Some(status) => return Ok(status),
+            None if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err("chromium took longer than three minutes".into());
+            }
+        }
+    }
 }
