@@ -3,7 +3,7 @@
 
 use crate::engine::{self, EngineError};
 use crate::expr::{Context, Expr};
-use crate::kernel::Proof;
+use crate::kernel::{Lemma, Proof};
 use crate::numeric;
 use crate::syntax::Document;
 use std::sync::Arc;
@@ -70,17 +70,63 @@ pub struct GoalFailure {
 /// Derive every goal of `doc` with the engine; each proof is kernel-checked by construction.
 pub fn derive_document(doc: &Document) -> Result<Report, GoalFailure> {
     let context = Arc::new(doc.context.clone());
-    let goals = crate::parallel::in_parallel(doc.goals.len(), |i| derive_goal(&context, doc, i))
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()?;
+    let goals = each_goal(doc, &context, |_, _| ())?.into_iter().map(|(g, _)| g).collect();
     Ok(Report { title: doc.title.clone(), numbers: doc.numbers.clone(), context, goals })
 }
 
-/// Derive goal `i` of `doc`.
-fn derive_goal(context: &Arc<Context>, doc: &Document, i: usize) -> Result<Derived, GoalFailure> {
+/// Derive every goal and run `then` on it (on the goal's thread): the goals that no earlier
+/// goal's result could serve in parallel, then the others in order, each with the results
+/// of all the goals before it as lemmas. The outcome is the sequential one: the first
+/// goal the engine cannot derive stops it.
+fn each_goal<T: Send>(
+    doc: &Document,
+    context: &Arc<Context>,
+    then: impl Fn(usize, &mut Derived) -> T + Sync,
+) -> Result<Vec<(Derived, T)>, GoalFailure> {
+    let independent: Vec<bool> = (0..doc.goals.len()).map(|i| !may_reuse(doc, i)).collect();
+    let first = crate::parallel::in_parallel(doc.goals.len(), |i| {
+        let derived = independent[i].then(|| derive_goal(context, doc, i, &[]));
+        derived.map(|d| d.map(|mut d| (then(i, &mut d), d)))
+    });
+    let mut out: Vec<(Derived, T)> = Vec::new();
+    for (i, done) in first.into_iter().enumerate() {
+        let (t, d) = match done {
+            Some(done) => done?,
+            None => {
+                let lemmas: Vec<Lemma> = out.iter().map(|(g, _)| g.proof.lemma()).collect();
+                let mut d = derive_goal(context, doc, i, &lemmas)?;
+                (then(i, &mut d), d)
+            }
+        };
+        out.push((d, t));
+    }
+    Ok(out)
+}
+
+/// Whether an earlier goal's result could be used by goal `i`: the earlier goal
+/// differentiates a name that goal `i` reaches.
+fn may_reuse(doc: &Document, i: usize) -> bool {
+    let name = |e: &Expr| match e {
+        Expr::Sym(n) | Expr::Idx(n, _) => Some(n.clone()),
+        _ => None,
+    };
+    let target = &doc.goals[i].of;
+    doc.goals[..i].iter().filter_map(|g| name(&g.of)).any(|n| {
+        crate::kernel::depends_on(&doc.context, target, &n, 0)
+            || target.any(&mut |t| matches!(t, Expr::D(..)))
+    })
+}
+
+/// Derive goal `i` of `doc`, with the results of the goals before it as `lemmas`.
+fn derive_goal(
+    context: &Arc<Context>,
+    doc: &Document,
+    i: usize,
+    lemmas: &[Lemma],
+) -> Result<Derived, GoalFailure> {
     let g = &doc.goals[i];
     let form = doc.forms.get(i).cloned().unwrap_or_default();
-    engine::derive_via(context.clone(), &g.of, &g.wrt, &g.via)
+    engine::derive_goal(context.clone(), &g.of, &g.wrt, &g.via, lemmas)
         .map(|mut proof| {
             let components = proof.current().clone();
             let matrix_from = proof.steps().len();
@@ -426,16 +472,13 @@ pub fn derive_check_and<T: Send>(
     then: impl Fn(&Arc<Context>, &Derived) -> T + Sync,
 ) -> Result<(Report, Vec<T>), ReportError> {
     let context = Arc::new(doc.context.clone());
-    let outcomes = crate::parallel::in_parallel(doc.goals.len(), |i| {
-        let mut derived = derive_goal(&context, doc, i)?;
-        let checked = check_goal(&context, &derived, i, doc.goals[i].line).map(|checks| {
+    let outcomes = each_goal(doc, &context, |i, derived| {
+        check_goal(&context, derived, i, doc.goals[i].line).map(|checks| {
             derived.checks = checks;
-            then(&context, &derived)
-        });
-        Ok::<_, GoalFailure>((derived, checked))
-    });
-    let outcomes =
-        outcomes.into_iter().collect::<Result<Vec<_>, _>>().map_err(ReportError::Goal)?;
+            then(&context, derived)
+        })
+    })
+    .map_err(ReportError::Goal)?;
     let (goals, extras) = outcomes
         .into_iter()
         .map(|(derived, checked)| Ok((derived, checked?)))

@@ -116,3 +116,13 @@ impl RatExt for Rat {
         self.to_big().to_f64()
     }
 }
+
+/// A fresh index name a reader takes for a new summation index: `m`, `p`, `q`, `r`, `l`
+/// in turn, else `base` numbered.
+pub fn reader_index(base: &str, avoid: &std::collections::BTreeSet<String>) -> String {
+    ["m", "p", "q", "r", "l"]
+        .iter()
+        .map(|n| n.to_string())
+        .find(|n| !avoid.contains(n))
+        .unwrap_or_else(|| crate::expr::fresh_index(base, avoid))
+}

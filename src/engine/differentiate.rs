@@ -1,7 +1,7 @@
 //! Differentiation: rewrite each innermost `D(f, x)` with the rule its shape calls for.
 
 use super::{Driver, EngineError};
-use crate::expr::{fresh_index, Expr, Index};
+use crate::expr::{Expr, Index};
 use crate::kernel::{decide, Step, Verdict};
 use crate::rules::{Binding, Condition, RuleId};
 use std::collections::HashSet;
@@ -153,7 +153,7 @@ fn apply_derivative_rule(d: &mut Driver, path: &[usize]) -> Result<(), EngineErr
                 // The variable mentions the bound index's name: rename the bound index first.
                 let mut avoid = f.all_index_names();
                 avoid.extend(x.free_indices());
-                let fresh = fresh_index(&s.index, &avoid);
+                let fresh = crate::terms::reader_index(&s.index, &avoid);
                 let renamed = crate::expr::Sum {
                     body: Arc::new(s.body.subst_index(&s.index, &Index::Name(fresh.clone()))),
                     index: fresh,

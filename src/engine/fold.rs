@@ -62,6 +62,55 @@ pub fn unfold_all(d: &mut Driver, path: &[usize]) -> Result<(), EngineError> {
     Ok(())
 }
 
+/// Unfold every defined name inside a derivative: a name outside every derivative (an
+/// earlier result's `a_i` beside `D(l, a_i)`) stays, as the textbook keeps it.
+pub fn unfold_in_derivatives(d: &mut Driver) -> Result<(), EngineError> {
+    fn first(ctx: &Context, e: &Expr) -> Option<Vec<usize>> {
+        if matches!(e, Expr::D(..)) {
+            return defined_name_path(ctx, e).map(|_| Vec::new());
+        }
+        e.children().enumerate().find_map(|(i, c)| {
+            let mut p = first(ctx, c)?;
+            p.insert(0, i);
+            Some(p)
+        })
+    }
+    while let Some(path) = first(d.ctx(), d.current()) {
+        unfold_all(d, &path)?;
+    }
+    Ok(())
+}
+
+/// Unfold every name defined as a Kronecker delta (the one-hot `y_i = delta(i,k)`): an
+/// earlier result may hold one, and the delta is what lets a sum collapse. The last
+/// pass folds what remains back.
+pub fn unfold_deltas(d: &mut Driver) -> Result<(), EngineError> {
+    let ctx = d.ctx().clone();
+    let is_delta = |e: &Expr| {
+        matches!(e, Expr::Sym(n) | Expr::Idx(n, _)
+            if ctx.definition(n).is_some_and(|def| matches!(def.body, Expr::Delta(..))))
+    };
+    // Outside derivatives: inside one, unfolding is the differentiation's business.
+    fn find(e: &Expr, want: &dyn Fn(&Expr) -> bool) -> Option<Vec<usize>> {
+        if want(e) {
+            return Some(Vec::new());
+        }
+        if matches!(e, Expr::D(..)) {
+            return None;
+        }
+        e.children().enumerate().find_map(|(i, c)| {
+            let mut p = find(c, want)?;
+            p.insert(0, i);
+            Some(p)
+        })
+    }
+    while let Some(path) = find(d.current(), &is_delta) {
+        let step = unfold_step(&ctx, d.current(), path);
+        d.apply(step)?;
+    }
+    Ok(())
+}
+
 /// `e` with every defined name unfolded, as the kernel unfolds it.
 pub fn unfold_all_expr(ctx: &Context, e: &Expr) -> Option<Expr> {
     let mut e = e.clone();
@@ -460,10 +509,21 @@ fn fold_best(d: &mut Driver) -> Result<(), EngineError> {
     let e = d.current().clone();
     let ctx = d.ctx().clone();
     let mut cands = folded_candidates(&ctx, &e);
-    cands.sort_by_key(Expr::size);
+    // Smallest first; of equal size, the one that names more definitions (`a_j - y_j`
+    // for `a_j - delta(j,k)` with `y_i = delta(i,k)`).
+    let names = |t: &Expr| {
+        let mut n = 0usize;
+        t.any(&mut |x| {
+            n += usize::from(ctx.is_defined(x));
+            false
+        });
+        n
+    };
+    let key = |t: &Expr| (t.size(), std::cmp::Reverse(names(t)));
+    cands.sort_by_cached_key(key);
     cands.dedup();
     for c in cands {
-        if c.size() >= e.size() {
+        if key(&c) >= key(&e) {
             break;
         }
         let mut trial = d.clone();

@@ -9,6 +9,7 @@ pub mod cases;
 mod differentiate;
 pub mod fold;
 mod identities;
+pub mod lemmas;
 pub mod matrix_form;
 mod poly;
 pub mod recognise;
@@ -16,7 +17,7 @@ pub mod simplify;
 mod sums;
 
 use crate::expr::{Context, Expr};
-use crate::kernel::{KernelError, Proof, Step};
+use crate::kernel::{KernelError, Lemma, Proof, Step};
 use crate::rules::RuleId;
 use crate::terms::ExprExt;
 use std::fmt;
@@ -74,7 +75,17 @@ const STEP_BUDGET: usize = 20_000;
 impl Driver {
     /// A driver for the goal, if the kernel accepts to start from it.
     pub fn new(ctx: Arc<Context>, goal: Expr) -> Result<Driver, EngineError> {
-        let proof = Proof::start(ctx, goal).map_err(|e| EngineError::Unsupported(e.to_string()))?;
+        Driver::with_lemmas(ctx, goal, Vec::new())
+    }
+
+    /// A driver whose proof may use `lemmas`, the results of earlier goals.
+    pub fn with_lemmas(
+        ctx: Arc<Context>,
+        goal: Expr,
+        lemmas: Vec<Lemma>,
+    ) -> Result<Driver, EngineError> {
+        let proof = Proof::start_with(ctx, goal, lemmas)
+            .map_err(|e| EngineError::Unsupported(e.to_string()))?;
         Ok(Driver::from_proof(proof))
     }
 
@@ -131,22 +142,49 @@ impl Driver {
 
 /// Derive `D(of, wrt)` in `ctx`: differentiate, simplify, fold definitions back.
 pub fn derive(ctx: Arc<Context>, of: &Expr, wrt: &Expr) -> Result<Proof, EngineError> {
-    derive_via(ctx, of, wrt, &[])
+    derive_via(ctx, of, wrt, &[], &[])
+}
+
+/// Derive goal `D(of, wrt)` with the results of earlier goals (`lemmas`, numbered from
+/// one) at hand: through `via` when the goal names it; otherwise directly, or by the chain
+/// rule through a name whose derivative an earlier goal found, whichever takes fewer steps.
+pub fn derive_goal(
+    ctx: Arc<Context>,
+    of: &Expr,
+    wrt: &Expr,
+    via: &[String],
+    lemmas: &[Lemma],
+) -> Result<Proof, EngineError> {
+    let mut best = derive_via(ctx.clone(), of, wrt, via, lemmas)?;
+    if !via.is_empty() {
+        return Ok(best);
+    }
+    for name in lemmas::chain_candidates(&ctx, of, wrt, lemmas) {
+        if let Ok(p) = derive_via(ctx.clone(), of, wrt, std::slice::from_ref(&name), lemmas) {
+            if p.steps().len() < best.steps().len() {
+                best = p;
+            }
+        }
+    }
+    Ok(best)
 }
 
 /// Derive `D(of, wrt)` by the chain rule through the definitions `via` (outermost first):
 /// each turns the derivative reaching the variable into a sum of products
-/// `D(F, a_m)*D(a_m, x)`; then both factors are derived and the sum collapsed.
+/// `D(F, a_m)*D(a_m, x)`; then both factors are derived, or taken from `lemmas`, and the
+/// sum collapsed.
 pub fn derive_via(
     ctx: Arc<Context>,
     of: &Expr,
     wrt: &Expr,
     via: &[String],
+    lemmas: &[Lemma],
 ) -> Result<Proof, EngineError> {
     if !wrt.is_variable() {
         return Err(EngineError::Unsupported(format!("`{wrt}` is not a variable")));
     }
-    let mut d = Driver::new(ctx, Expr::d(of.clone(), wrt.clone()))?;
+    let goal = Expr::d(of.clone(), wrt.clone());
+    let mut d = Driver::with_lemmas(ctx, goal, lemmas.to_vec())?;
     let mut at = Vec::new();
     for name in via {
         let mut s = Step::new("chain-rule", at.clone());
@@ -158,10 +196,17 @@ pub fn derive_via(
         }
         at.push(1);
     }
+    if !via.is_empty() {
+        // The factors: earlier results where there are some, else each derived on its own.
+        lemmas::use_lemmas(&mut d)?;
+        lemmas::derive_factors(&mut d)?;
+        fold::unfold_deltas(&mut d)?;
+    }
     // A second derivative goes layer by layer: the inner derivative is simplified and
     // folded (∂l/∂z_i = a_i - y_i) before the outer one differentiates it.
     loop {
-        fold::unfold_all(&mut d, &[])?;
+        lemmas::use_lemmas(&mut d)?;
+        fold::unfold_in_derivatives(&mut d)?;
         if !d.ctx().fixed_labels().is_empty() {
             // A sum unfolded beside a fixed label of its name reads `sum_m(exp(z_m))`.
             fold::rename_clashing_sums(&mut d)?;

@@ -4,7 +4,7 @@
 use super::conditions::{decide, depends_on, quantify, Verdict};
 use super::ring::ring_equal;
 use super::rules::{Builtin, Condition};
-use super::{KernelError, Located, Step};
+use super::{KernelError, Lemma, Located, Step};
 use crate::expr::{fresh_index, Bound, Context, Definition, Expr, Index, Sum};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -19,8 +19,8 @@ fn bad(msg: &str) -> KernelError {
     KernelError::Binding(msg.to_string())
 }
 
-/// Apply builtin `b` to the subterm `loc.sub`.
-pub fn apply(b: Builtin, ctx: &Context, loc: &Located, step: &Step) -> Outcome {
+/// Apply builtin `b` to the subterm `loc.sub`, with `lemmas` in scope.
+pub fn apply(b: Builtin, ctx: &Context, lemmas: &[Lemma], loc: &Located, step: &Step) -> Outcome {
     use Builtin::*;
     let sub = loc.sub;
     let takes_replacement = matches!(b, Ring | Rename | Fold | DeltaSubstitute);
@@ -31,10 +31,10 @@ pub fn apply(b: Builtin, ctx: &Context, loc: &Located, step: &Step) -> Outcome {
             "this rule computes its result and takes no replacement"
         }));
     }
-    if matches!(b, Unfold | Fold | Hypothesis | Chain) != step.uses.is_some() {
-        return Err(bad("`uses` names a definition or hypothesis, for those rules only"));
+    if matches!(b, Unfold | Fold | Hypothesis | Chain | Lemma) != step.uses.is_some() {
+        return Err(bad("`uses` names a definition, hypothesis or lemma, for those rules only"));
     }
-    let takes_indices = matches!(b, Hypothesis | IndexCase);
+    let takes_indices = matches!(b, Hypothesis | IndexCase | Lemma);
     let binding = &step.binding;
     if !binding.terms.is_empty()
         || !binding.bounds.is_empty()
@@ -109,6 +109,7 @@ pub fn apply(b: Builtin, ctx: &Context, loc: &Located, step: &Step) -> Outcome {
             }
         }
         Hypothesis => hypothesis(ctx, loc, step),
+        Lemma => lemma(ctx, lemmas, loc, step),
         IndexCase => index_case(sub, step),
         Chain => chain(ctx, loc, uses),
     }
@@ -339,49 +340,111 @@ fn index_case(sub: &Expr, step: &Step) -> Outcome {
     }
 }
 
-/// Rewrite with hypothesis number `uses` (from one), left to right or reversed; the
-/// binding's indices rename the hypothesis's free indices, each within its declared range.
-/// An equation that holds on a constraint set says nothing about a derivative across it:
-/// under `D(…, x)` a hypothesis may be used only if it does not involve `x`.
-fn hypothesis(ctx: &Context, loc: &Located, step: &Step) -> Outcome {
-    let (sub, variables) = (loc.sub, &loc.variables);
+/// The number (from one) in `uses`.
+fn numbered<'a, T>(list: &'a [T], step: &Step, what: &str) -> Result<(usize, &'a T), KernelError> {
     let n: usize = step
         .uses
         .as_deref()
         .and_then(|u| u.parse().ok())
-        .ok_or_else(|| no("`uses` must be a hypothesis number"))?;
-    let h = n
-        .checked_sub(1)
-        .and_then(|i| ctx.assumptions.get(i))
-        .ok_or_else(|| no(&format!("there is no hypothesis {n}")))?;
-    if let Some(x) =
-        variables.iter().find(|x| [&h.lhs, &h.rhs].iter().any(|t| depends_on(ctx, t, x, 0)))
-    {
+        .ok_or_else(|| no(&format!("`uses` must be a {what} number")))?;
+    let item = n.checked_sub(1).and_then(|i| list.get(i));
+    Ok((n, item.ok_or_else(|| no(&format!("there is no {what} {n}")))?))
+}
+
+/// The first variable of an enclosing derivative that `terms` involve.
+fn involved<'a>(ctx: &Context, loc: &'a Located, terms: &[&Expr]) -> Option<&'a String> {
+    loc.variables.iter().find(|x| terms.iter().any(|t| depends_on(ctx, t, x, 0)))
+}
+
+/// Rewrite with hypothesis number `uses` (from one), left to right or reversed.
+/// An equation that holds on a constraint set says nothing about a derivative across it:
+/// under `D(…, x)` a hypothesis may be used only if it does not involve `x`.
+fn hypothesis(ctx: &Context, loc: &Located, step: &Step) -> Outcome {
+    let (n, h) = numbered(&ctx.assumptions, step, "hypothesis")?;
+    if let Some(x) = involved(ctx, loc, &[&h.lhs, &h.rhs]) {
         return Err(no(&format!(
             "hypothesis {n} involves `{x}`, so it cannot be used inside a derivative with respect to `{x}`"
         )));
     }
-    let free: BTreeSet<String> =
-        h.lhs.free_indices().union(&h.rhs.free_indices()).cloned().collect();
-    // A fixed label in a hypothesis is that one value: never renamed, never captured.
+    let sides = if step.reversed { [&h.rhs, &h.lhs] } else { [&h.lhs, &h.rhs] };
+    instance(ctx, loc, step, &format!("hypothesis {n}"), sides)
+}
+
+/// Rewrite with lemma number `uses` (an earlier goal's result, from one), left to right,
+/// carrying the conditions it left open and the hypotheses it used. Like those
+/// hypotheses, and like a condition that it holds at integers only, it says nothing about
+/// a derivative with respect to a variable they involve. Its conditions come along
+/// unrenamed, so a lemma with conditions on an index is used at that same index.
+fn lemma(ctx: &Context, lemmas: &[Lemma], loc: &Located, step: &Step) -> Outcome {
+    let (n, l) = numbered(lemmas, step, "lemma")?;
+    // It was proved with every definition unfoldable, not with one held fixed.
+    if let Some(a) = loc.variables.iter().find(|x| ctx.definition(x).is_some()) {
+        return Err(no(&format!(
+            "lemma {n} is not used inside a derivative with respect to the defined name `{a}`"
+        )));
+    }
+    let hypotheses = l.assumptions.iter().filter_map(|&h| ctx.assumptions.get(h.checked_sub(1)?));
+    let mut constraints: Vec<&Expr> = hypotheses.flat_map(|h| [&h.lhs, &h.rhs]).collect();
+    fn discrete(c: &Condition) -> Option<&Expr> {
+        match c {
+            Condition::Integer(e) | Condition::Natural(e) => Some(e),
+            Condition::ForAll(_, _, _, c) => discrete(c),
+            _ => None,
+        }
+    }
+    constraints.extend(l.conditions.iter().filter_map(discrete));
+    if let Some(x) = involved(ctx, loc, &constraints) {
+        return Err(no(&format!(
+            "lemma {n} holds under hypotheses or conditions that involve `{x}`, so it cannot be used inside a derivative with respect to `{x}`"
+        )));
+    }
+    let renamed = |c: &Condition| {
+        let free = super::conditions::condition_indices(c);
+        step.binding.indices.iter().any(|(k, v)| free.contains(k) && v.name() != Some(k))
+    };
+    if l.conditions.iter().any(renamed) {
+        return Err(no(&format!("lemma {n} has conditions on an index this step renames")));
+    }
+    let labels = ctx.fixed_labels();
+    let bound = |k: &String| labels.contains_key(k) && loc.binders.iter().any(|(b, ..)| b == k);
+    if l.conditions.iter().flat_map(super::conditions::condition_indices).any(|k| bound(&k)) {
+        return Err(no("its conditions hold at a fixed label that a sum here binds"));
+    }
+    let (to, mut conditions) = instance(ctx, loc, step, &format!("lemma {n}"), [&l.lhs, &l.rhs])?;
+    conditions.extend(l.conditions.iter().cloned());
+    Ok((to, conditions))
+}
+
+/// Rewrite `sub` with the equation `from = to` of `what`: the binding's indices rename its
+/// free indices (never a fixed label), each within its declared range, which the result
+/// carries as conditions.
+fn instance(
+    ctx: &Context,
+    loc: &Located,
+    step: &Step,
+    what: &str,
+    [from, to]: [&Expr; 2],
+) -> Outcome {
+    let sub = loc.sub;
+    let free: BTreeSet<String> = from.free_indices().union(&to.free_indices()).cloned().collect();
+    // A fixed label is that one value: never renamed, never captured.
     let labels = ctx.fixed_labels();
     let mut keys = step.binding.indices.keys();
     if let Some(k) = keys.find(|k| !free.contains(*k) || labels.contains_key(*k)) {
-        return Err(bad(&format!("`{k}` is not a free index of hypothesis {n} to rename")));
+        return Err(bad(&format!("`{k}` is not a free index of {what} to rename")));
     }
-    captures(ctx, loc, &[&h.lhs, &h.rhs])?;
+    captures(ctx, loc, &[from, to])?;
     let mut pairs = Vec::new();
     let mut ranges = Vec::new();
     for name in &free {
         let value = step.binding.indices.get(name).cloned().unwrap_or(Index::Name(name.clone()));
         let (lo, hi) = ctx
             .range_of(name)
-            .ok_or_else(|| no(&format!("index `{name}` of hypothesis {n} is not declared")))?;
+            .ok_or_else(|| no(&format!("index `{name}` of {what} is not declared")))?;
         ranges.push(Condition::InRange(value.clone(), lo.clone(), hi.clone()));
         pairs.push((name.clone(), value));
     }
-    let mut sides =
-        if step.reversed { [h.rhs.clone(), h.lhs.clone()] } else { [h.lhs.clone(), h.rhs.clone()] };
+    let mut sides = [from.clone(), to.clone()];
     rename_indices(&mut sides, &pairs, sub.all_index_names());
     let [from, to] = sides;
     if from != *sub {

@@ -191,13 +191,15 @@ pub fn check(cert: &Certificate) -> Result<Vec<Replayed>, Rejection> {
     let ctx = Arc::new(ctx);
     let decls = &ctx.indices;
     let mut out = Vec::new();
+    // Each derivation may use the results of those before it, and only those.
+    let mut lemmas = Vec::new();
     for (n, d) in cert.derivations.iter().enumerate() {
         let fail = |step: Option<usize>, reason: String| Rejection { derivation: n, step, reason };
         let of =
             read_term(&d.of, decls).map_err(|e| fail(None, format!("cannot read `of`: {e}")))?;
         let wrt =
             read_variable(&d.wrt).map_err(|e| fail(None, format!("cannot read `wrt`: {e}")))?;
-        let mut proof = Proof::start(ctx.clone(), Expr::d(of, wrt))
+        let mut proof = Proof::start_with(ctx.clone(), Expr::d(of, wrt), lemmas.clone())
             .map_err(|e| fail(None, format!("the goal is refused: {e}")))?;
         replay_steps(&mut proof, &d.steps, 0).map_err(|(at, r)| fail(Some(at), r))?;
         check_end(&proof, &d.result, &d.hypotheses).map_err(|r| fail(None, r))?;
@@ -217,6 +219,7 @@ pub fn check(cert: &Certificate) -> Result<Vec<Replayed>, Rejection> {
             states_case.then_some(()).ok_or_else(|| fail(None, unstated))?;
             cases.push(case_proof);
         }
+        lemmas.push(proof.lemma());
         out.push(Replayed { proof, cases });
     }
     Ok(out)

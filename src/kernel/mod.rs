@@ -21,7 +21,7 @@ use rules::{is_metavar, is_variable_metavar, Binding, Condition, RuleBody};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-pub use conditions::{decide, Verdict};
+pub use conditions::{decide, depends_on, Verdict};
 
 /// One proposed rewrite, as the engine proposes it and a certificate records it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -97,21 +97,74 @@ impl CheckedStep {
     }
 }
 
-/// A checked chain of equalities `start = … = current` in a context.
+/// A checked chain of equalities `start = … = current` in a context, which may use the
+/// lemmas it was started with.
 #[derive(Clone, Debug)]
 pub struct Proof {
     context: Arc<Context>,
     start: Expr,
     current: Expr,
     steps: Vec<CheckedStep>,
+    lemmas: Arc<[Lemma]>,
+}
+
+/// A proved equation `lhs = rhs` (an earlier goal's result), with the side conditions it
+/// left open and the context hypotheses it used. Only [`Proof::lemma`] makes one, so a
+/// lemma is always a replayed chain of the same context.
+#[derive(Clone, Debug)]
+pub struct Lemma {
+    context: Arc<Context>,
+    lhs: Expr,
+    rhs: Expr,
+    conditions: Vec<Condition>,
+    assumptions: Vec<usize>,
+}
+
+impl Lemma {
+    pub fn lhs(&self) -> &Expr {
+        &self.lhs
+    }
+    pub fn rhs(&self) -> &Expr {
+        &self.rhs
+    }
 }
 
 impl Proof {
     /// The trivial chain `goal = goal`, once the context and the goal pass
     /// [`validate::check_goal`] (what the `.deriv` parser enforces).
     pub fn start(context: Arc<Context>, goal: Expr) -> Result<Proof, KernelError> {
+        Proof::start_with(context, goal, Vec::new())
+    }
+
+    /// [`Proof::start`], with `lemmas` (numbered from one) for steps of `use-lemma`; each
+    /// must have been proved in this same context.
+    pub fn start_with(
+        context: Arc<Context>,
+        goal: Expr,
+        lemmas: Vec<Lemma>,
+    ) -> Result<Proof, KernelError> {
         validate::check_goal(&context, &goal).map_err(KernelError::BadGoal)?;
-        Ok(Proof { context, start: goal.clone(), current: goal, steps: Vec::new() })
+        if lemmas.iter().any(|l| !Arc::ptr_eq(&l.context, &context) && l.context != context) {
+            return Err(KernelError::BadGoal("a lemma was proved in another context".into()));
+        }
+        let lemmas = lemmas.into();
+        Ok(Proof { context, start: goal.clone(), current: goal, steps: Vec::new(), lemmas })
+    }
+
+    /// The chain as a lemma for later goals: `start = current`, under its hypotheses.
+    pub fn lemma(&self) -> Lemma {
+        Lemma {
+            context: self.context.clone(),
+            lhs: self.start.clone(),
+            rhs: self.current.clone(),
+            conditions: self.hypotheses(),
+            assumptions: self.assumptions_used(),
+        }
+    }
+
+    /// The lemmas the chain may use.
+    pub fn lemmas(&self) -> &[Lemma] {
+        &self.lemmas
     }
 
     pub fn context(&self) -> &Context {
@@ -145,14 +198,22 @@ impl Proof {
         out
     }
 
-    /// The context hypotheses (by number, from one) that some step used.
+    /// The context hypotheses (by number, from one) that some step used, directly or
+    /// through a lemma.
     pub fn assumptions_used(&self) -> Vec<usize> {
-        let mut used: Vec<usize> = self
-            .steps
-            .iter()
-            .filter(|s| s.step.rule == "use-hypothesis")
-            .filter_map(|s| s.step.uses.as_deref()?.parse().ok())
-            .collect();
+        let number = |s: &CheckedStep| s.step.uses.as_deref()?.parse::<usize>().ok();
+        let mut used: Vec<usize> = Vec::new();
+        for s in &self.steps {
+            match s.step.rule.as_str() {
+                "use-hypothesis" => used.extend(number(s)),
+                "use-lemma" => used.extend(
+                    number(s)
+                        .and_then(|n| self.lemmas.get(n.checked_sub(1)?))
+                        .map_or(&[][..], |l| &l.assumptions[..]),
+                ),
+                _ => {}
+            }
+        }
         used.sort_unstable();
         used.dedup();
         used
@@ -160,7 +221,8 @@ impl Proof {
 
     /// Replay one step; on success the chain grows by one equality.
     pub fn apply(&mut self, step: Step) -> Result<(), KernelError> {
-        let (after, conditions, discharged) = rewrite(&self.context, &self.current, &step)?;
+        let (after, conditions, discharged) =
+            rewrite_with(&self.context, &self.lemmas, &self.current, &step)?;
         let before = std::mem::replace(&mut self.current, after.clone());
         self.steps.push(CheckedStep { step, before, after, conditions, discharged });
         Ok(())
@@ -168,8 +230,18 @@ impl Proof {
 }
 
 /// What `step` turns `term` into: the new term, the side conditions left open and those
-/// discharged. Pure: no proof changes.
+/// discharged. Pure: no proof changes. No lemma is in scope.
 pub fn rewrite(ctx: &Context, term: &Expr, step: &Step) -> Result<Rewritten, KernelError> {
+    rewrite_with(ctx, &[], term, step)
+}
+
+/// [`rewrite`] with `lemmas` in scope for `use-lemma`.
+fn rewrite_with(
+    ctx: &Context,
+    lemmas: &[Lemma],
+    term: &Expr,
+    step: &Step,
+) -> Result<Rewritten, KernelError> {
     let rule =
         rules::rule(&step.rule).ok_or_else(|| KernelError::UnknownRule(step.rule.clone()))?;
     let loc = locate(term, &step.position)?;
@@ -195,7 +267,7 @@ pub fn rewrite(ctx: &Context, term: &Expr, step: &Step) -> Result<Rewritten, Ker
             check_binding(&step.binding, &used)?;
             (to, conds)
         }
-        RuleBody::Builtin(b) => builtin::apply(*b, ctx, &loc, step)?,
+        RuleBody::Builtin(b) => builtin::apply(*b, ctx, lemmas, &loc, step)?,
     };
     let new = new.reshape_all();
     // A new derivative must be one the goal could have had, none may come inside a

@@ -45,6 +45,8 @@ pub enum Builtin {
     IndexCase,
     /// The chain rule through a definition, held as an independent variable.
     Chain,
+    /// An earlier goal's result, at renamed free indices.
+    Lemma,
 }
 
 /// A parsed rule.

@@ -142,6 +142,7 @@ rules! {
     UnfoldDefinition: "unfold-definition", builtin(Builtin::Unfold, "a_i", "body of a_i"), "unfold the definition";
     FoldDefinition: "fold-definition", builtin(Builtin::Fold, "body of a_i", "a_i"), "fold the definition";
     UseHypothesis: "use-hypothesis", builtin(Builtin::Hypothesis, "lhs", "rhs"), "use the hypothesis";
+    UseLemma: "use-lemma", builtin(Builtin::Lemma, "lhs of goal n", "rhs of goal n"), "use an earlier result";
 }
 
 /// What the condition checker knows of each function: the signs its value may have where

@@ -24,9 +24,39 @@ pub fn caption(ctx: &Context, steps: &[CheckedStep], prefix: usize) -> Prose {
         StepKind::Collapse if main.len() > 1 => vec![text("the sums of Kronecker deltas collapse")],
         StepKind::Leaf => join_and(leaf_equations(ctx, main)),
         StepKind::Differentiate => differentiation(ctx, &main[0], &main[1..]),
+        StepKind::Lemma => lemmas(main),
         StepKind::Collapse | StepKind::Rename | StepKind::Other => step_caption(ctx, &main[0]),
     });
     tidy(out)
+}
+
+/// "by (1), $\partial a_i/\partial z_j = a_i(\delta_{ij} - a_j)$": each earlier result by its
+/// goal's number, at the instance the step used.
+fn lemmas(steps: &[CheckedStep]) -> Prose {
+    let uses = steps.iter().filter(|s| kind_of(s) == StepKind::Lemma).map(|s| {
+        let p = &s.step().position;
+        let n = s.step().uses.clone().unwrap_or_default();
+        let mut out = vec![Span::Text(format!("({n})"))];
+        if let (Some(from), Some(to)) = (s.before().at(p), s.after().at(p)) {
+            out.extend([text(", "), rel(from.clone(), Rel::Eq, to.clone())]);
+        }
+        out
+    });
+    let mut out = vec![text("by ")];
+    out.extend(join_and(uses.collect()));
+    out
+}
+
+/// The caption of a line that works out a derivative inside a larger term in one go
+/// (a factor `∂l/∂a_i` of the chain rule): "$\partial l/\partial a_i = -y_i/a_i$".
+pub fn worked_out(steps: &[CheckedStep]) -> Option<Prose> {
+    let (first, last) = (steps.first()?, steps.last()?);
+    let pos = &first.step().position;
+    let p = (1..=pos.len())
+        .map(|l| &pos[..l])
+        .find(|p| matches!(first.before().at(p), Some(Expr::D(..))))?;
+    let (d, value) = (first.before().at(p)?, last.after().at(p)?);
+    Some(vec![rel(d.clone(), Rel::Eq, value.clone())])
 }
 
 /// "unfold the definition of $a_i$", "fold the definitions of $l$ and $a_i$".
@@ -134,6 +164,9 @@ pub fn step_caption(ctx: &Context, s: &CheckedStep) -> Prose {
         }
         StepKind::Leaf => return join_and(leaf_equations(ctx, std::slice::from_ref(s))),
         _ => {}
+    }
+    if id == Some(RuleId::UseLemma) {
+        return lemmas(std::slice::from_ref(s));
     }
     if id == Some(RuleId::UseHypothesis) {
         let h = uses

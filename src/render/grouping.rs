@@ -3,6 +3,7 @@
 //! Grouping is a pure function of the steps' kinds. It only chooses where lines break:
 //! each line still shows the term the kernel produced after the line's last step.
 
+use crate::expr::{Context, Expr};
 use crate::kernel::CheckedStep;
 use crate::rules::{id_of, RuleId};
 use crate::terms::ExprExt;
@@ -24,9 +25,11 @@ pub enum StepKind {
     Collapse,
     Unfold,
     Fold,
-    /// `rename-bound-index`: joins the unfolding before it (an unfolded sum renamed away
-    /// from a fixed label), else a line of its own.
+    /// `rename-bound-index`: joins the line before it (an unfolded sum renamed away from a
+    /// fixed label, a sum renamed before it is differentiated), else a line of its own.
     Rename,
+    /// `use-lemma`: an earlier result; consecutive ones are one line.
+    Lemma,
     /// Anything else: one line of its own.
     Other,
 }
@@ -47,6 +50,7 @@ pub fn kind_of(step: &CheckedStep) -> StepKind {
         Some(RuleId::UnfoldDefinition) => StepKind::Unfold,
         Some(RuleId::FoldDefinition) => StepKind::Fold,
         Some(RuleId::RenameBoundIndex) => StepKind::Rename,
+        Some(RuleId::UseLemma) => StepKind::Lemma,
         _ if matches!(
             step.before().at(&step.step().position),
             Some(crate::expr::Expr::D(_, _))
@@ -74,10 +78,9 @@ pub fn ungrouped(n: usize) -> Vec<Group> {
 /// The lines of `--detail brief`, in order, covering every step exactly once:
 /// - consecutive ring steps form one "simplify" line;
 /// - ring steps right before a collapse or a fold belong to that line;
-/// - consecutive unfolds, folds or collapses form one line (unfolds with the renamings
-///   that follow them);
+/// - consecutive unfolds, folds, collapses or lemmas form one line;
 /// - leaf derivatives join the differentiation line before them (or each other);
-/// - a clearing of trivialities joins the line before it.
+/// - a clearing of trivialities or a renaming joins the line before it.
 pub fn group(kinds: &[StepKind]) -> Vec<Group> {
     let n = kinds.len();
     let run_end = |from: usize, kind: StepKind| (from..n).find(|&i| kinds[i] != kind).unwrap_or(n);
@@ -105,10 +108,64 @@ pub fn group(kinds: &[StepKind]) -> Vec<Group> {
                 .unwrap_or(n),
             k => run_end(head, k),
         };
-        // Clearing trivialities is never a line of its own.
-        let end = (end..n).find(|&i| kinds[i] != StepKind::Tidy).unwrap_or(n);
+        // Clearing trivialities or renaming is never a line of its own after another.
+        let end =
+            (end..n).find(|&i| !matches!(kinds[i], StepKind::Tidy | StepKind::Rename)).unwrap_or(n);
         out.push(Group { steps: start..end, prefix: head - start });
         i = end;
+    }
+    out
+}
+
+/// Runs of steps that work out a derivative with respect to a defined name held as a
+/// variable, inside a larger term (the factor `∂l/∂a_i` of a chain rule): from the first
+/// step inside it to the step that leaves it free of derivatives, every step inside it.
+/// A person writes such a run as one line, `∂l/∂a_i = -y_i/a_i`.
+pub fn held_factor_runs(ctx: &Context, steps: &[CheckedStep]) -> Vec<Range<usize>> {
+    let held_at = |s: &CheckedStep| -> Option<Vec<usize>> {
+        let pos = &s.step().position;
+        let held =
+            |p: &&[usize]| matches!(s.before().at(p), Some(Expr::D(_, x)) if ctx.is_defined(x));
+        (1..=pos.len()).map(|l| &pos[..l]).find(held).map(<[usize]>::to_vec)
+    };
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < steps.len() {
+        let Some(p) = held_at(&steps[i]) else {
+            i += 1;
+            continue;
+        };
+        let inside = |s: &CheckedStep| s.step().position.starts_with(&p);
+        let end = (i..steps.len()).find(|&j| !inside(&steps[j])).unwrap_or(steps.len());
+        let finished = steps[end - 1]
+            .after()
+            .at(&p)
+            .is_some_and(|v| !v.any(&mut |t| matches!(t, Expr::D(..))));
+        if finished && end - i > 1 {
+            out.push(i..end);
+        }
+        i = end;
+    }
+    out
+}
+
+/// The lines of `--detail brief` for `steps`: each held-factor run one line, the steps
+/// between grouped by [`group`]; each line with whether it is such a run.
+pub fn brief(ctx: &Context, steps: &[CheckedStep]) -> Vec<(Group, bool)> {
+    let kinds: Vec<StepKind> = steps.iter().map(kind_of).collect();
+    let mut out = Vec::new();
+    let mut from = 0;
+    let runs = held_factor_runs(ctx, steps);
+    for run in runs.iter().cloned().map(Some).chain([None]) {
+        let to = run.as_ref().map_or(steps.len(), |r| r.start);
+        out.extend(group(&kinds[from..to]).into_iter().map(|mut g| {
+            g.steps = g.steps.start + from..g.steps.end + from;
+            (g, false)
+        }));
+        if let Some(r) = run {
+            from = r.end;
+            out.push((Group { steps: r, prefix: 0 }, true));
+        }
     }
     out
 }

@@ -62,8 +62,16 @@ pub(crate) fn display_form(e: &crate::expr::Expr) -> std::borrow::Cow<'_, crate:
 
 use crate::expr::{Expr, Index, Sum};
 
-/// Whether a sum inside `e` binds an index an enclosing one (in `binders`) binds.
+/// Whether a sum inside `e` binds an index an enclosing one (in `binders`) binds, or
+/// one the variable of an enclosing derivative has free (`∂/∂a_i Σ_i …`).
 fn shadows(e: &Expr, binders: &mut Vec<String>) -> bool {
+    if let Expr::D(f, x) = e {
+        let depth = binders.len();
+        binders.extend(x.free_indices());
+        let inner = shadows(f, binders);
+        binders.truncate(depth);
+        return inner;
+    }
     if let Expr::Sum(s) = e {
         if binders.contains(&s.index) {
             return true;
@@ -83,19 +91,20 @@ fn distinct(
     binders: &mut Vec<String>,
     used: &std::collections::BTreeSet<String>,
 ) -> Expr {
+    if let Expr::D(f, x) = e {
+        let depth = binders.len();
+        binders.extend(x.free_indices());
+        let f = distinct(f, binders, used);
+        binders.truncate(depth);
+        return Expr::d(f, (**x).clone());
+    }
     let Expr::Sum(s) = e else {
         return e.map_children(|c| distinct(c, binders, used));
     };
     let (index, body) = if binders.contains(&s.index) {
-        let fresh = ["m", "p", "q", "r", "l"]
-            .iter()
-            .map(|n| n.to_string())
-            .find(|n| !used.contains(n) && !binders.contains(n))
-            .unwrap_or_else(|| {
-                let avoid: std::collections::BTreeSet<String> =
-                    used.iter().chain(binders.iter()).cloned().collect();
-                crate::expr::fresh_index(&s.index, &avoid)
-            });
+        let avoid: std::collections::BTreeSet<String> =
+            used.iter().chain(binders.iter()).cloned().collect();
+        let fresh = crate::terms::reader_index(&s.index, &avoid);
         let body = s.body.subst_index(&s.index, &Index::Name(fresh.clone()));
         (fresh, body)
     } else {

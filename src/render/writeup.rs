@@ -4,8 +4,8 @@
 //! Every term in it is one the kernel produced (a step's result, a result, a hypothesis
 //! as declared) or an instance of one; captions are words and small formulas about them.
 
-use super::caption::caption;
-use super::grouping::{group, kind_of, ungrouped};
+use super::caption::{caption, worked_out};
+use super::grouping::{brief, group, kind_of, ungrouped};
 use super::matrix::{Notation, Vectors};
 use crate::engine::cases::Jacobian;
 use crate::expr::{Bound, Expr, Index};
@@ -214,19 +214,20 @@ pub fn section(
     let groups = match detail {
         Detail::Brief => {
             let kinds: Vec<_> = steps.iter().map(kind_of).collect();
-            let mut gs = group(&kinds[..from]);
+            let mut gs = brief(ctx, &steps[..from]);
             gs.extend(group(&kinds[from..]).into_iter().map(|mut gr| {
                 gr.steps = gr.steps.start + from..gr.steps.end + from;
-                gr
+                (gr, false)
             }));
             gs
         }
-        Detail::Full => ungrouped(steps.len()),
+        Detail::Full => ungrouped(steps.len()).into_iter().map(|gr| (gr, false)).collect(),
     };
     let lines = groups
         .into_iter()
-        .filter_map(|gr| {
+        .filter_map(|(gr, factor)| {
             let last = steps.get(gr.steps.end.checked_sub(1)?)?;
+            let here = &steps[gr.steps.clone()];
             let caption = match &g.matrix {
                 Some(m) if gr.steps.start >= from && detail == Detail::Brief => {
                     vec![
@@ -234,7 +235,8 @@ pub fn section(
                         Span::Math(Formula::Matrix(m.clone(), notation.clone())),
                     ]
                 }
-                _ => caption(ctx, &steps[gr.steps.clone()], gr.prefix),
+                _ if factor => worked_out(here).unwrap_or_else(|| caption(ctx, here, 0)),
+                _ => caption(ctx, here, gr.prefix),
             };
             Some(Line { term: last.after().clone(), caption, steps: gr.steps })
         })
