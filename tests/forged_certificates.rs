@@ -20,6 +20,11 @@
 //! A step's fields: `at=0,1` (the position), `t:M=TERM`, `i:M=INDEX`, `b:M=BOUND` (the
 //! binding), `uses=…`, `rev`, `with=TERM` (the replacement), and `=> TERM` (the claimed
 //! result).
+//!
+//! A forgery against lemmas starts from honest work instead of `index:`/`let:`/`assume:`
+//! lines: `deriv: LINE` lines are a `.deriv` file, whose certificate (`deriv run --format
+//! json`) gives the context and the derivations before the forged one, which may use
+//! their results (`use-lemma`, `uses=1`). The forged derivation is then number k + 1.
 
 #[path = "common/cli.rs"]
 mod cli;
@@ -29,7 +34,7 @@ use deriv::certificate::{
     IndexJson, StepJson, SubstitutionJson, FORMAT,
 };
 use deriv::expr::{Context, Expr};
-use deriv::kernel::{rewrite, Proof, Step};
+use deriv::kernel::{rewrite, Lemma, Proof, Rewritten, Step};
 use deriv::numeric::{check_equal, CheckError, CheckOptions};
 use deriv::rules::Binding;
 use deriv::syntax::{parse_expr_in, parse_variable, IndexScope};
@@ -45,6 +50,8 @@ struct Forgery {
     says: Vec<String>,
     /// Whether the test should show numerically that the chain's ends differ.
     refute: bool,
+    /// A `.deriv` file whose derivations come first (their results are lemmas).
+    source: String,
 }
 
 struct ForgedStep {
@@ -66,6 +73,7 @@ fn read_forgery(path: &Path) -> Forgery {
         reject: String::new(),
         says: Vec::new(),
         refute: false,
+        source: String::new(),
     };
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
         if let Some(rest) = field(line, "index:") {
@@ -84,6 +92,9 @@ fn read_forgery(path: &Path) -> Forgery {
             f.context
                 .assumptions
                 .push(AssumptionJson { lhs: l.trim().into(), rhs: r.trim().into() });
+        } else if let Some(rest) = field(line, "deriv:") {
+            f.source.push_str(rest);
+            f.source.push('\n');
         } else if let Some(rest) = field(line, "goal:") {
             f.goal = rest.to_string();
         } else if let Some(rest) = field(line, "step:") {
@@ -175,9 +186,39 @@ fn kernel_step(s: &StepJson, scope: IndexScope) -> Step {
     }
 }
 
+/// The honest certificate of the forgery's `.deriv` source, and the lemmas it proves.
+fn honest(f: &Forgery) -> Option<(ContextJson, Vec<DerivationJson>, Vec<Lemma>)> {
+    if f.source.is_empty() {
+        return None;
+    }
+    let run = cli::run(&["run", "--format", "json", "-"], Some(&f.source));
+    assert_eq!(run.status, 0, "{}: the honest source derives: {}", f.name, run.stderr);
+    let cert: Certificate = serde_json::from_str(&run.stdout).expect("a certificate");
+    let replayed = deriv::kernel::certificate::check(&cert).expect("the honest part replays");
+    let lemmas = replayed.iter().map(|r| r.proof.lemma()).collect();
+    Some((cert.context, cert.derivations, lemmas))
+}
+
+/// What the kernel makes of `step` at `term`, with `lemmas` in scope: the result, the
+/// conditions left open and those proved.
+fn replay(ctx: &Context, lemmas: &[Lemma], term: &Expr, step: &Step) -> Result<Rewritten, String> {
+    if lemmas.is_empty() {
+        return rewrite(ctx, term, step).map_err(|e| e.to_string());
+    }
+    let mut proof = Proof::start_with(Arc::new(ctx.clone()), term.clone(), lemmas.to_vec())
+        .map_err(|e| e.to_string())?;
+    proof.apply(step.clone()).map_err(|e| e.to_string())?;
+    let s = &proof.steps()[0];
+    Ok((s.after().clone(), s.conditions().to_vec(), s.discharged().to_vec()))
+}
+
 /// The certificate the forgery states: the honest steps' conditions as the kernel computes
 /// them (so only the forged step is at fault), the forged step claiming none.
 fn certificate(f: &mut Forgery) -> (Certificate, Option<(Context, Expr, Expr)>) {
+    let (mut derivations, mut lemmas) = (Vec::new(), Vec::new());
+    if let Some((context, before, proved)) = honest(f) {
+        (f.context, derivations, lemmas) = (context, before, proved);
+    }
     let ctx = read_context(&f.context).unwrap_or_else(|e| panic!("{}: {e}", f.name));
     let decls = ctx.indices.clone();
     let scope = IndexScope::Certificate(&decls);
@@ -201,13 +242,14 @@ fn certificate(f: &mut Forgery) -> (Certificate, Option<(Context, Expr, Expr)>) 
         s.json.before = before.clone();
         let step = kernel_step(&s.json, scope);
         let claimed = parse_expr_in(&s.json.after, scope).expect("the claimed result");
-        match rewrite(&ctx, &current, &step) {
+        match replay(&ctx, &lemmas, &current, &step) {
             _ if lenient => {}
             Ok((after, open, _)) if Some(at + 1) != bad => {
                 assert_eq!(after, claimed, "{}: step {} is honest", f.name, at + 1);
                 s.json.conditions = open.iter().map(ToString::to_string).collect();
                 // The conditions it proved, from a replay of the step alone.
-                let alone = Proof::start(Arc::new(ctx.clone()), current.clone()).ok();
+                let alone =
+                    Proof::start_with(Arc::new(ctx.clone()), current.clone(), lemmas.clone()).ok();
                 if let Some(mut proof) = alone {
                     if proof.apply(step.clone()).is_ok() {
                         let proved = proof.steps()[0].discharged();
@@ -234,20 +276,21 @@ fn certificate(f: &mut Forgery) -> (Certificate, Option<(Context, Expr, Expr)>) 
         current = claimed;
     }
     let result = before;
+    derivations.push(DerivationJson {
+        of,
+        wrt,
+        result,
+        vector: None,
+        hypotheses: Vec::new(),
+        steps: f.steps.iter().map(|s| s.json.clone()).collect(),
+        cases: Vec::new(),
+        checks: serde_json::Value::Null,
+    });
     let cert = Certificate {
         format: FORMAT.to_string(),
         title: None,
         context: f.context.clone(),
-        derivations: vec![DerivationJson {
-            of,
-            wrt,
-            result,
-            vector: None,
-            hypotheses: Vec::new(),
-            steps: f.steps.iter().map(|s| s.json.clone()).collect(),
-            cases: Vec::new(),
-            checks: serde_json::Value::Null,
-        }],
+        derivations,
     };
     let ends = (!f.steps.is_empty()).then(|| (ctx, goal, current));
     (cert, ends)
@@ -273,9 +316,10 @@ fn every_forged_certificate_is_refused_naming_its_fault() {
         let json = serde_json::to_string_pretty(&cert).expect("serialises");
         let run = cli::run(&["check", "-"], Some(&json));
         assert_eq!(run.status, 1, "{}: {}{}", f.name, run.stdout, run.stderr);
+        let n = cert.derivations.len();
         let at = match f.reject.as_str() {
-            "context" | "goal" => "derivation 1:".to_string(),
-            step => format!("derivation 1, {step}:"),
+            "context" | "goal" => format!("derivation {n}:"),
+            step => format!("derivation {n}, {step}:"),
         };
         for want in std::iter::once(&at).chain(&f.says) {
             assert!(

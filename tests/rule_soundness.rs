@@ -10,7 +10,7 @@
 
 use deriv::expr::{Bound, Context, Expr, Func, Index, Sum};
 use deriv::functions::{on, Domain, FUNCTIONS};
-use deriv::kernel::{self, KernelError, Step};
+use deriv::kernel::{self, KernelError, Lemma, Proof, Step};
 use deriv::numeric::{check_equal, CheckError, CheckOptions};
 use deriv::rules::{Binding, Condition, RuleBody, RuleId, Shape, RULES};
 use deriv::syntax::{parse_expr, parse_file};
@@ -133,6 +133,7 @@ static TESTS: &[RuleTest] = &[
     bi(RuleId::FoldDefinition, EXACT, |g| definition_use(g, true)),
     bi(RuleId::UseHypothesis, EXACT, use_hypothesis),
     bi(RuleId::ChainRule, FLOAT, chain_rule),
+    bi(RuleId::UseLemma, FLOAT, use_lemma),
 ];
 
 /// A rule's test: its line of `TESTS` or, for a function's derivative rule, one that draws
@@ -175,6 +176,7 @@ static MUTANTS: &[(RuleId, Mutation)] = &[
     (RuleId::ProductRule, Mutation::Result(drop_last_term)),
     (RuleId::DerivativeOfVariable, Mutation::Result(|_| Expr::int(1))),
     (RuleId::ChainRule, Mutation::Result(|e| Expr::mul(vec![Expr::int(2), e.clone()]))),
+    (RuleId::UseLemma, Mutation::Result(|e| Expr::add(vec![e.clone(), Expr::int(1)]))),
 ];
 
 /// Indices, definitions and hypotheses of every check; generated terms use none of the
@@ -187,6 +189,34 @@ let h_i = tanh(g*a_i)
 assume sum_i(y_i) = 1
 assume t = 2*x + 1
 ";
+
+/// Goals derived in `CONTEXT` by the engine, whose results are the lemmas `use-lemma`
+/// draws on (numbered from one).
+const LEMMA_GOALS: &[(&str, &str)] = &[("a_i", "z_j"), ("s", "x"), ("g", "w_j"), ("h_i", "z_j")];
+
+fn lemmas() -> &'static [Lemma] {
+    static LEMMAS: OnceLock<Vec<Lemma>> = OnceLock::new();
+    LEMMAS.get_or_init(|| {
+        let ctx = Arc::new(context().clone());
+        let read = |t: &str| parse_expr(t).unwrap_or_else(|d| panic!("{d}"));
+        let derived = LEMMA_GOALS.iter().map(|(of, wrt)| {
+            let proof = deriv::engine::derive(ctx.clone(), &read(of), &read(wrt));
+            proof.unwrap_or_else(|e| panic!("D({of}, {wrt}): {e}")).lemma()
+        });
+        derived.collect()
+    })
+}
+
+/// The kernel's rewrite, with [`lemmas`] in scope for `use-lemma`.
+fn replay(ctx: &Context, term: &Expr, step: &Step) -> Result<kernel::Rewritten, KernelError> {
+    if step.rule != RuleId::UseLemma.name() {
+        return kernel::rewrite(ctx, term, step);
+    }
+    let mut proof = Proof::start_with(Arc::new(ctx.clone()), term.clone(), lemmas().to_vec())?;
+    proof.apply(step.clone())?;
+    let s = &proof.steps()[0];
+    Ok((s.after().clone(), s.conditions().to_vec(), s.discharged().to_vec()))
+}
 
 fn context() -> &'static Context {
     static CONTEXT_CELL: OnceLock<Context> = OnceLock::new();
@@ -803,6 +833,53 @@ fn chain_rule(g: &mut Gen) -> Built {
     b
 }
 
+/// An earlier result at random indices (names, numbers, or the index of a sum it stands
+/// in), inside a random host.
+fn use_lemma(g: &mut Gen) -> Built {
+    let n = g.below(lemmas().len());
+    let lhs = lemmas()[n].lhs().clone();
+    // Rename the free indices all at once, through names nothing else uses.
+    let free: Vec<String> = lhs.free_indices().into_iter().collect();
+    let mut renamed = lhs;
+    let mut indices = Vec::new();
+    for (t, from) in free.iter().enumerate() {
+        renamed = renamed.subst_index(from, &name(&format!("tmp{t}")));
+    }
+    for (t, from) in free.iter().enumerate() {
+        let to = g.index();
+        renamed = renamed.subst_index(&format!("tmp{t}"), &to);
+        if to != name(from) {
+            indices.push((leak(from), to));
+        }
+    }
+    let host = g.any();
+    let mut b = match g.below(3) {
+        0 => Built::inside(Expr::Add(vec![host, renamed].into()), vec![1]),
+        1 => Built::inside(Expr::Mul(vec![renamed, host].into()), vec![0]),
+        // Summed over one of its indices: the lemma holds at every index of the range.
+        _ => match renamed.free_indices().into_iter().next() {
+            Some(k) => {
+                let body = Expr::Mul(vec![renamed, Expr::idx("w", &[&k])].into());
+                Built::inside(g_sum(&k, body), vec![0, 0])
+            }
+            None => Built::at(renamed),
+        },
+    };
+    b.uses = Some(["1", "2", "3", "4"][n]);
+    b.indices = indices;
+    b
+}
+
+/// `sum_k(body)` over `1..n`.
+fn g_sum(k: &str, body: Expr) -> Expr {
+    Sum::over(k.to_string(), Bound::Int(1), Bound::Sym("n".into(), 0), body)
+}
+
+/// A metavariable name as the `'static` string `Built` holds.
+fn leak(s: &str) -> &'static str {
+    ["i", "j", "k", "m", "p", "q"].into_iter().find(|n| *n == s).expect("a declared index")
+}
+
 /// A hypothesis used either way round inside a random host: `sum_i(y_i) = 1` (also
 /// written with another bound index), or `t = 2*x + 1`.
 fn use_hypothesis(g: &mut Gen) -> Built {
@@ -921,7 +998,7 @@ fn exercise(test: &RuleTest, mutation: Option<&Mutation>) -> Result<Tally, Strin
                 return Err(format!("{}: the generator is for the other shape of rule", rule_name))
             }
         };
-        let (after, open, _) = match kernel::rewrite(ctx, &term, &step) {
+        let (after, open, _) = match replay(ctx, &term, &step) {
             Ok(r) => r,
             Err(KernelError::ConditionFails(_)) => {
                 tally.refused += 1;

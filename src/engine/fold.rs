@@ -509,9 +509,14 @@ fn fold_best(d: &mut Driver) -> Result<(), EngineError> {
     let e = d.current().clone();
     let ctx = d.ctx().clone();
     let mut cands = folded_candidates(&ctx, &e);
-    // Smallest first; of equal size, the one that names more definitions (`a_j - y_j`
-    // for `a_j - delta(j,k)` with `y_i = delta(i,k)`).
+    // Smallest first; of equal size, the one that names more definitions and so reads in
+    // the goal's own indices (`a_j - y_j` for `a_j - delta(j,k)` with `y_i = delta(i,k)`,
+    // but not `-y_j/a_k` for `-delta(j,k)/a_k`).
+    let labels: BTreeSet<String> = ctx.fixed_labels().into_keys().collect();
     let names = |t: &Expr| {
+        if !t.free_indices().is_disjoint(&labels) {
+            return 0;
+        }
         let mut n = 0usize;
         t.any(&mut |x| {
             n += usize::from(ctx.is_defined(x));

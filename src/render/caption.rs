@@ -56,7 +56,17 @@ pub fn worked_out(steps: &[CheckedStep]) -> Option<Prose> {
         .map(|l| &pos[..l])
         .find(|p| matches!(first.before().at(p), Some(Expr::D(..))))?;
     let (d, value) = (first.before().at(p)?, last.after().at(p)?);
-    Some(vec![rel(d.clone(), Rel::Eq, value.clone())])
+    match d {
+        Expr::D(f, x) if !matches!(**f, Expr::Sym(_) | Expr::Idx(..)) => Some(vec![
+            text("the derivative of "),
+            math((**f).clone()),
+            text(" with respect to "),
+            math((**x).clone()),
+            text(" is "),
+            math(value.clone()),
+        ]),
+        _ => Some(vec![rel(d.clone(), Rel::Eq, value.clone())]),
+    }
 }
 
 /// "unfold the definition of $a_i$", "fold the definitions of $l$ and $a_i$".

@@ -124,8 +124,11 @@ pub fn group(kinds: &[StepKind]) -> Vec<Group> {
 pub fn held_factor_runs(ctx: &Context, steps: &[CheckedStep]) -> Vec<Range<usize>> {
     let held_at = |s: &CheckedStep| -> Option<Vec<usize>> {
         let pos = &s.step().position;
-        let held =
-            |p: &&[usize]| matches!(s.before().at(p), Some(Expr::D(_, x)) if ctx.is_defined(x));
+        // A factor of a product, as the chain rule leaves it.
+        let factor = |p: &[usize]| matches!(s.before().at(&p[..p.len() - 1]), Some(Expr::Mul(_)));
+        let held = |p: &&[usize]| {
+            matches!(s.before().at(p), Some(Expr::D(_, x)) if ctx.is_defined(x)) && factor(p)
+        };
         (1..=pos.len()).map(|l| &pos[..l]).find(held).map(<[usize]>::to_vec)
     };
     let mut out = Vec::new();
