@@ -126,7 +126,9 @@ fn derive_goal(
 ) -> Result<Derived, GoalFailure> {
     let g = &doc.goals[i];
     let form = doc.forms.get(i).cloned().unwrap_or_default();
-    engine::derive_goal(context.clone(), &g.of, &g.wrt, &g.via, lemmas)
+    // Routes compare by the lines of the brief writeup.
+    let lines = |p: &Proof| crate::render::grouping::brief(p.context(), p.steps()).len();
+    engine::derive_goal(context.clone(), &g.of, &g.wrt, &g.via, lemmas, &lines)
         .map(|mut proof| {
             let components = proof.current().clone();
             let matrix_from = proof.steps().len();

@@ -85,7 +85,7 @@ pub fn export_with(cert: &Certificate, prelude: Prelude, audit: bool) -> Export 
     let mut used = BTreeSet::new();
     // The kernel's replay gives the exact terms (printing can change a term's shape: `-1`);
     // a certificate the kernel refuses is exported from its text, and coqc judges it.
-    let replayed = crate::kernel::certificate::check(cert).ok();
+    let replayed = crate::kernel::certificate::check(cert).ok().map(direct_routes);
     // A goal with a context (indices, definitions, hypotheses) is exported from the
     // kernel's replay, with the context's names declared once for the file.
     let contextual = audit
@@ -158,6 +158,37 @@ pub fn export_with(cert: &Certificate, prelude: Prelude, audit: bool) -> Export 
         }
     }
     Export { text, theorems, skipped, header, parts }
+}
+
+/// The prelude has no lemma for the chain rule through a definition nor for an earlier
+/// goal's result: a derivation that takes either is exported by the direct route, which
+/// the engine derives again (the kernel checks it as it goes) and which must end at the
+/// same result, up to one ring step. The theorem states the same equation; only its proof
+/// differs.
+fn direct_routes(
+    mut replayed: Vec<crate::kernel::certificate::Replayed>,
+) -> Vec<crate::kernel::certificate::Replayed> {
+    for r in &mut replayed {
+        let rerouted = |rule: &str| matches!(rule, "chain-rule" | "use-lemma");
+        if !r.proof.steps().iter().any(|s| rerouted(&s.step().rule)) {
+            continue;
+        }
+        let Expr::D(of, wrt) = r.proof.start_term() else { continue };
+        let ctx = std::sync::Arc::new(r.proof.context().clone());
+        let Ok(mut direct) = crate::engine::derive(ctx, &(**of).clone(), &(**wrt).clone()) else {
+            continue;
+        };
+        // The same result up to ring arithmetic (`u_j*u_i` for `u_i*u_j`): one ring step on.
+        if direct.current() != r.proof.current() {
+            let mut to = crate::rules::RuleId::RingNormalize.step(Vec::new());
+            to.replacement = Some(r.proof.current().clone());
+            if direct.apply(to).is_err() {
+                continue;
+            }
+        }
+        r.proof = direct;
+    }
+    replayed
 }
 
 /// `d_<of>_d_<wrt>`, in Coq identifier characters.

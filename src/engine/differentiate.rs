@@ -87,6 +87,17 @@ fn apply_derivative_rule(d: &mut Driver, path: &[usize]) -> Result<(), EngineErr
     };
     let (f, x) = (Arc::unwrap_or_clone(f), Arc::unwrap_or_clone(x));
     let inner: Vec<usize> = path.iter().copied().chain([0]).collect();
+    let name = |e: &Expr| match e {
+        Expr::Sym(n) | Expr::Idx(n, _) => Some(n.clone()),
+        _ => None,
+    };
+    if d.ctx().is_defined(&f) && name(&f) != name(&x) {
+        // A name kept folded for an earlier result: that result, else its definition.
+        if super::lemmas::use_one(d, path)? {
+            return Ok(());
+        }
+        return super::fold::unfold_all(d, &inner);
+    }
     if f.is_variable() {
         return d.apply(RuleId::DerivativeOfVariable.step(path.to_vec()));
     }

@@ -17,25 +17,43 @@ const MAX_ASSIGNMENTS: usize = 64;
 /// The first defined name to unfold in `e`: not the variable of a derivative, and not
 /// inside a derivative with respect to that name, which holds it as a variable.
 fn defined_name_path(ctx: &Context, e: &Expr) -> Option<Vec<usize>> {
-    fn go(ctx: &Context, e: &Expr, held: &mut Vec<String>) -> Option<Vec<usize>> {
+    defined_name_path_keeping(ctx, e, &[])
+}
+
+/// [`defined_name_path`], keeping also each name `a` inside a derivative with respect to
+/// `x` where `(a, x)` is in `kept`: an earlier goal found `∂a/∂x`, which is used instead.
+fn defined_name_path_keeping(
+    ctx: &Context,
+    e: &Expr,
+    kept: &[(String, String)],
+) -> Option<Vec<usize>> {
+    fn go(
+        ctx: &Context,
+        e: &Expr,
+        held: &mut Vec<String>,
+        kept: &[(String, String)],
+    ) -> Option<Vec<usize>> {
         if ctx.is_defined(e) && !held.contains(&name_of(e)) {
             return Some(vec![]);
         }
         if let Expr::D(f, x) = e {
+            let depth = held.len();
             held.push(name_of(x));
-            let p = go(ctx, f, held);
-            held.pop();
+            let known = kept.iter().filter(|(_, v)| *v == name_of(x)).map(|(a, _)| a.clone());
+            held.extend(known);
+            let p = go(ctx, f, held, kept);
+            held.truncate(depth);
             return p.map(|p| [0].into_iter().chain(p).collect());
         }
         for (i, c) in e.children().enumerate() {
-            if let Some(mut p) = go(ctx, c, held) {
+            if let Some(mut p) = go(ctx, c, held, kept) {
                 p.insert(0, i);
                 return Some(p);
             }
         }
         None
     }
-    go(ctx, e, &mut Vec::new())
+    go(ctx, e, &mut Vec::new(), kept)
 }
 
 fn name_of(e: &Expr) -> String {
@@ -65,18 +83,26 @@ pub fn unfold_all(d: &mut Driver, path: &[usize]) -> Result<(), EngineError> {
 /// Unfold every defined name inside a derivative: a name outside every derivative (an
 /// earlier result's `a_i` beside `D(l, a_i)`) stays, as the textbook keeps it.
 pub fn unfold_in_derivatives(d: &mut Driver) -> Result<(), EngineError> {
-    fn first(ctx: &Context, e: &Expr) -> Option<Vec<usize>> {
+    fn first(ctx: &Context, e: &Expr, kept: &[(String, String)]) -> Option<Vec<usize>> {
         if matches!(e, Expr::D(..)) {
-            return defined_name_path(ctx, e).map(|_| Vec::new());
+            return defined_name_path_keeping(ctx, e, kept).map(|_| Vec::new());
         }
         e.children().enumerate().find_map(|(i, c)| {
-            let mut p = first(ctx, c)?;
+            let mut p = first(ctx, c, kept)?;
             p.insert(0, i);
             Some(p)
         })
     }
-    while let Some(path) = first(d.ctx(), d.current()) {
-        unfold_all(d, &path)?;
+    // A name whose derivative an earlier goal found stays folded: differentiating it
+    // takes that result (`differentiate.rs`).
+    let kept = super::lemmas::differentiated_names(d);
+    while let Some(path) = first(d.ctx(), d.current(), &kept) {
+        while let Some(rel) = d.at(&path).and_then(|e| defined_name_path_keeping(d.ctx(), e, &kept))
+        {
+            let full: Vec<usize> = path.iter().copied().chain(rel).collect();
+            let step = unfold_step(d.ctx(), d.current(), full);
+            d.apply(step)?;
+        }
     }
     Ok(())
 }

@@ -109,8 +109,22 @@ pub fn chain_candidates(ctx: &Context, of: &Expr, wrt: &Expr, lemmas: &[Lemma]) 
     out
 }
 
+/// `(a, x)` for each lemma `D(a_…, x_…)`: the names whose derivative with respect to a
+/// variable an earlier goal found.
+pub fn differentiated_names(d: &Driver) -> Vec<(String, String)> {
+    let name = |e: &Expr| match e {
+        Expr::Sym(n) | Expr::Idx(n, _) => Some(n.clone()),
+        _ => None,
+    };
+    let pairs = d.proof.lemmas().iter().filter_map(|l| match l.lhs() {
+        Expr::D(f, x) if d.ctx().is_defined(f) => Some((name(f)?, name(x)?)),
+        _ => None,
+    });
+    pairs.collect()
+}
+
 /// Use the first lemma the derivative at `path` is an instance of, if the kernel agrees.
-fn use_one(d: &mut Driver, path: &[usize]) -> Result<bool, EngineError> {
+pub fn use_one(d: &mut Driver, path: &[usize]) -> Result<bool, EngineError> {
     let Some(sub) = d.at(path).cloned() else { return Ok(false) };
     let labels: BTreeSet<String> = d.ctx().fixed_labels().into_keys().collect();
     for n in 0..d.proof.lemmas().len() {

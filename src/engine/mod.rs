@@ -147,21 +147,24 @@ pub fn derive(ctx: Arc<Context>, of: &Expr, wrt: &Expr) -> Result<Proof, EngineE
 
 /// Derive goal `D(of, wrt)` with the results of earlier goals (`lemmas`, numbered from
 /// one) at hand: through `via` when the goal names it; otherwise directly, or by the chain
-/// rule through a name whose derivative an earlier goal found, whichever takes fewer steps.
+/// rule through a name whose derivative an earlier goal found, whichever is shorter by
+/// `length` (the caller's measure: the lines a writeup shows).
 pub fn derive_goal(
     ctx: Arc<Context>,
     of: &Expr,
     wrt: &Expr,
     via: &[String],
     lemmas: &[Lemma],
+    length: &dyn Fn(&Proof) -> usize,
 ) -> Result<Proof, EngineError> {
     let mut best = derive_via(ctx.clone(), of, wrt, via, lemmas)?;
     if !via.is_empty() {
         return Ok(best);
     }
+    let key = |p: &Proof| (length(p), p.steps().len());
     for name in lemmas::chain_candidates(&ctx, of, wrt, lemmas) {
         if let Ok(p) = derive_via(ctx.clone(), of, wrt, std::slice::from_ref(&name), lemmas) {
-            if p.steps().len() < best.steps().len() {
+            if key(&p) < key(&best) {
                 best = p;
             }
         }

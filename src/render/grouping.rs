@@ -213,6 +213,14 @@ mod tests {
     }
 
     #[test]
+    fn earlier_results_used_together_are_one_line_and_a_renaming_joins_the_line_before() {
+        assert_eq!(
+            lines(&[Other, Lemma, Lemma, Tidy, Ring, Differentiate, Rename, Leaf]),
+            vec![(0, 1, 0), (1, 4, 0), (4, 5, 0), (5, 7, 0), (7, 8, 0)]
+        );
+    }
+
+    #[test]
     fn runs_of_unfolds_and_collapses_are_one_line_each() {
         assert_eq!(
             lines(&[Unfold, Unfold, Collapse, Collapse, Other, Other]),
@@ -246,7 +254,7 @@ mod tests {
     /// Lines partition the steps in order, whatever the kinds.
     #[test]
     fn groups_cover_every_step_once_in_order() {
-        let all = [Ring, Differentiate, Leaf, Collapse, Unfold, Fold, Other];
+        let all = [Ring, Differentiate, Leaf, Collapse, Unfold, Fold, Other, Lemma, Rename];
         // Every sequence of length up to 5 over the kinds.
         for len in 0..=5u32 {
             for code in 0..(all.len() as u32).pow(len) {
