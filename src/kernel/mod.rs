@@ -191,8 +191,14 @@ impl Proof {
         }
         let all = out.clone();
         let sqrt = |p: &Expr| Expr::call(crate::expr::Func::Sqrt, p.clone());
+        // `r != 0` for `r = sqrt(s)` follows from `s > 0` as `sqrt(s) != 0` does.
+        let value = |e: &Expr| match e {
+            Expr::Sym(n) => self.context.definition(n).map_or(e.clone(), |d| d.body.clone()),
+            _ => e.clone(),
+        };
         let implied = |e: &Expr| {
-            all.iter().any(|p| matches!(p, Condition::Positive(p) if p == e || *e == sqrt(p)))
+            let e = value(e);
+            all.iter().any(|p| matches!(p, Condition::Positive(p) if *p == e || e == sqrt(p)))
         };
         out.retain(|c| !matches!(c, Condition::NonZero(e) if implied(e)));
         out
