@@ -6,6 +6,7 @@ use crate::expr::{Context, Expr};
 use crate::kernel::{Lemma, Proof};
 use crate::numeric;
 use crate::syntax::Document;
+use crate::terms::ExprExt;
 use std::sync::Arc;
 
 /// Numeric evidence about one derivation, as JSON for certificates and a sentence for writeups.
@@ -89,11 +90,13 @@ fn each_goal<T: Send>(
         derived.map(|d| d.map(|mut d| (then(i, &mut d), d)))
     });
     let mut out: Vec<(Derived, T)> = Vec::new();
+    // Goal n's lemma is number n, made once, when a dependent goal first needs it.
+    let mut lemmas: Vec<Lemma> = Vec::new();
     for (i, done) in first.into_iter().enumerate() {
         let (t, d) = match done {
             Some(done) => done?,
             None => {
-                let lemmas: Vec<Lemma> = out.iter().map(|(g, _)| g.proof.lemma()).collect();
+                lemmas.extend(out[lemmas.len()..].iter().map(|(g, _)| g.proof.lemma()));
                 let mut d = derive_goal(context, doc, i, &lemmas)?;
                 (then(i, &mut d), d)
             }
@@ -106,15 +109,12 @@ fn each_goal<T: Send>(
 /// Whether an earlier goal's result could be used by goal `i`: the earlier goal
 /// differentiates a name that goal `i` reaches.
 fn may_reuse(doc: &Document, i: usize) -> bool {
-    let name = |e: &Expr| match e {
-        Expr::Sym(n) | Expr::Idx(n, _) => Some(n.clone()),
-        _ => None,
-    };
     let target = &doc.goals[i].of;
-    doc.goals[..i].iter().filter_map(|g| name(&g.of)).any(|n| {
-        crate::kernel::depends_on(&doc.context, target, &n, 0)
-            || target.any(&mut |t| matches!(t, Expr::D(..)))
-    })
+    let earlier = doc.goals[..i].iter().filter_map(|g| g.of.variable_name());
+    // A derivative inside the goal (a second derivative) may be an earlier goal itself.
+    let mut earlier = earlier.peekable();
+    earlier.peek().is_some() && target.any(&mut |t| matches!(t, Expr::D(..)))
+        || earlier.any(|n| crate::kernel::depends_on(&doc.context, target, n, 0))
 }
 
 /// Derive goal `i` of `doc`, with the results of the goals before it as `lemmas`.

@@ -23,6 +23,8 @@ pub trait ExprExt: Sized {
     fn size(&self) -> usize;
     /// Whether this term is the number 1.
     fn is_one(&self) -> bool;
+    /// The name of a symbol or indexed symbol (`a` of `a_i`).
+    fn variable_name(&self) -> Option<&String>;
 }
 
 impl ExprExt for Expr {
@@ -36,6 +38,13 @@ impl ExprExt for Expr {
 
     fn idx(name: &str, indices: &[&str]) -> Expr {
         Expr::Idx(name.to_string(), indices.iter().map(|i| Index::Name(i.to_string())).collect())
+    }
+
+    fn variable_name(&self) -> Option<&String> {
+        match self {
+            Expr::Sym(n) | Expr::Idx(n, _) => Some(n),
+            _ => None,
+        }
     }
 
     fn is_one(&self) -> bool {

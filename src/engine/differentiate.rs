@@ -4,6 +4,7 @@ use super::{Driver, EngineError};
 use crate::expr::{Expr, Index};
 use crate::kernel::{decide, Step, Verdict};
 use crate::rules::{Binding, Condition, RuleId};
+use crate::terms::ExprExt;
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -87,11 +88,7 @@ fn apply_derivative_rule(d: &mut Driver, path: &[usize]) -> Result<(), EngineErr
     };
     let (f, x) = (Arc::unwrap_or_clone(f), Arc::unwrap_or_clone(x));
     let inner: Vec<usize> = path.iter().copied().chain([0]).collect();
-    let name = |e: &Expr| match e {
-        Expr::Sym(n) | Expr::Idx(n, _) => Some(n.clone()),
-        _ => None,
-    };
-    if d.ctx().is_defined(&f) && name(&f) != name(&x) {
+    if d.ctx().is_defined(&f) && f.variable_name() != x.variable_name() {
         // A name kept folded for an earlier result: that result, else its definition.
         if super::lemmas::use_one(d, path)? {
             return Ok(());

@@ -3,7 +3,7 @@
 
 use super::algebra::{factor, term_expr, to_expr, to_terms, Factor, Term};
 use super::differentiate::step_with;
-use super::simplify::candidates;
+use super::simplify::{candidates, find_path_within};
 use super::{Driver, EngineError};
 use crate::expr::{Context, Definition, Expr, Func, Index};
 use crate::kernel::{rewrite, Step};
@@ -57,10 +57,7 @@ fn defined_name_path_keeping(
 }
 
 fn name_of(e: &Expr) -> String {
-    match e {
-        Expr::Sym(s) | Expr::Idx(s, _) => s.clone(),
-        _ => String::new(),
-    }
+    e.variable_name().cloned().unwrap_or_default()
 }
 
 fn unfold_step(ctx: &Context, e: &Expr, path: Vec<usize>) -> Step {
@@ -72,7 +69,16 @@ fn unfold_step(ctx: &Context, e: &Expr, path: Vec<usize>) -> Step {
 
 /// Unfold every defined name below `path`, in the proof.
 pub fn unfold_all(d: &mut Driver, path: &[usize]) -> Result<(), EngineError> {
-    while let Some(rel) = d.at(path).and_then(|e| defined_name_path(d.ctx(), e)) {
+    unfold_all_keeping(d, path, &[])
+}
+
+/// [`unfold_all`], but the names `kept` keeps (see [`defined_name_path_keeping`]).
+fn unfold_all_keeping(
+    d: &mut Driver,
+    path: &[usize],
+    kept: &[(String, String)],
+) -> Result<(), EngineError> {
+    while let Some(rel) = d.at(path).and_then(|e| defined_name_path_keeping(d.ctx(), e, kept)) {
         let full: Vec<usize> = path.iter().copied().chain(rel).collect();
         let step = unfold_step(d.ctx(), d.current(), full);
         d.apply(step)?;
@@ -83,28 +89,19 @@ pub fn unfold_all(d: &mut Driver, path: &[usize]) -> Result<(), EngineError> {
 /// Unfold every defined name inside a derivative: a name outside every derivative (an
 /// earlier result's `a_i` beside `D(l, a_i)`) stays, as the textbook keeps it.
 pub fn unfold_in_derivatives(d: &mut Driver) -> Result<(), EngineError> {
-    fn first(ctx: &Context, e: &Expr, kept: &[(String, String)]) -> Option<Vec<usize>> {
-        if matches!(e, Expr::D(..)) {
-            return defined_name_path_keeping(ctx, e, kept).map(|_| Vec::new());
-        }
-        e.children().enumerate().find_map(|(i, c)| {
-            let mut p = first(ctx, c, kept)?;
-            p.insert(0, i);
-            Some(p)
-        })
-    }
     // A name whose derivative an earlier goal found stays folded: differentiating it
     // takes that result (`differentiate.rs`).
     let kept = super::lemmas::differentiated_names(d);
-    while let Some(path) = first(d.ctx(), d.current(), &kept) {
-        while let Some(rel) = d.at(&path).and_then(|e| defined_name_path_keeping(d.ctx(), e, &kept))
-        {
-            let full: Vec<usize> = path.iter().copied().chain(rel).collect();
-            let step = unfold_step(d.ctx(), d.current(), full);
-            d.apply(step)?;
-        }
+    let outside = |e: &Expr| !matches!(e, Expr::D(..));
+    loop {
+        let ctx = d.ctx();
+        let unfoldable =
+            |e: &Expr| !outside(e) && defined_name_path_keeping(ctx, e, &kept).is_some();
+        let Some(path) = find_path_within(d.current(), &unfoldable, &outside) else {
+            return Ok(());
+        };
+        unfold_all_keeping(d, &path, &kept)?;
     }
-    Ok(())
 }
 
 /// Unfold every name defined as a Kronecker delta (the one-hot `y_i = delta(i,k)`): an
@@ -113,24 +110,12 @@ pub fn unfold_in_derivatives(d: &mut Driver) -> Result<(), EngineError> {
 pub fn unfold_deltas(d: &mut Driver) -> Result<(), EngineError> {
     let ctx = d.ctx().clone();
     let is_delta = |e: &Expr| {
-        matches!(e, Expr::Sym(n) | Expr::Idx(n, _)
-            if ctx.definition(n).is_some_and(|def| matches!(def.body, Expr::Delta(..))))
+        let def = e.variable_name().and_then(|n| ctx.definition(n));
+        def.is_some_and(|def| matches!(def.body, Expr::Delta(..)))
     };
     // Outside derivatives: inside one, unfolding is the differentiation's business.
-    fn find(e: &Expr, want: &dyn Fn(&Expr) -> bool) -> Option<Vec<usize>> {
-        if want(e) {
-            return Some(Vec::new());
-        }
-        if matches!(e, Expr::D(..)) {
-            return None;
-        }
-        e.children().enumerate().find_map(|(i, c)| {
-            let mut p = find(c, want)?;
-            p.insert(0, i);
-            Some(p)
-        })
-    }
-    while let Some(path) = find(d.current(), &is_delta) {
+    let outside = |e: &Expr| !matches!(e, Expr::D(..));
+    while let Some(path) = find_path_within(d.current(), &is_delta, &outside) {
         let step = unfold_step(&ctx, d.current(), path);
         d.apply(step)?;
     }

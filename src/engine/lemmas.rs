@@ -6,6 +6,7 @@ use super::{Driver, EngineError};
 use crate::expr::{Context, Expr, Index};
 use crate::kernel::{depends_on, Lemma};
 use crate::rules::RuleId;
+use crate::terms::ExprExt;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Replace every derivative that is an instance of a lemma by the lemma's result,
@@ -91,16 +92,11 @@ fn find_path_where(
 /// earlier result `D(a_…, wrt_…)`, in the lemmas' order, each once.
 pub fn chain_candidates(ctx: &Context, of: &Expr, wrt: &Expr, lemmas: &[Lemma]) -> Vec<String> {
     let (Expr::Sym(x) | Expr::Idx(x, _)) = wrt else { return Vec::new() };
-    let own = match of {
-        Expr::Sym(n) | Expr::Idx(n, _) => Some(n),
-        _ => None,
-    };
+    let own = of.variable_name();
     let mut out: Vec<String> = Vec::new();
     for l in lemmas {
         let Expr::D(f, y) = l.lhs() else { continue };
-        let (Expr::Sym(a) | Expr::Idx(a, _), Expr::Sym(y) | Expr::Idx(y, _)) = (&**f, &**y) else {
-            continue;
-        };
+        let (Some(a), Some(y)) = (f.variable_name(), y.variable_name()) else { continue };
         let fresh = !out.contains(a) && Some(a) != own && y == x;
         if fresh && ctx.definition(a).is_some() && depends_on(ctx, of, a, 0) {
             out.push(a.clone());
@@ -112,12 +108,10 @@ pub fn chain_candidates(ctx: &Context, of: &Expr, wrt: &Expr, lemmas: &[Lemma]) 
 /// `(a, x)` for each lemma `D(a_…, x_…)`: the names whose derivative with respect to a
 /// variable an earlier goal found.
 pub fn differentiated_names(d: &Driver) -> Vec<(String, String)> {
-    let name = |e: &Expr| match e {
-        Expr::Sym(n) | Expr::Idx(n, _) => Some(n.clone()),
-        _ => None,
-    };
     let pairs = d.proof.lemmas().iter().filter_map(|l| match l.lhs() {
-        Expr::D(f, x) if d.ctx().is_defined(f) => Some((name(f)?, name(x)?)),
+        Expr::D(f, x) if d.ctx().is_defined(f) => {
+            Some((f.variable_name()?.clone(), x.variable_name()?.clone()))
+        }
         _ => None,
     });
     pairs.collect()
@@ -139,10 +133,9 @@ pub fn use_one(d: &mut Driver, path: &[usize]) -> Result<bool, EngineError> {
         step.uses = Some((n + 1).to_string());
         step.binding.indices = map.into_iter().filter(|(k, v)| v.name() != Some(k)).collect();
         // The kernel may refuse (a lemma under hypotheses inside a derivative they
-        // involve): then the derivative is derived here as usual.
-        let mut attempt = d.clone();
-        if attempt.apply(step).is_ok() {
-            *d = attempt;
+        // involve), which leaves the term as it was: then the derivative is derived here
+        // as usual.
+        if d.apply(step).is_ok() {
             // `D(l, a_i)*(a_i*(…))` reads `D(l, a_i)*a_i*(…)`.
             super::simplify::clear_trivia(d, path)?;
             return Ok(true);

@@ -196,11 +196,24 @@ pub fn evaluate_concrete_deltas(d: &mut Driver) -> Result<bool, EngineError> {
 
 /// The path to the first subterm (pre-order) that `wanted` picks.
 pub(super) fn find_path(e: &Expr, wanted: &dyn Fn(&Expr) -> bool) -> Option<Vec<usize>> {
+    find_path_within(e, wanted, &|_| true)
+}
+
+/// [`find_path`], looking inside only the subterms `enter` lets in (a subterm it keeps
+/// out may still be the one found).
+pub(super) fn find_path_within(
+    e: &Expr,
+    wanted: &dyn Fn(&Expr) -> bool,
+    enter: &dyn Fn(&Expr) -> bool,
+) -> Option<Vec<usize>> {
     if wanted(e) {
         return Some(Vec::new());
     }
+    if !enter(e) {
+        return None;
+    }
     e.children().enumerate().find_map(|(i, c)| {
-        let mut p = find_path(c, wanted)?;
+        let mut p = find_path_within(c, wanted, enter)?;
         p.insert(0, i);
         Some(p)
     })

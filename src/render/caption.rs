@@ -47,26 +47,26 @@ fn lemmas(steps: &[CheckedStep]) -> Prose {
     out
 }
 
-/// The caption of a line that works out a derivative inside a larger term in one go
-/// (a factor `∂l/∂a_i` of the chain rule): "$\partial l/\partial a_i = -y_i/a_i$".
-pub fn worked_out(steps: &[CheckedStep]) -> Option<Prose> {
-    let (first, last) = (steps.first()?, steps.last()?);
-    let pos = &first.step().position;
-    let p = (1..=pos.len())
-        .map(|l| &pos[..l])
-        .find(|p| matches!(first.before().at(p), Some(Expr::D(..))))?;
-    let (d, value) = (first.before().at(p)?, last.after().at(p)?);
+/// The caption of a line that works out the derivative at `p` inside a larger term in one
+/// go (a factor `∂l/∂a_i` of the chain rule): "$\partial l/\partial a_i = -y_i/a_i$".
+pub fn worked_out(steps: &[CheckedStep], p: &[usize]) -> Option<Prose> {
+    let (d, value) = (steps.first()?.before().at(p)?, steps.last()?.after().at(p)?);
     match d {
-        Expr::D(f, x) if !matches!(**f, Expr::Sym(_) | Expr::Idx(..)) => Some(vec![
-            text("the derivative of "),
-            math((**f).clone()),
-            text(" with respect to "),
-            math((**x).clone()),
-            text(" is "),
-            math(value.clone()),
-        ]),
+        Expr::D(f, x) if !f.is_variable() => Some(derivative_is(f, x, value)),
         _ => Some(vec![rel(d.clone(), Rel::Eq, value.clone())]),
     }
+}
+
+/// "the derivative of $f$ with respect to $x$ is $g$".
+fn derivative_is(f: &Expr, x: &Expr, value: &Expr) -> Prose {
+    vec![
+        text("the derivative of "),
+        math(f.clone()),
+        text(" with respect to "),
+        math(x.clone()),
+        text(" is "),
+        math(value.clone()),
+    ]
 }
 
 /// "unfold the definition of $a_i$", "fold the definitions of $l$ and $a_i$".
@@ -92,14 +92,7 @@ fn differentiation(ctx: &Context, head: &CheckedStep, leaves: &[CheckedStep]) ->
     if let Some((f, x, value)) =
         derivative_worked_out(head, leaves).filter(|_| table.starts_with("the derivative of "))
     {
-        return vec![
-            text("the derivative of "),
-            math(f),
-            text(" with respect to "),
-            math(x),
-            text(" is "),
-            math(value),
-        ];
+        return derivative_is(&f, &x, &value);
     }
     let mut out = step_caption(ctx, head);
     // Only leaf derivatives are named: a clearing of trivialities joined here has none.

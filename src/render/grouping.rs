@@ -120,8 +120,9 @@ pub fn group(kinds: &[StepKind]) -> Vec<Group> {
 /// Runs of steps that work out a derivative with respect to a defined name held as a
 /// variable, inside a larger term (the factor `∂l/∂a_i` of a chain rule): from the first
 /// step inside it to the step that leaves it free of derivatives, every step inside it.
-/// A person writes such a run as one line, `∂l/∂a_i = -y_i/a_i`.
-pub fn held_factor_runs(ctx: &Context, steps: &[CheckedStep]) -> Vec<Range<usize>> {
+/// A person writes such a run as one line, `∂l/∂a_i = -y_i/a_i`. Each run comes with the
+/// derivative's position.
+pub fn held_factor_runs(ctx: &Context, steps: &[CheckedStep]) -> Vec<(Range<usize>, Vec<usize>)> {
     let held_at = |s: &CheckedStep| -> Option<Vec<usize>> {
         let pos = &s.step().position;
         // A factor of a product, as the chain rule leaves it.
@@ -145,7 +146,7 @@ pub fn held_factor_runs(ctx: &Context, steps: &[CheckedStep]) -> Vec<Range<usize
             .at(&p)
             .is_some_and(|v| !v.any(&mut |t| matches!(t, Expr::D(..))));
         if finished && end - i > 1 {
-            out.push(i..end);
+            out.push((i..end, p));
         }
         i = end;
     }
@@ -153,21 +154,21 @@ pub fn held_factor_runs(ctx: &Context, steps: &[CheckedStep]) -> Vec<Range<usize
 }
 
 /// The lines of `--detail brief` for `steps`: each held-factor run one line, the steps
-/// between grouped by [`group`]; each line with whether it is such a run.
-pub fn brief(ctx: &Context, steps: &[CheckedStep]) -> Vec<(Group, bool)> {
+/// between grouped by [`group`]; a run's line with the position of its derivative.
+pub fn brief(ctx: &Context, steps: &[CheckedStep]) -> Vec<(Group, Option<Vec<usize>>)> {
     let kinds: Vec<StepKind> = steps.iter().map(kind_of).collect();
     let mut out = Vec::new();
     let mut from = 0;
     let runs = held_factor_runs(ctx, steps);
-    for run in runs.iter().cloned().map(Some).chain([None]) {
-        let to = run.as_ref().map_or(steps.len(), |r| r.start);
+    for run in runs.into_iter().map(Some).chain([None]) {
+        let to = run.as_ref().map_or(steps.len(), |(r, _)| r.start);
         out.extend(group(&kinds[from..to]).into_iter().map(|mut g| {
             g.steps = g.steps.start + from..g.steps.end + from;
-            (g, false)
+            (g, None)
         }));
-        if let Some(r) = run {
+        if let Some((r, p)) = run {
             from = r.end;
-            out.push((Group { steps: r, prefix: 0 }, true));
+            out.push((Group { steps: r, prefix: 0 }, Some(p)));
         }
     }
     out

@@ -217,15 +217,15 @@ pub fn section(
             let mut gs = brief(ctx, &steps[..from]);
             gs.extend(group(&kinds[from..]).into_iter().map(|mut gr| {
                 gr.steps = gr.steps.start + from..gr.steps.end + from;
-                (gr, false)
+                (gr, None)
             }));
             gs
         }
-        Detail::Full => ungrouped(steps.len()).into_iter().map(|gr| (gr, false)).collect(),
+        Detail::Full => ungrouped(steps.len()).into_iter().map(|gr| (gr, None)).collect(),
     };
     let lines = groups
         .into_iter()
-        .filter_map(|(gr, factor)| {
+        .filter_map(|(gr, factor_at)| {
             let last = steps.get(gr.steps.end.checked_sub(1)?)?;
             let here = &steps[gr.steps.clone()];
             let caption = match &g.matrix {
@@ -235,8 +235,10 @@ pub fn section(
                         Span::Math(Formula::Matrix(m.clone(), notation.clone())),
                     ]
                 }
-                _ if factor => worked_out(here).unwrap_or_else(|| caption(ctx, here, 0)),
-                _ => caption(ctx, here, gr.prefix),
+                _ => match factor_at.and_then(|p| worked_out(here, &p)) {
+                    Some(line) => line,
+                    None => caption(ctx, here, gr.prefix),
+                },
             };
             Some(Line { term: last.after().clone(), caption, steps: gr.steps })
         })
