@@ -197,8 +197,9 @@ impl Proof {
             _ => e.clone(),
         };
         let implied = |e: &Expr| {
-            let e = value(e);
-            all.iter().any(|p| matches!(p, Condition::Positive(p) if *p == e || e == sqrt(p)))
+            let v = value(e);
+            let of = |p: &Expr| [e, &v].iter().any(|e| **e == *p || **e == sqrt(p));
+            all.iter().any(|p| matches!(p, Condition::Positive(p) if of(p)))
         };
         out.retain(|c| !matches!(c, Condition::NonZero(e) if implied(e)));
         out
