@@ -119,11 +119,7 @@ fn seed_run(c: &mut Criterion) {
         .goals
         .iter()
         .map(|g| {
-            g.proof
-                .steps()
-                .iter()
-                .map(|s| (s.before(), s.after(), s.step().rule.as_str()))
-                .collect()
+            g.proof.steps().iter().map(|s| (&s.before, &s.after, s.step.rule.as_str())).collect()
         })
         .collect();
     group.bench_function("check_steps (every step)", |b| {

@@ -34,7 +34,7 @@ pub fn check(cert: &Certificate) -> Result<Vec<Proof>, Rejection> {
             for (k, (checked, stated)) in proof.steps()[from..].iter().zip(steps).enumerate() {
                 let pairs = [
                     ("caption", &stated.caption, caption(&stated.rule)),
-                    ("latex", &stated.latex, crate::render::latex::latex(checked.after())),
+                    ("latex", &stated.latex, crate::render::latex::latex(&checked.after)),
                 ];
                 for (what, stated, computed) in pairs {
                     if *stated != computed {
@@ -159,7 +159,7 @@ pub fn derivation_json(
 
 fn step_json(s: &crate::kernel::CheckedStep, ctx: &Context) -> StepJson {
     let p = |e: &Expr| print_in(e, ctx);
-    let st = s.step();
+    let st = &s.step;
     let b = &st.binding;
     StepJson {
         rule: st.rule.clone(),
@@ -173,11 +173,11 @@ fn step_json(s: &crate::kernel::CheckedStep, ctx: &Context) -> StepJson {
         uses: st.uses.clone(),
         reversed: st.reversed,
         replacement: st.replacement.as_ref().map(p),
-        conditions: s.conditions().iter().map(|c| condition_text(c, ctx)).collect(),
-        discharged: s.discharged().iter().map(|c| condition_text(c, ctx)).collect(),
-        before: p(s.before()),
-        after: p(s.after()),
-        latex: crate::render::latex::latex(s.after()),
+        conditions: s.conditions.iter().map(|c| condition_text(c, ctx)).collect(),
+        discharged: s.discharged.iter().map(|c| condition_text(c, ctx)).collect(),
+        before: p(&s.before),
+        after: p(&s.after),
+        latex: crate::render::latex::latex(&s.after),
     }
 }
 

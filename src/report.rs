@@ -330,7 +330,7 @@ fn check_viewed(
     view: impl Fn(&Expr) -> Expr,
 ) -> Result<numeric::CheckSummary, StepFailure> {
     let chain: Vec<(Expr, Expr, &str)> =
-        steps.iter().map(|s| (view(s.before()), view(s.after()), s.step().rule.as_str())).collect();
+        steps.iter().map(|s| (view(&s.before), view(&s.after), s.step.rule.as_str())).collect();
     let steps: Vec<(&Expr, &Expr, &str)> = chain.iter().map(|(b, a, r)| (b, a, *r)).collect();
     check_steps(ctx, &steps)
 }

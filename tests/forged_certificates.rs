@@ -252,7 +252,7 @@ fn certificate(f: &mut Forgery) -> (Certificate, Option<(Context, Expr, Expr)>) 
                     Proof::start_with(Arc::new(ctx.clone()), current.clone(), lemmas.clone()).ok();
                 if let Some(mut proof) = alone {
                     if proof.apply(step.clone()).is_ok() {
-                        let proved = proof.steps()[0].discharged();
+                        let proved = &proof.steps()[0].discharged;
                         s.json.discharged = proved.iter().map(ToString::to_string).collect();
                     }
                 }

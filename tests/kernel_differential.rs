@@ -57,9 +57,9 @@ fn kernel_step(ctx: &Context, term: &Expr, step: &Step) -> Option<Replayed> {
         proof.apply(step.clone()).ok()?;
         let s = proof.steps().last()?;
         return Some(Replayed {
-            after: s.after().clone(),
-            open: s.conditions().to_vec(),
-            discharged: s.discharged().to_vec(),
+            after: s.after.clone(),
+            open: s.conditions.to_vec(),
+            discharged: s.discharged.to_vec(),
         });
     }
     let (after, open, _) = rewrite(ctx, term, step).ok()?;
@@ -1296,7 +1296,7 @@ fn mutated_engine_steps_are_refused_or_true() {
         }
     }
     let pool: Vec<Step> =
-        proofs.iter().flat_map(|(_, p)| p.steps().iter().map(|s| s.step().clone())).collect();
+        proofs.iter().flat_map(|(_, p)| p.steps().iter().map(|s| s.step.clone())).collect();
     let mut tally = Tally::default();
     let mut mutants = 0;
     for (world, proof) in &proofs {
@@ -1304,9 +1304,9 @@ fn mutated_engine_steps_are_refused_or_true() {
         // At most 12 steps of each proof, spread over it.
         let stride = steps.len().div_ceil(12).max(1);
         for s in steps.iter().step_by(stride) {
-            let before = s.before();
+            let before = &s.before;
             for _ in 0..8 {
-                let m = mutate(&mut rng, world, before, s.step(), &pool);
+                let m = mutate(&mut rng, world, before, &s.step, &pool);
                 mutants += 1;
                 tally.attempts += 1;
                 if let Some(r) = kernel_step(&world.ctx, before, &m) {

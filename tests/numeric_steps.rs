@@ -23,7 +23,7 @@ fn seed_steps() -> (deriv::report::Report, Vec<Vec<Step>>) {
             g.proof
                 .steps()
                 .iter()
-                .map(|s| (s.before().clone(), s.after().clone(), s.step().rule.clone()))
+                .map(|s| (s.before.clone(), s.after.clone(), s.step.rule.clone()))
                 .collect()
         })
         .collect();

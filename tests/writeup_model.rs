@@ -49,7 +49,7 @@ fn every_line_is_the_kernels_term_after_its_last_step() {
                         name(&path)
                     );
                     assert!(!line.steps.is_empty());
-                    assert_eq!(line.term, *steps[line.steps.end - 1].after(), "{}", name(&path));
+                    assert_eq!(line.term, steps[line.steps.end - 1].after, "{}", name(&path));
                     assert!(!line.caption.is_empty(), "{}: every line has a caption", name(&path));
                     next = line.steps.end;
                 }
@@ -122,7 +122,7 @@ fn the_seeds_jacobian_cases_are_proved_by_the_kernel() {
         let mut replayed = Proof::start(r.context.clone(), case.proof.start_term().clone())
             .expect("the kernel starts");
         for s in case.proof.steps() {
-            replayed.apply(s.step().clone()).expect("the kernel accepts");
+            replayed.apply(s.step.clone()).expect("the kernel accepts");
         }
         assert_eq!(replayed.current(), got);
     }
@@ -137,10 +137,10 @@ fn the_seeds_jacobian_cases_are_proved_by_the_kernel() {
     ] {
         assert_eq!(case.proof.start_term(), goal);
         let first = &case.proof.steps()[case.from];
-        assert_eq!((first.before(), first.step().rule.as_str()), (unified, rule));
+        assert_eq!((&first.before, first.step.rule.as_str()), (unified, rule));
         assert!(case.proof.hypotheses().contains(&hypothesis), "{:?}", case.proof.hypotheses());
     }
-    assert_eq!(*j.same.proof.steps()[j.same.from].after(), unified.subst_index("j", &i));
+    assert_eq!(j.same.proof.steps()[j.same.from].after, unified.subst_index("j", &i));
     let m = j.matrix.as_ref().expect("1..n gives a matrix");
     // The corners index by the range's ends, 1 and n.
     let corner = |src: &str| parse_expr(src).expect("parses");

@@ -126,7 +126,7 @@ pub fn export_with(cert: &Certificate, prelude: Prelude, audit: bool) -> Export 
         let terms: Option<Vec<(Expr, Expr)>> = replayed.as_ref().and_then(|r| {
             let steps = r.get(n)?.proof.steps();
             (steps.len() >= d.steps.len())
-                .then(|| steps.iter().map(|s| (s.before().clone(), s.after().clone())).collect())
+                .then(|| steps.iter().map(|s| (s.before.clone(), s.after.clone())).collect())
         });
         let mut name = theorem_name(d);
         while !used.insert(name.clone()) {

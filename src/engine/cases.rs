@@ -186,7 +186,7 @@ fn instantiate(proof: &Proof, pairs: &[(&str, &Index)]) -> Option<Proof> {
     let mut out =
         Proof::start(Arc::new(proof.context().clone()), rename(proof.start_term(), pairs)).ok()?;
     for checked in proof.steps() {
-        let mut step = checked.step().clone();
+        let mut step = checked.step.clone();
         for t in step.binding.terms.values_mut() {
             *t = rename(t, pairs);
         }

@@ -183,14 +183,14 @@ fn prove(d: &mut Driver, target: &Expr) -> Result<(), EngineError> {
     }
     d.ring(&[], normal)?;
     for s in from_target.proof.steps().iter().rev() {
-        let mut back = s.step().clone();
+        let mut back = s.step.clone();
         match back.rule.as_str() {
             "ring-normalize" | "rename-bound-index" => {
-                back.replacement = s.before().at(&back.position).cloned();
+                back.replacement = s.before.at(&back.position).cloned();
             }
             "pull-factor-out-of-sum" => back.reversed = true,
             "sum-linearity" => {
-                let before = s.before().at(&back.position).cloned().unwrap_or_else(|| Expr::int(0));
+                let before = s.before.at(&back.position).cloned().unwrap_or_else(|| Expr::int(0));
                 join_sums(d, &back.position, &before)?;
                 continue;
             }

@@ -105,11 +105,6 @@ impl Bound {
             Bound::Sym(n, c) => Bound::Sym(n.clone(), c.checked_add(k)?),
         })
     }
-
-    /// Whether this is the usual range `1..n` (its bounds go unprinted).
-    pub fn is_usual_range(lo: &Bound, hi: &Bound) -> bool {
-        *lo == Bound::Int(1) && matches!(hi, Bound::Sym(_, 0))
-    }
 }
 
 /// A summation: `sum_{index=lo}^{hi}(body)`.
@@ -126,7 +121,7 @@ pub struct Sum {
 impl Sum {
     /// `sum_{index=lo}^{hi}(body)`; printers show the bounds of any range but the usual `1..n`.
     pub fn over(index: String, lo: Bound, hi: Bound, body: Expr) -> Expr {
-        let explicit_bounds = !Bound::is_usual_range(&lo, &hi);
+        let explicit_bounds = lo != Bound::Int(1) || !matches!(hi, Bound::Sym(_, 0));
         Expr::Sum(Sum { index, lo, hi, explicit_bounds, body: Arc::new(body) })
     }
 }

@@ -28,12 +28,10 @@ impl Expr {
     pub fn all_index_names(&self) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
         self.any(&mut |e| {
-            match e {
-                Expr::Sum(s) => {
-                    out.insert(s.index.clone());
-                }
-                _ => out.extend(e.indices().filter_map(Index::name).cloned()),
+            if let Expr::Sum(s) = e {
+                out.insert(s.index.clone());
             }
+            out.extend(e.indices().filter_map(Index::name).cloned());
             false
         });
         out

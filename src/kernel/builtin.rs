@@ -69,29 +69,24 @@ pub fn apply(b: Builtin, ctx: &Context, lemmas: &[Lemma], loc: &Located, step: &
                 ));
             };
             let d = |t: &Expr| Expr::d(t.clone(), (**x).clone());
-            match (b, &**f) {
-                (SumRule, Expr::Add(_)) => Ok((Expr::Add(fs.iter().map(d).collect()), vec![])),
-                (ProductRule, Expr::Mul(_)) => {
-                    let term = |i: usize| {
-                        let mut g = fs.to_vec();
-                        g[i] = d(&fs[i]);
-                        Expr::Mul(g.into())
-                    };
-                    Ok((Expr::Add((0..fs.len()).map(term).collect()), vec![]))
-                }
-                _ => Err(no("the sum rule needs a sum, the product rule a product")),
-            }
+            // The product rule's `i`-th term: the product with its `i`-th factor differentiated.
+            let term = |i| {
+                fs.iter().enumerate().map(|(k, t)| if k == i { d(t) } else { t.clone() }).collect()
+            };
+            let terms = match (b, &**f) {
+                (SumRule, Expr::Add(_)) => fs.iter().map(d).collect(),
+                (ProductRule, Expr::Mul(_)) => (0..fs.len()).map(|i| Expr::Mul(term(i))).collect(),
+                _ => return Err(no("the sum rule needs a sum, the product rule a product")),
+            };
+            Ok((Expr::Add(terms), vec![]))
         }
-        SumLinearity => match sub {
-            Expr::Sum(s) => match &*s.body {
-                Expr::Add(ts) => {
-                    let part = |t: &Expr| Expr::Sum(Sum { body: Arc::new(t.clone()), ..s.clone() });
-                    Ok((Expr::Add(ts.iter().map(part).collect()), vec![]))
-                }
-                _ => Err(no("only a sum of a sum splits")),
-            },
-            _ => Err(no("linearity needs a sum")),
-        },
+        SumLinearity => {
+            let (Expr::Sum(s), Some(Expr::Add(ts))) = (sub, sub.children().next()) else {
+                return Err(no("only a sum of a sum splits"));
+            };
+            let part = |t: &Expr| Expr::Sum(Sum { body: Arc::new(t.clone()), ..s.clone() });
+            Ok((Expr::Add(ts.iter().map(part).collect()), vec![]))
+        }
         DeltaCollapse => delta_collapse(sub),
         DeltaSubstitute => delta_substitute(sub, &new),
         Unfold | Fold => {
@@ -256,14 +251,14 @@ fn delta_substitute(sub: &Expr, new: &Expr) -> Outcome {
         let Expr::Delta(a, b) = f else { continue };
         for (from, to) in [(a, b), (b, a)] {
             let Index::Name(from) = from else { continue };
-            let substituted = |(i, g): (usize, &Expr)| {
+            let substituted = fs.iter().enumerate().map(|(i, g)| {
                 if i == at {
                     g.clone()
                 } else {
                     g.subst_index(from, to)
                 }
-            };
-            let candidate = Expr::Mul(fs.iter().enumerate().map(substituted).collect());
+            });
+            let candidate = Expr::Mul(substituted.collect());
             if candidate == *new {
                 return Ok((candidate, vec![]));
             }

@@ -256,8 +256,8 @@ fn replay_steps(
         }
         let checked = &proof.steps()[proof.steps().len() - 1];
         let kinds = [
-            ("conditions", &s.conditions, checked.conditions()),
-            ("discharged", &s.discharged, checked.discharged()),
+            ("conditions", &s.conditions, &checked.conditions),
+            ("discharged", &s.discharged, &checked.discharged),
         ];
         for (what, stated, computed) in kinds {
             same_conditions(stated, computed, &decls)

@@ -52,10 +52,11 @@ pub fn decide(ctx: &Context, cond: &Condition, binders: &[(String, Bound, Bound)
             verdict(e.as_num().is_some_and(|r| r.is_integer() && r.is_positive()))
         }
         Condition::InRange(j, lo, hi) => in_range(ctx, j, lo, hi, binders),
-        Condition::RangeLength(lo, hi) => match (lo, hi) {
-            (Bound::Int(a), Bound::Int(b)) => verdict(*b >= a - 1),
-            _ if non_empty(ctx, lo, hi) => Verdict::Holds,
-            _ => Verdict::Unknown,
+        // `hi - lo + 1 >= 0`, that is `lo <= hi + 1`.
+        Condition::RangeLength(lo, hi) => match hi.shifted(1).and_then(|h| le(ctx, lo, &h)) {
+            Some(b) => verdict(b),
+            None if non_empty(ctx, lo, hi) => Verdict::Holds,
+            None => Verdict::Unknown,
         },
         Condition::Positive(e) => match sign(ctx, e, 0) {
             POS => Verdict::Holds,
@@ -156,49 +157,54 @@ fn in_range(
     hi: &Bound,
     binders: &[(String, Bound, Bound)],
 ) -> Verdict {
-    match j {
-        Index::Int(v) => match (lo, hi) {
-            (Bound::Int(a), Bound::Int(b)) => verdict(a <= v && v <= b),
-            (Bound::Int(a), Bound::Sym(..)) if v < a => Verdict::Fails,
-            // `v <= 1 + c <= n + c` for a size `n >= 1`.
-            (Bound::Int(_), Bound::Sym(n, c))
-                if c.checked_add(1).is_some_and(|top| *v <= top) && untouched(ctx, n) =>
-            {
-                Verdict::Holds
-            }
-            _ => Verdict::Unknown,
-        },
-        Index::Name(name) => {
-            // An index bound by an enclosing sum ranges over that sum's range: the condition
-            // must hold for all of it, and cannot become a hypothesis about a bound name.
-            if let Some((_, l, h)) = binders.iter().rev().find(|(b, _, _)| b == name) {
-                return verdict(includes(lo, hi, l, h) == Some(true));
-            }
-            match ctx.range_of(name) {
-                Some((l, h)) if includes(lo, hi, l, h) == Some(true) => Verdict::Holds,
-                _ => Verdict::Unknown,
-            }
-        }
+    let name = match j {
+        Index::Int(v) => return within(ctx, lo, hi, &Bound::Int(*v), &Bound::Int(*v)),
+        Index::Name(name) => name,
+    };
+    // An index bound by an enclosing sum ranges over that sum's range: the condition must
+    // hold for all of it, and cannot become a hypothesis about a bound name.
+    if let Some((_, l, h)) = binders.iter().rev().find(|(b, _, _)| b == name) {
+        return verdict(within(ctx, lo, hi, l, h) == Verdict::Holds);
+    }
+    match ctx.range_of(name) {
+        Some((l, h)) if within(ctx, lo, hi, l, h) == Verdict::Holds => Verdict::Holds,
+        _ => Verdict::Unknown,
     }
 }
 
-/// Whether a range surely has a term: `a..b` with `a <= b`, `n+c..n+d` with `c <= d`;
-/// `a..n+c` with `a <= 1 + c` for a size `n >= 1` ([`untouched`]); or a range that a
-/// hypothesis without free indices sums over to a non-zero number (an empty sum is 0).
-fn non_empty(ctx: &Context, lo: &Bound, hi: &Bound) -> bool {
-    let Bound::Sym(n, c) = hi else {
-        return matches!((lo, hi), (Bound::Int(a), Bound::Int(b)) if a <= b);
-    };
-    if let Bound::Sym(m, d) = lo {
-        return m == n && d <= c;
+/// Whether `a <= b` surely holds, surely fails, or cannot be told: two integers, or one
+/// size with two offsets, compare; `a <= 1 + c <= n + c` for a size `n >= 1` ([`untouched`]).
+fn le(ctx: &Context, a: &Bound, b: &Bound) -> Option<bool> {
+    match (a, b) {
+        (Bound::Int(x), Bound::Int(y)) => Some(x <= y),
+        (Bound::Sym(m, x), Bound::Sym(n, y)) if m == n => Some(x <= y),
+        (Bound::Int(x), Bound::Sym(n, y))
+            if y.checked_add(1).is_some_and(|top| *x <= top) && untouched(ctx, n) =>
+        {
+            Some(true)
+        }
+        _ => None,
     }
+}
+
+/// Whether `inner_lo..inner_hi` lies within `lo..hi`.
+fn within(ctx: &Context, lo: &Bound, hi: &Bound, inner_lo: &Bound, inner_hi: &Bound) -> Verdict {
+    match (le(ctx, lo, inner_lo), le(ctx, inner_hi, hi)) {
+        (Some(true), Some(true)) => Verdict::Holds,
+        (Some(false), _) | (_, Some(false)) => Verdict::Fails,
+        _ => Verdict::Unknown,
+    }
+}
+
+/// Whether a range surely has a term: `lo <= hi` ([`le`]), or a hypothesis without free
+/// indices sums over it to a non-zero number (an empty sum is 0).
+fn non_empty(ctx: &Context, lo: &Bound, hi: &Bound) -> bool {
     let sums_to_non_zero = |sum: &Expr, value: &Expr| {
         value.as_num().is_some_and(|c| !c.is_zero())
             && sum.free_indices().is_empty()
             && matches!(unfold_symbol(ctx, sum), Expr::Sum(s) if s.lo == *lo && s.hi == *hi)
     };
-    (matches!(lo, Bound::Int(a) if c.checked_add(1).is_some_and(|top| *a <= top))
-        && untouched(ctx, n))
+    le(ctx, lo, hi) == Some(true)
         || ctx
             .assumptions
             .iter()
@@ -217,21 +223,6 @@ fn unfold_symbol<'a>(ctx: &'a Context, mut e: &'a Expr) -> &'a Expr {
         }
     }
     e
-}
-
-/// Whether `inner_lo..inner_hi` lies within `lo..hi`, when that can be decided.
-fn includes(lo: &Bound, hi: &Bound, inner_lo: &Bound, inner_hi: &Bound) -> Option<bool> {
-    let le = |a: &Bound, b: &Bound| match (a, b) {
-        _ if a == b => Some(true),
-        (Bound::Int(x), Bound::Int(y)) => Some(x <= y),
-        (Bound::Sym(m, x), Bound::Sym(n, y)) if m == n => Some(x <= y),
-        _ => None,
-    };
-    match (le(lo, inner_lo), le(inner_hi, hi)) {
-        (Some(true), Some(true)) => Some(true),
-        (Some(false), _) | (_, Some(false)) => Some(false),
-        _ => None,
-    }
 }
 
 /// `c - σ(u)` or `c - tanh(u)^2` with a constant `c ≥ 1`.

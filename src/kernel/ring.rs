@@ -79,15 +79,11 @@ impl Poly {
             }
         }
         out.retain(|(_, c)| !c.is_zero());
-        Poly(out).checked()
-    }
-
-    /// This polynomial, unless it has too many terms or too large a coefficient.
-    fn checked(self) -> Result<Poly, KernelError> {
-        if self.0.len() > MAX_TERMS || self.0.iter().any(|(_, c)| c.bits() > MAX_BITS) {
+        // Too many terms or too large a coefficient: give up.
+        if out.len() > MAX_TERMS || out.iter().any(|(_, c)| c.bits() > MAX_BITS) {
             return Err(too_large());
         }
-        Ok(self)
+        Ok(Poly(out))
     }
 
     pub fn is_zero(&self) -> bool {

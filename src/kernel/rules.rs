@@ -127,7 +127,7 @@ pub fn parse_rule(spec: &'static RuleSpec) -> Result<Rule, String> {
     Ok(Rule { spec, body })
 }
 
-/// Parse `nonzero(V)`, `index-free(k, C)`, `in-range(j, A, B)`, ….
+/// Parse `nonzero(V)`, `index-free(k, C)`, `range-length(A, B)`, ….
 pub fn parse_condition(text: &str) -> Result<Condition, String> {
     let bad = || format!("bad condition `{text}`");
     let (name, rest) = text.split_once('(').ok_or_else(bad)?;
@@ -141,11 +141,6 @@ pub fn parse_condition(text: &str) -> Result<Condition, String> {
         ("natural", [e]) => Condition::Natural(term(e)?),
         ("index-free", [k, e]) => Condition::IndexFree(read_index_strict(k)?, term(e)?),
         ("free-of", [x, e]) => Condition::FreeOf(read_variable(x)?, term(e)?),
-        ("in-range", [j, lo, hi]) => Condition::InRange(
-            read_index_strict(j)?,
-            read_bound_strict(lo)?,
-            read_bound_strict(hi)?,
-        ),
         ("range-length", [lo, hi]) => {
             Condition::RangeLength(read_bound_strict(lo)?, read_bound_strict(hi)?)
         }

@@ -20,24 +20,22 @@ pub enum Item {
 pub fn check_context(ctx: &Context) -> Result<(), (Item, String)> {
     check_declarations(ctx).map_err(|m| (Item::Indices, m))?;
     let sizes = sizes(ctx);
+    // The names in a definition's body (`name`) or a hypothesis's side.
+    let names = |name: Option<&Expr>, e: &Expr| {
+        walk_names(ctx, &sizes, e, &mut Vec::new()).and_then(|()| check_labels(ctx, name, e))
+    };
     for (at, def) in ctx.definitions.iter().enumerate() {
         check_definition(&ctx.definitions[..at], &sizes, def)
             .and_then(|()| declared_indices(ctx, &def.name))
+            .and_then(|()| check_derivatives(ctx, &def.body))
+            .and_then(|()| names(Some(&def.name), &def.body))
             .map_err(|m| (Item::Definition(at), m))?;
     }
     for (at, h) in ctx.assumptions.iter().enumerate() {
         check_hypothesis(ctx, &sizes, &h.lhs, &h.rhs)
-            .and_then(|()| walk_names(ctx, &sizes, &h.lhs, &mut Vec::new()))
-            .and_then(|()| walk_names(ctx, &sizes, &h.rhs, &mut Vec::new()))
-            .and_then(|()| check_labels(ctx, None, &h.lhs))
-            .and_then(|()| check_labels(ctx, None, &h.rhs))
+            .and_then(|()| names(None, &h.lhs))
+            .and_then(|()| names(None, &h.rhs))
             .map_err(|m| (Item::Hypothesis(at), m))?;
-    }
-    for (at, def) in ctx.definitions.iter().enumerate() {
-        check_derivatives(ctx, &def.body)
-            .and_then(|()| walk_names(ctx, &sizes, &def.body, &mut Vec::new()))
-            .and_then(|()| check_labels(ctx, Some(&def.name), &def.body))
-            .map_err(|m| (Item::Definition(at), m))?;
     }
     Ok(())
 }

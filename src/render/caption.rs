@@ -73,7 +73,7 @@ fn derivative_is(f: &Expr, x: &Expr, value: &Expr) -> Prose {
 fn definitions(verb: &str, ctx: &Context, steps: &[CheckedStep]) -> Prose {
     let mut names: Vec<Expr> = Vec::new();
     for s in steps {
-        let def = s.step().uses.as_deref().and_then(|u| ctx.definition(u));
+        let def = s.step.uses.as_deref().and_then(|u| ctx.definition(u));
         if let Some(d) = def {
             if !names.contains(&d.name) {
                 names.push(d.name.clone());
@@ -88,7 +88,7 @@ fn definitions(verb: &str, ctx: &Context, steps: &[CheckedStep]) -> Prose {
 
 /// A differentiation step, and the leaf derivatives finished with it.
 fn differentiation(ctx: &Context, head: &CheckedStep, leaves: &[CheckedStep]) -> Prose {
-    let table = rule_caption(&head.step().rule);
+    let table = rule_caption(&head.step.rule);
     if let Some((f, x, value)) =
         derivative_worked_out(head, leaves).filter(|_| table.starts_with("the derivative of "))
     {
@@ -107,18 +107,18 @@ fn differentiation(ctx: &Context, head: &CheckedStep, leaves: &[CheckedStep]) ->
 /// `(f, x, g)` when the steps turn the derivative `D(f, x)` at the head's position into a
 /// derivative-free `g`, and the last term shows `g` in its place.
 fn derivative_worked_out(head: &CheckedStep, rest: &[CheckedStep]) -> Option<(Expr, Expr, Expr)> {
-    let p = &head.step().position;
+    let p = &head.step.position;
     // A clearing of trivialities may take in more than the derivative; `in_place` below
     // still insists that nothing else changed.
-    if !rest.iter().all(|s| s.step().position.starts_with(p) || kind_of(s) == StepKind::Tidy) {
+    if !rest.iter().all(|s| s.step.position.starts_with(p) || kind_of(s) == StepKind::Tidy) {
         return None;
     }
     let last = rest.last().unwrap_or(head);
-    let Some(Expr::D(f, x)) = head.before().at(p) else {
+    let Some(Expr::D(f, x)) = head.before.at(p) else {
         return None;
     };
-    let value = last.after().at(p)?.clone();
-    let in_place = head.before().replace_at(p, value.clone()).as_ref() == Some(last.after());
+    let value = last.after.at(p)?.clone();
+    let in_place = head.before.replace_at(p, value.clone()).as_ref() == Some(&last.after);
     let finished = !value.any(&mut |e| matches!(e, Expr::D(_, _)));
     (in_place && finished).then(|| ((**f).clone(), (**x).clone(), value))
 }
@@ -127,9 +127,9 @@ fn derivative_worked_out(head: &CheckedStep, rest: &[CheckedStep]) -> Option<(Ex
 fn leaf_equations(ctx: &Context, leaves: &[CheckedStep]) -> Vec<Prose> {
     let mut seen: Vec<Span> = Vec::new();
     for s in leaves.iter().filter(|s| kind_of(s) == StepKind::Leaf) {
-        let eq = match (s.before().at(&s.step().position), rewritten(ctx, s)) {
+        let eq = match (s.before.at(&s.step.position), rewritten(ctx, s)) {
             (Some(d), Some(v)) => rel(d.clone(), Rel::Eq, v),
-            _ => Span::Text(rule_caption(&s.step().rule).to_string()),
+            _ => Span::Text(rule_caption(&s.step.rule).to_string()),
         };
         if !seen.contains(&eq) {
             seen.push(eq);
@@ -141,22 +141,22 @@ fn leaf_equations(ctx: &Context, leaves: &[CheckedStep]) -> Vec<Prose> {
 /// The new subterm a step put at its position: read off the result where it stands
 /// there unchanged, else computed by the kernel from the old subterm alone.
 fn rewritten(ctx: &Context, s: &CheckedStep) -> Option<Expr> {
-    let p = &s.step().position;
-    if let Some(new) = s.after().at(p) {
-        if s.before().replace_at(p, new.clone()).as_ref() == Some(s.after()) {
+    let p = &s.step.position;
+    if let Some(new) = s.after.at(p) {
+        if s.before.replace_at(p, new.clone()).as_ref() == Some(&s.after) {
             return Some(new.clone());
         }
     }
-    let mut here = s.step().clone();
+    let mut here = s.step.clone();
     here.position = Vec::new();
-    kernel::rewrite(ctx, s.before().at(p)?, &here).ok().map(|(e, ..)| e)
+    kernel::rewrite(ctx, s.before.at(p)?, &here).ok().map(|(e, ..)| e)
 }
 
 /// The caption of one step on its own.
 pub fn step_caption(ctx: &Context, s: &CheckedStep) -> Prose {
-    let rule = &s.step().rule;
-    let id = rules::id_of(s.step());
-    let uses = s.step().uses.as_deref();
+    let rule = &s.step.rule;
+    let id = rules::id_of(&s.step);
+    let uses = s.step.uses.as_deref();
     match kind_of(s) {
         StepKind::Unfold | StepKind::Fold => {
             return definitions(
@@ -199,12 +199,12 @@ pub fn rule_caption(rule: &str) -> &'static str {
 
 /// The equation a pattern rule stated for this step: its sides instantiated by the binding.
 fn instance(s: &CheckedStep) -> Option<Formula> {
-    let r = rules::rule(&s.step().rule)?;
+    let r = rules::rule(&s.step.rule)?;
     let RuleBody::Rewrite { lhs, rhs, .. } = &r.body else {
         return None;
     };
-    let (from, to) = if s.step().reversed { (rhs, lhs) } else { (lhs, rhs) };
-    let b = &s.step().binding;
+    let (from, to) = if s.step.reversed { (rhs, lhs) } else { (lhs, rhs) };
+    let b = &s.step.binding;
     Some(Formula::Rel(
         kernel::instantiate(from, b).ok()?.reshape_all(),
         Rel::Eq,

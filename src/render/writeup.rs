@@ -240,7 +240,7 @@ pub fn section(
                     None => caption(ctx, here, gr.prefix),
                 },
             };
-            Some(Line { term: last.after().clone(), caption, steps: gr.steps })
+            Some(Line { term: last.after.clone(), caption, steps: gr.steps })
         })
         .collect();
     let result = g.proof.current().clone();
