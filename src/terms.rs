@@ -98,6 +98,8 @@ pub trait RatExt: Sized {
     fn abs(&self) -> Self;
     /// The nearest float.
     fn to_f64(&self) -> Option<f64>;
+    /// `1/self`; panics on zero.
+    fn recip(&self) -> Self;
 }
 
 impl RatExt for Rat {
@@ -123,6 +125,10 @@ impl RatExt for Rat {
 
     fn to_f64(&self) -> Option<f64> {
         self.to_big().to_f64()
+    }
+
+    fn recip(&self) -> Rat {
+        Rat::int(1) / self
     }
 }
 

@@ -1056,9 +1056,7 @@ fn false_discharge(
     // open ones.
     let mut c = c.clone();
     for (k, lo, hi) in around.iter().rev() {
-        let mentions = c.terms().iter().any(|t| t.free_indices().contains(k))
-            || matches!(&c, Condition::InRange(Index::Name(j), ..) if j == k);
-        if mentions {
+        if c.free_indices().contains(k) {
             c = Condition::ForAll(k.clone(), lo.clone(), hi.clone(), Box::new(c));
         }
     }

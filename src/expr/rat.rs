@@ -88,11 +88,6 @@ impl Rat {
     pub fn is_positive(&self) -> bool {
         *self > Rat::zero()
     }
-
-    /// `1/self`; panics on zero.
-    pub fn recip(&self) -> Rat {
-        Rat::one() / self
-    }
 }
 
 // `a + b`, `a += b` and so on for owned and borrowed operands: in `i128` when both are inline

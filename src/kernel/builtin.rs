@@ -305,13 +305,9 @@ fn unfold(def: &Definition, sub: &Expr) -> Result<Expr, KernelError> {
     match (&def.name, sub) {
         (Expr::Sym(a), Expr::Sym(b)) if a == b => Ok(def.body.clone()),
         (Expr::Idx(a, formal), Expr::Idx(b, actual)) if a == b && formal.len() == actual.len() => {
-            let mut pairs = Vec::new();
-            for (f, a) in formal.iter().zip(actual) {
-                let Index::Name(f) = f else {
-                    return Err(no("a definition's indices are names"));
-                };
-                pairs.push((f.clone(), a.clone()));
-            }
+            // Validation makes a definition's indices names.
+            let pairs: Vec<_> =
+                formal.iter().zip(actual).map(|(f, a)| (f.to_string(), a.clone())).collect();
             let mut body = [def.body.clone()];
             rename_indices(&mut body, &pairs, sub.all_index_names());
             let [body] = body;
@@ -443,7 +439,7 @@ fn instance(
     rename_indices(&mut sides, &pairs, sub.all_index_names());
     let [from, to] = sides;
     if from != *sub {
-        return Err(KernelError::Mismatch { expected: from, found: sub.clone() });
+        return Err(KernelError::Mismatch(from, sub.clone()));
     }
     Ok((to, ranges))
 }

@@ -100,30 +100,12 @@ fn is_bound(i: &Index, binders: &[(String, Bound, Bound)]) -> bool {
 /// so that a condition on a bound index is stated for the sum's whole range.
 pub fn quantify(cond: Condition, binders: &[(String, Bound, Bound)]) -> Condition {
     binders.iter().rev().fold(cond, |c, (k, lo, hi)| {
-        if condition_indices(&c).contains(k) {
+        if c.free_indices().contains(k) {
             Condition::ForAll(k.clone(), lo.clone(), hi.clone(), Box::new(c))
         } else {
             c
         }
     })
-}
-
-/// The index names a condition mentions free.
-pub fn condition_indices(c: &Condition) -> std::collections::BTreeSet<String> {
-    let mut out: std::collections::BTreeSet<String> =
-        c.terms().iter().flat_map(|t| t.free_indices()).collect();
-    match c {
-        Condition::IndexFree(i, _) | Condition::InRange(i, _, _) => out.extend(i.name().cloned()),
-        Condition::IndexEq(a, b) | Condition::IndexNe(a, b) => {
-            out.extend([a, b].into_iter().filter_map(Index::name).cloned())
-        }
-        Condition::ForAll(k, _, _, inner) => {
-            out = condition_indices(inner);
-            out.remove(k);
-        }
-        _ => {}
-    }
-    out
 }
 
 fn verdict(b: bool) -> Verdict {

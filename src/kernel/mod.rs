@@ -47,11 +47,8 @@ pub enum KernelError {
     /// A metavariable the rule needs has no value, or the binding has one the rule lacks.
     Binding(String),
     NoSuchPosition(Vec<usize>),
-    /// The instantiated left side is not the subterm at the position.
-    Mismatch {
-        expected: Expr,
-        found: Expr,
-    },
+    /// The instantiated left side (expected) is not the subterm at the position (found).
+    Mismatch(Expr, Expr),
     /// A side condition is decidably false.
     ConditionFails(Condition),
     /// The rule does not apply here, with the reason.
@@ -193,7 +190,7 @@ impl Proof {
     /// through a lemma.
     pub fn assumptions_used(&self) -> Vec<usize> {
         let number = |s: &CheckedStep| s.step.uses.as_deref()?.parse::<usize>().ok();
-        let mut used: Vec<usize> = Vec::new();
+        let mut used = BTreeSet::new();
         for s in &self.steps {
             match s.step.rule.as_str() {
                 "use-hypothesis" => used.extend(number(s)),
@@ -205,9 +202,7 @@ impl Proof {
                 _ => {}
             }
         }
-        used.sort_unstable();
-        used.dedup();
-        used
+        used.into_iter().collect()
     }
 
     /// Replay one step; on success the chain grows by one equality.
@@ -248,7 +243,7 @@ fn rewrite_with(
             let mut used = BTreeSet::new();
             let from = inst(from, &step.binding, &mut used)?;
             if &from != sub {
-                return Err(KernelError::Mismatch { expected: from, found: sub.clone() });
+                return Err(KernelError::Mismatch(from, sub.clone()));
             }
             let to = inst(to, &step.binding, &mut used)?;
             let conds = conditions

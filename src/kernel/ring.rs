@@ -176,7 +176,7 @@ impl Frac {
     fn monic(self) -> Frac {
         match self.den.0.last() {
             Some((_, lead)) if !lead.is_one() => {
-                let inv = lead.recip();
+                let inv = Rat::one() / lead;
                 Frac { num: self.num.scale(&inv), den: self.den.scale(&inv) }
             }
             _ => self,

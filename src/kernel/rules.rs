@@ -4,7 +4,7 @@
 use super::read::{read_bound_strict, read_index_strict, read_term, read_variable};
 use super::table::{RuleId, RULES};
 use crate::expr::{Bound, Expr, Index};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
 /// A rule as written in the table.
@@ -150,21 +150,24 @@ pub fn parse_condition(text: &str) -> Result<Condition, String> {
 }
 
 impl Condition {
-    /// The condition's terms, for walking and instantiating.
-    pub fn terms(&self) -> Vec<&Expr> {
-        match self {
-            Condition::NonZero(e)
-            | Condition::Positive(e)
-            | Condition::Integer(e)
-            | Condition::Natural(e)
-            | Condition::IndexFree(_, e) => vec![e],
-            Condition::FreeOf(x, e) => vec![x, e],
-            Condition::InRange(..)
-            | Condition::RangeLength(..)
-            | Condition::IndexEq(..)
-            | Condition::IndexNe(..) => vec![],
-            Condition::ForAll(_, _, _, c) => c.terms(),
-        }
+    /// The index names the condition mentions free.
+    pub fn free_indices(&self) -> BTreeSet<String> {
+        use Condition as C;
+        let (terms, indices): (Vec<&Expr>, Vec<&Index>) = match self {
+            C::NonZero(e) | C::Positive(e) | C::Integer(e) | C::Natural(e) => (vec![e], vec![]),
+            C::IndexFree(i, e) => (vec![e], vec![i]),
+            C::FreeOf(x, e) => (vec![x, e], vec![]),
+            C::InRange(i, ..) => (vec![], vec![i]),
+            C::RangeLength(..) => (vec![], vec![]),
+            C::IndexEq(i, j) | C::IndexNe(i, j) => (vec![], vec![i, j]),
+            C::ForAll(k, _, _, c) => {
+                let mut out = c.free_indices();
+                out.remove(k);
+                return out;
+            }
+        };
+        let names = indices.into_iter().filter_map(Index::name).cloned();
+        terms.iter().flat_map(|t| t.free_indices()).chain(names).collect()
     }
 
     /// The condition as text, its terms printed by `term`.

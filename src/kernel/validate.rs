@@ -46,16 +46,9 @@ pub fn check_context(ctx: &Context) -> Result<(), (Item, String)> {
 fn check_labels(ctx: &Context, name: Option<&Expr>, e: &Expr) -> Result<(), String> {
     let labels = ctx.fixed_labels();
     let (left, free) = (name.map(Expr::free_indices).unwrap_or_default(), e.free_indices());
-    let mut bound = None;
-    e.any(&mut |t| {
-        bound = match t {
-            Expr::Sum(s) if name.is_none() || free.contains(&s.index) => Some(s.index.clone()),
-            _ => None,
-        }
-        .filter(|k| labels.contains_key(k));
-        bound.is_some()
-    });
-    let (k, what) = match (labels.keys().find(|k| left.contains(*k)).cloned(), bound) {
+    let binds = |k: &String| e.any(&mut |t| matches!(t, Expr::Sum(s) if s.index == *k));
+    let bound = labels.keys().find(|k| (name.is_none() || free.contains(*k)) && binds(k));
+    let (k, what) = match (labels.keys().find(|k| left.contains(*k)).cloned(), bound.cloned()) {
         (Some(k), _) => (k, "it cannot be an index on the left of a definition"),
         (_, Some(k)) => (k, "a sum cannot bind it in a goal, a hypothesis or a definition where it is free; name the summation index otherwise"),
         _ => return Ok(()),

@@ -71,7 +71,7 @@ impl fmt::Display for KernelError {
             KernelError::UnknownRule(name) => write!(f, "unknown rule `{name}`"),
             KernelError::Binding(m) => write!(f, "bad substitution: {m}"),
             KernelError::NoSuchPosition(p) => write!(f, "no subterm at position {p:?}"),
-            KernelError::Mismatch { expected, found } => write!(
+            KernelError::Mismatch(expected, found) => write!(
                 f,
                 "pattern does not match: the rule needs `{expected}` but the term has `{found}`"
             ),
