@@ -602,7 +602,7 @@ fn random_step(
         });
         // Mostly where the rule could apply: its pattern matches, or a builtin's shape
         // stands; so rules are tried about evenly, not only those that fit anywhere.
-        let fitting: Vec<Vec<usize>> = match rule(name).map(|r| &r.body) {
+        let fitting: Vec<Vec<usize>> = match rule(name) {
             Some(RuleBody::Builtin(b)) => {
                 all.iter().filter(|p| e.at(p).is_some_and(|t| fits(*b, t))).cloned().collect()
             }
@@ -692,7 +692,7 @@ fn step_at(
     let sub = e.at(&position)?;
     let parsed = rule(name)?;
     let mut step = Step::new(name, position);
-    match &parsed.body {
+    match parsed {
         RuleBody::Rewrite { lhs, rhs, .. } => {
             step.reversed = rng.chance(0.2);
             let from = if step.reversed { rhs } else { lhs };

@@ -965,7 +965,7 @@ fn exercise(test: &RuleTest, mutation: Option<&Mutation>) -> Result<Tally, Strin
     for sample in 0..SAMPLES {
         let seed = seed_of(rule_name, sample);
         let mut g = Gen::new(seed);
-        let (term, step) = match (&test.make, &rule.body) {
+        let (term, step) = match (&test.make, rule) {
             (Make::Rewrite(make), RuleBody::Rewrite { lhs, rhs, .. }) => {
                 let binding = make(&mut g).0;
                 let inst = |p: &Expr| {

@@ -38,7 +38,7 @@ const SHORTENING: &[RuleId] = &[
 ];
 
 fn lhs_of(rule: RuleId) -> Option<&'static Expr> {
-    match &rule.rule()?.body {
+    match rule.rule()? {
         RuleBody::Rewrite { lhs, .. } => Some(lhs),
         RuleBody::Builtin(_) => None,
     }

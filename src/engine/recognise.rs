@@ -107,7 +107,7 @@ fn definition(ctx: &Context, rule: RuleId, u: &Expr) -> Option<Expr> {
     }
     let double =
         |e: &Expr| e.any(&mut |t| matches!(t, Expr::Neg(a) if matches!(**a, Expr::Neg(_))));
-    let RuleBody::Rewrite { lhs, .. } = &rule.rule()?.body else { return None };
+    let RuleBody::Rewrite { lhs, .. } = rule.rule()? else { return None };
     let lhs = instance(lhs, u);
     let step = step_with(rule, &[], &[("U", u)]);
     let (rhs, ..) = rewrite(ctx, &lhs, &step).ok()?;

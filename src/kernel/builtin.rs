@@ -103,8 +103,8 @@ pub fn apply(b: Builtin, ctx: &Context, lemmas: &[Lemma], loc: &Located, step: &
                 _ => Err(no("the term is not the definition's body at these indices")),
             }
         }
-        Hypothesis => hypothesis(ctx, loc, step),
-        Lemma => lemma(ctx, lemmas, loc, step),
+        Hypothesis => hypothesis(ctx, loc, step, uses),
+        Lemma => lemma(ctx, lemmas, loc, step, uses),
         IndexCase => index_case(sub, step),
         Chain => chain(ctx, loc, uses),
     }
@@ -332,12 +332,8 @@ fn index_case(sub: &Expr, step: &Step) -> Outcome {
 }
 
 /// The number (from one) in `uses`.
-fn numbered<'a, T>(list: &'a [T], step: &Step, what: &str) -> Result<(usize, &'a T), KernelError> {
-    let n: usize = step
-        .uses
-        .as_deref()
-        .and_then(|u| u.parse().ok())
-        .ok_or_else(|| no(&format!("`uses` must be a {what} number")))?;
+fn numbered<'a, T>(list: &'a [T], uses: &str, what: &str) -> Result<(usize, &'a T), KernelError> {
+    let n: usize = uses.parse().map_err(|_| no(&format!("`uses` must be a {what} number")))?;
     let item = n.checked_sub(1).and_then(|i| list.get(i));
     Ok((n, item.ok_or_else(|| no(&format!("there is no {what} {n}")))?))
 }
@@ -350,8 +346,8 @@ fn involved<'a>(ctx: &Context, loc: &'a Located, terms: &[&Expr]) -> Option<&'a 
 /// Rewrite with hypothesis number `uses` (from one), left to right or reversed.
 /// An equation that holds on a constraint set says nothing about a derivative across it:
 /// under `D(…, x)` a hypothesis may be used only if it does not involve `x`.
-fn hypothesis(ctx: &Context, loc: &Located, step: &Step) -> Outcome {
-    let (n, h) = numbered(&ctx.assumptions, step, "hypothesis")?;
+fn hypothesis(ctx: &Context, loc: &Located, step: &Step, uses: &str) -> Outcome {
+    let (n, h) = numbered(&ctx.assumptions, uses, "hypothesis")?;
     if let Some(x) = involved(ctx, loc, &[&h.lhs, &h.rhs]) {
         return Err(no(&format!(
             "hypothesis {n} involves `{x}`, so it cannot be used inside a derivative with respect to `{x}`"
@@ -366,8 +362,8 @@ fn hypothesis(ctx: &Context, loc: &Located, step: &Step) -> Outcome {
 /// hypotheses, and like a condition that it holds at integers only, it says nothing about
 /// a derivative with respect to a variable they involve. Its conditions come along
 /// unrenamed, so a lemma with conditions on an index is used at that same index.
-fn lemma(ctx: &Context, lemmas: &[Lemma], loc: &Located, step: &Step) -> Outcome {
-    let (n, l) = numbered(lemmas, step, "lemma")?;
+fn lemma(ctx: &Context, lemmas: &[Lemma], loc: &Located, step: &Step, uses: &str) -> Outcome {
+    let (n, l) = numbered(lemmas, uses, "lemma")?;
     // It was proved with every definition unfoldable, not with one held fixed.
     if let Some(a) = loc.variables.iter().find(|x| ctx.definition(x).is_some()) {
         return Err(no(&format!(

@@ -232,7 +232,7 @@ fn rewrite_with(
         rules::rule(&step.rule).ok_or_else(|| KernelError::UnknownRule(step.rule.clone()))?;
     let loc = locate(term, &step.position)?;
     let (sub, binders, variables) = (loc.sub, &loc.binders, &loc.variables);
-    let (new, conditions) = match &rule.body {
+    let (new, conditions) = match rule {
         RuleBody::Rewrite { lhs, rhs, conditions } => {
             if step.uses.is_some() || step.replacement.is_some() {
                 return Err(KernelError::Binding(

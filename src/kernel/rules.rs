@@ -49,12 +49,7 @@ pub enum Builtin {
     Lemma,
 }
 
-/// A parsed rule.
-pub struct Rule {
-    pub spec: &'static RuleSpec,
-    pub body: RuleBody,
-}
-
+/// A rule as the kernel parsed it.
 pub enum RuleBody {
     Rewrite { lhs: Expr, rhs: Expr, conditions: Vec<Condition> },
     Builtin(Builtin),
@@ -107,24 +102,23 @@ pub fn is_variable_metavar(name: &str) -> bool {
 /// The parsed rule called `name`. The table is parsed once, on first use; a malformed
 /// entry reads as absent, which `tests/rule_soundness.rs` reports since it walks the whole
 /// table.
-pub fn rule(name: &str) -> Option<&'static Rule> {
-    static PARSED: OnceLock<Vec<Option<Rule>>> = OnceLock::new();
+pub fn rule(name: &str) -> Option<&'static RuleBody> {
+    static PARSED: OnceLock<Vec<Option<RuleBody>>> = OnceLock::new();
     let parsed = PARSED.get_or_init(|| RULES.iter().map(|r| parse_rule(r).ok()).collect());
     let at = RULES.iter().position(|r| r.name == name)?;
     parsed[at].as_ref()
 }
 
 /// Parse one table entry; `Err` names what is malformed.
-pub fn parse_rule(spec: &'static RuleSpec) -> Result<Rule, String> {
-    let body = match &spec.shape {
+pub fn parse_rule(spec: &RuleSpec) -> Result<RuleBody, String> {
+    Ok(match &spec.shape {
         Shape::Builtin { builtin, .. } => RuleBody::Builtin(*builtin),
         Shape::Rewrite { lhs, rhs, when } => RuleBody::Rewrite {
             lhs: read_term(lhs, &[])?,
             rhs: read_term(rhs, &[])?,
             conditions: when.iter().map(|c| parse_condition(c)).collect::<Result<_, _>>()?,
         },
-    };
-    Ok(Rule { spec, body })
+    })
 }
 
 /// Parse `nonzero(V)`, `index-free(k, C)`, `range-length(A, B)`, ….

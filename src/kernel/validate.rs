@@ -26,7 +26,7 @@ pub fn check_context(ctx: &Context) -> Result<(), (Item, String)> {
     };
     for (at, def) in ctx.definitions.iter().enumerate() {
         check_definition(&ctx.definitions[..at], &sizes, def)
-            .and_then(|()| declared_indices(ctx, &def.name))
+            .and_then(|()| declared(ctx, &def.name, "definition"))
             .and_then(|()| check_derivatives(ctx, &def.body))
             .and_then(|()| names(Some(&def.name), &def.body))
             .map_err(|m| (Item::Definition(at), m))?;
@@ -178,10 +178,10 @@ pub fn check_definition(
     Ok(())
 }
 
-/// The indices on a definition's left side are declared ones.
-fn declared_indices(ctx: &Context, name: &Expr) -> Result<(), String> {
-    match name.free_indices().into_iter().find(|i| ctx.range_of(i).is_none()) {
-        Some(i) => Err(format!("index `{i}` of a definition is not declared")),
+/// Every free index of `e`, a term of a `what`, is declared.
+fn declared(ctx: &Context, e: &Expr, what: &str) -> Result<(), String> {
+    match e.free_indices().into_iter().find(|i| ctx.range_of(i).is_none()) {
+        Some(i) => Err(format!("index `{i}` of a {what} is not declared")),
         None => Ok(()),
     }
 }
@@ -221,9 +221,7 @@ pub fn check_hypothesis(
                 "`{n}` bounds an index range, so a hypothesis cannot constrain it"
             ));
         }
-        if let Some(i) = side.free_indices().into_iter().find(|i| ctx.range_of(i).is_none()) {
-            return Err(format!("index `{i}` of a hypothesis is not declared"));
-        }
+        declared(ctx, side, "hypothesis")?;
     }
     Ok(())
 }
@@ -290,15 +288,11 @@ fn derivative_fault(ctx: &Context, sizes: &BTreeSet<String>, f: &Expr, x: &Expr)
              is not differentiable in the number of its terms"
         ));
     }
-    let arity = |e: &Expr| match e {
-        Expr::Idx(_, ix) => ix.len(),
-        _ => 0,
-    };
-    let mut clash = false;
-    let context_terms = ctx.definitions.iter().flat_map(|d| [&d.name, &d.body]);
-    for t in std::iter::once(f).chain(context_terms) {
-        clash |= t.any(&mut |u| name_of(u) == Some(n) && arity(u) != arity(x));
-    }
+    let other_arity =
+        |u: &Expr| name_of(u) == Some(n) && u.indices().count() != x.indices().count();
+    let mut terms =
+        std::iter::once(f).chain(ctx.definitions.iter().flat_map(|d| [&d.name, &d.body]));
+    let clash = terms.any(|t| t.any(&mut |u| other_arity(u)));
     clash.then(|| match x {
         Expr::Sym(_) => format!(
             "`{n}` has indices elsewhere (as in `{n}_i`): differentiate with respect to a component, such as `{n}_j`"

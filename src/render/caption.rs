@@ -199,8 +199,7 @@ pub fn rule_caption(rule: &str) -> &'static str {
 
 /// The equation a pattern rule stated for this step: its sides instantiated by the binding.
 fn instance(s: &CheckedStep) -> Option<Formula> {
-    let r = rules::rule(&s.step.rule)?;
-    let RuleBody::Rewrite { lhs, rhs, .. } = &r.body else {
+    let RuleBody::Rewrite { lhs, rhs, .. } = rules::rule(&s.step.rule)? else {
         return None;
     };
     let (from, to) = if s.step.reversed { (rhs, lhs) } else { (lhs, rhs) };

@@ -28,7 +28,7 @@ impl RuleId {
 
     /// The rule as the kernel parsed it (`None` for a malformed entry, which
     /// `tests/rule_soundness.rs` reports).
-    pub fn rule(self) -> Option<&'static Rule> {
+    pub fn rule(self) -> Option<&'static RuleBody> {
         rule(self.name())
     }
 

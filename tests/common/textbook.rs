@@ -45,9 +45,7 @@ impl Vocabulary {
         let derivative_funcs = |fs: &BTreeSet<Func>| {
             let mut out = fs.clone();
             for f in fs {
-                if let Some(RuleBody::Rewrite { rhs, .. }) =
-                    spec(*f).derivative.rule().map(|r| &r.body)
-                {
+                if let Some(RuleBody::Rewrite { rhs, .. }) = spec(*f).derivative.rule() {
                     out.extend(Vocabulary::of(rhs).funcs);
                 }
             }
@@ -57,7 +55,7 @@ impl Vocabulary {
         // A function the engine recognises from a definition written in those functions
         // (σ from `exp`, tanh from `sinh/cosh`) may appear, and so may its derivative's.
         for rule in deriv::engine::recognise::RECOGNISED {
-            if let Some(RuleBody::Rewrite { lhs, rhs, .. }) = rule.rule().map(|r| &r.body) {
+            if let Some(RuleBody::Rewrite { lhs, rhs, .. }) = rule.rule() {
                 if Vocabulary::of(rhs).funcs.is_subset(&out) {
                     out.extend(Vocabulary::of(lhs).funcs);
                 }
