@@ -69,3 +69,25 @@ fn numbers_that_cancel_do_not_hide_the_sign_of_a_size() {
     assert_eq!(verdict("n - 1"), Verdict::Unknown);
     assert_eq!(verdict("n - 2 + 1"), Verdict::Unknown);
 }
+
+#[test]
+fn range_lengths_with_a_size_are_decided_by_comparing_bounds() {
+    let ctx = ctx();
+    let length = |lo: Bound, hi: Bound| {
+        let e = term(&ctx, &format!("sum_{{m={lo}}}^{{{hi}}}(c)"));
+        let mut step = Step::new("sum-of-constant", vec![]);
+        step.binding.terms.insert("C".into(), Expr::sym("c"));
+        step.binding.indices.insert("k".into(), deriv::expr::Index::Name("m".into()));
+        step.binding.bounds.insert("A".into(), lo);
+        step.binding.bounds.insert("B".into(), hi);
+        rewrite(&ctx, &e, &step).map(|(_, open, _)| open.len())
+    };
+    let n = |k: i64| Bound::Sym("n".into(), k);
+    // n+1..n is empty: its length is 0, so the condition holds; n+3..n has length -2.
+    assert_eq!(length(n(1), n(0)), Ok(0));
+    assert!(matches!(length(n(3), n(0)), Err(KernelError::ConditionFails(_))));
+    // 2..n has n - 1 >= 0 terms for a size n >= 1, and 3..n+1 likewise; 4..n may not.
+    assert_eq!(length(Bound::Int(2), n(0)), Ok(0));
+    assert_eq!(length(Bound::Int(3), n(1)), Ok(0));
+    assert_eq!(length(Bound::Int(4), n(0)), Ok(1));
+}

@@ -4,7 +4,7 @@
 use super::conditions::{decide, depends_on, quantify, Verdict};
 use super::ring::ring_equal;
 use super::rules::{Builtin, Condition};
-use super::{KernelError, Lemma, Located, Step};
+use super::{Binder, KernelError, Lemma, Located, Step};
 use crate::expr::{fresh_index, Bound, Context, Definition, Expr, Index, Sum};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -155,7 +155,7 @@ fn in_ranges(
     e: &Expr,
     a: &str,
     ranges: &[(&Bound, &Bound)],
-    binders: &mut Vec<(String, Bound, Bound)>,
+    binders: &mut Vec<Binder>,
     out: &mut Vec<Condition>,
     seen: &mut Vec<String>,
     top: bool,

@@ -5,7 +5,7 @@
 //! LaTeX, the vector form) is compared outside the kernel, in `crate::certificate`.
 
 use super::read::{read_bound_strict, read_index_strict, read_term, read_variable};
-use super::rules::{self, Binding};
+use super::rules::{Binding, Condition};
 use super::validate::check_context;
 use super::{Proof, Step};
 use crate::expr::{Assumption, Context, Definition, Expr, IndexDecl};
@@ -212,7 +212,7 @@ pub fn check(cert: &Certificate) -> Result<Vec<Replayed>, Rejection> {
             check_end(&case_proof, &case.result, &case.hypotheses)
                 .map_err(|r| fail(None, in_case(r)))?;
             let states_case = case_proof.hypotheses().iter().any(|h| {
-                matches!(h, rules::Condition::IndexEq(..) | rules::Condition::IndexNe(..))
+                matches!(h, Condition::IndexEq(..) | Condition::IndexNe(..))
                     && states(&case.case, h, decls)
             });
             let unstated = in_case("the case is not a hypothesis of its steps".into());
@@ -226,15 +226,11 @@ pub fn check(cert: &Certificate) -> Result<Vec<Replayed>, Rejection> {
 }
 
 /// Replay `steps` onto `proof`, comparing each stated term and condition with the kernel's;
-/// a failure names the step, counting from one and from `offset`.
-fn replay_steps(
-    proof: &mut Proof,
-    steps: &[StepJson],
-    offset: usize,
-) -> Result<(), (usize, String)> {
+/// a failure names the step, counting from one after the first `from`.
+fn replay_steps(proof: &mut Proof, steps: &[StepJson], from: usize) -> Result<(), (usize, String)> {
     let decls = proof.context().indices.clone();
     for (i, s) in steps.iter().enumerate() {
-        let at = offset + i + 1;
+        let at = from + i + 1;
         let fail = |r: String| (at, r);
         let read = |what: &str, t: &str| {
             read_term(t, &decls).map_err(|e| fail(format!("cannot read `{what}`: {e}")))
@@ -270,7 +266,7 @@ fn replay_steps(
 /// The stated conditions are the computed ones, in order, compared as terms.
 fn same_conditions(
     stated: &[String],
-    computed: &[rules::Condition],
+    computed: &[Condition],
     decls: &[IndexDecl],
 ) -> Result<(), String> {
     if stated.len() != computed.len() {
@@ -288,7 +284,7 @@ fn same_conditions(
 /// term in it read back (with the kernel's reader) to `c`'s term. The literal parts of the
 /// printed form (` != 0`, ` in 1..n`, ` for k in …`) hold no term syntax, so they split the
 /// text unambiguously.
-fn states(text: &str, c: &rules::Condition, decls: &[IndexDecl]) -> bool {
+fn states(text: &str, c: &Condition, decls: &[IndexDecl]) -> bool {
     const HOLE: &str = "\u{1}";
     let terms = std::cell::RefCell::new(Vec::new());
     let template = c.text(&|e| {
@@ -325,13 +321,11 @@ fn check_end(proof: &Proof, result: &str, stated: &[String]) -> Result<(), Strin
     let used = proof.assumptions_used();
     let conditions = proof.hypotheses();
     // A chain under `i = j` and `i != j` at once proves nothing about either case.
-    let negated = |c: &&rules::Condition| {
-        conditions.iter().any(|d| match (c, d) {
-            (rules::Condition::IndexEq(a, b), rules::Condition::IndexNe(x, y)) => {
-                (x, y) == (a, b) || (x, y) == (b, a)
-            }
-            _ => false,
-        })
+    let negated = |c: &&Condition| match c {
+        Condition::IndexEq(a, b) => [(a, b), (b, a)]
+            .into_iter()
+            .any(|(x, y)| conditions.contains(&Condition::IndexNe(x.clone(), y.clone()))),
+        _ => false,
     };
     if let Some(c) = conditions.iter().find(negated) {
         return Err(format!("side condition unmet: the chain assumes both `{c}` and its negation"));

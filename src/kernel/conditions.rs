@@ -2,6 +2,7 @@
 //! the rest become hypotheses of the result. Nothing is assumed silently.
 
 use super::rules::Condition;
+use super::Binder;
 use crate::expr::{Bound, Context, Expr, Func, Index, Rat};
 use num_traits::Zero;
 use std::sync::Arc;
@@ -39,7 +40,7 @@ pub fn split(cond: Condition) -> Vec<Condition> {
 }
 
 /// Decide `cond`; `binders` are the sums enclosing the rewritten position.
-pub fn decide(ctx: &Context, cond: &Condition, binders: &[(String, Bound, Bound)]) -> Verdict {
+pub fn decide(ctx: &Context, cond: &Condition, binders: &[Binder]) -> Verdict {
     match cond {
         Condition::IndexFree(Index::Name(k), e) => verdict(!e.free_indices().contains(k)),
         Condition::IndexFree(Index::Int(_), _) => Verdict::Holds,
@@ -92,13 +93,13 @@ pub fn decide(ctx: &Context, cond: &Condition, binders: &[(String, Bound, Bound)
     }
 }
 
-fn is_bound(i: &Index, binders: &[(String, Bound, Bound)]) -> bool {
+fn is_bound(i: &Index, binders: &[Binder]) -> bool {
     matches!(i, Index::Name(n) if binders.iter().any(|(b, _, _)| b == n))
 }
 
 /// `cond` quantified over every enclosing sum whose index it mentions (innermost first),
 /// so that a condition on a bound index is stated for the sum's whole range.
-pub fn quantify(cond: Condition, binders: &[(String, Bound, Bound)]) -> Condition {
+pub fn quantify(cond: Condition, binders: &[Binder]) -> Condition {
     binders.iter().rev().fold(cond, |c, (k, lo, hi)| {
         if c.free_indices().contains(k) {
             Condition::ForAll(k.clone(), lo.clone(), hi.clone(), Box::new(c))
@@ -132,13 +133,7 @@ pub fn depends_on(ctx: &Context, e: &Expr, name: &str, depth: usize) -> bool {
     })
 }
 
-fn in_range(
-    ctx: &Context,
-    j: &Index,
-    lo: &Bound,
-    hi: &Bound,
-    binders: &[(String, Bound, Bound)],
-) -> Verdict {
+fn in_range(ctx: &Context, j: &Index, lo: &Bound, hi: &Bound, binders: &[Binder]) -> Verdict {
     let name = match j {
         Index::Int(v) => return within(ctx, lo, hi, &Bound::Int(*v), &Bound::Int(*v)),
         Index::Name(name) => name,
@@ -309,12 +304,8 @@ fn sign(ctx: &Context, e: &Expr, depth: usize) -> Signs {
         // empty range gives zero.
         Expr::Sum(s) => {
             let terms = sign(ctx, &s.body, d);
-            let total = plus(terms, terms);
-            if non_empty(ctx, &s.lo, &s.hi) {
-                total
-            } else {
-                total | ZERO
-            }
+            let empty = if non_empty(ctx, &s.lo, &s.hi) { 0 } else { ZERO };
+            plus(terms, terms) | empty
         }
         Expr::Delta(a, b) if a == b => POS,
         Expr::Delta(_, _) => ZERO | POS,

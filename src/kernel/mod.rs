@@ -18,7 +18,7 @@ pub mod validate;
 
 use crate::expr::{Bound, Context, Expr, Index, Sum};
 use rules::{is_metavar, is_variable_metavar, Binding, Condition, RuleBody};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 pub use conditions::{decide, depends_on, Verdict};
@@ -60,6 +60,9 @@ pub enum KernelError {
     /// The context or the goal is not one the kernel reasons in.
     BadGoal(String),
 }
+
+/// A sum enclosing a position: its index and range.
+pub type Binder = (String, Bound, Bound);
 
 /// A rewritten term, the side conditions left open and those discharged.
 pub type Rewritten = (Expr, Vec<Condition>, Vec<Condition>);
@@ -314,7 +317,7 @@ fn splice(term: &Expr, path: &[usize], new: Expr) -> Option<Expr> {
 struct Located<'a> {
     sub: &'a Expr,
     /// The sums enclosing it, outermost first: index and range.
-    binders: Vec<(String, Bound, Bound)>,
+    binders: Vec<Binder>,
     /// The names of the variables of the derivatives enclosing it.
     variables: Vec<String>,
 }
@@ -344,9 +347,12 @@ fn locate<'a>(term: &'a Expr, path: &[usize]) -> Result<Located<'a>, KernelError
     Ok(Located { sub: e, binders, variables })
 }
 
+/// The metavariables a rule used, as `t:X`, `i:k` or `b:A` (term, index, range).
+type Used = BTreeSet<String>;
+
 /// The binding gives values to exactly the metavariables the rule used, and `X`, `Y` only
 /// match variables.
-fn check_binding(b: &Binding, used: &BTreeSet<String>) -> Result<(), KernelError> {
+fn check_binding(b: &Binding, used: &Used) -> Result<(), KernelError> {
     let terms = b.terms.keys().map(|n| format!("t:{n}"));
     let indices = b.indices.keys().map(|n| format!("i:{n}"));
     let mut keys = terms.chain(indices).chain(b.bounds.keys().map(|n| format!("b:{n}")));
@@ -366,16 +372,16 @@ fn check_binding(b: &Binding, used: &BTreeSet<String>) -> Result<(), KernelError
 /// as used.
 fn value<T: Clone>(
     kind: char,
-    map: &std::collections::BTreeMap<String, T>,
+    map: &BTreeMap<String, T>,
     name: &str,
-    used: &mut BTreeSet<String>,
+    used: &mut Used,
 ) -> Option<T> {
     let v = map.get(name).cloned()?;
     used.insert(format!("{kind}:{name}"));
     Some(v)
 }
 
-fn inst_index(i: &Index, b: &Binding, used: &mut BTreeSet<String>) -> Result<Index, KernelError> {
+fn inst_index(i: &Index, b: &Binding, used: &mut Used) -> Result<Index, KernelError> {
     match i {
         Index::Name(n) => value('i', &b.indices, n, used)
             .ok_or_else(|| KernelError::Binding(format!("index `{n}` is unbound"))),
@@ -383,13 +389,12 @@ fn inst_index(i: &Index, b: &Binding, used: &mut BTreeSet<String>) -> Result<Ind
     }
 }
 
-fn inst_bound(x: &Bound, b: &Binding, used: &mut BTreeSet<String>) -> Result<Bound, KernelError> {
+fn inst_bound(x: &Bound, b: &Binding, used: &mut Used) -> Result<Bound, KernelError> {
     match x {
         // Rule patterns have no offsets; a certificate's `n+1` is not a metavariable.
         Bound::Sym(s, 0) if is_metavar(s) => value('b', &b.bounds, s, used)
             .ok_or_else(|| KernelError::Binding(format!("range `{s}` is unbound"))),
-        Bound::Sym(..) => Ok(x.clone()),
-        Bound::Int(_) => Ok(x.clone()),
+        _ => Ok(x.clone()),
     }
 }
 
@@ -399,7 +404,7 @@ pub fn instantiate(p: &Expr, b: &Binding) -> Result<Expr, KernelError> {
     inst(p, b, &mut BTreeSet::new())
 }
 
-fn inst(p: &Expr, b: &Binding, used: &mut BTreeSet<String>) -> Result<Expr, KernelError> {
+fn inst(p: &Expr, b: &Binding, used: &mut Used) -> Result<Expr, KernelError> {
     Ok(match p {
         // A range metavariable may also stand in a term, as in `(B - A + 1)*C`: then it is
         // the range's value, never a term of its own.
@@ -425,11 +430,7 @@ fn inst(p: &Expr, b: &Binding, used: &mut BTreeSet<String>) -> Result<Expr, Kern
     })
 }
 
-fn inst_condition(
-    c: &Condition,
-    b: &Binding,
-    used: &mut BTreeSet<String>,
-) -> Result<Condition, KernelError> {
+fn inst_condition(c: &Condition, b: &Binding, used: &mut Used) -> Result<Condition, KernelError> {
     use Condition as C;
     Ok(match c {
         C::NonZero(e) => C::NonZero(inst(e, b, used)?),
