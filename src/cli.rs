@@ -598,8 +598,8 @@ fn diff_one(
         let mut out = String::new();
         if layout == Layout::Steps(true) {
             for (i, s) in proof.steps().iter().enumerate() {
-                let rule = caption(&s.step().rule);
-                out.push_str(&format!("{}. {rule}: {}\n", i + 1, show(s.after())));
+                let rule = caption(&s.step.rule);
+                out.push_str(&format!("{}. {rule}: {}\n", i + 1, show(&s.after)));
             }
         }
         out.push_str(&format!("{}\n", show(proof.current())));

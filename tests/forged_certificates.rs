@@ -209,7 +209,7 @@ fn replay(ctx: &Context, lemmas: &[Lemma], term: &Expr, step: &Step) -> Result<R
         .map_err(|e| e.to_string())?;
     proof.apply(step.clone()).map_err(|e| e.to_string())?;
     let s = &proof.steps()[0];
-    Ok((s.after().clone(), s.conditions().to_vec(), s.discharged().to_vec()))
+    Ok((s.after.clone(), s.conditions.to_vec(), s.discharged.to_vec()))
 }
 
 /// The certificate the forgery states: the honest steps' conditions as the kernel computes

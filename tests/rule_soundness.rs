@@ -215,7 +215,7 @@ fn replay(ctx: &Context, term: &Expr, step: &Step) -> Result<kernel::Rewritten, 
     let mut proof = Proof::start_with(Arc::new(ctx.clone()), term.clone(), lemmas().to_vec())?;
     proof.apply(step.clone())?;
     let s = &proof.steps()[0];
-    Ok((s.after().clone(), s.conditions().to_vec(), s.discharged().to_vec()))
+    Ok((s.after.clone(), s.conditions.to_vec(), s.discharged.to_vec()))
 }
 
 fn context() -> &'static Context {

@@ -225,13 +225,13 @@ impl Chain {
             .steps()
             .iter()
             .map(|s| StepView {
-                rule: s.step().rule.clone(),
-                uses: s.step().uses.clone(),
-                position: s.step().position.clone(),
-                subst: s.step().binding.terms.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-                before: s.before().clone(),
-                after: s.after().clone(),
-                conditional: !s.conditions().is_empty() || !s.discharged().is_empty(),
+                rule: s.step.rule.clone(),
+                uses: s.step.uses.clone(),
+                position: s.step.position.clone(),
+                subst: s.step.binding.terms.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                before: s.before.clone(),
+                after: s.after.clone(),
+                conditional: !s.conditions.is_empty() || !s.discharged.is_empty(),
             })
             .collect();
         Chain {

@@ -170,7 +170,7 @@ fn direct_routes(
 ) -> Vec<crate::kernel::certificate::Replayed> {
     for r in &mut replayed {
         let rerouted = |rule: &str| matches!(rule, "chain-rule" | "use-lemma");
-        if !r.proof.steps().iter().any(|s| rerouted(&s.step().rule)) {
+        if !r.proof.steps().iter().any(|s| rerouted(&s.step.rule)) {
             continue;
         }
         let Expr::D(of, wrt) = r.proof.start_term() else { continue };

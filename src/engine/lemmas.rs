@@ -45,7 +45,7 @@ pub fn derive_factors(d: &mut Driver) -> Result<(), EngineError> {
         let Ok(factor) = super::derive_via(ctx, &f, &x, &[], &lemmas) else { continue };
         let mut trial = d.clone();
         let replayed = factor.steps().iter().try_for_each(|s| {
-            let mut step = s.step().clone();
+            let mut step = s.step.clone();
             step.position = [&path[..], &step.position[..]].concat();
             trial.apply(step)
         });

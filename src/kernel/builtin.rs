@@ -386,7 +386,7 @@ fn lemma(ctx: &Context, lemmas: &[Lemma], loc: &Located, step: &Step, uses: &str
         )));
     }
     let renamed = |c: &Condition| {
-        let free = super::conditions::condition_indices(c);
+        let free = c.free_indices();
         step.binding.indices.iter().any(|(k, v)| free.contains(k) && v.name() != Some(k))
     };
     if l.conditions.iter().any(renamed) {
@@ -394,7 +394,7 @@ fn lemma(ctx: &Context, lemmas: &[Lemma], loc: &Located, step: &Step, uses: &str
     }
     let labels = ctx.fixed_labels();
     let bound = |k: &String| labels.contains_key(k) && loc.binders.iter().any(|(b, ..)| b == k);
-    if l.conditions.iter().flat_map(super::conditions::condition_indices).any(|k| bound(&k)) {
+    if l.conditions.iter().flat_map(Condition::free_indices).any(|k| bound(&k)) {
         return Err(no("its conditions hold at a fixed label that a sum here binds"));
     }
     let (to, mut conditions) = instance(ctx, loc, step, &format!("lemma {n}"), [&l.lhs, &l.rhs])?;

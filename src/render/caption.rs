@@ -34,10 +34,10 @@ pub fn caption(ctx: &Context, steps: &[CheckedStep], prefix: usize) -> Prose {
 /// goal's number, at the instance the step used.
 fn lemmas(steps: &[CheckedStep]) -> Prose {
     let uses = steps.iter().filter(|s| kind_of(s) == StepKind::Lemma).map(|s| {
-        let p = &s.step().position;
-        let n = s.step().uses.clone().unwrap_or_default();
+        let p = &s.step.position;
+        let n = s.step.uses.clone().unwrap_or_default();
         let mut out = vec![Span::Text(format!("({n})"))];
-        if let (Some(from), Some(to)) = (s.before().at(p), s.after().at(p)) {
+        if let (Some(from), Some(to)) = (s.before.at(p), s.after.at(p)) {
             out.extend([text(", "), rel(from.clone(), Rel::Eq, to.clone())]);
         }
         out
@@ -50,7 +50,7 @@ fn lemmas(steps: &[CheckedStep]) -> Prose {
 /// The caption of a line that works out the derivative at `p` inside a larger term in one
 /// go (a factor `∂l/∂a_i` of the chain rule): "$\partial l/\partial a_i = -y_i/a_i$".
 pub fn worked_out(steps: &[CheckedStep], p: &[usize]) -> Option<Prose> {
-    let (d, value) = (steps.first()?.before().at(p)?, steps.last()?.after().at(p)?);
+    let (d, value) = (steps.first()?.before.at(p)?, steps.last()?.after.at(p)?);
     match d {
         Expr::D(f, x) if !f.is_variable() => Some(derivative_is(f, x, value)),
         _ => Some(vec![rel(d.clone(), Rel::Eq, value.clone())]),

@@ -36,11 +36,11 @@ pub enum StepKind {
 
 /// The kind of a checked step, from its rule and the subterm it rewrites.
 pub fn kind_of(step: &CheckedStep) -> StepKind {
-    match id_of(step.step()) {
+    match id_of(&step.step) {
         Some(RuleId::RingNormalize) => {
-            let p = &step.step().position;
-            let cleared = step.before().at(p).map(crate::engine::simplify::without_trivia);
-            match step.after().at(p) {
+            let p = &step.step.position;
+            let cleared = step.before.at(p).map(crate::engine::simplify::without_trivia);
+            match step.after.at(p) {
                 Some(after) if cleared.as_ref() == Some(after) => StepKind::Tidy,
                 _ => StepKind::Ring,
             }
@@ -51,11 +51,7 @@ pub fn kind_of(step: &CheckedStep) -> StepKind {
         Some(RuleId::FoldDefinition) => StepKind::Fold,
         Some(RuleId::RenameBoundIndex) => StepKind::Rename,
         Some(RuleId::UseLemma) => StepKind::Lemma,
-        _ if matches!(
-            step.before().at(&step.step().position),
-            Some(crate::expr::Expr::D(_, _))
-        ) =>
-        {
+        _ if matches!(step.before.at(&step.step.position), Some(crate::expr::Expr::D(_, _))) => {
             StepKind::Differentiate
         }
         _ => StepKind::Other,
@@ -124,11 +120,11 @@ pub fn group(kinds: &[StepKind]) -> Vec<Group> {
 /// derivative's position.
 pub fn held_factor_runs(ctx: &Context, steps: &[CheckedStep]) -> Vec<(Range<usize>, Vec<usize>)> {
     let held_at = |s: &CheckedStep| -> Option<Vec<usize>> {
-        let pos = &s.step().position;
+        let pos = &s.step.position;
         // A factor of a product, as the chain rule leaves it.
-        let factor = |p: &[usize]| matches!(s.before().at(&p[..p.len() - 1]), Some(Expr::Mul(_)));
+        let factor = |p: &[usize]| matches!(s.before.at(&p[..p.len() - 1]), Some(Expr::Mul(_)));
         let held = |p: &&[usize]| {
-            matches!(s.before().at(p), Some(Expr::D(_, x)) if ctx.is_defined(x)) && factor(p)
+            matches!(s.before.at(p), Some(Expr::D(_, x)) if ctx.is_defined(x)) && factor(p)
         };
         (1..=pos.len()).map(|l| &pos[..l]).find(held).map(<[usize]>::to_vec)
     };
@@ -139,12 +135,10 @@ pub fn held_factor_runs(ctx: &Context, steps: &[CheckedStep]) -> Vec<(Range<usiz
             i += 1;
             continue;
         };
-        let inside = |s: &CheckedStep| s.step().position.starts_with(&p);
+        let inside = |s: &CheckedStep| s.step.position.starts_with(&p);
         let end = (i..steps.len()).find(|&j| !inside(&steps[j])).unwrap_or(steps.len());
-        let finished = steps[end - 1]
-            .after()
-            .at(&p)
-            .is_some_and(|v| !v.any(&mut |t| matches!(t, Expr::D(..))));
+        let finished =
+            steps[end - 1].after.at(&p).is_some_and(|v| !v.any(&mut |t| matches!(t, Expr::D(..))));
         if finished && end - i > 1 {
             out.push((i..end, p));
         }
