@@ -9,8 +9,8 @@ const TRUSTED: [&str; 2] = ["src/kernel", "src/expr"];
 
 /// The most lines of code the trusted base may have. The aim is 2,500; the ceiling only
 /// comes down, but for a checking duty the kernel takes on (lemmas, and a condition implied
-/// through a definition: 2,934 to 3,049).
-const CEILING: usize = 3_049;
+/// through a definition: 2,934 to 3,049, since brought down to 2,929).
+const CEILING: usize = 2_929;
 
 fn trusted_files() -> Vec<std::path::PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
