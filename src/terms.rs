@@ -141,3 +141,27 @@ pub fn reader_index(base: &str, avoid: &std::collections::BTreeSet<String>) -> S
         .find(|n| !avoid.contains(n))
         .unwrap_or_else(|| crate::expr::fresh_index(base, avoid))
 }
+/// How much a step that turned `before` into `after` changed, an estimate of their tree
+/// edit distance: the nodes of each that are not a subterm of the other (a node with a
+/// changed child is changed). Moving or rebracketing whole subterms costs a node or two;
+/// writing out new terms, or dropping old ones, costs their size.
+pub fn edit_size(before: &Expr, after: &Expr) -> usize {
+    fn subterms<'a>(e: &'a Expr, out: &mut std::collections::HashSet<&'a Expr>) {
+        if out.insert(e) {
+            e.children().for_each(|c| subterms(c, out));
+        }
+    }
+    fn new_nodes(e: &Expr, old: &std::collections::HashSet<&Expr>) -> usize {
+        if old.contains(e) {
+            0
+        } else {
+            1 + e.children().map(|c| new_nodes(c, old)).sum::<usize>()
+        }
+    }
+    let one_way = |from: &Expr, to: &Expr| {
+        let mut old = std::collections::HashSet::new();
+        subterms(from, &mut old);
+        new_nodes(to, &old)
+    };
+    one_way(before, after) + one_way(after, before)
+}

@@ -72,6 +72,11 @@ pub struct Driver {
 /// Most steps one derivation may take.
 const STEP_BUDGET: usize = 20_000;
 
+/// The most one algebra step should change, by [`crate::terms::edit_size`]: a textbook move
+/// (expand a product, cancel a factor, collect terms) rewrites a few nodes around the terms
+/// it moves. `tests/step_size.rs` holds every writeup to it.
+pub const ONE_MOVE: usize = 16;
+
 impl Driver {
     /// A driver for the goal, if the kernel accepts to start from it.
     pub fn new(ctx: Arc<Context>, goal: Expr) -> Result<Driver, EngineError> {
@@ -130,13 +135,57 @@ impl Driver {
     }
 
     /// Replace the subterm at `path` by a ring-equal term (no step if it is unchanged).
+    /// A change larger than [`ONE_MOVE`] is taken in smaller moves, as a textbook does:
+    /// the brackets inside first, each to its own best form, then the rest.
     pub fn ring(&mut self, path: &[usize], new: Expr) -> Result<(), EngineError> {
+        let Some(old) = self.at(path).cloned() else {
+            return self.ring_step(path, new);
+        };
+        if old != new && crate::terms::edit_size(&old, &new) > ONE_MOVE {
+            self.inner_first(path)?;
+        }
+        self.ring_step(path, new)
+    }
+
+    fn ring_step(&mut self, path: &[usize], new: Expr) -> Result<(), EngineError> {
         if self.at(path).is_some_and(|old| *old == new) {
             return Ok(());
         }
         let mut s = RuleId::RingNormalize.step(path.to_vec());
         s.replacement = Some(new);
         self.apply(s)
+    }
+
+    /// Each bracket of the ring region at `path` to its best form, innermost first, one
+    /// step each. A bracket whose best form divides by something new is left to the whole
+    /// step (it would add a side condition), and so is one the kernel refuses.
+    fn inner_first(&mut self, path: &[usize]) -> Result<(), EngineError> {
+        let Some(e) = self.at(path).cloned() else {
+            return Ok(());
+        };
+        for (i, child) in e.children().enumerate() {
+            if !simplify::is_ring_node(child) || child.children().next().is_none() {
+                continue;
+            }
+            let p: Vec<usize> = path.iter().copied().chain([i]).collect();
+            self.inner_first(&p)?;
+            let Some(now) = self.at(&p).cloned() else { continue };
+            let Some(best) = simplify::best_form(&now).filter(|b| *b != now) else { continue };
+            let divisors = |e: &Expr| {
+                let mut out = Vec::new();
+                simplify::denominators(e, &mut out);
+                out
+            };
+            let before = divisors(&now);
+            if divisors(&best).iter().any(|d| !before.contains(d)) {
+                continue;
+            }
+            match self.ring_step(&p, best) {
+                Err(EngineError::TooLarge(m)) => return Err(EngineError::TooLarge(m)),
+                _ => {}
+            }
+        }
+        Ok(())
     }
 }
 

@@ -220,12 +220,22 @@ pub(super) fn find_path_within(
 }
 
 /// Whether `e` is built by ring operations at its root.
-fn is_ring_node(e: &Expr) -> bool {
+pub fn is_ring_node(e: &Expr) -> bool {
     match e {
         Expr::Num(_) | Expr::Add(_) | Expr::Mul(_) | Expr::Div(_, _) | Expr::Neg(_) => true,
         Expr::Pow(_, k) => k.as_num().is_some_and(|r| r.is_integer()),
         _ => false,
     }
+}
+
+/// The terms `e` divides by (`b` of `a/b`, `b` of `b^-2`), in order.
+pub fn denominators(e: &Expr, out: &mut Vec<Expr>) {
+    match e {
+        Expr::Div(_, b) => out.push((**b).clone()),
+        Expr::Pow(b, k) if k.as_num().is_some_and(|r| r.is_negative()) => out.push((**b).clone()),
+        _ => {}
+    }
+    e.children().for_each(|c| denominators(c, out));
 }
 
 /// Tidy the subterm at `path`: atoms inside first, then the region as a whole.

@@ -3,6 +3,7 @@
 //! definition of $a_i$", "use $\sum_i y_i = 1$", "$\partial z_k/\partial z_j = \delta_{kj}$").
 
 use super::grouping::{kind_of, StepKind};
+use super::moves::{name_move, Move};
 use super::writeup::{join_and, math, rel, text, tidy, Formula, Prose, Rel, Span};
 use crate::expr::{Context, Expr};
 use crate::kernel::{self, CheckedStep};
@@ -11,14 +12,17 @@ use crate::terms::ExprExt;
 
 /// The caption of a line made of `steps`, whose first `prefix` steps are preparatory ring steps.
 pub fn caption(ctx: &Context, steps: &[CheckedStep], prefix: usize) -> Prose {
-    let simplify = RuleId::RingNormalize.caption();
     let Some(main) = steps.get(prefix..).filter(|m| !m.is_empty()) else {
-        return vec![text(simplify)];
+        return algebra(steps);
     };
-    let mut out =
-        if prefix > 0 { vec![Span::Text(format!("{simplify}, and "))] } else { Vec::new() };
+    let mut out = Vec::new();
+    // Rearranging to bring a delta or a definition's body into place goes unsaid.
+    if prefix > 0 && !moves(&steps[..prefix]).iter().all(Move::is_minor) {
+        out.extend(algebra(&steps[..prefix]));
+        out.push(text(", and "));
+    }
     out.extend(match kind_of(&main[0]) {
-        StepKind::Ring | StepKind::Tidy => vec![text(simplify)],
+        StepKind::Ring | StepKind::Tidy => algebra(main),
         StepKind::Unfold => definitions("unfold", ctx, main),
         StepKind::Fold => definitions("fold", ctx, main),
         StepKind::Collapse if main.len() > 1 => vec![text("the sums of Kronecker deltas collapse")],
@@ -28,6 +32,41 @@ pub fn caption(ctx: &Context, steps: &[CheckedStep], prefix: usize) -> Prose {
         StepKind::Collapse | StepKind::Rename | StepKind::Other => step_caption(ctx, &main[0]),
     });
     tidy(out)
+}
+
+/// The moves of a run of ring steps, each once, in order.
+fn moves(steps: &[CheckedStep]) -> Vec<Move> {
+    let named = |s: &CheckedStep| {
+        let p = &s.step().position;
+        s.before().at(p).zip(s.after().at(p)).map_or(Move::Simplify, |(b, a)| name_move(b, a))
+    };
+    let mut out: Vec<Move> = Vec::new();
+    for m in steps.iter().map(named) {
+        if !out.contains(&m) {
+            out.push(m);
+        }
+    }
+    out
+}
+
+/// The caption of a run of ring steps: its moves in order ("cancel $a_i$ and expand").
+/// Tidying, regrouping and reordering are named only when they are all the run does, and
+/// regrouping with reordering is rearranging.
+fn algebra(steps: &[CheckedStep]) -> Prose {
+    let mut moves = moves(steps);
+    if moves.iter().any(|m| !m.is_minor()) {
+        moves.retain(|m| !m.is_minor());
+    } else if moves.len() > 1 {
+        moves.retain(|m| *m != Move::Tidy);
+    }
+    if moves.len() == 2 && moves.iter().all(|m| matches!(m, Move::Regroup | Move::Reorder)) {
+        return vec![text("rearrange")];
+    }
+    let spans = moves.iter().map(|m| match m.words() {
+        (words, Some(e)) => vec![text(words), math(e.clone())],
+        (words, None) => vec![text(words)],
+    });
+    tidy(join_and(spans.collect()))
 }
 
 /// "by (1), $\partial a_i/\partial z_j = a_i(\delta_{ij} - a_j)$": each earlier result by its

@@ -16,6 +16,7 @@ pub mod layout;
 pub mod markdown;
 pub mod mathml;
 pub mod matrix;
+pub mod moves;
 pub mod shape;
 pub mod texbreak;
 pub mod texmath;

@@ -1,0 +1,244 @@
+//! Names for algebra steps: what a ring step did, in a textbook's words ("expand",
+//! "cancel $a_i$", "factor out $2x$"), read off the subterm before and after it.
+//!
+//! Presentation only: the kernel checked each step as an equality of rational functions,
+//! whatever it is called here.
+
+use crate::expr::{Expr, Rat};
+use crate::terms::ExprExt;
+use num_traits::One;
+use std::collections::BTreeMap;
+
+/// A textbook's name for one algebra step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Move {
+    /// Only `·1`, `+ 0`, `x^(2 − 1)` and the like are cleared.
+    Tidy,
+    /// The same factors (or terms) in the same order, bracketed differently.
+    Regroup,
+    /// The same factors (or terms) in another order.
+    Reorder,
+    Expand,
+    /// Factor out the common factor (none named when it is only a sign or a number).
+    FactorOut(Option<Expr>),
+    /// Cancel a factor of both numerator and denominator.
+    Cancel(Expr),
+    CommonDenominator,
+    CollectLikeTerms,
+    /// None of the above: several of them at once, or a rearrangement with no name.
+    Simplify,
+}
+
+impl Move {
+    /// Tidying, regrouping or reordering: a move that changes no term's value or shape.
+    pub fn is_minor(&self) -> bool {
+        matches!(self, Move::Tidy | Move::Regroup | Move::Reorder)
+    }
+
+    /// The words of the caption, and the term it names, if any: a small one (`a_i`, `2x`),
+    /// since a caption sits beside its equation.
+    pub fn words(&self) -> (&'static str, Option<&Expr>) {
+        const NAMED: usize = 6;
+        match self {
+            Move::FactorOut(Some(e)) if e.size() > NAMED => ("factor out the common factor", None),
+            Move::Cancel(e) if e.size() > NAMED => ("cancel the common factor", None),
+            Move::Tidy => ("tidy up", None),
+            Move::Regroup => ("regroup", None),
+            Move::Reorder => ("reorder", None),
+            Move::Expand => ("expand", None),
+            Move::FactorOut(None) => ("factor", None),
+            Move::FactorOut(Some(e)) => ("factor out ", Some(e)),
+            Move::Cancel(e) => ("cancel ", Some(e)),
+            Move::CommonDenominator => ("combine over a common denominator", None),
+            Move::CollectLikeTerms => ("collect like terms", None),
+            Move::Simplify => ("simplify", None),
+        }
+    }
+}
+
+/// What a ring step that turned `before` into `after` did.
+pub fn name_move(before: &Expr, after: &Expr) -> Move {
+    if crate::engine::simplify::without_trivia(before) == *after {
+        // Only brackets went if the same leaves remain, in the same order.
+        return if leaves(before) == leaves(after) { Move::Regroup } else { Move::Tidy };
+    }
+    let (pb, pa) = (Product::of(before), Product::of(after));
+    let (tb, ta) = (terms(before), terms(after));
+    if pb.negative == pa.negative && pb.factors == pa.factors {
+        return Move::Regroup;
+    }
+    if tb.len() > 1 && keys(&tb) == keys(&ta) {
+        return Move::Regroup;
+    }
+    if pb.negative == pa.negative && pb.merged() == pa.merged() {
+        return Move::Reorder;
+    }
+    if tb.len() > 1 && sorted(keys(&tb)) == sorted(keys(&ta)) {
+        return Move::Reorder;
+    }
+    if let Some(x) = pb.cancelled(&pa) {
+        return Move::Cancel(x);
+    }
+    let (sums_b, sums_a) = (sum_factors(&tb), sum_factors(&ta));
+    if sums_a < sums_b && ta.len() > tb.len() {
+        return Move::Expand;
+    }
+    if ta.len() == 1 && tb.len() > 1 {
+        if pa.factors.iter().any(|(_, k)| *k < 0) && tb.iter().any(|(_, p)| p.has_denominator()) {
+            return Move::CommonDenominator;
+        }
+        if pa.factors.iter().any(|(f, k)| matches!(f, Expr::Add(_)) && *k > 0) {
+            return Move::FactorOut(pa.common_factor());
+        }
+    }
+    if ta.len() < tb.len() {
+        return Move::CollectLikeTerms;
+    }
+    Move::Simplify
+}
+
+/// A term as a product: its sign and its factors with integer exponents, in the order
+/// written (`-a/b^2` is `-, [a^1, b^-2]`); numbers other than ±1 are factors too.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Product {
+    negative: bool,
+    factors: Vec<(Expr, i64)>,
+}
+
+impl Product {
+    fn of(e: &Expr) -> Product {
+        let mut p = Product { negative: false, factors: Vec::new() };
+        p.collect(e, 1);
+        p
+    }
+
+    fn collect(&mut self, e: &Expr, exponent: i64) {
+        match e {
+            Expr::Mul(fs) => fs.iter().for_each(|f| self.collect(f, exponent)),
+            Expr::Neg(x) => {
+                self.negative = !self.negative;
+                self.collect(x, exponent)
+            }
+            Expr::Div(n, d) => {
+                self.collect(n, exponent);
+                self.collect(d, -exponent)
+            }
+            Expr::Pow(b, k) => match k.as_num().and_then(Rat::as_i64) {
+                Some(k) if k != 0 && k.unsigned_abs() <= 64 => self.collect(b, exponent * k),
+                _ => self.factors.push((e.clone(), exponent)),
+            },
+            Expr::Num(r) if r.is_negative() => {
+                self.negative = !self.negative;
+                self.collect(&Expr::Num(-r), exponent)
+            }
+            Expr::Num(r) if r.is_one() => {}
+            _ => self.factors.push((e.clone(), exponent)),
+        }
+    }
+
+    /// Exponents summed per factor, in the factors' order: the product up to rearranging.
+    fn merged(&self) -> BTreeMap<&Expr, i64> {
+        let mut out = BTreeMap::new();
+        for (f, k) in &self.factors {
+            *out.entry(f).or_insert(0) += k;
+        }
+        out.retain(|_, k| *k != 0);
+        out
+    }
+
+    fn has_denominator(&self) -> bool {
+        self.factors.iter().any(|(_, k)| *k < 0)
+    }
+
+    /// A factor in both numerator and denominator here that `after` has fewer of.
+    fn cancelled(&self, after: &Product) -> Option<Expr> {
+        let (num, den): (Vec<_>, Vec<_>) = self.factors.iter().partition(|(_, k)| *k > 0);
+        let in_after = |f: &Expr| after.factors.iter().filter(|(g, _)| g == f).count();
+        let in_self = |f: &Expr| self.factors.iter().filter(|(g, _)| g == f).count();
+        num.iter()
+            .find(|(f, _)| den.iter().any(|(g, _)| g == f) && in_after(f) < in_self(f))
+            .map(|(f, _)| f.clone())
+    }
+
+    /// The factors other than the sums, as one term: what was factored out of them.
+    fn common_factor(&self) -> Option<Expr> {
+        let rest: Vec<Expr> = self
+            .factors
+            .iter()
+            .filter(|(f, k)| !matches!(f, Expr::Add(_)) && *k > 0 && f.as_num().is_none())
+            .map(|(f, k)| if *k == 1 { f.clone() } else { Expr::pow(f.clone(), Expr::int(*k)) })
+            .collect();
+        (!rest.is_empty()).then(|| Expr::mul(rest))
+    }
+}
+
+/// A term as a sum: its terms, each as a product, in the order written.
+fn terms(e: &Expr) -> Vec<(bool, Product)> {
+    fn walk(e: &Expr, negative: bool, out: &mut Vec<(bool, Product)>) {
+        match e {
+            Expr::Add(ts) => ts.iter().for_each(|t| walk(t, negative, out)),
+            Expr::Neg(x) if matches!(**x, Expr::Add(_)) => walk(x, !negative, out),
+            _ => out.push((negative, Product::of(e))),
+        }
+    }
+    let mut out = Vec::new();
+    walk(e, false, &mut out);
+    out
+}
+
+/// Each term's sign and factors, up to the order of the factors.
+fn keys(ts: &[(bool, Product)]) -> Vec<(bool, BTreeMap<&Expr, i64>)> {
+    ts.iter().map(|(neg, p)| (*neg != p.negative, p.merged())).collect()
+}
+
+fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
+    v.sort();
+    v
+}
+
+/// How many factors of the terms are themselves sums (what expanding removes).
+fn sum_factors(ts: &[(bool, Product)]) -> usize {
+    let sums = |p: &Product| p.factors.iter().filter(|(f, _)| matches!(f, Expr::Add(_))).count();
+    ts.iter().map(|(_, p)| sums(p)).sum()
+}
+
+/// The numbers, variables and deltas of a term, in the order written.
+fn leaves(e: &Expr) -> Vec<&Expr> {
+    fn walk<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
+        match e.children().next() {
+            None => out.push(e),
+            Some(_) => e.children().for_each(|c| walk(c, out)),
+        }
+    }
+    let mut out = Vec::new();
+    walk(e, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::parse_expr;
+
+    fn named(before: &str, after: &str) -> Move {
+        let p = |s: &str| parse_expr(s).expect("parses");
+        name_move(&p(before), &p(after))
+    }
+
+    #[test]
+    fn moves_have_their_textbook_names() {
+        let e = |s: &str| parse_expr(s).expect("parses");
+        assert_eq!(named("y*(d/a)", "y*d/a"), Move::Regroup);
+        assert_eq!(named("y*d/a", "y/a*d"), Move::Reorder);
+        assert_eq!(named("a*y - y*d", "-y*d + a*y"), Move::Reorder);
+        assert_eq!(named("(-y/a)*a*(d - b)", "y*(b - d)"), Move::Cancel(e("a")));
+        assert_eq!(named("y*(b - d)", "b*y - y*d"), Move::Expand);
+        assert_eq!(named("x*y + x*z", "x*(y + z)"), Move::FactorOut(Some(e("x"))));
+        assert_eq!(named("1/x + 1/y", "(x + y)/(x*y)"), Move::CommonDenominator);
+        assert_eq!(named("x + 2*y + x", "2*x + 2*y"), Move::CollectLikeTerms);
+        assert_eq!(named("2*x^(2 - 1)*1", "2*x"), Move::Tidy);
+        assert_eq!(named("a*1 - y", "a - y"), Move::Tidy);
+        assert_eq!(named("(e*d)*s", "e*d*s"), Move::Regroup);
+        assert_eq!(named("sin(x)^2 + cos(x)", "cos(x) + sin(x)*sin(x)"), Move::Reorder);
+    }
+}
