@@ -59,13 +59,13 @@ fn no_step_changes_more_than_one_idea() {
             for (k, proof) in std::iter::once(&goal.proof).chain(cases).enumerate() {
                 for (n, s) in proof.steps().iter().enumerate().skip(shared(k)) {
                     // The splice may reshape the node above (`-(1)` is the number `-1`).
-                    let p = &s.step().position;
-                    let depth = (0..=p.len()).rev().find(|&l| s.after().at(&p[..l]).is_some());
+                    let p = &s.step.position;
+                    let depth = (0..=p.len()).rev().find(|&l| s.after.at(&p[..l]).is_some());
                     let p = &p[..depth.expect("the root is in every term")];
-                    let (Some(before), Some(after)) = (s.before().at(p), s.after().at(p)) else {
+                    let (Some(before), Some(after)) = (s.before.at(p), s.after.at(p)) else {
                         panic!("a step's position is in the term before it");
                     };
-                    if id_of(s.step()) != Some(RuleId::RingNormalize) {
+                    if id_of(&s.step) != Some(RuleId::RingNormalize) {
                         continue;
                     }
                     let size = edit_size(before, after);

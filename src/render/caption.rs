@@ -37,8 +37,8 @@ pub fn caption(ctx: &Context, steps: &[CheckedStep], prefix: usize) -> Prose {
 /// The moves of a run of ring steps, each once, in order.
 fn moves(steps: &[CheckedStep]) -> Vec<Move> {
     let named = |s: &CheckedStep| {
-        let p = &s.step().position;
-        s.before().at(p).zip(s.after().at(p)).map_or(Move::Simplify, |(b, a)| name_move(b, a))
+        let p = &s.step.position;
+        s.before.at(p).zip(s.after.at(p)).map_or(Move::Simplify, |(b, a)| name_move(b, a))
     };
     let mut out: Vec<Move> = Vec::new();
     for m in steps.iter().map(named) {
