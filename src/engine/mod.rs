@@ -270,6 +270,7 @@ pub fn derive_via(
             break;
         }
     }
+    simplify::collapse_remaining(&mut d)?;
     // Concrete indices (`a_3` by `z_1`) leave deltas of numbers, valued once the result is
     // folded, as in a case of a Jacobian.
     if simplify::evaluate_concrete_deltas(&mut d)? {

@@ -670,9 +670,33 @@ fn all_sums(e: &Expr) -> Vec<Vec<usize>> {
 
 /// Apply sum moves until none applies.
 fn move_sums(d: &mut Driver) -> Result<(), EngineError> {
+    move_sums_collapsing(d, false)
+}
+
+/// Deltas a result still has on summation indices (`Σ_i g_i(δ_ij − 1/n)`, split only if
+/// the pieces were smaller): the sums split wherever that collapses one, and the result
+/// simplified and folded again. Whether any collapsed.
+pub fn collapse_remaining(d: &mut Driver) -> Result<bool, EngineError> {
+    let before = deltas_in_sums(d.current(), &mut Vec::new());
+    if before == 0 {
+        return Ok(false);
+    }
+    let mut trial = d.clone();
+    move_sums_collapsing(&mut trial, true)?;
+    super::simplify_current(&mut trial)?;
+    if deltas_in_sums(trial.current(), &mut Vec::new()) < before {
+        *d = trial;
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+/// [`move_sums`]; with `collapse`, a split that leaves fewer deltas on summation indices
+/// is kept even if larger.
+fn move_sums_collapsing(d: &mut Driver, collapse: bool) -> Result<(), EngineError> {
     'again: for _ in 0..256 {
         for path in all_sums(d.current()) {
-            if move_sum(d, &path, true)? {
+            if move_sum(d, &path, true, collapse)? {
                 continue 'again;
             }
         }
@@ -695,7 +719,12 @@ fn depends_on_index(e: &Expr, k: &str) -> bool {
 /// One move on the sum at `path`; whether anything changed. With `outward`, a split is
 /// judged after the enclosing sums have moved too (a split inside may let one outside
 /// split and collapse).
-fn move_sum(d: &mut Driver, path: &[usize], outward: bool) -> Result<bool, EngineError> {
+fn move_sum(
+    d: &mut Driver,
+    path: &[usize],
+    outward: bool,
+    collapse: bool,
+) -> Result<bool, EngineError> {
     let Some(Expr::Sum(s)) = d.at(path).cloned() else {
         return Ok(false);
     };
@@ -737,7 +766,7 @@ fn move_sum(d: &mut Driver, path: &[usize], outward: bool) -> Result<bool, Engin
                         }
                     }
                     if !matches!(trial.at(&p), Some(Expr::Sum(_)))
-                        || !move_sum(&mut trial, &p, false)?
+                        || !move_sum(&mut trial, &p, false, collapse)?
                     {
                         break;
                     }
@@ -747,7 +776,7 @@ fn move_sum(d: &mut Driver, path: &[usize], outward: bool) -> Result<bool, Engin
                 for end in (0..path.len()).rev() {
                     let outer = &path[..end];
                     if matches!(trial.at(outer), Some(Expr::Sum(_))) {
-                        move_sum(&mut trial, outer, false)?;
+                        move_sum(&mut trial, outer, false, collapse)?;
                     }
                 }
             }
@@ -760,8 +789,11 @@ fn move_sum(d: &mut Driver, path: &[usize], outward: bool) -> Result<bool, Engin
             let mut baseline = d.clone();
             tidy(&mut baseline, &[])?;
             // Compared folded: a piece may be a defined name's body (`sum_i(v_i*a_i)` is `g`).
+            // With `collapse`, a delta left on a summation index is work undone: fewer of
+            // them wins first.
             let ctx = d.ctx().clone();
-            let size = |e: &Expr| super::fold::folded_size(&ctx, e);
+            let deltas = |e: &Expr| if collapse { deltas_in_sums(e, &mut Vec::new()) } else { 0 };
+            let size = |e: &Expr| (deltas(e), super::fold::folded_size(&ctx, e));
             if size(trial.current()) < size(baseline.current()) {
                 *d = trial;
                 Ok(true)
@@ -769,6 +801,24 @@ fn move_sum(d: &mut Driver, path: &[usize], outward: bool) -> Result<bool, Engin
                 Ok(false)
             }
         }
+    }
+}
+
+/// How many Kronecker deltas mention the index of a sum around them (`bound`: the indices
+/// of the sums enclosing `e`).
+fn deltas_in_sums<'a>(e: &'a Expr, bound: &mut Vec<&'a str>) -> usize {
+    match e {
+        Expr::Delta(a, b) => {
+            let on = |i: &Index| i.name().is_some_and(|n| bound.contains(&n.as_str()));
+            usize::from(on(a) || on(b))
+        }
+        Expr::Sum(s) => {
+            bound.push(&s.index);
+            let n = deltas_in_sums(&s.body, bound);
+            bound.pop();
+            n
+        }
+        _ => e.children().map(|c| deltas_in_sums(c, bound)).sum(),
     }
 }
 
