@@ -143,8 +143,55 @@ impl Driver {
         };
         if old != new && crate::terms::edit_size(&old, &new) > ONE_MOVE {
             self.inner_first(path)?;
+            self.distribute_first(path, &new)?;
         }
         self.ring_step(path, new)
+    }
+
+    /// Toward an expansion `new` still too far from the product at `path`: multiply its
+    /// one sum factor out first (`g·(A + B)` as `g·A + g·B`), then expand each term on its
+    /// own into the terms of `new` it gives.
+    fn distribute_first(&mut self, path: &[usize], new: &Expr) -> Result<(), EngineError> {
+        let Some(Expr::Mul(fs)) = self.at(path).cloned() else {
+            return Ok(());
+        };
+        let mut sums = fs.iter().enumerate().filter(|(_, f)| matches!(f, Expr::Add(_)));
+        let (Some((at, Expr::Add(terms))), None) = (sums.next(), sums.next()) else {
+            return Ok(());
+        };
+        if !matches!(new, Expr::Add(ts) if ts.len() > terms.len()) {
+            return Ok(());
+        }
+        let times = |t: &Expr| {
+            let mut factors = fs.to_vec();
+            factors[at] = t.clone();
+            Expr::mul(factors)
+        };
+        if let Err(EngineError::TooLarge(m)) =
+            self.ring_step(path, Expr::add(terms.iter().map(times).collect()))
+        {
+            return Err(EngineError::TooLarge(m));
+        }
+        // Each part becomes the run of `new`'s terms it is equal to, so that the last step
+        // only drops the brackets between the runs.
+        let Expr::Add(wanted) = new else { return Ok(()) };
+        let mut from = 0;
+        for i in 0..terms.len() {
+            let p: Vec<usize> = path.iter().copied().chain([i]).collect();
+            let Some(part) = self.at(&p).cloned() else { break };
+            let run = (from + 1..=wanted.len()).find(|&end| {
+                let run = Expr::add(wanted[from..end].to_vec());
+                crate::kernel::ring::ring_equal(&part, &run).unwrap_or(false)
+            });
+            let Some(end) = run else { break };
+            if let Err(EngineError::TooLarge(m)) =
+                self.ring_step(&p, Expr::add(wanted[from..end].to_vec()))
+            {
+                return Err(EngineError::TooLarge(m));
+            }
+            from = end;
+        }
+        Ok(())
     }
 
     fn ring_step(&mut self, path: &[usize], new: Expr) -> Result<(), EngineError> {
