@@ -141,21 +141,26 @@ pub fn reader_index(base: &str, avoid: &std::collections::BTreeSet<String>) -> S
         .find(|n| !avoid.contains(n))
         .unwrap_or_else(|| crate::expr::fresh_index(base, avoid))
 }
-/// How much a step that turned `before` into `after` changed, an estimate of their tree
-/// edit distance: the nodes of each that are not a subterm of the other (a node with a
-/// changed child is changed). Moving or rebracketing whole subterms costs a node or two;
-/// writing out new terms, or dropping old ones, costs their size.
+/// How much an algebra step that turned `before` into `after` changed, an estimate of their
+/// tree edit distance over the ring structure: the nodes of each that are not a subterm of
+/// the other (a node with a changed child is changed), an atom counting as one. Moving or
+/// rebracketing whole subterms costs a node or two; writing out new terms, or dropping old
+/// ones, costs their size in ring operations and atoms.
 pub fn edit_size(before: &Expr, after: &Expr) -> usize {
     fn subterms<'a>(e: &'a Expr, out: &mut std::collections::HashSet<&'a Expr>) {
         if out.insert(e) {
             e.children().for_each(|c| subterms(c, out));
         }
     }
+    // An atom of the algebra (a variable, a call, a sum) is one node, whatever is inside it:
+    // cancelling `exp(…)` is one move however long its argument.
     fn new_nodes(e: &Expr, old: &std::collections::HashSet<&Expr>) -> usize {
-        if old.contains(e) {
-            0
-        } else {
-            1 + e.children().map(|c| new_nodes(c, old)).sum::<usize>()
+        let ring = matches!(e, Expr::Add(_) | Expr::Mul(_) | Expr::Div(..) | Expr::Neg(_))
+            || matches!(e, Expr::Pow(_, k) if k.as_num().is_some());
+        match old.contains(e) {
+            true => 0,
+            false if ring => 1 + e.children().map(|c| new_nodes(c, old)).sum::<usize>(),
+            false => 1,
         }
     }
     let one_way = |from: &Expr, to: &Expr| {
