@@ -6,7 +6,6 @@ use crate::expr::Expr;
 use crate::render::plain::print_in;
 use crate::render::WriteupFormat;
 use crate::syntax::{self, Diagnostic, Document};
-use crate::terms::ExprExt;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::Read;
 
@@ -600,15 +599,13 @@ fn diff_one(
         if layout == Layout::Steps(true) {
             for (i, s) in proof.steps().iter().enumerate() {
                 // An algebra step is captioned by the move it makes, as in a writeup.
-                let p = &s.step.position;
-                let algebra =
-                    crate::rules::id_of(&s.step) == Some(crate::rules::RuleId::RingNormalize);
-                let rule = match (algebra, s.before.at(p), s.after.at(p)) {
-                    (true, Some(b), Some(a)) => match crate::render::moves::name_move(b, a).words()
-                    {
-                        (words, Some(e)) => format!("{words}{}", show(e)),
-                        (words, None) => words.to_string(),
-                    },
+                let rule = match crate::rules::id_of(&s.step) {
+                    Some(crate::rules::RuleId::RingNormalize) => {
+                        match crate::render::moves::step_move(s).words() {
+                            (words, Some(e)) => format!("{words}{}", show(e)),
+                            (words, None) => words.to_string(),
+                        }
+                    }
                     _ => caption(&s.step.rule).to_string(),
                 };
                 out.push_str(&format!("{}. {rule}: {}\n", i + 1, show(&s.after)));

@@ -141,7 +141,9 @@ impl Driver {
         let Some(old) = self.at(path).cloned() else {
             return self.ring_step(path, new);
         };
-        if old != new && crate::terms::edit_size(&old, &new) > ONE_MOVE {
+        // No step changes more nodes than its two sides have: small ones need no measure.
+        let large = old.size() + new.size() > ONE_MOVE;
+        if large && old != new && crate::terms::edit_size(&old, &new) > ONE_MOVE {
             self.inner_first(path)?;
             self.distribute_first(path, &new)?;
         }
@@ -167,11 +169,7 @@ impl Driver {
             factors[at] = t.clone();
             Expr::mul(factors)
         };
-        if let Err(EngineError::TooLarge(m)) =
-            self.ring_step(path, Expr::add(terms.iter().map(times).collect()))
-        {
-            return Err(EngineError::TooLarge(m));
-        }
+        self.try_ring_step(path, Expr::add(terms.iter().map(times).collect()))?;
         // Each part becomes the run of `new`'s terms it is equal to, so that the last step
         // only drops the brackets between the runs.
         let Expr::Add(wanted) = new else { return Ok(()) };
@@ -184,14 +182,19 @@ impl Driver {
                 crate::kernel::ring::ring_equal(&part, &run).unwrap_or(false)
             });
             let Some(end) = run else { break };
-            if let Err(EngineError::TooLarge(m)) =
-                self.ring_step(&p, Expr::add(wanted[from..end].to_vec()))
-            {
-                return Err(EngineError::TooLarge(m));
-            }
+            self.try_ring_step(&p, Expr::add(wanted[from..end].to_vec()))?;
             from = end;
         }
         Ok(())
+    }
+
+    /// An optional move on the way to a whole step: one the kernel refuses is left out (the
+    /// whole step still comes), but running out of budget or size is not.
+    fn try_ring_step(&mut self, path: &[usize], new: Expr) -> Result<(), EngineError> {
+        match self.ring_step(path, new) {
+            Err(EngineError::TooLarge(m)) => Err(EngineError::TooLarge(m)),
+            _ => Ok(()),
+        }
     }
 
     fn ring_step(&mut self, path: &[usize], new: Expr) -> Result<(), EngineError> {
@@ -227,10 +230,7 @@ impl Driver {
             if divisors(&best).iter().any(|d| !before.contains(d)) {
                 continue;
             }
-            match self.ring_step(&p, best) {
-                Err(EngineError::TooLarge(m)) => return Err(EngineError::TooLarge(m)),
-                _ => {}
-            }
+            self.try_ring_step(&p, best)?;
         }
         Ok(())
     }

@@ -3,7 +3,7 @@
 //! definition of $a_i$", "use $\sum_i y_i = 1$", "$\partial z_k/\partial z_j = \delta_{kj}$").
 
 use super::grouping::{kind_of, StepKind};
-use super::moves::{name_move, Move};
+use super::moves::{step_move, Move};
 use super::writeup::{join_and, math, rel, text, tidy, Formula, Prose, Rel, Span};
 use crate::expr::{Context, Expr};
 use crate::kernel::{self, CheckedStep};
@@ -36,12 +36,8 @@ pub fn caption(ctx: &Context, steps: &[CheckedStep], prefix: usize) -> Prose {
 
 /// The moves of a run of ring steps, each once, in order.
 fn moves(steps: &[CheckedStep]) -> Vec<Move> {
-    let named = |s: &CheckedStep| {
-        let p = &s.step.position;
-        s.before.at(p).zip(s.after.at(p)).map_or(Move::Simplify, |(b, a)| name_move(b, a))
-    };
     let mut out: Vec<Move> = Vec::new();
-    for m in steps.iter().map(named) {
+    for m in steps.iter().map(step_move) {
         if !out.contains(&m) {
             out.push(m);
         }

@@ -5,6 +5,7 @@
 //! whatever it is called here.
 
 use crate::expr::{Expr, Rat};
+use crate::kernel::CheckedStep;
 use crate::terms::ExprExt;
 use num_traits::One;
 use std::collections::BTreeMap;
@@ -54,6 +55,13 @@ impl Move {
             Move::Simplify => ("simplify", None),
         }
     }
+}
+
+/// What the ring step `s` did to the subterm at its position ("simplify" where the splice
+/// reshaped the node there).
+pub fn step_move(s: &CheckedStep) -> Move {
+    let p = &s.step.position;
+    s.before.at(p).zip(s.after.at(p)).map_or(Move::Simplify, |(b, a)| name_move(b, a))
 }
 
 /// What a ring step that turned `before` into `after` did.
