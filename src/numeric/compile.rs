@@ -988,41 +988,30 @@ impl Builder<'_> {
             for (&y, op) in &original {
                 self.ops[y] = op.clone();
             }
-            // The first source of each node, followed to the end of a chain of sources.
-            let mut source: HashMap<NodeId, (NodeId, VarId)> = HashMap::new();
+            // Each node read back from the first source found for it; a source is computed,
+            // never itself read back.
+            let mut chosen: Vec<(NodeId, NodeId, VarId)> = Vec::new();
+            let mut targets = BTreeSet::new();
+            let mut sources = BTreeSet::new();
             for &(y, x, v) in &candidates {
-                if !refused.contains(&(y, x)) && !source.contains_key(&y) {
-                    source.insert(y, (x, v));
-                }
-            }
-            let mut chosen: Vec<(NodeId, NodeId, NodeId, VarId)> = Vec::new();
-            for &(y, x, v) in &candidates {
-                if source.get(&y) != Some(&(x, v)) {
+                if refused.contains(&(y, x)) || targets.contains(&y) || sources.contains(&y) {
                     continue;
                 }
-                let mut end = x;
-                let mut steps = 0;
-                while let Some(&(next, _)) = source.get(&end) {
-                    end = next;
-                    steps += 1;
-                    if end == y || steps > source.len() {
-                        break;
-                    }
-                }
-                if end == y || steps > source.len() {
-                    refused.insert((y, x));
+                if targets.contains(&x) {
                     continue;
                 }
-                chosen.push((y, x, end, v));
+                targets.insert(y);
+                sources.insert(x);
+                chosen.push((y, x, v));
             }
-            for &(y, _, end, v) in &chosen {
-                self.ops[y] = Op::Kept(end, v);
+            for &(y, x, v) in &chosen {
+                self.ops[y] = Op::Kept(x, v);
             }
             let live = self.live(root);
             let layout = self.layout(&live, var_depth, axes);
             let mut fine = true;
-            for &(y, x, end, _) in &chosen {
-                let after = layout.block_of.get(end).copied().unwrap_or(0);
+            for &(y, x, _) in &chosen {
+                let after = layout.block_of.get(x).copied().unwrap_or(0);
                 let at = layout.block_of.get(y).copied().unwrap_or(0);
                 if live.get(y) == Some(&true) && !layout.runs_after(&self.ops, at, after) {
                     refused.insert((y, x));
@@ -1118,6 +1107,35 @@ impl Builder<'_> {
         Some((self.renamed(a, k, v, seen)?, self.renamed(b, k, v, seen)?))
     }
 
+    /// The nodes, each after those it reads, in the order of their numbers wherever that
+    /// allows (a reciprocal made after building comes before the nodes that now use it).
+    fn order(&self) -> Vec<NodeId> {
+        let n = self.ops.len();
+        let mut waiting = vec![0usize; n];
+        let mut users: Vec<Vec<NodeId>> = vec![Vec::new(); n];
+        for (id, op) in self.ops.iter().enumerate() {
+            for child in children(op) {
+                if let Some(u) = users.get_mut(child) {
+                    u.push(id);
+                    waiting[id] += 1;
+                }
+            }
+        }
+        let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<NodeId>> =
+            (0..n).filter(|&id| waiting[id] == 0).map(std::cmp::Reverse).collect();
+        let mut out = Vec::with_capacity(n);
+        while let Some(std::cmp::Reverse(id)) = ready.pop() {
+            out.push(id);
+            for &u in &users[id] {
+                waiting[u] -= 1;
+                if waiting[u] == 0 {
+                    ready.push(std::cmp::Reverse(u));
+                }
+            }
+        }
+        out
+    }
+
     /// The nodes the root needs, through the tables `Kept` nodes read.
     fn live(&self, root: NodeId) -> Vec<bool> {
         let mut live = vec![false; self.ops.len()];
@@ -1161,8 +1179,9 @@ impl Builder<'_> {
                 None => place[id],
             })
             .collect();
-        for (id, op) in self.ops.iter().enumerate().filter(|(id, _)| live[*id]) {
-            let item = if matches!(op, Op::Reduce(..)) { Item::Reduce(id) } else { Item::Node(id) };
+        for id in self.order().into_iter().filter(|id| live[*id]) {
+            let item =
+                if matches!(self.ops[id], Op::Reduce(..)) { Item::Reduce(id) } else { Item::Node(id) };
             blocks[block_of[id]].items.push(item);
         }
         for ((host, _), b) in &table_blocks {
