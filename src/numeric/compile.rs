@@ -179,6 +179,9 @@ pub struct Kernel {
     pub(crate) blocks: Vec<Block>,
     pub(crate) slot: Vec<Slot>,
     pub(crate) tables: Vec<Table>,
+    /// A table the emitted function keeps in its output instead of `work_` (see
+    /// [`Layout::table_in_output`]); the in-process kernel keeps every table in its scratch.
+    pub(crate) table_in_output: Option<usize>,
     /// How many chunk buffers the leaf loops need.
     pub(crate) vslots: usize,
     /// Most index positions of any input (the stride of the input layout table).
@@ -230,6 +233,11 @@ impl Kernel {
     /// The names of the output indices, in the order of the output's dimensions.
     pub fn axes(&self) -> Vec<&str> {
         self.axes.iter().filter_map(|&v| self.vars.get(v)).map(|v| v.name.as_str()).collect()
+    }
+
+    /// Whether the emitted function needs scratch space: a table not kept in the output.
+    pub(crate) fn emits_work(&self) -> bool {
+        self.tables.len() > usize::from(self.table_in_output.is_some())
     }
 
     /// The passes a call makes: for each innermost loop, how many of the loops around it
@@ -785,7 +793,7 @@ impl<'c> Builder<'c> {
         self.hoist_reciprocals(&place)?;
         let place: Vec<usize> = self.deps.iter().map(|d| deepest(d, &var_depth)).collect();
         let (live, layout) = self.reuse(root, &place, &var_depth, &axes);
-        let Layout { blocks, block_of, hoisted } = layout;
+        let (blocks, block_of, hoisted) = (&layout.blocks, &layout.block_of, &layout.hoisted);
         // A hoisted node used outside its own table block is kept in a table, and so is a
         // node a later loop reads back (`Kept`), in the loop of its reduction.
         let mut tables = Vec::new();
@@ -814,6 +822,7 @@ impl<'c> Builder<'c> {
                 tables.push(Table { var: h.1, node: root });
             }
         }
+        let table_in_output = layout.table_in_output(&self.ops, &self.vars, &tables, &axes, &live);
         let mut vslots = 0;
         let slot = (0..self.ops.len())
             .map(|id| {
@@ -876,15 +885,16 @@ impl<'c> Builder<'c> {
         sizes.sort();
         let max_arity = inputs.iter().map(KernelInput::arity).max().unwrap_or(0);
         Ok(Kernel {
+            blocks: layout.blocks,
             ops: self.ops,
             vars: self.vars,
             inputs,
             sizes,
             axes,
             root,
-            blocks,
             slot,
             tables,
+            table_in_output,
             vslots,
             max_arity,
         })
@@ -900,10 +910,8 @@ struct Layout {
 }
 
 impl Layout {
-    /// Whether block `b` runs after the loop block `after` has finished, in the same pass of
-    /// the loops around both: `b` lies under an item of the block that runs `after`, and a
-    /// later item than the one that runs it.
-    fn runs_after(&self, ops: &[Op], b: usize, after: usize) -> bool {
+    /// For each block, the block and the item that run it (none for the top level).
+    fn entries(&self, ops: &[Op]) -> Vec<Option<(usize, usize)>> {
         let mut entry = vec![None; self.blocks.len()];
         for (host, block) in self.blocks.iter().enumerate() {
             for (q, item) in block.items.iter().enumerate() {
@@ -921,6 +929,65 @@ impl Layout {
                 }
             }
         }
+        entry
+    }
+
+    /// Whether block `b` is block `outer` or runs inside it.
+    fn inside(entry: &[Option<(usize, usize)>], b: usize, outer: usize) -> bool {
+        let mut at = b;
+        for _ in 0..=entry.len() {
+            if at == outer {
+                return true;
+            }
+            match entry.get(at).copied().flatten() {
+                Some((parent, _)) => at = parent,
+                None => return false,
+            }
+        }
+        false
+    }
+
+    /// A table of values read back (`Kept`) that can live in a vector output instead of
+    /// scratch space, as the tight hand loop keeps its exponentials: over the output's
+    /// range, and read inside the output loop only at the index being written, before it
+    /// is written (anywhere else only before the output loop starts).
+    fn table_in_output(
+        &self,
+        ops: &[Op],
+        vars: &[LoopVar],
+        tables: &[Table],
+        axes: &[VarId],
+        live: &[bool],
+    ) -> Option<usize> {
+        let [j] = axes else { return None };
+        let range = |v: VarId| vars.get(v).map(|var| (var.lo, var.hi));
+        let entry = self.entries(ops);
+        let output_block = j + 1;
+        tables.iter().position(|table| {
+            let readers: Vec<(usize, VarId)> = ops
+                .iter()
+                .enumerate()
+                .filter(|(y, _)| live.get(*y) == Some(&true))
+                .filter_map(|(y, op)| match op {
+                    Op::Kept(x, w) if *x == table.node => Some((y, *w)),
+                    _ => None,
+                })
+                .collect();
+            !readers.is_empty()
+                && range(table.var) == range(*j)
+                && !Self::inside(&entry, self.block_of[table.node], output_block)
+                && readers.iter().all(|&(y, w)| {
+                    let b = self.block_of[y];
+                    (b == output_block && w == *j) || !Self::inside(&entry, b, output_block)
+                })
+        })
+    }
+
+    /// Whether block `b` runs after the loop block `after` has finished, in the same pass of
+    /// the loops around both: `b` lies under an item of the block that runs `after`, and a
+    /// later item than the one that runs it.
+    fn runs_after(&self, ops: &[Op], b: usize, after: usize) -> bool {
+        let entry = self.entries(ops);
         let Some(Some((host, p))) = entry.get(after).copied() else {
             return false;
         };

@@ -439,7 +439,7 @@ impl Planner<'_> {
         let mut args: Vec<String> =
             part.sizes.iter().map(|s| format!("{} as usize", ident(s))).collect();
         args.extend(part.inputs.iter().map(|i| ident(&i.name)));
-        if !part.tables.is_empty() {
+        if part.emits_work() {
             let sizes: Vec<String> =
                 part.sizes.iter().map(|s| format!("{} as usize", ident(s))).collect();
             let scratch = self.fresh("buf");

@@ -215,7 +215,7 @@ impl<'k, 'h> Emitter<'k, 'h> {
             params.push(format!("{}: {ty}", ident(&input.name)));
         }
         let scalar = axes.is_empty();
-        let work = !k.tables.is_empty();
+        let work = k.emits_work();
         if work {
             params.push("work_: &mut [f64]".into());
         }
@@ -288,7 +288,7 @@ impl<'k, 'h> Emitter<'k, 'h> {
         let k = self.k;
         let mut at = String::from("0i64");
         for (t, table) in k.tables.iter().enumerate() {
-            let Some(var) = k.vars.get(table.var) else {
+            let Some(var) = k.vars.get(table.var).filter(|_| k.table_in_output != Some(t)) else {
                 continue;
             };
             let (lo, hi) = (self.lim(var.lo), self.lim(var.hi));
@@ -321,6 +321,9 @@ impl<'k, 'h> Emitter<'k, 'h> {
             self.line(1, &format!("if {name}.len() as i64 != {} {{", lens.join(" * ")));
             self.line(2, &format!("return Err(\"`{}` has the wrong length\");", input.name));
             self.line(1, "}");
+            // The same slice, its length now stated in the sizes: the compiler can then
+            // prove the reads in the loops in bounds and drop their checks.
+            self.line(1, &format!("let {name}: &[f64] = &{name}[..({}) as usize];", lens.join(" * ")));
         }
         let mut lens = Vec::new();
         for (t, &v) in k.axes.iter().enumerate() {
@@ -334,12 +337,14 @@ impl<'k, 'h> Emitter<'k, 'h> {
             self.line(1, &format!("if out_.len() as i64 != {} {{", lens.join(" * ")));
             self.line(2, "return Err(\"the output has the wrong length\");");
             self.line(1, "}");
+            self.line(1, &format!("let out_: &mut [f64] = &mut out_[..({}) as usize];", lens.join(" * ")));
         }
-        if !k.tables.is_empty() {
+        if k.emits_work() {
             self.tables_layout();
             self.line(1, "if (work_.len() as i64) < work_len_ {");
             self.line(2, "return Err(\"`work_` is too short\");");
             self.line(1, "}");
+            self.line(1, "let work_: &mut [f64] = &mut work_[..work_len_ as usize];");
         }
     }
 
@@ -374,6 +379,10 @@ impl<'k, 'h> Emitter<'k, 'h> {
 
     /// Where a table keeps the value for its variable equal to the current value of `var`.
     fn table_place_at(&self, t: usize, var: usize) -> String {
+        if self.k.table_in_output == Some(t) {
+            // Over the output's range, read at an index before it is written.
+            return format!("out_[({} - out_lo_0) as usize]", self.var(var));
+        }
         format!("work_[(tab_at_{t} + ({} - tab_lo_{t})) as usize]", self.var(var))
     }
 
@@ -480,7 +489,8 @@ impl<'k, 'h> Emitter<'k, 'h> {
         };
         let (lo, hi) = (self.lim(var.lo), self.lim(var.hi));
         let name = self.var(v);
-        self.line(depth, &format!("for {name} in {lo}..={hi} {{"));
+        // A half-open range: `lo..=hi` keeps an end flag that costs the loop its speed.
+        self.line(depth, &format!("for {name} in {lo}..{hi} + 1 {{"));
     }
 
     fn ix(&self, ix: &Ix) -> String {
