@@ -830,6 +830,24 @@ mod tests {
         agrees_with_evaluator(&seed(), "sum_k(exp(z_k - z_j))", &["i", "j"]);
     }
 
+    #[test]
+    fn values_read_back_from_a_reduction_agree_with_the_evaluator() {
+        let ctx = seed();
+        agrees_with_evaluator(&ctx, "a_i*(v_i - sum_k(a_k*v_k))", &["i"]);
+        agrees_with_evaluator(&ctx, "a_i*(v_i - sum_k(a_k*v_k))*a_j", &["j", "i"]);
+        // A sum inside the output loop: its exponentials are kept for that j only, and
+        // read back at j after the sum, or computed again where the read would come first.
+        let layer = parse_file("index i, j, k in 1..n\nlet h_i = tanh(sum_k(W_{i,k} * x_k))\n")
+            .unwrap()
+            .context;
+        agrees_with_evaluator(&layer, "exp(x_j)*sum_k(exp(x_k)*W_{j,k})", &["j"]);
+        agrees_with_evaluator(&layer, "sum_k(exp(x_k)*W_{j,k})/exp(x_j) + h_j", &["j"]);
+        agrees_with_evaluator(&layer, "h_i*h_j/sum_k(h_k*exp(x_k)) - exp(x_i)", &["i", "j"]);
+        // Sums over different ranges never share a table.
+        let ranges = parse_file("index i, k in 1..n\nindex p in 2..n\n").unwrap().context;
+        agrees_with_evaluator(&ranges, "sum_k(exp(x_k))*exp(x_i) + sum_p(exp(x_p))", &["i"]);
+    }
+
     /// Exponentials computed by one evaluation of the kernel.
     fn exps(kernel: &Kernel, n: i64, inputs: &[(&str, &[f64])]) -> usize {
         let before = EXP_CALLS.with(|c| c.get());
@@ -849,6 +867,9 @@ mod tests {
         let grad = Kernel::compile(&ctx, &e("a_j - y_j"), &axes(&["j"])).unwrap();
         let z = vec![0.5; 100];
         assert_eq!(exps(&grad, 100, &[("z", &z), ("y", &z)]), 100);
+        // The Jacobian-vector product: the dot product and the output read them back too.
+        let jvp = Kernel::compile(&ctx, &e("a_i*(v_i - sum_k(a_k*v_k))"), &axes(&["i"])).unwrap();
+        assert_eq!(exps(&jvp, 100, &[("z", &z), ("v", &z)]), 100);
     }
 
     #[test]
