@@ -87,14 +87,14 @@ pub struct EmitError {
 /// When a goal's function is computed from its matrix form.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Forms {
-    /// Where that makes fewer passes than the components (as `run --format rust` does).
+    /// Unless the components make fewer passes (as `run --format rust` does).
     WhereCheaper,
     /// Wherever the form can be computed so (to test and time the form's function).
     Always,
 }
 
 /// A Rust source file with one function per goal; a goal with a matrix form is computed
-/// from the form where that makes fewer passes than its components.
+/// from the form unless its components make fewer passes.
 pub fn emit_rust(ctx: &Context, goals: &[RustGoal]) -> Result<String, EmitError> {
     emit_rust_with(ctx, goals, Forms::WhereCheaper)
 }
@@ -133,10 +133,11 @@ fn emit_rust_here(ctx: &Context, goals: &[RustGoal], forms: Forms) -> Result<Str
             let f = super::emit_matrix::FormGoal { form, shapes, summary: &summary, axes: &axes };
             super::emit_matrix::emit(ctx, &kernel, &f, &name, &helpers)
         });
-        // The form's function reads its products once each, but an entrywise form (`a - y`)
-        // only adds a pass to what the components compute: the form wins on fewer passes.
+        // The form's function computes each product once, but an entrywise form (`a - y`)
+        // only adds a pass to what the components compute: the components are chosen
+        // where they make fewer passes, the form otherwise.
         let from_form = from_form.filter(|f| {
-            forms == Forms::Always || super::compile::fewer_passes(&f.passes, &kernel.passes())
+            forms == Forms::Always || !super::compile::fewer_passes(&kernel.passes(), &f.passes)
         });
         match from_form {
             Some(f) => {
