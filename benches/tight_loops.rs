@@ -163,8 +163,20 @@ fn main() {
         ("softmax JVP, the derived result at u = z", "jvp0", at_zero_source, "d_a_d_t", "jvp"),
     ];
     if let Ok(binary) = std::env::var("DERIV_BASELINE") {
-        cases.push(("  baseline: softmax-CE gradient", "grad_base", baseline(&binary, &example), "d_l_d_z", "grad"));
-        cases.push(("  baseline: JVP at t = 0", "jvp_base", baseline(&binary, &jvp_file), "d_a_d_t", "jvp"));
+        cases.push((
+            "  baseline: softmax-CE gradient",
+            "grad_base",
+            baseline(&binary, &example),
+            "d_l_d_z",
+            "grad",
+        ));
+        cases.push((
+            "  baseline: JVP at t = 0",
+            "jvp_base",
+            baseline(&binary, &jvp_file),
+            "d_a_d_t",
+            "jvp",
+        ));
     }
     let mut program = String::from("use std::time::Instant;\n");
     program.push_str(TIGHT);

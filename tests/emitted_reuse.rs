@@ -132,7 +132,9 @@ fn the_gradient_and_the_jvp_agree_with_the_tight_loops() {
     let signature = "pub fn d_a_d_t(n: usize, t: f64, v: &[f64], z: &[f64], out_: &mut [f64])";
     assert!(jvp.contains(signature), "{jvp}");
     let cases = format!("const CASES: [(usize, bool); 5] = {CASES:?};\n");
-    let program = format!("#[allow(dead_code)]\nmod softmax {{\n{softmax}}}\nmod jvp {{\n{jvp}}}\n{cases}{INPUTS}");
+    let program = format!(
+        "#[allow(dead_code)]\nmod softmax {{\n{softmax}}}\nmod jvp {{\n{jvp}}}\n{cases}{INPUTS}"
+    );
     let values = compile_and_run(&program);
     let mut at = 0;
     for (n, extreme) in CASES {

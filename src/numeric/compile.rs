@@ -266,10 +266,9 @@ impl Kernel {
                 Item::Node(_) | Item::Store => continue,
             };
             inner = true;
-            let sized = self
-                .vars
-                .get(v)
-                .is_some_and(|var| matches!(var.lo, Lim::Size(..)) || matches!(var.hi, Lim::Size(..)));
+            let sized = self.vars.get(v).is_some_and(|var| {
+                matches!(var.lo, Lim::Size(..)) || matches!(var.hi, Lim::Size(..))
+            });
             self.passes_in(body, degree + usize::from(sized), out);
         }
         if !inner && b != 0 {
@@ -1247,8 +1246,11 @@ impl Builder<'_> {
             })
             .collect();
         for id in self.order().into_iter().filter(|id| live[*id]) {
-            let item =
-                if matches!(self.ops[id], Op::Reduce(..)) { Item::Reduce(id) } else { Item::Node(id) };
+            let item = if matches!(self.ops[id], Op::Reduce(..)) {
+                Item::Reduce(id)
+            } else {
+                Item::Node(id)
+            };
             blocks[block_of[id]].items.push(item);
         }
         for ((host, _), b) in &table_blocks {
@@ -1276,12 +1278,7 @@ impl Builder<'_> {
     /// innermost loop of the output indices it does depend on (the host), and is kept in a
     /// table. Only work worth a table is hoisted: calls, divisions, powers and reductions,
     /// with what they are computed from in the same loop.
-    fn hoist(
-        &self,
-        place: &[usize],
-        axes: &[VarId],
-        live: &[bool],
-    ) -> Vec<Option<(usize, VarId)>> {
+    fn hoist(&self, place: &[usize], axes: &[VarId], live: &[bool]) -> Vec<Option<(usize, VarId)>> {
         let position = |v: VarId| axes.iter().position(|&a| a == v);
         let candidate = |id: usize| -> Option<(usize, VarId)> {
             let v = place.get(id)?.checked_sub(1)?;

@@ -100,7 +100,11 @@ pub fn emit_rust(ctx: &Context, goals: &[RustGoal]) -> Result<String, EmitError>
 }
 
 /// [`emit_rust`], choosing between forms and components as `forms` says.
-pub fn emit_rust_with(ctx: &Context, goals: &[RustGoal], forms: Forms) -> Result<String, EmitError> {
+pub fn emit_rust_with(
+    ctx: &Context,
+    goals: &[RustGoal],
+    forms: Forms,
+) -> Result<String, EmitError> {
     let results: Vec<&Expr> = goals.iter().map(|g| g.result).collect();
     let emit = || Ok::<_, super::eval::EvalError>(emit_rust_here(ctx, goals, forms));
     // Only the start of a thread for deep terms can fail here, before any goal.
@@ -324,7 +328,10 @@ impl<'k, 'h> Emitter<'k, 'h> {
             self.line(1, "}");
             // The same slice, its length now stated in the sizes: the compiler can then
             // prove the reads in the loops in bounds and drop their checks.
-            self.line(1, &format!("let {name}: &[f64] = &{name}[..({}) as usize];", lens.join(" * ")));
+            self.line(
+                1,
+                &format!("let {name}: &[f64] = &{name}[..({}) as usize];", lens.join(" * ")),
+            );
         }
         let mut lens = Vec::new();
         for (t, &v) in k.axes.iter().enumerate() {
@@ -338,7 +345,10 @@ impl<'k, 'h> Emitter<'k, 'h> {
             self.line(1, &format!("if out_.len() as i64 != {} {{", lens.join(" * ")));
             self.line(2, "return Err(\"the output has the wrong length\");");
             self.line(1, "}");
-            self.line(1, &format!("let out_: &mut [f64] = &mut out_[..({}) as usize];", lens.join(" * ")));
+            self.line(
+                1,
+                &format!("let out_: &mut [f64] = &mut out_[..({}) as usize];", lens.join(" * ")),
+            );
         }
         if k.emits_work() {
             self.tables_layout();

@@ -453,9 +453,11 @@ impl Run<'_> {
                 apply_ieee(*f, r(a))
             }
             Op::Reduce(..) => r(&id),
-            Op::Kept(x, v) => {
-                self.kept_place(*x, *v).and_then(|p| self.s.tables.get(p)).copied().ok_or_else(missing)?
-            }
+            Op::Kept(x, v) => self
+                .kept_place(*x, *v)
+                .and_then(|p| self.s.tables.get(p))
+                .copied()
+                .ok_or_else(missing)?,
         })
     }
 
