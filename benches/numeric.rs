@@ -1,5 +1,6 @@
 //! Benchmarks for the numeric module: the compiled softmax cross-entropy gradient kernel
-//! at n = 10^6 against the hand-written reference loop, measured in the same run; the
+//! at n = 10^6 against the tight hand-written reference loop (each exponential once),
+//! measured in the same run, and the same for the softmax Jacobian-vector product; the
 //! cost of one per-step numeric check; and, for `deriv run` of the seed, the numeric
 //! checks against the derivation itself (engine and kernel), also in the same run.
 
@@ -59,6 +60,28 @@ fn softmax_ce_gradient(c: &mut Criterion) {
                 black_box(&mut want),
             )
         })
+    });
+    group.bench_function("compiled kernel", |b| {
+        b.iter(|| {
+            kernel.eval(black_box(&sizes), black_box(&data), black_box(&mut out), &mut scratch)
+        })
+    });
+    group.finish();
+
+    // The Jacobian-vector product a_i (v_i - Σ_k a_k v_k), against its tight loop.
+    let jvp = parse_expr("a_i*(v_i - sum_k(a_k*v_k))").expect("the product parses");
+    let kernel = Kernel::compile(&ctx, &jvp, &["i".to_string()]).expect("the product compiles");
+    let v: Vec<f64> = y.iter().map(|x| x * n as f64 - 1.0).collect();
+    let data: [&[f64]; 2] = [&v, &z];
+    let mut scratch = kernel.scratch();
+    reference::softmax_jvp(&z, &v, &mut want);
+    kernel.eval(&sizes, &data, &mut out, &mut scratch).expect("the kernel runs");
+    let worst = out.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    assert!(worst < 1e-15, "compiled and reference products differ by {worst}");
+    let mut group = c.benchmark_group("softmax_jvp_n1e6");
+    group.sample_size(30);
+    group.bench_function("reference loop", |b| {
+        b.iter(|| reference::softmax_jvp(black_box(&z), black_box(&v), black_box(&mut want)))
     });
     group.bench_function("compiled kernel", |b| {
         b.iter(|| {

@@ -7,7 +7,7 @@
 
 use deriv::expr::Bound;
 use deriv::matrix::{shape_of, Kind, Shapes};
-use deriv::numeric::emit_rust;
+use deriv::numeric::{emit_rust_with, Forms};
 use deriv::report::{derive_and_check, Report};
 use deriv::syntax::parse_file;
 use std::path::{Path, PathBuf};
@@ -54,7 +54,9 @@ fn bound(b: &Bound) -> usize {
 
 /// The source of goal `g` of `report`, from its matrix form or (without) its components.
 fn emitted(report: &Report, g: usize, from_form: bool) -> String {
-    emit_rust(&report.context, &[report.goals[g].rust_goal(from_form)]).expect("emits")
+    // The form wherever it can be computed so, even where the components make fewer passes.
+    emit_rust_with(&report.context, &[report.goals[g].rust_goal(from_form)], Forms::Always)
+        .expect("emits")
 }
 
 /// The parameters of the last public function of `source` that is not a `_work_len`.

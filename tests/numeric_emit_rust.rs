@@ -2,8 +2,9 @@
 //! the seed's softmax cross-entropy gradient and Jacobian against the reference kernels
 //! (also at logits of ±1000), a scalar-output regression gradient and a matrix-input
 //! Jacobian against direct loops, a three-index derivative whose parts are kept in tables,
-//! and a sigmoid derivative far in its tail. The Jacobian's exponentials are counted: n per
-//! table, not n² (a counting `exp` is swapped in for the emitted one).
+//! and a sigmoid derivative far in its tail. The exponentials of the Jacobian and of the
+//! gradient are counted: n, each computed once and read back where needed (a counting
+//! `exp` is swapped in for the emitted one).
 
 use deriv::numeric::{emit_rust, reference, RustGoal};
 use deriv::syntax::{parse_expr, parse_file};
@@ -72,7 +73,13 @@ fn main() {
     EXPS.store(0, Ordering::Relaxed);
     softmax::d_a_d_z(300, &big, &mut big_work, &mut big_jac).unwrap();
     let exps = EXPS.load(Ordering::Relaxed) as f64;
-    for v in grad.iter().chain(&jac).chain(&[dw, db]).chain(&layer_jac).chain(&[ds]).chain(&out3).chain(&[exps]) {
+    // And the gradient's, at n = 300.
+    let flat = vec![1.0 / 300.0; 300];
+    let mut big_grad = vec![0.0; 300];
+    EXPS.store(0, Ordering::Relaxed);
+    softmax::d_l_d_z(300, &flat, &big, &mut big_grad).unwrap();
+    let grad_exps = EXPS.load(Ordering::Relaxed) as f64;
+    for v in grad.iter().chain(&jac).chain(&[dw, db]).chain(&layer_jac).chain(&[ds]).chain(&out3).chain(&[exps, grad_exps]) {
         println!("{v:e}");
     }
 }
@@ -146,9 +153,11 @@ fn emitted_kernels_compile_run_and_match_hand_written_computations() {
         "mod softmax {{\n{counted}use super::CountedExp;\n}}\nmod regression {{\n{regression}}}\nmod layer {{\n{layer}}}\nmod sigmoid {{\n{sigmoid}}}\nmod three {{\n{three}}}\n{MAIN}"
     );
     let values = compile_and_run(&source);
-    assert_eq!(values.len(), 5 + 25 + 2 + 4 + 1 + 27 + 1);
-    // The shifted sum, a_i for each row, and the table of a_j: 3n exponentials, not n².
-    assert_eq!(values[64], 900.0, "exponentials for the 300x300 softmax Jacobian");
+    assert_eq!(values.len(), 5 + 25 + 2 + 4 + 1 + 27 + 2);
+    // Each exponential once, in the shifted sum: a_i for each row and a_j read it back
+    // (n exponentials, not 3n as when each loop computed its own, nor n²).
+    assert_eq!(values[64], 300.0, "exponentials for the 300x300 softmax Jacobian");
+    assert_eq!(values[65], 300.0, "exponentials for the softmax-CE gradient at n = 300");
 
     let z = [1000.0, -1000.0, 3.5, 999.0, 0.0];
     let y = [0.1, 0.2, 0.3, 0.25, 0.15];

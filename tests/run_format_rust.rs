@@ -81,9 +81,9 @@ fn main() {
         let mut jac = [0.0; 25];
         softmax::d_a_d_z(5, &z, &mut work, &mut jac).unwrap();
         let mut grad = [0.0; 5];
-        // Computed from the matrix form a - y: `a` into `work_`, then the difference.
-        let mut work = vec![0.0; softmax::d_l_d_z_work_len(5)];
-        softmax::d_l_d_z(5, &y, &z, &mut work, &mut grad).unwrap();
+        // From the components (fewer passes than the form a - y): the exponentials are
+        // kept in the output while summing, then scaled.
+        softmax::d_l_d_z(5, &y, &z, &mut grad).unwrap();
         for v in jac.iter().chain(&grad) {
             println!("{v:e}");
         }
@@ -102,7 +102,8 @@ fn main() {
     // The fixed label k is an output index too: one gradient per true class.
     let z = [0.3, -1.2, 2.0, 0.5, -0.7];
     let mut labelled = [0.0; 25];
-    seed::d_l_d_z(5, &z, &mut labelled).unwrap();
+    let mut work = vec![0.0; seed::d_l_d_z_work_len(5)];
+    seed::d_l_d_z(5, &z, &mut work, &mut labelled).unwrap();
     let mut work = vec![0.0; seed::d_l_d_a_work_len(5)];
     let mut held = [0.0; 25];
     seed::d_l_d_a(5, &z, &mut work, &mut held).unwrap();
@@ -148,7 +149,8 @@ fn every_example_emits_rust_that_compiles_runs_and_agrees_with_the_library() {
     // The signatures the harness relies on.
     for signature in [
         "pub fn d_a_d_z(n: usize, z: &[f64], work_: &mut [f64], out_: &mut [f64])",
-        "pub fn d_l_d_z(n: usize, y: &[f64], z: &[f64], work_: &mut [f64], out_: &mut [f64])",
+        "pub fn d_l_d_z(n: usize, y: &[f64], z: &[f64], out_: &mut [f64])",
+        "pub fn d_l_d_z(n: usize, z: &[f64], work_: &mut [f64], out_: &mut [f64])",
         "pub fn d_l_d_w(n: usize, b: f64, t: &[f64], w: f64, x: &[f64]) -> Result<f64",
         "pub fn d_s_d_z(n: usize, out_: &mut [f64])",
         "pub fn d_h_d_x(n: usize, W: &[f64], x: &[f64], out_: &mut [f64])",

@@ -63,6 +63,9 @@ pub(crate) enum Op {
     Call(Func, NodeId),
     /// A reduction of the body over the loop variable.
     Reduce(Reduce, VarId, NodeId),
+    /// The value the node had, in the loop of its reduction, when that loop's variable
+    /// equalled this variable: read from the table the reduction filled (see `reuse`).
+    Kept(NodeId, VarId),
 }
 
 /// A loop bound: a constant or a size.
@@ -176,6 +179,9 @@ pub struct Kernel {
     pub(crate) blocks: Vec<Block>,
     pub(crate) slot: Vec<Slot>,
     pub(crate) tables: Vec<Table>,
+    /// A table the emitted function keeps in its output instead of `work_` (see
+    /// [`Layout::table_in_output`]); the in-process kernel keeps every table in its scratch.
+    pub(crate) table_in_output: Option<usize>,
     /// How many chunk buffers the leaf loops need.
     pub(crate) vslots: usize,
     /// Most index positions of any input (the stride of the input layout table).
@@ -228,6 +234,60 @@ impl Kernel {
     pub fn axes(&self) -> Vec<&str> {
         self.axes.iter().filter_map(|&v| self.vars.get(v)).map(|v| v.name.as_str()).collect()
     }
+
+    /// Whether the emitted function needs scratch space: a table not kept in the output.
+    pub(crate) fn emits_work(&self) -> bool {
+        self.tables.len() > usize::from(self.table_in_output.is_some())
+    }
+
+    /// The passes a call makes: for each innermost loop, how many of the loops around it
+    /// (itself included) run over a size (`n`, `m-1`), not a fixed range. What
+    /// `emit_rust` compares to choose between the components and a matrix form.
+    pub(crate) fn passes(&self) -> Vec<usize> {
+        let mut out = Vec::new();
+        self.passes_in(0, 0, &mut out);
+        out
+    }
+
+    fn passes_in(&self, b: usize, degree: usize, out: &mut Vec<usize>) {
+        let Some(block) = self.blocks.get(b) else { return };
+        let mut inner = false;
+        for item in &block.items {
+            let (v, body) = match *item {
+                Item::Reduce(id) => match self.ops.get(id) {
+                    Some(Op::Reduce(_, v, _)) => (*v, v + 1),
+                    _ => continue,
+                },
+                Item::Output(v) => (v, v + 1),
+                Item::Table(t) => match self.blocks.get(t).and_then(|tb| tb.var) {
+                    Some(v) => (v, t),
+                    None => continue,
+                },
+                Item::Node(_) | Item::Store => continue,
+            };
+            inner = true;
+            let sized = self.vars.get(v).is_some_and(|var| {
+                matches!(var.lo, Lim::Size(..)) || matches!(var.hi, Lim::Size(..))
+            });
+            self.passes_in(body, degree + usize::from(sized), out);
+        }
+        if !inner && b != 0 {
+            out.push(degree);
+        }
+    }
+}
+
+/// Whether passes `a` cost less than passes `b`: fewer at the highest degree where they
+/// differ in number (a pass over n² entries outweighs any number over n).
+pub(crate) fn fewer_passes(a: &[usize], b: &[usize]) -> bool {
+    let top = a.iter().chain(b).copied().max().unwrap_or(0);
+    for d in (0..=top).rev() {
+        let (x, y) = (a.iter().filter(|&&p| p == d).count(), b.iter().filter(|&&p| p == d).count());
+        if x != y {
+            return x < y;
+        }
+    }
+    false
 }
 
 /// Builds the DAG: hash-consed nodes, memoised definition instances and reductions.
@@ -240,6 +300,8 @@ struct Builder<'c> {
     /// (equal up to the bound index's name) and the bindings of its free indices.
     reductions: HashMap<(u8, Expr, Vec<Ix>), NodeId>,
     instances: HashMap<(usize, Vec<Ix>), NodeId>,
+    /// The key in `reductions` of each reduction node, to find its instance at other indices.
+    reduction_keys: HashMap<NodeId, (u8, Expr, Vec<Ix>)>,
     vars: Vec<LoopVar>,
     /// Reduction node of each loop variable (none for output indices).
     var_reduction: Vec<Option<NodeId>>,
@@ -278,6 +340,7 @@ impl<'c> Builder<'c> {
             memo: HashMap::new(),
             reductions: HashMap::new(),
             instances: HashMap::new(),
+            reduction_keys: HashMap::new(),
             vars: Vec::new(),
             var_reduction: Vec::new(),
             inputs: Vec::new(),
@@ -358,6 +421,10 @@ impl<'c> Builder<'c> {
             Op::Reduce(_, v, body) => {
                 deps.extend(self.deps_of(*body));
                 deps.remove(v);
+            }
+            // Made by `reuse` in place of a node, whose dependencies it keeps.
+            Op::Kept(_, v) => {
+                deps.insert(*v);
             }
         }
         let id = self.ops.len();
@@ -692,6 +759,7 @@ impl<'c> Builder<'c> {
         if let Some(slot) = self.var_reduction.get_mut(var) {
             *slot = Some(id);
         }
+        self.reduction_keys.insert(id, key.clone());
         self.reductions.insert(key, id);
         Ok(id)
     }
@@ -708,79 +776,40 @@ impl<'c> Builder<'c> {
                 var_depth.get(b - 1).copied().unwrap_or(0)
             }
         };
-        let deepest = |deps: &[VarId], var_depth: &[usize]| {
-            deps.iter()
-                .copied()
-                .max_by_key(|&v| (var_depth.get(v).copied().unwrap_or(0), v))
-                .map_or(0, |v| v + 1)
-        };
         for (t, &v) in axes.iter().enumerate() {
             if let Some(d) = var_depth.get_mut(v) {
                 *d = t + 1;
-            }
-        }
-        let mut parent = vec![0usize; nvars];
-        for (t, &v) in axes.iter().enumerate() {
-            if let (Some(p), true) = (parent.get_mut(v), t > 0) {
-                *p = axes[t - 1] + 1;
             }
         }
         // Reduction variables are numbered after every variable their reduction depends on.
         for v in 0..nvars {
             if let Some(Some(r)) = self.var_reduction.get(v) {
                 let b = deepest(&self.deps[*r], &var_depth);
-                parent[v] = b;
                 var_depth[v] = block_depth(b, &var_depth) + 1;
             }
         }
         let place: Vec<usize> = self.deps.iter().map(|d| deepest(d, &var_depth)).collect();
-        let hoisted = self.hoist(&place, &axes);
-        let mut blocks: Vec<Block> =
-            (0..=nvars).map(|b| Block { var: b.checked_sub(1), ..Block::default() }).collect();
-        // One table block per (variable, host block), in the order the hosts run them.
-        let mut table_blocks: Vec<((usize, VarId), usize)> = Vec::new();
-        for h in hoisted.iter().flatten() {
-            if !table_blocks.iter().any(|(key, _)| key == h) {
-                table_blocks.push((*h, blocks.len()));
-                blocks.push(Block { var: Some(h.1), ..Block::default() });
-            }
-        }
-        table_blocks.sort_by_key(|((host, v), _)| (*host, var_depth[*v], *v));
-        let block_of = |id: usize| match hoisted[id] {
-            Some(h) => {
-                table_blocks.iter().find(|(key, _)| *key == h).map_or(place[id], |(_, b)| *b)
-            }
-            None => place[id],
-        };
-        for (id, op) in self.ops.iter().enumerate() {
-            let item = if matches!(op, Op::Reduce(..)) { Item::Reduce(id) } else { Item::Node(id) };
-            blocks[block_of(id)].items.push(item);
-        }
-        for ((host, _), b) in &table_blocks {
-            blocks[*host].items.push(Item::Table(*b));
-        }
-        let mut outer = 0;
-        for &v in &axes {
-            blocks[outer].items.push(Item::Output(v));
-            outer = v + 1;
-        }
-        blocks[outer].items.push(Item::Store);
-        for b in blocks.iter_mut() {
-            b.leaf = b.var.is_some()
-                && !b
-                    .items
-                    .iter()
-                    .any(|i| matches!(i, Item::Reduce(_) | Item::Output(_) | Item::Table(_)));
-        }
-        // A hoisted node used outside its own table block is kept in a table.
+        self.hoist_reciprocals(&place)?;
+        let place: Vec<usize> = self.deps.iter().map(|d| deepest(d, &var_depth)).collect();
+        let (live, layout) = self.reuse(root, &place, &var_depth, &axes);
+        let (blocks, block_of, hoisted) = (&layout.blocks, &layout.block_of, &layout.hoisted);
+        // A hoisted node used outside its own table block is kept in a table, and so is a
+        // node a later loop reads back (`Kept`), in the loop of its reduction.
         let mut tables = Vec::new();
         let mut table_of = vec![None; self.ops.len()];
-        for (id, op) in self.ops.iter().enumerate() {
+        for (id, op) in self.ops.iter().enumerate().filter(|(id, _)| live[*id]) {
+            if let Op::Kept(x, _) = op {
+                let var = blocks.get(block_of[*x]).and_then(|b| b.var);
+                if let (Some(var), None) = (var, table_of[*x]) {
+                    table_of[*x] = Some(tables.len());
+                    tables.push(Table { var, node: *x });
+                }
+            }
             for child in children(op) {
                 let Some(h) = hoisted.get(child).copied().flatten() else {
                     continue;
                 };
-                if block_of(id) != block_of(child) && table_of[child].is_none() {
+                if block_of[id] != block_of[child] && table_of[child].is_none() {
                     table_of[child] = Some(tables.len());
                     tables.push(Table { var: h.1, node: child });
                 }
@@ -792,14 +821,15 @@ impl<'c> Builder<'c> {
                 tables.push(Table { var: h.1, node: root });
             }
         }
+        let table_in_output = layout.table_in_output(&self.ops, &self.vars, &tables, &axes, &live);
         let mut vslots = 0;
         let slot = (0..self.ops.len())
             .map(|id| {
                 if let Some(t) = table_of[id] {
                     return Slot::Table(t);
                 }
-                let b = block_of(id);
-                let Some(v) = blocks[b].var.filter(|_| blocks[b].leaf) else {
+                let b = block_of[id];
+                let Some(v) = blocks[b].var.filter(|_| blocks[b].leaf && live[id]) else {
                     return Slot::Scalar;
                 };
                 let var = Ix::Var(v);
@@ -812,6 +842,7 @@ impl<'c> Builder<'c> {
                         Slot::View
                     }
                     _ if id == root => Slot::Output,
+                    Op::Kept(_, w) if *w == v => Slot::View,
                     _ => {
                         vslots += 1;
                         Slot::Vector(vslots - 1)
@@ -853,29 +884,401 @@ impl<'c> Builder<'c> {
         sizes.sort();
         let max_arity = inputs.iter().map(KernelInput::arity).max().unwrap_or(0);
         Ok(Kernel {
+            blocks: layout.blocks,
             ops: self.ops,
             vars: self.vars,
             inputs,
             sizes,
             axes,
             root,
-            blocks,
             slot,
             tables,
+            table_in_output,
             vslots,
             max_arity,
         })
     }
 }
 
+/// Where each live node runs: the blocks with their items in order, the block of each node,
+/// and where each hoisted node went (see [`Builder::hoist`]).
+struct Layout {
+    blocks: Vec<Block>,
+    block_of: Vec<usize>,
+    hoisted: Vec<Option<(usize, VarId)>>,
+}
+
+impl Layout {
+    /// For each block, the block and the item that run it (none for the top level).
+    fn entries(&self, ops: &[Op]) -> Vec<Option<(usize, usize)>> {
+        let mut entry = vec![None; self.blocks.len()];
+        for (host, block) in self.blocks.iter().enumerate() {
+            for (q, item) in block.items.iter().enumerate() {
+                let inner = match *item {
+                    Item::Reduce(id) => match ops.get(id) {
+                        Some(Op::Reduce(_, v, _)) => v + 1,
+                        _ => continue,
+                    },
+                    Item::Output(v) => v + 1,
+                    Item::Table(t) => t,
+                    Item::Node(_) | Item::Store => continue,
+                };
+                if let Some(e) = entry.get_mut(inner) {
+                    *e = Some((host, q));
+                }
+            }
+        }
+        entry
+    }
+
+    /// Whether block `b` is block `outer` or runs inside it.
+    fn inside(entry: &[Option<(usize, usize)>], b: usize, outer: usize) -> bool {
+        let mut at = b;
+        for _ in 0..=entry.len() {
+            if at == outer {
+                return true;
+            }
+            match entry.get(at).copied().flatten() {
+                Some((parent, _)) => at = parent,
+                None => return false,
+            }
+        }
+        false
+    }
+
+    /// A table of values read back (`Kept`) that can live in a vector output instead of
+    /// scratch space, as the tight hand loop keeps its exponentials: over the output's
+    /// range, and read inside the output loop only at the index being written, before it
+    /// is written (anywhere else only before the output loop starts).
+    fn table_in_output(
+        &self,
+        ops: &[Op],
+        vars: &[LoopVar],
+        tables: &[Table],
+        axes: &[VarId],
+        live: &[bool],
+    ) -> Option<usize> {
+        let [j] = axes else { return None };
+        let range = |v: VarId| vars.get(v).map(|var| (var.lo, var.hi));
+        let entry = self.entries(ops);
+        let output_block = j + 1;
+        tables.iter().position(|table| {
+            let readers: Vec<(usize, VarId)> = ops
+                .iter()
+                .enumerate()
+                .filter(|(y, _)| live.get(*y) == Some(&true))
+                .filter_map(|(y, op)| match op {
+                    Op::Kept(x, w) if *x == table.node => Some((y, *w)),
+                    _ => None,
+                })
+                .collect();
+            !readers.is_empty()
+                && range(table.var) == range(*j)
+                && !Self::inside(&entry, self.block_of[table.node], output_block)
+                && readers.iter().all(|&(y, w)| {
+                    let b = self.block_of[y];
+                    (b == output_block && w == *j) || !Self::inside(&entry, b, output_block)
+                })
+        })
+    }
+
+    /// Whether block `b` runs after the loop block `after` has finished, in the same pass of
+    /// the loops around both: `b` lies under an item of the block that runs `after`, and a
+    /// later item than the one that runs it.
+    fn runs_after(&self, ops: &[Op], b: usize, after: usize) -> bool {
+        let entry = self.entries(ops);
+        let Some(Some((host, p))) = entry.get(after).copied() else {
+            return false;
+        };
+        let mut at = b;
+        for _ in 0..self.blocks.len() {
+            match entry.get(at).copied().flatten() {
+                Some((parent, q)) if parent == host => return q > p,
+                Some((parent, _)) => at = parent,
+                None => return false,
+            }
+        }
+        false
+    }
+}
+
+/// The loop a node runs in: that of the dependency nested deepest (block 0 for none).
+fn deepest(deps: &[VarId], var_depth: &[usize]) -> usize {
+    deps.iter()
+        .copied()
+        .max_by_key(|&v| (var_depth.get(v).copied().unwrap_or(0), v))
+        .map_or(0, |v| v + 1)
+}
+
 impl Builder<'_> {
+    /// `x / s` inside a loop that `s` does not depend on becomes `x * r` with `r = 1/s`
+    /// computed once outside it: one division per call instead of one per element.
+    fn hoist_reciprocals(&mut self, place: &[usize]) -> Result<(), KernelError> {
+        for id in 0..self.ops.len() {
+            let Op::Div(a, b) = self.ops[id] else { continue };
+            let (Some(&at), Some(&pa), Some(&pb)) = (place.get(id), place.get(a), place.get(b))
+            else {
+                continue;
+            };
+            if at == 0 || pa != at || pb == at {
+                continue;
+            }
+            let one = self.constant(1.0)?;
+            let reciprocal = self.push(Op::Div(one, b))?;
+            let product = Op::Mul(a, reciprocal);
+            self.memo.entry(product.clone()).or_insert(id);
+            self.ops[id] = product;
+        }
+        Ok(())
+    }
+
+    /// Values computed in a reduction's loop and needed again by a later loop over the same
+    /// range are read back instead of computed again: a node `y` that is a node `x` of the
+    /// loop over `k` with `k` renamed to `v` (`exp(z_j - m)` and the `exp(z_k - m)` of the
+    /// shifted sum) becomes `Kept(x, v)`, and `x` is kept in a table over `k` as the loop
+    /// computes it. Only work worth a table is read back (as in [`Builder::hoist`]), and
+    /// only where the reduction's loop has finished before `y` runs; the others are
+    /// computed as before. Returns the live nodes and their layout.
+    fn reuse(
+        &mut self,
+        root: NodeId,
+        place: &[usize],
+        var_depth: &[usize],
+        axes: &[VarId],
+    ) -> (Vec<bool>, Layout) {
+        let candidates = self.reuse_candidates(place);
+        let original: HashMap<NodeId, Op> =
+            candidates.iter().map(|&(y, _, _)| (y, self.ops[y].clone())).collect();
+        let mut refused: BTreeSet<(NodeId, NodeId)> = BTreeSet::new();
+        loop {
+            for (&y, op) in &original {
+                self.ops[y] = op.clone();
+            }
+            // Each node read back from the first source found for it; a source is computed,
+            // never itself read back.
+            let mut chosen: Vec<(NodeId, NodeId, VarId)> = Vec::new();
+            let mut targets = BTreeSet::new();
+            let mut sources = BTreeSet::new();
+            for &(y, x, v) in &candidates {
+                if refused.contains(&(y, x)) || targets.contains(&y) || sources.contains(&y) {
+                    continue;
+                }
+                if targets.contains(&x) {
+                    continue;
+                }
+                targets.insert(y);
+                sources.insert(x);
+                chosen.push((y, x, v));
+            }
+            for &(y, x, v) in &chosen {
+                self.ops[y] = Op::Kept(x, v);
+            }
+            let live = self.live(root);
+            let layout = self.layout(&live, var_depth, axes);
+            let mut fine = true;
+            for &(y, x, _) in &chosen {
+                let after = layout.block_of.get(x).copied().unwrap_or(0);
+                let at = layout.block_of.get(y).copied().unwrap_or(0);
+                if live.get(y) == Some(&true) && !layout.runs_after(&self.ops, at, after) {
+                    refused.insert((y, x));
+                    fine = false;
+                }
+            }
+            if fine {
+                return (live, layout);
+            }
+        }
+    }
+
+    /// `(y, x, v)`: node `y` is node `x`, computed in the loop of a reduction over `k`,
+    /// with `k` renamed to `v` (a variable over the same range).
+    fn reuse_candidates(&self, place: &[usize]) -> Vec<(NodeId, NodeId, VarId)> {
+        let mut out = Vec::new();
+        for (k, reduction) in self.var_reduction.iter().enumerate() {
+            if reduction.is_none() {
+                continue;
+            }
+            let Some(range) = self.vars.get(k).map(|var| (var.lo, var.hi)) else { continue };
+            let others: Vec<VarId> = (0..self.vars.len())
+                .filter(|&v| v != k && self.vars.get(v).map(|var| (var.lo, var.hi)) == Some(range))
+                .collect();
+            for x in 0..self.ops.len() {
+                if place.get(x) != Some(&(k + 1)) || !worth_a_table(&self.ops[x]) {
+                    continue;
+                }
+                for &v in &others {
+                    if self.deps[x].contains(&v) {
+                        continue;
+                    }
+                    if let Some(y) = self.renamed(x, k, v, &mut HashMap::new()) {
+                        if y != x {
+                            out.push((y, x, v));
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The node that is `id` with the loop variable `k` renamed to `v`, if the kernel has it.
+    fn renamed(
+        &self,
+        id: NodeId,
+        k: VarId,
+        v: VarId,
+        seen: &mut HashMap<NodeId, Option<NodeId>>,
+    ) -> Option<NodeId> {
+        if !self.deps.get(id)?.contains(&k) {
+            return Some(id);
+        }
+        if let Some(&r) = seen.get(&id) {
+            return r;
+        }
+        let ix = |i: &Ix| if *i == Ix::Var(k) { Ix::Var(v) } else { *i };
+        let op = match self.ops.get(id)? {
+            Op::Load(p, ixs) => Some(Op::Load(*p, ixs.iter().map(ix).collect())),
+            Op::Delta(a, b) => Some(Op::Delta(ix(a), ix(b))),
+            Op::Add(a, b) => self.renamed2(*a, *b, k, v, seen).map(|(a, b)| Op::Add(a, b)),
+            Op::Sub(a, b) => self.renamed2(*a, *b, k, v, seen).map(|(a, b)| Op::Sub(a, b)),
+            Op::Mul(a, b) => self.renamed2(*a, *b, k, v, seen).map(|(a, b)| Op::Mul(a, b)),
+            Op::Div(a, b) => self.renamed2(*a, *b, k, v, seen).map(|(a, b)| Op::Div(a, b)),
+            Op::Pow(a, b) => self.renamed2(*a, *b, k, v, seen).map(|(a, b)| Op::Pow(a, b)),
+            Op::Neg(a) => self.renamed(*a, k, v, seen).map(Op::Neg),
+            Op::Powi(a, n) => self.renamed(*a, k, v, seen).map(|a| Op::Powi(a, *n)),
+            Op::Call(f, a) => self.renamed(*a, k, v, seen).map(|a| Op::Call(*f, a)),
+            // A reduction inside, by its term and its free indices renamed.
+            Op::Reduce(..) => {
+                let (kind, term, free) = self.reduction_keys.get(&id)?;
+                let free: Vec<Ix> = free.iter().map(ix).collect();
+                let r = self.reductions.get(&(*kind, term.clone(), free)).copied();
+                seen.insert(id, r);
+                return r;
+            }
+            Op::Const(_) | Op::Scalar(_) | Op::Size(_) | Op::Kept(..) => None,
+        };
+        let r = op.and_then(|op| self.memo.get(&op).copied());
+        seen.insert(id, r);
+        r
+    }
+
+    fn renamed2(
+        &self,
+        a: NodeId,
+        b: NodeId,
+        k: VarId,
+        v: VarId,
+        seen: &mut HashMap<NodeId, Option<NodeId>>,
+    ) -> Option<(NodeId, NodeId)> {
+        Some((self.renamed(a, k, v, seen)?, self.renamed(b, k, v, seen)?))
+    }
+
+    /// The nodes, each after those it reads, in the order of their numbers wherever that
+    /// allows (a reciprocal made after building comes before the nodes that now use it).
+    fn order(&self) -> Vec<NodeId> {
+        let n = self.ops.len();
+        let mut waiting = vec![0usize; n];
+        let mut users: Vec<Vec<NodeId>> = vec![Vec::new(); n];
+        for (id, op) in self.ops.iter().enumerate() {
+            for child in children(op) {
+                if let Some(u) = users.get_mut(child) {
+                    u.push(id);
+                    waiting[id] += 1;
+                }
+            }
+        }
+        let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<NodeId>> =
+            (0..n).filter(|&id| waiting[id] == 0).map(std::cmp::Reverse).collect();
+        let mut out = Vec::with_capacity(n);
+        while let Some(std::cmp::Reverse(id)) = ready.pop() {
+            out.push(id);
+            for &u in &users[id] {
+                waiting[u] -= 1;
+                if waiting[u] == 0 {
+                    ready.push(std::cmp::Reverse(u));
+                }
+            }
+        }
+        out
+    }
+
+    /// The nodes the root needs, through the tables `Kept` nodes read.
+    fn live(&self, root: NodeId) -> Vec<bool> {
+        let mut live = vec![false; self.ops.len()];
+        let mut todo = vec![root];
+        while let Some(id) = todo.pop() {
+            match live.get_mut(id) {
+                Some(l) if !*l => *l = true,
+                _ => continue,
+            }
+            match self.ops.get(id) {
+                Some(Op::Kept(x, _)) => todo.push(*x),
+                Some(op) => todo.extend(children(op)),
+                None => {}
+            }
+        }
+        live
+    }
+
+    /// Place every live node in its block (hoisted where [`Builder::hoist`] says), with
+    /// table blocks, the output loops and the store.
+    fn layout(&self, live: &[bool], var_depth: &[usize], axes: &[VarId]) -> Layout {
+        let nvars = self.vars.len();
+        let place: Vec<usize> = self.deps.iter().map(|d| deepest(d, var_depth)).collect();
+        let hoisted = self.hoist(&place, axes, live);
+        let mut blocks: Vec<Block> =
+            (0..=nvars).map(|b| Block { var: b.checked_sub(1), ..Block::default() }).collect();
+        // One table block per (variable, host block), in the order the hosts run them.
+        let mut table_blocks: Vec<((usize, VarId), usize)> = Vec::new();
+        for h in hoisted.iter().flatten() {
+            if !table_blocks.iter().any(|(key, _)| key == h) {
+                table_blocks.push((*h, blocks.len()));
+                blocks.push(Block { var: Some(h.1), ..Block::default() });
+            }
+        }
+        table_blocks.sort_by_key(|((host, v), _)| (*host, var_depth[*v], *v));
+        let block_of: Vec<usize> = (0..self.ops.len())
+            .map(|id| match hoisted[id] {
+                Some(h) => {
+                    table_blocks.iter().find(|(key, _)| *key == h).map_or(place[id], |(_, b)| *b)
+                }
+                None => place[id],
+            })
+            .collect();
+        for id in self.order().into_iter().filter(|id| live[*id]) {
+            let item = if matches!(self.ops[id], Op::Reduce(..)) {
+                Item::Reduce(id)
+            } else {
+                Item::Node(id)
+            };
+            blocks[block_of[id]].items.push(item);
+        }
+        for ((host, _), b) in &table_blocks {
+            blocks[*host].items.push(Item::Table(*b));
+        }
+        let mut outer = 0;
+        for &v in axes {
+            blocks[outer].items.push(Item::Output(v));
+            outer = v + 1;
+        }
+        blocks[outer].items.push(Item::Store);
+        for b in blocks.iter_mut() {
+            b.leaf = b.var.is_some()
+                && !b
+                    .items
+                    .iter()
+                    .any(|i| matches!(i, Item::Reduce(_) | Item::Output(_) | Item::Table(_)));
+        }
+        Layout { blocks, block_of, hoisted }
+    }
+
     /// Where each node is hoisted to, if anywhere: `(host block, variable)`. A node placed
     /// in the loop of output index v that does not depend on some output index outside v
     /// (`a_j` inside the loops over i and j) runs in a loop over v of its own, in the
     /// innermost loop of the output indices it does depend on (the host), and is kept in a
     /// table. Only work worth a table is hoisted: calls, divisions, powers and reductions,
     /// with what they are computed from in the same loop.
-    fn hoist(&self, place: &[usize], axes: &[VarId]) -> Vec<Option<(usize, VarId)>> {
+    fn hoist(&self, place: &[usize], axes: &[VarId], live: &[bool]) -> Vec<Option<(usize, VarId)>> {
         let position = |v: VarId| axes.iter().position(|&a| a == v);
         let candidate = |id: usize| -> Option<(usize, VarId)> {
             let v = place.get(id)?.checked_sub(1)?;
@@ -892,9 +1295,7 @@ impl Builder<'_> {
         let mut hoisted = vec![None; self.ops.len()];
         let mut wanted = vec![false; self.ops.len()];
         for id in (0..self.ops.len()).rev() {
-            let expensive =
-                matches!(self.ops[id], Op::Call(..) | Op::Div(..) | Op::Pow(..) | Op::Reduce(..));
-            if !(expensive || wanted[id]) {
+            if !(worth_a_table(&self.ops[id]) || wanted[id]) || !live[id] {
                 continue;
             }
             // What a hoisted reduction's body reads in the loop it leaves must leave with it.
@@ -914,6 +1315,12 @@ impl Builder<'_> {
     }
 }
 
+/// Work worth keeping in a table rather than computing again: calls, divisions, powers
+/// and reductions.
+fn worth_a_table(op: &Op) -> bool {
+    matches!(op, Op::Call(..) | Op::Div(..) | Op::Pow(..) | Op::Reduce(..))
+}
+
 /// The nodes an op reads (a reduction reads its body).
 pub(crate) fn children(op: &Op) -> Vec<NodeId> {
     match op {
@@ -923,6 +1330,8 @@ pub(crate) fn children(op: &Op) -> Vec<NodeId> {
         }
         Op::Neg(a) | Op::Powi(a, _) | Op::Call(_, a) => vec![*a],
         Op::Reduce(_, _, body) => vec![*body],
+        // Read from a table filled earlier: nothing computed in the reader's loop.
+        Op::Kept(..) => Vec::new(),
     }
 }
 

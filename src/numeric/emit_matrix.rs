@@ -59,6 +59,22 @@ struct Planner<'a> {
     read: BTreeSet<String>,
     funcs: &'a mut BTreeSet<Func>,
     next: usize,
+    /// The passes the function makes, as [`Kernel::passes`] counts them.
+    passes: Vec<usize>,
+}
+
+/// A goal's function computed from its matrix form.
+pub(super) struct FormFunction {
+    pub text: String,
+    /// Its passes, as [`Kernel::passes`] counts them, to compare with the components'.
+    pub passes: Vec<usize>,
+    /// The functions of the table it calls (helpers to write out once).
+    pub funcs: BTreeSet<Func>,
+}
+
+/// How many of the bounds run over a size rather than a fixed range.
+fn sized(bounds: &[&Bound]) -> usize {
+    bounds.iter().filter(|b| matches!(b, Bound::Sym(..))).count()
 }
 
 /// The function `name` computing `goal`'s matrix form, or `None` where the form cannot be
@@ -68,8 +84,8 @@ pub(super) fn emit(
     kernel: &Kernel,
     goal: &FormGoal,
     name: &str,
-    funcs: &mut BTreeSet<Func>,
-) -> Option<String> {
+    funcs: &BTreeSet<Func>,
+) -> Option<FormFunction> {
     let mut used = funcs.clone();
     let mut p = Planner {
         ctx,
@@ -84,10 +100,11 @@ pub(super) fn emit(
         read: BTreeSet::new(),
         funcs: &mut used,
         next: 0,
+        passes: Vec::new(),
     };
     let text = p.function(goal)?;
-    *funcs = used;
-    Some(text)
+    let passes = std::mem::take(&mut p.passes);
+    Some(FormFunction { text, passes, funcs: used })
 }
 
 impl Planner<'_> {
@@ -148,6 +165,7 @@ impl Planner<'_> {
         self.prepare(goal.form)?;
         let (rows, cols) = (self.bound(&shape.rows)?, self.bound(&shape.cols)?);
         let entry = self.entry(goal.form, "r_", "c_")?;
+        self.passes.push(sized(&[&shape.rows, &shape.cols]));
 
         let mut t = String::new();
         let line = |t: &mut String, depth: usize, s: &str| {
@@ -415,12 +433,13 @@ impl Planner<'_> {
         let part_name = self.fresh("part");
         let name = format!("{}_{part_name}", self.name);
         let summary = format!("`{e}` for `{}`, from its definition.", self.name);
+        self.passes.extend(part.passes());
         self.parts.push_str(&Emitter::new(part, self.funcs).function(&name, &summary, axes, false));
         self.parts.push('\n');
         let mut args: Vec<String> =
             part.sizes.iter().map(|s| format!("{} as usize", ident(s))).collect();
         args.extend(part.inputs.iter().map(|i| ident(&i.name)));
-        if !part.tables.is_empty() {
+        if part.emits_work() {
             let sizes: Vec<String> =
                 part.sizes.iter().map(|s| format!("{} as usize", ident(s))).collect();
             let scratch = self.fresh("buf");
@@ -438,6 +457,7 @@ impl Planner<'_> {
     fn product(&mut self, a: &M, b: &M, sa: &Shape, sb: &Shape) -> Option<Stored> {
         let inner = self.bound(&sa.cols)?;
         let shape = Shape { rows: sa.rows.clone(), cols: sb.cols.clone() };
+        self.passes.push(sized(&[&shape.rows, &shape.cols, &sa.cols]));
         if shape.is_scalar() {
             let var = self.fresh("s");
             let (x, y) = (self.entry(a, "0i64", "k_")?, self.entry(b, "k_", "0i64")?);
@@ -464,6 +484,7 @@ impl Planner<'_> {
         let s = self.shape(v)?;
         let (rows, cols) = (self.bound(&s.rows)?, self.bound(&s.cols)?);
         let x = self.entry(v, "r_", "c_")?;
+        self.passes.push(sized(&[&s.rows, &s.cols]));
         let var = self.fresh("s");
         let term = if square {
             format!("let v_: f64 = {x};\n        {var} += v_ * v_;")
@@ -483,6 +504,8 @@ impl Planner<'_> {
         let x = self.entry(z, "r_", "0i64")?;
         let (slice, cols) = self.region(&s)?;
         let (top, total) = (self.fresh("s"), self.fresh("s"));
+        // The max, the exponentials with their sum, and the scaling.
+        self.passes.extend([sized(&[&s.rows]); 3]);
         self.body.push(format!(
             "let mut {top}: f64 = f64::NEG_INFINITY;\nfor r_ in 0..{rows} {{\n    {top} = {top}.max({x});\n}}\n\
              let mut {total}: f64 = 0.0;\nfor r_ in 0..{rows} {{\n    let e_: f64 = ({x} - {top}).exp();\n    {slice}[r_ as usize] = e_;\n    {total} += e_;\n}}\n\

@@ -47,7 +47,7 @@ pub use check::{
 };
 pub use compile::{Kernel, KernelError, KernelInput};
 pub use dual::Dual;
-pub use emit_rust::{emit_rust, goal_axes, EmitError, RustGoal};
+pub use emit_rust::{emit_rust, emit_rust_with, goal_axes, EmitError, Forms, RustGoal};
 pub use eval::{eval_dual, eval_exact, eval_f64, is_rational, resolve_variable, EvalError};
 pub use matrix::check_matrix_form;
 pub use point::{Point, Value, Variable};

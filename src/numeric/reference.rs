@@ -83,13 +83,35 @@ pub fn softmax_cross_entropy(z: &[f64], y: &[f64]) -> f64 {
 }
 
 /// The fused gradient `a − y`, valid when `Σ_i y_i = 1` (in general it is `(Σy) a − y`).
-/// The textbook loop: a max pass, a sum pass, and one output pass.
+/// The tight loop: a max pass, a pass computing each exponential once into `grad` while
+/// summing them, and one pass scaling by the reciprocal of the sum and subtracting `y`.
 pub fn softmax_cross_entropy_grad(z: &[f64], y: &[f64], grad: &mut [f64]) {
     let m = max_of(z);
-    let total: f64 = z.iter().map(|&v| (v - m).exp()).sum();
+    let mut total = 0.0;
+    for (g, &zi) in grad.iter_mut().zip(z) {
+        *g = (zi - m).exp();
+        total += *g;
+    }
     let inv = 1.0 / total;
-    for ((g, &zi), &yi) in grad.iter_mut().zip(z).zip(y) {
-        *g = (zi - m).exp() * inv - yi;
+    for (g, &yi) in grad.iter_mut().zip(y) {
+        *g = *g * inv - yi;
+    }
+}
+
+/// The softmax Jacobian-vector product `Σ_j ∂a_i/∂z_j v_j = a_i (v_i − Σ_j a_j v_j)`, as a
+/// tight loop: the max, each exponential once into `out` while summing, the dot product
+/// with `v`, and one output pass.
+pub fn softmax_jvp(z: &[f64], v: &[f64], out: &mut [f64]) {
+    let m = max_of(z);
+    let mut total = 0.0;
+    for (o, &zi) in out.iter_mut().zip(z) {
+        *o = (zi - m).exp();
+        total += *o;
+    }
+    let inv = 1.0 / total;
+    let dot = out.iter().zip(v).map(|(&e, &vi)| e * vi).sum::<f64>() * inv;
+    for (o, &vi) in out.iter_mut().zip(v) {
+        *o = *o * inv * (vi - dot);
     }
 }
 
@@ -294,6 +316,13 @@ mod tests {
                 prop_assert!((g[k] - (a[k] - y[k])).abs() < 1e-14);
                 prop_assert!((lse_g[k] - a[k]).abs() < 1e-15);
             }
+            // The Jacobian-vector product is the Jacobian times v (here v = w).
+            let mut jvp = vec![0.0; n];
+            softmax_jvp(&z, &w, &mut jvp);
+            for i in 0..n {
+                let product: f64 = (0..n).map(|j| softmax_jacobian(&z, i, j) * w[j]).sum();
+                prop_assert!((jvp[i] - product).abs() < 1e-14);
+            }
             // The chain rule through cross-entropy and the softmax Jacobian gives the same gradient.
             let mut ce_g = vec![0.0; n];
             cross_entropy_grad(&a, &y, &mut ce_g);
@@ -366,6 +395,8 @@ mod tests {
         assert!((a[0] - 1.0 / (1.0 + (-1f64).exp())).abs() < 1e-15);
         let mut g = [0.0; 4];
         softmax_cross_entropy_grad(&z, &y, &mut g);
+        assert!(g.iter().all(|v| v.is_finite()));
+        softmax_jvp(&z, &y, &mut g);
         assert!(g.iter().all(|v| v.is_finite()));
         assert!(softmax_cross_entropy(&z, &y).is_finite());
         assert!((log_sum_exp(&[1000.0, 1000.0]) - (1000.0 + 2f64.ln())).abs() < 1e-12);
