@@ -93,6 +93,10 @@ fn apply_derivative_rule(d: &mut Driver, path: &[usize]) -> Result<(), EngineErr
         if super::lemmas::use_one(d, path)? {
             return Ok(());
         }
+        let intermediate = f.variable_name().is_some_and(|n| d.intermediates.contains(n));
+        if intermediate && super::lemmas::derive_in_place(d, path)? {
+            return Ok(());
+        }
         return super::fold::unfold_all(d, &inner);
     }
     if f.is_variable() {

@@ -497,11 +497,67 @@ fn labels_last(d: &mut Driver) -> Result<(), EngineError> {
     Ok(())
 }
 
+/// `e` with the numerator `N` of each quotient definition `y = N/M` it holds written as
+/// `y*M`, and then a radicand `S` of `M` outside its root as `sqrt(S)^2`, so the result can
+/// cancel `M`: `(sqrt(v+eps)*A - xh_i*(x_j - mu))/(v + eps)` gives
+/// `(sqrt(v+eps)*A - xh_i*xh_j*sqrt(v+eps))/sqrt(v+eps)^2`, which is `(A - xh_i*xh_j)/sqrt(v+eps)`.
+fn quotient_variants(ctx: &Context, e: &Expr) -> Vec<Expr> {
+    let folds = instances(ctx, &index_values(e));
+    let mut out = Vec::new();
+    // Each definition on its own, then all of them together.
+    let mut all = e.clone();
+    for (name, body) in folds.insts.iter() {
+        let Expr::Div(num, den) = body else { continue };
+        if !e.any(&mut |t| t == &**num) {
+            continue;
+        }
+        let named = Expr::mul(vec![name.clone(), (**den).clone()]);
+        let square_roots = |mut v: Expr| {
+            den.any(&mut |t| {
+                if let Expr::Call(Func::Sqrt, radicand) = t {
+                    v = square_outside_root(&v, radicand, 0);
+                }
+                false
+            });
+            v
+        };
+        out.push(square_roots(replace_all(e, num, &named, 0)));
+        all = square_roots(replace_all(&all, num, &named, 0));
+    }
+    if out.len() > 1 {
+        out.push(all);
+    }
+    out
+}
+
+/// `e` with each `from` replaced by `to`.
+fn replace_all(e: &Expr, from: &Expr, to: &Expr, depth: usize) -> Expr {
+    if e == from {
+        return to.clone();
+    }
+    if depth > crate::expr::MAX_DEPTH {
+        return e.clone();
+    }
+    e.map_children(|c| replace_all(c, from, to, depth + 1))
+}
+
+/// `e` with each `s` outside a square root written `sqrt(s)^2`.
+fn square_outside_root(e: &Expr, s: &Expr, depth: usize) -> Expr {
+    if e == s {
+        return Expr::pow(Expr::call(Func::Sqrt, s.clone()), Expr::int(2));
+    }
+    if depth > crate::expr::MAX_DEPTH || matches!(e, Expr::Call(Func::Sqrt, _)) {
+        return e.clone();
+    }
+    e.map_children(|c| square_outside_root(c, s, depth + 1))
+}
+
 /// Forms of `e` with definitions folded: each candidate form folded, and the candidates
 /// of that.
 fn folded_candidates(ctx: &Context, e: &Expr) -> Vec<Expr> {
     let mut cands: Vec<Expr> = Vec::new();
-    for c in std::iter::once(e.clone()).chain(candidates(e)) {
+    let quotients = quotient_variants(ctx, e).into_iter().flat_map(|q| candidates(&q));
+    for c in std::iter::once(e.clone()).chain(candidates(e)).chain(quotients) {
         for folded in fold_variants(ctx, &c) {
             if let Ok(terms) = to_terms(&folded, false) {
                 if let Some(f) = factor(&terms) {
@@ -639,13 +695,14 @@ pub fn prove_folded(d: &mut Driver, path: &[usize], target: &Expr) -> Result<(),
     let mut trial = d.clone();
     if trial.ring(path, partly.clone()).is_err() {
         trial = d.clone();
-        if !square_norms(&mut trial, path)? || trial.ring(path, partly).is_err() {
+        let roots = radicands(&partly);
+        if !square_norms(&mut trial, path, &roots)? || trial.ring(path, partly).is_err() {
             // Unfold the subterm as well and meet the target fully unfolded.
             trial = d.clone();
             unfold_all(&mut trial, path)?;
-            square_norms(&mut trial, path)?;
             let unfolded = unfold_all_expr(&ctx, target)
                 .ok_or_else(|| EngineError::Unsupported("cannot unfold".into()))?;
+            square_norms(&mut trial, path, &radicands(&unfolded))?;
             trial.ring(path, unfolded)?;
         }
     }
@@ -688,14 +745,26 @@ fn unfold_absent(ctx: &Context, e: &Expr, keep: &[Expr], depth: usize) -> Option
     (!failed).then_some(out)
 }
 
-/// Write each sum `s` below `path` that some `r = sqrt(s)` names (outside the square root
-/// itself) as `sqrt(s)^2`; whether there was one.
-fn square_norms(d: &mut Driver, path: &[usize]) -> Result<bool, EngineError> {
+/// The radicands of the square roots in `e`.
+fn radicands(e: &Expr) -> Vec<Expr> {
+    let mut out = Vec::new();
+    e.any(&mut |t| {
+        if let Expr::Call(Func::Sqrt, inner) = t {
+            out.push((**inner).clone());
+        }
+        false
+    });
+    out
+}
+
+/// Write each sum `s` below `path` that some `r = sqrt(s)` names, or that is one of the
+/// target's `roots`, (outside the square root itself) as `sqrt(s)^2`; whether there was one.
+fn square_norms(d: &mut Driver, path: &[usize], roots: &[Expr]) -> Result<bool, EngineError> {
     let ctx = d.ctx().clone();
     let Some(here) = d.at(path).cloned() else {
         return Ok(false);
     };
-    let radicands: Vec<Expr> = instances(&ctx, &index_values(&here))
+    let mut radicands: Vec<Expr> = instances(&ctx, &index_values(&here))
         .insts
         .iter()
         .filter_map(|(_, body)| match body {
@@ -703,6 +772,7 @@ fn square_norms(d: &mut Driver, path: &[usize]) -> Result<bool, EngineError> {
             _ => None,
         })
         .collect();
+    radicands.extend(roots.iter().cloned());
     if radicands.is_empty() {
         return Ok(false);
     }

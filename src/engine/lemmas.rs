@@ -39,20 +39,7 @@ pub fn derive_factors(d: &mut Driver) -> Result<(), EngineError> {
         let next = find_path_where(d.current(), &|e| matches!(e, Expr::D(..)), &tried);
         let Some(path) = next.filter(|p| !p.is_empty()) else { return Ok(()) };
         tried.push(path.clone());
-        let Some(Expr::D(f, x)) = d.at(&path).cloned() else { continue };
-        let ctx = std::sync::Arc::new(d.ctx().clone());
-        let lemmas = d.proof.lemmas().to_vec();
-        let Ok(factor) = super::derive_via(ctx, &f, &x, &[], &lemmas) else { continue };
-        let mut trial = d.clone();
-        let replayed = factor.steps().iter().try_for_each(|s| {
-            let mut step = s.step.clone();
-            step.position = [&path[..], &step.position[..]].concat();
-            trial.apply(step)
-        });
-        if replayed.is_ok() {
-            *d = trial;
-            super::simplify::clear_trivia(d, &path)?;
-        }
+        derive_in_place(d, &path)?;
     }
 }
 
@@ -114,7 +101,35 @@ pub fn differentiated_names(d: &Driver) -> Vec<(String, String)> {
         }
         _ => None,
     });
-    pairs.collect()
+    let mut out: Vec<_> = pairs.collect();
+    // A `via` intermediate stays folded in the derivative the goal takes.
+    if let Expr::D(_, x) = d.proof.start_term() {
+        if let Some(x) = x.variable_name() {
+            out.extend(d.intermediates.iter().map(|a| (a.clone(), x.clone())));
+        }
+    }
+    out
+}
+
+/// Derive the derivative of a defined name at `path` as a goal of its own (with the
+/// lemmas at hand) and replay its steps in place; whether the kernel took them.
+pub fn derive_in_place(d: &mut Driver, path: &[usize]) -> Result<bool, EngineError> {
+    let Some(Expr::D(f, x)) = d.at(path).cloned() else { return Ok(false) };
+    let ctx = std::sync::Arc::new(d.ctx().clone());
+    let lemmas = d.proof.lemmas().to_vec();
+    let Ok(factor) = super::derive_via(ctx, &f, &x, &[], &lemmas) else { return Ok(false) };
+    let mut trial = d.clone();
+    let replayed = factor.steps().iter().try_for_each(|s| {
+        let mut step = s.step.clone();
+        step.position = [path, &step.position[..]].concat();
+        trial.apply(step)
+    });
+    if replayed.is_err() {
+        return Ok(false);
+    }
+    *d = trial;
+    super::simplify::clear_trivia(d, path)?;
+    Ok(true)
 }
 
 /// Use the first lemma the derivative at `path` is an instance of, if the kernel agrees.

@@ -67,6 +67,9 @@ pub struct Driver {
     pub proof: Proof,
     /// Steps taken, as a budget against runaway strategies.
     budget: usize,
+    /// Definitions a `via` clause keeps folded where the goal also reaches the variable
+    /// directly (`xh_i` through `mu` and `v`): differentiating one derives it on its own.
+    pub intermediates: Vec<String>,
 }
 
 /// Most steps one derivation may take.
@@ -96,7 +99,7 @@ impl Driver {
 
     /// A driver that goes on from a checked proof.
     pub fn from_proof(proof: Proof) -> Driver {
-        Driver { proof, budget: STEP_BUDGET }
+        Driver { proof, budget: STEP_BUDGET, intermediates: Vec::new() }
     }
 
     pub fn ctx(&self) -> &Context {
@@ -146,8 +149,33 @@ impl Driver {
         if large && old != new && crate::terms::edit_size(&old, &new) > ONE_MOVE {
             self.inner_first(path)?;
             self.distribute_first(path, &new)?;
+            self.midpoint_first(path, &new, 0)?;
         }
         self.ring_step(path, new)
+    }
+
+    /// Toward `new` still too far from the term at `path`: first to the normal form of
+    /// either side that best halves the way (the larger of its two moves smallest), itself
+    /// reached the same way, a few halvings deep.
+    fn midpoint_first(&mut self, path: &[usize], new: &Expr, depth: usize) -> Result<(), EngineError> {
+        use crate::terms::edit_size;
+        let Some(old) = self.at(path).cloned() else { return Ok(()) };
+        let whole = edit_size(&old, new);
+        if whole <= ONE_MOVE {
+            return Ok(());
+        }
+        let mids = simplify::candidates(&old).into_iter().chain(simplify::candidates(new));
+        let worse = |m: &Expr| edit_size(&old, m).max(edit_size(m, new));
+        let best = mids.filter(|m| *m != old && m != new).min_by_key(|m| (worse(m), m.size()));
+        match best {
+            Some(m) if worse(&m) < whole => {
+                if depth < 3 {
+                    self.midpoint_first(path, &m, depth + 1)?;
+                }
+                self.try_ring_step(path, m)
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Toward an expansion `new` still too far from the product at `path`: multiply its
@@ -288,14 +316,20 @@ pub fn derive_via(
     for name in via {
         let mut s = Step::new("chain-rule", at.clone());
         s.uses = Some(name.clone());
-        d.apply(s)?;
+        // The chain rule holds only where the derivative reaches the variable through
+        // `name` alone; otherwise `name` (and every name after it) is an intermediate kept
+        // folded, whose derivative the product and chain rules of the body reach.
+        if !d.intermediates.is_empty() || d.apply(s).is_err() {
+            d.intermediates.push(name.clone());
+            continue;
+        }
         // The factor `D(a_m, x)` of the new innermost summand goes on through the next name.
         while let Some(Expr::Sum(_)) = d.at(&at) {
             at.push(0);
         }
         at.push(1);
     }
-    if !via.is_empty() {
+    if via.len() > d.intermediates.len() {
         // The factors: earlier results where there are some, else each derived on its own.
         lemmas::use_lemmas(&mut d)?;
         lemmas::derive_factors(&mut d)?;

@@ -2,6 +2,7 @@
 
 use super::document::{Document, Goal};
 use super::Diagnostic;
+use crate::terms::ExprExt;
 use crate::expr::{
     Assumption, Bound, Definition, Expr, Func, Index, IndexDecl, Rat, Sum, MAX_DEPTH,
 };
@@ -244,10 +245,27 @@ fn file_input(src: &str) -> Result<Document, Diagnostic> {
                         }
                         via_p => {
                             doc.context.indices = mx.decls().to_vec();
-                            let via = match via_p {
+                            let (via, intermediates) = match via_p {
                                 Some(v) => via_names(&doc.context, &of, &wrt, v, src)?,
-                                None => vec![],
+                                None => (vec![], vec![]),
                             };
+                            // An intermediate's derivative is a goal of its own, before
+                            // this one, unless an earlier goal gives it.
+                            for a in intermediates {
+                                let wrt_name = wrt.variable_name();
+                                let given = goals.iter().any(|(g, _, _): &(Goal, _, _)| {
+                                    g.of.variable_name() == Some(&a)
+                                        && g.wrt.variable_name() == wrt_name
+                                        && g.wrt.indices().all(|i| i.name().is_some())
+                                });
+                                if let Some(of) = intermediate_goal(&doc.context, &a, &wrt) {
+                                    if !given {
+                                        let goal = Goal { of, wrt: wrt.clone(), line, via: vec![] };
+                                        goals.push((goal, (wrt_pos, st_end), pos));
+                                        forms.push(Default::default());
+                                    }
+                                }
+                            }
                             let goal = Goal { of, wrt, line, via };
                             goals.push((goal, (wrt_pos, st_end), pos));
                             forms.push(mx.goal_form());
@@ -315,14 +333,16 @@ fn check_definition(
 }
 
 /// The names of a `via` clause: definitions, each reached by the one before (the first by
-/// the goal), the last reaching the variable, so the chain connects the goal to it.
+/// the goal), each reaching the variable, so the chain connects the goal to it. From the
+/// first name that the goal (or the name before) reaches the variable other than through,
+/// the rest are intermediates kept folded in that derivative, all reached from it.
 fn via_names(
     ctx: &crate::expr::Context,
     of: &Expr,
     wrt: &Expr,
     p: Pair<Rule>,
     src: &str,
-) -> Result<Vec<String>, Diagnostic> {
+) -> Result<(Vec<String>, Vec<String>), Diagnostic> {
     use crate::kernel::{decide, rules::Condition, Verdict};
     let reaches = |ctx: &crate::expr::Context, e: &Expr, name: &str| {
         let free = Condition::FreeOf(Expr::Sym(name.to_string()), e.clone());
@@ -330,6 +350,8 @@ fn via_names(
     };
     let mut names: Vec<String> = Vec::new();
     let mut from = of.clone();
+    let mut intermediates = false;
+    let mut kept = Vec::new();
     for q in p.into_inner() {
         let (at, name) = (q.as_span().start(), q.as_str().to_string());
         let Some(def) = ctx.definition(&name) else {
@@ -349,18 +371,38 @@ fn via_names(
             let m = format!("`via {name}`: `{name}` does not depend on `{wrt}`, so the chain does not connect the goal to it");
             return Err(Diagnostic::at(src, at, m));
         }
-        // With `name` held (its definition dropped), `from` must be free of the variable.
+        // With `name` held (its definition dropped), a `from` that still reaches the
+        // variable keeps `name` as an intermediate rather than going through it.
         let mut held = ctx.clone();
         held.definitions
             .retain(|d| !matches!(&d.name, Expr::Sym(n) | Expr::Idx(n, _) if *n == name));
-        if reaches(&held, &from, xn) {
-            let m = format!("`via {name}`: `{from}` depends on `{wrt}` other than through `{name}`; the chain rule through `{name}` would miss that dependence");
-            return Err(Diagnostic::at(src, at, m));
+        intermediates = intermediates || reaches(&held, &from, xn);
+        if intermediates {
+            kept.push(name.clone());
+        } else {
+            from = def.name.clone();
         }
-        from = def.name.clone();
         names.push(name);
     }
-    Ok(names)
+    Ok((names, kept))
+}
+
+/// The goal `D(a…, wrt)` for an intermediate `a`: at its own formal indices, each renamed
+/// to another index of its declaration where `wrt` uses it (`a_i` by `z_i` is `a_j` by
+/// `z_i`), so the result serves every instance.
+fn intermediate_goal(ctx: &crate::expr::Context, a: &str, wrt: &Expr) -> Option<Expr> {
+    let def = ctx.definition(a)?;
+    let Expr::Idx(_, formal) = &def.name else { return Some(def.name.clone()) };
+    let mut taken: Vec<String> = wrt.indices().filter_map(|i| i.name().cloned()).collect();
+    let mut indices = Vec::new();
+    for i in formal {
+        let name = i.name()?;
+        let decl = ctx.indices.iter().find(|d| d.names.contains(name))?;
+        let free = decl.names.iter().find(|n| !taken.contains(n))?;
+        taken.push(free.clone());
+        indices.push(crate::expr::Index::Name(free.clone()));
+    }
+    Some(Expr::Idx(a.to_string(), indices))
 }
 
 fn two<'a>(
