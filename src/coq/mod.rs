@@ -178,12 +178,19 @@ fn direct_routes(
         let Ok(mut direct) = crate::engine::derive(ctx, &(**of).clone(), &(**wrt).clone()) else {
             continue;
         };
-        // The same result up to ring arithmetic (`u_j*u_i` for `u_i*u_j`): one ring step on.
+        // The same result up to ring arithmetic (`u_j*u_i` for `u_i*u_j`): one ring step on;
+        // else reached as the engine reaches a folded form (`sqrt(s)^2` for `s`, then folds).
         if direct.current() != r.proof.current() {
             let mut to = crate::rules::RuleId::RingNormalize.step(Vec::new());
             to.replacement = Some(r.proof.current().clone());
             if direct.apply(to).is_err() {
-                continue;
+                let mut d = crate::engine::Driver::from_proof(direct);
+                if crate::engine::fold::prove_folded(&mut d, &[], r.proof.current()).is_err()
+                    || d.proof.current() != r.proof.current()
+                {
+                    continue;
+                }
+                direct = d.proof;
             }
         }
         r.proof = direct;

@@ -84,7 +84,13 @@ pub fn group(kinds: &[StepKind]) -> Vec<Group> {
     let mut i = 0;
     while i < n {
         let start = i;
-        let rings_end = run_end(i, StepKind::Ring);
+        // A run of algebra moves goes on over the tidying between them: one line.
+        let rings_end = match kinds[i] {
+            StepKind::Ring => (i..n)
+                .find(|&k| !matches!(kinds[k], StepKind::Ring | StepKind::Tidy))
+                .unwrap_or(n),
+            _ => i,
+        };
         let absorbs = |k: Option<&StepKind>| matches!(k, Some(StepKind::Collapse | StepKind::Fold));
         if rings_end > start && !absorbs(kinds.get(rings_end)) {
             out.push(Group { steps: start..rings_end, prefix: 0 });
