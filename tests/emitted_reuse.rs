@@ -7,8 +7,9 @@
 //! with the tight reference loops at several sizes and at logits of ±1000.
 
 use deriv::numeric::reference;
-use std::process::{Command, Output, Stdio};
 
+#[path = "common/cli.rs"]
+mod cli;
 #[path = "common/rustc.rs"]
 mod rustc;
 use rustc::compile_and_run;
@@ -21,26 +22,10 @@ let a_i = exp(u_i) / sum_k(exp(u_k))
 derive a_i wrt t
 ";
 
-fn deriv(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_deriv"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("deriv runs");
-    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        use std::io::Write;
-        pipe.write_all(text.as_bytes()).expect("stdin is written");
-    }
-    child.wait_with_output().expect("deriv finishes")
-}
-
 fn rust_of(file: &str, stdin: Option<&str>) -> String {
-    let out = deriv(&["run", file, "--format", "rust"], stdin);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).expect("UTF-8")
+    let out = cli::run(&["run", file, "--format", "rust"], stdin);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    out.stdout
 }
 
 /// The text of `pub fn name(…) { … }` in `source`.
