@@ -613,8 +613,32 @@ pub fn rename_clashing_sums(d: &mut Driver) -> Result<(), EngineError> {
     // A fixed label is free everywhere, even where the term does not mention it.
     let mut free = d.current().free_indices();
     free.extend(d.ctx().fixed_labels().into_keys());
+    let ctx = d.ctx().clone();
+    // A machine-made bound name (`i1`, from renaming apart) where a declared index of the
+    // sum's range is unused: `sum_i1(d_i1)` reads `sum_i(d_i)`.
+    let machine_made = |e: &Expr, s: &crate::expr::Sum| {
+        let declared = |n: &String| ctx.indices.iter().any(|decl| decl.names.contains(n));
+        let numbered = s.index.ends_with(|c: char| c.is_ascii_digit());
+        let mut used = e.all_index_names();
+        used.extend(free.iter().cloned());
+        numbered
+            && !declared(&s.index)
+            && ctx
+                .indices
+                .iter()
+                .filter(|decl| decl.lo == s.lo && decl.hi == s.hi)
+                .any(|decl| decl.names.iter().any(|n| !used.contains(n)))
+    };
     for _ in 0..64 {
-        let Some(path) = first_sum_binding(d.current(), &free, &mut Vec::new()) else {
+        let current = d.current().clone();
+        let clash = first_sum_binding(&current, &free, &mut Vec::new());
+        let Some(path) = clash.or_else(|| {
+            find_path_within(
+                &current,
+                &|t| matches!(t, Expr::Sum(s) if machine_made(&current, s)),
+                &|_| true,
+            )
+        }) else {
             return Ok(());
         };
         let Some(Expr::Sum(s)) = d.at(&path).cloned() else {

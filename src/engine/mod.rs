@@ -157,7 +157,12 @@ impl Driver {
     /// Toward `new` still too far from the term at `path`: first to the normal form of
     /// either side that best halves the way (the larger of its two moves smallest), itself
     /// reached the same way, a few halvings deep.
-    fn midpoint_first(&mut self, path: &[usize], new: &Expr, depth: usize) -> Result<(), EngineError> {
+    fn midpoint_first(
+        &mut self,
+        path: &[usize],
+        new: &Expr,
+        depth: usize,
+    ) -> Result<(), EngineError> {
         use crate::terms::edit_size;
         let Some(old) = self.at(path).cloned() else { return Ok(()) };
         let whole = edit_size(&old, new);

@@ -86,9 +86,9 @@ pub fn group(kinds: &[StepKind]) -> Vec<Group> {
         let start = i;
         // A run of algebra moves goes on over the tidying between them: one line.
         let rings_end = match kinds[i] {
-            StepKind::Ring => (i..n)
-                .find(|&k| !matches!(kinds[k], StepKind::Ring | StepKind::Tidy))
-                .unwrap_or(n),
+            StepKind::Ring => {
+                (i..n).find(|&k| !matches!(kinds[k], StepKind::Ring | StepKind::Tidy)).unwrap_or(n)
+            }
             _ => i,
         };
         let absorbs = |k: Option<&StepKind>| matches!(k, Some(StepKind::Collapse | StepKind::Fold));

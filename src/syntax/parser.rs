@@ -2,11 +2,11 @@
 
 use super::document::{Document, Goal};
 use super::Diagnostic;
-use crate::terms::ExprExt;
 use crate::expr::{
     Assumption, Bound, Definition, Expr, Func, Index, IndexDecl, Rat, Sum, MAX_DEPTH,
 };
 use crate::kernel::validate;
+use crate::terms::ExprExt;
 use num_bigint::BigInt;
 use std::sync::Arc;
 
