@@ -574,7 +574,7 @@ fn diff_one(
     let doc = Document {
         title: None,
         context,
-        goals: vec![syntax::Goal { of: e, wrt: x, line: 1, via: vec![] }],
+        goals: vec![syntax::Goal { of: e, wrt: x, line: 1, via: vec![], inserted: false }],
         ..Document::default()
     };
     let report = derive_report(&doc, "<expr>")?;
@@ -752,7 +752,7 @@ pub fn format_document(doc: &Document) -> String {
     for a in &doc.context.assumptions {
         out.push_str(&format!("assume {} = {}\n", a.lhs, a.rhs));
     }
-    for g in &doc.goals {
+    for g in doc.goals.iter().filter(|g| !g.inserted) {
         let via =
             if g.via.is_empty() { String::new() } else { format!(" via {}", g.via.join(", ")) };
         out.push_str(&format!("derive {} wrt {}{via}\n", g.of, g.wrt));

@@ -27,4 +27,7 @@ pub struct Goal {
     pub line: usize,
     /// The definitions to apply the chain rule through, outermost first.
     pub via: Vec<String>,
+    /// The derivative of a `via` intermediate, which the parser put before the goal that
+    /// names it; `deriv fmt` leaves it out, as the file does not state it.
+    pub inserted: bool,
 }
