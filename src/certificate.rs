@@ -53,7 +53,54 @@ pub fn check(cert: &Certificate) -> Result<Vec<Proof>, Rejection> {
         }
         proofs.push(r.proof);
     }
+    abbreviations_hold(cert, &proofs).map_err(|reason| Rejection {
+        derivation: 0,
+        step: None,
+        reason,
+    })?;
     Ok(proofs)
+}
+
+/// The abbreviations a certificate states must be the ones its replayed derivations give
+/// (which the kernel's validator accepted with the context), compared as terms.
+fn abbreviations_hold(cert: &Certificate, proofs: &[Proof]) -> Result<(), String> {
+    let Some(ctx) = proofs.first().map(Proof::context) else {
+        return match cert.abbreviations.is_empty() {
+            true => Ok(()),
+            false => Err("abbreviations are stated for no derivation".into()),
+        };
+    };
+    let computed = crate::render::abbreviations::choose(ctx, &proofs.iter().collect::<Vec<_>>());
+    let read = |d: &DefinitionJson| -> Result<(Expr, Expr), String> {
+        let name = crate::kernel::read::read_variable(&d.name)?;
+        Ok((name, crate::kernel::read::read_term(&d.body, &ctx.indices)?))
+    };
+    let stated = cert.abbreviations.iter().map(read).collect::<Result<Vec<_>, _>>()?;
+    let given: Vec<_> =
+        computed.definitions.iter().map(|d| (d.name.clone(), d.body.clone())).collect();
+    if stated == given {
+        return Ok(());
+    }
+    let json = abbreviations_json(ctx, &proofs.iter().collect::<Vec<_>>());
+    let list = |ds: &[DefinitionJson]| {
+        let each: Vec<_> = ds.iter().map(|d| format!("{} = {}", d.name, d.body)).collect();
+        format!("[{}]", each.join(", "))
+    };
+    Err(format!(
+        "the stated abbreviations {} are not the ones the derivations give, {}",
+        list(&cert.abbreviations),
+        list(&json)
+    ))
+}
+
+/// The abbreviations the writeups of these derivations use, as a certificate states them.
+pub fn abbreviations_json(ctx: &Context, proofs: &[&Proof]) -> Vec<DefinitionJson> {
+    let chosen = crate::render::abbreviations::choose(ctx, proofs);
+    let json = |d: &crate::expr::Definition| DefinitionJson {
+        name: print_in(&d.name, ctx),
+        body: print_in(&d.body, ctx),
+    };
+    chosen.definitions.iter().map(json).collect()
 }
 
 /// The hypotheses of a checked derivation: the context hypotheses it used, then the

@@ -521,5 +521,9 @@ pub fn certificate_of(
         title: report.title.clone(),
         context: crate::certificate::context_json(&report.context),
         derivations,
+        abbreviations: crate::certificate::abbreviations_json(
+            &report.context,
+            &report.goals.iter().map(|g| &g.proof).collect::<Vec<_>>(),
+        ),
     }
 }

@@ -175,6 +175,10 @@ fn replay_with_the_binary(path: &Path, certs: Vec<Certificate>) {
     let mut merged = certs[0].clone();
     assert!(certs.iter().all(|c| c.context.indices.is_empty()));
     merged.derivations = certs.into_iter().flat_map(|c| c.derivations).collect();
+    // The merged derivations name their repeated subterms together, as one document's do.
+    let replayed = deriv::kernel::certificate::check(&merged).expect("each part replays");
+    let proofs: Vec<_> = replayed.iter().map(|r| &r.proof).collect();
+    merged.abbreviations = deriv::certificate::abbreviations_json(proofs[0].context(), &proofs);
     let steps: usize = merged.derivations.iter().map(|d| d.steps.len()).sum();
     let json = serde_json::to_string(&merged).expect("serialises");
     let run = cli::run(&["check", "-"], Some(&json));

@@ -291,6 +291,7 @@ fn certificate(f: &mut Forgery) -> (Certificate, Option<(Context, Expr, Expr)>) 
         title: None,
         context: f.context.clone(),
         derivations,
+        abbreviations: Vec::new(),
     };
     let ends = (!f.steps.is_empty()).then(|| (ctx, goal, current));
     (cert, ends)

@@ -23,6 +23,10 @@ pub struct Certificate {
     pub title: Option<String>,
     pub context: ContextJson,
     pub derivations: Vec<DerivationJson>,
+    /// The writeups' names for repeated subterms: never used by a step, so compared with
+    /// what the derivations give outside the kernel, in `crate::certificate`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub abbreviations: Vec<DefinitionJson>,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, Default)]
@@ -251,11 +255,10 @@ fn replay_steps(proof: &mut Proof, steps: &[StepJson], from: usize) -> Result<()
             )));
         }
         let checked = &proof.steps()[proof.steps().len() - 1];
-        let kinds = [
+        for (what, stated, computed) in [
             ("conditions", &s.conditions, &checked.conditions),
             ("discharged", &s.discharged, &checked.discharged),
-        ];
-        for (what, stated, computed) in kinds {
+        ] {
             same_conditions(stated, computed, &decls)
                 .map_err(|r| fail(format!("the stated {what}: {r}")))?;
         }
@@ -297,11 +300,10 @@ fn states(text: &str, c: &Condition, decls: &[IndexDecl]) -> bool {
     };
     for (term, literal) in terms.into_inner().iter().zip(pieces) {
         let end = if literal.is_empty() { Some(rest.len()) } else { rest.find(literal) };
-        let Some(end) = end else { return false };
-        if read_term(&rest[..end], decls).as_ref() != Ok(term) {
-            return false;
+        match end.map(|end| (read_term(&rest[..end], decls), end)) {
+            Some((Ok(read), end)) if read == *term => rest = &rest[end + literal.len()..],
+            _ => return false,
         }
-        rest = &rest[end + literal.len()..];
     }
     rest.is_empty()
 }

@@ -68,6 +68,12 @@ fn goal(f: &mut impl Format, n: usize, g: &Goal) {
     if let Some(p) = &g.components {
         f.paragraph(p);
     }
+    if !g.abbreviations.is_empty() {
+        let mut p = vec![text("Write ")];
+        p.extend(join_and(g.abbreviations.iter().map(|a| vec![Span::Math(a.clone())]).collect()));
+        p.push(text("."));
+        f.paragraph(&p);
+    }
     // A derivation always has steps; an empty chain would only repeat the statement.
     if !g.lines.is_empty() {
         f.chain(&g.statement, &g.lines);

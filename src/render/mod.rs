@@ -7,6 +7,7 @@
 pub mod latex;
 pub mod plain;
 
+pub mod abbreviations;
 pub mod caption;
 pub mod decimals;
 pub mod grouping;

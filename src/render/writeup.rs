@@ -127,6 +127,8 @@ pub struct Line {
 pub struct Goal {
     /// `D(of, wrt)`, where the chain starts.
     pub statement: Expr,
+    /// "Write S = …": the abbreviations the lines use ([`super::abbreviations`]).
+    pub abbreviations: Vec<Formula>,
     pub lines: Vec<Line>,
     /// For a derivative with respect to a defined name: that it is held as a variable.
     pub held: Option<Prose>,
@@ -167,8 +169,13 @@ pub fn build(report: &Report, detail: Detail, vectors: Vectors) -> Writeup {
 }
 
 /// The writeup of a report whose goal sections are built already ([`section`], in goal order).
-pub fn assemble(report: &Report, goals: Vec<Goal>) -> Writeup {
+pub fn assemble(report: &Report, mut goals: Vec<Goal>) -> Writeup {
     let ctx = &report.context;
+    let proofs: Vec<_> = report.goals.iter().map(|g| &g.proof).collect();
+    let abbreviations = super::abbreviations::choose(ctx, &proofs);
+    for (n, goal) in goals.iter_mut().enumerate() {
+        abbreviate_goal(goal, n, &abbreviations);
+    }
     Writeup {
         numbers: report.numbers.clone(),
         title: report.title.clone().unwrap_or_else(|| DEFAULT_TITLE.to_string()),
@@ -253,6 +260,7 @@ pub fn section(
     }
     Goal {
         statement: g.proof.start_term().clone(),
+        abbreviations: Vec::new(),
         lines,
         held: ctx.is_defined(&g.wrt).then(|| {
             vec![
@@ -274,6 +282,49 @@ pub fn section(
         result,
         checked,
     }
+}
+
+/// Goal `n`'s chain and captions with its abbreviations folded in, and those listed; the
+/// statement and the result (boxed, or a line of the chain) stay whole, to be read on
+/// their own.
+fn abbreviate_goal(goal: &mut Goal, n: usize, abbreviations: &super::abbreviations::Abbreviations) {
+    let fold = |e: &Expr| abbreviations.fold_into(n, e);
+    for line in &mut goal.lines {
+        if line.term != goal.result {
+            line.term = fold(&line.term);
+        }
+        for span in &mut line.caption {
+            match span {
+                Span::Math(Formula::Term(e)) => *e = fold(e),
+                Span::Math(Formula::Rel(a, _, b)) => (*a, *b) = (fold(a), fold(b)),
+                _ => {}
+            }
+        }
+    }
+    // Only the names the lines show: brief mode may group away every line that uses one.
+    let mut shown: Vec<&Expr> = goal.lines.iter().map(|l| &l.term).collect();
+    for line in &goal.lines {
+        for span in &line.caption {
+            match span {
+                Span::Math(Formula::Term(e)) => shown.push(e),
+                Span::Math(Formula::Rel(a, _, b)) => shown.extend([a, b]),
+                _ => {}
+            }
+        }
+    }
+    let mut listed: Vec<&crate::expr::Definition> = Vec::new();
+    for d in abbreviations.of(n).into_iter().rev() {
+        let Some(name) = d.name.variable_name() else { continue };
+        let used = |e: &&Expr| e.mentions_name(name);
+        if shown.iter().any(used) || listed.iter().any(|l| l.body.mentions_name(name)) {
+            listed.push(d);
+        }
+    }
+    goal.abbreviations = listed
+        .into_iter()
+        .rev()
+        .map(|d| Formula::Rel(d.name.clone(), Rel::Eq, d.body.clone()))
+        .collect();
 }
 
 /// "$k$ is a fixed label: one value of its range throughout (free in the definition of $l$)."

@@ -260,7 +260,13 @@ fn file_input(src: &str) -> Result<Document, Diagnostic> {
                                 });
                                 if let Some(of) = intermediate_goal(&doc.context, &a, &wrt) {
                                     if !given {
-                                        let goal = Goal { of, wrt: wrt.clone(), line, via: vec![], inserted: true };
+                                        let goal = Goal {
+                                            of,
+                                            wrt: wrt.clone(),
+                                            line,
+                                            via: vec![],
+                                            inserted: true,
+                                        };
                                         goals.push((goal, (wrt_pos, st_end), pos));
                                         forms.push(Default::default());
                                     }
