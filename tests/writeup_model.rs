@@ -8,6 +8,7 @@ use deriv::expr::{Expr, Index};
 use deriv::kernel::ring::ring_equal;
 use deriv::kernel::Proof;
 use deriv::matrix::M;
+use deriv::render::abbreviations::choose;
 use deriv::render::matrix::{Notation, Vectors};
 use deriv::render::writeup::{build, Detail, Formula, Rel, Span, Writeup};
 use deriv::report::{derive_and_check, Report};
@@ -31,10 +32,14 @@ fn term(r: &Report, src: &str) -> Expr {
     parse_expr_in(src, IndexScope::Declared(&r.context.indices)).expect("parses")
 }
 
+/// Every line is the kernel's term after its last step, once the abbreviations the writeup
+/// names are unfolded (and the result line is the result, whole).
 #[test]
 fn every_line_is_the_kernels_term_after_its_last_step() {
-    for path in examples() {
+    for path in examples().into_iter().chain(writeups::deriv_files("tests/index")) {
         let r = report(&path);
+        let proofs: Vec<&Proof> = r.goals.iter().map(|g| &g.proof).collect();
+        let abbreviations = choose(&r.context, &proofs);
         for detail in [Detail::Brief, Detail::Full] {
             let w = build(&r, detail, Vectors::Bold);
             for (g, d) in w.goals.iter().zip(&r.goals) {
@@ -49,7 +54,16 @@ fn every_line_is_the_kernels_term_after_its_last_step() {
                         name(&path)
                     );
                     assert!(!line.steps.is_empty());
-                    assert_eq!(line.term, steps[line.steps.end - 1].after, "{}", name(&path));
+                    let after = &steps[line.steps.end - 1].after;
+                    assert_eq!(abbreviations.unfold(&line.term), *after, "{}", name(&path));
+                    if after == d.proof.current() {
+                        assert_eq!(
+                            line.term,
+                            *after,
+                            "{}: the result is printed whole",
+                            name(&path)
+                        );
+                    }
                     assert!(!line.caption.is_empty(), "{}: every line has a caption", name(&path));
                     next = line.steps.end;
                 }
@@ -168,4 +182,48 @@ fn vector_forms_and_hypotheses_of_the_seed() {
     assert_eq!(l.depends_on.len(), 1, "{:?}", l.depends_on);
     assert!(w.goals[0].vector.is_none() && w.goals[0].depends_on.is_empty());
     assert!(l.checked.starts_with("every step replayed by the kernel"));
+}
+
+/// Each abbreviation is a definition the kernel's validator accepts after the context, and
+/// each one a goal lists is shown in its lines or used by another one it lists.
+#[test]
+fn every_abbreviation_is_a_definition_the_kernel_accepts() {
+    let mut named = 0;
+    for path in examples().into_iter().chain(writeups::deriv_files("tests/index")) {
+        let r = report(&path);
+        let proofs: Vec<&Proof> = r.goals.iter().map(|g| &g.proof).collect();
+        let abbreviations = choose(&r.context, &proofs);
+        let mut extended = (*r.context).clone();
+        extended.definitions.extend(abbreviations.definitions.iter().cloned());
+        let verdict = deriv::kernel::validate::check_context(&extended);
+        assert!(verdict.is_ok(), "{}: {verdict:?}", name(&path));
+        named += abbreviations.definitions.len();
+        for g in build(&r, Detail::Full, Vectors::Bold).goals {
+            for (k, a) in g.abbreviations.iter().enumerate() {
+                let Formula::Rel(Expr::Sym(n) | Expr::Idx(n, _), Rel::Eq, _) = a else {
+                    panic!("{}: `{a:?}` is not a definition", name(&path))
+                };
+                let shown = g.lines.iter().any(|l| l.term.mentions_name(n))
+                    || g.abbreviations[k + 1..]
+                        .iter()
+                        .any(|b| matches!(b, Formula::Rel(_, _, body) if body.mentions_name(n)));
+                assert!(shown, "{}: `{n}` is listed but not shown", name(&path));
+            }
+        }
+    }
+    assert!(named >= 10, "only {named} abbreviations over the example and index files");
+}
+
+/// The softmax's denominator, the issue's own example, gets its name in the quotient rule.
+#[test]
+fn the_softmax_denominator_is_named_in_the_quotient_rule() {
+    let r = seed();
+    let w = build(&r, Detail::Brief, Vectors::Bold);
+    let s = Expr::sym("S");
+    let stated = Formula::Rel(s.clone(), Rel::Eq, term(&r, "sum_k(exp(z_k))"));
+    assert_eq!(w.goals[0].abbreviations, [stated]);
+    let quotient = &w.goals[0].lines[1];
+    assert!(
+        quotient.term.mentions_name("S") && !quotient.term.any(&mut |e| matches!(e, Expr::Sum(_)))
+    );
 }

@@ -40,6 +40,12 @@ impl Abbreviations {
         uses.iter().fold(e.clone(), |e, &a| fold(&e, a, &self.definitions, &self.labels))
     }
 
+    /// `e` with every abbreviation's name replaced by its body: a printed line unfolds to
+    /// the kernel's term.
+    pub fn unfold(&self, e: &Expr) -> Expr {
+        unfold(e, &self.definitions)
+    }
+
     /// The definitions derivation `n` uses, with those their bodies use, in the order
     /// they were introduced.
     pub fn of(&self, n: usize) -> Vec<&Definition> {

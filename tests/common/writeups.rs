@@ -33,7 +33,7 @@ pub fn matrix_examples() -> Vec<PathBuf> {
 }
 
 /// The `.deriv` files of a folder of the project, sorted.
-fn deriv_files(folder: &str) -> Vec<PathBuf> {
+pub fn deriv_files(folder: &str) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(folder);
     let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
