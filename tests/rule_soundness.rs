@@ -101,6 +101,7 @@ static TESTS: &[RuleTest] = &[
     rw(RuleId::SigmoidOfNegationDefinition, FLOAT, |g| bind().t("U", g.any())),
     rw(RuleId::SqrtSquared, FLOAT, |g| bind().t("U", g.positive())),
     rw(RuleId::PowerOneHalf, FLOAT, |g| bind().t("U", g.positive())),
+    rw(RuleId::LawOfExponents, FLOAT, |g| bind().t("U", g.positive()).t("A", g.any())),
     rw(RuleId::SqrtOfSquare, FLOAT, |g| bind().t("U", g.positive())),
     rw(RuleId::SqrtOfSquareTimes, FLOAT, |g| bind().t("U", g.positive()).t("V", g.positive())),
     bi(RuleId::DeltaCollapse, EXACT, delta_collapse),

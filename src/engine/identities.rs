@@ -461,6 +461,7 @@ pub fn trials(d: &mut Driver) -> Result<bool, EngineError> {
     changed |= roots(d)?;
     changed |= roots_over_common_denominator(d)?;
     changed |= exponentials(d)?;
+    changed |= powers(d)?;
     Ok(changed)
 }
 
@@ -1086,4 +1087,205 @@ fn bare(e: &Expr, u: &Expr, path: &mut Vec<usize>) -> Option<Vec<usize>> {
         }
     }
     None
+}
+
+/// The largest whole part of an exponent that [`powers`] moves between factors.
+const MAX_POWER_SHIFT: i64 = 16;
+
+/// A power with a symbolic exponent, read as `b^(s + c)`: its base, the exponent, the
+/// rest `s` and the whole part `c` (`g - 1` is `g` and `-1`).
+struct SymbolicPower {
+    base: Expr,
+    exponent: Expr,
+    rest: Expr,
+    whole: i64,
+}
+
+fn symbolic_power(e: &Expr) -> Option<SymbolicPower> {
+    let Expr::Pow(b, k) = e else { return None };
+    if k.as_num().is_some() {
+        return None;
+    }
+    let (rest, whole) = match &**k {
+        Expr::Add(ts) if ts.iter().filter(|t| t.as_num().is_some()).count() == 1 => {
+            let c = ts.iter().find_map(|t| t.as_num())?;
+            let whole: i64 = c.is_integer().then(|| c.to_big().to_integer().try_into().ok())??;
+            (Expr::add(ts.iter().filter(|t| t.as_num().is_none()).cloned().collect()), whole)
+        }
+        other => (other.clone(), 0),
+    };
+    (whole.abs() <= MAX_POWER_SHIFT).then(|| SymbolicPower {
+        base: (**b).clone(),
+        exponent: (**k).clone(),
+        rest,
+        whole,
+    })
+}
+
+/// Powers of one base whose exponents differ by whole numbers, gathered by the law of
+/// exponents: `x*x^(g - 2)` → `x^(g - 1)`, and the focal loss's
+/// `(1 - p)*(g*p*log(p)*(1 - p)^(g - 1) - (1 - p)^g)` → `(1 - p)^g*(g*p*log(p) - 1 + p)`.
+/// Each power of the family is written as its lowest member times the base, as often as
+/// needed, so that ring arithmetic sees the base; then the lowest member takes in the
+/// factors of the base beside it. Kept when shorter.
+fn powers(d: &mut Driver) -> Result<bool, EngineError> {
+    let mut found: Vec<SymbolicPower> = Vec::new();
+    d.current().any(&mut |e| {
+        found.extend(symbolic_power(e));
+        false
+    });
+    let mut changed = false;
+    let mut tried: Vec<(&Expr, &Expr)> = Vec::new();
+    for p in &found {
+        if tried.contains(&(&p.base, &p.rest)) {
+            continue;
+        }
+        tried.push((&p.base, &p.rest));
+        let family = || found.iter().filter(|q| q.base == p.base && q.rest == p.rest);
+        let Some(lowest) = family().min_by_key(|q| q.whole) else { continue };
+        let mut bases = 0;
+        d.current().any(&mut |e| {
+            bases += usize::from(*e == p.base);
+            false
+        });
+        // Worth a trial when the family has two members, or its base also stands alone.
+        if family().count() < 2 && bases <= 1 {
+            continue;
+        }
+        // Below the lowest member by the power of the base the term divides by, so that
+        // `x^a/x` cancels to `x^(a - 1)`.
+        let divided = divided_power(d.current(), &lowest.base);
+        let Some(target) = lowest_power(lowest, lowest.whole - divided) else { continue };
+        changed |= trial(d, |t| {
+            split_powers(t, &target)?;
+            tidy(t, &[])?;
+            merge_powers(t, &target)?;
+            tidy(t, &[])?;
+            shorten(t)?;
+            // A member left as a power (`(x^(g - 2))^2`) is not the textbook form.
+            let nested = |e: &Expr| matches!(e, Expr::Pow(b, _) if in_family(b, &target).is_some());
+            match t.current().any(&mut |e| nested(e)) {
+                true => Err(EngineError::Unsupported("a power of a power".into())),
+                false => Ok(()),
+            }
+        })?;
+    }
+    Ok(changed)
+}
+
+/// The member of the family of `p` whose exponent has the whole part `whole`.
+fn lowest_power(p: &SymbolicPower, whole: i64) -> Option<SymbolicPower> {
+    let exponent = Expr::add(vec![p.rest.clone(), Expr::int(whole)]);
+    let exponent = super::simplify::without_trivia(&exponent);
+    let q = symbolic_power(&Expr::pow(p.base.clone(), exponent))?;
+    (q.rest == p.rest && q.whole == whole).then_some(q)
+}
+
+/// The highest whole power of `base` that `e` divides by somewhere (`x` in `a/(x*y)`,
+/// 2 in `x^-2`), at most [`MAX_POWER_SHIFT`].
+fn divided_power(e: &Expr, base: &Expr) -> i64 {
+    let power = |f: &Expr| -> i64 {
+        match f {
+            _ if f == base => 1,
+            Expr::Pow(b, k) if **b == *base => k
+                .as_num()
+                .filter(|k| k.is_integer())
+                .and_then(|k| i64::try_from(k.to_big().to_integer()).ok())
+                .unwrap_or(0),
+            _ => 0,
+        }
+    };
+    let mut most = 0;
+    e.any(&mut |t| {
+        let here = match t {
+            Expr::Div(_, den) => match &**den {
+                Expr::Mul(fs) => fs.iter().map(power).max().unwrap_or(0),
+                other => power(other),
+            },
+            Expr::Pow(b, _) if **b == *base => -power(t),
+            _ => 0,
+        };
+        most = most.max(here);
+        false
+    });
+    most.min(MAX_POWER_SHIFT)
+}
+
+/// Whether `e` is a power of the family of `lowest` (same base, same symbolic exponent).
+fn in_family(e: &Expr, lowest: &SymbolicPower) -> Option<SymbolicPower> {
+    symbolic_power(e).filter(|p| p.base == lowest.base && p.rest == lowest.rest)
+}
+
+/// `b^(e + 1)` → `b^e*b`, until every power of the family is its lowest member.
+fn split_powers(t: &mut Driver, lowest: &SymbolicPower) -> Result<(), EngineError> {
+    for _ in 0..256 {
+        let found = first_match(&t.current().clone(), &mut Vec::new(), &mut |e, path| {
+            let p = in_family(e, lowest).filter(|p| p.whole > lowest.whole)?;
+            Some((path.to_vec(), p.exponent))
+        });
+        let Some((path, exponent)) = found else {
+            return Ok(());
+        };
+        let less = super::simplify::without_trivia(&Expr::add(vec![exponent, Expr::int(-1)]));
+        let at: Vec<usize> = path.iter().copied().chain([1]).collect();
+        t.apply(ring_step(at, Expr::Add(vec![less.clone(), Expr::int(1)].into())))?;
+        t.apply(step_with(RuleId::LawOfExponents, &path, &[("U", &lowest.base), ("A", &less)]))?;
+    }
+    Ok(())
+}
+
+/// `b^e*b` → `b^(e + 1)` wherever a product holds a power of the family beside its base
+/// or a whole power of the base.
+fn merge_powers(t: &mut Driver, lowest: &SymbolicPower) -> Result<(), EngineError> {
+    let base = &lowest.base;
+    let whole_power = |f: &Expr| -> Option<i64> {
+        if f == base {
+            return Some(1);
+        }
+        let Expr::Pow(b, k) = f else { return None };
+        let k = k.as_num().filter(|k| k.is_integer() && k.is_positive())?;
+        let k: i64 = k.to_big().to_integer().try_into().ok()?;
+        (**b == *base && k <= MAX_POWER_SHIFT).then_some(k)
+    };
+    for _ in 0..256 {
+        let found = first_match(&t.current().clone(), &mut Vec::new(), &mut |e, path| {
+            let Expr::Mul(fs) = e else { return None };
+            let at = fs.iter().position(|f| in_family(f, lowest).is_some())?;
+            let other = fs.iter().position(|f| whole_power(f).is_some())?;
+            Some((path.to_vec(), fs.to_vec(), at, other, whole_power(&fs[other])?))
+        });
+        let Some((path, fs, at, other, n)) = found else {
+            return Ok(());
+        };
+        let Expr::Pow(_, exponent) = &fs[at] else { return Ok(()) };
+        let exponent = (**exponent).clone();
+        let pair = Expr::Mul(vec![fs[at].clone(), base.clone()].into());
+        let mut rest: Vec<Expr> = fs
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != at && *i != other)
+            .map(|(_, f)| f.clone())
+            .collect();
+        match n {
+            1 => {}
+            2 => rest.push(base.clone()),
+            _ => rest.push(Expr::pow(base.clone(), Expr::int(n - 1))),
+        }
+        let mut inner = path.clone();
+        let whole = if rest.is_empty() {
+            pair
+        } else {
+            inner.push(0);
+            Expr::Mul(std::iter::once(pair).chain(rest).collect())
+        };
+        t.apply(ring_step(path, whole))?;
+        let mut s = step_with(RuleId::LawOfExponents, &inner, &[("U", base), ("A", &exponent)]);
+        s.reversed = true;
+        t.apply(s)?;
+        // The new exponent's numbers added: a tidying step that joins the line.
+        let at: Vec<usize> = inner.iter().copied().chain([1]).collect();
+        let Some(sum) = t.at(&at).cloned() else { return Ok(()) };
+        t.ring(&at, super::simplify::without_trivia(&sum))?;
+    }
+    Ok(())
 }

@@ -114,7 +114,7 @@ pub(super) fn narrowest_change(old: &Expr, new: &Expr) -> Vec<usize> {
 }
 
 /// `e` with the trivialities of ring arithmetic cleared: terms 0 and factors 1 dropped, a
-/// product with a factor 0 is 0, sums of numbers added (`2 - 1`), powers and divisors 1,
+/// product with a factor 0 is 0, the numbers of a sum added (`2 - 1`, `g - 1 + 1`), powers and divisors 1,
 /// `--x`, and sums in sums and products in products flattened (`(2·x)·y` is `2·x·y`).
 /// Derivatives, sums and calls are left as they are (inside and out).
 pub fn without_trivia(e: &Expr) -> Expr {
@@ -138,7 +138,15 @@ fn cleared_node(e: &Expr) -> Expr {
             if let Some(values) = ts.iter().map(num).collect::<Option<Vec<Rat>>>() {
                 return Expr::Num(values.into_iter().fold(Rat::zero(), |a, b| a + b));
             }
-            Expr::add(ts.into_iter().filter(|t| !num(t).is_some_and(|r| r.is_zero())).collect())
+            // The numbers of a sum added, where the first of them stood (`g - 1 + 1` is `g`).
+            let total = ts.iter().filter_map(num).fold(Rat::zero(), |a, b| a + b);
+            let first = ts.iter().position(|t| num(t).is_some());
+            let kept = ts.into_iter().enumerate().filter_map(|(i, t)| match num(&t) {
+                None => Some(t),
+                Some(_) if Some(i) == first && !total.is_zero() => Some(Expr::Num(total.clone())),
+                Some(_) => None,
+            });
+            Expr::add(kept.collect())
         }
         Expr::Mul(fs) => {
             let fs = flattened(fs, |f| match f {

@@ -117,6 +117,7 @@ rules! {
     TanhDefinition: "tanh-definition", rw("tanh(U)", "(exp(U) - exp(-U))/(exp(U) + exp(-U))", &[]), "the definition of tanh";
     TanhAsRatio: "tanh-as-ratio", rw("tanh(U)", "sinh(U)/cosh(U)", &[]), "tanh is sinh over cosh";
     TanhViaSigmoid: "tanh-via-sigmoid", rw("tanh(U)", "2*sigmoid(2*U) - 1", &[]), "tanh through the sigmoid";
+    LawOfExponents: "law-of-exponents", rw("U^(A + 1)", "U^A*U", &["positive(U)"]), "the law of exponents";
     PowerOneHalf: "power-one-half", rw("U^(1/2)", "sqrt(U)", &["positive(U)"]), "a power of one half is the square root";
     SqrtSquared: "sqrt-squared", rw("sqrt(U)^2", "U", &["positive(U)"]), "the square of a square root";
     SqrtOfSquare: "sqrt-of-square", rw("sqrt(U^2)", "U", &["positive(U)"]), "the square root of a square";
@@ -151,9 +152,8 @@ pub fn function_signs(f: Func) -> [Signs; 3] {
     match f {
         Func::Exp | Func::Sigmoid | Func::Softplus | Func::Cosh => [POS, POS, POS],
         Func::Sqrt => [ZERO | POS, ZERO, POS],
-        Func::Tanh | Func::Atan | Func::Asin | Func::Sinh | Func::Asinh | Func::Erf => {
-            [NEG, ZERO, POS]
-        }
+        Func::Tanh | Func::Sinh | Func::Erf => [NEG, ZERO, POS],
+        Func::Atan | Func::Asin | Func::Asinh => [NEG, ZERO, POS],
         // acos falls from π to 0 on [-1, 1].
         Func::Acos => [POS, POS, ZERO | POS],
         Func::Abs => [POS, ZERO, POS],

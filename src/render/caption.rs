@@ -29,7 +29,9 @@ pub fn caption(ctx: &Context, steps: &[CheckedStep], prefix: usize) -> Prose {
         StepKind::Leaf => join_and(leaf_equations(ctx, main)),
         StepKind::Differentiate => differentiation(ctx, &main[0], &main[1..]),
         StepKind::Lemma => lemmas(main),
-        StepKind::Collapse | StepKind::Rename | StepKind::Other => step_caption(ctx, &main[0]),
+        StepKind::Collapse | StepKind::Rename | StepKind::Other | StepKind::Exponents => {
+            step_caption(ctx, &main[0])
+        }
     });
     tidy(out)
 }

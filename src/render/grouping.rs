@@ -30,6 +30,9 @@ pub enum StepKind {
     Rename,
     /// `use-lemma`: an earlier result; consecutive ones are one line.
     Lemma,
+    /// The law of exponents (`b^(e + 1)` = `b^e·b`): the ring step before it, which writes
+    /// the exponent as `e + 1` or brings `b^e` beside `b`, belongs to its line.
+    Exponents,
     /// Anything else: one line of its own.
     Other,
 }
@@ -51,6 +54,7 @@ pub fn kind_of(step: &CheckedStep) -> StepKind {
         Some(RuleId::FoldDefinition) => StepKind::Fold,
         Some(RuleId::RenameBoundIndex) => StepKind::Rename,
         Some(RuleId::UseLemma) => StepKind::Lemma,
+        Some(RuleId::LawOfExponents) => StepKind::Exponents,
         _ if matches!(step.before.at(&step.step.position), Some(crate::expr::Expr::D(_, _))) => {
             StepKind::Differentiate
         }
@@ -73,7 +77,7 @@ pub fn ungrouped(n: usize) -> Vec<Group> {
 
 /// The lines of `--detail brief`, in order, covering every step exactly once:
 /// - consecutive ring steps form one "simplify" line;
-/// - ring steps right before a collapse or a fold belong to that line;
+/// - ring steps right before a collapse, a fold or the law of exponents belong to that line;
 /// - consecutive unfolds, folds, collapses or lemmas form one line;
 /// - leaf derivatives join the differentiation line before them (or each other);
 /// - a clearing of trivialities or a renaming joins the line before it.
@@ -91,7 +95,9 @@ pub fn group(kinds: &[StepKind]) -> Vec<Group> {
             }
             _ => i,
         };
-        let absorbs = |k: Option<&StepKind>| matches!(k, Some(StepKind::Collapse | StepKind::Fold));
+        let absorbs = |k: Option<&StepKind>| {
+            matches!(k, Some(StepKind::Collapse | StepKind::Fold | StepKind::Exponents))
+        };
         if rings_end > start && !absorbs(kinds.get(rings_end)) {
             out.push(Group { steps: start..rings_end, prefix: 0 });
             i = rings_end;
@@ -104,7 +110,7 @@ pub fn group(kinds: &[StepKind]) -> Vec<Group> {
         let end = match kinds[head] {
             StepKind::Differentiate => leaves_end(head + 1),
             StepKind::Leaf | StepKind::Tidy => leaves_end(head),
-            StepKind::Other | StepKind::Rename => head + 1,
+            StepKind::Other | StepKind::Rename | StepKind::Exponents => head + 1,
             StepKind::Unfold => (head..n)
                 .find(|&i| !matches!(kinds[i], StepKind::Unfold | StepKind::Rename))
                 .unwrap_or(n),
