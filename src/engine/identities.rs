@@ -406,6 +406,16 @@ fn common_exp_powers(args: &[Expr]) -> Vec<ExpPower> {
     out
 }
 
+/// The product of `first` and `rest` with `first` its first factor (`first` alone when
+/// `rest` is empty), to stand at `path`; and the path of `first` in it.
+fn led_by(first: Expr, rest: Vec<Expr>, path: &[usize]) -> (Expr, Vec<usize>) {
+    if rest.is_empty() {
+        return (first, path.to_vec());
+    }
+    let product = Expr::Mul(std::iter::once(first).chain(rest).collect());
+    (product, path.iter().copied().chain([0]).collect())
+}
+
 /// Rewrite a copy of the proof with `rewrite`, tidy it, and keep it when it is smaller.
 fn trial(
     d: &mut Driver,
@@ -573,13 +583,7 @@ fn merge_exps(t: &mut Driver) -> Result<(), EngineError> {
         for a in &args[2..] {
             chain = Expr::Mul(vec![chain, exp(a)].into());
         }
-        let mut base = path.clone();
-        let whole = if rest.is_empty() {
-            chain
-        } else {
-            base.push(0);
-            Expr::Mul(std::iter::once(chain).chain(rest).collect())
-        };
+        let (whole, base) = led_by(chain, rest, &path);
         t.apply(ring_step(path.clone(), whole))?;
         // Innermost pair first: `exp(a)*exp(b)` → `exp(a + b)`, then outwards.
         let mut sum = args[0].clone();
@@ -1109,7 +1113,7 @@ fn symbolic_power(e: &Expr) -> Option<SymbolicPower> {
     let (rest, whole) = match &**k {
         Expr::Add(ts) if ts.iter().filter(|t| t.as_num().is_some()).count() == 1 => {
             let c = ts.iter().find_map(|t| t.as_num())?;
-            let whole: i64 = c.is_integer().then(|| c.to_big().to_integer().try_into().ok())??;
+            let whole = c.as_i64()?;
             (Expr::add(ts.iter().filter(|t| t.as_num().is_none()).cloned().collect()), whole)
         }
         other => (other.clone(), 0),
@@ -1155,7 +1159,7 @@ fn powers(d: &mut Driver) -> Result<bool, EngineError> {
         // Below the lowest member by the power of the base the term divides by, so that
         // `x^a/x` cancels to `x^(a - 1)`.
         let divided = divided_power(d.current(), &lowest.base);
-        let Some(target) = lowest_power(lowest, lowest.whole - divided) else { continue };
+        let Some(target) = family_member(lowest, lowest.whole - divided) else { continue };
         changed |= trial(d, |t| {
             split_powers(t, &target)?;
             tidy(t, &[])?;
@@ -1174,27 +1178,26 @@ fn powers(d: &mut Driver) -> Result<bool, EngineError> {
 }
 
 /// The member of the family of `p` whose exponent has the whole part `whole`.
-fn lowest_power(p: &SymbolicPower, whole: i64) -> Option<SymbolicPower> {
+fn family_member(p: &SymbolicPower, whole: i64) -> Option<SymbolicPower> {
     let exponent = Expr::add(vec![p.rest.clone(), Expr::int(whole)]);
     let exponent = super::simplify::without_trivia(&exponent);
     let q = symbolic_power(&Expr::pow(p.base.clone(), exponent))?;
     (q.rest == p.rest && q.whole == whole).then_some(q)
 }
 
+/// `k` when `f` is `base^k` for a machine integer `k` (`base` itself is `base^1`).
+fn integer_power_of(f: &Expr, base: &Expr) -> Option<i64> {
+    match f {
+        _ if f == base => Some(1),
+        Expr::Pow(b, k) if **b == *base => k.as_num()?.as_i64(),
+        _ => None,
+    }
+}
+
 /// The highest whole power of `base` that `e` divides by somewhere (`x` in `a/(x*y)`,
 /// 2 in `x^-2`), at most [`MAX_POWER_SHIFT`].
 fn divided_power(e: &Expr, base: &Expr) -> i64 {
-    let power = |f: &Expr| -> i64 {
-        match f {
-            _ if f == base => 1,
-            Expr::Pow(b, k) if **b == *base => k
-                .as_num()
-                .filter(|k| k.is_integer())
-                .and_then(|k| i64::try_from(k.to_big().to_integer()).ok())
-                .unwrap_or(0),
-            _ => 0,
-        }
-    };
+    let power = |f: &Expr| integer_power_of(f, base).unwrap_or(0);
     let mut most = 0;
     e.any(&mut |t| {
         let here = match t {
@@ -1238,15 +1241,8 @@ fn split_powers(t: &mut Driver, lowest: &SymbolicPower) -> Result<(), EngineErro
 /// or a whole power of the base.
 fn merge_powers(t: &mut Driver, lowest: &SymbolicPower) -> Result<(), EngineError> {
     let base = &lowest.base;
-    let whole_power = |f: &Expr| -> Option<i64> {
-        if f == base {
-            return Some(1);
-        }
-        let Expr::Pow(b, k) = f else { return None };
-        let k = k.as_num().filter(|k| k.is_integer() && k.is_positive())?;
-        let k: i64 = k.to_big().to_integer().try_into().ok()?;
-        (**b == *base && k <= MAX_POWER_SHIFT).then_some(k)
-    };
+    let whole_power =
+        |f: &Expr| integer_power_of(f, base).filter(|k| (1..=MAX_POWER_SHIFT).contains(k));
     for _ in 0..256 {
         let found = first_match(&t.current().clone(), &mut Vec::new(), &mut |e, path| {
             let Expr::Mul(fs) = e else { return None };
@@ -1271,13 +1267,7 @@ fn merge_powers(t: &mut Driver, lowest: &SymbolicPower) -> Result<(), EngineErro
             2 => rest.push(base.clone()),
             _ => rest.push(Expr::pow(base.clone(), Expr::int(n - 1))),
         }
-        let mut inner = path.clone();
-        let whole = if rest.is_empty() {
-            pair
-        } else {
-            inner.push(0);
-            Expr::Mul(std::iter::once(pair).chain(rest).collect())
-        };
+        let (whole, inner) = led_by(pair, rest, &path);
         t.apply(ring_step(path, whole))?;
         let mut s = step_with(RuleId::LawOfExponents, &inner, &[("U", base), ("A", &exponent)]);
         s.reversed = true;

@@ -135,10 +135,8 @@ fn cleared_node(e: &Expr) -> Expr {
                 Expr::Add(inner) => Some(inner),
                 _ => None,
             });
-            if let Some(values) = ts.iter().map(num).collect::<Option<Vec<Rat>>>() {
-                return Expr::Num(values.into_iter().fold(Rat::zero(), |a, b| a + b));
-            }
-            // The numbers of a sum added, where the first of them stood (`g - 1 + 1` is `g`).
+            // The numbers of a sum added, where the first of them stood (`g - 1 + 1` is `g`,
+            // `2 - 1` is `1`, and a sum of numbers to 0 is the empty sum, 0).
             let total = ts.iter().filter_map(num).fold(Rat::zero(), |a, b| a + b);
             let first = ts.iter().position(|t| num(t).is_some());
             let kept = ts.into_iter().enumerate().filter_map(|(i, t)| match num(&t) {
