@@ -5,6 +5,7 @@
 //! kernel refuses is an engine bug reported as [`EngineError::Refused`].
 
 pub mod algebra;
+mod bridge;
 pub mod cases;
 mod differentiate;
 pub mod fold;
@@ -150,6 +151,7 @@ impl Driver {
             self.inner_first(path)?;
             self.distribute_first(path, &new)?;
             self.midpoint_first(path, &new, 0)?;
+            self.bridge(path, &new)?;
         }
         self.ring_step(path, new)
     }
@@ -178,6 +180,7 @@ impl Driver {
                 if depth < 3 {
                     self.midpoint_first(path, &m, depth + 1)?;
                 }
+                self.bridge(path, &m)?;
                 self.try_ring_step(path, m)
             }
             _ => Ok(()),
