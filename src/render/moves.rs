@@ -7,7 +7,7 @@
 use crate::expr::{Expr, Rat};
 use crate::kernel::CheckedStep;
 use crate::terms::ExprExt;
-use num_traits::One;
+use num_traits::{One, Zero};
 use std::collections::BTreeMap;
 
 /// A textbook's name for one algebra step.
@@ -26,6 +26,10 @@ pub enum Move {
     Cancel(Expr),
     CommonDenominator,
     CollectLikeTerms,
+    /// A minus sign taken into a bracket, or out of one: `-a*(1 - s)` as `a*(s - 1)`.
+    MoveSign,
+    /// A Kronecker delta of two numbers written as its value: `δ_12` as 0.
+    EvaluateDelta,
     /// None of the above: several of them at once, or a rearrangement with no name.
     Simplify,
 }
@@ -52,6 +56,8 @@ impl Move {
             Move::Cancel(e) => ("cancel ", Some(e)),
             Move::CommonDenominator => ("combine over a common denominator", None),
             Move::CollectLikeTerms => ("collect like terms", None),
+            Move::MoveSign => ("move the sign into the bracket", None),
+            Move::EvaluateDelta => ("evaluate the Kronecker delta", None),
             Move::Simplify => ("simplify", None),
         }
     }
@@ -83,6 +89,27 @@ pub fn name_move(before: &Expr, after: &Expr) -> Move {
     }
     if tb.len() > 1 && sorted(keys(&tb)) == sorted(keys(&ta)) {
         return Move::Reorder;
+    }
+    // The same up to order and brackets at any depth: inside a sum's body, a call's
+    // argument, a bracket of the product.
+    let (cb, ca) = (canonical(before, false), canonical(after, false));
+    if cb == ca {
+        let (lb, la) = (leaves(before), leaves(after));
+        // Only numbers changed (`2*x*2` as `4*x`, `a*(0 - b)` as `-a*b`): arithmetic.
+        let symbols = |l: Vec<&Expr>| -> Vec<Expr> {
+            l.into_iter().filter(|e| e.as_num().is_none()).cloned().collect()
+        };
+        return match () {
+            _ if lb == la => Move::Regroup,
+            _ if symbols(lb) == symbols(la) => Move::Tidy,
+            _ => Move::Reorder,
+        };
+    }
+    if canonical(before, true) == canonical(after, true) {
+        return Move::MoveSign;
+    }
+    if has_concrete_delta(before) && canonical(&deltas_evaluated(before), false) == ca {
+        return Move::EvaluateDelta;
     }
     if let Some(x) = pb.cancelled(&pa) {
         return Move::Cancel(x);
@@ -158,13 +185,17 @@ impl Product {
         self.factors.iter().any(|(_, k)| *k < 0)
     }
 
-    /// A factor in both numerator and denominator here that `after` has fewer of.
+    /// A factor in both numerator and denominator here (up to sign: `(s - 1)/(1 - s)`) that
+    /// `after` has fewer of.
     fn cancelled(&self, after: &Product) -> Option<Expr> {
+        let key = |f: &Expr| canonical(f, true).unneg().unwrap_or_else(|| canonical(f, true));
         let (num, den): (Vec<_>, Vec<_>) = self.factors.iter().partition(|(_, k)| *k > 0);
-        let in_after = |f: &Expr| after.factors.iter().filter(|(g, _)| g == f).count();
-        let in_self = |f: &Expr| self.factors.iter().filter(|(g, _)| g == f).count();
+        let count =
+            |p: &Product, f: &Expr| p.factors.iter().filter(|(g, _)| key(g) == key(f)).count();
         num.iter()
-            .find(|(f, _)| den.iter().any(|(g, _)| g == f) && in_after(f) < in_self(f))
+            .find(|(f, _)| {
+                den.iter().any(|(g, _)| key(g) == key(f)) && count(after, f) < count(self, f)
+            })
             .map(|(f, _)| f.clone())
     }
 
@@ -210,6 +241,88 @@ fn sum_factors(ts: &[(bool, Product)]) -> usize {
     ts.iter().map(|(_, p)| sums(p)).sum()
 }
 
+/// `e` up to the order of terms and factors and their brackets, at every depth: sums and
+/// products flattened and sorted, a product's factors with their exponents merged, zero
+/// terms and unit factors dropped, each delta's indices in order. With `signs`, each sum is
+/// also taken up to its sign (its first term, by the order without signs, made positive),
+/// the sign going to the product around it.
+fn canonical(e: &Expr, signs: bool) -> Expr {
+    match e {
+        Expr::Add(_) | Expr::Neg(_) | Expr::Mul(_) | Expr::Div(..) => {}
+        Expr::Pow(_, k) if k.as_num().and_then(Rat::as_i64).is_some() => {}
+        Expr::Delta(i, j) if j < i => return Expr::Delta(j.clone(), i.clone()),
+        _ => return e.map_children(|c| canonical(c, signs)),
+    }
+    let mut terms: Vec<Expr> = terms(e)
+        .into_iter()
+        .map(|(negative, p)| product(negative != p.negative, &p.factors, signs))
+        .filter(|t| !t.as_num().is_some_and(|r| r.is_zero()))
+        .collect();
+    let unsigned = |t: &Expr| t.unneg().unwrap_or_else(|| t.clone());
+    terms.sort_by_cached_key(unsigned);
+    let flip = signs && terms.len() > 1 && terms[0].unneg().is_some();
+    if flip {
+        terms = terms.iter().map(|t| t.unneg().unwrap_or_else(|| Expr::neg(t.clone()))).collect();
+        terms.sort_by_cached_key(unsigned);
+    }
+    let sum = Expr::add(terms);
+    if flip {
+        Expr::neg(sum)
+    } else {
+        sum
+    }
+}
+
+/// A product in canonical form: each factor canonical (a negated one giving its sign to the
+/// product), exponents merged, sorted.
+fn product(mut negative: bool, factors: &[(Expr, i64)], signs: bool) -> Expr {
+    let mut merged: BTreeMap<(bool, Expr), i64> = BTreeMap::new();
+    // Numbers of the numerator and of the denominator apart: `2*x/(2*y)` cancels 2.
+    let (mut numerator, mut denominator) = (Rat::one(), Rat::one());
+    for (f, k) in factors {
+        let mut c = canonical(f, signs);
+        if let Some(x) = c.unneg() {
+            negative ^= k % 2 != 0;
+            c = x;
+        }
+        match c.as_num() {
+            Some(r) if !r.is_zero() && k.unsigned_abs() <= 64 => {
+                let power = (0..k.unsigned_abs()).fold(Rat::one(), |acc, _| acc * r);
+                if *k > 0 {
+                    numerator *= power
+                } else {
+                    denominator *= power
+                }
+            }
+            // Numerator and denominator apart: `x*y/x` is a cancellation, not a reordering.
+            _ => *merged.entry((*k < 0, c)).or_insert(0) += k,
+        }
+    }
+    let numbers = [(numerator, 1), (denominator, -1)].into_iter().filter(|(r, _)| !r.is_one());
+    let mut out: Vec<Expr> = numbers.map(|(r, k)| Expr::pow(Expr::Num(r), Expr::int(k))).collect();
+    let power = |(f, k): (Expr, i64)| if k == 1 { f } else { Expr::pow(f, Expr::int(k)) };
+    out.extend(merged.into_iter().map(|((_, f), k)| power((f, k))));
+    let p = Expr::mul(out);
+    if negative {
+        Expr::neg(p)
+    } else {
+        p
+    }
+}
+
+fn has_concrete_delta(e: &Expr) -> bool {
+    e.any(&mut |t| matches!(t, Expr::Delta(crate::expr::Index::Int(_), crate::expr::Index::Int(_))))
+}
+
+/// `e` with each delta of two numbers written as its value.
+fn deltas_evaluated(e: &Expr) -> Expr {
+    use crate::expr::Index::Int;
+    match e {
+        Expr::Delta(Int(a), Int(b)) => Expr::int(i64::from(a == b)),
+        _ => e.map_children(deltas_evaluated),
+    }
+}
+
 /// The numbers, variables and deltas of a term, in the order written.
 fn leaves(e: &Expr) -> Vec<&Expr> {
     fn walk<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
@@ -248,5 +361,18 @@ mod tests {
         assert_eq!(named("a*1 - y", "a - y"), Move::Tidy);
         assert_eq!(named("(e*d)*s", "e*d*s"), Move::Regroup);
         assert_eq!(named("sin(x)^2 + cos(x)", "cos(x) + sin(x)*sin(x)"), Move::Reorder);
+        // At any depth: inside a sum's body, a bracket, a delta.
+        assert_eq!(named("sum_i(v_i*w_i*(1 - h_i))", "sum_i(v_i*(1 - h_i)*w_i)"), Move::Reorder);
+        assert_eq!(named("x*(a + b - t)", "x*((a + b) - t)"), Move::Regroup);
+        assert_eq!(named("a - delta(k,j)", "a - delta(j,k)"), Move::Reorder);
+        assert_eq!(named("a*(0 - b)", "-a*b"), Move::Tidy);
+        assert_eq!(named("2*exp(x)/s*2", "4*exp(x)/s"), Move::Tidy);
+        assert_eq!(named("-y*s*(1 - g)", "y*s*(g - 1)"), Move::MoveSign);
+        assert_eq!(named("a*(1 - delta(1,2))", "a"), Move::EvaluateDelta);
+        assert_eq!(named("g*s*(g - 1)/(1 - g)", "-g*s"), Move::Cancel(e("g - 1")));
+        assert_eq!(named("(a + b*-1)/2/((a + b)/2)", "(a - b)/(a + b)"), Move::Cancel(e("2")));
+        // Different values are never one of these.
+        assert_eq!(named("x*(a - b)", "x*(b - a)"), Move::Simplify);
+        assert_ne!(named("a - delta(1,2)", "a - 1"), Move::EvaluateDelta);
     }
 }
