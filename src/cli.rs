@@ -601,10 +601,12 @@ fn diff_one(
                 // An algebra step is captioned by the move it makes, as in a writeup.
                 let rule = match crate::rules::id_of(&s.step) {
                     Some(crate::rules::RuleId::RingNormalize) => {
-                        match crate::render::moves::step_move(s).words() {
+                        let parts = crate::render::moves::step_move(s).parts();
+                        let words = parts.iter().map(|m| match m.words() {
                             (words, Some(e)) => format!("{words}{}", show(e)),
                             (words, None) => words.to_string(),
-                        }
+                        });
+                        words.collect::<Vec<_>>().join(" and ")
                     }
                     _ => caption(&s.step.rule).to_string(),
                 };

@@ -39,7 +39,7 @@ pub fn caption(ctx: &Context, steps: &[CheckedStep], prefix: usize) -> Prose {
 /// The moves of a run of ring steps, each once, in order.
 fn moves(steps: &[CheckedStep]) -> Vec<Move> {
     let mut out: Vec<Move> = Vec::new();
-    for m in steps.iter().map(step_move) {
+    for m in steps.iter().flat_map(|s| step_move(s).parts()) {
         if !out.contains(&m) {
             out.push(m);
         }

@@ -10,6 +10,10 @@ use crate::terms::ExprExt;
 use num_traits::{One, Zero};
 use std::collections::BTreeMap;
 
+/// The largest term a caption names (six nodes: `a_i`, `2x`), since a caption sits beside
+/// its equation.
+const NAMED: usize = 6;
+
 /// A textbook's name for one algebra step.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Move {
@@ -24,6 +28,8 @@ pub enum Move {
     FactorOut(Option<Expr>),
     /// Cancel a factor of both numerator and denominator.
     Cancel(Expr),
+    /// Both at once: `(e·δ·S − e·Σ)/S²` as `e·(δ − Σ/S)/S` takes out `e` and cancels `S`.
+    FactorOutAndCancel(Expr, Expr),
     CommonDenominator,
     CollectLikeTerms,
     /// A minus sign taken into a bracket, or out of one: `-a*(1 - s)` as `a*(s - 1)`.
@@ -40,10 +46,20 @@ impl Move {
         matches!(self, Move::Tidy | Move::Regroup | Move::Reorder)
     }
 
-    /// The words of the caption, and the term it names, if any: a small one (`a_i`, `2x`),
-    /// since a caption sits beside its equation.
+    /// The moves this one is made of, each with its own words: factoring out and cancelling
+    /// are two.
+    pub fn parts(&self) -> Vec<Move> {
+        match self {
+            // Two long terms are not named: "factor out and cancel the common factors".
+            Move::FactorOutAndCancel(f, g) if f.size().max(g.size()) <= NAMED => {
+                vec![Move::FactorOut(Some(f.clone())), Move::Cancel(g.clone())]
+            }
+            other => vec![other.clone()],
+        }
+    }
+
+    /// The words of the caption, and the term it names, if any (at most [`NAMED`] nodes).
     pub fn words(&self) -> (&'static str, Option<&Expr>) {
-        const NAMED: usize = 6;
         match self {
             Move::FactorOut(Some(e)) if e.size() > NAMED => ("factor out the common factor", None),
             Move::Cancel(e) if e.size() > NAMED => ("cancel the common factor", None),
@@ -59,6 +75,8 @@ impl Move {
             Move::MoveSign => ("move the sign into the bracket", None),
             Move::EvaluateDelta => ("evaluate the Kronecker delta", None),
             Move::Simplify => ("simplify", None),
+            // Worded by its parts.
+            Move::FactorOutAndCancel(..) => ("factor out and cancel the common factors", None),
         }
     }
 }
@@ -129,7 +147,81 @@ pub fn name_move(before: &Expr, after: &Expr) -> Move {
     if ta.len() < tb.len() {
         return Move::CollectLikeTerms;
     }
-    Move::Simplify
+    // Everything cancelling to a number is no one factor's doing.
+    if after.as_num().is_some() {
+        return Move::Simplify;
+    }
+    match (factored_out_of_sum(&pb, &pa), divided_through(&pb, &pa)) {
+        (Some(f), Some(g)) => Move::FactorOutAndCancel(f, g),
+        (Some(f), None) => Move::FactorOut(Some(f)),
+        (None, Some(g)) => Move::Cancel(g),
+        (None, None) => Move::Simplify,
+    }
+}
+
+/// The factors of each term of `p`'s sum factors, up to sign and order, as keys.
+fn sum_term_factors(p: &Product) -> Vec<Vec<BTreeMap<Expr, i64>>> {
+    let key = |(f, k): &(Expr, i64)| (sign_free(f), *k);
+    let sums = p.factors.iter().filter(|(f, k)| matches!(f, Expr::Add(_)) && *k > 0);
+    sums.map(|(f, _)| {
+        let merged = |(_, t): &(bool, Product)| {
+            let mut m = BTreeMap::new();
+            for (f, k) in t.factors.iter().map(key) {
+                *m.entry(f).or_insert(0) += k;
+            }
+            m
+        };
+        terms(f).iter().map(merged).collect()
+    })
+    .collect()
+}
+
+/// A factor of every term of a sum in `before` that stands outside the sums in `after`, and
+/// did not in `before`: what was factored out.
+fn factored_out_of_sum(before: &Product, after: &Product) -> Option<Expr> {
+    let outside = |p: &Product, f: &Expr| {
+        p.factors.iter().any(|(g, k)| *k > 0 && sign_free(g) == sign_free(f))
+    };
+    let sums = sum_term_factors(before);
+    let in_every_term = |f: &Expr| {
+        sums.iter().any(|ts| ts.iter().all(|t| t.get(&sign_free(f)).is_some_and(|k| *k > 0)))
+    };
+    after
+        .factors
+        .iter()
+        .find(|(f, k)| {
+            *k > 0
+                && !matches!(f, Expr::Add(_))
+                && f.as_num().is_none()
+                && in_every_term(f)
+                && !outside(before, f)
+        })
+        .map(|(f, _)| f.clone())
+}
+
+/// A factor of `before`'s denominator that `after` divides by fewer times, and that a term
+/// of a sum in `before`'s numerator has: each term divided through by it.
+fn divided_through(before: &Product, after: &Product) -> Option<Expr> {
+    let power = |p: &Product, f: &Expr| {
+        p.factors
+            .iter()
+            .filter(|(g, k)| *k < 0 && sign_free(g) == sign_free(f))
+            .map(|(_, k)| k)
+            .sum::<i64>()
+    };
+    let sums = sum_term_factors(before);
+    let in_a_term = |f: &Expr| sums.iter().flatten().any(|t| t.contains_key(&sign_free(f)));
+    before
+        .factors
+        .iter()
+        .find(|(g, k)| *k < 0 && power(after, g) > power(before, g) && in_a_term(g))
+        .map(|(g, _)| g.clone())
+}
+
+/// `e` canonical, up to its sign: `1 - s` and `s - 1` are one key.
+fn sign_free(e: &Expr) -> Expr {
+    let c = canonical(e, true);
+    c.unneg().unwrap_or(c)
 }
 
 /// A term as a product: its sign and its factors with integer exponents, in the order
@@ -188,7 +280,7 @@ impl Product {
     /// A factor in both numerator and denominator here (up to sign: `(s - 1)/(1 - s)`) that
     /// `after` has fewer of.
     fn cancelled(&self, after: &Product) -> Option<Expr> {
-        let key = |f: &Expr| canonical(f, true).unneg().unwrap_or_else(|| canonical(f, true));
+        let key = sign_free;
         let (num, den): (Vec<_>, Vec<_>) = self.factors.iter().partition(|(_, k)| *k > 0);
         let count =
             |p: &Product, f: &Expr| p.factors.iter().filter(|(g, _)| key(g) == key(f)).count();
@@ -371,6 +463,13 @@ mod tests {
         assert_eq!(named("a*(1 - delta(1,2))", "a"), Move::EvaluateDelta);
         assert_eq!(named("g*s*(g - 1)/(1 - g)", "-g*s"), Move::Cancel(e("g - 1")));
         assert_eq!(named("(a + b*-1)/2/((a + b)/2)", "(a - b)/(a + b)"), Move::Cancel(e("2")));
+        // The quotient rule's result: `e` out of the numerator, each term divided by `S`.
+        assert_eq!(
+            named("(e*d*S - e*u)/S^2", "e*(d - u/S)/S"),
+            Move::FactorOutAndCancel(e("e"), e("S"))
+        );
+        assert_eq!(named("(d*r - x*u)/r^2", "(d - u*x/r)/r"), Move::Cancel(e("r")));
+        assert_eq!(named("(2*y - 2*x*u/w)/(2*r)", "(y - x*u/w)/r"), Move::Cancel(e("2")));
         // Different values are never one of these.
         assert_eq!(named("x*(a - b)", "x*(b - a)"), Move::Simplify);
         assert_ne!(named("a - delta(1,2)", "a - 1"), Move::EvaluateDelta);
