@@ -177,26 +177,26 @@ fn sum_term_factors(p: &Product) -> Vec<Vec<BTreeMap<Expr, i64>>> {
 }
 
 /// A factor of every term of a sum in `before` that stands outside the sums in `after`, and
-/// did not in `before`: what was factored out.
+/// did not in `before`: what was factored out (`1/T` for a divisor of every term).
 fn factored_out_of_sum(before: &Product, after: &Product) -> Option<Expr> {
-    let outside = |p: &Product, f: &Expr| {
-        p.factors.iter().any(|(g, k)| *k > 0 && sign_free(g) == sign_free(f))
+    let same_side = |a: i64, b: i64| a.signum() == b.signum();
+    let outside = |p: &Product, f: &Expr, k: i64| {
+        p.factors.iter().any(|(g, j)| same_side(*j, k) && sign_free(g) == sign_free(f))
     };
     let sums = sum_term_factors(before);
-    let in_every_term = |f: &Expr| {
-        sums.iter().any(|ts| ts.iter().all(|t| t.get(&sign_free(f)).is_some_and(|k| *k > 0)))
+    let in_every_term = |f: &Expr, k: i64| {
+        let has = |t: &BTreeMap<Expr, i64>| t.get(&sign_free(f)).is_some_and(|j| same_side(*j, k));
+        sums.iter().any(|ts| ts.iter().all(has))
     };
-    after
-        .factors
-        .iter()
-        .find(|(f, k)| {
-            *k > 0
-                && !matches!(f, Expr::Add(_))
-                && f.as_num().is_none()
-                && in_every_term(f)
-                && !outside(before, f)
-        })
-        .map(|(f, _)| f.clone())
+    let (f, k) = after.factors.iter().find(|(f, k)| {
+        *k != 0
+            && !matches!(f, Expr::Add(_))
+            && f.as_num().is_none()
+            && in_every_term(f, *k)
+            && !outside(before, f, *k)
+    })?;
+    let power = if k.abs() == 1 { f.clone() } else { Expr::pow(f.clone(), Expr::int(k.abs())) };
+    Some(if *k > 0 { power } else { Expr::div(Expr::int(1), power) })
 }
 
 /// A factor of `before`'s denominator that `after` divides by fewer times, and that a term
@@ -469,6 +469,10 @@ mod tests {
             Move::FactorOutAndCancel(e("e"), e("S"))
         );
         assert_eq!(named("(d*r - x*u)/r^2", "(d - u*x/r)/r"), Move::Cancel(e("r")));
+        assert_eq!(
+            named("g*(d/T - u/T/S)/S", "g*(d - u/S)/(T*S)"),
+            Move::FactorOut(Some(e("1/T")))
+        );
         assert_eq!(named("(2*y - 2*x*u/w)/(2*r)", "(y - x*u/w)/r"), Move::Cancel(e("2")));
         // Different values are never one of these.
         assert_eq!(named("x*(a - b)", "x*(b - a)"), Move::Simplify);
