@@ -1,5 +1,5 @@
 //! Scalar derivatives against numbers: for random expressions the derived result matches a
-//! central finite difference of the input, and deep compositions differentiate with a
+//! central finite difference of the input (and every step's move is named), and deep compositions differentiate with a
 //! result of quadratic size on an ordinary test thread.
 
 #[path = "common/scalar_gen.rs"]
@@ -11,6 +11,7 @@ use deriv::engine::{derive, EngineError};
 use deriv::expr::{Context, Expr, Func};
 use deriv::kernel::Proof;
 use deriv::numeric::{check_derivative, eval_f64, CheckOptions, Point};
+use deriv::render::moves::name_move;
 use deriv::rules::Condition;
 use deriv::terms::ExprExt;
 use proptest::prelude::*;
@@ -100,6 +101,10 @@ fn derivatives_match_central_differences() {
                 Err(_) => return Ok(()),
             };
             bump(&derived);
+            // Every step gets its caption's move name (a renderer's walk, bounded too).
+            for s in proof.steps() {
+                name_move(&s.before, &s.after);
+            }
             for (x, y) in points {
                 match compare(&f, &proof, x, y)? {
                     Sample::Counted => bump(&counted),

@@ -232,6 +232,11 @@ struct Product {
     factors: Vec<(Expr, i64)>,
 }
 
+/// An exponent a product's factor is taken apart by: a whole number, not 0, at most 64.
+fn small_exponent(k: &Expr) -> Option<i64> {
+    k.as_num().and_then(Rat::as_i64).filter(|k| *k != 0 && k.unsigned_abs() <= 64)
+}
+
 impl Product {
     fn of(e: &Expr) -> Product {
         let mut p = Product { negative: false, factors: Vec::new() };
@@ -250,9 +255,9 @@ impl Product {
                 self.collect(n, exponent);
                 self.collect(d, -exponent)
             }
-            Expr::Pow(b, k) => match k.as_num().and_then(Rat::as_i64) {
-                Some(k) if k != 0 && k.unsigned_abs() <= 64 => self.collect(b, exponent * k),
-                _ => self.factors.push((e.clone(), exponent)),
+            Expr::Pow(b, k) => match small_exponent(k) {
+                Some(k) => self.collect(b, exponent * k),
+                None => self.factors.push((e.clone(), exponent)),
             },
             Expr::Num(r) if r.is_negative() => {
                 self.negative = !self.negative;
@@ -341,7 +346,9 @@ fn sum_factors(ts: &[(bool, Product)]) -> usize {
 fn canonical(e: &Expr, signs: bool) -> Expr {
     match e {
         Expr::Add(_) | Expr::Neg(_) | Expr::Mul(_) | Expr::Div(..) => {}
-        Expr::Pow(_, k) if k.as_num().and_then(Rat::as_i64).is_some() => {}
+        // As `Product::collect` reads it, so a power it keeps whole (`x^0`, `x^100`) is
+        // not a product here: it would come back as its own only factor, without end.
+        Expr::Pow(_, k) if small_exponent(k).is_some() => {}
         Expr::Delta(i, j) if j < i => return Expr::Delta(j.clone(), i.clone()),
         _ => return e.map_children(|c| canonical(c, signs)),
     }
@@ -461,6 +468,9 @@ mod tests {
         assert_eq!(named("2*exp(x)/s*2", "4*exp(x)/s"), Move::Tidy);
         assert_eq!(named("-y*s*(1 - g)", "y*s*(g - 1)"), Move::MoveSign);
         assert_eq!(named("a*(1 - delta(1,2))", "a"), Move::EvaluateDelta);
+        // Powers a product keeps whole: named, not taken apart without end.
+        assert_eq!(named("x^(1 - 1)", "x^0"), Move::Tidy);
+        assert_eq!(named("x^100*y", "y*x^100"), Move::Reorder);
         assert_eq!(named("g*s*(g - 1)/(1 - g)", "-g*s"), Move::Cancel(e("g - 1")));
         assert_eq!(named("(a + b*-1)/2/((a + b)/2)", "(a - b)/(a + b)"), Move::Cancel(e("2")));
         // The quotient rule's result: `e` out of the numerator, each term divided by `S`.
