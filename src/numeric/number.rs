@@ -229,6 +229,37 @@ fn bounded(r: Rat) -> Result<Rat, EvalError> {
     Ok(r)
 }
 
+/// `x + y`, or `x * y` when `times`. Two machine-sized numbers take `Rat`'s own path; larger
+/// ones are reduced here by [`gcd`], since num-bigint's binary gcd takes a subtraction and a
+/// shift per bit when one operand is much the smaller, as a long numerator over a power of two
+/// (the dyadic sample points give those) is: that gcd was most of an exact check's time.
+fn exact(x: &Rat, y: &Rat, times: bool) -> Rat {
+    let (xb, yb) = (x.to_big(), y.to_big());
+    if [&xb, &yb].iter().all(|r| r.numer().bits() < 63 && r.denom().bits() < 63) {
+        return if times { x * y } else { x + y };
+    }
+    let (a, b, c, d) = (xb.numer(), xb.denom(), yb.numer(), yb.denom());
+    let (n, m) = if times { (a * c, b * d) } else { (a * d + c * b, b * d) };
+    let g = BigInt::from_biguint(num_bigint::Sign::Plus, gcd(n.magnitude(), m.magnitude()));
+    // `m` is positive, so the quotient's sign is `n`'s; `g` divides both exactly.
+    Rat::from_big(num_rational::BigRational::new_raw(n / &g, m / g))
+}
+
+/// The greatest common divisor of two naturals, not both zero: the common power of two
+/// taken out first, then Euclid's remainders on the odd parts (one division ends it when one
+/// odd part is 1).
+fn gcd(a: &num_bigint::BigUint, b: &num_bigint::BigUint) -> num_bigint::BigUint {
+    let (Some(ta), Some(tb)) = (a.trailing_zeros(), b.trailing_zeros()) else {
+        return a | b;
+    };
+    let (mut a, mut b) = (a >> ta, b >> tb);
+    while !b.is_zero() {
+        let r = &a % &b;
+        a = std::mem::replace(&mut b, r);
+    }
+    a << ta.min(tb)
+}
+
 /// Bits of the numerator plus bits of the denominator.
 fn total_bits(r: &Rat) -> u64 {
     let r = r.to_big();
@@ -259,18 +290,18 @@ impl Number for Rat {
     }
 
     fn add(&self, o: &Rat) -> Result<Rat, EvalError> {
-        bounded(self + o)
+        bounded(exact(self, o, false))
     }
 
     fn mul(&self, o: &Rat) -> Result<Rat, EvalError> {
-        bounded(self * o)
+        bounded(exact(self, o, true))
     }
 
     fn div(&self, o: &Rat) -> Result<Rat, EvalError> {
         if o.is_zero() {
             return Err(EvalError::DivisionByZero);
         }
-        bounded(self / o)
+        bounded(exact(self, &o.recip(), true))
     }
 
     fn neg(&self) -> Rat {
@@ -339,6 +370,41 @@ mod tests {
         assert!(matches!(Number::pow(&two, &huge), Err(EvalError::TooLarge(_))));
         assert_eq!(rat(0, 1).powi(-1), Err(EvalError::DivisionByZero));
         assert!(matches!(Number::pow(&two, &rat(1, 2)), Err(EvalError::NotRational(_))));
+    }
+
+    /// Numbers of every size the evaluator meets: machine-sized, and long numerators over
+    /// powers of two (a dyadic point to a high power) or over odd numbers.
+    fn number() -> impl proptest::strategy::Strategy<Value = Rat> {
+        use proptest::prelude::*;
+        let big = (any::<i64>(), 0u32..400).prop_map(|(n, k)| BigInt::from(n) << k);
+        let den = prop_oneof![
+            (0u32..400).prop_map(|k| BigInt::from(1) << k),
+            (1i64..1_000_000_000).prop_map(BigInt::from),
+        ];
+        prop_oneof![
+            (any::<i32>(), 1i32..100).prop_map(|(n, d)| rat(n.into(), d.into())),
+            (big, den).prop_map(|(n, d)| Rat::new(n, d)),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::seeded::config(256))]
+
+        /// The fast path's sums, products and quotients are `Rat`'s own, in canonical form.
+        #[test]
+        fn exact_arithmetic_agrees_with_rat(x in number(), y in number()) {
+            let mut pairs = vec![(Number::add(&x, &y), &x + &y), (Number::mul(&x, &y), &x * &y)];
+            if !y.is_zero() {
+                pairs.push((Number::div(&x, &y), &x / &y));
+            }
+            for (fast, own) in pairs {
+                let fast = fast.unwrap();
+                // Lowest terms, positive denominator: as `Rat` keeps every value.
+                let r = fast.to_big();
+                proptest::prop_assert!(r.numer().gcd(r.denom()).is_one() && r.denom().sign() == num_bigint::Sign::Plus);
+                proptest::prop_assert_eq!(fast, own);
+            }
+        }
     }
 
     #[test]
