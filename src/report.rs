@@ -193,9 +193,9 @@ impl std::fmt::Display for CheckFailure {
 /// Options for the numeric checks of steps and results: at least 8 valid points in all,
 /// and every n in 2..=6 for indexed terms (2 points per n).
 fn check_options(terms: &[&Expr]) -> numeric::CheckOptions {
-    let indexed = terms
-        .iter()
-        .any(|t| t.any(&mut |e| matches!(e, Expr::Idx(_, _) | Expr::Sum(_) | Expr::Delta(_, _))));
+    let indexed = crate::terms::any_shared(terms, |e| {
+        matches!(e, Expr::Idx(_, _) | Expr::Sum(_) | Expr::Delta(_, _))
+    });
     let defaults = numeric::CheckOptions::default();
     let sizes = (defaults.n_max - defaults.n_min + 1) as usize;
     numeric::CheckOptions { points: if indexed { 8usize.div_ceil(sizes) } else { 8 }, ..defaults }

@@ -21,6 +21,9 @@ pub trait ExprExt: Sized {
     fn replace_at(&self, path: &[usize], with: Self) -> Option<Self>;
     /// Number of nodes; the size measure that simplification minimises starts from this.
     fn size(&self) -> usize;
+    /// [`Expr::reshape_all`], keeping what is already in shape as it is: shared with this
+    /// term, so walks memoised by address see it once (`reshape_all` rebuilds every node).
+    fn shaped(&self) -> Self;
     /// Whether this term is the number 1.
     fn is_one(&self) -> bool;
     /// The name of a symbol or indexed symbol (`a` of `a_i`).
@@ -83,6 +86,30 @@ impl ExprExt for Expr {
     fn size(&self) -> usize {
         1 + self.children().map(Expr::size).sum::<usize>()
     }
+
+    fn shaped(&self) -> Expr {
+        shaped(self).unwrap_or_else(|| self.clone())
+    }
+}
+
+/// [`ExprExt::shaped`], or `None` when every node is already in shape.
+fn shaped(e: &Expr) -> Option<Expr> {
+    let mut new: Vec<Option<Expr>> = e.children().map(shaped).collect();
+    let changed = new.iter().any(Option::is_some);
+    let mut new = new.iter_mut().map(Option::take);
+    let node = match changed {
+        true => e.map_children(|c| new.next().flatten().unwrap_or_else(|| c.clone())),
+        false => e.clone(),
+    };
+    // The nodes `Expr::reshape` changes (a test holds the two to the same terms).
+    let number = |t: &Expr| matches!(t, Expr::Num(_));
+    let local = match &node {
+        Expr::Neg(x) => number(x),
+        Expr::Div(a, b) => number(a) && b.as_num().is_some_and(|d| !num_traits::Zero::is_zero(d)),
+        Expr::Add(ts) | Expr::Mul(ts) => ts.len() <= 1,
+        _ => false,
+    };
+    (changed || local).then(|| node.reshape())
 }
 
 /// Number helpers the trusted kernel does not use; import [`RatExt`] to call them as
@@ -141,32 +168,144 @@ pub fn reader_index(base: &str, avoid: &std::collections::BTreeSet<String>) -> S
         .find(|n| !avoid.contains(n))
         .unwrap_or_else(|| crate::expr::fresh_index(base, avoid))
 }
+/// A hasher for keys that are addresses: SipHash, the standard one, showed in profiles of
+/// walks over large terms. The mix spreads aligned addresses over the table.
+#[derive(Default, Clone, Copy)]
+pub struct AddressHasher(u64);
+
+impl std::hash::Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        bytes.iter().for_each(|b| self.write_u64(u64::from(*b)));
+    }
+    fn write_u64(&mut self, n: u64) {
+        let x = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 = x ^ (x >> 29);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64)
+    }
+}
+
+/// A map keyed by the address of a node.
+pub type AddressMap<V> =
+    std::collections::HashMap<*const Expr, V, std::hash::BuildHasherDefault<AddressHasher>>;
+
+/// Visit every node of `terms` once, however many of them share it: terms of a chain share
+/// most of their subterms (a step rebuilds only the path to what it rewrote), so walking each
+/// as a tree costs the chain's length times a term's size. Nodes are told apart by address,
+/// which is stable while `terms` are borrowed. `visit` says whether to go into a node's
+/// children. Iterative, so deep terms take no stack.
+pub fn walk_shared<'a>(terms: &[&'a Expr], mut visit: impl FnMut(&'a Expr) -> bool) {
+    let mut seen = AddressMap::default();
+    let mut stack: Vec<&'a Expr> = terms.iter().rev().copied().collect();
+    while let Some(e) = stack.pop() {
+        if seen.insert(e as *const Expr, ()).is_none() && visit(e) {
+            stack.extend(e.children().rev());
+        }
+    }
+}
+
+/// Whether `pred` holds of some subterm of some term, each shared node tried once.
+pub fn any_shared(terms: &[&Expr], mut pred: impl FnMut(&Expr) -> bool) -> bool {
+    let mut found = false;
+    walk_shared(terms, |e| {
+        found = found || pred(e);
+        !found
+    });
+    found
+}
+
+/// A hash that equal terms share, computed once per node (by address): the kind, names,
+/// numbers, functions, ranges and the children's hashes. Index names are left out, since
+/// equal terms may name their bound indices differently; a match is confirmed with `==`.
+fn shape_hash(e: &Expr, memo: &mut AddressMap<u64>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    if let Some(h) = memo.get(&(e as *const Expr)) {
+        return *h;
+    }
+    let mut h = std::hash::DefaultHasher::new();
+    std::mem::discriminant(e).hash(&mut h);
+    match e {
+        Expr::Num(r) => r.hash(&mut h),
+        Expr::Sym(name) => name.hash(&mut h),
+        Expr::Idx(name, ix) => (name, ix.len()).hash(&mut h),
+        Expr::Call(f, _) => f.hash(&mut h),
+        Expr::Sum(s) => (&s.lo, &s.hi).hash(&mut h),
+        _ => {}
+    }
+    for c in e.children() {
+        shape_hash(c, memo).hash(&mut h);
+    }
+    let h = h.finish();
+    memo.insert(e as *const Expr, h);
+    h
+}
+
 /// How much an algebra step that turned `before` into `after` changed, an estimate of their
 /// tree edit distance over the ring structure: the nodes of each that are not a subterm of
 /// the other (a node with a changed child is changed), an atom counting as one. Moving or
 /// rebracketing whole subterms costs a node or two; writing out new terms, or dropping old
-/// ones, costs their size in ring operations and atoms.
+/// ones, costs their size in ring operations and atoms. Linear in the terms' distinct nodes.
 pub fn edit_size(before: &Expr, after: &Expr) -> usize {
-    fn subterms<'a>(e: &'a Expr, out: &mut std::collections::HashSet<&'a Expr>) {
-        if out.insert(e) {
-            e.children().for_each(|c| subterms(c, out));
-        }
-    }
+    type Old<'a> = std::collections::HashMap<u64, Vec<&'a Expr>>;
     // An atom of the algebra (a variable, a call, a sum) is one node, whatever is inside it:
     // cancelling `exp(…)` is one move however long its argument.
-    fn new_nodes(e: &Expr, old: &std::collections::HashSet<&Expr>) -> usize {
+    fn new_nodes(e: &Expr, old: &Old, memo: &mut AddressMap<u64>) -> usize {
         let ring = matches!(e, Expr::Add(_) | Expr::Mul(_) | Expr::Div(..) | Expr::Neg(_))
             || matches!(e, Expr::Pow(_, k) if k.as_num().is_some());
-        match old.contains(e) {
+        let known = old.get(&shape_hash(e, memo)).is_some_and(|ts| ts.iter().any(|t| *t == e));
+        match known {
             true => 0,
-            false if ring => 1 + e.children().map(|c| new_nodes(c, old)).sum::<usize>(),
+            false if ring => 1 + e.children().map(|c| new_nodes(c, old, memo)).sum::<usize>(),
             false => 1,
         }
     }
-    let one_way = |from: &Expr, to: &Expr| {
-        let mut old = std::collections::HashSet::new();
-        subterms(from, &mut old);
-        new_nodes(to, &old)
+    let mut memo = AddressMap::default();
+    let mut one_way = |from: &Expr, to: &Expr| {
+        let mut old = Old::new();
+        walk_shared(&[from], |e| {
+            old.entry(shape_hash(e, &mut memo)).or_default().push(e);
+            true
+        });
+        new_nodes(to, &old, &mut memo)
     };
     one_way(before, after) + one_way(after, before)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::parse_expr;
+    use std::sync::Arc;
+
+    #[test]
+    fn shaped_is_reshape_all_and_shares_what_was_in_shape() {
+        let deep = parse_expr("exp(sin(x)*cos(y))").expect("parses");
+        let one = |t: Expr| Expr::Mul(vec![t].into());
+        let neg = |t: Expr| Expr::Neg(Arc::new(t));
+        let unshaped = [
+            Expr::Add(vec![deep.clone(), neg(Expr::int(3))].into()),
+            one(Expr::Add(vec![].into())),
+            Expr::Div(Arc::new(Expr::int(1)), Arc::new(Expr::int(2))),
+            Expr::Div(Arc::new(Expr::int(1)), Arc::new(Expr::int(0))),
+            Expr::call(crate::expr::Func::Log, one(one(deep.clone()))),
+            neg(neg(Expr::int(2))),
+            deep.clone(),
+        ];
+        for t in unshaped {
+            assert_eq!(format!("{:?}", t.shaped()), format!("{:?}", t.reshape_all()), "{t:?}");
+        }
+        // `deep` in shape: the result holds the very node, not a copy.
+        let in_sum = Expr::Add(vec![deep, neg(Expr::int(3))].into());
+        let Expr::Add(before) = &in_sum else { unreachable!() };
+        let Expr::Add(after) = in_sum.shaped() else { panic!("a sum") };
+        let inner = |e: &Expr| match e {
+            Expr::Call(_, a) => Arc::as_ptr(a),
+            _ => std::ptr::null(),
+        };
+        assert_eq!(inner(&before[0]), inner(&after[0]));
+    }
 }

@@ -121,6 +121,10 @@ impl Driver {
             return Err(EngineError::TooLarge("the derivation needs too many steps".into()));
         }
         self.budget -= 1;
+        // Terms the engine built go to the kernel in parser shape, sharing what already was.
+        let mut step = step;
+        step.replacement = step.replacement.map(|r| r.shaped());
+        step.binding.terms.values_mut().for_each(|v| *v = v.shaped());
         let position = step.position.clone();
         let name = step.rule.clone();
         // A refused step leaves the term as it was, so the message can print it then.

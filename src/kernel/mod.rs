@@ -258,7 +258,9 @@ fn rewrite_with(
         }
         RuleBody::Builtin(b) => builtin::apply(*b, ctx, lemmas, &loc, step)?,
     };
-    let new = new.reshape_all();
+    // In parser shape: `inst` reshapes what it builds, and values come in shape, so only
+    // the top needs it (no rebuilding: the result shares the values' subterms).
+    let new = new.reshape();
     // A new derivative must be one the goal could have had, none may come inside a
     // derivative with respect to a defined name, and no range may come to run to the
     // variable of an enclosing derivative.
@@ -426,7 +428,7 @@ fn inst(p: &Expr, b: &Binding, used: &mut Used) -> Result<Expr, KernelError> {
             Sum::over(index, lo, hi, inst(&s.body, b, used)?)
         }
         Expr::Neg(x) => Expr::neg(inst(x, b, used)?),
-        _ => p.try_map_children(|c| inst(c, b, used))?,
+        _ => p.try_map_children(|c| inst(c, b, used))?.reshape(),
     })
 }
 

@@ -52,6 +52,9 @@ struct Symbols {
     /// lie in its range.
     least: BTreeMap<String, i64>,
     definitions_seen: BTreeSet<usize>,
+    /// Nodes visited outside every sum, by address (the terms visited are borrowed
+    /// throughout).
+    visited: crate::terms::AddressMap<()>,
 }
 
 impl Symbols {
@@ -66,6 +69,11 @@ impl Symbols {
             return Err(EvalError::TooLarge(format!(
                 "terms nest more than {MAX_EVAL_DEPTH} levels"
             )));
+        }
+        // Outside every sum what a node adds depends on the node alone, and the terms of a
+        // chain share most of theirs: each is visited once.
+        if scope.is_empty() && self.visited.insert(e as *const Expr, ()).is_some() {
+            return Ok(());
         }
         match e {
             Expr::Sym(s) | Expr::Idx(s, _) if find_definition(ctx, s).is_some() => {
@@ -281,8 +289,19 @@ impl<'a> Sampler<'a> {
         let mut free = BTreeSet::new();
         for t in terms {
             symbols.visit(ctx, t, &mut Vec::new(), 0)?;
-            free.extend(t.free_indices());
         }
+        // Outside every sum an index is free; a sum's own free indices are its body's less
+        // its index.
+        crate::terms::walk_shared(terms, |e| match e {
+            Expr::Sum(_) => {
+                free.extend(e.free_indices());
+                false
+            }
+            _ => {
+                free.extend(e.indices().filter_map(Index::name).cloned());
+                true
+            }
+        });
         // A fixed label takes one value in its range, like a free index of the terms.
         free.extend(ctx.fixed_labels().into_keys());
         // A hypothesis matters when it shares a variable with the terms or a hypothesis that matters.
