@@ -11,6 +11,7 @@ use super::point::{Point, Variable};
 use super::stack::guarded;
 use crate::expr::{Bound, Context, Definition, Expr, Index, Rat, Sum, MAX_DEPTH};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Deepest evaluation recursion, counting definitions entered.
 pub const MAX_EVAL_DEPTH: usize = 2 * MAX_DEPTH;
@@ -262,9 +263,18 @@ const SHARED_LIST: usize = 8;
 type MemoKey = (Place, [i64; INLINE_INDICES]);
 
 /// Where a memoised term is: its address (and 0); a list's address (and 1) for a long sum
-/// or product; the addresses of `f` and `x` for `D(f, x)`. Steps share these where they
+/// or product; its argument's address (and [`CALL_TAG`] plus the function's number) for a
+/// call; the addresses of `f` and `x` for `D(f, x)` (an address is never that small). Steps share these where they
 /// leave a part alone, though they rebuild the nodes that hold them.
 type Place = (usize, usize);
+
+/// A number, symbol or indexed symbol: as cheap to evaluate as to look up.
+fn is_atom(e: &Expr) -> bool {
+    matches!(e, Expr::Num(_) | Expr::Sym(_) | Expr::Idx(_, _))
+}
+
+/// The first tag of a call's [`Place`]; the tags of calls run to `CALL_TAG + Func::ALL.len()`.
+const CALL_TAG: usize = 2;
 
 /// Concrete values of an indexed symbol's indices, inline (without allocating) when
 /// there are at most [`INLINE_INDICES`] of them.
@@ -527,12 +537,18 @@ impl<'e, 'a, T: Number> Evaluator<'e, 'a, T> {
                 }
                 base.pow(&self.eval(x)?)
             }
+            // A call of a compound argument is kept by the argument's address and the
+            // function, so a deep composition (`sin(sin(…))`) that many factors of a
+            // derivative share is evaluated once per point, not once per factor.
+            Expr::Call(f, a) if self.memory.shared && !is_atom(a) => {
+                let place = (Arc::as_ptr(a) as usize, CALL_TAG + *f as usize);
+                self.memoised_at(place, e, |ev| T::apply(*f, &ev.eval(a)?))
+            }
             Expr::Call(f, a) => T::apply(*f, &self.eval(a)?),
             Expr::Delta(a, b) => Ok(T::from_int(i64::from(self.index(a)? == self.index(b)?))),
             Expr::Sum(s) => self.memoised(e, |ev| ev.sum_terms(s)),
             Expr::D(f, x) => {
-                let place =
-                    (std::sync::Arc::as_ptr(f) as usize, std::sync::Arc::as_ptr(x) as usize);
+                let place = (Arc::as_ptr(f) as usize, Arc::as_ptr(x) as usize);
                 self.memoised_at(place, e, |ev| ev.derivative(f, x))
             }
         }
