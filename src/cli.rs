@@ -313,7 +313,7 @@ pub fn main() -> i32 {
 }
 
 /// Stack for commands on deep input: every stage recurses once per nesting level.
-const ROOMY_STACK_BYTES: usize = 256 << 20;
+const ROOMY_STACK_BYTES: usize = 1 << 30;
 
 /// Input nesting that every stage handles on the main thread's stack (8 MB by default on
 /// Linux and macOS): at this depth the engine needs under 2 MB unoptimised, under 256 KB optimised.

@@ -1,7 +1,7 @@
 //! Independent work (a document's goals) spread over the machine's cores, results in order.
 
 /// Stack for each worker: the engine, the checkers and the printers recurse once per nesting level.
-const STACK_BYTES: usize = 256 << 20;
+const STACK_BYTES: usize = 1 << 30;
 
 /// `f(0), …, f(count - 1)` in order, computed on up to as many threads as the machine has
 /// cores. Callers pass independent work (one goal each), so this changes the time taken and

@@ -88,13 +88,20 @@ impl ExprExt for Expr {
     }
 
     fn shaped(&self) -> Expr {
-        shaped(self).unwrap_or_else(|| self.clone())
+        shaped(self, &mut AddressMap::default()).unwrap_or_else(|| self.clone())
     }
 }
 
-/// [`ExprExt::shaped`], or `None` when every node is already in shape.
-fn shaped(e: &Expr) -> Option<Expr> {
-    let mut new: Vec<Option<Expr>> = e.children().map(shaped).collect();
+/// [`ExprExt::shaped`], or `None` when every node is already in shape. A node shared
+/// within the term (the deep argument of many factors) is looked at once.
+fn shaped(e: &Expr, seen: &mut AddressMap<Option<Expr>>) -> Option<Expr> {
+    if matches!(e, Expr::Num(_) | Expr::Sym(_) | Expr::Idx(..) | Expr::Delta(..)) {
+        return None;
+    }
+    if let Some(known) = seen.get(&(e as *const Expr)) {
+        return known.clone();
+    }
+    let mut new: Vec<Option<Expr>> = e.children().map(|c| shaped(c, seen)).collect();
     let changed = new.iter().any(Option::is_some);
     let mut new = new.iter_mut().map(Option::take);
     let node = match changed {
@@ -109,7 +116,9 @@ fn shaped(e: &Expr) -> Option<Expr> {
         Expr::Add(ts) | Expr::Mul(ts) => ts.len() <= 1,
         _ => false,
     };
-    (changed || local).then(|| node.reshape())
+    let out = (changed || local).then(|| node.reshape());
+    seen.insert(e, out.clone());
+    out
 }
 
 /// Number helpers the trusted kernel does not use; import [`RatExt`] to call them as

@@ -20,7 +20,7 @@ use std::slice::from_ref;
 use std::sync::Arc;
 
 /// Deepest expression nesting accepted anywhere; keeps recursion bounded.
-pub const MAX_DEPTH: usize = 400;
+pub const MAX_DEPTH: usize = 1200;
 
 /// An index: a name (`i`) or a concrete integer (`1`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

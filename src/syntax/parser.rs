@@ -20,10 +20,11 @@ pub(super) struct Grammar;
 /// Inputs larger than this are refused before parsing.
 const MAX_INPUT_BYTES: usize = 1 << 20;
 /// Deepest bracket nesting accepted; bounds the parser's recursion. Machine-generated input
-/// nests deeply; the term's own depth is bounded separately ([`MAX_DEPTH`]).
-const MAX_BRACKETS: usize = 1000;
+/// nests deeply; the term's own depth is bounded separately, by the same number
+/// ([`MAX_DEPTH`]), so that every term within it prints and parses back.
+const MAX_BRACKETS: usize = MAX_DEPTH;
 /// Most `^` operators in one input; `x^x^x^…` recurses once per operator.
-const MAX_POWERS: usize = 512;
+const MAX_POWERS: usize = MAX_DEPTH;
 /// Most unary minus signs in a row: as many as the depth allows, so that every term within
 /// [`MAX_DEPTH`], `--x` included, prints and parses back.
 const MAX_MINUSES: usize = MAX_DEPTH;
