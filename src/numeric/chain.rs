@@ -300,6 +300,29 @@ mod tests {
         assert!(super::super::check_equal(&ctx, &wrong[2], &wrong[3], &opts).is_err());
     }
 
+    /// Values kept by the addresses of a node's parts never stand for another node over
+    /// the same parts: a step from `sin(u)` to `cos(u)`, `u^2` to `u^3` (the same `u`), or
+    /// `D(f, x)` to `f^x` (the same `f` and `x`) is still seen to be wrong.
+    #[test]
+    fn values_kept_by_address_are_not_mistaken_for_another_node() {
+        use crate::expr::Func;
+        use std::sync::Arc;
+        let ctx = Context::default();
+        let opts = CheckOptions { points: 2, ..CheckOptions::default() };
+        let u = Arc::new(term("x^2 + 3*x + 1"));
+        let (two, three) = (Arc::new(Expr::int(2)), Arc::new(Expr::int(3)));
+        let (f, x) = (Arc::new(term("x^3 + x")), Arc::new(term("x")));
+        let wrong_steps = [
+            (Expr::Call(Func::Sin, u.clone()), Expr::Call(Func::Cos, u.clone())),
+            (Expr::Pow(u.clone(), two.clone()), Expr::Pow(u.clone(), three.clone())),
+            (Expr::D(f.clone(), x.clone()), Expr::Pow(f.clone(), x.clone())),
+        ];
+        for (before, after) in wrong_steps {
+            let refs = [&before, &after];
+            assert!(check_chain(&ctx, &refs, &opts).is_err(), "{before} = {after} passed");
+        }
+    }
+
     #[test]
     fn a_step_without_valid_points_is_named() {
         let ctx = softmax_ce();

@@ -264,7 +264,8 @@ type MemoKey = (Place, [i64; INLINE_INDICES]);
 
 /// Where a memoised term is: its address (and 0); a list's address (and 1) for a long sum
 /// or product; its argument's address (and [`CALL_TAG`] plus the function's number) for a
-/// call; the addresses of `f` and `x` for `D(f, x)` (an address is never that small). Steps share these where they
+/// call; the addresses of base and exponent, the second made odd, for a power; the
+/// addresses of `f` and `x` for `D(f, x)` (an address is never that small, nor odd). Steps share these where they
 /// leave a part alone, though they rebuild the nodes that hold them.
 type Place = (usize, usize);
 
@@ -528,18 +529,14 @@ impl<'e, 'a, T: Number> Evaluator<'e, 'a, T> {
                 a.div(&self.eval(b)?)
             }
             Expr::Neg(a) => Ok(self.eval(a)?.neg()),
-            Expr::Pow(b, x) => {
-                let base = self.eval(b)?;
-                if let Expr::Num(r) = &**x {
-                    if let Some(n) = r.as_i64() {
-                        return base.powi(n);
-                    }
-                }
-                base.pow(&self.eval(x)?)
+            // A power is kept by the addresses of its base and exponent (the second marked
+            // odd, which no address is, so no `D(f, x)` shares its place): exact powers of
+            // the sample points are long, and the terms of a chain share them.
+            Expr::Pow(b, x) if self.memory.shared => {
+                let place = (Arc::as_ptr(b) as usize, Arc::as_ptr(x) as usize | 1);
+                self.memoised_at(place, e, |ev| ev.power(b, x))
             }
-            // A call of a compound argument is kept by the argument's address and the
-            // function, so a deep composition (`sin(sin(…))`) that many factors of a
-            // derivative share is evaluated once per point, not once per factor.
+            Expr::Pow(b, x) => self.power(b, x),
             Expr::Call(f, a) if self.memory.shared && !is_atom(a) => {
                 let place = (Arc::as_ptr(a) as usize, CALL_TAG + *f as usize);
                 self.memoised_at(place, e, |ev| T::apply(*f, &ev.eval(a)?))
@@ -552,6 +549,16 @@ impl<'e, 'a, T: Number> Evaluator<'e, 'a, T> {
                 self.memoised_at(place, e, |ev| ev.derivative(f, x))
             }
         }
+    }
+
+    fn power(&mut self, b: &'a Expr, x: &'a Expr) -> Result<T, EvalError> {
+        let base = self.eval(b)?;
+        if let Expr::Num(r) = x {
+            if let Some(n) = r.as_i64() {
+                return base.powi(n);
+            }
+        }
+        base.pow(&self.eval(x)?)
     }
 
     fn index(&self, ix: &Index) -> Result<i64, EvalError> {
