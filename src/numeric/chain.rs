@@ -301,8 +301,9 @@ mod tests {
     }
 
     /// Values kept by the addresses of a node's parts never stand for another node over
-    /// the same parts: a step from `sin(u)` to `cos(u)`, `u^2` to `u^3` (the same `u`), or
-    /// `D(f, x)` to `f^x` (the same `f` and `x`) is still seen to be wrong.
+    /// the same parts: a step from `sin(u)` to `cos(u)`, `u^2` to `u^3` (the same `u`),
+    /// `D(f, x)` to `f^x` (the same `f` and `x`), or a sum to the product of the same list
+    /// of terms is still seen to be wrong.
     #[test]
     fn values_kept_by_address_are_not_mistaken_for_another_node() {
         use crate::expr::Func;
@@ -312,10 +313,12 @@ mod tests {
         let u = Arc::new(term("x^2 + 3*x + 1"));
         let (two, three) = (Arc::new(Expr::int(2)), Arc::new(Expr::int(3)));
         let (f, x) = (Arc::new(term("x^3 + x")), Arc::new(term("x")));
+        let terms: Arc<[Expr]> = vec![term("x^2"), term("x + 1"), term("3")].into();
         let wrong_steps = [
             (Expr::Call(Func::Sin, u.clone()), Expr::Call(Func::Cos, u.clone())),
             (Expr::Pow(u.clone(), two.clone()), Expr::Pow(u.clone(), three.clone())),
             (Expr::D(f.clone(), x.clone()), Expr::Pow(f.clone(), x.clone())),
+            (Expr::Add(terms.clone()), Expr::Mul(terms.clone())),
         ];
         for (before, after) in wrong_steps {
             let refs = [&before, &after];

@@ -256,17 +256,18 @@ fn index_value(bound: &[(&str, i64)], point: &Point, n: &str) -> Option<i64> {
 /// Most indices of one indexed symbol resolved without allocating.
 const INLINE_INDICES: usize = 4;
 
-/// Fewest terms (factors) of a sum (product) whose value is kept per point.
-const SHARED_LIST: usize = 8;
+/// Fewest terms (factors) of a sum (product) whose value is kept per point: every list, since
+/// a step that changes one term of a long sum rebuilds the sum's list but not its terms'.
+const SHARED_LIST: usize = 2;
 
 /// A memoised term's place and the values of its free indices (unused slots are 0).
 type MemoKey = (Place, [i64; INLINE_INDICES]);
 
-/// Where a memoised term is: its address (and 0); a list's address (and 1) for a long sum
-/// or product; its argument's address (and [`CALL_TAG`] plus the function's number) for a
-/// call; the addresses of base and exponent, the second made odd, for a power; the
-/// addresses of `f` and `x` for `D(f, x)` (an address is never that small, nor odd). Steps share these where they
-/// leave a part alone, though they rebuild the nodes that hold them.
+/// Where a memoised term is: its address (and 0); its list's address (and 1 for a sum, 2
+/// for a product) for a sum or product; its argument's address (and [`CALL_TAG`] plus the
+/// function's number) for a call; the addresses of base and exponent, the second made odd, for a power; the
+/// addresses of `f` and `x` for `D(f, x)` (an address is never that small, nor odd). Steps
+/// share these where they leave a part alone, though they rebuild the nodes that hold them.
 type Place = (usize, usize);
 
 /// A number, symbol or indexed symbol: as cheap to evaluate as to look up.
@@ -275,7 +276,7 @@ fn is_atom(e: &Expr) -> bool {
 }
 
 /// The first tag of a call's [`Place`]; the tags of calls run to `CALL_TAG + Func::ALL.len()`.
-const CALL_TAG: usize = 2;
+const CALL_TAG: usize = 3;
 
 /// Concrete values of an indexed symbol's indices, inline (without allocating) when
 /// there are at most [`INLINE_INDICES`] of them.
@@ -514,13 +515,13 @@ impl<'e, 'a, T: Number> Evaluator<'e, 'a, T> {
                 let values = self.index_values(ix)?;
                 self.named(name, &values)
             }
-            // A long sum or product is kept per point by the address of its list, which
-            // the terms of a chain share where a step left it alone.
+            // A sum or product is kept per point by the address of its list, which the
+            // terms of a chain share where a step left it alone.
             Expr::Add(xs) if xs.len() >= SHARED_LIST && self.memory.shared => {
                 self.memoised_at((xs.as_ptr() as usize, 1), e, |ev| ev.sum_of(xs))
             }
             Expr::Mul(xs) if xs.len() >= SHARED_LIST && self.memory.shared => {
-                self.memoised_at((xs.as_ptr() as usize, 1), e, |ev| ev.product_of(xs))
+                self.memoised_at((xs.as_ptr() as usize, 2), e, |ev| ev.product_of(xs))
             }
             Expr::Add(xs) => self.sum_of(xs),
             Expr::Mul(xs) => self.product_of(xs),
