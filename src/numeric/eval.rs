@@ -265,9 +265,10 @@ type MemoKey = (Place, [i64; INLINE_INDICES]);
 
 /// Where a memoised term is: its address (and 0); its list's address (and 1 for a sum, 2
 /// for a product) for a sum or product; its argument's address (and [`CALL_TAG`] plus the
-/// function's number) for a call; the addresses of base and exponent, the second made odd, for a power; the
-/// addresses of `f` and `x` for `D(f, x)` (an address is never that small, nor odd). Steps
-/// share these where they leave a part alone, though they rebuild the nodes that hold them.
+/// function's number) for a call; the addresses of base and exponent, the second made
+/// odd, for a power; the addresses of `f` and `x` for `D(f, x)` (an address is never that
+/// small, nor odd). Steps share these where they leave a part alone, though they rebuild
+/// the nodes that hold them.
 type Place = (usize, usize);
 
 /// A number, symbol or indexed symbol: as cheap to evaluate as to look up.
@@ -552,6 +553,7 @@ impl<'e, 'a, T: Number> Evaluator<'e, 'a, T> {
         }
     }
 
+    /// `b^x`, an integer exponent by `powi` (exact where the base is).
     fn power(&mut self, b: &'a Expr, x: &'a Expr) -> Result<T, EvalError> {
         let base = self.eval(b)?;
         if let Expr::Num(r) = x {
