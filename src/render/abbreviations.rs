@@ -10,6 +10,7 @@
 
 use crate::expr::{Context, Definition, Expr, Index};
 use crate::kernel::Proof;
+use crate::terms::AddressMap;
 use std::collections::{BTreeSet, HashMap};
 
 /// A subterm gets a name when a derivation shows it at least this many times…
@@ -129,24 +130,35 @@ fn best_candidate(
     terms: &[Expr],
     refused: &[Expr],
 ) -> Option<Expr> {
-    let mut first: Vec<(Expr, Expr)> = Vec::new();
-    let mut counts: HashMap<Expr, usize> = HashMap::new();
+    // Each candidate's canonical form, the occurrence met first, and how often it is met.
+    let mut first: Vec<(Expr, Expr, usize)> = Vec::new();
+    let mut slots: HashMap<Expr, usize> = HashMap::new();
+    // A node shared by many occurrences (the terms of a chain share most of theirs) is
+    // judged and put in canonical form once.
+    let mut judged: AddressMap<Option<usize>> = AddressMap::default();
     for t in terms {
         t.any(&mut |e| {
-            if is_candidate(e) {
-                let key = canonical(e, labels).0;
-                let count = counts.entry(key.clone()).or_insert(0);
-                if *count == 0 {
-                    first.push((key, e.clone()));
-                }
-                *count += 1;
+            if !matches!(e, Expr::Sum(_) | Expr::Call(..)) {
+                return false;
+            }
+            let slot = *judged.entry(e).or_insert_with(|| {
+                is_candidate(e).then(|| {
+                    let key = canonical(e, labels).0;
+                    *slots.entry(key.clone()).or_insert_with(|| {
+                        first.push((key, e.clone(), 0));
+                        first.len() - 1
+                    })
+                })
+            });
+            if let Some(slot) = slot {
+                first[slot].2 += 1;
             }
             false
         });
     }
-    let saving = |(key, e): &(Expr, Expr)| (symbols(e) - 1) * counts[key];
-    let mut best: Option<&(Expr, Expr)> = None;
-    for candidate in first.iter().filter(|(key, _)| counts[key] >= MIN_OCCURRENCES) {
+    let saving = |(_, e, count): &(Expr, Expr, usize)| (symbols(e) - 1) * count;
+    let mut best: Option<&(Expr, Expr, usize)> = None;
+    for candidate in first.iter().filter(|(_, _, count)| *count >= MIN_OCCURRENCES) {
         let better = best.map_or(true, |b| saving(candidate) > saving(b));
         if better
             && !refused.contains(&candidate.0)
@@ -155,7 +167,7 @@ fn best_candidate(
             best = Some(candidate);
         }
     }
-    best.map(|(_, e)| e.clone())
+    best.map(|(_, e, _)| e.clone())
 }
 
 /// A sum over its index, or a function of a compound argument, of a few symbols, with no
