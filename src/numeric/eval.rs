@@ -256,10 +256,6 @@ fn index_value(bound: &[(&str, i64)], point: &Point, n: &str) -> Option<i64> {
 /// Most indices of one indexed symbol resolved without allocating.
 const INLINE_INDICES: usize = 4;
 
-/// Fewest terms (factors) of a sum (product) whose value is kept per point: every list, since
-/// a step that changes one term of a long sum rebuilds the sum's list but not its terms'.
-const SHARED_LIST: usize = 2;
-
 /// A memoised term's place and the values of its free indices (unused slots are 0).
 type MemoKey = (Place, [i64; INLINE_INDICES]);
 
@@ -517,11 +513,12 @@ impl<'e, 'a, T: Number> Evaluator<'e, 'a, T> {
                 self.named(name, &values)
             }
             // A sum or product is kept per point by the address of its list, which the
-            // terms of a chain share where a step left it alone.
-            Expr::Add(xs) if xs.len() >= SHARED_LIST && self.memory.shared => {
+            // terms of a chain share where a step left it alone (a step that changes one
+            // term of a long sum rebuilds the sum's list, but not its terms' lists).
+            Expr::Add(xs) if self.memory.shared => {
                 self.memoised_at((xs.as_ptr() as usize, 1), e, |ev| ev.sum_of(xs))
             }
-            Expr::Mul(xs) if xs.len() >= SHARED_LIST && self.memory.shared => {
+            Expr::Mul(xs) if self.memory.shared => {
                 self.memoised_at((xs.as_ptr() as usize, 2), e, |ev| ev.product_of(xs))
             }
             Expr::Add(xs) => self.sum_of(xs),
