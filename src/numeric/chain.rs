@@ -326,6 +326,43 @@ mod tests {
         }
     }
 
+    /// A long sum or product whose value is found from the last list of its length (only the
+    /// terms that changed are evaluated) is still checked term by term: a step that
+    /// rewrites one term rightly passes, and the next step, rewriting another term wrongly,
+    /// is named; in exact arithmetic (polynomials) and in floating point (`sin`) alike.
+    #[test]
+    fn a_long_list_found_from_the_last_one_still_sees_a_wrong_term() {
+        use std::sync::Arc;
+        let ctx = Context::default();
+        let opts = CheckOptions { points: 2, ..CheckOptions::default() };
+        for shape in ["x^{k} + {k}", "sin({k}*x) + {k}"] {
+            let first: Vec<Expr> =
+                (1..=12).map(|k| term(&shape.replace("{k}", &k.to_string()))).collect();
+            let mut right = first.clone();
+            right[3] = term(&shape.replace("{k}", "4").replace("+ 4", "+ 2 + 2"));
+            let mut wrong = right.clone();
+            wrong[8] = term(&shape.replace("{k}", "9").replace("+ 9", "+ 10"));
+            for product in [false, true] {
+                let list = |l: &Vec<Expr>| {
+                    let l: Arc<[Expr]> = l.clone().into();
+                    if product {
+                        Expr::Mul(l)
+                    } else {
+                        Expr::Add(l)
+                    }
+                };
+                let terms = [list(&first), list(&right), list(&wrong)];
+                let refs: Vec<&Expr> = terms.iter().collect();
+                assert!(
+                    check_chain(&ctx, &refs[..2], &opts).is_ok(),
+                    "{shape}: a right step failed"
+                );
+                let err = check_chain(&ctx, &refs, &opts).expect_err("a wrong step passed");
+                assert_eq!(err.step, 1, "{shape}: {err}");
+            }
+        }
+    }
+
     #[test]
     fn a_step_without_valid_points_is_named() {
         let ctx = softmax_ce();

@@ -272,6 +272,34 @@ fn is_atom(e: &Expr) -> bool {
     matches!(e, Expr::Num(_) | Expr::Sym(_) | Expr::Idx(_, _))
 }
 
+/// A list of terms met in a chain, with its value and (in floating point) its terms' values.
+struct RecentList<'a, T> {
+    list: &'a [Expr],
+    values: Vec<T>,
+    value: T,
+}
+
+/// The terms of two lists of one length that differ, pair by pair. Terms count as the same
+/// when they are one node (their children at the same addresses) or equal leaves: the
+/// test is cheap, and a pair of equal terms taken as differing costs only time.
+fn differing<'a>(old: &'a [Expr], new: &'a [Expr]) -> impl Iterator<Item = (&'a Expr, &'a Expr)> {
+    old.iter().zip(new).filter(|(a, b)| !same_node(a, b))
+}
+
+/// Whether two terms are one node: the same children at the same addresses, or equal leaves.
+fn same_node(a: &Expr, b: &Expr) -> bool {
+    match (a, b) {
+        (Expr::Add(x), Expr::Add(y)) | (Expr::Mul(x), Expr::Mul(y)) => Arc::ptr_eq(x, y),
+        (Expr::Neg(x), Expr::Neg(y)) => Arc::ptr_eq(x, y),
+        (Expr::Call(f, x), Expr::Call(g, y)) => f == g && Arc::ptr_eq(x, y),
+        (Expr::Div(a, b), Expr::Div(c, d))
+        | (Expr::Pow(a, b), Expr::Pow(c, d))
+        | (Expr::D(a, b), Expr::D(c, d)) => Arc::ptr_eq(a, c) && Arc::ptr_eq(b, d),
+        (Expr::Num(_) | Expr::Sym(_) | Expr::Idx(..) | Expr::Delta(..), _) => a == b,
+        _ => false,
+    }
+}
+
 /// The first tag of a call's [`Place`]; the tags of calls run to `CALL_TAG + Func::ALL.len()`.
 const CALL_TAG: usize = 3;
 
@@ -434,6 +462,10 @@ pub(crate) struct PointMemory<'a, T: Number> {
     /// Whether the terms evaluated share parts (the terms of a chain): then the values of
     /// long sums and products are remembered too.
     shared: bool,
+    /// The last sum and the last product of each length met where no index is bound: the
+    /// next step's list of that kind and length usually differs from it in a term or two
+    /// (see `Evaluator::shared_list`).
+    recent_lists: FastMap<(usize, bool), RecentList<'a, T>>,
 }
 
 impl<T: Number> Default for PointMemory<'_, T> {
@@ -445,6 +477,7 @@ impl<T: Number> Default for PointMemory<'_, T> {
             duals: FastMap::default(),
             bound: Vec::new(),
             shared: false,
+            recent_lists: FastMap::default(),
         }
     }
 }
@@ -459,6 +492,7 @@ impl<T: Number> PointMemory<'_, T> {
             seeded.memory.clear();
         }
         self.bound.clear();
+        self.recent_lists.clear();
     }
 }
 
@@ -516,10 +550,10 @@ impl<'e, 'a, T: Number> Evaluator<'e, 'a, T> {
             // terms of a chain share where a step left it alone (a step that changes one
             // term of a long sum rebuilds the sum's list, but not its terms' lists).
             Expr::Add(xs) if self.memory.shared => {
-                self.memoised_at((xs.as_ptr() as usize, 1), e, |ev| ev.sum_of(xs))
+                self.memoised_at((xs.as_ptr() as usize, 1), e, |ev| ev.shared_list::<false>(xs))
             }
             Expr::Mul(xs) if self.memory.shared => {
-                self.memoised_at((xs.as_ptr() as usize, 2), e, |ev| ev.product_of(xs))
+                self.memoised_at((xs.as_ptr() as usize, 2), e, |ev| ev.shared_list::<true>(xs))
             }
             Expr::Add(xs) => self.sum_of(xs),
             Expr::Mul(xs) => self.product_of(xs),
@@ -728,6 +762,53 @@ impl<'e, 'a, T: Number> Evaluator<'e, 'a, T> {
             acc = acc.add(&self.eval(x)?)?;
         }
         Ok(acc)
+    }
+
+    /// The sum (`PRODUCT` false) or product of a list in the terms of a chain, found from
+    /// the last list of its kind and length where no index is bound (so that values depend
+    /// on the point alone): a step that rewrites one term of a long sum costs that term,
+    /// not the sum. The terms that are the same node as the last list's keep their values,
+    /// and are added or multiplied afresh in order, so the value is the one [`Self::sum_of`]
+    /// would give, to the bit; an exact sum (whose terms are long numbers) is instead
+    /// corrected by the terms that differ, when at most a quarter do.
+    fn shared_list<const PRODUCT: bool>(&mut self, xs: &'a [Expr]) -> Result<T, EvalError> {
+        let fold = |ev: &mut Self| if PRODUCT { ev.product_of(xs) } else { ev.sum_of(xs) };
+        if self.memory.bound.len() != self.scope || xs.len() < 8 {
+            return fold(self);
+        }
+        let key = (xs.len(), PRODUCT);
+        let recent = self.memory.recent_lists.remove(&key);
+        let value = match (T::MODE, recent) {
+            (Mode::Exact, Some(_)) if PRODUCT => fold(self)?,
+            (Mode::Exact, Some(old)) if differing(old.list, xs).count() <= xs.len() / 4 => {
+                let mut acc = old.value;
+                for (was, now) in differing(old.list, xs) {
+                    acc = acc.add(&self.eval(was)?.neg())?.add(&self.eval(now)?)?;
+                }
+                acc
+            }
+            (Mode::Exact, _) => fold(self)?,
+            (_, old) => {
+                let mut values = Vec::with_capacity(xs.len());
+                let mut acc = T::from_int(i64::from(PRODUCT));
+                for (k, x) in xs.iter().enumerate() {
+                    let kept = old.as_ref().filter(|o| same_node(&o.list[k], x));
+                    let v = match kept {
+                        Some(o) => o.values[k].clone(),
+                        None => self.eval(x)?,
+                    };
+                    acc = if PRODUCT { acc.mul(&v)? } else { acc.add(&v)? };
+                    values.push(v);
+                }
+                self.memory
+                    .recent_lists
+                    .insert(key, RecentList { list: xs, values, value: acc.clone() });
+                return Ok(acc);
+            }
+        };
+        let list = RecentList { list: xs, values: Vec::new(), value: value.clone() };
+        self.memory.recent_lists.insert(key, list);
+        Ok(value)
     }
 
     fn product_of(&mut self, xs: &'a [Expr]) -> Result<T, EvalError> {
