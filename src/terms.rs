@@ -21,7 +21,9 @@ pub trait ExprExt: Sized {
     fn replace_at(&self, path: &[usize], with: Self) -> Option<Self>;
     /// Number of nodes; the size measure that simplification minimises starts from this.
     fn size(&self) -> usize;
-    /// [`Expr::reshape_all`], keeping what is already in shape as it is: shared with this
+    /// [`Expr::reshape`] at every node, bottom-up: every node is rebuilt.
+    fn reshape_all(&self) -> Self;
+    /// [`ExprExt::reshape_all`], keeping what is already in shape as it is: shared with this
     /// term, so walks memoised by address see it once (`reshape_all` rebuilds every node).
     fn shaped(&self) -> Self;
     /// Whether this term is the number 1.
@@ -85,6 +87,10 @@ impl ExprExt for Expr {
 
     fn size(&self) -> usize {
         1 + self.children().map(Expr::size).sum::<usize>()
+    }
+
+    fn reshape_all(&self) -> Expr {
+        self.map_children(Expr::reshape_all).reshape()
     }
 
     fn shaped(&self) -> Expr {
@@ -201,6 +207,30 @@ impl std::hash::Hasher for AddressHasher {
 /// A map keyed by the address of a node.
 pub type AddressMap<V> =
     std::collections::HashMap<*const Expr, V, std::hash::BuildHasherDefault<AddressHasher>>;
+
+/// A key for a compound node that its copies share: the addresses of its children (an
+/// `Expr` held inline in a list moves with every list rebuilt around it, but what it points
+/// to does not), tagged by kind in bits that no address has. `None` for leaves and sums.
+pub fn node_key(e: &Expr) -> Option<(usize, usize)> {
+    use std::sync::Arc;
+    let pair = |a: &Arc<Expr>, b: &Arc<Expr>, tag: usize| {
+        (Arc::as_ptr(a) as usize, Arc::as_ptr(b) as usize | tag)
+    };
+    Some(match e {
+        Expr::Add(xs) => (xs.as_ptr() as usize, 1),
+        Expr::Mul(xs) => (xs.as_ptr() as usize, 2),
+        Expr::Neg(a) => (Arc::as_ptr(a) as usize, 3),
+        Expr::Call(f, a) => (Arc::as_ptr(a) as usize, 4 + *f as usize),
+        Expr::Div(a, b) => pair(a, b, 0),
+        Expr::Pow(a, b) => pair(a, b, 1),
+        Expr::D(a, b) => pair(a, b, 2),
+        _ => return None,
+    })
+}
+
+/// A map keyed by [`node_key`].
+pub type NodeMap<V> =
+    std::collections::HashMap<(usize, usize), V, std::hash::BuildHasherDefault<AddressHasher>>;
 
 /// Visit every node of `terms` once, however many of them share it: terms of a chain share
 /// most of their subterms (a step rebuilds only the path to what it rewrote), so walking each

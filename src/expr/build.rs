@@ -30,11 +30,6 @@ impl Expr {
         }
     }
 
-    /// [`Expr::reshape`] at every node, bottom-up.
-    pub fn reshape_all(&self) -> Expr {
-        self.map_children(Expr::reshape_all).reshape()
-    }
-
     /// A sum of terms; the empty sum is 0 and a single term stands alone.
     pub fn add(terms: Vec<Expr>) -> Expr {
         Expr::Add(terms.into()).reshape()

@@ -90,6 +90,8 @@ pub struct Proof {
     current: Expr,
     steps: Vec<CheckedStep>,
     lemmas: Arc<[Lemma]>,
+    /// At least the depth of `current`: a step then measures only what it brings in.
+    depth: usize,
 }
 
 /// A proved equation `lhs = rhs` (an earlier goal's result), with the side conditions it
@@ -131,8 +133,8 @@ impl Proof {
         if lemmas.iter().any(|l| !Arc::ptr_eq(&l.context, &context) && l.context != context) {
             return Err(KernelError::BadGoal("a lemma was proved in another context".into()));
         }
-        let lemmas = lemmas.into();
-        Ok(Proof { context, start: goal.clone(), current: goal, steps: Vec::new(), lemmas })
+        let (lemmas, depth) = (lemmas.into(), goal.depth());
+        Ok(Proof { context, start: goal.clone(), current: goal, steps: Vec::new(), lemmas, depth })
     }
 
     /// The chain as a lemma for later goals: `start = current`, under its hypotheses.
@@ -210,8 +212,9 @@ impl Proof {
 
     /// Replay one step; on success the chain grows by one equality.
     pub fn apply(&mut self, step: Step) -> Result<(), KernelError> {
-        let (after, conditions, discharged) =
-            rewrite_with(&self.context, &self.lemmas, &self.current, &step)?;
+        let ((after, conditions, discharged), depth) =
+            rewrite_with(&self.context, &self.lemmas, &self.current, self.depth, &step)?;
+        self.depth = depth;
         let before = std::mem::replace(&mut self.current, after.clone());
         self.steps.push(CheckedStep { step, before, after, conditions, discharged });
         Ok(())
@@ -221,16 +224,18 @@ impl Proof {
 /// What `step` turns `term` into: the new term, the side conditions left open and those
 /// discharged. Pure: no proof changes. No lemma is in scope.
 pub fn rewrite(ctx: &Context, term: &Expr, step: &Step) -> Result<Rewritten, KernelError> {
-    rewrite_with(ctx, &[], term, step)
+    Ok(rewrite_with(ctx, &[], term, usize::MAX, step)?.0)
 }
 
-/// [`rewrite`] with `lemmas` in scope for `use-lemma`.
+/// [`rewrite`] with `lemmas` in scope for `use-lemma`, for a term at most `depth` deep;
+/// with a bound on the depth of the result.
 fn rewrite_with(
     ctx: &Context,
     lemmas: &[Lemma],
     term: &Expr,
+    depth: usize,
     step: &Step,
-) -> Result<Rewritten, KernelError> {
+) -> Result<(Rewritten, usize), KernelError> {
     let rule =
         rules::rule(&step.rule).ok_or_else(|| KernelError::UnknownRule(step.rule.clone()))?;
     let loc = locate(term, &step.position)?;
@@ -295,12 +300,15 @@ fn rewrite_with(
             list.push(c)
         }
     }
+    // Outside the new subterm the result is no deeper than the term (splicing only folds).
+    let deepest = depth.max(step.position.len() + new.depth());
     let after = splice(term, &step.position, new)
         .ok_or_else(|| KernelError::NoSuchPosition(step.position.clone()))?;
-    if after.depth() > crate::expr::MAX_DEPTH {
+    let depth = if deepest <= crate::expr::MAX_DEPTH { deepest } else { after.depth() };
+    if depth > crate::expr::MAX_DEPTH {
         return Err(KernelError::TooLarge("the result nests too deeply".into()));
     }
-    Ok((after, open, discharged))
+    Ok(((after, open, discharged), depth))
 }
 
 /// `term` with the subterm at `path` replaced, each enclosing node put back in parser
@@ -362,12 +370,11 @@ fn check_binding(b: &Binding, used: &Used) -> Result<(), KernelError> {
         let extra = &extra[2..];
         return Err(KernelError::Binding(format!("`{extra}` is not a metavariable of this rule")));
     }
-    match b.terms.iter().find(|(name, value)| is_variable_metavar(name) && !value.is_variable()) {
-        Some((name, value)) => {
-            Err(KernelError::Binding(format!("`{name}` must be a variable, not `{value}`")))
-        }
-        None => Ok(()),
+    let mut terms = b.terms.iter();
+    if let Some((name, value)) = terms.find(|(n, v)| is_variable_metavar(n) && !v.is_variable()) {
+        return Err(KernelError::Binding(format!("`{name}` must be a variable, not `{value}`")));
     }
+    Ok(())
 }
 
 /// The value of metavariable `name` of `kind` (`t`erm, `i`ndex, `b`ound) in `map`, noted

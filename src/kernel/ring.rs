@@ -206,12 +206,13 @@ pub fn normalize(e: &Expr, depth: usize, expand: bool) -> Result<Frac, KernelErr
     let d = depth + 1;
     Ok(match e {
         Expr::Num(c) => Frac::constant(c.clone()),
+        // The polynomial terms are summed at once: added one by one, a sum of n terms
+        // would be sorted n times.
         Expr::Add(ts) => {
-            let mut acc = Frac::constant(Rat::zero());
-            for t in ts.iter() {
-                acc = acc.add(&normalize(t, d, expand)?)?;
-            }
-            acc
+            let fs = ts.iter().map(|t| normalize(t, d, expand)).collect::<Result<Vec<_>, _>>()?;
+            let (whole, parts): (Vec<_>, Vec<_>) = fs.into_iter().partition(|f| f.den.is_one());
+            let num = Poly::from_terms(whole.into_iter().flat_map(|f| f.num.0).collect())?;
+            parts.iter().try_fold(Frac { num, den: Poly::one() }, |acc, f| acc.add(f))?
         }
         Expr::Mul(fs) => {
             let mut acc = Frac::constant(Rat::one());

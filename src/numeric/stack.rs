@@ -5,6 +5,7 @@
 
 use super::eval::EvalError;
 use crate::expr::{Context, Expr};
+use crate::terms::{node_key, NodeMap};
 use std::cell::Cell;
 
 /// Stack for deep work; only touched pages are committed.
@@ -34,10 +35,32 @@ impl Drop for Mark {
 
 /// Whether the terms or hypotheses, with the definitions they may enter, nest deeper than [`SHALLOW`].
 fn is_deep(ctx: &Context, terms: &[&Expr]) -> bool {
-    let hypotheses = ctx.assumptions.iter().flat_map(|a| [&a.lhs, &a.rhs]);
-    let deepest = terms.iter().copied().chain(hypotheses).map(Expr::depth).max().unwrap_or(0);
     let definitions: usize = ctx.definitions.iter().map(|d| d.body.depth()).sum();
-    deepest + definitions > SHALLOW
+    let Some(room) = SHALLOW.checked_sub(definitions) else { return true };
+    let hypotheses = ctx.assumptions.iter().flat_map(|a| [&a.lhs, &a.rhs]);
+    let mut heights = NodeMap::default();
+    terms.iter().copied().chain(hypotheses).any(|e| height(e, room, &mut heights).is_none())
+}
+
+/// The depth of `e` (a leaf is 1), or `None` past `room`. Each compound node is measured
+/// once, by [`node_key`]: the terms of a chain share most of theirs, and a step rebuilds
+/// the lists around what it rewrote.
+fn height(e: &Expr, room: usize, heights: &mut NodeMap<usize>) -> Option<usize> {
+    if room == 0 {
+        return None;
+    }
+    let key = node_key(e);
+    if let Some(&h) = key.as_ref().and_then(|k| heights.get(k)) {
+        return (h <= room).then_some(h);
+    }
+    let mut h = 1;
+    for c in e.children() {
+        h = h.max(1 + height(c, room - 1, heights)?);
+    }
+    if let Some(k) = key {
+        heights.insert(k, h);
+    }
+    Some(h)
 }
 
 /// Run `f`, on a large-stack thread when the terms are deep. Errors if no such thread can start.
