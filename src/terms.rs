@@ -228,20 +228,26 @@ pub fn node_key(e: &Expr) -> Option<(usize, usize)> {
     })
 }
 
-/// A map keyed by [`node_key`].
+/// [`node_key`], or for a leaf or a sum its own address (tagged 0, which no node key is).
+pub fn visit_key(e: &Expr) -> (usize, usize) {
+    node_key(e).unwrap_or((e as *const Expr as usize, 0))
+}
+
+/// A map keyed by [`node_key`] or [`visit_key`].
 pub type NodeMap<V> =
     std::collections::HashMap<(usize, usize), V, std::hash::BuildHasherDefault<AddressHasher>>;
 
 /// Visit every node of `terms` once, however many of them share it: terms of a chain share
 /// most of their subterms (a step rebuilds only the path to what it rewrote), so walking each
-/// as a tree costs the chain's length times a term's size. Nodes are told apart by address,
-/// which is stable while `terms` are borrowed. `visit` says whether to go into a node's
-/// children. Iterative, so deep terms take no stack.
+/// as a tree costs the chain's length times a term's size. Nodes are told apart by
+/// [`visit_key`] (stable while `terms` are borrowed), so a node copied into a rebuilt list
+/// is still seen once: `visit` must judge a node by its value, not its address. It says
+/// whether to go into a node's children. Iterative, so deep terms take no stack.
 pub fn walk_shared<'a>(terms: &[&'a Expr], mut visit: impl FnMut(&'a Expr) -> bool) {
-    let mut seen = AddressMap::default();
+    let mut seen = NodeMap::default();
     let mut stack: Vec<&'a Expr> = terms.iter().rev().copied().collect();
     while let Some(e) = stack.pop() {
-        if seen.insert(e as *const Expr, ()).is_none() && visit(e) {
+        if seen.insert(visit_key(e), ()).is_none() && visit(e) {
             stack.extend(e.children().rev());
         }
     }

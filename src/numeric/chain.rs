@@ -9,7 +9,7 @@ use super::check::{
     invalid_or_fail, judged_error, magnitude, rel_error, sizes, CheckError, CheckOptions,
     CheckSummary, Outcome, ATTEMPTS_PER_POINT, REL_TOLERANCE,
 };
-use super::eval::{is_rational, AtPoint, EvalError, Evaluations};
+use super::eval::{are_rational, AtPoint, EvalError, Evaluations};
 use super::point::Point;
 use super::sample::{Candidate, Sampler};
 use super::stack::guarded;
@@ -154,7 +154,7 @@ fn chain_here(
         Err(_) if steps > 1 => return step_by_step(ctx, terms, opts),
         Err(e) => return Err(ChainError { step: 0, error: e.into() }),
     };
-    let rational: Vec<bool> = terms.iter().map(|t| is_rational(ctx, t)).collect();
+    let rational = are_rational(ctx, terms);
     let both_rational = |s: usize| rational[s] && rational[s + 1];
     let mut tallies: Vec<Tally> = (0..steps)
         .map(|s| Tally {

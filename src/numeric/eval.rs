@@ -10,6 +10,7 @@ use super::number::{Mode, Number};
 use super::point::{Point, Variable};
 use super::stack::guarded;
 use crate::expr::{Bound, Context, Definition, Expr, Index, Rat, Sum, MAX_DEPTH};
+use crate::terms::{node_key, NodeMap};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -139,26 +140,47 @@ pub fn resolve_variable(ctx: &Context, x: &Expr, point: &Point) -> Result<Variab
 /// Whether `e` (with the definitions it uses) is built from rational operations only,
 /// so that the exact evaluator can evaluate it.
 pub fn is_rational(ctx: &Context, e: &Expr) -> bool {
-    let mut seen = Vec::new();
-    rational_in(ctx, e, &mut seen, 0)
+    are_rational(ctx, &[e])[0]
 }
 
-fn rational_in(ctx: &Context, e: &Expr, seen: &mut Vec<usize>, depth: usize) -> bool {
+/// [`is_rational`] of each term, each compound node judged once (by [`node_key`]): the
+/// terms of a chain share most of their nodes.
+pub(crate) fn are_rational(ctx: &Context, terms: &[&Expr]) -> Vec<bool> {
+    let mut known = NodeMap::default();
+    terms.iter().map(|t| rational_in(ctx, t, &mut Vec::new(), &mut known, 0)).collect()
+}
+
+/// Whether `e` is rational, a definition already entered (`seen`) counting as rational.
+fn rational_in(
+    ctx: &Context,
+    e: &Expr,
+    seen: &mut Vec<usize>,
+    known: &mut NodeMap<bool>,
+    depth: usize,
+) -> bool {
     if depth > MAX_EVAL_DEPTH {
         return false;
     }
-    match e {
+    let key = node_key(e);
+    if let Some(&r) = key.as_ref().and_then(|k| known.get(k)) {
+        return r;
+    }
+    let r = match e {
         Expr::Call(_, _) | Expr::D(_, _) => false,
         Expr::Sym(s) | Expr::Idx(s, _) => match find_definition(ctx, s) {
             Some((k, _)) if seen.contains(&k) => true,
             Some((k, def)) => {
                 seen.push(k);
-                rational_in(ctx, &def.body, seen, depth + 1)
+                rational_in(ctx, &def.body, seen, known, depth + 1)
             }
             None => true,
         },
-        _ => e.children().all(|c| rational_in(ctx, c, seen, depth + 1)),
+        _ => e.children().all(|c| rational_in(ctx, c, seen, known, depth + 1)),
+    };
+    if let Some(k) = key {
+        known.insert(k, r);
     }
+    r
 }
 
 pub(crate) fn find_definition<'c>(ctx: &'c Context, name: &str) -> Option<(usize, &'c Definition)> {
@@ -213,6 +235,38 @@ fn free_names<'e>(e: &'e Expr, bound: &mut Vec<&'e str>, out: &mut Vec<&'e str>)
             bound.pop();
         }
     }
+}
+
+/// [`free_names`] of `e`, each compound node's worked out once from its children's: a step
+/// rebuilds the nodes above what it rewrote, whose children are mostly the last term's.
+fn shared_free_names<'a>(e: &'a Expr, known: &mut NodeMap<Vec<&'a str>>) -> Vec<&'a str> {
+    let key = node_key(e);
+    if let Some(names) = key.as_ref().and_then(|k| known.get(k)) {
+        return names.clone();
+    }
+    let mut out = Vec::new();
+    match e {
+        Expr::Num(_) | Expr::Sym(_) | Expr::Idx(..) | Expr::Delta(..) => {
+            free_names(e, &mut Vec::new(), &mut out)
+        }
+        Expr::Sum(s) => {
+            out = shared_free_names(&s.body, known);
+            out.retain(|n| *n != s.index);
+        }
+        _ => {
+            for c in e.children() {
+                for n in shared_free_names(c, known) {
+                    if !out.contains(&n) {
+                        out.push(n);
+                    }
+                }
+            }
+        }
+    }
+    if let Some(k) = key {
+        known.insert(k, out.clone());
+    }
+    out
 }
 
 /// FxHash (as in rustc): the memo keys are small integers, hashed far faster than by SipHash,
@@ -397,6 +451,8 @@ enum Name {
 pub(crate) struct TermFacts<'a> {
     /// The free indices of each memoised term met, by place.
     free: FastMap<Place, Vec<&'a str>>,
+    /// The free indices of compound nodes, by [`node_key`]: a term's are its children's.
+    free_of_nodes: NodeMap<Vec<&'a str>>,
     /// What names stand for, by the address of their text in the terms.
     names: SlotCache<usize, Name>,
     /// The names numbered by [`Name::Other`], in order of numbering.
@@ -405,7 +461,12 @@ pub(crate) struct TermFacts<'a> {
 
 impl Default for TermFacts<'_> {
     fn default() -> Self {
-        TermFacts { free: FastMap::default(), names: SlotCache::new(), others: Vec::new() }
+        TermFacts {
+            free: FastMap::default(),
+            free_of_nodes: NodeMap::default(),
+            names: SlotCache::new(),
+            others: Vec::new(),
+        }
     }
 }
 
@@ -740,11 +801,11 @@ impl<'e, 'a, T: Number> Evaluator<'e, 'a, T> {
     /// Terms with more than [`INLINE_INDICES`] free indices are not memoised: rare, and the
     /// key then needs no allocation.
     fn memo_key_at(&mut self, place: Place, e: &'a Expr) -> Option<MemoKey> {
-        let free = self.facts.free.entry(place).or_insert_with(|| {
-            let mut free = Vec::new();
-            free_names(e, &mut Vec::new(), &mut free);
-            free
-        });
+        let facts = &mut *self.facts;
+        let free = facts
+            .free
+            .entry(place)
+            .or_insert_with(|| shared_free_names(e, &mut facts.free_of_nodes));
         if free.len() > INLINE_INDICES {
             return None;
         }
@@ -1036,6 +1097,9 @@ mod tests {
             let e = parse_expr(src).unwrap();
             let mut names = Vec::new();
             free_names(&e, &mut Vec::new(), &mut names);
+            // Worked out node by node, in the same order, also where a node recurs.
+            let twice = Expr::Add(vec![e.clone(), e.clone()].into());
+            assert_eq!(shared_free_names(&twice, &mut NodeMap::default()), names, "{src}");
             names.sort_unstable();
             let want: Vec<String> = e.free_indices().into_iter().collect();
             assert_eq!(names, want, "{src}");

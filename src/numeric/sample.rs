@@ -52,9 +52,9 @@ struct Symbols {
     /// lie in its range.
     least: BTreeMap<String, i64>,
     definitions_seen: BTreeSet<usize>,
-    /// Nodes visited outside every sum, by address (the terms visited are borrowed
-    /// throughout).
-    visited: crate::terms::AddressMap<()>,
+    /// Nodes visited outside every sum, by [`crate::terms::visit_key`] (the terms visited
+    /// are borrowed throughout).
+    visited: crate::terms::NodeMap<()>,
 }
 
 impl Symbols {
@@ -72,7 +72,7 @@ impl Symbols {
         }
         // Outside every sum what a node adds depends on the node alone, and the terms of a
         // chain share most of theirs: each is visited once.
-        if scope.is_empty() && self.visited.insert(e as *const Expr, ()).is_some() {
+        if scope.is_empty() && self.visited.insert(crate::terms::visit_key(e), ()).is_some() {
             return Ok(());
         }
         match e {
