@@ -70,15 +70,21 @@ impl Term {
 
     pub fn mul(&self, o: &Term) -> Term {
         let mut out = self.clone();
-        out.coeff = &self.coeff * &o.coeff;
+        out.mul_by(o);
+        out
+    }
+
+    /// `self *= o`, in place: a product of n factors is built without copying its first
+    /// factors n times.
+    fn mul_by(&mut self, o: &Term) {
+        self.coeff = &self.coeff * &o.coeff;
         for f in &o.factors {
-            match out.factors.iter_mut().find(|g| g.key == f.key) {
+            match self.factors.iter_mut().find(|g| g.key == f.key) {
                 Some(g) => g.exp = g.exp.saturating_add(f.exp),
-                None => out.factors.push(f.clone()),
+                None => self.factors.push(f.clone()),
             }
         }
-        out.factors.retain(|g| g.exp != 0);
-        out
+        self.factors.retain(|g| g.exp != 0);
     }
 
     pub fn pow(&self, k: i64) -> Result<Term, TooLarge> {
@@ -225,12 +231,20 @@ fn terms_at(e: &Expr, expand: bool, depth: usize) -> Result<Vec<Term>, TooLarge>
         Expr::Mul(fs) => {
             let mut acc = vec![Term::constant(Rat::one())];
             for f in fs.iter() {
-                let tf = terms_at(f, expand, d)?;
-                acc = if expand || tf.len() <= 1 {
-                    product(&acc, &tf)?
-                } else {
-                    product(&acc, &[as_single(tf)])?
-                };
+                let mut tf = terms_at(f, expand, d)?;
+                if !expand && tf.len() > 1 {
+                    tf = vec![as_single(tf)];
+                }
+                // One term times one term, as `product` would give it, without the copy.
+                match (acc.as_mut_slice(), tf.as_slice()) {
+                    ([a], [t]) => {
+                        a.mul_by(t);
+                        if a.coeff.is_zero() {
+                            acc.clear();
+                        }
+                    }
+                    _ => acc = product(&acc, &tf)?,
+                }
             }
             if !expand && acc.len() > 1 {
                 acc = vec![as_single(acc)];
