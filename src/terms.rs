@@ -211,6 +211,7 @@ pub type AddressMap<V> =
 /// A key for a compound node that its copies share: the addresses of its children (an
 /// `Expr` held inline in a list moves with every list rebuilt around it, but what it points
 /// to does not), tagged by kind in bits that no address has. `None` for leaves and sums.
+#[inline]
 pub fn node_key(e: &Expr) -> Option<(usize, usize)> {
     use std::sync::Arc;
     let pair = |a: &Arc<Expr>, b: &Arc<Expr>, tag: usize| {

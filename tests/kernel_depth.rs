@@ -3,9 +3,13 @@
 //! deep part of the term lies, and a term known to be too deep must still be let back
 //! under the bound by a step that makes it shallower.
 
+#[path = "common/stack.rs"]
+mod stack;
+
 use deriv::expr::{Context, Expr, Func, MAX_DEPTH};
 use deriv::kernel::{KernelError, Proof, Step};
 use deriv::terms::ExprExt;
+use stack::on_roomy_stack;
 use std::sync::Arc;
 
 /// `sin(sin(…sin(leaf)…))`, `levels` calls deep.
@@ -32,19 +36,9 @@ fn too_deep(r: Result<(), KernelError>) -> bool {
     matches!(r, Err(KernelError::TooLarge(m)) if m.contains("nests too deeply"))
 }
 
-/// Deep terms are dropped and compared recursively: a roomy stack for the unoptimised build.
-fn on_a_large_stack(f: impl FnOnce() + Send + 'static) {
-    std::thread::Builder::new()
-        .stack_size(256 << 20)
-        .spawn(f)
-        .expect("spawns")
-        .join()
-        .expect("passes");
-}
-
 #[test]
 fn a_step_that_deepens_any_branch_past_the_bound_is_refused() {
-    on_a_large_stack(|| {
+    on_roomy_stack(|| {
         // Two branches: `a` exactly at the bound, `b` shallow. Deepening the shallow one a
         // little is fine; deepening either past the bound is not, whichever way it is reached.
         let deep = sines(MAX_DEPTH - 2, Expr::sym("a"));
@@ -62,7 +56,7 @@ fn a_step_that_deepens_any_branch_past_the_bound_is_refused() {
 
 #[test]
 fn a_term_past_the_bound_comes_back_under_it_by_a_shallower_step() {
-    on_a_large_stack(|| {
+    on_roomy_stack(|| {
         // The goal is one level too deep at `a*1`; the first step (elsewhere) is refused, as
         // its result is too deep, while one that takes `a*1` back to `a` is accepted, and
         // after it the term is known to be exactly at the bound again.

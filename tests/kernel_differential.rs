@@ -17,6 +17,9 @@
 //! (the generator restricted to the hole's shape). Seeded and deterministic:
 //! `DERIV_DIFF_SEED` overrides the seed, which every failure prints.
 
+#[path = "common/stack.rs"]
+mod stack;
+
 use deriv::engine::derive;
 use deriv::expr::{Assumption, Bound, Context, Definition, Expr, Func, Index, Sum};
 use deriv::functions::{Domain, FUNCTIONS};
@@ -323,12 +326,7 @@ fn pin_context(ctx: &Context, pinned: &[(String, i64)]) -> Context {
 /// On a roomy stack, since a cycle recurses to the evaluator's depth bound.
 fn model_fault(ctx: &Context) -> Option<String> {
     let ctx = ctx.clone();
-    std::thread::Builder::new()
-        .stack_size(1 << 28)
-        .spawn(move || model_fault_here(&ctx))
-        .expect("a thread")
-        .join()
-        .expect("the model check ends")
+    stack::on_roomy_stack(move || model_fault_here(&ctx))
 }
 
 fn model_fault_here(ctx: &Context) -> Option<String> {

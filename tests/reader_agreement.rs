@@ -6,6 +6,8 @@
 
 #[path = "common/gen.rs"]
 mod gen;
+#[path = "common/stack.rs"]
+mod stack;
 
 #[path = "../src/seeded.rs"]
 mod seeded;
@@ -17,6 +19,7 @@ use deriv::syntax::{parse_expr, parse_expr_in, parse_file, parse_variable, Index
 use deriv::terms::ExprExt;
 use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
+use stack::on_roomy_stack;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -310,17 +313,6 @@ fn certificate_terms_read_alike() {
     }
     assert!(files >= 20, "read the certificates of {files} files");
     assert!(terms_read >= 1000, "read {terms_read} terms");
-}
-
-/// Run `f` on a thread with room for the deepest terms (the reader and the comparisons
-/// recurse once per level; `deriv check` reads on such a thread).
-fn on_roomy_stack(f: fn()) {
-    std::thread::Builder::new()
-        .stack_size(64 << 20)
-        .spawn(f)
-        .expect("a thread")
-        .join()
-        .expect("no panic");
 }
 
 /// A shape's name and its tower of `n` levels of wrapping around a leaf.

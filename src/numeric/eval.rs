@@ -10,9 +10,8 @@ use super::number::{Mode, Number};
 use super::point::{Point, Variable};
 use super::stack::guarded;
 use crate::expr::{Bound, Context, Definition, Expr, Index, Rat, Sum, MAX_DEPTH};
-use crate::terms::{node_key, NodeMap};
+use crate::terms::{node_key, visit_key, NodeMap};
 use std::collections::HashMap;
-use std::sync::Arc;
 
 /// Deepest evaluation recursion, counting definitions entered.
 pub const MAX_EVAL_DEPTH: usize = 2 * MAX_DEPTH;
@@ -313,12 +312,9 @@ const INLINE_INDICES: usize = 4;
 /// A memoised term's place and the values of its free indices (unused slots are 0).
 type MemoKey = (Place, [i64; INLINE_INDICES]);
 
-/// Where a memoised term is: its address (and 0); its list's address (and 1 for a sum, 2
-/// for a product) for a sum or product; its argument's address (and [`CALL_TAG`] plus the
-/// function's number) for a call; the addresses of base and exponent, the second made
-/// odd, for a power; the addresses of `f` and `x` for `D(f, x)` (an address is never that
-/// small, nor odd). Steps share these where they leave a part alone, though they rebuild
-/// the nodes that hold them.
+/// Where a memoised term is: its [`visit_key`], the addresses of its parts (its own for a
+/// `sum_k`). Steps share these where they leave a part alone, though they rebuild the
+/// nodes that hold them.
 type Place = (usize, usize);
 
 /// A number, symbol or indexed symbol: as cheap to evaluate as to look up.
@@ -340,22 +336,15 @@ fn differing<'a>(old: &'a [Expr], new: &'a [Expr]) -> impl Iterator<Item = (&'a 
     old.iter().zip(new).filter(|(a, b)| !same_node(a, b))
 }
 
-/// Whether two terms are one node: the same children at the same addresses, or equal leaves.
+/// Whether two terms are one node: one [`node_key`], or equal leaves (a sum, which has no
+/// key, is compared by neither).
 fn same_node(a: &Expr, b: &Expr) -> bool {
-    match (a, b) {
-        (Expr::Add(x), Expr::Add(y)) | (Expr::Mul(x), Expr::Mul(y)) => Arc::ptr_eq(x, y),
-        (Expr::Neg(x), Expr::Neg(y)) => Arc::ptr_eq(x, y),
-        (Expr::Call(f, x), Expr::Call(g, y)) => f == g && Arc::ptr_eq(x, y),
-        (Expr::Div(a, b), Expr::Div(c, d))
-        | (Expr::Pow(a, b), Expr::Pow(c, d))
-        | (Expr::D(a, b), Expr::D(c, d)) => Arc::ptr_eq(a, c) && Arc::ptr_eq(b, d),
-        (Expr::Num(_) | Expr::Sym(_) | Expr::Idx(..) | Expr::Delta(..), _) => a == b,
+    match (node_key(a), node_key(b)) {
+        (Some(x), Some(y)) => x == y,
+        (None, None) => !matches!(a, Expr::Sum(_)) && a == b,
         _ => false,
     }
 }
-
-/// The first tag of a call's [`Place`]; the tags of calls run to `CALL_TAG + Func::ALL.len()`.
-const CALL_TAG: usize = 3;
 
 /// Concrete values of an indexed symbol's indices, inline (without allocating) when
 /// there are at most [`INLINE_INDICES`] of them.
@@ -611,10 +600,10 @@ impl<'e, 'a, T: Number> Evaluator<'e, 'a, T> {
             // terms of a chain share where a step left it alone (a step that changes one
             // term of a long sum rebuilds the sum's list, but not its terms' lists).
             Expr::Add(xs) if self.memory.shared => {
-                self.memoised_at((xs.as_ptr() as usize, 1), e, |ev| ev.shared_list::<false>(xs))
+                self.memoised(e, |ev| ev.shared_list::<false>(xs))
             }
             Expr::Mul(xs) if self.memory.shared => {
-                self.memoised_at((xs.as_ptr() as usize, 2), e, |ev| ev.shared_list::<true>(xs))
+                self.memoised(e, |ev| ev.shared_list::<true>(xs))
             }
             Expr::Add(xs) => self.sum_of(xs),
             Expr::Mul(xs) => self.product_of(xs),
@@ -623,25 +612,16 @@ impl<'e, 'a, T: Number> Evaluator<'e, 'a, T> {
                 a.div(&self.eval(b)?)
             }
             Expr::Neg(a) => Ok(self.eval(a)?.neg()),
-            // A power is kept by the addresses of its base and exponent (the second marked
-            // odd, which no address is, so no `D(f, x)` shares its place): exact powers of
-            // the sample points are long, and the terms of a chain share them.
-            Expr::Pow(b, x) if self.memory.shared => {
-                let place = (Arc::as_ptr(b) as usize, Arc::as_ptr(x) as usize | 1);
-                self.memoised_at(place, e, |ev| ev.power(b, x))
-            }
+            // Exact powers of the sample points are long, and the terms of a chain share them.
+            Expr::Pow(b, x) if self.memory.shared => self.memoised(e, |ev| ev.power(b, x)),
             Expr::Pow(b, x) => self.power(b, x),
             Expr::Call(f, a) if self.memory.shared && !is_atom(a) => {
-                let place = (Arc::as_ptr(a) as usize, CALL_TAG + *f as usize);
-                self.memoised_at(place, e, |ev| T::apply(*f, &ev.eval(a)?))
+                self.memoised(e, |ev| T::apply(*f, &ev.eval(a)?))
             }
             Expr::Call(f, a) => T::apply(*f, &self.eval(a)?),
             Expr::Delta(a, b) => Ok(T::from_int(i64::from(self.index(a)? == self.index(b)?))),
             Expr::Sum(s) => self.memoised(e, |ev| ev.sum_terms(s)),
-            Expr::D(f, x) => {
-                let place = (Arc::as_ptr(f) as usize, Arc::as_ptr(x) as usize);
-                self.memoised_at(place, e, |ev| ev.derivative(f, x))
-            }
+            Expr::D(f, x) => self.memoised(e, |ev| ev.derivative(f, x)),
         }
     }
 
@@ -768,23 +748,14 @@ impl<'e, 'a, T: Number> Evaluator<'e, 'a, T> {
         Ok(v)
     }
 
-    /// A sum or a derivative, computed once per point for each value of its free indices.
+    /// The value of `e`, computed once per point for each value of its free indices and kept
+    /// by its [`Place`].
     fn memoised(
         &mut self,
         e: &'a Expr,
         compute: impl FnOnce(&mut Self) -> Result<T, EvalError>,
     ) -> Result<T, EvalError> {
-        self.memoised_at((e as *const Expr as usize, 0), e, compute)
-    }
-
-    /// [`Self::memoised`] with the place that stands for `e` given.
-    fn memoised_at(
-        &mut self,
-        place: Place,
-        e: &'a Expr,
-        compute: impl FnOnce(&mut Self) -> Result<T, EvalError>,
-    ) -> Result<T, EvalError> {
-        let key = self.memo_key_at(place, e);
+        let key = self.memo_key_at(visit_key(e), e);
         if let Some(v) = key.as_ref().and_then(|k| self.memory.memo.get(k)) {
             return Ok(v.clone());
         }
@@ -834,13 +805,14 @@ impl<'e, 'a, T: Number> Evaluator<'e, 'a, T> {
     /// corrected by the terms that differ, when at most a quarter do.
     fn shared_list<const PRODUCT: bool>(&mut self, xs: &'a [Expr]) -> Result<T, EvalError> {
         let fold = |ev: &mut Self| if PRODUCT { ev.product_of(xs) } else { ev.sum_of(xs) };
-        if self.memory.bound.len() != self.scope || xs.len() < 8 {
+        // Exact products are not corrected (a factor may be 0): they are multiplied again.
+        let exact_product = PRODUCT && T::MODE == Mode::Exact;
+        if self.memory.bound.len() != self.scope || xs.len() < 8 || exact_product {
             return fold(self);
         }
         let key = (xs.len(), PRODUCT);
         let recent = self.memory.recent_lists.remove(&key);
         let value = match (T::MODE, recent) {
-            (Mode::Exact, Some(_)) if PRODUCT => fold(self)?,
             (Mode::Exact, Some(old)) if differing(old.list, xs).count() <= xs.len() / 4 => {
                 let mut acc = old.value;
                 for (was, now) in differing(old.list, xs) {
