@@ -12,6 +12,7 @@ use super::stack::guarded;
 use crate::expr::{Bound, Context, Definition, Expr, Index, Rat, Sum, MAX_DEPTH};
 use crate::terms::{node_key, visit_key, NodeMap};
 use std::collections::HashMap;
+use std::rc::Rc;
 
 /// Deepest evaluation recursion, counting definitions entered.
 pub const MAX_EVAL_DEPTH: usize = 2 * MAX_DEPTH;
@@ -329,11 +330,11 @@ struct RecentList<'a, T> {
     value: T,
 }
 
-/// The terms of two lists of one length that differ, pair by pair. Terms count as the same
-/// when they are one node (their children at the same addresses) or equal leaves: the
-/// test is cheap, and a pair of equal terms taken as differing costs only time.
-fn differing<'a>(old: &'a [Expr], new: &'a [Expr]) -> impl Iterator<Item = (&'a Expr, &'a Expr)> {
-    old.iter().zip(new).filter(|(a, b)| !same_node(a, b))
+/// The positions at which two lists of one length differ. Terms count as the same when
+/// they are one node (their children at the same addresses) or equal leaves: the test is
+/// cheap, and a pair of equal terms taken as differing costs only time.
+fn differing(old: &[Expr], new: &[Expr]) -> Rc<[usize]> {
+    old.iter().zip(new).enumerate().filter(|(_, (a, b))| !same_node(a, b)).map(|(k, _)| k).collect()
 }
 
 /// Whether two terms are one node: one [`node_key`], or equal leaves (a sum, which has no
@@ -446,6 +447,9 @@ pub(crate) struct TermFacts<'a> {
     names: SlotCache<usize, Name>,
     /// The names numbered by [`Name::Other`], in order of numbering.
     others: Vec<&'a str>,
+    /// Where a list differs from the list met before it (by the addresses of both), as
+    /// [`differing`] finds: the same at every point, so compared once, not at each.
+    list_changes: FastMap<(usize, usize), Rc<[usize]>>,
 }
 
 impl Default for TermFacts<'_> {
@@ -455,6 +459,7 @@ impl Default for TermFacts<'_> {
             free_of_nodes: NodeMap::default(),
             names: SlotCache::new(),
             others: Vec::new(),
+            list_changes: FastMap::default(),
         }
     }
 }
@@ -812,26 +817,33 @@ impl<'e, 'a, T: Number> Evaluator<'e, 'a, T> {
         }
         let key = (xs.len(), PRODUCT);
         let recent = self.memory.recent_lists.remove(&key);
-        let value = match (T::MODE, recent) {
-            (Mode::Exact, Some(old)) if differing(old.list, xs).count() <= xs.len() / 4 => {
+        let changed = recent.as_ref().map(|old| {
+            let at = (old.list.as_ptr() as usize, xs.as_ptr() as usize);
+            self.facts.list_changes.entry(at).or_insert_with(|| differing(old.list, xs)).clone()
+        });
+        let value = match (T::MODE, recent, changed) {
+            (Mode::Exact, Some(old), Some(changed)) if changed.len() <= xs.len() / 4 => {
                 let mut acc = old.value;
-                for (was, now) in differing(old.list, xs) {
-                    acc = acc.add(&self.eval(was)?.neg())?.add(&self.eval(now)?)?;
+                for &k in changed.iter() {
+                    acc = acc.add(&self.eval(&old.list[k])?.neg())?.add(&self.eval(&xs[k])?)?;
                 }
                 acc
             }
-            (Mode::Exact, _) => fold(self)?,
-            (_, old) => {
-                let mut values = Vec::with_capacity(xs.len());
+            (Mode::Exact, ..) => fold(self)?,
+            (_, old, changed) => {
+                let values = match (old, changed) {
+                    (Some(old), Some(changed)) => {
+                        let mut values = old.values;
+                        for &k in changed.iter() {
+                            values[k] = self.eval(&xs[k])?;
+                        }
+                        values
+                    }
+                    _ => xs.iter().map(|x| self.eval(x)).collect::<Result<Vec<T>, _>>()?,
+                };
                 let mut acc = T::from_int(i64::from(PRODUCT));
-                for (k, x) in xs.iter().enumerate() {
-                    let kept = old.as_ref().filter(|o| same_node(&o.list[k], x));
-                    let v = match kept {
-                        Some(o) => o.values[k].clone(),
-                        None => self.eval(x)?,
-                    };
-                    acc = if PRODUCT { acc.mul(&v)? } else { acc.add(&v)? };
-                    values.push(v);
+                for v in &values {
+                    acc = if PRODUCT { acc.mul(v)? } else { acc.add(v)? };
                 }
                 self.memory
                     .recent_lists
