@@ -59,32 +59,60 @@ pub fn clear_trivia(d: &mut Driver, path: &[usize]) -> Result<(), EngineError> {
         d.ring(&exponent, value)?;
     }
     let Some(region) = d.at(&path[..root]) else { return Ok(()) };
-    let cleared = cleared_along(region, &path[root..]);
-    if cleared != *region {
+    if let Some((depth, cleared)) = cleared_along(region, &path[root..]) {
         // The ring step covers only the part that changed: the kernel's cost of a ring
         // step grows with its terms, and a region is often most of the term.
-        let narrow = narrowest_change(region, &cleared);
+        let base = &path[..root + depth];
+        let Some(old) = d.at(base) else { return Ok(()) };
+        let narrow = narrowest_change(old, &cleared);
         let Some(new) = cleared.at(&narrow).cloned() else { return Ok(()) };
-        let at: Vec<usize> = path[..root].iter().chain(&narrow).copied().collect();
+        let at: Vec<usize> = base.iter().chain(&narrow).copied().collect();
         d.ring(&at, new)?;
     }
     Ok(())
 }
 
 /// [`without_trivia`] of `e` when only the subterm at `path` and the nodes above it may
-/// hold trivialities: the subterm is cleared, then each node above it on the way up.
-fn cleared_along(e: &Expr, path: &[usize]) -> Expr {
+/// hold trivialities: the subterm is cleared, then each node above it on the way up, as
+/// far as a node reacts to what changed. `None` when nothing changes; else how far along
+/// `path` the change lies and the cleared subterm there, so that a long sum around one
+/// changed term is not rebuilt (nor compared) at every step.
+fn cleared_along(e: &Expr, path: &[usize]) -> Option<(usize, Expr)> {
     let Some((&first, rest)) = path.split_first() else {
-        return without_trivia(e);
+        let cleared = without_trivia(e);
+        return (cleared != *e).then_some((0, cleared));
     };
     if !is_ring_node(e) {
-        return e.clone();
+        return None;
     }
-    let Some(child) = e.children().nth(first).map(|c| cleared_along(c, rest)) else {
-        return e.clone();
+    let original = e.children().nth(first)?;
+    let child = match cleared_along(original, rest) {
+        // The child node itself is new: whether this node reacts depends on what it is.
+        Some((0, child)) if reacts(e, &child) => child,
+        Some((0, child)) => return Some((1, child)),
+        // The change lies below the child, which keeps its kind.
+        Some((depth, below)) if reacts(e, original) => original.replace_at(&rest[..depth], below)?,
+        Some((depth, below)) => return Some((depth + 1, below)),
+        None if reacts(e, original) => original.clone(),
+        None => return None,
     };
     let mut at = 0..;
-    cleared_node(&e.map_children(|c| if at.next() == Some(first) { &child } else { c }.clone()))
+    let cleared = cleared_node(&e.map_children(|c| if at.next() == Some(first) { &child } else { c }.clone()));
+    (cleared != *e).then_some((0, cleared))
+}
+
+/// Whether clearing `node` (see [`cleared_node`], and the folding of `Expr::neg` and
+/// `Expr::div`) may change it on account of its child `child`: a node adds, folds, drops
+/// or cancels only numbers, sums in sums, products in products and negations of
+/// negations; past any other child it is clean already.
+fn reacts(node: &Expr, child: &Expr) -> bool {
+    matches!(
+        (node, child),
+        (_, Expr::Num(_))
+            | (Expr::Add(_), Expr::Add(_))
+            | (Expr::Mul(_), Expr::Mul(_))
+            | (Expr::Neg(_), Expr::Neg(_))
+    )
 }
 
 /// The path of the smallest subterm of `old` outside which `new` is the same: descend
@@ -1031,6 +1059,7 @@ fn signs_into_sums(d: &mut Driver) -> Result<(), EngineError> {
 mod tests {
     use crate::render::plain::print;
     use crate::syntax::parse_expr;
+    use crate::terms::ExprExt;
 
     /// `input => output` after [`super::textbook_signs`]; `-` when it leaves the term alone.
     const SIGNS: &[(&str, &str)] = &[
@@ -1054,6 +1083,37 @@ mod tests {
         assert_eq!(t("(2*x)*sin(x*1)"), "2*x*sin(x*1)");
         assert_eq!(t("x*0 + y/1"), "y");
         assert_eq!(t("(x + 1)*(x - 1)"), "(x + 1)*(x - 1)");
+    }
+
+    /// A region clean but for the subterm at a path, and that path.
+    const CLEARED_ALONG: &[(&str, &[usize])] = &[
+        ("a + b + 4*1 + c", &[2, 1]),
+        ("a - 4*1", &[1, 0, 1]),
+        ("a - 4*1", &[1, 0]),
+        ("x*(y*z) + w", &[0, 1]),
+        ("a + (b + 0)", &[1]),
+        ("a + (b + 0)", &[1, 1]),
+        ("a*(2/2)", &[1]),
+        ("a*(b + c*(d + e))", &[1, 1, 1]),
+        ("a + sin(x*1)", &[1, 0]),
+        ("-(-(x + y))", &[0]),
+        ("-(-(x + y))", &[0, 0, 1]),
+        ("a + b*(c + d)", &[1, 1]),
+    ];
+
+    #[test]
+    fn clearing_along_a_path_clears_the_whole_region() {
+        for (src, path) in CLEARED_ALONG {
+            let region = parse_expr(src).unwrap();
+            assert!(region.at(path).is_some(), "{src}: no subterm at {path:?}");
+            let cleared = match super::cleared_along(&region, path) {
+                Some((depth, new)) => region.replace_at(&path[..depth], new).unwrap(),
+                None => region.clone(),
+            };
+            let whole = super::without_trivia(&region);
+            // Compared as terms: `-(4)` and `-4` print alike.
+            assert!(cleared == whole, "{src} at {path:?}: {cleared:?} is not {whole:?}");
+        }
     }
 
     #[test]
