@@ -169,8 +169,8 @@ fn signature(t: &Term) -> u64 {
     t.factors.iter().map(hash).fold(0, u64::wrapping_add)
 }
 
-fn product(a: &[Term], b: &[Term]) -> Result<Vec<Term>, TooLarge> {
-    if a.len() * b.len() > MAX_TERMS {
+fn product(a: &[Term], b: &[Term], max_terms: usize) -> Result<Vec<Term>, TooLarge> {
+    if a.len() * b.len() > max_terms {
         return Err(TooLarge);
     }
     Ok(combine(a.iter().flat_map(|x| b.iter().map(move |y| x.mul(y))).collect()))
@@ -194,10 +194,25 @@ fn as_single(ts: Vec<Term>) -> Term {
 /// The monomials of `e`. With `expand`, products and positive powers of sums are
 /// multiplied out; without, a sum inside a product stays one base.
 pub fn to_terms(e: &Expr, expand: bool) -> Result<Vec<Term>, TooLarge> {
-    terms_at(e, expand, 0)
+    terms_at(e, Shape { expand, max_terms: MAX_TERMS }, 0)
 }
 
-fn terms_at(e: &Expr, expand: bool, depth: usize) -> Result<Vec<Term>, TooLarge> {
+/// The monomials of `e` multiplied out, if no product on the way has more than
+/// `max_terms` terms: a candidate form needs no more work than it could save.
+pub fn expanded_within(e: &Expr, max_terms: usize) -> Result<Vec<Term>, TooLarge> {
+    terms_at(e, Shape { expand: true, max_terms: max_terms.min(MAX_TERMS) }, 0)
+}
+
+/// How [`terms_at`] writes products of sums: multiplied out or not, and the most terms a
+/// product may have.
+#[derive(Clone, Copy)]
+struct Shape {
+    expand: bool,
+    max_terms: usize,
+}
+
+fn terms_at(e: &Expr, shape: Shape, depth: usize) -> Result<Vec<Term>, TooLarge> {
+    let expand = shape.expand;
     if depth > MAX_DEPTH {
         return Err(TooLarge);
     }
@@ -208,12 +223,12 @@ fn terms_at(e: &Expr, expand: bool, depth: usize) -> Result<Vec<Term>, TooLarge>
         Expr::Add(ts) => {
             let mut all = Vec::new();
             for t in ts.iter() {
-                for term in terms_at(t, expand, d)? {
+                for term in terms_at(t, shape, d)? {
                     // `c*(a + b)` standing alone in a sum is just `c*a + c*b`.
                     match term.factors.as_slice() {
                         [f] if f.exp == 1 && matches!(f.base, Expr::Add(_)) => {
                             let scale = Term::constant(term.coeff.clone());
-                            all.extend(terms_at(&f.base, expand, d)?.iter().map(|u| u.mul(&scale)));
+                            all.extend(terms_at(&f.base, shape, d)?.iter().map(|u| u.mul(&scale)));
                         }
                         _ => all.push(term),
                     }
@@ -221,7 +236,7 @@ fn terms_at(e: &Expr, expand: bool, depth: usize) -> Result<Vec<Term>, TooLarge>
             }
             combine(all)
         }
-        Expr::Neg(x) => terms_at(x, expand, d)?
+        Expr::Neg(x) => terms_at(x, shape, d)?
             .into_iter()
             .map(|mut t| {
                 t.coeff = -t.coeff;
@@ -231,7 +246,7 @@ fn terms_at(e: &Expr, expand: bool, depth: usize) -> Result<Vec<Term>, TooLarge>
         Expr::Mul(fs) => {
             let mut acc = vec![Term::constant(Rat::one())];
             for f in fs.iter() {
-                let mut tf = terms_at(f, expand, d)?;
+                let mut tf = terms_at(f, shape, d)?;
                 if !expand && tf.len() > 1 {
                     tf = vec![as_single(tf)];
                 }
@@ -243,7 +258,7 @@ fn terms_at(e: &Expr, expand: bool, depth: usize) -> Result<Vec<Term>, TooLarge>
                             acc.clear();
                         }
                     }
-                    _ => acc = product(&acc, &tf)?,
+                    _ => acc = product(&acc, &tf, shape.max_terms)?,
                 }
             }
             if !expand && acc.len() > 1 {
@@ -252,21 +267,21 @@ fn terms_at(e: &Expr, expand: bool, depth: usize) -> Result<Vec<Term>, TooLarge>
             acc
         }
         Expr::Div(a, b) => {
-            let ta = terms_at(a, expand, d)?;
-            let tb = terms_at(b, false, d)?;
+            let ta = terms_at(a, shape, d)?;
+            let tb = terms_at(b, Shape { expand: false, ..shape }, d)?;
             let inv = as_single(tb).pow(-1)?;
             let ta = if expand || ta.len() <= 1 { ta } else { vec![as_single(ta)] };
-            product(&ta, &[inv])?
+            product(&ta, &[inv], shape.max_terms)?
         }
         Expr::Pow(b, k) => match small_integer(k) {
             Some(k) => {
-                let tb = terms_at(b, expand, d)?;
+                let tb = terms_at(b, shape, d)?;
                 if tb.len() > 1 && k.abs() > MAX_EXPONENT {
                     vec![Term::base(e.clone())]
                 } else if k > 0 && expand && tb.len() > 1 {
                     let mut acc = vec![Term::constant(Rat::one())];
                     for _ in 0..k {
-                        acc = product(&acc, &tb)?;
+                        acc = product(&acc, &tb, shape.max_terms)?;
                     }
                     acc
                 } else if tb.is_empty() {
@@ -481,7 +496,7 @@ pub fn cancel(t: &Term) -> Option<Term> {
     for f in &ups {
         let ft = to_terms(&f.base, true).ok()?;
         for _ in 0..f.exp {
-            numerator = product(&numerator, &ft).ok()?;
+            numerator = product(&numerator, &ft, MAX_TERMS).ok()?;
         }
     }
     let mut changed = false;

@@ -231,6 +231,19 @@ pub fn through_exp(d: &mut Driver) -> Result<(), EngineError> {
     if !family || atoms.len() < 2 {
         return Ok(());
     }
+    // And only when two of them have arguments that are multiples of one term (`x` and
+    // `-2*x`): written with `exp`, atoms of unrelated arguments stay unrelated, and the
+    // trial can be costly (`tanh(h_3)`, `tanh(h_2)`, … in a long chain).
+    let directions: Vec<Expr> = atoms
+        .iter()
+        .filter_map(|a| match a {
+            Expr::Call(_, u) => direction(u),
+            _ => None,
+        })
+        .collect();
+    if !(0..directions.len()).any(|i| directions[i + 1..].contains(&directions[i])) {
+        return Ok(());
+    }
     let mut trial = d.clone();
     for _ in 0..256 {
         let step = first_match(&trial.current().clone(), &mut Vec::new(), &mut |e, path| {
@@ -263,6 +276,21 @@ pub fn through_exp(d: &mut Driver) -> Result<(), EngineError> {
         *d = trial;
     }
     Ok(())
+}
+
+/// A term up to a rational factor, the same for `x`, `-2*x` and `x/3`: its primitive part
+/// (see [`content`]), ring-canonical, of the two signs the lesser. `None` for a number.
+fn direction(u: &Expr) -> Option<Expr> {
+    let terms = to_terms(u, true).ok()?;
+    if terms.iter().all(|t| t.factors.is_empty()) {
+        return None;
+    }
+    let c = content(&terms);
+    let part: Vec<Term> =
+        terms.iter().map(|t| Term { coeff: &t.coeff / &c, factors: t.factors.clone() }).collect();
+    let part = to_expr(&part);
+    let negated = canonical(&Expr::neg(part.clone()), 0).ok()?;
+    Some(canonical(&part, 0).ok()?.min(negated))
 }
 
 /// Exponentials whose arguments are multiples of one term as powers of one exponential:

@@ -89,7 +89,32 @@ pub fn chain_candidates(ctx: &Context, of: &Expr, wrt: &Expr, lemmas: &[Lemma]) 
             out.push(a.clone());
         }
     }
+    let front = in_front(ctx, of, &out);
+    out.retain(|a| front.contains(a));
     out
+}
+
+/// The names of `candidates` that `of` reaches without passing through another of them:
+/// in `h_3 = tanh(h_2)`, `h_2 = tanh(h_1)`, `h_1` lies behind `h_2`. Going through a name
+/// behind another would derive the one in front again by unfolding, where its own result
+/// already holds the way to the variable: the longer way round, and one derivation per
+/// name in a long chain of definitions.
+fn in_front(ctx: &Context, of: &Expr, candidates: &[String]) -> BTreeSet<String> {
+    let mut front = BTreeSet::new();
+    let mut seen = BTreeSet::new();
+    let mut pending = vec![of.clone()];
+    while let Some(e) = pending.pop() {
+        e.any(&mut |t| {
+            let Some(name) = t.variable_name().filter(|_| ctx.is_defined(t)) else { return false };
+            if candidates.contains(name) {
+                front.insert(name.clone());
+            } else if seen.insert(name.clone()) {
+                pending.extend(ctx.definition(name).map(|d| d.body.clone()));
+            }
+            false
+        });
+    }
+    front
 }
 
 /// `(a, x)` for each lemma `D(a_…, x_…)`: the names whose derivative with respect to a
@@ -190,7 +215,27 @@ fn instance(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::syntax::parse_expr;
+    use crate::syntax::{parse_expr, parse_file};
+
+    /// `(goal, names with a result) → the names it may go through`.
+    #[test]
+    fn a_goal_goes_through_the_names_in_front_only() {
+        let defs = "let a = tanh(x)\nlet b = a^2\nlet c = sin(b)\nlet l = c*a\nlet m = c + u\n";
+        let ctx = parse_file(defs).unwrap().context;
+        let cases: &[(&str, &[&str], &[&str])] = &[
+            ("c", &["a", "b"], &["b"]),
+            // `a` stands in `l` itself as well as behind `c`.
+            ("l", &["a", "b", "c"], &["a", "c"]),
+            ("l", &["a", "b"], &["a", "b"]),
+            ("m", &["a", "b", "c"], &["c"]),
+            ("m", &["a"], &["a"]),
+        ];
+        for (of, with, want) in cases {
+            let with: Vec<String> = with.iter().map(|s| s.to_string()).collect();
+            let front = in_front(&ctx, &parse_expr(of).unwrap(), &with);
+            assert_eq!(front.iter().map(String::as_str).collect::<Vec<_>>(), *want, "{of} with {with:?}");
+        }
+    }
 
     /// `(pattern, term, free indices) → the renaming, or None`.
     #[test]

@@ -1,7 +1,7 @@
 //! Simplification toward the textbook form: tidy each rational region to its smallest
 //! candidate form, and move sums (collapse deltas, take out constants, split, use hypotheses).
 
-use super::algebra::{combine, factor, term_expr, to_expr, to_terms, Factor, Term};
+use super::algebra::{combine, expanded_within, factor, term_expr, to_expr, to_terms, Factor, Term};
 use super::differentiate::step_with;
 use super::{Driver, EngineError};
 use crate::expr::{Expr, Index, Rat, Sum};
@@ -357,7 +357,10 @@ pub fn candidates(e: &Expr) -> Vec<Expr> {
     if let Some(f) = out.last().and_then(sign_into_factor) {
         out.push(f);
     }
-    if let Some(Ok(expanded)) = small_expansion(&structural).then(|| to_terms(&b, true)) {
+    // An expansion past a few terms per node of `e` is no smaller candidate, nor is what
+    // it factors to, but it costs 2^k for k sums in distinct atoms.
+    let budget = (4 * e.size()).max(64);
+    if let Some(Ok(expanded)) = small_expansion(&structural).then(|| expanded_within(&b, budget)) {
         out.push(to_expr(&expanded));
         if let Some(f) = factor(&expanded) {
             out.extend(sign_into_factor(&f));
