@@ -233,7 +233,11 @@ mod tests {
         for (of, with, want) in cases {
             let with: Vec<String> = with.iter().map(|s| s.to_string()).collect();
             let front = in_front(&ctx, &parse_expr(of).unwrap(), &with);
-            assert_eq!(front.iter().map(String::as_str).collect::<Vec<_>>(), *want, "{of} with {with:?}");
+            assert_eq!(
+                front.iter().map(String::as_str).collect::<Vec<_>>(),
+                *want,
+                "{of} with {with:?}"
+            );
         }
     }
 

@@ -1,7 +1,9 @@
 //! Simplification toward the textbook form: tidy each rational region to its smallest
 //! candidate form, and move sums (collapse deltas, take out constants, split, use hypotheses).
 
-use super::algebra::{combine, expanded_within, factor, term_expr, to_expr, to_terms, Factor, Term};
+use super::algebra::{
+    combine, expanded_within, factor, term_expr, to_expr, to_terms, Factor, Term,
+};
 use super::differentiate::step_with;
 use super::{Driver, EngineError};
 use crate::expr::{Expr, Index, Rat, Sum};
@@ -91,13 +93,17 @@ fn cleared_along(e: &Expr, path: &[usize]) -> Option<(usize, Expr)> {
         Some((0, child)) if reacts(e, &child) => child,
         Some((0, child)) => return Some((1, child)),
         // The change lies below the child, which keeps its kind.
-        Some((depth, below)) if reacts(e, original) => original.replace_at(&rest[..depth], below)?,
+        Some((depth, below)) if reacts(e, original) => {
+            original.replace_at(&rest[..depth], below)?
+        }
         Some((depth, below)) => return Some((depth + 1, below)),
         None if reacts(e, original) => original.clone(),
         None => return None,
     };
     let mut at = 0..;
-    let cleared = cleared_node(&e.map_children(|c| if at.next() == Some(first) { &child } else { c }.clone()));
+    let cleared = cleared_node(
+        &e.map_children(|c| if at.next() == Some(first) { &child } else { c }.clone()),
+    );
     (cleared != *e).then_some((0, cleared))
 }
 

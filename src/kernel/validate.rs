@@ -6,7 +6,7 @@
 //! hypothesis except as a range bound, and is never a variable of differentiation.
 
 use crate::expr::{Bound, Context, Definition, Expr, Index};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Which part of a context is at fault.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,12 +83,9 @@ fn walk_names(
     bound: &mut Vec<String>,
 ) -> Result<(), String> {
     let is_index = |n: &str| bound.iter().any(|b| b == n) || ctx.range_of(n).is_some();
-    for i in e.indices() {
-        if let Index::Name(n) = i {
-            if !is_index(n) && !sizes.contains(n) {
-                return Err(format!("index `{n}` is not declared"));
-            }
-        }
+    let stray = |i: &&Index| matches!(i, Index::Name(n) if !is_index(n) && !sizes.contains(n));
+    if let Some(i) = e.indices().find(stray) {
+        return Err(format!("index `{i}` is not declared"));
     }
     match e {
         Expr::Sym(n) if is_index(n) => {
@@ -161,17 +158,14 @@ pub fn check_definition(
     if let Some(via) = reaches(before, &def.body, n) {
         return Err(format!("the definition of `{n}` refers to itself through `{via}`"));
     }
-    let mut formals = BTreeSet::new();
     if let Expr::Idx(_, ix) = &def.name {
+        let mut formals = BTreeSet::new();
         for i in ix {
-            match i {
-                Index::Name(f) if formals.insert(f.clone()) => {}
-                Index::Name(f) => {
-                    return Err(format!("index `{f}` appears twice on the left side"))
-                }
-                Index::Int(_) => {
-                    return Err("a definition's indices must be index names, not numbers".into())
-                }
+            let Index::Name(f) = i else {
+                return Err("a definition's indices must be index names, not numbers".into());
+            };
+            if !formals.insert(f) {
+                return Err(format!("index `{f}` appears twice on the left side"));
             }
         }
     }
@@ -188,16 +182,24 @@ fn declared(ctx: &Context, e: &Expr, what: &str) -> Result<(), String> {
 
 /// The earlier definition through which `body` mentions `name`, if any (a cycle).
 fn reaches(before: &[Definition], body: &Expr, name: &str) -> Option<String> {
+    let at: BTreeMap<&str, usize> =
+        before.iter().enumerate().filter_map(|(k, d)| Some((name_of(&d.name)?, k))).collect();
     let mut seen = BTreeSet::new();
     let mut stack: Vec<(&Expr, Option<&str>)> = vec![(body, None)];
     while let Some((term, via)) = stack.pop() {
-        for d in before {
-            let Some(dn) = name_of(&d.name) else { continue };
-            if term.mentions_name(dn) && seen.insert(dn) {
-                if d.body.mentions_name(name) {
+        // The earlier definitions `term` names, in their order, found in one walk of it (a
+        // walk per definition would make a chain of n definitions cost n^3).
+        let mut named = BTreeSet::new();
+        term.any(&mut |t| {
+            named.extend(name_of(t).and_then(|n| at.get_key_value(n)).map(|(n, k)| (*k, *n)));
+            false
+        });
+        for (k, dn) in named {
+            if seen.insert(dn) {
+                if before[k].body.mentions_name(name) {
                     return Some(via.unwrap_or(dn).to_string());
                 }
-                stack.push((&d.body, Some(via.unwrap_or(dn))));
+                stack.push((&before[k].body, Some(via.unwrap_or(dn))));
             }
         }
     }
