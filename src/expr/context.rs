@@ -64,6 +64,11 @@ impl Context {
         out
     }
 
+    /// Whether the index `k` is a fixed label.
+    pub fn is_label(&self, k: &str) -> bool {
+        self.fixed_labels().contains_key(k)
+    }
+
     /// Whether `e` names a defined symbol (so it is not an independent variable).
     pub fn is_defined(&self, e: &Expr) -> bool {
         matches!(e, Expr::Sym(s) | Expr::Idx(s, _) if self.definition(s).is_some())

@@ -292,8 +292,8 @@ fn rename_indices(terms: &mut [Expr], pairs: &[(String, Index)], mut avoid: BTre
 /// A definition or hypothesis holds at the fixed labels it mentions, not where a sum binds
 /// one of them (it would capture it).
 fn captures(ctx: &Context, loc: &Located, terms: &[&Expr]) -> Result<(), KernelError> {
-    let labels = ctx.fixed_labels();
-    let bound = |k: &String| labels.contains_key(k) && loc.binders.iter().any(|(b, ..)| b == k);
+    // The labels only when a sum binds a free index: most steps lie under no sum.
+    let bound = |k: &String| loc.binders.iter().any(|(b, ..)| b == k) && ctx.is_label(k);
     match terms.iter().flat_map(|t| t.free_indices()).find(bound) {
         Some(k) => Err(no(&format!("it holds at the fixed label `{k}`, which a sum here binds"))),
         None => Ok(()),
@@ -392,8 +392,7 @@ fn lemma(ctx: &Context, lemmas: &[Lemma], loc: &Located, step: &Step, uses: &str
     if l.conditions.iter().any(renamed) {
         return Err(no(&format!("lemma {n} has conditions on an index this step renames")));
     }
-    let labels = ctx.fixed_labels();
-    let bound = |k: &String| labels.contains_key(k) && loc.binders.iter().any(|(b, ..)| b == k);
+    let bound = |k: &String| loc.binders.iter().any(|(b, ..)| b == k) && ctx.is_label(k);
     if l.conditions.iter().flat_map(Condition::free_indices).any(|k| bound(&k)) {
         return Err(no("its conditions hold at a fixed label that a sum here binds"));
     }
@@ -415,9 +414,8 @@ fn instance(
     let sub = loc.sub;
     let free: BTreeSet<String> = from.free_indices().union(&to.free_indices()).cloned().collect();
     // A fixed label is that one value: never renamed, never captured.
-    let labels = ctx.fixed_labels();
     let mut keys = step.binding.indices.keys();
-    if let Some(k) = keys.find(|k| !free.contains(*k) || labels.contains_key(*k)) {
+    if let Some(k) = keys.find(|k| !free.contains(*k) || ctx.is_label(k)) {
         return Err(bad(&format!("`{k}` is not a free index of {what} to rename")));
     }
     captures(ctx, loc, &[from, to])?;
