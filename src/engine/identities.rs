@@ -278,10 +278,18 @@ pub fn through_exp(d: &mut Driver) -> Result<(), EngineError> {
     Ok(())
 }
 
-/// A term up to a rational factor, the same for `x`, `-2*x` and `x/3`: its primitive part
-/// (see [`content`]), ring-canonical, of the two signs the lesser. `None` for a number.
+/// A term up to a rational factor, the same for `x`, `-2*x` and `x/3`: the ring-canonical
+/// form of its primitive part, of the two signs the lesser. `None` for a number.
 fn direction(u: &Expr) -> Option<Expr> {
-    let terms = to_terms(u, true).ok()?;
+    let (_, _, key, negated_key) = as_multiple(u)?;
+    Some(key.min(negated_key))
+}
+
+/// `a` as its content times a primitive part (`-2*x` is 2 times `-x`), with the
+/// ring-canonical forms of the part and of its negation to compare parts by. `None` for a
+/// number.
+fn as_multiple(a: &Expr) -> Option<(Rat, Expr, Expr, Expr)> {
+    let terms = to_terms(a, true).ok()?;
     if terms.iter().all(|t| t.factors.is_empty()) {
         return None;
     }
@@ -289,8 +297,9 @@ fn direction(u: &Expr) -> Option<Expr> {
     let part: Vec<Term> =
         terms.iter().map(|t| Term { coeff: &t.coeff / &c, factors: t.factors.clone() }).collect();
     let part = to_expr(&part);
-    let negated = canonical(&Expr::neg(part.clone()), 0).ok()?;
-    Some(canonical(&part, 0).ok()?.min(negated))
+    let key = canonical(&part, 0).ok()?;
+    let negated_key = canonical(&Expr::neg(part.clone()), 0).ok()?;
+    Some((c, part, key, negated_key))
 }
 
 /// Exponentials whose arguments are multiples of one term as powers of one exponential:
@@ -352,26 +361,7 @@ const MAX_EXP_MULTIPLE: i64 = 16;
 /// multiple of their greatest common part (`x/2`): arguments alone in their group, or
 /// already the base, are left out.
 fn common_exp_powers(args: &[Expr]) -> Vec<ExpPower> {
-    // Each argument as its content times a primitive part (`-2*x` is 2 times `-x`), with
-    // the ring-canonical forms of the part and of its negation to compare parts by.
-    let split: Vec<Option<(Rat, Expr, Expr, Expr)>> = args
-        .iter()
-        .map(|a| {
-            let terms = to_terms(a, true).ok()?;
-            if terms.iter().all(|t| t.factors.is_empty()) {
-                return None;
-            }
-            let c = content(&terms);
-            let part: Vec<Term> = terms
-                .iter()
-                .map(|t| Term { coeff: &t.coeff / &c, factors: t.factors.clone() })
-                .collect();
-            let part = to_expr(&part);
-            let key = canonical(&part, 0).ok()?;
-            let negated_key = canonical(&Expr::neg(part.clone()), 0).ok()?;
-            Some((c, part, key, negated_key))
-        })
-        .collect();
+    let split: Vec<Option<(Rat, Expr, Expr, Expr)>> = args.iter().map(as_multiple).collect();
     let mut grouped = vec![false; args.len()];
     let mut out = Vec::new();
     for i in 0..args.len() {

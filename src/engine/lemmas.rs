@@ -102,14 +102,14 @@ pub fn chain_candidates(ctx: &Context, of: &Expr, wrt: &Expr, lemmas: &[Lemma]) 
 fn in_front(ctx: &Context, of: &Expr, candidates: &[String]) -> BTreeSet<String> {
     let mut front = BTreeSet::new();
     let mut seen = BTreeSet::new();
-    let mut pending = vec![of.clone()];
+    let mut pending = vec![of];
     while let Some(e) = pending.pop() {
         e.any(&mut |t| {
             let Some(name) = t.variable_name().filter(|_| ctx.is_defined(t)) else { return false };
             if candidates.contains(name) {
                 front.insert(name.clone());
             } else if seen.insert(name.clone()) {
-                pending.extend(ctx.definition(name).map(|d| d.body.clone()));
+                pending.extend(ctx.definition(name).map(|d| &d.body));
             }
             false
         });
