@@ -371,13 +371,7 @@ pub fn guard(c: &crate::rules::Condition) -> Option<Expr> {
     use crate::rules::Condition;
     let bound = |b: &Bound| b.term();
     let sum = |index: String, lo: &Bound, hi: &Bound, body: Expr| {
-        Expr::Sum(Sum {
-            index,
-            lo: lo.clone(),
-            hi: hi.clone(),
-            explicit_bounds: true,
-            body: std::sync::Arc::new(body),
-        })
+        Sum::written(index, lo.clone(), hi.clone(), true, body)
     };
     match c {
         Condition::NonZero(e) => Some(Expr::div(Expr::int(1), e.clone())),

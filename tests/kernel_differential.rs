@@ -79,13 +79,13 @@ fn guard(c: &Condition) -> Result<Option<Expr>, ()> {
         Condition::Positive(e) => Expr::call(Func::Log, e.clone()),
         Condition::InRange(j, lo, hi) => {
             // 1/(number of r in lo..hi equal to j): no value outside the range.
-            let hits = Expr::Sum(Sum {
-                index: "r9".into(),
-                lo: lo.clone(),
-                hi: hi.clone(),
-                explicit_bounds: true,
-                body: Arc::new(Expr::Delta(Index::Name("r9".into()), j.clone())),
-            });
+            let hits = Sum::written(
+                "r9".into(),
+                lo.clone(),
+                hi.clone(),
+                true,
+                Expr::Delta(Index::Name("r9".into()), j.clone()),
+            );
             Expr::div(Expr::int(1), hits)
         }
         Condition::RangeLength(lo, hi) => Expr::call(
@@ -93,13 +93,7 @@ fn guard(c: &Condition) -> Result<Option<Expr>, ()> {
             Expr::Add(vec![bound(hi), Expr::neg(bound(lo)), Expr::int(2)].into()),
         ),
         Condition::ForAll(k, lo, hi, inner) => match guard(inner)? {
-            Some(g) => Expr::Sum(Sum {
-                index: k.clone(),
-                lo: lo.clone(),
-                hi: hi.clone(),
-                explicit_bounds: true,
-                body: Arc::new(g),
-            }),
+            Some(g) => Sum::written(k.clone(), lo.clone(), hi.clone(), true, g),
             None => return Err(()),
         },
         Condition::IndexEq(..) | Condition::IndexNe(..) => return Ok(None),
@@ -282,13 +276,13 @@ fn pin(e: &Expr, pinned: &[(String, i64)]) -> Expr {
         Expr::Sym(s) => {
             pinned.iter().find(|(n, _)| n == s).map_or(e.clone(), |(_, v)| Expr::int(*v))
         }
-        Expr::Sum(s) => Expr::Sum(Sum {
+        Expr::Sum(s) => Expr::Sum(std::sync::Arc::new(Sum {
             index: s.index.clone(),
             explicit_bounds: true,
             lo: bound(&s.lo),
             hi: bound(&s.hi),
             body: Arc::new(pin(&s.body, pinned)),
-        }),
+        })),
         _ => e.map_children(|c| pin(c, pinned)),
     }
 }
@@ -506,7 +500,13 @@ fn random_term(rng: &mut Rng, depth: usize, k: Option<&str>) -> Expr {
                 ]);
                 body = Expr::Mul(vec![body, Expr::Delta(Index::Name(name.clone()), other)].into());
             }
-            Expr::Sum(Sum { index: name, explicit_bounds: true, lo, hi, body: Arc::new(body) })
+            Expr::Sum(std::sync::Arc::new(Sum {
+                index: name,
+                explicit_bounds: true,
+                lo,
+                hi,
+                body: Arc::new(body),
+            }))
         }
         9 => Expr::Delta(index(rng), index(rng)),
         10 => Expr::Mul(vec![random_term(rng, d, k), Expr::Delta(index(rng), index(rng))].into()),
@@ -735,7 +735,11 @@ fn step_at(
                         Expr::Sum(s) if rng.chance(0.6) => {
                             let to = rng.pick(&["i", "j", "k", "m"]).to_string();
                             let body = s.body.subst_index(&s.index, &Index::Name(to.clone()));
-                            Expr::Sum(Sum { index: to, body: Arc::new(body), ..s.clone() })
+                            Expr::Sum(std::sync::Arc::new(Sum {
+                                index: to,
+                                body: Arc::new(body),
+                                ..Sum::clone(s)
+                            }))
                         }
                         _ => sub.clone(),
                     })
@@ -1031,13 +1035,9 @@ fn plain(c: &Condition) -> Option<Expr> {
         Condition::NonZero(e) | Condition::Positive(e) => e.clone(),
         Condition::InRange(j, ..) => Expr::Delta(j.clone(), j.clone()),
         Condition::RangeLength(..) => Expr::int(1),
-        Condition::ForAll(k, lo, hi, inner) => Expr::Sum(Sum {
-            index: k.clone(),
-            lo: lo.clone(),
-            hi: hi.clone(),
-            explicit_bounds: true,
-            body: Arc::new(plain(inner)?),
-        }),
+        Condition::ForAll(k, lo, hi, inner) => {
+            Sum::written(k.clone(), lo.clone(), hi.clone(), true, plain(inner)?)
+        }
         _ => return None,
     })
 }

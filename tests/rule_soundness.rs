@@ -332,7 +332,7 @@ fn name(n: &str) -> Index {
 }
 
 fn sum(k: &str, (lo, hi): (Bound, Bound), body: Expr) -> Expr {
-    Expr::Sum(Sum { index: k.to_string(), lo, hi, explicit_bounds: true, body: Arc::new(body) })
+    Sum::written(k.to_string(), lo, hi, true, body)
 }
 
 fn var_name(e: &Expr) -> &str {
@@ -675,11 +675,11 @@ fn rename_bound_index(g: &mut Gen) -> Built {
     let original = g.sum(body.clone());
     let Expr::Sum(s) = &original else { unreachable!("Gen::sum makes a sum") };
     let to = g.pick(&["p", "q", "i", "j"]);
-    let renamed = Expr::Sum(Sum {
+    let renamed = Expr::Sum(std::sync::Arc::new(Sum {
         index: to.to_string(),
         body: Arc::new(body.subst_index(&g.k, &name(to))),
-        ..s.clone()
-    });
+        ..Sum::clone(s)
+    }));
     g.refusable = body.free_indices().contains(to);
     Built::at(original).replacement(renamed)
 }

@@ -35,13 +35,15 @@ fn term() -> impl Strategy<Value = Expr> {
             (prop::sample::select(&Func::ALL[..]), inner.clone())
                 .prop_map(|(f, a)| Expr::call(f, a)),
             // Sums over k in lo..hi, hi = lo - 1 (empty) up to lo + 1.
-            (inner, 1i64..=2, -1i64..=1).prop_map(|(body, lo, len)| Expr::Sum(Sum {
-                index: "k".into(),
-                lo: Bound::Int(lo),
-                hi: Bound::Int(lo + len),
-                explicit_bounds: true,
-                body: Arc::new(body),
-            })),
+            (inner, 1i64..=2, -1i64..=1).prop_map(|(body, lo, len)| Expr::Sum(
+                std::sync::Arc::new(Sum {
+                    index: "k".into(),
+                    lo: Bound::Int(lo),
+                    hi: Bound::Int(lo + len),
+                    explicit_bounds: true,
+                    body: Arc::new(body),
+                })
+            )),
         ]
     })
 }

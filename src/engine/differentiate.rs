@@ -166,11 +166,11 @@ fn apply_derivative_rule(d: &mut Driver, path: &[usize]) -> Result<(), EngineErr
                 let mut avoid = f.all_index_names();
                 avoid.extend(x.free_indices());
                 let fresh = crate::terms::reader_index(&s.index, &avoid);
-                let renamed = crate::expr::Sum {
+                let renamed = Arc::new(crate::expr::Sum {
                     body: Arc::new(s.body.subst_index(&s.index, &Index::Name(fresh.clone()))),
                     index: fresh,
-                    ..s.clone()
-                };
+                    ..crate::expr::Sum::clone(&s)
+                });
                 let mut step = RuleId::RenameBoundIndex.step(inner.clone());
                 step.replacement = Some(Expr::Sum(renamed.clone()));
                 d.apply(step)?;

@@ -661,10 +661,10 @@ pub fn rename_clashing_sums(d: &mut Driver) -> Result<(), EngineError> {
         let renamed = crate::expr::Sum {
             body: std::sync::Arc::new(s.body.subst_index(&s.index, &Index::Name(fresh.clone()))),
             index: fresh,
-            ..s
+            ..crate::expr::Sum::clone(&s)
         };
         let mut step = RuleId::RenameBoundIndex.step(path);
-        step.replacement = Some(Expr::Sum(renamed));
+        step.replacement = Some(Expr::Sum(std::sync::Arc::new(renamed)));
         d.apply(step)?;
     }
     Ok(())

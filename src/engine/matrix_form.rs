@@ -117,12 +117,12 @@ pub fn canonical_names(e: &Expr, ctx: &Context) -> Expr {
                 let mut inner = avoid.clone();
                 inner.insert(name.clone());
                 let declared_here = ctx.range_of(&name) == Some((&s.lo, &s.hi));
-                Expr::Sum(crate::expr::Sum {
+                Expr::Sum(std::sync::Arc::new(crate::expr::Sum {
                     index: name,
                     explicit_bounds: s.explicit_bounds && !declared_here,
                     body: std::sync::Arc::new(go(&body, ctx, &inner)),
-                    ..s.clone()
-                })
+                    ..crate::expr::Sum::clone(s)
+                }))
             }
             _ => e.map_children(|c| go(c, ctx, avoid)),
         }

@@ -7,7 +7,7 @@ use super::differentiate::step_with;
 use super::fold::{fold_expr, folded_size, prove_folded};
 use super::simplify::{bind_sum, tidy};
 use super::{Driver, EngineError};
-use crate::expr::{Context, Expr, Index, Sum};
+use crate::expr::{Context, Expr, Index};
 use crate::rules::RuleId;
 use crate::terms::ExprExt;
 use num_traits::One;
@@ -105,7 +105,7 @@ fn absorb_at(d: &mut Driver, path: &[usize]) -> Result<bool, EngineError> {
         if folded == inside || !consumes(&ctx, &folded, &rest, &s.index) {
             continue;
         }
-        let new = Expr::Sum(Sum { body: std::sync::Arc::new(folded.clone()), ..s.clone() });
+        let new = s.with_body(folded.clone());
         let new = if negative { Expr::neg(new) } else { new };
         if new.size() >= fold_expr(&ctx, &e).size() {
             continue;

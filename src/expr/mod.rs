@@ -122,7 +122,17 @@ impl Sum {
     /// `sum_{index=lo}^{hi}(body)`; printers show the bounds of any range but the usual `1..n`.
     pub fn over(index: String, lo: Bound, hi: Bound, body: Expr) -> Expr {
         let explicit_bounds = lo != Bound::Int(1) || !matches!(hi, Bound::Sym(_, 0));
-        Expr::Sum(Sum { index, lo, hi, explicit_bounds, body: Arc::new(body) })
+        Sum::written(index, lo, hi, explicit_bounds, body)
+    }
+
+    /// `sum_{index=lo}^{hi}(body)`, its bounds printed when `explicit_bounds`.
+    pub fn written(index: String, lo: Bound, hi: Bound, explicit_bounds: bool, body: Expr) -> Expr {
+        Expr::Sum(Arc::new(Sum { index, lo, hi, explicit_bounds, body: Arc::new(body) }))
+    }
+
+    /// This sum with `body` in place of its body.
+    pub fn with_body(&self, body: Expr) -> Expr {
+        Expr::Sum(Arc::new(Sum { body: Arc::new(body), ..self.clone() }))
     }
 }
 
@@ -141,7 +151,8 @@ pub enum Expr {
     Pow(Arc<Expr>, Arc<Expr>),
     Call(Func, Arc<Expr>),
     Delta(Index, Index),
-    Sum(Sum),
+    /// Boxed, as the largest variant: a list of terms costs a third of the space inline.
+    Sum(Arc<Sum>),
     /// `D(f, x)`: the derivative of `f` with respect to the variable `x`.
     D(Arc<Expr>, Arc<Expr>),
 }
@@ -255,5 +266,18 @@ impl fmt::Display for Bound {
             Bound::Sym(s, 0) => f.write_str(s),
             Bound::Sym(s, k) => write!(f, "{s}{k:+}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lists of terms are copied at every step that rewrites one of their terms, so a term
+    /// stays small: the indexed symbol (a name and its indices) is the largest variant.
+    #[test]
+    fn a_term_is_no_larger_than_an_indexed_symbol() {
+        let indexed = std::mem::size_of::<(String, Vec<Index>)>();
+        assert!(std::mem::size_of::<Expr>() <= indexed + 8, "{}", std::mem::size_of::<Expr>());
     }
 }

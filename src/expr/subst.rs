@@ -55,7 +55,7 @@ impl Expr {
                     let renamed = rename_bound(s, &[from.to_string(), s.index.clone()]);
                     return renamed.subst_index(from, to);
                 }
-                Expr::Sum(Sum { body: Arc::new(s.body.subst_index(from, to)), ..s.clone() })
+                s.with_body(s.body.subst_index(from, to))
             }
             _ => self.map_children(|c| c.subst_index(from, to)),
         }
@@ -82,21 +82,17 @@ impl Expr {
             Expr::D(a, b) => Expr::D(one(a)?, one(b)?),
             Expr::Neg(a) => Expr::Neg(one(a)?),
             Expr::Call(g, a) => Expr::Call(*g, one(a)?),
-            Expr::Sum(s) => Expr::Sum(Sum { body: one(&s.body)?, ..s.clone() }),
+            Expr::Sum(s) => s.with_body(f(&s.body)?),
         })
     }
 }
 
 /// The sum with its bound index renamed to a name avoiding `avoid` and every name in the body.
 fn rename_bound(s: &Sum, avoid: &[String]) -> Expr {
-    let mut taken: BTreeSet<String> = avoid.iter().cloned().collect();
-    taken.extend(s.body.all_index_names());
+    let taken: BTreeSet<String> = avoid.iter().cloned().chain(s.body.all_index_names()).collect();
     let fresh = fresh_index(&s.index, &taken);
-    Expr::Sum(Sum {
-        index: fresh.clone(),
-        body: Arc::new(s.body.subst_index(&s.index, &Index::Name(fresh))),
-        ..s.clone()
-    })
+    let body = Arc::new(s.body.subst_index(&s.index, &Index::Name(fresh.clone())));
+    Expr::Sum(Arc::new(Sum { index: fresh, body, ..s.clone() }))
 }
 
 fn collect_free<'a>(e: &'a Expr, bound: &mut Vec<&'a str>, out: &mut BTreeSet<String>) {

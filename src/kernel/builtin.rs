@@ -7,7 +7,6 @@ use super::rules::{Builtin, Condition};
 use super::{Binder, KernelError, Lemma, Located, Step};
 use crate::expr::{fresh_index, Bound, Context, Definition, Expr, Index, Sum};
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 type Outcome = Result<(Expr, Vec<Condition>), KernelError>;
 
@@ -84,7 +83,7 @@ pub fn apply(b: Builtin, ctx: &Context, lemmas: &[Lemma], loc: &Located, step: &
             let (Expr::Sum(s), Some(Expr::Add(ts))) = (sub, sub.children().next()) else {
                 return Err(no("only a sum of a sum splits"));
             };
-            let part = |t: &Expr| Expr::Sum(Sum { body: Arc::new(t.clone()), ..s.clone() });
+            let part = |t: &Expr| s.with_body(t.clone());
             Ok((Expr::Add(ts.iter().map(part).collect()), vec![]))
         }
         DeltaCollapse => delta_collapse(sub),
@@ -448,11 +447,11 @@ fn divisors(e: &Expr, out: &mut Vec<Condition>) {
         }
         _ => {}
     }
-    let mut inner = Vec::new();
-    e.children().for_each(|c| divisors(c, &mut inner));
-    let binder = match e {
-        Expr::Sum(s) => vec![(s.index.clone(), s.lo.clone(), s.hi.clone())],
-        _ => vec![],
+    let Expr::Sum(s) = e else {
+        return e.children().for_each(|c| divisors(c, out));
     };
+    let mut inner = Vec::new();
+    divisors(&s.body, &mut inner);
+    let binder = [(s.index.clone(), s.lo.clone(), s.hi.clone())];
     out.extend(inner.into_iter().map(|c| quantify(c, &binder)));
 }

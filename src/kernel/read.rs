@@ -12,7 +12,6 @@
 use crate::expr::{Bound, Expr, Func, Index, IndexDecl, Rat, Sum, MAX_DEPTH};
 use num_bigint::BigInt;
 use std::fmt::Display;
-use std::sync::Arc;
 
 const MAX_DIGITS: usize = 1000;
 
@@ -282,6 +281,6 @@ impl<'a> Reader<'a> {
             (None, None) => return self.fail(format_args!("undeclared index `{index}`")),
         };
         let (body, d) = self.group()?;
-        self.node(Expr::Sum(Sum { index, lo, hi, explicit_bounds, body: Arc::new(body) }), d)
+        self.node(Sum::written(index, lo, hi, explicit_bounds, body), d)
     }
 }

@@ -4,7 +4,6 @@
 use super::{combine, shape_of, Elementwise, Kind, MFunc, Shape, Shapes, M};
 use crate::expr::{fresh_index, Bound, Context, Expr, Func, Index, IndexDecl, Sum};
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 /// Names for the indices an expansion needs. A document's indices are declared: a range's
 /// own declared names are used first, and more are declared when those run out, so sums
@@ -157,13 +156,7 @@ fn times(a: Expr, b: Expr) -> Expr {
 }
 
 fn sum(index: String, declared: bool, size: &Bound, body: Expr) -> Expr {
-    Expr::Sum(Sum {
-        index,
-        lo: Bound::Int(1),
-        hi: size.clone(),
-        explicit_bounds: !declared,
-        body: Arc::new(body),
-    })
+    Sum::written(index, Bound::Int(1), size.clone(), !declared, body)
 }
 
 impl Expander<'_> {
@@ -223,13 +216,13 @@ impl Expander<'_> {
             M::Sum { index, lo, hi, explicit, body } => {
                 let mut inner = avoid.clone();
                 inner.insert(index.clone());
-                Expr::Sum(Sum {
-                    index: index.clone(),
-                    lo: lo.clone(),
-                    hi: hi.clone(),
-                    explicit_bounds: *explicit,
-                    body: Arc::new(self.at(body, None, None, &inner)?),
-                })
+                Sum::written(
+                    index.clone(),
+                    lo.clone(),
+                    hi.clone(),
+                    *explicit,
+                    self.at(body, None, None, &inner)?,
+                )
             }
             M::D(f, x) => Expr::d(self.at(f, None, None, avoid)?, x.clone()),
         })

@@ -153,10 +153,7 @@ pub fn magnitude(ctx: &Context, e: &Expr) -> Expr {
             Expr::Add(vec![magnitude(a), Expr::Mul(vec![abs(e), magnitude(b)].into())].into()),
             abs(b),
         ),
-        Expr::Sum(s) => Expr::Sum(crate::expr::Sum {
-            body: std::sync::Arc::new(magnitude(&s.body)),
-            ..s.clone()
-        }),
+        Expr::Sum(s) => s.with_body(magnitude(&s.body)),
         // Dual numbers round against the size of the derivative's own intermediate values.
         Expr::D(f, x) => Expr::Add(vec![abs(e), derivative_magnitude(ctx, f, x, 0)].into()),
         // π is a constant, rounded once (acos is steep at -1, but -1 is exact).
@@ -243,9 +240,7 @@ fn derivative_magnitude(ctx: &Context, e: &Expr, x: &Expr, depth: usize) -> Expr
         Expr::Div(a, b) => {
             Expr::div(Expr::Add(vec![dm(a), Expr::Mul(vec![abs(e), dm(b)].into())].into()), abs(b))
         }
-        Expr::Sum(s) => {
-            Expr::Sum(crate::expr::Sum { body: std::sync::Arc::new(dm(&s.body)), ..s.clone() })
-        }
+        Expr::Sum(s) => s.with_body(dm(&s.body)),
         Expr::Call(f, u) => Expr::Mul(vec![dual_slope(*f, u, e), dm(u)].into()),
         Expr::Pow(b, k) if k.as_num().is_some() => {
             Expr::Mul(vec![abs(&power_slope(b, k)), dm(b)].into())

@@ -17,6 +17,7 @@ use crate::terms::ExprExt;
 use crate::terms::RatExt;
 use num_traits::ToPrimitive;
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// Elements per chunk in vector mode: large enough to amortise dispatch, small enough for L1.
 pub(crate) const CHUNK: usize = 256;
@@ -710,7 +711,7 @@ impl<'c> Builder<'c> {
     /// The max `m = max_k f_k` and the shifted sum `sum_k(exp(f_k - m))` of `sum_k(exp(f_k))`.
     fn shifted_sum(
         &mut self,
-        sum: &Sum,
+        sum: &Arc<Sum>,
         scope: &[(String, Ix)],
         depth: usize,
     ) -> Result<(NodeId, NodeId), KernelError> {
@@ -724,7 +725,7 @@ impl<'c> Builder<'c> {
     fn reduction(
         &mut self,
         kind: u8,
-        s: &Sum,
+        s: &Arc<Sum>,
         scope: &[(String, Ix)],
         shift: Option<NodeId>,
         depth: usize,
@@ -1347,7 +1348,7 @@ fn sorted_positions(names: &[String]) -> Vec<usize> {
 }
 
 /// `sum_k(exp(f_k))`, if that is what `e` is.
-fn exp_sum(e: &Expr) -> Option<&Sum> {
+fn exp_sum(e: &Expr) -> Option<&Arc<Sum>> {
     match e {
         Expr::Sum(s) if matches!(&*s.body, Expr::Call(Func::Exp, _)) => Some(s),
         _ => None,

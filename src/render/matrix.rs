@@ -10,7 +10,6 @@ use crate::expr::{Expr, Sum};
 use crate::matrix::print::{class, needs_parens, Class, Ctx};
 use crate::matrix::{Elementwise, MFunc, M};
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 /// How the names of vectors and matrices are set in matrix notation (`deriv run --vectors`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -357,13 +356,7 @@ impl Printer<'_> {
                 }
             }
             M::Sum { index, lo, hi, explicit, body } => {
-                let shell = Expr::Sum(Sum {
-                    index: index.clone(),
-                    lo: lo.clone(),
-                    hi: hi.clone(),
-                    explicit_bounds: *explicit,
-                    body: Arc::new(hole()),
-                });
+                let shell = Sum::written(index.clone(), lo.clone(), hi.clone(), *explicit, hole());
                 let inner = if class(body) <= Class::Neg {
                     parens(&w(body, Ctx::Top), style)
                 } else {

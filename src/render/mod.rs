@@ -115,7 +115,7 @@ fn distinct(
     binders.push(index.clone());
     let body = distinct(&body, binders, used);
     binders.pop();
-    Expr::Sum(Sum { index, body: std::sync::Arc::new(body), ..s.clone() })
+    Expr::Sum(std::sync::Arc::new(Sum { index, body: std::sync::Arc::new(body), ..Sum::clone(s) }))
 }
 
 /// The writeup formats of `deriv run`.

@@ -752,7 +752,7 @@ impl<'s, 'd> Builder<'s, 'd> {
         self.bound.push(index.clone());
         let body = self.expr(body, d);
         self.bound.pop();
-        Ok(Expr::Sum(Sum { index, lo, hi, explicit_bounds: explicit, body: Arc::new(body?) }))
+        Ok(Sum::written(index, lo, hi, explicit, body?))
     }
 
     /// The index of `sum_k` or `sum_{k=lo}^{hi}`, its range, and whether the range is written.

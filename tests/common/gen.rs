@@ -63,13 +63,7 @@ fn sum(body: BoxedStrategy<Expr>) -> impl Strategy<Value = Expr> {
         |(k, explicit, lo, hi, body)| {
             let (lo, hi) =
                 if explicit { (lo, hi) } else { (Bound::Int(1), Bound::Sym("n".into(), 0)) };
-            Expr::Sum(Sum {
-                index: k.to_string(),
-                lo,
-                hi,
-                explicit_bounds: explicit,
-                body: std::sync::Arc::new(body),
-            })
+            Sum::written(k.to_string(), lo, hi, explicit, body)
         },
     )
 }
