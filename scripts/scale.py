@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Growth of `deriv`'s cost with the size of its input (issue 18): five families of inputs
 at three sizes, timed as whole processes, with the fitted growth exponent (the slope of
-log time against log size, least squares) per family.
+log time against log size, least squares) per family. Beside it, the growth exponents of
+what the run must produce: what it prints (the result for `diff`, the writeup for `run`),
+and the certificate (`--format json`: every
+step, each written out in full, that the kernel replays), and the exponent of the time
+against the certificate's size: the cost per unit of output.
 
 Usage (from anywhere):
     scripts/scale.py [BIN ...]          # default: target/release/deriv
@@ -96,6 +100,17 @@ def run_once(args):
     return usage.ru_utime + usage.ru_stime, None if code == 0 else f"exit {code}"
 
 
+def output_bytes(args):
+    """The size in bytes of what a run prints (`None` if it fails)."""
+    run = subprocess.run(args, capture_output=True, timeout=TIMEOUT)
+    return len(run.stdout) if run.returncode == 0 else None
+
+
+def slope_against(points, sizes):
+    """Least-squares slope of log t against log of the sizes measured at each n."""
+    return slope([(sizes[n], t) for n, t in points if sizes.get(n)])
+
+
 def processes(bins):
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="deriv-scale-"))
     jobs = []
@@ -121,18 +136,26 @@ def processes(bins):
                     break
             times[(b, family, n)] = (None, error) if error else (max(best - start_up[b], 1e-6), None)
     print(f"start-up (deriv --version): " + ", ".join(f"{b}: {start_up[b] * 1e3:.1f} ms" for b in bins))
-    header = "| family | " + " | ".join(f"n = {n}" for n in SIZES) + " | exponent |"
+    header = "| family | " + " | ".join(f"n = {n}" for n in SIZES)
+    header += " | exponent | printed | certificate | time per certificate byte |"
+    fmt = lambda s: "—" if s is None else f"{s:.2f}"
     for b in bins:
-        print(f"\n{b}\n\n{header}\n|---|" + "---|" * (len(SIZES) + 1))
+        print(f"\n{b}\n\n{header}\n|---|" + "---|" * (len(SIZES) + 4))
         for family in FAMILIES:
-            cells, points = [], []
+            cells, points, result, certificate = [], [], {}, {}
+            for (f, n, args) in jobs:
+                if f == family:
+                    result[n] = output_bytes([b] + args)
+                    certificate[n] = output_bytes([b] + args + ["--format", "json"])
             for n in SIZES:
                 t, error = times[(b, family, n)]
                 cells.append(error if error else f"{t * 1e3:.1f} ms")
                 if not error:
                     points.append((n, t))
-            s = slope(points)
-            print(f"| {family} | " + " | ".join(cells) + f" | {'—' if s is None else f'{s:.2f}'} |")
+            growth = [slope([(n, v) for n, v in sizes.items() if v]) for sizes in (result, certificate)]
+            per_byte = slope_against(points, certificate)
+            print(f"| {family} | " + " | ".join(cells) + f" | {fmt(slope(points))} | "
+                  + " | ".join(fmt(g) for g in growth) + f" | {fmt(per_byte)} |")
 
 
 def criterion():
