@@ -219,13 +219,14 @@ fn one(t: &super::algebra::Term) -> super::algebra::Term {
 pub fn through_exp(d: &mut Driver) -> Result<(), EngineError> {
     // Worth a try only when two different exponential-family atoms could cancel
     // (`sigmoid(x)` beside `exp(-x)` or `sigmoid(-x)`); one alone never does.
-    let mut atoms: Vec<Expr> = Vec::new();
-    d.current().any(&mut |e| {
-        if matches!(e, Expr::Call(Func::Sigmoid | Func::Tanh | Func::Exp, _)) && !atoms.contains(e)
+    // Each shared node once: an unfolded chain `tanh(tanh(…))` is a tree of n² nodes.
+    let mut atoms: Vec<&Expr> = Vec::new();
+    crate::terms::walk_shared(&[d.current()], |e| {
+        if matches!(e, Expr::Call(Func::Sigmoid | Func::Tanh | Func::Exp, _)) && !atoms.contains(&e)
         {
-            atoms.push(e.clone());
+            atoms.push(e);
         }
-        false
+        true
     });
     let family = atoms.iter().any(|a| matches!(a, Expr::Call(Func::Sigmoid | Func::Tanh, _)));
     if !family || atoms.len() < 2 {
