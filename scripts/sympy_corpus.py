@@ -23,7 +23,8 @@ from fractions import Fraction
 
 import sympy as sp
 
-FUNCS = ["exp", "log", "sqrt", "sin", "cos", "tanh", "tan", "sigmoid", "softplus"]
+FUNCS = ["exp", "log", "sqrt", "sin", "cos", "tanh", "tan", "sigmoid", "softplus", "atan", "asin",
+         "acos", "sinh", "cosh", "asinh", "abs", "relu", "step", "erf", "max", "min"]
 
 # ---------------------------------------------------------------- deriv's term shape
 
@@ -193,6 +194,18 @@ def to_sympy(src):
         tanh=sp.tanh,
         sigmoid=lambda u: 1 / (1 + sp.exp(-u)),
         softplus=lambda u: sp.log(1 + sp.exp(u)),
+        atan=sp.atan,
+        asin=sp.asin,
+        acos=sp.acos,
+        sinh=sp.sinh,
+        cosh=sp.cosh,
+        asinh=sp.asinh,
+        abs=sp.Abs,
+        relu=lambda u: sp.Max(u, 0),
+        step=sp.Heaviside,
+        erf=sp.erf,
+        max=sp.Max,
+        min=sp.Min,
     )
     text = src.replace("^", "**")
     text = IDENT.sub(lambda m: sympy_name(m.group(0)), text)
