@@ -184,26 +184,16 @@ def to_sympy(src):
         if ident not in FUNCS:
             names[ident] = sp.Symbol(sympy_name(ident), real=True)
     local = {sympy_name(k): v for k, v in names.items()}
+    # The functions SymPy has under deriv's names, then the rest.
+    same = ("exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "atan", "asin", "acos", "sinh",
+            "cosh", "asinh", "erf")
+    local.update({f: getattr(sp, f) for f in same})
     local.update(
-        exp=sp.exp,
-        log=sp.log,
-        sqrt=sp.sqrt,
-        sin=sp.sin,
-        cos=sp.cos,
-        tan=sp.tan,
-        tanh=sp.tanh,
         sigmoid=lambda u: 1 / (1 + sp.exp(-u)),
         softplus=lambda u: sp.log(1 + sp.exp(u)),
-        atan=sp.atan,
-        asin=sp.asin,
-        acos=sp.acos,
-        sinh=sp.sinh,
-        cosh=sp.cosh,
-        asinh=sp.asinh,
         abs=sp.Abs,
         relu=lambda u: sp.Max(u, 0),
         step=sp.Heaviside,
-        erf=sp.erf,
         max=sp.Max,
         min=sp.Min,
     )
