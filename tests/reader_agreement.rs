@@ -338,13 +338,13 @@ fn towers() -> Vec<Tower> {
         ("products", |n| tower(n, x(), |e| Expr::Mul(vec![x(), e].into()))),
         ("sums", |n| {
             tower(n, Expr::idx("x", &["k"]), |e| {
-                Expr::Sum(deriv::expr::Sum {
-                    index: "k".into(),
-                    lo: Bound::Int(1),
-                    hi: Bound::Sym("n".into(), 0),
-                    explicit_bounds: true,
-                    body: Arc::new(e),
-                })
+                deriv::expr::Sum::written(
+                    "k".into(),
+                    Bound::Int(1),
+                    Bound::Sym("n".into(), 0),
+                    true,
+                    e,
+                )
             })
         }),
         ("derivatives", |n| tower(n, x(), |e| Expr::d(e, x()))),
