@@ -21,6 +21,9 @@ pub trait ExprExt: Sized {
     fn replace_at(&self, path: &[usize], with: Self) -> Option<Self>;
     /// Number of nodes; the size measure that simplification minimises starts from this.
     fn size(&self) -> usize;
+    /// Whether the term has more than `limit` nodes, found without counting past it (a
+    /// term that shares a deep subterm among many factors is far larger as a tree).
+    fn larger_than(&self, limit: usize) -> bool;
     /// [`Expr::reshape`] at every node, bottom-up: every node is rebuilt.
     fn reshape_all(&self) -> Self;
     /// [`ExprExt::reshape_all`], keeping what is already in shape as it is: shared with this
@@ -87,6 +90,16 @@ impl ExprExt for Expr {
 
     fn size(&self) -> usize {
         1 + self.children().map(Expr::size).sum::<usize>()
+    }
+
+    fn larger_than(&self, limit: usize) -> bool {
+        let (mut left, mut stack) = (limit, vec![self]);
+        while let Some(e) = stack.pop() {
+            let Some(fewer) = left.checked_sub(1) else { return true };
+            left = fewer;
+            stack.extend(e.children());
+        }
+        false
     }
 
     fn reshape_all(&self) -> Expr {

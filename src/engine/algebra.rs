@@ -25,7 +25,29 @@ pub struct Factor {
     pub base: Expr,
     pub exp: i64,
     /// The base's ring-canonical form, so `1 - s` and `-s + 1` are one base.
-    pub key: Expr,
+    pub key: Key,
+}
+
+/// A factor's key with its hash: bases are compared with every factor of a product as it
+/// grows, and unequal keys, nearly all of them, differ in the hash.
+#[derive(Clone, Debug)]
+pub struct Key {
+    hash: u64,
+    pub expr: Expr,
+}
+
+impl Key {
+    pub fn of(expr: Expr) -> Key {
+        let mut h = std::hash::DefaultHasher::new();
+        expr.hash(&mut h);
+        Key { hash: h.finish(), expr }
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, o: &Key) -> bool {
+        self.hash == o.hash && self.expr == o.expr
+    }
 }
 
 /// `coeff * Π base^exp`.
@@ -40,14 +62,14 @@ pub struct TooLarge;
 
 thread_local! {
     /// Ring-canonical forms already computed: bases recur across candidates and rounds.
-    static KEYS: std::cell::RefCell<std::collections::HashMap<Expr, Expr>> = Default::default();
+    static KEYS: std::cell::RefCell<std::collections::HashMap<Expr, Key>> = Default::default();
 }
 
-fn key_of(e: &Expr) -> Expr {
+fn key_of(e: &Expr) -> Key {
     if let Some(k) = KEYS.with(|m| m.borrow().get(e).cloned()) {
         return k;
     }
-    let k = ring::canonical(e, 0).unwrap_or_else(|_| e.clone());
+    let k = Key::of(ring::canonical(e, 0).unwrap_or_else(|_| e.clone()));
     KEYS.with(|m| {
         let mut m = m.borrow_mut();
         if m.len() > 4096 {
@@ -163,7 +185,7 @@ const FEW_TERMS: usize = 8;
 fn signature(t: &Term) -> u64 {
     let hash = |f: &Factor| {
         let mut h = std::hash::DefaultHasher::new();
-        (&f.key, f.exp).hash(&mut h);
+        (f.key.hash, f.exp).hash(&mut h);
         h.finish()
     };
     t.factors.iter().map(hash).fold(0, u64::wrapping_add)
@@ -439,13 +461,13 @@ pub fn factor(terms: &[Term]) -> Option<Expr> {
     }
     // Put the sum among the numerator factors of the common term.
     let mut with_sum = g.clone();
-    with_sum.factors.push(Factor { base: inner.clone(), exp: 1, key: inner });
+    with_sum.factors.push(Factor { base: inner.clone(), exp: 1, key: Key::of(inner) });
     Some(term_expr(&with_sum))
 }
 
 /// Total degree, then bases in canonical order: a monomial order for division.
 fn monomial_key(t: &Term) -> (i64, Vec<(Expr, i64)>) {
-    let mut m: Vec<(Expr, i64)> = t.factors.iter().map(|f| (f.key.clone(), f.exp)).collect();
+    let mut m: Vec<(Expr, i64)> = t.factors.iter().map(|f| (f.key.expr.clone(), f.exp)).collect();
     m.sort();
     (t.factors.iter().map(|f| f.exp).sum(), m)
 }

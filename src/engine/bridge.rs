@@ -52,7 +52,7 @@ fn ring_subterms(e: &Expr, at: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
 /// one before and the last within it of `to`; `None` if the search finds no such chain.
 /// Best first: the term nearest `to` is visited next.
 pub fn chain(from: &Expr, to: &Expr) -> Option<Vec<Expr>> {
-    if from.size() + to.size() > MAX_SIZE {
+    if from.larger_than(MAX_SIZE) || to.larger_than(MAX_SIZE - from.size()) {
         return None;
     }
     // Each visited term with the index of the one it was reached from.

@@ -1,7 +1,7 @@
 //! Definitions: unfold every defined name before differentiating, and fold the result
 //! back into the user's names wherever that is shorter (`exp(z_i)/sum_k(exp(z_k))` → `a_i`).
 
-use super::algebra::{factor, term_expr, to_expr, to_terms, Factor, Term};
+use super::algebra::{factor, term_expr, to_expr, to_terms, Factor, Key, Term};
 use super::differentiate::step_with;
 use super::simplify::{candidates, find_path_within};
 use super::{Driver, EngineError};
@@ -442,7 +442,7 @@ fn divide_out(t: &Term, name: &Expr, m: &Term) -> Term {
         }
     }
     out.factors.retain(|g| g.exp != 0);
-    out.factors.push(Factor { base: name.clone(), exp: 1, key: name.clone() });
+    out.factors.push(Factor { base: name.clone(), exp: 1, key: Key::of(name.clone()) });
     out
 }
 

@@ -150,7 +150,7 @@ impl Driver {
             return self.ring_step(path, new);
         };
         // No step changes more nodes than its two sides have: small ones need no measure.
-        let large = old.size() + new.size() > ONE_MOVE;
+        let large = old.larger_than(ONE_MOVE) || new.larger_than(ONE_MOVE - old.size());
         if large && old != new && crate::terms::edit_size(&old, &new) > ONE_MOVE {
             self.inner_first(path)?;
             self.distribute_first(path, &new)?;

@@ -2,7 +2,7 @@
 //! candidate form, and move sums (collapse deltas, take out constants, split, use hypotheses).
 
 use super::algebra::{
-    combine, expanded_within, factor, term_expr, to_expr, to_terms, Factor, Term,
+    combine, expanded_within, factor, term_expr, to_expr, to_terms, Factor, Key, Term,
 };
 use super::differentiate::step_with;
 use super::{Driver, EngineError};
@@ -448,7 +448,7 @@ fn negated_factor(terms: Vec<Term>, exp: i64) -> Factor {
         })
         .collect();
     let base = to_expr(&negated);
-    Factor { base: base.clone(), exp, key: base }
+    Factor { base: base.clone(), exp, key: Key::of(base) }
 }
 
 /// σ or tanh of something: the functions whose derivative identities have the shapes
