@@ -151,7 +151,13 @@ impl Driver {
         };
         // No step changes more nodes than its two sides have: small ones need no measure.
         let large = old.larger_than(ONE_MOVE) || new.larger_than(ONE_MOVE - old.size());
-        if large && old != new && crate::terms::edit_size(&old, &new) > ONE_MOVE {
+        // Products (sums) that share factors (terms) differ at most in their two tops and
+        // the rest: measured so, dropping a factor 1 from a long product needs no edit size.
+        let near = || {
+            let rest = crate::kernel::ring::uncommon(&old, &new);
+            rest.is_some_and(|(o, n)| !Expr::add(vec![o, n]).larger_than(ONE_MOVE - 1))
+        };
+        if large && old != new && !near() && crate::terms::edit_size(&old, &new) > ONE_MOVE {
             self.inner_first(path)?;
             self.distribute_first(path, &new)?;
             self.midpoint_first(path, &new, 0)?;

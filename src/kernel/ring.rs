@@ -200,7 +200,7 @@ pub fn ring_equal(a: &Expr, b: &Expr) -> Result<bool, KernelError> {
 }
 
 /// Two products (sums) without the factors (terms) they share, if they share any.
-fn uncommon(a: &Expr, b: &Expr) -> Option<(Expr, Expr)> {
+pub fn uncommon(a: &Expr, b: &Expr) -> Option<(Expr, Expr)> {
     let ((Expr::Mul(xs), Expr::Mul(ys)) | (Expr::Add(xs), Expr::Add(ys))) = (a, b) else {
         return None;
     };
