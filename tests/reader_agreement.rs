@@ -21,7 +21,6 @@ use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
 use stack::on_roomy_stack;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 
 /// The generator's bare sums run over 1..n, as `parse_expr` takes them.
 fn generator_decls() -> Vec<IndexDecl> {

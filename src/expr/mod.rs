@@ -17,6 +17,9 @@ pub use subst::fresh_index;
 
 use std::fmt;
 use std::slice::from_ref;
+
+/// The shared parts a walk has gone into (see [`Expr::enter`]).
+pub type Seen = std::collections::BTreeSet<*const ()>;
 use std::sync::Arc;
 
 /// Deepest expression nesting accepted anywhere; keeps recursion bounded.
@@ -232,6 +235,27 @@ impl Expr {
     /// Whether `pred` holds for this term or any subterm.
     pub fn any(&self, pred: &mut dyn FnMut(&Expr) -> bool) -> bool {
         pred(self) || self.children().any(|c| c.any(pred))
+    }
+
+    /// Whether a walk goes into this node's children: a list or a function's argument that
+    /// is shared (`sin(x)` in `cos(sin(x))*cos(x)`) is gone into once per `seen`, so a walk
+    /// costs the distinct nodes of a step's terms, not their tree (`cos(sin^k(x))` factors).
+    pub fn enter(&self, seen: &mut Seen) -> bool {
+        match self {
+            Expr::Call(_, a) if Arc::strong_count(a) > 1 => seen.insert(Arc::as_ptr(a).cast()),
+            Expr::Add(l) | Expr::Mul(l) if Arc::strong_count(l) > 1 => {
+                seen.insert(l.as_ptr().cast())
+            }
+            _ => true,
+        }
+    }
+
+    /// [`Expr::any`] for a `pred` that judges each node on its own, each shared part once.
+    pub fn any_once(&self, pred: &mut dyn FnMut(&Expr) -> bool) -> bool {
+        fn go(e: &Expr, pred: &mut dyn FnMut(&Expr) -> bool, seen: &mut Seen) -> bool {
+            pred(e) || (e.enter(seen) && e.children().any(|c| go(c, pred, seen)))
+        }
+        go(self, pred, &mut Seen::new())
     }
 
     /// Whether a symbol or indexed symbol called `name` occurs.

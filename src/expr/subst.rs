@@ -1,6 +1,6 @@
 //! Free indices and capture-avoiding substitution.
 
-use super::{Expr, Index, Sum};
+use super::{Expr, Index, Seen, Sum};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -20,7 +20,7 @@ impl Expr {
     /// The index names occurring free (not bound by a sum).
     pub fn free_indices(&self) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
-        collect_free(self, &mut Vec::new(), &mut out);
+        collect_free(self, &mut Vec::new(), &mut out, &mut Seen::new());
         out
     }
 
@@ -95,18 +95,25 @@ fn rename_bound(s: &Sum, avoid: &[String]) -> Expr {
     Expr::Sum(Arc::new(Sum { index: fresh, body, ..s.clone() }))
 }
 
-fn collect_free<'a>(e: &'a Expr, bound: &mut Vec<&'a str>, out: &mut BTreeSet<String>) {
+/// A part is gone into once per `seen`, which is one binder scope: a sum's body has its own.
+fn collect_free<'a>(
+    e: &'a Expr,
+    bound: &mut Vec<&'a str>,
+    out: &mut BTreeSet<String>,
+    seen: &mut Seen,
+) {
     match e {
         Expr::Sum(s) => {
             bound.push(&s.index);
-            collect_free(&s.body, bound, out);
+            collect_free(&s.body, bound, out, &mut Seen::new());
             bound.pop();
         }
         Expr::Idx(..) | Expr::Delta(..) => {
             let free = e.indices().filter_map(Index::name).filter(|n| !bound.contains(&n.as_str()));
             out.extend(free.cloned());
         }
-        _ => e.children().for_each(|c| collect_free(c, bound, out)),
+        _ if !e.enter(seen) => {}
+        _ => e.children().for_each(|c| collect_free(c, bound, out, seen)),
     }
 }
 
@@ -122,6 +129,18 @@ mod tests {
         // The free j became k, and the bound k was renamed so it does not capture it.
         assert_eq!(out.free_indices().into_iter().collect::<Vec<_>>(), vec!["k"]);
         assert_eq!(out, parse_expr("sum_m(z_m * w_k)").unwrap());
+    }
+
+    #[test]
+    fn a_part_shared_inside_and_outside_a_sum_is_walked_in_each_scope() {
+        let sum = parse_expr("sum_k(exp(x_k))").unwrap();
+        let Expr::Sum(s) = &sum else { panic!("a sum") };
+        let (inside, outside) = (sum.clone(), (*s.body).clone());
+        for e in
+            [Expr::mul(vec![inside.clone(), outside.clone()]), Expr::mul(vec![outside, inside])]
+        {
+            assert!(e.free_indices().contains("k"), "{e}");
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@ use super::conditions::{decide, depends_on, quantify, Verdict};
 use super::ring::ring_equal;
 use super::rules::{Builtin, Condition};
 use super::{Binder, KernelError, Lemma, Located, Step};
-use crate::expr::{fresh_index, Bound, Context, Definition, Expr, Index, Sum};
+use crate::expr::{fresh_index, Bound, Context, Definition, Expr, Index, Seen, Sum};
 use std::collections::BTreeSet;
 
 type Outcome = Result<(Expr, Vec<Condition>), KernelError>;
@@ -52,9 +52,9 @@ pub fn apply(b: Builtin, ctx: &Context, lemmas: &[Lemma], loc: &Located, step: &
                 let m = format!("`{sub}` and `{new}` are not equal by ring arithmetic");
                 return Err(KernelError::ChainBroken(m));
             }
-            let mut ds = Vec::new();
-            divisors(sub, &mut ds);
-            divisors(&new, &mut ds);
+            let (mut ds, mut seen) = (Vec::new(), Seen::new());
+            divisors(sub, &mut ds, &mut seen);
+            divisors(&new, &mut ds, &mut seen);
             Ok((new, ds))
         }
         Rename if matches!(sub, Expr::Sum(_)) && new == *sub => Ok((new, vec![])),
@@ -439,7 +439,7 @@ fn instance(
 
 /// Denominators a term divides by (`b` in `a/b`, `b` in `b^-2`): each must be non-zero,
 /// inside a sum for every value of its index, since the ring normaliser reaches into sums.
-fn divisors(e: &Expr, out: &mut Vec<Condition>) {
+fn divisors(e: &Expr, out: &mut Vec<Condition>, seen: &mut Seen) {
     match e {
         Expr::Div(_, b) => out.push(Condition::NonZero((**b).clone())),
         Expr::Pow(b, k) if k.as_num().is_some_and(|r| r.is_negative()) => {
@@ -448,10 +448,36 @@ fn divisors(e: &Expr, out: &mut Vec<Condition>) {
         _ => {}
     }
     let Expr::Sum(s) = e else {
-        return e.children().for_each(|c| divisors(c, out));
+        if e.enter(seen) {
+            e.children().for_each(|c| divisors(c, out, seen));
+        }
+        return;
     };
+    // A sum's body is its own scope: what it divides by holds over the sum's range.
     let mut inner = Vec::new();
-    divisors(&s.body, &mut inner);
+    divisors(&s.body, &mut inner, &mut Seen::new());
     let binder = [(s.index.clone(), s.lo.clone(), s.hi.clone())];
     out.extend(inner.into_iter().map(|c| quantify(c, &binder)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::parse_expr;
+
+    #[test]
+    fn a_divisor_shared_inside_and_outside_a_sum_is_stated_for_each_scope() {
+        let sum = parse_expr("sum_k(exp(1/x_k))").unwrap();
+        let Expr::Sum(s) = &sum else { panic!("a sum") };
+        let (inside, outside) = (sum.clone(), (*s.body).clone());
+        for e in
+            [Expr::mul(vec![inside.clone(), outside.clone()]), Expr::mul(vec![outside, inside])]
+        {
+            let mut out = Vec::new();
+            divisors(&e, &mut out, &mut Seen::new());
+            let text: Vec<String> = out.iter().map(|c| format!("{c:?}")).collect();
+            assert_eq!(out.len(), 2, "{e}: {text:?}");
+            assert!(out.iter().any(|c| matches!(c, Condition::ForAll(..))), "{e}: {text:?}");
+        }
+    }
 }

@@ -271,7 +271,7 @@ fn rewrite_with(
     // variable of an enclosing derivative.
     validate::check_derivatives(ctx, &new).map_err(KernelError::NotApplicable)?;
     for x in variables {
-        let held = ctx.definition(x).is_some() && new.any(&mut |t| matches!(t, Expr::D(..)));
+        let held = ctx.definition(x).is_some() && new.any_once(&mut |t| matches!(t, Expr::D(..)));
         if held || validate::runs_to(&new, x) {
             return Err(KernelError::NotApplicable(format!(
                 "`{x}` is the variable of an enclosing derivative: no range may run to it, nor, for a defined name, a derivative come inside it"

@@ -303,7 +303,7 @@ pub fn canonical(e: &Expr, depth: usize) -> Result<Expr, KernelError> {
     let atomic = |t: &Expr| {
         matches!(t, Expr::Sym(_) | Expr::Idx(..) | Expr::Call(..) | Expr::Sum(_) | Expr::D(..))
     };
-    if !e.any(&mut |t| !atomic(t)) {
+    if !e.any_once(&mut |t| !atomic(t)) {
         return Ok(e.clone());
     }
     let f = normalize(e, depth, true)?;

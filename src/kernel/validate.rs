@@ -125,7 +125,7 @@ pub fn sizes(ctx: &Context) -> BTreeSet<String> {
 
 /// Whether some sum in `e` runs to the size `name`.
 pub fn runs_to(e: &Expr, name: &str) -> bool {
-    e.any(
+    e.any_once(
         &mut |t| matches!(t, Expr::Sum(s) if [&s.lo, &s.hi].iter().any(|b| b.size() == Some(name))),
     )
 }
@@ -257,12 +257,12 @@ impl Item {
 /// variable, with no other derivative in `f`), not a size, used with the same number of
 /// indices as elsewhere, and no range in `f` runs to it.
 pub fn check_derivatives(ctx: &Context, e: &Expr) -> Result<(), String> {
-    if !e.any(&mut |t| matches!(t, Expr::D(..))) {
+    if !e.any_once(&mut |t| matches!(t, Expr::D(..))) {
         return Ok(());
     }
     let sizes = sizes(ctx);
     let mut fault = None;
-    e.any(&mut |t| {
+    e.any_once(&mut |t| {
         if let Expr::D(f, x) = t {
             fault = derivative_fault(ctx, &sizes, f, x);
         }
