@@ -10,11 +10,11 @@ const TRUSTED: [&str; 2] = ["src/kernel", "src/expr"];
 /// The most lines of code the trusted base may have. The aim is 2,500; the ceiling only
 /// comes down, but for a checking duty the kernel takes on (lemmas, and a condition implied
 /// through a definition: 2,934 to 3,049, since brought down to 2,929), or for a cost the
-/// kernel alone can remove (2,965): a ring step cancels what both sides share before
+/// kernel alone can remove (2,968): a ring step cancels what both sides share before
 /// normalising (11 lines: a step on one factor of a product of n had cost the whole
-/// product), and a step's walks go into a shared part once (25 lines: the `cos(sin^k(x))`
-/// factors of a nested derivative had cost their tree, d^2 nodes per step).
-const CEILING: usize = 2_965;
+/// product), and a step's walks and its depth go into a shared part once (28 lines: the
+/// `cos(sin^k(x))` factors of a nested derivative had cost their tree, d^2 nodes per step).
+const CEILING: usize = 2_968;
 
 fn trusted_files() -> Vec<std::path::PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));

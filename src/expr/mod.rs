@@ -15,6 +15,7 @@ pub use context::{Assumption, Context, Definition, IndexDecl};
 pub use rat::Rat;
 pub use subst::fresh_index;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::slice::from_ref;
 
@@ -223,13 +224,15 @@ impl Expr {
 
     /// Nesting depth, computed iteratively-bounded: stops counting past `MAX_DEPTH + 1`.
     pub fn depth(&self) -> usize {
-        fn go(e: &Expr, d: usize) -> usize {
-            if d > MAX_DEPTH {
+        fn go(e: &Expr, d: usize, seen: &mut BTreeMap<*const (), usize>) -> usize {
+            // A shared part already gone into at least as deep reaches no deeper now.
+            let known = e.shared().is_some_and(|p| seen.insert(p, d).is_some_and(|at| at >= d));
+            if d > MAX_DEPTH || known {
                 return d;
             }
-            e.children().map(|c| go(c, d + 1)).max().unwrap_or(d)
+            e.children().map(|c| go(c, d + 1, seen)).max().unwrap_or(d)
         }
-        go(self, 1)
+        go(self, 1, &mut BTreeMap::new())
     }
 
     /// Whether `pred` holds for this term or any subterm.
@@ -241,12 +244,15 @@ impl Expr {
     /// is shared (`sin(x)` in `cos(sin(x))*cos(x)`) is gone into once per `seen`, so a walk
     /// costs the distinct nodes of a step's terms, not their tree (`cos(sin^k(x))` factors).
     pub fn enter(&self, seen: &mut Seen) -> bool {
+        self.shared().is_none_or(|p| seen.insert(p))
+    }
+
+    /// The address of the list or function argument of this node, if other terms share it.
+    fn shared(&self) -> Option<*const ()> {
         match self {
-            Expr::Call(_, a) if Arc::strong_count(a) > 1 => seen.insert(Arc::as_ptr(a).cast()),
-            Expr::Add(l) | Expr::Mul(l) if Arc::strong_count(l) > 1 => {
-                seen.insert(l.as_ptr().cast())
-            }
-            _ => true,
+            Expr::Call(_, a) if Arc::strong_count(a) > 1 => Some(Arc::as_ptr(a).cast()),
+            Expr::Add(l) | Expr::Mul(l) if Arc::strong_count(l) > 1 => Some(l.as_ptr().cast()),
+            _ => None,
         }
     }
 
@@ -303,5 +309,23 @@ mod tests {
     fn a_term_is_no_larger_than_an_indexed_symbol() {
         let indexed = std::mem::size_of::<(String, Vec<Index>)>();
         assert!(std::mem::size_of::<Expr>() <= indexed + 8, "{}", std::mem::size_of::<Expr>());
+    }
+
+    /// Walks go into a shared part once: the depth and the subterms found are still those
+    /// of the tree, wherever the part is met first, shallow or deep.
+    #[test]
+    fn walks_over_shared_parts_see_what_the_tree_has() {
+        let shared = crate::syntax::parse_expr("sin(sin(x_k + 1))").unwrap();
+        let deep = |e: &Expr| Expr::call(Func::Exp, Expr::call(Func::Exp, e.clone()));
+        for e in [
+            Expr::mul(vec![shared.clone(), deep(&shared)]),
+            Expr::mul(vec![deep(&shared), shared.clone()]),
+            Expr::add(vec![deep(&deep(&shared)), shared.clone(), deep(&shared)]),
+        ] {
+            let tree = crate::syntax::parse_expr(&e.to_string()).unwrap();
+            assert_eq!(e.depth(), tree.depth(), "{e}");
+            let indexed = |t: &Expr| matches!(t, Expr::Idx(..));
+            assert!(e.any_once(&mut |t| indexed(t)) && tree.any(&mut |t| indexed(t)), "{e}");
+        }
     }
 }
