@@ -305,7 +305,12 @@ impl Number for Rat {
     }
 
     fn neg(&self) -> Rat {
-        -self.clone()
+        // `Rat`'s own negation is `0 - x`, which reduces a long fraction again; negated, a
+        // reduced fraction stays reduced.
+        match self.to_big() {
+            std::borrow::Cow::Borrowed(long) => Rat::from_big(-long.clone()),
+            std::borrow::Cow::Owned(_) => -self.clone(),
+        }
     }
 
     fn powi(&self, n: i64) -> Result<Rat, EvalError> {
