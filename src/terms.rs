@@ -21,9 +21,6 @@ pub trait ExprExt: Sized {
     fn replace_at(&self, path: &[usize], with: Self) -> Option<Self>;
     /// Number of nodes; the size measure that simplification minimises starts from this.
     fn size(&self) -> usize;
-    /// Whether the term has more than `limit` nodes, found without counting past it (a
-    /// term that shares a deep subterm among many factors is far larger as a tree).
-    fn larger_than(&self, limit: usize) -> bool;
     /// [`Expr::reshape`] at every node, bottom-up: every node is rebuilt.
     fn reshape_all(&self) -> Self;
     /// [`ExprExt::reshape_all`], keeping what is already in shape as it is: shared with this
@@ -92,16 +89,6 @@ impl ExprExt for Expr {
         1 + self.children().map(Expr::size).sum::<usize>()
     }
 
-    fn larger_than(&self, limit: usize) -> bool {
-        let (mut left, mut stack) = (limit, vec![self]);
-        while let Some(e) = stack.pop() {
-            let Some(fewer) = left.checked_sub(1) else { return true };
-            left = fewer;
-            stack.extend(e.children());
-        }
-        false
-    }
-
     fn reshape_all(&self) -> Expr {
         self.map_children(Expr::reshape_all).reshape()
     }
@@ -138,6 +125,18 @@ fn shaped(e: &Expr, seen: &mut AddressMap<Option<Expr>>) -> Option<Expr> {
     let out = (changed || local).then(|| node.reshape());
     seen.insert(e, out.clone());
     out
+}
+
+/// Whether `terms` have more than `limit` nodes together, found without counting past it
+/// (a term that shares a deep subterm among many factors is far larger as a tree).
+pub fn more_nodes_than(terms: &[&Expr], limit: usize) -> bool {
+    let (mut left, mut stack) = (limit, terms.to_vec());
+    while let Some(e) = stack.pop() {
+        let Some(fewer) = left.checked_sub(1) else { return true };
+        left = fewer;
+        stack.extend(e.children());
+    }
+    false
 }
 
 /// Number helpers the trusted kernel does not use; import [`RatExt`] to call them as

@@ -10,7 +10,7 @@
 use super::simplify::{candidates, is_ring_node};
 use super::{Driver, EngineError, ONE_MOVE};
 use crate::expr::Expr;
-use crate::terms::{edit_size, ExprExt};
+use crate::terms::{edit_size, more_nodes_than, ExprExt};
 use std::collections::HashSet;
 
 /// Terms larger than this (both ends together) are not searched: the search costs a few
@@ -52,7 +52,7 @@ fn ring_subterms(e: &Expr, at: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
 /// one before and the last within it of `to`; `None` if the search finds no such chain.
 /// Best first: the term nearest `to` is visited next.
 pub fn chain(from: &Expr, to: &Expr) -> Option<Vec<Expr>> {
-    if from.larger_than(MAX_SIZE) || to.larger_than(MAX_SIZE - from.size()) {
+    if more_nodes_than(&[from, to], MAX_SIZE) {
         return None;
     }
     // Each visited term with the index of the one it was reached from.

@@ -20,7 +20,7 @@ mod sums;
 use crate::expr::{Context, Expr};
 use crate::kernel::{KernelError, Lemma, Proof, Step};
 use crate::rules::RuleId;
-use crate::terms::ExprExt;
+use crate::terms::{more_nodes_than, ExprExt};
 use std::fmt;
 use std::sync::Arc;
 
@@ -150,12 +150,12 @@ impl Driver {
             return self.ring_step(path, new);
         };
         // No step changes more nodes than its two sides have: small ones need no measure.
-        let large = old.larger_than(ONE_MOVE) || new.larger_than(ONE_MOVE - old.size());
+        let large = more_nodes_than(&[&old, &new], ONE_MOVE);
         // Products (sums) that share factors (terms) differ at most in their two tops and
         // the rest: measured so, dropping a factor 1 from a long product needs no edit size.
         let near = || {
             let rest = crate::kernel::ring::uncommon(&old, &new);
-            rest.is_some_and(|(o, n)| !Expr::add(vec![o, n]).larger_than(ONE_MOVE - 1))
+            rest.is_some_and(|(o, n)| !more_nodes_than(&[&o, &n], ONE_MOVE - 2))
         };
         if large && old != new && !near() && crate::terms::edit_size(&old, &new) > ONE_MOVE {
             self.inner_first(path)?;

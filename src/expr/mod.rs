@@ -15,13 +15,13 @@ pub use context::{Assumption, Context, Definition, IndexDecl};
 pub use rat::Rat;
 pub use subst::fresh_index;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::slice::from_ref;
+use std::sync::Arc;
 
 /// The shared parts a walk has gone into (see [`Expr::enter`]).
-pub type Seen = std::collections::BTreeSet<*const ()>;
-use std::sync::Arc;
+pub type Seen = BTreeSet<*const ()>;
 
 /// Deepest expression nesting accepted anywhere; keeps recursion bounded.
 pub const MAX_DEPTH: usize = 1200;
