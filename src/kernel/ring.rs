@@ -185,9 +185,10 @@ impl Frac {
 }
 
 /// Whether two terms are equal as rational functions over their atoms. They are compared
-/// first with each sum in a product kept whole (its normal form an atom), then, unless that
-/// shows them equal, expanded: a product of n sums need not expand into 2^n terms (nor n
-/// linear factors into a polynomial of degree n) to equal itself rearranged.
+/// first with each sum in a product, a divisor or a power kept whole (its normal form an
+/// atom), then, unless that shows them equal, expanded: a product of n sums need not
+/// expand into 2^n terms (nor n linear factors into a polynomial of degree n) to equal
+/// itself rearranged.
 pub fn ring_equal(a: &Expr, b: &Expr) -> Result<bool, KernelError> {
     let equal = |expand| -> Result<bool, KernelError> {
         let (fa, fb) = (normalize(a, 0, expand)?, normalize(b, 0, expand)?);
@@ -212,8 +213,8 @@ pub fn uncommon(a: &Expr, b: &Expr) -> Option<(Expr, Expr)> {
 }
 
 /// A term as a quotient of polynomials; `depth` is how deep it lies in the term normalised.
-/// Unless `expand`, each sum that is a factor of a product is taken as an atom (in its
-/// canonical form).
+/// Unless `expand`, each sum that is a factor of a product, a divisor or a power's base is
+/// taken as an atom (in its canonical form).
 pub fn normalize(e: &Expr, depth: usize, expand: bool) -> Result<Frac, KernelError> {
     if depth > MAX_DEPTH {
         return Err(too_large());
@@ -230,27 +231,16 @@ pub fn normalize(e: &Expr, depth: usize, expand: bool) -> Result<Frac, KernelErr
             parts.iter().try_fold(Frac { num, den: Poly::one() }, |acc, f| acc.add(f))?
         }
         Expr::Mul(fs) => {
-            let mut acc = Frac::constant(Rat::one());
-            for f in fs.iter() {
-                let factor = match f {
-                    Expr::Add(_) if !expand => match canonical(f, d)? {
-                        Expr::Num(c) => Frac::constant(c),
-                        c => Frac::atom(c),
-                    },
-                    _ => normalize(f, d, expand)?,
-                };
-                acc = acc.mul(&factor)?;
-            }
-            acc
+            fs.iter().try_fold(Frac::constant(Rat::one()), |a, f| a.mul(&factor(f, d, expand)?))?
         }
-        Expr::Div(a, b) => normalize(a, d, expand)?.mul(&normalize(b, d, expand)?.recip()?)?,
+        Expr::Div(a, b) => normalize(a, d, expand)?.mul(&factor(b, d, expand)?.recip()?)?,
         Expr::Neg(a) => {
             let f = normalize(a, d, expand)?;
             Frac { num: f.num.scale(&-Rat::one()), den: f.den }
         }
         Expr::Pow(b, k) => match integer_exponent(k) {
             Some(k) => {
-                let base = normalize(b, d, expand)?;
+                let base = factor(b, d, expand)?;
                 let n = k.unsigned_abs();
                 let (Some(num), Some(den)) = (base.num.pow(n)?, base.den.pow(n)?) else {
                     return Ok(Frac::atom(canonical_atom(e, d)?));
@@ -276,6 +266,18 @@ pub fn normalize(e: &Expr, depth: usize, expand: bool) -> Result<Frac, KernelErr
         _ => Frac::atom(canonical_atom(e, d)?),
     }
     .monic())
+}
+
+/// A factor, a divisor or a power's base: unless `expand`, a sum is kept whole (its
+/// canonical form an atom), so `1/(1 + 1/(1 + x))^2` is not a quotient of expansions.
+fn factor(e: &Expr, depth: usize, expand: bool) -> Result<Frac, KernelError> {
+    Ok(match e {
+        Expr::Add(_) if !expand => match canonical(e, depth)? {
+            Expr::Num(c) => Frac::constant(c),
+            c => Frac::atom(c),
+        },
+        _ => normalize(e, depth, expand)?,
+    })
 }
 
 /// An integer exponent that fits the monomial exponents.
@@ -376,6 +378,27 @@ mod tests {
         assert!(equal(&nested, &reversed.join("*")).unwrap());
         let changed = reversed.join("*").replacen("1 - t1^2", "1 - t1^3", 1);
         assert!(matches!(equal(&nested, &changed), Err(KernelError::TooLarge(_))));
+    }
+
+    /// The derivative of 1/(1 + 1/(1 + …)) `depth` deep as the quotient rule leaves it,
+    /// and its denominators' squares.
+    fn continued_fraction(depth: usize) -> (String, Vec<String>) {
+        let mut brackets = vec!["1 + x".to_string()];
+        for k in 1..depth {
+            brackets.push(format!("1 + 1/({})", brackets[k - 1]));
+        }
+        let nested = brackets.iter().fold("1".to_string(), |e, a| format!("-(-({e})/({a})^2)"));
+        (nested, brackets.iter().map(|a| format!("({a})^2")).collect())
+    }
+
+    #[test]
+    fn a_continued_fraction_keeps_its_denominators_whole() {
+        // Expanded, the denominator 60 deep would have degree about 60^2.
+        let (nested, squares) = continued_fraction(60);
+        assert!(equal(&nested, &format!("1/({})", squares.join("*"))).unwrap());
+        let (nested, squares) = continued_fraction(8);
+        let changed = squares.join("*").replacen("x)^2", "x)^3", 1);
+        assert!(!equal(&nested, &format!("1/({changed})")).unwrap());
     }
 
     #[test]
