@@ -130,6 +130,7 @@ fn family(name: &str, n: usize) -> String {
         "nested" => format!("{}x{}", "sin(".repeat(n), ")".repeat(n)),
         "sums" => (1..=n).map(|i| format!("sin({i}*x)")).collect::<Vec<_>>().join(" + "),
         "polynomial" => (1..=n).map(|i| format!("{i}*x^{i}")).collect::<Vec<_>>().join(" + "),
+        "fraction" => format!("{}x{}", "1/(1 + ".repeat(n), ")".repeat(n)),
         "chain" => {
             let lets = (2..=n).map(|k| format!("let h{k} = tanh(h{})\n", k - 1));
             format!("let h1 = tanh(x)\n{}derive h{n} wrt x\n", lets.collect::<String>())
@@ -150,7 +151,7 @@ fn bench_families(c: &mut Criterion) {
     group.bench_function("sin(x) (baseline)", |b| {
         b.iter(|| black_box(deriv::engine::derive(Default::default(), &sin, &x).expect("derives")))
     });
-    for name in ["product", "nested", "sums", "polynomial", "chain"] {
+    for name in ["product", "nested", "sums", "polynomial", "fraction", "chain"] {
         for n in [20, 40, 80] {
             let text = family(name, n);
             if name == "chain" {

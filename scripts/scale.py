@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Growth of `deriv`'s cost with the size of its input (issue 18): five families of inputs
+"""Growth of `deriv`'s cost with the size of its input (issue 18): six families of inputs
 at three sizes, timed as whole processes, with the fitted growth exponent (the slope of
 log time against log size, least squares) per family. Beside it, the growth exponents of
 what the run must produce: what it prints (the result for `diff`, the writeup for `run`),
@@ -53,6 +53,11 @@ def polynomial(n):
     return " + ".join(f"{i}*x^{i}" for i in range(1, n + 1))
 
 
+def fraction(n):
+    """1/(1 + 1/(1 + …1/(1 + x)…)), a continued fraction n deep."""
+    return "1/(1 + " * n + "x" + ")" * n
+
+
 def chain(n):
     """A .deriv file: h1 = tanh(x), h_k = tanh(h_(k-1)), derive h_n wrt x."""
     lets = ["let h1 = tanh(x)"] + [f"let h{k} = tanh(h{k - 1})" for k in range(2, n + 1)]
@@ -64,6 +69,7 @@ FAMILIES = {
     "nested": nested,
     "sums": sums,
     "polynomial": polynomial,
+    "fraction": fraction,
     "chain": chain,
 }
 

@@ -50,6 +50,14 @@ impl PartialEq for Key {
     }
 }
 
+impl Eq for Key {}
+
+impl std::hash::Hash for Key {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
 /// `coeff * Π base^exp`.
 #[derive(Clone, Debug)]
 pub struct Term {

@@ -9,8 +9,8 @@ use crate::expr::{Expr, Func, Rat};
 use crate::kernel::ring::{canonical, ring_equal};
 use crate::kernel::{decide, rewrite, Step, Verdict};
 use crate::rules::{matching::match_pattern, Condition, RuleBody, RuleId};
-use crate::terms::ExprExt;
 use crate::terms::RatExt;
+use crate::terms::{any_shared, ExprExt};
 
 /// Rules that only ever shorten a term, applied wherever they match.
 const SHORTENING: &[RuleId] = &[
@@ -70,11 +70,9 @@ fn shortens(e: &Expr) -> bool {
     match e {
         Expr::Call(Func::Exp, a) => matches!(**a, Expr::Call(Func::Log, _)) || num(a, 0),
         Expr::Call(Func::Log, a) => matches!(**a, Expr::Call(Func::Exp, _)) || num(a, 1),
-        Expr::Call(Func::Cos, a) => {
-            matches!(**a, Expr::Neg(_)) || num(a, 0) || a.any(&mut crate::functions::is_pi)
-        }
+        Expr::Call(Func::Cos, a) => matches!(**a, Expr::Neg(_)) || num(a, 0) || near_pi(a),
         Expr::Call(Func::Sin | Func::Tan | Func::Tanh | Func::Sigmoid | Func::Erf, a) => {
-            num(a, 0) || a.any(&mut crate::functions::is_pi)
+            num(a, 0) || near_pi(a)
         }
         Expr::Call(Func::Sqrt, a) => a.as_num().and_then(square_root).is_some(),
         Expr::Call(Func::Abs, a) => matches!(**a, Expr::Neg(_)),
@@ -82,6 +80,13 @@ fn shortens(e: &Expr) -> bool {
         Expr::Delta(a, b) => a == b,
         _ => false,
     }
+}
+
+/// Whether π is `a` or one of its operands, as in every rule at a multiple of π (`π`,
+/// `π/2`, `k*π`): a deeper π, `sin(sin(π))`, is met when the walk reaches it, and looking
+/// for it under every call would cost a nested term its size at each level.
+fn near_pi(a: &Expr) -> bool {
+    crate::functions::is_pi(a) || a.children().any(crate::functions::is_pi)
 }
 
 /// `s` with `s^2 = r`, for a positive rational square `r`.
@@ -97,7 +102,7 @@ fn square_root(r: &Rat) -> Option<Rat> {
 pub fn shorten(d: &mut Driver) -> Result<bool, EngineError> {
     let mut changed = false;
     for _ in 0..256 {
-        if !d.current().any(&mut |e| shortens(e)) {
+        if !any_shared(&[d.current()], shortens) {
             break;
         }
         let ctx = d.ctx().clone();
@@ -147,7 +152,7 @@ fn ring_step(path: Vec<usize>, new: Expr) -> Step {
 
 /// `c*sin(u)^2 + c*cos(u)^2 + …` → `c + …`.
 fn pythagoras(d: &mut Driver) -> Result<bool, EngineError> {
-    let has = |f: Func, e: &Expr| e.clone().any(&mut |t| matches!(t, Expr::Call(g, _) if *g == f));
+    let has = |f: Func, e: &Expr| any_shared(&[e], |t| matches!(t, Expr::Call(g, _) if *g == f));
     if !has(Func::Sin, d.current()) || !has(Func::Cos, d.current()) {
         return Ok(false);
     }

@@ -21,6 +21,7 @@ use crate::expr::{Context, Expr};
 use crate::kernel::{KernelError, Lemma, Proof, Step};
 use crate::rules::RuleId;
 use crate::terms::{more_nodes_than, ExprExt};
+use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 
@@ -71,6 +72,10 @@ pub struct Driver {
     /// Definitions a `via` clause keeps folded where the goal also reaches the variable
     /// directly (`xh_i` through `mu` and `v`): differentiating one derives it on its own.
     pub intermediates: Vec<String>,
+    /// Brackets found already in their best form by [`Driver::inner_first`]: a bracket
+    /// met again (the shared denominators of a continued fraction's derivative, in every
+    /// factor) is not simplified again, nor are the brackets inside it.
+    in_best_form: HashSet<algebra::Key>,
 }
 
 /// Most steps one derivation may take.
@@ -100,7 +105,12 @@ impl Driver {
 
     /// A driver that goes on from a checked proof.
     pub fn from_proof(proof: Proof) -> Driver {
-        Driver { proof, budget: STEP_BUDGET, intermediates: Vec::new() }
+        Driver {
+            proof,
+            budget: STEP_BUDGET,
+            intermediates: Vec::new(),
+            in_best_form: HashSet::new(),
+        }
     }
 
     pub fn ctx(&self) -> &Context {
@@ -264,10 +274,17 @@ impl Driver {
             if !simplify::is_ring_node(child) || child.children().next().is_none() {
                 continue;
             }
+            let key = algebra::Key::of(child.clone());
+            if self.in_best_form.contains(&key) {
+                continue;
+            }
             let p: Vec<usize> = path.iter().copied().chain([i]).collect();
             self.inner_first(&p)?;
             let Some(now) = self.at(&p).cloned() else { continue };
-            let Some(best) = simplify::best_form(&now).filter(|b| *b != now) else { continue };
+            let Some(best) = simplify::best_form(&now).filter(|b| *b != now) else {
+                self.in_best_form.insert(algebra::Key::of(now));
+                continue;
+            };
             let divisors = |e: &Expr| {
                 let mut out = Vec::new();
                 simplify::denominators(e, &mut out);

@@ -331,10 +331,10 @@ pub(super) fn constant_ratio(f: &crate::kernel::ring::Frac) -> Option<Rat> {
 pub fn candidates(e: &Expr) -> Vec<Expr> {
     let mut out = Vec::new();
     // Nested fractions that cancel (`1/(1 + 1/e) - e/(e + 1)`) are seen only by the full
-    // rational normal form: worth computing when a sum holds a division.
-    let nested = e.any(&mut |t| {
-        matches!(t, Expr::Add(ts) if ts.iter().any(|u| u.any(&mut |v| matches!(v, Expr::Div(_, _)))))
-    });
+    // rational normal form: worth computing when a sum holds a division. Only for a sum:
+    // a product's brackets are each a region of their own (`Driver::inner_first`), and
+    // the full form of a product of k nested fractions has degree k times theirs.
+    let nested = matches!(e, Expr::Add(ts) if ts.iter().any(|u| u.any(&mut |v| matches!(v, Expr::Div(_, _)))));
     if nested {
         if let Ok(f) = crate::kernel::ring::normalize(e, 0, true) {
             if f.num.is_zero() {
