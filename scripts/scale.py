@@ -107,8 +107,11 @@ def run_once(args):
 
 
 def output_bytes(args):
-    """The size in bytes of what a run prints (`None` if it fails)."""
-    run = subprocess.run(args, capture_output=True, timeout=TIMEOUT)
+    """The size in bytes of what a run prints (`None` if it fails or takes too long)."""
+    try:
+        run = subprocess.run(args, capture_output=True, timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return None
     return len(run.stdout) if run.returncode == 0 else None
 
 

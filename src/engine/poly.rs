@@ -13,7 +13,7 @@ use num_integer::Integer;
 use num_traits::{One, Signed, ToPrimitive, Zero};
 
 /// Highest degree handled; larger polynomials are left as they are.
-const MAX_DEGREE: usize = 16;
+pub const MAX_DEGREE: usize = 16;
 /// Largest coefficient (after clearing denominators) whose divisors are tried as roots.
 const MAX_ROOT_COEFF: u64 = 10_000;
 
@@ -364,6 +364,70 @@ pub fn reduced_forms(t: &Term, known: &[Expr]) -> Vec<Term> {
         }
     }
     out
+}
+
+/// `e` as one quotient of polynomials in one variable, its inner fractions cleared, then
+/// reduced and factored (`1/(x^2*(1 + 1/x)^2)` as `1/(x + 1)^2`): the form a textbook
+/// reaches by writing each nested fraction over its own denominator first. Only for a
+/// term whose normal form is small, as [`quotient_degrees`] bounds it, and in a variable
+/// (in `exp(x)` or `σ(x)` it would leave the functions the input was written with).
+pub fn cleared_forms(e: &Expr) -> Vec<Expr> {
+    if quotient_degrees(e, MAX_DEGREE).is_none() {
+        return vec![];
+    }
+    let Ok(whole) = crate::kernel::ring::canonical(e, 0) else { return vec![] };
+    let (num, den) = match &whole {
+        Expr::Div(n, d) => (&**n, &**d),
+        n => (n, &Expr::Num(Rat::one())),
+    };
+    let variable = |p: &Expr| match to_terms(p, true).ok().as_deref() {
+        Some(ts) if ts.iter().all(|t| t.factors.is_empty()) => Some(None),
+        Some(ts) => univariate(ts)
+            .filter(|(v, _)| matches!(v.base, Expr::Sym(_) | Expr::Idx(..)))
+            .map(|(v, _)| Some(v.key)),
+        None => None,
+    };
+    match (variable(num), variable(den)) {
+        (Some(Some(a)), Some(Some(b))) if a != b => return vec![],
+        (Some(_), Some(_)) => {}
+        _ => return vec![],
+    }
+    match to_terms(&whole, false).as_deref() {
+        Ok([t]) => reduced_forms(t, &[]).iter().map(|t| to_expr(std::slice::from_ref(t))).collect(),
+        _ => vec![],
+    }
+}
+
+/// Bounds on the degrees of `e`'s numerator and denominator as one quotient of
+/// polynomials over its atoms (each atom of degree 1), `None` past `limit`.
+pub fn quotient_degrees(e: &Expr, limit: usize) -> Option<(usize, usize)> {
+    let within = |(n, d): (usize, usize)| (n <= limit && d <= limit).then_some((n, d));
+    match e {
+        Expr::Num(_) => Some((0, 0)),
+        Expr::Add(ts) => ts.iter().try_fold((0, 0), |(n, d), t| {
+            let (tn, td) = quotient_degrees(t, limit)?;
+            within(((n + td).max(tn + d), d + td))
+        }),
+        Expr::Mul(fs) => fs.iter().try_fold((0, 0), |(n, d), f| {
+            let (fnum, fden) = quotient_degrees(f, limit)?;
+            within((n + fnum, d + fden))
+        }),
+        Expr::Neg(a) => quotient_degrees(a, limit),
+        Expr::Div(a, b) => {
+            let ((an, ad), (bn, bd)) = (quotient_degrees(a, limit)?, quotient_degrees(b, limit)?);
+            within((an + bd, ad + bn))
+        }
+        Expr::Pow(b, k) => match k.as_num().and_then(Rat::as_i64) {
+            Some(k) => {
+                let (bn, bd) = quotient_degrees(b, limit)?;
+                let m = usize::try_from(k.unsigned_abs()).ok()?;
+                let (n, d) = (bn.checked_mul(m)?, bd.checked_mul(m)?);
+                within(if k < 0 { (d, n) } else { (n, d) })
+            }
+            None => Some((1, 0)),
+        },
+        _ => Some((1, 0)),
+    }
 }
 
 /// Cancel common divisors of factors with exponents of opposite sign, and merge equal

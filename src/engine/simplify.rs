@@ -331,10 +331,12 @@ pub(super) fn constant_ratio(f: &crate::kernel::ring::Frac) -> Option<Rat> {
 pub fn candidates(e: &Expr) -> Vec<Expr> {
     let mut out = Vec::new();
     // Nested fractions that cancel (`1/(1 + 1/e) - e/(e + 1)`) are seen only by the full
-    // rational normal form: worth computing when a sum holds a division. Only for a sum:
-    // a product's brackets are each a region of their own (`Driver::inner_first`), and
-    // the full form of a product of k nested fractions has degree k times theirs.
-    let nested = matches!(e, Expr::Add(ts) if ts.iter().any(|u| u.any(&mut |v| matches!(v, Expr::Div(_, _)))));
+    // rational normal form: worth computing when a sum holds a division. For a sum, or
+    // where the normal form is small: the full form of a product of k nested fractions
+    // has degree k times theirs.
+    let holds_division = |t: &Expr| matches!(t, Expr::Add(ts) if ts.iter().any(|u| u.any(&mut |v| matches!(v, Expr::Div(_, _)))));
+    let small = || super::poly::quotient_degrees(e, super::poly::MAX_DEGREE).is_some();
+    let nested = holds_division(e) || (e.any(&mut |t| holds_division(t)) && small());
     if nested {
         if let Ok(f) = crate::kernel::ring::normalize(e, 0, true) {
             if f.num.is_zero() {
@@ -375,6 +377,9 @@ pub fn candidates(e: &Expr) -> Vec<Expr> {
         out.extend(over_common_denominator(&expanded));
     }
     out.extend(reduced(&out));
+    if nested {
+        out.extend(super::poly::cleared_forms(e));
+    }
     out
 }
 
