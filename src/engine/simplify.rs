@@ -489,7 +489,10 @@ fn has_sign_candidate(e: &Expr) -> bool {
 /// - `x^-x*(-log(x) - 1)` as `-x^-x*(log(x) + 1)`: a factor of negative terms only gives
 ///   its sign to the product.
 fn textbook_signs(e: &Expr) -> Option<Expr> {
-    if !matches!(e, Expr::Mul(_) | Expr::Div(_, _) | Expr::Neg(_)) || !has_sign_candidate(e) {
+    let negated_quotient = matches!(e, Expr::Neg(x) if matches!(**x, Expr::Div(_, _)));
+    if !matches!(e, Expr::Mul(_) | Expr::Div(_, _) | Expr::Neg(_))
+        || !(has_sign_candidate(e) || negated_quotient)
+    {
         return None;
     }
     let ts = to_terms(e, false).ok()?;
@@ -536,6 +539,23 @@ fn textbook_signs(e: &Expr) -> Option<Expr> {
     for (i, terms) in even.into_iter().chain(odd).chain(negative) {
         flipped.factors[i] = negated_factor(terms, t.factors[i].exp);
         changed = true;
+    }
+    // `-(x^2 - 1)/(x^2 + 1)^2` as `(1 - x^2)/(x^2 + 1)^2`: a negated quotient gives its
+    // sign to a numerator of positive terms less a number.
+    let less_a_number = |terms: &[Term]| {
+        terms.iter().filter(|u| u.factors.is_empty() && u.coeff.is_negative()).count() == 1
+            && terms.iter().all(|u| u.factors.is_empty() || u.coeff.is_positive())
+    };
+    if !changed && negated_quotient && flipped.coeff.is_negative() {
+        let numerator = t.factors.iter().enumerate().filter(|(_, f)| f.exp == 1);
+        let sum = numerator
+            .filter_map(|(i, f)| Some((i, sum_terms(f)?)))
+            .find(|(_, ts)| less_a_number(ts));
+        if let Some((i, terms)) = sum {
+            flipped.coeff = -flipped.coeff.clone();
+            flipped.factors[i] = negated_factor(terms, 1);
+            changed = true;
+        }
     }
     changed.then(|| term_expr(&flipped))
 }
@@ -1081,6 +1101,9 @@ mod tests {
         ("x*(sigmoid(x) - 1)^2", "x*(1 - sigmoid(x))^2"),
         ("x^2*(-log(x) - 1)", "-x^2*(log(x) + 1)"),
         ("-x*(-a - b)", "x*(a + b)"),
+        // A negated quotient's sign goes into its numerator: `1 - x^2`, not `-(x^2 - 1)`.
+        ("-(x^2 - 1)/(x^2 + 1)^2", "(1 - x^2)/(x^2 + 1)^2"),
+        ("-(x - 1)*(x - 2)", "-"),
         // One sign change alone would add a minus in front.
         ("x*(tanh(x) - 1)", "-"),
         // Polynomials in a variable keep the constant last: `(x - 1)*(x - 2)`.
