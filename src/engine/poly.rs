@@ -368,13 +368,10 @@ pub fn reduced_forms(t: &Term, known: &[Expr]) -> Vec<Term> {
 
 /// `e` as one quotient of polynomials in one variable, its inner fractions cleared, then
 /// reduced and factored (`1/(x^2*(1 + 1/x)^2)` as `1/(x + 1)^2`): the form a textbook
-/// reaches by writing each nested fraction over its own denominator first. Only for a
-/// term whose normal form is small, as [`quotient_degrees`] bounds it, and in a variable
-/// (in `exp(x)` or `σ(x)` it would leave the functions the input was written with).
+/// reaches by writing each nested fraction over its own denominator first. For a term
+/// whose normal form is small, as [`quotient_degrees`] bounds it (the caller's test), and
+/// in a variable (in `exp(x)` or `σ(x)` it would leave the input's functions).
 pub fn cleared_forms(e: &Expr) -> Vec<Expr> {
-    if quotient_degrees(e, MAX_DEGREE).is_none() {
-        return vec![];
-    }
     let Ok(whole) = crate::kernel::ring::canonical(e, 0) else { return vec![] };
     let (num, den) = match &whole {
         Expr::Div(n, d) => (&**n, &**d),

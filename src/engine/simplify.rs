@@ -335,8 +335,9 @@ pub fn candidates(e: &Expr) -> Vec<Expr> {
     // where the normal form is small: the full form of a product of k nested fractions
     // has degree k times theirs.
     let holds_division = |t: &Expr| matches!(t, Expr::Add(ts) if ts.iter().any(|u| u.any(&mut |v| matches!(v, Expr::Div(_, _)))));
-    let small = || super::poly::quotient_degrees(e, super::poly::MAX_DEGREE).is_some();
-    let nested = holds_division(e) || (e.any(&mut |t| holds_division(t)) && small());
+    let small = e.any(&mut |t| holds_division(t))
+        && super::poly::quotient_degrees(e, super::poly::MAX_DEGREE).is_some();
+    let nested = holds_division(e) || small;
     if nested {
         if let Ok(f) = crate::kernel::ring::normalize(e, 0, true) {
             if f.num.is_zero() {
@@ -377,7 +378,7 @@ pub fn candidates(e: &Expr) -> Vec<Expr> {
         out.extend(over_common_denominator(&expanded));
     }
     out.extend(reduced(&out));
-    if nested {
+    if small {
         out.extend(super::poly::cleared_forms(e));
     }
     out
@@ -501,16 +502,15 @@ fn textbook_signs(e: &Expr) -> Option<Expr> {
         Expr::Add(_) => to_terms(&f.base, false).ok(),
         _ => None,
     };
-    // `c + u` with a negative number `c` and positive terms `u` in σ or tanh alone.
-    let constant_last = |terms: &[Term]| {
+    // `u + c`: positive terms `u` and one negative number `c`.
+    let less_a_number = |terms: &[Term]| {
         terms.iter().filter(|u| u.factors.is_empty()).count() == 1
-            && terms.iter().all(|u| {
-                if u.factors.is_empty() {
-                    u.coeff.is_negative()
-                } else {
-                    u.coeff.is_positive() && u.factors.iter().all(|g| is_identity_atom(&g.base))
-                }
-            })
+            && terms.iter().all(|u| u.coeff.is_negative() == u.factors.is_empty())
+    };
+    // ... with `u` in σ or tanh alone.
+    let constant_last = |terms: &[Term]| {
+        less_a_number(terms)
+            && terms.iter().flat_map(|u| &u.factors).all(|g| is_identity_atom(&g.base))
     };
     let all_negative = |terms: &[Term]| terms.iter().all(|u| u.coeff.is_negative());
     let (mut even, mut odd, mut negative) = (Vec::new(), Vec::new(), Vec::new());
@@ -542,10 +542,6 @@ fn textbook_signs(e: &Expr) -> Option<Expr> {
     }
     // `-(x^2 - 1)/(x^2 + 1)^2` as `(1 - x^2)/(x^2 + 1)^2`: a negated quotient gives its
     // sign to a numerator of positive terms less a number.
-    let less_a_number = |terms: &[Term]| {
-        terms.iter().filter(|u| u.factors.is_empty() && u.coeff.is_negative()).count() == 1
-            && terms.iter().all(|u| u.factors.is_empty() || u.coeff.is_positive())
-    };
     if !changed && negated_quotient && flipped.coeff.is_negative() {
         let numerator = t.factors.iter().enumerate().filter(|(_, f)| f.exp == 1);
         let sum = numerator
