@@ -58,10 +58,7 @@ fn mul_monomials(a: &Monomial, b: &Monomial) -> Result<Monomial, KernelError> {
 impl Poly {
     /// The polynomial of a single term.
     fn monomial(m: Monomial, c: Rat) -> Poly {
-        if c.is_zero() {
-            return Poly::default();
-        }
-        Poly(vec![(m, c)])
+        Poly(Some((m, c)).filter(|(_, c)| !c.is_zero()).into_iter().collect())
     }
 
     fn one() -> Poly {
@@ -205,9 +202,15 @@ pub fn uncommon(a: &Expr, b: &Expr) -> Option<(Expr, Expr)> {
     let ((Expr::Mul(xs), Expr::Mul(ys)) | (Expr::Add(xs), Expr::Add(ys))) = (a, b) else {
         return None;
     };
-    let mut ys = ys.to_vec();
+    // The common ends first: a step that rewrites one factor leaves the others in place,
+    // each equal to its counterpart at once by shared subterms, and unequal pairs of deep
+    // factors are then compared only where the two lists part.
+    let head = xs.iter().zip(ys.iter()).take_while(|(x, y)| x == y).count();
+    let tail = xs[head..].iter().rev().zip(ys[head..].iter().rev()).take_while(|(x, y)| x == y);
+    let tail = tail.count();
+    let mut ys = ys[head..ys.len() - tail].to_vec();
     let mut unshared = |x: &&Expr| ys.iter().position(|y| y == *x).map(|i| ys.remove(i)).is_none();
-    let xs: Vec<Expr> = xs.iter().filter(&mut unshared).cloned().collect();
+    let xs: Vec<Expr> = xs[head..xs.len() - tail].iter().filter(&mut unshared).cloned().collect();
     let rebuild = |ts| if matches!(a, Expr::Mul(_)) { Expr::mul(ts) } else { Expr::add(ts) };
     (xs.len() < a.children().count()).then(|| (rebuild(xs), rebuild(ys)))
 }
@@ -378,6 +381,55 @@ mod tests {
         assert!(equal(&nested, &reversed.join("*")).unwrap());
         let changed = reversed.join("*").replacen("1 - t1^2", "1 - t1^3", 1);
         assert!(matches!(equal(&nested, &changed), Err(KernelError::TooLarge(_))));
+    }
+
+    /// `uncommon` is the multiset difference both ways, whatever the order and repeats:
+    /// every pair of products of up to four factors over three letters, exhaustively.
+    #[test]
+    fn uncommon_drops_exactly_the_shared_factors() {
+        let letters = |n: usize, len: usize| -> Vec<Expr> {
+            (0..len)
+                .map(|p| Expr::Sym(["a", "b", "c"][n / 3usize.pow(p as u32) % 3].into()))
+                .collect()
+        };
+        let lists: Vec<Vec<Expr>> = (2..=4)
+            .flat_map(|len| (0..3usize.pow(len as u32)).map(move |n| letters(n, len)))
+            .collect();
+        let less = |xs: &[Expr], ys: &[Expr]| {
+            let mut rest = ys.to_vec();
+            let mut out: Vec<Expr> = Vec::new();
+            for x in xs {
+                match rest.iter().position(|y| y == x) {
+                    Some(i) => drop(rest.remove(i)),
+                    None => out.push(x.clone()),
+                }
+            }
+            out.sort();
+            out
+        };
+        let sorted = |e: Expr| {
+            let mut fs: Vec<Expr> = match e {
+                Expr::Mul(fs) => fs.to_vec(),
+                Expr::Num(_) => Vec::new(),
+                atom => vec![atom],
+            };
+            fs.sort();
+            fs
+        };
+        for xs in &lists {
+            for ys in &lists {
+                let (a, b) = (Expr::Mul(xs.clone().into()), Expr::Mul(ys.clone().into()));
+                let (kept_a, kept_b) = (less(xs, ys), less(ys, xs));
+                match uncommon(&a, &b) {
+                    None => assert_eq!(kept_a.len(), xs.len(), "{a} and {b} share a factor"),
+                    Some((u, v)) => {
+                        assert!(kept_a.len() < xs.len(), "{a} and {b} share nothing");
+                        assert_eq!((sorted(u), sorted(v)), (kept_a, kept_b), "{a} against {b}");
+                    }
+                }
+            }
+        }
+        assert!(uncommon(&Expr::Sym("a".into()), &Expr::Sym("a".into())).is_none());
     }
 
     /// The derivative of 1/(1 + 1/(1 + …)) `depth` deep as the quotient rule leaves it,
