@@ -139,6 +139,27 @@ pub fn more_nodes_than(terms: &[&Expr], limit: usize) -> bool {
     false
 }
 
+/// Whether `terms` have more than `limit` nodes together, an atom of the algebra (see
+/// [`edit_size`]) counting as one: the most that [`edit_size`] between them can be, found
+/// without looking inside atoms, however deep their arguments.
+pub fn more_ring_nodes_than(terms: &[&Expr], limit: usize) -> bool {
+    let (mut left, mut stack) = (limit, terms.to_vec());
+    while let Some(e) = stack.pop() {
+        let Some(fewer) = left.checked_sub(1) else { return true };
+        left = fewer;
+        if is_ring_operation(e) {
+            stack.extend(e.children());
+        }
+    }
+    false
+}
+
+/// A node [`edit_size`] looks inside: `+ * / -` and a power with a numeric exponent.
+fn is_ring_operation(e: &Expr) -> bool {
+    matches!(e, Expr::Add(_) | Expr::Mul(_) | Expr::Div(..) | Expr::Neg(_))
+        || matches!(e, Expr::Pow(_, k) if k.as_num().is_some())
+}
+
 /// Number helpers the trusted kernel does not use; import [`RatExt`] to call them as
 /// `Rat::small(1, 2)`.
 pub trait RatExt: Sized {
@@ -312,8 +333,7 @@ pub fn edit_size(before: &Expr, after: &Expr) -> usize {
     // An atom of the algebra (a variable, a call, a sum) is one node, whatever is inside it:
     // cancelling `exp(…)` is one move however long its argument.
     fn new_nodes(e: &Expr, old: &Old, memo: &mut AddressMap<u64>) -> usize {
-        let ring = matches!(e, Expr::Add(_) | Expr::Mul(_) | Expr::Div(..) | Expr::Neg(_))
-            || matches!(e, Expr::Pow(_, k) if k.as_num().is_some());
+        let ring = is_ring_operation(e);
         let known = old.get(&shape_hash(e, memo)).is_some_and(|ts| ts.iter().any(|t| *t == e));
         match known {
             true => 0,

@@ -20,8 +20,8 @@ mod sums;
 use crate::expr::{Context, Expr};
 use crate::kernel::{KernelError, Lemma, Proof, Step};
 use crate::rules::RuleId;
-use crate::terms::{more_nodes_than, ExprExt};
-use std::collections::HashSet;
+use crate::terms::{more_ring_nodes_than, ExprExt};
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -76,6 +76,10 @@ pub struct Driver {
     /// met again (the shared denominators of a continued fraction's derivative, in every
     /// factor) is not simplified again, nor are the brackets inside it.
     in_best_form: HashSet<algebra::Key>,
+    /// Shared subterms with no algebra inside, which [`simplify::tidy`] leaves as they are,
+    /// by address; each entry holds its subterm, so no address is reused while it is here.
+    /// Tidying `cos(sin^k(x))` for every k then costs each `sin` once, not k times.
+    ring_free: HashMap<*const Expr, Arc<Expr>>,
 }
 
 /// Most steps one derivation may take.
@@ -110,7 +114,29 @@ impl Driver {
             budget: STEP_BUDGET,
             intermediates: Vec::new(),
             in_best_form: HashSet::new(),
+            ring_free: HashMap::new(),
         }
+    }
+
+    /// Whether the shared subterm `e` holds no ring operation (numbers aside) at any depth,
+    /// remembered for the rest of the derivation.
+    pub fn ring_free(&mut self, e: &Arc<Expr>) -> bool {
+        if self.ring_free.contains_key(&Arc::as_ptr(e)) {
+            return true;
+        }
+        let free = match &**e {
+            Expr::Num(_) | Expr::Sym(_) | Expr::Idx(..) | Expr::Delta(..) => true,
+            Expr::Call(_, a) => self.ring_free(a),
+            Expr::Pow(a, b) | Expr::D(a, b) if !simplify::is_ring_node(e) => {
+                self.ring_free(a) && self.ring_free(b)
+            }
+            Expr::Sum(s) => self.ring_free(&s.body),
+            _ => false,
+        };
+        if free {
+            self.ring_free.insert(Arc::as_ptr(e), e.clone());
+        }
+        free
     }
 
     pub fn ctx(&self) -> &Context {
@@ -159,13 +185,15 @@ impl Driver {
         let Some(old) = self.at(path).cloned() else {
             return self.ring_step(path, new);
         };
-        // No step changes more nodes than its two sides have: small ones need no measure.
-        let large = more_nodes_than(&[&old, &new], ONE_MOVE);
+        // No step changes more nodes than its two sides have, atoms counting one: small
+        // ones need no measure.
+        let large = more_ring_nodes_than(&[&old, &new], ONE_MOVE);
         // Products (sums) that share factors (terms) differ at most in their two tops and
-        // the rest: measured so, dropping a factor 1 from a long product needs no edit size.
+        // the rest: measured so, dropping a factor 1 from a long product, or flattening
+        // `cos(u)*D(u)` into one, needs no edit size.
         let near = || {
             let rest = crate::kernel::ring::uncommon(&old, &new);
-            rest.is_some_and(|(o, n)| !more_nodes_than(&[&o, &n], ONE_MOVE - 2))
+            rest.is_some_and(|(o, n)| !more_ring_nodes_than(&[&o, &n], ONE_MOVE - 2))
         };
         if large && old != new && !near() && crate::terms::edit_size(&old, &new) > ONE_MOVE {
             self.inner_first(path)?;

@@ -298,7 +298,17 @@ pub fn tidy(d: &mut Driver, path: &[usize]) -> Result<(), EngineError> {
             }
         }
     } else {
+        // A shared child with no algebra inside has nothing to tidy.
+        let shared: Vec<&std::sync::Arc<Expr>> = match &e {
+            Expr::Call(_, a) => vec![a],
+            Expr::Pow(a, b) | Expr::D(a, b) => vec![a, b],
+            Expr::Sum(s) => vec![&s.body],
+            _ => Vec::new(),
+        };
         for i in 0..e.children().count() {
+            if shared.get(i).is_some_and(|a| d.ring_free(a)) {
+                continue;
+            }
             let mut p = path.to_vec();
             p.push(i);
             tidy(d, &p)?;
