@@ -12,6 +12,8 @@ use super::stack::guarded;
 use crate::expr::{Context, Expr};
 use crate::terms::ExprExt;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Relative tolerance for f64 comparisons of two forms of the same value.
 pub const REL_TOLERANCE: f64 = 1e-9;
@@ -142,33 +144,61 @@ pub(crate) fn judged_error(
 /// its own digits. There is no floor: a bound of 1 would let a wrong factor of a tiny
 /// value pass.
 pub fn magnitude(ctx: &Context, e: &Expr) -> Expr {
-    let magnitude = |t: &Expr| magnitude(ctx, t);
-    match e {
-        Expr::Num(r) => Expr::Num(if r.is_negative() { -r.clone() } else { r.clone() }),
-        Expr::Add(ts) => Expr::Add(ts.iter().map(magnitude).collect()),
-        Expr::Mul(fs) => Expr::Mul(fs.iter().map(magnitude).collect()),
-        Expr::Neg(x) => magnitude(x),
-        // a/b carries a's rounding over |b| and b's relative rounding times |a/b|.
-        Expr::Div(a, b) => Expr::div(
-            Expr::Add(vec![magnitude(a), Expr::Mul(vec![abs(e), magnitude(b)].into())].into()),
-            abs(b),
-        ),
-        Expr::Sum(s) => s.with_body(magnitude(&s.body)),
-        // Dual numbers round against the size of the derivative's own intermediate values.
-        Expr::D(f, x) => Expr::Add(vec![abs(e), derivative_magnitude(ctx, f, x, 0)].into()),
-        // π is a constant, rounded once (acos is steep at -1, but -1 is exact).
-        _ if crate::functions::is_pi(e) => abs(e),
-        // A function of plain numbers (`acos(-1 + 0)`) rounds once too: its argument is
-        // exact or off by one rounding, which no slope short of acos's at ±1 magnifies.
-        Expr::Call(_, u) if is_plain_number(u) => abs(e),
-        // f(u) carries u's rounding scaled by |f'(u)|: log(1 + δ) is about δ.
-        Expr::Call(f, u) => Expr::Add(
-            vec![abs(e), Expr::Mul(vec![abs(&slope(*f, u, e)), magnitude(u)].into())].into(),
-        ),
-        Expr::Pow(b, k) if k.as_num().is_some() => Expr::Add(
-            vec![abs(e), Expr::Mul(vec![abs(&power_slope(b, k)), magnitude(b)].into())].into(),
-        ),
-        _ => abs(e),
+    Magnitudes { ctx, memo: HashMap::new(), kept: Vec::new() }.of(e)
+}
+
+/// The builder of [`magnitude`] terms. A subterm met again (by address, as the terms
+/// share them: the `cos(sin^k(x))` factors of a nested derivative) is given the very
+/// term made for it the first time, so the magnitude stays as small as the term's DAG,
+/// and evaluates as fast, rather than growing as its tree.
+struct Magnitudes<'c> {
+    ctx: &'c Context,
+    memo: HashMap<*const Expr, Expr>,
+    /// Definitions written out along the way, kept until the end: their nodes' addresses
+    /// are keys in `memo`, and must not be reused by other terms meanwhile.
+    kept: Vec<Arc<Expr>>,
+}
+
+impl Magnitudes<'_> {
+    fn of(&mut self, e: &Expr) -> Expr {
+        if let Some(m) = self.memo.get(&(e as *const Expr)) {
+            return m.clone();
+        }
+        let m = self.build(e);
+        self.memo.insert(e, m.clone());
+        m
+    }
+
+    fn build(&mut self, e: &Expr) -> Expr {
+        match e {
+            Expr::Num(r) => Expr::Num(if r.is_negative() { -r.clone() } else { r.clone() }),
+            Expr::Add(ts) => Expr::Add(ts.iter().map(|t| self.of(t)).collect()),
+            Expr::Mul(fs) => Expr::Mul(fs.iter().map(|f| self.of(f)).collect()),
+            Expr::Neg(x) => self.of(x),
+            // a/b carries a's rounding over |b| and b's relative rounding times |a/b|.
+            Expr::Div(a, b) => {
+                let over = Expr::Mul(vec![abs(e), self.of(b)].into());
+                Expr::div(Expr::Add(vec![self.of(a), over].into()), abs(b))
+            }
+            Expr::Sum(s) => s.with_body(self.of(&s.body)),
+            // Dual numbers round against the size of the derivative's own intermediate values.
+            Expr::D(f, x) => Expr::Add(vec![abs(e), self.derivative(f, x, 0)].into()),
+            // π is a constant, rounded once (acos is steep at -1, but -1 is exact).
+            _ if crate::functions::is_pi(e) => abs(e),
+            // A function of plain numbers (`acos(-1 + 0)`) rounds once too: its argument is
+            // exact or off by one rounding, which no slope short of acos's at ±1 magnifies.
+            Expr::Call(_, u) if is_plain_number(u) => abs(e),
+            // f(u) carries u's rounding scaled by |f'(u)|: log(1 + δ) is about δ.
+            Expr::Call(f, u) => {
+                let carried = Expr::Mul(vec![abs(&slope(*f, u, e)), self.of(u)].into());
+                Expr::Add(vec![abs(e), carried].into())
+            }
+            Expr::Pow(b, k) if k.as_num().is_some() => {
+                let carried = Expr::Mul(vec![abs(&power_slope(b, k)), self.of(b)].into());
+                Expr::Add(vec![abs(e), carried].into())
+            }
+            _ => abs(e),
+        }
     }
 }
 
@@ -216,57 +246,65 @@ const DEFINITION_DEPTH: usize = 16;
 /// value), so that `D(f, x)` is held to the digits its own computation can give. Defined
 /// names are written out, since their derivatives cancel inside them (`sum_i(a_i)` of a
 /// softmax is 1, its derivative 0 up to rounding); `depth` counts definitions opened.
-fn derivative_magnitude(ctx: &Context, e: &Expr, x: &Expr, depth: usize) -> Expr {
-    let dm = |t: &Expr| derivative_magnitude(ctx, t, x, depth);
-    let magnitude = |t: &Expr| magnitude(ctx, t);
-    match e {
-        Expr::Num(_) | Expr::Delta(..) => Expr::int(0),
-        _ if crate::functions::is_pi(e) => Expr::int(0),
-        Expr::Add(ts) => Expr::Add(ts.iter().map(dm).collect()),
-        Expr::Neg(t) => dm(t),
-        // (fg)' = f'g + fg': each factor's derivative times the others' magnitudes.
-        Expr::Mul(fs) => Expr::Add(
-            (0..fs.len())
-                .map(|i| {
-                    let mut term = vec![dm(&fs[i])];
+impl Magnitudes<'_> {
+    fn derivative(&mut self, e: &Expr, x: &Expr, depth: usize) -> Expr {
+        match e {
+            Expr::Num(_) | Expr::Delta(..) => Expr::int(0),
+            _ if crate::functions::is_pi(e) => Expr::int(0),
+            Expr::Add(ts) => Expr::Add(ts.iter().map(|t| self.derivative(t, x, depth)).collect()),
+            Expr::Neg(t) => self.derivative(t, x, depth),
+            // (fg)' = f'g + fg': each factor's derivative times the others' magnitudes.
+            Expr::Mul(fs) => {
+                let sizes: Vec<Expr> = fs.iter().map(|f| self.of(f)).collect();
+                let terms = (0..fs.len()).map(|i| {
+                    let mut term = vec![self.derivative(&fs[i], x, depth)];
                     term.extend(
-                        fs.iter().enumerate().filter(|&(j, _)| j != i).map(|(_, f)| magnitude(f)),
+                        sizes.iter().enumerate().filter(|&(j, _)| j != i).map(|(_, m)| m.clone()),
                     );
                     Expr::Mul(term.into())
-                })
-                .collect(),
-        ),
-        // (a/b)' = (a' - (a/b) b')/b.
-        Expr::Div(a, b) => {
-            Expr::div(Expr::Add(vec![dm(a), Expr::Mul(vec![abs(e), dm(b)].into())].into()), abs(b))
-        }
-        Expr::Sum(s) => s.with_body(dm(&s.body)),
-        Expr::Call(f, u) => Expr::Mul(vec![dual_slope(*f, u, e), dm(u)].into()),
-        Expr::Pow(b, k) if k.as_num().is_some() => {
-            Expr::Mul(vec![abs(&power_slope(b, k)), dm(b)].into())
-        }
-        // A defined name held as the variable (`D(f, a_i)`) is not written out.
-        Expr::Sym(n) | Expr::Idx(n, _)
-            if depth < DEFINITION_DEPTH
-                && !matches!(x, Expr::Sym(m) | Expr::Idx(m, _) if m == n) =>
-        {
-            match written_out(ctx, e) {
-                Some(body) => derivative_magnitude(ctx, &body, x, depth + 1),
-                None => abs(&Expr::d(e.clone(), x.clone())),
+                });
+                Expr::Add(terms.collect())
             }
+            // (a/b)' = (a' - (a/b) b')/b.
+            Expr::Div(a, b) => {
+                let over = Expr::Mul(vec![abs(e), self.derivative(b, x, depth)].into());
+                Expr::div(Expr::Add(vec![self.derivative(a, x, depth), over].into()), abs(b))
+            }
+            Expr::Sum(s) => s.with_body(self.derivative(&s.body, x, depth)),
+            Expr::Call(f, u) => {
+                Expr::Mul(vec![dual_slope(*f, u, e), self.derivative(u, x, depth)].into())
+            }
+            Expr::Pow(b, k) if k.as_num().is_some() => {
+                Expr::Mul(vec![abs(&power_slope(b, k)), self.derivative(b, x, depth)].into())
+            }
+            // A defined name held as the variable (`D(f, a_i)`) is not written out.
+            Expr::Sym(n) | Expr::Idx(n, _)
+                if depth < DEFINITION_DEPTH
+                    && !matches!(x, Expr::Sym(m) | Expr::Idx(m, _) if m == n) =>
+            {
+                match written_out(self.ctx, e) {
+                    Some(body) => {
+                        let body = Arc::new(body);
+                        let m = self.derivative(&body, x, depth + 1);
+                        self.kept.push(body);
+                        m
+                    }
+                    None => abs(&Expr::d(e.clone(), x.clone())),
+                }
+            }
+            // A derivative inside (a second derivative) is differenced along `x` with a step
+            // of about 5e-3*|x| (`eval.rs`): its own rounding, over the step.
+            Expr::D(..) => {
+                let step = Expr::call(
+                    crate::expr::Func::Sqrt,
+                    Expr::add(vec![Expr::pow(x.clone(), Expr::int(2)), Expr::rat(1, 10_000)]),
+                );
+                let over = Expr::div(Expr::Mul(vec![Expr::int(200), self.of(e)].into()), step);
+                Expr::Add(vec![abs(&Expr::d(e.clone(), x.clone())), over].into())
+            }
+            // Variables, general powers (and definitions nested too deeply): the derivative.
+            _ => abs(&Expr::d(e.clone(), x.clone())),
         }
-        // A derivative inside (a second derivative) is differenced along `x` with a step
-        // of about 5e-3*|x| (`eval.rs`): its own rounding, over the step.
-        Expr::D(..) => {
-            let step = Expr::call(
-                crate::expr::Func::Sqrt,
-                Expr::add(vec![Expr::pow(x.clone(), Expr::int(2)), Expr::rat(1, 10_000)]),
-            );
-            let over = Expr::div(Expr::Mul(vec![Expr::int(200), magnitude(e)].into()), step);
-            Expr::Add(vec![abs(&Expr::d(e.clone(), x.clone())), over].into())
-        }
-        // Variables, general powers (and definitions nested too deeply): the derivative.
-        _ => abs(&Expr::d(e.clone(), x.clone())),
     }
 }
 
