@@ -135,6 +135,29 @@ pub fn unfold_all_expr(ctx: &Context, e: &Expr) -> Option<Expr> {
     None
 }
 
+/// [`unfold_all_expr`] of a name without indices defined as `body`, from the unfoldings
+/// `known` of the names it holds, when they are all known names without indices and `body`
+/// has no index, sum or derivative (so unfolding is plain substitution, as the kernel does
+/// it): a chain of n definitions is unfolded in n substitutions, not n² kernel steps.
+fn unfolded_from(
+    ctx: &Context,
+    body: &Expr,
+    known: &std::collections::HashMap<String, Expr>,
+) -> Option<Expr> {
+    fn put(e: &Expr, known: &std::collections::HashMap<String, Expr>) -> Expr {
+        match e {
+            Expr::Sym(n) => known.get(n).cloned().unwrap_or_else(|| e.clone()),
+            _ if e.children().next().is_none() => e.clone(),
+            _ => e.map_children(|c| put(c, known)),
+        }
+    }
+    let plain = !body.any(&mut |t| match t {
+        Expr::Sym(n) => ctx.is_defined(t) && !known.contains_key(n),
+        _ => matches!(t, Expr::Idx(..) | Expr::Delta(..) | Expr::Sum(_) | Expr::D(..)),
+    });
+    plain.then(|| put(body, known))
+}
+
 /// Every assignment of `values` to `arity` formal indices, up to a bound.
 fn assignments(values: &[Index], arity: usize) -> Vec<Vec<Index>> {
     let mut out = vec![vec![]];
@@ -201,6 +224,7 @@ fn instances(ctx: &Context, values: &[Index]) -> SharedFolds {
 
 fn compute_instances(ctx: &Context, values: &[Index]) -> Vec<(Expr, Expr)> {
     let mut out = Vec::new();
+    let mut unfolded_names = std::collections::HashMap::new();
     for def in &ctx.definitions {
         let names: Vec<Expr> = match &def.name {
             Expr::Sym(_) => vec![def.name.clone()],
@@ -211,7 +235,14 @@ fn compute_instances(ctx: &Context, values: &[Index]) -> Vec<(Expr, Expr)> {
             _ => vec![],
         };
         for name in names {
-            if let Some(body) = unfold_all_expr(ctx, &name) {
+            let by_names = || unfolded_from(ctx, &def.body, &unfolded_names);
+            let unfolded = match &name {
+                Expr::Sym(n) => by_names().or_else(|| unfold_all_expr(ctx, &name)).inspect(|u| {
+                    unfolded_names.insert(n.clone(), u.clone());
+                }),
+                _ => unfold_all_expr(ctx, &name),
+            };
+            if let Some(body) = unfolded {
                 // `r = sqrt(s)` also names `s` as `r^2`: a sum of squares inside a norm.
                 if let Expr::Call(Func::Sqrt, inner) = &body {
                     out.push((Expr::pow(name.clone(), Expr::int(2)), (**inner).clone()));
