@@ -257,14 +257,11 @@ impl Item {
 /// variable, with no other derivative in `f`), not a size, used with the same number of
 /// indices as elsewhere, and no range in `f` runs to it.
 pub fn check_derivatives(ctx: &Context, e: &Expr) -> Result<(), String> {
-    if !e.any_once(&mut |t| matches!(t, Expr::D(..))) {
-        return Ok(());
-    }
-    let sizes = sizes(ctx);
-    let mut fault = None;
+    // One walk; the sizes are worked out at the first derivative, if there is one.
+    let (mut known_sizes, mut fault) = (None, None);
     e.any_once(&mut |t| {
         if let Expr::D(f, x) = t {
-            fault = derivative_fault(ctx, &sizes, f, x);
+            fault = derivative_fault(ctx, known_sizes.get_or_insert_with(|| sizes(ctx)), f, x);
         }
         fault.is_some()
     });
