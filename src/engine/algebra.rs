@@ -6,8 +6,8 @@
 
 use crate::expr::{Expr, Rat, MAX_DEPTH};
 use crate::kernel::ring;
-use crate::terms::ExprExt;
 use crate::terms::RatExt;
+use crate::terms::{node_key, ExprExt};
 use num_bigint::BigInt;
 use num_integer::Integer;
 use num_traits::{One, Zero};
@@ -73,6 +73,9 @@ thread_local! {
     static KEYS: std::cell::RefCell<std::collections::HashMap<Expr, Key>> = Default::default();
 }
 
+/// Most entries a cache of this module keeps before it starts afresh.
+const KEYS_KEPT: usize = 4096;
+
 fn key_of(e: &Expr) -> Key {
     if let Some(k) = KEYS.with(|m| m.borrow().get(e).cloned()) {
         return k;
@@ -80,7 +83,7 @@ fn key_of(e: &Expr) -> Key {
     let k = Key::of(ring::canonical(e, 0).unwrap_or_else(|_| e.clone()));
     KEYS.with(|m| {
         let mut m = m.borrow_mut();
-        if m.len() > 4096 {
+        if m.len() > KEYS_KEPT {
             m.clear();
         }
         m.insert(e.clone(), k.clone());
@@ -217,8 +220,68 @@ fn as_single(ts: Vec<Term>) -> Term {
     } else if ts.is_empty() {
         Term::constant(Rat::zero())
     } else {
-        Term::base(to_expr(&ts))
+        let terms = TermList(ts);
+        if let Some(t) = SINGLES.with(|m| m.borrow().get(&terms).cloned()) {
+            return t;
+        }
+        let t = Term::base(to_expr(&terms.0));
+        SINGLES.with(|m| {
+            let mut m = m.borrow_mut();
+            if m.len() > KEYS_KEPT {
+                m.clear();
+            }
+            m.insert(terms, t.clone());
+        });
+        t
     }
+}
+
+/// Terms as the key of a sum they make: hashed by their factors' keys (each hashed once,
+/// when its base was first met) rather than by the whole sum, and equal when their
+/// coefficients and exponents are and their bases are the very same terms (shared, or
+/// equal leaves: `==` on terms is up to the names of bound indices, which a sum built
+/// from them would print), so the sum they make is the same term.
+struct TermList(Vec<Term>);
+
+/// Whether `a` and `b` are one term: the same node (by its children's addresses, which the
+/// key of a cached list holds), or equal leaves.
+fn identical(a: &Expr, b: &Expr) -> bool {
+    match (a, b) {
+        (Expr::Sum(s), Expr::Sum(t)) => Arc::ptr_eq(s, t),
+        (Expr::Num(_) | Expr::Sym(_) | Expr::Idx(..) | Expr::Delta(..), _) => a == b,
+        _ => node_key(a).is_some_and(|k| node_key(b) == Some(k)),
+    }
+}
+
+impl PartialEq for TermList {
+    fn eq(&self, o: &TermList) -> bool {
+        let same = |f: &Factor, g: &Factor| f.exp == g.exp && identical(&f.base, &g.base);
+        let same_term = |t: &Term, u: &Term| {
+            t.coeff == u.coeff
+                && t.factors.len() == u.factors.len()
+                && t.factors.iter().zip(&u.factors).all(|(f, g)| same(f, g))
+        };
+        self.0.len() == o.0.len() && self.0.iter().zip(&o.0).all(|(t, u)| same_term(t, u))
+    }
+}
+
+impl Eq for TermList {}
+
+impl Hash for TermList {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        for t in &self.0 {
+            t.coeff.hash(state);
+            for f in &t.factors {
+                (f.key.hash, f.exp).hash(state);
+            }
+        }
+    }
+}
+
+thread_local! {
+    /// [`as_single`] of term lists already met: a bracket inside a bracket (a continued
+    /// fraction's) is made a base again at every bracket around it.
+    static SINGLES: std::cell::RefCell<HashMap<TermList, Term>> = Default::default();
 }
 
 /// The monomials of `e`. With `expand`, products and positive powers of sums are
@@ -557,4 +620,21 @@ pub fn cancel(t: &Term) -> Option<Term> {
     };
     out.factors.extend(kept_downs);
     Some(out.mul(&as_single(numerator)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::parse_expr;
+
+    /// A bracket made from terms is looked up by its terms; `1 + sum_k(a_k)` and
+    /// `1 + sum_i(a_i)` are equal terms, but each must come back with its own index name.
+    #[test]
+    fn a_bracket_made_again_keeps_its_bound_index_names() {
+        for name in ["k", "i", "k", "i"] {
+            let e = parse_expr(&format!("(1 + sum_{name}(a_{name}))*x")).expect("parses");
+            let made = to_expr(&to_terms(&e, false).expect("terms")).to_string();
+            assert!(made.contains(&format!("sum_{name}(a_{name})")), "{made} for {name}");
+        }
+    }
 }
