@@ -122,10 +122,13 @@ pub fn unfold_deltas(d: &mut Driver) -> Result<(), EngineError> {
     Ok(())
 }
 
+/// Most names [`unfold_all_expr`] unfolds one by one before it gives up.
+const UNFOLD_STEPS: usize = 10_000;
+
 /// `e` with every defined name unfolded, as the kernel unfolds it.
 pub fn unfold_all_expr(ctx: &Context, e: &Expr) -> Option<Expr> {
     let mut e = e.clone();
-    for _ in 0..10_000 {
+    for _ in 0..UNFOLD_STEPS {
         let Some(path) = defined_name_path(ctx, &e) else {
             return Some(e);
         };
@@ -144,18 +147,25 @@ fn unfolded_from(
     body: &Expr,
     known: &std::collections::HashMap<String, Expr>,
 ) -> Option<Expr> {
+    // Each node put back in parser shape, as the kernel's splice does (`-a` with `a := 3`
+    // is the number `-3`).
     fn put(e: &Expr, known: &std::collections::HashMap<String, Expr>) -> Expr {
         match e {
             Expr::Sym(n) => known.get(n).cloned().unwrap_or_else(|| e.clone()),
             _ if e.children().next().is_none() => e.clone(),
-            _ => e.map_children(|c| put(c, known)),
+            _ => e.map_children(|c| put(c, known)).reshape(),
         }
     }
     let plain = !body.any(&mut |t| match t {
         Expr::Sym(n) => ctx.is_defined(t) && !known.contains_key(n),
         _ => matches!(t, Expr::Idx(..) | Expr::Delta(..) | Expr::Sum(_) | Expr::D(..)),
     });
-    plain.then(|| put(body, known))
+    // Unfolded, a term that shares its parts can be exponentially larger as a tree, which
+    // the kernel's unfolding gives up on (and later walks would pay): those go its way.
+    let unfolded = plain.then(|| put(body, known))?;
+    let within = !crate::terms::more_nodes_than(&[&unfolded], UNFOLD_STEPS)
+        && unfolded.depth() <= crate::expr::MAX_DEPTH;
+    within.then_some(unfolded)
 }
 
 /// Every assignment of `values` to `arity` formal indices, up to a bound.
@@ -964,4 +974,49 @@ fn find_exp_log(e: &Expr) -> Option<(Vec<usize>, Expr, Expr)> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Unfolding by substitution gives the kernel's unfolding, numbers put in shape as the
+    /// kernel puts them (`-a` with `a := -2` is `2`), and leaves a definition whose unfolded
+    /// tree passes the kernel's bound (a doubling chain, a graph of k nodes) to the kernel.
+    #[test]
+    fn unfolding_by_substitution_is_the_kernels() {
+        let files = [
+            "let a = -2\nlet b = -a\nlet c = b/4 + a\nlet d = tanh(c)*c\n",
+            "let a = 3\nlet b = a/2\nlet c = -(b*a)\nlet d = c\n",
+            "let h1 = tanh(x)\nlet h2 = tanh(h1)\nlet h3 = tanh(h2) - h1\n",
+        ];
+        for text in files {
+            let doc = crate::syntax::parse_file(text).expect("parses");
+            let ctx = &doc.context;
+            let mut known = std::collections::HashMap::new();
+            for def in &ctx.definitions {
+                let Expr::Sym(n) = &def.name else { unreachable!("names without indices") };
+                let kernel = unfold_all_expr(ctx, &def.name).expect("the kernel unfolds it");
+                let substituted = unfolded_from(ctx, &def.body, &known).expect("plain");
+                assert_eq!(format!("{substituted:?}"), format!("{kernel:?}"), "{n} in {text}");
+                known.insert(n.clone(), substituted);
+            }
+        }
+        let mut text = "let a0 = x\n".to_string();
+        for i in 1..=16 {
+            text += &format!("let a{i} = sin(a{}) + a{}\n", i - 1, i - 1);
+        }
+        let doc = crate::syntax::parse_file(&text).expect("parses");
+        let mut known = std::collections::HashMap::new();
+        for def in &doc.context.definitions {
+            let Expr::Sym(n) = &def.name else { unreachable!("names without indices") };
+            if let Some(u) = unfolded_from(&doc.context, &def.body, &known) {
+                known.insert(n.clone(), u);
+            }
+        }
+        // `a_i` has 3*2^i - 2 nodes as a tree: a11 has 6,142, a12 12,286.
+        let substituted: BTreeSet<&str> = known.keys().map(String::as_str).collect();
+        let expected: BTreeSet<String> = (0..=11).map(|i| format!("a{i}")).collect();
+        assert_eq!(substituted, expected.iter().map(String::as_str).collect());
+    }
 }
