@@ -130,24 +130,24 @@ fn shaped(e: &Expr, seen: &mut AddressMap<Option<Expr>>) -> Option<Expr> {
 /// Whether `terms` have more than `limit` nodes together, found without counting past it
 /// (a term that shares a deep subterm among many factors is far larger as a tree).
 pub fn more_nodes_than(terms: &[&Expr], limit: usize) -> bool {
-    let (mut left, mut stack) = (limit, terms.to_vec());
-    while let Some(e) = stack.pop() {
-        let Some(fewer) = left.checked_sub(1) else { return true };
-        left = fewer;
-        stack.extend(e.children());
-    }
-    false
+    more_nodes_within(terms, limit, |_| true)
 }
 
 /// Whether `terms` have more than `limit` nodes together, an atom of the algebra (see
 /// [`edit_size`]) counting as one: the most that [`edit_size`] between them can be, found
 /// without looking inside atoms, however deep their arguments.
 pub fn more_ring_nodes_than(terms: &[&Expr], limit: usize) -> bool {
+    more_nodes_within(terms, limit, is_ring_operation)
+}
+
+/// Whether `terms` have more than `limit` nodes, counting the children only of the nodes
+/// `enter` holds of; it stops counting past `limit`.
+fn more_nodes_within(terms: &[&Expr], limit: usize, enter: impl Fn(&Expr) -> bool) -> bool {
     let (mut left, mut stack) = (limit, terms.to_vec());
     while let Some(e) = stack.pop() {
         let Some(fewer) = left.checked_sub(1) else { return true };
         left = fewer;
-        if is_ring_operation(e) {
+        if enter(e) {
             stack.extend(e.children());
         }
     }

@@ -126,12 +126,9 @@ impl Driver {
         }
         let free = match &**e {
             Expr::Num(_) | Expr::Sym(_) | Expr::Idx(..) | Expr::Delta(..) => true,
-            Expr::Call(_, a) => self.ring_free(a),
-            Expr::Pow(a, b) | Expr::D(a, b) if !simplify::is_ring_node(e) => {
-                self.ring_free(a) && self.ring_free(b)
-            }
-            Expr::Sum(s) => self.ring_free(&s.body),
-            _ => false,
+            _ if simplify::is_ring_node(e) => false,
+            // A call, a power with a symbolic exponent, a derivative or a sum.
+            _ => simplify::argument_arcs(e).iter().all(|a| self.ring_free(a)),
         };
         if free {
             self.ring_free.insert(Arc::as_ptr(e), e.clone());

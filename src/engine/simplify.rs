@@ -299,12 +299,7 @@ pub fn tidy(d: &mut Driver, path: &[usize]) -> Result<(), EngineError> {
         }
     } else {
         // A shared child with no algebra inside has nothing to tidy.
-        let shared: Vec<&std::sync::Arc<Expr>> = match &e {
-            Expr::Call(_, a) => vec![a],
-            Expr::Pow(a, b) | Expr::D(a, b) => vec![a, b],
-            Expr::Sum(s) => vec![&s.body],
-            _ => Vec::new(),
-        };
+        let shared = argument_arcs(&e);
         for i in 0..e.children().count() {
             if shared.get(i).is_some_and(|a| d.ring_free(a)) {
                 continue;
@@ -315,6 +310,17 @@ pub fn tidy(d: &mut Driver, path: &[usize]) -> Result<(), EngineError> {
         }
     }
     Ok(())
+}
+
+/// The children of a call, a power, a derivative or a sum, each behind its `Arc`, in the
+/// order of [`Expr::children`]; none for other nodes.
+pub(super) fn argument_arcs(e: &Expr) -> Vec<&std::sync::Arc<Expr>> {
+    match e {
+        Expr::Call(_, a) => vec![a],
+        Expr::Pow(a, b) | Expr::D(a, b) => vec![a, b],
+        Expr::Sum(s) => vec![&s.body],
+        _ => Vec::new(),
+    }
 }
 
 /// Paths of the maximal non-ring subterms of the region rooted at `e`.
