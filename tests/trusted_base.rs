@@ -14,8 +14,8 @@ const TRUSTED: [&str; 2] = ["src/kernel", "src/expr"];
 /// normalising (11 lines: a step on one factor of a product of n had cost the whole
 /// product), and a step's walks and its depth go into a shared part once (28 lines: the
 /// `cos(sin^k(x))` factors of a nested derivative had cost their tree, d^2 nodes per step).
-/// Since brought down to 2,962.
-const CEILING: usize = 2_962;
+/// Since brought down to 2,959.
+const CEILING: usize = 2_959;
 
 fn trusted_files() -> Vec<std::path::PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -7,6 +7,7 @@
 pub mod algebra;
 mod bridge;
 pub mod cases;
+mod clearing;
 mod differentiate;
 pub mod fold;
 mod identities;

@@ -18,20 +18,20 @@ pub const MAX_DEGREE: usize = 16;
 const MAX_ROOT_COEFF: u64 = 10_000;
 
 /// Coefficients by degree, without trailing zeros (the zero polynomial is empty).
-type Poly = Vec<Rat>;
+pub(super) type Poly = Vec<Rat>;
 
-fn trim(mut p: Poly) -> Poly {
+pub(super) fn trim(mut p: Poly) -> Poly {
     while p.last().is_some_and(Zero::is_zero) {
         p.pop();
     }
     p
 }
 
-fn degree(p: &Poly) -> usize {
+pub(super) fn degree(p: &Poly) -> usize {
     p.len().saturating_sub(1)
 }
 
-fn sub(a: &Poly, b: &Poly) -> Poly {
+pub(super) fn sub(a: &Poly, b: &Poly) -> Poly {
     let n = a.len().max(b.len());
     trim(
         (0..n)
@@ -43,7 +43,7 @@ fn sub(a: &Poly, b: &Poly) -> Poly {
     )
 }
 
-fn mul(a: &Poly, b: &Poly) -> Poly {
+pub(super) fn mul(a: &Poly, b: &Poly) -> Poly {
     if a.is_empty() || b.is_empty() {
         return vec![];
     }
@@ -57,7 +57,7 @@ fn mul(a: &Poly, b: &Poly) -> Poly {
 }
 
 /// Quotient and remainder; `b` is not zero.
-fn divmod(a: &Poly, b: &Poly) -> (Poly, Poly) {
+pub(super) fn divmod(a: &Poly, b: &Poly) -> (Poly, Poly) {
     let mut r = a.clone();
     let Some(lead) = b.last() else {
         return (vec![], r);
@@ -79,14 +79,14 @@ fn divmod(a: &Poly, b: &Poly) -> (Poly, Poly) {
     (trim(q), r)
 }
 
-fn monic(p: &Poly) -> (Rat, Poly) {
+pub(super) fn monic(p: &Poly) -> (Rat, Poly) {
     match p.last() {
         Some(lc) => (lc.clone(), p.iter().map(|c| c / lc).collect()),
         None => (Rat::one(), vec![]),
     }
 }
 
-fn gcd(a: &Poly, b: &Poly) -> Poly {
+pub(super) fn gcd(a: &Poly, b: &Poly) -> Poly {
     let (mut a, mut b) = (a.clone(), b.clone());
     while !b.is_empty() {
         let (_, r) = divmod(&a, &b);
@@ -227,7 +227,7 @@ fn univariate(ts: &[Term]) -> Option<(Factor, Poly)> {
 
 /// A monic polynomial as a sum with integer coefficients, highest degree first, and the
 /// factor `s` with `sum = s * p`.
-fn to_sum(p: &Poly, var: &Factor) -> (Expr, Rat) {
+pub(super) fn to_sum(p: &Poly, var: &Factor) -> (Expr, Rat) {
     let den = p.iter().fold(BigInt::one(), |l, c| l.lcm(&c.denom()));
     let den_rat = Rat::from_integer(den.clone());
     let num = p.iter().fold(BigInt::zero(), |g, c| g.gcd(&(c * &den_rat).to_big().to_integer()));

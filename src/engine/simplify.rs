@@ -297,6 +297,7 @@ pub fn tidy(d: &mut Driver, path: &[usize]) -> Result<(), EngineError> {
                 d.ring(path, best)?;
             }
         }
+        super::clearing::clear_brackets(d, path);
     } else {
         // A shared child with no algebra inside has nothing to tidy.
         let shared = argument_arcs(&e);
@@ -716,7 +717,12 @@ pub(super) fn over_least_common_denominator(terms: &[Term]) -> (Term, Vec<Term>)
 /// The smallest candidate form of a region, with its signs as a textbook writes them
 /// (chosen after the size comparison, which would otherwise prefer `2*t - 1` to `1 - 2*t`).
 pub fn best_form(e: &Expr) -> Option<Expr> {
-    let best = smallest(candidates(e))?;
+    best_of(candidates(e))
+}
+
+/// The smallest of `cands`, its signs set as a textbook writes them.
+pub fn best_of(cands: Vec<Expr>) -> Option<Expr> {
+    let best = smallest(cands)?;
     Some(textbook_signs(&best).unwrap_or(best))
 }
 

@@ -169,12 +169,11 @@ impl Proof {
     /// Every undischarged side condition, without repeats, in order; a non-zero condition
     /// implied by a positivity condition in the list is left out.
     pub fn hypotheses(&self) -> Vec<Condition> {
-        let mut out: Vec<Condition> = Vec::new();
-        for c in self.steps.iter().flat_map(|s| &s.conditions) {
-            if !out.contains(c) {
-                out.push(c.clone());
-            }
-        }
+        // First occurrences by an ordered set: a linear search compared each condition
+        // with every one before it, and unequal nested terms compare level by level.
+        let mut seen = BTreeSet::new();
+        let conditions = self.steps.iter().flat_map(|s| &s.conditions);
+        let mut out: Vec<Condition> = conditions.filter(|c| seen.insert(*c)).cloned().collect();
         let all = out.clone();
         let sqrt = |p: &Expr| Expr::call(crate::expr::Func::Sqrt, p.clone());
         // `r != 0` for `r = sqrt(s)` follows from `s > 0` as `sqrt(s) != 0` does.
