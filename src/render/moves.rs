@@ -129,6 +129,16 @@ pub fn name_move(before: &Expr, after: &Expr) -> Move {
     if has_concrete_delta(before) && canonical(&deltas_evaluated(before), false) == ca {
         return Move::EvaluateDelta;
     }
+    // A bracket (or its power) over its own denominator: `(1 + 1/(1 + x))^2` as
+    // `(x + 2)^2/(x + 1)^2`.
+    let fractions_inside = |p: &Product| {
+        let fraction = |f: &Expr| terms(f).iter().any(|(_, t)| t.has_denominator());
+        p.factors.iter().any(|(f, _)| matches!(f, Expr::Add(_)) && fraction(f))
+    };
+    let one_bracket = matches!(pb.factors.as_slice(), [(Expr::Add(_), _)]);
+    if one_bracket && fractions_inside(&pb) && pa.has_denominator() && !fractions_inside(&pa) {
+        return Move::CommonDenominator;
+    }
     if let Some(x) = pb.cancelled(&pa) {
         return Move::Cancel(x);
     }
@@ -455,6 +465,7 @@ mod tests {
         assert_eq!(named("y*(b - d)", "b*y - y*d"), Move::Expand);
         assert_eq!(named("x*y + x*z", "x*(y + z)"), Move::FactorOut(Some(e("x"))));
         assert_eq!(named("1/x + 1/y", "(x + y)/(x*y)"), Move::CommonDenominator);
+        assert_eq!(named("(1 + 1/(1 + x))^2", "(x + 2)^2/(x + 1)^2"), Move::CommonDenominator);
         assert_eq!(named("x + 2*y + x", "2*x + 2*y"), Move::CollectLikeTerms);
         assert_eq!(named("2*x^(2 - 1)*1", "2*x"), Move::Tidy);
         assert_eq!(named("a*1 - y", "a - y"), Move::Tidy);
