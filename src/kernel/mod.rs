@@ -286,16 +286,18 @@ fn rewrite_with(
             "the result would introduce the free index `{extra}`"
         )));
     }
-    let mut open = Vec::new();
-    let mut discharged = Vec::new();
+    // Each list without repeats, seen by an ordered set: nested conditions compare level
+    // by level, and a step may divide by every bracket of a long product.
+    let (mut open, mut discharged) = (Vec::new(), Vec::new());
+    let (mut open_seen, mut discharged_seen) = (BTreeSet::new(), BTreeSet::new());
     for c in conditions.into_iter().flat_map(conditions::split) {
-        let (list, c) = match conditions::decide(ctx, &c, binders) {
-            Verdict::Holds => (&mut discharged, c),
+        let (list, seen, c) = match conditions::decide(ctx, &c, binders) {
+            Verdict::Holds => (&mut discharged, &mut discharged_seen, c),
             Verdict::Fails => return Err(KernelError::ConditionFails(c)),
             // Undecided about an index bound by a sum: it must hold over the whole range.
-            Verdict::Unknown => (&mut open, conditions::quantify(c, binders)),
+            Verdict::Unknown => (&mut open, &mut open_seen, conditions::quantify(c, binders)),
         };
-        if !list.contains(&c) {
+        if seen.insert(c.clone()) {
             list.push(c)
         }
     }
