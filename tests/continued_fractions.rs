@@ -60,3 +60,17 @@ fn a_fraction_that_is_x_again_has_derivative_one() {
         }
     });
 }
+
+/// Found by review: a region whose brackets multiply a factor equal to zero read as the
+/// zero quotient, which has no sum to write, and the engine panicked.
+#[test]
+fn a_region_equal_to_zero_does_not_panic() {
+    with_stack(|| {
+        for src in [
+            "x*(1/(x-1) - (x+1)/(x^2-1))/(1 + 1/(1 + x))",
+            "x^2*(1/(x-1) - (x+1)/(x^2-1))/(1 + 1/(1 + 1/(1 + x)))",
+        ] {
+            derivative(src);
+        }
+    });
+}

@@ -21,8 +21,9 @@ use crate::terms::ExprExt;
 use num_traits::{One, Zero};
 use std::collections::HashMap;
 
-/// Most bits in the numerator or denominator of a coefficient: numbers stay bounded.
-const MAX_BITS: u64 = 4096;
+/// Most bits in the numerator or denominator of a coefficient, before and after each
+/// reduction: numbers stay bounded, and so does Euclid's coefficient growth on them.
+const MAX_BITS: u64 = 512;
 
 /// A rational function of one variable in lowest terms: numerator and denominator coprime,
 /// the denominator monic. Zero is `0/1`.
@@ -39,20 +40,23 @@ impl Quotient {
 
     /// `num/den` in lowest terms; `None` for a zero denominator or past the bounds.
     fn reduced(num: Poly, den: Poly) -> Option<Quotient> {
-        if den.is_empty() {
+        // A product of two reduced quotients has up to twice their degree before it is
+        // reduced again.
+        let within = |p: &Poly, most: usize| {
+            degree(p) <= most
+                && p.iter().all(|c| {
+                    let c = c.to_big();
+                    c.numer().bits() <= MAX_BITS && c.denom().bits() <= MAX_BITS
+                })
+        };
+        let bounded = |p: &Poly| within(p, MAX_DEGREE);
+        if den.is_empty() || !within(&num, 2 * MAX_DEGREE) || !within(&den, 2 * MAX_DEGREE) {
             return None;
         }
         let g = gcd(&num, &den);
         let (num, den) = (divmod(&num, &g).0, divmod(&den, &g).0);
         let (lead, den) = monic(&den);
         let num: Poly = num.iter().map(|c| c / &lead).collect();
-        let bounded = |p: &Poly| {
-            degree(p) <= MAX_DEGREE
-                && p.iter().all(|c| {
-                    let c = c.to_big();
-                    c.numer().bits() <= MAX_BITS && c.denom().bits() <= MAX_BITS
-                })
-        };
         (bounded(&num) && bounded(&den)).then_some(Quotient { num, den })
     }
 
@@ -202,7 +206,8 @@ pub fn clear_brackets(d: &mut Driver, path: &[usize]) -> bool {
         return false;
     }
     let mut reader = Reader::default();
-    let Some(whole) = reader.read(&e) else { return false };
+    // A region equal to zero is the candidates' to do (and has no sum to write).
+    let Some(whole) = reader.read(&e).filter(|q| !q.num.is_empty()) else { return false };
     let Some(var) = reader.var_factor() else { return false };
     let (cn, num) = integer_sum(&whole.num, &var);
     let (cd, den) = integer_sum(&whole.den, &var);
@@ -222,7 +227,9 @@ pub fn clear_brackets(d: &mut Driver, path: &[usize]) -> bool {
     // nodes stay alive, so the reader's addresses stay theirs) as the trial finds it.
     for (within, k) in found {
         let base = if k == 1 { e.at(&within) } else { e.at(&within).and_then(|p| p.at(&[0])) };
-        let Some(q) = base.and_then(|b| reader.read(b)) else { return false };
+        let Some(q) = base.and_then(|b| reader.read(b)).filter(|q| !q.num.is_empty()) else {
+            return false;
+        };
         let (qn, num) = integer_sum(&q.num, &var);
         let (qd, den) = integer_sum(&q.den, &var);
         let at: Vec<usize> = path.iter().chain(&within).copied().collect();
