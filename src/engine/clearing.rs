@@ -14,7 +14,7 @@
 
 use super::algebra::{to_terms, Factor};
 use super::poly::{degree, divmod, gcd, monic, mul, sub, to_sum, trim, Poly, MAX_DEGREE};
-use super::simplify::{best_of, is_ring_node};
+use super::simplify::{best_of, holds_division, is_ring_node};
 use super::Driver;
 use crate::expr::{Expr, Rat};
 use crate::terms::ExprExt;
@@ -146,21 +146,16 @@ fn integer_sum(p: &Poly, var: &Factor) -> (Rat, Expr) {
     (lead / s, sum)
 }
 
-/// Whether `e` is a sum with a division inside: a bracket to clear.
-fn is_bracket(e: &Expr) -> bool {
-    matches!(e, Expr::Add(ts) if ts.iter().any(|t| t.any(&mut |u| matches!(u, Expr::Div(..)))))
-}
-
 /// The brackets of the ring region `e` that are factors, divisors or powers' bases, with
 /// the power each is raised to (the path is then the power's): not those inside another.
 fn brackets(e: &Expr, path: &mut Vec<usize>, out: &mut Vec<(Vec<usize>, i64)>) {
     match e {
-        Expr::Pow(b, k) if is_bracket(b) => {
+        Expr::Pow(b, k) if holds_division(b) => {
             if let Some(k) = k.as_num().and_then(|k| k.as_i64()).filter(|k| *k != 0) {
                 out.push((path.clone(), k));
             }
         }
-        _ if is_bracket(e) => out.push((path.clone(), 1)),
+        _ if holds_division(e) => out.push((path.clone(), 1)),
         Expr::Mul(_) | Expr::Div(..) | Expr::Neg(_) | Expr::Pow(..) if is_ring_node(e) => {
             for (i, c) in e.children().enumerate() {
                 path.push(i);

@@ -344,6 +344,11 @@ pub(super) fn constant_ratio(f: &crate::kernel::ring::Frac) -> Option<Rat> {
     (scaled == f.num.0).then_some(c)
 }
 
+/// Whether `e` is a sum with a division inside (`1 + 1/(1 + x)`): a nested fraction.
+pub(super) fn holds_division(e: &Expr) -> bool {
+    matches!(e, Expr::Add(ts) if ts.iter().any(|t| t.any(&mut |u| matches!(u, Expr::Div(..)))))
+}
+
 /// Candidate forms of a region, smallest first; ties keep the earlier candidate.
 pub fn candidates(e: &Expr) -> Vec<Expr> {
     let mut out = Vec::new();
@@ -351,7 +356,6 @@ pub fn candidates(e: &Expr) -> Vec<Expr> {
     // rational normal form: worth computing when a sum holds a division. For a sum, or
     // where the normal form is small: the full form of a product of k nested fractions
     // has degree k times theirs.
-    let holds_division = |t: &Expr| matches!(t, Expr::Add(ts) if ts.iter().any(|u| u.any(&mut |v| matches!(v, Expr::Div(_, _)))));
     let small = e.any(&mut |t| holds_division(t))
         && super::poly::quotient_degrees(e, super::poly::MAX_DEGREE).is_some();
     let nested = holds_division(e) || small;
