@@ -371,6 +371,9 @@ pub fn candidates(e: &Expr) -> Vec<Expr> {
     let Ok(structural) = to_terms(e, false) else {
         return out;
     };
+    // An expansion past a few terms per node of `e` is no smaller candidate, nor is what
+    // it factors to, but it costs 2^k for k sums in distinct atoms.
+    let budget = (4 * e.size()).max(64);
     let b = to_expr(&structural);
     out.push(b.clone());
     if let [t] = structural.as_slice() {
@@ -383,20 +386,17 @@ pub fn candidates(e: &Expr) -> Vec<Expr> {
     if let Some(f) = factor(&structural) {
         out.push(f);
     }
-    out.extend(over_common_denominator(&structural));
+    out.extend(over_common_denominator(&structural, budget));
     if let Some(f) = out.last().and_then(sign_into_factor) {
         out.push(f);
     }
-    // An expansion past a few terms per node of `e` is no smaller candidate, nor is what
-    // it factors to, but it costs 2^k for k sums in distinct atoms.
-    let budget = (4 * e.size()).max(64);
     if let Some(Ok(expanded)) = small_expansion(&structural).then(|| expanded_within(&b, budget)) {
         out.push(to_expr(&expanded));
         if let Some(f) = factor(&expanded) {
             out.extend(sign_into_factor(&f));
             out.push(f);
         }
-        out.extend(over_common_denominator(&expanded));
+        out.extend(over_common_denominator(&expanded, budget));
     }
     out.extend(reduced(&out));
     if small {
@@ -653,8 +653,9 @@ fn sign_into_factor(e: &Expr) -> Option<Expr> {
 }
 
 /// `a/b ± c/d` as one fraction `(a*d ± c*b)/(b*d)`, the numerator as it stands,
-/// multiplied out, and factored: `(1 - t)/(1 - p) - t/p` → `(p - t)/(p*(1 - p))`.
-fn over_common_denominator(terms: &[Term]) -> Vec<Expr> {
+/// multiplied out (within `budget` terms), and factored: `(1 - t)/(1 - p) - t/p` →
+/// `(p - t)/(p*(1 - p))`.
+fn over_common_denominator(terms: &[Term], budget: usize) -> Vec<Expr> {
     // Worth it for a few terms over scalar denominators; sums over an index (the softmax
     // family) do not cancel this way and would cost much of the derivation's time.
     let dens = || terms.iter().flat_map(|t| &t.factors).filter(|f| f.exp < 0);
@@ -669,7 +670,7 @@ fn over_common_denominator(terms: &[Term]) -> Vec<Expr> {
         return vec![];
     };
     let mut numerators = vec![num.clone()];
-    if let Ok(expanded) = to_terms(&to_expr(&num), true) {
+    if let Ok(expanded) = expanded_within(&to_expr(&num), budget) {
         numerators.push(expanded);
     }
     let mut out = Vec::new();

@@ -216,8 +216,8 @@ pub fn uncommon(a: &Expr, b: &Expr) -> Option<(Expr, Expr)> {
 }
 
 /// A term as a quotient of polynomials; `depth` is how deep it lies in the term normalised.
-/// Unless `expand`, each sum that is a factor of a product, a divisor or a power's base is
-/// taken as an atom (in its canonical form).
+/// Unless `expand`, each sum that is a factor of a product, a quotient's numerator or
+/// divisor, or a power's base is taken as an atom (in its canonical form).
 pub fn normalize(e: &Expr, depth: usize, expand: bool) -> Result<Frac, KernelError> {
     if depth > MAX_DEPTH {
         return Err(too_large());
@@ -236,7 +236,8 @@ pub fn normalize(e: &Expr, depth: usize, expand: bool) -> Result<Frac, KernelErr
         Expr::Mul(fs) => {
             fs.iter().try_fold(Frac::constant(Rat::one()), |a, f| a.mul(&factor(f, d, expand)?))?
         }
-        Expr::Div(a, b) => normalize(a, d, expand)?.mul(&factor(b, d, expand)?.recip()?)?,
+        // `a/b` is `a*(1/b)`: its numerator is a factor, so kept whole as in a product.
+        Expr::Div(a, b) => factor(a, d, expand)?.mul(&factor(b, d, expand)?.recip()?)?,
         Expr::Neg(a) => {
             let f = normalize(a, d, expand)?;
             Frac { num: f.num.scale(&-Rat::one()), den: f.den }
@@ -465,6 +466,19 @@ mod tests {
         assert!(!equal("a + exp(b) + c", "a + exp(b)").unwrap());
         // What is left after the shared factor 0 differs, yet both products are 0.
         assert!(equal("0*x*exp(y)", "0*exp(y)*z").unwrap());
+    }
+
+    #[test]
+    fn a_quotients_numerator_is_kept_whole_like_a_factor() {
+        // One side has the sum `s` as a factor, the other as the numerator: kept whole in
+        // both, the powers cancel on exponents. Expanded, `u^63` is a polynomial and `u^128`
+        // (past MAX_EXPONENT) an atom, which never meet.
+        let (u, v) = ("(1 + 1/(x + 1))", "(1 + 1/(x + 2))");
+        let s = format!("(64*{v}/(x + 1)^2 + 3*{u}/(x + 2)^2)");
+        let factor = format!("{u}^63*{v}^2*{s}/({u}^128*{v}^6)");
+        assert!(equal(&factor, &format!("{s}/({u}^65*{v}^4)")).unwrap());
+        assert!(!equal(&factor, &format!("{s}/({u}^64*{v}^4)")).unwrap());
+        assert!(equal("(x + y)/z - x/z", "y/z").unwrap());
     }
 
     #[test]
