@@ -402,7 +402,42 @@ pub fn candidates(e: &Expr) -> Vec<Expr> {
     if small {
         out.extend(super::poly::cleared_forms(e));
     }
+    if let Some(inner) = smallest(out.clone()).and_then(|best| inner_sums_multiplied_out(&best)) {
+        out.push(inner);
+    }
     out
+}
+
+/// `e` with each sum below its top (and not inside a call or a symbolic power) written
+/// multiplied out, or that factored, where either is smaller: `3*(2*x*(x - 1) - x^2 - 1)/(x - 1)^4`
+/// → `3*(x^2 - 2*x - 1)/(x - 1)^4`. The candidates see only the top's terms; a factor's
+/// own terms are seen here. `None` when nothing changes.
+fn inner_sums_multiplied_out(e: &Expr) -> Option<Expr> {
+    fn go(e: &Expr, top: bool) -> Expr {
+        if !is_ring_node(e) {
+            return e.clone();
+        }
+        let e = e.map_children(|c| go(c, false));
+        if top || !matches!(e, Expr::Add(_)) {
+            return e;
+        }
+        let Ok(expanded) = expanded_within(&e, (4 * e.size()).max(16)) else {
+            return e;
+        };
+        // Only where a product was multiplied out: signs and order are the top's business.
+        let multiplied = to_expr(&expanded);
+        if to_terms(&e, false).is_ok_and(|ts| to_expr(&ts) == multiplied) {
+            return e;
+        }
+        let mut forms = vec![multiplied];
+        forms.extend(factor(&expanded));
+        match smallest(forms) {
+            Some(f) if f.size() < e.size() => f,
+            _ => e,
+        }
+    }
+    let out = go(e, true);
+    (out != *e).then_some(out)
 }
 
 /// `t` with the common factor taken out of a sum it multiplies:
