@@ -413,31 +413,48 @@ pub fn candidates(e: &Expr) -> Vec<Expr> {
 /// → `3*(x^2 - 2*x - 1)/(x - 1)^4`. The candidates see only the top's terms; a factor's
 /// own terms are seen here. `None` when nothing changes.
 fn inner_sums_multiplied_out(e: &Expr) -> Option<Expr> {
-    fn go(e: &Expr, top: bool) -> Expr {
-        if !is_ring_node(e) {
-            return e.clone();
-        }
-        let e = e.map_children(|c| go(c, false));
-        if top || !matches!(e, Expr::Add(_)) {
-            return e;
-        }
-        let Ok(expanded) = expanded_within(&e, (4 * e.size()).max(16)) else {
-            return e;
+    // A product of sums to multiply out among a sum's terms: `2*x*(x - 1)`, `-(x + 1)^2`.
+    fn holds_product_of_sums(e: &Expr) -> bool {
+        let is_sum_power = |f: &Expr| match f {
+            Expr::Add(_) => true,
+            Expr::Pow(b, k) => {
+                matches!(**b, Expr::Add(_))
+                    && k.as_num().is_some_and(|k| k.is_integer() && k.is_positive())
+            }
+            _ => false,
         };
-        // Only where a product was multiplied out: signs and order are the top's business.
-        let multiplied = to_expr(&expanded);
-        if to_terms(&e, false).is_ok_and(|ts| to_expr(&ts) == multiplied) {
-            return e;
-        }
-        let mut forms = vec![multiplied];
-        forms.extend(factor(&expanded));
-        match smallest(forms) {
-            Some(f) if f.size() < e.size() => f,
-            _ => e,
-        }
+        let Expr::Add(ts) = e else { return false };
+        let positive = |t: &Expr| match t {
+            Expr::Mul(fs) => fs.iter().any(is_sum_power),
+            t => matches!(t, Expr::Pow(..)) && is_sum_power(t),
+        };
+        ts.iter().any(|t| match t {
+            Expr::Neg(u) => positive(u),
+            t => positive(t),
+        })
     }
-    let out = go(e, true);
-    (out != *e).then_some(out)
+    // `None` where nothing below changes, so an untouched region is walked, not rebuilt.
+    fn go(e: &Expr, top: bool) -> Option<Expr> {
+        if !is_ring_node(e) {
+            return None;
+        }
+        let changed: Vec<Option<Expr>> = e.children().map(|c| go(c, false)).collect();
+        let rebuilt = changed.iter().any(Option::is_some).then(|| {
+            let mut next = changed.into_iter();
+            e.map_children(|c| next.next().flatten().unwrap_or_else(|| c.clone()))
+        });
+        let node = rebuilt.as_ref().unwrap_or(e);
+        if top || !holds_product_of_sums(node) {
+            return rebuilt;
+        }
+        let multiplied = expanded_within(node, (4 * node.size()).max(16)).ok().and_then(|ts| {
+            let mut forms = vec![to_expr(&ts)];
+            forms.extend(factor(&ts));
+            smallest(forms).filter(|f| f.size() < node.size())
+        });
+        multiplied.or(rebuilt)
+    }
+    go(e, true)
 }
 
 /// `t` with the common factor taken out of a sum it multiplies:
