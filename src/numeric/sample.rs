@@ -278,6 +278,9 @@ pub(crate) struct Sampler<'a> {
     arrays: Vec<ArrayPlan>,
     constructions: Vec<Construction>,
     hypotheses: Vec<Assumption>,
+    /// Values are drawn from [-2s, 2s] (or [s/8, 2s]) for this scale s = num/den: see
+    /// [`Sampler::widened`].
+    scale: (i64, i64),
     /// Candidates drawn so far: checks that visit the same points (one per reference
     /// kernel) draw and test each point once, and share it rather than copy it.
     drawn: RefCell<HashMap<DrawKey, Rc<Candidate>>>,
@@ -357,7 +360,7 @@ impl<'a> Sampler<'a> {
             })
             .collect();
         let constructions = hypotheses.iter().filter_map(|h| construction(ctx, h)).collect();
-        Ok(Sampler {
+        let sampler = Sampler {
             ctx,
             seed,
             free,
@@ -367,8 +370,49 @@ impl<'a> Sampler<'a> {
             arrays,
             constructions,
             hypotheses,
+            scale: (1, 1),
             drawn: RefCell::new(HashMap::new()),
-        })
+        };
+        sampler.widened(terms)
+    }
+
+    /// This sampler at the first scale (1, then wider: 4, 16, 64, 256, then narrower: 1/8,
+    /// 1/64, 1/512) at which an eighth of the drawn points define every term: `log(x - 5)`
+    /// or `sqrt(-2*x - 7)` has no point in [-2, 2], `asin(100*x)` none on its grid, and
+    /// `sqrt(y - 2)` only `y = 2`. Scale 1 wherever it meets that, so those points are as
+    /// before; else the scale with the most such points, 1 if none has any (a term that
+    /// cannot be evaluated at all).
+    fn widened(mut self, terms: &[&Expr]) -> Result<Sampler<'a>, EvalError> {
+        const PROBES: usize = 32;
+        // A chain's ends stand for it: every step between them is checked at the same
+        // points, and evaluating each of n steps from scratch would cost n times more.
+        let ends: Vec<&Expr> = match terms {
+            [first, .., last] => vec![*first, *last],
+            _ => terms.to_vec(),
+        };
+        let scales = [(1, 1), (4, 1), (16, 1), (64, 1), (256, 1), (1, 8), (1, 64), (1, 512)];
+        let mut best = ((1, 1), 0);
+        for scale in scales {
+            self.scale = scale;
+            let mut defined = 0;
+            for probe in 0..PROBES {
+                // Labels past any attempt a check makes, so no check's point is drawn here.
+                let Some(point) = self.draw(None, usize::MAX, probe)? else { continue };
+                if self.violated_hypothesis(&point)?.is_some() {
+                    continue;
+                }
+                let finite = |t: &&Expr| eval_f64(self.ctx, t, &point).is_ok_and(f64::is_finite);
+                defined += usize::from(ends.iter().all(finite));
+                if defined >= PROBES / 8 {
+                    return Ok(self);
+                }
+            }
+            if defined > best.1 {
+                best = (scale, defined);
+            }
+        }
+        self.scale = best.0;
+        Ok(self)
     }
 
     /// The least value the first size may take (it is the one checked for several n).
@@ -433,7 +477,11 @@ impl<'a> Sampler<'a> {
             return Ok(None);
         }
         for s in &self.scalars {
-            point.set_component_value(s, &[], Value::from_exact(draw_value(&mut rng, positive)));
+            point.set_component_value(
+                s,
+                &[],
+                Value::from_exact(draw_value(&mut rng, positive, self.scale)),
+            );
         }
         for (name, positions) in &self.arrays {
             let mut extents = Vec::with_capacity(positions.len());
@@ -447,7 +495,7 @@ impl<'a> Sampler<'a> {
                 extents.push((lo, hi));
             }
             for ix in tuples(&extents)? {
-                let value = Value::from_exact(draw_value(&mut rng, positive));
+                let value = Value::from_exact(draw_value(&mut rng, positive, self.scale));
                 point.set_component_value(name, &ix, value);
             }
         }
@@ -643,11 +691,12 @@ impl<'a> Sampler<'a> {
     }
 }
 
-/// A value on the grid: in [-2, 2], or in [1/8, 2] when only positive values are wanted.
-fn draw_value(rng: &mut SplitMix64, positive: bool) -> Rat {
+/// A value on the grid: in [-2, 2], or in [1/8, 2] when only positive values are wanted;
+/// times `num/den`.
+fn draw_value(rng: &mut SplitMix64, positive: bool, (num, den): (i64, i64)) -> Rat {
     let k = if positive { rng.int_in(GRID / 8, 2 * GRID) } else { rng.int_in(-2 * GRID, 2 * GRID) };
-    small_ratio(i128::from(k), i128::from(GRID))
-        .unwrap_or_else(|| Rat::new(BigInt::from(k), BigInt::from(GRID)))
+    let (k, d) = (i128::from(k) * i128::from(num), i128::from(GRID) * i128::from(den));
+    small_ratio(k, d).unwrap_or_else(|| Rat::new(BigInt::from(k), BigInt::from(d)))
 }
 
 /// `n/d` in lowest terms, reduced in machine integers (BigInt's gcd is slow on small
