@@ -474,21 +474,24 @@ pub fn term_expr(t: &Term) -> Expr {
 /// already in order (either way) stays as it is; otherwise highest power first. Led by a
 /// negative term and ending in a positive one, it is read backwards: `1 - x - x^2`, not
 /// `x - x^2 + 1` as moving the positive term to the front would give.
-fn arrange_by_degree(ts: &mut [&Term]) {
-    let atom = ts.iter().find_map(|t| t.factors.first()).map(|f| &f.key);
-    let degrees: Option<Vec<i64>> = ts
-        .iter()
-        .map(|t| match t.factors.as_slice() {
-            [] => Some(0),
-            [f] if Some(&f.key) == atom => Some(f.exp),
-            _ => None,
-        })
-        .collect();
-    let Some(degrees) = degrees.filter(|_| ts.len() > 2) else { return };
+fn arrange_by_degree<'a>(ts: &mut [&'a Term]) {
+    // Most sums have one or two terms: nothing to order, and `to_expr` is on every path.
+    if ts.len() <= 2 {
+        return;
+    }
+    let atom = ts.iter().copied().find_map(|t: &'a Term| t.factors.first()).map(|f| &f.key);
+    let degree = |t: &Term| match t.factors.as_slice() {
+        [] => Some(0),
+        [f] if Some(&f.key) == atom => Some(f.exp),
+        _ => None,
+    };
+    let Some(degrees) = ts.iter().map(|t| degree(t)).collect::<Option<Vec<i64>>>() else {
+        return;
+    };
     let ascending = degrees.windows(2).all(|w| w[0] <= w[1]);
     let descending = degrees.windows(2).all(|w| w[0] >= w[1]);
     if !ascending && !descending {
-        ts.sort_by_key(|t| std::cmp::Reverse(t.factors.first().map_or(0, |f| f.exp)));
+        ts.sort_by_key(|t| std::cmp::Reverse(degree(t)));
     }
     let negative = |t: &&Term| t.coeff.is_negative();
     if ts.first().is_some_and(negative) && ts.last().is_some_and(|t| !negative(t)) {

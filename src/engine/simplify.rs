@@ -424,13 +424,13 @@ fn inner_sums_multiplied_out(e: &Expr) -> Option<Expr> {
             _ => false,
         };
         let Expr::Add(ts) = e else { return false };
-        let positive = |t: &Expr| match t {
-            Expr::Mul(fs) => fs.iter().any(is_sum_power),
-            t => matches!(t, Expr::Pow(..)) && is_sum_power(t),
-        };
-        ts.iter().any(|t| match t {
-            Expr::Neg(u) => positive(u),
-            t => positive(t),
+        ts.iter().any(|t| {
+            let t = if let Expr::Neg(u) = t { &**u } else { t };
+            match t {
+                Expr::Mul(fs) => fs.iter().any(is_sum_power),
+                Expr::Pow(..) => is_sum_power(t),
+                _ => false,
+            }
         })
     }
     // `None` where nothing below changes, so an untouched region is walked, not rebuilt.
