@@ -5,7 +5,7 @@
 //! which the kernel's condition checker reads, are in `src/kernel/table.rs` next to its
 //! derivative rule. Everything else is here: the rule the engine differentiates a call
 //! with, where the function is defined (which is also where its tests sample), its f64
-//! value and derivative (the dual numbers use both), its notation in LaTeX, MathML and
+//! value, derivative and second derivative (the dual numbers use them), its notation in LaTeX, MathML and
 //! Unicode, and its Rust. `FUNCTIONS` has one entry per `Func`, in order, so a function
 //! without an entry does not compile. Adding a function: ARCHITECTURE.md.
 //!
@@ -27,6 +27,8 @@ pub struct FuncSpec {
     pub value: fn(f64) -> f64,
     /// The derivative `f'(x)` in f64, inside the domain.
     pub slope: fn(f64) -> f64,
+    /// The second derivative `f''(x)` in f64, inside the domain (hyper-dual numbers use it).
+    pub curvature: fn(f64) -> f64,
     /// A bound on `|f'(u)|` as a term, given `u` and `e = f(u)`, for the numeric checker's
     /// sense of scale: the exact slope where the function is flat where it is small
     /// (`sigmoid(-27)` and its slope are both 2e-12), else any moderate bound.
@@ -74,6 +76,7 @@ pub static FUNCTIONS: [FuncSpec; Func::ALL.len()] = [
         domain: Domain::Reals,
         value: f64::exp,
         slope: f64::exp,
+        curvature: f64::exp,
         scale: |_, e| e.clone(),
         latex: "\\exp",
         mathml: "exp",
@@ -86,6 +89,7 @@ pub static FUNCTIONS: [FuncSpec; Func::ALL.len()] = [
         domain: Domain::Positive,
         value: f64::ln,
         slope: |x| 1.0 / x,
+        curvature: |x| -1.0 / (x * x),
         scale: |u, _| Expr::div(Expr::int(1), u.clone()),
         latex: "\\log",
         mathml: "log",
@@ -98,6 +102,7 @@ pub static FUNCTIONS: [FuncSpec; Func::ALL.len()] = [
         domain: Domain::NonNegative,
         value: f64::sqrt,
         slope: |x| 0.5 / x.sqrt(),
+        curvature: |x| -0.25 / (x * x.sqrt()),
         scale: |_, e| Expr::div(Expr::int(1), Expr::Mul(vec![Expr::int(2), e.clone()].into())),
         latex: "\\sqrt",
         mathml: "sqrt",
@@ -110,6 +115,7 @@ pub static FUNCTIONS: [FuncSpec; Func::ALL.len()] = [
         domain: Domain::Reals,
         value: f64::sin,
         slope: f64::cos,
+        curvature: |x| -x.sin(),
         // |sin'| ≤ 1, and where sin(u) is small its slope is near 1 anyway.
         scale: |_, _| Expr::int(1),
         latex: "\\sin",
@@ -123,6 +129,7 @@ pub static FUNCTIONS: [FuncSpec; Func::ALL.len()] = [
         domain: Domain::Reals,
         value: f64::cos,
         slope: |x| -x.sin(),
+        curvature: |x| -x.cos(),
         scale: |_, _| Expr::int(1),
         latex: "\\cos",
         mathml: "cos",
@@ -135,6 +142,7 @@ pub static FUNCTIONS: [FuncSpec; Func::ALL.len()] = [
         domain: Domain::BetweenPoles,
         value: f64::tan,
         slope: |x| 1.0 + x.tan() * x.tan(),
+        curvature: |x| 2.0 * x.tan() * (1.0 + x.tan() * x.tan()),
         scale: |_, e| one_plus(square(e)),
         latex: "\\tan",
         mathml: "tan",
@@ -147,6 +155,7 @@ pub static FUNCTIONS: [FuncSpec; Func::ALL.len()] = [
         domain: Domain::Reals,
         value: f64::tanh,
         slope: |x| 1.0 - x.tanh() * x.tanh(),
+        curvature: |x| -2.0 * x.tanh() * (1.0 - x.tanh() * x.tanh()),
         scale: |_, e| one_minus(square(e)),
         latex: "\\tanh",
         mathml: "tanh",
@@ -159,6 +168,7 @@ pub static FUNCTIONS: [FuncSpec; Func::ALL.len()] = [
         domain: Domain::Reals,
         value: sigmoid,
         slope: |x| sigmoid(x) * (1.0 - sigmoid(x)),
+        curvature: |x| sigmoid(x) * (1.0 - sigmoid(x)) * (1.0 - 2.0 * sigmoid(x)),
         scale: |_, e| Expr::Mul(vec![e.clone(), one_minus(e.clone())].into()),
         latex: "\\sigma",
         mathml: "\u{3c3}",
@@ -174,6 +184,7 @@ pub static FUNCTIONS: [FuncSpec; Func::ALL.len()] = [
         domain: Domain::Reals,
         value: softplus,
         slope: sigmoid,
+        curvature: |x| sigmoid(x) * (1.0 - sigmoid(x)),
         scale: |u, _| Expr::call(Func::Sigmoid, u.clone()),
         latex: "\\operatorname{softplus}",
         mathml: "softplus",
@@ -189,6 +200,7 @@ pub static FUNCTIONS: [FuncSpec; Func::ALL.len()] = [
         domain: Domain::Reals,
         value: f64::atan,
         slope: |x| 1.0 / (1.0 + x * x),
+        curvature: |x| -2.0 * x / ((1.0 + x * x) * (1.0 + x * x)),
         // |atan'| ≤ 1, and near 1 where atan(u) is small.
         scale: |_, _| Expr::int(1),
         latex: "\\arctan",
@@ -202,6 +214,7 @@ pub static FUNCTIONS: [FuncSpec; Func::ALL.len()] = [
         domain: Domain::UnitInterval,
         value: f64::asin,
         slope: |x| 1.0 / (1.0 - x * x).sqrt(),
+        curvature: |x| x / (1.0 - x * x).powf(1.5),
         scale: |u, _| Expr::div(Expr::int(1), sqrt_one_minus_square(u)),
         latex: "\\arcsin",
         mathml: "arcsin",
@@ -214,6 +227,7 @@ pub static FUNCTIONS: [FuncSpec; Func::ALL.len()] = [
         domain: Domain::UnitInterval,
         value: f64::acos,
         slope: |x| -1.0 / (1.0 - x * x).sqrt(),
+        curvature: |x| -x / (1.0 - x * x).powf(1.5),
         scale: |u, _| Expr::div(Expr::int(1), sqrt_one_minus_square(u)),
         latex: "\\arccos",
         mathml: "arccos",
@@ -226,6 +240,7 @@ pub static FUNCTIONS: [FuncSpec; Func::ALL.len()] = [
         domain: Domain::Reals,
         value: f64::sinh,
         slope: f64::cosh,
+        curvature: f64::sinh,
         scale: |u, _| Expr::call(Func::Cosh, u.clone()),
         latex: "\\sinh",
         mathml: "sinh",
@@ -238,6 +253,7 @@ pub static FUNCTIONS: [FuncSpec; Func::ALL.len()] = [
         domain: Domain::Reals,
         value: f64::cosh,
         slope: f64::sinh,
+        curvature: f64::cosh,
         // |sinh| ≤ cosh.
         scale: |_, e| e.clone(),
         latex: "\\cosh",
@@ -251,6 +267,7 @@ pub static FUNCTIONS: [FuncSpec; Func::ALL.len()] = [
         domain: Domain::Reals,
         value: f64::asinh,
         slope: |x| 1.0 / (1.0 + x * x).sqrt(),
+        curvature: |x| -x / (1.0 + x * x).powf(1.5),
         scale: |_, _| Expr::int(1),
         latex: "\\operatorname{arsinh}",
         mathml: "arsinh",
@@ -263,6 +280,7 @@ pub static FUNCTIONS: [FuncSpec; Func::ALL.len()] = [
         domain: Domain::Kinked,
         value: f64::abs,
         slope: |x| x.signum(),
+        curvature: |_| 0.0,
         scale: |_, _| Expr::int(1),
         // The printers write |x|; these names are for captions that name the function.
         latex: "\\operatorname{abs}",
@@ -276,6 +294,7 @@ pub static FUNCTIONS: [FuncSpec; Func::ALL.len()] = [
         domain: Domain::Kinked,
         value: |x| x.max(0.0),
         slope: step,
+        curvature: |_| 0.0,
         scale: |_, _| Expr::int(1),
         latex: "\\operatorname{relu}",
         mathml: "relu",
@@ -291,6 +310,7 @@ pub static FUNCTIONS: [FuncSpec; Func::ALL.len()] = [
         domain: Domain::Kinked,
         value: step,
         slope: |_| 0.0,
+        curvature: |_| 0.0,
         scale: |_, _| Expr::int(1),
         latex: "\\operatorname{step}",
         mathml: "step",
@@ -306,6 +326,7 @@ pub static FUNCTIONS: [FuncSpec; Func::ALL.len()] = [
         domain: Domain::Reals,
         value: libm::erf,
         slope: |x| std::f64::consts::FRAC_2_SQRT_PI * (-x * x).exp(),
+        curvature: |x| -2.0 * x * std::f64::consts::FRAC_2_SQRT_PI * (-x * x).exp(),
         // erf' ≤ 2/√π < 2.
         scale: |_, _| Expr::int(2),
         latex: "\\operatorname{erf}",

@@ -6,7 +6,8 @@
 //! Recursion depth, sum lengths, total work and exact number sizes are bounded.
 
 use super::dual::Dual;
-use super::number::{Mode, Number};
+use super::hyperdual::{HyperDual, THIRD_DERIVATIVE};
+use super::number::{Mode, Number, Seeds};
 use super::point::{Point, Variable};
 use super::stack::guarded;
 use crate::expr::{Bound, Context, Definition, Expr, Index, Rat, Sum, MAX_DEPTH};
@@ -555,6 +556,8 @@ struct Evaluator<'e, 'a, T: Number> {
     ctx: &'a Context,
     point: &'e Point,
     seed: Option<&'e Variable>,
+    /// The variable of hyper-dual numbers' ε₂ (the outer one of a second derivative).
+    second_seed: Option<&'e Variable>,
     facts: &'e mut TermFacts<'a>,
     memory: &'e mut PointMemory<'a, T>,
     /// Where the bindings visible here start in `memory.bound`: a definition's body sees
@@ -572,7 +575,17 @@ impl<'e, 'a, T: Number> Evaluator<'e, 'a, T> {
         facts: &'e mut TermFacts<'a>,
         memory: &'e mut PointMemory<'a, T>,
     ) -> Self {
-        Evaluator { ctx, point, seed, facts, memory, scope: 0, work: 0, depth: 0 }
+        Evaluator {
+            ctx,
+            point,
+            seed,
+            second_seed: None,
+            facts,
+            memory,
+            scope: 0,
+            work: 0,
+            depth: 0,
+        }
     }
 
     fn eval(&mut self, e: &'a Expr) -> Result<T, EvalError> {
@@ -704,13 +717,13 @@ impl<'e, 'a, T: Number> Evaluator<'e, 'a, T> {
             )));
         }
         // Held as the variable of `D(f, a_i)`: its value, seeded, or a value the point sets.
-        let held = self.seed.is_some_and(|s| s.name == name && s.indices == values);
+        let held = self.seeds(name, values);
         if let Some(v) = self.point.value(name, values) {
             return Ok(T::from_value(v, held));
         }
         let key = (k, ix.clone());
         if let Some(v) = self.memory.definitions.get(&key) {
-            return Ok(if held { v.as_variable() } else { v.clone() });
+            return Ok(if held.any() { v.held(held) } else { v.clone() });
         }
         // A definition's body sees only its own indices.
         let outer = std::mem::replace(&mut self.scope, self.memory.bound.len());
@@ -724,7 +737,13 @@ impl<'e, 'a, T: Number> Evaluator<'e, 'a, T> {
         self.scope = outer;
         let v = r?;
         self.memory.definitions.insert(key, v.clone());
-        Ok(if held { v.as_variable() } else { v })
+        Ok(if held.any() { v.held(held) } else { v })
+    }
+
+    /// Which seeded variables the component `name[indices]` is.
+    fn seeds(&self, name: &str, indices: &[i64]) -> Seeds {
+        let is = |s: Option<&Variable>| s.is_some_and(|s| s.name == name && s.indices == indices);
+        Seeds { first: is(self.seed), second: is(self.second_seed) }
     }
 
     /// The value of the variable `name` (numbered `number`) at the point.
@@ -745,8 +764,7 @@ impl<'e, 'a, T: Number> Evaluator<'e, 'a, T> {
             .point
             .value(name, ix)
             .ok_or_else(|| EvalError::Unbound(Variable::component(name, ix).to_string()))?;
-        let seeded = self.seed.is_some_and(|s| s.name == name && s.indices == ix);
-        let v = T::from_value(value, seeded);
+        let v = T::from_value(value, self.seeds(name, ix));
         if let Some((hash, key)) = key {
             self.memory.variables.put(hash, key, v.clone());
         }
@@ -900,6 +918,7 @@ impl<'e, 'a, T: Number> Evaluator<'e, 'a, T> {
         match T::MODE {
             Mode::Exact => return Err(EvalError::NotRational("a derivative D(…)".into())),
             Mode::Dual => return self.nested_derivative(f, x),
+            Mode::HyperDual => return Err(EvalError::Unsupported(THIRD_DERIVATIVE.into())),
             Mode::Float => {}
         }
         let d = self.derivative_at(self.point, f, x)?;
@@ -934,13 +953,41 @@ impl<'e, 'a, T: Number> Evaluator<'e, 'a, T> {
     }
 
     /// A derivative `D(f, x)` inside the derivative along the seeded variable (a second
-    /// derivative): its value by dual numbers, and its derivative along the seeded
-    /// variable by central differences of that value: the five-point formula at steps h
-    /// and 2h, extrapolated (Richardson) to an error of order h^6.
+    /// derivative): its value and its derivative along the seeded variable, by hyper-dual
+    /// numbers (ε₁ on `x`, ε₂ on the seed), or, where `f` holds a derivative itself (a
+    /// third derivative), by [`Self::differenced_derivative`].
     fn nested_derivative(&mut self, f: &'a Expr, x: &'a Expr) -> Result<T, EvalError> {
         let seed = self.seed.ok_or_else(|| {
             EvalError::Unsupported("a derivative without a seeded variable".into())
         })?;
+        let (name, ix) = self.variable(x)?;
+        let var = Variable::component(name, ix.as_slice());
+        let mut memory = PointMemory::<HyperDual>::default();
+        memory.bound.extend_from_slice(&self.memory.bound[self.scope..]);
+        let mut inner = Evaluator::new(self.ctx, self.point, Some(&var), self.facts, &mut memory);
+        inner.second_seed = Some(seed);
+        inner.work = self.work;
+        inner.depth = self.depth + 1;
+        let r = inner.eval(f);
+        self.work = inner.work;
+        match r {
+            Ok(h) => T::from_derivative(h.first, h.mixed),
+            Err(EvalError::Unsupported(why)) if why == THIRD_DERIVATIVE => {
+                self.differenced_derivative(seed, f, x)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `D(f, x)` and its derivative along `seed` by central differences of its dual-number
+    /// values: the five-point formula at steps h and 2h, extrapolated (Richardson) to an
+    /// error of order h^6.
+    fn differenced_derivative(
+        &mut self,
+        seed: &Variable,
+        f: &'a Expr,
+        x: &'a Expr,
+    ) -> Result<T, EvalError> {
         let at = self.point.get(seed).ok_or_else(|| EvalError::Unbound(seed.to_string()))?;
         let value = self.derivative_at(self.point, f, x)?;
         let h = NESTED_STEP * at.abs().max(1e-2);

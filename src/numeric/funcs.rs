@@ -41,6 +41,12 @@ pub fn derivative(f: Func, x: f64) -> Result<f64, EvalError> {
     finite((spec(f).slope)(x), f.name())
 }
 
+/// The second derivative `f''(x)`, or an error where the derivative does not exist.
+pub fn curvature(f: Func, x: f64) -> Result<f64, EvalError> {
+    outside(f, x, true)?;
+    finite((spec(f).curvature)(x), f.name())
+}
+
 /// `Ok(v)` when `v` is finite, else an overflow error naming what overflowed.
 pub fn finite(v: f64, what: &str) -> Result<f64, EvalError> {
     if v.is_finite() {
@@ -61,6 +67,23 @@ mod tests {
         assert!(matches!(apply(Func::Exp, 1000.0), Err(EvalError::Overflow(_))));
         assert_eq!(apply(Func::Sqrt, 0.0), Ok(0.0));
         assert!(derivative(Func::Sqrt, 0.0).is_err());
+    }
+
+    #[test]
+    fn curvatures_match_central_differences_of_slopes() {
+        let h = 1e-6;
+        for f in Func::ALL {
+            for x in [-1.3, -0.4, 0.3, 0.9, 1.7] {
+                let Ok(c) = curvature(f, x) else { continue };
+                let slope = spec(f).slope;
+                let fd = (slope(x + h) - slope(x - h)) / (2.0 * h);
+                assert!(
+                    (fd - c).abs() <= 1e-6 * (1.0 + c.abs()),
+                    "{} at {x}: {c} vs {fd}",
+                    f.name()
+                );
+            }
+        }
     }
 
     #[test]

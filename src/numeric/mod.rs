@@ -27,6 +27,7 @@ mod emit_matrix;
 mod emit_rust;
 mod eval;
 mod funcs;
+mod hyperdual;
 mod matrix;
 mod number;
 mod point;

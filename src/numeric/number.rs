@@ -21,6 +21,21 @@ pub(crate) enum Mode {
     Exact,
     Float,
     Dual,
+    HyperDual,
+}
+
+/// Which seeded variables a value stands for: the first (dual numbers' only one, and
+/// hyper-dual numbers' ε₁) and the second (hyper-dual numbers' ε₂).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Seeds {
+    pub first: bool,
+    pub second: bool,
+}
+
+impl Seeds {
+    pub fn any(self) -> bool {
+        self.first || self.second
+    }
 }
 
 /// The operations the generic evaluator needs, each checked.
@@ -28,14 +43,14 @@ pub(crate) trait Number: Clone + Sized {
     const MODE: Mode;
     fn from_rat(r: &Rat) -> Result<Self, EvalError>;
     fn from_int(v: i64) -> Self;
-    /// A point's value; `seeded` marks the variable a dual number differentiates by.
-    fn from_value(v: &Value, seeded: bool) -> Self;
+    /// A point's value; `seeds` marks the variables a dual number differentiates by.
+    fn from_value(v: &Value, seeds: Seeds) -> Self;
     /// A derivative `D(f, x)` met inside the evaluation, as a number of this type: its
     /// value and (used by dual numbers) its own derivative along the seeded variable.
     fn from_derivative(value: f64, derivative: f64) -> Result<Self, EvalError>;
-    /// This value as the variable a dual number differentiates by: a defined name held as
+    /// This value as the variables a dual number differentiates by: a defined name held as
     /// the variable of `D(f, a_i)`.
-    fn as_variable(&self) -> Self {
+    fn held(&self, _seeds: Seeds) -> Self {
         self.clone()
     }
     fn add(&self, o: &Self) -> Result<Self, EvalError>;
@@ -47,16 +62,16 @@ pub(crate) trait Number: Clone + Sized {
     fn apply(f: Func, x: &Self) -> Result<Self, EvalError>;
 }
 
-fn not_real(base: f64, exp: f64) -> EvalError {
+pub(crate) fn not_real(base: f64, exp: f64) -> EvalError {
     EvalError::Domain(format!("{base}^{exp} is not a real number"))
 }
 
 /// The integer an f64 holds, when it holds a moderate one.
-fn as_integer(x: f64) -> Option<i64> {
+pub(crate) fn as_integer(x: f64) -> Option<i64> {
     (x.fract() == 0.0 && x.abs() < 9.0e15).then_some(x as i64)
 }
 
-fn powi_f64(base: f64, n: i64) -> Result<f64, EvalError> {
+pub(crate) fn powi_f64(base: f64, n: i64) -> Result<f64, EvalError> {
     if base == 0.0 && n < 0 {
         return Err(EvalError::DivisionByZero);
     }
@@ -78,7 +93,7 @@ impl Number for f64 {
         v as f64
     }
 
-    fn from_value(v: &Value, _seeded: bool) -> f64 {
+    fn from_value(v: &Value, _seeds: Seeds) -> f64 {
         v.float
     }
 
@@ -144,16 +159,20 @@ impl Number for Dual {
         Dual::constant(v as f64)
     }
 
-    fn from_value(v: &Value, seeded: bool) -> Dual {
-        if seeded {
+    fn from_value(v: &Value, seeds: Seeds) -> Dual {
+        if seeds.first {
             Dual::variable(v.float)
         } else {
             Dual::constant(v.float)
         }
     }
 
-    fn as_variable(&self) -> Dual {
-        Dual::variable(self.value)
+    fn held(&self, seeds: Seeds) -> Dual {
+        if seeds.first {
+            Dual::variable(self.value)
+        } else {
+            *self
+        }
     }
 
     fn from_derivative(value: f64, derivative: f64) -> Result<Dual, EvalError> {
@@ -281,7 +300,7 @@ impl Number for Rat {
         Rat::from_integer(BigInt::from(v))
     }
 
-    fn from_value(v: &Value, _seeded: bool) -> Rat {
+    fn from_value(v: &Value, _seeds: Seeds) -> Rat {
         v.exact().clone()
     }
 
