@@ -11,6 +11,7 @@ use crate::kernel::{decide, rewrite, Step, Verdict};
 use crate::rules::{matching::match_pattern, Condition, RuleBody, RuleId};
 use crate::terms::RatExt;
 use crate::terms::{any_shared, ExprExt};
+use std::sync::Arc;
 
 /// Rules that only ever shorten a term, applied wherever they match.
 const SHORTENING: &[RuleId] = &[
@@ -831,9 +832,11 @@ fn roots(d: &mut Driver) -> Result<bool, EngineError> {
     if !current.any(&mut |e| matches!(e, Expr::Call(Func::Sqrt, _))) {
         return Ok(false);
     }
-    let beside = arguments(current, Func::Sqrt)
-        .into_iter()
-        .any(|u| u.as_num().is_none() && bare(current, &u, &mut Vec::new()).is_some());
+    let beside = arguments(current, Func::Sqrt).into_iter().any(|u| {
+        u.as_num().is_none()
+            && (bare(current, &u, &mut Vec::new()).is_some()
+                || negated_bare(current, &u, &mut Vec::new()).is_some())
+    });
     if !beside && !current.any(&mut |e| square_out(e, &positive).is_some()) {
         return Ok(false);
     }
@@ -867,11 +870,23 @@ fn roots(d: &mut Driver) -> Result<bool, EngineError> {
     })
 }
 
-/// `u` → `sqrt(u)^2` wherever `u` stands beside `sqrt(u)`, outside function calls.
+/// `u` → `sqrt(u)^2` wherever `u` stands beside `sqrt(u)`, outside function calls, and
+/// a sum equal to `-u` → `-sqrt(u)^2`: `(tanh(x)^2 - 1)/sqrt(1 - tanh(x)^2)` cancels to
+/// `-sqrt(1 - tanh(x)^2)` as `(1 - tanh(x)^2)/sqrt(…)` does to `sqrt(…)`.
 fn squares_beside_roots(t: &mut Driver) -> Result<(), EngineError> {
     for u in arguments(t.current(), Func::Sqrt) {
         if u.as_num().is_some() {
             continue;
+        }
+        for _ in 0..16 {
+            let Some(path) = negated_bare(t.current(), &u, &mut Vec::new()) else {
+                break;
+            };
+            t.apply(ring_step(path.clone(), Expr::Neg(Arc::new(u.clone()))))?;
+            let inner: Vec<usize> = path.into_iter().chain([0]).collect();
+            let mut s = step_with(RuleId::SqrtSquared, &inner, &[("U", &u)]);
+            s.reversed = true;
+            t.apply(s)?;
         }
         for _ in 0..16 {
             let Some(path) = bare(t.current(), &u, &mut Vec::new()) else {
@@ -1096,6 +1111,30 @@ fn square_out(e: &Expr, positive: &dyn Fn(&Expr) -> bool) -> Option<(Expr, Optio
         }
         _ => None,
     }
+}
+
+/// The path of a sum equal to `-u` (by ring arithmetic, with as many terms as the sum
+/// `u`) outside every function call.
+fn negated_bare(e: &Expr, u: &Expr, path: &mut Vec<usize>) -> Option<Vec<usize>> {
+    let Expr::Add(us) = u else { return None };
+    if matches!(e, Expr::Call(..) | Expr::Sum(_) | Expr::D(..)) {
+        return None;
+    }
+    if let Expr::Add(ts) = e {
+        let sum = Expr::Add(vec![e.clone(), u.clone()].into());
+        if ts.len() == us.len() && ring_equal(&sum, &Expr::int(0)).unwrap_or(false) {
+            return Some(path.clone());
+        }
+    }
+    for (i, c) in e.children().enumerate() {
+        path.push(i);
+        let found = negated_bare(c, u, path);
+        path.pop();
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
 }
 
 /// The path of an occurrence of `u` outside every function call.
