@@ -141,8 +141,8 @@ impl Number for HyperDual {
         };
         self.chain(
             powi_f64(v, n)?,
-            || power(n - 1, n),
-            || power(n - 2, n.saturating_mul(n - 1)),
+            || power(n.saturating_sub(1), n),
+            || power(n.saturating_sub(2), n.saturating_mul(n.saturating_sub(1))),
             "a power",
         )
     }

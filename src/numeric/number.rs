@@ -205,7 +205,7 @@ impl Number for Dual {
         let d = if self.derivative == 0.0 || n == 0 {
             0.0
         } else {
-            n as f64 * powi_f64(self.value, n - 1)? * self.derivative
+            n as f64 * powi_f64(self.value, n.saturating_sub(1))? * self.derivative
         };
         Dual::checked(v, d, "a power")
     }
