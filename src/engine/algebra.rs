@@ -443,8 +443,15 @@ pub fn term_expr(t: &Term) -> Expr {
     let c = t.coeff.abs();
     let mut factors: Vec<&Factor> = t.factors.iter().collect();
     factors.sort_by_key(|f| (kind(&f.base), variable_name(&f.base)));
-    let mut num: Vec<Expr> =
-        factors.iter().filter(|f| f.exp > 0).map(|f| power(&f.base, f.exp)).collect();
+    // A product held whole as one factor (`x^x*(…)` taken out of a sum) is spliced in:
+    // `(x^x*a)*b` reads as the product it is.
+    let mut num: Vec<Expr> = Vec::new();
+    for f in factors.iter().filter(|f| f.exp > 0) {
+        match &f.base {
+            Expr::Mul(fs) if f.exp == 1 => num.extend(fs.iter().cloned()),
+            base => num.push(power(base, f.exp)),
+        }
+    }
     let mut den: Vec<Expr> =
         factors.iter().filter(|f| f.exp < 0).map(|f| power(&f.base, -f.exp)).collect();
     if !c.is_integer() && !c.numer().is_one() && !num.is_empty() {
@@ -507,7 +514,23 @@ pub fn to_expr(terms: &[Term]) -> Expr {
         let lead = ts.remove(p);
         ts.insert(0, lead);
     }
-    Expr::add(ts.into_iter().map(term_expr).collect())
+    // A sum held whole as a term of coefficient 1 (what is left of `c*(a + b)` when `c`
+    // is taken out) is spliced in: `u + (a + b)` reads as the sum it is.
+    let mut out = Vec::with_capacity(ts.len());
+    for t in ts {
+        let whole_sum = match (t.factors.as_slice(), t.coeff.is_one()) {
+            ([f], true) if f.exp == 1 => match &f.base {
+                Expr::Add(inner) => Some(inner),
+                _ => None,
+            },
+            _ => None,
+        };
+        match whole_sum {
+            Some(inner) => out.extend(inner.iter().cloned()),
+            None => out.push(term_expr(t)),
+        }
+    }
+    Expr::add(out)
 }
 
 /// The positive rational that divides every coefficient to leave coprime integers:

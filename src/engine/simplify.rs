@@ -439,9 +439,28 @@ fn inner_sums_multiplied_out(e: &Expr) -> Option<Expr> {
             return None;
         }
         let changed: Vec<Option<Expr>> = e.children().map(|c| go(c, false)).collect();
-        let rebuilt = changed.iter().any(Option::is_some).then(|| {
-            let mut next = changed.into_iter();
-            e.map_children(|c| next.next().flatten().unwrap_or_else(|| c.clone()))
+        let rebuilt = changed.iter().any(Option::is_some).then(|| match e {
+            // A factor multiplied out into a product (`x^x*a` beside `a`) joins its parent's
+            // factors, with which its own combine: `x^x*a^2`.
+            Expr::Mul(fs) if changed.iter().any(|c| matches!(c, Some(Expr::Mul(_)))) => {
+                let mut out = Vec::with_capacity(fs.len());
+                for (f, new) in fs.iter().zip(changed) {
+                    match new {
+                        Some(Expr::Mul(gs)) => out.extend(gs.iter().cloned()),
+                        Some(g) => out.push(g),
+                        None => out.push(f.clone()),
+                    }
+                }
+                let product = Expr::Mul(out.into());
+                match to_terms(&product, false).as_deref() {
+                    Ok([t]) => to_expr(std::slice::from_ref(t)),
+                    _ => product,
+                }
+            }
+            _ => {
+                let mut next = changed.into_iter();
+                e.map_children(|c| next.next().flatten().unwrap_or_else(|| c.clone()))
+            }
         });
         let node = rebuilt.as_ref().unwrap_or(e);
         if top || !holds_product_of_sums(node) {
