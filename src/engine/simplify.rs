@@ -796,10 +796,52 @@ pub fn best_form(e: &Expr) -> Option<Expr> {
     best_of(candidates(e))
 }
 
-/// The smallest of `cands`, its signs set as a textbook writes them.
+/// The smallest of `cands`, its numerators and signs set as a textbook writes them.
 pub fn best_of(cands: Vec<Expr>) -> Option<Expr> {
     let best = smallest(cands)?;
+    let best = whole_numerators(&best).unwrap_or(best);
     Some(textbook_signs(&best).unwrap_or(best))
+}
+
+/// A quotient whose numerator is a sum with fractional coefficients, written with whole
+/// ones and the common denominator moved below: `(3/2*x + 1)/sqrt(x + 1)` as
+/// `(3*x + 2)/(2*sqrt(x + 1))`. Chosen after the size comparison, which counts the
+/// fraction bar in `3/2` as no more than the `2*` below.
+fn whole_numerators(e: &Expr) -> Option<Expr> {
+    if !matches!(e, Expr::Div(..) | Expr::Neg(_)) {
+        return None;
+    }
+    let ts = to_terms(e, false).ok()?;
+    let [t] = ts.as_slice() else { return None };
+    if !t.factors.iter().any(|f| f.exp < 0) {
+        return None;
+    }
+    let mut whole = t.clone();
+    let mut changed = false;
+    for f in whole.factors.iter_mut().filter(|f| f.exp == 1) {
+        let Expr::Add(_) = f.base else { continue };
+        let Ok(terms) = to_terms(&f.base, false) else { continue };
+        // A numerator with fractions of its own is a step on the way, not a result.
+        if terms.iter().any(|u| u.factors.iter().any(|g| g.exp < 0)) {
+            continue;
+        }
+        let lcm = terms.iter().fold(num_bigint::BigInt::one(), |l, u| {
+            num_integer::Integer::lcm(&l, &u.coeff.denom())
+        });
+        if lcm.is_one() {
+            continue;
+        }
+        let l = Rat::from_integer(lcm);
+        let scaled: Vec<Term> = terms
+            .iter()
+            .map(|u| Term { coeff: &u.coeff * &l, factors: u.factors.clone() })
+            .collect();
+        let base = to_expr(&scaled);
+        *f = Factor { key: Key::of(base.clone()), base, exp: 1 };
+        whole.coeff = &whole.coeff / &l;
+        changed = true;
+    }
+    changed.then(|| term_expr(&whole))
 }
 
 pub fn smallest(cands: Vec<Expr>) -> Option<Expr> {
