@@ -904,9 +904,13 @@ fn squares_beside_roots(t: &mut Driver) -> Result<(), EngineError> {
 /// in the numerator: `1/sqrt(u) - x^2/sqrt(u)^3` → `(u - x^2)/sqrt(u)^3`, which cancels to
 /// `1/sqrt(u)^3` for `u = x^2 + 1`; then `u` beside `sqrt(u)` as `sqrt(u)^2` if shorter.
 fn roots_over_common_denominator(d: &mut Driver) -> Result<bool, EngineError> {
+    // Where a definition is a root (`r = sqrt(s)`), roots are kept as `r^2`, not traded
+    // for their radicands, unless terms combine: the definitions fold back afterwards.
+    let named_roots =
+        d.ctx().definitions.iter().any(|def| matches!(def.body, Expr::Call(Func::Sqrt, _)));
     let find = |e: &Expr| {
         first_match(e, &mut Vec::new(), &mut |e, path| {
-            root_reducing_fraction(e).map(|f| (path.to_vec(), f))
+            root_reducing_fraction(e, named_roots).map(|f| (path.to_vec(), f))
         })
     };
     if !d.current().any(&mut |e| matches!(e, Expr::Call(Func::Sqrt, _)))
@@ -934,8 +938,10 @@ const MAX_ROOT_SUM_TERMS: usize = 6;
 
 /// For a sum whose terms share a square root: the sum as one fraction, if its numerator
 /// has a square root to the power two or more whose radicand then combines with the
-/// other terms (`sqrt(u)^2 - x^2` over `sqrt(u)^3`, with `u = x^2 + 1`).
-fn root_reducing_fraction(e: &Expr) -> Option<Expr> {
+/// other terms (`sqrt(u)^2 - x^2` over `sqrt(u)^3`, with `u = x^2 + 1`), or, unless roots
+/// are `named`, in any case (`3*sqrt(x) + 1/sqrt(x)` as `(3*x + 1)/sqrt(x)`; the trial
+/// keeps it only where it is smaller).
+fn root_reducing_fraction(e: &Expr, named: bool) -> Option<Expr> {
     if !shares_a_root(e) {
         return None;
     }
@@ -945,7 +951,10 @@ fn root_reducing_fraction(e: &Expr) -> Option<Expr> {
     }
     let (lcd, num) = super::simplify::over_least_common_denominator(&terms);
     let num = to_terms(&to_expr(&num), true).ok()?;
-    if num.len() < 2 || !radicands_combine(&num)? {
+    if num.len() < 2 {
+        return None;
+    }
+    if named && !radicands_combine(&num)? {
         return None;
     }
     let whole = Term::base(to_expr(&num)).mul(&lcd.pow(-1).ok()?);
