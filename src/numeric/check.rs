@@ -238,6 +238,9 @@ fn power_slope(b: &Expr, k: &Expr) -> Expr {
     Expr::Mul(vec![k.clone(), Expr::pow(b.clone(), Expr::sub(k.clone(), Expr::int(1)))].into())
 }
 
+/// `1/NESTED_STEP` of `eval.rs`, the relative step of a differenced nested derivative.
+pub(crate) const OVER_NESTED_STEP: i64 = 4000;
+
 /// How deeply definitions are written out inside a derivative's magnitude.
 const DEFINITION_DEPTH: usize = 16;
 
@@ -303,14 +306,18 @@ impl Magnitudes<'_> {
                     None => abs(&Expr::d(e.clone(), x.clone())),
                 }
             }
-            // A derivative inside (a second derivative) is differenced along `x` with a step
-            // of about 5e-3*|x| (`eval.rs`): its own rounding, over the step.
+            // A derivative inside a second derivative (a third derivative) is differenced
+            // along `x` with a step of about NESTED_STEP*|x| (`eval.rs`): its own rounding,
+            // over the step. (Second derivatives, by hyper-dual numbers, need less.)
             Expr::D(..) => {
                 let step = Expr::call(
                     crate::expr::Func::Sqrt,
                     Expr::add(vec![Expr::pow(x.clone(), Expr::int(2)), Expr::rat(1, 10_000)]),
                 );
-                let over = Expr::div(Expr::Mul(vec![Expr::int(200), self.of(e)].into()), step);
+                let over = Expr::div(
+                    Expr::Mul(vec![Expr::int(OVER_NESTED_STEP), self.of(e)].into()),
+                    step,
+                );
                 Expr::Add(vec![abs(&Expr::d(e.clone(), x.clone())), over].into())
             }
             // Variables, general powers (and definitions nested too deeply): the derivative.
