@@ -514,6 +514,9 @@ fn derivative_at(
     }
     let (mut max_dual, mut max_fd) = (0.0f64, 0.0f64);
     let magnitudes = (magnitude(ctx, result), magnitude(ctx, &Expr::d(of.clone(), wrt.clone())));
+    // f's values carry the rounding of what cancelled in them (`cosh(20*x)^2 - sinh(20*x)^2`
+    // is 1, computed from values near 1e12), which differencing divides by the step.
+    let value_magnitude = magnitude(ctx, of);
     let coverage = for_each_point(sampler, opts, |point| {
         let var = resolve_variable(ctx, wrt, point)?;
         // A defined name held as the variable: the point sets its value, so that finite
@@ -534,11 +537,12 @@ fn derivative_at(
         };
         let x = point.get(&var).unwrap_or(0.0);
         let original = point.value(&var.name, &var.indices).cloned();
+        let value_scale = eval_f64(ctx, &value_magnitude, point).unwrap_or(0.0);
         let mut at = |h: f64| {
             point.set(&var, x + h);
             eval_f64(ctx, of, point)
         };
-        let differences = central_differences(&mut at, claimed)?;
+        let differences = central_differences(&mut at, claimed, value_scale)?;
         if let Some(v) = original {
             point.set_value(&var, v);
         }
@@ -602,16 +606,19 @@ fn derivative_at(
 fn central_differences(
     f: &mut impl FnMut(f64) -> Result<f64, EvalError>,
     claimed: f64,
+    value_scale: f64,
 ) -> Result<Result<(f64, bool), Outcome>, CheckError> {
-    // Rounding in f(x ± h) is amplified by 1/h: with |f| near 1e22 the difference
-    // quotient carries an absolute error near 1e22 * 1e-16 / 1e-6, which no derivative
-    // error could explain, so it is added to the tolerance.
+    // Rounding in f(x ± h) is amplified by 1/h: with |f| (or the `value_scale` of what
+    // cancelled in it) near 1e22 the difference quotient carries an absolute error near
+    // 1e22 * 1e-16 / 1e-6, which no derivative error could explain, so it is added to the
+    // tolerance.
     let mut difference = |h: f64| -> Result<Result<(f64, f64), Outcome>, CheckError> {
         let (plus, minus) = match (invalid_or_fail(f(h))?, invalid_or_fail(f(-h))?) {
             (Ok(p), Ok(m)) => (p, m),
             (Err(o), _) | (_, Err(o)) => return Ok(Err(o)),
         };
-        Ok(Ok(((plus - minus) / (2.0 * h), 8.0 * f64::EPSILON * plus.abs().max(minus.abs()) / h)))
+        let size = plus.abs().max(minus.abs()).max(value_scale);
+        Ok(Ok(((plus - minus) / (2.0 * h), 8.0 * f64::EPSILON * size / h)))
     };
     let agrees = |estimate: f64, roundoff: f64| {
         (claimed - estimate).abs() <= FD_ATOL + FD_RTOL * estimate.abs() + roundoff
@@ -718,7 +725,7 @@ mod tests {
         ] {
             let mut f = |h: f64| Ok(f64::sin(w * (x + h)));
             let claimed = factor * w * f64::cos(w * x);
-            let Ok(Ok((_, agrees))) = central_differences(&mut f, claimed) else {
+            let Ok(Ok((_, agrees))) = central_differences(&mut f, claimed, 1.0) else {
                 panic!("sin({w}*x) could not be differenced")
             };
             assert_eq!(agrees, agree, "sin({w}*x), slope times {factor}");

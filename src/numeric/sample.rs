@@ -376,8 +376,8 @@ impl<'a> Sampler<'a> {
         sampler.widened(terms)
     }
 
-    /// This sampler at the first scale (1, then wider: 4, 16, 64, 256, then narrower: 1/8,
-    /// 1/64, 1/512) at which an eighth of the drawn points define every term: `log(x - 5)`
+    /// This sampler at the first scale (1, then wider: 4, 16, 64, 256, 1024, 4096, then
+    /// narrower: 1/8, 1/64, 1/512) at which an eighth of the drawn points define every term: `log(x - 5)`
     /// or `sqrt(-2*x - 7)` has no point in [-2, 2], `asin(100*x)` none on its grid, and
     /// `sqrt(y - 2)` only `y = 2`. Scale 1 wherever it meets that, so those points are as
     /// before; else the scale with the most such points, 1 if none has any (a term that
@@ -390,7 +390,18 @@ impl<'a> Sampler<'a> {
             [first, .., last] => vec![*first, *last],
             _ => terms.to_vec(),
         };
-        let scales = [(1, 1), (4, 1), (16, 1), (64, 1), (256, 1), (1, 8), (1, 64), (1, 512)];
+        let scales = [
+            (1, 1),
+            (4, 1),
+            (16, 1),
+            (64, 1),
+            (256, 1),
+            (1024, 1),
+            (4096, 1),
+            (1, 8),
+            (1, 64),
+            (1, 512),
+        ];
         let mut best = ((1, 1), 0);
         for scale in scales {
             self.scale = scale;
