@@ -833,9 +833,7 @@ fn roots(d: &mut Driver) -> Result<bool, EngineError> {
         return Ok(false);
     }
     let beside = arguments(current, Func::Sqrt).into_iter().any(|u| {
-        u.as_num().is_none()
-            && (bare(current, &u, &mut Vec::new()).is_some()
-                || negated_bare(current, &u, &mut Vec::new()).is_some())
+        u.as_num().is_none() && (bare(current, &u).is_some() || negated_bare(current, &u).is_some())
     });
     if !beside && !current.any(&mut |e| square_out(e, &positive).is_some()) {
         return Ok(false);
@@ -879,7 +877,7 @@ fn squares_beside_roots(t: &mut Driver) -> Result<(), EngineError> {
             continue;
         }
         for _ in 0..16 {
-            let Some(path) = negated_bare(t.current(), &u, &mut Vec::new()) else {
+            let Some(path) = negated_bare(t.current(), &u) else {
                 break;
             };
             t.apply(ring_step(path.clone(), Expr::Neg(Arc::new(u.clone()))))?;
@@ -889,7 +887,7 @@ fn squares_beside_roots(t: &mut Driver) -> Result<(), EngineError> {
             t.apply(s)?;
         }
         for _ in 0..16 {
-            let Some(path) = bare(t.current(), &u, &mut Vec::new()) else {
+            let Some(path) = bare(t.current(), &u) else {
                 break;
             };
             let mut s = step_with(RuleId::SqrtSquared, &path, &[("U", &u)]);
@@ -1124,39 +1122,38 @@ fn square_out(e: &Expr, positive: &dyn Fn(&Expr) -> bool) -> Option<(Expr, Optio
 
 /// The path of a sum equal to `-u` (by ring arithmetic, with as many terms as the sum
 /// `u`) outside every function call.
-fn negated_bare(e: &Expr, u: &Expr, path: &mut Vec<usize>) -> Option<Vec<usize>> {
+fn negated_bare(e: &Expr, u: &Expr) -> Option<Vec<usize>> {
     let Expr::Add(us) = u else { return None };
-    if matches!(e, Expr::Call(..) | Expr::Sum(_) | Expr::D(..)) {
-        return None;
-    }
-    if let Expr::Add(ts) = e {
-        let sum = Expr::Add(vec![e.clone(), u.clone()].into());
-        if ts.len() == us.len() && ring_equal(&sum, &Expr::int(0)).unwrap_or(false) {
-            return Some(path.clone());
+    outside_calls(e, &mut Vec::new(), &mut |t, path| match t {
+        Expr::Add(ts) if ts.len() == us.len() => {
+            let sum = Expr::Add(vec![t.clone(), u.clone()].into());
+            ring_equal(&sum, &Expr::int(0)).unwrap_or(false).then(|| path.to_vec())
         }
-    }
-    for (i, c) in e.children().enumerate() {
-        path.push(i);
-        let found = negated_bare(c, u, path);
-        path.pop();
-        if found.is_some() {
-            return found;
-        }
-    }
-    None
+        _ => None,
+    })
 }
 
 /// The path of an occurrence of `u` outside every function call.
-fn bare(e: &Expr, u: &Expr, path: &mut Vec<usize>) -> Option<Vec<usize>> {
-    if e == u {
-        return Some(path.clone());
+fn bare(e: &Expr, u: &Expr) -> Option<Vec<usize>> {
+    outside_calls(e, &mut Vec::new(), &mut |t, path| (t == u).then(|| path.to_vec()))
+}
+
+/// [`first_match`] that does not look inside calls, sums and derivatives (it still
+/// offers them to `pick`).
+fn outside_calls<T>(
+    e: &Expr,
+    path: &mut Vec<usize>,
+    pick: &mut dyn FnMut(&Expr, &[usize]) -> Option<T>,
+) -> Option<T> {
+    if let Some(found) = pick(e, path) {
+        return Some(found);
     }
     if matches!(e, Expr::Call(..) | Expr::Sum(_) | Expr::D(..)) {
         return None;
     }
     for (i, c) in e.children().enumerate() {
         path.push(i);
-        let found = bare(c, u, path);
+        let found = outside_calls(c, path, pick);
         path.pop();
         if found.is_some() {
             return found;
