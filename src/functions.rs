@@ -5,9 +5,10 @@
 //! which the kernel's condition checker reads, are in `src/kernel/table.rs` next to its
 //! derivative rule. Everything else is here: the rule the engine differentiates a call
 //! with, where the function is defined (which is also where its tests sample), its f64
-//! value, derivative and second derivative (the dual numbers use them), its notation in LaTeX, MathML and
-//! Unicode, and its Rust. `FUNCTIONS` has one entry per `Func`, in order, so a function
-//! without an entry does not compile. Adding a function: ARCHITECTURE.md.
+//! value, derivative and second derivative (the dual numbers use them), its notation in
+//! LaTeX, MathML and Unicode, and its Rust. `FUNCTIONS` has one entry per `Func`, in
+//! order, so a function without an entry does not compile. Adding a function:
+//! ARCHITECTURE.md.
 //!
 //! No function here has an exact value the exact evaluator could use: it evaluates only
 //! terms without calls (`numeric::is_rational`), and these functions are irrational at

@@ -443,15 +443,8 @@ pub fn term_expr(t: &Term) -> Expr {
     let c = t.coeff.abs();
     let mut factors: Vec<&Factor> = t.factors.iter().collect();
     factors.sort_by_key(|f| (kind(&f.base), variable_name(&f.base)));
-    // A product held whole as one factor (`x^x*(…)` taken out of a sum) is spliced in:
-    // `(x^x*a)*b` reads as the product it is.
-    let mut num: Vec<Expr> = Vec::new();
-    for f in factors.iter().filter(|f| f.exp > 0) {
-        match &f.base {
-            Expr::Mul(fs) if f.exp == 1 => num.extend(fs.iter().cloned()),
-            base => num.push(power(base, f.exp)),
-        }
-    }
+    let mut num: Vec<Expr> =
+        factors.iter().filter(|f| f.exp > 0).map(|f| power(&f.base, f.exp)).collect();
     let mut den: Vec<Expr> =
         factors.iter().filter(|f| f.exp < 0).map(|f| power(&f.base, -f.exp)).collect();
     if !c.is_integer() && !c.numer().is_one() && !num.is_empty() {

@@ -51,12 +51,26 @@ fn first_match<T>(
     path: &mut Vec<usize>,
     pick: &mut dyn FnMut(&Expr, &[usize]) -> Option<T>,
 ) -> Option<T> {
+    first_match_below(e, path, &|_| true, pick)
+}
+
+/// [`first_match`] that looks inside a subterm only where `descend` says so (every
+/// subterm is still offered to `pick`).
+fn first_match_below<T>(
+    e: &Expr,
+    path: &mut Vec<usize>,
+    descend: &dyn Fn(&Expr) -> bool,
+    pick: &mut dyn FnMut(&Expr, &[usize]) -> Option<T>,
+) -> Option<T> {
     if let Some(s) = pick(e, path) {
         return Some(s);
     }
+    if !descend(e) {
+        return None;
+    }
     for (i, c) in e.children().enumerate() {
         path.push(i);
-        let found = first_match(c, path, pick);
+        let found = first_match_below(c, path, descend, pick);
         path.pop();
         if found.is_some() {
             return found;
@@ -1145,21 +1159,8 @@ fn outside_calls<T>(
     path: &mut Vec<usize>,
     pick: &mut dyn FnMut(&Expr, &[usize]) -> Option<T>,
 ) -> Option<T> {
-    if let Some(found) = pick(e, path) {
-        return Some(found);
-    }
-    if matches!(e, Expr::Call(..) | Expr::Sum(_) | Expr::D(..)) {
-        return None;
-    }
-    for (i, c) in e.children().enumerate() {
-        path.push(i);
-        let found = outside_calls(c, path, pick);
-        path.pop();
-        if found.is_some() {
-            return found;
-        }
-    }
-    None
+    let descend = |t: &Expr| !matches!(t, Expr::Call(..) | Expr::Sum(_) | Expr::D(..));
+    first_match_below(e, path, &descend, pick)
 }
 
 /// The largest whole part of an exponent that [`powers`] moves between factors.

@@ -439,27 +439,16 @@ fn inner_sums_multiplied_out(e: &Expr) -> Option<Expr> {
             return None;
         }
         let changed: Vec<Option<Expr>> = e.children().map(|c| go(c, false)).collect();
-        let rebuilt = changed.iter().any(Option::is_some).then(|| match e {
+        let rebuilt = changed.iter().any(Option::is_some).then(|| {
             // A factor multiplied out into a product (`x^x*a` beside `a`) joins its parent's
-            // factors, with which its own combine: `x^x*a^2`.
-            Expr::Mul(fs) if changed.iter().any(|c| matches!(c, Some(Expr::Mul(_)))) => {
-                let mut out = Vec::with_capacity(fs.len());
-                for (f, new) in fs.iter().zip(changed) {
-                    match new {
-                        Some(Expr::Mul(gs)) => out.extend(gs.iter().cloned()),
-                        Some(g) => out.push(g),
-                        None => out.push(f.clone()),
-                    }
-                }
-                let product = Expr::Mul(out.into());
-                match to_terms(&product, false).as_deref() {
-                    Ok([t]) => to_expr(std::slice::from_ref(t)),
-                    _ => product,
-                }
-            }
-            _ => {
-                let mut next = changed.into_iter();
-                e.map_children(|c| next.next().flatten().unwrap_or_else(|| c.clone()))
+            // factors, with which its own combine, as the product is read again: `x^x*a^2`.
+            let spliced = matches!(e, Expr::Mul(_))
+                && changed.iter().any(|c| matches!(c, Some(Expr::Mul(_))));
+            let mut next = changed.into_iter();
+            let node = e.map_children(|c| next.next().flatten().unwrap_or_else(|| c.clone()));
+            match spliced.then(|| to_terms(&node, false)) {
+                Some(Ok(ts)) if ts.len() == 1 => to_expr(&ts),
+                _ => node,
             }
         });
         let node = rebuilt.as_ref().unwrap_or(e);
@@ -825,13 +814,11 @@ fn whole_numerators(e: &Expr) -> Option<Expr> {
         if terms.iter().any(|u| u.factors.iter().any(|g| g.exp < 0)) {
             continue;
         }
-        let lcm = terms.iter().fold(num_bigint::BigInt::one(), |l, u| {
-            num_integer::Integer::lcm(&l, &u.coeff.denom())
-        });
-        if lcm.is_one() {
+        // The least common denominator of the coefficients.
+        let l = Rat::from_integer(super::algebra::content(&terms).denom().clone());
+        if l.is_one() {
             continue;
         }
-        let l = Rat::from_integer(lcm);
         let scaled: Vec<Term> = terms
             .iter()
             .map(|u| Term { coeff: &u.coeff * &l, factors: u.factors.clone() })

@@ -238,9 +238,6 @@ fn power_slope(b: &Expr, k: &Expr) -> Expr {
     Expr::Mul(vec![k.clone(), Expr::pow(b.clone(), Expr::sub(k.clone(), Expr::int(1)))].into())
 }
 
-/// `1/NESTED_STEP` of `eval.rs`, the relative step of a differenced nested derivative.
-pub(crate) const OVER_NESTED_STEP: i64 = 4000;
-
 /// How deeply definitions are written out inside a derivative's magnitude.
 const DEFINITION_DEPTH: usize = 16;
 
@@ -314,10 +311,9 @@ impl Magnitudes<'_> {
                     crate::expr::Func::Sqrt,
                     Expr::add(vec![Expr::pow(x.clone(), Expr::int(2)), Expr::rat(1, 10_000)]),
                 );
-                let over = Expr::div(
-                    Expr::Mul(vec![Expr::int(OVER_NESTED_STEP), self.of(e)].into()),
-                    step,
-                );
+                let over_step = (1.0 / super::eval::NESTED_STEP).round() as i64;
+                let over =
+                    Expr::div(Expr::Mul(vec![Expr::int(over_step), self.of(e)].into()), step);
                 Expr::Add(vec![abs(&Expr::d(e.clone(), x.clone())), over].into())
             }
             // Variables, general powers (and definitions nested too deeply): the derivative.
@@ -597,10 +593,10 @@ fn derivative_at(
 }
 
 /// The central difference of `f` at step [`FD_EPS`] and whether `claimed` agrees with it,
-/// or, failing that, the first finer estimate it agrees with: where `f` turns fast (`sin(100000*x)`), the
-/// step's truncation error, about (ωh)²/6, is past the tolerance, so the steps h/2,
-/// h/16, h/32, h/256, h/512 and the Richardson extrapolation of each pair
-/// (`(4*D(h/2) - D(h))/3`, error O(h⁴)) are tried before the check fails. Finer steps
+/// or, failing that, the first finer estimate it agrees with: where `f` turns fast
+/// (`sin(100000*x)`), the step's truncation error, about (ωh)²/6, is past the tolerance,
+/// so the steps h/2, h/16, h/32, h/256, h/512 and the Richardson extrapolation of each
+/// pair (`(4*D(h/2) - D(h))/3`, error O(h⁴)) are tried before the check fails. Finer steps
 /// carry more rounding, which the tolerance allows for. An invalid shifted point at the
 /// first step discards the point; at a finer step, it ends the refinement.
 fn central_differences(
@@ -630,25 +626,21 @@ fn central_differences(
     if agrees(fd, roundoff) {
         return Ok(Ok((fd, true)));
     }
-    let mut coarse = (FD_EPS, fd, roundoff);
-    for refinement in 0..3 {
-        let h = coarse.0 / 2.0;
-        let Ok((fine, fine_roundoff)) = difference(h)? else { break };
-        let extrapolated = (4.0 * fine - coarse.1) / 3.0;
-        if agrees(extrapolated, (4.0 * fine_roundoff + coarse.2) / 3.0) {
+    for h in [FD_EPS, FD_EPS / 16.0, FD_EPS / 256.0] {
+        let (coarse, coarse_roundoff) = if h == FD_EPS {
+            (fd, roundoff)
+        } else {
+            let Ok(d) = difference(h)? else { break };
+            d
+        };
+        let Ok((fine, fine_roundoff)) = difference(h / 2.0)? else { break };
+        let extrapolated = (4.0 * fine - coarse) / 3.0;
+        if agrees(extrapolated, (4.0 * fine_roundoff + coarse_roundoff) / 3.0) {
             return Ok(Ok((extrapolated, true)));
         }
         if agrees(fine, fine_roundoff) {
             return Ok(Ok((fine, true)));
         }
-        if refinement == 2 {
-            break;
-        }
-        let h = h / 8.0;
-        coarse = match difference(h)? {
-            Ok((d, r)) => (h, d, r),
-            Err(_) => break,
-        };
     }
     Ok(Ok((fd, false)))
 }

@@ -377,11 +377,11 @@ impl<'a> Sampler<'a> {
     }
 
     /// This sampler at the first scale (1, then wider: 4, 16, 64, 256, 1024, 4096, then
-    /// narrower: 1/8, 1/64, 1/512) at which an eighth of the drawn points define every term: `log(x - 5)`
-    /// or `sqrt(-2*x - 7)` has no point in [-2, 2], `asin(100*x)` none on its grid, and
-    /// `sqrt(y - 2)` only `y = 2`. Scale 1 wherever it meets that, so those points are as
-    /// before; else the scale with the most such points, 1 if none has any (a term that
-    /// cannot be evaluated at all).
+    /// narrower: 1/8, 1/64, 1/512) at which an eighth of the drawn points define every
+    /// term: `log(x - 5)` or `sqrt(-2*x - 7)` has no point in [-2, 2], `asin(100*x)` none
+    /// on its grid, and `sqrt(y - 2)` only `y = 2`. Scale 1 wherever it meets that, so
+    /// those points are as before; else the scale with the most such points, 1 if none has
+    /// any (a term that cannot be evaluated at all).
     fn widened(mut self, terms: &[&Expr]) -> Result<Sampler<'a>, EvalError> {
         const PROBES: usize = 32;
         // A chain's ends stand for it: every step between them is checked at the same
