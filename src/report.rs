@@ -363,7 +363,7 @@ fn guards(conditions: &[crate::rules::Condition]) -> Vec<Expr> {
 }
 
 /// A term that has no value exactly where the condition fails: `1/e` for `e != 0`,
-/// `log(e)` for `e > 0`, `1/Σ_r δ(r,j)` for `j in lo..hi`, `log(hi - lo + 2)` for a range
+/// `log(e)` for `e > 0`, `sqrt(e)` for `e >= 0`, `1/Σ_r δ(r,j)` for `j in lo..hi`, `log(hi - lo + 2)` for a range
 /// length, a sum of the inner guard for a condition over a range. `None` for conditions
 /// a guard cannot express (index equalities are met by reading a case, not by a guard).
 pub fn guard(c: &crate::rules::Condition) -> Option<Expr> {
@@ -376,6 +376,7 @@ pub fn guard(c: &crate::rules::Condition) -> Option<Expr> {
     match c {
         Condition::NonZero(e) => Some(Expr::div(Expr::int(1), e.clone())),
         Condition::Positive(e) => Some(Expr::call(Func::Log, e.clone())),
+        Condition::NonNegative(e) => Some(Expr::call(Func::Sqrt, e.clone())),
         Condition::InRange(j, lo, hi) => {
             let mut avoid = std::collections::BTreeSet::new();
             if let Index::Name(n) = j {

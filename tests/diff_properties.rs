@@ -41,6 +41,7 @@ fn conditions_hold(proof: &Proof, x: f64, y: f64) -> bool {
     proof.hypotheses().iter().all(|c| match c {
         Condition::NonZero(e) => eval(e, x, y).is_some_and(|v| v != 0.0),
         Condition::Positive(e) => eval(e, x, y).is_some_and(|v| v > 0.0),
+        Condition::NonNegative(e) => eval(e, x, y).is_some_and(|v| v >= 0.0),
         _ => true,
     })
 }

@@ -91,3 +91,30 @@ fn range_lengths_with_a_size_are_decided_by_comparing_bounds() {
     assert_eq!(length(Bound::Int(3), n(1)), Ok(0));
     assert_eq!(length(Bound::Int(4), n(0)), Ok(1));
 }
+
+/// `d0 = exp(y)`, and each `dk` is ten copies of the one before: the deciders must take
+/// each definition once, not once per mention (10^15 walks of `d0` for `d15`). Found by
+/// an adversarial certificate whose replay did not finish.
+#[test]
+fn deciders_walk_each_definition_once_however_often_it_is_mentioned() {
+    use deriv::expr::Definition;
+    use deriv::kernel::{decide, Verdict};
+    use deriv::rules::Condition;
+    let mut ctx = Context::default();
+    ctx.definitions.push(Definition { name: Expr::sym("d0"), body: term(&ctx, "exp(y)") });
+    for k in 1..=15 {
+        let body = vec![format!("d{}", k - 1); 10].join(" + ");
+        ctx.definitions
+            .push(Definition { name: Expr::sym(&format!("d{k}")), body: term(&ctx, &body) });
+    }
+    let top = Expr::sym("d15");
+    let free_of_x = Condition::FreeOf(Expr::sym("x"), top.clone());
+    let depends_on_y = Condition::FreeOf(Expr::sym("y"), top.clone());
+    assert_eq!(decide(&ctx, &free_of_x, &[]), Verdict::Holds);
+    assert_eq!(decide(&ctx, &depends_on_y, &[]), Verdict::Fails);
+    // The sign analysis unfolds 16 levels (two per definition here), 10^7 walks unshared.
+    let seventh = Expr::sym("d7");
+    assert_eq!(decide(&ctx, &Condition::Positive(seventh.clone()), &[]), Verdict::Holds);
+    assert_eq!(decide(&ctx, &Condition::NonNegative(seventh), &[]), Verdict::Holds);
+    assert_eq!(decide(&ctx, &Condition::Positive(top), &[]), Verdict::Unknown);
+}

@@ -77,6 +77,7 @@ fn guard(c: &Condition) -> Result<Option<Expr>, ()> {
     Ok(Some(match c {
         Condition::NonZero(e) => Expr::div(Expr::int(1), e.clone()),
         Condition::Positive(e) => Expr::call(Func::Log, e.clone()),
+        Condition::NonNegative(e) => Expr::call(Func::Sqrt, e.clone()),
         Condition::InRange(j, lo, hi) => {
             // 1/(number of r in lo..hi equal to j): no value outside the range.
             let hits = Sum::written(
@@ -1032,7 +1033,7 @@ fn binders(e: &Expr, path: &[usize]) -> Vec<(String, Bound, Bound)> {
 /// claim is vacuous, not false.
 fn plain(c: &Condition) -> Option<Expr> {
     Some(match c {
-        Condition::NonZero(e) | Condition::Positive(e) => e.clone(),
+        Condition::NonZero(e) | Condition::Positive(e) | Condition::NonNegative(e) => e.clone(),
         Condition::InRange(j, ..) => Expr::Delta(j.clone(), j.clone()),
         Condition::RangeLength(..) => Expr::int(1),
         Condition::ForAll(k, lo, hi, inner) => {

@@ -53,6 +53,7 @@ fn agrees(ctx: &Context, e: &Expr, points: &[Point]) -> Result<(), TestCaseError
     for (cond, holds) in [
         (Condition::Positive(e.clone()), (|v: f64| v > 0.0) as fn(f64) -> bool),
         (Condition::NonZero(e.clone()), |v: f64| v != 0.0),
+        (Condition::NonNegative(e.clone()), |v: f64| v >= 0.0),
     ] {
         let verdict = decide(ctx, &cond, &[]);
         if verdict == Verdict::Unknown {

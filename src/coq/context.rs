@@ -187,6 +187,7 @@ fn condition(c: &Condition, p: &Printer) -> Option<String> {
     Some(match c {
         Condition::NonZero(e) => format!("{} <> 0", p.print(e)),
         Condition::Positive(e) => format!("0 < {}", p.print(e)),
+        Condition::NonNegative(e) => format!("0 <= {}", p.print(e)),
         Condition::InRange(Index::Name(k), lo, hi) => range(lo, hi, k),
         Condition::InRange(i, lo, hi) => {
             format!("({} <= {} <= {})%nat", bound(lo), index(i), bound(hi))
@@ -717,7 +718,7 @@ fn delta_forms(terms: &[&Expr]) -> String {
 /// Every term a condition speaks of, and the indices it quantifies.
 fn c_terms(c: &Condition, bound_here: &mut Vec<String>, f: &mut dyn FnMut(&Expr)) {
     match c {
-        Condition::NonZero(e) | Condition::Positive(e) => f(e),
+        Condition::NonZero(e) | Condition::Positive(e) | Condition::NonNegative(e) => f(e),
         Condition::ForAll(k, _, _, c) => {
             bound_here.push(k.clone());
             c_terms(c, bound_here, f)

@@ -21,6 +21,8 @@ const SHORTENING: &[RuleId] = &[
     RuleId::DeltaSameIndex,
     RuleId::CosOfNegation,
     RuleId::AbsOfNegation,
+    RuleId::AbsSquared,
+    RuleId::AbsOfNonnegative,
     RuleId::ExpOfZero,
     RuleId::LogOfOne,
     RuleId::OneToAPower,
@@ -90,8 +92,10 @@ fn shortens(e: &Expr) -> bool {
             num(a, 0) || near_pi(a)
         }
         Expr::Call(Func::Sqrt, a) => a.as_num().and_then(square_root).is_some(),
-        Expr::Call(Func::Abs, a) => matches!(**a, Expr::Neg(_)),
-        Expr::Pow(b, _) => matches!(**b, Expr::Call(Func::Sqrt, _)) || num(b, 1),
+        // `abs(u)` for `u >= 0` as well: the sign analysis needs the context, so `shorten`
+        // decides that one.
+        Expr::Call(Func::Abs, _) => true,
+        Expr::Pow(b, _) => matches!(**b, Expr::Call(Func::Sqrt | Func::Abs, _)) || num(b, 1),
         Expr::Delta(a, b) => a == b,
         _ => false,
     }
@@ -138,9 +142,11 @@ pub fn shorten(d: &mut Driver) -> Result<bool, EngineError> {
                 let b = match_pattern(lhs_of(rule)?, e)?;
                 let mut s = rule.step(path.to_vec());
                 s.binding = b;
-                // A decidably false side condition (`exp(log(-1))`) leaves the term alone.
-                rewrite(&ctx, &current, &s).ok()?;
-                Some(vec![s])
+                // A decidably false side condition (`exp(log(-1))`) leaves the term alone,
+                // and `|u| = u` is used only where the sign analysis shows `u >= 0`: an
+                // open condition would narrow the result's domain.
+                let (_, open, _) = rewrite(&ctx, &current, &s).ok()?;
+                (rule != RuleId::AbsOfNonnegative || open.is_empty()).then_some(vec![s])
             })
         });
         match step {

@@ -5,6 +5,7 @@ use super::rules::Condition;
 use super::Binder;
 use crate::expr::{Bound, Context, Expr, Func, Index, Rat};
 use num_traits::Zero;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// What the kernel concluded about a side condition.
@@ -64,6 +65,11 @@ pub fn decide(ctx: &Context, cond: &Condition, binders: &[Binder]) -> Verdict {
             s if s & POS == 0 => Verdict::Fails,
             _ => Verdict::Unknown,
         },
+        Condition::NonNegative(e) => match sign(ctx, e, 0) {
+            s if s & NEG == 0 => Verdict::Holds,
+            NEG => Verdict::Fails,
+            _ => Verdict::Unknown,
+        },
         Condition::NonZero(e) => match sign(ctx, e, 0) {
             ZERO => Verdict::Fails,
             s if s & ZERO == 0 => Verdict::Holds,
@@ -119,18 +125,44 @@ fn verdict(b: bool) -> Verdict {
 
 /// Whether `e` mentions the variable name, directly or through definitions.
 pub fn depends_on(ctx: &Context, e: &Expr, name: &str, depth: usize) -> bool {
+    depends_through(ctx, e, name, depth, &mut BTreeMap::new())
+}
+
+/// [`depends_on`], each defined name's answer worked out once: a definition that mentions
+/// the one before it several times would otherwise be walked that many times per level.
+/// (Only a "yes" can come from the depth limit, and a "yes" is the safe answer.)
+fn depends_through(
+    ctx: &Context,
+    e: &Expr,
+    name: &str,
+    depth: usize,
+    known: &mut BTreeMap<String, bool>,
+) -> bool {
     if depth > MAX_UNFOLD {
         return true;
     }
     e.any(&mut |t| match t {
         // A range bound counts: a sum depends on the size it runs to.
         Expr::Sum(s) => [&s.lo, &s.hi].iter().any(|b| b.size() == Some(name)),
-        Expr::Sym(s) | Expr::Idx(s, _) => {
-            s == name
-                || ctx.definition(s).is_some_and(|d| depends_on(ctx, &d.body, name, depth + 1))
-        }
+        Expr::Sym(s) | Expr::Idx(s, _) if s == name => true,
+        Expr::Sym(s) | Expr::Idx(s, _) => once(known, s, |known| {
+            ctx.definition(s).is_some_and(|d| depends_through(ctx, &d.body, name, depth + 1, known))
+        }),
         _ => false,
     })
+}
+
+/// `known[name]`, worked out by `work` the first time it is asked for.
+fn once<T: Copy>(
+    known: &mut BTreeMap<String, T>,
+    name: &str,
+    work: impl FnOnce(&mut BTreeMap<String, T>) -> T,
+) -> T {
+    if let Some(&v) = known.get(name) {
+        return v;
+    }
+    let v = work(known);
+    *known.entry(name.to_string()).or_insert(v)
 }
 
 fn in_range(ctx: &Context, j: &Index, lo: &Bound, hi: &Bound, binders: &[Binder]) -> Verdict {
@@ -252,6 +284,12 @@ fn negate(s: Signs) -> Signs {
 /// A sound, incomplete sign analysis: the signs `e` may have where it is defined (each
 /// divisor is a condition of its own).
 fn sign(ctx: &Context, e: &Expr, depth: usize) -> Signs {
+    sign_in(ctx, e, depth, &mut BTreeMap::new())
+}
+
+/// [`sign`], each defined name's signs worked out once (see [`depends_through`]; the
+/// depth limit only ever widens an answer to `ANY`).
+fn sign_in(ctx: &Context, e: &Expr, depth: usize, known: &mut BTreeMap<String, Signs>) -> Signs {
     if depth > MAX_UNFOLD * 8 {
         return ANY;
     }
@@ -262,13 +300,14 @@ fn sign(ctx: &Context, e: &Expr, depth: usize) -> Signs {
         // sign will do).
         Expr::Call(f, a) => {
             let facts = super::table::function_signs(*f);
-            let args = if facts.iter().all(|&s| s == facts[0]) { POS } else { sign(ctx, a, d) };
+            let args =
+                if facts.iter().all(|&s| s == facts[0]) { POS } else { sign_in(ctx, a, d, known) };
             (0..3).filter(|k| args & (1 << k) != 0).fold(0, |acc, k| acc | facts[k])
         }
         // 1 - σ(u) and 1 - tanh(u)² are positive: σ < 1 and tanh² < 1.
         Expr::Add(ts) if is_one_minus_bounded(ts) => POS,
         Expr::Add(ts) => {
-            let signs = ts.iter().fold(ZERO, |acc, t| plus(acc, sign(ctx, t, d)));
+            let signs = ts.iter().fold(ZERO, |acc, t| plus(acc, sign_in(ctx, t, d, known)));
             // Numbers that cancel hide a sign (`n - 1 + 1` is `n`); a polynomial's normal
             // form is the same function, so both analyses hold of it.
             if signs & (signs - 1) == 0
@@ -278,19 +317,19 @@ fn sign(ctx: &Context, e: &Expr, depth: usize) -> Signs {
             }
             match super::ring::canonical(e, d) {
                 Ok(c) if c != *e => {
-                    Some(signs & sign(ctx, &c, d)).filter(|&s| s != 0).unwrap_or(signs)
+                    Some(signs & sign_in(ctx, &c, d, known)).filter(|&s| s != 0).unwrap_or(signs)
                 }
                 _ => signs,
             }
         }
-        Expr::Mul(fs) => fs.iter().fold(POS, |acc, f| times(acc, sign(ctx, f, d))),
-        Expr::Div(a, b) => match sign(ctx, b, d) {
-            s if s & ZERO == 0 => times(sign(ctx, a, d), s),
+        Expr::Mul(fs) => fs.iter().fold(POS, |acc, f| times(acc, sign_in(ctx, f, d, known))),
+        Expr::Div(a, b) => match sign_in(ctx, b, d, known) {
+            s if s & ZERO == 0 => times(sign_in(ctx, a, d, known), s),
             _ => ANY,
         },
-        Expr::Neg(a) => negate(sign(ctx, a, d)),
+        Expr::Neg(a) => negate(sign_in(ctx, a, d, known)),
         Expr::Pow(b, k) => {
-            let base = sign(ctx, b, d);
+            let base = sign_in(ctx, b, d, known);
             match k.as_num().filter(|r| r.is_integer()) {
                 // A negative power of a base that may be zero is undefined there.
                 Some(r) if !r.is_positive() && base & ZERO != 0 => ANY,
@@ -303,14 +342,14 @@ fn sign(ctx: &Context, e: &Expr, depth: usize) -> Signs {
         // Terms of some signs add up to a sum of the signs their sums may have, and an
         // empty range gives zero.
         Expr::Sum(s) => {
-            let terms = sign(ctx, &s.body, d);
+            let terms = sign_in(ctx, &s.body, d, known);
             let empty = if non_empty(ctx, &s.lo, &s.hi) { 0 } else { ZERO };
             plus(terms, terms) | empty
         }
         Expr::Delta(a, b) if a == b => POS,
         Expr::Delta(_, _) => ZERO | POS,
         Expr::Sym(name) | Expr::Idx(name, _) => match ctx.definition(name) {
-            Some(def) if depth < MAX_UNFOLD => sign(ctx, &def.body, d),
+            Some(def) if depth < MAX_UNFOLD => once(known, name, |k| sign_in(ctx, &def.body, d, k)),
             // A size: `n >= 1` by the convention of `untouched`.
             _ if matches!(e, Expr::Sym(_))
                 && super::validate::sizes(ctx).contains(name)

@@ -445,6 +445,7 @@ fn inst_condition(c: &Condition, b: &Binding, used: &mut Used) -> Result<Conditi
     Ok(match c {
         C::NonZero(e) => C::NonZero(inst(e, b, used)?),
         C::Positive(e) => C::Positive(inst(e, b, used)?),
+        C::NonNegative(e) => C::NonNegative(inst(e, b, used)?),
         C::Integer(e) => C::Integer(inst(e, b, used)?),
         C::Natural(e) => C::Natural(inst(e, b, used)?),
         C::IndexFree(k, e) => C::IndexFree(inst_index(k, b, used)?, inst(e, b, used)?),

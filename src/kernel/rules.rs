@@ -60,6 +60,8 @@ pub enum RuleBody {
 pub enum Condition {
     NonZero(Expr),
     Positive(Expr),
+    /// The term is at least zero wherever it is defined.
+    NonNegative(Expr),
     /// The index does not occur free in the term.
     IndexFree(Index, Expr),
     /// The term does not depend on the variable (directly or through definitions).
@@ -131,6 +133,7 @@ pub fn parse_condition(text: &str) -> Result<Condition, String> {
     Ok(match (name, args.as_slice()) {
         ("nonzero", [e]) => Condition::NonZero(term(e)?),
         ("positive", [e]) => Condition::Positive(term(e)?),
+        ("nonnegative", [e]) => Condition::NonNegative(term(e)?),
         ("integer", [e]) => Condition::Integer(term(e)?),
         ("natural", [e]) => Condition::Natural(term(e)?),
         ("index-free", [k, e]) => Condition::IndexFree(read_index_strict(k)?, term(e)?),
@@ -148,7 +151,9 @@ impl Condition {
     pub fn free_indices(&self) -> BTreeSet<String> {
         use Condition as C;
         let (terms, indices): (Vec<&Expr>, Vec<&Index>) = match self {
-            C::NonZero(e) | C::Positive(e) | C::Integer(e) | C::Natural(e) => (vec![e], vec![]),
+            C::NonZero(e) | C::Positive(e) | C::NonNegative(e) | C::Integer(e) | C::Natural(e) => {
+                (vec![e], vec![])
+            }
             C::IndexFree(i, e) => (vec![e], vec![i]),
             C::FreeOf(x, e) => (vec![x, e], vec![]),
             C::InRange(i, ..) => (vec![], vec![i]),
@@ -169,6 +174,7 @@ impl Condition {
         match self {
             Condition::NonZero(e) => format!("{} != 0", term(e)),
             Condition::Positive(e) => format!("{} > 0", term(e)),
+            Condition::NonNegative(e) => format!("{} >= 0", term(e)),
             Condition::IndexFree(k, e) => format!("{} is free of the index {k}", term(e)),
             Condition::FreeOf(x, e) => format!("{} does not depend on {}", term(e), term(x)),
             Condition::InRange(j, lo, hi) => format!("{j} in {lo}..{hi}"),

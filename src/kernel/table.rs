@@ -90,6 +90,8 @@ rules! {
     CosOfNegation: "cos-of-negation", rw("cos(-U)", "cos(U)", &[]), "the cosine is even";
     TanOfNegation: "tan-of-negation", rw("tan(-U)", "-tan(U)", &[]), "the tangent is odd";
     AbsOfNegation: "abs-of-negation", rw("abs(-U)", "abs(U)", &[]), "|−u| = |u|";
+    AbsOfNonnegative: "abs-of-nonnegative", rw("abs(U)", "U", &["nonnegative(U)"]), "|u| = u for u ≥ 0";
+    AbsSquared: "abs-squared", rw("abs(U)^2", "U^2", &[]), "|u|² = u²";
     ErfOfNegation: "erf-of-negation", rw("erf(-U)", "-erf(U)", &[]), "erf is odd";
     TanhOfNegation: "tanh-of-negation", rw("tanh(-U)", "-tanh(U)", &[]), "tanh is odd";
     SoftplusOfNegation: "softplus-of-negation", rw("softplus(-U)", "softplus(U) - U", &[]), "softplus(−u) = softplus(u) − u";

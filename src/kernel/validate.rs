@@ -33,6 +33,8 @@ pub fn check_context(ctx: &Context) -> Result<(), (Item, String)> {
     }
     for (at, h) in ctx.assumptions.iter().enumerate() {
         check_hypothesis(ctx, &sizes, &h.lhs, &h.rhs)
+            .and_then(|()| check_derivatives(ctx, &h.lhs))
+            .and_then(|()| check_derivatives(ctx, &h.rhs))
             .and_then(|()| names(None, &h.lhs))
             .and_then(|()| names(None, &h.rhs))
             .map_err(|m| (Item::Hypothesis(at), m))?;
@@ -253,19 +255,39 @@ impl Item {
     }
 }
 
-/// Every `D(f, x)` in `e`: `x` is a variable or a defined name (held as an independent
-/// variable, with no other derivative in `f`), not a size, used with the same number of
-/// indices as elsewhere, and no range in `f` runs to it.
+/// Every defined name in `e` has its definition's number of indices, and every `D(f, x)`
+/// is with respect to a variable or a defined name (held as an independent variable, with
+/// no other derivative in `f`), not a size, used with the same number of indices as
+/// elsewhere, and no range in `f` runs to it.
+///
+/// Architecture Invariant: the kernel finds a name's definition by the name alone, so a
+/// variable `a_1` beside `let a = …` would borrow the facts of `a` (its sign, what it
+/// depends on); such a term is refused here, in the goal, the context and every step.
 pub fn check_derivatives(ctx: &Context, e: &Expr) -> Result<(), String> {
     // One walk; the sizes are worked out at the first derivative, if there is one.
     let (mut known_sizes, mut fault) = (None, None);
     e.any_once(&mut |t| {
-        if let Expr::D(f, x) = t {
-            fault = derivative_fault(ctx, known_sizes.get_or_insert_with(|| sizes(ctx)), f, x);
-        }
+        fault = match t {
+            Expr::D(f, x) => {
+                derivative_fault(ctx, known_sizes.get_or_insert_with(|| sizes(ctx)), f, x)
+            }
+            Expr::Sym(n) | Expr::Idx(n, _) => arity_fault(ctx, n, t),
+            _ => None,
+        };
         fault.is_some()
     });
     fault.map_or(Ok(()), Err)
+}
+
+/// `t`, a use of the name `n`, has fewer or more indices than `n`'s definition.
+fn arity_fault(ctx: &Context, n: &str, t: &Expr) -> Option<String> {
+    let defined = ctx.definition(n)?;
+    let (used, wanted) = (t.indices().count(), defined.name.indices().count());
+    let count = |k: usize| if k == 1 { "1 index".to_string() } else { format!("{k} indices") };
+    (used != wanted).then(|| {
+        let (used, wanted) = (count(used), count(wanted));
+        format!("`{t}` has {used}, but `{n}` is defined with {wanted} (as `{}`)", defined.name)
+    })
 }
 
 fn derivative_fault(ctx: &Context, sizes: &BTreeSet<String>, f: &Expr, x: &Expr) -> Option<String> {

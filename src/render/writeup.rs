@@ -470,6 +470,7 @@ fn with_names(ctx: &crate::expr::Context, c: &Condition) -> Condition {
     match c {
         Condition::NonZero(e) => Condition::NonZero(fold(e)),
         Condition::Positive(e) => Condition::Positive(fold(e)),
+        Condition::NonNegative(e) => Condition::NonNegative(fold(e)),
         Condition::ForAll(k, lo, hi, inner) => {
             Condition::ForAll(k.clone(), lo.clone(), hi.clone(), Box::new(with_names(ctx, inner)))
         }
@@ -483,6 +484,7 @@ pub fn condition(c: &Condition) -> Prose {
     match c {
         Condition::NonZero(e) => vec![rel(e.clone(), Rel::Ne, Expr::int(0))],
         Condition::Positive(e) => vec![rel(e.clone(), Rel::Gt, Expr::int(0))],
+        Condition::NonNegative(e) => vec![rel(e.clone(), Rel::Ge, Expr::int(0))],
         Condition::Integer(e) => vec![math(e.clone()), text(" is an integer")],
         Condition::Natural(e) => vec![math(e.clone()), text(" is a positive integer")],
         Condition::IndexFree(k, e) => {
