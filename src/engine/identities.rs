@@ -19,6 +19,7 @@ const SHORTENING: &[RuleId] = &[
     RuleId::LogOfExp,
     RuleId::SqrtSquared,
     RuleId::DeltaSameIndex,
+    RuleId::DeltaSquared,
     RuleId::CosOfNegation,
     RuleId::AbsOfNegation,
     RuleId::AbsSquared,
@@ -95,7 +96,9 @@ fn shortens(e: &Expr) -> bool {
         // `abs(u)` for `u >= 0` as well: the sign analysis needs the context, so `shorten`
         // decides that one.
         Expr::Call(Func::Abs, _) => true,
-        Expr::Pow(b, _) => matches!(**b, Expr::Call(Func::Sqrt | Func::Abs, _)) || num(b, 1),
+        Expr::Pow(b, _) => {
+            matches!(**b, Expr::Call(Func::Sqrt | Func::Abs, _) | Expr::Delta(..)) || num(b, 1)
+        }
         Expr::Delta(a, b) => a == b,
         _ => false,
     }

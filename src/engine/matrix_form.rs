@@ -21,6 +21,7 @@ use crate::kernel::Proof;
 use crate::matrix::{
     expansion, infer_shapes, output_indices, Elementwise, GoalForm, Kind, MFunc, Shapes, M,
 };
+use crate::rules::Condition;
 use crate::terms::ExprExt;
 use std::collections::BTreeSet;
 
@@ -43,6 +44,18 @@ pub fn attach(
     declared: &Shapes,
 ) -> Option<(M, Shapes)> {
     let out = output_indices(of, wrt, proof.context())?;
+    // A result that holds only on part of an output index's range (`j in 2..n`, from a sum
+    // over `2..n`) is no matrix: the entries outside it are something else. A range `1..m`
+    // is a vector of its own length (`sum_{i=1}^{m}(x_i^2)` reads `x` in R^m).
+    let narrowed = |c: &Condition| match c {
+        Condition::InRange(i, lo, hi) if out.contains(i) => {
+            *lo != Bound::Int(1) || !matches!(hi, Bound::Sym(_, 0))
+        }
+        _ => false,
+    };
+    if proof.hypotheses().iter().any(narrowed) {
+        return None;
+    }
     let result = proof.current().clone();
     let ctx = proof.context().clone();
     let shapes = shapes_for(&ctx, &[&result], declared);
