@@ -17,15 +17,17 @@ const MAX_ASSIGNMENTS: usize = 64;
 /// The first defined name to unfold in `e`: not the variable of a derivative, and not
 /// inside a derivative with respect to that name, which holds it as a variable.
 fn defined_name_path(ctx: &Context, e: &Expr) -> Option<Vec<usize>> {
-    defined_name_path_keeping(ctx, e, &[])
+    defined_name_path_keeping(ctx, e, &[], &[])
 }
 
 /// [`defined_name_path`], keeping also each name `a` inside a derivative with respect to
 /// `x` where `(a, x)` is in `kept`: an earlier goal found `∂a/∂x`, which is used instead.
+/// `enclosing` are the variables of the derivatives `e` stands in.
 fn defined_name_path_keeping(
     ctx: &Context,
     e: &Expr,
     kept: &[(String, String)],
+    enclosing: &[String],
 ) -> Option<Vec<usize>> {
     fn go(
         ctx: &Context,
@@ -53,7 +55,7 @@ fn defined_name_path_keeping(
         }
         None
     }
-    go(ctx, e, &mut Vec::new(), kept)
+    go(ctx, e, &mut enclosing.to_vec(), kept)
 }
 
 fn name_of(e: &Expr) -> String {
@@ -78,7 +80,20 @@ fn unfold_all_keeping(
     path: &[usize],
     kept: &[(String, String)],
 ) -> Result<(), EngineError> {
-    while let Some(rel) = d.at(path).and_then(|e| defined_name_path_keeping(d.ctx(), e, kept)) {
+    // The variables of the derivatives around `path` stay: `a_i = exp(u_i)/…` unfolded
+    // inside `D(a_i, u_j)` keeps `u_i`.
+    let mut enclosing = Vec::new();
+    let mut at = d.current();
+    for &i in path {
+        if let (Expr::D(_, x), 0) = (at, i) {
+            enclosing.push(name_of(x));
+        }
+        let Some(child) = at.children().nth(i) else { break };
+        at = child;
+    }
+    while let Some(rel) =
+        d.at(path).and_then(|e| defined_name_path_keeping(d.ctx(), e, kept, &enclosing))
+    {
         let full: Vec<usize> = path.iter().copied().chain(rel).collect();
         let step = unfold_step(d.ctx(), d.current(), full);
         d.apply(step)?;
@@ -96,7 +111,7 @@ pub fn unfold_in_derivatives(d: &mut Driver) -> Result<(), EngineError> {
     loop {
         let ctx = d.ctx();
         let unfoldable =
-            |e: &Expr| !outside(e) && defined_name_path_keeping(ctx, e, &kept).is_some();
+            |e: &Expr| !outside(e) && defined_name_path_keeping(ctx, e, &kept, &[]).is_some();
         let Some(path) = find_path_within(d.current(), &unfoldable, &outside) else {
             return Ok(());
         };
