@@ -216,6 +216,26 @@ pub fn reader_index(base: &str, avoid: &std::collections::BTreeSet<String>) -> S
         .find(|n| !avoid.contains(n))
         .unwrap_or_else(|| crate::expr::fresh_index(base, avoid))
 }
+/// The names a new summation index in `e` must not take: its index names, its symbols,
+/// and every size (`m` in `1..m`, which `sum_{m=1}^{m}(…)` would print as its own index).
+pub fn taken_names(ctx: &crate::expr::Context, e: &Expr) -> std::collections::BTreeSet<String> {
+    let mut taken = e.all_index_names();
+    taken.extend(crate::kernel::validate::sizes(ctx));
+    e.any(&mut |t| {
+        match t {
+            Expr::Sym(n) => {
+                taken.insert(n.clone());
+            }
+            Expr::Sum(s) => {
+                taken.extend([&s.lo, &s.hi].iter().filter_map(|b| b.size().map(str::to_string)))
+            }
+            _ => {}
+        }
+        false
+    });
+    taken
+}
+
 /// A hasher for keys that are addresses: SipHash, the standard one, showed in profiles of
 /// walks over large terms. The mix spreads aligned addresses over the table.
 #[derive(Default, Clone, Copy)]

@@ -163,7 +163,7 @@ fn apply_derivative_rule(d: &mut Driver, path: &[usize]) -> Result<(), EngineErr
             let mut s = s.clone();
             if x.free_indices().contains(&s.index) {
                 // The variable mentions the bound index's name: rename the bound index first.
-                let mut avoid = f.all_index_names();
+                let mut avoid = crate::terms::taken_names(d.ctx(), &f);
                 avoid.extend(x.free_indices());
                 let fresh = crate::terms::reader_index(&s.index, &avoid);
                 let renamed = Arc::new(crate::expr::Sum {

@@ -700,7 +700,7 @@ pub fn rename_clashing_sums(d: &mut Driver) -> Result<(), EngineError> {
         let Some(Expr::Sum(s)) = d.at(&path).cloned() else {
             return Ok(());
         };
-        let mut avoid = d.current().all_index_names();
+        let mut avoid = crate::terms::taken_names(d.ctx(), d.current());
         avoid.extend(free.iter().cloned());
         // Prefer a declared index of the same range, so the sum prints without bounds.
         let declared = d

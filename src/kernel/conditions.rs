@@ -363,11 +363,12 @@ fn sign_in(ctx: &Context, e: &Expr, depth: usize, known: &mut BTreeMap<String, S
     }
 }
 
-/// Whether the language's convention takes the size `n` as `n >= 1`: when no definition
-/// and no hypothesis touches it (a hypothesis could say `n = 0`, directly, through a
+/// Whether the language's convention takes the size `n` as `n >= 1`: when it is not an
+/// index (which may start at 0), and no definition and no hypothesis touches it (a hypothesis could say `n = 0`, directly, through a
 /// definition or as `sum_k(1) = 0`).
 fn untouched(ctx: &Context, n: &str) -> bool {
     ctx.definition(n).is_none()
+        && ctx.range_of(n).is_none()
         && !ctx
             .assumptions
             .iter()

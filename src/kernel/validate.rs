@@ -264,14 +264,36 @@ impl Item {
 /// variable `a_1` beside `let a = …` would borrow the facts of `a` (its sign, what it
 /// depends on); such a term is refused here, in the goal, the context and every step.
 pub fn check_derivatives(ctx: &Context, e: &Expr) -> Result<(), String> {
+    check_term(ctx, e, &[])
+}
+
+/// [`check_derivatives`] for a step's new term under the sums `binders`, which also keeps
+/// index names in their place there, as [`walk_names`] does for a goal: a ring step's
+/// replacement `sum_{k=1}^{i}(…)` would otherwise take the index `i`, which may be 0, as a
+/// size (a size is at least 1).
+pub fn check_term(ctx: &Context, e: &Expr, binders: &[super::Binder]) -> Result<(), String> {
+    // The walk meets a sum before its body, so `bound` holds every sum around a node.
+    let mut bound: BTreeSet<String> = binders.iter().map(|(b, ..)| b.clone()).collect();
+    let is_index =
+        |n: &str, bound: &BTreeSet<String>| ctx.range_of(n).is_some() || bound.contains(n);
     // One walk; the sizes are worked out at the first derivative, if there is one.
     let (mut known_sizes, mut fault) = (None, None);
     e.any_once(&mut |t| {
+        if let Expr::Sum(s) = t {
+            bound.insert(s.index.clone());
+        }
         fault = match t {
             Expr::D(f, x) => {
                 derivative_fault(ctx, known_sizes.get_or_insert_with(|| sizes(ctx)), f, x)
             }
+            Expr::Sym(n) if is_index(n, &bound) => {
+                Some(format!("`{n}` is an index; it cannot stand as a variable or a number"))
+            }
             Expr::Sym(n) | Expr::Idx(n, _) => arity_fault(ctx, n, t),
+            Expr::Sum(s) => [&s.lo, &s.hi]
+                .into_iter()
+                .find(|b| b.size().is_some_and(|n| is_index(n, &bound)))
+                .map(|b| format!("the range bound `{b}` is an index, not a size")),
             _ => None,
         };
         fault.is_some()
