@@ -271,6 +271,8 @@ Lemma delta_ne' (k j : nat) : k <> j -> delta j k = 0.
 Proof. intro H; unfold delta; apply Nat.eqb_neq in H; rewrite Nat.eqb_sym, H; reflexivity. Qed.
 Lemma delta_sym (k j : nat) : delta k j = delta j k.
 Proof. unfold delta; rewrite Nat.eqb_sym; reflexivity. Qed.
+Lemma delta_sq (k j : nat) : delta k j ^ 2 = delta k j.
+Proof. unfold delta; destruct (Nat.eqb k j); ring. Qed.
 
 (** The rule table's rules about sums and deltas. *)
 Lemma sum_delta_collapse (lo hi j : nat) (f : nat -> R) :

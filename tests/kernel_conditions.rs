@@ -118,3 +118,20 @@ fn deciders_walk_each_definition_once_however_often_it_is_mentioned() {
     assert_eq!(decide(&ctx, &Condition::NonNegative(seventh), &[]), Verdict::Holds);
     assert_eq!(decide(&ctx, &Condition::Positive(top), &[]), Verdict::Unknown);
 }
+
+/// `|u| = u` needs `u >= 0` decided: carried as a hypothesis it would hold on no
+/// neighbourhood of 0, and under a derivative give `D(abs(x), x) = 1` at x = 0.
+#[test]
+fn a_closed_condition_is_decided_or_refused_never_carried() {
+    let ctx = Context::default();
+    let e = term(&ctx, "D(abs(x), x)");
+    let mut step = Step::new("abs-of-nonnegative", vec![0]);
+    step.binding.terms.insert("U".into(), Expr::sym("x"));
+    assert!(matches!(rewrite(&ctx, &e, &step), Err(KernelError::ConditionFails(_))));
+    // Where the sign analysis shows it, the rule applies with nothing left open.
+    let e = term(&ctx, "D(abs(exp(x)), x)");
+    step.binding.terms.insert("U".into(), term(&ctx, "exp(x)"));
+    let (after, open, _) = rewrite(&ctx, &e, &step).expect("accepted");
+    assert_eq!(after, term(&ctx, "D(exp(x), x)"));
+    assert!(open.is_empty(), "{open:?}");
+}

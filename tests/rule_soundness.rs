@@ -86,8 +86,8 @@ static TESTS: &[RuleTest] = &[
     rw(RuleId::ErfOfZero, FLOAT, |_| bind()),
     rw(RuleId::ErfOfNegation, FLOAT, |g| bind().t("U", g.any())),
     rw(RuleId::AbsOfNegation, FLOAT, |g| bind().t("U", g.any())),
-    // Any term: where the kernel cannot show `u >= 0`, the condition's guard keeps the points.
-    rw(RuleId::AbsOfNonnegative, FLOAT, |g| bind().t("U", g.any())),
+    // The kernel applies it only where the sign analysis shows `u >= 0`.
+    rw(RuleId::AbsOfNonnegative, FLOAT, |g| bind().t("U", g.positive())),
     rw(RuleId::AbsSquared, FLOAT, |g| bind().t("U", g.any())),
     rw(RuleId::SinOfPi, FLOAT, |_| bind()),
     rw(RuleId::CosOfPi, FLOAT, |_| bind()),

@@ -400,6 +400,7 @@ fn step_tactic(
         },
         "delta-symmetric" => "rewrite delta_sym; dring".into(),
         "delta-same-index" => "rewrite delta_same; dring".into(),
+        "delta-squared" => "rewrite delta_sq; dring".into(),
         "sum-linearity"
         | "combine-sums"
         | "sum-of-negation"

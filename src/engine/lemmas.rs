@@ -94,6 +94,24 @@ pub fn chain_candidates(ctx: &Context, of: &Expr, wrt: &Expr, lemmas: &[Lemma]) 
     out
 }
 
+/// The defined names the body of `of` (unfolded when `of` is a name) mentions that reach
+/// `wrt`'s variable, each once, in order: the names `via` could go through first.
+pub fn through_names(ctx: &Context, of: &Expr, wrt: &Expr) -> Vec<String> {
+    let Some(x) = wrt.variable_name() else { return Vec::new() };
+    let own = of.variable_name().filter(|_| ctx.is_defined(of));
+    let body = own.and_then(|n| ctx.definition(n)).map_or(of, |d| &d.body);
+    let mut out: Vec<String> = Vec::new();
+    body.any(&mut |t| {
+        if let Some(name) = t.variable_name().filter(|_| ctx.is_defined(t)) {
+            if !out.contains(name) && name != x && depends_on(ctx, t, x, 0) {
+                out.push(name.clone());
+            }
+        }
+        false
+    });
+    out
+}
+
 /// The names of `candidates` that `of` reaches without passing through another of them:
 /// in `h_3 = tanh(h_2)`, `h_2 = tanh(h_1)`, `h_1` lies behind `h_2`. Going through a name
 /// behind another would derive the one in front again by unfolding, where its own result

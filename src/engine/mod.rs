@@ -343,11 +343,21 @@ pub fn derive_goal(
     lemmas: &[Lemma],
     length: &dyn Fn(&Proof) -> usize,
 ) -> Result<Proof, EngineError> {
-    let mut best = derive_via(ctx.clone(), of, wrt, via, lemmas)?;
+    let direct = derive_via(ctx.clone(), of, wrt, via, lemmas);
     if !via.is_empty() {
-        return Ok(best);
+        return direct;
     }
     let key = |p: &Proof| (length(p), p.steps().len());
+    let mut best = match direct {
+        Ok(p) => p,
+        // Unfolding everything can pass the algebra's bounds where going through one
+        // name at a time stays small, as `via` would: take the shortest route that works.
+        Err(e) => lemmas::through_names(&ctx, of, wrt)
+            .into_iter()
+            .filter_map(|name| derive_via(ctx.clone(), of, wrt, &[name], lemmas).ok())
+            .min_by_key(|p| key(p))
+            .ok_or(e)?,
+    };
     for name in lemmas::chain_candidates(&ctx, of, wrt, lemmas) {
         if let Ok(p) = derive_via(ctx.clone(), of, wrt, std::slice::from_ref(&name), lemmas) {
             if key(&p) < key(&best) {

@@ -125,7 +125,9 @@ fn chain(ctx: &Context, loc: &Located, a: &str) -> Outcome {
     }
     let ranges: Vec<_> = def.name.indices().filter_map(|i| ctx.range_of(&i.to_string())).collect();
     let mut conds = Vec::new();
-    in_ranges(ctx, f, a, &ranges, &mut Vec::new(), &mut conds, &mut Vec::new(), true)?;
+    // Under the sums around the derivative: `a_p` in `sum_{p=1}^{3}` ranges over 1..3.
+    let mut around = loc.binders.clone();
+    in_ranges(ctx, f, a, &ranges, &mut around, &mut conds, &mut Vec::new(), true)?;
     let mut avoid = loc.sub.all_index_names();
     avoid.extend(ctx.fixed_labels().into_keys().chain(loc.binders.iter().map(|b| b.0.clone())));
     let mut fresh = Vec::new();

@@ -65,11 +65,9 @@ pub fn decide(ctx: &Context, cond: &Condition, binders: &[Binder]) -> Verdict {
             s if s & POS == 0 => Verdict::Fails,
             _ => Verdict::Unknown,
         },
-        Condition::NonNegative(e) => match sign(ctx, e, 0) {
-            s if s & NEG == 0 => Verdict::Holds,
-            NEG => Verdict::Fails,
-            _ => Verdict::Unknown,
-        },
+        // Decided or refused, never carried: `u >= 0` may hold on no neighbourhood, so
+        // under a derivative it would license `D(abs(x), x) = 1` at x = 0.
+        Condition::NonNegative(e) => verdict(sign(ctx, e, 0) & NEG == 0),
         Condition::NonZero(e) => match sign(ctx, e, 0) {
             ZERO => Verdict::Fails,
             s if s & ZERO == 0 => Verdict::Holds,

@@ -268,7 +268,7 @@ fn rewrite_with(
     // A new derivative must be one the goal could have had, none may come inside a
     // derivative with respect to a defined name, and no range may come to run to the
     // variable of an enclosing derivative.
-    validate::check_term(ctx, &new, binders).map_err(KernelError::NotApplicable)?;
+    validate::check_term(ctx, &new, binders, Some(term)).map_err(KernelError::NotApplicable)?;
     for x in variables {
         let held = ctx.definition(x).is_some() && new.any_once(&mut |t| matches!(t, Expr::D(..)));
         if held || validate::runs_to(&new, x) {

@@ -264,14 +264,21 @@ impl Item {
 /// variable `a_1` beside `let a = …` would borrow the facts of `a` (its sign, what it
 /// depends on); such a term is refused here, in the goal, the context and every step.
 pub fn check_derivatives(ctx: &Context, e: &Expr) -> Result<(), String> {
-    check_term(ctx, e, &[])
+    check_term(ctx, e, &[], None)
 }
 
 /// [`check_derivatives`] for a step's new term under the sums `binders`, which also keeps
 /// index names in their place there, as [`walk_names`] does for a goal: a ring step's
 /// replacement `sum_{k=1}^{i}(…)` would otherwise take the index `i`, which may be 0, as a
-/// size (a size is at least 1).
-pub fn check_term(ctx: &Context, e: &Expr, binders: &[super::Binder]) -> Result<(), String> {
+/// size (a size is at least 1). And a step brings in no size: a new range runs to a size
+/// of the context or one a range of the term `before` the step runs to, never to a
+/// variable (`sum_{k=1}^{y}(1)` for `y` would make `y >= 1`).
+pub fn check_term(
+    ctx: &Context,
+    e: &Expr,
+    binders: &[super::Binder],
+    before: Option<&Expr>,
+) -> Result<(), String> {
     // The walk meets a sum before its body, so `bound` holds every sum around a node.
     let mut bound: BTreeSet<String> = binders.iter().map(|(b, ..)| b.clone()).collect();
     let is_index =
@@ -290,10 +297,16 @@ pub fn check_term(ctx: &Context, e: &Expr, binders: &[super::Binder]) -> Result<
                 Some(format!("`{n}` is an index; it cannot stand as a variable or a number"))
             }
             Expr::Sym(n) | Expr::Idx(n, _) => arity_fault(ctx, n, t),
-            Expr::Sum(s) => [&s.lo, &s.hi]
-                .into_iter()
-                .find(|b| b.size().is_some_and(|n| is_index(n, &bound)))
-                .map(|b| format!("the range bound `{b}` is an index, not a size")),
+            Expr::Sum(s) => [&s.lo, &s.hi].into_iter().find_map(|b| {
+                let n = b.size()?;
+                if is_index(n, &bound) {
+                    return Some(format!("the range bound `{b}` is an index, not a size"));
+                }
+                let t = before?;
+                let known = known_sizes.get_or_insert_with(|| sizes(ctx)).contains(n);
+                (!known && !runs_to(t, n))
+                    .then(|| format!("the range bound `{b}` is not a size here"))
+            }),
             _ => None,
         };
         fault.is_some()
