@@ -117,6 +117,11 @@ fn may_reuse(doc: &Document, i: usize) -> bool {
         || earlier.any(|n| crate::kernel::depends_on(&doc.context, target, n, 0))
 }
 
+/// The longest matrix form, in characters of its plain text, offered for a goal that did
+/// not ask for one: past a line it summarises nothing (the forms of the examples are at
+/// most 39).
+const SUMMARY_WIDTH: usize = 80;
+
 /// Derive goal `i` of `doc`, with the results of the goals before it as `lemmas`.
 fn derive_goal(
     context: &Arc<Context>,
@@ -134,11 +139,14 @@ fn derive_goal(
             let matrix_from = proof.steps().len();
             // A form is kept only as `deriv check` will read it: its text parsed back with
             // shapes read off the result alone, expanding to the proof's last term.
+            // Unasked for (a goal in index notation), a matrix form is a one-line summary
+            // of the components, or none.
             let attached =
                 engine::matrix_form::attach(&mut proof, &g.of, &g.wrt, &form, &doc.shapes).filter(
                     |(m, _)| {
                         let text = crate::matrix::print(m, Some(proof.context()));
-                        crate::certificate::matrix_form_holds(&text, &proof).is_ok()
+                        (form.whole || text.chars().count() <= SUMMARY_WIDTH)
+                            && crate::certificate::matrix_form_holds(&text, &proof).is_ok()
                     },
                 );
             let (matrix, matrix_shapes) = match attached {

@@ -14,13 +14,14 @@ const TRUSTED: [&str; 2] = ["src/kernel", "src/expr"];
 /// normalising (11 lines: a step on one factor of a product of n had cost the whole
 /// product), and a step's walks and its depth go into a shared part once (28 lines: the
 /// `cos(sin^k(x))` factors of a nested derivative had cost their tree, d^2 nodes per step).
-/// Since brought down to 2,959; raised to 3,037 in session 28 for six holes three
+/// Since brought down to 2,959; raised to 3,056 in session 28 for seven holes four
 /// adversarial reviews found: a defined name used with another number of indices (17
 /// lines), definitions walked once per mention until the replay never finished (25 lines
 /// of memo), an index or a variable brought in as a range bound by a step (22 lines), the
 /// chain rule judging an instance by its declared range inside a narrower sum (2 lines),
-/// and `|u| = u` for `u >= 0` (its condition, 8 lines).
-const CEILING: usize = 3_037;
+/// a condition carried under a derivative on a term that jumps (19 lines), and `|u| = u`
+/// for `u >= 0` (its condition, 8 lines).
+const CEILING: usize = 3_056;
 
 fn trusted_files() -> Vec<std::path::PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -121,6 +121,22 @@ fn verdict(b: bool) -> Verdict {
     }
 }
 
+/// Whether a term of `c` may jump (it holds `step`, directly or through definitions): only
+/// a condition on continuous terms holds near a point where it holds.
+pub fn may_jump(ctx: &Context, c: &Condition) -> bool {
+    let t = match c {
+        Condition::NonZero(e) | Condition::Positive(e) | Condition::NonNegative(e) => e,
+        Condition::ForAll(_, _, _, c) => return may_jump(ctx, c),
+        _ => return false,
+    };
+    let jumps = |e: &Expr| e.any(&mut |u| matches!(u, Expr::Call(Func::Step, _)));
+    jumps(t)
+        || ctx.definitions.iter().any(|d| {
+            let (Expr::Sym(n) | Expr::Idx(n, _)) = &d.name else { return false };
+            jumps(&d.body) && depends_on(ctx, t, n, 0)
+        })
+}
+
 /// Whether `e` mentions the variable name, directly or through definitions.
 pub fn depends_on(ctx: &Context, e: &Expr, name: &str, depth: usize) -> bool {
     depends_through(ctx, e, name, depth, &mut BTreeMap::new())

@@ -290,10 +290,18 @@ fn rewrite_with(
     // by level, and a step may divide by every bracket of a long product.
     let (mut open, mut discharged) = (Vec::new(), Vec::new());
     let (mut open_seen, mut discharged_seen) = (BTreeSet::new(), BTreeSet::new());
+    // At or inside a derivative a carried condition must hold near the point, not only at
+    // it: `u != 0` does for a continuous `u`, not for one that jumps over 0 (`step(x) - 1/2`).
+    let differentiating = matches!(sub, Expr::D(..)) || !variables.is_empty();
     for c in conditions.into_iter().flat_map(conditions::split) {
         let (list, seen, c) = match conditions::decide(ctx, &c, binders) {
             Verdict::Holds => (&mut discharged, &mut discharged_seen, c),
             Verdict::Fails => return Err(KernelError::ConditionFails(c)),
+            Verdict::Unknown if differentiating && conditions::may_jump(ctx, &c) => {
+                return Err(KernelError::NotApplicable(format!(
+                    "inside a derivative, `{c}` must hold near the point, and its term may jump"
+                )))
+            }
             // Undecided about an index bound by a sum: it must hold over the whole range.
             Verdict::Unknown => (&mut open, &mut open_seen, conditions::quantify(c, binders)),
         };

@@ -144,7 +144,7 @@ pub(crate) fn judged_error(
 /// its own digits. There is no floor: a bound of 1 would let a wrong factor of a tiny
 /// value pass.
 pub fn magnitude(ctx: &Context, e: &Expr) -> Expr {
-    Magnitudes { ctx, memo: HashMap::new(), kept: Vec::new() }.of(e)
+    Magnitudes { ctx, memo: HashMap::new(), kept: Vec::new(), opened: 0 }.of(e)
 }
 
 /// The builder of [`magnitude`] terms. A subterm met again (by address, as the terms
@@ -157,6 +157,8 @@ struct Magnitudes<'c> {
     /// Definitions written out along the way, kept until the end: their nodes' addresses
     /// are keys in `memo`, and must not be reused by other terms meanwhile.
     kept: Vec<Arc<Expr>>,
+    /// How many definitions are open around the term being built.
+    opened: usize,
 }
 
 impl Magnitudes<'_> {
@@ -196,6 +198,21 @@ impl Magnitudes<'_> {
             Expr::Pow(b, k) if k.as_num().is_some() => {
                 let carried = Expr::Mul(vec![abs(&power_slope(b, k)), self.of(b)].into());
                 Expr::Add(vec![abs(e), carried].into())
+            }
+            // A defined name rounds as its definition does (`log(1 - sigmoid(h))` loses
+            // digits where σ(h) is near 1), so its definition is written out.
+            Expr::Sym(_) | Expr::Idx(..) if self.opened < DEFINITION_DEPTH => {
+                match written_out(self.ctx, e) {
+                    Some(body) => {
+                        let body = Arc::new(body);
+                        self.opened += 1;
+                        let m = self.of(&body);
+                        self.opened -= 1;
+                        self.kept.push(body);
+                        m
+                    }
+                    None => abs(e),
+                }
             }
             _ => abs(e),
         }
