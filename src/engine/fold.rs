@@ -82,15 +82,8 @@ fn unfold_all_keeping(
 ) -> Result<(), EngineError> {
     // The variables of the derivatives around `path` stay: `a_i = exp(u_i)/…` unfolded
     // inside `D(a_i, u_j)` keeps `u_i`.
-    let mut enclosing = Vec::new();
-    let mut at = d.current();
-    for &i in path {
-        if let (Expr::D(_, x), 0) = (at, i) {
-            enclosing.push(name_of(x));
-        }
-        let Some(child) = at.children().nth(i) else { break };
-        at = child;
-    }
+    let enclosing =
+        crate::kernel::locate(d.current(), path).map(|l| l.variables).unwrap_or_default();
     while let Some(rel) =
         d.at(path).and_then(|e| defined_name_path_keeping(d.ctx(), e, kept, &enclosing))
     {

@@ -333,16 +333,16 @@ fn splice(term: &Expr, path: &[usize], new: Expr) -> Option<Expr> {
 }
 
 /// A subterm and what encloses it.
-struct Located<'a> {
+pub(crate) struct Located<'a> {
     sub: &'a Expr,
     /// The sums enclosing it, outermost first: index and range.
     binders: Vec<Binder>,
     /// The names of the variables of the derivatives enclosing it.
-    variables: Vec<String>,
+    pub(crate) variables: Vec<String>,
 }
 
 /// The subterm at `path`. The variable of a derivative is not a subterm: no path enters it.
-fn locate<'a>(term: &'a Expr, path: &[usize]) -> Result<Located<'a>, KernelError> {
+pub(crate) fn locate<'a>(term: &'a Expr, path: &[usize]) -> Result<Located<'a>, KernelError> {
     let mut e = term;
     let mut binders = Vec::new();
     let mut variables = Vec::new();

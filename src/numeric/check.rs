@@ -202,17 +202,10 @@ impl Magnitudes<'_> {
             // A defined name rounds as its definition does (`log(1 - sigmoid(h))` loses
             // digits where σ(h) is near 1), so its definition is written out.
             Expr::Sym(_) | Expr::Idx(..) if self.opened < DEFINITION_DEPTH => {
-                match written_out(self.ctx, e) {
-                    Some(body) => {
-                        let body = Arc::new(body);
-                        self.opened += 1;
-                        let m = self.of(&body);
-                        self.opened -= 1;
-                        self.kept.push(body);
-                        m
-                    }
-                    None => abs(e),
-                }
+                self.opened += 1;
+                let m = self.through_definition(e, |m, body| m.of(body));
+                self.opened -= 1;
+                m.unwrap_or_else(|| abs(e))
             }
             _ => abs(e),
         }
@@ -310,15 +303,8 @@ impl Magnitudes<'_> {
                 if depth < DEFINITION_DEPTH
                     && !matches!(x, Expr::Sym(m) | Expr::Idx(m, _) if m == n) =>
             {
-                match written_out(self.ctx, e) {
-                    Some(body) => {
-                        let body = Arc::new(body);
-                        let m = self.derivative(&body, x, depth + 1);
-                        self.kept.push(body);
-                        m
-                    }
-                    None => abs(&Expr::d(e.clone(), x.clone())),
-                }
+                self.through_definition(e, |m, body| m.derivative(body, x, depth + 1))
+                    .unwrap_or_else(|| abs(&Expr::d(e.clone(), x.clone())))
             }
             // A derivative inside a second derivative (a third derivative) is differenced
             // along `x` with a step of about NESTED_STEP*|x| (`eval.rs`): its own rounding,
@@ -336,6 +322,21 @@ impl Magnitudes<'_> {
             // Variables, general powers (and definitions nested too deeply): the derivative.
             _ => abs(&Expr::d(e.clone(), x.clone())),
         }
+    }
+}
+
+impl Magnitudes<'_> {
+    /// `build` of the definition of the name `e` written out, kept until the end (its nodes'
+    /// addresses become keys of `memo`); `None` for an undefined name.
+    fn through_definition(
+        &mut self,
+        e: &Expr,
+        build: impl FnOnce(&mut Self, &Expr) -> Expr,
+    ) -> Option<Expr> {
+        let body = Arc::new(written_out(self.ctx, e)?);
+        let m = build(self, &body);
+        self.kept.push(body);
+        Some(m)
     }
 }
 
