@@ -334,7 +334,7 @@ fn check_goal(
 /// [`check_steps`] on checked steps, each side seen through `view` (guards, a case).
 fn check_viewed(
     ctx: &Context,
-    steps: &[crate::kernel::CheckedStep],
+    steps: &[std::sync::Arc<crate::kernel::CheckedStep>],
     view: impl Fn(&Expr) -> Expr,
 ) -> Result<numeric::CheckSummary, StepFailure> {
     let chain: Vec<(Expr, Expr, &str)> =

@@ -113,7 +113,7 @@ impl Driver {
             let last = bridged.proof.steps().len() - 1;
             let steps: Vec<_> = bridged.proof.steps()[self.proof.steps().len()..last].to_vec();
             for s in steps {
-                self.apply(s.step)?;
+                self.apply(s.step.clone())?;
             }
         }
         Ok(())

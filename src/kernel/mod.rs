@@ -88,7 +88,8 @@ pub struct Proof {
     context: Arc<Context>,
     start: Expr,
     current: Expr,
-    steps: Vec<CheckedStep>,
+    /// Shared, so a trial derivation that copies a proof copies one pointer per step.
+    steps: Vec<Arc<CheckedStep>>,
     lemmas: Arc<[Lemma]>,
     /// At least the depth of `current`: a step then measures only what it brings in.
     depth: usize,
@@ -162,7 +163,7 @@ impl Proof {
     pub fn current(&self) -> &Expr {
         &self.current
     }
-    pub fn steps(&self) -> &[CheckedStep] {
+    pub fn steps(&self) -> &[Arc<CheckedStep>] {
         &self.steps
     }
 
@@ -215,7 +216,7 @@ impl Proof {
             rewrite_with(&self.context, &self.lemmas, &self.current, self.depth, &step)?;
         self.depth = depth;
         let before = std::mem::replace(&mut self.current, after.clone());
-        self.steps.push(CheckedStep { step, before, after, conditions, discharged });
+        self.steps.push(Arc::new(CheckedStep { step, before, after, conditions, discharged }));
         Ok(())
     }
 }

@@ -9,9 +9,10 @@ use crate::expr::{Context, Expr};
 use crate::kernel::{self, CheckedStep};
 use crate::rules::{self, RuleBody, RuleId};
 use crate::terms::ExprExt;
+use std::sync::Arc;
 
 /// The caption of a line made of `steps`, whose first `prefix` steps are preparatory ring steps.
-pub fn caption(ctx: &Context, steps: &[CheckedStep], prefix: usize) -> Prose {
+pub fn caption(ctx: &Context, steps: &[Arc<CheckedStep>], prefix: usize) -> Prose {
     let Some(main) = steps.get(prefix..).filter(|m| !m.is_empty()) else {
         return algebra(steps);
     };
@@ -37,7 +38,7 @@ pub fn caption(ctx: &Context, steps: &[CheckedStep], prefix: usize) -> Prose {
 }
 
 /// The moves of a run of ring steps, each once, in order.
-fn moves(steps: &[CheckedStep]) -> Vec<Move> {
+fn moves(steps: &[Arc<CheckedStep>]) -> Vec<Move> {
     let mut out: Vec<Move> = Vec::new();
     for m in steps.iter().flat_map(|s| step_move(s).parts()) {
         if !out.contains(&m) {
@@ -50,7 +51,7 @@ fn moves(steps: &[CheckedStep]) -> Vec<Move> {
 /// The caption of a run of ring steps: its moves in order ("cancel $a_i$ and expand").
 /// Tidying, regrouping and reordering are named only when they are all the run does, and
 /// regrouping with reordering is rearranging.
-fn algebra(steps: &[CheckedStep]) -> Prose {
+fn algebra(steps: &[Arc<CheckedStep>]) -> Prose {
     let mut moves = moves(steps);
     if moves.iter().any(|m| !m.is_minor()) {
         moves.retain(|m| !m.is_minor());
@@ -69,7 +70,7 @@ fn algebra(steps: &[CheckedStep]) -> Prose {
 
 /// "by (1), $\partial a_i/\partial z_j = a_i(\delta_{ij} - a_j)$": each earlier result by its
 /// goal's number, at the instance the step used.
-fn lemmas(steps: &[CheckedStep]) -> Prose {
+fn lemmas(steps: &[Arc<CheckedStep>]) -> Prose {
     let uses = steps.iter().filter(|s| kind_of(s) == StepKind::Lemma).map(|s| {
         let p = &s.step.position;
         let n = s.step.uses.clone().unwrap_or_default();
@@ -86,7 +87,7 @@ fn lemmas(steps: &[CheckedStep]) -> Prose {
 
 /// The caption of a line that works out the derivative at `p` inside a larger term in one
 /// go (a factor `∂l/∂a_i` of the chain rule): "$\partial l/\partial a_i = -y_i/a_i$".
-pub fn worked_out(steps: &[CheckedStep], p: &[usize]) -> Option<Prose> {
+pub fn worked_out(steps: &[Arc<CheckedStep>], p: &[usize]) -> Option<Prose> {
     let (d, value) = (steps.first()?.before.at(p)?, steps.last()?.after.at(p)?);
     match d {
         Expr::D(f, x) if !f.is_variable() => Some(derivative_is(f, x, value)),
@@ -107,7 +108,7 @@ fn derivative_is(f: &Expr, x: &Expr, value: &Expr) -> Prose {
 }
 
 /// "unfold the definition of $a_i$", "fold the definitions of $l$ and $a_i$".
-fn definitions(verb: &str, ctx: &Context, steps: &[CheckedStep]) -> Prose {
+fn definitions(verb: &str, ctx: &Context, steps: &[Arc<CheckedStep>]) -> Prose {
     let mut names: Vec<Expr> = Vec::new();
     for s in steps {
         let def = s.step.uses.as_deref().and_then(|u| ctx.definition(u));
@@ -124,7 +125,7 @@ fn definitions(verb: &str, ctx: &Context, steps: &[CheckedStep]) -> Prose {
 }
 
 /// A differentiation step, and the leaf derivatives finished with it.
-fn differentiation(ctx: &Context, head: &CheckedStep, leaves: &[CheckedStep]) -> Prose {
+fn differentiation(ctx: &Context, head: &Arc<CheckedStep>, leaves: &[Arc<CheckedStep>]) -> Prose {
     let table = rule_caption(&head.step.rule);
     if let Some((f, x, value)) =
         derivative_worked_out(head, leaves).filter(|_| table.starts_with("the derivative of "))
@@ -143,7 +144,10 @@ fn differentiation(ctx: &Context, head: &CheckedStep, leaves: &[CheckedStep]) ->
 
 /// `(f, x, g)` when the steps turn the derivative `D(f, x)` at the head's position into a
 /// derivative-free `g`, and the last term shows `g` in its place.
-fn derivative_worked_out(head: &CheckedStep, rest: &[CheckedStep]) -> Option<(Expr, Expr, Expr)> {
+fn derivative_worked_out(
+    head: &Arc<CheckedStep>,
+    rest: &[Arc<CheckedStep>],
+) -> Option<(Expr, Expr, Expr)> {
     let p = &head.step.position;
     // A clearing of trivialities may take in more than the derivative; `in_place` below
     // still insists that nothing else changed.
@@ -161,7 +165,7 @@ fn derivative_worked_out(head: &CheckedStep, rest: &[CheckedStep]) -> Option<(Ex
 }
 
 /// `∂z_k/∂z_j = δ_kj`, one per distinct leaf derivative.
-fn leaf_equations(ctx: &Context, leaves: &[CheckedStep]) -> Vec<Prose> {
+fn leaf_equations(ctx: &Context, leaves: &[Arc<CheckedStep>]) -> Vec<Prose> {
     let mut seen: Vec<Span> = Vec::new();
     for s in leaves.iter().filter(|s| kind_of(s) == StepKind::Leaf) {
         let eq = match (s.before.at(&s.step.position), rewritten(ctx, s)) {
@@ -190,7 +194,7 @@ fn rewritten(ctx: &Context, s: &CheckedStep) -> Option<Expr> {
 }
 
 /// The caption of one step on its own.
-pub fn step_caption(ctx: &Context, s: &CheckedStep) -> Prose {
+pub fn step_caption(ctx: &Context, s: &Arc<CheckedStep>) -> Prose {
     let rule = &s.step.rule;
     let id = rules::id_of(&s.step);
     let uses = s.step.uses.as_deref();

@@ -8,6 +8,7 @@ use crate::kernel::CheckedStep;
 use crate::rules::{id_of, RuleId};
 use crate::terms::ExprExt;
 use std::ops::Range;
+use std::sync::Arc;
 
 /// What a kernel step does, as far as grouping is concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,7 +131,10 @@ pub fn group(kinds: &[StepKind]) -> Vec<Group> {
 /// step inside it to the step that leaves it free of derivatives, every step inside it.
 /// A person writes such a run as one line, `∂l/∂a_i = -y_i/a_i`. Each run comes with the
 /// derivative's position.
-pub fn held_factor_runs(ctx: &Context, steps: &[CheckedStep]) -> Vec<(Range<usize>, Vec<usize>)> {
+pub fn held_factor_runs(
+    ctx: &Context,
+    steps: &[Arc<CheckedStep>],
+) -> Vec<(Range<usize>, Vec<usize>)> {
     let held_at = |s: &CheckedStep| -> Option<Vec<usize>> {
         let pos = &s.step.position;
         // A factor of a product, as the chain rule leaves it.
@@ -161,8 +165,8 @@ pub fn held_factor_runs(ctx: &Context, steps: &[CheckedStep]) -> Vec<(Range<usiz
 
 /// The lines of `--detail brief` for `steps`: each held-factor run one line, the steps
 /// between grouped by [`group`]; a run's line with the position of its derivative.
-pub fn brief(ctx: &Context, steps: &[CheckedStep]) -> Vec<(Group, Option<Vec<usize>>)> {
-    let kinds: Vec<StepKind> = steps.iter().map(kind_of).collect();
+pub fn brief(ctx: &Context, steps: &[Arc<CheckedStep>]) -> Vec<(Group, Option<Vec<usize>>)> {
+    let kinds: Vec<StepKind> = steps.iter().map(|s| kind_of(s)).collect();
     let mut out = Vec::new();
     let mut from = 0;
     let runs = held_factor_runs(ctx, steps);

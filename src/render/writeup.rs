@@ -220,7 +220,7 @@ pub fn section(
     let from = g.matrix_from.min(steps.len());
     let groups = match detail {
         Detail::Brief => {
-            let kinds: Vec<_> = steps.iter().map(kind_of).collect();
+            let kinds: Vec<_> = steps.iter().map(|s| kind_of(s)).collect();
             let mut gs = brief(ctx, &steps[..from]);
             gs.extend(group(&kinds[from..]).into_iter().map(|mut gr| {
                 gr.steps = gr.steps.start + from..gr.steps.end + from;
