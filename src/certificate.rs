@@ -121,11 +121,19 @@ fn condition_text(c: &rules::Condition, ctx: &Context) -> String {
     c.text(&|e| print_in(e, ctx))
 }
 
+/// The longest stated vector or matrix form a certificate may hold.
+pub const MAX_FORM_LENGTH: usize = 4_000;
+
 /// Whether `stated`, read as a matrix expression, expands at the goal's indices to the
 /// last term of `proof`: the stated vector or matrix form of a derivation is its result.
 /// The shapes of its names are read off that term, so the check needs nothing from the
 /// file the certificate came from.
 pub fn matrix_form_holds(stated: &str, proof: &Proof) -> Result<(), String> {
+    // Reading and expanding a form costs more than its length: a bound keeps a forged
+    // 50 KB form from taking a minute. The engine's forms are a few dozen characters.
+    if stated.len() > MAX_FORM_LENGTH {
+        return Err(format!("it is longer than {MAX_FORM_LENGTH} characters"));
+    }
     let Expr::D(of, wrt) = proof.start_term() else {
         return Err("the derivation is not of a derivative".into());
     };

@@ -111,7 +111,7 @@ fn stress_cases() -> Vec<Case> {
     let cases = [
         ("10,000 nested brackets", parens, "1:1201 brackets nest more than 1200 deep"),
         ("100,000 unary minuses", minuses, "1:1 more than 1200 minus signs in a row"),
-        ("x^x^… 100,000 deep", powers, "1:2402 more than 1200 `^` operators in one input"),
+        ("x^x^… 100,000 deep", powers, "1:2402 more than 1200 `^` operators in one line"),
         ("a 5,000-digit number", digits, "1:1 number has more than 1000 digits"),
         ("1.2 MB of input", wide, "1:1 input is larger than 1048576 bytes"),
     ];
@@ -292,4 +292,17 @@ fn deepest_terms_are_safe_on_a_small_stack() {
 fn stdin_is_read_with_dash() {
     let run = cli::run(&["fmt", "-"], Some("let a = x^2\nderive a wrt x\n"));
     assert_eq!((run.status, run.stdout.as_str()), (0, "let a = x^2\nderive a wrt x\n"));
+}
+
+/// A document's length is bounded by its number of derivations, not by how many powers it
+/// writes in all: 5,000 goals with a `^` each parse, one more is refused at its line.
+#[test]
+fn a_document_holds_at_most_5000_derivations() {
+    let goals = |n: usize| "index i in 1..n\n".to_string() + &"derive x^2 wrt x\n".repeat(n);
+    let most = cli::run(&["fmt", "-"], Some(&goals(5_000)));
+    assert_eq!(most.status, 0, "{}", most.stderr);
+    let over = cli::run(&["fmt", "-"], Some(&goals(5_001)));
+    assert_eq!(over.status, 2, "{}", over.stderr);
+    assert!(over.stderr.contains("at most 5000 derivations"), "{}", over.stderr);
+    assert!(over.stderr.contains("--> <stdin>:5002:1"), "{}", over.stderr);
 }

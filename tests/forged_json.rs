@@ -183,3 +183,26 @@ fn diff_refuses_a_derivative_in_the_size_of_a_sum() {
         );
     }
 }
+
+/// Every derivation may use all those before it, so a certificate's memory grows with the
+/// square of their number: 10,000 empty derivations once took 15 GB. At most 5,000 are
+/// replayed; one more is refused, naming the first one past the limit.
+#[test]
+fn a_certificate_holds_at_most_5000_derivations() {
+    let cert = |n: usize| {
+        let one = r#"{"of": "x", "wrt": "x", "result": "D(x, x)", "vector": null, "hypotheses": [], "steps": []}"#;
+        let all = vec![one; n].join(",");
+        format!(
+            r#"{{"format": "deriv-certificate-1", "context": {{"indices": [], "definitions": [], "assumptions": []}}, "derivations": [{all}]}}"#
+        )
+    };
+    let most = cli::run(&["check", "-"], Some(&cert(5_000)));
+    assert_eq!(most.status, 0, "{}", most.stderr);
+    let over = cli::run(&["check", "-"], Some(&cert(5_001)));
+    assert_eq!(over.status, 1, "{}", over.stderr);
+    assert!(
+        over.stderr.contains("derivation 5001: a certificate holds at most 5000"),
+        "{}",
+        over.stderr
+    );
+}

@@ -173,6 +173,10 @@ fn read_step(s: &StepJson, decls: &[IndexDecl]) -> Result<Step, String> {
     })
 }
 
+/// The most derivations one certificate (or one `.deriv` file) may hold: each proof holds
+/// the lemmas before it, so memory grows as their square (5,000: about 100 MB).
+pub const MAX_DERIVATIONS: usize = 5_000;
+
 /// A replayed derivation: the proof of `D(of, wrt) = result`, and its cases.
 pub struct Replayed {
     pub proof: Proof,
@@ -184,6 +188,10 @@ pub struct Replayed {
 /// numeric evidence, not a claim; captions and LaTeX are presentation.
 pub fn check(cert: &Certificate) -> Result<Vec<Replayed>, Rejection> {
     let whole = |reason: String| Rejection { derivation: 0, step: None, reason };
+    if cert.derivations.len() > MAX_DERIVATIONS {
+        let reason = format!("a certificate holds at most {MAX_DERIVATIONS} derivations");
+        return Err(Rejection { derivation: MAX_DERIVATIONS, step: None, reason });
+    }
     if cert.format != FORMAT {
         return Err(whole(format!(
             "unknown certificate format `{}` (expected `{FORMAT}`)",

@@ -5,7 +5,7 @@ use super::rules::Condition;
 use super::Binder;
 use crate::expr::{Bound, Context, Expr, Func, Index, Rat};
 use num_traits::Zero;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// What the kernel concluded about a side condition.
@@ -121,20 +121,55 @@ fn verdict(b: bool) -> Verdict {
     }
 }
 
-/// Whether a term of `c` may jump (it holds `step`, directly or through definitions): only
-/// a condition on continuous terms holds near a point where it holds.
+/// The term of a sign condition (through any quantifier).
+pub fn term_of(c: &Condition) -> Option<&Expr> {
+    match c {
+        Condition::NonZero(e) | Condition::Positive(e) | Condition::NonNegative(e) => Some(e),
+        Condition::ForAll(_, _, _, c) => term_of(c),
+        _ => None,
+    }
+}
+
+/// Whether a term of `c` may jump: it holds `step`, directly or through definitions, or a
+/// definition it reaches holds a power [`bases_that_may_jump`] names. Only a condition on
+/// continuous terms holds near a point where it holds.
 pub fn may_jump(ctx: &Context, c: &Condition) -> bool {
-    let t = match c {
-        Condition::NonZero(e) | Condition::Positive(e) | Condition::NonNegative(e) => e,
-        Condition::ForAll(_, _, _, c) => return may_jump(ctx, c),
-        _ => return false,
-    };
-    let jumps = |e: &Expr| e.any(&mut |u| matches!(u, Expr::Call(Func::Step, _)));
-    jumps(t)
+    let Some(t) = term_of(c) else { return false };
+    let steps = |e: &Expr| e.any(&mut |u| matches!(u, Expr::Call(Func::Step, _)));
+    steps(t)
         || ctx.definitions.iter().any(|d| {
             let (Expr::Sym(n) | Expr::Idx(n, _)) = &d.name else { return false };
-            jumps(&d.body) && depends_on(ctx, t, n, 0)
+            (steps(&d.body) || !bases_that_may_jump(ctx, &d.body).is_empty())
+                && depends_on(ctx, t, n, 0)
         })
+}
+
+/// The bases `u` of the powers `u^v` in `e` whose exponent varies (it holds a variable, not
+/// only numbers, indices and sizes) and whose base is not known positive: `u^v` is
+/// continuous where `u > 0`, but `0^(x^2)` jumps at x = 0 (`0^0 = 1`).
+pub fn bases_that_may_jump(ctx: &Context, e: &Expr) -> Vec<Expr> {
+    let mut powers = Vec::new();
+    e.any(&mut |t| {
+        if let Expr::Pow(u, v) = t {
+            powers.push((u.clone(), v.clone()));
+        }
+        false
+    });
+    let sizes = if powers.is_empty() { BTreeSet::new() } else { super::validate::sizes(ctx) };
+    let varies = |v: &Expr| {
+        v.any(&mut |t| match t {
+            Expr::Sym(n) => !sizes.contains(n),
+            Expr::Idx(..) | Expr::D(..) => true,
+            _ => false,
+        })
+    };
+    let mut out: Vec<Expr> = Vec::new();
+    for (u, v) in powers {
+        if varies(&v) && sign(ctx, &u, 0) != POS && !out.contains(&u) {
+            out.push((*u).clone());
+        }
+    }
+    out
 }
 
 /// Whether `e` mentions the variable name, directly or through definitions.
@@ -155,9 +190,12 @@ fn depends_through(
     if depth > MAX_UNFOLD {
         return true;
     }
+    let names = |i: &Index| matches!(i, Index::Name(n) if n == name);
     e.any(&mut |t| match t {
-        // A range bound counts: a sum depends on the size it runs to.
+        // A range bound counts: a sum depends on the size it runs to; so does an index
+        // position (`delta(n, 0)` holds a size `n`).
         Expr::Sum(s) => [&s.lo, &s.hi].iter().any(|b| b.size() == Some(name)),
+        _ if t.indices().any(names) => true,
         Expr::Sym(s) | Expr::Idx(s, _) if s == name => true,
         Expr::Sym(s) | Expr::Idx(s, _) => once(known, s, |known| {
             ctx.definition(s).is_some_and(|d| depends_through(ctx, &d.body, name, depth + 1, known))
@@ -379,12 +417,14 @@ fn sign_in(ctx: &Context, e: &Expr, depth: usize, known: &mut BTreeMap<String, S
 
 /// Whether the language's convention takes the size `n` as `n >= 1`: when it is not an
 /// index (which may start at 0), and no definition and no hypothesis touches it (a hypothesis could say `n = 0`, directly, through a
-/// definition or as `sum_k(1) = 0`).
+/// definition or as `sum_k(1) = 0`, or hold for every index of a range to `n` while
+/// holding for none, as `delta(j, j) = 0` does).
 fn untouched(ctx: &Context, n: &str) -> bool {
+    let over_n = |k: &String| {
+        ctx.range_of(k).is_some_and(|(lo, hi)| [lo, hi].iter().any(|b| b.size() == Some(n)))
+    };
+    let touches = |t: &Expr| depends_on(ctx, t, n, 0) || t.free_indices().iter().any(over_n);
     ctx.definition(n).is_none()
         && ctx.range_of(n).is_none()
-        && !ctx
-            .assumptions
-            .iter()
-            .any(|a| [&a.lhs, &a.rhs].iter().any(|t| depends_on(ctx, t, n, 0)))
+        && !ctx.assumptions.iter().any(|a| [&a.lhs, &a.rhs].into_iter().any(touches))
 }

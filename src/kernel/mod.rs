@@ -97,9 +97,13 @@ pub struct Proof {
 
 /// A proved equation `lhs = rhs` (an earlier goal's result), with the side conditions it
 /// left open and the context hypotheses it used. Only [`Proof::lemma`] makes one, so a
-/// lemma is always a replayed chain of the same context.
+/// lemma is always a replayed chain of the same context. Shared: every later goal's proof
+/// holds the list of lemmas before it, a pointer each.
 #[derive(Clone, Debug)]
-pub struct Lemma {
+pub struct Lemma(Arc<Proved>);
+
+#[derive(Debug)]
+pub struct Proved {
     context: Arc<Context>,
     lhs: Expr,
     rhs: Expr,
@@ -107,7 +111,14 @@ pub struct Lemma {
     assumptions: Vec<usize>,
 }
 
-impl Lemma {
+impl std::ops::Deref for Lemma {
+    type Target = Proved;
+    fn deref(&self) -> &Proved {
+        &self.0
+    }
+}
+
+impl Proved {
     pub fn lhs(&self) -> &Expr {
         &self.lhs
     }
@@ -140,13 +151,13 @@ impl Proof {
 
     /// The chain as a lemma for later goals: `start = current`, under its hypotheses.
     pub fn lemma(&self) -> Lemma {
-        Lemma {
+        Lemma(Arc::new(Proved {
             context: self.context.clone(),
             lhs: self.start.clone(),
             rhs: self.current.clone(),
             conditions: self.hypotheses(),
             assumptions: self.assumptions_used(),
-        }
+        }))
     }
 
     /// The lemmas the chain may use.
@@ -219,6 +230,10 @@ impl Proof {
         self.steps.push(Arc::new(CheckedStep { step, before, after, conditions, discharged }));
         Ok(())
     }
+}
+
+fn held_name(name: &Expr, x: &str) -> bool {
+    matches!(name, Expr::Sym(s) | Expr::Idx(s, _) if s == x)
 }
 
 /// What `step` turns `term` into: the new term, the side conditions left open and those
@@ -294,8 +309,21 @@ fn rewrite_with(
     // At or inside a derivative a carried condition must hold near the point, not only at
     // it: `u != 0` does for a continuous `u`, not for one that jumps over 0 (`step(x) - 1/2`).
     let differentiating = matches!(sub, Expr::D(..)) || !variables.is_empty();
-    for c in conditions.into_iter().flat_map(conditions::split) {
-        let (list, seen, c) = match conditions::decide(ctx, &c, binders) {
+    // `u >= 0` is closed: inside a derivative with respect to a defined name it must hold
+    // for every value of that name, not at its defined value alone (`a = y^2`).
+    let held = variables.iter().any(|x| ctx.definition(x).is_some()).then(|| {
+        let mut held = ctx.clone();
+        held.definitions.retain(|d| !variables.iter().any(|x| held_name(&d.name, x)));
+        held
+    });
+    let mut work: Vec<Condition> = conditions.into_iter().flat_map(conditions::split).collect();
+    work.reverse();
+    while let Some(c) = work.pop() {
+        let judge = match (&c, &held) {
+            (Condition::NonNegative(_), Some(held)) => held,
+            _ => ctx,
+        };
+        let (list, seen, c) = match conditions::decide(judge, &c, binders) {
             Verdict::Holds => (&mut discharged, &mut discharged_seen, c),
             Verdict::Fails => return Err(KernelError::ConditionFails(c)),
             Verdict::Unknown if differentiating && conditions::may_jump(ctx, &c) => {
@@ -304,7 +332,15 @@ fn rewrite_with(
                 )))
             }
             // Undecided about an index bound by a sum: it must hold over the whole range.
-            Verdict::Unknown => (&mut open, &mut open_seen, conditions::quantify(c, binders)),
+            Verdict::Unknown => {
+                // A power `u^v` in it is continuous near the point if `u > 0` there.
+                if differentiating {
+                    let bases =
+                        conditions::term_of(&c).map(|t| conditions::bases_that_may_jump(ctx, t));
+                    work.extend(bases.into_iter().flatten().map(Condition::Positive));
+                }
+                (&mut open, &mut open_seen, conditions::quantify(c, binders))
+            }
         };
         if seen.insert(c.clone()) {
             list.push(c)

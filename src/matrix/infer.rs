@@ -81,7 +81,9 @@ fn visit(
 /// The row and column indices of the result of `D(of, wrt)`: the free index of `of`
 /// (a vector's entry), then those of `wrt`, each once; `None` when that is not one or two
 /// index names (a scalar derivative, a tensor, a concrete entry, or one at a fixed label
-/// of `ctx`, which is one value throughout: `z_k` for `l = -log(a_k)`).
+/// of `ctx`, which is one value throughout: `z_k` for `l = -log(a_k)`), or an index not
+/// declared over a range from one (a vector's entries are numbered from one, so `z_j` over
+/// `0..n-1` is no entry of `z`, and a size such as `n` is one entry, not all).
 pub fn output_indices(of: &Expr, wrt: &Expr, ctx: &Context) -> Option<Vec<Index>> {
     let free = of.free_indices();
     if free.len() > 1 {
@@ -99,6 +101,10 @@ pub fn output_indices(of: &Expr, wrt: &Expr, ctx: &Context) -> Option<Vec<Index>
     }
     let fixed = ctx.fixed_labels();
     if out.iter().any(|i| fixed.contains_key(&i.to_string())) {
+        return None;
+    }
+    let from_one = |i: &Index| matches!(ctx.range_of(&i.to_string()), Some((Bound::Int(1), _)));
+    if !out.iter().all(from_one) {
         return None;
     }
     (1..=2).contains(&out.len()).then_some(out)

@@ -5,6 +5,7 @@ use super::Diagnostic;
 use crate::expr::{
     Assumption, Bound, Definition, Expr, Func, Index, IndexDecl, Rat, Sum, MAX_DEPTH,
 };
+use crate::kernel::certificate::MAX_DERIVATIONS;
 use crate::kernel::validate;
 use crate::terms::ExprExt;
 use num_bigint::BigInt;
@@ -23,7 +24,9 @@ const MAX_INPUT_BYTES: usize = 1 << 20;
 /// nests deeply; the term's own depth is bounded separately, by the same number
 /// ([`MAX_DEPTH`]), so that every term within it prints and parses back.
 const MAX_BRACKETS: usize = MAX_DEPTH;
-/// Most `^` operators in one input; `x^x^x^…` recurses once per operator.
+/// Most `^` operators in one line (a statement is one line); `x^x^x^…` recurses once per
+/// operator. Per line, so that a document of many derivations is not refused for its
+/// length.
 const MAX_POWERS: usize = MAX_DEPTH;
 /// Most unary minus signs in a row: as many as the depth allows, so that every term within
 /// [`MAX_DEPTH`], `--x` included, prints and parses back.
@@ -295,6 +298,11 @@ fn file_input(src: &str) -> Result<Document, Diagnostic> {
         };
         Diagnostic::at(src, binder_in(src, at, end, &m).unwrap_or(at), m)
     })?;
+    if let Some((_, _, at)) = goals.get(MAX_DERIVATIONS) {
+        let m =
+            format!("a file holds at most {MAX_DERIVATIONS} derivations (with those `via` adds)");
+        return Err(Diagnostic::at(src, *at, m));
+    }
     for (goal, (wrt_pos, end), start) in goals {
         validate::check_goal_term(&doc.context, &Expr::d(goal.of.clone(), goal.wrt.clone()))
             .map_err(|m| {
@@ -477,13 +485,14 @@ pub(super) fn prescan(src: &str) -> Result<(), Diagnostic> {
                 }
             }
             ')' | '}' => depth = depth.saturating_sub(1),
+            '\n' => powers = 0,
             '^' => {
                 powers += 1;
                 if powers > MAX_POWERS {
                     return Err(Diagnostic::at(
                         src,
                         i,
-                        format!("more than {MAX_POWERS} `^` operators in one input"),
+                        format!("more than {MAX_POWERS} `^` operators in one line"),
                     ));
                 }
             }
