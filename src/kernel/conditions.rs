@@ -139,23 +139,35 @@ pub fn may_jump(ctx: &Context, c: &Condition) -> bool {
     steps(t)
         || ctx.definitions.iter().any(|d| {
             let (Expr::Sym(n) | Expr::Idx(n, _)) = &d.name else { return false };
-            (steps(&d.body) || !bases_that_may_jump(ctx, &d.body).is_empty())
+            (steps(&d.body) || bases_that_may_jump(ctx, &d.body).is_none_or(|b| !b.is_empty()))
                 && depends_on(ctx, t, n, 0)
         })
 }
 
 /// The bases `u` of the powers `u^v` in `e` whose exponent varies (it holds a variable, not
 /// only numbers, indices and sizes) and whose base is not known positive: `u^v` is
-/// continuous where `u > 0`, but `0^(x^2)` jumps at x = 0 (`0^0 = 1`).
-pub fn bases_that_may_jump(ctx: &Context, e: &Expr) -> Vec<Expr> {
-    let mut powers = Vec::new();
-    e.any(&mut |t| {
-        if let Expr::Pow(u, v) = t {
-            powers.push((u.clone(), v.clone()));
+/// continuous where `u > 0`, but `0^(x^2)` jumps at x = 0 (`0^0 = 1`). `None` when such a
+/// base mentions an index a sum inside `e` binds, where `u > 0` would not be about it.
+pub fn bases_that_may_jump(ctx: &Context, e: &Expr) -> Option<Vec<Expr>> {
+    fn powers(e: &Expr, bound: &mut Vec<String>, out: &mut Vec<(Expr, Expr, bool)>) {
+        match e {
+            Expr::Sum(s) => {
+                bound.push(s.index.clone());
+                powers(&s.body, bound, out);
+                bound.pop();
+                return;
+            }
+            Expr::Pow(u, v) => {
+                let inside = u.free_indices().iter().any(|k| bound.contains(k));
+                out.push(((**u).clone(), (**v).clone(), inside));
+            }
+            _ => {}
         }
-        false
-    });
-    let sizes = if powers.is_empty() { BTreeSet::new() } else { super::validate::sizes(ctx) };
+        e.children().for_each(|c| powers(c, bound, out));
+    }
+    let mut found = Vec::new();
+    powers(e, &mut Vec::new(), &mut found);
+    let sizes = if found.is_empty() { BTreeSet::new() } else { super::validate::sizes(ctx) };
     let varies = |v: &Expr| {
         v.any(&mut |t| match t {
             Expr::Sym(n) => !sizes.contains(n),
@@ -164,12 +176,15 @@ pub fn bases_that_may_jump(ctx: &Context, e: &Expr) -> Vec<Expr> {
         })
     };
     let mut out: Vec<Expr> = Vec::new();
-    for (u, v) in powers {
+    for (u, v, inside) in found {
         if varies(&v) && sign(ctx, &u, 0) != POS && !out.contains(&u) {
-            out.push((*u).clone());
+            if inside {
+                return None;
+            }
+            out.push(u);
         }
     }
-    out
+    Some(out)
 }
 
 /// Whether `e` mentions the variable name, directly or through definitions.
@@ -236,11 +251,16 @@ fn in_range(ctx: &Context, j: &Index, lo: &Bound, hi: &Bound, binders: &[Binder]
 /// Whether `a <= b` surely holds, surely fails, or cannot be told: two integers, or one
 /// size with two offsets, compare; `a <= 1 + c <= n + c` for a size `n >= 1` ([`untouched`]).
 fn le(ctx: &Context, a: &Bound, b: &Bound) -> Option<bool> {
+    le_if(a, b, |n| untouched(ctx, n))
+}
+
+/// [`le`], with `at_least_one` saying which sizes are taken as `n >= 1`.
+fn le_if(a: &Bound, b: &Bound, at_least_one: impl Fn(&str) -> bool) -> Option<bool> {
     match (a, b) {
         (Bound::Int(x), Bound::Int(y)) => Some(x <= y),
         (Bound::Sym(m, x), Bound::Sym(n, y)) if m == n => Some(x <= y),
         (Bound::Int(x), Bound::Sym(n, y))
-            if y.checked_add(1).is_some_and(|top| *x <= top) && untouched(ctx, n) =>
+            if y.checked_add(1).is_some_and(|top| *x <= top) && at_least_one(n) =>
         {
             Some(true)
         }
@@ -265,11 +285,15 @@ fn non_empty(ctx: &Context, lo: &Bound, hi: &Bound) -> bool {
             && sum.free_indices().is_empty()
             && matches!(unfold_symbol(ctx, sum), Expr::Sum(s) if s.lo == *lo && s.hi == *hi)
     };
+    // A hypothesis `sum_{k=lo}^{hi}(…) = c != 0` touches the size, which turns the
+    // convention `n >= 1` off; it may give back no more than the convention gave, since a
+    // proof does not list the hypotheses a condition was decided by.
     le(ctx, lo, hi) == Some(true)
-        || ctx
-            .assumptions
-            .iter()
-            .any(|a| sums_to_non_zero(&a.lhs, &a.rhs) || sums_to_non_zero(&a.rhs, &a.lhs))
+        || le_if(lo, hi, |_| true) == Some(true)
+            && ctx
+                .assumptions
+                .iter()
+                .any(|a| sums_to_non_zero(&a.lhs, &a.rhs) || sums_to_non_zero(&a.rhs, &a.lhs))
 }
 
 /// `e`, or the body of the plain symbol it names (through a chain of definitions).
@@ -420,11 +444,29 @@ fn sign_in(ctx: &Context, e: &Expr, depth: usize, known: &mut BTreeMap<String, S
 /// definition or as `sum_k(1) = 0`, or hold for every index of a range to `n` while
 /// holding for none, as `delta(j, j) = 0` does).
 fn untouched(ctx: &Context, n: &str) -> bool {
+    if ctx.definition(n).is_some() || ctx.range_of(n).is_some() {
+        return false;
+    }
     let over_n = |k: &String| {
         ctx.range_of(k).is_some_and(|(lo, hi)| [lo, hi].iter().any(|b| b.size() == Some(n)))
     };
-    let touches = |t: &Expr| depends_on(ctx, t, n, 0) || t.free_indices().iter().any(over_n);
-    ctx.definition(n).is_none()
-        && ctx.range_of(n).is_none()
-        && !ctx.assumptions.iter().any(|a| [&a.lhs, &a.rhs].into_iter().any(touches))
+    if ctx.assumptions.is_empty() {
+        return true;
+    }
+    // A fixed label of a definition the hypothesis reaches counts as its own free index.
+    let labelled: Vec<&str> = ctx
+        .definitions
+        .iter()
+        .filter(|d| d.body.free_indices().difference(&d.name.free_indices()).any(over_n))
+        .filter_map(|d| match &d.name {
+            Expr::Sym(name) | Expr::Idx(name, _) => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    let touches = |t: &Expr| {
+        depends_on(ctx, t, n, 0)
+            || t.free_indices().iter().any(over_n)
+            || labelled.iter().any(|name| depends_on(ctx, t, name, 0))
+    };
+    !ctx.assumptions.iter().any(|a| [&a.lhs, &a.rhs].into_iter().any(touches))
 }

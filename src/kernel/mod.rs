@@ -309,11 +309,20 @@ fn rewrite_with(
     // At or inside a derivative a carried condition must hold near the point, not only at
     // it: `u != 0` does for a continuous `u`, not for one that jumps over 0 (`step(x) - 1/2`).
     let differentiating = matches!(sub, Expr::D(..)) || !variables.is_empty();
-    // `u >= 0` is closed: inside a derivative with respect to a defined name it must hold
-    // for every value of that name, not at its defined value alone (`a = y^2`).
-    let held = variables.iter().any(|x| ctx.definition(x).is_some()).then(|| {
+    // Inside a derivative with respect to a defined name (this one's too), a condition
+    // read off the name's definition holds at the point only: enough for an open condition
+    // on a continuous term, not for `u >= 0` (`a = y^2`) nor on a term that may jump.
+    let own = match sub {
+        Expr::D(_, x) => match &**x {
+            Expr::Sym(n) | Expr::Idx(n, _) => Some(n.as_str()),
+            _ => None,
+        },
+        _ => None,
+    };
+    let names: Vec<&str> = variables.iter().map(String::as_str).chain(own).collect();
+    let held = names.iter().any(|x| ctx.definition(x).is_some()).then(|| {
         let mut held = ctx.clone();
-        held.definitions.retain(|d| !variables.iter().any(|x| held_name(&d.name, x)));
+        held.definitions.retain(|d| !names.iter().any(|x| held_name(&d.name, x)));
         held
     });
     let mut work: Vec<Condition> = conditions.into_iter().flat_map(conditions::split).collect();
@@ -321,6 +330,7 @@ fn rewrite_with(
     while let Some(c) = work.pop() {
         let judge = match (&c, &held) {
             (Condition::NonNegative(_), Some(held)) => held,
+            (_, Some(held)) if conditions::may_jump(ctx, &c) => held,
             _ => ctx,
         };
         let (list, seen, c) = match conditions::decide(judge, &c, binders) {
@@ -337,7 +347,12 @@ fn rewrite_with(
                 if differentiating {
                     let bases =
                         conditions::term_of(&c).map(|t| conditions::bases_that_may_jump(ctx, t));
-                    work.extend(bases.into_iter().flatten().map(Condition::Positive));
+                    let bases = bases.unwrap_or(Some(vec![])).ok_or_else(|| {
+                        KernelError::NotApplicable(format!(
+                            "inside a derivative, `{c}` must hold near the point, and its term may jump"
+                        ))
+                    })?;
+                    work.extend(bases.into_iter().map(Condition::Positive));
                 }
                 (&mut open, &mut open_seen, conditions::quantify(c, binders))
             }
