@@ -885,7 +885,17 @@ pub fn collapse_remaining(d: &mut Driver) -> Result<bool, EngineError> {
 /// [`move_sums`]; with `collapse`, a split that leaves fewer deltas on summation indices
 /// is kept even if larger.
 fn move_sums_collapsing(d: &mut Driver, collapse: bool) -> Result<(), EngineError> {
+    // The moves judge sizes differently (a split keeps what is smaller once tidied, taking
+    // a constant out is always done), so they can go round: `2*sum_i(u_i)` split and
+    // regrouped as `sum_i(2*u_i)`, the 2 taken out again. A term met before ends the
+    // moves where it was first met (a proof's steps are shared, so keeping one is cheap).
+    let mut met: Vec<Driver> = Vec::new();
     'again: for _ in 0..256 {
+        if let Some(first) = met.iter().find(|m| m.current() == d.current()) {
+            *d = first.clone();
+            break;
+        }
+        met.push(d.clone());
         for path in all_sums(d.current()) {
             if move_sum(d, &path, true, collapse)? {
                 continue 'again;
