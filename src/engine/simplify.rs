@@ -22,7 +22,12 @@ pub fn simplify(d: &mut Driver) -> Result<(), EngineError> {
         tidy(d, &[])?;
         let steps = d.proof.steps().len();
         move_sums(d)?;
-        use_hypotheses(d)?;
+        if uses_a_hypothesis(d) {
+            // What the sum moves left (`2*s*1` after a collapse) goes before the hypothesis
+            // is used, so the brief writeup shows the collapse as one line.
+            tidy(d, &[])?;
+            use_hypotheses(d)?;
+        }
         if d.proof.steps().len() == steps && !super::identities::shorten(d)? {
             break;
         }
@@ -1157,18 +1162,31 @@ fn single_term_move(
 }
 
 /// Rewrite with every closed hypothesis wherever its left side occurs.
+/// Whether some hypothesis of the context could be used on the current term.
+fn uses_a_hypothesis(d: &Driver) -> bool {
+    d.ctx().assumptions.iter().any(|h| find(d.current(), &h.lhs).is_some())
+}
+
 pub fn use_hypotheses(d: &mut Driver) -> Result<(), EngineError> {
-    let hyps: Vec<(usize, Expr)> = d
-        .ctx()
+    let ctx = d.ctx().clone();
+    let hyps: Vec<(usize, Expr, Expr)> = ctx
         .assumptions
         .iter()
         .enumerate()
         .filter(|(_, h)| h.lhs.free_indices().is_empty() && h.rhs.free_indices().is_empty())
-        .map(|(i, h)| (i + 1, h.lhs.clone()))
+        .map(|(i, h)| (i + 1, h.lhs.clone(), h.rhs.clone()))
         .collect();
-    for (n, lhs) in hyps {
+    for (n, lhs, rhs) in hyps {
+        // Not inside a derivative with respect to a variable the hypothesis involves (in a
+        // second derivative, `y = 2` is used after differentiating in y, not before).
+        let involves = |v: &Expr| {
+            v.variable_name().is_some_and(|x| {
+                [&lhs, &rhs].iter().any(|t| crate::kernel::depends_on(&ctx, t, x, 0))
+            })
+        };
+        let enter = |t: &Expr| !matches!(t, Expr::D(_, v) if involves(v));
         for _ in 0..64 {
-            let Some(path) = find(d.current(), &lhs) else {
+            let Some(path) = find_path_within(d.current(), &|t| *t == lhs, &enter) else {
                 break;
             };
             let mut step = RuleId::UseHypothesis.step(path.clone());
