@@ -306,3 +306,15 @@ fn a_document_holds_at_most_5000_derivations() {
     assert!(over.stderr.contains("at most 5000 derivations"), "{}", over.stderr);
     assert!(over.stderr.contains("--> <stdin>:5002:1"), "{}", over.stderr);
 }
+
+/// The product rule writes n factors n times: a product of 3,000 factors took 5 GB before
+/// it was bounded. Past 500 factors the goal fails at once (exit 1), naming the bound.
+#[test]
+fn a_product_of_more_than_500_factors_fails_at_once() {
+    let product = |n: usize| vec!["x"; n].join("*");
+    let over = cli::run(&["diff", &product(3_000), "--wrt", "x"], None);
+    assert_eq!(over.status, 1, "{}", over.stderr);
+    assert!(over.stderr.contains("the product rule on 3000 factors"), "{}", over.stderr);
+    let within = cli::run(&["diff", &product(40), "--wrt", "x"], None);
+    assert_eq!((within.status, within.stdout.trim()), (0, "40*x^39"), "{}", within.stderr);
+}

@@ -82,6 +82,10 @@ fn differentiate_at(d: &mut Driver, path: &[usize]) -> Result<(), EngineError> {
     super::simplify::clear_trivia(d, path)
 }
 
+/// The most factors of one product the product rule differentiates: its result has the
+/// square of that many.
+pub const MAX_PRODUCT_RULE_FACTORS: usize = 500;
+
 fn apply_derivative_rule(d: &mut Driver, path: &[usize]) -> Result<(), EngineError> {
     let Some(Expr::D(f, x)) = d.at(path).cloned() else {
         return Err(EngineError::Unsupported("expected a derivative".into()));
@@ -112,6 +116,12 @@ fn apply_derivative_rule(d: &mut Driver, path: &[usize]) -> Result<(), EngineErr
             let (consts, vars): (Vec<&Expr>, Vec<&Expr>) =
                 fs.iter().partition(|g| free_of(d, &x, g));
             match (consts.len(), fs.len()) {
+                // The product rule writes n factors n times; past this the derivative (and
+                // the memory to reach it) is beyond any writeup.
+                (0, n) if n > MAX_PRODUCT_RULE_FACTORS => Err(EngineError::TooLarge(format!(
+                    "the product rule on {n} factors would write {} factors (at most {MAX_PRODUCT_RULE_FACTORS} factors are differentiated at once)",
+                    n * n
+                ))),
                 (0, _) => d.apply(RuleId::ProductRule.step(path.to_vec())),
                 (1, 2) if free_of(d, &x, &fs[0]) => d.apply(step_with(
                     RuleId::ConstantFactor,
