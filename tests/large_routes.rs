@@ -4,20 +4,16 @@
 //! must equal the hand derivation in its `# expected:` line at random points. Their steps
 //! may be larger than one move (`tests/step_size.rs` does not read this folder).
 
+#[path = "common/writeups.rs"]
+mod writeups;
+
 use deriv::numeric::{check_equal, CheckOptions};
 use deriv::report::derive_and_check;
 use deriv::syntax::{parse_expr_in, parse_file, IndexScope};
-use std::path::Path;
 
 #[test]
 fn large_goals_derive_through_their_names() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/large");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("tests/large")
-        .map(|e| e.expect("an entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "deriv"))
-        .collect();
-    files.sort();
+    let files = writeups::deriv_files("tests/large");
     assert!(!files.is_empty(), "no files in tests/large");
     for path in files {
         let src = std::fs::read_to_string(&path).expect("readable");

@@ -29,8 +29,9 @@ const TRUSTED: [&str; 2] = ["src/kernel", "src/expr"];
 /// condition (its base's `u > 0` carried too, or refused for a base under an inner sum;
 /// 46 lines); a proof's steps and lemmas shared, so that trial derivations and long
 /// documents stop copying them (12 lines), and a certificate of at most 5,000
-/// derivations (6 lines).
-const CEILING: usize = 3_170;
+/// derivations (6 lines); since brought down to 3,159 by the session's review (one name
+/// reader, one refusal, one decision per condition).
+const CEILING: usize = 3_159;
 
 fn trusted_files() -> Vec<std::path::PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -138,7 +138,7 @@ pub fn may_jump(ctx: &Context, c: &Condition) -> bool {
     let steps = |e: &Expr| e.any(&mut |u| matches!(u, Expr::Call(Func::Step, _)));
     steps(t)
         || ctx.definitions.iter().any(|d| {
-            let (Expr::Sym(n) | Expr::Idx(n, _)) = &d.name else { return false };
+            let Some(n) = super::validate::name_of(&d.name) else { return false };
             (steps(&d.body) || bases_that_may_jump(ctx, &d.body).is_none_or(|b| !b.is_empty()))
                 && depends_on(ctx, t, n, 0)
         })
@@ -447,21 +447,18 @@ fn untouched(ctx: &Context, n: &str) -> bool {
     if ctx.definition(n).is_some() || ctx.range_of(n).is_some() {
         return false;
     }
-    let over_n = |k: &String| {
-        ctx.range_of(k).is_some_and(|(lo, hi)| [lo, hi].iter().any(|b| b.size() == Some(n)))
-    };
     if ctx.assumptions.is_empty() {
         return true;
     }
+    let over_n = |k: &String| {
+        ctx.range_of(k).is_some_and(|(lo, hi)| [lo, hi].iter().any(|b| b.size() == Some(n)))
+    };
     // A fixed label of a definition the hypothesis reaches counts as its own free index.
     let labelled: Vec<&str> = ctx
         .definitions
         .iter()
         .filter(|d| d.body.free_indices().difference(&d.name.free_indices()).any(over_n))
-        .filter_map(|d| match &d.name {
-            Expr::Sym(name) | Expr::Idx(name, _) => Some(name.as_str()),
-            _ => None,
-        })
+        .filter_map(|d| super::validate::name_of(&d.name))
         .collect();
     let touches = |t: &Expr| {
         depends_on(ctx, t, n, 0)

@@ -232,10 +232,6 @@ impl Proof {
     }
 }
 
-fn held_name(name: &Expr, x: &str) -> bool {
-    matches!(name, Expr::Sym(s) | Expr::Idx(s, _) if s == x)
-}
-
 /// What `step` turns `term` into: the new term, the side conditions left open and those
 /// discharged. Pure: no proof changes. No lemma is in scope.
 pub fn rewrite(ctx: &Context, term: &Expr, step: &Step) -> Result<Rewritten, KernelError> {
@@ -313,45 +309,41 @@ fn rewrite_with(
     // read off the name's definition holds at the point only: enough for an open condition
     // on a continuous term, not for `u >= 0` (`a = y^2`) nor on a term that may jump.
     let own = match sub {
-        Expr::D(_, x) => match &**x {
-            Expr::Sym(n) | Expr::Idx(n, _) => Some(n.as_str()),
-            _ => None,
-        },
+        Expr::D(_, x) => validate::name_of(x),
         _ => None,
     };
     let names: Vec<&str> = variables.iter().map(String::as_str).chain(own).collect();
     let held = names.iter().any(|x| ctx.definition(x).is_some()).then(|| {
         let mut held = ctx.clone();
-        held.definitions.retain(|d| !names.iter().any(|x| held_name(&d.name, x)));
+        held.definitions
+            .retain(|d| !validate::name_of(&d.name).is_some_and(|n| names.contains(&n)));
         held
     });
+    let jumps = |c: &Condition| {
+        KernelError::NotApplicable(format!(
+            "inside a derivative, `{c}` must hold near the point, and its term may jump"
+        ))
+    };
     let mut work: Vec<Condition> = conditions.into_iter().flat_map(conditions::split).collect();
     work.reverse();
     while let Some(c) = work.pop() {
+        // Worked out at most once, and only where it matters.
+        let may_jump = std::cell::OnceCell::new();
+        let may_jump = || *may_jump.get_or_init(|| conditions::may_jump(ctx, &c));
         let judge = match (&c, &held) {
             (Condition::NonNegative(_), Some(held)) => held,
-            (_, Some(held)) if conditions::may_jump(ctx, &c) => held,
+            (_, Some(held)) if may_jump() => held,
             _ => ctx,
         };
         let (list, seen, c) = match conditions::decide(judge, &c, binders) {
             Verdict::Holds => (&mut discharged, &mut discharged_seen, c),
             Verdict::Fails => return Err(KernelError::ConditionFails(c)),
-            Verdict::Unknown if differentiating && conditions::may_jump(ctx, &c) => {
-                return Err(KernelError::NotApplicable(format!(
-                    "inside a derivative, `{c}` must hold near the point, and its term may jump"
-                )))
-            }
+            Verdict::Unknown if differentiating && may_jump() => return Err(jumps(&c)),
             // Undecided about an index bound by a sum: it must hold over the whole range.
             Verdict::Unknown => {
                 // A power `u^v` in it is continuous near the point if `u > 0` there.
-                if differentiating {
-                    let bases =
-                        conditions::term_of(&c).map(|t| conditions::bases_that_may_jump(ctx, t));
-                    let bases = bases.unwrap_or(Some(vec![])).ok_or_else(|| {
-                        KernelError::NotApplicable(format!(
-                            "inside a derivative, `{c}` must hold near the point, and its term may jump"
-                        ))
-                    })?;
+                if let Some(t) = conditions::term_of(&c).filter(|_| differentiating) {
+                    let bases = conditions::bases_that_may_jump(ctx, t).ok_or_else(|| jumps(&c))?;
                     work.extend(bases.into_iter().map(Condition::Positive));
                 }
                 (&mut open, &mut open_seen, conditions::quantify(c, binders))

@@ -132,7 +132,7 @@ pub fn runs_to(e: &Expr, name: &str) -> bool {
     )
 }
 
-fn name_of(e: &Expr) -> Option<&str> {
+pub(super) fn name_of(e: &Expr) -> Option<&str> {
     match e {
         Expr::Sym(s) | Expr::Idx(s, _) => Some(s),
         _ => None,
