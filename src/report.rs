@@ -424,11 +424,30 @@ fn guarded(e: &Expr, guards: &[Expr]) -> Expr {
     Expr::Add(std::iter::once(e.clone()).chain(zeros).collect())
 }
 
+/// Sorted sizes as runs: `2..6`, or `2, 4..7` where a size had no valid point.
+fn runs_of_sizes(sizes: &[i64]) -> String {
+    let mut runs: Vec<(i64, i64)> = Vec::new();
+    for &n in sizes {
+        match runs.last_mut() {
+            Some((_, hi)) if *hi + 1 == n => *hi = n,
+            _ => runs.push((n, n)),
+        }
+    }
+    let run = |&(lo, hi): &(i64, i64)| {
+        if lo == hi {
+            lo.to_string()
+        } else {
+            format!("{lo}..{hi}")
+        }
+    };
+    runs.iter().map(run).collect::<Vec<_>>().join(", ")
+}
+
 fn describe(s: &numeric::CheckSummary) -> String {
-    let sizes = match (s.n_values.first(), s.n_values.last()) {
-        (Some(a), Some(b)) if a != b => format!(", n = {a}..{b}"),
-        (Some(a), _) => format!(", n = {a}"),
-        _ => String::new(),
+    let sizes = if s.n_values.is_empty() {
+        String::new()
+    } else {
+        format!(", n = {}", runs_of_sizes(&s.n_values))
     };
     let error = if s.exact {
         "exactly".to_string()
@@ -528,5 +547,20 @@ pub fn certificate_of(
             &report.context,
             &report.goals.iter().map(|g| &g.proof).collect::<Vec<_>>(),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sizes_print_as_runs() {
+        for (sizes, printed) in [
+            (&[2, 3, 4, 5, 6][..], "2..6"),
+            (&[4], "4"),
+            (&[2, 4, 5, 6, 7], "2, 4..7"),
+            (&[2, 5], "2, 5"),
+        ] {
+            assert_eq!(super::runs_of_sizes(sizes), printed);
+        }
     }
 }

@@ -6,8 +6,8 @@
 //! its sides are rational, and its own attempt budget.
 
 use super::check::{
-    invalid_or_fail, judged_error, magnitude, rel_error, sizes, CheckError, CheckOptions,
-    CheckSummary, Outcome, ATTEMPTS_PER_POINT, REL_TOLERANCE,
+    invalid_or_fail, judged_error, magnitude, rel_error, CheckError, CheckOptions, CheckSummary,
+    Outcome, SizeWalk, ATTEMPTS_PER_POINT, REL_TOLERANCE,
 };
 use super::eval::{are_rational, AtPoint, EvalError, Evaluations};
 use super::point::Point;
@@ -48,6 +48,12 @@ struct Tally {
     rejected: usize,
     max_rel: f64,
     exact: bool,
+    /// The sizes at which the step was checked.
+    n_values: Vec<i64>,
+    /// Whether the current size had no valid point for the step (it gave way to another).
+    passed_over: bool,
+    /// The first size without a valid point, reported if no later size makes up for it.
+    first_failure: Option<CheckError>,
 }
 
 /// One term's values at the current point, computed when a step first needs them.
@@ -165,36 +171,56 @@ fn chain_here(
             rejected: 0,
             max_rel: 0.0,
             exact: both_rational(s),
+            n_values: Vec::new(),
+            passed_over: false,
+            first_failure: None,
         })
         .collect();
-    let sizes = sizes(&sampler, opts);
+    let mut walk = SizeWalk::new(&sampler, opts);
     let wanted = opts.points.max(1);
     let mut exact = Evaluations::sharing(ctx);
     let mut float = Evaluations::sharing(ctx);
     let mut values: Vec<Values> = (0..terms.len()).map(|_| Values::default()).collect();
-    for &n in &sizes {
+    while let Some(n) = walk.next_size() {
         for t in tallies.iter_mut() {
             t.accepted = 0;
             t.attempts = 0;
             t.reason = "none tried".into();
+            t.passed_over = false;
         }
+        // Whether a size was added for a step without a valid point at this one.
+        let mut gave_way = false;
         let mut attempt = 0;
         // The steps behind all want a point in the pattern of their next point number p.
         while let Some(p) = tallies.iter().map(|t| t.accepted).filter(|&a| a < wanted).min() {
-            let offered: Vec<usize> = (0..steps).filter(|&s| tallies[s].accepted == p).collect();
+            let mut offered: Vec<usize> =
+                (0..steps).filter(|&s| tallies[s].accepted == p).collect();
             for &s in &offered {
                 let t = &mut tallies[s];
                 if t.attempts >= wanted * ATTEMPTS_PER_POINT {
-                    return Err(ChainError {
-                        step: s,
-                        error: CheckError::NoValidPoints {
-                            n,
-                            attempts: t.attempts,
-                            reason: t.reason.clone(),
-                        },
-                    });
+                    let failure = CheckError::NoValidPoints {
+                        n,
+                        attempts: t.attempts,
+                        reason: t.reason.clone(),
+                    };
+                    if t.accepted == 0 && (gave_way || walk.give_way()) {
+                        gave_way = true;
+                        t.first_failure.get_or_insert(failure);
+                        t.passed_over = true;
+                        t.accepted = wanted;
+                        continue;
+                    }
+                    let error = match t.first_failure.take() {
+                        Some(first) if t.accepted == 0 => first,
+                        _ => failure,
+                    };
+                    return Err(ChainError { step: s, error });
                 }
                 t.attempts += 1;
+            }
+            offered.retain(|&s| !tallies[s].passed_over);
+            if offered.is_empty() {
+                continue;
             }
             let first = offered.first().copied().unwrap_or(0);
             let at_first = |e: EvalError| ChainError { step: first, error: e.into() };
@@ -238,14 +264,16 @@ fn chain_here(
                 }
             }
         }
+        for t in tallies.iter_mut().filter(|t| !t.passed_over) {
+            t.n_values.extend(n);
+        }
     }
-    let n_values: Vec<i64> = sizes.iter().flatten().copied().collect();
     Ok(tallies
         .into_iter()
         .map(|t| CheckSummary {
             against: "the other side of the step".into(),
             points: t.points,
-            n_values: n_values.clone(),
+            n_values: t.n_values,
             max_rel_error: t.max_rel,
             exact: t.exact,
             tolerance: if t.exact { "exact".into() } else { format!("rel {REL_TOLERANCE:e}") },
@@ -373,5 +401,25 @@ mod tests {
         assert_eq!(err.step, 0);
         assert!(matches!(err.error, CheckError::NoValidPoints { n: Some(2), .. }), "{err}");
         assert_eq!(check_chain(&ctx, &refs[..1], &opts), Ok(Vec::new()));
+    }
+
+    #[test]
+    fn a_size_without_valid_points_gives_way_to_the_next() {
+        let ctx = softmax_ce();
+        let opts = CheckOptions { points: 2, ..CheckOptions::default() };
+        // `log(n - 2)` has no value at n = 2 only.
+        let terms = [term("a_j"), term("a_j + 0*log(n - 2)"), term("a_j")];
+        let refs: Vec<&Expr> = terms.iter().collect();
+        let checks = check_chain(&ctx, &refs, &opts).unwrap_or_else(|e| panic!("{e}"));
+        for check in &checks {
+            assert_eq!(check.n_values, vec![3, 4, 5, 6, 7]);
+            assert_eq!(check.points, 10);
+        }
+        // A wrong step is still caught at the sizes that have points.
+        let terms = [term("a_j"), term("a_j + 0*log(n - 2)"), term("2*a_j")];
+        let refs: Vec<&Expr> = terms.iter().collect();
+        let err = check_chain(&ctx, &refs, &opts).unwrap_err();
+        assert_eq!(err.step, 1);
+        assert!(matches!(err.error, CheckError::Mismatch { .. }), "{err}");
     }
 }

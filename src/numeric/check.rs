@@ -398,8 +398,8 @@ pub(crate) fn invalid_or_fail<T>(
 /// moved up, as many sizes, when a concrete index needs a larger n (`a_9` needs `n >= 9`).
 pub(crate) fn sizes(sampler: &Sampler, opts: &CheckOptions) -> Vec<Option<i64>> {
     if sampler.is_indexed() {
-        let lo = opts.n_min.clamp(1, 64);
-        let hi = opts.n_max.clamp(lo, 64);
+        let lo = opts.n_min.clamp(1, MAX_CHECKED_SIZE);
+        let hi = opts.n_max.clamp(lo, MAX_CHECKED_SIZE);
         let shift = (sampler.least_first_size() - lo).max(0);
         (lo + shift..=hi + shift).map(Some).collect()
     } else {
@@ -407,24 +407,75 @@ pub(crate) fn sizes(sampler: &Sampler, opts: &CheckOptions) -> Vec<Option<i64>> 
     }
 }
 
+/// The largest size n planned, or added by [`SizeWalk::give_way`].
+const MAX_CHECKED_SIZE: i64 = 64;
+
+/// The sizes a check visits, in order: the planned [`sizes`], then one more past the last
+/// for each size at which a check found no valid point at all, at most as many more as
+/// were planned. A size may have none: under the condition `q in 1..n-1`, `q` declared over
+/// `2..n` has no value at n = 2, and the check moves on to n = 7.
+pub(crate) struct SizeWalk {
+    sizes: Vec<Option<i64>>,
+    visited: usize,
+    extra_left: usize,
+}
+
+impl SizeWalk {
+    pub(crate) fn new(sampler: &Sampler, opts: &CheckOptions) -> SizeWalk {
+        let sizes = sizes(sampler, opts);
+        let extra_left = sizes.len();
+        SizeWalk { sizes, visited: 0, extra_left }
+    }
+
+    /// The next size to visit.
+    pub(crate) fn next_size(&mut self) -> Option<Option<i64>> {
+        let n = self.sizes.get(self.visited).copied()?;
+        self.visited += 1;
+        Some(n)
+    }
+
+    /// Add one more size for a size that had no valid point; `false` when there is no room
+    /// (terms without sizes, the largest size, or as many added as planned).
+    pub(crate) fn give_way(&mut self) -> bool {
+        match self.sizes.last().copied().flatten() {
+            Some(last) if self.extra_left > 0 && last < MAX_CHECKED_SIZE => {
+                self.extra_left -= 1;
+                self.sizes.push(Some(last + 1));
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
 /// Visit `opts.points` valid points for each size n (when the terms have sizes),
-/// discarding points that break a hypothesis or that `visit` finds invalid.
+/// discarding points that break a hypothesis or that `visit` finds invalid. A size without
+/// any valid point gives way to the next (see [`SizeWalk`]).
 pub(crate) fn for_each_point(
     sampler: &Sampler,
     opts: &CheckOptions,
     mut visit: impl FnMut(&mut Point) -> Result<Outcome, CheckError>,
 ) -> Result<Coverage, CheckError> {
-    let sizes = sizes(sampler, opts);
+    let mut walk = SizeWalk::new(sampler, opts);
     let wanted = opts.points.max(1);
-    let mut coverage =
-        Coverage { points: 0, rejected: 0, n_values: sizes.iter().flatten().copied().collect() };
-    for n in sizes {
+    let mut coverage = Coverage { points: 0, rejected: 0, n_values: Vec::new() };
+    // The first size without a valid point, reported if no later size makes up for it.
+    let mut first_failure = None;
+    while let Some(n) = walk.next_size() {
         let mut accepted = 0;
         let mut attempt = 0;
         let mut reason = String::from("none tried");
         while accepted < wanted {
             if attempt >= wanted * ATTEMPTS_PER_POINT {
-                return Err(CheckError::NoValidPoints { n, attempts: attempt, reason });
+                let failure = CheckError::NoValidPoints { n, attempts: attempt, reason };
+                if accepted == 0 && walk.give_way() {
+                    first_failure.get_or_insert(failure);
+                    break;
+                }
+                return Err(match first_failure {
+                    Some(first) if accepted == 0 => first,
+                    _ => failure,
+                });
             }
             let drawn = sampler.candidate(n, accepted, attempt)?;
             attempt += 1;
@@ -450,7 +501,10 @@ pub(crate) fn for_each_point(
                 }
             }
         }
-        coverage.points += accepted;
+        if accepted > 0 {
+            coverage.points += accepted;
+            coverage.n_values.extend(n);
+        }
     }
     Ok(coverage)
 }
