@@ -323,6 +323,14 @@ Proof.
   intro Hj. rewrite <- (sum_delta_collapse lo hi j f Hj). apply sum_ext; intros; rewrite delta_sym; ring.
 Qed.
 
+(** A sum whose every term is 0 (a Kronecker delta off the sum's range). *)
+Lemma sum_zero (lo hi : nat) (g : nat -> R) :
+  (forall k, (lo <= k <= hi)%nat -> g k = 0) -> sum lo hi g = 0.
+Proof.
+  intro H. transitivity (sum lo hi (fun _ => 0)); [apply sum_ext; exact H |].
+  rewrite sum_const; ring.
+Qed.
+
 Lemma sum_scal_r lo hi f c : sum lo hi (fun k => f k * c) = sum lo hi (fun k => f k) * c.
 Proof.
   transitivity (sum lo hi (fun k => c * f k)); [apply sum_ext; intros; ring |].
@@ -417,6 +425,11 @@ Ltac dcollapse j :=
         | rewrite (sum_single _ _ j);
           [ | lia | intros ? ? ?; cbv beta; rewrite ?delta_ne, ?delta_ne' by lia; ring ] ];
   cbv beta; rewrite ?delta_same; dring.
+
+(** A sum of Kronecker deltas whose other index lies outside the sum's range is 0. *)
+Ltac doutside :=
+  rewrite sum_zero; [ | intros ? ?; cbv beta; rewrite ?delta_ne, ?delta_ne' by lia; ring ];
+  dring.
 
 (** A sum of equal terms: the number of terms, as a real. *)
 Ltac dconst :=

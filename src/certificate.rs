@@ -145,6 +145,13 @@ pub fn matrix_form_holds(stated: &str, proof: &Proof) -> Result<(), String> {
     let m = crate::syntax::parse_matrix(stated, &ctx.indices, &shapes).map_err(|d| d.message)?;
     let mut avoid = result.all_index_names();
     avoid.extend(proof.start_term().all_index_names());
+    // No new bound index may take a name the form writes (`y_k` with `k` a size).
+    avoid.extend(
+        stated
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(String::from),
+    );
     let expanded = crate::matrix::expansion(&m, &out, &shapes, ctx, &avoid)?;
     if expanded == *result {
         Ok(())

@@ -108,6 +108,7 @@ static TESTS: &[RuleTest] = &[
     rw(RuleId::SqrtOfSquare, FLOAT, |g| bind().t("U", g.positive())),
     rw(RuleId::SqrtOfSquareTimes, FLOAT, |g| bind().t("U", g.positive()).t("V", g.positive())),
     bi(RuleId::DeltaCollapse, EXACT, delta_collapse),
+    bi(RuleId::DeltaOffRange, EXACT, delta_off_range),
     bi(RuleId::DeltaSubstitute, EXACT, delta_substitute),
     rw(RuleId::DeltaSameIndex, EXACT, |g| bind().i("k", g.index())),
     rw(RuleId::DeltaDistinct, EXACT, |g| {
@@ -746,6 +747,48 @@ fn delta_collapse(g: &mut Gen) -> Built {
             Built::inside(sum(&j, (Bound::Int(1), n), outer), vec![0, 1])
         }
         _ => Built::at(collapsing),
+    }
+}
+
+/// `sum_{k=A}^{B}(F*delta(k,j))` with `j` outside `A..B` (a number, the declared `j`, or
+/// `j` bound by an enclosing sum), where the sum is 0; one time in four `j` may lie inside
+/// and the kernel must refuse.
+fn delta_off_range(g: &mut Gen) -> Built {
+    let k = name(&g.k);
+    let n = |c: i64| Bound::Sym("n".into(), c);
+    let outside = [
+        (Index::Int(1), (Bound::Int(2), n(0))),
+        (Index::Int(1), (Bound::Int(3), n(1))),
+        (Index::Int(5), (Bound::Int(1), Bound::Int(3))),
+        (Index::Int(0), (Bound::Int(1), n(0))),
+        (name("j"), (n(1), n(3))),
+    ];
+    let inside = [
+        (Index::Int(2), (Bound::Int(1), n(0))),
+        (name("j"), (Bound::Int(2), n(0))),
+        (name("j"), (Bound::Int(1), Bound::Int(3))),
+    ];
+    let (j, range) = if g.chance(0.25) {
+        g.refusable = true;
+        g.pick(&inside)
+    } else {
+        g.pick(&outside)
+    };
+    let delta = if g.chance(0.5) {
+        Expr::Delta(k.clone(), j.clone())
+    } else {
+        Expr::Delta(j.clone(), k.clone())
+    };
+    let mut factors: Vec<Expr> = (0..g.below(3)).map(|_| g.with_k()).collect();
+    let at = g.below(factors.len() + 1);
+    factors.insert(at, delta);
+    let zero_sum = sum(&g.k, range, Expr::mul(factors));
+    match j {
+        Index::Name(j) if g.chance(0.3) => {
+            let outer = Expr::Mul(vec![Expr::Idx("x".into(), vec![name(&j)]), zero_sum].into());
+            Built::inside(sum(&j, (Bound::Int(1), n(0)), outer), vec![0, 1])
+        }
+        _ => Built::at(zero_sum),
     }
 }
 

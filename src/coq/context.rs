@@ -398,6 +398,7 @@ fn step_tactic(
             Some(j) => format!("dcollapse ({j})"),
             None => "dring".into(),
         },
+        "delta-off-range" => "doutside".into(),
         "delta-symmetric" => "rewrite delta_sym; dring".into(),
         "delta-same-index" => "rewrite delta_same; dring".into(),
         "delta-squared" => "rewrite delta_sq; dring".into(),

@@ -8,7 +8,7 @@ use super::differentiate::step_with;
 use super::{Driver, EngineError};
 use crate::expr::{Expr, Index, Rat, Sum};
 use crate::kernel::Step;
-use crate::rules::RuleId;
+use crate::rules::{Condition, RuleId};
 use crate::terms::ExprExt;
 use crate::terms::RatExt;
 use num_traits::{One, Zero};
@@ -1115,13 +1115,33 @@ fn single_term_move(
     if let Some(pos) = delta {
         let mut rest = t.clone();
         let delta = rest.factors.remove(pos).base;
+        // The delta's other index outside the sum's range (x_1 in sum_{k=2}^{n}) makes the
+        // sum 0. (Decided here without the enclosing sums; the kernel decides with them.)
+        let off_range = match &delta {
+            Expr::Delta(a, b) => {
+                let j = if *a == k { b } else { a };
+                let outside = Condition::OutOfRange(j.clone(), s.lo.clone(), s.hi.clone());
+                crate::kernel::decide(d.ctx(), &outside, &[]) == crate::kernel::Verdict::Holds
+            }
+            _ => false,
+        };
         let body = if rest.coeff.is_one() && rest.factors.is_empty() {
             delta
         } else {
             Expr::Mul(vec![term_expr(&rest), delta].into())
         };
         d.ring(&body_path, body)?;
-        d.apply(RuleId::DeltaCollapse.step(path.to_vec()))?;
+        let (first, second) = if off_range {
+            (RuleId::DeltaOffRange, RuleId::DeltaCollapse)
+        } else {
+            (RuleId::DeltaCollapse, RuleId::DeltaOffRange)
+        };
+        // A refused step leaves the term as it was.
+        if let Err(refused) = d.apply(first.step(path.to_vec())) {
+            if d.apply(second.step(path.to_vec())).is_err() {
+                return Err(refused);
+            }
+        }
         return Ok(true);
     }
     let (c, u) = split_term(t, &s.index);

@@ -87,6 +87,7 @@ pub fn apply(b: Builtin, ctx: &Context, lemmas: &[Lemma], loc: &Located, step: &
             Ok((Expr::Add(ts.iter().map(part).collect()), vec![]))
         }
         DeltaCollapse => delta_collapse(sub),
+        DeltaOffRange => delta_off_range(sub),
         DeltaSubstitute => delta_substitute(sub, &new),
         Unfold | Fold => {
             let def =
@@ -220,11 +221,28 @@ fn derivative_of_variable(ctx: &Context, sub: &Expr) -> Outcome {
 
 /// `sum_k(F * delta(k, j)) = F[k := j]`, the delta anywhere in the product, either way round.
 fn delta_collapse(sub: &Expr) -> Outcome {
+    let (s, mut factors, at, j) = delta_on_the_summation_index(sub)?;
+    factors.remove(at);
+    let collapsed = Expr::mul(factors).subst_index(&s.index, &j);
+    Ok((collapsed, vec![Condition::InRange(j, s.lo.clone(), s.hi.clone())]))
+}
+
+/// `sum_{k=A}^{B}(F*delta(k,j)) = 0` when `j` lies outside `A..B`.
+fn delta_off_range(sub: &Expr) -> Outcome {
+    let (s, _, _, j) = delta_on_the_summation_index(sub)?;
+    Ok((Expr::int(0), vec![Condition::OutOfRange(j, s.lo.clone(), s.hi.clone())]))
+}
+
+/// The sum `sub`, its summand's factors, and the position and other index of a factor
+/// `delta(k, j)` on its index `k` (`j` not `k`).
+fn delta_on_the_summation_index(
+    sub: &Expr,
+) -> Result<(&Sum, Vec<Expr>, usize, Index), KernelError> {
     let Expr::Sum(s) = sub else {
         return Err(no("needs a sum"));
     };
     let k = Index::Name(s.index.clone());
-    let mut factors: Vec<Expr> = match &*s.body {
+    let factors: Vec<Expr> = match &*s.body {
         Expr::Mul(fs) => fs.to_vec(),
         other => vec![other.clone()],
     };
@@ -238,9 +256,7 @@ fn delta_collapse(sub: &Expr) -> Outcome {
         .enumerate()
         .find_map(|(i, f)| other_end(f).map(|j| (i, j)))
         .ok_or_else(|| no("the summand has no Kronecker delta on the summation index"))?;
-    factors.remove(at);
-    let collapsed = Expr::mul(factors).subst_index(&s.index, &j);
-    Ok((collapsed, vec![Condition::InRange(j, s.lo.clone(), s.hi.clone())]))
+    Ok((s, factors, at, j))
 }
 
 /// `delta(i, j) * F = delta(i, j) * F[i := j]` for a delta factor of the product.

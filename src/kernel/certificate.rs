@@ -8,7 +8,7 @@ use super::read::{read_bound_strict, read_index_strict, read_term, read_variable
 use super::rules::{Binding, Condition};
 use super::validate::check_context;
 use super::{Proof, Step};
-use crate::expr::{Assumption, Context, Definition, Expr, IndexDecl};
+use crate::expr::{Assumption, Context, Definition, Expr, Index, IndexDecl};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -316,6 +316,34 @@ fn states(text: &str, c: &Condition, decls: &[IndexDecl]) -> bool {
     rest.is_empty()
 }
 
+/// A carried index inequality whose two sides the carried equalities make equal, or an
+/// equality that makes two numbers equal: the classes of equal indices, by union-find.
+fn contradicted_case(conditions: &[Condition]) -> Option<&Condition> {
+    let mut parent: BTreeMap<&Index, &Index> = BTreeMap::new();
+    fn root<'a>(parent: &BTreeMap<&'a Index, &'a Index>, mut i: &'a Index) -> &'a Index {
+        while let Some(&p) = parent.get(i).filter(|&&p| p != i) {
+            i = p;
+        }
+        i
+    }
+    for c in conditions {
+        if let Condition::IndexEq(a, b) = c {
+            let (ra, rb) = (root(&parent, a), root(&parent, b));
+            if ra != rb {
+                // A number stays the root of its class, so two numbers meet as two roots.
+                if matches!((ra, rb), (Index::Int(_), Index::Int(_))) {
+                    return Some(c);
+                }
+                let (child, to) = if matches!(ra, Index::Int(_)) { (rb, ra) } else { (ra, rb) };
+                parent.insert(child, to);
+            }
+        }
+    }
+    conditions
+        .iter()
+        .find(|c| matches!(c, Condition::IndexNe(a, b) if root(&parent, a) == root(&parent, b)))
+}
+
 /// The stated result and hypotheses are exactly those of the replayed chain: the context
 /// hypotheses it used, then the conditions it left open, in order.
 fn check_end(proof: &Proof, result: &str, stated: &[String]) -> Result<(), String> {
@@ -330,15 +358,10 @@ fn check_end(proof: &Proof, result: &str, stated: &[String]) -> Result<(), Strin
     }
     let used = proof.assumptions_used();
     let conditions = proof.hypotheses();
-    // A chain under `i = j` and `i != j` at once proves nothing about either case.
-    let negated = |c: &&Condition| match c {
-        Condition::IndexEq(a, b) => [(a, b), (b, a)]
-            .into_iter()
-            .any(|(x, y)| conditions.contains(&Condition::IndexNe(x.clone(), y.clone()))),
-        _ => false,
-    };
-    if let Some(c) = conditions.iter().find(negated) {
-        return Err(format!("side condition unmet: the chain assumes both `{c}` and its negation"));
+    // A chain under `i = j` and `i != j` at once (or `i = k`, `k = j`, `i != j`, or
+    // `i = 1`, `i = 2`) proves nothing about either case.
+    if let Some(c) = contradicted_case(&conditions) {
+        return Err(format!("side condition unmet: the chain assumes `{c}` and its negation"));
     }
     if stated.len() != used.len() + conditions.len() {
         return Err(format!(

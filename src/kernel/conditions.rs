@@ -54,6 +54,7 @@ pub fn decide(ctx: &Context, cond: &Condition, binders: &[Binder]) -> Verdict {
             verdict(e.as_num().is_some_and(|r| r.is_integer() && r.is_positive()))
         }
         Condition::InRange(j, lo, hi) => in_range(ctx, j, lo, hi, binders),
+        Condition::OutOfRange(j, lo, hi) => out_of_range(ctx, j, lo, hi, binders),
         // `hi - lo + 1 >= 0`, that is `lo <= hi + 1`.
         Condition::RangeLength(lo, hi) => match hi.shifted(1).and_then(|h| le(ctx, lo, &h)) {
             Some(b) => verdict(b),
@@ -248,6 +249,25 @@ fn in_range(ctx: &Context, j: &Index, lo: &Bound, hi: &Bound, binders: &[Binder]
     }
 }
 
+/// Whether every value the index may take lies below `lo` or above `hi`: a number, an
+/// index bound by an enclosing sum (over that sum's range) or a declared index (over its
+/// range). Never carried: an index without a range, or ranges that may meet, fail.
+fn out_of_range(ctx: &Context, j: &Index, lo: &Bound, hi: &Bound, binders: &[Binder]) -> Verdict {
+    let (j_lo, j_hi) = match j {
+        Index::Int(v) => (Bound::Int(*v), Bound::Int(*v)),
+        Index::Name(name) => match binders.iter().rev().find(|(b, _, _)| b == name) {
+            Some((_, l, h)) => (l.clone(), h.clone()),
+            None => match ctx.range_of(name) {
+                Some((l, h)) => (l.clone(), h.clone()),
+                None => return Verdict::Fails,
+            },
+        },
+    };
+    let below = j_hi.shifted(1).and_then(|above_j| le(ctx, &above_j, lo)) == Some(true);
+    let above = hi.shifted(1).and_then(|above_hi| le(ctx, &above_hi, &j_lo)) == Some(true);
+    verdict(below || above)
+}
+
 /// Whether `a <= b` surely holds, surely fails, or cannot be told: two integers, or one
 /// size with two offsets, compare; `a <= 1 + c <= n + c` for a size `n >= 1` ([`untouched`]).
 fn le(ctx: &Context, a: &Bound, b: &Bound) -> Option<bool> {
@@ -277,23 +297,9 @@ fn within(ctx: &Context, lo: &Bound, hi: &Bound, inner_lo: &Bound, inner_hi: &Bo
     }
 }
 
-/// Whether a range surely has a term: `lo <= hi` ([`le`]), or a hypothesis without free
-/// indices sums over it to a non-zero number (an empty sum is 0).
+/// Whether a range surely has a term: `lo <= hi` ([`le`]).
 fn non_empty(ctx: &Context, lo: &Bound, hi: &Bound) -> bool {
-    let sums_to_non_zero = |sum: &Expr, value: &Expr| {
-        value.as_num().is_some_and(|c| !c.is_zero())
-            && sum.free_indices().is_empty()
-            && matches!(unfold_symbol(ctx, sum), Expr::Sum(s) if s.lo == *lo && s.hi == *hi)
-    };
-    // A hypothesis `sum_{k=lo}^{hi}(…) = c != 0` touches the size, which turns the
-    // convention `n >= 1` off; it may give back no more than the convention gave, since a
-    // proof does not list the hypotheses a condition was decided by.
     le(ctx, lo, hi) == Some(true)
-        || le_if(lo, hi, |_| true) == Some(true)
-            && ctx
-                .assumptions
-                .iter()
-                .any(|a| sums_to_non_zero(&a.lhs, &a.rhs) || sums_to_non_zero(&a.rhs, &a.lhs))
 }
 
 /// `e`, or the body of the plain symbol it names (through a chain of definitions).
@@ -465,5 +471,21 @@ fn untouched(ctx: &Context, n: &str) -> bool {
             || t.free_indices().iter().any(over_n)
             || labelled.iter().any(|name| depends_on(ctx, t, name, 0))
     };
-    !ctx.assumptions.iter().any(|a| [&a.lhs, &a.rhs].into_iter().any(touches))
+    // `sum_{k=a}^{n+b}(…) = c` with `c != 0` and `a - b >= 1` holds only where its range
+    // has a term, so only for n >= 1: it leaves the convention standing (softmax's
+    // `sum_i(y_i) = 1`). Not with a free index or a fixed label: over an empty range of
+    // its own it would hold vacuously.
+    let only_for_n_at_least_one = |sum: &Expr, value: &Expr| {
+        let sum = unfold_symbol(ctx, sum);
+        value.as_num().is_some_and(|c| !c.is_zero())
+            && matches!(sum, Expr::Sum(s) if matches!((&s.lo, &s.hi),
+                (Bound::Int(a), Bound::Sym(m, b)) if m == n && a.checked_sub(*b).is_some_and(|d| d >= 1)))
+            && sum.free_indices().is_empty()
+            && !labelled.iter().any(|name| depends_on(ctx, sum, name, 0))
+    };
+    !ctx.assumptions.iter().any(|a| {
+        let keeps =
+            only_for_n_at_least_one(&a.lhs, &a.rhs) || only_for_n_at_least_one(&a.rhs, &a.lhs);
+        !keeps && [&a.lhs, &a.rhs].into_iter().any(touches)
+    })
 }

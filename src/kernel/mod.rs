@@ -304,7 +304,9 @@ fn rewrite_with(
     let (mut open_seen, mut discharged_seen) = (BTreeSet::new(), BTreeSet::new());
     // At or inside a derivative a carried condition must hold near the point, not only at
     // it: `u != 0` does for a continuous `u`, not for one that jumps over 0 (`step(x) - 1/2`).
-    let differentiating = matches!(sub, Expr::D(..)) || !variables.is_empty();
+    // A rule read backwards brings its derivative in (`0` to `D(step(u), x)`).
+    let differentiating =
+        matches!(sub, Expr::D(..)) || matches!(new, Expr::D(..)) || !variables.is_empty();
     // Inside a derivative with respect to a defined name (this one's too), a condition
     // read off the name's definition holds at the point only: enough for an open condition
     // on a continuous term, not for `u >= 0` (`a = y^2`) nor on a term that may jump.
@@ -313,10 +315,15 @@ fn rewrite_with(
         _ => None,
     };
     let names: Vec<&str> = variables.iter().map(String::as_str).chain(own).collect();
+    // The held names keep their definitions for what depends on what (a hypothesis that
+    // reaches a size through one still touches it), but their values are opaque.
     let held = names.iter().any(|x| ctx.definition(x).is_some()).then(|| {
         let mut held = ctx.clone();
-        held.definitions
-            .retain(|d| !validate::name_of(&d.name).is_some_and(|n| names.contains(&n)));
+        for d in held.definitions.iter_mut() {
+            if validate::name_of(&d.name).is_some_and(|n| names.contains(&n)) {
+                d.body = Expr::Add(vec![d.body.clone(), Expr::Sym(OPAQUE.into())].into());
+            }
+        }
         held
     });
     let jumps = |c: &Condition| {
@@ -326,7 +333,12 @@ fn rewrite_with(
     };
     let mut work: Vec<Condition> = conditions.into_iter().flat_map(conditions::split).collect();
     work.reverse();
+    // Each condition decided once: a step may divide by the same term hundreds of times.
+    let mut decided = BTreeSet::new();
     while let Some(c) = work.pop() {
+        if !decided.insert(c.clone()) {
+            continue;
+        }
         // Worked out at most once, and only where it matters.
         let may_jump = std::cell::OnceCell::new();
         let may_jump = || *may_jump.get_or_init(|| conditions::may_jump(ctx, &c));
@@ -375,6 +387,10 @@ fn splice(term: &Expr, path: &[usize], new: Expr) -> Option<Expr> {
     let out = term.map_children(|c| if at.next() == Some(first) { &child } else { c }.clone());
     Some(out.reshape())
 }
+
+/// A symbol no input can name (`'` is not part of a name): added to the body of a held
+/// definition, it leaves the body's value unknown to the deciders.
+const OPAQUE: &str = "held'";
 
 /// A subterm and what encloses it.
 pub(crate) struct Located<'a> {
@@ -507,7 +523,7 @@ fn inst_condition(c: &Condition, b: &Binding, used: &mut Used) -> Result<Conditi
         }
         C::IndexNe(i, j) => C::IndexNe(inst_index(i, b, used)?, inst_index(j, b, used)?),
         // What the builtins state (a range, a case, a quantified condition), the table does not.
-        C::InRange(..) | C::IndexEq(..) | C::ForAll(..) => {
+        C::InRange(..) | C::OutOfRange(..) | C::IndexEq(..) | C::ForAll(..) => {
             return Err(KernelError::Binding("the table states no such condition".into()))
         }
     })

@@ -37,6 +37,8 @@ pub enum Builtin {
     ProductRule,
     SumLinearity,
     DeltaCollapse,
+    /// A sum of Kronecker deltas whose other index lies outside the sum's range is 0.
+    DeltaOffRange,
     DeltaSubstitute,
     Unfold,
     Fold,
@@ -68,6 +70,8 @@ pub enum Condition {
     FreeOf(Expr, Expr),
     /// The index lies in the range `lo..hi`.
     InRange(Index, Bound, Bound),
+    /// The index lies outside the range `lo..hi`, whatever the sizes: decided or refused.
+    OutOfRange(Index, Bound, Bound),
     /// The range `lo..hi` has `hi - lo + 1 ≥ 0` terms (it is empty or longer).
     RangeLength(Bound, Bound),
     /// The term is an integer literal.
@@ -156,7 +160,7 @@ impl Condition {
             }
             C::IndexFree(i, e) => (vec![e], vec![i]),
             C::FreeOf(x, e) => (vec![x, e], vec![]),
-            C::InRange(i, ..) => (vec![], vec![i]),
+            C::InRange(i, ..) | C::OutOfRange(i, ..) => (vec![], vec![i]),
             C::RangeLength(..) => (vec![], vec![]),
             C::IndexEq(i, j) | C::IndexNe(i, j) => (vec![], vec![i, j]),
             C::ForAll(k, _, _, c) => {
@@ -178,6 +182,7 @@ impl Condition {
             Condition::IndexFree(k, e) => format!("{} is free of the index {k}", term(e)),
             Condition::FreeOf(x, e) => format!("{} does not depend on {}", term(e), term(x)),
             Condition::InRange(j, lo, hi) => format!("{j} in {lo}..{hi}"),
+            Condition::OutOfRange(j, lo, hi) => format!("{j} outside {lo}..{hi}"),
             Condition::RangeLength(lo, hi) => format!("{hi} >= {lo} - 1"),
             Condition::Integer(e) => format!("{} is an integer", term(e)),
             Condition::Natural(e) => format!("{} is a positive integer", term(e)),

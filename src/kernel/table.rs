@@ -126,6 +126,7 @@ rules! {
     SqrtOfSquareTimes: "sqrt-of-square-times", rw("sqrt(U^2*V)", "U*sqrt(V)", &["positive(U)", "positive(V)"]), "take the square out of the square root";
     // ---------------------------------------------------------------- Kronecker deltas and sums
     DeltaCollapse: "delta-collapse", builtin(Builtin::DeltaCollapse, "sum_{k=A}^{B}(F*delta(k,j))", "F[k:=j]"), "the sum of Kronecker deltas collapses";
+    DeltaOffRange: "delta-off-range", builtin(Builtin::DeltaOffRange, "sum_{k=A}^{B}(F*delta(k,j))", "0"), "the Kronecker delta is 0 over the whole range";
     DeltaSubstitute: "delta-substitute", builtin(Builtin::DeltaSubstitute, "delta(i,j)*F", "delta(i,j)*F[i:=j]"), "substitute through the Kronecker delta";
     DeltaSameIndex: "delta-same-index", rw("delta(k,k)", "1", &[]), "δ_kk = 1";
     DeltaDistinct: "delta-distinct", rw("delta(k,j)", "0", &["distinct(k, j)"]), "δ_kj = 0 for k ≠ j";

@@ -84,6 +84,11 @@ fn formula_marked(f: &Formula) -> String {
                 .concat();
             row(&format!("{}{}{set}", names.join(&mo(",")), mo("\u{2208}")))
         }
+        Formula::OutsideRange(j, lo, hi) => {
+            let set = [mo("{"), mathml(lo), mo(","), mo("\u{2026}"), mo(","), mathml(hi), mo("}")]
+                .concat();
+            row(&format!("{}{}{set}", mathml(j), mo("\u{2209}")))
+        }
         Formula::Gradient { of, wrt, value, notation: n } => row(&format!(
             "<msub>{}{}</msub>{}{}{}",
             mo("\u{2207}"),

@@ -18,6 +18,9 @@ pub fn formula(f: &Formula) -> String {
             let names: Vec<String> = names.iter().map(latex).collect();
             format!("{} \\in \\{{{}, \\dots, {}\\}}", names.join(", "), latex(lo), latex(hi))
         }
+        Formula::OutsideRange(j, lo, hi) => {
+            format!("{} \\notin \\{{{}, \\dots, {}\\}}", latex(j), latex(lo), latex(hi))
+        }
         Formula::Gradient { of, wrt, value, notation: n } => format!(
             "\\nabla_{{{}}} {} = {}",
             matrix_latex(wrt, n),

@@ -37,6 +37,9 @@ pub fn formula(f: &Formula) -> String {
             let names: Vec<String> = names.iter().map(unicode).collect();
             format!("{} ∈ {{{}, …, {}}}", names.join(", "), unicode(lo), unicode(hi))
         }
+        Formula::OutsideRange(j, lo, hi) => {
+            format!("{} ∉ {{{}, …, {}}}", unicode(j), unicode(lo), unicode(hi))
+        }
         Formula::Gradient { of, wrt, value, notation: n } => format!(
             "∇_{} {} = {}",
             matrix_unicode(wrt, n),

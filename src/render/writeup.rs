@@ -43,6 +43,8 @@ pub enum Formula {
     Rel(Expr, Rel, Expr),
     /// `i, j, k ∈ {lo, …, hi}`.
     Range(Vec<Expr>, Expr, Expr),
+    /// The index lies outside `{lo, …, hi}`.
+    OutsideRange(Expr, Expr, Expr),
     /// `∇_z l = value`: the gradient of a scalar with respect to the vector `z` (or matrix).
     Gradient {
         of: M,
@@ -495,6 +497,9 @@ pub fn condition(c: &Condition) -> Prose {
         }
         Condition::InRange(j, lo, hi) => {
             vec![Span::Math(Formula::Range(vec![index(j)], bound_expr(lo), bound_expr(hi)))]
+        }
+        Condition::OutOfRange(j, lo, hi) => {
+            vec![Span::Math(Formula::OutsideRange(index(j), bound_expr(lo), bound_expr(hi)))]
         }
         Condition::RangeLength(lo, hi) => {
             vec![rel(bound_expr(hi), Rel::Ge, Expr::sub(bound_expr(lo), Expr::int(1)))]
