@@ -28,13 +28,14 @@ pub const RECOGNISED: &[RuleId] = &[
 ];
 
 /// A subterm that is `times * func(u)`, with the definition's right side at `u` written
-/// with `1/exp(w)` for `exp(-w)`.
+/// with `1/exp(w)` for `exp(-w)`; `times` is a number, or a quotient of products of atoms
+/// free of exponentials (`-x*y` in the logistic loss's `-x*y*σ(-w*x*y)`).
 struct Found {
     path: Vec<usize>,
     rule: RuleId,
     u: Expr,
     rhs: Expr,
-    times: Rat,
+    times: Expr,
 }
 
 /// Most subterms compared with a definition in one result; beyond it the search stops.
@@ -163,7 +164,11 @@ fn search(
                 return None;
             }
             let ratio = normalize(&Expr::div(normal.clone(), rhs.clone()), 0, true).ok();
-            if let Some(times) = ratio.as_ref().and_then(constant_ratio) {
+            let times = ratio.as_ref().and_then(|f| match constant_ratio(f) {
+                Some(c) => Some(Expr::Num(c)),
+                None => monomial_ratio(f),
+            });
+            if let Some(times) = times {
                 let (rule, u, rhs) = (*rule, u.clone(), rhs.clone());
                 return Some(Found { path: path.clone(), rule, u, rhs, times });
             }
@@ -180,6 +185,58 @@ fn search(
     None
 }
 
+/// `f`'s numerator over its denominator where that is one term, a number times powers of
+/// atoms free of exponentials, sinh and cosh (a factor that held one would be part of the
+/// function): `x*y*(E + 1)` over `E + 1` is `x*y`.
+fn monomial_ratio(f: &crate::kernel::ring::Frac) -> Option<Expr> {
+    use std::collections::BTreeMap;
+    let ((n0, a), (d0, b)) = (f.num.0.last()?, f.den.0.last()?);
+    if f.num.0.len() != f.den.0.len() {
+        return None;
+    }
+    // The exponent of each atom in numerator over denominator.
+    let mut ratio: BTreeMap<&Expr, i64> = BTreeMap::new();
+    for (atom, k) in n0 {
+        *ratio.entry(atom).or_default() += i64::from(*k);
+    }
+    for (atom, k) in d0 {
+        *ratio.entry(atom).or_default() -= i64::from(*k);
+    }
+    ratio.retain(|_, k| *k != 0);
+    let c = a / b;
+    // Every term of the denominator times the ratio is a term of the numerator.
+    fn as_map(m: &crate::kernel::ring::Monomial) -> BTreeMap<&Expr, i64> {
+        m.iter().map(|(atom, k)| (atom, i64::from(*k))).collect()
+    }
+    let numerator: Vec<(BTreeMap<&Expr, i64>, &Rat)> =
+        f.num.0.iter().map(|(m, k)| (as_map(m), k)).collect();
+    for (m, k) in &f.den.0 {
+        let mut wanted = as_map(m);
+        for (atom, e) in &ratio {
+            *wanted.entry(*atom).or_default() += e;
+        }
+        wanted.retain(|_, e| *e != 0);
+        let k = k * &c;
+        if !numerator.iter().any(|(nm, nk)| *nm == wanted && **nk == k) {
+            return None;
+        }
+    }
+    let exponential = |t: &Expr| matches!(t, Expr::Call(f, _) if is_candidate_call(*f));
+    if ratio.keys().any(|atom| atom.any(&mut |t| exponential(t))) {
+        return None;
+    }
+    let power = |atom: &Expr, k: i64| match k {
+        1 => atom.clone(),
+        k => Expr::pow(atom.clone(), Expr::int(k)),
+    };
+    let mut top = if c.is_one() { vec![] } else { vec![Expr::Num(c)] };
+    top.extend(ratio.iter().filter(|(_, k)| **k > 0).map(|(atom, k)| power(atom, *k)));
+    let below: Vec<Expr> =
+        ratio.iter().filter(|(_, k)| **k < 0).map(|(atom, k)| power(atom, -k)).collect();
+    let top = Expr::mul(top);
+    Some(if below.is_empty() { top } else { Expr::div(top, Expr::mul(below)) })
+}
+
 /// The kernel steps from the subterm at `found.path` to `times*func(u)`.
 fn replay(d: &mut Driver, found: &Found) -> Result<(), EngineError> {
     let Found { path, rule, u, rhs, times } = found;
@@ -193,13 +250,26 @@ fn replay(d: &mut Driver, found: &Found) -> Result<(), EngineError> {
         d.apply(step_with(RuleId::ExpOfNegation, &at, &[("U", &w)]))?;
     }
     let rhs = rhs.clone();
-    // The definition's place: the whole subterm, or its second factor after `times`.
+    // The definition's place: the whole subterm, or the factor after `times`.
     let path: Vec<usize> = if times.is_one() {
         d.ring(path, rhs)?;
         path.to_vec()
     } else {
-        d.ring(path, Expr::Mul(vec![Expr::Num(times.clone()), rhs].into()))?;
-        path.iter().copied().chain([1]).collect()
+        // One flat product: `-x*y*σ(…)`, not `-(x*y)*σ(…)`.
+        let mut factors = match times {
+            Expr::Mul(fs) => fs.to_vec(),
+            t => vec![t.clone()],
+        };
+        factors.push(rhs.clone());
+        d.ring(path, Expr::Mul(factors.into()))?;
+        let shaped = rhs.shaped();
+        let at = match d.at(path) {
+            Some(Expr::Mul(fs)) => fs.iter().position(|f| *f == shaped || *f == rhs),
+            _ => None,
+        };
+        let at =
+            at.ok_or_else(|| EngineError::TooLarge("the definition is not a factor".into()))?;
+        path.iter().copied().chain([at]).collect()
     };
     let path = path.as_slice();
     // And back: `1/exp(w)` as `exp(-w)` where the definition has it.

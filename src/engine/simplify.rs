@@ -836,14 +836,41 @@ fn whole_numerators(e: &Expr) -> Option<Expr> {
     changed.then(|| term_expr(&whole))
 }
 
+/// The smallest candidate; among rational functions of plain variables, the one with the
+/// fewest compound fractions ([`compound_fractions`]) first: `-(2*x + 1)/(x^2*(x + 1)^2)`,
+/// not the shorter `-(2 + 1/x)/(x*(x + 1)^2)`. (Where sums or functions stand, a form with
+/// an inner fraction is often one a defined name folds back into.)
 pub fn smallest(cands: Vec<Expr>) -> Option<Expr> {
-    let mut best: Option<Expr> = None;
+    let mut best: Option<(usize, usize, Expr)> = None;
     for c in cands {
-        if best.as_ref().is_none_or(|b| c.size() < b.size()) {
-            best = Some(c);
+        let plain = !c.any(&mut |t| matches!(t, Expr::Sum(_) | Expr::Call(..) | Expr::D(..)));
+        let key = (if plain { compound_fractions(&c) } else { 0 }, c.size());
+        if best.as_ref().is_none_or(|(f, s, _)| key < (*f, *s)) {
+            best = Some((key.0, key.1, c));
         }
     }
-    best
+    best.map(|(_, _, e)| e)
+}
+
+/// How many fractions stand in a sum inside a quotient's numerator or denominator (through
+/// products, signs and whole powers; a function's argument is a term of its own): one in
+/// `(2 + 1/x)/x^2` and in `1/(a*(1 + x^2/a^2))`, none in a textbook's form.
+fn compound_fractions(e: &Expr) -> usize {
+    fn walk(e: &Expr, in_quotient: bool, in_its_sum: bool) -> usize {
+        match e {
+            Expr::Div(a, b) => {
+                usize::from(in_its_sum) + walk(a, true, false) + walk(b, true, false)
+            }
+            Expr::Add(ts) => ts.iter().map(|t| walk(t, in_quotient, in_quotient)).sum(),
+            Expr::Mul(fs) => fs.iter().map(|f| walk(f, in_quotient, in_its_sum)).sum(),
+            Expr::Neg(a) => walk(a, in_quotient, in_its_sum),
+            Expr::Pow(b, k) if k.as_num().is_some_and(|r| r.is_integer()) => {
+                walk(b, in_quotient, in_its_sum) + walk(k, false, false)
+            }
+            _ => e.children().map(|c| walk(c, false, false)).sum(),
+        }
+    }
+    walk(e, false, false)
 }
 
 /// Paths of all sums, innermost first.

@@ -80,10 +80,17 @@ pub fn decide(ctx: &Context, cond: &Condition, binders: &[Binder]) -> Verdict {
         {
             Verdict::Fails
         }
-        // Equal indices, or two numbers, are decided; otherwise it depends on the values.
+        // Equal indices, or two numbers, are decided, and so are indices whose ranges do
+        // not meet; otherwise it depends on the values.
         Condition::IndexEq(a, b) | Condition::IndexNe(a, b) => match (a, b) {
             _ if a == b => verdict(matches!(cond, Condition::IndexEq(..))),
             (Index::Int(_), Index::Int(_)) => verdict(matches!(cond, Condition::IndexNe(..))),
+            _ if index_range(ctx, b, binders).is_some_and(|(lo, hi)| {
+                out_of_range(ctx, a, &lo, &hi, binders) == Verdict::Holds
+            }) =>
+            {
+                verdict(matches!(cond, Condition::IndexNe(..)))
+            }
             _ => Verdict::Unknown,
         },
         Condition::ForAll(k, lo, hi, c) => {
@@ -253,19 +260,24 @@ fn in_range(ctx: &Context, j: &Index, lo: &Bound, hi: &Bound, binders: &[Binder]
 /// index bound by an enclosing sum (over that sum's range) or a declared index (over its
 /// range). Never carried: an index without a range, or ranges that may meet, fail.
 fn out_of_range(ctx: &Context, j: &Index, lo: &Bound, hi: &Bound, binders: &[Binder]) -> Verdict {
-    let (j_lo, j_hi) = match j {
-        Index::Int(v) => (Bound::Int(*v), Bound::Int(*v)),
-        Index::Name(name) => match binders.iter().rev().find(|(b, _, _)| b == name) {
-            Some((_, l, h)) => (l.clone(), h.clone()),
-            None => match ctx.range_of(name) {
-                Some((l, h)) => (l.clone(), h.clone()),
-                None => return Verdict::Fails,
-            },
-        },
+    let Some((j_lo, j_hi)) = index_range(ctx, j, binders) else {
+        return Verdict::Fails;
     };
     let below = j_hi.shifted(1).and_then(|above_j| le(ctx, &above_j, lo)) == Some(true);
     let above = hi.shifted(1).and_then(|above_hi| le(ctx, &above_hi, &j_lo)) == Some(true);
     verdict(below || above)
+}
+
+/// The values an index may take: a number itself, a bound index its sum's range, a
+/// declared index its declared range.
+fn index_range(ctx: &Context, j: &Index, binders: &[Binder]) -> Option<(Bound, Bound)> {
+    match j {
+        Index::Int(v) => Some((Bound::Int(*v), Bound::Int(*v))),
+        Index::Name(name) => match binders.iter().rev().find(|(b, _, _)| b == name) {
+            Some((_, l, h)) => Some((l.clone(), h.clone())),
+            None => ctx.range_of(name).map(|(l, h)| (l.clone(), h.clone())),
+        },
+    }
 }
 
 /// Whether `a <= b` surely holds, surely fails, or cannot be told: two integers, or one
@@ -432,13 +444,16 @@ fn sign_in(ctx: &Context, e: &Expr, depth: usize, known: &mut BTreeMap<String, S
         Expr::Delta(_, _) => ZERO | POS,
         Expr::Sym(name) | Expr::Idx(name, _) => match ctx.definition(name) {
             Some(def) if depth < MAX_UNFOLD => once(known, name, |k| sign_in(ctx, &def.body, d, k)),
-            // A size: `n >= 1` by the convention of `untouched`.
-            _ if matches!(e, Expr::Sym(_))
-                && super::validate::sizes(ctx).contains(name)
-                && untouched(ctx, name) =>
-            {
-                POS
-            }
+            // A size: `n >= 1` by the convention of `untouched` (worked out once per name:
+            // a term may hold a size a thousand times).
+            _ if matches!(e, Expr::Sym(_)) => once(known, name, |_| {
+                let size = super::validate::sizes(ctx).contains(name) && untouched(ctx, name);
+                if size {
+                    POS
+                } else {
+                    ANY
+                }
+            }),
             _ => ANY,
         },
         _ => ANY,

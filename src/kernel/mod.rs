@@ -258,6 +258,13 @@ fn rewrite_with(
                     "this rule takes no `uses` or `replacement`".into(),
                 ));
             }
+            // Read backwards, a derivative rule would bring a derivative out of nothing
+            // (`0` to `D(step(u), x)`), judged as if no derivative were there.
+            if step.reversed && lhs.any_once(&mut |t| matches!(t, Expr::D(..))) {
+                return Err(KernelError::NotApplicable(
+                    "a rule about derivatives is not read backwards".into(),
+                ));
+            }
             let (from, to) = if step.reversed { (rhs, lhs) } else { (lhs, rhs) };
             let mut used = BTreeSet::new();
             let from = inst(from, &step.binding, &mut used)?;
