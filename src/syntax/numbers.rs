@@ -52,6 +52,22 @@ pub fn scan(src: &str) -> Option<NumberStyle> {
                 }
                 places = Some(at - frac);
             }
+            // Scientific notation: `2.5e-3` has four places, `1e5` none.
+            let sign = |b: u8| b == b'+' || b == b'-';
+            let digit_at = |k: usize| bytes.get(k).is_some_and(u8::is_ascii_digit);
+            if at < bytes.len() && (bytes[at] == b'e' || bytes[at] == b'E') {
+                let digits = if bytes.get(at + 1).copied().is_some_and(sign) { at + 2 } else { at + 1 };
+                if digit_at(digits) {
+                    let mut end = digits;
+                    while digit_at(end) {
+                        end += 1;
+                    }
+                    let exponent: i64 = code[at + 1..end].parse().unwrap_or(0);
+                    let shifted = places.unwrap_or(0) as i64 - exponent;
+                    places = usize::try_from(shifted).ok().filter(|&p| p > 0);
+                    at = end;
+                }
+            }
             numbers.push((start, at, places));
         }
         for (k, &(_, end, places)) in numbers.iter().enumerate() {
@@ -106,5 +122,13 @@ mod tests {
         let style = scan("let g = 0.5*x*(1 + 0.044715*x^3) + 1/3*y").expect("decimals");
         assert_eq!(style.places, 6);
         assert_eq!(style.fractions, vec![Rat::new(BigInt::from(1), BigInt::from(3))]);
+    }
+
+    #[test]
+    fn scientific_notation_counts_its_places() {
+        assert_eq!(scan("x + 1e-5").map(|s| s.places), Some(5));
+        assert_eq!(scan("x + 2.5E-3").map(|s| s.places), Some(4));
+        assert_eq!(scan("x + 1e5 + 2.5e1"), None, "whole numbers");
+        assert_eq!(scan("x*e - 1.5e+1"), None, "Euler's number is not an exponent");
     }
 }

@@ -697,11 +697,28 @@ impl<'s, 'd> Builder<'s, 'd> {
         if s.len() > MAX_DIGITS {
             return Err(self.err(p, format!("number has more than {MAX_DIGITS} digits")));
         }
-        let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+        // Scientific notation: `1e-5`, `2.5E3`.
+        let (mantissa, exponent) = match s.split_once(['e', 'E']) {
+            Some((m, e)) => {
+                let e: i64 = e.parse().map_err(|_| self.err(p, "malformed exponent"))?;
+                if e.unsigned_abs() > MAX_DIGITS as u64 {
+                    let msg = format!("the exponent of a number is past ±{MAX_DIGITS}");
+                    return Err(self.err(p, msg));
+                }
+                (m, e)
+            }
+            None => (s, 0),
+        };
+        let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
         let digits: BigInt =
             format!("{int}{frac}").parse().map_err(|_| self.err(p, "malformed number"))?;
-        let scale = num_traits::pow(BigInt::from(10), frac.len());
-        Ok(Expr::Num(Rat::new(digits, scale)))
+        let places = frac.len() as i64 - exponent;
+        let ten = |k: i64| num_traits::pow(BigInt::from(10), k.unsigned_abs() as usize);
+        Ok(Expr::Num(if places >= 0 {
+            Rat::new(digits, ten(places))
+        } else {
+            Rat::new(digits * ten(places), BigInt::from(1))
+        }))
     }
 
     fn index(&self, p: &Pair<Rule>) -> Result<Index, Diagnostic> {
