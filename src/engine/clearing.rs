@@ -210,7 +210,7 @@ pub fn clear_brackets(d: &mut Driver, path: &[usize]) -> bool {
     // Reduced and factored, as the candidates do for a small region.
     // Ties keep the earlier form: the candidates write sums highest degree first.
     let mut forms = super::simplify::candidates(&one_fraction);
-    forms.extend(super::poly::cleared_forms(&one_fraction));
+    forms.extend(super::poly::cleared_forms(&one_fraction, false));
     let Some(target) = best_of(forms) else {
         return false;
     };

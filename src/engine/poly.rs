@@ -371,7 +371,7 @@ pub fn reduced_forms(t: &Term, known: &[Expr]) -> Vec<Term> {
 /// reaches by writing each nested fraction over its own denominator first. For a term
 /// whose normal form is small, as [`quotient_degrees`] bounds it (the caller's test), and
 /// in a variable (in `exp(x)` or `σ(x)` it would leave the input's functions).
-pub fn cleared_forms(e: &Expr) -> Vec<Expr> {
+pub fn cleared_forms(e: &Expr, several_variables: bool) -> Vec<Expr> {
     let Ok(whole) = crate::kernel::ring::canonical(e, 0) else { return vec![] };
     let (num, den) = match &whole {
         Expr::Div(n, d) => (&**n, &**d),
@@ -384,12 +384,45 @@ pub fn cleared_forms(e: &Expr) -> Vec<Expr> {
             .map(|(v, _)| Some(v.key)),
         None => None,
     };
-    match (variable(num), variable(den)) {
-        (Some(Some(a)), Some(Some(b))) if a != b => return vec![],
-        (Some(_), Some(_)) => {}
+    // Or a polynomial in several plain variables: `1/(a*(1 + x^2/a^2))` is `a/(a^2 + x^2)`.
+    let plain = |p: &Expr| {
+        to_terms(p, true).is_ok_and(|ts| {
+            ts.iter()
+                .flat_map(|t| &t.factors)
+                .all(|f| matches!(f.base, Expr::Sym(_) | Expr::Idx(..)))
+        })
+    };
+    let several = match (variable(num), variable(den)) {
+        (Some(Some(a)), Some(Some(b))) if a != b => several_variables && plain(num) && plain(den),
+        (Some(_), Some(_)) => false,
+        _ if several_variables && plain(num) && plain(den) => true,
         _ => return vec![],
+    };
+    if several && !plain(num) {
+        return vec![];
     }
     match to_terms(&whole, false).as_deref() {
+        // Several variables: the cleared quotient with each sum's common monomial taken out
+        // and cancelled (`a^2/(a*x^2 + a^3)` is `a/(x^2 + a^2)`); the factoring below is one
+        // variable's.
+        Ok([t]) if several => {
+            let mut cleared = Term { coeff: t.coeff.clone(), factors: vec![] };
+            for f in &t.factors {
+                let monomial_out = matches!(f.base, Expr::Add(_))
+                    .then(|| {
+                        to_terms(&f.base, true).ok().and_then(|ts| super::algebra::factor(&ts))
+                    })
+                    .flatten()
+                    .and_then(|e| to_terms(&e, false).ok());
+                let part = match monomial_out.as_deref() {
+                    Some([u]) => u.pow(f.exp).ok(),
+                    _ => None,
+                };
+                let whole = || Term { coeff: Rat::one(), factors: vec![f.clone()] };
+                cleared = cleared.mul(&part.unwrap_or_else(whole));
+            }
+            vec![to_expr(&[cleared])]
+        }
         Ok([t]) => reduced_forms(t, &[]).iter().map(|t| to_expr(std::slice::from_ref(t))).collect(),
         _ => vec![],
     }

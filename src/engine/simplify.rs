@@ -405,7 +405,10 @@ pub fn candidates(e: &Expr) -> Vec<Expr> {
     }
     out.extend(reduced(&out));
     if small {
-        out.extend(super::poly::cleared_forms(e));
+        // In several variables only where every form so far has a fraction inside a sum
+        // (`1/(a*(1 + x^2/a^2))`): elsewhere the forms at hand read better.
+        let all_compound = out.iter().all(|c| compound_fractions(c) > 0);
+        out.extend(super::poly::cleared_forms(e, all_compound));
     }
     if let Some(inner) = smallest(out.clone()).and_then(|best| inner_sums_multiplied_out(&best)) {
         out.push(inner);

@@ -56,7 +56,8 @@ pub fn scan(src: &str) -> Option<NumberStyle> {
             let sign = |b: u8| b == b'+' || b == b'-';
             let digit_at = |k: usize| bytes.get(k).is_some_and(u8::is_ascii_digit);
             if at < bytes.len() && (bytes[at] == b'e' || bytes[at] == b'E') {
-                let digits = if bytes.get(at + 1).copied().is_some_and(sign) { at + 2 } else { at + 1 };
+                let digits =
+                    if bytes.get(at + 1).copied().is_some_and(sign) { at + 2 } else { at + 1 };
                 if digit_at(digits) {
                     let mut end = digits;
                     while digit_at(end) {
