@@ -398,9 +398,6 @@ pub fn cleared_forms(e: &Expr, several_variables: bool) -> Vec<Expr> {
         _ if several_variables && plain(num) && plain(den) => true,
         _ => return vec![],
     };
-    if several && !plain(num) {
-        return vec![];
-    }
     match to_terms(&whole, false).as_deref() {
         // Several variables: the cleared quotient with each sum's common monomial taken out
         // and cancelled (`a^2/(a*x^2 + a^3)` is `a/(x^2 + a^2)`); the factoring below is one
