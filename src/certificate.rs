@@ -139,6 +139,25 @@ pub fn matrix_form_holds(stated: &str, proof: &Proof) -> Result<(), String> {
     };
     let out = crate::matrix::output_indices(of, wrt, proof.context())
         .ok_or("the result is not an entry of a vector or matrix")?;
+    // A form states every entry: a result that holds only for some values of an output
+    // index (`j in 2..n`, `i != j`) has none. (A condition on an entry's value, `x_j != 0`,
+    // is the entry's own.)
+    let names: Vec<String> = out.iter().map(|i| i.to_string()).collect();
+    fn about_indices(c: &rules::Condition) -> bool {
+        use rules::Condition as C;
+        match c {
+            C::ForAll(_, _, _, inner) => about_indices(inner),
+            C::InRange(..) | C::OutOfRange(..) | C::IndexEq(..) | C::IndexNe(..) => true,
+            _ => false,
+        }
+    }
+    let on_entries = |c: &&rules::Condition| {
+        about_indices(c) && c.free_indices().iter().any(|k| names.contains(k))
+    };
+    let conditions = proof.hypotheses();
+    if let Some(c) = conditions.iter().find(on_entries) {
+        return Err(format!("the result holds only where `{c}`, not for every entry"));
+    }
     let ctx = proof.context();
     let result = proof.current();
     let shapes = crate::matrix::infer_shapes(&[result], ctx);

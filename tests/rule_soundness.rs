@@ -89,6 +89,7 @@ static TESTS: &[RuleTest] = &[
     // The kernel applies it only where the sign analysis shows `u >= 0`.
     rw(RuleId::AbsOfNonnegative, FLOAT, |g| bind().t("U", g.positive())),
     rw(RuleId::AbsSquared, FLOAT, |g| bind().t("U", g.any())),
+    rw(RuleId::SignAsStep, FLOAT, |g| bind().t("U", g.any())),
     rw(RuleId::SinOfPi, FLOAT, |_| bind()),
     rw(RuleId::CosOfPi, FLOAT, |_| bind()),
     rw(RuleId::SinOfHalfPi, FLOAT, |_| bind()),

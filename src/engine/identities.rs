@@ -519,6 +519,8 @@ pub fn trials(d: &mut Driver) -> Result<bool, EngineError> {
     changed |= roots_over_common_denominator(d)?;
     changed |= exponentials(d)?;
     changed |= powers(d)?;
+    changed |= squares_as_absolute_values(d)?;
+    changed |= signs_as_steps(d)?;
     Ok(changed)
 }
 
@@ -918,6 +920,85 @@ fn squares_beside_roots(t: &mut Driver) -> Result<(), EngineError> {
         }
     }
     Ok(())
+}
+
+/// The even part of a power `u^k` written as `abs(u)^2` where `abs(u)` stands in the
+/// term too, kept when shorter: `abs(x) + x^2/abs(x)` → `2*abs(x)`, `3*x^3/abs(x)` →
+/// `3*x*abs(x)`, `1/abs(x) - abs(x)/x^2` → `0`. (Shortening reads `abs(u)^2` as `u^2`
+/// first, so ring arithmetic alone never sees the two as one base.)
+fn squares_as_absolute_values(d: &mut Driver) -> Result<bool, EngineError> {
+    let current = d.current();
+    let bases: Vec<Expr> = arguments(current, Func::Abs)
+        .into_iter()
+        .filter(|u| u.as_num().is_none() && even_part(current, u).is_some())
+        .collect();
+    if bases.is_empty() {
+        return Ok(false);
+    }
+    trial(d, |t| {
+        for u in &bases {
+            for _ in 0..16 {
+                let Some((path, k)) = even_part(t.current(), u) else { break };
+                // `u^k` = `u^r*(u^2)^q` with `r` in {-1, 0, 1}; then `u^2` → `abs(u)^2`.
+                let (q, r) = (k / 2, k % 2);
+                let square = Expr::pow(u.clone(), Expr::int(2));
+                let squares = match q {
+                    1 => square,
+                    _ => Expr::pow(square, Expr::int(q)),
+                };
+                let (new, mut at) = match r {
+                    0 => (squares, path.clone()),
+                    _ => {
+                        let odd = match r {
+                            1 => u.clone(),
+                            _ => Expr::pow(u.clone(), Expr::int(r)),
+                        };
+                        (Expr::Mul(vec![odd, squares].into()), [path.clone(), vec![1]].concat())
+                    }
+                };
+                if q != 1 {
+                    at.push(0);
+                }
+                if t.at(&path) != Some(&new) {
+                    t.apply(ring_step(path, new))?;
+                }
+                let mut s = step_with(RuleId::AbsSquared, &at, &[("U", u)]);
+                s.reversed = true;
+                t.apply(s)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// `u/abs(u)` → `2*step(u) - 1` everywhere, kept when shorter: the derivative of
+/// `max(x, 0)`, `(1 + x/abs(x))/2`, is `step(x)`; that of `abs(x)`, `x/abs(x)`, stays.
+fn signs_as_steps(d: &mut Driver) -> Result<bool, EngineError> {
+    let sign_of = |e: &Expr| match e {
+        Expr::Div(u, a) if matches!(&**a, Expr::Call(Func::Abs, v) if v == u) => {
+            Some((**u).clone())
+        }
+        _ => None,
+    };
+    if !d.current().any(&mut |e| sign_of(e).is_some()) {
+        return Ok(false);
+    }
+    trial(d, |t| {
+        rewrite_all(t, &mut |e, path| {
+            sign_of(e).map(|u| step_with(RuleId::SignAsStep, path, &[("U", &u)]))
+        })
+    })
+}
+
+/// The path and exponent of a power `u^k` with `|k| ≥ 2` outside every function call.
+fn even_part(e: &Expr, u: &Expr) -> Option<(Vec<usize>, i64)> {
+    outside_calls(e, &mut Vec::new(), &mut |t, path| match t {
+        Expr::Pow(b, k) if **b == *u => {
+            let k = k.as_num()?.as_i64()?;
+            (k.abs() >= 2 && k.abs() <= MAX_POWER_SHIFT).then(|| (path.to_vec(), k))
+        }
+        _ => None,
+    })
 }
 
 /// A sum whose terms share a square root, over a common denominator with `sqrt(u)^2` → `u`

@@ -402,6 +402,7 @@ pub fn candidates(e: &Expr) -> Vec<Expr> {
             out.push(f);
         }
         out.extend(over_common_denominator(&expanded, budget));
+        out.extend(collected_on_calls(&expanded));
     }
     out.extend(reduced(&out));
     if small {
@@ -490,6 +491,59 @@ fn factored_inside(t: &Term) -> Option<Expr> {
     }
     None
 }
+
+/// A sum with the terms that share a function call collected over it, one candidate per
+/// call that two or more terms share, but not all (a factor of every term is [`factor`]'s):
+/// `s - a*s*exp(u) + a*exp(u)` as `s + a*exp(u)*(1 - s)`. Calls only: a polynomial
+/// collected over its variable is Horner's form, not a textbook's.
+fn collected_on_calls(terms: &[Term]) -> Vec<Expr> {
+    let power_in =
+        |t: &Term, key: &Key| t.factors.iter().find(|f| f.key == *key && f.exp > 0).map(|f| f.exp);
+    let mut calls: Vec<&Factor> = Vec::new();
+    for f in terms.iter().flat_map(|t| &t.factors) {
+        if f.exp > 0 && matches!(f.base, Expr::Call(..)) && !calls.iter().any(|c| c.key == f.key) {
+            calls.push(f);
+        }
+    }
+    let mut out = Vec::new();
+    for call in calls.into_iter().take(MAX_COLLECTED_CALLS) {
+        let count = terms.iter().filter(|t| power_in(t, &call.key).is_some()).count();
+        if count < 2 || count == terms.len() {
+            continue;
+        }
+        let Some(least) = terms.iter().filter_map(|t| power_in(t, &call.key)).min() else {
+            continue;
+        };
+        let (mut inside, mut rest) = (Vec::new(), Vec::new());
+        for t in terms {
+            if power_in(t, &call.key).is_none() {
+                rest.push(t.clone());
+                continue;
+            }
+            let mut t = t.clone();
+            t.factors.iter_mut().filter(|f| f.key == call.key).for_each(|f| f.exp -= least);
+            t.factors.retain(|f| f.exp != 0);
+            inside.push(t);
+        }
+        // The collected terms' own common factor comes out too: `a*exp(u)*(1 - s)`.
+        let inner = factor(&inside).unwrap_or_else(|| to_expr(&inside));
+        let mut collected = match to_terms(&inner, false) {
+            Ok(ts) if ts.len() == 1 => ts[0].clone(),
+            _ => Term::base(inner),
+        };
+        collected.factors.push(Factor {
+            base: call.base.clone(),
+            exp: least,
+            key: call.key.clone(),
+        });
+        rest.push(collected);
+        out.push(to_expr(&rest));
+    }
+    out
+}
+
+/// Most distinct calls [`collected_on_calls`] tries, each a candidate of its own.
+const MAX_COLLECTED_CALLS: usize = 4;
 
 /// Most sum factors (counted with their exponents) that one term may multiply out in the
 /// expanded candidate. Past it the expansion is costly to compute and for the kernel to

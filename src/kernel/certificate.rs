@@ -7,7 +7,7 @@
 use super::read::{read_bound_strict, read_index_strict, read_term, read_variable};
 use super::rules::{Binding, Condition};
 use super::validate::check_context;
-use super::{Proof, Step};
+use super::{decide, Proof, Step, Verdict};
 use crate::expr::{Assumption, Context, Definition, Expr, Index, IndexDecl};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -316,9 +316,11 @@ fn states(text: &str, c: &Condition, decls: &[IndexDecl]) -> bool {
     rest.is_empty()
 }
 
-/// A carried index inequality whose two sides the carried equalities make equal, or an
-/// equality that makes two numbers equal: the classes of equal indices, by union-find.
-fn contradicted_case(conditions: &[Condition]) -> Option<&Condition> {
+/// Carried index conditions that no values satisfy, by union-find over the equalities: an
+/// inequality whose two sides are made equal (directly or through their classes' only
+/// values), or a class holding two indices that cannot be equal (two numbers, or ranges
+/// that do not meet: `i = j`, `j = 5` with `i in 1..2`).
+fn contradicted_case(ctx: &Context, conditions: &[Condition]) -> Option<String> {
     let mut parent: BTreeMap<&Index, &Index> = BTreeMap::new();
     fn root<'a>(parent: &BTreeMap<&'a Index, &'a Index>, mut i: &'a Index) -> &'a Index {
         while let Some(&p) = parent.get(i).filter(|&&p| p != i) {
@@ -326,22 +328,43 @@ fn contradicted_case(conditions: &[Condition]) -> Option<&Condition> {
         }
         i
     }
+    let apart = |a: &Index, b: &Index| {
+        decide(ctx, &Condition::IndexEq(a.clone(), b.clone()), &[]) == Verdict::Fails
+    };
+    let mut members: Vec<&Index> = Vec::new();
     for c in conditions {
         if let Condition::IndexEq(a, b) = c {
+            members.extend([a, b]);
             let (ra, rb) = (root(&parent, a), root(&parent, b));
             if ra != rb {
-                // A number stays the root of its class, so two numbers meet as two roots.
-                if matches!((ra, rb), (Index::Int(_), Index::Int(_))) {
-                    return Some(c);
-                }
+                // A number stays the root of its class.
                 let (child, to) = if matches!(ra, Index::Int(_)) { (rb, ra) } else { (ra, rb) };
                 parent.insert(child, to);
             }
         }
     }
-    conditions
-        .iter()
-        .find(|c| matches!(c, Condition::IndexNe(a, b) if root(&parent, a) == root(&parent, b)))
+    for (k, a) in members.iter().enumerate() {
+        if let Some(b) =
+            members[k + 1..].iter().find(|b| root(&parent, a) == root(&parent, b) && apart(a, b))
+        {
+            return Some(format!(
+                "the chain assumes `{a} = {b}` (through its equalities), which no values satisfy"
+            ));
+        }
+    }
+    conditions.iter().find_map(|c| match c {
+        Condition::IndexNe(a, b) => {
+            let (ra, rb) = (root(&parent, a), root(&parent, b));
+            let forced = |i: &Index, r: &Index| {
+                decide(ctx, &Condition::IndexNe(i.clone(), r.clone()), &[]) == Verdict::Fails
+            };
+            let equal = ra == rb
+                || decide(ctx, &Condition::IndexNe(ra.clone(), rb.clone()), &[]) == Verdict::Fails
+                || forced(a, b);
+            equal.then(|| format!("the chain assumes `{c}` and its negation"))
+        }
+        _ => None,
+    })
 }
 
 /// The stated result and hypotheses are exactly those of the replayed chain: the context
@@ -360,8 +383,8 @@ fn check_end(proof: &Proof, result: &str, stated: &[String]) -> Result<(), Strin
     let conditions = proof.hypotheses();
     // A chain under `i = j` and `i != j` at once (or `i = k`, `k = j`, `i != j`, or
     // `i = 1`, `i = 2`) proves nothing about either case.
-    if let Some(c) = contradicted_case(&conditions) {
-        return Err(format!("side condition unmet: the chain assumes `{c}` and its negation"));
+    if let Some(why) = contradicted_case(ctx, &conditions) {
+        return Err(format!("side condition unmet: {why}"));
     }
     if stated.len() != used.len() + conditions.len() {
         return Err(format!(

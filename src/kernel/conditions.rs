@@ -21,7 +21,8 @@ pub enum Verdict {
 const MAX_UNFOLD: usize = 16;
 
 /// An equivalent list of simpler conditions: a product is non-zero when each factor is,
-/// a power or a negation when its base is. Numbers drop out when non-zero.
+/// a power or a negation when its base is, `abs(u)` when `u` is. Numbers drop out when
+/// non-zero.
 pub fn split(cond: Condition) -> Vec<Condition> {
     match cond {
         Condition::NonZero(Expr::Mul(fs)) => {
@@ -34,6 +35,9 @@ pub fn split(cond: Condition) -> Vec<Condition> {
         Condition::NonZero(Expr::Neg(x)) => split(Condition::NonZero(Arc::unwrap_or_clone(x))),
         Condition::NonZero(Expr::Pow(b, k)) if k.as_num().is_some_and(|r| r.is_positive()) => {
             split(Condition::NonZero(Arc::unwrap_or_clone(b)))
+        }
+        Condition::NonZero(Expr::Call(Func::Abs, u)) => {
+            split(Condition::NonZero(Arc::unwrap_or_clone(u)))
         }
         Condition::NonZero(Expr::Num(r)) if !r.is_zero() => vec![],
         other => vec![other],
@@ -90,6 +94,10 @@ pub fn decide(ctx: &Context, cond: &Condition, binders: &[Binder]) -> Verdict {
             }) =>
             {
                 verdict(matches!(cond, Condition::IndexNe(..)))
+            }
+            // Two indices whose ranges are one and the same single value are equal.
+            _ if point(ctx, a, binders).is_some_and(|p| Some(p) == point(ctx, b, binders)) => {
+                verdict(matches!(cond, Condition::IndexEq(..)))
             }
             _ => Verdict::Unknown,
         },
@@ -278,6 +286,11 @@ fn index_range(ctx: &Context, j: &Index, binders: &[Binder]) -> Option<(Bound, B
             None => ctx.range_of(name).map(|(l, h)| (l.clone(), h.clone())),
         },
     }
+}
+
+/// The one value an index's range holds, where its two bounds are the same.
+fn point(ctx: &Context, j: &Index, binders: &[Binder]) -> Option<Bound> {
+    index_range(ctx, j, binders).and_then(|(lo, hi)| (lo == hi).then_some(lo))
 }
 
 /// Whether `a <= b` surely holds, surely fails, or cannot be told: two integers, or one

@@ -92,6 +92,7 @@ rules! {
     AbsOfNegation: "abs-of-negation", rw("abs(-U)", "abs(U)", &[]), "|−u| = |u|";
     AbsOfNonnegative: "abs-of-nonnegative", rw("abs(U)", "U", &["nonnegative(U)"]), "|u| = u for u ≥ 0";
     AbsSquared: "abs-squared", rw("abs(U)^2", "U^2", &[]), "|u|² = u²";
+    SignAsStep: "sign-as-step", rw("U/abs(U)", "2*step(U) - 1", &["nonzero(U)"]), "u/|u| = 2·step(u) − 1 for u ≠ 0";
     ErfOfNegation: "erf-of-negation", rw("erf(-U)", "-erf(U)", &[]), "erf is odd";
     TanhOfNegation: "tanh-of-negation", rw("tanh(-U)", "-tanh(U)", &[]), "tanh is odd";
     SoftplusOfNegation: "softplus-of-negation", rw("softplus(-U)", "softplus(U) - U", &[]), "softplus(−u) = softplus(u) − u";

@@ -20,12 +20,14 @@ pub enum Item {
 pub fn check_context(ctx: &Context) -> Result<(), (Item, String)> {
     check_declarations(ctx).map_err(|m| (Item::Indices, m))?;
     let sizes = sizes(ctx);
+    // Worked out once: per definition, they would make a long context cost its square.
+    let (labels, positions) = (ctx.fixed_labels(), positions(&ctx.definitions));
     // The names in a definition's body (`name`) or a hypothesis's side.
     let names = |name: Option<&Expr>, e: &Expr| {
-        walk_names(ctx, &sizes, e, &mut Vec::new()).and_then(|()| check_labels(ctx, name, e))
+        walk_names(ctx, &sizes, e, &mut Vec::new()).and_then(|()| check_labels(&labels, name, e))
     };
     for (at, def) in ctx.definitions.iter().enumerate() {
-        check_definition(&ctx.definitions[..at], &sizes, def)
+        check_definition_among(&ctx.definitions[..at], &positions, &sizes, def)
             .and_then(|()| declared(ctx, &def.name, "definition"))
             .and_then(|()| check_derivatives(ctx, &def.body))
             .and_then(|()| names(Some(&def.name), &def.body))
@@ -45,8 +47,11 @@ pub fn check_context(ctx: &Context) -> Result<(), (Item, String)> {
 /// A fixed label stands for one value throughout: no definition takes it on its left
 /// side, and no sum binds it in a goal, a hypothesis or a definition (`name`) where it is
 /// free.
-fn check_labels(ctx: &Context, name: Option<&Expr>, e: &Expr) -> Result<(), String> {
-    let labels = ctx.fixed_labels();
+fn check_labels(
+    labels: &BTreeMap<String, &Expr>,
+    name: Option<&Expr>,
+    e: &Expr,
+) -> Result<(), String> {
     let (left, free) = (name.map(Expr::free_indices).unwrap_or_default(), e.free_indices());
     let binds = |k: &String| e.any(&mut |t| matches!(t, Expr::Sum(s) if s.index == *k));
     let bound = labels.keys().find(|k| (name.is_none() || free.contains(*k)) && binds(k));
@@ -147,8 +152,30 @@ pub fn check_definition(
     sizes: &BTreeSet<String>,
     def: &Definition,
 ) -> Result<(), String> {
+    check_definition_among(before, &positions(before), sizes, def)
+}
+
+/// Where each name is first defined among `defs`.
+fn positions(defs: &[Definition]) -> BTreeMap<&str, usize> {
+    let mut at = BTreeMap::new();
+    for (k, d) in defs.iter().enumerate() {
+        if let Some(n) = name_of(&d.name) {
+            at.entry(n).or_insert(k);
+        }
+    }
+    at
+}
+
+/// [`check_definition`], with `positions` of a list of definitions that `before` starts.
+fn check_definition_among(
+    before: &[Definition],
+    positions: &BTreeMap<&str, usize>,
+    sizes: &BTreeSet<String>,
+    def: &Definition,
+) -> Result<(), String> {
     let n = name_of(&def.name).ok_or("a definition names a symbol")?;
-    if before.iter().any(|d| name_of(&d.name) == Some(n)) {
+    let earlier = |name: &str| positions.get(name).copied().filter(|&k| k < before.len());
+    if earlier(n).is_some() {
         return Err(format!("`{n}` is defined twice"));
     }
     if sizes.contains(n) {
@@ -157,7 +184,7 @@ pub fn check_definition(
     if def.body.mentions_name(n) {
         return Err(format!("the definition of `{n}` refers to itself"));
     }
-    if let Some(via) = reaches(before, &def.body, n) {
+    if let Some(via) = reaches(before, &earlier, &def.body, n) {
         return Err(format!("the definition of `{n}` refers to itself through `{via}`"));
     }
     if let Expr::Idx(_, ix) = &def.name {
@@ -183,9 +210,12 @@ fn declared(ctx: &Context, e: &Expr, what: &str) -> Result<(), String> {
 }
 
 /// The earlier definition through which `body` mentions `name`, if any (a cycle).
-fn reaches(before: &[Definition], body: &Expr, name: &str) -> Option<String> {
-    let at: BTreeMap<&str, usize> =
-        before.iter().enumerate().filter_map(|(k, d)| Some((name_of(&d.name)?, k))).collect();
+fn reaches(
+    before: &[Definition],
+    earlier: &dyn Fn(&str) -> Option<usize>,
+    body: &Expr,
+    name: &str,
+) -> Option<String> {
     let mut seen = BTreeSet::new();
     let mut stack: Vec<(&Expr, Option<&str>)> = vec![(body, None)];
     while let Some((term, via)) = stack.pop() {
@@ -193,7 +223,8 @@ fn reaches(before: &[Definition], body: &Expr, name: &str) -> Option<String> {
         // walk per definition would make a chain of n definitions cost n^3).
         let mut named = BTreeSet::new();
         term.any(&mut |t| {
-            named.extend(name_of(t).and_then(|n| at.get_key_value(n)).map(|(n, k)| (*k, *n)));
+            let k = name_of(t).and_then(earlier);
+            named.extend(k.and_then(|k| Some((k, name_of(&before[k].name)?))));
             false
         });
         for (k, dn) in named {
@@ -240,7 +271,29 @@ pub fn check_goal(ctx: &Context, goal: &Expr) -> Result<(), String> {
 /// A goal's own checks, once its context has passed [`check_context`].
 pub fn check_goal_term(ctx: &Context, goal: &Expr) -> Result<(), String> {
     walk_names(ctx, &sizes(ctx), goal, &mut Vec::new())?;
-    check_labels(ctx, None, goal)?;
+    // A size only the goal's sums run to is a size all the same (`sum_{k=1}^{m}(1)` with
+    // `let m = x` or `assume m = 5/2` would count terms that are not there).
+    let mut own = BTreeSet::new();
+    goal.any_once(&mut |t| {
+        if let Expr::Sum(s) = t {
+            own.extend([&s.lo, &s.hi].into_iter().filter_map(|b| b.size().map(str::to_string)));
+        }
+        false
+    });
+    for n in &own {
+        if ctx.definition(n).is_some() {
+            return Err(format!(
+                "`{n}` bounds an index range, so it is a size and cannot be defined"
+            ));
+        }
+        let sides = ctx.assumptions.iter().flat_map(|a| [&a.lhs, &a.rhs]);
+        if sides.into_iter().any(|side| side.mentions_name(n)) {
+            return Err(format!(
+                "`{n}` bounds an index range, so a hypothesis cannot constrain it"
+            ));
+        }
+    }
+    check_labels(&ctx.fixed_labels(), None, goal)?;
     check_derivatives(ctx, goal)
 }
 

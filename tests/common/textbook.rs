@@ -73,6 +73,10 @@ impl Vocabulary {
         if terms.iter().any(|t| t.any(&mut |s| half_power(s))) {
             out.insert(Func::Sqrt);
         }
+        // The sign `u/abs(u)` is `2*step(u) - 1` (rule `sign-as-step`): `max(x, 0)` gives `step(x)`.
+        if out.contains(&Func::Abs) {
+            out.insert(Func::Step);
+        }
         out
     }
 }
