@@ -979,9 +979,11 @@ fn move_sums_collapsing(d: &mut Driver, collapse: bool) -> Result<(), EngineErro
     // regrouped as `sum_i(2*u_i)`, the 2 taken out again. A term met before ends the
     // moves where it was first met (a proof's steps are shared, so keeping one is cheap).
     let mut met: Vec<Driver> = Vec::new();
+    let mut went_round = false;
     'again: for _ in 0..256 {
         if let Some(first) = met.iter().find(|m| m.current() == d.current()) {
             *d = first.clone();
+            went_round = true;
             break;
         }
         met.push(d.clone());
@@ -991,6 +993,23 @@ fn move_sums_collapsing(d: &mut Driver, collapse: bool) -> Result<(), EngineErro
             }
         }
         break;
+    }
+    // A sum going round must not keep another from collapsing (the squared error beside
+    // `lambda*sum_i(sum_r(U_{i,r}^2))`): a move that leaves fewer deltas on summation
+    // indices is still taken, so this ends.
+    while went_round {
+        went_round = false;
+        let before = deltas_in_sums(d.current(), &mut Vec::new());
+        for path in all_sums(d.current()) {
+            let mut trial = d.clone();
+            if move_sum(&mut trial, &path, true, collapse)?
+                && deltas_in_sums(trial.current(), &mut Vec::new()) < before
+            {
+                *d = trial;
+                went_round = true;
+                break;
+            }
+        }
     }
     Ok(())
 }
