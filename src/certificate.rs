@@ -2,7 +2,7 @@
 //! and `deriv check`: the kernel's replay (`kernel::certificate`, trusted) followed by the
 //! comparison of what only presentation states (captions, LaTeX, vector forms), here.
 
-use crate::expr::{Context, Expr};
+use crate::expr::{Context, Expr, Index};
 pub use crate::kernel::certificate::{
     read_context, AssumptionJson, CaseJson, Certificate, ContextJson, DefinitionJson,
     DerivationJson, IndexJson, Rejection, StepJson, SubstitutionJson, FORMAT,
@@ -140,20 +140,20 @@ pub fn matrix_form_holds(stated: &str, proof: &Proof) -> Result<(), String> {
     let out = crate::matrix::output_indices(of, wrt, proof.context())
         .ok_or("the result is not an entry of a vector or matrix")?;
     // A form states every entry: a result that holds only for some values of an output
-    // index (`j in 2..n`, `i != j`) has none. (A condition on an entry's value, `x_j != 0`,
-    // is the entry's own.)
+    // index (`j in 2..n`, `i != j`, `1 - delta(1, j) != 0`) has none. A sign condition on
+    // one output index alone, with no delta and no other index or number as an index
+    // (`x_j != 0`), reads the same at every entry: the entry's own.
     let names: Vec<String> = out.iter().map(|i| i.to_string()).collect();
-    fn about_indices(c: &rules::Condition) -> bool {
+    let entrywise = |c: &rules::Condition| {
         use rules::Condition as C;
-        match c {
-            C::ForAll(_, _, _, inner) => about_indices(inner),
-            C::InRange(..) | C::OutOfRange(..) | C::IndexEq(..) | C::IndexNe(..) => true,
-            _ => false,
-        }
-    }
-    let on_entries = |c: &&rules::Condition| {
-        about_indices(c) && c.free_indices().iter().any(|k| names.contains(k))
+        let (C::NonZero(t) | C::Positive(t) | C::NonNegative(t)) = c else { return false };
+        let plain_indices = !t.any(&mut |u| {
+            matches!(u, Expr::Delta(..)) || u.indices().any(|i| matches!(i, Index::Int(_)))
+        });
+        plain_indices && t.free_indices().len() == 1
     };
+    let on_entries =
+        |c: &&rules::Condition| c.free_indices().iter().any(|k| names.contains(k)) && !entrywise(c);
     let conditions = proof.hypotheses();
     if let Some(c) = conditions.iter().find(on_entries) {
         return Err(format!("the result holds only where `{c}`, not for every entry"));

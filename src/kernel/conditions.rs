@@ -152,12 +152,32 @@ pub fn term_of(c: &Condition) -> Option<&Expr> {
 pub fn may_jump(ctx: &Context, c: &Condition) -> bool {
     let Some(t) = term_of(c) else { return false };
     let steps = |e: &Expr| e.any(&mut |u| matches!(u, Expr::Call(Func::Step, _)));
-    steps(t)
-        || ctx.definitions.iter().any(|d| {
-            let Some(n) = super::validate::name_of(&d.name) else { return false };
-            (steps(&d.body) || bases_that_may_jump(ctx, &d.body).is_none_or(|b| !b.is_empty()))
-                && depends_on(ctx, t, n, 0)
-        })
+    if steps(t) {
+        return true;
+    }
+    // The definitions `t` reaches, each looked at once (asking of every definition whether
+    // `t` depends on it made a long context cost its square per condition), with the sizes
+    // worked out once.
+    let sizes = std::cell::OnceCell::new();
+    let sizes = || sizes.get_or_init(|| super::validate::sizes(ctx));
+    let (mut seen, mut stack) = (BTreeSet::new(), vec![t]);
+    while let Some(e) = stack.pop() {
+        let mut names = Vec::new();
+        e.any_once(&mut |u| {
+            if let Expr::Sym(n) | Expr::Idx(n, _) = u {
+                names.push(n.clone());
+            }
+            false
+        });
+        for n in names {
+            let Some(d) = ctx.definition(&n).filter(|_| seen.insert(n)) else { continue };
+            if steps(&d.body) || jumping_bases(ctx, &d.body, sizes).is_none_or(|b| !b.is_empty()) {
+                return true;
+            }
+            stack.push(&d.body);
+        }
+    }
+    false
 }
 
 /// The bases `u` of the powers `u^v` in `e` whose exponent varies (it holds a variable, not
@@ -165,6 +185,16 @@ pub fn may_jump(ctx: &Context, c: &Condition) -> bool {
 /// continuous where `u > 0`, but `0^(x^2)` jumps at x = 0 (`0^0 = 1`). `None` when such a
 /// base mentions an index a sum inside `e` binds, where `u > 0` would not be about it.
 pub fn bases_that_may_jump(ctx: &Context, e: &Expr) -> Option<Vec<Expr>> {
+    let sizes = std::cell::OnceCell::new();
+    jumping_bases(ctx, e, || sizes.get_or_init(|| super::validate::sizes(ctx)))
+}
+
+/// [`bases_that_may_jump`], with the context's sizes given.
+fn jumping_bases<'s>(
+    ctx: &Context,
+    e: &Expr,
+    sizes: impl FnOnce() -> &'s BTreeSet<String>,
+) -> Option<Vec<Expr>> {
     fn powers(e: &Expr, bound: &mut Vec<String>, out: &mut Vec<(Expr, Expr, bool)>) {
         match e {
             Expr::Sum(s) => {
@@ -183,7 +213,8 @@ pub fn bases_that_may_jump(ctx: &Context, e: &Expr) -> Option<Vec<Expr>> {
     }
     let mut found = Vec::new();
     powers(e, &mut Vec::new(), &mut found);
-    let sizes = if found.is_empty() { BTreeSet::new() } else { super::validate::sizes(ctx) };
+    let none = BTreeSet::new();
+    let sizes = if found.is_empty() { &none } else { sizes() };
     let varies = |v: &Expr| {
         v.any(&mut |t| match t {
             Expr::Sym(n) => !sizes.contains(n),

@@ -77,6 +77,17 @@ fn check_declarations(ctx: &Context) -> Result<(), String> {
             return Err(format!("the range bound `{bound}` is an index, not a size"));
         }
     }
+    // A declared range with no value would make every claim about its indices vacuous.
+    for d in &ctx.indices {
+        let empty = match (&d.lo, &d.hi) {
+            (Bound::Int(a), Bound::Int(b)) => a > b,
+            (Bound::Sym(m, a), Bound::Sym(n, b)) => m == n && a > b,
+            _ => false,
+        };
+        if empty {
+            return Err(format!("the range {}..{} is empty", d.lo, d.hi));
+        }
+    }
     Ok(())
 }
 
@@ -239,6 +250,33 @@ fn reaches(
     None
 }
 
+/// Whether `e` holds the symbol `n` as a value, directly or through the definitions of the
+/// names it holds (`let t = m`, `assume t = 5/2` sets the size `m`). A range bound is not
+/// a value: `sum_k(y_k) = 1` says nothing of the size.
+fn reaches_value(ctx: &Context, e: &Expr, n: &str) -> bool {
+    let mut seen = BTreeSet::new();
+    let mut stack = vec![e];
+    while let Some(t) = stack.pop() {
+        let mut found = false;
+        t.any_once(&mut |u| {
+            match u {
+                Expr::Sym(s) if s == n => found = true,
+                Expr::Sym(s) | Expr::Idx(s, _) => {
+                    if let Some(d) = ctx.definition(s).filter(|_| seen.insert(s.clone())) {
+                        stack.push(&d.body);
+                    }
+                }
+                _ => {}
+            }
+            found
+        });
+        if found {
+            return true;
+        }
+    }
+    false
+}
+
 /// A hypothesis relates terms without derivatives, over declared indices, and says
 /// nothing about a size.
 pub fn check_hypothesis(
@@ -251,7 +289,7 @@ pub fn check_hypothesis(
         if side.any(&mut |t| matches!(t, Expr::D(_, _))) {
             return Err("a hypothesis cannot contain a derivative".into());
         }
-        if let Some(n) = sizes.iter().find(|n| side.mentions_name(n)) {
+        if let Some(n) = sizes.iter().find(|n| reaches_value(ctx, side, n)) {
             return Err(format!(
                 "`{n}` bounds an index range, so a hypothesis cannot constrain it"
             ));
@@ -287,7 +325,7 @@ pub fn check_goal_term(ctx: &Context, goal: &Expr) -> Result<(), String> {
             ));
         }
         let sides = ctx.assumptions.iter().flat_map(|a| [&a.lhs, &a.rhs]);
-        if sides.into_iter().any(|side| side.mentions_name(n)) {
+        if sides.into_iter().any(|side| reaches_value(ctx, side, n)) {
             return Err(format!(
                 "`{n}` bounds an index range, so a hypothesis cannot constrain it"
             ));
