@@ -144,13 +144,40 @@ pub fn matrix_form_holds(stated: &str, proof: &Proof) -> Result<(), String> {
     // one output index alone, with no delta and no other index or number as an index
     // (`x_j != 0`), reads the same at every entry: the entry's own.
     let names: Vec<String> = out.iter().map(|i| i.to_string()).collect();
+    // (Through the definitions the term names too: `1 - d_j` with `d_i = delta(i, 1)`.)
+    let ctx = proof.context();
+    let singles_out = |t: &Expr| {
+        t.any(&mut |u| {
+            matches!(u, Expr::Delta(..)) || u.indices().any(|i| matches!(i, Index::Int(_)))
+        })
+    };
     let entrywise = |c: &rules::Condition| {
         use rules::Condition as C;
         let (C::NonZero(t) | C::Positive(t) | C::NonNegative(t)) = c else { return false };
-        let plain_indices = !t.any(&mut |u| {
-            matches!(u, Expr::Delta(..)) || u.indices().any(|i| matches!(i, Index::Int(_)))
-        });
-        plain_indices && t.free_indices().len() == 1
+        let (mut seen, mut stack) = (std::collections::BTreeSet::new(), vec![t]);
+        while let Some(e) = stack.pop() {
+            if singles_out(e) {
+                return false;
+            }
+            let mut names = Vec::new();
+            e.any(&mut |u| {
+                if let Expr::Sym(n) | Expr::Idx(n, _) = u {
+                    names.push(n.clone());
+                }
+                false
+            });
+            for d in names.iter().filter_map(|n| ctx.definition(n)) {
+                // A fixed label in the body is one more index the condition reads.
+                let own = d.name.free_indices();
+                if d.body.free_indices().iter().any(|k| !own.contains(k)) {
+                    return false;
+                }
+                if seen.insert(d.name.to_string()) {
+                    stack.push(&d.body);
+                }
+            }
+        }
+        t.free_indices().len() == 1
     };
     let on_entries =
         |c: &&rules::Condition| c.free_indices().iter().any(|k| names.contains(k)) && !entrywise(c);
@@ -158,7 +185,6 @@ pub fn matrix_form_holds(stated: &str, proof: &Proof) -> Result<(), String> {
     if let Some(c) = conditions.iter().find(on_entries) {
         return Err(format!("the result holds only where `{c}`, not for every entry"));
     }
-    let ctx = proof.context();
     let result = proof.current();
     let shapes = crate::matrix::infer_shapes(&[result], ctx);
     let m = crate::syntax::parse_matrix(stated, &ctx.indices, &shapes).map_err(|d| d.message)?;

@@ -777,11 +777,16 @@ fn sign_into_factor(e: &Expr) -> Option<Expr> {
 /// `a/b ± c/d` as one fraction `(a*d ± c*b)/(b*d)`, the numerator as it stands,
 /// multiplied out (within `budget` terms), and factored: `(1 - t)/(1 - p) - t/p` →
 /// `(p - t)/(p*(1 - p))`.
+/// Most terms [`over_common_denominator`] brings over one denominator: the quotient rule
+/// multiplied out down a chain of ten quotients leaves about 50 terms over distinct
+/// denominators.
+const MAX_COMMON_DENOMINATOR_TERMS: usize = 64;
+
 fn over_common_denominator(terms: &[Term], budget: usize) -> Vec<Expr> {
     // Worth it for a few terms over scalar denominators; sums over an index (the softmax
     // family) do not cancel this way and would cost much of the derivation's time.
     let dens = || terms.iter().flat_map(|t| &t.factors).filter(|f| f.exp < 0);
-    if !(2..=6).contains(&terms.len())
+    if !(2..=MAX_COMMON_DENOMINATOR_TERMS).contains(&terms.len())
         || dens().next().is_none()
         || dens().any(|f| f.base.any(&mut |e| matches!(e, Expr::Sum(_))))
     {

@@ -7,8 +7,8 @@
 use super::read::{read_bound_strict, read_index_strict, read_term, read_variable};
 use super::rules::{Binding, Condition};
 use super::validate::check_context;
-use super::{decide, Proof, Step, Verdict};
-use crate::expr::{Assumption, Bound, Context, Definition, Expr, Index, IndexDecl};
+use super::{Proof, Step};
+use crate::expr::{Assumption, Context, Definition, Expr, IndexDecl};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -316,150 +316,6 @@ fn states(text: &str, c: &Condition, decls: &[IndexDecl]) -> bool {
     rest.is_empty()
 }
 
-/// Carried index conditions that no values satisfy. The classes of equal indices (union-find
-/// over the equalities) each take the values their members' ranges share: numbers, declared
-/// ranges with numeric bounds and carried `j in a..b`. Refused: a class with no value, two
-/// members whose ranges cannot meet (symbolic ranges too, by `decide`), an inequality
-/// within a class, and inequalities no assignment of the classes with few values meets
-/// (`1 != j`, `2 != j` for j in 1..2), found by a bounded search.
-fn contradicted_case(ctx: &Context, conditions: &[Condition]) -> Option<String> {
-    let mut parent: BTreeMap<&Index, &Index> = BTreeMap::new();
-    fn root<'a>(parent: &BTreeMap<&'a Index, &'a Index>, mut i: &'a Index) -> &'a Index {
-        while let Some(&p) = parent.get(i).filter(|&&p| p != i) {
-            i = p;
-        }
-        i
-    }
-    let mut members: Vec<&Index> = Vec::new();
-    for c in conditions {
-        match c {
-            Condition::IndexEq(a, b) => {
-                members.extend([a, b]);
-                let (ra, rb) = (root(&parent, a), root(&parent, b));
-                if ra != rb {
-                    parent.insert(ra, rb);
-                }
-            }
-            Condition::IndexNe(a, b) => members.extend([a, b]),
-            Condition::InRange(a, ..) => members.push(a),
-            _ => {}
-        }
-    }
-    members.sort();
-    members.dedup();
-    let apart = |a: &Index, b: &Index| {
-        decide(ctx, &Condition::IndexEq(a.clone(), b.clone()), &[]) == Verdict::Fails
-    };
-    for (k, a) in members.iter().enumerate() {
-        let same = |b: &&&Index| root(&parent, a) == root(&parent, b) && apart(a, b);
-        if let Some(b) = members[k + 1..].iter().find(same) {
-            return Some(format!(
-                "the chain assumes `{a} = {b}` (through its equalities), which no values satisfy"
-            ));
-        }
-    }
-    // Each class's values, as a numeric interval where its members' ranges give one.
-    type Values<'a> = BTreeMap<&'a Index, (Option<i64>, Option<i64>)>;
-    fn narrow<'a>(values: &mut Values<'a>, class: &'a Index, lo: &Bound, hi: &Bound) {
-        let v = values.entry(class).or_insert((None, None));
-        if let Bound::Int(l) = lo {
-            v.0 = Some(v.0.map_or(*l, |x| x.max(*l)));
-        }
-        if let Bound::Int(h) = hi {
-            v.1 = Some(v.1.map_or(*h, |x| x.min(*h)));
-        }
-    }
-    let mut values: Values = BTreeMap::new();
-    for m in &members {
-        let class = root(&parent, m);
-        match m {
-            Index::Int(v) => narrow(&mut values, class, &Bound::Int(*v), &Bound::Int(*v)),
-            Index::Name(n) => {
-                if let Some((lo, hi)) = ctx.range_of(n) {
-                    narrow(&mut values, class, lo, hi);
-                }
-            }
-        }
-    }
-    for c in conditions {
-        if let Condition::InRange(j, lo, hi) = c {
-            narrow(&mut values, root(&parent, j), lo, hi);
-        }
-    }
-    if let Some((r, _)) =
-        values.iter().find(|(_, (l, h))| matches!((l, h), (Some(l), Some(h)) if l > h))
-    {
-        return Some(format!("the chain's conditions leave `{r}` no value"));
-    }
-    let unequal: Vec<(&Index, &Index, &Condition)> = conditions
-        .iter()
-        .filter_map(|c| match c {
-            Condition::IndexNe(a, b) => Some((root(&parent, a), root(&parent, b), c)),
-            _ => None,
-        })
-        .collect();
-    if let Some((_, _, c)) = unequal.iter().find(|(a, b, _)| a == b) {
-        return Some(format!("the chain assumes `{c}` and its negation"));
-    }
-    // The classes with few values, and the inequalities among them: search for values.
-    let finite = |i: &Index| match values.get(i) {
-        Some((Some(l), Some(h))) if h - l < MAX_CASE_VALUES => Some((*l, *h)),
-        _ => None,
-    };
-    let mut classes: Vec<(&Index, (i64, i64))> = Vec::new();
-    for (a, b, _) in &unequal {
-        for r in [*a, *b] {
-            if let Some(range) = finite(r).filter(|_| !classes.iter().any(|(c, _)| *c == r)) {
-                classes.push((r, range));
-            }
-        }
-    }
-    let edges: Vec<(usize, usize)> = unequal
-        .iter()
-        .filter_map(|(a, b, _)| {
-            let at = |r: &Index| classes.iter().position(|(c, _)| *c == r);
-            Some((at(a)?, at(b)?))
-        })
-        .collect();
-    let mut budget = MAX_CASE_SEARCH;
-    let mut chosen = Vec::new();
-    (assignable(&classes, &edges, &mut chosen, &mut budget) == Some(false))
-        .then(|| "no values of the indices meet the chain's index conditions together".into())
-}
-
-/// The most values a class may have for the search of [`contradicted_case`], and the most
-/// values it tries in all (past it the conditions are taken as satisfiable).
-const MAX_CASE_VALUES: i64 = 64;
-const MAX_CASE_SEARCH: usize = 100_000;
-
-/// Whether values for `classes[chosen.len()..]` meet the inequalities `edges`, given those
-/// `chosen`: `None` when the budget runs out.
-fn assignable(
-    classes: &[(&Index, (i64, i64))],
-    edges: &[(usize, usize)],
-    chosen: &mut Vec<i64>,
-    budget: &mut usize,
-) -> Option<bool> {
-    let k = chosen.len();
-    let Some((_, (lo, hi))) = classes.get(k) else { return Some(true) };
-    for v in *lo..=*hi {
-        *budget = budget.checked_sub(1)?;
-        let clash = edges.iter().any(|&(a, b)| {
-            (a == k && b < k && chosen[b] == v) || (b == k && a < k && chosen[a] == v)
-        });
-        if clash {
-            continue;
-        }
-        chosen.push(v);
-        let found = assignable(classes, edges, chosen, budget);
-        chosen.pop();
-        if found != Some(false) {
-            return found;
-        }
-    }
-    Some(false)
-}
-
 /// The stated result and hypotheses are exactly those of the replayed chain: the context
 /// hypotheses it used, then the conditions it left open, in order.
 fn check_end(proof: &Proof, result: &str, stated: &[String]) -> Result<(), String> {
@@ -476,7 +332,7 @@ fn check_end(proof: &Proof, result: &str, stated: &[String]) -> Result<(), Strin
     let conditions = proof.hypotheses();
     // A chain under `i = j` and `i != j` at once (or `i = k`, `k = j`, `i != j`, or
     // `i = 1`, `i = 2`) proves nothing about either case.
-    if let Some(why) = contradicted_case(ctx, &conditions) {
+    if let Some(why) = super::cases::contradicted(ctx, &conditions) {
         return Err(format!("side condition unmet: {why}"));
     }
     if stated.len() != used.len() + conditions.len() {

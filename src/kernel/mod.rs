@@ -8,6 +8,7 @@
 //! it cannot decide as a hypothesis. The kernel depends on the term language (`expr`) only.
 
 mod builtin;
+mod cases;
 pub mod certificate;
 mod conditions;
 pub mod read;
