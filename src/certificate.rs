@@ -151,9 +151,14 @@ pub fn matrix_form_holds(stated: &str, proof: &Proof) -> Result<(), String> {
             matches!(u, Expr::Delta(..)) || u.indices().any(|i| matches!(i, Index::Int(_)))
         })
     };
+    // (Not under a hypothesis: `c = x_1` makes `x_j - c != 0` say `j != 1`.)
+    let no_hypotheses = proof.assumptions_used().is_empty();
     let entrywise = |c: &rules::Condition| {
         use rules::Condition as C;
         let (C::NonZero(t) | C::Positive(t) | C::NonNegative(t)) = c else { return false };
+        if !no_hypotheses {
+            return false;
+        }
         let (mut seen, mut stack) = (std::collections::BTreeSet::new(), vec![t]);
         while let Some(e) = stack.pop() {
             if singles_out(e) {

@@ -3,7 +3,7 @@
 //! nothing, so its certificate is refused.
 //!
 //! The conditions are about indices whose ranges may run to sizes. They are tried at
-//! concrete sizes: every size from 0 to 8, and two sizes past every number the conditions
+//! concrete sizes: every size from 1 to 8, and two sizes past every number the conditions
 //! hold (beyond those, larger sizes change nothing they can tell apart). At each choice of
 //! sizes every index has finitely many values, and a search looks for values meeting every
 //! condition. Conditions met at no sizes tried, or too many to search, are refused: a
@@ -63,7 +63,9 @@ pub fn contradicted(ctx: &Context, conditions: &[Condition]) -> Option<String> {
     }
     // Past every number, with room for each condition's index to take its own value.
     let far = largest.saturating_add(2 * relevant.len() as i64 + 2);
-    let mut choices: Vec<i64> = (0..=SMALL_SIZES).collect();
+    // From 1: the kernel takes a size as at least 1 where nothing touches it, and where
+    // something does, refusing conditions met only at 0 is the safe answer.
+    let mut choices: Vec<i64> = (1..=SMALL_SIZES).collect();
     choices.extend([far, far.saturating_add(1)]);
     let count = choices.len().checked_pow(sizes.len() as u32).filter(|&k| k <= MAX_SIZE_CHOICES);
     let Some(count) = count else {
