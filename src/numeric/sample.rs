@@ -51,7 +51,8 @@ struct Symbols {
     /// The least value a size may take: a concrete index (`a_3` for `a_i` over `1..n`) must
     /// lie in its range.
     least: BTreeMap<String, i64>,
-    definitions_seen: BTreeSet<usize>,
+    /// Definitions visited, each with the ranges its formal indices were used over.
+    definitions_seen: BTreeSet<(usize, Vec<(String, Bound, Bound)>)>,
     /// Nodes visited outside every sum, by [`crate::terms::visit_key`] (the terms visited
     /// are borrowed throughout).
     visited: crate::terms::NodeMap<()>,
@@ -78,16 +79,31 @@ impl Symbols {
         match e {
             Expr::Sym(s) | Expr::Idx(s, _) if find_definition(ctx, s).is_some() => {
                 if let Some((k, def)) = find_definition(ctx, s) {
-                    // `a_3` for `a_i`: the formal's range must reach 3.
+                    // `a_3` for `a_i`: the formal's range must reach 3. `b_j` for `b_q`,
+                    // with j over a wider range than q: the body is sampled over j's range
+                    // (a step may evaluate `b_1` for q in 2..n).
+                    let mut formals = Vec::new();
                     if let (Expr::Idx(_, actual), Expr::Idx(_, formal)) = (e, &def.name) {
                         for (a, f) in actual.iter().zip(formal) {
-                            if let (Index::Int(v), Index::Name(f)) = (a, f) {
-                                self.require(&index_range(ctx, f), *v);
+                            match (a, f) {
+                                (Index::Int(v), Index::Name(f)) => {
+                                    self.require(&index_range(ctx, f), *v)
+                                }
+                                (Index::Name(a), Index::Name(f)) => {
+                                    let range = match scope.iter().rev().find(|(b, ..)| b == a) {
+                                        Some((_, lo, hi)) => (lo.clone(), hi.clone()),
+                                        None => index_range(ctx, a),
+                                    };
+                                    if range != index_range(ctx, f) {
+                                        formals.push((f.clone(), range.0, range.1));
+                                    }
+                                }
+                                _ => {}
                             }
                         }
                     }
-                    if self.definitions_seen.insert(k) {
-                        self.visit(ctx, &def.body, &mut Vec::new(), depth + 1)?;
+                    if self.definitions_seen.insert((k, formals.clone())) {
+                        self.visit(ctx, &def.body, &mut formals, depth + 1)?;
                     }
                 }
             }
