@@ -156,33 +156,15 @@ pub fn matrix_form_holds(stated: &str, proof: &Proof) -> Result<(), String> {
     let entrywise = |c: &rules::Condition| {
         use rules::Condition as C;
         let (C::NonZero(t) | C::Positive(t) | C::NonNegative(t)) = c else { return false };
-        if !no_hypotheses {
-            return false;
-        }
-        let (mut seen, mut stack) = (std::collections::BTreeSet::new(), vec![t]);
-        while let Some(e) = stack.pop() {
-            if singles_out(e) {
-                return false;
-            }
-            let mut names = Vec::new();
-            e.any(&mut |u| {
-                if let Expr::Sym(n) | Expr::Idx(n, _) = u {
-                    names.push(n.clone());
-                }
-                false
-            });
-            for d in names.iter().filter_map(|n| ctx.definition(n)) {
-                // A fixed label in the body is one more index the condition reads.
-                let own = d.name.free_indices();
-                if d.body.free_indices().iter().any(|k| !own.contains(k)) {
-                    return false;
-                }
-                if seen.insert(d.name.to_string()) {
-                    stack.push(&d.body);
-                }
-            }
-        }
-        t.free_indices().len() == 1
+        // A fixed label in a body is one more index the condition reads.
+        let plain = |d: &&crate::expr::Definition| {
+            let own = d.name.free_indices();
+            !singles_out(&d.body) && d.body.free_indices().iter().all(|k| own.contains(k))
+        };
+        no_hypotheses
+            && !singles_out(t)
+            && crate::kernel::validate::reached_definitions(ctx, t).iter().all(plain)
+            && t.free_indices().len() == 1
     };
     let on_entries =
         |c: &&rules::Condition| c.free_indices().iter().any(|k| names.contains(k)) && !entrywise(c);

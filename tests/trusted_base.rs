@@ -52,8 +52,11 @@ const TRUSTED: [&str; 2] = ["src/kernel", "src/expr"];
 /// 3,569 by a third round: carried index conditions are checked in a module of their own
 /// (`kernel/cases.rs`, tried at concrete sizes with a bounded search; it replaces the
 /// second round's interval narrowing, 115 lines more in all), and a sign condition beside a
-/// vector form is read through the definitions it names (`src/certificate.rs`, not counted).
-const CEILING: usize = 3_569;
+/// vector form is read through the definitions it names (`src/certificate.rs`, not counted);
+/// brought down to 3,555 by the session's review (one walk of the definitions a term
+/// reaches, `validate::reached_definitions`, serves the size check, the jump check and the
+/// vector forms).
+const CEILING: usize = 3_555;
 
 fn trusted_files() -> Vec<std::path::PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -155,29 +155,13 @@ pub fn may_jump(ctx: &Context, c: &Condition) -> bool {
     if steps(t) {
         return true;
     }
-    // The definitions `t` reaches, each looked at once (asking of every definition whether
-    // `t` depends on it made a long context cost its square per condition), with the sizes
-    // worked out once.
+    // The definitions `t` reaches (asking of every definition whether `t` depends on it
+    // made a long context cost its square per condition), with the sizes worked out once.
     let sizes = std::cell::OnceCell::new();
     let sizes = || sizes.get_or_init(|| super::validate::sizes(ctx));
-    let (mut seen, mut stack) = (BTreeSet::new(), vec![t]);
-    while let Some(e) = stack.pop() {
-        let mut names = Vec::new();
-        e.any_once(&mut |u| {
-            if let Expr::Sym(n) | Expr::Idx(n, _) = u {
-                names.push(n.clone());
-            }
-            false
-        });
-        for n in names {
-            let Some(d) = ctx.definition(&n).filter(|_| seen.insert(n)) else { continue };
-            if steps(&d.body) || jumping_bases(ctx, &d.body, sizes).is_none_or(|b| !b.is_empty()) {
-                return true;
-            }
-            stack.push(&d.body);
-        }
-    }
-    false
+    super::validate::reached_definitions(ctx, t)
+        .into_iter()
+        .any(|d| steps(&d.body) || jumping_bases(ctx, &d.body, sizes).is_none_or(|b| !b.is_empty()))
 }
 
 /// The bases `u` of the powers `u^v` in `e` whose exponent varies (it holds a variable, not

@@ -254,27 +254,31 @@ fn reaches(
 /// names it holds (`let t = m`, `assume t = 5/2` sets the size `m`). A range bound is not
 /// a value: `sum_k(y_k) = 1` says nothing of the size.
 fn reaches_value(ctx: &Context, e: &Expr, n: &str) -> bool {
-    let mut seen = BTreeSet::new();
-    let mut stack = vec![e];
-    while let Some(t) = stack.pop() {
-        let mut found = false;
+    let holds = |t: &Expr| t.any_once(&mut |u| matches!(u, Expr::Sym(s) if s == n));
+    holds(e) || reached_definitions(ctx, e).iter().any(|d| holds(&d.body))
+}
+
+/// The definitions `e` reaches: those of the names it holds, then those their bodies hold,
+/// each once.
+pub fn reached_definitions<'a>(ctx: &'a Context, e: &Expr) -> Vec<&'a Definition> {
+    fn named<'a>(ctx: &'a Context, t: &Expr, out: &mut Vec<&'a Definition>) {
         t.any_once(&mut |u| {
-            match u {
-                Expr::Sym(s) if s == n => found = true,
-                Expr::Sym(s) | Expr::Idx(s, _) => {
-                    if let Some(d) = ctx.definition(s).filter(|_| seen.insert(s.clone())) {
-                        stack.push(&d.body);
-                    }
+            if let Some(d) = name_of(u).and_then(|s| ctx.definition(s)) {
+                if !out.iter().any(|o| std::ptr::eq(*o, d)) {
+                    out.push(d);
                 }
-                _ => {}
             }
-            found
+            false
         });
-        if found {
-            return true;
-        }
     }
-    false
+    let mut out = Vec::new();
+    named(ctx, e, &mut out);
+    let mut k = 0;
+    while let Some(&d) = out.get(k) {
+        named(ctx, &d.body, &mut out);
+        k += 1;
+    }
+    out
 }
 
 /// A hypothesis relates terms without derivatives, over declared indices, and says
