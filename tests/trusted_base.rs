@@ -48,15 +48,16 @@ const TRUSTED: [&str; 2] = ["src/kernel", "src/expr"];
 /// definitions (`reaches_value`, 25 lines), classes of equal indices take the values their
 /// members' ranges and carried ranges share and are searched for values meeting every
 /// inequality (`assignable`; 105 lines in all), a declared range with no value is refused
-/// (12 lines), and the jump check follows the definitions a condition reaches. Raised to
+/// (12 lines, since taken back), and the jump check follows the definitions a condition
+/// reaches. Raised to
 /// 3,569 by a third round: carried index conditions are checked in a module of their own
 /// (`kernel/cases.rs`, tried at concrete sizes with a bounded search; it replaces the
 /// second round's interval narrowing, 115 lines more in all), and a sign condition beside a
 /// vector form is read through the definitions it names (`src/certificate.rs`, not counted);
 /// brought down to 3,555 by the session's review (one walk of the definitions a term
 /// reaches, `validate::reached_definitions`, serves the size check, the jump check and the
-/// vector forms).
-const CEILING: usize = 3_555;
+/// vector forms); 3,545 once the refusal of empty declared ranges was taken back.
+const CEILING: usize = 3_545;
 
 fn trusted_files() -> Vec<std::path::PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));

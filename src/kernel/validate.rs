@@ -77,17 +77,6 @@ fn check_declarations(ctx: &Context) -> Result<(), String> {
             return Err(format!("the range bound `{bound}` is an index, not a size"));
         }
     }
-    // A declared range with no value would make every claim about its indices vacuous.
-    for d in &ctx.indices {
-        let empty = match (&d.lo, &d.hi) {
-            (Bound::Int(a), Bound::Int(b)) => a > b,
-            (Bound::Sym(m, a), Bound::Sym(n, b)) => m == n && a > b,
-            _ => false,
-        };
-        if empty {
-            return Err(format!("the range {}..{} is empty", d.lo, d.hi));
-        }
-    }
     Ok(())
 }
 

@@ -32,6 +32,14 @@ fn outside(f: Func, x: f64, differentiated: bool) -> Result<(), EvalError> {
 /// The function's value, or an error outside its domain or on overflow.
 pub fn apply(f: Func, x: f64) -> Result<f64, EvalError> {
     outside(f, x, false)?;
+    // The double nearest π stands for π (the term `pi`, never a sampled value): sin(π) and
+    // cos(π/2) are 0, not 1.2e-16 and 6.1e-17, which no tolerance relative to 0 accepts.
+    let pi = std::f64::consts::PI;
+    match f {
+        Func::Sin if x.abs() == pi => return Ok(0.0),
+        Func::Cos if x.abs() == pi / 2.0 => return Ok(0.0),
+        _ => {}
+    }
     finite(apply_ieee(f, x), f.name())
 }
 
