@@ -105,7 +105,9 @@ impl AtOnePoint<'_, '_> {
         rational: bool,
         tally: &mut Tally,
     ) -> Result<Outcome, CheckError> {
-        if rational {
+        if rational && self.point.is_inexact() {
+            tally.exact = false;
+        } else if rational {
             match (self.exact(s), self.exact(s + 1)) {
                 (Ok(a), Ok(b)) if a == b => return Ok(Outcome::Counted),
                 (Ok(a), Ok(b)) => {

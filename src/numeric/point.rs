@@ -157,6 +157,9 @@ pub struct Point {
     ranges: SortedMap<String, i64>,
     indices: SortedMap<String, i64>,
     values: SortedMap<String, SortedMap<Vec<i64>, Value>>,
+    /// Some value was solved for in floating point (a hypothesis such as
+    /// `sum_i(w_i^2) = 1`): exact arithmetic would see its rounding as a difference.
+    inexact: bool,
 }
 
 impl Point {
@@ -209,6 +212,24 @@ impl Point {
 
     pub fn set_component(&mut self, name: &str, indices: &[i64], value: f64) {
         self.set(&Variable::component(name, indices), value);
+    }
+
+    /// Marks the point as holding a value solved for in floating point.
+    pub fn mark_inexact(&mut self) {
+        self.inexact = true;
+    }
+
+    /// Whether terms must be compared in floating point here, never exactly.
+    pub fn is_inexact(&self) -> bool {
+        self.inexact
+    }
+
+    /// The components bound for `name`, in index order.
+    pub fn components(&self, name: &str) -> Vec<(Vec<i64>, Value)> {
+        self.values
+            .get(name)
+            .map(|c| c.iter().map(|(ix, v)| (ix.clone(), v.clone())).collect())
+            .unwrap_or_default()
     }
 
     pub fn value(&self, name: &str, indices: &[i64]) -> Option<&Value> {

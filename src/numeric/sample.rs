@@ -230,6 +230,66 @@ enum Construction {
     Equals { var: String, value: Expr },
     /// `x_i = value` for every `i` of `lo..=hi` (the value may mention `i`).
     EqualsAt { var: String, index: String, lo: Bound, hi: Bound, value: Expr },
+    /// Any other hypothesis without free indices: solved for one of its variables
+    /// (`q` in `p + q = 1`, `y_1` in `y_1 = 1`, a factor on `w` in `sum_i(w_i^2) = 1`).
+    Solve { unknown: Unknown, hypothesis: Assumption },
+}
+
+impl Construction {
+    /// The name whose values the construction sets.
+    fn target(&self) -> &str {
+        match self {
+            Construction::SumTo { var, .. }
+            | Construction::Equals { var, .. }
+            | Construction::EqualsAt { var, .. } => var,
+            Construction::Solve { unknown: Unknown::Variable(v), .. } => &v.name,
+            Construction::Solve { unknown: Unknown::Scaled(name), .. } => name,
+        }
+    }
+}
+
+/// What a hypothesis is solved for.
+#[derive(Clone, Debug)]
+enum Unknown {
+    /// One scalar, or one component at concrete indices.
+    Variable(Variable),
+    /// Every component of an indexed variable, times one factor.
+    Scaled(String),
+}
+
+/// The values of indices that are all numbers.
+fn concrete(ix: &[Index]) -> Option<Vec<i64>> {
+    ix.iter().map(|i| if let Index::Int(v) = i { Some(*v) } else { None }).collect()
+}
+
+/// The variable to solve `h` for: the last scalar it names, else the last component at
+/// concrete indices, else the last indexed variable; never a defined name, a size, or a
+/// name in `taken` (set by another construction, which solving would undo). `None` when
+/// `h` has free indices: it then stands for many equations.
+fn unknown_of(
+    ctx: &Context,
+    h: &Assumption,
+    sizes: &BTreeSet<String>,
+    taken: &BTreeSet<String>,
+) -> Option<Unknown> {
+    if !h.lhs.free_indices().is_empty() || !h.rhs.free_indices().is_empty() {
+        return None;
+    }
+    let (mut scalar, mut component, mut scaled) = (None, None, None);
+    crate::terms::walk_shared(&[&h.lhs, &h.rhs], |e| {
+        match e {
+            Expr::Sym(x) | Expr::Idx(x, _)
+                if taken.contains(x) || sizes.contains(x) || find_definition(ctx, x).is_some() => {}
+            Expr::Sym(x) => scalar = Some(Unknown::Variable(Variable::scalar(x))),
+            Expr::Idx(x, ix) => match concrete(ix) {
+                Some(ix) => component = Some(Unknown::Variable(Variable::component(x, &ix))),
+                None => scaled = Some(Unknown::Scaled(x.clone())),
+            },
+            _ => {}
+        }
+        true
+    });
+    scalar.or(component).or(scaled)
 }
 
 fn construction(ctx: &Context, h: &Assumption) -> Option<Construction> {
@@ -375,7 +435,18 @@ impl<'a> Sampler<'a> {
                 (name.clone(), positions.iter().map(|s| s.iter().cloned().collect()).collect())
             })
             .collect();
-        let constructions = hypotheses.iter().filter_map(|h| construction(ctx, h)).collect();
+        let mut constructions: Vec<Construction> =
+            hypotheses.iter().filter_map(|h| construction(ctx, h)).collect();
+        // The rest are solved after those, each for a variable no other construction sets.
+        let mut taken: BTreeSet<String> =
+            constructions.iter().map(|c| c.target().to_string()).collect();
+        for h in hypotheses.iter().filter(|h| construction(ctx, h).is_none()) {
+            if let Some(unknown) = unknown_of(ctx, h, &symbols.sizes, &taken) {
+                let solve = Construction::Solve { unknown, hypothesis: h.clone() };
+                taken.insert(solve.target().to_string());
+                constructions.push(solve);
+            }
+        }
         let sampler = Sampler {
             ctx,
             seed,
@@ -603,6 +674,7 @@ impl<'a> Sampler<'a> {
                         }
                     }
                     Some(None) => {
+                        point.mark_inexact();
                         if let Ok(t) = eval_f64(self.ctx, total, point) {
                             let (count, sum) = (count as f64, sum as f64);
                             for (k, w) in (lo..=hi).zip(&weights) {
@@ -618,6 +690,7 @@ impl<'a> Sampler<'a> {
             Construction::Equals { var, value } => match self.value_of(value, point)? {
                 Some(Some(q)) => point.set_exact(&Variable::scalar(var), q),
                 Some(None) => {
+                    point.mark_inexact();
                     if let Ok(v) = eval_f64(self.ctx, value, point) {
                         point.set(&Variable::scalar(var), v);
                     }
@@ -640,6 +713,7 @@ impl<'a> Sampler<'a> {
                     match self.value_of(&at, point)? {
                         Some(Some(q)) => point.set_component_value(var, &[k], Value::from_exact(q)),
                         Some(None) => {
+                            point.mark_inexact();
                             if let Ok(v) = eval_f64(self.ctx, &at, point) {
                                 point.set(&Variable::component(var, &[k]), v);
                             }
@@ -648,7 +722,80 @@ impl<'a> Sampler<'a> {
                     }
                 }
             }
+            Construction::Solve { unknown, hypothesis } => {
+                self.solve(unknown, hypothesis, point)?
+            }
         }
+        Ok(())
+    }
+
+    /// Sets `unknown` so that `h` holds at `point`: exactly where `h` is rational and linear
+    /// in it (`p + q = 1`, `a*b = 1`), else by Newton's method in f64, which marks the point
+    /// inexact. When neither finds a solution the point is left as drawn, and the
+    /// hypothesis check turns it away.
+    fn solve(&self, unknown: &Unknown, h: &Assumption, point: &mut Point) -> Result<(), EvalError> {
+        if self.holds(h, point)? {
+            return Ok(());
+        }
+        let drawn = point.clone();
+        let base = match unknown {
+            Unknown::Variable(_) => Vec::new(),
+            Unknown::Scaled(name) => point.components(name),
+        };
+        // The unknown's value, or the drawn values' factor: exact (`Ok`) or a float.
+        let place = |point: &mut Point, t: Result<Rat, f64>| match unknown {
+            Unknown::Variable(v) => {
+                point.set_value(v, t.map_or_else(Value::from_float, Value::from_exact))
+            }
+            Unknown::Scaled(name) => {
+                for (ix, v) in &base {
+                    let scaled = match &t {
+                        Ok(t) => Value::from_exact(t * v.exact()),
+                        Err(t) => Value::from_float(t * v.float),
+                    };
+                    point.set_component_value(name, ix, scaled);
+                }
+            }
+        };
+        if !point.is_inexact() && is_rational(self.ctx, &h.lhs) && is_rational(self.ctx, &h.rhs) {
+            // Four values of a linear residual lie on one line; its zero is then exact.
+            let mut residuals = Vec::new();
+            for t in 1..=4 {
+                place(point, Ok(Rat::int(t)));
+                match (eval_exact(self.ctx, &h.lhs, point), eval_exact(self.ctx, &h.rhs, point)) {
+                    (Ok(a), Ok(b)) => residuals.push(a - b),
+                    _ => break,
+                }
+            }
+            if let [r1, r2, r3, r4] = residuals.as_slice() {
+                let slope = r2 - r1;
+                if !slope.is_zero() && &(r3 - r2) == &slope && &(r4 - r3) == &slope {
+                    place(point, Ok(Rat::int(1) - r1 / &slope));
+                    if self.holds(h, point).unwrap_or(false) {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        let residual = |point: &mut Point, t: f64| {
+            place(point, Err(t));
+            let a = eval_f64(self.ctx, &h.lhs, point).ok()?;
+            let b = eval_f64(self.ctx, &h.rhs, point).ok()?;
+            let r = a - b;
+            r.is_finite().then_some((r, a.abs().max(b.abs()).max(1.0)))
+        };
+        let first = match unknown {
+            Unknown::Variable(v) => drawn.get(v).unwrap_or(1.0),
+            Unknown::Scaled(_) => 1.0,
+        };
+        for start in [first, 1.0, -1.0, 0.5, 2.0] {
+            if let Some(t) = newton(|t| residual(point, t), start) {
+                residual(point, t);
+                point.mark_inexact();
+                return Ok(());
+            }
+        }
+        *point = drawn;
         Ok(())
     }
 
@@ -705,7 +852,7 @@ impl<'a> Sampler<'a> {
     }
 
     fn holds(&self, h: &Assumption, point: &Point) -> Result<bool, EvalError> {
-        if is_rational(self.ctx, &h.lhs) && is_rational(self.ctx, &h.rhs) {
+        if !point.is_inexact() && is_rational(self.ctx, &h.lhs) && is_rational(self.ctx, &h.rhs) {
             match (eval_exact(self.ctx, &h.lhs, point), eval_exact(self.ctx, &h.rhs, point)) {
                 (Ok(a), Ok(b)) => return Ok(a == b),
                 (Err(e), _) | (_, Err(e)) if !matches!(e, EvalError::TooLarge(_)) => return Err(e),
@@ -716,6 +863,37 @@ impl<'a> Sampler<'a> {
         let b = eval_f64(self.ctx, &h.rhs, point)?;
         Ok((a - b).abs() <= HYPOTHESIS_TOLERANCE * a.abs().max(b.abs()).max(1.0))
     }
+}
+
+/// A zero of `residual` (which gives the residual and its scale) near `start`, by damped
+/// Newton steps with a central-difference slope; `None` when none is found quickly.
+fn newton(mut residual: impl FnMut(f64) -> Option<(f64, f64)>, start: f64) -> Option<f64> {
+    const STEPS: usize = 40;
+    let mut t = start;
+    let (mut r, mut scale) = residual(t)?;
+    for _ in 0..STEPS {
+        if r.abs() <= 1e-13 * scale {
+            return Some(t);
+        }
+        let h = 1e-7 * t.abs().max(1.0);
+        let slope = (residual(t + h)?.0 - residual(t - h)?.0) / (2.0 * h);
+        if !slope.is_finite() || slope == 0.0 {
+            return None;
+        }
+        let step = r / slope;
+        let mut damping = 1.0;
+        loop {
+            match residual(t - damping * step) {
+                Some((next, s)) if next.abs() < r.abs() => {
+                    (t, r, scale) = (t - damping * step, next, s);
+                    break;
+                }
+                _ if damping < 1e-3 => return None,
+                _ => damping /= 2.0,
+            }
+        }
+    }
+    None
 }
 
 /// A value on the grid: in [-2, 2], or in [1/8, 2] when only positive values are wanted;
@@ -820,6 +998,29 @@ mod tests {
             point.get(&Variable::scalar("x")),
             point.get(&Variable::scalar("t")).map(|t| 2.0 * t)
         );
+    }
+
+    #[test]
+    fn other_hypotheses_are_solved_for_one_of_their_variables() {
+        // (hypothesis, term, whether the point stays exact)
+        let cases = [
+            ("assume p + q = 1", "p*q", true),
+            ("assume a*b = 1", "a + b", true),
+            ("assume y_1 = 1", "y_1*x", true),
+            ("assume 1/c = d + 2", "c*d", true),
+            ("assume sum_{i=1}^{4}(w_i^2) = 1", "w_2", false),
+            ("assume exp(u) + u = 3", "u", false),
+        ];
+        for (hypothesis, term, exact) in cases {
+            let doc = parse_file(&format!("{hypothesis}\n")).unwrap();
+            let e = parse_expr(term).unwrap();
+            let s = Sampler::new(&doc.context, &[&e], 7).unwrap();
+            for p in 0..8 {
+                let point = s.draw(None, p, p % 2).unwrap().unwrap();
+                assert_eq!(s.violated_hypothesis(&point), Ok(None), "{hypothesis} at {p}");
+                assert_eq!(point.is_inexact(), !exact, "{hypothesis}");
+            }
+        }
     }
 
     #[test]
