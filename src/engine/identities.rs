@@ -524,6 +524,46 @@ pub fn trials(d: &mut Driver) -> Result<bool, EngineError> {
     Ok(changed)
 }
 
+/// The sum of a defined name over its index, `sum_i(a_i)`, where unfolding the definition
+/// and simplifying shortens the term: 1 for a definition normalised by its own sum
+/// (`a_i = exp(z_i)/sum_k(exp(z_k))`, `p_i = w_i/sum_k(w_k)`). Tried one sum at a time,
+/// from the left; `true` when one was replaced.
+pub fn sums_of_definitions(d: &mut Driver) -> Result<bool, EngineError> {
+    thread_local! {
+        /// Set while a trial simplifies: its own sums are not tried again within it, which
+        /// would nest one simplification per sum.
+        static TRYING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    if TRYING.with(|t| t.replace(true)) {
+        return Ok(false);
+    }
+    let r = sums_of_definitions_here(d);
+    TRYING.with(|t| t.set(false));
+    r
+}
+
+fn sums_of_definitions_here(d: &mut Driver) -> Result<bool, EngineError> {
+    let ctx = d.ctx().clone();
+    let mut sums = Vec::new();
+    first_match(&d.current().clone(), &mut Vec::new(), &mut |e, path| {
+        if let Expr::Sum(s) = e {
+            if ctx.is_defined(&s.body) && s.body.free_indices().contains(&s.index) {
+                sums.push(path.to_vec());
+            }
+        }
+        None::<()>
+    });
+    let mut changed = false;
+    // From the right, so that a replacement leaves the paths to its left as they were.
+    for path in sums.into_iter().rev() {
+        changed |= trial(d, |t| {
+            super::fold::unfold_all(t, &path)?;
+            super::simplify::simplify(t)
+        })?;
+    }
+    Ok(changed)
+}
+
 /// Whether `e` is `exp(u)` or a small positive power of it; its argument and the power.
 fn exp_power(e: &Expr) -> Option<(&Expr, i64)> {
     match e {

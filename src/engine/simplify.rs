@@ -1096,6 +1096,12 @@ fn move_sum(
             }
             use_hypotheses(&mut trial)?;
             tidy(&mut trial, &[])?;
+            // A piece may be a sum that unfolding settles (`sum_i(a_i)` is 1 for a softmax).
+            if !d.ctx().definitions.is_empty()
+                && super::identities::sums_of_definitions(&mut trial)?
+            {
+                tidy(&mut trial, &[])?;
+            }
             if outward {
                 // The pieces may regroup into a sum that folds (`sum_i(a_i*W_{i,j}*(v_i - g))`).
                 super::sums::combine(&mut trial)?;
