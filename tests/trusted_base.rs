@@ -56,8 +56,13 @@ const TRUSTED: [&str; 2] = ["src/kernel", "src/expr"];
 /// vector form is read through the definitions it names (`src/certificate.rs`, not counted);
 /// brought down to 3,555 by the session's review (one walk of the definitions a term
 /// reaches, `validate::reached_definitions`, serves the size check, the jump check and the
-/// vector forms); 3,545 once the refusal of empty declared ranges was taken back.
-const CEILING: usize = 3_545;
+/// vector forms); 3,545 once the refusal of empty declared ranges was taken back. Raised
+/// to 3,725 in session 32 by a fifth round: a sign condition on numbers, sizes and deltas
+/// alone, and a range's length, join the index conditions in `kernel/cases.rs`, each way
+/// its deltas can fall tried at every choice of sizes (about 150 lines, with a map of the
+/// declared ranges in place of a scan); a goal's free index needs a range with a value (14
+/// lines); a common denominator of more than 160 terms is too large (5 lines).
+const CEILING: usize = 3_725;
 
 fn trusted_files() -> Vec<std::path::PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));

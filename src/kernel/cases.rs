@@ -8,46 +8,89 @@
 //! sizes every index has finitely many values, and a search looks for values meeting every
 //! condition. Conditions met at no sizes tried, or too many to search, are refused: a
 //! refusal here is always the safe answer.
+//!
+//! A sign condition on numbers, sizes and deltas alone (`delta(1,j) != 0`, `1 - n > 0`)
+//! and a range's length are index conditions in disguise: at each choice of sizes, each
+//! way its deltas can fall (equal or unequal indices) that meets it joins the search.
 
 use super::rules::Condition;
-use crate::expr::{Bound, Context, Index};
-use std::collections::BTreeMap;
+use crate::expr::{Bound, Context, Expr, Index, Rat};
+use num_traits::Zero;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Each declared index's range.
+type Ranges<'c> = BTreeMap<&'c str, (&'c Bound, &'c Bound)>;
 
 /// The sizes tried below the numbers the conditions hold.
 const SMALL_SIZES: i64 = 8;
 /// The most choices of sizes tried, and the most values tried in all.
 const MAX_SIZE_CHOICES: usize = 4_096;
 const MAX_TRIES: usize = 200_000;
+/// The most deltas in one sign condition, and the most ways the sign conditions can fall
+/// together at one choice of sizes.
+const MAX_DELTAS: usize = 6;
+const MAX_WAYS: usize = 256;
 
 /// Why the index conditions among `conditions` cannot hold together, if they cannot.
 pub fn contradicted(ctx: &Context, conditions: &[Condition]) -> Option<String> {
-    let relevant: Vec<&Condition> = conditions
+    let size_names = super::validate::sizes(ctx);
+    // Looked up once per index and condition at every choice of sizes: a map, not a scan.
+    let ranges: Ranges = ctx
+        .indices
         .iter()
-        .filter(|c| {
-            use Condition as C;
-            matches!(c, C::IndexEq(..) | C::IndexNe(..) | C::InRange(..) | C::OutOfRange(..))
-        })
+        .flat_map(|d| d.names.iter().map(move |n| (n.as_str(), (&d.lo, &d.hi))))
         .collect();
-    if relevant.is_empty() {
+    let (mut relevant, mut settled) = (Vec::new(), Vec::new());
+    for c in conditions {
+        use Condition as C;
+        match c {
+            C::IndexEq(..) | C::IndexNe(..) | C::InRange(..) | C::OutOfRange(..) => {
+                relevant.push(c)
+            }
+            C::RangeLength(..) => settled.push(c),
+            C::NonZero(e) | C::Positive(e) | C::NonNegative(e) if settles(e, &size_names, 0) => {
+                settled.push(c)
+            }
+            _ => {}
+        }
+    }
+    if relevant.is_empty() && settled.is_empty() {
         return None;
     }
-    // The sizes: symbols of the ranges involved, and sizes standing as indices (`x_n`).
+    // The sizes: symbols of the ranges involved, sizes standing as indices (`x_n`), and
+    // sizes in the settled terms.
     let mut sizes: Vec<&str> = Vec::new();
     let mut largest: i64 = 0;
     let mut bounds: Vec<&Bound> = Vec::new();
-    for c in &relevant {
+    for c in relevant.iter().chain(&settled) {
         for i in indices_of(c) {
             match i {
                 Index::Int(v) => largest = largest.max(v.saturating_abs()),
-                Index::Name(n) => match ctx.range_of(n) {
+                Index::Name(n) => match ranges.get(n.as_str()) {
                     Some((lo, hi)) => bounds.extend([lo, hi]),
                     None if !sizes.contains(&n.as_str()) => sizes.push(n),
                     None => {}
                 },
             }
         }
-        if let Condition::InRange(_, lo, hi) | Condition::OutOfRange(_, lo, hi) = c {
-            bounds.extend([lo, hi]);
+        match c {
+            Condition::InRange(_, lo, hi)
+            | Condition::OutOfRange(_, lo, hi)
+            | Condition::RangeLength(lo, hi) => bounds.extend([lo, hi]),
+            Condition::NonZero(e) | Condition::Positive(e) | Condition::NonNegative(e) => {
+                for t in leaves(e) {
+                    match t {
+                        Expr::Sym(n) if !sizes.contains(&n.as_str()) => sizes.push(n),
+                        Expr::Num(r) => {
+                            let whole = r.to_big().to_integer();
+                            let v = i64::try_from(whole).unwrap_or(i64::MAX);
+                            largest = largest.max(v.saturating_abs().saturating_add(1));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
         }
     }
     for b in bounds {
@@ -61,8 +104,9 @@ pub fn contradicted(ctx: &Context, conditions: &[Condition]) -> Option<String> {
             }
         }
     }
+    let conditions_count = relevant.len() + settled.len();
     // Past every number, with room for each condition's index to take its own value.
-    let far = largest.saturating_add(2 * relevant.len() as i64 + 2);
+    let far = largest.saturating_add(2 * conditions_count as i64 + 2);
     // From 1: the kernel takes a size as at least 1 where nothing touches it, and where
     // something does, refusing conditions met only at 0 is the safe answer.
     let mut choices: Vec<i64> = (1..=SMALL_SIZES).collect();
@@ -71,6 +115,7 @@ pub fn contradicted(ctx: &Context, conditions: &[Condition]) -> Option<String> {
     let Some(count) = count else {
         return Some("the chain's index conditions involve too many sizes to check".into());
     };
+    let too_many = || Some("the chain's index conditions are too many to check".into());
     let mut tries = MAX_TRIES;
     for k in 0..count {
         let mut at = BTreeMap::new();
@@ -79,10 +124,31 @@ pub fn contradicted(ctx: &Context, conditions: &[Condition]) -> Option<String> {
             at.insert(*n, choices[rest % choices.len()]);
             rest /= choices.len();
         }
-        match satisfiable(ctx, &relevant, &at, &mut tries) {
-            Some(true) => return None,
-            Some(false) => {}
-            None => return Some("the chain's index conditions are too many to check".into()),
+        // Each settled condition's ways to hold here; all of them for one that always does.
+        let mut ways: Vec<Vec<Vec<Condition>>> = Vec::new();
+        for c in &settled {
+            let Some(w) = ways_to_hold(c, &at) else { return too_many() };
+            if !w.iter().any(Vec::is_empty) {
+                ways.push(w);
+            }
+        }
+        let Some(total) = ways.iter().try_fold(1usize, |n, w| n.checked_mul(w.len())) else {
+            return too_many();
+        };
+        if total > MAX_WAYS {
+            return too_many();
+        }
+        for mut pick in 0..total {
+            let mut all = relevant.clone();
+            for w in &ways {
+                all.extend(&w[pick % w.len()]);
+                pick /= w.len();
+            }
+            match satisfiable(&ranges, &all, &at, &mut tries) {
+                Some(true) => return None,
+                Some(false) => {}
+                None => return too_many(),
+            }
         }
     }
     Some(
@@ -91,10 +157,130 @@ pub fn contradicted(ctx: &Context, conditions: &[Condition]) -> Option<String> {
     )
 }
 
+/// Whether `e` is made of numbers, sizes and deltas alone, with arithmetic.
+fn settles(e: &Expr, sizes: &BTreeSet<String>, depth: usize) -> bool {
+    let on = |t: &Expr| depth < 64 && settles(t, sizes, depth + 1);
+    match e {
+        Expr::Num(_) | Expr::Delta(..) => true,
+        Expr::Sym(n) => sizes.contains(n),
+        Expr::Add(ts) | Expr::Mul(ts) => ts.iter().all(on),
+        Expr::Neg(a) => on(a),
+        Expr::Div(a, b) | Expr::Pow(a, b) => on(a) && on(b),
+        _ => false,
+    }
+}
+
+/// The numbers, symbols and deltas of a term (a settled one is at most 64 deep).
+fn leaves(e: &Expr) -> Vec<&Expr> {
+    let mut out = Vec::new();
+    let mut stack = vec![e];
+    while let Some(t) = stack.pop() {
+        match t {
+            Expr::Num(_) | Expr::Sym(_) | Expr::Delta(..) => out.push(t),
+            _ => stack.extend(t.children()),
+        }
+    }
+    out
+}
+
+/// The ways a settled condition holds at the sizes `at`: each a list of index equalities
+/// and inequalities, one for each of its deltas; `None` when it has too many deltas.
+fn ways_to_hold(c: &Condition, at: &BTreeMap<&str, i64>) -> Option<Vec<Vec<Condition>>> {
+    let bound = |b: &Bound| match b {
+        Bound::Int(v) => Some(*v),
+        Bound::Sym(n, off) => at.get(n.as_str())?.checked_add(*off),
+    };
+    let (e, holds): (&Expr, fn(&Rat) -> bool) = match c {
+        Condition::RangeLength(lo, hi) => {
+            let length = bound(hi).zip(bound(lo)).and_then(|(h, l)| h.checked_sub(l));
+            return Some(if length.is_some_and(|d| d >= -1) { vec![vec![]] } else { vec![] });
+        }
+        Condition::NonZero(e) => (e, |v| !v.is_zero()),
+        Condition::Positive(e) => (e, Rat::is_positive),
+        Condition::NonNegative(e) => (e, |v| !v.is_negative()),
+        _ => return Some(vec![vec![]]),
+    };
+    let mut deltas: Vec<(&Index, &Index)> = Vec::new();
+    for t in leaves(e) {
+        if let Expr::Delta(a, b) = t {
+            let open = a != b && !matches!((a, b), (Index::Int(_), Index::Int(_)));
+            if open && !deltas.contains(&(a, b)) {
+                deltas.push((a, b));
+            }
+        }
+    }
+    if deltas.len() > MAX_DELTAS {
+        return None;
+    }
+    let mut out = Vec::new();
+    for mask in 0..1usize << deltas.len() {
+        let equal = |a: &Index, b: &Index| match deltas.iter().position(|d| *d == (a, b)) {
+            Some(k) => mask >> k & 1 == 1,
+            None => a == b,
+        };
+        // Undefined (a zero divisor): a non-negative term holds wherever it is defined.
+        let meets = match value(e, at, &equal, 0) {
+            Some(v) => holds(&v),
+            None => matches!(c, Condition::NonNegative(_)),
+        };
+        if meets {
+            let literal = |(k, (a, b)): (usize, &(&Index, &Index))| match mask >> k & 1 {
+                1 => Condition::IndexEq((*a).clone(), (*b).clone()),
+                _ => Condition::IndexNe((*a).clone(), (*b).clone()),
+            };
+            out.push(deltas.iter().enumerate().map(literal).collect());
+        }
+    }
+    Some(out)
+}
+
+/// The value of a settled term, its sizes at `at` and each delta 1 where `equal` says so.
+fn value(
+    e: &Expr,
+    at: &BTreeMap<&str, i64>,
+    equal: &dyn Fn(&Index, &Index) -> bool,
+    depth: usize,
+) -> Option<Rat> {
+    let on = |t: &Expr| if depth < 64 { value(t, at, equal, depth + 1) } else { None };
+    Some(match e {
+        Expr::Num(r) => r.clone(),
+        Expr::Sym(n) => Rat::int(*at.get(n.as_str())?),
+        Expr::Delta(a, b) => Rat::int(i64::from(equal(a, b))),
+        Expr::Add(ts) => ts.iter().try_fold(Rat::int(0), |acc, t| Some(acc + on(t)?))?,
+        Expr::Mul(ts) => ts.iter().try_fold(Rat::int(1), |acc, t| Some(acc * on(t)?))?,
+        Expr::Neg(a) => -on(a)?,
+        Expr::Div(a, b) => {
+            Some(on(b)?).filter(|d| !d.is_zero()).map(|d| on(a).map(|n| n / d))??
+        }
+        Expr::Pow(b, k) => {
+            // Small integer powers only: anything else is left undecided (undefined).
+            let k = on(k)?.as_i64().filter(|k| k.abs() <= 64)?;
+            let base = on(b)?;
+            if k < 0 && base.is_zero() {
+                return None;
+            }
+            let p = (0..k.abs()).fold(Rat::int(1), |acc, _| acc * &base);
+            if k < 0 {
+                Rat::int(1) / p
+            } else {
+                p
+            }
+        }
+        _ => return None,
+    })
+}
+
 fn indices_of(c: &Condition) -> Vec<&Index> {
     match c {
         Condition::IndexEq(a, b) | Condition::IndexNe(a, b) => vec![a, b],
         Condition::InRange(j, ..) | Condition::OutOfRange(j, ..) => vec![j],
+        Condition::NonZero(e) | Condition::Positive(e) | Condition::NonNegative(e) => leaves(e)
+            .into_iter()
+            .flat_map(|t| match t {
+                Expr::Delta(a, b) => vec![a, b],
+                _ => vec![],
+            })
+            .collect(),
         _ => vec![],
     }
 }
@@ -102,7 +288,7 @@ fn indices_of(c: &Condition) -> Vec<&Index> {
 /// Whether values of the indices meet `conditions` with the sizes `at`; `None` when the
 /// tries run out.
 fn satisfiable(
-    ctx: &Context,
+    ranges: &Ranges,
     conditions: &[&Condition],
     at: &BTreeMap<&str, i64>,
     tries: &mut usize,
@@ -112,23 +298,23 @@ fn satisfiable(
         Bound::Sym(n, off) => at.get(n.as_str())?.checked_add(*off),
     };
     // Each declared index is a variable; a number or a size is a value.
-    let mut vars: Vec<String> = Vec::new();
-    let node = |i: &Index, vars: &mut Vec<String>| -> Result<usize, i64> {
-        match i {
-            Index::Int(v) => Err(*v),
-            Index::Name(n) if ctx.range_of(n).is_none() => {
-                Err(at.get(n.as_str()).copied().unwrap_or(0))
-            }
-            Index::Name(n) => Ok(vars.iter().position(|v| v == n).unwrap_or_else(|| {
-                vars.push(n.clone());
-                vars.len() - 1
-            })),
-        }
-    };
+    let mut vars: Vec<&String> = Vec::new();
+    let mut numbered: BTreeMap<&String, usize> = BTreeMap::new();
     let mut nodes = Vec::new();
     for c in conditions {
-        let ix: Vec<Result<usize, i64>> =
-            indices_of(c).into_iter().map(|i| node(i, &mut vars)).collect();
+        let mut ix: Vec<Result<usize, i64>> = Vec::new();
+        for i in indices_of(c) {
+            ix.push(match i {
+                Index::Int(v) => Err(*v),
+                Index::Name(n) if !ranges.contains_key(n.as_str()) => {
+                    Err(at.get(n.as_str()).copied().unwrap_or(0))
+                }
+                Index::Name(n) => Ok(*numbered.entry(n).or_insert_with(|| {
+                    vars.push(n);
+                    vars.len() - 1
+                })),
+            });
+        }
         nodes.push(ix);
     }
     // Classes of equal variables, each with its interval and its pinned value.
@@ -142,7 +328,7 @@ fn satisfiable(
     }
     let mut range: Vec<(i64, i64)> = vars
         .iter()
-        .map(|n| match ctx.range_of(n).map(|(lo, hi)| (bound(lo), bound(hi))) {
+        .map(|n| match ranges.get(n.as_str()).map(|(lo, hi)| (bound(lo), bound(hi))) {
             Some((Some(lo), Some(hi))) => (lo, hi),
             _ => (1, 0),
         })

@@ -15,6 +15,9 @@ const MAX_EXPONENT: u64 = 64;
 const MAX_TERMS: usize = 4000;
 /// Largest coefficient, in bits.
 const MAX_BITS: u64 = 4096;
+/// Most terms of a common denominator: each further fraction of a sum costs a product of
+/// everything so far (a sum of 400 reciprocals took 41 s to refuse).
+const MAX_COMMON_DENOMINATOR: usize = 160;
 
 /// A product of atoms with positive exponents, sorted by atom (every constructor keeps the order).
 pub type Monomial = Vec<(Expr, u32)>;
@@ -150,10 +153,11 @@ impl Frac {
         if self.den == o.den {
             return Ok(Frac { num: self.num.add(&o.num)?, den: self.den.clone() });
         }
-        Ok(Frac {
-            num: self.num.mul(&o.den)?.add(&o.num.mul(&self.den)?)?,
-            den: self.den.mul(&o.den)?,
-        })
+        let den = self.den.mul(&o.den)?;
+        if den.0.len() > MAX_COMMON_DENOMINATOR {
+            return Err(too_large());
+        }
+        Ok(Frac { num: self.num.mul(&o.den)?.add(&o.num.mul(&self.den)?)?, den })
     }
 
     fn mul(&self, o: &Frac) -> Result<Frac, KernelError> {

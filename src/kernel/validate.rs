@@ -324,6 +324,23 @@ pub fn check_goal_term(ctx: &Context, goal: &Expr) -> Result<(), String> {
             ));
         }
     }
+    // A claim about an index over a range with no value (`j in 2..1`, `j in n+1..n`) is
+    // about no entry at all, and reads as a result: the goal's free indices and the fixed
+    // labels it reaches need ranges that can hold a value.
+    let labels = reached_definitions(ctx, goal).into_iter().flat_map(|d| {
+        let own = d.name.free_indices();
+        d.body.free_indices().into_iter().filter(move |k| !own.contains(k))
+    });
+    for j in goal.free_indices().into_iter().chain(labels) {
+        let empty = match ctx.range_of(&j) {
+            Some((Bound::Int(lo), Bound::Int(hi))) => lo > hi,
+            Some((Bound::Sym(m, lo), Bound::Sym(n, hi))) => m == n && lo > hi,
+            _ => false,
+        };
+        if empty {
+            return Err(format!("index `{j}` ranges over no values, so the goal claims nothing"));
+        }
+    }
     check_labels(&ctx.fixed_labels(), None, goal)?;
     check_derivatives(ctx, goal)
 }

@@ -118,6 +118,9 @@ pub fn expansion(
     desugar(m, shapes, r, c, &mut namer, avoid)
 }
 
+/// The most nodes a matrix expression may expand to.
+pub const MAX_EXPANSION: u64 = 100_000;
+
 /// The expansion of `m` at row index `rows` and column index `cols` (each used only when
 /// that dimension is not 1). `avoid` holds the index names in scope, which new bound
 /// indices must not take.
@@ -129,6 +132,10 @@ pub fn desugar(
     namer: &mut Namer,
     avoid: &BTreeSet<String>,
 ) -> Result<Expr, String> {
+    // A nest of softmaxes doubles at each level: 40 of them would never finish.
+    if m.expansion_weight() > MAX_EXPANSION {
+        return Err(format!("it expands to more than {MAX_EXPANSION} terms"));
+    }
     let mut avoid = avoid.clone();
     for ix in [rows, cols].into_iter().flatten() {
         if let Index::Name(n) = ix {

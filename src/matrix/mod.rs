@@ -111,6 +111,21 @@ pub enum M {
 }
 
 impl M {
+    /// About how many nodes the expansion has: `softmax(z)` writes `z` twice, so a nest of
+    /// them doubles at each level (saturating; nests are bounded by the parser).
+    pub fn expansion_weight(&self) -> u64 {
+        let of = |ms: &[&M]| ms.iter().fold(1u64, |w, m| w.saturating_add(m.expansion_weight()));
+        match self {
+            M::Scalar(_) | M::Name(_) => 1,
+            M::D(m, _) | M::Neg(m) | M::Transpose(m) | M::Call(_, m) => of(&[m]),
+            M::Sum { body, .. } => of(&[body]),
+            M::Add(ms) => of(&ms.iter().collect::<Vec<_>>()),
+            M::Mul(a, b) | M::Div(a, b) | M::Pow(a, b) | M::Elementwise(_, a, b) => of(&[a, b]),
+            M::Apply(MFunc::Softmax, ms) => of(&ms.iter().collect::<Vec<_>>()).saturating_mul(2),
+            M::Apply(_, ms) => of(&ms.iter().collect::<Vec<_>>()),
+        }
+    }
+
     pub fn mul(a: M, b: M) -> M {
         M::Mul(Box::new(a), Box::new(b))
     }
