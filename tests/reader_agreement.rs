@@ -132,6 +132,10 @@ fn damaged_texts_are_read_alike_or_refused_alike() {
 
 /// Shapes where precedence, signs, numbers and spacing are easy to get wrong.
 const EDGES: &[&str] = &[
+    ".5*x",
+    "+x - +y",
+    "a*+b^+2",
+    "-+-x",
     "-3",
     "-x^2",
     "2^-1",
@@ -202,7 +206,9 @@ const REFUSED: &[&str] = &[
     "x y",
     "2x",
     "1.",
-    ".5",
+    ".",
+    "+",
+    "x*+",
     "1.2.3",
     "x\n",
     "sum_{k=1}^{n}x",

@@ -61,8 +61,9 @@ const TRUSTED: [&str; 2] = ["src/kernel", "src/expr"];
 /// alone, and a range's length, join the index conditions in `kernel/cases.rs`, each way
 /// its deltas can fall tried at every choice of sizes (about 150 lines, with a map of the
 /// declared ranges in place of a scan); a goal's free index needs a range with a value (14
-/// lines); a common denominator of more than 160 terms is too large (5 lines).
-const CEILING: usize = 3_725;
+/// lines); a common denominator of more than 160 terms is too large (5 lines); the reader
+/// takes a unary plus and `.5` as the parser now does (2 lines).
+const CEILING: usize = 3_727;
 
 fn trusted_files() -> Vec<std::path::PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));

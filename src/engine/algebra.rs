@@ -572,7 +572,7 @@ pub fn factor(terms: &[Term]) -> Option<Expr> {
     // `3*(x - 1) + (2*x + 1)` inside is better as `5*x - 2`.
     if let Ok(expanded) = to_terms(&inner, true) {
         let candidate = to_expr(&expanded);
-        if candidate.size() < inner.size() && expanded.len() > 1 {
+        if candidate.size() <= inner.size() && expanded.len() > 1 && candidate != inner {
             inner = candidate;
         }
     }

@@ -643,12 +643,17 @@ fn fold_best(d: &mut Driver) -> Result<(), EngineError> {
     let key = |t: &Expr| (t.size(), std::cmp::Reverse(names(t)));
     cands.sort_by_cached_key(key);
     cands.dedup();
+    // A fold that divides by what may be zero (`f*(3/x + 2)` for `f = x^3*exp(2*x)`) adds a
+    // condition the derivative does not have: shorter, but true on less of the domain.
+    let conditions: BTreeSet<_> = d.proof.hypotheses().into_iter().collect();
     for c in cands {
         if key(&c) >= key(&e) {
             break;
         }
         let mut trial = d.clone();
-        if prove_folded(&mut trial, &[], &c).is_ok() {
+        if prove_folded(&mut trial, &[], &c).is_ok()
+            && trial.proof.hypotheses().iter().all(|h| conditions.contains(h))
+        {
             *d = trial;
             break;
         }

@@ -122,9 +122,11 @@ impl<'a> Reader<'a> {
         }
         self.list(terms, Expr::add)
     }
-    /// Leading minus signs, each a negation of what follows.
+    /// Leading signs: each minus a negation of what follows, a plus nothing.
     fn signed(&mut self, read: fn(&mut Self) -> Read) -> Read {
-        let minuses = std::iter::from_fn(|| self.eat('-').then_some(())).count();
+        let minuses = std::iter::from_fn(|| ['-', '+'].into_iter().find(|&c| self.eat(c)))
+            .filter(|&c| c == '-')
+            .count();
         self.ensure(minuses <= MAX_DEPTH, "too many minus signs")?;
         let t = read(self)?;
         (0..minuses).try_fold(t, |t, _| self.node(Expr::neg(t.0), t.1))
@@ -150,7 +152,7 @@ impl<'a> Reader<'a> {
         self.ensure(self.frames <= MAX_DEPTH + 1, "brackets, calls or powers nest too deep")?;
         let mut base = match self.peek() {
             Some('(') => self.group()?,
-            Some('0'..='9') => self.number()?,
+            Some('0'..='9' | '.') => self.number()?,
             Some(c) if c.is_ascii_alphabetic() => self.named()?,
             _ => return self.fail("expected an expression"),
         };
@@ -168,7 +170,7 @@ impl<'a> Reader<'a> {
         self.expect(')')?;
         Ok(e)
     }
-    /// `digits` or `digits.digits`, exactly (`1.`, `1.2.3` and `2x` are refused).
+    /// `digits`, `digits.digits` or `.digits`, exactly (`1.`, `1.2.3` and `2x` are refused).
     fn number(&mut self) -> Read {
         let text = self.word(true);
         let (int, frac) = text.split_once('.').unwrap_or((text, ""));
