@@ -26,30 +26,61 @@ const SMALL_SIZES: i64 = 8;
 /// The most choices of sizes tried, and the most values tried in all.
 const MAX_SIZE_CHOICES: usize = 4_096;
 const MAX_TRIES: usize = 200_000;
+/// The most conditions read, over all the searches of one chain.
+const MAX_WORK: usize = 20_000_000;
 /// The most deltas in one sign condition, and the most ways the sign conditions can fall
 /// together at one choice of sizes.
 const MAX_DELTAS: usize = 6;
 const MAX_WAYS: usize = 256;
+/// The most values of a bound index a settled condition is tried at.
+const MAX_INSTANCES: i64 = 32;
+/// The largest number a settled term's power may make, in bits.
+const MAX_BITS: u64 = 4096;
 
-/// Why the index conditions among `conditions` cannot hold together, if they cannot.
-pub fn contradicted(ctx: &Context, conditions: &[Condition]) -> Option<String> {
-    let size_names = super::validate::sizes(ctx);
+/// Why the index conditions among `conditions`, carried by a chain for `goal`, cannot hold
+/// together with a value for each of the goal's own indices, if they cannot.
+pub fn contradicted(ctx: &Context, goal: &Expr, conditions: &[Condition]) -> Option<String> {
+    // Sizes only the goal's sums run to are sizes too (`1 - m > 0` for `sum_{k=1}^{m}`).
+    let mut size_names = super::validate::sizes(ctx);
+    goal.any(&mut |t| {
+        if let Expr::Sum(s) = t {
+            size_names.extend([&s.lo, &s.hi].iter().filter_map(|b| b.size().map(String::from)));
+        }
+        false
+    });
     // Looked up once per index and condition at every choice of sizes: a map, not a scan.
     let ranges: Ranges = ctx
         .indices
         .iter()
         .flat_map(|d| d.names.iter().map(move |n| (n.as_str(), (&d.lo, &d.hi))))
         .collect();
-    let (mut relevant, mut settled) = (Vec::new(), Vec::new());
+    // The goal's indices take values in their ranges: a condition on a size may leave none.
+    let own: Vec<Condition> = super::validate::goal_indices(ctx, goal)
+        .into_iter()
+        .filter_map(|j| {
+            let (lo, hi) = ranges.get(j.as_str())?;
+            Some(Condition::InRange(Index::Name(j), (*lo).clone(), (*hi).clone()))
+        })
+        .collect();
+    let (mut relevant, mut settled): (Vec<&Condition>, _) = (own.iter().collect(), Vec::new());
     for c in conditions {
         use Condition as C;
-        match c {
-            C::IndexEq(..) | C::IndexNe(..) | C::InRange(..) | C::OutOfRange(..) => {
+        let body = match c {
+            C::ForAll(_, _, _, body) => body,
+            _ => c,
+        };
+        match (c, body) {
+            (C::IndexEq(..) | C::IndexNe(..) | C::InRange(..) | C::OutOfRange(..), _) => {
                 relevant.push(c)
             }
-            C::RangeLength(..) => settled.push(c),
-            C::NonZero(e) | C::Positive(e) | C::NonNegative(e) if settles(e, &size_names, 0) => {
-                settled.push(c)
+            (C::RangeLength(..), _) => settled.push(c),
+            (_, C::NonZero(e) | C::Positive(e) | C::NonNegative(e)) => {
+                if settles(e, &size_names, 0) {
+                    settled.push(c)
+                } else if e.any(&mut |t| matches!(t, Expr::Delta(..))) {
+                    // A delta beside a variable still pins its indices, past any search.
+                    return Some(format!("the side condition `{c}` on a delta cannot be settled"));
+                }
             }
             _ => {}
         }
@@ -73,7 +104,14 @@ pub fn contradicted(ctx: &Context, conditions: &[Condition]) -> Option<String> {
                 },
             }
         }
-        match c {
+        let body: &Condition = match c {
+            Condition::ForAll(_, lo, hi, body) => {
+                bounds.extend([lo, hi]);
+                body
+            }
+            _ => c,
+        };
+        match body {
             Condition::InRange(_, lo, hi)
             | Condition::OutOfRange(_, lo, hi)
             | Condition::RangeLength(lo, hi) => bounds.extend([lo, hi]),
@@ -116,7 +154,7 @@ pub fn contradicted(ctx: &Context, conditions: &[Condition]) -> Option<String> {
         return Some("the chain's index conditions involve too many sizes to check".into());
     };
     let too_many = || Some("the chain's index conditions are too many to check".into());
-    let mut tries = MAX_TRIES;
+    let (mut tries, mut work) = (MAX_TRIES, MAX_WORK);
     for k in 0..count {
         let mut at = BTreeMap::new();
         let mut rest = k;
@@ -144,6 +182,9 @@ pub fn contradicted(ctx: &Context, conditions: &[Condition]) -> Option<String> {
                 all.extend(&w[pick % w.len()]);
                 pick /= w.len();
             }
+            // Each search reads every condition first: that counts too.
+            let Some(left) = work.checked_sub(all.len()) else { return too_many() };
+            work = left;
             match satisfiable(&ranges, &all, &at, &mut tries) {
                 Some(true) => return None,
                 Some(false) => {}
@@ -190,6 +231,32 @@ fn ways_to_hold(c: &Condition, at: &BTreeMap<&str, i64>) -> Option<Vec<Vec<Condi
         Bound::Int(v) => Some(*v),
         Bound::Sym(n, off) => at.get(n.as_str())?.checked_add(*off),
     };
+    if let Condition::ForAll(k, lo, hi, body) = c {
+        // Every instance at once: the ways of each, taken together.
+        let (lo, hi) = (bound(lo)?, bound(hi)?);
+        if hi.checked_sub(lo)? >= MAX_INSTANCES {
+            return None;
+        }
+        let mut all: Vec<Vec<Condition>> = vec![vec![]];
+        for v in lo..=hi {
+            let at_v = |e: &Expr| e.subst_index(k, &Index::Int(v));
+            let instance = match &**body {
+                Condition::NonZero(e) => Condition::NonZero(at_v(e)),
+                Condition::Positive(e) => Condition::Positive(at_v(e)),
+                Condition::NonNegative(e) => Condition::NonNegative(at_v(e)),
+                _ => return None,
+            };
+            let ways = ways_to_hold(&instance, at)?;
+            all = all
+                .iter()
+                .flat_map(|a| ways.iter().map(move |w| [a.clone(), w.clone()].concat()))
+                .collect();
+            if all.len() > MAX_WAYS {
+                return None;
+            }
+        }
+        return Some(all);
+    }
     let (e, holds): (&Expr, fn(&Rat) -> bool) = match c {
         Condition::RangeLength(lo, hi) => {
             let length = bound(hi).zip(bound(lo)).and_then(|(h, l)| h.checked_sub(l));
@@ -256,6 +323,10 @@ fn value(
             // Small integer powers only: anything else is left undecided (undefined).
             let k = on(k)?.as_i64().filter(|k| k.abs() <= 64)?;
             let base = on(b)?;
+            // A bound on the size, as the ring normaliser has: nested powers grow fast.
+            if base.bits().saturating_mul(k.unsigned_abs()) > MAX_BITS {
+                return None;
+            }
             if k < 0 && base.is_zero() {
                 return None;
             }
@@ -272,6 +343,10 @@ fn value(
 
 fn indices_of(c: &Condition) -> Vec<&Index> {
     match c {
+        // The bound index takes each of its values in turn (see `ways_to_hold`).
+        Condition::ForAll(k, _, _, body) => {
+            indices_of(body).into_iter().filter(|i| i.name() != Some(k)).collect()
+        }
         Condition::IndexEq(a, b) | Condition::IndexNe(a, b) => vec![a, b],
         Condition::InRange(j, ..) | Condition::OutOfRange(j, ..) => vec![j],
         Condition::NonZero(e) | Condition::Positive(e) | Condition::NonNegative(e) => leaves(e)

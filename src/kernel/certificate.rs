@@ -332,7 +332,7 @@ fn check_end(proof: &Proof, result: &str, stated: &[String]) -> Result<(), Strin
     let conditions = proof.hypotheses();
     // A chain under `i = j` and `i != j` at once (or `i = k`, `k = j`, `i != j`, or
     // `i = 1`, `i = 2`) proves nothing about either case.
-    if let Some(why) = super::cases::contradicted(ctx, &conditions) {
+    if let Some(why) = super::cases::contradicted(ctx, proof.start_term(), &conditions) {
         return Err(format!("side condition unmet: {why}"));
     }
     if stated.len() != used.len() + conditions.len() {

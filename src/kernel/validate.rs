@@ -327,11 +327,7 @@ pub fn check_goal_term(ctx: &Context, goal: &Expr) -> Result<(), String> {
     // A claim about an index over a range with no value (`j in 2..1`, `j in n+1..n`) is
     // about no entry at all, and reads as a result: the goal's free indices and the fixed
     // labels it reaches need ranges that can hold a value.
-    let labels = reached_definitions(ctx, goal).into_iter().flat_map(|d| {
-        let own = d.name.free_indices();
-        d.body.free_indices().into_iter().filter(move |k| !own.contains(k))
-    });
-    for j in goal.free_indices().into_iter().chain(labels) {
+    for j in goal_indices(ctx, goal) {
         let empty = match ctx.range_of(&j) {
             Some((Bound::Int(lo), Bound::Int(hi))) => lo > hi,
             Some((Bound::Sym(m, lo), Bound::Sym(n, hi))) => m == n && lo > hi,
@@ -343,6 +339,15 @@ pub fn check_goal_term(ctx: &Context, goal: &Expr) -> Result<(), String> {
     }
     check_labels(&ctx.fixed_labels(), None, goal)?;
     check_derivatives(ctx, goal)
+}
+
+/// The goal's free indices and the fixed labels of the definitions it reaches.
+pub fn goal_indices(ctx: &Context, goal: &Expr) -> BTreeSet<String> {
+    let labels = reached_definitions(ctx, goal).into_iter().flat_map(|d| {
+        let own = d.name.free_indices();
+        d.body.free_indices().into_iter().filter(move |k| !own.contains(k))
+    });
+    goal.free_indices().into_iter().chain(labels).collect()
 }
 
 impl Item {
