@@ -66,8 +66,11 @@ const TRUSTED: [&str; 2] = ["src/kernel", "src/expr"];
 /// sixth round: the goal's own indices and goal-only sizes join the case search, a
 /// quantified settled condition is tried at each value of its index, a condition on a
 /// delta beside a variable is refused, a settled power is bounded in bits, and the case
-/// search's reading of conditions counts against a budget (67 lines).
-const CEILING: usize = 3_794;
+/// search's reading of conditions counts against a budget (67 lines). Raised to 3,825
+/// by a seventh: a sum of a settled body over sizes is worked out at each choice of sizes,
+/// and any other carried condition that holds a size or reaches a delta (also through a
+/// definition) is refused (31 lines).
+const CEILING: usize = 3_825;
 
 fn trusted_files() -> Vec<std::path::PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -77,9 +77,12 @@ pub fn contradicted(ctx: &Context, goal: &Expr, conditions: &[Condition]) -> Opt
             (_, C::NonZero(e) | C::Positive(e) | C::NonNegative(e)) => {
                 if settles(e, &size_names, 0) {
                     settled.push(c)
-                } else if e.any(&mut |t| matches!(t, Expr::Delta(..))) {
-                    // A delta beside a variable still pins its indices, past any search.
-                    return Some(format!("the side condition `{c}` on a delta cannot be settled"));
+                } else if pins(ctx, e, &size_names) {
+                    // A delta (also through a definition) or a size beside a variable still
+                    // pins indices or sizes, past any search.
+                    return Some(format!(
+                        "the side condition `{c}` on a delta or a size cannot be settled"
+                    ));
                 }
             }
             _ => {}
@@ -118,6 +121,7 @@ pub fn contradicted(ctx: &Context, goal: &Expr, conditions: &[Condition]) -> Opt
             Condition::NonZero(e) | Condition::Positive(e) | Condition::NonNegative(e) => {
                 for t in leaves(e) {
                     match t {
+                        Expr::Sum(s) => bounds.extend([&s.lo, &s.hi]),
                         Expr::Sym(n) if !sizes.contains(&n.as_str()) => sizes.push(n),
                         Expr::Num(r) => {
                             let whole = r.to_big().to_integer();
@@ -198,12 +202,28 @@ pub fn contradicted(ctx: &Context, goal: &Expr, conditions: &[Condition]) -> Opt
     )
 }
 
-/// Whether `e` is made of numbers, sizes and deltas alone, with arithmetic.
+/// Whether `e` holds a delta or a size, or reaches a delta through a definition.
+fn pins(ctx: &Context, e: &Expr, sizes: &BTreeSet<String>) -> bool {
+    let delta = |t: &Expr| t.any(&mut |u| matches!(u, Expr::Delta(..)));
+    delta(e)
+        || e.any(&mut |u| matches!(u, Expr::Sym(n) if sizes.contains(n)))
+        || super::validate::reached_definitions(ctx, e).iter().any(|d| delta(&d.body))
+}
+
+/// Whether `e` is made of numbers, sizes and deltas alone, with arithmetic, and sums of
+/// such terms without deltas over ranges of numbers and sizes (`sum_{k=1}^{m}(1)`).
 fn settles(e: &Expr, sizes: &BTreeSet<String>, depth: usize) -> bool {
     let on = |t: &Expr| depth < 64 && settles(t, sizes, depth + 1);
+    let bound = |b: &Bound| b.size().is_none_or(|n| sizes.contains(n));
     match e {
         Expr::Num(_) | Expr::Delta(..) => true,
         Expr::Sym(n) => sizes.contains(n),
+        Expr::Sum(s) => {
+            bound(&s.lo)
+                && bound(&s.hi)
+                && !s.body.any(&mut |t| matches!(t, Expr::Delta(..)))
+                && on(&s.body)
+        }
         Expr::Add(ts) | Expr::Mul(ts) => ts.iter().all(on),
         Expr::Neg(a) => on(a),
         Expr::Div(a, b) | Expr::Pow(a, b) => on(a) && on(b),
@@ -218,6 +238,10 @@ fn leaves(e: &Expr) -> Vec<&Expr> {
     while let Some(t) = stack.pop() {
         match t {
             Expr::Num(_) | Expr::Sym(_) | Expr::Delta(..) => out.push(t),
+            Expr::Sum(s) => {
+                out.push(t);
+                stack.push(&s.body);
+            }
             _ => stack.extend(t.children()),
         }
     }
@@ -316,6 +340,18 @@ fn value(
         Expr::Add(ts) => ts.iter().try_fold(Rat::int(0), |acc, t| Some(acc + on(t)?))?,
         Expr::Mul(ts) => ts.iter().try_fold(Rat::int(1), |acc, t| Some(acc * on(t)?))?,
         Expr::Neg(a) => -on(a)?,
+        // A sum of a settled body (no deltas, so no index in it) over its concrete range.
+        Expr::Sum(s) => {
+            let bound = |b: &Bound| match b {
+                Bound::Int(v) => Some(*v),
+                Bound::Sym(n, off) => at.get(n.as_str())?.checked_add(*off),
+            };
+            let (lo, hi) = (bound(&s.lo)?, bound(&s.hi)?);
+            if hi.checked_sub(lo)? >= MAX_INSTANCES {
+                return None;
+            }
+            (lo..=hi).try_fold(Rat::int(0), |acc, _| Some(acc + on(&s.body)?))?
+        }
         Expr::Div(a, b) => {
             Some(on(b)?).filter(|d| !d.is_zero()).map(|d| on(a).map(|n| n / d))??
         }
