@@ -68,8 +68,8 @@ const TRUSTED: [&str; 2] = ["src/kernel", "src/expr"];
 /// delta beside a variable is refused, a settled power is bounded in bits, and the case
 /// search's reading of conditions counts against a budget (67 lines). Raised to 3,825
 /// by a seventh: a sum of a settled body over sizes is worked out at each choice of sizes,
-/// and any other carried condition that holds a size or reaches a delta (also through a
-/// definition) is refused (31 lines).
+/// and any other carried condition that reaches a delta (also through a definition) is
+/// refused (27 lines; 3,821).
 const CEILING: usize = 3_825;
 
 fn trusted_files() -> Vec<std::path::PathBuf> {

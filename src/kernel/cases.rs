@@ -77,12 +77,10 @@ pub fn contradicted(ctx: &Context, goal: &Expr, conditions: &[Condition]) -> Opt
             (_, C::NonZero(e) | C::Positive(e) | C::NonNegative(e)) => {
                 if settles(e, &size_names, 0) {
                     settled.push(c)
-                } else if pins(ctx, e, &size_names) {
-                    // A delta (also through a definition) or a size beside a variable still
-                    // pins indices or sizes, past any search.
-                    return Some(format!(
-                        "the side condition `{c}` on a delta or a size cannot be settled"
-                    ));
+                } else if pins(ctx, e) {
+                    // A delta beside a variable (also through a definition) still pins
+                    // indices, past any search.
+                    return Some(format!("the side condition `{c}` on a delta cannot be settled"));
                 }
             }
             _ => {}
@@ -202,12 +200,11 @@ pub fn contradicted(ctx: &Context, goal: &Expr, conditions: &[Condition]) -> Opt
     )
 }
 
-/// Whether `e` holds a delta or a size, or reaches a delta through a definition.
-fn pins(ctx: &Context, e: &Expr, sizes: &BTreeSet<String>) -> bool {
+/// Whether `e` holds a delta, or reaches one through a definition. (A size beside a
+/// variable is not refused: the engine carries `sum_i(x_i^2)/n > 0`.)
+fn pins(ctx: &Context, e: &Expr) -> bool {
     let delta = |t: &Expr| t.any(&mut |u| matches!(u, Expr::Delta(..)));
-    delta(e)
-        || e.any(&mut |u| matches!(u, Expr::Sym(n) if sizes.contains(n)))
-        || super::validate::reached_definitions(ctx, e).iter().any(|d| delta(&d.body))
+    delta(e) || super::validate::reached_definitions(ctx, e).iter().any(|d| delta(&d.body))
 }
 
 /// Whether `e` is made of numbers, sizes and deltas alone, with arithmetic, and sums of
