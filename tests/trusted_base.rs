@@ -69,8 +69,13 @@ const TRUSTED: [&str; 2] = ["src/kernel", "src/expr"];
 /// search's reading of conditions counts against a budget (67 lines). Raised to 3,825
 /// by a seventh: a sum of a settled body over sizes is worked out at each choice of sizes,
 /// and any other carried condition that reaches a delta (also through a definition) is
-/// refused (27 lines; 3,821).
-const CEILING: usize = 3_825;
+/// refused (27 lines; 3,821). Raised to 4,213 in session 33 to close the seventh round's
+/// open hole: a carried sign condition on variables that reaches a size needs a point
+/// where it holds, together with the hypotheses sharing its variables, at sizes the case
+/// search tries (`kernel/witness.rs`, an exact and sign-wise evaluator, 300 lines; its
+/// place in `cases.rs`, 60 lines), while one `bound_at` and one `power` replace three
+/// copies each of the case search's range bounds and powers.
+const CEILING: usize = 4_213;
 
 fn trusted_files() -> Vec<std::path::PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));

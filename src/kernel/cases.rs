@@ -19,7 +19,7 @@ use num_traits::Zero;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Each declared index's range.
-type Ranges<'c> = BTreeMap<&'c str, (&'c Bound, &'c Bound)>;
+pub(super) type Ranges<'c> = BTreeMap<&'c str, (&'c Bound, &'c Bound)>;
 
 /// The sizes tried below the numbers the conditions hold.
 const SMALL_SIZES: i64 = 8;
@@ -63,6 +63,9 @@ pub fn contradicted(ctx: &Context, goal: &Expr, conditions: &[Condition]) -> Opt
         })
         .collect();
     let (mut relevant, mut settled): (Vec<&Condition>, _) = (own.iter().collect(), Vec::new());
+    // Sign conditions on variables that reach a size: they must hold at some sizes too.
+    let mut mixed: Vec<&Condition> = Vec::new();
+    let mut mixed_terms: Vec<&Expr> = Vec::new();
     for c in conditions {
         use Condition as C;
         let body = match c {
@@ -81,12 +84,22 @@ pub fn contradicted(ctx: &Context, goal: &Expr, conditions: &[Condition]) -> Opt
                     // A delta beside a variable (also through a definition) still pins
                     // indices, past any search.
                     return Some(format!("the side condition `{c}` on a delta cannot be settled"));
+                } else {
+                    let reached = super::validate::reached_definitions(ctx, e);
+                    let terms: Vec<&Expr> =
+                        std::iter::once(e).chain(reached.iter().map(|d| &d.body)).collect();
+                    let quantified = matches!(c, C::ForAll(_, lo, hi, _)
+                        if lo.size().is_some() || hi.size().is_some());
+                    if quantified || terms.iter().any(|t| reaches_size(t, &size_names)) {
+                        mixed.push(c);
+                        mixed_terms.extend(terms);
+                    }
                 }
             }
             _ => {}
         }
     }
-    if relevant.is_empty() && settled.is_empty() {
+    if relevant.is_empty() && settled.is_empty() && mixed.is_empty() {
         return None;
     }
     // The sizes: symbols of the ranges involved, sizes standing as indices (`x_n`), and
@@ -133,6 +146,33 @@ pub fn contradicted(ctx: &Context, goal: &Expr, conditions: &[Condition]) -> Opt
             _ => {}
         }
     }
+    for c in &mixed {
+        if let Condition::ForAll(_, lo, hi, _) = c {
+            bounds.extend([lo, hi]);
+        }
+    }
+    for t in mixed_terms.iter().flat_map(|t| leaves(t)) {
+        let named: Vec<&String> = match t {
+            Expr::Sum(s) => {
+                bounds.extend([&s.lo, &s.hi]);
+                vec![]
+            }
+            Expr::Sym(n) => vec![n],
+            Expr::Idx(_, ix) => ix.iter().filter_map(Index::name).collect(),
+            Expr::Num(r) => {
+                let whole = r.to_big().to_integer();
+                let v = i64::try_from(whole).unwrap_or(i64::MAX);
+                largest = largest.max(v.saturating_abs().saturating_add(1));
+                vec![]
+            }
+            _ => vec![],
+        };
+        for n in named {
+            if size_names.contains(n) && !sizes.contains(&n.as_str()) {
+                sizes.push(n);
+            }
+        }
+    }
     for b in bounds {
         match b {
             Bound::Int(v) => largest = largest.max(v.saturating_abs()),
@@ -144,7 +184,9 @@ pub fn contradicted(ctx: &Context, goal: &Expr, conditions: &[Condition]) -> Opt
             }
         }
     }
-    let conditions_count = relevant.len() + settled.len();
+    let conditions_count = relevant.len() + settled.len() + mixed.len();
+    let hypotheses =
+        if mixed.is_empty() { vec![] } else { super::witness::bearing(ctx, &mixed_terms) };
     // Past every number, with room for each condition's index to take its own value.
     let far = largest.saturating_add(2 * conditions_count as i64 + 2);
     // From 1: the kernel takes a size as at least 1 where nothing touches it, and where
@@ -163,6 +205,22 @@ pub fn contradicted(ctx: &Context, goal: &Expr, conditions: &[Condition]) -> Opt
         for n in &sizes {
             at.insert(*n, choices[rest % choices.len()]);
             rest /= choices.len();
+        }
+        // The sign conditions on variables need a point where they hold, at these sizes.
+        if !mixed.is_empty() {
+            let mut point = super::witness::Point {
+                ctx,
+                hypotheses: &hypotheses,
+                ranges: &ranges,
+                sizes: &size_names,
+                at: &at,
+                work: &mut work,
+            };
+            match super::witness::met_somewhere(&mut point, &mixed) {
+                Some(true) => {}
+                Some(false) => continue,
+                None => return too_many(),
+            }
         }
         // Each settled condition's ways to hold here; all of them for one that always does.
         let mut ways: Vec<Vec<Vec<Condition>>> = Vec::new();
@@ -194,10 +252,29 @@ pub fn contradicted(ctx: &Context, goal: &Expr, conditions: &[Condition]) -> Opt
             }
         }
     }
+    if !mixed.is_empty() {
+        let listed: Vec<String> = mixed.iter().map(|c| format!("`{c}`")).collect();
+        return Some(format!(
+            "no sizes, index values and values of the variables tried meet the chain's \
+             conditions together (with {})",
+            listed.join(", ")
+        ));
+    }
     Some(
         "no values of the indices, for any sizes, meet the chain's index conditions together"
             .into(),
     )
+}
+
+/// Whether `e` holds a size as a value, or runs a sum or an index to one.
+fn reaches_size(e: &Expr, sizes: &BTreeSet<String>) -> bool {
+    let named = |i: &Index| i.name().is_some_and(|n| sizes.contains(n));
+    e.any(&mut |t| match t {
+        Expr::Sym(n) => sizes.contains(n),
+        Expr::Idx(_, ix) => ix.iter().any(named),
+        Expr::Sum(s) => [&s.lo, &s.hi].iter().any(|b| b.size().is_some()),
+        _ => false,
+    })
 }
 
 /// Whether `e` holds a delta, or reaches one through a definition. (A size beside a
@@ -228,13 +305,13 @@ fn settles(e: &Expr, sizes: &BTreeSet<String>, depth: usize) -> bool {
     }
 }
 
-/// The numbers, symbols and deltas of a term (a settled one is at most 64 deep).
+/// The numbers, symbols, indexed symbols, deltas and sums of a term.
 fn leaves(e: &Expr) -> Vec<&Expr> {
     let mut out = Vec::new();
     let mut stack = vec![e];
     while let Some(t) = stack.pop() {
         match t {
-            Expr::Num(_) | Expr::Sym(_) | Expr::Delta(..) => out.push(t),
+            Expr::Num(_) | Expr::Sym(_) | Expr::Idx(..) | Expr::Delta(..) => out.push(t),
             Expr::Sum(s) => {
                 out.push(t);
                 stack.push(&s.body);
@@ -248,10 +325,7 @@ fn leaves(e: &Expr) -> Vec<&Expr> {
 /// The ways a settled condition holds at the sizes `at`: each a list of index equalities
 /// and inequalities, one for each of its deltas; `None` when it has too many deltas.
 fn ways_to_hold(c: &Condition, at: &BTreeMap<&str, i64>) -> Option<Vec<Vec<Condition>>> {
-    let bound = |b: &Bound| match b {
-        Bound::Int(v) => Some(*v),
-        Bound::Sym(n, off) => at.get(n.as_str())?.checked_add(*off),
-    };
+    let bound = |b: &Bound| bound_at(b, at);
     if let Condition::ForAll(k, lo, hi, body) = c {
         // Every instance at once: the ways of each, taken together.
         let (lo, hi) = (bound(lo)?, bound(hi)?);
@@ -339,11 +413,7 @@ fn value(
         Expr::Neg(a) => -on(a)?,
         // A sum of a settled body (no deltas, so no index in it) over its concrete range.
         Expr::Sum(s) => {
-            let bound = |b: &Bound| match b {
-                Bound::Int(v) => Some(*v),
-                Bound::Sym(n, off) => at.get(n.as_str())?.checked_add(*off),
-            };
-            let (lo, hi) = (bound(&s.lo)?, bound(&s.hi)?);
+            let (lo, hi) = (bound_at(&s.lo, at)?, bound_at(&s.hi, at)?);
             if hi.checked_sub(lo)? >= MAX_INSTANCES {
                 return None;
             }
@@ -355,23 +425,28 @@ fn value(
         Expr::Pow(b, k) => {
             // Small integer powers only: anything else is left undecided (undefined).
             let k = on(k)?.as_i64().filter(|k| k.abs() <= 64)?;
-            let base = on(b)?;
-            // A bound on the size, as the ring normaliser has: nested powers grow fast.
-            if base.bits().saturating_mul(k.unsigned_abs()) > MAX_BITS {
-                return None;
-            }
-            if k < 0 && base.is_zero() {
-                return None;
-            }
-            let p = (0..k.abs()).fold(Rat::int(1), |acc, _| acc * &base);
-            if k < 0 {
-                Rat::int(1) / p
-            } else {
-                p
-            }
+            power(&on(b)?, k)?
         }
         _ => return None,
     })
+}
+
+/// A range bound at the sizes `at`.
+pub(super) fn bound_at(b: &Bound, at: &BTreeMap<&str, i64>) -> Option<i64> {
+    match b {
+        Bound::Int(v) => Some(*v),
+        Bound::Sym(n, off) => at.get(n.as_str())?.checked_add(*off),
+    }
+}
+
+/// `base^k`, or `None` where it is undefined or its bits would pass [`MAX_BITS`] (a bound on
+/// the size, as the ring normaliser has: nested powers grow fast).
+pub(super) fn power(base: &Rat, k: i64) -> Option<Rat> {
+    if base.bits().saturating_mul(k.unsigned_abs()) > MAX_BITS || (k < 0 && base.is_zero()) {
+        return None;
+    }
+    let p = (0..k.abs()).fold(Rat::int(1), |acc, _| acc * base);
+    Some(if k < 0 { Rat::int(1) / p } else { p })
 }
 
 fn indices_of(c: &Condition) -> Vec<&Index> {
@@ -401,10 +476,7 @@ fn satisfiable(
     at: &BTreeMap<&str, i64>,
     tries: &mut usize,
 ) -> Option<bool> {
-    let bound = |b: &Bound| match b {
-        Bound::Int(v) => Some(*v),
-        Bound::Sym(n, off) => at.get(n.as_str())?.checked_add(*off),
-    };
+    let bound = |b: &Bound| bound_at(b, at);
     // Each declared index is a variable; a number or a size is a value.
     let mut vars: Vec<&String> = Vec::new();
     let mut numbered: BTreeMap<&String, usize> = BTreeMap::new();

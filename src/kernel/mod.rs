@@ -16,6 +16,7 @@ pub mod ring;
 pub mod rules;
 pub mod table;
 pub mod validate;
+mod witness;
 
 use crate::expr::{Bound, Context, Expr, Index, Sum};
 use rules::{is_metavar, is_variable_metavar, Binding, Condition, RuleBody};
