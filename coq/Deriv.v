@@ -392,6 +392,9 @@ Ltac dcong tac :=
   first [ dsame | solve [ tac ]
         | apply sum_ext; intros ? ?; dcong tac
         | match goal with
+          (* Coquelicot's [abs] takes its ring implicitly: [f_equal] leaves a goal [ring]
+             cannot read, so the argument is replaced as a real. *)
+          | |- @abs ?K ?a = @abs ?K ?b => replace (b : R) with (a : R) by dcong tac; reflexivity
           | |- ?f ?a = ?f ?b => apply (f_equal f); dcong tac
           | |- ?f ?a ?c = ?f ?b ?d => apply (f_equal2 f); dcong tac
           end ].

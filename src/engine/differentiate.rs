@@ -167,7 +167,21 @@ fn apply_derivative_rule(d: &mut Driver, path: &[usize]) -> Result<(), EngineErr
         },
         Expr::Call(func, u) => {
             let rule = crate::functions::spec(*func).derivative;
-            d.apply(step_with(rule, path, &[("U", u), ("X", &x)]))
+            let applied = d.apply(step_with(rule, path, &[("U", u), ("X", &x)]));
+            if applied.is_ok() {
+                return applied;
+            }
+            // An argument constant only once simplified (`abs(x - x)`), where the rule's
+            // condition fails: simplified, the call is a constant.
+            let argument: Vec<usize> = inner.iter().copied().chain([0]).collect();
+            let simplified = super::algebra::to_terms(u, true).map(|t| super::algebra::to_expr(&t));
+            match simplified {
+                Ok(c) if c != **u && free_of(d, &x, &c) => {
+                    d.ring(&argument, c)?;
+                    apply_derivative_rule(d, path)
+                }
+                _ => applied,
+            }
         }
         Expr::Sum(s) => {
             let mut s = s.clone();

@@ -5,7 +5,7 @@ use super::algebra::{combine, content, term_expr, to_expr, to_terms, Term};
 use super::differentiate::step_with;
 use super::simplify::tidy;
 use super::{Driver, EngineError};
-use crate::expr::{Expr, Func, Rat};
+use crate::expr::{Context, Expr, Func, Rat};
 use crate::kernel::ring::{canonical, ring_equal};
 use crate::kernel::{decide, rewrite, Step, Verdict};
 use crate::rules::{matching::match_pattern, Condition, RuleBody, RuleId};
@@ -32,10 +32,26 @@ const SHORTENING: &[RuleId] = &[
     RuleId::TanOfZero,
     RuleId::TanhOfZero,
     RuleId::SigmoidOfZero,
+    RuleId::SinhOfZero,
+    RuleId::CoshOfZero,
+    RuleId::AtanOfZero,
+    RuleId::AsinOfZero,
+    RuleId::AsinhOfZero,
+    RuleId::AcosOfOne,
+    RuleId::SqrtOfZero,
+    RuleId::ReluOfZero,
+    RuleId::StepOfZero,
     RuleId::ErfOfZero,
     RuleId::SinOfPi,
     RuleId::CosOfPi,
     RuleId::SinOfHalfPi,
+    RuleId::SinOfThirdPi,
+    RuleId::CosOfThirdPi,
+    RuleId::SinOfQuarterPi,
+    RuleId::CosOfQuarterPi,
+    RuleId::TanOfQuarterPi,
+    RuleId::SinOfSixthPi,
+    RuleId::CosOfSixthPi,
     RuleId::CosOfHalfPi,
     RuleId::SinOfMultipleOfPi,
     RuleId::CosOfMultipleOfPi,
@@ -92,7 +108,20 @@ fn shortens(e: &Expr) -> bool {
         Expr::Call(Func::Sin | Func::Tan | Func::Tanh | Func::Sigmoid | Func::Erf, a) => {
             num(a, 0) || near_pi(a)
         }
-        Expr::Call(Func::Sqrt, a) => a.as_num().and_then(square_root).is_some(),
+        Expr::Call(
+            Func::Sinh
+            | Func::Cosh
+            | Func::Atan
+            | Func::Asin
+            | Func::Asinh
+            | Func::Relu
+            | Func::Step,
+            a,
+        ) => num(a, 0),
+        Expr::Call(Func::Acos, a) => num(a, 1),
+        Expr::Call(Func::Sqrt, a) => {
+            num(a, 0) || a.as_num().and_then(square_root).is_some() || matches!(**a, Expr::Pow(..))
+        }
         // `abs(u)` for `u >= 0` as well: the sign analysis needs the context, so `shorten`
         // decides that one.
         Expr::Call(Func::Abs, _) => true,
@@ -120,6 +149,19 @@ fn square_root(r: &Rat) -> Option<Rat> {
     (&n * &n == r.numer() && &d * &d == r.denom()).then(|| Rat::new(n, d))
 }
 
+/// The first shortening identity that applies to `e`, at `path` in `current`.
+fn shortening_step(ctx: &Context, current: &Expr, e: &Expr, path: &[usize]) -> Option<Vec<Step>> {
+    SHORTENING.iter().find_map(|&rule| {
+        let b = match_pattern(lhs_of(rule)?, e)?;
+        let mut s = rule.step(path.to_vec());
+        s.binding = b;
+        // A decidably false side condition (`exp(log(-1))`) leaves the term alone (the
+        // kernel refuses `|u| = u` where the sign analysis does not show `u >= 0`).
+        rewrite(ctx, current, &s).ok()?;
+        Some(vec![s])
+    })
+}
+
 /// Apply the shortening identities until none matches; whether anything changed.
 pub fn shorten(d: &mut Driver) -> Result<bool, EngineError> {
     let mut changed = false;
@@ -131,8 +173,16 @@ pub fn shorten(d: &mut Driver) -> Result<bool, EngineError> {
         let current = d.current().clone();
         let step = first_match(&current, &mut Vec::new(), &mut |e, path| {
             if let Expr::Call(Func::Sqrt, a) = e {
-                // `sqrt(4)`: write the 4 as `2^2`, then take the root.
-                let root = Expr::Num(square_root(a.as_num()?)?);
+                if let Expr::Pow(u, _) = &**a {
+                    // `sqrt(u^2) = u` only where the sign analysis shows `u > 0`
+                    // (`sqrt(cosh(x)^2)`): a carried condition would halve the domain.
+                    let s = step_with(RuleId::SqrtOfSquare, path, &[("U", u)]);
+                    let (_, open, _) = rewrite(&ctx, &current, &s).ok()?;
+                    return open.is_empty().then(|| vec![s]);
+                }
+                // `sqrt(4)`: write the 4 as `2^2`, then take the root (`sqrt(0)` is a rule).
+                let root = a.as_num().and_then(square_root).map(Expr::Num);
+                let Some(root) = root else { return shortening_step(&ctx, &current, e, path) };
                 return Some(vec![
                     ring_step(
                         path.iter().copied().chain([0]).collect(),
@@ -141,15 +191,7 @@ pub fn shorten(d: &mut Driver) -> Result<bool, EngineError> {
                     step_with(RuleId::SqrtOfSquare, path, &[("U", &root)]),
                 ]);
             }
-            SHORTENING.iter().find_map(|&rule| {
-                let b = match_pattern(lhs_of(rule)?, e)?;
-                let mut s = rule.step(path.to_vec());
-                s.binding = b;
-                // A decidably false side condition (`exp(log(-1))`) leaves the term alone
-                // (the kernel refuses `|u| = u` where the sign analysis does not show `u >= 0`).
-                rewrite(&ctx, &current, &s).ok()?;
-                Some(vec![s])
-            })
+            shortening_step(&ctx, &current, e, path)
         });
         match step {
             Some(steps) => {
@@ -303,6 +345,72 @@ pub fn through_exp(d: &mut Driver) -> Result<(), EngineError> {
     }
     if trial.current().size() < d.current().size() {
         *d = trial;
+    }
+    Ok(())
+}
+
+/// `cosh(u)^2` written `1 + sinh(u)^2`, or `sinh(u)^2` written `cosh(u)^2 - 1`, everywhere,
+/// where `sinh(u)` and `cosh(u)` both stand and that, simplified, gives a smaller term:
+/// `1 - cosh(x)^2/sinh(x)^2` is `-1/sinh(x)^2`, `cosh(x)/(1 + sinh(x)^2)` is `1/cosh(x)`.
+pub fn hyperbolic_squares(d: &mut Driver) -> Result<(), EngineError> {
+    let squared = |e: &Expr, f: Func| match e {
+        Expr::Pow(b, k) if k.as_num().is_some_and(|k| *k == Rat::from_integer(2.into())) => {
+            match &**b {
+                Expr::Call(g, u) if *g == f => Some((**u).clone()),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    let calls = |f: Func| {
+        let mut found: Vec<Expr> = Vec::new();
+        crate::terms::walk_shared(&[d.current()], |e| {
+            if let Expr::Call(g, u) = e {
+                if *g == f && !found.contains(u) {
+                    found.push((**u).clone());
+                }
+            }
+            true
+        });
+        found
+    };
+    let (sinh, cosh) = (calls(Func::Sinh), calls(Func::Cosh));
+    if !sinh.iter().any(|u| cosh.contains(u)) {
+        return Ok(());
+    }
+    let mut best: Option<Driver> = None;
+    for (rule, f) in [(RuleId::CoshSquared, Func::Cosh), (RuleId::SinhSquared, Func::Sinh)] {
+        let mut trial = d.clone();
+        let mut rewritten = false;
+        for _ in 0..64 {
+            let step = first_match(&trial.current().clone(), &mut Vec::new(), &mut |e, path| {
+                let u = squared(e, f).filter(|u| sinh.contains(u) && cosh.contains(u))?;
+                Some(step_with(rule, path, &[("U", &u)]))
+            });
+            match step.map(|s| trial.apply(s)) {
+                Some(Ok(())) => rewritten = true,
+                Some(Err(_)) => return Ok(()),
+                None => break,
+            }
+        }
+        // Tidied, then shortened (`sqrt(cosh(u)^2)`), then tidied again.
+        let settle = |t: &mut Driver| -> Result<(), EngineError> {
+            tidy(t, &[])?;
+            if shorten(t)? {
+                tidy(t, &[])?;
+            }
+            Ok(())
+        };
+        if !rewritten || settle(&mut trial).is_err() {
+            continue;
+        }
+        let size = |t: &Driver| t.current().size();
+        if size(&trial) < best.as_ref().map_or(size(d), size) {
+            best = Some(trial);
+        }
+    }
+    if let Some(best) = best {
+        *d = best;
     }
     Ok(())
 }

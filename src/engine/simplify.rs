@@ -38,6 +38,7 @@ pub fn simplify(d: &mut Driver) -> Result<(), EngineError> {
         tidy(d, &[])?;
     }
     super::identities::through_exp(d)?;
+    super::identities::hyperbolic_squares(d)?;
     super::recognise::recognise_functions(d)?;
     super::recognise::square_roots(d)
 }

@@ -64,7 +64,7 @@ pub fn contradicted(ctx: &Context, goal: &Expr, conditions: &[Condition]) -> Opt
         .collect();
     let (mut relevant, mut settled): (Vec<&Condition>, _) = (own.iter().collect(), Vec::new());
     // Sign conditions on variables that reach a size: they must hold at some sizes too.
-    let mut mixed: Vec<&Condition> = Vec::new();
+    let (mut mixed, mut plain): (Vec<&Condition>, Vec<&Condition>) = (Vec::new(), Vec::new());
     let mut mixed_terms: Vec<&Expr> = Vec::new();
     for c in conditions {
         use Condition as C;
@@ -93,6 +93,8 @@ pub fn contradicted(ctx: &Context, goal: &Expr, conditions: &[Condition]) -> Opt
                     if quantified || terms.iter().any(|t| reaches_size(t, &size_names)) {
                         mixed.push(c);
                         mixed_terms.extend(terms);
+                    } else {
+                        plain.push(c);
                     }
                 }
             }
@@ -113,6 +115,13 @@ pub fn contradicted(ctx: &Context, goal: &Expr, conditions: &[Condition]) -> Opt
                 Index::Int(v) => largest = largest.max(v.saturating_abs()),
                 Index::Name(n) => match ranges.get(n.as_str()) {
                     Some((lo, hi)) => bounds.extend([lo, hi]),
+                    // A name that is neither (`1 = g` with `g` defined, or a variable) would
+                    // be tried as a size, unlike what it is.
+                    None if !size_names.contains(n) => {
+                        return Some(format!(
+                            "the condition `{c}` is on `{n}`, which is neither a declared index nor a size"
+                        ))
+                    }
                     None if !sizes.contains(&n.as_str()) => sizes.push(n),
                     None => {}
                 },
@@ -158,7 +167,17 @@ pub fn contradicted(ctx: &Context, goal: &Expr, conditions: &[Condition]) -> Opt
                 vec![]
             }
             Expr::Sym(n) => vec![n],
-            Expr::Idx(_, ix) => ix.iter().filter_map(Index::name).collect(),
+            Expr::Idx(_, ix) => {
+                // A free index takes a value of its declared range, which may run to a size.
+                let names: Vec<&String> = ix.iter().filter_map(Index::name).collect();
+                bounds.extend(
+                    names
+                        .iter()
+                        .filter_map(|n| ranges.get(n.as_str()))
+                        .flat_map(|(lo, hi)| [*lo, *hi]),
+                );
+                names
+            }
             Expr::Num(r) => {
                 let whole = r.to_big().to_integer();
                 let v = i64::try_from(whole).unwrap_or(i64::MAX);
@@ -185,8 +204,18 @@ pub fn contradicted(ctx: &Context, goal: &Expr, conditions: &[Condition]) -> Opt
         }
     }
     let conditions_count = relevant.len() + settled.len() + mixed.len();
-    let hypotheses =
-        if mixed.is_empty() { vec![] } else { super::witness::bearing(ctx, &mixed_terms) };
+    // Looked up at every name the witness meets: a map, not a scan.
+    let definitions: BTreeMap<&str, &crate::expr::Definition> = ctx
+        .definitions
+        .iter()
+        .filter_map(|d| super::validate::name_of(&d.name).map(|n| (n, d)))
+        .collect();
+    // With them, the sign conditions and hypotheses that share a variable with them.
+    let (mut joined, hypotheses) = match mixed.is_empty() {
+        true => (vec![], vec![]),
+        false => super::witness::bearing(ctx, &mixed, &plain),
+    };
+    joined.extend(&mixed);
     // Past every number, with room for each condition's index to take its own value.
     let far = largest.saturating_add(2 * conditions_count as i64 + 2);
     // From 1: the kernel takes a size as at least 1 where nothing touches it, and where
@@ -205,22 +234,6 @@ pub fn contradicted(ctx: &Context, goal: &Expr, conditions: &[Condition]) -> Opt
         for n in &sizes {
             at.insert(*n, choices[rest % choices.len()]);
             rest /= choices.len();
-        }
-        // The sign conditions on variables need a point where they hold, at these sizes.
-        if !mixed.is_empty() {
-            let mut point = super::witness::Point {
-                ctx,
-                hypotheses: &hypotheses,
-                ranges: &ranges,
-                sizes: &size_names,
-                at: &at,
-                work: &mut work,
-            };
-            match super::witness::met_somewhere(&mut point, &mixed) {
-                Some(true) => {}
-                Some(false) => continue,
-                None => return too_many(),
-            }
         }
         // Each settled condition's ways to hold here; all of them for one that always does.
         let mut ways: Vec<Vec<Vec<Condition>>> = Vec::new();
@@ -245,15 +258,35 @@ pub fn contradicted(ctx: &Context, goal: &Expr, conditions: &[Condition]) -> Opt
             // Each search reads every condition first: that counts too.
             let Some(left) = work.checked_sub(all.len()) else { return too_many() };
             work = left;
-            match satisfiable(&ranges, &all, &at, &mut tries) {
+            let values = match satisfiable(&ranges, &all, &at, &mut tries) {
+                Some(Some(values)) => values,
+                Some(None) => continue,
+                None => return too_many(),
+            };
+            if joined.is_empty() {
+                return None;
+            }
+            // The sign conditions on variables need a point where they hold, at these sizes
+            // and at index values that meet the index conditions.
+            let mut point = super::witness::Point {
+                definitions: &definitions,
+                hypotheses: &hypotheses,
+                ranges: &ranges,
+                sizes: &size_names,
+                at: &at,
+                indices: &all,
+                assigned: &values,
+                work: &mut work,
+            };
+            match super::witness::met_somewhere(&mut point, &joined) {
                 Some(true) => return None,
                 Some(false) => {}
                 None => return too_many(),
             }
         }
     }
-    if !mixed.is_empty() {
-        let listed: Vec<String> = mixed.iter().map(|c| format!("`{c}`")).collect();
+    if !joined.is_empty() {
+        let listed: Vec<String> = joined.iter().map(|c| format!("`{c}`")).collect();
         return Some(format!(
             "no sizes, index values and values of the variables tried meet the chain's \
              conditions together (with {})",
@@ -411,13 +444,11 @@ fn value(
         Expr::Add(ts) => ts.iter().try_fold(Rat::int(0), |acc, t| Some(acc + on(t)?))?,
         Expr::Mul(ts) => ts.iter().try_fold(Rat::int(1), |acc, t| Some(acc * on(t)?))?,
         Expr::Neg(a) => -on(a)?,
-        // A sum of a settled body (no deltas, so no index in it) over its concrete range.
+        // A sum of a settled body (no deltas, so no index in it) over its concrete range:
+        // its number of terms times the body, worked out once.
         Expr::Sum(s) => {
             let (lo, hi) = (bound_at(&s.lo, at)?, bound_at(&s.hi, at)?);
-            if hi.checked_sub(lo)? >= MAX_INSTANCES {
-                return None;
-            }
-            (lo..=hi).try_fold(Rat::int(0), |acc, _| Some(acc + on(&s.body)?))?
+            Rat::int(hi.checked_sub(lo)?.checked_add(1)?.max(0)) * on(&s.body)?
         }
         Expr::Div(a, b) => {
             Some(on(b)?).filter(|d| !d.is_zero()).map(|d| on(a).map(|n| n / d))??
@@ -468,18 +499,18 @@ fn indices_of(c: &Condition) -> Vec<&Index> {
     }
 }
 
-/// Whether values of the indices meet `conditions` with the sizes `at`; `None` when the
-/// tries run out.
-fn satisfiable(
+/// Values of the indices that meet `conditions` with the sizes `at`, if any; `None` when
+/// the tries run out.
+fn satisfiable<'c>(
     ranges: &Ranges,
-    conditions: &[&Condition],
+    conditions: &[&'c Condition],
     at: &BTreeMap<&str, i64>,
     tries: &mut usize,
-) -> Option<bool> {
+) -> Option<Option<Values<'c>>> {
     let bound = |b: &Bound| bound_at(b, at);
     // Each declared index is a variable; a number or a size is a value.
-    let mut vars: Vec<&String> = Vec::new();
-    let mut numbered: BTreeMap<&String, usize> = BTreeMap::new();
+    let mut vars: Vec<&'c String> = Vec::new();
+    let mut numbered: BTreeMap<&'c String, usize> = BTreeMap::new();
     let mut nodes = Vec::new();
     for c in conditions {
         let mut ix: Vec<Result<usize, i64>> = Vec::new();
@@ -529,7 +560,7 @@ fn satisfiable(
                     let r = find(&mut parent, v);
                     narrow(&mut range[r], x, x);
                 }
-                (Err(x), Err(y)) if x != y => return Some(false),
+                (Err(x), Err(y)) if x != y => return Some(None),
                 _ => {}
             }
         }
@@ -539,20 +570,20 @@ fn satisfiable(
     for (c, ix) in conditions.iter().zip(&nodes) {
         match (c, ix.as_slice()) {
             (Condition::InRange(_, lo, hi), [Ok(v)]) => {
-                let (Some(lo), Some(hi)) = (bound(lo), bound(hi)) else { return Some(false) };
+                let (Some(lo), Some(hi)) = (bound(lo), bound(hi)) else { return Some(None) };
                 let r = find(&mut parent, *v);
                 narrow(&mut range[r], lo, hi);
             }
             (Condition::InRange(_, lo, hi), [Err(x)]) => {
                 if !(bound(lo)? <= *x && *x <= bound(hi)?) {
-                    return Some(false);
+                    return Some(None);
                 }
             }
             (Condition::OutOfRange(_, lo, hi), [j]) => {
                 let (lo, hi) = (bound(lo)?, bound(hi)?);
                 match j {
                     Ok(v) => excluded[find(&mut parent, *v)].push((lo, hi)),
-                    Err(x) if lo <= *x && *x <= hi => return Some(false),
+                    Err(x) if lo <= *x && *x <= hi => return Some(None),
                     Err(_) => {}
                 }
             }
@@ -560,12 +591,12 @@ fn satisfiable(
                 (Ok(a), Ok(b)) => {
                     let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
                     if ra == rb {
-                        return Some(false);
+                        return Some(None);
                     }
                     unequal.push((ra, rb));
                 }
                 (Ok(v), Err(x)) | (Err(x), Ok(v)) => excluded[find(&mut parent, v)].push((x, x)),
-                (Err(x), Err(y)) if x == y => return Some(false),
+                (Err(x), Err(y)) if x == y => return Some(None),
                 _ => {}
             },
             _ => {}
@@ -597,11 +628,15 @@ fn satisfiable(
         }
         let sides = Sides { range: &range, excluded: &excluded, near: &near };
         if !assign(&group, &sides, &mut value, tries)? {
-            return Some(false);
+            return Some(None);
         }
     }
-    Some(true)
+    let named = vars.iter().enumerate().map(|(v, n)| (n.as_str(), value[find(&mut parent, v)]));
+    Some(Some(named.filter_map(|(n, x)| Some((n, x?))).collect()))
 }
+
+/// Values of the indices, by name.
+pub(super) type Values<'c> = BTreeMap<&'c str, i64>;
 
 /// The most classes one search holds (its depth).
 const MAX_GROUP: usize = 256;

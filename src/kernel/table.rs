@@ -106,11 +106,27 @@ rules! {
     TanhOfZero: "tanh-of-zero", rw("tanh(0)", "0", &[]), "tanh 0 = 0";
     ErfOfZero: "erf-of-zero", rw("erf(0)", "0", &[]), "erf 0 = 0";
     SigmoidOfZero: "sigmoid-of-zero", rw("sigmoid(0)", "1/2", &[]), "σ(0) = 1/2";
+    SinhOfZero: "sinh-of-zero", rw("sinh(0)", "0", &[]), "sinh 0 = 0";
+    CoshOfZero: "cosh-of-zero", rw("cosh(0)", "1", &[]), "cosh 0 = 1";
+    AtanOfZero: "atan-of-zero", rw("atan(0)", "0", &[]), "atan 0 = 0";
+    AsinOfZero: "asin-of-zero", rw("asin(0)", "0", &[]), "asin 0 = 0";
+    AsinhOfZero: "asinh-of-zero", rw("asinh(0)", "0", &[]), "asinh 0 = 0";
+    AcosOfOne: "acos-of-one", rw("acos(1)", "0", &[]), "acos 1 = 0";
+    SqrtOfZero: "sqrt-of-zero", rw("sqrt(0)", "0", &[]), "√0 = 0";
+    ReluOfZero: "relu-of-zero", rw("relu(0)", "0", &[]), "relu(0) = 0";
+    StepOfZero: "step-of-zero", rw("step(0)", "0", &[]), "step(0) = 0, the convention";
     // π is the term acos(-1) (the input's `pi`): the sine and cosine at its multiples.
     SinOfPi: "sin-of-pi", rw("sin(acos(-1))", "0", &[]), "sin π = 0";
     CosOfPi: "cos-of-pi", rw("cos(acos(-1))", "-1", &[]), "cos π = −1";
     SinOfHalfPi: "sin-of-half-pi", rw("sin(acos(-1)/2)", "1", &[]), "sin(π/2) = 1";
     CosOfHalfPi: "cos-of-half-pi", rw("cos(acos(-1)/2)", "0", &[]), "cos(π/2) = 0";
+    SinOfThirdPi: "sin-of-third-pi", rw("sin(acos(-1)/3)", "sqrt(3)/2", &[]), "sin(π/3) = √3/2";
+    CosOfThirdPi: "cos-of-third-pi", rw("cos(acos(-1)/3)", "1/2", &[]), "cos(π/3) = 1/2";
+    SinOfQuarterPi: "sin-of-quarter-pi", rw("sin(acos(-1)/4)", "sqrt(2)/2", &[]), "sin(π/4) = √2/2";
+    CosOfQuarterPi: "cos-of-quarter-pi", rw("cos(acos(-1)/4)", "sqrt(2)/2", &[]), "cos(π/4) = √2/2";
+    TanOfQuarterPi: "tan-of-quarter-pi", rw("tan(acos(-1)/4)", "1", &[]), "tan(π/4) = 1";
+    SinOfSixthPi: "sin-of-sixth-pi", rw("sin(acos(-1)/6)", "1/2", &[]), "sin(π/6) = 1/2";
+    CosOfSixthPi: "cos-of-sixth-pi", rw("cos(acos(-1)/6)", "sqrt(3)/2", &[]), "cos(π/6) = √3/2";
     SinOfMultipleOfPi: "sin-of-multiple-of-pi", rw("sin(N*acos(-1))", "0", &["integer(N)"]), "sin(kπ) = 0";
     CosOfMultipleOfPi: "cos-of-multiple-of-pi", rw("cos(N*acos(-1))", "(-1)^N", &["integer(N)"]), "cos(kπ) = (−1)ᵏ";
     SigmoidDefinition: "sigmoid-definition", rw("sigmoid(U)", "1/(1 + exp(-U))", &[]), "the definition of the sigmoid";
@@ -119,6 +135,8 @@ rules! {
     SoftplusDefinition: "softplus-definition", rw("softplus(U)", "log(1 + exp(U))", &[]), "the definition of softplus";
     TanhDefinition: "tanh-definition", rw("tanh(U)", "(exp(U) - exp(-U))/(exp(U) + exp(-U))", &[]), "the definition of tanh";
     TanhAsRatio: "tanh-as-ratio", rw("tanh(U)", "sinh(U)/cosh(U)", &[]), "tanh is sinh over cosh";
+    CoshSquared: "cosh-squared", rw("cosh(U)^2", "1 + sinh(U)^2", &[]), "cosh² = 1 + sinh²";
+    SinhSquared: "sinh-squared", rw("sinh(U)^2", "cosh(U)^2 - 1", &[]), "sinh² = cosh² − 1";
     TanhViaSigmoid: "tanh-via-sigmoid", rw("tanh(U)", "2*sigmoid(2*U) - 1", &[]), "tanh through the sigmoid";
     LawOfExponents: "law-of-exponents", rw("U^(A + 1)", "U^A*U", &["positive(U)"]), "the law of exponents";
     PowerOneHalf: "power-one-half", rw("U^(1/2)", "sqrt(U)", &["positive(U)"]), "a power of one half is the square root";

@@ -7,9 +7,9 @@
 //! out (a sum over `1..m` has a term): a chain carrying it proves nothing. A point is a
 //! proof that the conditions can hold; finding none refuses, the safe answer.
 
-use super::cases::{bound_at, power, Ranges};
+use super::cases::{bound_at, power, Ranges, Values};
 use super::rules::Condition;
-use crate::expr::{Assumption, Context, Expr, Func, Index, Rat};
+use crate::expr::{Assumption, Context, Definition, Expr, Func, Index, Rat};
 use num_traits::Zero;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -20,7 +20,7 @@ const VALUES: [(i64, i64); 10] =
     [(1, 1), (2, 1), (-1, 1), (1, 2), (3, 1), (-2, 1), (-1, 2), (1, 3), (-3, 1), (5, 2)];
 /// The most terms of one sum or quantifier, and the largest number kept exactly, in bits.
 const MAX_TERMS: i64 = 32;
-const MAX_BITS: u64 = 16_384;
+const MAX_BITS: u64 = 4_096;
 
 /// A value as far as it is known: exactly, by its sign alone (never zero), or only as
 /// some real number.
@@ -34,51 +34,83 @@ enum Val {
 /// Where conditions are evaluated: the sizes `at` (every name of `sizes` a condition
 /// reaches is among them), with a budget of terms read. A point must meet `hypotheses` too.
 pub struct Point<'a> {
-    pub ctx: &'a Context,
+    pub definitions: &'a BTreeMap<&'a str, &'a Definition>,
     pub hypotheses: &'a [&'a Assumption],
     pub ranges: &'a Ranges<'a>,
     pub sizes: &'a BTreeSet<String>,
     pub at: &'a BTreeMap<&'a str, i64>,
+    /// The index conditions the point's index values must meet, and values that do (the
+    /// case search's), which every other trial takes.
+    pub indices: &'a [&'a Condition],
+    pub assigned: &'a Values<'a>,
     pub work: &'a mut usize,
 }
 
-/// The hypotheses that share a variable with `terms`, directly or through one another: a
-/// point must meet them (`assume z = 1` leaves `(1 - m)*z > 0` no point at `m >= 1`).
-pub fn bearing<'c>(ctx: &'c Context, terms: &[&Expr]) -> Vec<&'c Assumption> {
-    let mut names = BTreeSet::new();
-    let add_names = |t: &Expr, names: &mut BTreeSet<String>| {
-        let reached = super::validate::reached_definitions(ctx, t);
-        for u in std::iter::once(t).chain(reached.iter().map(|d| &d.body)) {
-            u.any(&mut |v| {
-                if let Expr::Sym(n) | Expr::Idx(n, _) = v {
-                    names.insert(n.clone());
-                }
-                false
-            });
+/// The carried sign conditions among `others`, and the hypotheses, that share a variable
+/// with `mixed`, directly or through one another: a point must meet them too (`z > 0`, or
+/// `assume z = 1`, leaves `(1 - m)*z > 0` no point at `m >= 1`).
+pub fn bearing<'c>(
+    ctx: &'c Context,
+    mixed: &[&'c Condition],
+    others: &[&'c Condition],
+) -> (Vec<&'c Condition>, Vec<&'c Assumption>) {
+    // Names joined by union-find, each item's names read once.
+    let mut ids: BTreeMap<String, usize> = BTreeMap::new();
+    let mut parent: Vec<usize> = Vec::new();
+    fn root(parent: &mut [usize], mut v: usize) -> usize {
+        while parent[v] != v {
+            parent[v] = parent[parent[v]];
+            v = parent[v];
         }
-    };
-    terms.iter().for_each(|t| add_names(t, &mut names));
-    let mut out: Vec<&Assumption> = Vec::new();
-    loop {
-        let before = out.len();
-        for h in &ctx.assumptions {
-            let mut own = BTreeSet::new();
-            [&h.lhs, &h.rhs].iter().for_each(|t| add_names(t, &mut own));
-            if !out.iter().any(|o| std::ptr::eq(*o, h)) && !own.is_disjoint(&names) {
-                names.extend(own);
-                out.push(h);
+        v
+    }
+    let mut join = |terms: &[&Expr]| -> Option<usize> {
+        let mut first = None;
+        for t in terms {
+            let reached = super::validate::reached_definitions(ctx, t);
+            for u in std::iter::once(*t).chain(reached.iter().map(|d| &d.body)) {
+                u.any_once(&mut |v| {
+                    if let Expr::Sym(n) | Expr::Idx(n, _) = v {
+                        let next = parent.len();
+                        let id = *ids.entry(n.clone()).or_insert(next);
+                        if id == next {
+                            parent.push(next);
+                        }
+                        let f = *first.get_or_insert(id);
+                        let (a, b) = (root(&mut parent, f), root(&mut parent, id));
+                        parent[a] = b;
+                    }
+                    false
+                });
             }
         }
-        if out.len() == before {
-            return out;
-        }
+        first
+    };
+    fn term(c: &Condition) -> Vec<&Expr> {
+        super::conditions::term_of(c).into_iter().collect()
     }
+    let mixed_ids: Vec<Option<usize>> = mixed.iter().map(|c| join(&term(c))).collect();
+    let other_ids: Vec<Option<usize>> = others.iter().map(|c| join(&term(c))).collect();
+    let hypothesis_ids: Vec<Option<usize>> =
+        ctx.assumptions.iter().map(|h| join(&[&h.lhs, &h.rhs])).collect();
+    let roots: BTreeSet<usize> =
+        mixed_ids.into_iter().flatten().map(|v| root(&mut parent, v)).collect();
+    let mut bears = |v: &Option<usize>| v.is_some_and(|v| roots.contains(&root(&mut parent, v)));
+    let conditions = other_ids.iter().zip(others).filter(|(v, _)| bears(v)).map(|(_, c)| *c);
+    let conditions = conditions.collect();
+    let hypotheses = hypothesis_ids.iter().zip(&ctx.assumptions).filter(|(v, _)| bears(v));
+    (conditions, hypotheses.map(|(_, h)| h).collect())
 }
 
 /// Whether one point meets every one of `conditions` and the hypotheses; `None` when the
 /// budget runs out.
 pub fn met_somewhere(p: &mut Point, conditions: &[&Condition]) -> Option<bool> {
     'trials: for trial in 0..TRIALS {
+        for c in p.indices {
+            if !index_condition_met(p, c, trial) {
+                continue 'trials;
+            }
+        }
         for c in conditions {
             if !holds(p, c, &mut Vec::new(), trial)? {
                 continue 'trials;
@@ -92,6 +124,23 @@ pub fn met_somewhere(p: &mut Point, conditions: &[&Condition]) -> Option<bool> {
         return Some(true);
     }
     Some(false)
+}
+
+/// Whether an index condition holds at the point's index values (any other condition is
+/// not the point's to meet).
+fn index_condition_met(p: &Point, c: &Condition, trial: u64) -> bool {
+    let at = |i: &Index| index(p, i, &[], trial);
+    let within = |j: &Index, lo, hi| {
+        let (j, lo, hi) = (at(j), bound_at(lo, p.at), bound_at(hi, p.at));
+        j.zip(lo).zip(hi).map(|((j, lo), hi)| lo <= j && j <= hi)
+    };
+    match c {
+        Condition::IndexEq(a, b) => at(a).is_some_and(|a| at(b) == Some(a)),
+        Condition::IndexNe(a, b) => at(a).zip(at(b)).is_some_and(|(a, b)| a != b),
+        Condition::InRange(j, lo, hi) => within(j, lo, hi) == Some(true),
+        Condition::OutOfRange(j, lo, hi) => within(j, lo, hi) == Some(false),
+        _ => true,
+    }
 }
 
 /// Whether the hypothesis `h` surely holds at the point of `trial`, at every value of its
@@ -190,6 +239,9 @@ fn index(p: &Point, i: &Index, env: &[(String, i64)], trial: u64) -> Option<i64>
     if let Some(v) = p.at.get(n.as_str()) {
         return Some(*v);
     }
+    if let Some(v) = p.assigned.get(n.as_str()).filter(|_| trial % 2 == 0) {
+        return Some(*v);
+    }
     let (lo, hi) = p.ranges.get(n.as_str())?;
     let (lo, hi) = (bound_at(lo, p.at)?, bound_at(hi, p.at)?);
     let length = hi.checked_sub(lo)?.checked_add(1).filter(|&l| l > 0)?;
@@ -205,10 +257,25 @@ fn eval(
     trial: u64,
     depth: usize,
 ) -> Option<Val> {
-    *p.work = p.work.checked_sub(1)?;
+    charge(p, 1)?;
     if depth > 64 {
         return None;
     }
+    // A large number costs as its arithmetic does: the square of its size in words.
+    let v = node(p, e, env, trial, depth)?;
+    if let Val::Exact(q) = &v {
+        charge(p, (q.bits() as usize / 64).pow(2))?;
+    }
+    Some(v)
+}
+
+fn node(
+    p: &mut Point,
+    e: &Expr,
+    env: &mut Vec<(String, i64)>,
+    trial: u64,
+    depth: usize,
+) -> Option<Val> {
     let on =
         |p: &mut Point, t: &Expr, env: &mut Vec<(String, i64)>| eval(p, t, env, trial, depth + 1);
     match e {
@@ -220,7 +287,7 @@ fn eval(
                 }
                 _ => Vec::new(),
             };
-            if let Some(d) = p.ctx.definition(n) {
+            if let Some(d) = p.definitions.get(n.as_str()).copied() {
                 // The body at these index values; its labels keep the values picked above.
                 let formal: Vec<String> = match &d.name {
                     Expr::Idx(_, f) if f.len() == ix.len() => {
@@ -262,7 +329,13 @@ fn eval(
                 _ => None,
             };
             match (b, whole) {
-                (Val::Exact(q), Some(k)) => exact(power(&q, k)?),
+                (Val::Exact(q), Some(k)) => {
+                    // Each of its multiplications costs at most what the result does.
+                    let k_abs = k.unsigned_abs() as usize;
+                    let words = (q.bits() as usize).saturating_mul(k_abs) / 64 + 1;
+                    charge(p, k_abs.saturating_mul(words.pow(2)))?;
+                    exact(power(&q, k)?)
+                }
                 (Val::Sign(s), Some(k)) => Some(Val::Sign(s || k % 2 == 0)),
                 (Val::Real, Some(k)) if k > 0 => Some(Val::Real),
                 // Any other power: of a positive base, or of zero to a positive power.
@@ -296,6 +369,13 @@ fn eval(
         }
         Expr::D(..) => None,
     }
+}
+
+/// `units` off the budget; once it runs out, it stays out (the search then refuses).
+fn charge(p: &mut Point, units: usize) -> Option<()> {
+    let left = p.work.checked_sub(units);
+    *p.work = left.unwrap_or(0);
+    left.map(|_| ())
 }
 
 fn exact(q: Rat) -> Option<Val> {
@@ -383,7 +463,7 @@ mod tests {
     use super::super::cases::contradicted;
     use super::super::read::read_term;
     use super::super::rules::Condition;
-    use crate::expr::{Assumption, Bound, Context, Definition, Expr, IndexDecl};
+    use crate::expr::{Assumption, Bound, Context, Definition, Expr, Index, IndexDecl};
 
     /// Each line: a carried condition, and whether it holds anywhere at sizes `m >= 1`
     /// (worked out by hand), with `q` in `1..m`, `g = 1 - m` and `h = m - 1`.
@@ -407,11 +487,14 @@ mod tests {
     ];
 
     fn context() -> Context {
-        let indices = vec![IndexDecl {
-            names: vec!["q".into()],
-            lo: Bound::Int(1),
-            hi: Bound::Sym("m".into(), 0),
-        }];
+        let indices = vec![
+            IndexDecl { names: vec!["q".into()], lo: Bound::Int(1), hi: Bound::Sym("m".into(), 0) },
+            IndexDecl {
+                names: vec!["i".into(), "j".into()],
+                lo: Bound::Int(1),
+                hi: Bound::Sym("n".into(), 0),
+            },
+        ];
         let define = |name: &str, body: &str| Definition {
             name: Expr::Sym(name.into()),
             body: read_term(body, &indices).expect("reads"),
@@ -421,7 +504,29 @@ mod tests {
     }
 
     fn refused(ctx: &Context, c: Condition) -> bool {
-        contradicted(ctx, &Expr::Sym("y".into()), &[c]).is_some()
+        refused_together(ctx, vec![c])
+    }
+
+    fn refused_together(ctx: &Context, cs: Vec<Condition>) -> bool {
+        contradicted(ctx, &Expr::Sym("y".into()), &cs).is_some()
+    }
+
+    #[test]
+    fn a_point_meets_the_conditions_that_share_its_variables_and_its_index_conditions() {
+        let ctx = context();
+        let positive = |t: &str| Condition::Positive(read_term(t, &ctx.indices).expect("reads"));
+        let (i, j) = (Index::Name("i".into()), Index::Name("j".into()));
+        // Each holds somewhere; together, only at m < 1.
+        assert!(!refused(&ctx, positive("(1 - m)*z")));
+        assert!(refused_together(&ctx, vec![positive("(1 - m)*z"), positive("z")]));
+        // A condition on other variables does not bear on it.
+        assert!(!refused_together(&ctx, vec![positive("(1 - m)*z"), positive("w")]));
+        // `i = j` leaves `x_i - x_j + 1 - m > 0` only `1 - m > 0`; `i != j` leaves it a point.
+        let mixed = || positive("x_i - x_j + 1 - m");
+        assert!(!refused(&ctx, mixed()));
+        assert!(refused_together(&ctx, vec![mixed(), Condition::IndexEq(i.clone(), j.clone())]));
+        assert!(refused_together(&ctx, vec![mixed(), positive("delta(i,j)")]));
+        assert!(!refused_together(&ctx, vec![mixed(), Condition::IndexNe(i, j)]));
     }
 
     #[test]

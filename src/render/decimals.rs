@@ -7,10 +7,11 @@
 //! The style is set for the printing of one input ([`with_style`]); the printers ask
 //! [`decimal`] and [`whole`] for each number.
 
-use crate::expr::Rat;
+use crate::expr::{Expr, Rat};
 use crate::syntax::NumberStyle;
 use num_bigint::BigInt;
 use num_traits::{Signed, Zero};
+use std::borrow::Cow;
 use std::cell::RefCell;
 
 /// How many more digits after the point than the input's own a printed decimal may have
@@ -43,6 +44,32 @@ pub fn decimal(r: &Rat) -> Option<String> {
         }
         decimal_digits(r, places)
     })
+}
+
+/// `e` with each quotient by a whole number whose reciprocal the style sets as a decimal
+/// written as that decimal times the dividend (`x/5` as `0.2*x` where the input writes
+/// `0.1*x^2`), so that a result's numbers all read the same way; as it is without the style.
+pub fn quotients_as_decimals(e: &Expr) -> Cow<'_, Expr> {
+    fn as_decimal(e: &Expr) -> Option<Rat> {
+        match e {
+            Expr::Div(_, k) => {
+                let k = k.as_num().filter(|k| k.is_integer() && !k.is_zero())?;
+                let r = Rat::int(1) / k.clone();
+                decimal(&r).map(|_| r)
+            }
+            _ => None,
+        }
+    }
+    fn rewrite(e: &Expr) -> Expr {
+        match (e, as_decimal(e)) {
+            (Expr::Div(u, _), Some(r)) => Expr::Mul(vec![Expr::Num(r), rewrite(u)].into()),
+            _ => e.map_children(rewrite),
+        }
+    }
+    if STYLE.with(|s| s.borrow().is_none()) || !e.any(&mut |t| as_decimal(t).is_some()) {
+        return Cow::Borrowed(e);
+    }
+    Cow::Owned(rewrite(e))
 }
 
 /// Whether `r` prints with no fraction bar: an integer, or a decimal.

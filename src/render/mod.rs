@@ -47,7 +47,14 @@ pub(crate) fn constants_as_names(e: &crate::expr::Expr) -> std::borrow::Cow<'_, 
 /// enclosing sum already binds given another name, so that `Σ_k (x_k - Σ_k x_k/n)²`
 /// reads `Σ_k (x_k - Σ_m x_m/n)²` (the same term, up to bound names).
 pub(crate) fn display_form(e: &crate::expr::Expr) -> std::borrow::Cow<'_, crate::expr::Expr> {
-    let e = constants_as_names(e);
+    // Where the input writes decimals, a quotient by a whole number reads as a decimal
+    // factor (`0.2 x`, not `x/5`); the plain form keeps the quotient, which reads back
+    // to the same term.
+    let named = constants_as_names(e);
+    let e = match decimals::quotients_as_decimals(&named) {
+        std::borrow::Cow::Borrowed(_) => named,
+        std::borrow::Cow::Owned(o) => std::borrow::Cow::Owned(o),
+    };
     if !shadows(&e, &mut Vec::new()) {
         return e;
     }

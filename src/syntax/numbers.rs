@@ -79,7 +79,9 @@ pub fn scan(src: &str) -> Option<NumberStyle> {
             // `integer / integer`: a fraction as written.
             let Some(&(next_start, next_end, next_places)) = numbers.get(k + 1) else { continue };
             let between = code[end..next_start].trim();
-            if between == "/" && places.is_none() && next_places.is_none() {
+            // Not an exponent over a divisor: `x^2/8` writes no fraction 2/8.
+            let exponent = code[..numbers[k].0].trim_end().ends_with('^');
+            if between == "/" && places.is_none() && next_places.is_none() && !exponent {
                 let (n, d) = (&code[numbers[k].0..end], &code[next_start..next_end]);
                 if let (Ok(n), Ok(d)) = (n.parse::<BigInt>(), d.parse::<BigInt>()) {
                     if !d.is_zero() {
@@ -123,6 +125,9 @@ mod tests {
         let style = scan("let g = 0.5*x*(1 + 0.044715*x^3) + 1/3*y").expect("decimals");
         assert_eq!(style.places, 6);
         assert_eq!(style.fractions, vec![Rat::new(BigInt::from(1), BigInt::from(3))]);
+        // An exponent over a divisor is no fraction.
+        let style = scan("x^2/8 + 0.5*x").expect("decimals");
+        assert_eq!(style.fractions, vec![]);
     }
 
     #[test]
